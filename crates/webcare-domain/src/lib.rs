@@ -1,0 +1,12 @@
+//! Pure domain logic of the webcare desk. Nothing in this crate does IO, so every rule here can be
+//! unit- and property-tested without a database or a network.
+#![forbid(unsafe_code)]
+
+pub mod bsn;
+pub mod inbound;
+pub mod model;
+pub mod sla;
+pub mod status;
+pub mod threading;
+
+pub use model::*;
