@@ -1,1 +1,135 @@
-//! placeholder
+//! The case store: repository traits, and one SQL implementation per backend (SQLite, PostgreSQL)
+//! with its own migrations. The backend is chosen from the database URL's scheme in [`connect`].
+#![forbid(unsafe_code)]
+
+mod error;
+mod ingest;
+mod postgres;
+mod records;
+mod sql;
+mod sqlite;
+pub mod testing;
+pub mod time;
+pub mod token;
+
+use async_trait::async_trait;
+use std::sync::Arc;
+use uuid::Uuid;
+use webcare_domain::inbound::InboundMessage;
+
+pub use error::StoreError;
+pub use records::*;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Channel accounts: the connected platform accounts of a municipality.
+#[async_trait]
+pub trait ChannelAccounts: Send + Sync {
+    async fn create_channel_account(&self, new: NewChannelAccount) -> Result<ChannelAccount>;
+    async fn get_channel_account(&self, id: Uuid) -> Result<Option<ChannelAccount>>;
+    async fn list_channel_accounts(&self, page: PageRequest) -> Result<Page<ChannelAccount>>;
+    async fn update_channel_account(
+        &self,
+        id: Uuid,
+        patch: ChannelAccountPatch,
+    ) -> Result<Option<ChannelAccount>>;
+    /// Soft delete: the account's cases and messages stay; the platform id is freed.
+    async fn delete_channel_account(&self, id: Uuid) -> Result<bool>;
+}
+
+/// Cases, their messages and contacts, as the API reads them.
+#[async_trait]
+pub trait Cases: Send + Sync {
+    async fn list_cases(&self, filter: CaseFilter, page: PageRequest) -> Result<Page<CaseRecord>>;
+    async fn get_case(&self, id: Uuid) -> Result<Option<CaseRecord>>;
+    async fn case_messages(&self, case_id: Uuid) -> Result<Vec<MessageRecord>>;
+    async fn get_contact(&self, id: Uuid) -> Result<Option<ContactRecord>>;
+    async fn count_cases(&self) -> Result<i64>;
+    async fn count_messages(&self) -> Result<i64>;
+}
+
+/// The one way in for citizen messages. A batch is written in one transaction (group commit), so
+/// the cost of a durable commit is shared by every message in it.
+#[async_trait]
+pub trait Ingest: Send + Sync {
+    async fn ingest_batch(&self, batch: Vec<IngestItem>) -> Vec<Result<IngestOutcome>>;
+    async fn get_message(&self, account: Uuid, platform_message_id: &str)
+        -> Result<Option<MessageRecord>>;
+}
+
+/// API tokens, stored hashed.
+#[async_trait]
+pub trait Tokens: Send + Sync {
+    async fn create_token(&self, name: &str, role: webcare_domain::Role, token_hash: &str)
+        -> Result<TokenRecord>;
+    async fn find_token(&self, token_hash: &str) -> Result<Option<TokenRecord>>;
+}
+
+/// Audit trail: who did what to which case, including reads.
+#[async_trait]
+pub trait Audit: Send + Sync {
+    async fn record_audit(&self, event: NewAuditEvent) -> Result<()>;
+}
+
+/// Everything the service needs from its database.
+#[async_trait]
+pub trait Store: ChannelAccounts + Cases + Ingest + Tokens + Audit {
+    /// The backend's name: `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// Ready when the database answers and every migration is applied.
+    async fn ready(&self) -> Result<()>;
+    async fn close(&self);
+}
+
+/// One message to ingest, with the account it arrived on.
+#[derive(Debug, Clone)]
+pub struct IngestItem {
+    pub channel_account_id: Uuid,
+    pub message: InboundMessage,
+    pub received_at: chrono::DateTime<chrono::Utc>,
+    /// The account's default team, given to a new case.
+    pub default_team: Option<String>,
+}
+
+/// Options for connecting.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub max_connections: u32,
+    /// How long a resolved case can be reopened by a new citizen message.
+    pub reopen_window: chrono::Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            reopen_window: webcare_domain::status::default_reopen_window(),
+        }
+    }
+}
+
+/// Opens the database named by `url` (`sqlite:` or `postgres:`/`postgresql:`), runs the
+/// backend's migrations and returns the store.
+pub async fn connect(url: &str, opts: ConnectOptions) -> Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::connect(url, &opts).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(postgres::PgStore::connect(url, &opts).await?))
+    } else {
+        Err(StoreError::Config(format!(
+            "unsupported database URL scheme in '{}': use sqlite: or postgres:",
+            redact_url(url)
+        )))
+    }
+}
+
+/// A database URL with any password replaced, for logs.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,51 @@
+//! PostgreSQL backend: for multi-node, multi-tenant desks. Constraints make concurrent nodes
+//! safe; a commit is durable (`synchronous_commit` as the server has it) before we answer.
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub(crate) struct PgStore {
+    pub(crate) pool: PgPool,
+    pub(crate) reopen_window: chrono::Duration,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+impl PgStore {
+    pub(crate) async fn connect(url: &str, opts: &crate::ConnectOptions) -> crate::Result<Self> {
+        let options = PgConnectOptions::from_str(url)?.application_name("webcare");
+        let pool = PgPoolOptions::new()
+            .max_connections(opts.max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self {
+            pool,
+            reopen_window: opts.reopen_window,
+        })
+    }
+
+    pub(crate) async fn begin_write(&self) -> crate::Result<Transaction<'static, Postgres>> {
+        Ok(self.pool.begin().await?)
+    }
+}
+
+crate::sql::impl_sql_store!(PgStore, Postgres);
+
+#[async_trait::async_trait]
+impl crate::Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ready(&self) -> crate::Result<()> {
+        crate::sql::check_migrations(&self.pool, &MIGRATOR).await
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

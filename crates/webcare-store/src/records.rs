@@ -1,0 +1,213 @@
+//! Records as the store hands them out, and the inputs it takes.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use uuid::Uuid;
+use webcare_domain::inbound::{Attachment, Author};
+use webcare_domain::{
+    CaseKind, CaseStatus, ChannelKind, Direction, Priority, Role, TargetGroup, Visibility,
+};
+
+/// Platform credentials of a channel account. Write-only: never serialised back out by the API
+/// and redacted in `Debug`, so they cannot end up in a log line by accident.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Credentials(pub BTreeMap<String, String>);
+
+impl Credentials {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+    pub fn keys(&self) -> Vec<String> {
+        self.0.keys().cloned().collect()
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.keys().map(|k| (k, "<redacted>")))
+            .finish()
+    }
+}
+
+/// Per-kind settings of an account (poll intervals for X, ...), kept as JSON.
+pub type AccountSettings = serde_json::Map<String, serde_json::Value>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelAccount {
+    pub id: Uuid,
+    pub kind: ChannelKind,
+    pub name: String,
+    pub external_id: String,
+    pub api_base_url: Option<String>,
+    pub credentials: Credentials,
+    pub callback_url: Option<String>,
+    pub calendar_id: Option<Uuid>,
+    pub default_team: Option<String>,
+    pub settings: AccountSettings,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewChannelAccount {
+    pub kind: ChannelKind,
+    pub name: String,
+    pub external_id: String,
+    pub api_base_url: Option<String>,
+    pub credentials: Credentials,
+    pub callback_url: Option<String>,
+    pub calendar_id: Option<Uuid>,
+    pub default_team: Option<String>,
+    pub settings: AccountSettings,
+}
+
+/// A partial update; `Some(None)` clears an optional field.
+#[derive(Debug, Clone, Default)]
+pub struct ChannelAccountPatch {
+    pub name: Option<String>,
+    pub external_id: Option<String>,
+    pub api_base_url: Option<Option<String>>,
+    /// Keys given replace those keys; other stored keys stay (so a client can rotate one secret
+    /// without re-sending the others, which it cannot read back).
+    pub credentials: Option<Credentials>,
+    pub callback_url: Option<Option<String>>,
+    pub calendar_id: Option<Option<Uuid>>,
+    pub default_team: Option<Option<String>>,
+    pub settings: Option<AccountSettings>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Identity {
+    pub id: Uuid,
+    pub channel_account_id: Uuid,
+    pub platform_user_id: String,
+    pub handle: Option<String>,
+    pub display_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactRecord {
+    pub id: Uuid,
+    pub display_name: Option<String>,
+    pub identities: Vec<Identity>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseRecord {
+    pub id: Uuid,
+    pub channel_account_id: Uuid,
+    pub contact_id: Uuid,
+    pub status: CaseStatus,
+    pub priority: Priority,
+    pub team: Option<String>,
+    pub assignee: Option<String>,
+    pub department_id: Option<Uuid>,
+    pub theme: Option<String>,
+    pub kind: Option<CaseKind>,
+    pub target_group: Option<TargetGroup>,
+    pub labels: Vec<String>,
+    pub zaak_url: Option<String>,
+    pub first_message_at: DateTime<Utc>,
+    pub last_message_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One earlier version of an edited message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EditRecord {
+    pub text: String,
+    pub replaced_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageRecord {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub channel_account_id: Uuid,
+    pub platform_message_id: String,
+    pub in_reply_to: Option<String>,
+    pub conversation_key: Option<String>,
+    pub direction: Direction,
+    pub visibility: Visibility,
+    pub author: Author,
+    pub text: String,
+    pub sent_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub attachments: Vec<Attachment>,
+    pub edit_history: Vec<EditRecord>,
+    pub flags: Vec<String>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// What ingesting one message did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngestOutcome {
+    pub message: MessageRecord,
+    /// False when the platform message id was already stored: nothing changed.
+    pub created: bool,
+    /// True when the message started a new case.
+    pub new_case: bool,
+}
+
+/// Filters of the case list; every field is optional.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub status: Option<CaseStatus>,
+    pub channel_account_id: Option<Uuid>,
+    /// `Some(None)` selects unassigned cases.
+    pub assignee: Option<Option<String>>,
+    pub team: Option<String>,
+    pub theme: Option<String>,
+    pub kind: Option<CaseKind>,
+}
+
+/// Sort orders of the case list. Each is a total order (ties broken by id) so keyset pagination is
+/// stable while new cases arrive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CaseSort {
+    #[default]
+    Newest,
+    Oldest,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    /// The id of the last item of the previous page.
+    pub after: Option<Uuid>,
+    pub limit: u32,
+    pub sort: CaseSort,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Set when there may be more: the key to pass as `after`.
+    pub next_after: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAuditEvent {
+    pub actor: String,
+    pub action: String,
+    pub case_id: Option<Uuid>,
+    pub detail: serde_json::Value,
+}

@@ -1,0 +1,578 @@
+//! Row types and the SQL shared by both backends. SQLite and PostgreSQL accept the same `$n`
+//! placeholders, `ON CONFLICT` and `RETURNING`, so most statements are written once here and
+//! instantiated per backend by [`impl_sql_store!`]; what differs (transaction start, pool setup)
+//! lives in `sqlite.rs` and `postgres.rs`.
+
+use crate::records::*;
+use crate::time::{from_ms, opt_from_ms};
+use crate::StoreError;
+use sqlx::types::Json;
+use uuid::Uuid;
+use webcare_domain::inbound::{Attachment, Author};
+
+pub(crate) const ACCOUNT_COLS: &str = "id, kind, name, external_id, api_base_url, credentials, \
+    callback_url, calendar_id, default_team, settings, created_at, updated_at";
+
+pub(crate) const CASE_COLS: &str = "id, channel_account_id, contact_id, status, priority, team, \
+    assignee, department_id, theme, kind, target_group, labels, zaak_url, first_message_at, \
+    last_message_at, resolved_at, closed_at, due_at, created_at, updated_at";
+
+pub(crate) const MESSAGE_COLS: &str = "id, case_id, channel_account_id, platform_message_id, \
+    in_reply_to, conversation_key, direction, visibility, author, text, sent_at, received_at, \
+    attachments, edit_history, flags, deleted_at";
+
+fn parse<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
+    s.parse()
+        .map_err(|_| StoreError::Corrupt(format!("bad {what} '{s}' in database")))
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccountRow {
+    id: Uuid,
+    kind: String,
+    name: String,
+    external_id: String,
+    api_base_url: Option<String>,
+    credentials: Json<Credentials>,
+    callback_url: Option<String>,
+    calendar_id: Option<Uuid>,
+    default_team: Option<String>,
+    settings: Json<AccountSettings>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<AccountRow> for ChannelAccount {
+    type Error = StoreError;
+    fn try_from(r: AccountRow) -> Result<Self, StoreError> {
+        Ok(ChannelAccount {
+            id: r.id,
+            kind: parse(&r.kind, "channel kind")?,
+            name: r.name,
+            external_id: r.external_id,
+            api_base_url: r.api_base_url,
+            credentials: r.credentials.0,
+            callback_url: r.callback_url,
+            calendar_id: r.calendar_id,
+            default_team: r.default_team,
+            settings: r.settings.0,
+            created_at: from_ms(r.created_at),
+            updated_at: from_ms(r.updated_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CaseRow {
+    id: Uuid,
+    channel_account_id: Uuid,
+    contact_id: Uuid,
+    status: String,
+    priority: String,
+    team: Option<String>,
+    assignee: Option<String>,
+    department_id: Option<Uuid>,
+    theme: Option<String>,
+    kind: Option<String>,
+    target_group: Option<String>,
+    labels: Json<Vec<String>>,
+    zaak_url: Option<String>,
+    first_message_at: i64,
+    last_message_at: i64,
+    resolved_at: Option<i64>,
+    closed_at: Option<i64>,
+    due_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<CaseRow> for CaseRecord {
+    type Error = StoreError;
+    fn try_from(r: CaseRow) -> Result<Self, StoreError> {
+        Ok(CaseRecord {
+            id: r.id,
+            channel_account_id: r.channel_account_id,
+            contact_id: r.contact_id,
+            status: parse(&r.status, "status")?,
+            priority: parse(&r.priority, "priority")?,
+            team: r.team,
+            assignee: r.assignee,
+            department_id: r.department_id,
+            theme: r.theme,
+            kind: r.kind.as_deref().map(|k| parse(k, "kind")).transpose()?,
+            target_group: r
+                .target_group
+                .as_deref()
+                .map(|k| parse(k, "target group"))
+                .transpose()?,
+            labels: r.labels.0,
+            zaak_url: r.zaak_url,
+            first_message_at: from_ms(r.first_message_at),
+            last_message_at: from_ms(r.last_message_at),
+            resolved_at: opt_from_ms(r.resolved_at),
+            closed_at: opt_from_ms(r.closed_at),
+            due_at: opt_from_ms(r.due_at),
+            created_at: from_ms(r.created_at),
+            updated_at: from_ms(r.updated_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MessageRow {
+    pub(crate) id: Uuid,
+    case_id: Uuid,
+    channel_account_id: Uuid,
+    platform_message_id: String,
+    in_reply_to: Option<String>,
+    conversation_key: Option<String>,
+    direction: String,
+    visibility: String,
+    author: Json<Author>,
+    text: String,
+    sent_at: i64,
+    received_at: i64,
+    attachments: Json<Vec<Attachment>>,
+    edit_history: Json<Vec<EditRecord>>,
+    flags: Json<Vec<String>>,
+    deleted_at: Option<i64>,
+}
+
+impl TryFrom<MessageRow> for MessageRecord {
+    type Error = StoreError;
+    fn try_from(r: MessageRow) -> Result<Self, StoreError> {
+        Ok(MessageRecord {
+            id: r.id,
+            case_id: r.case_id,
+            channel_account_id: r.channel_account_id,
+            platform_message_id: r.platform_message_id,
+            in_reply_to: r.in_reply_to,
+            conversation_key: r.conversation_key,
+            direction: parse(&r.direction, "direction")?,
+            visibility: parse(&r.visibility, "visibility")?,
+            author: r.author.0,
+            text: r.text,
+            sent_at: from_ms(r.sent_at),
+            received_at: from_ms(r.received_at),
+            attachments: r.attachments.0,
+            edit_history: r.edit_history.0,
+            flags: r.flags.0,
+            deleted_at: opt_from_ms(r.deleted_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct IdentityRow {
+    pub id: Uuid,
+    pub contact_id: Uuid,
+    pub channel_account_id: Uuid,
+    pub platform_user_id: String,
+    pub handle: Option<String>,
+    pub display_name: Option<String>,
+}
+
+impl From<IdentityRow> for Identity {
+    fn from(r: IdentityRow) -> Self {
+        Identity {
+            id: r.id,
+            channel_account_id: r.channel_account_id,
+            platform_user_id: r.platform_user_id,
+            handle: r.handle,
+            display_name: r.display_name,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TokenRow {
+    id: Uuid,
+    name: String,
+    role: String,
+    created_at: i64,
+    revoked_at: Option<i64>,
+}
+
+impl TryFrom<TokenRow> for TokenRecord {
+    type Error = StoreError;
+    fn try_from(r: TokenRow) -> Result<Self, StoreError> {
+        Ok(TokenRecord {
+            id: r.id,
+            name: r.name,
+            role: parse(&r.role, "role")?,
+            created_at: from_ms(r.created_at),
+            revoked_at: opt_from_ms(r.revoked_at),
+        })
+    }
+}
+
+/// A case found as threading evidence: `which` says for which kind (see `ingest.rs`).
+#[derive(sqlx::FromRow)]
+pub(crate) struct FactRow {
+    pub which: i32,
+    pub id: Uuid,
+    pub status: String,
+    pub resolved_at: Option<i64>,
+}
+
+pub(crate) fn rows_into<R, T>(rows: Vec<R>) -> Result<Vec<T>, StoreError>
+where
+    T: TryFrom<R, Error = StoreError>,
+{
+    rows.into_iter().map(T::try_from).collect()
+}
+
+/// Cuts a `limit + 1` fetch into a page and its continuation key.
+pub(crate) fn into_page<T>(
+    mut items: Vec<T>,
+    limit: u32,
+    key: impl Fn(&T) -> Uuid,
+) -> Page<T> {
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next_after = if more { items.last().map(key) } else { None };
+    Page { items, next_after }
+}
+
+/// Implements the repository traits for one backend. `$store` must have a `pool` field of
+/// `Pool<$db>`, a `reopen_window`, and an inherent `begin_write()` that opens a write transaction
+/// the way the backend wants it.
+macro_rules! impl_sql_store {
+    ($store:ty, $db:ty) => {
+        use $crate::sql::*;
+        $crate::ingest::ingest_fns!($db);
+        use $crate::records::*;
+        use $crate::time::to_ms;
+        use $crate::{Audit, Cases, ChannelAccounts, Ingest, IngestItem, Result, StoreError, Tokens};
+        use async_trait::async_trait;
+        use chrono::Utc;
+        use sqlx::types::Json;
+        use sqlx::QueryBuilder;
+        use uuid::Uuid;
+
+        #[async_trait]
+        impl ChannelAccounts for $store {
+            async fn create_channel_account(&self, new: NewChannelAccount) -> Result<ChannelAccount> {
+                let now = to_ms(Utc::now());
+                let sql = format!(
+                    "INSERT INTO channel_accounts ({ACCOUNT_COLS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {ACCOUNT_COLS}"
+                );
+                let row: AccountRow = sqlx::query_as(&sql)
+                    .bind(Uuid::now_v7())
+                    .bind(new.kind.as_str())
+                    .bind(&new.name)
+                    .bind(&new.external_id)
+                    .bind(&new.api_base_url)
+                    .bind(Json(&new.credentials))
+                    .bind(&new.callback_url)
+                    .bind(new.calendar_id)
+                    .bind(&new.default_team)
+                    .bind(Json(&new.settings))
+                    .bind(now)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| conflict_on_unique(e, "a channel account of this kind with this externalId exists"))?;
+                row.try_into()
+            }
+
+            async fn get_channel_account(&self, id: Uuid) -> Result<Option<ChannelAccount>> {
+                let sql = format!(
+                    "SELECT {ACCOUNT_COLS} FROM channel_accounts WHERE id = $1 AND deleted_at IS NULL"
+                );
+                let row: Option<AccountRow> =
+                    sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn list_channel_accounts(&self, page: PageRequest) -> Result<Page<ChannelAccount>> {
+                let sql = format!(
+                    "SELECT {ACCOUNT_COLS} FROM channel_accounts WHERE deleted_at IS NULL \
+                     AND ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"
+                );
+                let rows: Vec<AccountRow> = sqlx::query_as(&sql)
+                    .bind(page.after)
+                    .bind(i64::from(page.limit) + 1)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(into_page(rows_into(rows)?, page.limit, |a: &ChannelAccount| a.id))
+            }
+
+            async fn update_channel_account(
+                &self,
+                id: Uuid,
+                patch: ChannelAccountPatch,
+            ) -> Result<Option<ChannelAccount>> {
+                let mut tx = self.begin_write().await?;
+                let sql = format!(
+                    "SELECT {ACCOUNT_COLS} FROM channel_accounts WHERE id = $1 AND deleted_at IS NULL"
+                );
+                let row: Option<AccountRow> =
+                    sqlx::query_as(&sql).bind(id).fetch_optional(&mut *tx).await?;
+                let Some(row) = row else { return Ok(None) };
+                let mut a: ChannelAccount = row.try_into()?;
+                if let Some(v) = patch.name { a.name = v; }
+                if let Some(v) = patch.external_id { a.external_id = v; }
+                if let Some(v) = patch.api_base_url { a.api_base_url = v; }
+                if let Some(v) = patch.callback_url { a.callback_url = v; }
+                if let Some(v) = patch.calendar_id { a.calendar_id = v; }
+                if let Some(v) = patch.default_team { a.default_team = v; }
+                if let Some(v) = patch.settings { a.settings.extend(v); }
+                if let Some(v) = patch.credentials { a.credentials.0.extend(v.0); }
+                let sql = format!(
+                    "UPDATE channel_accounts SET name = $2, external_id = $3, api_base_url = $4, \
+                     credentials = $5, callback_url = $6, calendar_id = $7, default_team = $8, \
+                     settings = $9, updated_at = $10 WHERE id = $1 RETURNING {ACCOUNT_COLS}"
+                );
+                let row: AccountRow = sqlx::query_as(&sql)
+                    .bind(id)
+                    .bind(&a.name)
+                    .bind(&a.external_id)
+                    .bind(&a.api_base_url)
+                    .bind(Json(&a.credentials))
+                    .bind(&a.callback_url)
+                    .bind(a.calendar_id)
+                    .bind(&a.default_team)
+                    .bind(Json(&a.settings))
+                    .bind(to_ms(Utc::now()))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| conflict_on_unique(e, "a channel account of this kind with this externalId exists"))?;
+                tx.commit().await?;
+                Ok(Some(row.try_into()?))
+            }
+
+            async fn delete_channel_account(&self, id: Uuid) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE channel_accounts SET deleted_at = $2, updated_at = $2 \
+                     WHERE id = $1 AND deleted_at IS NULL",
+                )
+                .bind(id)
+                .bind(to_ms(Utc::now()))
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+        }
+
+        #[async_trait]
+        impl Cases for $store {
+            async fn list_cases(&self, f: CaseFilter, page: PageRequest) -> Result<Page<CaseRecord>> {
+                let mut q: QueryBuilder<'_, $db> =
+                    QueryBuilder::new(format!("SELECT {CASE_COLS} FROM cases WHERE 1 = 1"));
+                if let Some(s) = f.status {
+                    q.push(" AND status = ").push_bind(s.as_str());
+                }
+                if let Some(a) = f.channel_account_id {
+                    q.push(" AND channel_account_id = ").push_bind(a);
+                }
+                match f.assignee {
+                    Some(Some(a)) => { q.push(" AND assignee = ").push_bind(a); }
+                    Some(None) => { q.push(" AND assignee IS NULL"); }
+                    None => {}
+                }
+                if let Some(t) = f.team {
+                    q.push(" AND team = ").push_bind(t);
+                }
+                if let Some(t) = f.theme {
+                    q.push(" AND theme = ").push_bind(t);
+                }
+                if let Some(k) = f.kind {
+                    q.push(" AND kind = ").push_bind(k.as_str());
+                }
+                let (cmp, order) = match page.sort {
+                    CaseSort::Newest => (" < ", " ORDER BY id DESC"),
+                    CaseSort::Oldest => (" > ", " ORDER BY id ASC"),
+                };
+                if let Some(after) = page.after {
+                    q.push(" AND id").push(cmp).push_bind(after);
+                }
+                q.push(order).push(" LIMIT ").push_bind(i64::from(page.limit) + 1);
+                let rows: Vec<CaseRow> = q.build_query_as().fetch_all(&self.pool).await?;
+                Ok(into_page(rows_into(rows)?, page.limit, |c: &CaseRecord| c.id))
+            }
+
+            async fn get_case(&self, id: Uuid) -> Result<Option<CaseRecord>> {
+                let sql = format!("SELECT {CASE_COLS} FROM cases WHERE id = $1");
+                let row: Option<CaseRow> =
+                    sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn case_messages(&self, case_id: Uuid) -> Result<Vec<MessageRecord>> {
+                // Platform time order; the id breaks ties deterministically.
+                let sql = format!(
+                    "SELECT {MESSAGE_COLS} FROM messages WHERE case_id = $1 ORDER BY sent_at, id"
+                );
+                let rows: Vec<MessageRow> =
+                    sqlx::query_as(&sql).bind(case_id).fetch_all(&self.pool).await?;
+                rows_into(rows)
+            }
+
+            async fn get_contact(&self, id: Uuid) -> Result<Option<ContactRecord>> {
+                let row: Option<(Uuid, Option<String>, i64)> = sqlx::query_as(
+                    "SELECT id, display_name, created_at FROM contacts WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some((id, display_name, created_at)) = row else { return Ok(None) };
+                let identities: Vec<IdentityRow> = sqlx::query_as(
+                    "SELECT id, contact_id, channel_account_id, platform_user_id, handle, display_name \
+                     FROM contact_identities WHERE contact_id = $1 ORDER BY id",
+                )
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(Some(ContactRecord {
+                    id,
+                    display_name,
+                    identities: identities.into_iter().map(Into::into).collect(),
+                    created_at: $crate::time::from_ms(created_at),
+                }))
+            }
+
+            async fn count_cases(&self) -> Result<i64> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM cases").fetch_one(&self.pool).await?)
+            }
+
+            async fn count_messages(&self) -> Result<i64> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM messages").fetch_one(&self.pool).await?)
+            }
+        }
+
+        #[async_trait]
+        impl Ingest for $store {
+            async fn ingest_batch(&self, batch: Vec<IngestItem>) -> Vec<Result<IngestOutcome>> {
+                // Group commit: one transaction for the whole batch. If anything in it fails (a
+                // race with another node, a transient error), fall back to one transaction per
+                // message so one bad item cannot sink the others.
+                match self.ingest_tx(&batch).await {
+                    Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+                    Err(e) => {
+                        if batch.len() > 1 {
+                            tracing::debug!(error = %e, size = batch.len(), "batch ingest failed; retrying per message");
+                        }
+                        let mut out = Vec::with_capacity(batch.len());
+                        for item in batch {
+                            out.push(self.ingest_one_with_retry(item).await);
+                        }
+                        out
+                    }
+                }
+            }
+
+            async fn get_message(&self, account: Uuid, pmid: &str) -> Result<Option<MessageRecord>> {
+                find_message(&self.pool, account, pmid).await
+            }
+        }
+
+        impl $store {
+            async fn ingest_tx(&self, batch: &[IngestItem]) -> Result<Vec<IngestOutcome>> {
+                let mut tx = self.begin_write().await?;
+                let mut out = Vec::with_capacity(batch.len());
+                for item in batch {
+                    out.push(ingest_one(&mut tx, item, self.reopen_window).await?);
+                }
+                tx.commit().await?;
+                Ok(out)
+            }
+
+            async fn ingest_one_with_retry(&self, item: IngestItem) -> Result<IngestOutcome> {
+                let mut attempt = 0;
+                loop {
+                    match self.ingest_tx(std::slice::from_ref(&item)).await {
+                        Ok(mut v) => return Ok(v.remove(0)),
+                        Err(e) if attempt < 3 && (e.is_transient() || e.is_unique_violation() || matches!(e, StoreError::Conflict(_))) => {
+                            attempt += 1;
+                            tokio::time::sleep(std::time::Duration::from_millis(5 << attempt)).await;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+
+        #[async_trait]
+        impl Tokens for $store {
+            async fn create_token(&self, name: &str, role: webcare_domain::Role, token_hash: &str) -> Result<TokenRecord> {
+                let row: TokenRow = sqlx::query_as(
+                    "INSERT INTO api_tokens (id, name, role, token_hash, created_at) VALUES ($1, $2, $3, $4, $5) \
+                     RETURNING id, name, role, created_at, revoked_at",
+                )
+                .bind(Uuid::now_v7())
+                .bind(name)
+                .bind(role.as_str())
+                .bind(token_hash)
+                .bind(to_ms(Utc::now()))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| conflict_on_unique(e, "token exists"))?;
+                row.try_into()
+            }
+
+            async fn find_token(&self, token_hash: &str) -> Result<Option<TokenRecord>> {
+                let row: Option<TokenRow> = sqlx::query_as(
+                    "SELECT id, name, role, created_at, revoked_at FROM api_tokens \
+                     WHERE token_hash = $1 AND revoked_at IS NULL",
+                )
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+        }
+
+        #[async_trait]
+        impl Audit for $store {
+            async fn record_audit(&self, e: NewAuditEvent) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO audit_events (id, at, actor, action, case_id, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(Uuid::now_v7())
+                .bind(to_ms(Utc::now()))
+                .bind(&e.actor)
+                .bind(&e.action)
+                .bind(e.case_id)
+                .bind(Json(&e.detail))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use impl_sql_store;
+
+/// Maps a unique violation to a readable conflict; other errors pass through.
+pub(crate) fn conflict_on_unique(e: sqlx::Error, what: &str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(what.into()),
+        _ => StoreError::Database(e),
+    }
+}
+
+/// Ready means: the database answers, and it has every migration this binary knows.
+pub(crate) async fn check_migrations<DB>(
+    pool: &sqlx::Pool<DB>,
+    migrator: &sqlx::migrate::Migrator,
+) -> Result<(), StoreError>
+where
+    DB: sqlx::Database,
+    for<'c> &'c sqlx::Pool<DB>: sqlx::Executor<'c, Database = DB>,
+    i64: sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+{
+    let applied: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = true")
+            .fetch_one(pool)
+            .await?;
+    let known = migrator.iter().count() as i64;
+    if applied < known {
+        return Err(StoreError::Config(format!(
+            "{applied} of {known} migrations applied"
+        )));
+    }
+    Ok(())
+}

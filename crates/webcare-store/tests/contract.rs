@@ -1,0 +1,321 @@
+//! The store contract: every test here runs against SQLite and against PostgreSQL.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use std::sync::Arc;
+use uuid::Uuid;
+use webcare_domain::inbound::{Author, InboundMessage};
+use webcare_domain::{CaseStatus, ChannelKind, Direction, Role, Visibility};
+use webcare_store::testing::{fresh_database_url, Backend};
+use webcare_store::*;
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test] async fn $name() { super::run(webcare_store::testing::Backend::Sqlite, super::$name).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test] async fn $name() { super::run(webcare_store::testing::Backend::Postgres, super::$name).await } )*
+        }
+    };
+}
+
+contract!(
+    channel_accounts_crud,
+    channel_account_external_ids_are_unique_while_live,
+    a_new_message_opens_a_case_with_a_contact,
+    the_same_platform_id_is_stored_once,
+    duplicates_inside_one_batch_are_stored_once,
+    replies_join_their_parents_case,
+    a_parent_that_arrives_after_its_child_joins_the_childs_case,
+    conversation_keys_thread_messages,
+    private_messages_join_the_authors_active_case,
+    public_mentions_without_a_thread_open_new_cases,
+    bsn_in_text_is_flagged,
+    case_list_filters_and_paginates_stably,
+    tokens_are_found_by_hash,
+    text_is_kept_byte_exact,
+);
+
+async fn run<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let Some(url) = fresh_database_url(backend).await else { return };
+    let store = connect(&url, ConnectOptions { max_connections: 4, ..Default::default() })
+        .await
+        .expect("connect and migrate");
+    store.ready().await.expect("ready after migrations");
+    test(store.clone()).await;
+    store.close().await;
+}
+
+fn t(h: u32, m: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 9, h, m, 0).unwrap()
+}
+
+async fn account(store: &Arc<dyn Store>, kind: ChannelKind, ext: &str) -> ChannelAccount {
+    store
+        .create_channel_account(NewChannelAccount {
+            kind,
+            name: format!("Gemeente {ext}"),
+            external_id: ext.into(),
+            api_base_url: None,
+            credentials: Credentials([("appSecret".to_string(), "s3cret".to_string())].into()),
+            callback_url: None,
+            calendar_id: None,
+            default_team: Some("kcc".into()),
+            settings: Default::default(),
+        })
+        .await
+        .expect("create account")
+}
+
+fn msg(id: &str, user: &str, vis: Visibility) -> InboundMessage {
+    InboundMessage {
+        platform_message_id: id.into(),
+        in_reply_to: None,
+        conversation_key: None,
+        visibility: vis,
+        direction: Direction::Inbound,
+        author: Author {
+            platform_user_id: user.into(),
+            handle: Some(format!("@{user}")),
+            display_name: Some(format!("Burger {user}")),
+        },
+        text: format!("bericht {id}"),
+        sent_at: t(9, 15),
+        attachments: vec![],
+    }
+}
+
+async fn ingest(store: &Arc<dyn Store>, account: Uuid, m: InboundMessage) -> IngestOutcome {
+    let mut out = store
+        .ingest_batch(vec![IngestItem {
+            channel_account_id: account,
+            message: m,
+            received_at: Utc::now(),
+            default_team: Some("kcc".into()),
+        }])
+        .await;
+    out.remove(0).expect("ingest")
+}
+
+async fn channel_accounts_crud(store: Arc<dyn Store>) {
+    let a = account(&store, ChannelKind::FacebookPage, "1001").await;
+    assert_eq!(a.kind, ChannelKind::FacebookPage);
+    assert_eq!(store.get_channel_account(a.id).await.unwrap().unwrap(), a);
+    let patched = store
+        .update_channel_account(
+            a.id,
+            ChannelAccountPatch {
+                name: Some("Stadsbeheer".into()),
+                credentials: Some(Credentials([("verifyToken".to_string(), "v".to_string())].into())),
+                api_base_url: Some(Some("http://127.0.0.1:1".into())),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(patched.name, "Stadsbeheer");
+    assert_eq!(patched.credentials.get("appSecret"), Some("s3cret"), "other keys stay");
+    assert_eq!(patched.credentials.get("verifyToken"), Some("v"));
+    assert!(!format!("{:?}", patched.credentials).contains("s3cret"), "Debug redacts secrets");
+    let list = store.list_channel_accounts(PageRequest { limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(list.items.len(), 1);
+    assert!(store.delete_channel_account(a.id).await.unwrap());
+    assert!(!store.delete_channel_account(a.id).await.unwrap(), "second delete finds nothing");
+    assert!(store.get_channel_account(a.id).await.unwrap().is_none());
+    assert!(store.update_channel_account(Uuid::now_v7(), Default::default()).await.unwrap().is_none());
+}
+
+async fn channel_account_external_ids_are_unique_while_live(store: Arc<dyn Store>) {
+    let a = account(&store, ChannelKind::X, "42").await;
+    let err = store
+        .create_channel_account(NewChannelAccount {
+            kind: ChannelKind::X,
+            name: "again".into(),
+            external_id: "42".into(),
+            api_base_url: None,
+            credentials: Default::default(),
+            callback_url: None,
+            calendar_id: None,
+            default_team: None,
+            settings: Default::default(),
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    // Same id on another platform is fine; after a delete the id is free again.
+    account(&store, ChannelKind::Instagram, "42").await;
+    store.delete_channel_account(a.id).await.unwrap();
+    account(&store, ChannelKind::X, "42").await;
+}
+
+async fn a_new_message_opens_a_case_with_a_contact(store: Arc<dyn Store>) {
+    let a = account(&store, ChannelKind::Api, "web").await;
+    let out = ingest(&store, a.id, msg("web-1", "u-1", Visibility::Public)).await;
+    assert!(out.created && out.new_case);
+    let case = store.get_case(out.message.case_id).await.unwrap().unwrap();
+    assert_eq!(case.status, CaseStatus::New);
+    assert_eq!(case.team.as_deref(), Some("kcc"));
+    assert_eq!(case.first_message_at, t(9, 15));
+    let contact = store.get_contact(case.contact_id).await.unwrap().unwrap();
+    assert_eq!(contact.display_name.as_deref(), Some("Burger u-1"));
+    assert_eq!(contact.identities.len(), 1);
+    assert_eq!(contact.identities[0].handle.as_deref(), Some("@u-1"));
+    let messages = store.case_messages(case.id).await.unwrap();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0], out.message);
+}
+
+async fn the_same_platform_id_is_stored_once(store: Arc<dyn Store>) {
+    let a = account(&store, ChannelKind::Api, "web").await;
+    let first = ingest(&store, a.id, msg("web-1", "u-1", Visibility::Public)).await;
+    let mut changed = msg("web-1", "u-1", Visibility::Public);
+    changed.text = "another text with the same id".into();
+    let again = ingest(&store, a.id, changed).await;
+    assert!(!again.created && !again.new_case);
+    assert_eq!(again.message, first.message, "the stored message is answered unchanged");
+    assert_eq!(store.count_messages().await.unwrap(), 1);
+    assert_eq!(store.count_cases().await.unwrap(), 1);
+    // The same platform id on another account is another message.
+    let b = account(&store, ChannelKind::Api, "web2").await;
+    assert!(ingest(&store, b.id, msg("web-1", "u-1", Visibility::Public)).await.created);
+}
+
+async fn duplicates_inside_one_batch_are_stored_once(store: Arc<dyn Store>) {
+    let a = account(&store, ChannelKind::Api, "web").await;
+    let item = |id: &str| IngestItem {
+        channel_account_id: a.id,
+        message: msg(id, "u-1", Visibility::Public),
+        received_at: Utc::now(),
+        default_team: None,
+    };
+    let out = store.ingest_batch(vec![item("m1"), item("m2"), item("m1")]).await;
+    let out: Vec<_> = out.into_iter().map(|r| r.unwrap()).collect();
+    assert!(out[0].created && out[1].created && !out[2].created);
+    assert_eq!(out[0].message.id, out[2].message.id);
+    assert_eq!(store.count_messages().await.unwrap(), 2);
+}
+
+async fn replies_join_their_parents_case(store: Arc<dyn Store>) {
+    let a = account(&store, ChannelKind::Api, "web").await;
+    let root = ingest(&store, a.id, msg("p", "u-1", Visibility::Public)).await;
+    let mut reply = msg("c", "u-2", Visibility::Public);
+    reply.in_reply_to = Some("p".into());
+    let child = ingest(&store, a.id, reply).await;
+    assert_eq!(child.message.case_id, root.message.case_id);
+    assert!(!child.new_case);
+}
+
+async fn a_parent_that_arrives_after_its_child_joins_the_childs_case(store: Arc<dyn Store>) {
+    let a = account(&store, ChannelKind::Api, "web").await;
+    let mut reply = msg("c", "u-1", Visibility::Public);
+    reply.in_reply_to = Some("p".into());
+    reply.sent_at = t(9, 20);
+    let child = ingest(&store, a.id, reply).await;
+    let mut parent = msg("p", "u-1", Visibility::Public);
+    parent.sent_at = t(9, 10);
+    let parent = ingest(&store, a.id, parent).await;
+    assert_eq!(parent.message.case_id, child.message.case_id);
+    let case = store.get_case(child.message.case_id).await.unwrap().unwrap();
+    assert_eq!(case.first_message_at, t(9, 10), "out-of-order delivery moves the start back");
+    assert_eq!(case.last_message_at, t(9, 20));
+    let ids: Vec<_> = store.case_messages(case.id).await.unwrap().into_iter().map(|m| m.platform_message_id).collect();
+    assert_eq!(ids, ["p", "c"], "messages in platform-time order");
+}
+
+async fn conversation_keys_thread_messages(store: Arc<dyn Store>) {
+    let a = account(&store, ChannelKind::X, "our-id").await;
+    let mut m1 = msg("t1", "u-1", Visibility::Public);
+    m1.conversation_key = Some("x:conv:100".into());
+    let mut m2 = msg("t2", "u-1", Visibility::Public);
+    m2.conversation_key = Some("x:conv:100".into());
+    let mut m3 = msg("t3", "u-1", Visibility::Public);
+    m3.conversation_key = Some("x:conv:200".into());
+    let o1 = ingest(&store, a.id, m1).await;
+    let o2 = ingest(&store, a.id, m2).await;
+    let o3 = ingest(&store, a.id, m3).await;
+    assert_eq!(o1.message.case_id, o2.message.case_id);
+    assert_ne!(o1.message.case_id, o3.message.case_id);
+}
+
+async fn private_messages_join_the_authors_active_case(store: Arc<dyn Store>) {
+    let a = account(&store, ChannelKind::Whatsapp, "1099").await;
+    let o1 = ingest(&store, a.id, msg("wamid.1", "31612345678", Visibility::Private)).await;
+    let o2 = ingest(&store, a.id, msg("wamid.2", "31612345678", Visibility::Private)).await;
+    let o3 = ingest(&store, a.id, msg("wamid.3", "31687654321", Visibility::Private)).await;
+    assert_eq!(o1.message.case_id, o2.message.case_id);
+    assert_ne!(o1.message.case_id, o3.message.case_id, "another citizen, another case");
+    let case = store.get_case(o1.message.case_id).await.unwrap().unwrap();
+    let contact = store.get_contact(case.contact_id).await.unwrap().unwrap();
+    assert_eq!(contact.identities.len(), 1, "one identity per platform user");
+}
+
+async fn public_mentions_without_a_thread_open_new_cases(store: Arc<dyn Store>) {
+    let a = account(&store, ChannelKind::X, "our-id").await;
+    let o1 = ingest(&store, a.id, msg("t1", "u-1", Visibility::Public)).await;
+    let o2 = ingest(&store, a.id, msg("t2", "u-1", Visibility::Public)).await;
+    assert_ne!(o1.message.case_id, o2.message.case_id);
+}
+
+async fn bsn_in_text_is_flagged(store: Arc<dyn Store>) {
+    let a = account(&store, ChannelKind::Api, "web").await;
+    let mut m = msg("b1", "u-1", Visibility::Public);
+    m.text = "Mijn BSN is 123456782, waar blijft mijn paspoort?".into();
+    let out = ingest(&store, a.id, m).await;
+    assert_eq!(out.message.flags, ["bsn"]);
+    let clean = ingest(&store, a.id, msg("b2", "u-1", Visibility::Public)).await;
+    assert!(clean.message.flags.is_empty());
+}
+
+async fn case_list_filters_and_paginates_stably(store: Arc<dyn Store>) {
+    let a = account(&store, ChannelKind::Api, "web").await;
+    let b = account(&store, ChannelKind::X, "x1").await;
+    for i in 0..7 {
+        ingest(&store, a.id, msg(&format!("a{i}"), "u", Visibility::Public)).await;
+    }
+    ingest(&store, b.id, msg("b0", "u", Visibility::Public)).await;
+    let filter = CaseFilter { channel_account_id: Some(a.id), ..Default::default() };
+    let p1 = store.list_cases(filter.clone(), PageRequest { limit: 3, ..Default::default() }).await.unwrap();
+    assert_eq!(p1.items.len(), 3);
+    // A case arriving between pages does not shift the next page (keyset, newest first).
+    ingest(&store, a.id, msg("late", "u", Visibility::Public)).await;
+    let p2 = store.list_cases(filter.clone(), PageRequest { limit: 3, after: p1.next_after, ..Default::default() }).await.unwrap();
+    let p3 = store.list_cases(filter.clone(), PageRequest { limit: 3, after: p2.next_after, ..Default::default() }).await.unwrap();
+    assert_eq!(p3.items.len(), 1);
+    assert!(p3.next_after.is_none());
+    let mut ids: Vec<Uuid> = [p1.items, p2.items, p3.items].concat().into_iter().map(|c| c.id).collect();
+    assert_eq!(ids.len(), 7);
+    let sorted = { let mut s = ids.clone(); s.sort(); s.reverse(); s };
+    assert_eq!(ids, sorted, "newest first, by id");
+    ids.dedup();
+    assert_eq!(ids.len(), 7);
+    let unassigned = store.list_cases(CaseFilter { assignee: Some(None), status: Some(CaseStatus::New), ..Default::default() }, PageRequest { limit: 50, ..Default::default() }).await.unwrap();
+    assert_eq!(unassigned.items.len(), 9);
+    let none = store.list_cases(CaseFilter { assignee: Some(Some("anna".into())), ..Default::default() }, PageRequest { limit: 50, ..Default::default() }).await.unwrap();
+    assert!(none.items.is_empty());
+    let oldest = store.list_cases(CaseFilter::default(), PageRequest { limit: 1, sort: CaseSort::Oldest, ..Default::default() }).await.unwrap();
+    assert_eq!(store.case_messages(oldest.items[0].id).await.unwrap()[0].platform_message_id, "a0");
+    let _ = Duration::zero();
+}
+
+async fn tokens_are_found_by_hash(store: Arc<dyn Store>) {
+    let token = webcare_store::token::generate();
+    let rec = store.create_token("ci", Role::Integration, &webcare_store::token::hash(&token)).await.unwrap();
+    let found = store.find_token(&webcare_store::token::hash(&token)).await.unwrap().unwrap();
+    assert_eq!(found, rec);
+    assert!(store.find_token(&webcare_store::token::hash("wc_other")).await.unwrap().is_none());
+}
+
+async fn text_is_kept_byte_exact(store: Arc<dyn Store>) {
+    let a = account(&store, ChannelKind::Api, "web").await;
+    let text = "Gezin 👨‍👩‍👧‍👦 ❤️‍🔥 🇳🇱 👍🏽 مرحبا straat\u{200F} \"quotes\" \\ \n nieuwe regel";
+    let mut m = msg("e1", "u", Visibility::Public);
+    m.text = text.into();
+    let out = ingest(&store, a.id, m).await;
+    let back = store.case_messages(out.message.case_id).await.unwrap();
+    assert_eq!(back[0].text.as_bytes(), text.as_bytes());
+}
