@@ -1,1 +1,85 @@
-//! placeholder
+//! The REST API of the webcare desk. Handlers are thin: extract, check the role, call the store
+//! or a service, map to a DTO. Conventions (problem+json, headers, limits) are middleware.
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod ingestor;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+pub mod state;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::routing::get;
+use axum::{Json, Router};
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use state::{ApiSettings, AppState};
+
+/// The API routes and the OpenAPI document describing them.
+pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    use routes::*;
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(messages::create_message))
+        .routes(routes!(channel_accounts::create, channel_accounts::list))
+        .routes(routes!(channel_accounts::get, channel_accounts::update, channel_accounts::delete))
+        .routes(routes!(cases::list))
+        .routes(routes!(cases::get))
+        .split_for_parts()
+}
+
+/// The OpenAPI document as served and committed.
+pub fn openapi_json() -> String {
+    let (_, doc) = api_routes();
+    doc.to_pretty_json().expect("the OpenAPI document serialises")
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = api_routes();
+    let doc = Arc::new(doc);
+    let request_id = HeaderName::from_static("x-request-id");
+    let body_limit = state.settings.body_limit;
+    Router::new()
+        .route("/healthz", get(routes::health::healthz))
+        .route("/readyz", get(routes::health::readyz))
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { Json((*doc).clone()) }
+            }),
+        )
+        .merge(api)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(middleware::conventions))
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let route = req
+                    .extensions()
+                    .get::<axum::extract::MatchedPath>()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_default();
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                tracing::info_span!("http", method = %req.method(), route, request_id = id)
+            }),
+        )
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}

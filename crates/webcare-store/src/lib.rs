@@ -5,7 +5,7 @@
 mod error;
 mod ingest;
 mod postgres;
-mod records;
+pub mod records;
 mod sql;
 mod sqlite;
 pub mod testing;

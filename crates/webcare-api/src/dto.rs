@@ -1,0 +1,602 @@
+//! The JSON shapes of the API (camelCase, RFC 3339 UTC times) and their conversions from store
+//! records. Validation of inputs lives next to the input types.
+
+use crate::error::{ApiError, InvalidParam};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use webcare_domain::inbound::{self, InboundMessage};
+use webcare_domain::{
+    CaseKind, CaseStatus, ChannelKind, Direction, Priority, TargetGroup, Visibility,
+};
+use webcare_store::records as rec;
+
+pub const MAX_TEXT_CHARS: usize = 100_000;
+const MAX_ID_CHARS: usize = 256;
+const MAX_ATTACHMENTS: usize = 50;
+
+/// `{"items": [...], "next": "<url or null>"}`, the one list shape of the API.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct List<T: ToSchema> {
+    pub items: Vec<T>,
+    /// Link to the next page, or null on the last page.
+    pub next: Option<String>,
+}
+
+/// Distinguishes an absent key (leave unchanged) from `null` (clear) in PATCH bodies.
+fn double_option<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
+// ---------------------------------------------------------------- messages
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AuthorDto {
+    /// Stable id of the author on the platform.
+    pub platform_user_id: String,
+    #[serde(default)]
+    pub handle: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AttachmentDto {
+    /// `image`, `video`, `audio`, `document`, `location`, ...
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_media_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+}
+
+/// One normalised inbound message (`POST /api/v1/messages`).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewMessage {
+    pub channel_account_id: Uuid,
+    /// Unique per channel account; sending it again answers the stored message.
+    pub platform_message_id: String,
+    #[serde(default)]
+    pub in_reply_to: Option<String>,
+    /// Messages with the same key join the same case.
+    #[serde(default)]
+    pub conversation_key: Option<String>,
+    #[serde(default = "default_visibility")]
+    pub visibility: Visibility,
+    pub author: AuthorDto,
+    #[serde(default)]
+    pub text: String,
+    pub sent_at: DateTime<Utc>,
+    #[serde(default)]
+    pub attachments: Vec<AttachmentDto>,
+}
+
+fn default_visibility() -> Visibility {
+    Visibility::Public
+}
+
+fn check_id(errs: &mut Vec<InvalidParam>, name: &str, v: &str) {
+    if v.trim().is_empty() {
+        errs.push(InvalidParam::new(name, "required", "must not be empty"));
+    } else if v.chars().count() > MAX_ID_CHARS {
+        errs.push(InvalidParam::new(name, "too_long", format!("at most {MAX_ID_CHARS} characters")));
+    } else if v.chars().any(char::is_control) {
+        errs.push(InvalidParam::new(name, "invalid", "must not contain control characters"));
+    }
+}
+
+pub fn check_url(errs: &mut Vec<InvalidParam>, name: &str, v: &str) {
+    match url::Url::parse(v) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+        _ => errs.push(InvalidParam::new(name, "invalid_url", "must be an absolute http(s) URL")),
+    }
+}
+
+impl NewMessage {
+    /// Checks everything that can be checked without the database.
+    pub fn validate(&self, now: DateTime<Utc>) -> Result<(), ApiError> {
+        let mut errs = Vec::new();
+        check_id(&mut errs, "platformMessageId", &self.platform_message_id);
+        check_id(&mut errs, "author.platformUserId", &self.author.platform_user_id);
+        if let Some(v) = &self.in_reply_to {
+            check_id(&mut errs, "inReplyTo", v);
+        }
+        if let Some(v) = &self.conversation_key {
+            check_id(&mut errs, "conversationKey", v);
+        }
+        let chars = self.text.chars().count();
+        if chars > MAX_TEXT_CHARS {
+            errs.push(InvalidParam::new(
+                "text",
+                "too_long",
+                format!("{chars} characters; at most {MAX_TEXT_CHARS}"),
+            ));
+        }
+        if self.text.is_empty() && self.attachments.is_empty() {
+            errs.push(InvalidParam::new("text", "required", "a message needs text or an attachment"));
+        }
+        if self.attachments.len() > MAX_ATTACHMENTS {
+            errs.push(InvalidParam::new("attachments", "too_many", format!("at most {MAX_ATTACHMENTS}")));
+        }
+        for (i, a) in self.attachments.iter().enumerate() {
+            if a.kind.trim().is_empty() {
+                errs.push(InvalidParam::new(format!("attachments[{i}].kind"), "required", "must not be empty"));
+            }
+            if let Some(u) = &a.url {
+                check_url(&mut errs, &format!("attachments[{i}].url"), u);
+            }
+        }
+        if self.sent_at > now + chrono::Duration::hours(24) {
+            errs.push(InvalidParam::new("sentAt", "in_future", "more than 24 hours in the future"));
+        }
+        if errs.is_empty() { Ok(()) } else { Err(ApiError::Invalid(errs)) }
+    }
+
+    pub fn into_inbound(self) -> InboundMessage {
+        InboundMessage {
+            platform_message_id: self.platform_message_id,
+            in_reply_to: self.in_reply_to,
+            conversation_key: self.conversation_key,
+            visibility: self.visibility,
+            direction: Direction::Inbound,
+            author: inbound::Author {
+                platform_user_id: self.author.platform_user_id,
+                handle: self.author.handle,
+                display_name: self.author.display_name,
+            },
+            text: self.text,
+            sent_at: self.sent_at,
+            attachments: self.attachments.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<AttachmentDto> for inbound::Attachment {
+    fn from(a: AttachmentDto) -> Self {
+        inbound::Attachment {
+            kind: a.kind,
+            url: a.url,
+            mime_type: a.mime_type,
+            platform_media_id: a.platform_media_id,
+            caption: a.caption,
+            filename: a.filename,
+        }
+    }
+}
+
+impl From<inbound::Attachment> for AttachmentDto {
+    fn from(a: inbound::Attachment) -> Self {
+        AttachmentDto {
+            kind: a.kind,
+            url: a.url,
+            mime_type: a.mime_type,
+            platform_media_id: a.platform_media_id,
+            caption: a.caption,
+            filename: a.filename,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EditDto {
+    pub text: String,
+    pub replaced_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub channel_account_id: Uuid,
+    pub platform_message_id: String,
+    pub in_reply_to: Option<String>,
+    pub conversation_key: Option<String>,
+    pub direction: Direction,
+    pub visibility: Visibility,
+    pub text: String,
+    pub sent_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub author: AuthorDto,
+    pub attachments: Vec<AttachmentDto>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub edit_history: Vec<EditDto>,
+    /// Warnings for the agent, e.g. `bsn` when the text holds a citizen service number.
+    pub flags: Vec<String>,
+}
+
+impl From<rec::MessageRecord> for Message {
+    fn from(m: rec::MessageRecord) -> Self {
+        Message {
+            id: m.id,
+            case_id: m.case_id,
+            channel_account_id: m.channel_account_id,
+            platform_message_id: m.platform_message_id,
+            in_reply_to: m.in_reply_to,
+            conversation_key: m.conversation_key,
+            direction: m.direction,
+            visibility: m.visibility,
+            text: m.text,
+            sent_at: m.sent_at,
+            received_at: m.received_at,
+            author: AuthorDto {
+                platform_user_id: m.author.platform_user_id,
+                handle: m.author.handle,
+                display_name: m.author.display_name,
+            },
+            attachments: m.attachments.into_iter().map(Into::into).collect(),
+            deleted_at: m.deleted_at,
+            edit_history: m
+                .edit_history
+                .into_iter()
+                .map(|e| EditDto { text: e.text, replaced_at: e.replaced_at })
+                .collect(),
+            flags: m.flags,
+        }
+    }
+}
+
+// ---------------------------------------------------------------- channel accounts
+
+/// Credential keys each kind accepts; anything else is refused so a typo cannot go unnoticed.
+pub fn credential_keys(kind: ChannelKind) -> &'static [&'static str] {
+    match kind {
+        ChannelKind::FacebookPage | ChannelKind::Instagram | ChannelKind::Whatsapp => {
+            &["appSecret", "verifyToken", "accessToken"]
+        }
+        ChannelKind::X => &[
+            "bearerToken",
+            "consumerKey",
+            "consumerSecret",
+            "accessToken",
+            "accessTokenSecret",
+        ],
+        ChannelKind::Api => &["webhookSecret"],
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewChannelAccount {
+    pub kind: ChannelKind,
+    pub name: String,
+    /// Page id, Instagram account id, WhatsApp phone_number_id, X user id, or any id for `api`.
+    pub external_id: String,
+    #[serde(default)]
+    pub api_base_url: Option<String>,
+    /// Write-only: never returned.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub credentials: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub callback_url: Option<String>,
+    #[serde(default)]
+    pub calendar_id: Option<Uuid>,
+    #[serde(default)]
+    pub default_team: Option<String>,
+    #[serde(default)]
+    pub poll_interval_seconds: Option<u32>,
+    #[serde(default)]
+    pub delete_check_interval_seconds: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChannelAccountPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub api_base_url: Option<Option<String>>,
+    /// Keys given are set; keys not given keep their stored value.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub credentials: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub callback_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub calendar_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub default_team: Option<Option<String>>,
+    #[serde(default)]
+    pub poll_interval_seconds: Option<u32>,
+    #[serde(default)]
+    pub delete_check_interval_seconds: Option<u32>,
+}
+
+fn check_account_fields(
+    errs: &mut Vec<InvalidParam>,
+    kind: ChannelKind,
+    name: Option<&str>,
+    external_id: Option<&str>,
+    api_base_url: Option<&str>,
+    callback_url: Option<&str>,
+    credentials: Option<&std::collections::BTreeMap<String, String>>,
+    intervals: [(&str, Option<u32>); 2],
+) {
+    if let Some(n) = name {
+        if n.trim().is_empty() || n.chars().count() > 200 {
+            errs.push(InvalidParam::new("name", "invalid", "1 to 200 characters"));
+        }
+    }
+    if let Some(e) = external_id {
+        check_id(errs, "externalId", e);
+    }
+    if let Some(u) = api_base_url {
+        check_url(errs, "apiBaseUrl", u);
+    }
+    if let Some(u) = callback_url {
+        check_url(errs, "callbackUrl", u);
+    }
+    if let Some(creds) = credentials {
+        let allowed = credential_keys(kind);
+        for k in creds.keys() {
+            if !allowed.contains(&k.as_str()) {
+                errs.push(InvalidParam::new(
+                    format!("credentials.{k}"),
+                    "unknown_key",
+                    format!("{kind} accounts take: {}", allowed.join(", ")),
+                ));
+            }
+        }
+    }
+    for (name, v) in intervals {
+        if v.is_some() && kind != ChannelKind::X {
+            errs.push(InvalidParam::new(name, "not_applicable", "only X accounts are polled"));
+        }
+        if v == Some(0) {
+            errs.push(InvalidParam::new(name, "out_of_range", "at least 1 second"));
+        }
+    }
+}
+
+fn interval_settings(poll: Option<u32>, delete: Option<u32>) -> rec::AccountSettings {
+    let mut s = rec::AccountSettings::new();
+    if let Some(v) = poll {
+        s.insert("pollIntervalSeconds".into(), v.into());
+    }
+    if let Some(v) = delete {
+        s.insert("deleteCheckIntervalSeconds".into(), v.into());
+    }
+    s
+}
+
+impl NewChannelAccount {
+    pub fn into_record(self) -> Result<rec::NewChannelAccount, ApiError> {
+        let mut errs = Vec::new();
+        check_account_fields(
+            &mut errs,
+            self.kind,
+            Some(&self.name),
+            Some(&self.external_id),
+            self.api_base_url.as_deref(),
+            self.callback_url.as_deref(),
+            Some(&self.credentials),
+            [
+                ("pollIntervalSeconds", self.poll_interval_seconds),
+                ("deleteCheckIntervalSeconds", self.delete_check_interval_seconds),
+            ],
+        );
+        if !errs.is_empty() {
+            return Err(ApiError::Invalid(errs));
+        }
+        let mut settings = rec::AccountSettings::new();
+        if self.kind == ChannelKind::X {
+            // Defaults made explicit, so what the poller uses is what the API shows.
+            settings = interval_settings(
+                Some(self.poll_interval_seconds.unwrap_or(60)),
+                Some(self.delete_check_interval_seconds.unwrap_or(900)),
+            );
+        }
+        Ok(rec::NewChannelAccount {
+            kind: self.kind,
+            name: self.name.trim().to_owned(),
+            external_id: self.external_id,
+            api_base_url: self.api_base_url,
+            credentials: rec::Credentials(self.credentials),
+            callback_url: self.callback_url,
+            calendar_id: self.calendar_id,
+            default_team: self.default_team,
+            settings,
+        })
+    }
+}
+
+impl ChannelAccountPatch {
+    pub fn into_record(self, kind: ChannelKind) -> Result<rec::ChannelAccountPatch, ApiError> {
+        let mut errs = Vec::new();
+        check_account_fields(
+            &mut errs,
+            kind,
+            self.name.as_deref(),
+            self.external_id.as_deref(),
+            self.api_base_url.as_ref().and_then(|o| o.as_deref()),
+            self.callback_url.as_ref().and_then(|o| o.as_deref()),
+            self.credentials.as_ref(),
+            [
+                ("pollIntervalSeconds", self.poll_interval_seconds),
+                ("deleteCheckIntervalSeconds", self.delete_check_interval_seconds),
+            ],
+        );
+        if !errs.is_empty() {
+            return Err(ApiError::Invalid(errs));
+        }
+        let settings = interval_settings(self.poll_interval_seconds, self.delete_check_interval_seconds);
+        Ok(rec::ChannelAccountPatch {
+            name: self.name.map(|n| n.trim().to_owned()),
+            external_id: self.external_id,
+            api_base_url: self.api_base_url,
+            credentials: self.credentials.map(rec::Credentials),
+            callback_url: self.callback_url,
+            calendar_id: self.calendar_id,
+            default_team: self.default_team,
+            settings: (!settings.is_empty()).then_some(settings),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelAccount {
+    pub id: Uuid,
+    pub kind: ChannelKind,
+    pub name: String,
+    pub external_id: String,
+    pub api_base_url: Option<String>,
+    pub callback_url: Option<String>,
+    pub calendar_id: Option<Uuid>,
+    pub default_team: Option<String>,
+    /// Names of the credentials that are set; the values are never returned.
+    pub credential_keys: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poll_interval_seconds: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delete_check_interval_seconds: Option<u64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<rec::ChannelAccount> for ChannelAccount {
+    fn from(a: rec::ChannelAccount) -> Self {
+        let setting = |k: &str| a.settings.get(k).and_then(|v| v.as_u64());
+        ChannelAccount {
+            id: a.id,
+            kind: a.kind,
+            name: a.name.clone(),
+            external_id: a.external_id.clone(),
+            api_base_url: a.api_base_url.clone(),
+            callback_url: a.callback_url.clone(),
+            calendar_id: a.calendar_id,
+            default_team: a.default_team.clone(),
+            credential_keys: a.credentials.keys(),
+            poll_interval_seconds: setting("pollIntervalSeconds"),
+            delete_check_interval_seconds: setting("deleteCheckIntervalSeconds"),
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+// ---------------------------------------------------------------- cases
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Case {
+    pub id: Uuid,
+    pub channel_account_id: Uuid,
+    pub contact_id: Uuid,
+    pub status: CaseStatus,
+    pub priority: Priority,
+    pub team: Option<String>,
+    pub assignee: Option<String>,
+    pub department_id: Option<Uuid>,
+    pub theme: Option<String>,
+    pub kind: Option<CaseKind>,
+    pub target_group: Option<TargetGroup>,
+    pub labels: Vec<String>,
+    pub zaak_url: Option<String>,
+    pub first_message_at: DateTime<Utc>,
+    pub last_message_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<rec::CaseRecord> for Case {
+    fn from(c: rec::CaseRecord) -> Self {
+        Case {
+            id: c.id,
+            channel_account_id: c.channel_account_id,
+            contact_id: c.contact_id,
+            status: c.status,
+            priority: c.priority,
+            team: c.team,
+            assignee: c.assignee,
+            department_id: c.department_id,
+            theme: c.theme,
+            kind: c.kind,
+            target_group: c.target_group,
+            labels: c.labels,
+            zaak_url: c.zaak_url,
+            first_message_at: c.first_message_at,
+            last_message_at: c.last_message_at,
+            resolved_at: c.resolved_at,
+            closed_at: c.closed_at,
+            due_at: c.due_at,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityDto {
+    pub id: Uuid,
+    pub channel_account_id: Uuid,
+    pub platform_user_id: String,
+    pub handle: Option<String>,
+    pub display_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Contact {
+    pub id: Uuid,
+    pub display_name: Option<String>,
+    pub identities: Vec<IdentityDto>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<rec::ContactRecord> for Contact {
+    fn from(c: rec::ContactRecord) -> Self {
+        Contact {
+            id: c.id,
+            display_name: c.display_name,
+            identities: c
+                .identities
+                .into_iter()
+                .map(|i| IdentityDto {
+                    id: i.id,
+                    channel_account_id: i.channel_account_id,
+                    platform_user_id: i.platform_user_id,
+                    handle: i.handle,
+                    display_name: i.display_name,
+                })
+                .collect(),
+            created_at: c.created_at,
+        }
+    }
+}
+
+/// A case with its messages (platform-time order) and contact.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CaseDetail {
+    #[serde(flatten)]
+    pub case: Case,
+    pub messages: Vec<Message>,
+    pub contact: Option<Contact>,
+}

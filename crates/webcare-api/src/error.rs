@@ -1,0 +1,161 @@
+//! One error type for the whole API, answered as `application/problem+json` (RFC 9457). Internal
+//! causes are logged with their chain and never sent to the client.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+use webcare_store::StoreError;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One invalid input field (NL API Design Rules: `invalidParams`).
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct InvalidParam {
+    pub name: String,
+    pub code: String,
+    pub reason: String,
+}
+
+impl InvalidParam {
+    pub fn new(name: impl Into<String>, code: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self { name: name.into(), code: code.into(), reason: reason.into() }
+    }
+}
+
+/// The problem document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub invalid_params: Vec<InvalidParam>,
+    /// Extra members for some problems (e.g. the allowed statuses of a 409).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub extra: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid input")]
+    Invalid(Vec<InvalidParam>),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("authentication required")]
+    Unauthorized(String),
+    #[error("forbidden")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("payload too large")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn invalid(name: &str, code: &str, reason: impl Into<String>) -> Self {
+        ApiError::Invalid(vec![InvalidParam::new(name, code, reason)])
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Invalid(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            ApiError::Invalid(p) => format!(
+                "the request has {} invalid parameter{}",
+                p.len(),
+                if p.len() == 1 { "" } else { "s" }
+            ),
+            ApiError::BadRequest(d)
+            | ApiError::Unauthorized(d)
+            | ApiError::Forbidden(d)
+            | ApiError::Conflict(d)
+            | ApiError::PayloadTooLarge(d)
+            | ApiError::Unavailable(d) => d.clone(),
+            ApiError::NotFound(what) => format!("{what} does not exist"),
+            ApiError::Internal(_) => "an internal error occurred; it has been logged".into(),
+        }
+    }
+}
+
+/// Builds a problem response for a status; used for errors raised outside handlers too.
+pub fn problem_response(status: StatusCode, detail: String, params: Vec<InvalidParam>) -> Response {
+    let body = Problem {
+        kind: "about:blank".into(),
+        title: status.canonical_reason().unwrap_or("Error").into(),
+        status: status.as_u16(),
+        detail,
+        instance: None,
+        invalid_params: params,
+        extra: None,
+    };
+    problem(status, &body)
+}
+
+pub fn problem(status: StatusCode, body: &Problem) -> Response {
+    let mut res = (status, serde_json::to_vec(body).unwrap_or_default()).into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    res
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let ApiError::Internal(e) = &self {
+            tracing::error!(error = ?e, "internal error");
+        }
+        let mut res = match self {
+            ApiError::Invalid(params) => problem_response(status, self_detail(&params), params),
+            other => problem_response(status, other.detail(), vec![]),
+        };
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}
+
+fn self_detail(p: &[InvalidParam]) -> String {
+    ApiError::Invalid(p.to_vec()).detail()
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => ApiError::NotFound(what),
+            StoreError::Conflict(what) => ApiError::Conflict(what),
+            e if e.is_transient() => ApiError::Unavailable(
+                "the database is busy; retry the request".into(),
+            ),
+            e => ApiError::Internal(e.into()),
+        }
+    }
+}

@@ -1,0 +1,155 @@
+use super::{decode_cursor, next_link, page_limit, query_pairs};
+use crate::auth::{roles, Principal};
+use crate::dto::{ChannelAccount, ChannelAccountPatch, List, NewChannelAccount};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiJson, ApiQuery, IdPath};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::Json;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use webcare_store::{NewAuditEvent, PageRequest};
+
+const PATH: &str = "/api/v1/channel-accounts";
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListQuery {
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// Connect a channel account.
+#[utoipa::path(
+    post, path = "/api/v1/channel-accounts", tag = "channel-accounts",
+    request_body = NewChannelAccount,
+    responses(
+        (status = 201, body = ChannelAccount),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An account of this kind with this externalId exists", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<NewChannelAccount>,
+) -> ApiResult<(StatusCode, Json<ChannelAccount>)> {
+    principal.require(roles::ADMIN)?;
+    let account = state.store.create_channel_account(body.into_record()?).await?;
+    audit(&state, &principal, "channel_account.created", account.id).await?;
+    Ok((StatusCode::CREATED, Json(account.into())))
+}
+
+/// List channel accounts.
+#[utoipa::path(
+    get, path = "/api/v1/channel-accounts", tag = "channel-accounts",
+    params(ListQuery),
+    responses((status = 200, body = List<ChannelAccount>)),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    uri: Uri,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<List<ChannelAccount>>> {
+    principal.require(roles::ADMIN)?;
+    let page = state
+        .store
+        .list_channel_accounts(PageRequest {
+            after: decode_cursor(q.cursor.as_deref())?,
+            limit: page_limit(q.limit)?,
+            ..Default::default()
+        })
+        .await?;
+    Ok(Json(List {
+        next: next_link(PATH, &query_pairs(&uri), page.next_after),
+        items: page.items.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Get one channel account.
+#[utoipa::path(
+    get, path = "/api/v1/channel-accounts/{id}", tag = "channel-accounts",
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = ChannelAccount), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<ChannelAccount>> {
+    principal.require(roles::ADMIN)?;
+    let a = state
+        .store
+        .get_channel_account(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("channel account".into()))?;
+    Ok(Json(a.into()))
+}
+
+/// Change a channel account. Absent keys stay; `null` clears an optional field.
+#[utoipa::path(
+    patch, path = "/api/v1/channel-accounts/{id}", tag = "channel-accounts",
+    params(("id" = uuid::Uuid, Path)),
+    request_body = ChannelAccountPatch,
+    responses((status = 200, body = ChannelAccount), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+    ApiJson(body): ApiJson<ChannelAccountPatch>,
+) -> ApiResult<Json<ChannelAccount>> {
+    principal.require(roles::ADMIN)?;
+    let current = state
+        .store
+        .get_channel_account(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("channel account".into()))?;
+    let patch = body.into_record(current.kind)?;
+    let a = state
+        .store
+        .update_channel_account(id, patch)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("channel account".into()))?;
+    audit(&state, &principal, "channel_account.updated", id).await?;
+    Ok(Json(a.into()))
+}
+
+/// Disconnect a channel account. Its cases and messages stay.
+#[utoipa::path(
+    delete, path = "/api/v1/channel-accounts/{id}", tag = "channel-accounts",
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+) -> ApiResult<StatusCode> {
+    principal.require(roles::ADMIN)?;
+    if !state.store.delete_channel_account(id).await? {
+        return Err(ApiError::NotFound("channel account".into()));
+    }
+    audit(&state, &principal, "channel_account.deleted", id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn audit(state: &AppState, p: &Principal, action: &str, id: uuid::Uuid) -> ApiResult<()> {
+    state
+        .store
+        .record_audit(NewAuditEvent {
+            actor: p.actor(),
+            action: action.into(),
+            case_id: None,
+            detail: serde_json::json!({ "channelAccountId": id }),
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,54 @@
+use crate::auth::{roles, Principal};
+use crate::dto::{Message, NewMessage};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::ApiJson;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::Utc;
+use webcare_store::IngestItem;
+
+/// Ingest one normalised inbound message.
+///
+/// Threads it into a case (creating the contact and case as needed) and answers once it is
+/// durably stored. Sending the same `platformMessageId` again answers 200 with the stored message
+/// and changes nothing, so clients can retry safely.
+#[utoipa::path(
+    post, path = "/api/v1/messages", tag = "messages",
+    request_body = NewMessage,
+    responses(
+        (status = 201, description = "Stored", body = Message),
+        (status = 200, description = "Already stored: the same message", body = Message),
+        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_message(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<NewMessage>,
+) -> ApiResult<(StatusCode, Json<Message>)> {
+    principal.require(roles::INGEST)?;
+    let now = Utc::now();
+    body.validate(now)?;
+    let account = state
+        .store
+        .get_channel_account(body.channel_account_id)
+        .await?
+        .ok_or_else(|| ApiError::invalid("channelAccountId", "unknown", "no channel account with this id"))?;
+    let outcome = state
+        .ingestor
+        .ingest(IngestItem {
+            channel_account_id: account.id,
+            message: body.into_inbound(),
+            received_at: now,
+            default_team: account.default_team,
+        })
+        .await?;
+    let status = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(outcome.message.into())))
+}

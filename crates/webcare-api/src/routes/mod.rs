@@ -1,0 +1,76 @@
+pub mod cases;
+pub mod channel_accounts;
+pub mod health;
+pub mod messages;
+
+use crate::error::ApiError;
+use base64::Engine;
+use uuid::Uuid;
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 200;
+
+/// Checks `limit` (1..=200, default 50).
+pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_LIMIT),
+        Some(l) if (1..=MAX_LIMIT).contains(&l) => Ok(l),
+        Some(_) => Err(ApiError::invalid("limit", "out_of_range", format!("between 1 and {MAX_LIMIT}"))),
+    }
+}
+
+/// Cursors are opaque to clients: a version tag and the last item's id, base64url encoded.
+pub fn encode_cursor(after: Uuid) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("v1:{after}"))
+}
+
+pub fn decode_cursor(cursor: Option<&str>) -> Result<Option<Uuid>, ApiError> {
+    let Some(c) = cursor else { return Ok(None) };
+    let bad = || ApiError::invalid("cursor", "invalid_cursor", "not a cursor from a `next` link of this list");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
+    let s = String::from_utf8(raw).map_err(|_| bad())?;
+    let id = s.strip_prefix("v1:").ok_or_else(bad)?;
+    Uuid::parse_str(id).map(Some).map_err(|_| bad())
+}
+
+/// The `next` link: the same path and query with the cursor replaced.
+pub fn next_link(path: &str, query: &[(String, String)], after: Option<Uuid>) -> Option<String> {
+    let after = after?;
+    let mut ser = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in query.iter().filter(|(k, _)| k != "cursor") {
+        ser.append_pair(k, v);
+    }
+    ser.append_pair("cursor", &encode_cursor(after));
+    Some(format!("{path}?{}", ser.finish()))
+}
+
+/// The query pairs of a request, for rebuilding links.
+pub fn query_pairs(uri: &axum::http::Uri) -> Vec<(String, String)> {
+    form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_rejected() {
+        let id = Uuid::now_v7();
+        assert_eq!(decode_cursor(Some(&encode_cursor(id))).unwrap(), Some(id));
+        assert!(decode_cursor(Some("nope")).is_err());
+        assert!(decode_cursor(Some("djE6bm90LWEtdXVpZA")).is_err());
+        assert_eq!(decode_cursor(None).unwrap(), None);
+    }
+
+    #[test]
+    fn next_links_keep_filters_and_replace_the_cursor() {
+        let id = Uuid::now_v7();
+        let q = vec![("status".to_string(), "new".to_string()), ("cursor".to_string(), "old".to_string())];
+        let link = next_link("/api/v1/cases", &q, Some(id)).unwrap();
+        assert!(link.starts_with("/api/v1/cases?status=new&cursor="));
+        assert!(!link.contains("old"));
+        assert!(next_link("/x", &q, None).is_none());
+    }
+}

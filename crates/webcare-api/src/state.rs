@@ -1,0 +1,25 @@
+use crate::ingestor::Ingestor;
+use std::sync::Arc;
+use webcare_store::Store;
+
+/// Settings the HTTP layer needs.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        // Meta and WhatsApp deliveries can reach 3 MB; leave room above that.
+        Self { body_limit: 4 * 1024 * 1024 }
+    }
+}
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub ingestor: Ingestor,
+    pub settings: Arc<ApiSettings>,
+}
