@@ -1,1 +1,79 @@
-fn main() {}
+//! `webcare`: the desk's one binary.
+#![forbid(unsafe_code)]
+
+mod config;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use config::Config;
+use std::path::PathBuf;
+use webcare_domain::Role;
+
+#[derive(Parser)]
+#[command(name = "webcare", version, about = "Social-media inbox and ticketing desk for Dutch municipalities")]
+struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "WEBCARE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API and the workers.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token; it is printed once, as the last word of the output.
+    Create {
+        #[arg(long)]
+        role: Role,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        println!("{}", webcare_api::openapi_json());
+        return Ok(());
+    }
+    let cfg = Config::load(cli.config.as_deref())?;
+    serve::init_tracing(cfg.log_format);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        match cli.command {
+            Command::Serve => serve::serve(cfg).await,
+            Command::Migrate => {
+                let store = serve::open_store(&cfg).await?;
+                store.ready().await?;
+                println!("migrations applied ({})", store.backend());
+                store.close().await;
+                Ok(())
+            }
+            Command::Token { command: TokenCommand::Create { role, name } } => {
+                anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
+                let store = serve::open_store(&cfg).await?;
+                let token = webcare_store::token::generate();
+                store.create_token(&name, role, &webcare_store::token::hash(&token)).await?;
+                store.close().await;
+                println!("created {role} token '{name}'; it is shown once: {token}");
+                Ok(())
+            }
+            Command::Openapi => unreachable!("handled before the runtime starts"),
+        }
+    })
+}

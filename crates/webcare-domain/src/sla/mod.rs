@@ -1,2 +1,30 @@
 //! SLA engine: opening-hours calendars, Dutch public holidays, business-time deadline math,
-//! policies and clocks. (Being built.)
+//! policies and clocks. Everything here is pure (no IO, no clock reads): callers pass `now`.
+//!
+//! - [`calendar`]: [`CalendarSpec`] (admin JSON) validates into a fast [`Calendar`].
+//! - [`versions`]: [`CalendarVersions`], calendars that change over time.
+//! - [`holidays`]: Dutch public holidays for any year.
+//! - [`policy`]: which norms apply to a case.
+//! - [`clock`]: segment-list clocks evaluated to due/warning instants and a status.
+//! - [`naive`]: slow minute-by-minute reference for tests and benchmarks.
+
+pub mod calendar;
+pub mod clock;
+pub mod error;
+pub mod holidays;
+pub mod naive;
+pub mod policy;
+pub mod versions;
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod proptests;
+
+pub use calendar::walk::HORIZON_SECONDS;
+pub use calendar::{Calendar, CalendarSpec};
+pub use clock::{evaluate, Budget, ClockKind, ClockState, ClockStatus, ClockView, Segment};
+pub use error::{FieldError, SlaError};
+pub use policy::{select_policy, CaseFacts, MinutesKind, PolicyMatch, SlaPolicy};
+pub use versions::{CalendarVersion, CalendarVersions};

@@ -1,0 +1,158 @@
+//! Configuration: built-in defaults, then a TOML file (`--config` or `WEBCARE_CONFIG`), then
+//! `WEBCARE_*` environment variables (`__` for nesting). Secrets also come from `<NAME>_FILE`
+//! variables (Docker and Kubernetes secrets) and are redacted in `Debug`.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::Path;
+
+/// A secret string: never printed.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IngestConfig {
+    /// Concurrent writer tasks; default 1 on SQLite (one writer at a time), 4 on PostgreSQL.
+    pub writers: Option<usize>,
+    /// Most messages written in one transaction.
+    pub max_batch: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self { writers: None, max_batch: 256 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// `sqlite://path` (default: a file in ./data) or `postgres://...`.
+    pub database_url: Secret,
+    pub bind: String,
+    /// Bootstraps an admin API token at start-up (at least 24 characters).
+    pub admin_token: Option<Secret>,
+    pub log_format: LogFormat,
+    /// Largest request body in bytes.
+    pub body_limit_bytes: usize,
+    pub max_db_connections: u32,
+    /// Days after resolution in which a new citizen message reopens a case.
+    pub reopen_window_days: i64,
+    pub ingest: IngestConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: Secret("sqlite://data/webcare.db".into()),
+            bind: "127.0.0.1:8080".into(),
+            admin_token: None,
+            log_format: LogFormat::Text,
+            body_limit_bytes: 4 * 1024 * 1024,
+            max_db_connections: 16,
+            reopen_window_days: 7,
+            ingest: IngestConfig::default(),
+        }
+    }
+}
+
+/// Secrets that may also be given as a file path in `WEBCARE_<NAME>_FILE`.
+const FILE_SECRETS: &[&str] = &["DATABASE_URL", "ADMIN_TOKEN"];
+
+impl Config {
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(f) = file {
+            anyhow::ensure!(f.exists(), "config file {} does not exist", f.display());
+            fig = fig.merge(Toml::file(f));
+        }
+        for name in FILE_SECRETS {
+            if let Ok(path) = std::env::var(format!("WEBCARE_{name}_FILE")) {
+                let value = std::fs::read_to_string(&path)
+                    .map_err(|e| anyhow::anyhow!("cannot read WEBCARE_{name}_FILE ({path}): {e}"))?;
+                fig = fig.merge((name.to_lowercase(), value.trim().to_owned()));
+            }
+        }
+        fig = fig.merge(
+            Env::prefixed("WEBCARE_")
+                .split("__")
+                .filter(|k| !k.as_str().ends_with("_file") && k.as_str() != "config"),
+        );
+        let cfg: Config = fig.extract()?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if let Some(t) = &self.admin_token {
+            anyhow::ensure!(
+                t.0.len() >= 24,
+                "admin_token must be at least 24 characters (use `openssl rand -base64 32`)"
+            );
+        }
+        anyhow::ensure!(self.ingest.max_batch >= 1, "ingest.max_batch must be at least 1");
+        anyhow::ensure!(self.reopen_window_days >= 0, "reopen_window_days must not be negative");
+        anyhow::ensure!(self.body_limit_bytes >= 1024, "body_limit_bytes must be at least 1024");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_then_file_then_env() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("w.toml", "bind = \"0.0.0.0:9000\"\nlog_format = \"json\"\n[ingest]\nmax_batch = 64\n")?;
+            jail.set_env("WEBCARE_BIND", "127.0.0.1:7000");
+            jail.set_env("WEBCARE_INGEST__WRITERS", "3");
+            let cfg = Config::load(Some(Path::new("w.toml"))).unwrap();
+            assert_eq!(cfg.bind, "127.0.0.1:7000", "env wins over the file");
+            assert_eq!(cfg.log_format, LogFormat::Json, "file wins over defaults");
+            assert_eq!(cfg.ingest.max_batch, 64);
+            assert_eq!(cfg.ingest.writers, Some(3));
+            assert_eq!(cfg.database_url.0, "sqlite://data/webcare.db");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_come_from_files_and_never_print() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("admin", "abcdefghijklmnopqrstuvwxyz012345\n")?;
+            jail.set_env("WEBCARE_ADMIN_TOKEN_FILE", "admin");
+            let cfg = Config::load(None).unwrap();
+            assert_eq!(cfg.admin_token.as_ref().unwrap().0, "abcdefghijklmnopqrstuvwxyz012345");
+            assert!(!format!("{cfg:?}").contains("abcdefghij"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_short_admin_token_is_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("WEBCARE_ADMIN_TOKEN", "short");
+            assert!(Config::load(None).is_err());
+            Ok(())
+        });
+    }
+}

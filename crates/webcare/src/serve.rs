@@ -1,0 +1,99 @@
+//! `webcare serve`: open the store, bootstrap the admin token, start the ingest writers, serve
+//! HTTP until SIGTERM or Ctrl-C, then drain in-flight requests and queued writes.
+
+use crate::config::{Config, LogFormat};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+use webcare_api::ingestor::Ingestor;
+use webcare_api::{ApiSettings, AppState};
+use webcare_store::{ConnectOptions, Store};
+
+pub fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+pub async fn open_store(cfg: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let url = &cfg.database_url.0;
+    tracing::info!(database = %webcare_store::redact_url(url), "opening the case store");
+    let store = webcare_store::connect(
+        url,
+        ConnectOptions {
+            max_connections: cfg.max_db_connections,
+            reopen_window: chrono::Duration::days(cfg.reopen_window_days),
+        },
+    )
+    .await?;
+    Ok(store)
+}
+
+/// Makes sure the configured admin token exists (stored hashed, like every token).
+async fn bootstrap_admin(store: &Arc<dyn Store>, cfg: &Config) -> anyhow::Result<()> {
+    let Some(token) = &cfg.admin_token else {
+        return Ok(());
+    };
+    let hash = webcare_store::token::hash(&token.0);
+    if store.find_token(&hash).await?.is_none() {
+        match store.create_token("bootstrap-admin", webcare_domain::Role::Admin, &hash).await {
+            Ok(_) => tracing::info!("bootstrap admin token registered"),
+            // Another node registered it at the same moment.
+            Err(webcare_store::StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+pub async fn serve(cfg: Config) -> anyhow::Result<()> {
+    let store = open_store(&cfg).await?;
+    bootstrap_admin(&store, &cfg).await?;
+    let writers = cfg
+        .ingest
+        .writers
+        .unwrap_or(if store.backend() == "sqlite" { 1 } else { 4 });
+    let ingestor = Ingestor::start(store.clone(), writers, cfg.ingest.max_batch);
+    let state = AppState {
+        store: store.clone(),
+        ingestor,
+        settings: Arc::new(ApiSettings { body_limit: cfg.body_limit_bytes }),
+    };
+    let listener = TcpListener::bind(&cfg.bind).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, backend = store.backend(), "webcare is serving");
+    // Tests and scripts read this line to find a random port.
+    println!("webcare listening on http://{addr}");
+    axum::serve(listener, webcare_api::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("stopped accepting requests; in-flight work is done");
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested");
+}
