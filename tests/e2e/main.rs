@@ -1,1 +1,4 @@
-//! end-to-end
+//! End-to-end tests through the real router on a random port, on both databases.
+
+mod api_conventions;
+mod ingest;

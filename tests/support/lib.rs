@@ -1,1 +1,193 @@
-//! Shared test harness.
+//! Test harness: the whole application on a random port, on SQLite or PostgreSQL, with helpers
+//! for authenticated requests. `both_backends!` turns one async test function into a SQLite and a
+//! PostgreSQL test.
+
+use std::sync::Arc;
+use tokio::sync::oneshot;
+use webcare_api::ingestor::Ingestor;
+use webcare_api::{ApiSettings, AppState};
+pub use webcare_store::testing::Backend;
+use webcare_store::{ConnectOptions, Store};
+
+/// A running desk (the real router on 127.0.0.1:0) and a client for it.
+pub struct TestApp {
+    pub base: String,
+    pub admin_token: String,
+    pub client: reqwest::Client,
+    pub store: Arc<dyn Store>,
+    pub backend: Backend,
+    pub database_url: String,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl TestApp {
+    /// Starts the app; `None` when the backend is PostgreSQL and it is unreachable but not
+    /// required (see `webcare_store::testing`).
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, ApiSettings::default()).await
+    }
+
+    pub async fn spawn_with(backend: Backend, settings: ApiSettings) -> Option<TestApp> {
+        let url = webcare_store::testing::fresh_database_url(backend).await?;
+        let store = webcare_store::connect(
+            &url,
+            ConnectOptions {
+                max_connections: 8,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("connect test database");
+        let admin_token = webcare_store::token::generate();
+        store
+            .create_token(
+                "test-admin",
+                webcare_domain::Role::Admin,
+                &webcare_store::token::hash(&admin_token),
+            )
+            .await
+            .expect("admin token");
+        let writers = if backend == Backend::Sqlite { 1 } else { 4 };
+        let state = AppState {
+            store: store.clone(),
+            ingestor: Ingestor::start(store.clone(), writers, 256),
+            settings: Arc::new(settings),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            axum::serve(listener, webcare_api::router(state))
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("serve");
+        });
+        Some(TestApp {
+            base: format!("http://{addr}"),
+            admin_token,
+            client: reqwest::Client::new(),
+            store,
+            backend,
+            database_url: url,
+            stop: Some(stop),
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A new API token with `role`.
+    pub async fn token(&self, role: webcare_domain::Role) -> String {
+        let t = webcare_store::token::generate();
+        self.store
+            .create_token(
+                &format!("test-{role}"),
+                role,
+                &webcare_store::token::hash(&t),
+            )
+            .await
+            .expect("token");
+        t
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(&self.admin_token)
+    }
+
+    pub fn post(&self, path: &str, body: &serde_json::Value) -> reqwest::RequestBuilder {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(&self.admin_token)
+            .json(body)
+    }
+
+    pub fn patch(&self, path: &str, body: &serde_json::Value) -> reqwest::RequestBuilder {
+        self.client
+            .patch(self.url(path))
+            .bearer_auth(&self.admin_token)
+            .json(body)
+    }
+
+    pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(&self.admin_token)
+    }
+
+    /// Creates a channel account through the API and returns its id.
+    pub async fn channel_account(&self, kind: &str, external_id: &str) -> String {
+        let res = self
+            .post(
+                "/api/v1/channel-accounts",
+                &serde_json::json!({"kind": kind, "name": format!("{kind} {external_id}"), "externalId": external_id, "defaultTeam": "kcc"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            201,
+            "create channel account: {}",
+            res.text().await.unwrap()
+        );
+        let body: serde_json::Value = res.json().await.unwrap();
+        body["id"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Asserts a problem+json answer with `status`, and returns its body.
+pub async fn expect_problem(res: reqwest::Response, status: u16) -> serde_json::Value {
+    assert_eq!(res.status().as_u16(), status, "unexpected status");
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        ct.starts_with("application/problem+json"),
+        "content-type was {ct}"
+    );
+    let body: serde_json::Value = res.json().await.expect("problem body is JSON");
+    assert_eq!(body["status"], status);
+    assert!(
+        body["title"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
+    body
+}
+
+/// `both_backends!(name)` makes `sqlite::name` and `postgres::name` tests from
+/// `async fn name(app: TestApp)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() {
+                   if let Some(app) = $crate::TestApp::spawn($crate::Backend::Sqlite).await { super::$name(app).await }
+               } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() {
+                   if let Some(app) = $crate::TestApp::spawn($crate::Backend::Postgres).await { super::$name(app).await }
+               } )*
+        }
+    };
+}

@@ -93,16 +93,28 @@ fn check_id(errs: &mut Vec<InvalidParam>, name: &str, v: &str) {
     if v.trim().is_empty() {
         errs.push(InvalidParam::new(name, "required", "must not be empty"));
     } else if v.chars().count() > MAX_ID_CHARS {
-        errs.push(InvalidParam::new(name, "too_long", format!("at most {MAX_ID_CHARS} characters")));
+        errs.push(InvalidParam::new(
+            name,
+            "too_long",
+            format!("at most {MAX_ID_CHARS} characters"),
+        ));
     } else if v.chars().any(char::is_control) {
-        errs.push(InvalidParam::new(name, "invalid", "must not contain control characters"));
+        errs.push(InvalidParam::new(
+            name,
+            "invalid",
+            "must not contain control characters",
+        ));
     }
 }
 
 pub fn check_url(errs: &mut Vec<InvalidParam>, name: &str, v: &str) {
     match url::Url::parse(v) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-        _ => errs.push(InvalidParam::new(name, "invalid_url", "must be an absolute http(s) URL")),
+        _ => errs.push(InvalidParam::new(
+            name,
+            "invalid_url",
+            "must be an absolute http(s) URL",
+        )),
     }
 }
 
@@ -111,7 +123,11 @@ impl NewMessage {
     pub fn validate(&self, now: DateTime<Utc>) -> Result<(), ApiError> {
         let mut errs = Vec::new();
         check_id(&mut errs, "platformMessageId", &self.platform_message_id);
-        check_id(&mut errs, "author.platformUserId", &self.author.platform_user_id);
+        check_id(
+            &mut errs,
+            "author.platformUserId",
+            &self.author.platform_user_id,
+        );
         if let Some(v) = &self.in_reply_to {
             check_id(&mut errs, "inReplyTo", v);
         }
@@ -127,23 +143,43 @@ impl NewMessage {
             ));
         }
         if self.text.is_empty() && self.attachments.is_empty() {
-            errs.push(InvalidParam::new("text", "required", "a message needs text or an attachment"));
+            errs.push(InvalidParam::new(
+                "text",
+                "required",
+                "a message needs text or an attachment",
+            ));
         }
         if self.attachments.len() > MAX_ATTACHMENTS {
-            errs.push(InvalidParam::new("attachments", "too_many", format!("at most {MAX_ATTACHMENTS}")));
+            errs.push(InvalidParam::new(
+                "attachments",
+                "too_many",
+                format!("at most {MAX_ATTACHMENTS}"),
+            ));
         }
         for (i, a) in self.attachments.iter().enumerate() {
             if a.kind.trim().is_empty() {
-                errs.push(InvalidParam::new(format!("attachments[{i}].kind"), "required", "must not be empty"));
+                errs.push(InvalidParam::new(
+                    format!("attachments[{i}].kind"),
+                    "required",
+                    "must not be empty",
+                ));
             }
             if let Some(u) = &a.url {
                 check_url(&mut errs, &format!("attachments[{i}].url"), u);
             }
         }
         if self.sent_at > now + chrono::Duration::hours(24) {
-            errs.push(InvalidParam::new("sentAt", "in_future", "more than 24 hours in the future"));
+            errs.push(InvalidParam::new(
+                "sentAt",
+                "in_future",
+                "more than 24 hours in the future",
+            ));
         }
-        if errs.is_empty() { Ok(()) } else { Err(ApiError::Invalid(errs)) }
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Invalid(errs))
+        }
     }
 
     pub fn into_inbound(self) -> InboundMessage {
@@ -244,7 +280,10 @@ impl From<rec::MessageRecord> for Message {
             edit_history: m
                 .edit_history
                 .into_iter()
-                .map(|e| EditDto { text: e.text, replaced_at: e.replaced_at })
+                .map(|e| EditDto {
+                    text: e.text,
+                    replaced_at: e.replaced_at,
+                })
                 .collect(),
             flags: m.flags,
         }
@@ -324,16 +363,27 @@ pub struct ChannelAccountPatch {
     pub delete_check_interval_seconds: Option<u32>,
 }
 
-fn check_account_fields(
-    errs: &mut Vec<InvalidParam>,
+/// The account fields a create or a patch sets, borrowed for validation.
+struct AccountFields<'a> {
     kind: ChannelKind,
-    name: Option<&str>,
-    external_id: Option<&str>,
-    api_base_url: Option<&str>,
-    callback_url: Option<&str>,
-    credentials: Option<&std::collections::BTreeMap<String, String>>,
-    intervals: [(&str, Option<u32>); 2],
-) {
+    name: Option<&'a str>,
+    external_id: Option<&'a str>,
+    api_base_url: Option<&'a str>,
+    callback_url: Option<&'a str>,
+    credentials: Option<&'a std::collections::BTreeMap<String, String>>,
+    intervals: [(&'static str, Option<u32>); 2],
+}
+
+fn check_account_fields(errs: &mut Vec<InvalidParam>, f: AccountFields<'_>) {
+    let AccountFields {
+        kind,
+        name,
+        external_id,
+        api_base_url,
+        callback_url,
+        credentials,
+        intervals,
+    } = f;
     if let Some(n) = name {
         if n.trim().is_empty() || n.chars().count() > 200 {
             errs.push(InvalidParam::new("name", "invalid", "1 to 200 characters"));
@@ -362,7 +412,11 @@ fn check_account_fields(
     }
     for (name, v) in intervals {
         if v.is_some() && kind != ChannelKind::X {
-            errs.push(InvalidParam::new(name, "not_applicable", "only X accounts are polled"));
+            errs.push(InvalidParam::new(
+                name,
+                "not_applicable",
+                "only X accounts are polled",
+            ));
         }
         if v == Some(0) {
             errs.push(InvalidParam::new(name, "out_of_range", "at least 1 second"));
@@ -386,16 +440,21 @@ impl NewChannelAccount {
         let mut errs = Vec::new();
         check_account_fields(
             &mut errs,
-            self.kind,
-            Some(&self.name),
-            Some(&self.external_id),
-            self.api_base_url.as_deref(),
-            self.callback_url.as_deref(),
-            Some(&self.credentials),
-            [
-                ("pollIntervalSeconds", self.poll_interval_seconds),
-                ("deleteCheckIntervalSeconds", self.delete_check_interval_seconds),
-            ],
+            AccountFields {
+                kind: self.kind,
+                name: Some(&self.name),
+                external_id: Some(&self.external_id),
+                api_base_url: self.api_base_url.as_deref(),
+                callback_url: self.callback_url.as_deref(),
+                credentials: Some(&self.credentials),
+                intervals: [
+                    ("pollIntervalSeconds", self.poll_interval_seconds),
+                    (
+                        "deleteCheckIntervalSeconds",
+                        self.delete_check_interval_seconds,
+                    ),
+                ],
+            },
         );
         if !errs.is_empty() {
             return Err(ApiError::Invalid(errs));
@@ -427,21 +486,29 @@ impl ChannelAccountPatch {
         let mut errs = Vec::new();
         check_account_fields(
             &mut errs,
-            kind,
-            self.name.as_deref(),
-            self.external_id.as_deref(),
-            self.api_base_url.as_ref().and_then(|o| o.as_deref()),
-            self.callback_url.as_ref().and_then(|o| o.as_deref()),
-            self.credentials.as_ref(),
-            [
-                ("pollIntervalSeconds", self.poll_interval_seconds),
-                ("deleteCheckIntervalSeconds", self.delete_check_interval_seconds),
-            ],
+            AccountFields {
+                kind,
+                name: self.name.as_deref(),
+                external_id: self.external_id.as_deref(),
+                api_base_url: self.api_base_url.as_ref().and_then(|o| o.as_deref()),
+                callback_url: self.callback_url.as_ref().and_then(|o| o.as_deref()),
+                credentials: self.credentials.as_ref(),
+                intervals: [
+                    ("pollIntervalSeconds", self.poll_interval_seconds),
+                    (
+                        "deleteCheckIntervalSeconds",
+                        self.delete_check_interval_seconds,
+                    ),
+                ],
+            },
         );
         if !errs.is_empty() {
             return Err(ApiError::Invalid(errs));
         }
-        let settings = interval_settings(self.poll_interval_seconds, self.delete_check_interval_seconds);
+        let settings = interval_settings(
+            self.poll_interval_seconds,
+            self.delete_check_interval_seconds,
+        );
         Ok(rec::ChannelAccountPatch {
             name: self.name.map(|n| n.trim().to_owned()),
             external_id: self.external_id,

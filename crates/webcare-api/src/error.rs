@@ -19,8 +19,16 @@ pub struct InvalidParam {
 }
 
 impl InvalidParam {
-    pub fn new(name: impl Into<String>, code: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self { name: name.into(), code: code.into(), reason: reason.into() }
+    pub fn new(
+        name: impl Into<String>,
+        code: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            code: code.into(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -152,9 +160,9 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(what) => ApiError::NotFound(what),
             StoreError::Conflict(what) => ApiError::Conflict(what),
-            e if e.is_transient() => ApiError::Unavailable(
-                "the database is busy; retry the request".into(),
-            ),
+            e if e.is_transient() => {
+                ApiError::Unavailable("the database is busy; retry the request".into())
+            }
             e => ApiError::Internal(e.into()),
         }
     }

@@ -53,13 +53,34 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let code = match inner.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => "malformed_json",
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                "malformed_json"
+            }
             serde_json::error::Category::Data => "invalid",
             serde_json::error::Category::Io => "unreadable",
         };
-        let name = if path == "." || code == "malformed_json" { "body".to_string() } else { path };
-        ApiError::Invalid(vec![InvalidParam::new(name, code, inner.to_string())])
+        let reason = inner.to_string();
+        let name = if code == "malformed_json" {
+            "body".to_string()
+        } else {
+            field_name(&path, &reason)
+        };
+        ApiError::Invalid(vec![InvalidParam::new(name, code, reason)])
     })
+}
+
+/// serde reports a missing or unknown field at its parent's path; name the field itself.
+fn field_name(path: &str, reason: &str) -> String {
+    let field = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|p| reason.strip_prefix(p))
+        .and_then(|rest| rest.split('`').next());
+    match (path, field) {
+        (".", Some(f)) => f.to_string(),
+        (".", None) => "body".to_string(),
+        (p, Some(f)) => format!("{p}.{f}"),
+        (p, None) => p.to_string(),
+    }
 }
 
 /// Query parameters, with the same 400 answer on bad input.
@@ -83,8 +104,12 @@ fn serde_urlencoded_de<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        let name = if path == "." { "query".to_string() } else { path };
-        ApiError::Invalid(vec![InvalidParam::new(name, "invalid", e.into_inner().to_string())])
+        let reason = e.into_inner().to_string();
+        let name = match field_name(&path, &reason).as_str() {
+            "body" => "query".to_string(),
+            n => n.to_string(),
+        };
+        ApiError::Invalid(vec![InvalidParam::new(name, "invalid", reason)])
     })
 }
 
@@ -95,9 +120,10 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|e| ApiError::BadRequest(e.body_text()))?;
         uuid::Uuid::parse_str(&raw)
             .map(IdPath)
             .map_err(|_| ApiError::invalid("id", "invalid_uuid", format!("'{raw}' is not a UUID")))

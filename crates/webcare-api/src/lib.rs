@@ -32,7 +32,11 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(messages::create_message))
         .routes(routes!(channel_accounts::create, channel_accounts::list))
-        .routes(routes!(channel_accounts::get, channel_accounts::update, channel_accounts::delete))
+        .routes(routes!(
+            channel_accounts::get,
+            channel_accounts::update,
+            channel_accounts::delete
+        ))
         .routes(routes!(cases::list))
         .routes(routes!(cases::get))
         .split_for_parts()
@@ -41,7 +45,8 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// The OpenAPI document as served and committed.
 pub fn openapi_json() -> String {
     let (_, doc) = api_routes();
-    doc.to_pretty_json().expect("the OpenAPI document serialises")
+    doc.to_pretty_json()
+        .expect("the OpenAPI document serialises")
 }
 
 /// The whole HTTP application.

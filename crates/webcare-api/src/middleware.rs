@@ -20,7 +20,9 @@ pub async fn conventions(req: Request, next: Next) -> Response {
         .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
     if (status.is_client_error() || status.is_server_error()) && !is_problem {
         let detail = match status {
-            StatusCode::NOT_FOUND => "no resource at this path (paths have no trailing slash)".to_string(),
+            StatusCode::NOT_FOUND => {
+                "no resource at this path (paths have no trailing slash)".to_string()
+            }
             StatusCode::METHOD_NOT_ALLOWED => "this method is not allowed on this path".to_string(),
             StatusCode::PAYLOAD_TOO_LARGE => "the request body is over the size limit".to_string(),
             other => other.canonical_reason().unwrap_or("error").to_string(),
@@ -33,13 +35,19 @@ pub async fn conventions(req: Request, next: Next) -> Response {
     }
     let h = res.headers_mut();
     h.insert("api-version", HeaderValue::from_static(API_VERSION));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
     );
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

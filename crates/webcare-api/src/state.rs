@@ -12,7 +12,9 @@ pub struct ApiSettings {
 impl Default for ApiSettings {
     fn default() -> Self {
         // Meta and WhatsApp deliveries can reach 3 MB; leave room above that.
-        Self { body_limit: 4 * 1024 * 1024 }
+        Self {
+            body_limit: 4 * 1024 * 1024,
+        }
     }
 }
 

@@ -123,14 +123,20 @@ mod tests {
 
     #[test]
     fn finds_bsns_in_dutch_text_in_the_usual_notations() {
-        assert_eq!(find_bsns("Mijn BSN is 123456782, kunt u kijken?"), vec!["123456782"]);
+        assert_eq!(
+            find_bsns("Mijn BSN is 123456782, kunt u kijken?"),
+            vec!["123456782"]
+        );
         assert_eq!(find_bsns("bsn: 1234.56.782"), vec!["123456782"]);
         assert_eq!(find_bsns("bsn 123 456 782."), vec!["123456782"]);
     }
 
     #[test]
     fn ignores_phone_numbers_ibans_and_longer_runs() {
-        assert!(find_bsns("bel 0612345678").is_empty(), "ten digits is a phone number");
+        assert!(
+            find_bsns("bel 0612345678").is_empty(),
+            "ten digits is a phone number"
+        );
         assert!(find_bsns("+31612345678").is_empty());
         assert!(find_bsns("NL91ABNA0417164300").is_empty());
         assert!(find_bsns("ordernummer 1234567820").is_empty());

@@ -49,9 +49,7 @@ pub struct InboundMessage {
 
 /// Delivery state of one of our outbound messages. Ordered: a state never goes back to a lower one
 /// (`read` is not downgraded to `delivered` by a late status).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {

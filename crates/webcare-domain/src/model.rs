@@ -189,6 +189,9 @@ mod tests {
         let err = "pending".parse::<CaseStatus>().unwrap_err();
         assert!(err.expected.contains("waiting_on_citizen"));
         assert_eq!(err.value, "pending");
-        assert!("X".parse::<ChannelKind>().is_err(), "names are case-sensitive");
+        assert!(
+            "X".parse::<ChannelKind>().is_err(),
+            "names are case-sensitive"
+        );
     }
 }

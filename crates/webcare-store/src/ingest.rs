@@ -59,7 +59,6 @@ pub(crate) fn flags_for(text: &str) -> Vec<String> {
     flags
 }
 
-
 macro_rules! ingest_fns {
     ($db:ty) => {
         pub(crate) async fn find_message(

@@ -53,15 +53,22 @@ pub trait Cases: Send + Sync {
 #[async_trait]
 pub trait Ingest: Send + Sync {
     async fn ingest_batch(&self, batch: Vec<IngestItem>) -> Vec<Result<IngestOutcome>>;
-    async fn get_message(&self, account: Uuid, platform_message_id: &str)
-        -> Result<Option<MessageRecord>>;
+    async fn get_message(
+        &self,
+        account: Uuid,
+        platform_message_id: &str,
+    ) -> Result<Option<MessageRecord>>;
 }
 
 /// API tokens, stored hashed.
 #[async_trait]
 pub trait Tokens: Send + Sync {
-    async fn create_token(&self, name: &str, role: webcare_domain::Role, token_hash: &str)
-        -> Result<TokenRecord>;
+    async fn create_token(
+        &self,
+        name: &str,
+        role: webcare_domain::Role,
+        token_hash: &str,
+    ) -> Result<TokenRecord>;
     async fn find_token(&self, token_hash: &str) -> Result<Option<TokenRecord>>;
 }
 

@@ -223,11 +223,7 @@ where
 }
 
 /// Cuts a `limit + 1` fetch into a page and its continuation key.
-pub(crate) fn into_page<T>(
-    mut items: Vec<T>,
-    limit: u32,
-    key: impl Fn(&T) -> Uuid,
-) -> Page<T> {
+pub(crate) fn into_page<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> Uuid) -> Page<T> {
     let more = items.len() > limit as usize;
     items.truncate(limit as usize);
     let next_after = if more { items.last().map(key) } else { None };

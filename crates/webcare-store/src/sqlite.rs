@@ -49,7 +49,9 @@ impl SqliteStore {
 
 /// The folder of a file-backed SQLite URL, so the default `./data` is created on first start.
 fn sqlite_dir(url: &str) -> Option<String> {
-    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = path.split('?').next()?;
     if path.is_empty() || path == ":memory:" {
         return None;

@@ -27,9 +27,10 @@ pub async fn fresh_database_url(backend: Backend) -> Option<String> {
             Some(format!("sqlite://{}", path.display()))
         }
         Backend::Postgres => {
-            let base = std::env::var("WEBCARE_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.into());
-            let required =
-                std::env::var_os("CI").is_some() || std::env::var_os("WEBCARE_REQUIRE_PG").is_some();
+            let base =
+                std::env::var("WEBCARE_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.into());
+            let required = std::env::var_os("CI").is_some()
+                || std::env::var_os("WEBCARE_REQUIRE_PG").is_some();
             let schema = format!("wct_{}", uuid::Uuid::now_v7().simple());
             let created = async {
                 use sqlx::Connection;

@@ -41,10 +41,18 @@ where
     F: FnOnce(Arc<dyn Store>) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let Some(url) = fresh_database_url(backend).await else { return };
-    let store = connect(&url, ConnectOptions { max_connections: 4, ..Default::default() })
-        .await
-        .expect("connect and migrate");
+    let Some(url) = fresh_database_url(backend).await else {
+        return;
+    };
+    let store = connect(
+        &url,
+        ConnectOptions {
+            max_connections: 4,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("connect and migrate");
     store.ready().await.expect("ready after migrations");
     test(store.clone()).await;
     store.close().await;
@@ -110,7 +118,9 @@ async fn channel_accounts_crud(store: Arc<dyn Store>) {
             a.id,
             ChannelAccountPatch {
                 name: Some("Stadsbeheer".into()),
-                credentials: Some(Credentials([("verifyToken".to_string(), "v".to_string())].into())),
+                credentials: Some(Credentials(
+                    [("verifyToken".to_string(), "v".to_string())].into(),
+                )),
                 api_base_url: Some(Some("http://127.0.0.1:1".into())),
                 ..Default::default()
             },
@@ -119,15 +129,35 @@ async fn channel_accounts_crud(store: Arc<dyn Store>) {
         .unwrap()
         .unwrap();
     assert_eq!(patched.name, "Stadsbeheer");
-    assert_eq!(patched.credentials.get("appSecret"), Some("s3cret"), "other keys stay");
+    assert_eq!(
+        patched.credentials.get("appSecret"),
+        Some("s3cret"),
+        "other keys stay"
+    );
     assert_eq!(patched.credentials.get("verifyToken"), Some("v"));
-    assert!(!format!("{:?}", patched.credentials).contains("s3cret"), "Debug redacts secrets");
-    let list = store.list_channel_accounts(PageRequest { limit: 10, ..Default::default() }).await.unwrap();
+    assert!(
+        !format!("{:?}", patched.credentials).contains("s3cret"),
+        "Debug redacts secrets"
+    );
+    let list = store
+        .list_channel_accounts(PageRequest {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(list.items.len(), 1);
     assert!(store.delete_channel_account(a.id).await.unwrap());
-    assert!(!store.delete_channel_account(a.id).await.unwrap(), "second delete finds nothing");
+    assert!(
+        !store.delete_channel_account(a.id).await.unwrap(),
+        "second delete finds nothing"
+    );
     assert!(store.get_channel_account(a.id).await.unwrap().is_none());
-    assert!(store.update_channel_account(Uuid::now_v7(), Default::default()).await.unwrap().is_none());
+    assert!(store
+        .update_channel_account(Uuid::now_v7(), Default::default())
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn channel_account_external_ids_are_unique_while_live(store: Arc<dyn Store>) {
@@ -177,12 +207,19 @@ async fn the_same_platform_id_is_stored_once(store: Arc<dyn Store>) {
     changed.text = "another text with the same id".into();
     let again = ingest(&store, a.id, changed).await;
     assert!(!again.created && !again.new_case);
-    assert_eq!(again.message, first.message, "the stored message is answered unchanged");
+    assert_eq!(
+        again.message, first.message,
+        "the stored message is answered unchanged"
+    );
     assert_eq!(store.count_messages().await.unwrap(), 1);
     assert_eq!(store.count_cases().await.unwrap(), 1);
     // The same platform id on another account is another message.
     let b = account(&store, ChannelKind::Api, "web2").await;
-    assert!(ingest(&store, b.id, msg("web-1", "u-1", Visibility::Public)).await.created);
+    assert!(
+        ingest(&store, b.id, msg("web-1", "u-1", Visibility::Public))
+            .await
+            .created
+    );
 }
 
 async fn duplicates_inside_one_batch_are_stored_once(store: Arc<dyn Store>) {
@@ -193,7 +230,9 @@ async fn duplicates_inside_one_batch_are_stored_once(store: Arc<dyn Store>) {
         received_at: Utc::now(),
         default_team: None,
     };
-    let out = store.ingest_batch(vec![item("m1"), item("m2"), item("m1")]).await;
+    let out = store
+        .ingest_batch(vec![item("m1"), item("m2"), item("m1")])
+        .await;
     let out: Vec<_> = out.into_iter().map(|r| r.unwrap()).collect();
     assert!(out[0].created && out[1].created && !out[2].created);
     assert_eq!(out[0].message.id, out[2].message.id);
@@ -220,10 +259,24 @@ async fn a_parent_that_arrives_after_its_child_joins_the_childs_case(store: Arc<
     parent.sent_at = t(9, 10);
     let parent = ingest(&store, a.id, parent).await;
     assert_eq!(parent.message.case_id, child.message.case_id);
-    let case = store.get_case(child.message.case_id).await.unwrap().unwrap();
-    assert_eq!(case.first_message_at, t(9, 10), "out-of-order delivery moves the start back");
+    let case = store
+        .get_case(child.message.case_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        case.first_message_at,
+        t(9, 10),
+        "out-of-order delivery moves the start back"
+    );
     assert_eq!(case.last_message_at, t(9, 20));
-    let ids: Vec<_> = store.case_messages(case.id).await.unwrap().into_iter().map(|m| m.platform_message_id).collect();
+    let ids: Vec<_> = store
+        .case_messages(case.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.platform_message_id)
+        .collect();
     assert_eq!(ids, ["p", "c"], "messages in platform-time order");
 }
 
@@ -244,14 +297,36 @@ async fn conversation_keys_thread_messages(store: Arc<dyn Store>) {
 
 async fn private_messages_join_the_authors_active_case(store: Arc<dyn Store>) {
     let a = account(&store, ChannelKind::Whatsapp, "1099").await;
-    let o1 = ingest(&store, a.id, msg("wamid.1", "31612345678", Visibility::Private)).await;
-    let o2 = ingest(&store, a.id, msg("wamid.2", "31612345678", Visibility::Private)).await;
-    let o3 = ingest(&store, a.id, msg("wamid.3", "31687654321", Visibility::Private)).await;
+    let o1 = ingest(
+        &store,
+        a.id,
+        msg("wamid.1", "31612345678", Visibility::Private),
+    )
+    .await;
+    let o2 = ingest(
+        &store,
+        a.id,
+        msg("wamid.2", "31612345678", Visibility::Private),
+    )
+    .await;
+    let o3 = ingest(
+        &store,
+        a.id,
+        msg("wamid.3", "31687654321", Visibility::Private),
+    )
+    .await;
     assert_eq!(o1.message.case_id, o2.message.case_id);
-    assert_ne!(o1.message.case_id, o3.message.case_id, "another citizen, another case");
+    assert_ne!(
+        o1.message.case_id, o3.message.case_id,
+        "another citizen, another case"
+    );
     let case = store.get_case(o1.message.case_id).await.unwrap().unwrap();
     let contact = store.get_contact(case.contact_id).await.unwrap().unwrap();
-    assert_eq!(contact.identities.len(), 1, "one identity per platform user");
+    assert_eq!(
+        contact.identities.len(),
+        1,
+        "one identity per platform user"
+    );
 }
 
 async fn public_mentions_without_a_thread_open_new_cases(store: Arc<dyn Store>) {
@@ -278,36 +353,126 @@ async fn case_list_filters_and_paginates_stably(store: Arc<dyn Store>) {
         ingest(&store, a.id, msg(&format!("a{i}"), "u", Visibility::Public)).await;
     }
     ingest(&store, b.id, msg("b0", "u", Visibility::Public)).await;
-    let filter = CaseFilter { channel_account_id: Some(a.id), ..Default::default() };
-    let p1 = store.list_cases(filter.clone(), PageRequest { limit: 3, ..Default::default() }).await.unwrap();
+    let filter = CaseFilter {
+        channel_account_id: Some(a.id),
+        ..Default::default()
+    };
+    let p1 = store
+        .list_cases(
+            filter.clone(),
+            PageRequest {
+                limit: 3,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(p1.items.len(), 3);
     // A case arriving between pages does not shift the next page (keyset, newest first).
     ingest(&store, a.id, msg("late", "u", Visibility::Public)).await;
-    let p2 = store.list_cases(filter.clone(), PageRequest { limit: 3, after: p1.next_after, ..Default::default() }).await.unwrap();
-    let p3 = store.list_cases(filter.clone(), PageRequest { limit: 3, after: p2.next_after, ..Default::default() }).await.unwrap();
+    let p2 = store
+        .list_cases(
+            filter.clone(),
+            PageRequest {
+                limit: 3,
+                after: p1.next_after,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let p3 = store
+        .list_cases(
+            filter.clone(),
+            PageRequest {
+                limit: 3,
+                after: p2.next_after,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(p3.items.len(), 1);
     assert!(p3.next_after.is_none());
-    let mut ids: Vec<Uuid> = [p1.items, p2.items, p3.items].concat().into_iter().map(|c| c.id).collect();
+    let mut ids: Vec<Uuid> = [p1.items, p2.items, p3.items]
+        .concat()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
     assert_eq!(ids.len(), 7);
-    let sorted = { let mut s = ids.clone(); s.sort(); s.reverse(); s };
+    let sorted = {
+        let mut s = ids.clone();
+        s.sort();
+        s.reverse();
+        s
+    };
     assert_eq!(ids, sorted, "newest first, by id");
     ids.dedup();
     assert_eq!(ids.len(), 7);
-    let unassigned = store.list_cases(CaseFilter { assignee: Some(None), status: Some(CaseStatus::New), ..Default::default() }, PageRequest { limit: 50, ..Default::default() }).await.unwrap();
+    let unassigned = store
+        .list_cases(
+            CaseFilter {
+                assignee: Some(None),
+                status: Some(CaseStatus::New),
+                ..Default::default()
+            },
+            PageRequest {
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(unassigned.items.len(), 9);
-    let none = store.list_cases(CaseFilter { assignee: Some(Some("anna".into())), ..Default::default() }, PageRequest { limit: 50, ..Default::default() }).await.unwrap();
+    let none = store
+        .list_cases(
+            CaseFilter {
+                assignee: Some(Some("anna".into())),
+                ..Default::default()
+            },
+            PageRequest {
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert!(none.items.is_empty());
-    let oldest = store.list_cases(CaseFilter::default(), PageRequest { limit: 1, sort: CaseSort::Oldest, ..Default::default() }).await.unwrap();
-    assert_eq!(store.case_messages(oldest.items[0].id).await.unwrap()[0].platform_message_id, "a0");
+    let oldest = store
+        .list_cases(
+            CaseFilter::default(),
+            PageRequest {
+                limit: 1,
+                sort: CaseSort::Oldest,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.case_messages(oldest.items[0].id).await.unwrap()[0].platform_message_id,
+        "a0"
+    );
     let _ = Duration::zero();
 }
 
 async fn tokens_are_found_by_hash(store: Arc<dyn Store>) {
     let token = webcare_store::token::generate();
-    let rec = store.create_token("ci", Role::Integration, &webcare_store::token::hash(&token)).await.unwrap();
-    let found = store.find_token(&webcare_store::token::hash(&token)).await.unwrap().unwrap();
+    let rec = store
+        .create_token("ci", Role::Integration, &webcare_store::token::hash(&token))
+        .await
+        .unwrap();
+    let found = store
+        .find_token(&webcare_store::token::hash(&token))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found, rec);
-    assert!(store.find_token(&webcare_store::token::hash("wc_other")).await.unwrap().is_none());
+    assert!(store
+        .find_token(&webcare_store::token::hash("wc_other"))
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn text_is_kept_byte_exact(store: Arc<dyn Store>) {

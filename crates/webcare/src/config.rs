@@ -38,7 +38,10 @@ pub struct IngestConfig {
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        Self { writers: None, max_batch: 256 }
+        Self {
+            writers: None,
+            max_batch: 256,
+        }
     }
 }
 
@@ -86,8 +89,9 @@ impl Config {
         }
         for name in FILE_SECRETS {
             if let Ok(path) = std::env::var(format!("WEBCARE_{name}_FILE")) {
-                let value = std::fs::read_to_string(&path)
-                    .map_err(|e| anyhow::anyhow!("cannot read WEBCARE_{name}_FILE ({path}): {e}"))?;
+                let value = std::fs::read_to_string(&path).map_err(|e| {
+                    anyhow::anyhow!("cannot read WEBCARE_{name}_FILE ({path}): {e}")
+                })?;
                 fig = fig.merge((name.to_lowercase(), value.trim().to_owned()));
             }
         }
@@ -108,21 +112,35 @@ impl Config {
                 "admin_token must be at least 24 characters (use `openssl rand -base64 32`)"
             );
         }
-        anyhow::ensure!(self.ingest.max_batch >= 1, "ingest.max_batch must be at least 1");
-        anyhow::ensure!(self.reopen_window_days >= 0, "reopen_window_days must not be negative");
-        anyhow::ensure!(self.body_limit_bytes >= 1024, "body_limit_bytes must be at least 1024");
+        anyhow::ensure!(
+            self.ingest.max_batch >= 1,
+            "ingest.max_batch must be at least 1"
+        );
+        anyhow::ensure!(
+            self.reopen_window_days >= 0,
+            "reopen_window_days must not be negative"
+        );
+        anyhow::ensure!(
+            self.body_limit_bytes >= 1024,
+            "body_limit_bytes must be at least 1024"
+        );
         Ok(())
     }
 }
 
 #[cfg(test)]
+// figment's Jail API returns its large error type by design.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
     #[test]
     fn defaults_then_file_then_env() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("w.toml", "bind = \"0.0.0.0:9000\"\nlog_format = \"json\"\n[ingest]\nmax_batch = 64\n")?;
+            jail.create_file(
+                "w.toml",
+                "bind = \"0.0.0.0:9000\"\nlog_format = \"json\"\n[ingest]\nmax_batch = 64\n",
+            )?;
             jail.set_env("WEBCARE_BIND", "127.0.0.1:7000");
             jail.set_env("WEBCARE_INGEST__WRITERS", "3");
             let cfg = Config::load(Some(Path::new("w.toml"))).unwrap();
@@ -141,7 +159,10 @@ mod tests {
             jail.create_file("admin", "abcdefghijklmnopqrstuvwxyz012345\n")?;
             jail.set_env("WEBCARE_ADMIN_TOKEN_FILE", "admin");
             let cfg = Config::load(None).unwrap();
-            assert_eq!(cfg.admin_token.as_ref().unwrap().0, "abcdefghijklmnopqrstuvwxyz012345");
+            assert_eq!(
+                cfg.admin_token.as_ref().unwrap().0,
+                "abcdefghijklmnopqrstuvwxyz012345"
+            );
             assert!(!format!("{cfg:?}").contains("abcdefghij"));
             Ok(())
         });

@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use webcare_domain::Role;
 
 #[derive(Parser)]
-#[command(name = "webcare", version, about = "Social-media inbox and ticketing desk for Dutch municipalities")]
+#[command(
+    name = "webcare",
+    version,
+    about = "Social-media inbox and ticketing desk for Dutch municipalities"
+)]
 struct Cli {
     /// TOML configuration file.
     #[arg(long, global = true, env = "WEBCARE_CONFIG")]
@@ -53,7 +57,9 @@ fn main() -> anyhow::Result<()> {
     }
     let cfg = Config::load(cli.config.as_deref())?;
     serve::init_tracing(cfg.log_format);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         match cli.command {
             Command::Serve => serve::serve(cfg).await,
@@ -64,11 +70,15 @@ fn main() -> anyhow::Result<()> {
                 store.close().await;
                 Ok(())
             }
-            Command::Token { command: TokenCommand::Create { role, name } } => {
+            Command::Token {
+                command: TokenCommand::Create { role, name },
+            } => {
                 anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
                 let store = serve::open_store(&cfg).await?;
                 let token = webcare_store::token::generate();
-                store.create_token(&name, role, &webcare_store::token::hash(&token)).await?;
+                store
+                    .create_token(&name, role, &webcare_store::token::hash(&token))
+                    .await?;
                 store.close().await;
                 println!("created {role} token '{name}'; it is shown once: {token}");
                 Ok(())

@@ -12,7 +12,9 @@ use webcare_store::{ConnectOptions, Store};
 pub fn init_tracing(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
@@ -40,7 +42,10 @@ async fn bootstrap_admin(store: &Arc<dyn Store>, cfg: &Config) -> anyhow::Result
     };
     let hash = webcare_store::token::hash(&token.0);
     if store.find_token(&hash).await?.is_none() {
-        match store.create_token("bootstrap-admin", webcare_domain::Role::Admin, &hash).await {
+        match store
+            .create_token("bootstrap-admin", webcare_domain::Role::Admin, &hash)
+            .await
+        {
             Ok(_) => tracing::info!("bootstrap admin token registered"),
             // Another node registered it at the same moment.
             Err(webcare_store::StoreError::Conflict(_)) => {}
@@ -61,7 +66,9 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let state = AppState {
         store: store.clone(),
         ingestor,
-        settings: Arc::new(ApiSettings { body_limit: cfg.body_limit_bytes }),
+        settings: Arc::new(ApiSettings {
+            body_limit: cfg.body_limit_bytes,
+        }),
     };
     let listener = TcpListener::bind(&cfg.bind).await?;
     let addr = listener.local_addr()?;

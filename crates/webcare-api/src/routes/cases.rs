@@ -1,5 +1,5 @@
 use super::{decode_cursor, next_link, page_limit, query_pairs};
-use crate::auth::{roles, Principal};
+use crate::auth::{roles, Authorized};
 use crate::dto::{Case, CaseDetail, List};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiQuery, IdPath};
@@ -48,11 +48,10 @@ pub struct CaseQuery {
 )]
 pub async fn list(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Authorized<roles::ReadCases>,
     uri: Uri,
     ApiQuery(q): ApiQuery<CaseQuery>,
 ) -> ApiResult<Json<List<Case>>> {
-    principal.require(roles::READ_CASES)?;
     let filter = CaseFilter {
         status: q.status,
         channel_account_id: q.channel_account_id,
@@ -90,10 +89,9 @@ pub async fn list(
 )]
 pub async fn get(
     State(state): State<AppState>,
-    principal: Principal,
+    principal: Authorized<roles::ReadCases>,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<CaseDetail>> {
-    principal.require(roles::READ_CASES)?;
     let case = state
         .store
         .get_case(id)

@@ -1,5 +1,5 @@
 use super::{decode_cursor, next_link, page_limit, query_pairs};
-use crate::auth::{roles, Principal};
+use crate::auth::{roles, Authorized};
 use crate::dto::{ChannelAccount, ChannelAccountPatch, List, NewChannelAccount};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, IdPath};
@@ -33,11 +33,13 @@ pub struct ListQuery {
 )]
 pub async fn create(
     State(state): State<AppState>,
-    principal: Principal,
+    principal: Authorized<roles::AdminOnly>,
     ApiJson(body): ApiJson<NewChannelAccount>,
 ) -> ApiResult<(StatusCode, Json<ChannelAccount>)> {
-    principal.require(roles::ADMIN)?;
-    let account = state.store.create_channel_account(body.into_record()?).await?;
+    let account = state
+        .store
+        .create_channel_account(body.into_record()?)
+        .await?;
     audit(&state, &principal, "channel_account.created", account.id).await?;
     Ok((StatusCode::CREATED, Json(account.into())))
 }
@@ -51,11 +53,10 @@ pub async fn create(
 )]
 pub async fn list(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Authorized<roles::AdminOnly>,
     uri: Uri,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<List<ChannelAccount>>> {
-    principal.require(roles::ADMIN)?;
     let page = state
         .store
         .list_channel_accounts(PageRequest {
@@ -79,10 +80,9 @@ pub async fn list(
 )]
 pub async fn get(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Authorized<roles::AdminOnly>,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<ChannelAccount>> {
-    principal.require(roles::ADMIN)?;
     let a = state
         .store
         .get_channel_account(id)
@@ -101,11 +101,10 @@ pub async fn get(
 )]
 pub async fn update(
     State(state): State<AppState>,
-    principal: Principal,
+    principal: Authorized<roles::AdminOnly>,
     IdPath(id): IdPath,
     ApiJson(body): ApiJson<ChannelAccountPatch>,
 ) -> ApiResult<Json<ChannelAccount>> {
-    principal.require(roles::ADMIN)?;
     let current = state
         .store
         .get_channel_account(id)
@@ -130,10 +129,9 @@ pub async fn update(
 )]
 pub async fn delete(
     State(state): State<AppState>,
-    principal: Principal,
+    principal: Authorized<roles::AdminOnly>,
     IdPath(id): IdPath,
 ) -> ApiResult<StatusCode> {
-    principal.require(roles::ADMIN)?;
     if !state.store.delete_channel_account(id).await? {
         return Err(ApiError::NotFound("channel account".into()));
     }
@@ -141,7 +139,12 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn audit(state: &AppState, p: &Principal, action: &str, id: uuid::Uuid) -> ApiResult<()> {
+async fn audit(
+    state: &AppState,
+    p: &crate::auth::Principal,
+    action: &str,
+    id: uuid::Uuid,
+) -> ApiResult<()> {
     state
         .store
         .record_audit(NewAuditEvent {

@@ -15,5 +15,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         tracing::warn!(error = %e, "not ready");
         ApiError::Unavailable("the database is not reachable or not migrated".into())
     })?;
-    Ok(Json(json!({"status": "ready", "database": state.store.backend()})))
+    Ok(Json(
+        json!({"status": "ready", "database": state.store.backend()}),
+    ))
 }

@@ -1,4 +1,4 @@
-use crate::auth::{roles, Principal};
+use crate::auth::{roles, Authorized};
 use crate::dto::{Message, NewMessage};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::ApiJson;
@@ -29,17 +29,22 @@ use webcare_store::IngestItem;
 )]
 pub async fn create_message(
     State(state): State<AppState>,
-    principal: Principal,
+    _caller: Authorized<roles::Ingest>,
     ApiJson(body): ApiJson<NewMessage>,
 ) -> ApiResult<(StatusCode, Json<Message>)> {
-    principal.require(roles::INGEST)?;
     let now = Utc::now();
     body.validate(now)?;
     let account = state
         .store
         .get_channel_account(body.channel_account_id)
         .await?
-        .ok_or_else(|| ApiError::invalid("channelAccountId", "unknown", "no channel account with this id"))?;
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "channelAccountId",
+                "unknown",
+                "no channel account with this id",
+            )
+        })?;
     let outcome = state
         .ingestor
         .ingest(IngestItem {
@@ -49,6 +54,10 @@ pub async fn create_message(
             default_team: account.default_team,
         })
         .await?;
-    let status = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if outcome.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(outcome.message.into())))
 }

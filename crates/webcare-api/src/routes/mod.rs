@@ -15,7 +15,11 @@ pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
     match limit {
         None => Ok(DEFAULT_LIMIT),
         Some(l) if (1..=MAX_LIMIT).contains(&l) => Ok(l),
-        Some(_) => Err(ApiError::invalid("limit", "out_of_range", format!("between 1 and {MAX_LIMIT}"))),
+        Some(_) => Err(ApiError::invalid(
+            "limit",
+            "out_of_range",
+            format!("between 1 and {MAX_LIMIT}"),
+        )),
     }
 }
 
@@ -26,8 +30,16 @@ pub fn encode_cursor(after: Uuid) -> String {
 
 pub fn decode_cursor(cursor: Option<&str>) -> Result<Option<Uuid>, ApiError> {
     let Some(c) = cursor else { return Ok(None) };
-    let bad = || ApiError::invalid("cursor", "invalid_cursor", "not a cursor from a `next` link of this list");
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
+    let bad = || {
+        ApiError::invalid(
+            "cursor",
+            "invalid_cursor",
+            "not a cursor from a `next` link of this list",
+        )
+    };
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c)
+        .map_err(|_| bad())?;
     let s = String::from_utf8(raw).map_err(|_| bad())?;
     let id = s.strip_prefix("v1:").ok_or_else(bad)?;
     Uuid::parse_str(id).map(Some).map_err(|_| bad())
@@ -67,7 +79,10 @@ mod tests {
     #[test]
     fn next_links_keep_filters_and_replace_the_cursor() {
         let id = Uuid::now_v7();
-        let q = vec![("status".to_string(), "new".to_string()), ("cursor".to_string(), "old".to_string())];
+        let q = vec![
+            ("status".to_string(), "new".to_string()),
+            ("cursor".to_string(), "old".to_string()),
+        ];
         let link = next_link("/api/v1/cases", &q, Some(id)).unwrap();
         assert!(link.starts_with("/api/v1/cases?status=new&cursor="));
         assert!(!link.contains("old"));
