@@ -188,3 +188,62 @@ async fn kill_9_loses_and_duplicates_nothing_on_sqlite() {
 async fn kill_9_loses_and_duplicates_nothing_on_postgres() {
     run(Backend::Postgres).await;
 }
+
+/// SIGTERM: the server stops accepting, finishes what is in flight, and exits cleanly; every
+/// request that was answered 2xx is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_drains_in_flight_requests() {
+    let Some(db) = webcare_store::testing::fresh_database_url(Backend::Sqlite).await else {
+        return;
+    };
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let mut server = start(&db);
+    let res = client
+        .post(format!("{}/api/v1/channel-accounts", server.base))
+        .bearer_auth(ADMIN)
+        .json(&serde_json::json!({"kind": "api", "name": "web", "externalId": "web"}))
+        .send()
+        .await
+        .unwrap();
+    let account = res.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let acked: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+    let ids: Vec<String> = (0..2000).map(|i| format!("t{i:05}")).collect();
+    let sender = {
+        let (client, base, account, acked) = (
+            client.clone(),
+            server.base.clone(),
+            account.clone(),
+            acked.clone(),
+        );
+        tokio::spawn(async move { send_all(&client, &base, &account, ids, acked).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(server.child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || server.child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(exit.success(), "graceful exit after SIGTERM: {exit:?}");
+    let _ = sender.await;
+    let acked = acked.lock().unwrap().clone();
+    assert!(!acked.is_empty());
+    let store = webcare_store::connect(&db, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.count_messages().await.unwrap() as usize,
+        acked.len(),
+        "answered = stored"
+    );
+    store.close().await;
+}
