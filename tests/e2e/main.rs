@@ -2,3 +2,4 @@
 
 mod api_conventions;
 mod ingest;
+mod sla;

@@ -64,6 +64,18 @@ pub mod roles {
     impl Policy for ReadCases {
         const ROLES: &'static [Role] = &[Agent, Teamlead, Admin, Integration];
     }
+
+    /// Reading opening-hours calendars and asking deadlines: every role.
+    pub struct ReadCalendars;
+    impl Policy for ReadCalendars {
+        const ROLES: &'static [Role] = &[Agent, Teamlead, Admin, Integration, Department];
+    }
+
+    /// Watching SLA warnings and breaches: team leads and admins.
+    pub struct SlaWatch;
+    impl Policy for SlaWatch {
+        const ROLES: &'static [Role] = &[Teamlead, Admin];
+    }
 }
 
 /// A caller authenticated and allowed by policy `P`.

@@ -666,4 +666,6 @@ pub struct CaseDetail {
     pub case: Case,
     pub messages: Vec<Message>,
     pub contact: Option<Contact>,
+    /// The case's SLA clocks (absent clocks do not apply).
+    pub sla: crate::routes::sla::CaseSla,
 }

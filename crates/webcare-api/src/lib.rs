@@ -10,6 +10,7 @@ pub mod ingestor;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;
+pub mod sla_worker;
 pub mod state;
 
 use axum::extract::DefaultBodyLimit;
@@ -39,6 +40,13 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(cases::list))
         .routes(routes!(cases::get))
+        .routes(routes!(calendars::create, calendars::list))
+        .routes(routes!(calendars::get, calendars::update))
+        .routes(routes!(calendars::deadline))
+        .routes(routes!(calendars::business_time))
+        .routes(routes!(sla::create_policy, sla::list_policies))
+        .routes(routes!(sla::get_policy, sla::update_policy))
+        .routes(routes!(sla::alerts))
         .split_for_parts()
 }
 

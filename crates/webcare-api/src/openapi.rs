@@ -17,6 +17,7 @@ use utoipa::{Modify, OpenApi};
         (name = "messages", description = "Inbound messages"),
         (name = "cases", description = "Cases and their messages"),
         (name = "channel-accounts", description = "Connected platform accounts (admin)"),
+        (name = "sla", description = "Opening hours, SLA policies, warnings and breaches"),
     )
 )]
 pub struct ApiDoc;

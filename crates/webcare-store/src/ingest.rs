@@ -135,6 +135,7 @@ macro_rules! ingest_fns {
             tx: &mut sqlx::Transaction<'_, $db>,
             item: &$crate::IngestItem,
             reopen_window: chrono::Duration,
+            sla: &$crate::sla::SlaState,
         ) -> $crate::Result<$crate::records::IngestOutcome> {
             use $crate::ingest::*;
             use $crate::time::to_ms;
@@ -270,6 +271,8 @@ macro_rules! ingest_fns {
                     "message '{}' was stored concurrently", m.platform_message_id
                 )));
             };
+            // SLA clocks start in the same transaction (clock start: min(sentAt, receivedAt)).
+            sla_impl::on_inbound(&mut **tx, sla, case_id, new_case, m.direction, m.sent_at.min(item.received_at)).await?;
             Ok($crate::records::IngestOutcome { message: row.try_into()?, created: true, new_case })
         }
     };

@@ -6,6 +6,7 @@ mod error;
 mod ingest;
 mod postgres;
 pub mod records;
+pub mod sla;
 mod sql;
 mod sqlite;
 pub mod testing;
@@ -80,7 +81,7 @@ pub trait Audit: Send + Sync {
 
 /// Everything the service needs from its database.
 #[async_trait]
-pub trait Store: ChannelAccounts + Cases + Ingest + Tokens + Audit {
+pub trait Store: ChannelAccounts + Cases + Ingest + Tokens + Audit + sla::SlaStore {
     /// The backend's name: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Ready when the database answers and every migration is applied.

@@ -9,6 +9,7 @@ use std::time::Duration;
 pub(crate) struct PgStore {
     pub(crate) pool: PgPool,
     pub(crate) reopen_window: chrono::Duration,
+    pub(crate) sla: crate::sla::SlaState,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -25,6 +26,7 @@ impl PgStore {
         Ok(Self {
             pool,
             reopen_window: opts.reopen_window,
+            sla: Default::default(),
         })
     }
 
@@ -34,6 +36,7 @@ impl PgStore {
 }
 
 crate::sql::impl_sql_store!(PgStore, Postgres);
+crate::sla::impl_sla_store!(PgStore, Postgres);
 
 #[async_trait::async_trait]
 impl crate::Store for PgStore {

@@ -169,6 +169,9 @@ pub struct CaseFilter {
     pub team: Option<String>,
     pub theme: Option<String>,
     pub kind: Option<CaseKind>,
+    /// Cases with a running (or paused) clock whose fired status is this (`warning`: worst is
+    /// warning; `breached`: any breached).
+    pub sla_status: Option<webcare_domain::sla::ClockStatus>,
 }
 
 /// Sort orders of the case list. Each is a total order (ties broken by id) so keyset pagination is
@@ -178,6 +181,8 @@ pub enum CaseSort {
     #[default]
     Newest,
     Oldest,
+    /// Earliest due first (cases without a running clock last); keyset on (due_sort, id).
+    DueAt,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -186,6 +191,8 @@ pub struct PageRequest {
     pub after: Option<Uuid>,
     pub limit: u32,
     pub sort: CaseSort,
+    /// With [`CaseSort::DueAt`]: the `due_sort` (due ms, `i64::MAX` without) of the last item.
+    pub after_due: Option<i64>,
 }
 
 #[derive(Debug, Clone)]

@@ -376,12 +376,22 @@ macro_rules! impl_sql_store {
                 if let Some(k) = f.kind {
                     q.push(" AND kind = ").push_bind(k.as_str());
                 }
+                if let Some(s) = f.sla_status {
+                    q.push(" AND sla_status = ").push_bind($crate::sla::status_str(s));
+                }
                 let (cmp, order) = match page.sort {
                     CaseSort::Newest => (" < ", " ORDER BY id DESC"),
                     CaseSort::Oldest => (" > ", " ORDER BY id ASC"),
+                    CaseSort::DueAt => (" > ", " ORDER BY due_sort ASC, id ASC"),
                 };
-                if let Some(after) = page.after {
-                    q.push(" AND id").push(cmp).push_bind(after);
+                match (page.sort, page.after) {
+                    (CaseSort::DueAt, Some(after)) => {
+                        let due = page.after_due.unwrap_or($crate::sla::NO_DUE);
+                        q.push(" AND (due_sort > ").push_bind(due)
+                            .push(" OR (due_sort = ").push_bind(due).push(" AND id > ").push_bind(after).push("))");
+                    }
+                    (_, Some(after)) => { q.push(" AND id").push(cmp).push_bind(after); }
+                    (_, None) => {}
                 }
                 q.push(order).push(" LIMIT ").push_bind(i64::from(page.limit) + 1);
                 let rows: Vec<CaseRow> = q.build_query_as().fetch_all(&self.pool).await?;
@@ -468,9 +478,10 @@ macro_rules! impl_sql_store {
                 let mut tx = self.begin_write().await?;
                 let mut out = Vec::with_capacity(batch.len());
                 for item in batch {
-                    out.push(ingest_one(&mut tx, item, self.reopen_window).await?);
+                    out.push(ingest_one(&mut tx, item, self.reopen_window, &self.sla).await?);
                 }
                 tx.commit().await?;
+                self.sla.changed();
                 Ok(out)
             }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 pub(crate) struct SqliteStore {
     pub(crate) pool: SqlitePool,
     pub(crate) reopen_window: chrono::Duration,
+    pub(crate) sla: crate::sla::SlaState,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -39,6 +40,7 @@ impl SqliteStore {
         Ok(Self {
             pool,
             reopen_window: opts.reopen_window,
+            sla: Default::default(),
         })
     }
 
@@ -62,6 +64,7 @@ fn sqlite_dir(url: &str) -> Option<String> {
 }
 
 crate::sql::impl_sql_store!(SqliteStore, Sqlite);
+crate::sla::impl_sla_store!(SqliteStore, Sqlite);
 
 #[async_trait::async_trait]
 impl crate::Store for SqliteStore {

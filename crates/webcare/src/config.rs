@@ -45,6 +45,72 @@ impl Default for IngestConfig {
     }
 }
 
+/// SLA defaults (used when no SLA policy matches a case) and the timer worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SlaSettings {
+    /// Reaction norm in minutes (default 240 business minutes = 4 hours of opening time).
+    pub reaction_minutes: u32,
+    /// Resolution norm in minutes (default 1440 business minutes).
+    pub resolution_minutes: u32,
+    /// Department answer norm in minutes (default 480 business minutes).
+    pub department_minutes: u32,
+    /// `business` (opening hours only, default) or `calendar`.
+    pub minutes_kind: String,
+    /// Fraction of the norm at which a warning fires (default 0.8).
+    pub warning_at: f64,
+    /// Whether a process answer stops the reaction clock (default true).
+    pub process_answer_stops_reaction: bool,
+    /// Run the SLA timer worker in this process (default true).
+    pub worker: bool,
+}
+
+impl Default for SlaSettings {
+    fn default() -> Self {
+        Self {
+            reaction_minutes: 240,
+            resolution_minutes: 1440,
+            department_minutes: 480,
+            minutes_kind: "business".into(),
+            warning_at: 0.8,
+            process_answer_stops_reaction: true,
+            worker: true,
+        }
+    }
+}
+
+impl SlaSettings {
+    pub fn defaults(&self) -> anyhow::Result<webcare_store::sla::SlaDefaults> {
+        let minutes_kind = match self.minutes_kind.as_str() {
+            "business" => webcare_domain::sla::MinutesKind::Business,
+            "calendar" => webcare_domain::sla::MinutesKind::Calendar,
+            other => anyhow::bail!("sla.minutes_kind must be business or calendar, not {other}"),
+        };
+        anyhow::ensure!(
+            self.warning_at > 0.0 && self.warning_at < 1.0,
+            "sla.warning_at must lie strictly between 0 and 1"
+        );
+        for (name, v) in [
+            ("reaction_minutes", self.reaction_minutes),
+            ("resolution_minutes", self.resolution_minutes),
+            ("department_minutes", self.department_minutes),
+        ] {
+            anyhow::ensure!(
+                (1..=5_260_320).contains(&v),
+                "sla.{name} must be between 1 and 5260320 (ten years)"
+            );
+        }
+        Ok(webcare_store::sla::SlaDefaults {
+            reaction_minutes: self.reaction_minutes,
+            resolution_minutes: self.resolution_minutes,
+            department_minutes: self.department_minutes,
+            minutes_kind,
+            warning_at: self.warning_at,
+            process_answer_stops_reaction: self.process_answer_stops_reaction,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
@@ -60,6 +126,7 @@ pub struct Config {
     /// Days after resolution in which a new citizen message reopens a case.
     pub reopen_window_days: i64,
     pub ingest: IngestConfig,
+    pub sla: SlaSettings,
 }
 
 impl Default for Config {
@@ -73,6 +140,7 @@ impl Default for Config {
             max_db_connections: 16,
             reopen_window_days: 7,
             ingest: IngestConfig::default(),
+            sla: SlaSettings::default(),
         }
     }
 }
@@ -124,6 +192,7 @@ impl Config {
             self.body_limit_bytes >= 1024,
             "body_limit_bytes must be at least 1024"
         );
+        self.sla.defaults()?;
         Ok(())
     }
 }

@@ -58,6 +58,15 @@ async fn bootstrap_admin(store: &Arc<dyn Store>, cfg: &Config) -> anyhow::Result
 pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let store = open_store(&cfg).await?;
     bootstrap_admin(&store, &cfg).await?;
+    store.set_sla_defaults(cfg.sla.defaults()?);
+    let stop_workers = tokio_util::sync::CancellationToken::new();
+    let sla_worker = cfg.sla.worker.then(|| {
+        webcare_api::sla_worker::SlaWorker::new(
+            store.clone(),
+            Arc::new(webcare_api::sla_worker::LogSink),
+        )
+        .spawn(stop_workers.clone())
+    });
     let writers = cfg
         .ingest
         .writers
@@ -79,6 +88,10 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("stopped accepting requests; in-flight work is done");
+    stop_workers.cancel();
+    if let Some(w) = sla_worker {
+        let _ = w.await;
+    }
     store.close().await;
     Ok(())
 }

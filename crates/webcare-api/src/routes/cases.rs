@@ -1,4 +1,4 @@
-use super::{decode_cursor, next_link, page_limit, query_pairs};
+use super::{decode_cursor_any, encode_cursor_v2, next_link_cursor, page_limit, query_pairs};
 use crate::auth::{roles, Authorized};
 use crate::dto::{Case, CaseDetail, List};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -10,6 +10,7 @@ use axum::Json;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use webcare_domain::sla::ClockStatus;
 use webcare_domain::{CaseKind, CaseStatus};
 use webcare_store::{CaseFilter, CaseSort, NewAuditEvent, PageRequest};
 
@@ -20,6 +21,15 @@ const PATH: &str = "/api/v1/cases";
 pub enum SortKey {
     Newest,
     Oldest,
+    /// Earliest SLA due time first; cases without a running clock last.
+    DueAt,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaStatusFilter {
+    Warning,
+    Breached,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -32,7 +42,9 @@ pub struct CaseQuery {
     pub team: Option<String>,
     pub theme: Option<String>,
     pub kind: Option<CaseKind>,
-    /// `newest` (default) or `oldest`.
+    /// Cases whose worst fired SLA status is `warning`, or that have a `breached` clock.
+    pub sla_status: Option<SlaStatusFilter>,
+    /// `newest` (default), `oldest` or `dueAt`.
     pub sort: Option<SortKey>,
     pub cursor: Option<String>,
     /// 1 to 200, default 50.
@@ -59,23 +71,50 @@ pub async fn list(
         team: q.team,
         theme: q.theme,
         kind: q.kind,
+        sla_status: q.sla_status.map(|s| match s {
+            SlaStatusFilter::Warning => ClockStatus::Warning,
+            SlaStatusFilter::Breached => ClockStatus::Breached,
+        }),
     };
+    let sort = match q.sort {
+        Some(SortKey::Oldest) => CaseSort::Oldest,
+        Some(SortKey::DueAt) => CaseSort::DueAt,
+        _ => CaseSort::Newest,
+    };
+    let cursor = decode_cursor_any(q.cursor.as_deref())?;
+    if sort == CaseSort::DueAt && cursor.is_some_and(|(due, _)| due.is_none()) {
+        return Err(ApiError::invalid(
+            "cursor",
+            "invalid_cursor",
+            "not a cursor from a `next` link of this list",
+        ));
+    }
     let page = state
         .store
         .list_cases(
             filter,
             PageRequest {
-                after: decode_cursor(q.cursor.as_deref())?,
+                after: cursor.map(|(_, id)| id),
+                after_due: cursor.and_then(|(due, _)| due),
                 limit: page_limit(q.limit)?,
-                sort: match q.sort {
-                    Some(SortKey::Oldest) => CaseSort::Oldest,
-                    _ => CaseSort::Newest,
-                },
+                sort,
             },
         )
         .await?;
+    // Keyset on (due_sort, id) for dueAt, on id otherwise.
+    let next = page.next_after.and_then(|id| {
+        let last = page.items.iter().find(|c| c.id == id)?;
+        Some(match sort {
+            CaseSort::DueAt => encode_cursor_v2(
+                last.due_at
+                    .map_or(webcare_store::sla::NO_DUE, |d| d.timestamp_millis()),
+                id,
+            ),
+            _ => super::encode_cursor(id),
+        })
+    });
     Ok(Json(List {
-        next: next_link(PATH, &query_pairs(&uri), page.next_after),
+        next: next_link_cursor(PATH, &query_pairs(&uri), next),
         items: page.items.into_iter().map(Into::into).collect(),
     }))
 }
@@ -101,6 +140,7 @@ pub async fn get(
         state.store.case_messages(id),
         state.store.get_contact(case.contact_id)
     )?;
+    let sla = super::sla::case_sla(&state, id).await?;
     // AVG: reading a citizen's messages and contact data is recorded.
     state
         .store
@@ -115,5 +155,6 @@ pub async fn get(
         case: case.into(),
         messages: messages.into_iter().map(Into::into).collect(),
         contact: contact.map(Into::into),
+        sla,
     }))
 }

@@ -1,7 +1,9 @@
+pub mod calendars;
 pub mod cases;
 pub mod channel_accounts;
 pub mod health;
 pub mod messages;
+pub mod sla;
 
 use crate::error::ApiError;
 use base64::Engine;
@@ -45,14 +47,51 @@ pub fn decode_cursor(cursor: Option<&str>) -> Result<Option<Uuid>, ApiError> {
     Uuid::parse_str(id).map(Some).map_err(|_| bad())
 }
 
+/// A keyset cursor with a sort value: `v2:<due_ms>:<uuid>` (for `sort=dueAt`).
+pub fn encode_cursor_v2(due: i64, after: Uuid) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("v2:{due}:{after}"))
+}
+
+/// Decodes a v1 (`None` sort value) or v2 cursor.
+pub fn decode_cursor_any(cursor: Option<&str>) -> Result<Option<(Option<i64>, Uuid)>, ApiError> {
+    let Some(c) = cursor else { return Ok(None) };
+    let bad = || {
+        ApiError::invalid(
+            "cursor",
+            "invalid_cursor",
+            "not a cursor from a `next` link of this list",
+        )
+    };
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c)
+        .map_err(|_| bad())?;
+    let s = String::from_utf8(raw).map_err(|_| bad())?;
+    if let Some(rest) = s.strip_prefix("v2:") {
+        let (due, id) = rest.split_once(':').ok_or_else(bad)?;
+        let due: i64 = due.parse().map_err(|_| bad())?;
+        let id = Uuid::parse_str(id).map_err(|_| bad())?;
+        return Ok(Some((Some(due), id)));
+    }
+    decode_cursor(Some(c)).map(|o| o.map(|id| (None, id)))
+}
+
 /// The `next` link: the same path and query with the cursor replaced.
 pub fn next_link(path: &str, query: &[(String, String)], after: Option<Uuid>) -> Option<String> {
-    let after = after?;
+    next_link_cursor(path, query, after.map(encode_cursor))
+}
+
+/// The `next` link with an already encoded cursor.
+pub fn next_link_cursor(
+    path: &str,
+    query: &[(String, String)],
+    cursor: Option<String>,
+) -> Option<String> {
+    let cursor = cursor?;
     let mut ser = form_urlencoded::Serializer::new(String::new());
     for (k, v) in query.iter().filter(|(k, _)| k != "cursor") {
         ser.append_pair(k, v);
     }
-    ser.append_pair("cursor", &encode_cursor(after));
+    ser.append_pair("cursor", &cursor);
     Some(format!("{path}?{}", ser.finish()))
 }
 

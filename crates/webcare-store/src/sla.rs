@@ -1,0 +1,1571 @@
+//! SLA storage: versioned calendars and policies, per-case clocks, alerts (warnings and breaches as
+//! case events) with notification leases, and the hooks other parts of the desk call when a case
+//! changes. The math is pure and lives in `webcare_domain::sla`; this module only keeps state.
+//!
+//! Choices, in one place:
+//! - Clocks are rows with their segments as JSON. `due_at`/`warning_at` are evaluated by the domain
+//!   crate whenever segments change and stored, so the inbox sorts on them and the timer worker
+//!   sleeps until the next one. `status` is the highest status *fired* so far (alerts recorded);
+//!   `next_fire_at` is when the next warning or breach falls due (a breach fires 1 ms after
+//!   `due_at`: a reply exactly at the due instant still meets the norm).
+//! - `cases.due_at` is the earliest `due_at` of the case's running (not paused, not stopped) clocks;
+//!   `cases.due_sort` is the same with NULL as the largest value (keyset sort); `cases.sla_status`
+//!   is the worst fired status of its unstopped clocks.
+//! - Exactly once: an alert is unique per (case, clock, run, status); firing happens in one
+//!   transaction that locks the due clock rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL, `BEGIN
+//!   IMMEDIATE` on SQLite). Notifications are handed out under a lease (`lease_owner`,
+//!   `lease_until`) and marked `notified_at` after the sink accepted them.
+//! - Without a linked calendar (policy `calendarId`, else the channel account's `calendarId`) the
+//!   built-in default applies: Monday to Friday 08:30-17:00 Europe/Amsterdam, Dutch holidays.
+//! - Without a matching policy the defaults apply ([`SlaDefaults`]): reaction 240, resolution
+//!   1440 and department 480 business minutes, warning at 80 %.
+//! - Calendars and policies are cached per process; a change made on another node is seen within
+//!   [`CONFIG_TTL`] (every change bumps `sla_config_rev`).
+
+use crate::time::{from_ms, opt_from_ms, to_ms};
+use crate::{Page, PageRequest, Result, StoreError};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+use uuid::Uuid;
+use webcare_domain::sla::{
+    Budget, CalendarSpec, CalendarVersions, ClockKind, ClockStatus, ClockView, MinutesKind,
+    Segment, SlaPolicy,
+};
+use webcare_domain::CaseStatus;
+
+/// How long a node trusts its cached calendars and policies before checking the revision.
+pub const CONFIG_TTL: Duration = Duration::from_secs(1);
+
+/// `due_sort` of a case without a running clock.
+pub const NO_DUE: i64 = i64::MAX;
+
+// ------------------------------------------------------------------------------------ records
+
+/// One calendar version as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalendarVersionRecord {
+    pub effective_from: DateTime<Utc>,
+    pub spec: CalendarSpec,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalendarRecord {
+    pub id: Uuid,
+    pub name: String,
+    /// Sorted by `effective_from`.
+    pub versions: Vec<CalendarVersionRecord>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyRecord {
+    pub id: Uuid,
+    pub policy: SlaPolicy,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A clock run of a case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClockRecord {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub kind: ClockKind,
+    /// 0 for the first run; next-reaction and department clocks count up, and a reopened case
+    /// starts a new resolution run.
+    pub run: i32,
+    pub segments: Vec<Segment>,
+    pub budget: Budget,
+    pub warning_fraction: f64,
+    /// `None`: the built-in default calendar.
+    pub calendar_id: Option<Uuid>,
+    pub policy_name: Option<String>,
+    /// `running`, `paused`, `met` or `missed`.
+    pub state: String,
+    /// Highest status fired so far.
+    pub status: ClockStatus,
+    pub started_at: DateTime<Utc>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub warning_at: Option<DateTime<Utc>>,
+    pub stopped_at: Option<DateTime<Utc>>,
+    pub next_fire_at: Option<i64>,
+}
+
+/// A warning or breach, recorded once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRecord {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub clock_id: Uuid,
+    pub clock: ClockKind,
+    pub run: i32,
+    pub status: ClockStatus,
+    /// The instant the warning or breach fell due.
+    pub due_at: DateTime<Utc>,
+    /// When it was recorded (at or just after `due_at`; later when the desk was down).
+    pub fired_at: DateTime<Utc>,
+    /// When the notification goes out: `fired_at`, or the next opening when that is outside the
+    /// clock's calendar's opening hours.
+    pub notify_at: DateTime<Utc>,
+    pub notified_at: Option<DateTime<Utc>>,
+}
+
+/// Norms used when no policy matches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlaDefaults {
+    pub reaction_minutes: u32,
+    pub resolution_minutes: u32,
+    pub department_minutes: u32,
+    pub minutes_kind: MinutesKind,
+    pub warning_at: f64,
+    /// Whether a process answer ("we're looking into it") stops the reaction clock.
+    pub process_answer_stops_reaction: bool,
+}
+
+impl Default for SlaDefaults {
+    fn default() -> Self {
+        SlaDefaults {
+            reaction_minutes: 240,
+            resolution_minutes: 1440,
+            department_minutes: 480,
+            minutes_kind: MinutesKind::Business,
+            warning_at: webcare_domain::sla::policy::DEFAULT_WARNING_AT,
+            process_answer_stops_reaction: true,
+        }
+    }
+}
+
+/// The built-in calendar: Monday to Friday 08:30-17:00 Europe/Amsterdam, Dutch public holidays.
+pub fn default_calendar_spec() -> CalendarSpec {
+    let day = vec![["08:30".to_string(), "17:00".to_string()]];
+    let mut spec = CalendarSpec {
+        time_zone: "Europe/Amsterdam".into(),
+        weekly: Default::default(),
+        holidays: Default::default(),
+        closures: vec![],
+        extra_openings: vec![],
+    };
+    for d in 0..5 {
+        if let Some(v) = spec.weekly.day_mut(d) {
+            *v = day.clone();
+        }
+    }
+    spec
+}
+
+pub fn default_calendar() -> &'static CalendarVersions {
+    static CAL: OnceLock<CalendarVersions> = OnceLock::new();
+    CAL.get_or_init(|| {
+        CalendarVersions::single(
+            default_calendar_spec()
+                .validate()
+                .expect("the built-in calendar is valid"),
+        )
+    })
+}
+
+// --------------------------------------------------------------------------- the repository
+
+/// SLA state of the desk. Hooks (`on_*`) are idempotent-ish and cheap; call them after the change
+/// they describe is stored.
+#[async_trait]
+pub trait SlaStore: Send + Sync {
+    /// Replaces the defaults used when no policy matches (from configuration, at start-up).
+    fn set_sla_defaults(&self, defaults: SlaDefaults);
+    fn sla_defaults(&self) -> SlaDefaults;
+    /// Notified whenever clocks change on this node, so the timer worker can re-plan.
+    fn sla_changes(&self) -> Arc<Notify>;
+
+    async fn create_calendar(
+        &self,
+        name: &str,
+        effective_from: DateTime<Utc>,
+        spec: CalendarSpec,
+    ) -> Result<CalendarRecord>;
+    /// Adds a version (or replaces the one with the same `effective_from`); renames when `name`
+    /// is given. `None` when there is no such calendar.
+    async fn put_calendar_version(
+        &self,
+        id: Uuid,
+        name: Option<String>,
+        effective_from: DateTime<Utc>,
+        spec: CalendarSpec,
+    ) -> Result<Option<CalendarRecord>>;
+    async fn get_calendar(&self, id: Uuid) -> Result<Option<CalendarRecord>>;
+    async fn list_calendars(&self, page: PageRequest) -> Result<Page<CalendarRecord>>;
+    /// The validated, cached calendar; `None` when there is no such calendar.
+    async fn calendar_versions(&self, id: Uuid) -> Result<Option<CalendarVersions>>;
+
+    /// Stores a policy version; `Conflict` when (name, effectiveFrom) exists.
+    async fn create_policy(&self, policy: SlaPolicy) -> Result<PolicyRecord>;
+    /// Adds a version of the policy `id`'s name, or replaces `id` when `effectiveFrom` is equal.
+    async fn put_policy(&self, id: Uuid, policy: SlaPolicy) -> Result<Option<PolicyRecord>>;
+    async fn get_policy(&self, id: Uuid) -> Result<Option<PolicyRecord>>;
+    /// All versions, ordered by order, name, effectiveFrom.
+    async fn list_policies(&self) -> Result<Vec<PolicyRecord>>;
+
+    /// Every clock run of a case, by kind and run.
+    async fn case_clocks(&self, case_id: Uuid) -> Result<Vec<ClockRecord>>;
+    /// The latest run of each clock kind, evaluated at `now`.
+    async fn case_clock_views(
+        &self,
+        case_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(ClockKind, ClockView)>>;
+
+    /// A public or private reply was sent: stops the reaction and next-reaction clocks (a process
+    /// answer only when configured to).
+    async fn on_reply_sent(
+        &self,
+        case_id: Uuid,
+        at: DateTime<Utc>,
+        process_answer: bool,
+    ) -> Result<()>;
+    /// Call after every status change: waiting_on_citizen pauses resolution, leaving it resumes,
+    /// resolved/closed stop the clocks, resolved -> open starts a new resolution run.
+    async fn on_status_change(
+        &self,
+        case_id: Uuid,
+        from: CaseStatus,
+        to: CaseStatus,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// A case was forwarded to a department: starts a department clock (budget and calendar
+    /// default to the policy's, then the defaults).
+    async fn on_forward(
+        &self,
+        case_id: Uuid,
+        department_minutes: Option<u32>,
+        calendar_id: Option<Uuid>,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The department answered (or handed the case back): stops the department clock.
+    async fn on_department_answer(&self, case_id: Uuid, at: DateTime<Utc>) -> Result<()>;
+
+    /// Alerts, newest first, optionally of one status.
+    async fn list_alerts(
+        &self,
+        status: Option<ClockStatus>,
+        page: PageRequest,
+    ) -> Result<Page<AlertRecord>>;
+    /// Fires every warning and breach due at `now` (at most `limit` clocks): records the alerts
+    /// (exactly once across nodes) and returns the new ones.
+    async fn fire_due_timers(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<AlertRecord>>;
+    /// Leases alerts whose notification is due and not yet sent.
+    async fn claim_notifications(
+        &self,
+        now: DateTime<Utc>,
+        owner: &str,
+        lease: chrono::Duration,
+        limit: u32,
+    ) -> Result<Vec<AlertRecord>>;
+    async fn mark_notified(&self, alert_id: Uuid, at: DateTime<Utc>) -> Result<()>;
+    /// The earliest instant the timer worker has something to do (a clock to fire, a
+    /// notification to send), if any.
+    async fn next_sla_instant(&self) -> Result<Option<DateTime<Utc>>>;
+}
+
+// ------------------------------------------------------------------------------- the cache
+
+/// Calendars and policies as the engine uses them.
+pub struct SlaConfig {
+    pub rev: i64,
+    pub policies: Vec<SlaPolicy>,
+    pub calendars: HashMap<Uuid, CalendarVersions>,
+}
+
+impl SlaConfig {
+    /// The calendar with `id`, or the built-in default.
+    pub fn calendar(&self, id: Option<Uuid>) -> &CalendarVersions {
+        id.and_then(|id| self.calendars.get(&id))
+            .unwrap_or_else(|| default_calendar())
+    }
+}
+
+/// Per-store SLA state: the config cache, the defaults and the change signal.
+pub struct SlaState {
+    cache: Mutex<Option<(Instant, Arc<SlaConfig>)>>,
+    defaults: Mutex<SlaDefaults>,
+    changes: Arc<Notify>,
+}
+
+impl Default for SlaState {
+    fn default() -> Self {
+        SlaState {
+            cache: Mutex::new(None),
+            defaults: Mutex::new(SlaDefaults::default()),
+            changes: Arc::new(Notify::new()),
+        }
+    }
+}
+
+impl SlaState {
+    pub(crate) fn fresh(&self) -> Option<Arc<SlaConfig>> {
+        let g = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        g.as_ref()
+            .filter(|(at, _)| at.elapsed() < CONFIG_TTL)
+            .map(|(_, c)| c.clone())
+    }
+
+    pub(crate) fn same_rev(&self, rev: i64) -> Option<Arc<SlaConfig>> {
+        let mut g = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        match g.as_mut() {
+            Some((at, c)) if c.rev == rev => {
+                *at = Instant::now();
+                Some(c.clone())
+            }
+            _ => None,
+        }
+    }
+
+    pub(crate) fn put(&self, c: Arc<SlaConfig>) {
+        *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), c));
+    }
+
+    pub(crate) fn invalidate(&self) {
+        *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    pub(crate) fn defaults(&self) -> SlaDefaults {
+        self.defaults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn set_defaults(&self, d: SlaDefaults) {
+        *self.defaults.lock().unwrap_or_else(|e| e.into_inner()) = d;
+    }
+
+    pub(crate) fn changes(&self) -> Arc<Notify> {
+        self.changes.clone()
+    }
+
+    /// Wakes the timer worker; call after a commit that changed clocks.
+    pub(crate) fn changed(&self) {
+        self.changes.notify_one();
+    }
+}
+
+// ---------------------------------------------------------------------- rows and pure helpers
+
+pub(crate) const CLOCK_COLS: &str = "id, case_id, kind, run, segments, budget_seconds, \
+    minutes_kind, warning_fraction, calendar_id, policy_name, state, status, started_at, due_at, \
+    warning_at, stopped_at, next_fire_at";
+
+pub(crate) const ALERT_COLS: &str =
+    "id, case_id, clock_id, clock, run, status, due_at, fired_at, notify_at, notified_at";
+
+pub fn kind_str(k: ClockKind) -> &'static str {
+    match k {
+        ClockKind::Reaction => "reaction",
+        ClockKind::NextReaction => "next_reaction",
+        ClockKind::Resolution => "resolution",
+        ClockKind::Department => "department",
+    }
+}
+
+fn parse_kind(s: &str) -> Result<ClockKind> {
+    Ok(match s {
+        "reaction" => ClockKind::Reaction,
+        "next_reaction" => ClockKind::NextReaction,
+        "resolution" => ClockKind::Resolution,
+        "department" => ClockKind::Department,
+        _ => return Err(StoreError::Corrupt(format!("bad clock kind '{s}'"))),
+    })
+}
+
+pub fn status_str(s: ClockStatus) -> &'static str {
+    match s {
+        ClockStatus::Within => "within",
+        ClockStatus::Warning => "warning",
+        ClockStatus::Breached => "breached",
+    }
+}
+
+fn parse_status(s: &str) -> Result<ClockStatus> {
+    Ok(match s {
+        "within" => ClockStatus::Within,
+        "warning" => ClockStatus::Warning,
+        "breached" => ClockStatus::Breached,
+        _ => return Err(StoreError::Corrupt(format!("bad clock status '{s}'"))),
+    })
+}
+
+fn rank(s: ClockStatus) -> u8 {
+    match s {
+        ClockStatus::Within => 0,
+        ClockStatus::Warning => 1,
+        ClockStatus::Breached => 2,
+    }
+}
+
+pub(crate) fn minutes_kind_str(k: MinutesKind) -> &'static str {
+    match k {
+        MinutesKind::Business => "business",
+        MinutesKind::Calendar => "calendar",
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ClockRow {
+    id: Uuid,
+    case_id: Uuid,
+    kind: String,
+    run: i32,
+    segments: sqlx::types::Json<Vec<Segment>>,
+    budget_seconds: i64,
+    minutes_kind: String,
+    warning_fraction: f64,
+    calendar_id: Option<Uuid>,
+    policy_name: Option<String>,
+    state: String,
+    status: String,
+    started_at: i64,
+    due_at: Option<i64>,
+    warning_at: Option<i64>,
+    stopped_at: Option<i64>,
+    next_fire_at: Option<i64>,
+}
+
+impl TryFrom<ClockRow> for ClockRecord {
+    type Error = StoreError;
+    fn try_from(r: ClockRow) -> Result<Self> {
+        Ok(ClockRecord {
+            id: r.id,
+            case_id: r.case_id,
+            kind: parse_kind(&r.kind)?,
+            run: r.run,
+            segments: r.segments.0,
+            budget: Budget {
+                seconds: r.budget_seconds,
+                kind: if r.minutes_kind == "calendar" {
+                    MinutesKind::Calendar
+                } else {
+                    MinutesKind::Business
+                },
+            },
+            warning_fraction: r.warning_fraction,
+            calendar_id: r.calendar_id,
+            policy_name: r.policy_name,
+            state: r.state,
+            status: parse_status(&r.status)?,
+            started_at: from_ms(r.started_at),
+            due_at: opt_from_ms(r.due_at),
+            warning_at: opt_from_ms(r.warning_at),
+            stopped_at: opt_from_ms(r.stopped_at),
+            next_fire_at: r.next_fire_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AlertRow {
+    id: Uuid,
+    case_id: Uuid,
+    clock_id: Uuid,
+    clock: String,
+    run: i32,
+    status: String,
+    due_at: i64,
+    fired_at: i64,
+    notify_at: i64,
+    notified_at: Option<i64>,
+}
+
+impl TryFrom<AlertRow> for AlertRecord {
+    type Error = StoreError;
+    fn try_from(r: AlertRow) -> Result<Self> {
+        Ok(AlertRecord {
+            id: r.id,
+            case_id: r.case_id,
+            clock_id: r.clock_id,
+            clock: parse_kind(&r.clock)?,
+            run: r.run,
+            status: parse_status(&r.status)?,
+            due_at: from_ms(r.due_at),
+            fired_at: from_ms(r.fired_at),
+            notify_at: from_ms(r.notify_at),
+            notified_at: opt_from_ms(r.notified_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CalendarRow {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct VersionRow {
+    pub calendar_id: Uuid,
+    pub effective_from: i64,
+    pub spec: sqlx::types::Json<CalendarSpec>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct PolicyRow {
+    pub id: Uuid,
+    pub policy: sqlx::types::Json<SlaPolicy>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<PolicyRow> for PolicyRecord {
+    fn from(r: PolicyRow) -> Self {
+        PolicyRecord {
+            id: r.id,
+            policy: r.policy.0,
+            created_at: from_ms(r.created_at),
+            updated_at: from_ms(r.updated_at),
+        }
+    }
+}
+
+pub(crate) fn calendar_record(row: CalendarRow, versions: Vec<VersionRow>) -> CalendarRecord {
+    let mut versions: Vec<CalendarVersionRecord> = versions
+        .into_iter()
+        .map(|v| CalendarVersionRecord {
+            effective_from: from_ms(v.effective_from),
+            spec: v.spec.0,
+        })
+        .collect();
+    versions.sort_by_key(|v| v.effective_from);
+    CalendarRecord {
+        id: row.id,
+        name: row.name,
+        versions,
+        created_at: from_ms(row.created_at),
+        updated_at: from_ms(row.updated_at),
+    }
+}
+
+/// Builds the engine's view of stored calendars and policies. A stored spec that no longer
+/// validates (it was valid when written) is skipped with an error log; its cases use the default.
+pub(crate) fn build_config(
+    rev: i64,
+    versions: Vec<VersionRow>,
+    policies: Vec<SlaPolicy>,
+) -> SlaConfig {
+    let mut by_cal: HashMap<Uuid, Vec<(DateTime<Utc>, webcare_domain::sla::Calendar)>> =
+        HashMap::new();
+    for v in versions {
+        match v.spec.0.validate() {
+            Ok(cal) => by_cal
+                .entry(v.calendar_id)
+                .or_default()
+                .push((from_ms(v.effective_from), cal)),
+            Err(errors) => {
+                tracing::error!(calendar = %v.calendar_id, ?errors, "stored calendar version does not validate")
+            }
+        }
+    }
+    let calendars = by_cal
+        .into_iter()
+        .filter_map(|(id, vs)| CalendarVersions::new(vs).ok().map(|c| (id, c)))
+        .collect();
+    SlaConfig {
+        rev,
+        policies,
+        calendars,
+    }
+}
+
+/// The norms for a new clock.
+#[derive(Debug, Clone)]
+pub(crate) struct Norms {
+    pub minutes: Option<u32>,
+    pub kind: MinutesKind,
+    pub warning_at: f64,
+    pub calendar_id: Option<Uuid>,
+    pub policy_name: Option<String>,
+}
+
+/// What a policy lookup needs to know about a case.
+#[derive(sqlx::FromRow)]
+pub(crate) struct FactsRow {
+    pub account_kind: String,
+    pub account_id: Uuid,
+    pub account_calendar: Option<Uuid>,
+    pub theme: Option<String>,
+    pub kind: Option<String>,
+    pub priority: String,
+    pub status: String,
+}
+
+pub(crate) const SLA_FACTS_SQL: &str = "SELECT a.kind AS account_kind, a.id AS account_id, \
+    a.calendar_id AS account_calendar, c.theme, c.kind, c.priority, c.status \
+    FROM cases c JOIN channel_accounts a ON a.id = c.channel_account_id WHERE c.id = $1";
+
+/// Picks the norms of `clock` for a case: the matching policy in force at `at`, else the defaults.
+/// The calendar is the policy's, else the account's, else (None) the built-in default.
+pub(crate) fn norms_for(
+    cfg: &SlaConfig,
+    defaults: &SlaDefaults,
+    facts: &FactsRow,
+    clock: ClockKind,
+    at: DateTime<Utc>,
+) -> Norms {
+    let case_facts = webcare_domain::sla::CaseFacts {
+        channel_kind: facts
+            .account_kind
+            .parse()
+            .unwrap_or(webcare_domain::ChannelKind::Api),
+        channel_account_id: facts.account_id,
+        theme: facts.theme.clone(),
+        kind: facts.kind.as_deref().and_then(|k| k.parse().ok()),
+        priority: facts
+            .priority
+            .parse()
+            .unwrap_or(webcare_domain::Priority::Normal),
+    };
+    let exists = |id: Option<Uuid>| id.filter(|id| cfg.calendars.contains_key(id));
+    match webcare_domain::sla::select_policy(&cfg.policies, &case_facts, at) {
+        Some(p) => Norms {
+            minutes: match clock {
+                ClockKind::Reaction | ClockKind::NextReaction => p.reaction_minutes,
+                ClockKind::Resolution => p.resolution_minutes,
+                ClockKind::Department => p.department_minutes,
+            },
+            kind: p.minutes_kind,
+            warning_at: p.warning_at,
+            calendar_id: exists(p.calendar_id).or(exists(facts.account_calendar)),
+            policy_name: Some(p.name.clone()),
+        },
+        None => Norms {
+            minutes: Some(match clock {
+                ClockKind::Reaction | ClockKind::NextReaction => defaults.reaction_minutes,
+                ClockKind::Resolution => defaults.resolution_minutes,
+                ClockKind::Department => defaults.department_minutes,
+            }),
+            kind: defaults.minutes_kind,
+            warning_at: defaults.warning_at,
+            calendar_id: exists(facts.account_calendar),
+            policy_name: None,
+        },
+    }
+}
+
+/// A new clock run starting at `start`.
+pub(crate) fn new_clock(
+    case_id: Uuid,
+    kind: ClockKind,
+    run: i32,
+    norms: &Norms,
+    minutes: u32,
+    start: DateTime<Utc>,
+    reason: &str,
+) -> ClockRecord {
+    ClockRecord {
+        id: Uuid::now_v7(),
+        case_id,
+        kind,
+        run,
+        segments: vec![Segment {
+            from: start,
+            to: None,
+            running: true,
+            reason: Some(reason.into()),
+        }],
+        budget: Budget::minutes(minutes, norms.kind),
+        warning_fraction: norms.warning_at,
+        calendar_id: norms.calendar_id,
+        policy_name: norms.policy_name.clone(),
+        state: "running".into(),
+        status: ClockStatus::Within,
+        started_at: start,
+        due_at: None,
+        warning_at: None,
+        stopped_at: None,
+        next_fire_at: None,
+    }
+}
+
+impl ClockRecord {
+    pub fn is_stopped(&self) -> bool {
+        self.state == "met" || self.state == "missed"
+    }
+
+    pub fn view(&self, cal: &CalendarVersions, now: DateTime<Utc>) -> Option<ClockView> {
+        webcare_domain::sla::evaluate(&self.segments, self.budget, self.warning_fraction, cal, now)
+            .ok()
+    }
+
+    /// Re-evaluates after a segment change at `at`: due/warning instants, state, next timer.
+    pub(crate) fn recompute(&mut self, cal: &CalendarVersions, at: DateTime<Utc>) {
+        if let Some(v) = self.view(cal, at) {
+            self.due_at = v.due_at;
+            self.warning_at = v.warning_at;
+            self.stopped_at = v.stopped_at;
+            self.started_at = v.started_at;
+            self.state = match v.state {
+                webcare_domain::sla::ClockState::Met => "met".into(),
+                webcare_domain::sla::ClockState::Missed => "missed".into(),
+                webcare_domain::sla::ClockState::Running => {
+                    if self.segments.last().is_some_and(|s| !s.running) {
+                        "paused".into()
+                    } else {
+                        "running".into()
+                    }
+                }
+            };
+        }
+        self.next_fire_at = self.next_fire();
+    }
+
+    /// When the next not-yet-fired status falls due. For a paused or stopped clock only what
+    /// happened before the pause or stop can still fire.
+    pub(crate) fn next_fire(&self) -> Option<i64> {
+        let candidate = match self.status {
+            ClockStatus::Within => self.warning_at.map(to_ms),
+            ClockStatus::Warning => self.due_at.map(|d| to_ms(d) + 1),
+            ClockStatus::Breached => None,
+        }?;
+        let limit = if self.is_stopped() {
+            self.stopped_at.map(to_ms)
+        } else if self.state == "paused" {
+            self.segments.last().map(|s| to_ms(s.from))
+        } else {
+            None
+        };
+        match limit {
+            Some(l) if candidate > l => None,
+            _ => Some(candidate),
+        }
+    }
+
+    /// Closes the open segment at `at` (never before its start).
+    fn close_open(&mut self, at: DateTime<Utc>) {
+        if let Some(last) = self.segments.last_mut() {
+            if last.to.is_none() {
+                last.to = Some(at.max(last.from));
+            }
+        }
+    }
+
+    pub(crate) fn stop(&mut self, at: DateTime<Utc>) {
+        self.close_open(at);
+    }
+
+    pub(crate) fn pause(&mut self, at: DateTime<Utc>, reason: &str) {
+        if self.is_stopped() || self.state == "paused" {
+            return;
+        }
+        let at = self.segments.last().map_or(at, |s| at.max(s.from));
+        self.close_open(at);
+        self.segments.push(Segment {
+            from: at,
+            to: None,
+            running: false,
+            reason: Some(reason.into()),
+        });
+    }
+
+    pub(crate) fn resume(&mut self, at: DateTime<Utc>, reason: &str) {
+        if self.state != "paused" {
+            return;
+        }
+        let at = self.segments.last().map_or(at, |s| at.max(s.from));
+        self.close_open(at);
+        self.segments.push(Segment {
+            from: at,
+            to: None,
+            running: true,
+            reason: Some(reason.into()),
+        });
+    }
+
+    /// The statuses to fire now, given the evaluated view: every one above what has fired.
+    pub(crate) fn to_fire(&self, view: &ClockView) -> Vec<ClockStatus> {
+        [ClockStatus::Warning, ClockStatus::Breached]
+            .into_iter()
+            .filter(|s| rank(*s) > rank(self.status) && rank(*s) <= rank(view.status))
+            .collect()
+    }
+}
+
+/// The alert's due instant for a status.
+pub(crate) fn alert_due(c: &ClockRecord, s: ClockStatus) -> DateTime<Utc> {
+    match s {
+        ClockStatus::Warning => c.warning_at.or(c.due_at).unwrap_or(c.started_at),
+        _ => c.due_at.unwrap_or(c.started_at),
+    }
+}
+
+/// Refreshes the case's due time and SLA status from its clocks.
+pub(crate) const REFRESH_CASE_SQL: &str = "UPDATE cases SET \
+    due_at = (SELECT MIN(k.due_at) FROM sla_clocks k WHERE k.case_id = $1 AND k.state = 'running'), \
+    due_sort = COALESCE((SELECT MIN(k.due_at) FROM sla_clocks k WHERE k.case_id = $1 AND k.state = 'running'), 9223372036854775807), \
+    sla_status = (SELECT CASE MAX(CASE k.status WHEN 'breached' THEN 2 WHEN 'warning' THEN 1 ELSE 0 END) \
+        WHEN 2 THEN 'breached' WHEN 1 THEN 'warning' WHEN 0 THEN 'within' END \
+        FROM sla_clocks k WHERE k.case_id = $1 AND k.state IN ('running', 'paused')) \
+    WHERE id = $1";
+
+// ------------------------------------------------------------------------ the SQL, per backend
+
+/// Implements [`SlaStore`] for one backend. Put next to `impl_sql_store!`; it opens a child
+/// module `sla_impl` whose `on_inbound` the ingest transaction calls.
+macro_rules! impl_sla_store {
+    ($store:ty, $db:ty) => {
+        pub(crate) mod sla_impl {
+            use super::*;
+            use $crate::sla::*;
+            use $crate::time::{from_ms, to_ms};
+            use $crate::{Page, PageRequest, Result, StoreError};
+            use chrono::{DateTime, Utc};
+            use sqlx::types::Json;
+            use std::sync::Arc;
+            use uuid::Uuid;
+            use webcare_domain::sla::{
+                CalendarSpec, CalendarVersions, ClockKind, ClockStatus, ClockView, SlaPolicy,
+            };
+            use webcare_domain::CaseStatus;
+
+            type Conn = <$db as sqlx::Database>::Connection;
+
+            fn is_pg() -> bool {
+                <$db as sqlx::Database>::NAME == "PostgreSQL"
+            }
+
+            /// Calendars and policies, cached; checks the revision at most every `CONFIG_TTL`.
+            pub(crate) async fn config(conn: &mut Conn, state: &SlaState) -> Result<Arc<SlaConfig>> {
+                if let Some(c) = state.fresh() {
+                    return Ok(c);
+                }
+                let rev: i64 = sqlx::query_scalar("SELECT rev FROM sla_config_rev WHERE id = 1")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                if let Some(c) = state.same_rev(rev) {
+                    return Ok(c);
+                }
+                let versions: Vec<VersionRow> = sqlx::query_as(
+                    "SELECT calendar_id, effective_from, spec FROM sla_calendar_versions",
+                )
+                .fetch_all(&mut *conn)
+                .await?;
+                let policies: Vec<Json<SlaPolicy>> =
+                    sqlx::query_scalar("SELECT policy FROM sla_policies")
+                        .fetch_all(&mut *conn)
+                        .await?;
+                let cfg = Arc::new(build_config(
+                    rev,
+                    versions,
+                    policies.into_iter().map(|p| p.0).collect(),
+                ));
+                state.put(cfg.clone());
+                Ok(cfg)
+            }
+
+            async fn bump_rev(conn: &mut Conn) -> Result<()> {
+                sqlx::query("UPDATE sla_config_rev SET rev = rev + 1 WHERE id = 1")
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            }
+
+            async fn load_clocks(conn: &mut Conn, case_id: Uuid, lock: bool) -> Result<Vec<ClockRecord>> {
+                let sql = format!(
+                    "SELECT {CLOCK_COLS} FROM sla_clocks WHERE case_id = $1 ORDER BY kind, run{}",
+                    if lock && is_pg() { " FOR UPDATE" } else { "" }
+                );
+                let rows: Vec<ClockRow> = sqlx::query_as(&sql).bind(case_id).fetch_all(&mut *conn).await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn insert_clock(conn: &mut Conn, c: &ClockRecord, now: i64) -> Result<()> {
+                sqlx::query(&format!(
+                    "INSERT INTO sla_clocks ({CLOCK_COLS}, updated_at) VALUES \
+                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+                ))
+                .bind(c.id)
+                .bind(c.case_id)
+                .bind(kind_str(c.kind))
+                .bind(c.run)
+                .bind(Json(&c.segments))
+                .bind(c.budget.seconds)
+                .bind(minutes_kind_str(c.budget.kind))
+                .bind(c.warning_fraction)
+                .bind(c.calendar_id)
+                .bind(&c.policy_name)
+                .bind(&c.state)
+                .bind(status_str(c.status))
+                .bind(to_ms(c.started_at))
+                .bind(c.due_at.map(to_ms))
+                .bind(c.warning_at.map(to_ms))
+                .bind(c.stopped_at.map(to_ms))
+                .bind(c.next_fire_at)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
+
+            async fn update_clock(conn: &mut Conn, c: &ClockRecord, now: i64) -> Result<()> {
+                sqlx::query(
+                    "UPDATE sla_clocks SET segments = $2, state = $3, status = $4, started_at = $5, \
+                     due_at = $6, warning_at = $7, stopped_at = $8, next_fire_at = $9, updated_at = $10 \
+                     WHERE id = $1",
+                )
+                .bind(c.id)
+                .bind(Json(&c.segments))
+                .bind(&c.state)
+                .bind(status_str(c.status))
+                .bind(to_ms(c.started_at))
+                .bind(c.due_at.map(to_ms))
+                .bind(c.warning_at.map(to_ms))
+                .bind(c.stopped_at.map(to_ms))
+                .bind(c.next_fire_at)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
+
+            async fn refresh_case(conn: &mut Conn, case_id: Uuid) -> Result<()> {
+                sqlx::query(REFRESH_CASE_SQL).bind(case_id).execute(&mut *conn).await?;
+                Ok(())
+            }
+
+            async fn facts(conn: &mut Conn, case_id: Uuid) -> Result<Option<FactsRow>> {
+                Ok(sqlx::query_as(SLA_FACTS_SQL).bind(case_id).fetch_optional(&mut *conn).await?)
+            }
+
+            /// Starts a clock run with the norms for its kind; nothing when the norm is absent.
+            #[allow(clippy::too_many_arguments)]
+            async fn start_clock(
+                conn: &mut Conn,
+                cfg: &SlaConfig,
+                defaults: &SlaDefaults,
+                facts: &FactsRow,
+                case_id: Uuid,
+                kind: ClockKind,
+                run: i32,
+                start: DateTime<Utc>,
+                reason: &str,
+                override_minutes: Option<u32>,
+                override_calendar: Option<Uuid>,
+                now: i64,
+            ) -> Result<()> {
+                let mut norms = norms_for(cfg, defaults, facts, kind, start);
+                if override_calendar.is_some() {
+                    norms.calendar_id = override_calendar;
+                }
+                let Some(minutes) = override_minutes.or(norms.minutes) else { return Ok(()) };
+                let mut c = new_clock(case_id, kind, run, &norms, minutes, start, reason);
+                c.recompute(cfg.calendar(c.calendar_id), start);
+                insert_clock(conn, &c, now).await
+            }
+
+            /// The ingest hook: a citizen message arrived in `case_id` (inside the ingest
+            /// transaction). Starts the reaction clock (or the next-reaction clock after a reply)
+            /// and the resolution clock; resumes a paused resolution clock.
+            pub(crate) async fn on_inbound(
+                conn: &mut Conn,
+                state: &SlaState,
+                case_id: Uuid,
+                new_case: bool,
+                direction: webcare_domain::Direction,
+                at: DateTime<Utc>,
+            ) -> Result<()> {
+                if direction != webcare_domain::Direction::Inbound {
+                    return Ok(());
+                }
+                let cfg = config(conn, state).await?;
+                let defaults = state.defaults();
+                let Some(facts) = facts(conn, case_id).await? else { return Ok(()) };
+                if facts.status == "closed" {
+                    return Ok(());
+                }
+                let now = to_ms(Utc::now());
+                let clocks = if new_case { Vec::new() } else { load_clocks(conn, case_id, true).await? };
+                // Reaction / next reaction.
+                let reactions: Vec<&ClockRecord> = clocks
+                    .iter()
+                    .filter(|c| matches!(c.kind, ClockKind::Reaction | ClockKind::NextReaction))
+                    .collect();
+                match reactions.iter().find(|c| !c.is_stopped()) {
+                    None if reactions.is_empty() => {
+                        start_clock(conn, &cfg, &defaults, &facts, case_id, ClockKind::Reaction, 0, at,
+                            "citizen message", None, None, now).await?;
+                    }
+                    None => {
+                        let last_stop = reactions.iter().filter_map(|c| c.stopped_at).max();
+                        let run = reactions.iter().map(|c| c.run).max().unwrap_or(0) + 1;
+                        let start = last_stop.map_or(at, |s| at.max(s));
+                        start_clock(conn, &cfg, &defaults, &facts, case_id, ClockKind::NextReaction, run,
+                            start, "citizen message after a reply", None, None, now).await?;
+                    }
+                    Some(open) => {
+                        // Out of order: an earlier unanswered message moves the start back.
+                        if open.segments.len() == 1 && at < open.started_at {
+                            let mut c = (*open).clone();
+                            c.segments[0].from = at;
+                            c.recompute(cfg.calendar(c.calendar_id), Utc::now());
+                            update_clock(conn, &c, now).await?;
+                        }
+                    }
+                }
+                // Resolution.
+                let latest = clocks.iter().filter(|c| c.kind == ClockKind::Resolution).max_by_key(|c| c.run);
+                match latest {
+                    None => {
+                        start_clock(conn, &cfg, &defaults, &facts, case_id, ClockKind::Resolution, 0, at,
+                            "first message", None, None, now).await?;
+                    }
+                    Some(c) if c.is_stopped() => {
+                        if facts.status != "resolved" {
+                            start_clock(conn, &cfg, &defaults, &facts, case_id, ClockKind::Resolution,
+                                c.run + 1, at.max(c.stopped_at.unwrap_or(at)), "reopened by a citizen message",
+                                None, None, now).await?;
+                        }
+                    }
+                    Some(c) if c.state == "paused" && facts.status != "waiting_on_citizen" => {
+                        let mut c = c.clone();
+                        c.resume(at, "citizen answered");
+                        c.recompute(cfg.calendar(c.calendar_id), Utc::now());
+                        update_clock(conn, &c, now).await?;
+                    }
+                    Some(c) if c.segments.len() == 1 && at < c.started_at && !c.is_stopped() => {
+                        let mut c = c.clone();
+                        c.segments[0].from = at;
+                        c.recompute(cfg.calendar(c.calendar_id), Utc::now());
+                        update_clock(conn, &c, now).await?;
+                    }
+                    Some(_) => {}
+                }
+                refresh_case(conn, case_id).await
+            }
+
+            impl $store {
+                /// Runs `f` over the case's clocks in a write transaction, then refreshes the case
+                /// and wakes the timer worker.
+                async fn with_clocks<F>(&self, case_id: Uuid, at: DateTime<Utc>, f: F) -> Result<()>
+                where
+                    F: FnOnce(&mut Vec<ClockRecord>, &SlaConfig, &SlaDefaults, DateTime<Utc>) -> Vec<usize> + Send,
+                {
+                    let mut tx = self.begin_write().await?;
+                    let cfg = config(&mut *tx, &self.sla).await?;
+                    let defaults = self.sla.defaults();
+                    let mut clocks = load_clocks(&mut *tx, case_id, true).await?;
+                    let changed = f(&mut clocks, &cfg, &defaults, at);
+                    let now = Utc::now();
+                    for i in changed {
+                        let c = &mut clocks[i];
+                        c.recompute(cfg.calendar(c.calendar_id), now.max(at));
+                        update_clock(&mut *tx, c, to_ms(now)).await?;
+                    }
+                    refresh_case(&mut *tx, case_id).await?;
+                    tx.commit().await?;
+                    self.sla.changed();
+                    Ok(())
+                }
+
+                async fn start_on_case(
+                    &self,
+                    case_id: Uuid,
+                    kind: ClockKind,
+                    at: DateTime<Utc>,
+                    reason: &str,
+                    minutes: Option<u32>,
+                    calendar: Option<Uuid>,
+                ) -> Result<()> {
+                    let mut tx = self.begin_write().await?;
+                    let cfg = config(&mut *tx, &self.sla).await?;
+                    let defaults = self.sla.defaults();
+                    let Some(facts) = facts(&mut *tx, case_id).await? else {
+                        return Err(StoreError::NotFound("case".into()));
+                    };
+                    let clocks = load_clocks(&mut *tx, case_id, true).await?;
+                    let same: Vec<&ClockRecord> = clocks.iter().filter(|c| c.kind == kind).collect();
+                    let now = to_ms(Utc::now());
+                    // Stop a still running run of the same kind (a second forward restarts it).
+                    for c in same.iter().filter(|c| !c.is_stopped()) {
+                        let mut c = (*c).clone();
+                        c.stop(at);
+                        c.recompute(cfg.calendar(c.calendar_id), Utc::now().max(at));
+                        update_clock(&mut *tx, &c, now).await?;
+                    }
+                    let run = same.iter().map(|c| c.run + 1).max().unwrap_or(0);
+                    start_clock(&mut *tx, &cfg, &defaults, &facts, case_id, kind, run, at, reason,
+                        minutes, calendar, now).await?;
+                    refresh_case(&mut *tx, case_id).await?;
+                    tx.commit().await?;
+                    self.sla.changed();
+                    Ok(())
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl SlaStore for $store {
+                fn set_sla_defaults(&self, defaults: SlaDefaults) {
+                    self.sla.set_defaults(defaults);
+                }
+
+                fn sla_defaults(&self) -> SlaDefaults {
+                    self.sla.defaults()
+                }
+
+                fn sla_changes(&self) -> Arc<tokio::sync::Notify> {
+                    self.sla.changes()
+                }
+
+                async fn create_calendar(&self, name: &str, effective_from: DateTime<Utc>, spec: CalendarSpec) -> Result<CalendarRecord> {
+                    let id = Uuid::now_v7();
+                    let now = to_ms(Utc::now());
+                    let mut tx = self.begin_write().await?;
+                    sqlx::query("INSERT INTO sla_calendars (id, name, created_at, updated_at) VALUES ($1, $2, $3, $3)")
+                        .bind(id).bind(name).bind(now).execute(&mut *tx).await?;
+                    sqlx::query("INSERT INTO sla_calendar_versions (calendar_id, effective_from, spec, created_at) VALUES ($1, $2, $3, $4)")
+                        .bind(id).bind(to_ms(effective_from)).bind(Json(&spec)).bind(now).execute(&mut *tx).await?;
+                    bump_rev(&mut *tx).await?;
+                    tx.commit().await?;
+                    self.sla.invalidate();
+                    self.get_calendar(id).await?.ok_or_else(|| StoreError::NotFound("calendar".into()))
+                }
+
+                async fn put_calendar_version(&self, id: Uuid, name: Option<String>, effective_from: DateTime<Utc>, spec: CalendarSpec) -> Result<Option<CalendarRecord>> {
+                    let now = to_ms(Utc::now());
+                    let mut tx = self.begin_write().await?;
+                    let done = sqlx::query("UPDATE sla_calendars SET name = COALESCE($2, name), updated_at = $3 WHERE id = $1")
+                        .bind(id).bind(&name).bind(now).execute(&mut *tx).await?;
+                    if done.rows_affected() == 0 {
+                        return Ok(None);
+                    }
+                    sqlx::query(
+                        "INSERT INTO sla_calendar_versions (calendar_id, effective_from, spec, created_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (calendar_id, effective_from) DO UPDATE SET spec = excluded.spec, created_at = excluded.created_at",
+                    )
+                    .bind(id).bind(to_ms(effective_from)).bind(Json(&spec)).bind(now).execute(&mut *tx).await?;
+                    bump_rev(&mut *tx).await?;
+                    tx.commit().await?;
+                    self.sla.invalidate();
+                    self.get_calendar(id).await
+                }
+
+                async fn get_calendar(&self, id: Uuid) -> Result<Option<CalendarRecord>> {
+                    let row: Option<CalendarRow> = sqlx::query_as("SELECT id, name, created_at, updated_at FROM sla_calendars WHERE id = $1")
+                        .bind(id).fetch_optional(&self.pool).await?;
+                    let Some(row) = row else { return Ok(None) };
+                    let versions: Vec<VersionRow> = sqlx::query_as("SELECT calendar_id, effective_from, spec FROM sla_calendar_versions WHERE calendar_id = $1 ORDER BY effective_from")
+                        .bind(id).fetch_all(&self.pool).await?;
+                    Ok(Some(calendar_record(row, versions)))
+                }
+
+                async fn list_calendars(&self, page: PageRequest) -> Result<Page<CalendarRecord>> {
+                    let rows: Vec<CalendarRow> = sqlx::query_as(
+                        "SELECT id, name, created_at, updated_at FROM sla_calendars WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
+                    )
+                    .bind(page.after).bind(i64::from(page.limit) + 1).fetch_all(&self.pool).await?;
+                    let mut items = Vec::with_capacity(rows.len());
+                    for row in rows {
+                        let versions: Vec<VersionRow> = sqlx::query_as("SELECT calendar_id, effective_from, spec FROM sla_calendar_versions WHERE calendar_id = $1 ORDER BY effective_from")
+                            .bind(row.id).fetch_all(&self.pool).await?;
+                        items.push(calendar_record(row, versions));
+                    }
+                    Ok($crate::sql::into_page(items, page.limit, |c: &CalendarRecord| c.id))
+                }
+
+                async fn calendar_versions(&self, id: Uuid) -> Result<Option<CalendarVersions>> {
+                    let mut conn = self.pool.acquire().await?;
+                    let cfg = config(&mut *conn, &self.sla).await?;
+                    Ok(cfg.calendars.get(&id).cloned())
+                }
+
+                async fn create_policy(&self, p: SlaPolicy) -> Result<PolicyRecord> {
+                    let now = to_ms(Utc::now());
+                    let mut tx = self.begin_write().await?;
+                    let row: PolicyRow = sqlx::query_as(
+                        "INSERT INTO sla_policies (id, name, effective_from, ord, policy, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id, policy, created_at, updated_at",
+                    )
+                    .bind(Uuid::now_v7()).bind(&p.name).bind(to_ms(p.effective_from)).bind(p.order).bind(Json(&p)).bind(now)
+                    .fetch_one(&mut *tx).await
+                    .map_err(|e| $crate::sql::conflict_on_unique(e, "a version of this policy with this effectiveFrom exists"))?;
+                    bump_rev(&mut *tx).await?;
+                    tx.commit().await?;
+                    self.sla.invalidate();
+                    Ok(row.into())
+                }
+
+                async fn put_policy(&self, id: Uuid, p: SlaPolicy) -> Result<Option<PolicyRecord>> {
+                    let now = to_ms(Utc::now());
+                    let mut tx = self.begin_write().await?;
+                    let cur: Option<PolicyRow> = sqlx::query_as("SELECT id, policy, created_at, updated_at FROM sla_policies WHERE id = $1")
+                        .bind(id).fetch_optional(&mut *tx).await?;
+                    let Some(cur) = cur else { return Ok(None) };
+                    if cur.policy.0.name != p.name {
+                        return Err(StoreError::Conflict(format!(
+                            "this policy is named '{}'; a new name is a new policy (POST)", cur.policy.0.name
+                        )));
+                    }
+                    let row: PolicyRow = if cur.policy.0.effective_from == p.effective_from {
+                        sqlx::query_as(
+                            "UPDATE sla_policies SET ord = $2, policy = $3, updated_at = $4 WHERE id = $1 \
+                             RETURNING id, policy, created_at, updated_at",
+                        )
+                        .bind(id).bind(p.order).bind(Json(&p)).bind(now).fetch_one(&mut *tx).await?
+                    } else {
+                        sqlx::query_as(
+                            "INSERT INTO sla_policies (id, name, effective_from, ord, policy, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $6) \
+                             ON CONFLICT (name, effective_from) DO UPDATE SET ord = excluded.ord, policy = excluded.policy, updated_at = excluded.updated_at \
+                             RETURNING id, policy, created_at, updated_at",
+                        )
+                        .bind(Uuid::now_v7()).bind(&p.name).bind(to_ms(p.effective_from)).bind(p.order).bind(Json(&p)).bind(now)
+                        .fetch_one(&mut *tx).await?
+                    };
+                    bump_rev(&mut *tx).await?;
+                    tx.commit().await?;
+                    self.sla.invalidate();
+                    Ok(Some(row.into()))
+                }
+
+                async fn get_policy(&self, id: Uuid) -> Result<Option<PolicyRecord>> {
+                    let row: Option<PolicyRow> = sqlx::query_as("SELECT id, policy, created_at, updated_at FROM sla_policies WHERE id = $1")
+                        .bind(id).fetch_optional(&self.pool).await?;
+                    Ok(row.map(Into::into))
+                }
+
+                async fn list_policies(&self) -> Result<Vec<PolicyRecord>> {
+                    let rows: Vec<PolicyRow> = sqlx::query_as(
+                        "SELECT id, policy, created_at, updated_at FROM sla_policies ORDER BY ord, name, effective_from, id",
+                    )
+                    .fetch_all(&self.pool).await?;
+                    Ok(rows.into_iter().map(Into::into).collect())
+                }
+
+                async fn case_clocks(&self, case_id: Uuid) -> Result<Vec<ClockRecord>> {
+                    let mut conn = self.pool.acquire().await?;
+                    load_clocks(&mut *conn, case_id, false).await
+                }
+
+                async fn case_clock_views(&self, case_id: Uuid, now: DateTime<Utc>) -> Result<Vec<(ClockKind, ClockView)>> {
+                    let mut conn = self.pool.acquire().await?;
+                    let cfg = config(&mut *conn, &self.sla).await?;
+                    let clocks = load_clocks(&mut *conn, case_id, false).await?;
+                    let mut latest: Vec<&ClockRecord> = Vec::new();
+                    for c in &clocks {
+                        match latest.iter_mut().find(|l| l.kind == c.kind) {
+                            Some(l) if l.run < c.run => *l = c,
+                            Some(_) => {}
+                            None => latest.push(c),
+                        }
+                    }
+                    Ok(latest
+                        .into_iter()
+                        .filter_map(|c| c.view(cfg.calendar(c.calendar_id), now).map(|v| (c.kind, v)))
+                        .collect())
+                }
+
+                async fn on_reply_sent(&self, case_id: Uuid, at: DateTime<Utc>, process_answer: bool) -> Result<()> {
+                    if process_answer && !self.sla.defaults().process_answer_stops_reaction {
+                        return Ok(());
+                    }
+                    self.with_clocks(case_id, at, |clocks, _, _, at| {
+                        let mut changed = Vec::new();
+                        for (i, c) in clocks.iter_mut().enumerate() {
+                            if matches!(c.kind, ClockKind::Reaction | ClockKind::NextReaction) && !c.is_stopped() {
+                                c.stop(at);
+                                changed.push(i);
+                            }
+                        }
+                        changed
+                    })
+                    .await
+                }
+
+                async fn on_status_change(&self, case_id: Uuid, from: CaseStatus, to: CaseStatus, at: DateTime<Utc>) -> Result<()> {
+                    if from == CaseStatus::Resolved && !matches!(to, CaseStatus::Resolved | CaseStatus::Closed) {
+                        return self.start_on_case(case_id, ClockKind::Resolution, at, "reopened", None, None).await;
+                    }
+                    self.with_clocks(case_id, at, |clocks, _, _, at| {
+                        let mut changed = Vec::new();
+                        for (i, c) in clocks.iter_mut().enumerate() {
+                            if c.is_stopped() {
+                                continue;
+                            }
+                            let touched = match to {
+                                CaseStatus::Resolved | CaseStatus::Closed => {
+                                    c.stop(at);
+                                    true
+                                }
+                                CaseStatus::WaitingOnCitizen if c.kind == ClockKind::Resolution => {
+                                    c.pause(at, "waiting on the citizen");
+                                    true
+                                }
+                                _ if c.kind == ClockKind::Resolution && c.state == "paused" => {
+                                    c.resume(at, "no longer waiting on the citizen");
+                                    true
+                                }
+                                _ => false,
+                            };
+                            if touched {
+                                changed.push(i);
+                            }
+                        }
+                        changed
+                    })
+                    .await
+                }
+
+                async fn on_forward(&self, case_id: Uuid, department_minutes: Option<u32>, calendar_id: Option<Uuid>, at: DateTime<Utc>) -> Result<()> {
+                    self.start_on_case(case_id, ClockKind::Department, at, "forwarded", department_minutes, calendar_id).await
+                }
+
+                async fn on_department_answer(&self, case_id: Uuid, at: DateTime<Utc>) -> Result<()> {
+                    self.with_clocks(case_id, at, |clocks, _, _, at| {
+                        let mut changed = Vec::new();
+                        for (i, c) in clocks.iter_mut().enumerate() {
+                            if c.kind == ClockKind::Department && !c.is_stopped() {
+                                c.stop(at);
+                                changed.push(i);
+                            }
+                        }
+                        changed
+                    })
+                    .await
+                }
+
+                async fn list_alerts(&self, status: Option<ClockStatus>, page: PageRequest) -> Result<Page<AlertRecord>> {
+                    let sql = format!(
+                        "SELECT {ALERT_COLS} FROM sla_alerts WHERE ($1 IS NULL OR status = $1) \
+                         AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
+                    );
+                    let rows: Vec<AlertRow> = sqlx::query_as(&sql)
+                        .bind(status.map(status_str))
+                        .bind(page.after)
+                        .bind(i64::from(page.limit) + 1)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    let items = rows.into_iter().map(TryInto::try_into).collect::<Result<Vec<AlertRecord>>>()?;
+                    Ok($crate::sql::into_page(items, page.limit, |a: &AlertRecord| a.id))
+                }
+
+                async fn fire_due_timers(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<AlertRecord>> {
+                    let mut tx = self.begin_write().await?;
+                    let sql = format!(
+                        "SELECT {CLOCK_COLS} FROM sla_clocks WHERE next_fire_at IS NOT NULL AND next_fire_at <= $1 \
+                         ORDER BY next_fire_at LIMIT $2{}",
+                        if is_pg() { " FOR UPDATE SKIP LOCKED" } else { "" }
+                    );
+                    let rows: Vec<ClockRow> = sqlx::query_as(&sql)
+                        .bind(to_ms(now))
+                        .bind(i64::from(limit))
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    if rows.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let cfg = config(&mut *tx, &self.sla).await?;
+                    let mut fired = Vec::new();
+                    let mut cases = Vec::new();
+                    for row in rows {
+                        let mut c: ClockRecord = row.try_into()?;
+                        let cal = cfg.calendar(c.calendar_id);
+                        let Some(view) = c.view(cal, now) else {
+                            c.next_fire_at = None;
+                            update_clock(&mut *tx, &c, to_ms(now)).await?;
+                            continue;
+                        };
+                        for s in c.to_fire(&view) {
+                            let notify_at = if cal.is_open(now) { now } else { cal.next_opening(now).unwrap_or(now) };
+                            let row: Option<AlertRow> = sqlx::query_as(&format!(
+                                "INSERT INTO sla_alerts ({ALERT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL) \
+                                 ON CONFLICT (case_id, clock, run, status) DO NOTHING RETURNING {ALERT_COLS}"
+                            ))
+                            .bind(Uuid::now_v7())
+                            .bind(c.case_id)
+                            .bind(c.id)
+                            .bind(kind_str(c.kind))
+                            .bind(c.run)
+                            .bind(status_str(s))
+                            .bind(to_ms(alert_due(&c, s)))
+                            .bind(to_ms(now))
+                            .bind(to_ms(notify_at))
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                            if let Some(r) = row {
+                                fired.push(AlertRecord::try_from(r)?);
+                            }
+                            c.status = s;
+                        }
+                        c.next_fire_at = c.next_fire();
+                        // A timer that is still due (clock changed under us) must not spin.
+                        if c.next_fire_at.is_some_and(|n| n <= to_ms(now)) {
+                            c.next_fire_at = None;
+                        }
+                        update_clock(&mut *tx, &c, to_ms(now)).await?;
+                        if !cases.contains(&c.case_id) {
+                            cases.push(c.case_id);
+                        }
+                    }
+                    // One lock order for every node: fewer deadlocks between concurrent workers.
+                    cases.sort_unstable();
+                    for case_id in cases {
+                        refresh_case(&mut *tx, case_id).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(fired)
+                }
+
+                async fn claim_notifications(&self, now: DateTime<Utc>, owner: &str, lease: chrono::Duration, limit: u32) -> Result<Vec<AlertRecord>> {
+                    let mut tx = self.begin_write().await?;
+                    let sql = format!(
+                        "UPDATE sla_alerts SET lease_owner = $1, lease_until = $2 WHERE id IN (\
+                           SELECT id FROM sla_alerts WHERE notified_at IS NULL AND notify_at <= $3 \
+                           AND (lease_until IS NULL OR lease_until <= $3) ORDER BY notify_at LIMIT $4{}) \
+                         RETURNING {ALERT_COLS}",
+                        if is_pg() { " FOR UPDATE SKIP LOCKED" } else { "" }
+                    );
+                    let rows: Vec<AlertRow> = sqlx::query_as(&sql)
+                        .bind(owner)
+                        .bind(to_ms(now + lease))
+                        .bind(to_ms(now))
+                        .bind(i64::from(limit))
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    let mut out = rows.into_iter().map(TryInto::try_into).collect::<Result<Vec<AlertRecord>>>()?;
+                    out.sort_by_key(|a: &AlertRecord| (a.notify_at, a.id));
+                    Ok(out)
+                }
+
+                async fn mark_notified(&self, alert_id: Uuid, at: DateTime<Utc>) -> Result<()> {
+                    sqlx::query("UPDATE sla_alerts SET notified_at = $2, lease_owner = NULL, lease_until = NULL WHERE id = $1")
+                        .bind(alert_id)
+                        .bind(to_ms(at))
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
+                }
+
+                async fn next_sla_instant(&self) -> Result<Option<DateTime<Utc>>> {
+                    let (a, b): (Option<i64>, Option<i64>) = sqlx::query_as(
+                        "SELECT (SELECT MIN(next_fire_at) FROM sla_clocks WHERE next_fire_at IS NOT NULL), \
+                                (SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > notify_at THEN lease_until ELSE notify_at END) \
+                                 FROM sla_alerts WHERE notified_at IS NULL)",
+                    )
+                    .fetch_one(&self.pool)
+                    .await?;
+                    Ok(match (a, b) {
+                        (Some(a), Some(b)) => Some(from_ms(a.min(b))),
+                        (x, y) => x.or(y).map(from_ms),
+                    })
+                }
+            }
+        }
+    };
+}
+pub(crate) use impl_sla_store;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 9, h, m, 0).unwrap()
+    }
+
+    fn always() -> CalendarVersions {
+        let mut spec = default_calendar_spec();
+        spec.holidays.set = "none".into();
+        for d in 0..7 {
+            *spec.weekly.day_mut(d).unwrap() = vec![["00:00".into(), "24:00".into()]];
+        }
+        CalendarVersions::single(spec.validate().unwrap())
+    }
+
+    fn clock(start: DateTime<Utc>, minutes: u32) -> ClockRecord {
+        let norms = Norms {
+            minutes: Some(minutes),
+            kind: MinutesKind::Business,
+            warning_at: 0.5,
+            calendar_id: None,
+            policy_name: None,
+        };
+        new_clock(
+            Uuid::nil(),
+            ClockKind::Reaction,
+            0,
+            &norms,
+            minutes,
+            start,
+            "test",
+        )
+    }
+
+    #[test]
+    fn timers_fire_warning_then_breach_just_after_due() {
+        let cal = always();
+        let mut c = clock(at(9, 0), 60);
+        c.recompute(&cal, at(9, 0));
+        assert_eq!(c.warning_at, Some(at(9, 30)));
+        assert_eq!(c.next_fire_at, Some(to_ms(at(9, 30))));
+        c.status = ClockStatus::Warning;
+        assert_eq!(
+            c.next_fire(),
+            Some(to_ms(at(10, 0)) + 1),
+            "breach only strictly after due"
+        );
+        c.status = ClockStatus::Breached;
+        assert_eq!(c.next_fire(), None);
+    }
+
+    #[test]
+    fn a_stop_or_pause_keeps_only_what_happened_before_it() {
+        let cal = always();
+        // Stopped between warning and due: the warning still fires, the breach never.
+        let mut c = clock(at(9, 0), 60);
+        c.stop(at(9, 45));
+        c.recompute(&cal, at(11, 0));
+        assert_eq!(c.state, "met");
+        assert_eq!(c.next_fire(), Some(to_ms(at(9, 30))));
+        let v = c.view(&cal, at(11, 0)).unwrap();
+        assert_eq!(c.to_fire(&v), vec![ClockStatus::Warning]);
+        c.status = ClockStatus::Warning;
+        assert_eq!(c.next_fire(), None);
+        // Stopped after due: missed, both fire.
+        let mut c = clock(at(9, 0), 60);
+        c.stop(at(10, 1));
+        c.recompute(&cal, at(11, 0));
+        assert_eq!(c.state, "missed");
+        let v = c.view(&cal, at(11, 0)).unwrap();
+        assert_eq!(
+            c.to_fire(&v),
+            vec![ClockStatus::Warning, ClockStatus::Breached]
+        );
+        // Paused before the warning: nothing to fire while paused; resuming moves the due time.
+        let mut c = clock(at(9, 0), 60);
+        c.pause(at(9, 10), "waiting on the citizen");
+        c.recompute(&cal, at(9, 10));
+        assert_eq!(c.state, "paused");
+        assert_eq!(c.next_fire_at, None);
+        c.resume(at(10, 10), "answered");
+        c.recompute(&cal, at(10, 10));
+        assert_eq!(c.state, "running");
+        assert_eq!(c.due_at, Some(at(11, 0)));
+        assert_eq!(c.segments.len(), 3);
+    }
+
+    #[test]
+    fn the_default_calendar_is_weekdays_half_nine_to_five_in_amsterdam() {
+        let cal = default_calendar();
+        // Friday 6 March 2026 17:30 CET + 120 business minutes -> Monday 10:30 CET.
+        let start = Utc.with_ymd_and_hms(2026, 3, 6, 16, 30, 0).unwrap();
+        assert_eq!(
+            cal.deadline_minutes(start, 120).unwrap(),
+            Utc.with_ymd_and_hms(2026, 3, 9, 9, 30, 0).unwrap()
+        );
+        // Koningsdag 2026 (Monday 27 April) is closed.
+        assert!(!cal.is_open(Utc.with_ymd_and_hms(2026, 4, 27, 10, 0, 0).unwrap()));
+    }
+}
