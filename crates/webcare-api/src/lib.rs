@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod connectors;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -39,6 +40,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(cases::list))
         .routes(routes!(cases::get))
+        .routes(routes!(replies::create, replies::list))
         .split_for_parts()
 }
 
@@ -66,6 +68,7 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .merge(api)
+        .merge(routes::webhooks::router())
         .with_state(state)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(middleware::conventions))
