@@ -3,3 +3,4 @@
 mod api_conventions;
 mod connectors;
 mod ingest;
+mod outbox;
