@@ -1,5 +1,7 @@
 //! End-to-end tests through the real router on a random port, on both databases.
 
 mod api_conventions;
+mod connectors;
 mod ingest;
+mod outbox;
 mod sla;

@@ -2,6 +2,8 @@
 //! for authenticated requests. `both_backends!` turns one async test function into a SQLite and a
 //! PostgreSQL test.
 
+pub mod connectors;
+
 use std::sync::Arc;
 use tokio::sync::oneshot;
 use webcare_api::ingestor::Ingestor;
@@ -29,6 +31,11 @@ impl TestApp {
 
     pub async fn spawn_with(backend: Backend, settings: ApiSettings) -> Option<TestApp> {
         let url = webcare_store::testing::fresh_database_url(backend).await?;
+        Some(Self::spawn_on_url(backend, url, settings).await)
+    }
+
+    /// Starts the app on an existing database (a restart after a crash keeps its data).
+    pub async fn spawn_on_url(backend: Backend, url: String, settings: ApiSettings) -> TestApp {
         let store = webcare_store::connect(
             &url,
             ConnectOptions {
@@ -66,7 +73,7 @@ impl TestApp {
                 .await
                 .expect("serve");
         });
-        Some(TestApp {
+        TestApp {
             base: format!("http://{addr}"),
             admin_token,
             client: reqwest::Client::new(),
@@ -74,7 +81,7 @@ impl TestApp {
             backend,
             database_url: url,
             stop: Some(stop),
-        })
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -59,6 +59,12 @@ pub mod roles {
         const ROLES: &'static [Role] = &[Integration, Admin];
     }
 
+    /// Answering citizens (replies go out through the outbox): the KCC.
+    pub struct Reply;
+    impl Policy for Reply {
+        const ROLES: &'static [Role] = &[Agent, Teamlead, Admin];
+    }
+
     /// Reading cases: the KCC, and integrations such as BI tools and zaaksystemen.
     pub struct ReadCases;
     impl Policy for ReadCases {

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod connectors;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -47,6 +48,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(sla::create_policy, sla::list_policies))
         .routes(routes!(sla::get_policy, sla::update_policy))
         .routes(routes!(sla::alerts))
+        .routes(routes!(replies::create, replies::list))
         .split_for_parts()
 }
 
@@ -74,6 +76,7 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .merge(api)
+        .merge(routes::webhooks::router())
         .with_state(state)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(middleware::conventions))

@@ -2,6 +2,7 @@
 //! with its own migrations. The backend is chosen from the database URL's scheme in [`connect`].
 #![forbid(unsafe_code)]
 
+pub mod connectors;
 mod error;
 mod ingest;
 mod postgres;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 use webcare_domain::inbound::InboundMessage;
 
+pub use connectors::Connectors;
 pub use error::StoreError;
 pub use records::*;
 
@@ -81,7 +83,9 @@ pub trait Audit: Send + Sync {
 
 /// Everything the service needs from its database.
 #[async_trait]
-pub trait Store: ChannelAccounts + Cases + Ingest + Tokens + Audit + sla::SlaStore {
+pub trait Store:
+    ChannelAccounts + Cases + Ingest + Tokens + Audit + sla::SlaStore + Connectors
+{
     /// The backend's name: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Ready when the database answers and every migration is applied.

@@ -72,6 +72,14 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         .writers
         .unwrap_or(if store.backend() == "sqlite" { 1 } else { 4 });
     let ingestor = Ingestor::start(store.clone(), writers, cfg.ingest.max_batch);
+    // Connector workers: journal processing, outbox sender, X poller.
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let workers = webcare_api::connectors::start(
+        store.clone(),
+        ingestor.clone(),
+        webcare_api::connectors::WorkerConfig::default(),
+        cancel.clone(),
+    );
     let state = AppState {
         store: store.clone(),
         ingestor,
@@ -87,6 +95,10 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     axum::serve(listener, webcare_api::router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    cancel.cancel();
+    for w in workers {
+        let _ = w.await;
+    }
     tracing::info!("stopped accepting requests; in-flight work is done");
     stop_workers.cancel();
     if let Some(w) = sla_worker {

@@ -3,7 +3,9 @@ pub mod cases;
 pub mod channel_accounts;
 pub mod health;
 pub mod messages;
+pub mod replies;
 pub mod sla;
+pub mod webhooks;
 
 use crate::error::ApiError;
 use base64::Engine;

@@ -1,0 +1,393 @@
+//! Processing journaled deliveries: parse, then act on every event in body order.
+//!
+//! * Citizen messages go through the ingest path (dedupe, threading, BSN flag); consecutive ones
+//!   are handed to the group-commit ingestor together.
+//! * Echoes of our own messages never create a case: they are linked to the reply they confirm
+//!   (by platform id, or, for a reply whose send was never recorded, by text and target), else
+//!   threaded into the parent's case (a reply typed in the platform's own inbox), else dropped
+//!   with a log line.
+//! * Edits keep the old text; deletes set `deleted_at`; statuses merge into the reply's delivery
+//!   state (never backwards). An edit, delete or status for something unknown is logged and
+//!   acknowledged.
+//! * `Ignored` items are logged at debug level and acknowledged.
+//!
+//! A store error (database busy, connection lost) fails the entry with a retry at an
+//! exponential delay; after [`MAX_ATTEMPTS`] it stays `failed` with its error, for
+//! `webcare journal replay`. Processing is idempotent, so a retry after a partial run is safe.
+
+use crate::ingestor::{IngestError, Ingestor};
+use chrono::{DateTime, Duration, Utc};
+use futures::future::join_all;
+use std::sync::Arc;
+use uuid::Uuid;
+use webcare_connectors::meta::parse_meta_webhook;
+use webcare_connectors::x::{parse_account_activity, parse_dm_events_page, parse_mentions_page};
+use webcare_domain::inbound::{AddressedEvent, InboundEvent, InboundMessage};
+use webcare_domain::{ChannelKind, Direction};
+use webcare_store::connectors::{EchoOutcome, JournalEntry, JournalOutcome, JournalSource};
+use webcare_store::{ChannelAccount, IngestItem, Store, StoreError};
+
+/// Attempts before an entry is parked as `failed`.
+pub const MAX_ATTEMPTS: i64 = 8;
+/// An edit, delete or status whose target is not stored yet (it may be in a delivery being
+/// processed right now, or arrive later) makes the entry retry this often before it is
+/// acknowledged as "unknown target".
+pub const UNKNOWN_TARGET_ATTEMPTS: i64 = 4;
+/// How long a claimed entry is reserved for its processor.
+pub const LEASE: Duration = Duration::seconds(60);
+
+/// What one entry did, for the journal's summary and the logs.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub messages: usize,
+    pub new_messages: usize,
+    pub echoes_linked: usize,
+    pub echoes_threaded: usize,
+    pub echoes_dropped: usize,
+    pub edits: usize,
+    pub deletes: usize,
+    pub statuses: usize,
+    pub unknown_targets: usize,
+    pub ignored: usize,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "messages={} new={} echoes_linked={} echoes_threaded={} echoes_dropped={} edits={} deletes={} statuses={} unknown_targets={} ignored={}",
+            self.messages, self.new_messages, self.echoes_linked, self.echoes_threaded,
+            self.echoes_dropped, self.edits, self.deletes, self.statuses, self.unknown_targets,
+            self.ignored
+        )
+    }
+}
+
+/// Processes one accepted entry now, in the background (right after the webhook answered).
+pub fn spawn_process(store: Arc<dyn Store>, ingestor: Ingestor, id: Uuid) {
+    tokio::spawn(async move {
+        match store.journal_claim(Some(id), Utc::now(), LEASE, 1).await {
+            Ok(entries) => {
+                for e in entries {
+                    process_and_finish(&store, &ingestor, e).await;
+                }
+            }
+            // The sweep picks it up.
+            Err(e) => tracing::warn!(error = %e, journal = %id, "claiming a journal entry failed"),
+        }
+    });
+}
+
+/// Claims and processes due entries; returns how many were processed.
+pub async fn sweep(
+    store: &Arc<dyn Store>,
+    ingestor: &Ingestor,
+    limit: u32,
+) -> Result<usize, StoreError> {
+    let entries = store.journal_claim(None, Utc::now(), LEASE, limit).await?;
+    let n = entries.len();
+    for e in entries {
+        process_and_finish(store, ingestor, e).await;
+    }
+    Ok(n)
+}
+
+fn retry_delay(attempts: i64) -> Duration {
+    Duration::seconds(1i64 << attempts.clamp(0, 8))
+}
+
+pub async fn process_and_finish(store: &Arc<dyn Store>, ingestor: &Ingestor, entry: JournalEntry) {
+    let id = entry.id;
+    let attempts = entry.attempts;
+    let outcome = match process(store, ingestor, &entry).await {
+        Ok(summary) => {
+            tracing::info!(journal = %id, source = entry.source.as_str(), %summary, "delivery processed");
+            JournalOutcome::Processed {
+                summary: summary.to_string(),
+            }
+        }
+        Err(ProcessError::RetrySoon(error)) => {
+            let retry_at = Some(Utc::now() + Duration::milliseconds(300 * attempts.max(1)));
+            tracing::info!(journal = %id, attempts, %error, "delivery retried shortly");
+            JournalOutcome::Failed { error, retry_at }
+        }
+        Err(ProcessError::Permanent(error)) => {
+            tracing::warn!(journal = %id, %error, "delivery cannot be processed; kept for replay");
+            JournalOutcome::Failed {
+                error,
+                retry_at: None,
+            }
+        }
+        Err(ProcessError::Store(e)) => {
+            let error = e.to_string();
+            let retry_at = (attempts < MAX_ATTEMPTS).then(|| Utc::now() + retry_delay(attempts));
+            tracing::warn!(journal = %id, attempts, %error, retry = retry_at.is_some(), "processing a delivery failed");
+            JournalOutcome::Failed { error, retry_at }
+        }
+    };
+    if let Err(e) = store.journal_finish(id, outcome).await {
+        // The lease runs out and the sweep retries; processing is idempotent.
+        tracing::warn!(journal = %id, error = %e, "recording a journal outcome failed");
+    }
+}
+
+#[derive(Debug)]
+pub enum ProcessError {
+    /// Will not get better by retrying (unparseable body): parked for replay.
+    Permanent(String),
+    /// Something it refers to is not stored yet: retried a few times, then acknowledged.
+    RetrySoon(String),
+    Store(StoreError),
+}
+
+impl From<StoreError> for ProcessError {
+    fn from(e: StoreError) -> Self {
+        ProcessError::Store(e)
+    }
+}
+
+impl From<IngestError> for ProcessError {
+    fn from(e: IngestError) -> Self {
+        match e {
+            IngestError::Store(e) => ProcessError::Store(e),
+            IngestError::ShuttingDown => {
+                ProcessError::Store(StoreError::Config("the desk is shutting down".into()))
+            }
+        }
+    }
+}
+
+/// Parses an entry into addressed events and the kind their addresses refer to.
+fn events_of(
+    entry: &JournalEntry,
+    account: Option<&ChannelAccount>,
+) -> Result<(ChannelKind, Vec<AddressedEvent>), String> {
+    let at = entry.received_at;
+    match entry.source {
+        JournalSource::Meta => {
+            let object = serde_json::from_slice::<serde_json::Value>(&entry.body)
+                .ok()
+                .and_then(|v| v.get("object").and_then(|o| o.as_str()).map(str::to_owned))
+                .unwrap_or_default();
+            let kind = match object.as_str() {
+                "instagram" => ChannelKind::Instagram,
+                "whatsapp_business_account" => ChannelKind::Whatsapp,
+                _ => ChannelKind::FacebookPage,
+            };
+            Ok((
+                kind,
+                parse_meta_webhook(&entry.body, at).map_err(|e| e.to_string())?,
+            ))
+        }
+        JournalSource::XActivity => Ok((
+            ChannelKind::X,
+            parse_account_activity(&entry.body, at).map_err(|e| e.to_string())?,
+        )),
+        JournalSource::XMentions | JournalSource::XDmEvents => {
+            let a = account.ok_or("polled page without its account")?;
+            let events = if entry.source == JournalSource::XMentions {
+                parse_mentions_page(&entry.body, &a.external_id)
+                    .map_err(|e| e.to_string())?
+                    .events
+            } else {
+                parse_dm_events_page(&entry.body, &a.external_id)
+                    .map_err(|e| e.to_string())?
+                    .events
+            };
+            Ok((
+                ChannelKind::X,
+                events
+                    .into_iter()
+                    .map(|event| AddressedEvent {
+                        account_external_id: a.external_id.clone(),
+                        event,
+                    })
+                    .collect(),
+            ))
+        }
+    }
+}
+
+/// Processes one entry. Public for tests and the replay command.
+pub async fn process(
+    store: &Arc<dyn Store>,
+    ingestor: &Ingestor,
+    entry: &JournalEntry,
+) -> Result<Summary, ProcessError> {
+    let polled_account = match entry.channel_account_id {
+        Some(id) => store.get_channel_account(id).await?,
+        None => None,
+    };
+    let (kind, events) =
+        events_of(entry, polled_account.as_ref()).map_err(ProcessError::Permanent)?;
+    let mut accounts: std::collections::HashMap<String, Option<ChannelAccount>> =
+        Default::default();
+    let mut summary = Summary::default();
+    let mut batch: Vec<IngestItem> = Vec::new();
+    for ev in events {
+        let account = match accounts.get(&ev.account_external_id) {
+            Some(a) => a.clone(),
+            None => {
+                let a = store.find_account(kind, &ev.account_external_id).await?;
+                accounts.insert(ev.account_external_id.clone(), a.clone());
+                a
+            }
+        };
+        let Some(account) = account else {
+            tracing::warn!(account = %ev.account_external_id, %kind, "event for an account that no longer exists; dropped");
+            summary.ignored += 1;
+            continue;
+        };
+        match ev.event {
+            InboundEvent::Message(m) if m.direction == Direction::Inbound => {
+                batch.push(IngestItem {
+                    channel_account_id: account.id,
+                    message: m,
+                    received_at: entry.received_at,
+                    default_team: account.default_team.clone(),
+                });
+                continue;
+            }
+            other => {
+                flush(ingestor, &mut batch, &mut summary).await?;
+                apply(
+                    store,
+                    ingestor,
+                    &account,
+                    other,
+                    entry.received_at,
+                    &mut summary,
+                )
+                .await?;
+            }
+        }
+    }
+    flush(ingestor, &mut batch, &mut summary).await?;
+    if summary.unknown_targets > 0 && entry.attempts < UNKNOWN_TARGET_ATTEMPTS {
+        // Everything above is idempotent, so the whole entry can simply run again.
+        return Err(ProcessError::RetrySoon(format!(
+            "{} edit/delete/status target(s) not stored yet",
+            summary.unknown_targets
+        )));
+    }
+    Ok(summary)
+}
+
+async fn flush(
+    ingestor: &Ingestor,
+    batch: &mut Vec<IngestItem>,
+    summary: &mut Summary,
+) -> Result<(), ProcessError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let results = join_all(batch.drain(..).map(|item| ingestor.ingest(item))).await;
+    for r in results {
+        let outcome = r?;
+        summary.messages += 1;
+        if outcome.created {
+            summary.new_messages += 1;
+        }
+    }
+    Ok(())
+}
+
+async fn apply(
+    store: &Arc<dyn Store>,
+    ingestor: &Ingestor,
+    account: &ChannelAccount,
+    event: InboundEvent,
+    received_at: DateTime<Utc>,
+    summary: &mut Summary,
+) -> Result<(), ProcessError> {
+    match event {
+        InboundEvent::Message(m) => echo(store, ingestor, account, m, received_at, summary).await?,
+        InboundEvent::Edit {
+            platform_message_id,
+            new_platform_message_id,
+            text,
+            edited_at,
+        } => {
+            // X edits carry a new id; the message keeps its original id.
+            if store
+                .apply_edit(account.id, &platform_message_id, &text, edited_at)
+                .await?
+            {
+                summary.edits += 1;
+            } else {
+                summary.unknown_targets += 1;
+                tracing::info!(account = %account.id, message = %platform_message_id, new = ?new_platform_message_id, "edit of an unknown message; acknowledged");
+            }
+        }
+        InboundEvent::Delete {
+            platform_message_id,
+            deleted_at,
+        } => {
+            if store
+                .apply_delete(account.id, &platform_message_id, deleted_at)
+                .await?
+            {
+                summary.deletes += 1;
+            } else {
+                summary.unknown_targets += 1;
+                tracing::info!(account = %account.id, message = %platform_message_id, "delete of an unknown message; acknowledged");
+            }
+        }
+        InboundEvent::Status {
+            platform_message_id,
+            state,
+            error,
+            ..
+        } => match store
+            .apply_status(account.id, &platform_message_id, state, error.as_deref())
+            .await?
+        {
+            Some(_) => summary.statuses += 1,
+            None => {
+                summary.unknown_targets += 1;
+                tracing::info!(account = %account.id, message = %platform_message_id, state = state.as_str(), "status for no known reply; acknowledged");
+            }
+        },
+        InboundEvent::Ignored { reason } => {
+            summary.ignored += 1;
+            tracing::debug!(account = %account.id, %reason, "delivery item ignored");
+        }
+    }
+    Ok(())
+}
+
+async fn echo(
+    store: &Arc<dyn Store>,
+    ingestor: &Ingestor,
+    account: &ChannelAccount,
+    m: InboundMessage,
+    received_at: DateTime<Utc>,
+    summary: &mut Summary,
+) -> Result<(), ProcessError> {
+    match store.link_echo(account.id, &m, received_at).await? {
+        EchoOutcome::Duplicate => {}
+        EchoOutcome::LinkedToReply { .. } | EchoOutcome::AdoptedByReply { .. } => {
+            summary.echoes_linked += 1
+        }
+        EchoOutcome::NotLinked => {
+            let pmid = m.platform_message_id.clone();
+            let item = IngestItem {
+                channel_account_id: account.id,
+                message: m,
+                received_at,
+                default_team: account.default_team.clone(),
+            };
+            match ingestor.ingest(item).await {
+                Ok(_) => summary.echoes_threaded += 1,
+                // Our own message with no case to join (a page post, a reply in a thread we do
+                // not track): it never opens a case.
+                Err(IngestError::Store(StoreError::NotFound(_))) => {
+                    summary.echoes_dropped += 1;
+                    tracing::info!(account = %account.id, message = %pmid, "echo of our own message with no case; dropped");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(())
+}

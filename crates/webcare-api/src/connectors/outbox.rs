@@ -1,0 +1,430 @@
+//! The outbox worker: claims due replies, builds the platform request (pure, in
+//! `webcare_connectors::outbound`), sends it, and records the answer.
+//!
+//! # Exactly once, and what is guaranteed per platform
+//!
+//! A claimed reply is marked `sending` (with a lease) in its own committed transaction before the
+//! HTTP call, and its answer is recorded afterwards. If the process dies in between, the reply
+//! stays `sending`; once the lease runs out the next claim returns it **in doubt**, and it is
+//! never re-sent blindly:
+//!
+//! * **X post replies**: our recent posts are looked up (`GET /2/users/:id/tweets`); a post
+//!   replying to the same tweet with the same text is the send, and its id is recorded. Only
+//!   when the lookup shows none is the reply sent again. Exactly once (within X's lookup window
+//!   of our latest 100 posts).
+//! * **X DMs**: the same with `GET /2/dm_events` (our `MessageCreate` to the same participant
+//!   with the same text). Exactly once.
+//! * **Facebook comments, Messenger, Instagram**: the platform echoes our message (a feed change
+//!   from the page, `is_echo`) to the webhook; an echo with the same text and target adopts the
+//!   in-doubt reply (see `Connectors::link_echo`). The worker waits `in_doubt_grace` for that;
+//!   without an echo it marks the reply `failed` with a reason asking the agent to check the
+//!   conversation. At most once: never a second send.
+//! * **WhatsApp**: no echo for API sends, and statuses name only the `wamid` we never recorded:
+//!   after the grace the reply fails with the same "check before resending" reason. At most once.
+//! * **`api` channels**: re-sent with the same `Idempotency-Key` header (the reply id); exactly
+//!   once for receivers that honour the key, at least once otherwise.
+//!
+//! A transport timeout on a *normal* send is classified transient and retried: the platform may
+//! have acted (no platform here takes an idempotency key), so that one case can duplicate on
+//! Meta and X; the echo linking above then records both under the reply.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+use std::sync::Arc;
+use webcare_connectors::outbound::{
+    build_request, parse_send_response, transport_failure, Credentials, OutboundReply, SendOutcome,
+    WindowInfo,
+};
+use webcare_domain::{ChannelKind, Visibility};
+use webcare_store::connectors::{ClaimedReply, ReplyRecord};
+use webcare_store::{ChannelAccount, Store, StoreError};
+
+/// Outbox settings.
+#[derive(Debug, Clone)]
+pub struct OutboxConfig {
+    /// How long a claim reserves a reply; a worker that dies frees it after this.
+    pub lease: Duration,
+    pub http_timeout: std::time::Duration,
+    /// Transient failures are retried this often before the reply fails.
+    pub max_attempts: i64,
+    /// First retry delay; doubles per attempt (capped at 10 minutes).
+    pub base_backoff: Duration,
+    /// How long an in-doubt Meta reply waits for its echo before it is failed.
+    pub in_doubt_grace: Duration,
+    pub graph_version: String,
+    pub poll_interval: std::time::Duration,
+    pub batch: u32,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self {
+            lease: Duration::seconds(60),
+            http_timeout: std::time::Duration::from_secs(20),
+            max_attempts: 8,
+            base_backoff: Duration::seconds(5),
+            in_doubt_grace: Duration::minutes(10),
+            graph_version: "v21.0".into(),
+            poll_interval: std::time::Duration::from_millis(250),
+            batch: 16,
+        }
+    }
+}
+
+pub const GRAPH_BASE: &str = "https://graph.facebook.com";
+pub const X_BASE: &str = "https://api.x.com";
+
+pub fn platform_base(account: &ChannelAccount) -> Option<String> {
+    match account.kind {
+        ChannelKind::Api => account.callback_url.clone(),
+        ChannelKind::X => Some(
+            account
+                .api_base_url
+                .clone()
+                .unwrap_or_else(|| X_BASE.into()),
+        ),
+        _ => Some(
+            account
+                .api_base_url
+                .clone()
+                .unwrap_or_else(|| GRAPH_BASE.into()),
+        ),
+    }
+}
+
+fn credential(account: &ChannelAccount) -> Option<String> {
+    let key = match account.kind {
+        ChannelKind::Api => "webhookSecret",
+        _ => "accessToken",
+    };
+    account
+        .credentials
+        .get(key)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// One pass: claim what is due and handle it. Returns how many replies were handled.
+pub async fn tick(
+    store: &Arc<dyn Store>,
+    client: &reqwest::Client,
+    cfg: &OutboxConfig,
+) -> Result<usize, StoreError> {
+    let claimed = store
+        .claim_replies(Utc::now(), cfg.lease, cfg.batch)
+        .await?;
+    let n = claimed.len();
+    let jobs = claimed.into_iter().map(|c| async move {
+        let id = c.reply.id;
+        if let Err(e) = handle(store, client, cfg, c).await {
+            // The lease runs out and the reply comes back in doubt: never lost, never resent blindly.
+            tracing::warn!(reply = %id, error = %e, "outbox: recording a reply outcome failed");
+        }
+    });
+    futures::future::join_all(jobs).await;
+    Ok(n)
+}
+
+/// Runs the outbox until `cancel` fires.
+pub async fn run(
+    store: Arc<dyn Store>,
+    client: reqwest::Client,
+    cfg: OutboxConfig,
+    cancel: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        let busy = match tick(&store, &client, &cfg).await {
+            Ok(n) => n > 0,
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox: claiming replies failed");
+                false
+            }
+        };
+        if !busy {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tokio::time::sleep(cfg.poll_interval) => {}
+            }
+        } else if cancel.is_cancelled() {
+            break;
+        }
+    }
+}
+
+async fn handle(
+    store: &Arc<dyn Store>,
+    client: &reqwest::Client,
+    cfg: &OutboxConfig,
+    c: ClaimedReply,
+) -> Result<(), StoreError> {
+    let r = &c.reply;
+    let Some(account) = store.get_channel_account(r.channel_account_id).await? else {
+        return store
+            .reply_failed(
+                r.id,
+                "the channel account was removed; the reply cannot be sent",
+            )
+            .await;
+    };
+    if c.in_doubt {
+        return recover(store, client, cfg, &account, &c).await;
+    }
+    send(store, client, cfg, &account, r).await
+}
+
+fn backoff(cfg: &OutboxConfig, attempts: i64) -> Duration {
+    let factor = 1i64 << (attempts - 1).clamp(0, 16);
+    (cfg.base_backoff * factor as i32).min(Duration::minutes(10))
+}
+
+async fn send(
+    store: &Arc<dyn Store>,
+    client: &reqwest::Client,
+    cfg: &OutboxConfig,
+    account: &ChannelAccount,
+    r: &ReplyRecord,
+) -> Result<(), StoreError> {
+    let now = Utc::now();
+    let Some(base) = platform_base(account) else {
+        return store
+            .reply_failed(r.id, "the api channel account has no callbackUrl")
+            .await;
+    };
+    let Some(token) = credential(account) else {
+        let key = if account.kind == ChannelKind::Api {
+            "webhookSecret"
+        } else {
+            "accessToken"
+        };
+        return store
+            .reply_failed(
+                r.id,
+                &format!("the channel account has no {key} credential: reconnect it"),
+            )
+            .await;
+    };
+    let last = store.last_citizen_message(r.case_id).await?;
+    let out = OutboundReply {
+        kind: account.kind,
+        account_external_id: account.external_id.clone(),
+        reply_id: r.id,
+        text: r.text.clone(),
+        visibility: r.visibility,
+        in_reply_to_platform_id: r.in_reply_to.clone(),
+        recipient_platform_user_id: r.recipient.clone(),
+        window: WindowInfo {
+            last_citizen_message_at: last.map(|m| m.sent_at),
+        },
+        now,
+        template: None,
+    };
+    let req = match build_request(
+        &out,
+        &base,
+        &cfg.graph_version,
+        &Credentials {
+            access_token: token,
+        },
+    ) {
+        Ok(req) => req,
+        Err(refused) => {
+            let reason = match &refused.alternative {
+                Some(alt) => format!("{}; {alt}", refused.reason),
+                None => refused.reason.clone(),
+            };
+            return store.reply_failed(r.id, &reason).await;
+        }
+    };
+    let mut http = client
+        .post(&req.url)
+        .timeout(cfg.http_timeout)
+        .body(req.body_bytes());
+    for (k, v) in &req.headers {
+        http = http.header(k, v);
+    }
+    let outcome = match http.send().await {
+        Ok(res) => {
+            let status = res.status().as_u16();
+            let headers: Vec<(String, String)> = res
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+                .collect();
+            match res.bytes().await {
+                Ok(body) => parse_send_response(account.kind, status, &headers, &body, Utc::now()),
+                Err(e) => transport_failure(&e.to_string()),
+            }
+        }
+        Err(e) => transport_failure(&e.to_string()),
+    };
+    record(store, cfg, account, r, outcome).await
+}
+
+async fn record(
+    store: &Arc<dyn Store>,
+    cfg: &OutboxConfig,
+    account: &ChannelAccount,
+    r: &ReplyRecord,
+    outcome: SendOutcome,
+) -> Result<(), StoreError> {
+    match outcome {
+        SendOutcome::Sent {
+            platform_message_id,
+        } => {
+            let pmid = if platform_message_id.is_empty() {
+                r.id.to_string()
+            } else {
+                platform_message_id
+            };
+            let at = Utc::now();
+            // ---- A SENT REPLY IS RECORDED HERE (and in `Connectors::link_echo` when an echo
+            // adopts an in-doubt reply). SLA hook for the lead to wire at merge:
+            //     sla.on_reply_sent(r.case_id, at, r.process_answer)
+            let rec = store
+                .reply_sent(r.id, &pmid, &account.external_id, at)
+                .await?;
+            tracing::info!(reply = %r.id, case = %r.case_id, platform_message_id = %pmid, state = rec.state.as_str(), "reply sent");
+            Ok(())
+        }
+        SendOutcome::Transient {
+            reason,
+            retry_after,
+        } => {
+            if r.attempts >= cfg.max_attempts {
+                tracing::warn!(reply = %r.id, %reason, "reply failed after retries");
+                return store
+                    .reply_failed(
+                        r.id,
+                        &format!("gave up after {} attempts: {reason}", r.attempts),
+                    )
+                    .await;
+            }
+            let mut wait = backoff(cfg, r.attempts);
+            if let Some(ra) = retry_after.and_then(|d| Duration::from_std(d).ok()) {
+                wait = wait.max(ra);
+            }
+            tracing::info!(reply = %r.id, %reason, wait_s = wait.num_seconds(), "reply will be retried");
+            store.reply_retry(r.id, &reason, Utc::now() + wait).await
+        }
+        SendOutcome::Permanent { reason } => {
+            tracing::info!(reply = %r.id, %reason, "reply failed");
+            store.reply_failed(r.id, &reason).await
+        }
+    }
+}
+
+/// An in-doubt reply: find out whether the earlier send arrived before sending again.
+async fn recover(
+    store: &Arc<dyn Store>,
+    client: &reqwest::Client,
+    cfg: &OutboxConfig,
+    account: &ChannelAccount,
+    c: &ClaimedReply,
+) -> Result<(), StoreError> {
+    let r = &c.reply;
+    match account.kind {
+        ChannelKind::X => match x_lookup(client, cfg, account, r).await {
+            Ok(Some(id)) => {
+                tracing::info!(reply = %r.id, platform_message_id = %id, "in-doubt reply was sent before the crash; recorded, not resent");
+                record(
+                    store,
+                    cfg,
+                    account,
+                    r,
+                    SendOutcome::Sent {
+                        platform_message_id: id,
+                    },
+                )
+                .await
+            }
+            Ok(None) => {
+                tracing::info!(reply = %r.id, "in-doubt reply not found on X; sending it now");
+                send(store, client, cfg, account, r).await
+            }
+            Err(e) => {
+                tracing::warn!(reply = %r.id, error = %e, "X lookup for an in-doubt reply failed; will look again");
+                store
+                    .reply_hold(r.id, Utc::now() + backoff(cfg, r.attempts))
+                    .await
+            }
+        },
+        ChannelKind::Api => send(store, client, cfg, account, r).await,
+        _ => {
+            let since = c.lease_expired_at.unwrap_or(r.updated_at);
+            let deadline = since + cfg.in_doubt_grace;
+            if Utc::now() < deadline {
+                store.reply_hold(r.id, deadline).await
+            } else {
+                store
+                    .reply_failed(
+                        r.id,
+                        &format!(
+                            "the desk stopped while sending this reply and {} offers no way to check whether it arrived: check the conversation before sending it again",
+                            account.kind
+                        ),
+                    )
+                    .await
+            }
+        }
+    }
+}
+
+/// Looks for the in-doubt reply among our own posts (public) or DM events (private).
+async fn x_lookup(
+    client: &reqwest::Client,
+    cfg: &OutboxConfig,
+    account: &ChannelAccount,
+    r: &ReplyRecord,
+) -> Result<Option<String>, String> {
+    let base = platform_base(account).unwrap_or_else(|| X_BASE.into());
+    let token = credential(account).ok_or("no accessToken")?;
+    let url = match r.visibility {
+        Visibility::Public => format!(
+            "{}/2/users/{}/tweets?max_results=100&tweet.fields=referenced_tweets,created_at,author_id",
+            base.trim_end_matches('/'),
+            account.external_id
+        ),
+        Visibility::Private => format!(
+            "{}/2/dm_events?max_results=100&event_types=MessageCreate&dm_event.fields=id,text,sender_id,participant_ids,created_at",
+            base.trim_end_matches('/')
+        ),
+    };
+    let res = client
+        .get(&url)
+        .bearer_auth(token)
+        .timeout(cfg.http_timeout)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !res.status().is_success() {
+        return Err(format!("HTTP {}", res.status()));
+    }
+    let body: Value = res.json().await.map_err(|e| e.to_string())?;
+    let items = body["data"].as_array().cloned().unwrap_or_default();
+    let found = items.iter().find(|t| {
+        if t["text"].as_str() != Some(r.text.as_str()) {
+            return false;
+        }
+        match r.visibility {
+            Visibility::Public => t["referenced_tweets"].as_array().is_some_and(|refs| {
+                refs.iter().any(|x| {
+                    x["type"] == "replied_to" && x["id"].as_str() == r.in_reply_to.as_deref()
+                })
+            }),
+            Visibility::Private => {
+                t["sender_id"].as_str() == Some(account.external_id.as_str())
+                    && r.recipient.as_deref().is_none_or(|to| {
+                        t["participant_ids"]
+                            .as_array()
+                            .is_some_and(|p| p.iter().any(|x| x.as_str() == Some(to)))
+                    })
+            }
+        }
+    });
+    Ok(found.and_then(|t| t["id"].as_str().map(str::to_owned)))
+}
+
+/// When a reply is due next (for status displays).
+pub fn next_attempt(r: &ReplyRecord) -> Option<DateTime<Utc>> {
+    (r.state == webcare_domain::inbound::DeliveryState::Pending).then_some(r.next_attempt_at)
+}

@@ -1,0 +1,1106 @@
+//! Connector storage: the durable webhook journal, message edits/deletes, delivery statuses, echo
+//! linking, the reply outbox, poll cursors and named worker leases. Written once for both
+//! backends by [`impl_connectors_store!`] (same pattern as `sql.rs`).
+//!
+//! Claims are lease based: a row is taken by moving its `lease_until` into the future in one
+//! statement (`UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING` on
+//! PostgreSQL; SQLite runs the same statement without the lock clause inside its one immediate
+//! writer transaction), so two workers or two nodes never hold the same row at once.
+
+use crate::records::{ChannelAccount, MessageRecord};
+use crate::time::{from_ms, opt_from_ms};
+use crate::{Result, StoreError};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use webcare_domain::inbound::{DeliveryState, InboundMessage};
+use webcare_domain::{ChannelKind, Visibility};
+
+/// Where a journaled delivery came from; decides its parser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JournalSource {
+    /// `POST /webhooks/meta` (Facebook Page, Messenger, Instagram, WhatsApp).
+    Meta,
+    /// `POST /webhooks/x` (Account Activity API).
+    XActivity,
+    /// A page of `GET /2/users/:id/mentions` fetched by the poller.
+    XMentions,
+    /// A page of `GET /2/dm_events` fetched by the poller.
+    XDmEvents,
+}
+
+impl JournalSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JournalSource::Meta => "meta",
+            JournalSource::XActivity => "x_activity",
+            JournalSource::XMentions => "x_mentions",
+            JournalSource::XDmEvents => "x_dm_events",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "meta" => JournalSource::Meta,
+            "x_activity" => JournalSource::XActivity,
+            "x_mentions" => JournalSource::XMentions,
+            "x_dm_events" => JournalSource::XDmEvents,
+            _ => return None,
+        })
+    }
+}
+
+/// One journaled delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JournalEntry {
+    pub id: Uuid,
+    pub source: JournalSource,
+    /// The account a poller fetched for (webhooks are addressed inside the body).
+    pub channel_account_id: Option<Uuid>,
+    pub body: Vec<u8>,
+    pub received_at: DateTime<Utc>,
+    /// `pending`, `processed` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    pub error: Option<String>,
+    pub summary: Option<String>,
+    pub processed_at: Option<DateTime<Utc>>,
+}
+
+/// How processing a journal entry ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JournalOutcome {
+    Processed {
+        summary: String,
+    },
+    /// Try again at `retry_at`, or keep it as `failed` (replayable) when `None`.
+    Failed {
+        error: String,
+        retry_at: Option<DateTime<Utc>>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct JournalStats {
+    pub pending: i64,
+    pub processed: i64,
+    pub failed: i64,
+}
+
+/// What linking an echo of our own message did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EchoOutcome {
+    /// Already stored: nothing changed.
+    Duplicate,
+    /// Stored in the case of the reply with this platform message id.
+    LinkedToReply { reply_id: Uuid, case_id: Uuid },
+    /// A reply in `sending` with the same text and target had no platform id yet (the worker
+    /// died between send and record): the echo proves it was sent, so it takes the echo's id.
+    AdoptedByReply { reply_id: Uuid, case_id: Uuid },
+    /// No reply matches: the caller may still thread it through ingest (a reply typed in the
+    /// platform's own inbox joins its parent's case) or drop it.
+    NotLinked,
+}
+
+/// A reply to enqueue.
+#[derive(Debug, Clone)]
+pub struct NewReply {
+    /// The idempotency key: enqueueing the same id twice returns the first reply.
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub channel_account_id: Uuid,
+    pub text: String,
+    pub visibility: Visibility,
+    pub in_reply_to: Option<String>,
+    pub recipient: Option<String>,
+    /// A holding answer ("we're looking into it"): stops the reaction clock only.
+    pub process_answer: bool,
+    /// Who wrote it (audit actor).
+    pub author: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplyRecord {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub channel_account_id: Uuid,
+    pub text: String,
+    pub visibility: Visibility,
+    pub in_reply_to: Option<String>,
+    pub recipient: Option<String>,
+    pub process_answer: bool,
+    pub author: String,
+    pub state: DeliveryState,
+    pub attempts: i64,
+    pub next_attempt_at: DateTime<Utc>,
+    pub platform_message_id: Option<String>,
+    /// Why it failed (permanent), readable for the agent.
+    pub failure_reason: Option<String>,
+    /// The last transient error, while retrying.
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// A reply taken by a worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedReply {
+    pub reply: ReplyRecord,
+    /// The reply was already `sending` when its lease ran out: a worker died between the send and
+    /// recording the answer. It must not be sent again blindly.
+    pub in_doubt: bool,
+    /// When the earlier lease ran out (for in-doubt replies).
+    pub lease_expired_at: Option<DateTime<Utc>>,
+}
+
+/// A message of an open case to re-check for deletion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenMessageRef {
+    pub platform_message_id: String,
+    pub case_id: Uuid,
+}
+
+/// The connectors' storage.
+#[async_trait]
+pub trait Connectors: Send + Sync {
+    // ---- journal
+    async fn journal_append(
+        &self,
+        source: JournalSource,
+        account: Option<Uuid>,
+        body: &[u8],
+        received_at: DateTime<Utc>,
+    ) -> Result<Uuid>;
+    /// Claims due pending entries (`only` restricts to one id) for `lease`.
+    async fn journal_claim(
+        &self,
+        only: Option<Uuid>,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<JournalEntry>>;
+    async fn journal_finish(&self, id: Uuid, outcome: JournalOutcome) -> Result<()>;
+    /// Puts failed entries back to pending (after a fix): `webcare journal replay`.
+    async fn journal_replay(&self, only: Option<Uuid>) -> Result<u64>;
+    async fn journal_get(&self, id: Uuid) -> Result<Option<JournalEntry>>;
+    async fn journal_stats(&self) -> Result<JournalStats>;
+
+    // ---- accounts (lookups the connectors need)
+    async fn find_account(
+        &self,
+        kind: ChannelKind,
+        external_id: &str,
+    ) -> Result<Option<ChannelAccount>>;
+    async fn accounts_of_kind(&self, kind: ChannelKind) -> Result<Vec<ChannelAccount>>;
+
+    // ---- message changes
+    /// Applies an edit: the old text goes to `edit_history`. `false` when the message is unknown.
+    async fn apply_edit(
+        &self,
+        account: Uuid,
+        platform_message_id: &str,
+        text: &str,
+        edited_at: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Marks a message deleted (the first time wins). `false` when unknown.
+    async fn apply_delete(
+        &self,
+        account: Uuid,
+        platform_message_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Merges a delivery status into the reply with this platform id; the new state, or `None`
+    /// when no reply has this id.
+    async fn apply_status(
+        &self,
+        account: Uuid,
+        platform_message_id: &str,
+        state: DeliveryState,
+        error: Option<&str>,
+    ) -> Result<Option<DeliveryState>>;
+    /// Links an echo of our own message to the reply it confirms.
+    async fn link_echo(
+        &self,
+        account: Uuid,
+        message: &InboundMessage,
+        received_at: DateTime<Utc>,
+    ) -> Result<EchoOutcome>;
+    /// Inbound, not deleted messages of cases that are not closed, for delete re-checks.
+    async fn open_case_messages(&self, account: Uuid, limit: u32) -> Result<Vec<OpenMessageRef>>;
+    /// When the citizen last wrote in this case (opens the messaging window).
+    async fn last_citizen_message(&self, case_id: Uuid) -> Result<Option<MessageRecord>>;
+
+    // ---- outbox
+    async fn enqueue_reply(&self, new: NewReply) -> Result<(ReplyRecord, bool)>;
+    async fn get_reply(&self, id: Uuid) -> Result<Option<ReplyRecord>>;
+    async fn case_replies(&self, case_id: Uuid) -> Result<Vec<ReplyRecord>>;
+    /// Claims due replies: `pending` ones become `sending` (committed before any HTTP call);
+    /// `sending` ones whose lease ran out come back as in doubt.
+    async fn claim_replies(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<ClaimedReply>>;
+    /// Records a send: state `sent` (or higher, if a status came first), the platform id, and the
+    /// reply as an outbound message of the case. THE place a sent reply is recorded.
+    async fn reply_sent(
+        &self,
+        id: Uuid,
+        platform_message_id: &str,
+        our_user_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<ReplyRecord>;
+    /// Back to `pending` for another attempt at `next_attempt_at`.
+    async fn reply_retry(
+        &self,
+        id: Uuid,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<()>;
+    async fn reply_failed(&self, id: Uuid, reason: &str) -> Result<()>;
+    /// Keeps an in-doubt reply in `sending` and looks again at `until` (its in-doubt start stays).
+    async fn reply_hold(&self, id: Uuid, until: DateTime<Utc>) -> Result<()>;
+
+    // ---- cursors and leases
+    async fn get_cursor(&self, account: Uuid, stream: &str) -> Result<Option<String>>;
+    async fn set_cursor(&self, account: Uuid, stream: &str, value: &str) -> Result<()>;
+    /// Takes or renews the named lease for `holder`; `false` when another holder has it.
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<bool>;
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
+}
+
+pub(crate) const JOURNAL_COLS: &str = "id, source, channel_account_id, body, received_at, state, \
+    attempts, error, summary, processed_at";
+
+pub(crate) const REPLY_COLS: &str =
+    "id, case_id, channel_account_id, text, visibility, in_reply_to, \
+    recipient, process_answer, author, state, attempts, next_attempt_at, platform_message_id, \
+    failure_reason, last_error, created_at, updated_at, sent_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct JournalRow {
+    id: Uuid,
+    source: String,
+    channel_account_id: Option<Uuid>,
+    body: Vec<u8>,
+    received_at: i64,
+    state: String,
+    attempts: i64,
+    error: Option<String>,
+    summary: Option<String>,
+    processed_at: Option<i64>,
+}
+
+impl TryFrom<JournalRow> for JournalEntry {
+    type Error = StoreError;
+    fn try_from(r: JournalRow) -> Result<Self> {
+        Ok(JournalEntry {
+            id: r.id,
+            source: JournalSource::parse(&r.source)
+                .ok_or_else(|| StoreError::Corrupt(format!("journal source '{}'", r.source)))?,
+            channel_account_id: r.channel_account_id,
+            body: r.body,
+            received_at: from_ms(r.received_at),
+            state: r.state,
+            attempts: r.attempts,
+            error: r.error,
+            summary: r.summary,
+            processed_at: opt_from_ms(r.processed_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ReplyRow {
+    id: Uuid,
+    case_id: Uuid,
+    channel_account_id: Uuid,
+    text: String,
+    visibility: String,
+    in_reply_to: Option<String>,
+    recipient: Option<String>,
+    process_answer: bool,
+    author: String,
+    state: String,
+    attempts: i64,
+    next_attempt_at: i64,
+    platform_message_id: Option<String>,
+    failure_reason: Option<String>,
+    last_error: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    sent_at: Option<i64>,
+}
+
+pub fn parse_delivery_state(s: &str) -> Option<DeliveryState> {
+    use DeliveryState::*;
+    Some(match s {
+        "pending" => Pending,
+        "sending" => Sending,
+        "sent" => Sent,
+        "delivered" => Delivered,
+        "read" => Read,
+        "failed" => Failed,
+        _ => return None,
+    })
+}
+
+impl TryFrom<ReplyRow> for ReplyRecord {
+    type Error = StoreError;
+    fn try_from(r: ReplyRow) -> Result<Self> {
+        Ok(ReplyRecord {
+            id: r.id,
+            case_id: r.case_id,
+            channel_account_id: r.channel_account_id,
+            text: r.text,
+            visibility: r
+                .visibility
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("visibility '{}'", r.visibility)))?,
+            in_reply_to: r.in_reply_to,
+            recipient: r.recipient,
+            process_answer: r.process_answer,
+            author: r.author,
+            state: parse_delivery_state(&r.state)
+                .ok_or_else(|| StoreError::Corrupt(format!("reply state '{}'", r.state)))?,
+            attempts: r.attempts,
+            next_attempt_at: from_ms(r.next_attempt_at),
+            platform_message_id: r.platform_message_id,
+            failure_reason: r.failure_reason,
+            last_error: r.last_error,
+            created_at: from_ms(r.created_at),
+            updated_at: from_ms(r.updated_at),
+            sent_at: opt_from_ms(r.sent_at),
+        })
+    }
+}
+
+/// Puts an edit into the history: the current text moves to the history unless the edit is
+/// older than one already applied (out-of-order), in which case only the history grows. Returns
+/// the new (text, history), or `None` when nothing changes (a repeated delivery).
+pub(crate) fn merge_edit(
+    current: &str,
+    history: &[crate::records::EditRecord],
+    new_text: &str,
+    edited_at: DateTime<Utc>,
+) -> Option<(String, Vec<crate::records::EditRecord>)> {
+    use crate::records::EditRecord;
+    if current == new_text || history.iter().any(|e| e.text == new_text) {
+        return None;
+    }
+    let newer_applied = history.iter().any(|e| e.replaced_at > edited_at);
+    let mut h = history.to_vec();
+    if newer_applied {
+        // A late, older edit: its text was already replaced; keep it in the history only.
+        h.push(EditRecord {
+            text: new_text.to_owned(),
+            replaced_at: edited_at,
+        });
+        h.sort_by_key(|e| e.replaced_at);
+        Some((current.to_owned(), h))
+    } else {
+        h.push(EditRecord {
+            text: current.to_owned(),
+            replaced_at: edited_at,
+        });
+        Some((new_text.to_owned(), h))
+    }
+}
+
+/// Implements [`Connectors`] for a backend. `$lock` is the row-lock clause of a claim subquery
+/// (`FOR UPDATE SKIP LOCKED` on PostgreSQL, empty on SQLite).
+macro_rules! impl_connectors_store {
+    ($store:ty, $db:ty, $lock:literal) => {
+        const _: () = {
+            use $crate::connectors::*;
+            use $crate::records::*;
+            use $crate::sql::{rows_into, AccountRow, MessageRow, ACCOUNT_COLS, MESSAGE_COLS};
+            use $crate::time::to_ms;
+            use $crate::{Result, StoreError};
+            use async_trait::async_trait;
+            use chrono::{DateTime, Duration, Utc};
+            use sqlx::types::Json;
+            use uuid::Uuid;
+            use webcare_domain::inbound::{Author, DeliveryState, InboundMessage};
+            use webcare_domain::ChannelKind;
+
+            impl $store {
+                async fn insert_reply_message(
+                    tx: &mut sqlx::Transaction<'_, $db>,
+                    r: &ReplyRecord,
+                    pmid: &str,
+                    our_user_id: &str,
+                    at: i64,
+                ) -> Result<()> {
+                    let sql = format!(
+                        "INSERT INTO messages ({MESSAGE_COLS}, author_identity_id) VALUES \
+                         ($1, $2, $3, $4, $5, NULL, 'outbound', $6, $7, $8, $9, $9, $10, $11, $12, NULL, NULL) \
+                         ON CONFLICT (channel_account_id, platform_message_id) DO NOTHING"
+                    );
+                    sqlx::query(&sql)
+                        .bind(Uuid::now_v7())
+                        .bind(r.case_id)
+                        .bind(r.channel_account_id)
+                        .bind(pmid)
+                        .bind(&r.in_reply_to)
+                        .bind(r.visibility.as_str())
+                        .bind(Json(Author {
+                            platform_user_id: our_user_id.to_owned(),
+                            handle: None,
+                            display_name: None,
+                        }))
+                        .bind(&r.text)
+                        .bind(at)
+                        .bind(Json(Vec::<webcare_domain::inbound::Attachment>::new()))
+                        .bind(Json(Vec::<EditRecord>::new()))
+                        .bind(Json(Vec::<String>::new()))
+                        .execute(&mut **tx)
+                        .await?;
+                    Ok(())
+                }
+
+                async fn reply_in(
+                    tx: &mut sqlx::Transaction<'_, $db>,
+                    id: Uuid,
+                ) -> Result<Option<ReplyRecord>> {
+                    let sql = format!("SELECT {REPLY_COLS} FROM outbox_replies WHERE id = $1");
+                    let row: Option<ReplyRow> =
+                        sqlx::query_as(&sql).bind(id).fetch_optional(&mut **tx).await?;
+                    row.map(TryInto::try_into).transpose()
+                }
+            }
+
+            #[async_trait]
+            impl Connectors for $store {
+                async fn journal_append(
+                    &self,
+                    source: JournalSource,
+                    account: Option<Uuid>,
+                    body: &[u8],
+                    received_at: DateTime<Utc>,
+                ) -> Result<Uuid> {
+                    let id = Uuid::now_v7();
+                    let at = to_ms(received_at);
+                    sqlx::query(
+                        "INSERT INTO webhook_journal (id, source, channel_account_id, body, received_at, next_attempt_at) \
+                         VALUES ($1, $2, $3, $4, $5, $5)",
+                    )
+                    .bind(id)
+                    .bind(source.as_str())
+                    .bind(account)
+                    .bind(body)
+                    .bind(at)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(id)
+                }
+
+                async fn journal_claim(
+                    &self,
+                    only: Option<Uuid>,
+                    now: DateTime<Utc>,
+                    lease: Duration,
+                    limit: u32,
+                ) -> Result<Vec<JournalEntry>> {
+                    let now_ms = to_ms(now);
+                    let sql = format!(
+                        "UPDATE webhook_journal SET lease_until = $2, attempts = attempts + 1 WHERE id IN (\
+                           SELECT id FROM webhook_journal WHERE state = 'pending' AND next_attempt_at <= $1 \
+                           AND (lease_until IS NULL OR lease_until < $1) AND ($3 IS NULL OR id = $3) \
+                           ORDER BY next_attempt_at, id LIMIT $4 {}) RETURNING {JOURNAL_COLS}",
+                        $lock
+                    );
+                    let mut tx = self.begin_write().await?;
+                    let rows: Vec<JournalRow> = sqlx::query_as(&sql)
+                        .bind(now_ms)
+                        .bind(to_ms(now + lease))
+                        .bind(only)
+                        .bind(i64::from(limit))
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    let mut v: Vec<JournalEntry> = rows_into(rows)?;
+                    v.sort_by_key(|e| e.id);
+                    Ok(v)
+                }
+
+                async fn journal_finish(&self, id: Uuid, outcome: JournalOutcome) -> Result<()> {
+                    let now = to_ms(Utc::now());
+                    match outcome {
+                        JournalOutcome::Processed { summary } => {
+                            sqlx::query(
+                                "UPDATE webhook_journal SET state = 'processed', processed_at = $2, \
+                                 summary = $3, error = NULL, lease_until = NULL WHERE id = $1",
+                            )
+                            .bind(id)
+                            .bind(now)
+                            .bind(summary)
+                            .execute(&self.pool)
+                            .await?;
+                        }
+                        JournalOutcome::Failed { error, retry_at } => {
+                            let (state, next) = match retry_at {
+                                Some(t) => ("pending", to_ms(t)),
+                                None => ("failed", now),
+                            };
+                            sqlx::query(
+                                "UPDATE webhook_journal SET state = $2, next_attempt_at = $3, error = $4, \
+                                 lease_until = NULL WHERE id = $1",
+                            )
+                            .bind(id)
+                            .bind(state)
+                            .bind(next)
+                            .bind(error)
+                            .execute(&self.pool)
+                            .await?;
+                        }
+                    }
+                    Ok(())
+                }
+
+                async fn journal_replay(&self, only: Option<Uuid>) -> Result<u64> {
+                    let done = sqlx::query(
+                        "UPDATE webhook_journal SET state = 'pending', attempts = 0, next_attempt_at = $1, \
+                         lease_until = NULL WHERE state = 'failed' AND ($2 IS NULL OR id = $2)",
+                    )
+                    .bind(to_ms(Utc::now()))
+                    .bind(only)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(done.rows_affected())
+                }
+
+                async fn journal_get(&self, id: Uuid) -> Result<Option<JournalEntry>> {
+                    let sql = format!("SELECT {JOURNAL_COLS} FROM webhook_journal WHERE id = $1");
+                    let row: Option<JournalRow> =
+                        sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
+                    row.map(TryInto::try_into).transpose()
+                }
+
+                async fn journal_stats(&self) -> Result<JournalStats> {
+                    let rows: Vec<(String, i64)> = sqlx::query_as(
+                        "SELECT state, COUNT(*) FROM webhook_journal GROUP BY state",
+                    )
+                    .fetch_all(&self.pool)
+                    .await?;
+                    let mut s = JournalStats::default();
+                    for (state, n) in rows {
+                        match state.as_str() {
+                            "pending" => s.pending = n,
+                            "processed" => s.processed = n,
+                            "failed" => s.failed = n,
+                            _ => {}
+                        }
+                    }
+                    Ok(s)
+                }
+
+                async fn find_account(&self, kind: ChannelKind, external_id: &str) -> Result<Option<ChannelAccount>> {
+                    let sql = format!(
+                        "SELECT {ACCOUNT_COLS} FROM channel_accounts WHERE kind = $1 AND external_id = $2 \
+                         AND deleted_at IS NULL"
+                    );
+                    let row: Option<AccountRow> = sqlx::query_as(&sql)
+                        .bind(kind.as_str())
+                        .bind(external_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    row.map(TryInto::try_into).transpose()
+                }
+
+                async fn accounts_of_kind(&self, kind: ChannelKind) -> Result<Vec<ChannelAccount>> {
+                    let sql = format!(
+                        "SELECT {ACCOUNT_COLS} FROM channel_accounts WHERE kind = $1 AND deleted_at IS NULL ORDER BY id"
+                    );
+                    let rows: Vec<AccountRow> =
+                        sqlx::query_as(&sql).bind(kind.as_str()).fetch_all(&self.pool).await?;
+                    rows_into(rows)
+                }
+
+                async fn apply_edit(
+                    &self,
+                    account: Uuid,
+                    pmid: &str,
+                    text: &str,
+                    edited_at: DateTime<Utc>,
+                ) -> Result<bool> {
+                    let mut tx = self.begin_write().await?;
+                    let row: Option<(Uuid, String, Json<Vec<EditRecord>>)> = sqlx::query_as(
+                        "SELECT id, text, edit_history FROM messages WHERE channel_account_id = $1 AND platform_message_id = $2",
+                    )
+                    .bind(account)
+                    .bind(pmid)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some((id, current, history)) = row else { return Ok(false) };
+                    if let Some((new_text, new_history)) = merge_edit(&current, &history.0, text, edited_at) {
+                        // A BSN typed into an edit raises the flag like a new message does.
+                        let bsn = webcare_domain::bsn::contains_bsn(&new_text);
+                        sqlx::query("UPDATE messages SET text = $2, edit_history = $3 WHERE id = $1")
+                            .bind(id)
+                            .bind(&new_text)
+                            .bind(Json(&new_history))
+                            .execute(&mut *tx)
+                            .await?;
+                        if bsn {
+                            let flags: Json<Vec<String>> = sqlx::query_scalar("SELECT flags FROM messages WHERE id = $1")
+                                .bind(id)
+                                .fetch_one(&mut *tx)
+                                .await?;
+                            let mut f = flags.0;
+                            if !f.iter().any(|x| x == webcare_domain::flags::BSN) {
+                                f.push(webcare_domain::flags::BSN.to_owned());
+                                sqlx::query("UPDATE messages SET flags = $2 WHERE id = $1")
+                                    .bind(id)
+                                    .bind(Json(f))
+                                    .execute(&mut *tx)
+                                    .await?;
+                            }
+                        }
+                    }
+                    tx.commit().await?;
+                    Ok(true)
+                }
+
+                async fn apply_delete(&self, account: Uuid, pmid: &str, at: DateTime<Utc>) -> Result<bool> {
+                    let found: Option<(Uuid,)> = sqlx::query_as(
+                        "SELECT id FROM messages WHERE channel_account_id = $1 AND platform_message_id = $2",
+                    )
+                    .bind(account)
+                    .bind(pmid)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    let Some((id,)) = found else { return Ok(false) };
+                    sqlx::query("UPDATE messages SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL")
+                        .bind(id)
+                        .bind(to_ms(at))
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(true)
+                }
+
+                async fn apply_status(
+                    &self,
+                    account: Uuid,
+                    pmid: &str,
+                    state: DeliveryState,
+                    error: Option<&str>,
+                ) -> Result<Option<DeliveryState>> {
+                    let mut tx = self.begin_write().await?;
+                    let row: Option<(Uuid, String)> = sqlx::query_as(
+                        "SELECT id, state FROM outbox_replies WHERE channel_account_id = $1 AND platform_message_id = $2",
+                    )
+                    .bind(account)
+                    .bind(pmid)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some((id, current)) = row else { return Ok(None) };
+                    let current = parse_delivery_state(&current)
+                        .ok_or_else(|| StoreError::Corrupt(format!("reply state '{current}'")))?;
+                    let merged = current.merge(state);
+                    if merged != current {
+                        let reason = (merged == DeliveryState::Failed)
+                            .then(|| error.unwrap_or("the platform reported the message failed").to_owned());
+                        sqlx::query(
+                            "UPDATE outbox_replies SET state = $2, failure_reason = COALESCE($3, failure_reason), \
+                             updated_at = $4 WHERE id = $1",
+                        )
+                        .bind(id)
+                        .bind(merged.as_str())
+                        .bind(reason)
+                        .bind(to_ms(Utc::now()))
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(Some(merged))
+                }
+
+                async fn link_echo(
+                    &self,
+                    account: Uuid,
+                    m: &InboundMessage,
+                    received_at: DateTime<Utc>,
+                ) -> Result<EchoOutcome> {
+                    let mut tx = self.begin_write().await?;
+                    let exists: Option<(Uuid,)> = sqlx::query_as(
+                        "SELECT id FROM messages WHERE channel_account_id = $1 AND platform_message_id = $2",
+                    )
+                    .bind(account)
+                    .bind(&m.platform_message_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if exists.is_some() {
+                        return Ok(EchoOutcome::Duplicate);
+                    }
+                    let sql = format!(
+                        "SELECT {REPLY_COLS} FROM outbox_replies WHERE channel_account_id = $1 AND platform_message_id = $2"
+                    );
+                    let by_id: Option<ReplyRow> = sqlx::query_as(&sql)
+                        .bind(account)
+                        .bind(&m.platform_message_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let (reply, adopted) = match by_id {
+                        Some(r) => (ReplyRecord::try_from(r)?, false),
+                        None => {
+                            // A reply whose send may have gone out without being recorded:
+                            // same account, same text, same target, still `sending`.
+                            let sql = format!(
+                                "SELECT {REPLY_COLS} FROM outbox_replies WHERE channel_account_id = $1 \
+                                 AND state = 'sending' AND platform_message_id IS NULL AND text = $2 \
+                                 AND ($3 IS NULL OR in_reply_to IS NULL OR in_reply_to = $3) \
+                                 ORDER BY created_at LIMIT 1"
+                            );
+                            let row: Option<ReplyRow> = sqlx::query_as(&sql)
+                                .bind(account)
+                                .bind(&m.text)
+                                .bind(&m.in_reply_to)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                            match row {
+                                Some(r) => (ReplyRecord::try_from(r)?, true),
+                                None => return Ok(EchoOutcome::NotLinked),
+                            }
+                        }
+                    };
+                    let now = to_ms(received_at);
+                    if adopted {
+                        sqlx::query(
+                            "UPDATE outbox_replies SET state = 'sent', platform_message_id = $2, sent_at = $3, \
+                             lease_until = NULL, updated_at = $3 WHERE id = $1",
+                        )
+                        .bind(reply.id)
+                        .bind(&m.platform_message_id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    Self::insert_reply_message(
+                        &mut tx,
+                        &reply,
+                        &m.platform_message_id,
+                        &m.author.platform_user_id,
+                        to_ms(m.sent_at),
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    Ok(if adopted {
+                        EchoOutcome::AdoptedByReply { reply_id: reply.id, case_id: reply.case_id }
+                    } else {
+                        EchoOutcome::LinkedToReply { reply_id: reply.id, case_id: reply.case_id }
+                    })
+                }
+
+                async fn open_case_messages(&self, account: Uuid, limit: u32) -> Result<Vec<OpenMessageRef>> {
+                    let rows: Vec<(String, Uuid)> = sqlx::query_as(
+                        "SELECT m.platform_message_id, m.case_id FROM messages m JOIN cases c ON c.id = m.case_id \
+                         WHERE m.channel_account_id = $1 AND m.direction = 'inbound' AND m.deleted_at IS NULL \
+                         AND c.status <> 'closed' ORDER BY m.sent_at DESC LIMIT $2",
+                    )
+                    .bind(account)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|(platform_message_id, case_id)| OpenMessageRef { platform_message_id, case_id })
+                        .collect())
+                }
+
+                async fn last_citizen_message(&self, case_id: Uuid) -> Result<Option<MessageRecord>> {
+                    let sql = format!(
+                        "SELECT {MESSAGE_COLS} FROM messages WHERE case_id = $1 AND direction = 'inbound' \
+                         ORDER BY sent_at DESC, id DESC LIMIT 1"
+                    );
+                    let row: Option<MessageRow> =
+                        sqlx::query_as(&sql).bind(case_id).fetch_optional(&self.pool).await?;
+                    row.map(TryInto::try_into).transpose()
+                }
+
+                async fn enqueue_reply(&self, n: NewReply) -> Result<(ReplyRecord, bool)> {
+                    let now = to_ms(Utc::now());
+                    let sql = format!(
+                        "INSERT INTO outbox_replies (id, case_id, channel_account_id, text, visibility, in_reply_to, \
+                         recipient, process_answer, author, state, attempts, next_attempt_at, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10, $10) \
+                         ON CONFLICT (id) DO NOTHING RETURNING {REPLY_COLS}"
+                    );
+                    let row: Option<ReplyRow> = sqlx::query_as(&sql)
+                        .bind(n.id)
+                        .bind(n.case_id)
+                        .bind(n.channel_account_id)
+                        .bind(&n.text)
+                        .bind(n.visibility.as_str())
+                        .bind(&n.in_reply_to)
+                        .bind(&n.recipient)
+                        .bind(n.process_answer)
+                        .bind(&n.author)
+                        .bind(now)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    match row {
+                        Some(r) => Ok((r.try_into()?, true)),
+                        None => {
+                            let existing = self
+                                .get_reply(n.id)
+                                .await?
+                                .ok_or_else(|| StoreError::Conflict("reply id in use".into()))?;
+                            if existing.case_id != n.case_id {
+                                return Err(StoreError::Conflict(
+                                    "this idempotency key was used for a reply on another case".into(),
+                                ));
+                            }
+                            Ok((existing, false))
+                        }
+                    }
+                }
+
+                async fn get_reply(&self, id: Uuid) -> Result<Option<ReplyRecord>> {
+                    let sql = format!("SELECT {REPLY_COLS} FROM outbox_replies WHERE id = $1");
+                    let row: Option<ReplyRow> =
+                        sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
+                    row.map(TryInto::try_into).transpose()
+                }
+
+                async fn case_replies(&self, case_id: Uuid) -> Result<Vec<ReplyRecord>> {
+                    let sql = format!(
+                        "SELECT {REPLY_COLS} FROM outbox_replies WHERE case_id = $1 ORDER BY created_at, id"
+                    );
+                    let rows: Vec<ReplyRow> =
+                        sqlx::query_as(&sql).bind(case_id).fetch_all(&self.pool).await?;
+                    rows_into(rows)
+                }
+
+                async fn claim_replies(
+                    &self,
+                    now: DateTime<Utc>,
+                    lease: Duration,
+                    limit: u32,
+                ) -> Result<Vec<ClaimedReply>> {
+                    let now_ms = to_ms(now);
+                    let until = to_ms(now + lease);
+                    let mut tx = self.begin_write().await?;
+                    // In-doubt first: sending replies whose worker's lease ran out.
+                    let doubt_sql = format!(
+                        "SELECT id, COALESCE(in_doubt_since, lease_until) FROM outbox_replies WHERE state = 'sending' AND lease_until < $1 \
+                         AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2 {}",
+                        $lock
+                    );
+                    let doubtful: Vec<(Uuid, Option<i64>)> = sqlx::query_as(&doubt_sql)
+                        .bind(now_ms)
+                        .bind(i64::from(limit))
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    let mut out = Vec::new();
+                    for (id, expired) in doubtful {
+                        let sql = format!(
+                            "UPDATE outbox_replies SET in_doubt_since = COALESCE(in_doubt_since, lease_until), lease_until = $2, \
+                             updated_at = $3 WHERE id = $1 RETURNING {REPLY_COLS}"
+                        );
+                        let row: ReplyRow = sqlx::query_as(&sql)
+                            .bind(id)
+                            .bind(until)
+                            .bind(now_ms)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        out.push(ClaimedReply {
+                            reply: row.try_into()?,
+                            in_doubt: true,
+                            lease_expired_at: expired.map($crate::time::from_ms),
+                        });
+                    }
+                    let left = i64::from(limit) - out.len() as i64;
+                    if left > 0 {
+                        let sql = format!(
+                            "UPDATE outbox_replies SET state = 'sending', lease_until = $2, attempts = attempts + 1, \
+                             updated_at = $1 WHERE id IN (SELECT id FROM outbox_replies WHERE state = 'pending' \
+                             AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $3 {}) RETURNING {REPLY_COLS}",
+                            $lock
+                        );
+                        let rows: Vec<ReplyRow> = sqlx::query_as(&sql)
+                            .bind(now_ms)
+                            .bind(until)
+                            .bind(left)
+                            .fetch_all(&mut *tx)
+                            .await?;
+                        for r in rows {
+                            out.push(ClaimedReply { reply: r.try_into()?, in_doubt: false, lease_expired_at: None });
+                        }
+                    }
+                    // Committed before any HTTP call: a crash after this leaves `sending`.
+                    tx.commit().await?;
+                    Ok(out)
+                }
+
+                async fn reply_sent(
+                    &self,
+                    id: Uuid,
+                    pmid: &str,
+                    our_user_id: &str,
+                    at: DateTime<Utc>,
+                ) -> Result<ReplyRecord> {
+                    let mut tx = self.begin_write().await?;
+                    let r = Self::reply_in(&mut tx, id)
+                        .await?
+                        .ok_or_else(|| StoreError::NotFound(format!("reply {id}")))?;
+                    // A status may have arrived first (delivered/read): never go backwards.
+                    let state = r.state.max(DeliveryState::Sent);
+                    let state = if state == DeliveryState::Failed { DeliveryState::Sent } else { state };
+                    sqlx::query(
+                        "UPDATE outbox_replies SET state = $2, platform_message_id = $3, sent_at = COALESCE(sent_at, $4), \
+                         lease_until = NULL, last_error = NULL, failure_reason = NULL, updated_at = $4 WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(state.as_str())
+                    .bind(pmid)
+                    .bind(to_ms(at))
+                    .execute(&mut *tx)
+                    .await?;
+                    Self::insert_reply_message(&mut tx, &r, pmid, our_user_id, to_ms(at)).await?;
+                    let r = Self::reply_in(&mut tx, id).await?.ok_or_else(|| StoreError::NotFound(format!("reply {id}")))?;
+                    tx.commit().await?;
+                    Ok(r)
+                }
+
+                async fn reply_retry(&self, id: Uuid, error: &str, next: DateTime<Utc>) -> Result<()> {
+                    sqlx::query(
+                        "UPDATE outbox_replies SET state = 'pending', next_attempt_at = $2, last_error = $3, \
+                         lease_until = NULL, in_doubt_since = NULL, updated_at = $4 WHERE id = $1 AND state = 'sending'",
+                    )
+                    .bind(id)
+                    .bind(to_ms(next))
+                    .bind(error)
+                    .bind(to_ms(Utc::now()))
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn reply_failed(&self, id: Uuid, reason: &str) -> Result<()> {
+                    sqlx::query(
+                        "UPDATE outbox_replies SET state = 'failed', failure_reason = $2, lease_until = NULL, \
+                         updated_at = $3 WHERE id = $1 AND state IN ('pending', 'sending')",
+                    )
+                    .bind(id)
+                    .bind(reason)
+                    .bind(to_ms(Utc::now()))
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn reply_hold(&self, id: Uuid, until: DateTime<Utc>) -> Result<()> {
+                    // Lease ran out already, so the next claim sees it in doubt again at `until`.
+                    sqlx::query(
+                        "UPDATE outbox_replies SET next_attempt_at = $2, lease_until = $3, updated_at = $3 \
+                         WHERE id = $1 AND state = 'sending'",
+                    )
+                    .bind(id)
+                    .bind(to_ms(until))
+                    .bind(to_ms(Utc::now()))
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn get_cursor(&self, account: Uuid, stream: &str) -> Result<Option<String>> {
+                    Ok(sqlx::query_scalar(
+                        "SELECT cursor FROM poll_cursors WHERE channel_account_id = $1 AND stream = $2",
+                    )
+                    .bind(account)
+                    .bind(stream)
+                    .fetch_optional(&self.pool)
+                    .await?)
+                }
+
+                async fn set_cursor(&self, account: Uuid, stream: &str, value: &str) -> Result<()> {
+                    sqlx::query(
+                        "INSERT INTO poll_cursors (channel_account_id, stream, cursor, updated_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (channel_account_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+                    )
+                    .bind(account)
+                    .bind(stream)
+                    .bind(value)
+                    .bind(to_ms(Utc::now()))
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn try_lease(&self, name: &str, holder: &str, now: DateTime<Utc>, ttl: Duration) -> Result<bool> {
+                    let done = sqlx::query(
+                        "INSERT INTO worker_leases (name, holder, lease_until) VALUES ($1, $2, $3) \
+                         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, lease_until = excluded.lease_until \
+                         WHERE worker_leases.holder = excluded.holder OR worker_leases.lease_until < $4",
+                    )
+                    .bind(name)
+                    .bind(holder)
+                    .bind(to_ms(now + ttl))
+                    .bind(to_ms(now))
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+                    sqlx::query("DELETE FROM worker_leases WHERE name = $1 AND holder = $2")
+                        .bind(name)
+                        .bind(holder)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
+                }
+            }
+        };
+    };
+}
+pub(crate) use impl_connectors_store;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::EditRecord;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(s, 0).unwrap()
+    }
+
+    #[test]
+    fn edits_keep_old_text_and_commute() {
+        let (text, h) = merge_edit("a", &[], "b", t(10)).unwrap();
+        assert_eq!(text, "b");
+        assert_eq!(
+            h,
+            vec![EditRecord {
+                text: "a".into(),
+                replaced_at: t(10)
+            }]
+        );
+        assert!(
+            merge_edit(&text, &h, "b", t(10)).is_none(),
+            "repeat is a no-op"
+        );
+        let (text2, h2) = merge_edit(&text, &h, "c", t(20)).unwrap();
+        assert_eq!(text2, "c");
+        assert_eq!(h2.len(), 2);
+        // Out of order: edit to "c" first, then the older edit to "b".
+        let (x, hx) = merge_edit("a", &[], "c", t(20)).unwrap();
+        let (y, hy) = merge_edit(&x, &hx, "b", t(10)).unwrap();
+        assert_eq!(y, "c");
+        assert_eq!(
+            hy.iter().map(|e| e.text.as_str()).collect::<Vec<_>>(),
+            vec!["b", "a"]
+        );
+    }
+}

@@ -1,0 +1,592 @@
+//! Replies end to end: `POST /api/v1/cases/{id}/replies`, the outbox worker against the fake
+//! platforms (exact requests, retries, failures, statuses), and crash/restart behaviour.
+
+use chrono::Utc;
+use serde_json::{json, Value};
+use std::time::Duration;
+use webcare_e2e::connectors::*;
+use webcare_e2e::{expect_problem, Backend};
+
+const PAGE: &str = "104961234567890";
+const POST: &str = "104961234567890_822112233445566";
+const WA_PHONE: &str = "109876543210987";
+const X_ME: &str = "1460000000000000001";
+
+macro_rules! conn_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() {
+                   if let Some(app) = super::ConnApp::spawn(super::Backend::Sqlite).await { super::$name(app).await }
+               } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() {
+                   if let Some(app) = super::ConnApp::spawn(super::Backend::Postgres).await { super::$name(app).await }
+               } )*
+        }
+    };
+}
+
+conn_tests!(
+    facebook_comment_reply_is_sent_once_and_its_echo_is_linked,
+    whatsapp_reply_and_statuses_that_never_go_backwards,
+    transient_errors_are_retried_then_sent,
+    permanent_errors_fail_with_a_readable_reason,
+    refusals_name_the_limit_and_roles_are_checked,
+    api_channel_replies_are_signed_callbacks,
+);
+
+mod restart {
+    use super::*;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_x_reply_in_doubt_after_a_crash_is_not_sent_twice() {
+        x_reply_in_doubt_after_a_crash_is_not_sent_twice(Backend::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_x_reply_in_doubt_after_a_crash_is_not_sent_twice() {
+        x_reply_in_doubt_after_a_crash_is_not_sent_twice(Backend::Postgres).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_messenger_reply_in_doubt_is_never_resent() {
+        messenger_reply_in_doubt_is_never_resent(Backend::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_messenger_reply_in_doubt_is_never_resent() {
+        messenger_reply_in_doubt_is_never_resent(Backend::Postgres).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_accepted_delivery_is_processed_after_a_restart() {
+        accepted_delivery_is_processed_after_a_restart(Backend::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_accepted_delivery_is_processed_after_a_restart() {
+        accepted_delivery_is_processed_after_a_restart(Backend::Postgres).await
+    }
+}
+
+fn comment_body(id: &str, from: (&str, &str), message: &str) -> String {
+    json!({"object": "page", "entry": [{"id": PAGE, "time": 1773125114, "changes": [{"field": "feed", "value": {
+        "item": "comment", "verb": "add", "comment_id": id, "post_id": POST, "parent_id": POST,
+        "from": {"id": from.0, "name": from.1}, "message": message, "created_time": 1773125112}}]}]})
+    .to_string()
+}
+
+async fn one_case(app: &ConnApp) -> String {
+    let cases = app.cases().await;
+    assert_eq!(cases.len(), 1, "{cases:?}");
+    cases[0]["id"].as_str().unwrap().to_owned()
+}
+
+async fn facebook_case(app: &ConnApp) -> String {
+    app.account("facebook_page", PAGE).await;
+    let body = comment_body(
+        "822112233445566_1200001",
+        ("6987654321012345", "Fatima"),
+        "Lantaarnpaal kapot bij de Kerkstraat 12",
+    );
+    assert_eq!(app.post_meta(&body).await.status(), 200);
+    app.settle().await;
+    one_case(app).await
+}
+
+async fn facebook_comment_reply_is_sent_once_and_its_echo_is_linked(app: ConnApp) {
+    let case_id = facebook_case(&app).await;
+    let text = "Dank voor je melding! We hebben het doorgezet naar Stadsbeheer 💡";
+    let key = uuid::Uuid::now_v7().to_string();
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/cases/{case_id}/replies")))
+        .bearer_auth(&app.admin_token)
+        .header("Idempotency-Key", &key)
+        .json(&json!({"text": text}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.unwrap();
+    assert_eq!(created["id"], key.as_str());
+    assert_eq!(created["visibility"], "public");
+    assert_eq!(created["inReplyTo"], "822112233445566_1200001");
+    assert_eq!(created["limits"]["maxChars"], 8000);
+    assert!(created["limits"]["windowRemainingSeconds"].is_null());
+    // The same key again: the stored reply, not a second one.
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/cases/{case_id}/replies")))
+        .bearer_auth(&app.admin_token)
+        .header("Idempotency-Key", &key)
+        .json(&json!({"text": text}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let sent = app
+        .wait_reply(&case_id, &key, |r| r["state"] == "sent")
+        .await;
+    let sent_requests = app.fakes.requests_to("POST", "/comments");
+    assert_eq!(sent_requests.len(), 1);
+    let r = &sent_requests[0];
+    assert_eq!(r.path, "/v21.0/822112233445566_1200001/comments");
+    assert_eq!(
+        r.auth.as_deref(),
+        Some(format!("Bearer {PAGE_TOKEN}").as_str())
+    );
+    assert_eq!(r.json, json!({"message": text}));
+    let pmid = sent["platformMessageId"].as_str().unwrap().to_owned();
+    assert_eq!(pmid, "822112233445566_900001");
+    assert_eq!(sent["attempts"], 1);
+    // The reply is in the case as an outbound message; the page-comment echo changes nothing.
+    let echo = json!({"object": "page", "entry": [{"id": PAGE, "time": 1773125114, "changes": [{"field": "feed", "value": {
+        "item": "comment", "verb": "add", "comment_id": pmid, "post_id": POST, "parent_id": "822112233445566_1200001",
+        "from": {"id": PAGE, "name": "Gemeente"}, "message": text, "created_time": 1773125200}}]}]})
+    .to_string();
+    assert_eq!(app.post_meta(&echo).await.status(), 200);
+    app.settle().await;
+    let c = app.case(&case_id).await;
+    let msgs = c["messages"].as_array().unwrap();
+    assert_eq!(msgs.len(), 2);
+    assert_eq!(msgs[1]["platformMessageId"], pmid.as_str());
+    assert_eq!(msgs[1]["direction"], "outbound");
+    assert_eq!(msgs[1]["text"], text);
+    assert_eq!(app.cases().await.len(), 1);
+    assert_eq!(
+        app.fakes.requests_to("POST", "/comments").len(),
+        1,
+        "sent once"
+    );
+}
+
+fn wa_body(value: Value) -> String {
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": value}]}]}).to_string()
+}
+
+async fn whatsapp_case(app: &ConnApp, at: i64) -> String {
+    app.account("whatsapp", WA_PHONE).await;
+    let body = wa_body(
+        json!({"messaging_product": "whatsapp", "metadata": {"display_phone_number": "31308001400", "phone_number_id": WA_PHONE},
+        "contacts": [{"profile": {"name": "Sanne"}, "wa_id": "31612345678"}],
+        "messages": [{"from": "31612345678", "id": "wamid.IN1", "timestamp": at.to_string(), "type": "text", "text": {"body": "Wanneer wordt het grofvuil opgehaald?"}}]}),
+    );
+    assert_eq!(app.post_meta(&body).await.status(), 200);
+    app.settle().await;
+    one_case(app).await
+}
+
+async fn whatsapp_reply_and_statuses_that_never_go_backwards(app: ConnApp) {
+    let case_id = whatsapp_case(&app, Utc::now().timestamp() - 3600).await;
+    let (status, created) = app
+        .reply(
+            &case_id,
+            json!({"text": "Op dinsdag, zie de afvalkalender."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["visibility"], "private");
+    let w = created["limits"]["windowRemainingSeconds"]
+        .as_i64()
+        .unwrap();
+    assert!((82_000..=82_800).contains(&w), "about 23 h left: {w}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let sent = app
+        .wait_reply(&case_id, &id, |r| r["state"] == "sent")
+        .await;
+    let reqs = app.fakes.requests_to("POST", "/messages");
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].path, format!("/v21.0/{WA_PHONE}/messages"));
+    assert_eq!(
+        reqs[0].auth.as_deref(),
+        Some(format!("Bearer {PAGE_TOKEN}").as_str())
+    );
+    assert_eq!(
+        reqs[0].json,
+        json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": "31612345678", "type": "text",
+            "text": {"preview_url": false, "body": "Op dinsdag, zie de afvalkalender."},
+            "biz_opaque_callback_data": format!("webcare:{id}")})
+    );
+    let wamid = sent["platformMessageId"].as_str().unwrap().to_owned();
+    assert!(wamid.starts_with("wamid.FAKE"));
+    // Statuses out of order and duplicated: read wins; a late failed does not undo it.
+    for s in ["read", "delivered", "sent", "read", "failed"] {
+        let body = wa_body(
+            json!({"messaging_product": "whatsapp", "metadata": {"phone_number_id": WA_PHONE},
+            "statuses": [{"id": wamid, "status": s, "timestamp": "1773136400", "recipient_id": "31612345678",
+                "errors": if s == "failed" { json!([{"code": 131026, "title": "Message undeliverable"}]) } else { json!([]) }}]}),
+        );
+        assert_eq!(app.post_meta(&body).await.status(), 200);
+        app.settle().await;
+    }
+    let r = app
+        .wait_reply(&case_id, &id, |r| r["state"] == "read")
+        .await;
+    assert!(r["failureReason"].is_null());
+    assert_eq!(app.fakes.requests_to("POST", "/messages").len(), 1);
+}
+
+async fn transient_errors_are_retried_then_sent(app: ConnApp) {
+    let case_id = facebook_case(&app).await;
+    app.fakes.inject("POST", "/comments", Fault::ServerError);
+    app.fakes
+        .inject("POST", "/comments", Fault::RateLimited { reset_in_s: 1 });
+    let (status, created) = app
+        .reply(&case_id, json!({"text": "We kijken ernaar."}))
+        .await;
+    assert_eq!(status, 201);
+    let id = created["id"].as_str().unwrap().to_owned();
+    let sent = app
+        .wait_reply(&case_id, &id, |r| r["state"] == "sent")
+        .await;
+    assert_eq!(sent["attempts"], 3);
+    let reqs = app.fakes.requests_to("POST", "/comments");
+    assert_eq!(reqs.len(), 3);
+    assert!(reqs[0].fault.as_deref().unwrap().contains("ServerError"));
+    assert!(reqs[1].fault.as_deref().unwrap().contains("RateLimited"));
+    assert!(reqs[2].fault.is_none());
+    assert!(reqs
+        .iter()
+        .all(|r| r.json == json!({"message": "We kijken ernaar."})));
+    // The Graph throttle asked for 1 s: the third attempt waited for it.
+    let c = app.case(&case_id).await;
+    assert_eq!(c["messages"].as_array().unwrap().len(), 2);
+}
+
+async fn permanent_errors_fail_with_a_readable_reason(app: ConnApp) {
+    let case_id = whatsapp_case(&app, Utc::now().timestamp() - 60).await;
+    app.fakes
+        .inject("POST", "/messages", Fault::whatsapp_re_engagement());
+    let (_, created) = app.reply(&case_id, json!({"text": "Hallo"})).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let failed = app
+        .wait_reply(&case_id, &id, |r| r["state"] == "failed")
+        .await;
+    let reason = failed["failureReason"].as_str().unwrap();
+    assert!(
+        reason.contains("24-hour window") && reason.contains("template"),
+        "{reason}"
+    );
+    assert_eq!(failed["attempts"], 1, "permanent: no retry");
+    app.fakes
+        .inject("POST", "/messages", Fault::invalid_token());
+    let (_, created) = app.reply(&case_id, json!({"text": "Nog een keer"})).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let failed = app
+        .wait_reply(&case_id, &id, |r| r["state"] == "failed")
+        .await;
+    assert!(
+        failed["failureReason"]
+            .as_str()
+            .unwrap()
+            .contains("reconnect"),
+        "{failed}"
+    );
+    // Only failed replies: the case has no outbound message.
+    let c = app.case(&case_id).await;
+    assert_eq!(c["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(app.fakes.requests_to("POST", "/messages").len(), 2);
+}
+
+async fn refusals_name_the_limit_and_roles_are_checked(app: ConnApp) {
+    app.account("x", X_ME).await;
+    let tweet = json!({"for_user_id": X_ME, "tweet_create_events": [{"id_str": "1900000000000000201", "text": "@gemeente parkeervergunning?",
+        "user": {"id_str": "801", "screen_name": "kees"}, "timestamp_ms": "1773132000000"}]}).to_string();
+    assert_eq!(app.post_x(&tweet).await.status(), 200);
+    app.settle().await;
+    let case_id = one_case(&app).await;
+    let (status, body) = app.reply(&case_id, json!({"text": "a".repeat(281)})).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["invalidParams"][0]["name"], "text");
+    assert_eq!(body["invalidParams"][0]["code"], "too_long");
+    assert!(
+        body["invalidParams"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("280"),
+        "{body}"
+    );
+    let (status, body) = app.reply(&case_id, json!({"text": "  "})).await;
+    assert_eq!(
+        (status, body["invalidParams"][0]["code"].as_str()),
+        (400, Some("empty"))
+    );
+    let (status, _) = app.reply(&case_id, json!({"text": "ok", "bogus": 1})).await;
+    assert_eq!(status, 400);
+    for role in [
+        webcare_domain::Role::Integration,
+        webcare_domain::Role::Department,
+    ] {
+        let t = app.token(role).await;
+        let res = app
+            .client
+            .post(app.url(&format!("/api/v1/cases/{case_id}/replies")))
+            .bearer_auth(t)
+            .json(&json!({"text": "x"}))
+            .send()
+            .await
+            .unwrap();
+        expect_problem(res, 403).await;
+    }
+    let t = app.token(webcare_domain::Role::Agent).await;
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/cases/{case_id}/replies")))
+        .bearer_auth(t)
+        .json(&json!({"text": "Zie gemeente.nl/parkeren"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let res = app
+        .post(
+            &format!("/api/v1/cases/{}/replies", uuid::Uuid::now_v7()),
+            &json!({"text": "x"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 404).await;
+    // WhatsApp, last citizen message 30 h ago: outside the window, with the alternative.
+    let wa_case = {
+        app.account("whatsapp", WA_PHONE).await;
+        let body = wa_body(
+            json!({"messaging_product": "whatsapp", "metadata": {"phone_number_id": WA_PHONE},
+            "contacts": [{"profile": {"name": "Sanne"}, "wa_id": "31612345678"}],
+            "messages": [{"from": "31612345678", "id": "wamid.OLD", "timestamp": (Utc::now().timestamp() - 30 * 3600).to_string(), "type": "text", "text": {"body": "Hallo?"}}]}),
+        );
+        assert_eq!(app.post_meta(&body).await.status(), 200);
+        app.settle().await;
+        app.cases()
+            .await
+            .iter()
+            .find(|c| c["id"] != case_id.as_str())
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (status, body) = app
+        .reply(&wa_case, json!({"text": "Sorry voor de late reactie"}))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["invalidParams"][0]["code"], "outside_window");
+    assert!(body["invalidParams"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("template"));
+    assert!(app
+        .store
+        .case_replies(wa_case.parse().unwrap())
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn api_channel_replies_are_signed_callbacks(app: ConnApp) {
+    let account = app.account("api", "zaaksysteem").await;
+    let res = app
+        .post("/api/v1/messages", &json!({"channelAccountId": account, "platformMessageId": "web-1", "visibility": "private",
+            "author": {"platformUserId": "burger-1"}, "text": "Vraag over mijn WOZ", "sentAt": "2026-03-09T09:15:00Z"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let case_id = one_case(&app).await;
+    let (status, created) = app
+        .reply(
+            &case_id,
+            json!({"text": "U krijgt binnen 5 dagen antwoord."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let sent = app
+        .wait_reply(&case_id, &id, |r| r["state"] == "sent")
+        .await;
+    assert_eq!(sent["platformMessageId"], "cb-1");
+    let reqs = app.fakes.requests_to("POST", "/callback/zaken");
+    assert_eq!(reqs.len(), 1);
+    let r = &reqs[0];
+    assert_eq!(r.header("idempotency-key"), Some(id.as_str()));
+    let ts: i64 = r.header("x-webcare-timestamp").unwrap().parse().unwrap();
+    webcare_connectors::signature::verify_webhook(
+        API_SECRET.as_bytes(),
+        ts,
+        &r.body,
+        r.header("x-webcare-signature"),
+    )
+    .expect("signed");
+    assert_eq!(r.json["text"], "U krijgt binnen 5 dagen antwoord.");
+    assert_eq!(r.json["replyId"], id.as_str());
+}
+
+/// Crash between the send and recording it: the reply was POSTed to X but the desk died before
+/// writing the answer down. After the restart the reply is in doubt; the worker finds the post
+/// in our timeline, records its id, and does not post again.
+async fn x_reply_in_doubt_after_a_crash_is_not_sent_twice(backend: Backend) {
+    let Some(app) = ConnApp::spawn_with(backend, None).await else {
+        return;
+    };
+    app.fakes.x_set_user(X_ME);
+    app.account("x", X_ME).await;
+    let tweet = json!({"for_user_id": X_ME, "tweet_create_events": [{"id_str": "1900000000000000301", "text": "@gemeente de brug staat open",
+        "user": {"id_str": "801", "screen_name": "kees"}, "timestamp_ms": "1773132000000"}]}).to_string();
+    assert_eq!(app.post_x(&tweet).await.status(), 200);
+    app.settle().await;
+    let case_id = one_case(&app).await;
+    let text = "@kees klopt, er is een storing. Monteur is onderweg.";
+    let (status, created) = app.reply(&case_id, json!({"text": text})).await;
+    assert_eq!(status, 201);
+    let id = created["id"].as_str().unwrap().to_owned();
+    // The worker's first step, committed: `sending`, with a lease that ends at once.
+    let claimed = app
+        .store
+        .claim_replies(Utc::now(), chrono::Duration::milliseconds(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(!claimed[0].in_doubt);
+    // Its HTTP call reaches X...
+    let res = app
+        .client
+        .post(format!("{}/2/tweets", app.fakes.base))
+        .bearer_auth(X_TOKEN)
+        .json(&json!({"text": text, "reply": {"in_reply_to_tweet_id": "1900000000000000301"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let posted: Value = res.json().await.unwrap();
+    // ...and the process dies before recording it.
+    let (backend, url, fakes) = app.crash();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let app = ConnApp::on_url(backend, url, fakes, Some(test_workers())).await;
+    let r = app
+        .wait_reply(&case_id, &id, |r| r["state"] == "sent")
+        .await;
+    assert_eq!(r["platformMessageId"], posted["data"]["id"]);
+    assert_eq!(
+        app.fakes.requests_to("POST", "/2/tweets").len(),
+        1,
+        "not posted twice"
+    );
+    assert_eq!(
+        app.fakes
+            .requests_to("GET", &format!("/2/users/{X_ME}/tweets"))
+            .len(),
+        1,
+        "checked first"
+    );
+    let c = app.case(&case_id).await;
+    assert_eq!(c["messages"].as_array().unwrap().len(), 2);
+    // A reply that never reached X before the crash is sent after the check.
+    let (_, created) = app
+        .reply(&case_id, json!({"text": "@kees update: opgelost"}))
+        .await;
+    let id2 = created["id"].as_str().unwrap().to_owned();
+    app.wait_reply(&case_id, &id2, |r| r["state"] == "sent")
+        .await;
+    assert_eq!(app.fakes.requests_to("POST", "/2/tweets").len(), 2);
+}
+
+/// Messenger offers no lookup: an in-doubt reply is adopted by its echo when one arrives, and
+/// otherwise failed with a reason; it is never sent a second time.
+async fn messenger_reply_in_doubt_is_never_resent(backend: Backend) {
+    let Some(app) = ConnApp::spawn_with(backend, None).await else {
+        return;
+    };
+    app.account("facebook_page", PAGE).await;
+    let psid = "2400000000000001";
+    let now_ms = Utc::now().timestamp_millis();
+    let msg = json!({"object": "page", "entry": [{"id": PAGE, "time": now_ms, "messaging": [{"sender": {"id": psid}, "recipient": {"id": PAGE},
+        "timestamp": now_ms, "message": {"mid": "m_IN1", "text": "Is het stadskantoor morgen open?"}}]}]}).to_string();
+    assert_eq!(app.post_meta(&msg).await.status(), 200);
+    app.settle().await;
+    let case_id = one_case(&app).await;
+    let (_, a) = app
+        .reply(&case_id, json!({"text": "Ja, van 9 tot 17 uur."}))
+        .await;
+    let (_, b) = app
+        .reply(&case_id, json!({"text": "Maak wel een afspraak."}))
+        .await;
+    let (ida, idb) = (
+        a["id"].as_str().unwrap().to_owned(),
+        b["id"].as_str().unwrap().to_owned(),
+    );
+    let claimed = app
+        .store
+        .claim_replies(Utc::now(), chrono::Duration::milliseconds(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    let (backend, url, fakes) = app.crash();
+    let app = ConnApp::on_url(backend, url, fakes, None).await;
+    // The echo of reply A arrives (it did go out); reply B's never does.
+    let echo = json!({"object": "page", "entry": [{"id": PAGE, "time": now_ms, "messaging": [{"sender": {"id": PAGE}, "recipient": {"id": psid},
+        "timestamp": now_ms + 1000, "message": {"mid": "m_OUT_A", "is_echo": true, "text": "Ja, van 9 tot 17 uur.", "metadata": format!("webcare:{ida}")}}]}]}).to_string();
+    assert_eq!(app.post_meta(&echo).await.status(), 200);
+    app.settle().await;
+    let (backend, url, fakes) = app.crash();
+    let app = ConnApp::on_url(backend, url, fakes, Some(test_workers())).await;
+    let ra = app
+        .wait_reply(&case_id, &ida, |r| r["state"] == "sent")
+        .await;
+    assert_eq!(ra["platformMessageId"], "m_OUT_A");
+    let rb = app
+        .wait_reply(&case_id, &idb, |r| r["state"] == "failed")
+        .await;
+    assert!(
+        rb["failureReason"]
+            .as_str()
+            .unwrap()
+            .contains("check the conversation"),
+        "{rb}"
+    );
+    assert!(
+        app.fakes.requests_to("POST", "/messages").is_empty(),
+        "nothing sent again"
+    );
+    let c = app.case(&case_id).await;
+    let ids: Vec<&str> = c["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["platformMessageId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["m_IN1", "m_OUT_A"]);
+}
+
+/// A delivery accepted (journaled, 200 sent) but not processed before a crash is processed after
+/// the restart, once.
+async fn accepted_delivery_is_processed_after_a_restart(backend: Backend) {
+    let Some(app) = ConnApp::spawn_with(backend, None).await else {
+        return;
+    };
+    app.account("facebook_page", PAGE).await;
+    let body = comment_body(
+        "822112233445566_1200077",
+        ("6987654321012345", "Fatima"),
+        "Stoeptegel los bij de bibliotheek",
+    );
+    // Exactly what the webhook handler stores before answering 200; the process then dies.
+    app.store
+        .journal_append(
+            webcare_store::connectors::JournalSource::Meta,
+            None,
+            body.as_bytes(),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    let (backend, url, fakes) = app.crash();
+    let app = ConnApp::on_url(backend, url, fakes, Some(test_workers())).await;
+    app.settle().await;
+    let msgs = app.messages().await;
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0].1, "822112233445566_1200077");
+    // The platform's retry of the same delivery changes nothing.
+    assert_eq!(app.post_meta(&body).await.status(), 200);
+    app.settle().await;
+    assert_eq!(app.messages().await.len(), 1);
+    let s = app.store.journal_stats().await.unwrap();
+    assert_eq!((s.processed, s.failed, s.pending), (2, 0, 0));
+}
