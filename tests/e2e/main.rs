@@ -1,4 +1,5 @@
 //! End-to-end tests through the real router on a random port, on both databases.
 
+mod agent;
 mod api_conventions;
 mod ingest;

@@ -28,6 +28,15 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, settings: ApiSettings) -> Option<TestApp> {
+        Self::spawn_full(backend, settings, None).await
+    }
+
+    /// With OIDC sign-in against `oidc` (a local JWKS server in the tests).
+    pub async fn spawn_full(
+        backend: Backend,
+        settings: ApiSettings,
+        oidc: Option<webcare_api::oidc::OidcSettings>,
+    ) -> Option<TestApp> {
         let url = webcare_store::testing::fresh_database_url(backend).await?;
         let store = webcare_store::connect(
             &url,
@@ -52,6 +61,7 @@ impl TestApp {
             store: store.clone(),
             ingestor: Ingestor::start(store.clone(), writers, 256),
             settings: Arc::new(settings),
+            oidc: oidc.map(|o| Arc::new(webcare_api::oidc::OidcVerifier::new(o))),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -17,6 +17,12 @@ use utoipa::{Modify, OpenApi};
         (name = "messages", description = "Inbound messages"),
         (name = "cases", description = "Cases and their messages"),
         (name = "channel-accounts", description = "Connected platform accounts (admin)"),
+        (name = "case-work", description = "Working cases: change, claim, notes, merge, bulk"),
+        (name = "departments", description = "Forwarding to departments (vakafdelingen) and their answers"),
+        (name = "people", description = "Users, teams and departments"),
+        (name = "audit", description = "The audit trail (admin)"),
+        (name = "reports", description = "Team-lead board and reports"),
+        (name = "canned-answers", description = "Canned answers with variables"),
     )
 )]
 pub struct ApiDoc;

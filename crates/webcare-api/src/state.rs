@@ -24,4 +24,6 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub ingestor: Ingestor,
     pub settings: Arc<ApiSettings>,
+    /// OIDC sign-in for agents; `None` when not configured (API tokens only).
+    pub oidc: Option<Arc<crate::oidc::OidcVerifier>>,
 }

@@ -2,6 +2,7 @@
 //! with its own migrations. The backend is chosen from the database URL's scheme in [`connect`].
 #![forbid(unsafe_code)]
 
+pub mod agent;
 mod error;
 mod ingest;
 mod postgres;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 use webcare_domain::inbound::InboundMessage;
 
+pub use agent::AgentStore;
 pub use error::StoreError;
 pub use records::*;
 
@@ -80,7 +82,7 @@ pub trait Audit: Send + Sync {
 
 /// Everything the service needs from its database.
 #[async_trait]
-pub trait Store: ChannelAccounts + Cases + Ingest + Tokens + Audit {
+pub trait Store: ChannelAccounts + Cases + Ingest + Tokens + Audit + AgentStore {
     /// The backend's name: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Ready when the database answers and every migration is applied.

@@ -34,6 +34,7 @@ impl PgStore {
 }
 
 crate::sql::impl_sql_store!(PgStore, Postgres);
+crate::agent::impl_agent_store!(PgStore, Postgres);
 
 #[async_trait::async_trait]
 impl crate::Store for PgStore {

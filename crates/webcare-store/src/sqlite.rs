@@ -62,6 +62,7 @@ fn sqlite_dir(url: &str) -> Option<String> {
 }
 
 crate::sql::impl_sql_store!(SqliteStore, Sqlite);
+crate::agent::impl_agent_store!(SqliteStore, Sqlite);
 
 #[async_trait::async_trait]
 impl crate::Store for SqliteStore {

@@ -69,6 +69,10 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         settings: Arc::new(ApiSettings {
             body_limit: cfg.body_limit_bytes,
         }),
+        oidc: cfg
+            .oidc
+            .as_ref()
+            .map(|o| Arc::new(webcare_api::oidc::OidcVerifier::new(o.settings()))),
     };
     let listener = TcpListener::bind(&cfg.bind).await?;
     let addr = listener.local_addr()?;

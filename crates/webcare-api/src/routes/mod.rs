@@ -1,7 +1,12 @@
+pub mod audit;
+pub mod board;
+pub mod canned;
+pub mod case_work;
 pub mod cases;
 pub mod channel_accounts;
 pub mod health;
 pub mod messages;
+pub mod people;
 
 use crate::error::ApiError;
 use base64::Engine;
