@@ -78,3 +78,38 @@ CREATE INDEX audit_events_actor ON audit_events (actor, at);
 CREATE INDEX messages_fts ON messages USING GIN (to_tsvector('dutch', text));
 CREATE INDEX contact_identities_fts ON contact_identities
     USING GIN (to_tsvector('dutch', coalesce(display_name, '') || ' ' || coalesce(handle, '')));
+
+-- Live events: a persisted log (resume with Last-Event-ID) and outbound webhooks.
+CREATE TABLE events (
+    seq             BIGSERIAL PRIMARY KEY,
+    at              BIGINT NOT NULL,
+    kind            TEXT NOT NULL,
+    case_id         UUID,
+    team            TEXT,
+    assignee        TEXT,
+    department_id   UUID,
+    payload         JSONB NOT NULL DEFAULT '{}'
+);
+
+CREATE TABLE webhooks (
+    id          UUID PRIMARY KEY,
+    url         TEXT NOT NULL,
+    event_types JSONB NOT NULL DEFAULT '[]',
+    secret      TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    deleted_at  BIGINT
+);
+
+CREATE TABLE webhook_deliveries (
+    webhook_id      UUID NOT NULL REFERENCES webhooks (id),
+    event_seq       BIGINT NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','succeeded','failed')),
+    attempts        BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT NOT NULL,
+    last_status     BIGINT,
+    last_error      TEXT,
+    created_at      BIGINT NOT NULL,
+    delivered_at    BIGINT,
+    PRIMARY KEY (webhook_id, event_seq)
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);

@@ -105,3 +105,40 @@ CREATE TRIGGER contacts_fts_ad AFTER DELETE ON contact_identities BEGIN
 END;
 INSERT INTO contacts_fts (rowid, contact_id, name)
     SELECT rowid, contact_id, coalesce(display_name, '') || ' ' || coalesce(handle, '') FROM contact_identities;
+
+-- Live events: a persisted log (resume with Last-Event-ID) and outbound webhooks.
+CREATE TABLE events (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    at              INTEGER NOT NULL,
+    kind            TEXT NOT NULL,
+    case_id         BLOB,
+    team            TEXT,
+    assignee        TEXT,
+    department_id   BLOB,
+    payload         TEXT NOT NULL DEFAULT '{}'
+);
+
+CREATE TABLE webhooks (
+    id          BLOB PRIMARY KEY NOT NULL,
+    url         TEXT NOT NULL,
+    event_types TEXT NOT NULL DEFAULT '[]',
+    secret      TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    deleted_at  INTEGER
+);
+
+-- One row per (webhook, event): the primary key makes enqueueing idempotent, and a delivery that
+-- succeeded is never picked up again.
+CREATE TABLE webhook_deliveries (
+    webhook_id      BLOB NOT NULL REFERENCES webhooks (id),
+    event_seq       INTEGER NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','succeeded','failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_status     INTEGER,
+    last_error      TEXT,
+    created_at      INTEGER NOT NULL,
+    delivered_at    INTEGER,
+    PRIMARY KEY (webhook_id, event_seq)
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);

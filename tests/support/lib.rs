@@ -62,6 +62,7 @@ impl TestApp {
             ingestor: Ingestor::start(store.clone(), writers, 256),
             settings: Arc::new(settings),
             oidc: oidc.map(|o| Arc::new(webcare_api::oidc::OidcVerifier::new(o))),
+            events: Default::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -7,6 +7,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod ingestor;
+pub mod live;
 pub mod middleware;
 pub mod oidc;
 pub mod openapi;
@@ -61,6 +62,10 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(canned::create, canned::list))
         .routes(routes!(canned::update, canned::delete))
         .routes(routes!(canned::render))
+        .routes(routes!(events::stream_events))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::delete))
+        .routes(routes!(webhooks::deliveries))
         .split_for_parts()
 }
 

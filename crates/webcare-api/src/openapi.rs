@@ -23,6 +23,8 @@ use utoipa::{Modify, OpenApi};
         (name = "audit", description = "The audit trail (admin)"),
         (name = "reports", description = "Team-lead board and reports"),
         (name = "canned-answers", description = "Canned answers with variables"),
+        (name = "events", description = "Live events (Server-Sent Events)"),
+        (name = "webhooks", description = "Outbound webhooks (admin)"),
     )
 )]
 pub struct ApiDoc;

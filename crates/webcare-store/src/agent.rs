@@ -272,7 +272,7 @@ pub trait CaseHooks<DB: sqlx::Database> {
 }
 
 #[async_trait]
-pub trait AgentStore: Send + Sync {
+pub trait AgentStore: crate::agent_events::LiveEvents + Send + Sync {
     // people
     async fn create_user(&self, u: UserRecord) -> Result<UserRecord>;
     async fn save_user(&self, u: UserRecord) -> Result<UserRecord>;
@@ -673,6 +673,7 @@ pub(crate) fn stale() -> crate::StoreError {
 /// Implements [`AgentStore`] and [`CaseHooks`] for one backend (same contract as `impl_sql_store!`).
 macro_rules! impl_agent_store {
     ($store:ty, $db:ty) => {
+        $crate::agent_events::impl_event_store!($store, $db);
         const _: () = {
             use $crate::agent::*;
             use $crate::records::*;

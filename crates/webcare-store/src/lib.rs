@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod agent;
+pub mod agent_events;
 mod error;
 mod ingest;
 mod postgres;

@@ -68,12 +68,19 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         ingestor,
         settings: Arc::new(ApiSettings {
             body_limit: cfg.body_limit_bytes,
+            public_hosts: vec![cfg.bind.to_ascii_lowercase()],
         }),
         oidc: cfg
             .oidc
             .as_ref()
             .map(|o| Arc::new(webcare_api::oidc::OidcVerifier::new(o.settings()))),
+        events: Default::default(),
     };
+    // Outbound webhooks: signed deliveries with retries (see webcare_api::routes::webhooks).
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let worker =
+        webcare_api::routes::webhooks::WebhookWorker::new(store.clone(), Default::default());
+    let worker = tokio::spawn(worker.run(cancel.clone()));
     let listener = TcpListener::bind(&cfg.bind).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, backend = store.backend(), "webcare is serving");
@@ -82,6 +89,8 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     axum::serve(listener, webcare_api::router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    cancel.cancel();
+    let _ = worker.await;
     tracing::info!("stopped accepting requests; in-flight work is done");
     store.close().await;
     Ok(())

@@ -5,6 +5,7 @@
 mod access;
 mod bench;
 mod desk;
+mod live;
 mod oidc;
 mod routes;
 

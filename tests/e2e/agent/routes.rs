@@ -56,6 +56,11 @@ const POLICY: &[(&str, &str, &[&str])] = &[
     ("PATCH", "/api/v1/canned-answers/{id}", LEAD),
     ("DELETE", "/api/v1/canned-answers/{id}", LEAD),
     ("POST", "/api/v1/canned-answers/{id}/render", KCC),
+    ("GET", "/api/v1/events", ALL),
+    ("POST", "/api/v1/webhooks", ADMIN),
+    ("GET", "/api/v1/webhooks", ADMIN),
+    ("DELETE", "/api/v1/webhooks/{id}", ADMIN),
+    ("GET", "/api/v1/webhooks/{id}/deliveries", ADMIN),
 ];
 
 /// Fills every `{param}` with a fresh id.

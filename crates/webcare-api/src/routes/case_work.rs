@@ -142,6 +142,27 @@ async fn check_team(state: &AppState, team: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// Writes a case change and tells the live stream and webhooks about it.
+async fn write(state: &AppState, w: CaseWrite) -> ApiResult<CaseRecord> {
+    let action = w
+        .audit
+        .first()
+        .map(|a| a.action.clone())
+        .unwrap_or_default();
+    let resolved = w.before.status != CaseStatus::Resolved;
+    let c = state.store.write_case(w).await?;
+    let payload = serde_json::json!({"action": action, "status": c.status, "assignee": c.assignee});
+    crate::live::publish(
+        state,
+        crate::live::case_event("case.updated", &c, payload.clone()),
+    )
+    .await;
+    if resolved && c.status == CaseStatus::Resolved {
+        crate::live::publish(state, crate::live::case_event("case.resolved", &c, payload)).await;
+    }
+    Ok(c)
+}
+
 // ------------------------------------------------------------------------------------ PATCH
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -262,7 +283,7 @@ pub async fn patch(
         id,
         serde_json::json!({"changes": changes}),
     ));
-    let c = state.store.write_case(w).await?;
+    let c = write(&state, w).await?;
     Ok(Json(c.into()))
 }
 
@@ -302,7 +323,7 @@ pub async fn claim(
         id,
         serde_json::json!({"assignee": me}),
     ));
-    Ok(Json(state.store.write_case(w).await?.into()))
+    Ok(Json(write(&state, w).await?.into()))
 }
 
 // ------------------------------------------------------------------------------------ notes
@@ -347,7 +368,7 @@ pub async fn add_note(
         id,
         serde_json::json!({}),
     ));
-    state.store.write_case(w).await?;
+    write(&state, w).await?;
     Ok((StatusCode::CREATED, Json(notes_of(&state, id).await?)))
 }
 
@@ -453,7 +474,17 @@ pub async fn merge(
         into.id,
         serde_json::json!({"fromCaseId": id}),
     ));
-    Ok(Json(state.store.merge_cases(fw, iw).await?.into()))
+    let c = state.store.merge_cases(fw, iw).await?;
+    crate::live::publish(
+        &state,
+        crate::live::case_event(
+            "case.updated",
+            &c,
+            serde_json::json!({"action": "merged", "fromCaseId": id, "status": c.status}),
+        ),
+    )
+    .await;
+    Ok(Json(c.into()))
 }
 
 // ------------------------------------------------------------------------------------ bulk
@@ -591,7 +622,7 @@ async fn bulk_one(
         }
     };
     w.audit.push(audit_event(p, "case.updated", id, detail));
-    Ok(state.store.write_case(w).await?)
+    write(state, w).await
 }
 
 // ------------------------------------------------------------------------------------ departments
@@ -642,7 +673,7 @@ pub async fn forward(
         id,
         serde_json::json!({"departmentId": b.department_id}),
     ));
-    Ok(Json(state.store.write_case(w).await?.into()))
+    Ok(Json(write(&state, w).await?.into()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -681,7 +712,7 @@ pub async fn department_answer(
         id,
         serde_json::json!({"departmentId": w.before.department_id}),
     ));
-    Ok(Json(state.store.write_case(w).await?.into()))
+    Ok(Json(write(&state, w).await?.into()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -726,7 +757,7 @@ pub async fn return_answer(
         id,
         serde_json::json!({}),
     ));
-    Ok(Json(state.store.write_case(w).await?.into()))
+    Ok(Json(write(&state, w).await?.into()))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -4,9 +4,11 @@ pub mod canned;
 pub mod case_work;
 pub mod cases;
 pub mod channel_accounts;
+pub mod events;
 pub mod health;
 pub mod messages;
 pub mod people;
+pub mod webhooks;
 
 use crate::error::ApiError;
 use base64::Engine;
