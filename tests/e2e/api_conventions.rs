@@ -57,7 +57,11 @@ async fn every_api_route_needs_a_token_and_the_right_role(app: TestApp) {
             .await
             .unwrap();
         expect_problem(res, 401).await;
-        // Department users see only forwarded cases (later issue); none of these routes is theirs.
+        // Department users read only the cases forwarded to them (scoped, tested in agent.rs);
+        // none of the other routes is theirs.
+        if *method == "GET" && path.starts_with("/api/v1/cases") {
+            continue;
+        }
         let res = app
             .client
             .request(m, app.url(path))

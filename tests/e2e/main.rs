@@ -1,5 +1,6 @@
 //! End-to-end tests through the real router on a random port, on both databases.
 
+mod agent;
 mod api_conventions;
 mod connectors;
 mod ingest;

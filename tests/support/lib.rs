@@ -30,12 +30,30 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, settings: ApiSettings) -> Option<TestApp> {
+        Self::spawn_full(backend, settings, None).await
+    }
+
+    /// With OIDC sign-in against `oidc` (a local JWKS server in the tests).
+    pub async fn spawn_full(
+        backend: Backend,
+        settings: ApiSettings,
+        oidc: Option<webcare_api::oidc::OidcSettings>,
+    ) -> Option<TestApp> {
         let url = webcare_store::testing::fresh_database_url(backend).await?;
-        Some(Self::spawn_on_url(backend, url, settings).await)
+        Some(Self::start(backend, url, settings, oidc).await)
     }
 
     /// Starts the app on an existing database (a restart after a crash keeps its data).
     pub async fn spawn_on_url(backend: Backend, url: String, settings: ApiSettings) -> TestApp {
+        Self::start(backend, url, settings, None).await
+    }
+
+    async fn start(
+        backend: Backend,
+        url: String,
+        settings: ApiSettings,
+        oidc: Option<webcare_api::oidc::OidcSettings>,
+    ) -> TestApp {
         let store = webcare_store::connect(
             &url,
             ConnectOptions {
@@ -59,6 +77,8 @@ impl TestApp {
             store: store.clone(),
             ingestor: Ingestor::start(store.clone(), writers, 256),
             settings: Arc::new(settings),
+            oidc: oidc.map(|o| Arc::new(webcare_api::oidc::OidcVerifier::new(o))),
+            events: Default::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -11,9 +11,21 @@ use webcare_domain::Role;
 /// Who is calling.
 #[derive(Debug, Clone)]
 pub struct Principal {
+    /// The API token's id; for a user signed in through OIDC, the user's id.
     pub token_id: Uuid,
     pub name: String,
     pub role: Role,
+    /// The desk user behind the call (OIDC sign-in); `None` for API tokens.
+    pub user: Option<UserRef>,
+}
+
+/// A desk user, as far as access decisions need it.
+#[derive(Debug, Clone)]
+pub struct UserRef {
+    pub id: Uuid,
+    pub email: String,
+    pub teams: Vec<String>,
+    pub department_id: Option<Uuid>,
 }
 
 impl Principal {
@@ -33,7 +45,38 @@ impl Principal {
 
     /// How the caller appears in the audit trail.
     pub fn actor(&self) -> String {
-        format!("token:{}:{}", self.name, self.token_id)
+        match &self.user {
+            Some(u) => format!("user:{}:{}", u.id, u.email),
+            None => format!("token:{}:{}", self.name, self.token_id),
+        }
+    }
+
+    /// What `assignee=me` and a claim mean for this caller: the user id, or the token's name.
+    pub fn assignee_key(&self) -> String {
+        match &self.user {
+            Some(u) => u.id.to_string(),
+            None => format!("token:{}", self.name),
+        }
+    }
+
+    /// Which cases the caller may see and act on. Agents with a user see their teams' cases and
+    /// their own; department users only what is forwarded to their department; tokens without a
+    /// user see role-wide (a department token: every forwarded case).
+    pub fn case_scope(&self) -> webcare_store::agent::CaseScope {
+        use webcare_store::agent::CaseScope;
+        match (self.role, &self.user) {
+            (Role::Department, Some(u)) => {
+                // A department user without a department sees nothing: a department that
+                // cannot exist.
+                CaseScope::Department(Some(u.department_id.unwrap_or(Uuid::nil())))
+            }
+            (Role::Department, None) => CaseScope::Department(None),
+            (Role::Agent, Some(u)) => CaseScope::Teams {
+                teams: u.teams.clone(),
+                assignee: u.id.to_string(),
+            },
+            _ => CaseScope::All,
+        }
     }
 }
 
@@ -82,6 +125,36 @@ pub mod roles {
     impl Policy for SlaWatch {
         const ROLES: &'static [Role] = &[Teamlead, Admin];
     }
+
+    /// Reading cases within the caller's scope: also departments (their forwarded cases only).
+    pub struct ReadScopedCases;
+    impl Policy for ReadScopedCases {
+        const ROLES: &'static [Role] = &[Agent, Teamlead, Admin, Integration, Department];
+    }
+
+    /// Working cases (status, assignment, notes, merge, forward): the KCC.
+    pub struct CaseWork;
+    impl Policy for CaseWork {
+        const ROLES: &'static [Role] = &[Agent, Teamlead, Admin];
+    }
+
+    /// Answering a forwarded case: department users (admins may stand in).
+    pub struct DepartmentWork;
+    impl Policy for DepartmentWork {
+        const ROLES: &'static [Role] = &[Department, Admin];
+    }
+
+    /// Seeing the desk's people, teams and departments: the KCC.
+    pub struct ReadPeople;
+    impl Policy for ReadPeople {
+        const ROLES: &'static [Role] = &[Agent, Teamlead, Admin];
+    }
+
+    /// The live board and reports: team leads and admins.
+    pub struct Lead;
+    impl Policy for Lead {
+        const ROLES: &'static [Role] = &[Teamlead, Admin];
+    }
 }
 
 /// A caller authenticated and allowed by policy `P`.
@@ -125,6 +198,9 @@ impl FromRequestParts<AppState> for Principal {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::Unauthorized("use the Bearer scheme".into()))?;
+        if crate::oidc::looks_like_jwt(token) {
+            return oidc_principal(state, token).await;
+        }
         // Tokens are stored as SHA-256 hashes; looking up by hash compares hashes, never secrets.
         let hash = webcare_store::token::hash(token);
         let rec = state
@@ -136,6 +212,31 @@ impl FromRequestParts<AppState> for Principal {
             token_id: rec.id,
             name: rec.name,
             role: rec.role,
+            user: None,
         })
     }
+}
+
+/// A JWT from the identity provider, mapped to an active desk user by `sub`, else by `email`.
+async fn oidc_principal(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    let verifier = state.oidc.as_ref().ok_or_else(|| {
+        ApiError::Unauthorized("sign-in through the identity provider is not configured".into())
+    })?;
+    let claims = verifier.verify(token).await?;
+    let user = state
+        .store
+        .find_user_for_login(claims.sub.as_deref(), claims.email.as_deref())
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("no active desk user for this identity".into()))?;
+    Ok(Principal {
+        token_id: user.id,
+        name: user.name.clone(),
+        role: user.role,
+        user: Some(UserRef {
+            id: user.id,
+            email: user.email,
+            teams: user.teams,
+            department_id: user.department_id,
+        }),
+    })
 }

@@ -65,6 +65,12 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A refused status change: 409 with the statuses that are allowed (`allowed`).
+    #[error("{detail}")]
+    InvalidTransition {
+        detail: String,
+        allowed: Vec<String>,
+    },
     #[error("payload too large")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -86,7 +92,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::InvalidTransition { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -106,6 +112,7 @@ impl ApiError {
             | ApiError::Conflict(d)
             | ApiError::PayloadTooLarge(d)
             | ApiError::Unavailable(d) => d.clone(),
+            ApiError::InvalidTransition { detail, .. } => detail.clone(),
             ApiError::NotFound(what) => format!("{what} does not exist"),
             ApiError::Internal(_) => "an internal error occurred; it has been logged".into(),
         }
@@ -141,6 +148,20 @@ impl IntoResponse for ApiError {
         }
         let mut res = match self {
             ApiError::Invalid(params) => problem_response(status, self_detail(&params), params),
+            ApiError::InvalidTransition { detail, allowed } => {
+                let mut extra = serde_json::Map::new();
+                extra.insert("allowed".into(), serde_json::json!(allowed));
+                let body = Problem {
+                    kind: "about:blank".into(),
+                    title: status.canonical_reason().unwrap_or("Error").into(),
+                    status: status.as_u16(),
+                    detail,
+                    instance: None,
+                    invalid_params: vec![],
+                    extra: Some(extra),
+                };
+                problem(status, &body)
+            }
             other => problem_response(status, other.detail(), vec![]),
         };
         if status == StatusCode::UNAUTHORIZED {

@@ -78,6 +78,8 @@ fn field_name(path: &str, reason: &str) -> String {
     match (path, field) {
         (".", Some(f)) => f.to_string(),
         (".", None) => "body".to_string(),
+        // serde_path_to_error may already end the path with the unknown field itself.
+        (p, Some(f)) if p == f || p.ends_with(&format!(".{f}")) => p.to_string(),
         (p, Some(f)) => format!("{p}.{f}"),
         (p, None) => p.to_string(),
     }

@@ -8,7 +8,9 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod ingestor;
+pub mod live;
 pub mod middleware;
+pub mod oidc;
 pub mod openapi;
 pub mod routes;
 pub mod sla_worker;
@@ -40,7 +42,6 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             channel_accounts::delete
         ))
         .routes(routes!(cases::list))
-        .routes(routes!(cases::get))
         .routes(routes!(calendars::create, calendars::list))
         .routes(routes!(calendars::get, calendars::update))
         .routes(routes!(calendars::deadline))
@@ -49,6 +50,35 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(sla::get_policy, sla::update_policy))
         .routes(routes!(sla::alerts))
         .routes(routes!(replies::create, replies::list))
+        .routes(routes!(cases::get, case_work::patch))
+        // Agent desk (issue 5): people, case work, departments, audit, board, canned answers.
+        .routes(routes!(people::create_user, people::list_users))
+        .routes(routes!(people::get_user, people::update_user))
+        .routes(routes!(people::create_team, people::list_teams))
+        .routes(routes!(people::update_team))
+        .routes(routes!(people::create_department, people::list_departments))
+        .routes(routes!(people::update_department))
+        .routes(routes!(case_work::claim))
+        .routes(routes!(case_work::add_note, case_work::list_notes))
+        .routes(routes!(case_work::merge))
+        .routes(routes!(case_work::bulk))
+        .routes(routes!(case_work::forward))
+        .routes(routes!(case_work::department_answer))
+        .routes(routes!(case_work::return_answer))
+        .routes(routes!(case_work::forwards))
+        .routes(routes!(audit::list))
+        .routes(routes!(board::board))
+        .routes(routes!(board::departments))
+        .routes(routes!(canned::create, canned::list))
+        .routes(routes!(canned::update, canned::delete))
+        .routes(routes!(canned::render))
+        .routes(routes!(events::stream_events))
+        .routes(routes!(
+            webhook_subscriptions::create,
+            webhook_subscriptions::list
+        ))
+        .routes(routes!(webhook_subscriptions::delete))
+        .routes(routes!(webhook_subscriptions::deliveries))
         .split_for_parts()
 }
 

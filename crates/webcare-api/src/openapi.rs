@@ -18,6 +18,14 @@ use utoipa::{Modify, OpenApi};
         (name = "cases", description = "Cases and their messages"),
         (name = "channel-accounts", description = "Connected platform accounts (admin)"),
         (name = "sla", description = "Opening hours, SLA policies, warnings and breaches"),
+        (name = "case-work", description = "Working cases: change, claim, notes, merge, bulk"),
+        (name = "departments", description = "Forwarding to departments (vakafdelingen) and their answers"),
+        (name = "people", description = "Users, teams and departments"),
+        (name = "audit", description = "The audit trail (admin)"),
+        (name = "reports", description = "Team-lead board and reports"),
+        (name = "canned-answers", description = "Canned answers with variables"),
+        (name = "events", description = "Live events (Server-Sent Events)"),
+        (name = "webhooks", description = "Outbound webhooks (admin)"),
     )
 )]
 pub struct ApiDoc;

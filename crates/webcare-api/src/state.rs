@@ -7,6 +7,8 @@ use webcare_store::Store;
 pub struct ApiSettings {
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// `host:port` names this desk is reached by; webhooks may not point at them.
+    pub public_hosts: Vec<String>,
 }
 
 impl Default for ApiSettings {
@@ -14,6 +16,7 @@ impl Default for ApiSettings {
         // Meta and WhatsApp deliveries can reach 3 MB; leave room above that.
         Self {
             body_limit: 4 * 1024 * 1024,
+            public_hosts: Vec::new(),
         }
     }
 }
@@ -24,4 +27,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub ingestor: Ingestor,
     pub settings: Arc<ApiSettings>,
+    /// OIDC sign-in for agents; `None` when not configured (API tokens only).
+    pub oidc: Option<Arc<crate::oidc::OidcVerifier>>,
+    /// Live events of this node (SSE fan-out); see [`crate::live`].
+    pub events: crate::live::EventHub,
 }

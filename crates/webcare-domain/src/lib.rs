@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bsn;
+pub mod canned;
 pub mod inbound;
 pub mod model;
 pub mod sla;

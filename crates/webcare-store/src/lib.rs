@@ -2,6 +2,8 @@
 //! with its own migrations. The backend is chosen from the database URL's scheme in [`connect`].
 #![forbid(unsafe_code)]
 
+pub mod agent;
+pub mod agent_events;
 pub mod connectors;
 mod error;
 mod ingest;
@@ -19,6 +21,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 use webcare_domain::inbound::InboundMessage;
 
+pub use agent::AgentStore;
 pub use connectors::Connectors;
 pub use error::StoreError;
 pub use records::*;
@@ -84,7 +87,7 @@ pub trait Audit: Send + Sync {
 /// Everything the service needs from its database.
 #[async_trait]
 pub trait Store:
-    ChannelAccounts + Cases + Ingest + Tokens + Audit + sla::SlaStore + Connectors
+    ChannelAccounts + Cases + Ingest + Tokens + Audit + sla::SlaStore + Connectors + AgentStore
 {
     /// The backend's name: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -172,6 +172,17 @@ pub struct CaseFilter {
     /// Cases with a running (or paused) clock whose fired status is this (`warning`: worst is
     /// warning; `breached`: any breached).
     pub sla_status: Option<webcare_domain::sla::ClockStatus>,
+    // Inbox filters of the agent desk (applied by `agent::push_case_filters`).
+    /// Every label must be on the case.
+    pub labels: Vec<String>,
+    pub priority: Option<webcare_domain::Priority>,
+    pub department_id: Option<Uuid>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    /// Full-text search over message text and contact names.
+    pub q: Option<String>,
+    /// What the caller may see.
+    pub scope: crate::agent::CaseScope,
 }
 
 /// Sort orders of the case list. Each is a total order (ties broken by id) so keyset pagination is

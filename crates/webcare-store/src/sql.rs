@@ -356,6 +356,7 @@ macro_rules! impl_sql_store {
             async fn list_cases(&self, f: CaseFilter, page: PageRequest) -> Result<Page<CaseRecord>> {
                 let mut q: QueryBuilder<'_, $db> =
                     QueryBuilder::new(format!("SELECT {CASE_COLS} FROM cases WHERE 1 = 1"));
+                $crate::agent::push_case_filters(&mut q, &f);
                 if let Some(s) = f.status {
                     q.push(" AND status = ").push_bind(s.as_str());
                 }

@@ -66,6 +66,7 @@ fn sqlite_dir(url: &str) -> Option<String> {
 crate::sql::impl_sql_store!(SqliteStore, Sqlite);
 crate::sla::impl_sla_store!(SqliteStore, Sqlite);
 crate::connectors::impl_connectors_store!(SqliteStore, Sqlite, "");
+crate::agent::impl_agent_store!(SqliteStore, Sqlite);
 
 #[async_trait::async_trait]
 impl crate::Store for SqliteStore {

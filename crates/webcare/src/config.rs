@@ -79,6 +79,35 @@ impl Default for SlaSettings {
     }
 }
 
+/// OIDC sign-in for agents: bearer JWTs from the municipality's identity provider.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OidcConfig {
+    /// Expected `iss` claim.
+    pub issuer: String,
+    /// Expected `aud` claim (the desk's client id).
+    pub audience: String,
+    /// Where the provider publishes its signing keys (JWKS).
+    pub jwks_url: String,
+    /// Least seconds between two key-set fetches on an unknown key id.
+    #[serde(default = "default_jwks_refresh")]
+    pub min_refresh_seconds: u64,
+}
+
+fn default_jwks_refresh() -> u64 {
+    30
+}
+
+impl OidcConfig {
+    pub fn settings(&self) -> webcare_api::oidc::OidcSettings {
+        webcare_api::oidc::OidcSettings {
+            issuer: self.issuer.clone(),
+            audience: self.audience.clone(),
+            jwks_url: self.jwks_url.clone(),
+            min_refresh_interval: std::time::Duration::from_secs(self.min_refresh_seconds),
+        }
+    }
+}
+
 impl SlaSettings {
     pub fn defaults(&self) -> anyhow::Result<webcare_store::sla::SlaDefaults> {
         let minutes_kind = match self.minutes_kind.as_str() {
@@ -127,6 +156,8 @@ pub struct Config {
     pub reopen_window_days: i64,
     pub ingest: IngestConfig,
     pub sla: SlaSettings,
+    /// OIDC sign-in; off when absent.
+    pub oidc: Option<OidcConfig>,
 }
 
 impl Default for Config {
@@ -141,6 +172,7 @@ impl Default for Config {
             reopen_window_days: 7,
             ingest: IngestConfig::default(),
             sla: SlaSettings::default(),
+            oidc: None,
         }
     }
 }
@@ -188,6 +220,16 @@ impl Config {
             self.reopen_window_days >= 0,
             "reopen_window_days must not be negative"
         );
+        if let Some(o) = &self.oidc {
+            anyhow::ensure!(
+                o.jwks_url.starts_with("https://") || o.jwks_url.starts_with("http://"),
+                "oidc.jwks_url must be an http(s) URL"
+            );
+            anyhow::ensure!(
+                !o.issuer.is_empty() && !o.audience.is_empty(),
+                "oidc.issuer and oidc.audience must be set"
+            );
+        }
         anyhow::ensure!(
             self.body_limit_bytes >= 1024,
             "body_limit_bytes must be at least 1024"
@@ -233,6 +275,22 @@ mod tests {
                 "abcdefghijklmnopqrstuvwxyz012345"
             );
             assert!(!format!("{cfg:?}").contains("abcdefghij"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn oidc_comes_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("WEBCARE_OIDC__ISSUER", "https://idp.example");
+            jail.set_env("WEBCARE_OIDC__AUDIENCE", "webcare");
+            jail.set_env("WEBCARE_OIDC__JWKS_URL", "https://idp.example/jwks");
+            let cfg = Config::load(None).unwrap();
+            let o = cfg.oidc.unwrap();
+            assert_eq!(o.audience, "webcare");
+            assert_eq!(o.min_refresh_seconds, 30);
+            jail.set_env("WEBCARE_OIDC__JWKS_URL", "file:///etc/passwd");
+            assert!(Config::load(None).is_err());
             Ok(())
         });
     }

@@ -59,34 +59,48 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let store = open_store(&cfg).await?;
     bootstrap_admin(&store, &cfg).await?;
     store.set_sla_defaults(cfg.sla.defaults()?);
-    let stop_workers = tokio_util::sync::CancellationToken::new();
-    let sla_worker = cfg.sla.worker.then(|| {
-        webcare_api::sla_worker::SlaWorker::new(
-            store.clone(),
-            Arc::new(webcare_api::sla_worker::LogSink),
-        )
-        .spawn(stop_workers.clone())
-    });
     let writers = cfg
         .ingest
         .writers
         .unwrap_or(if store.backend() == "sqlite" { 1 } else { 4 });
     let ingestor = Ingestor::start(store.clone(), writers, cfg.ingest.max_batch);
-    // Connector workers: journal processing, outbox sender, X poller.
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let workers = webcare_api::connectors::start(
-        store.clone(),
-        ingestor.clone(),
-        webcare_api::connectors::WorkerConfig::default(),
-        cancel.clone(),
-    );
     let state = AppState {
         store: store.clone(),
-        ingestor,
+        ingestor: ingestor.clone(),
         settings: Arc::new(ApiSettings {
             body_limit: cfg.body_limit_bytes,
+            public_hosts: vec![cfg.bind.to_ascii_lowercase()],
         }),
+        oidc: cfg
+            .oidc
+            .as_ref()
+            .map(|o| Arc::new(webcare_api::oidc::OidcVerifier::new(o.settings()))),
+        events: Default::default(),
     };
+
+    // Background workers share one cancellation token and are awaited on shutdown, after the
+    // HTTP server has finished its in-flight requests.
+    let stop = tokio_util::sync::CancellationToken::new();
+    // Connector workers: journal processing, outbox sender, X poller.
+    let mut workers = webcare_api::connectors::start(
+        store.clone(),
+        ingestor,
+        webcare_api::connectors::WorkerConfig::default(),
+        stop.clone(),
+    );
+    // Outbound webhooks: signed deliveries with retries.
+    let webhooks = webcare_api::routes::webhook_subscriptions::WebhookWorker::new(
+        store.clone(),
+        Default::default(),
+    );
+    workers.push(tokio::spawn(webhooks.run(stop.clone())));
+    if cfg.sla.worker {
+        workers.push(
+            webcare_api::sla_worker::SlaWorker::new(store.clone(), sla_sink(&state))
+                .spawn(stop.clone()),
+        );
+    }
+
     let listener = TcpListener::bind(&cfg.bind).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, backend = store.backend(), "webcare is serving");
@@ -95,17 +109,18 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     axum::serve(listener, webcare_api::router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
-    cancel.cancel();
-    for w in workers {
-        let _ = w.await;
-    }
     tracing::info!("stopped accepting requests; in-flight work is done");
-    stop_workers.cancel();
-    if let Some(w) = sla_worker {
+    stop.cancel();
+    for w in workers {
         let _ = w.await;
     }
     store.close().await;
     Ok(())
+}
+
+/// SLA warnings and breaches go to the live events and webhooks.
+fn sla_sink(state: &AppState) -> Arc<dyn webcare_api::sla_worker::AlertSink> {
+    Arc::new(webcare_api::live::LiveAlertSink::new(state.clone()))
 }
 
 async fn shutdown_signal() {

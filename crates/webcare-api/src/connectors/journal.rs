@@ -366,8 +366,11 @@ async fn echo(
 ) -> Result<(), ProcessError> {
     match store.link_echo(account.id, &m, received_at).await? {
         EchoOutcome::Duplicate => {}
-        EchoOutcome::LinkedToReply { .. } | EchoOutcome::AdoptedByReply { .. } => {
-            summary.echoes_linked += 1
+        EchoOutcome::LinkedToReply { .. } => summary.echoes_linked += 1,
+        EchoOutcome::AdoptedByReply { case_id, .. } => {
+            // The echo proves an in-doubt reply went out: that is when the citizen was answered.
+            summary.echoes_linked += 1;
+            store.on_reply_sent(case_id, m.sent_at, false).await?;
         }
         EchoOutcome::NotLinked => {
             let pmid = m.platform_message_id.clone();
@@ -378,7 +381,15 @@ async fn echo(
                 default_team: account.default_team.clone(),
             };
             match ingestor.ingest(item).await {
-                Ok(_) => summary.echoes_threaded += 1,
+                Ok(out) => {
+                    summary.echoes_threaded += 1;
+                    // A reply typed in the platform's own inbox answers the citizen too.
+                    if out.created {
+                        store
+                            .on_reply_sent(out.message.case_id, out.message.sent_at, false)
+                            .await?;
+                    }
+                }
                 // Our own message with no case to join (a page post, a reply in a thread we do
                 // not track): it never opens a case.
                 Err(IngestError::Store(StoreError::NotFound(_))) => {

@@ -277,12 +277,14 @@ async fn record(
                 platform_message_id
             };
             let at = Utc::now();
-            // ---- A SENT REPLY IS RECORDED HERE (and in `Connectors::link_echo` when an echo
-            // adopts an in-doubt reply). SLA hook for the lead to wire at merge:
-            //     sla.on_reply_sent(r.case_id, at, r.process_answer)
+            // A sent reply is recorded here (and in `Connectors::link_echo` when an echo adopts an
+            // in-doubt reply); it stops the reaction clocks.
             let rec = store
                 .reply_sent(r.id, &pmid, &account.external_id, at)
                 .await?;
+            if let Err(e) = store.on_reply_sent(r.case_id, at, r.process_answer).await {
+                tracing::error!(case_id = %r.case_id, error = %e, "could not stop the reaction clock");
+            }
             tracing::info!(reply = %r.id, case = %r.case_id, platform_message_id = %pmid, state = rec.state.as_str(), "reply sent");
             Ok(())
         }

@@ -7,11 +7,12 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::Uri;
 use axum::Json;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use webcare_domain::sla::ClockStatus;
-use webcare_domain::{CaseKind, CaseStatus};
+use webcare_domain::{CaseKind, CaseStatus, Priority};
 use webcare_store::{CaseFilter, CaseSort, NewAuditEvent, PageRequest};
 
 const PATH: &str = "/api/v1/cases";
@@ -33,11 +34,12 @@ pub enum SlaStatusFilter {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CaseQuery {
     pub status: Option<CaseStatus>,
     pub channel_account_id: Option<Uuid>,
-    /// A user name, `none` for unassigned cases.
+    /// A user id, `me` for the caller's cases, `none` for unassigned cases.
     pub assignee: Option<String>,
     pub team: Option<String>,
     pub theme: Option<String>,
@@ -45,6 +47,16 @@ pub struct CaseQuery {
     /// Cases whose worst fired SLA status is `warning`, or that have a `breached` clock.
     pub sla_status: Option<SlaStatusFilter>,
     /// `newest` (default), `oldest` or `dueAt`.
+    /// Comma-separated; every label must be on the case.
+    pub labels: Option<String>,
+    pub priority: Option<Priority>,
+    pub department_id: Option<Uuid>,
+    /// Created at or after this time.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before this time.
+    pub created_to: Option<DateTime<Utc>>,
+    /// Full-text search over message text and contact names (every word must match).
+    pub q: Option<String>,
     pub sort: Option<SortKey>,
     pub cursor: Option<String>,
     /// 1 to 200, default 50.
@@ -60,14 +72,52 @@ pub struct CaseQuery {
 )]
 pub async fn list(
     State(state): State<AppState>,
-    _caller: Authorized<roles::ReadCases>,
+    caller: Authorized<roles::ReadScopedCases>,
     uri: Uri,
     ApiQuery(q): ApiQuery<CaseQuery>,
 ) -> ApiResult<Json<List<Case>>> {
+    let labels: Vec<String> = q
+        .labels
+        .as_deref()
+        .map(|l| {
+            l.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    if labels.len() > 20 {
+        return Err(ApiError::invalid("labels", "too_many", "at most 20"));
+    }
+    if let Some(text) = &q.q {
+        if text.chars().count() > 200 {
+            return Err(ApiError::invalid("q", "too_long", "at most 200 characters"));
+        }
+        if webcare_store::agent::search_words(text).is_empty() {
+            return Err(ApiError::invalid(
+                "q",
+                "no_words",
+                "search for at least one word",
+            ));
+        }
+    }
+    if let (Some(f), Some(t)) = (q.created_from, q.created_to) {
+        if f >= t {
+            return Err(ApiError::invalid(
+                "createdTo",
+                "before_from",
+                "must be after createdFrom",
+            ));
+        }
+    }
     let filter = CaseFilter {
         status: q.status,
         channel_account_id: q.channel_account_id,
-        assignee: q.assignee.map(|a| (a != "none").then_some(a)),
+        assignee: q.assignee.map(|a| match a.as_str() {
+            "none" => None,
+            "me" => Some(caller.assignee_key()),
+            _ => Some(a),
+        }),
         team: q.team,
         theme: q.theme,
         kind: q.kind,
@@ -75,6 +125,13 @@ pub async fn list(
             SlaStatusFilter::Warning => ClockStatus::Warning,
             SlaStatusFilter::Breached => ClockStatus::Breached,
         }),
+        labels,
+        priority: q.priority,
+        department_id: q.department_id,
+        created_from: q.created_from,
+        created_to: q.created_to,
+        q: q.q,
+        scope: caller.case_scope(),
     };
     let sort = match q.sort {
         Some(SortKey::Oldest) => CaseSort::Oldest,
@@ -128,14 +185,10 @@ pub async fn list(
 )]
 pub async fn get(
     State(state): State<AppState>,
-    principal: Authorized<roles::ReadCases>,
+    principal: Authorized<roles::ReadScopedCases>,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<CaseDetail>> {
-    let case = state
-        .store
-        .get_case(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("case".into()))?;
+    let case = super::case_work::visible_case(&state, &principal, id).await?;
     let (messages, contact) = tokio::try_join!(
         state.store.case_messages(id),
         state.store.get_contact(case.contact_id)

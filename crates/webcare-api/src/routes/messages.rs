@@ -54,6 +54,25 @@ pub async fn create_message(
             default_team: account.default_team,
         })
         .await?;
+    if outcome.created {
+        // Live events: what the desk should see arrive (see crate::live).
+        if let Ok(Some(case)) = state.store.get_case(outcome.message.case_id).await {
+            let payload =
+                serde_json::json!({"messageId": outcome.message.id, "status": case.status});
+            if outcome.new_case {
+                crate::live::publish(
+                    &state,
+                    crate::live::case_event("case.created", &case, payload.clone()),
+                )
+                .await;
+            }
+            crate::live::publish(
+                &state,
+                crate::live::case_event("message.received", &case, payload),
+            )
+            .await;
+        }
+    }
     let status = if outcome.created {
         StatusCode::CREATED
     } else {

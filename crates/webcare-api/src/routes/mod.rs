@@ -1,10 +1,17 @@
+pub mod audit;
+pub mod board;
 pub mod calendars;
+pub mod canned;
+pub mod case_work;
 pub mod cases;
 pub mod channel_accounts;
+pub mod events;
 pub mod health;
 pub mod messages;
+pub mod people;
 pub mod replies;
 pub mod sla;
+pub mod webhook_subscriptions;
 pub mod webhooks;
 
 use crate::error::ApiError;

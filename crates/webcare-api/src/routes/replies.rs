@@ -142,11 +142,8 @@ pub async fn create(
                 ApiError::invalid("Idempotency-Key", "invalid_uuid", "must be a UUID")
             })?,
     };
-    let case = state
-        .store
-        .get_case(case_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("case".into()))?;
+    // Only cases the caller may see (its teams' cases for an agent).
+    let case = super::case_work::visible_case(&state, &principal, case_id).await?;
     let account = state
         .store
         .get_channel_account(case.channel_account_id)
@@ -301,14 +298,10 @@ pub async fn create(
 )]
 pub async fn list(
     State(state): State<AppState>,
-    _caller: Authorized<roles::ReadCases>,
+    caller: Authorized<roles::ReadCases>,
     IdPath(case_id): IdPath,
 ) -> ApiResult<Json<Vec<Reply>>> {
-    state
-        .store
-        .get_case(case_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("case".into()))?;
+    super::case_work::visible_case(&state, &caller, case_id).await?;
     let replies = state.store.case_replies(case_id).await?;
     Ok(Json(replies.into_iter().map(Into::into).collect()))
 }

@@ -1,0 +1,338 @@
+//! Canned answers: Dutch texts with `{{voornaam}}`, `{{openingstijden}}`, `{{agent}}` and
+//! `{{zaaknummer}}`, per team (or desk-wide), searchable, rendered for a case.
+
+use super::{decode_cursor, next_link, page_limit, query_pairs};
+use crate::auth::{roles, Authorized};
+use crate::dto::List;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiJson, ApiQuery, IdPath};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use webcare_domain::canned::{self, TemplateError};
+use webcare_store::agent::CannedRecord;
+
+const MAX_TEXT: usize = 5_000;
+
+fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    de: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(de).map(Some)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CannedAnswer {
+    pub id: Uuid,
+    /// The team it belongs to; null: desk-wide.
+    pub team: Option<String>,
+    pub title: String,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<CannedRecord> for CannedAnswer {
+    fn from(c: CannedRecord) -> Self {
+        CannedAnswer {
+            id: c.id,
+            team: c.team,
+            title: c.title,
+            text: c.text,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewCannedAnswer {
+    #[serde(default)]
+    pub team: Option<String>,
+    pub title: String,
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CannedAnswerPatch {
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub team: Option<Option<String>>,
+    pub title: Option<String>,
+    pub text: Option<String>,
+}
+
+fn template_error(field: &str, e: TemplateError) -> ApiError {
+    let code = match e {
+        TemplateError::Unknown(_) => "unknown_variables",
+        TemplateError::Unclosed(_) => "unclosed_variable",
+    };
+    ApiError::invalid(
+        field,
+        code,
+        format!("{e}; known: {}", canned::VARIABLES.join(", ")),
+    )
+}
+
+async fn check(state: &AppState, c: &CannedRecord) -> ApiResult<()> {
+    if c.title.trim().is_empty() || c.title.chars().count() > 200 {
+        return Err(ApiError::invalid("title", "invalid", "1 to 200 characters"));
+    }
+    if c.text.trim().is_empty() || c.text.chars().count() > MAX_TEXT {
+        return Err(ApiError::invalid(
+            "text",
+            "invalid",
+            format!("1 to {MAX_TEXT} characters"),
+        ));
+    }
+    canned::check(&c.text).map_err(|e| template_error("text", e))?;
+    if let Some(t) = &c.team {
+        if state
+            .store
+            .team_names(std::slice::from_ref(t))
+            .await?
+            .is_empty()
+        {
+            return Err(ApiError::invalid("team", "unknown_team", "no such team"));
+        }
+    }
+    Ok(())
+}
+
+/// Add a canned answer.
+#[utoipa::path(
+    post, path = "/api/v1/canned-answers", tag = "canned-answers", request_body = NewCannedAnswer,
+    responses((status = 201, body = CannedAnswer), (status = 400, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    p: Authorized<roles::Lead>,
+    ApiJson(b): ApiJson<NewCannedAnswer>,
+) -> ApiResult<(StatusCode, Json<CannedAnswer>)> {
+    let now = Utc::now();
+    let c = CannedRecord {
+        id: Uuid::nil(),
+        team: b.team,
+        title: b.title.trim().to_owned(),
+        text: b.text,
+        created_at: now,
+        updated_at: now,
+    };
+    check(&state, &c).await?;
+    let c = state.store.create_canned(c).await?;
+    super::people::audit(
+        &state,
+        &p,
+        "canned_answer.created",
+        serde_json::json!({"id": c.id}),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(c.into())))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CannedQuery {
+    /// Answers of this team and the desk-wide ones.
+    pub team: Option<String>,
+    /// Search in title and text.
+    pub q: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// List and search canned answers.
+#[utoipa::path(
+    get, path = "/api/v1/canned-answers", tag = "canned-answers", params(CannedQuery),
+    responses((status = 200, body = List<CannedAnswer>)),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    _p: Authorized<roles::CaseWork>,
+    uri: Uri,
+    ApiQuery(q): ApiQuery<CannedQuery>,
+) -> ApiResult<Json<List<CannedAnswer>>> {
+    if q.q.as_ref().is_some_and(|s| s.chars().count() > 200) {
+        return Err(ApiError::invalid("q", "too_long", "at most 200 characters"));
+    }
+    let page = state
+        .store
+        .list_canned(
+            q.team,
+            q.q.filter(|s| !s.trim().is_empty()),
+            decode_cursor(q.cursor.as_deref())?,
+            page_limit(q.limit)?,
+        )
+        .await?;
+    Ok(Json(List {
+        next: next_link(
+            "/api/v1/canned-answers",
+            &query_pairs(&uri),
+            page.next_after,
+        ),
+        items: page.items.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Change a canned answer.
+#[utoipa::path(
+    patch, path = "/api/v1/canned-answers/{id}", tag = "canned-answers", params(("id" = Uuid, Path)),
+    request_body = CannedAnswerPatch,
+    responses((status = 200, body = CannedAnswer), (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    p: Authorized<roles::Lead>,
+    IdPath(id): IdPath,
+    ApiJson(b): ApiJson<CannedAnswerPatch>,
+) -> ApiResult<Json<CannedAnswer>> {
+    let mut c = state
+        .store
+        .get_canned(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("canned answer".into()))?;
+    if let Some(v) = b.team {
+        c.team = v;
+    }
+    if let Some(v) = b.title {
+        c.title = v.trim().to_owned();
+    }
+    if let Some(v) = b.text {
+        c.text = v;
+    }
+    check(&state, &c).await?;
+    let c = state.store.save_canned(c).await?;
+    super::people::audit(
+        &state,
+        &p,
+        "canned_answer.updated",
+        serde_json::json!({"id": c.id}),
+    )
+    .await?;
+    Ok(Json(c.into()))
+}
+
+/// Delete a canned answer.
+#[utoipa::path(
+    delete, path = "/api/v1/canned-answers/{id}", tag = "canned-answers", params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    p: Authorized<roles::Lead>,
+    IdPath(id): IdPath,
+) -> ApiResult<StatusCode> {
+    if !state.store.delete_canned(id).await? {
+        return Err(ApiError::NotFound("canned answer".into()));
+    }
+    super::people::audit(
+        &state,
+        &p,
+        "canned_answer.deleted",
+        serde_json::json!({"id": id}),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RenderRequest {
+    /// Fills `voornaam` (the contact's first name) and `zaaknummer` from this case.
+    #[serde(default)]
+    pub case_id: Option<Uuid>,
+    /// Values that win over the derived ones (e.g. `openingstijden`).
+    #[serde(default)]
+    pub values: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Rendered {
+    pub text: String,
+}
+
+/// Fill in a canned answer for a case (the reply is sent separately).
+#[utoipa::path(
+    post, path = "/api/v1/canned-answers/{id}/render", tag = "canned-answers", params(("id" = Uuid, Path)),
+    request_body = RenderRequest,
+    responses((status = 200, body = Rendered), (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn render(
+    State(state): State<AppState>,
+    p: Authorized<roles::CaseWork>,
+    IdPath(id): IdPath,
+    ApiJson(b): ApiJson<RenderRequest>,
+) -> ApiResult<Json<Rendered>> {
+    if let Some(k) = b
+        .values
+        .keys()
+        .find(|k| !canned::VARIABLES.contains(&k.as_str()))
+    {
+        return Err(ApiError::invalid(
+            &format!("values.{k}"),
+            "unknown_variables",
+            format!(
+                "unknown variables: {k}; known: {}",
+                canned::VARIABLES.join(", ")
+            ),
+        ));
+    }
+    let c = state
+        .store
+        .get_canned(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("canned answer".into()))?;
+    let mut values = BTreeMap::new();
+    values.insert("agent".to_owned(), canned::first_name(&p.name));
+    if let Some(case_id) = b.case_id {
+        let case = super::case_work::visible_case(&state, &p, case_id).await?;
+        let zaak = case
+            .zaak_url
+            .as_deref()
+            .and_then(|u| u.trim_end_matches('/').rsplit('/').next())
+            .map(str::to_owned)
+            .unwrap_or_else(|| case.id.to_string()[..8].to_uppercase());
+        values.insert("zaaknummer".to_owned(), zaak);
+        if let Some(contact) = state.store.get_contact(case.contact_id).await? {
+            let name = contact
+                .display_name
+                .or_else(|| {
+                    contact
+                        .identities
+                        .iter()
+                        .find_map(|i| i.display_name.clone())
+                })
+                .unwrap_or_default();
+            values.insert("voornaam".to_owned(), canned::first_name(&name));
+            // Reading the contact's name is a read of contact data.
+            state
+                .store
+                .record_audit(webcare_store::NewAuditEvent {
+                    actor: p.actor(),
+                    action: "contact.read".into(),
+                    case_id: Some(case_id),
+                    detail: serde_json::json!({"for": "canned_answer", "cannedAnswerId": id}),
+                })
+                .await?;
+        }
+    }
+    values.extend(b.values);
+    let text = canned::render(&c.text, &values).map_err(|e| template_error("text", e))?;
+    Ok(Json(Rendered { text }))
+}

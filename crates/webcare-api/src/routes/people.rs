@@ -1,0 +1,743 @@
+//! Users, teams and departments of the desk. Admins manage them; the KCC reads them.
+
+use super::{decode_cursor, next_link, page_limit, query_pairs};
+use crate::auth::{roles, Authorized, Principal};
+use crate::dto::List;
+use crate::error::{ApiError, ApiResult, InvalidParam, Problem};
+use crate::extract::{ApiJson, ApiQuery, IdPath};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use webcare_domain::Role;
+use webcare_store::agent::{DepartmentRecord, TeamRecord, UserRecord};
+use webcare_store::NewAuditEvent;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PageQuery {
+    pub cursor: Option<String>,
+    /// 1 to 200, default 50.
+    pub limit: Option<u32>,
+}
+
+fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    de: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(de).map(Some)
+}
+
+pub(crate) async fn audit(
+    state: &AppState,
+    p: &Principal,
+    action: &str,
+    detail: serde_json::Value,
+) -> ApiResult<()> {
+    state
+        .store
+        .record_audit(NewAuditEvent {
+            actor: p.actor(),
+            action: action.into(),
+            case_id: None,
+            detail,
+        })
+        .await?;
+    Ok(())
+}
+
+fn check_text(errs: &mut Vec<InvalidParam>, name: &str, v: &str, max: usize) {
+    if v.trim().is_empty() {
+        errs.push(InvalidParam::new(name, "required", "must not be empty"));
+    } else if v.chars().count() > max {
+        errs.push(InvalidParam::new(
+            name,
+            "too_long",
+            format!("at most {max} characters"),
+        ));
+    } else if v.chars().any(char::is_control) {
+        errs.push(InvalidParam::new(
+            name,
+            "invalid",
+            "must not contain control characters",
+        ));
+    }
+}
+
+fn done(errs: Vec<InvalidParam>) -> ApiResult<()> {
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Invalid(errs))
+    }
+}
+
+// ------------------------------------------------------------------------------------ users
+
+/// Roles a desk user can have (integrations use API tokens, not users).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum UserRole {
+    Agent,
+    Teamlead,
+    Department,
+    Admin,
+}
+
+impl From<UserRole> for Role {
+    fn from(r: UserRole) -> Role {
+        match r {
+            UserRole::Agent => Role::Agent,
+            UserRole::Teamlead => Role::Teamlead,
+            UserRole::Department => Role::Department,
+            UserRole::Admin => Role::Admin,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    /// The identity provider's subject (`sub`), when known.
+    pub subject: Option<String>,
+    pub role: Role,
+    pub teams: Vec<String>,
+    pub department_id: Option<Uuid>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<UserRecord> for User {
+    fn from(u: UserRecord) -> Self {
+        User {
+            id: u.id,
+            name: u.name,
+            email: u.email,
+            subject: u.subject,
+            role: u.role,
+            teams: u.teams,
+            department_id: u.department_id,
+            active: u.active,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewUser {
+    pub name: String,
+    pub email: String,
+    #[serde(default)]
+    pub subject: Option<String>,
+    pub role: UserRole,
+    /// Team names; each must exist.
+    #[serde(default)]
+    pub teams: Vec<String>,
+    /// Required for (and only for) department users.
+    #[serde(default)]
+    pub department_id: Option<Uuid>,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserPatch {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub subject: Option<Option<String>>,
+    pub role: Option<UserRole>,
+    pub teams: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub department_id: Option<Option<Uuid>>,
+    pub active: Option<bool>,
+}
+
+/// Checks a user's fields against each other and the stored teams and departments.
+async fn check_user(state: &AppState, u: &UserRecord) -> ApiResult<()> {
+    let mut errs = Vec::new();
+    check_text(&mut errs, "name", &u.name, 200);
+    let email_ok = u.email.len() <= 254
+        && u.email.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty() && d.contains('.') && !u.email.chars().any(char::is_whitespace)
+        });
+    if !email_ok {
+        errs.push(InvalidParam::new(
+            "email",
+            "invalid",
+            "must be an e-mail address",
+        ));
+    }
+    if let Some(s) = &u.subject {
+        check_text(&mut errs, "subject", s, 255);
+    }
+    for t in &u.teams {
+        check_text(&mut errs, "teams", t, 100);
+    }
+    if errs.is_empty() && !u.teams.is_empty() {
+        let known = state.store.team_names(&u.teams).await?;
+        let unknown: Vec<&str> = u
+            .teams
+            .iter()
+            .filter(|t| !known.contains(t))
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            errs.push(InvalidParam::new(
+                "teams",
+                "unknown_team",
+                format!("no such team: {}", unknown.join(", ")),
+            ));
+        }
+    }
+    match (u.role, u.department_id) {
+        (Role::Department, None) => errs.push(InvalidParam::new(
+            "departmentId",
+            "required",
+            "a department user needs a department",
+        )),
+        (Role::Department, Some(d)) if state.store.get_department(d).await?.is_none() => {
+            errs.push(InvalidParam::new(
+                "departmentId",
+                "unknown_department",
+                "no such department",
+            ));
+        }
+        (Role::Department, Some(_)) => {}
+        (_, Some(_)) => errs.push(InvalidParam::new(
+            "departmentId",
+            "not_allowed",
+            "only department users belong to a department",
+        )),
+        _ => {}
+    }
+    done(errs)
+}
+
+/// Add a desk user.
+#[utoipa::path(
+    post, path = "/api/v1/users", tag = "people",
+    request_body = NewUser,
+    responses((status = 201, body = User), (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn create_user(
+    State(state): State<AppState>,
+    p: Authorized<roles::AdminOnly>,
+    ApiJson(b): ApiJson<NewUser>,
+) -> ApiResult<(StatusCode, Json<User>)> {
+    let now = Utc::now();
+    let rec = UserRecord {
+        id: Uuid::nil(),
+        name: b.name.trim().to_owned(),
+        email: b.email.trim().to_lowercase(),
+        subject: b.subject,
+        role: b.role.into(),
+        teams: b.teams,
+        department_id: b.department_id,
+        active: b.active,
+        created_at: now,
+        updated_at: now,
+    };
+    check_user(&state, &rec).await?;
+    let u = state.store.create_user(rec).await?;
+    audit(
+        &state,
+        &p,
+        "user.created",
+        serde_json::json!({"userId": u.id}),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(u.into())))
+}
+
+/// List desk users.
+#[utoipa::path(
+    get, path = "/api/v1/users", tag = "people", params(PageQuery),
+    responses((status = 200, body = List<User>)),
+    security(("bearer" = []))
+)]
+pub async fn list_users(
+    State(state): State<AppState>,
+    _p: Authorized<roles::Lead>,
+    uri: Uri,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<Json<List<User>>> {
+    let page = state
+        .store
+        .list_users(decode_cursor(q.cursor.as_deref())?, page_limit(q.limit)?)
+        .await?;
+    Ok(Json(List {
+        next: next_link("/api/v1/users", &query_pairs(&uri), page.next_after),
+        items: page.items.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// One desk user.
+#[utoipa::path(
+    get, path = "/api/v1/users/{id}", tag = "people", params(("id" = Uuid, Path)),
+    responses((status = 200, body = User), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn get_user(
+    State(state): State<AppState>,
+    _p: Authorized<roles::Lead>,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<User>> {
+    let u = state
+        .store
+        .get_user(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("user".into()))?;
+    Ok(Json(u.into()))
+}
+
+/// Change a desk user (deactivate with `"active": false`; users are never deleted, so the audit
+/// trail keeps its meaning).
+#[utoipa::path(
+    patch, path = "/api/v1/users/{id}", tag = "people", params(("id" = Uuid, Path)),
+    request_body = UserPatch,
+    responses((status = 200, body = User), (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn update_user(
+    State(state): State<AppState>,
+    p: Authorized<roles::AdminOnly>,
+    IdPath(id): IdPath,
+    ApiJson(b): ApiJson<UserPatch>,
+) -> ApiResult<Json<User>> {
+    let mut u = state
+        .store
+        .get_user(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("user".into()))?;
+    if let Some(v) = b.name {
+        u.name = v.trim().to_owned();
+    }
+    if let Some(v) = b.email {
+        u.email = v.trim().to_lowercase();
+    }
+    if let Some(v) = b.subject {
+        u.subject = v;
+    }
+    if let Some(v) = b.role {
+        u.role = v.into();
+    }
+    if let Some(v) = b.teams {
+        u.teams = v;
+    }
+    if let Some(v) = b.department_id {
+        u.department_id = v;
+    }
+    if let Some(v) = b.active {
+        u.active = v;
+    }
+    check_user(&state, &u).await?;
+    let u = state.store.save_user(u).await?;
+    audit(
+        &state,
+        &p,
+        "user.updated",
+        serde_json::json!({"userId": u.id}),
+    )
+    .await?;
+    Ok(Json(u.into()))
+}
+
+// ------------------------------------------------------------------------------------ teams
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoAssign {
+    Off,
+    RoundRobin,
+    LeastLoaded,
+}
+
+impl AutoAssign {
+    fn as_str(self) -> &'static str {
+        match self {
+            AutoAssign::Off => "off",
+            AutoAssign::RoundRobin => "round_robin",
+            AutoAssign::LeastLoaded => "least_loaded",
+        }
+    }
+    fn parse(s: &str) -> AutoAssign {
+        match s {
+            "round_robin" => AutoAssign::RoundRobin,
+            "least_loaded" => AutoAssign::LeastLoaded,
+            _ => AutoAssign::Off,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Team {
+    pub id: Uuid,
+    pub name: String,
+    pub auto_assign: AutoAssign,
+    /// Most open cases per agent for auto-assignment; null: no cap.
+    pub max_open_per_agent: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<TeamRecord> for Team {
+    fn from(t: TeamRecord) -> Self {
+        Team {
+            id: t.id,
+            auto_assign: AutoAssign::parse(&t.auto_assign),
+            name: t.name,
+            max_open_per_agent: t.max_open_per_agent,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewTeam {
+    pub name: String,
+    #[serde(default = "off")]
+    pub auto_assign: AutoAssign,
+    #[serde(default)]
+    pub max_open_per_agent: Option<i64>,
+}
+
+fn off() -> AutoAssign {
+    AutoAssign::Off
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TeamPatch {
+    pub name: Option<String>,
+    pub auto_assign: Option<AutoAssign>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub max_open_per_agent: Option<Option<i64>>,
+}
+
+fn check_team(t: &TeamRecord) -> ApiResult<()> {
+    let mut errs = Vec::new();
+    check_text(&mut errs, "name", &t.name, 100);
+    if t.max_open_per_agent
+        .is_some_and(|m| !(1..=10_000).contains(&m))
+    {
+        errs.push(InvalidParam::new(
+            "maxOpenPerAgent",
+            "out_of_range",
+            "between 1 and 10000",
+        ));
+    }
+    done(errs)
+}
+
+/// Add a team.
+#[utoipa::path(
+    post, path = "/api/v1/teams", tag = "people", request_body = NewTeam,
+    responses((status = 201, body = Team), (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn create_team(
+    State(state): State<AppState>,
+    p: Authorized<roles::AdminOnly>,
+    ApiJson(b): ApiJson<NewTeam>,
+) -> ApiResult<(StatusCode, Json<Team>)> {
+    let now = Utc::now();
+    let t = TeamRecord {
+        id: Uuid::nil(),
+        name: b.name.trim().to_owned(),
+        auto_assign: b.auto_assign.as_str().into(),
+        max_open_per_agent: b.max_open_per_agent,
+        created_at: now,
+        updated_at: now,
+    };
+    check_team(&t)?;
+    let t = state.store.create_team(t).await?;
+    audit(
+        &state,
+        &p,
+        "team.created",
+        serde_json::json!({"teamId": t.id}),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(t.into())))
+}
+
+/// List teams.
+#[utoipa::path(
+    get, path = "/api/v1/teams", tag = "people", params(PageQuery),
+    responses((status = 200, body = List<Team>)),
+    security(("bearer" = []))
+)]
+pub async fn list_teams(
+    State(state): State<AppState>,
+    _p: Authorized<roles::ReadPeople>,
+    uri: Uri,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<Json<List<Team>>> {
+    let page = state
+        .store
+        .list_teams(decode_cursor(q.cursor.as_deref())?, page_limit(q.limit)?)
+        .await?;
+    Ok(Json(List {
+        next: next_link("/api/v1/teams", &query_pairs(&uri), page.next_after),
+        items: page.items.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Change a team (name, auto-assignment, cap).
+#[utoipa::path(
+    patch, path = "/api/v1/teams/{id}", tag = "people", params(("id" = Uuid, Path)),
+    request_body = TeamPatch,
+    responses((status = 200, body = Team), (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn update_team(
+    State(state): State<AppState>,
+    p: Authorized<roles::AdminOnly>,
+    IdPath(id): IdPath,
+    ApiJson(b): ApiJson<TeamPatch>,
+) -> ApiResult<Json<Team>> {
+    let mut t = state
+        .store
+        .get_team(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("team".into()))?;
+    if let Some(v) = b.name {
+        t.name = v.trim().to_owned();
+    }
+    if let Some(v) = b.auto_assign {
+        t.auto_assign = v.as_str().into();
+    }
+    if let Some(v) = b.max_open_per_agent {
+        t.max_open_per_agent = v;
+    }
+    check_team(&t)?;
+    let t = state.store.save_team(t).await?;
+    audit(
+        &state,
+        &p,
+        "team.updated",
+        serde_json::json!({"teamId": t.id}),
+    )
+    .await?;
+    Ok(Json(t.into()))
+}
+
+// ------------------------------------------------------------------------------------ departments
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContactPerson {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Department {
+    pub id: Uuid,
+    pub name: String,
+    pub contact_persons: Vec<ContactPerson>,
+    /// The agreed answer time (werkafspraak), in business minutes.
+    pub answer_minutes: i64,
+    pub calendar_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<DepartmentRecord> for Department {
+    fn from(d: DepartmentRecord) -> Self {
+        Department {
+            id: d.id,
+            name: d.name,
+            contact_persons: serde_json::from_value(d.contact_persons).unwrap_or_default(),
+            answer_minutes: d.answer_minutes,
+            calendar_id: d.calendar_id,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewDepartment {
+    pub name: String,
+    #[serde(default)]
+    pub contact_persons: Vec<ContactPerson>,
+    pub answer_minutes: i64,
+    #[serde(default)]
+    pub calendar_id: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DepartmentPatch {
+    pub name: Option<String>,
+    pub contact_persons: Option<Vec<ContactPerson>>,
+    pub answer_minutes: Option<i64>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub calendar_id: Option<Option<Uuid>>,
+}
+
+fn check_department(name: &str, people: &[ContactPerson], minutes: i64) -> ApiResult<()> {
+    let mut errs = Vec::new();
+    check_text(&mut errs, "name", name, 200);
+    if !(1..=525_600).contains(&minutes) {
+        errs.push(InvalidParam::new(
+            "answerMinutes",
+            "out_of_range",
+            "between 1 and 525600 (a year)",
+        ));
+    }
+    if people.len() > 50 {
+        errs.push(InvalidParam::new(
+            "contactPersons",
+            "too_many",
+            "at most 50",
+        ));
+    }
+    for (i, p) in people.iter().enumerate() {
+        check_text(
+            &mut errs,
+            &format!("contactPersons[{i}].name"),
+            &p.name,
+            200,
+        );
+    }
+    done(errs)
+}
+
+/// Add a department (vakafdeling).
+#[utoipa::path(
+    post, path = "/api/v1/departments", tag = "people", request_body = NewDepartment,
+    responses((status = 201, body = Department), (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn create_department(
+    State(state): State<AppState>,
+    p: Authorized<roles::AdminOnly>,
+    ApiJson(b): ApiJson<NewDepartment>,
+) -> ApiResult<(StatusCode, Json<Department>)> {
+    check_department(&b.name, &b.contact_persons, b.answer_minutes)?;
+    let now = Utc::now();
+    let d = state
+        .store
+        .create_department(DepartmentRecord {
+            id: Uuid::nil(),
+            name: b.name.trim().to_owned(),
+            contact_persons: serde_json::to_value(&b.contact_persons).unwrap_or_default(),
+            answer_minutes: b.answer_minutes,
+            calendar_id: b.calendar_id,
+            created_at: now,
+            updated_at: now,
+        })
+        .await?;
+    audit(
+        &state,
+        &p,
+        "department.created",
+        serde_json::json!({"departmentId": d.id}),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(d.into())))
+}
+
+/// List departments.
+#[utoipa::path(
+    get, path = "/api/v1/departments", tag = "people", params(PageQuery),
+    responses((status = 200, body = List<Department>)),
+    security(("bearer" = []))
+)]
+pub async fn list_departments(
+    State(state): State<AppState>,
+    _p: Authorized<roles::ReadPeople>,
+    uri: Uri,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<Json<List<Department>>> {
+    let page = state
+        .store
+        .list_departments(decode_cursor(q.cursor.as_deref())?, page_limit(q.limit)?)
+        .await?;
+    Ok(Json(List {
+        next: next_link("/api/v1/departments", &query_pairs(&uri), page.next_after),
+        items: page.items.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Change a department.
+#[utoipa::path(
+    patch, path = "/api/v1/departments/{id}", tag = "people", params(("id" = Uuid, Path)),
+    request_body = DepartmentPatch,
+    responses((status = 200, body = Department), (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn update_department(
+    State(state): State<AppState>,
+    p: Authorized<roles::AdminOnly>,
+    IdPath(id): IdPath,
+    ApiJson(b): ApiJson<DepartmentPatch>,
+) -> ApiResult<Json<Department>> {
+    let mut d = state
+        .store
+        .get_department(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("department".into()))?;
+    let mut people: Vec<ContactPerson> =
+        serde_json::from_value(d.contact_persons.clone()).unwrap_or_default();
+    if let Some(v) = b.name {
+        d.name = v.trim().to_owned();
+    }
+    if let Some(v) = b.contact_persons {
+        people = v;
+    }
+    if let Some(v) = b.answer_minutes {
+        d.answer_minutes = v;
+    }
+    if let Some(v) = b.calendar_id {
+        d.calendar_id = v;
+    }
+    check_department(&d.name, &people, d.answer_minutes)?;
+    d.contact_persons = serde_json::to_value(&people).unwrap_or_default();
+    let d = state.store.save_department(d).await?;
+    audit(
+        &state,
+        &p,
+        "department.updated",
+        serde_json::json!({"departmentId": d.id}),
+    )
+    .await?;
+    Ok(Json(d.into()))
+}

@@ -1,0 +1,378 @@
+//! Outbound webhooks (admin): subscribe a URL to event types; deliveries are signed, retried with
+//! backoff for more than 24 hours, logged, and never sent again after a success.
+
+use crate::auth::{roles, Authorized};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiJson, ApiQuery, IdPath};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use webcare_store::agent_events::{DeliveryJob, DeliveryOutcome};
+use webcare_store::Store;
+
+/// The event types a webhook can subscribe to.
+pub const EVENT_TYPES: &[&str] = &[
+    "case.created",
+    "case.updated",
+    "case.resolved",
+    "message.received",
+    "reply.updated",
+    "sla.warning",
+    "sla.breached",
+];
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewWebhook {
+    /// An absolute http(s) URL, not pointing at this desk.
+    pub url: String,
+    pub event_types: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Webhook {
+    pub id: Uuid,
+    pub url: String,
+    pub event_types: Vec<String>,
+    /// The HMAC secret: shown once, when the webhook is created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+fn check_url(state: &AppState, raw: &str, host_header: Option<&str>) -> ApiResult<()> {
+    let bad = |why: &str| ApiError::invalid("url", "invalid_url", why.to_owned());
+    let u = url::Url::parse(raw).map_err(|_| bad("must be an absolute http(s) URL"))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(bad("only http and https URLs"));
+    }
+    let host = u
+        .host_str()
+        .ok_or_else(|| bad("needs a host"))?
+        .to_ascii_lowercase();
+    let port = u.port_or_known_default();
+    // The desk itself: the address this request came in on, and the desk's own bind address.
+    let own: Vec<String> = host_header
+        .into_iter()
+        .map(str::to_ascii_lowercase)
+        .chain(state.settings.public_hosts.iter().cloned())
+        .collect();
+    let target = match port {
+        Some(p) => format!("{host}:{p}"),
+        None => host.clone(),
+    };
+    if own.iter().any(|h| *h == target || *h == host) {
+        return Err(bad("must not point at this desk"));
+    }
+    Ok(())
+}
+
+/// Subscribe a URL to event types.
+#[utoipa::path(
+    post, path = "/api/v1/webhooks", tag = "webhooks", request_body = NewWebhook,
+    responses((status = 201, body = Webhook), (status = 400, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    p: Authorized<roles::AdminOnly>,
+    headers: axum::http::HeaderMap,
+    ApiJson(b): ApiJson<NewWebhook>,
+) -> ApiResult<(StatusCode, Json<Webhook>)> {
+    let host = headers.get("host").and_then(|h| h.to_str().ok());
+    check_url(&state, &b.url, host)?;
+    if b.event_types.is_empty() {
+        return Err(ApiError::invalid(
+            "eventTypes",
+            "required",
+            "at least one event type",
+        ));
+    }
+    if let Some(t) = b
+        .event_types
+        .iter()
+        .find(|t| !EVENT_TYPES.contains(&t.as_str()))
+    {
+        return Err(ApiError::invalid(
+            "eventTypes",
+            "unknown_event_type",
+            format!("unknown '{t}'; one of: {}", EVENT_TYPES.join(", ")),
+        ));
+    }
+    let secret = webcare_store::token::generate();
+    let w = state
+        .store
+        .create_webhook(&b.url, &b.event_types, &secret)
+        .await?;
+    super::people::audit(
+        &state,
+        &p,
+        "webhook.created",
+        serde_json::json!({"id": w.id}),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Webhook {
+            id: w.id,
+            url: w.url,
+            event_types: w.event_types,
+            secret: Some(secret),
+            created_at: w.created_at,
+        }),
+    ))
+}
+
+/// List webhooks (without their secrets).
+#[utoipa::path(
+    get, path = "/api/v1/webhooks", tag = "webhooks",
+    responses((status = 200, body = Vec<Webhook>)),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    _p: Authorized<roles::AdminOnly>,
+) -> ApiResult<Json<Vec<Webhook>>> {
+    Ok(Json(
+        state
+            .store
+            .list_webhooks()
+            .await?
+            .into_iter()
+            .map(|w| Webhook {
+                id: w.id,
+                url: w.url,
+                event_types: w.event_types,
+                secret: None,
+                created_at: w.created_at,
+            })
+            .collect(),
+    ))
+}
+
+/// Delete a webhook; its pending deliveries are dropped, its log stays.
+#[utoipa::path(
+    delete, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    p: Authorized<roles::AdminOnly>,
+    IdPath(id): IdPath,
+) -> ApiResult<StatusCode> {
+    if !state.store.delete_webhook(id).await? {
+        return Err(ApiError::NotFound("webhook".into()));
+    }
+    super::people::audit(&state, &p, "webhook.deleted", serde_json::json!({"id": id})).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeliveryQuery {
+    /// Deliveries of events after this sequence number.
+    pub after: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    /// Also sent as the `Webcare-Delivery-Id` header.
+    pub id: String,
+    pub event_seq: i64,
+    /// `pending`, `succeeded` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// The delivery log of a webhook.
+#[utoipa::path(
+    get, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = Uuid, Path), DeliveryQuery),
+    responses((status = 200, body = Vec<Delivery>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn deliveries(
+    State(state): State<AppState>,
+    _p: Authorized<roles::AdminOnly>,
+    IdPath(id): IdPath,
+    ApiQuery(q): ApiQuery<DeliveryQuery>,
+) -> ApiResult<Json<Vec<Delivery>>> {
+    if state.store.get_webhook(id).await?.is_none() {
+        return Err(ApiError::NotFound("webhook".into()));
+    }
+    let limit = super::page_limit(q.limit)?;
+    Ok(Json(
+        state
+            .store
+            .list_deliveries(id, q.after, limit)
+            .await?
+            .into_iter()
+            .map(|d| Delivery {
+                id: delivery_id(d.webhook_id, d.event_seq),
+                event_seq: d.event_seq,
+                status: d.status,
+                attempts: d.attempts,
+                next_attempt_at: d.next_attempt_at,
+                last_status: d.last_status,
+                last_error: d.last_error,
+                created_at: d.created_at,
+                delivered_at: d.delivered_at,
+            })
+            .collect(),
+    ))
+}
+
+pub fn delivery_id(webhook: Uuid, seq: i64) -> String {
+    format!("{webhook}-{seq}")
+}
+
+// ------------------------------------------------------------------------------------ worker
+
+/// How deliveries are retried.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// The first retry waits this long; each next one twice as long, up to `max_delay`.
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+    /// Give up when the first attempt is longer ago than this (at least 24 h in production).
+    pub give_up_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            first_delay: Duration::seconds(10),
+            max_delay: Duration::hours(1),
+            give_up_after: Duration::hours(25),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before attempt `attempts + 1`.
+    pub fn delay(&self, attempts: i64) -> Duration {
+        let factor = 1i64 << attempts.clamp(0, 20);
+        (self.first_delay * factor as i32).min(self.max_delay)
+    }
+}
+
+/// Sends due webhook deliveries. Call [`WebhookWorker::run_once`] in a loop (see `run`).
+pub struct WebhookWorker {
+    pub store: Arc<dyn Store>,
+    pub http: reqwest::Client,
+    pub policy: RetryPolicy,
+}
+
+impl WebhookWorker {
+    pub fn new(store: Arc<dyn Store>, policy: RetryPolicy) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        Self {
+            store,
+            http,
+            policy,
+        }
+    }
+
+    /// Sends what is due now; answers how many deliveries were attempted.
+    pub async fn run_once(&self) -> webcare_store::Result<usize> {
+        let now = Utc::now();
+        let jobs = self
+            .store
+            .claim_deliveries(now, now + Duration::seconds(60), 32)
+            .await?;
+        let n = jobs.len();
+        for job in jobs {
+            let (wid, seq) = (job.webhook.id, job.event.seq);
+            let outcome = self.send(job).await;
+            self.store.finish_delivery(wid, seq, outcome).await?;
+        }
+        Ok(n)
+    }
+
+    async fn send(&self, job: DeliveryJob) -> DeliveryOutcome {
+        let body = serde_json::json!({
+            "id": delivery_id(job.webhook.id, job.event.seq),
+            "seq": job.event.seq,
+            "type": job.event.event.kind,
+            "at": job.event.at,
+            "caseId": job.event.event.case_id,
+            "data": job.event.event.payload,
+        })
+        .to_string();
+        let ts = Utc::now().timestamp();
+        let sig = webcare_connectors::signature::sign_webhook(
+            job.webhook.secret.as_bytes(),
+            ts,
+            body.as_bytes(),
+        );
+        let res = self
+            .http
+            .post(&job.webhook.url)
+            .header("content-type", "application/json")
+            .header("x-webcare-signature", sig)
+            .header("x-webcare-timestamp", ts.to_string())
+            .header(
+                "x-webcare-delivery-id",
+                delivery_id(job.webhook.id, job.event.seq),
+            )
+            .header("x-webcare-event", job.event.event.kind.clone())
+            .body(body)
+            .send()
+            .await;
+        let (status, error) = match res {
+            Ok(r) if r.status().is_success() => {
+                return DeliveryOutcome::Succeeded {
+                    status: r.status().as_u16(),
+                }
+            }
+            Ok(r) => (
+                Some(r.status().as_u16()),
+                format!("answered {}", r.status()),
+            ),
+            Err(e) => (None, format!("could not deliver: {e}")),
+        };
+        if Utc::now() - job.created_at >= self.policy.give_up_after {
+            DeliveryOutcome::Failed { status, error }
+        } else {
+            DeliveryOutcome::Retry {
+                status,
+                error,
+                at: Utc::now() + self.policy.delay(job.attempts),
+            }
+        }
+    }
+
+    /// Runs until `cancel` fires, polling every second.
+    pub async fn run(self, cancel: tokio_util::sync::CancellationToken) {
+        loop {
+            match self.run_once().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "webhook deliveries failed"),
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            }
+        }
+    }
+}

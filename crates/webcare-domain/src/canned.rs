@@ -1,0 +1,146 @@
+//! Canned answers: Dutch texts with `{{variable}}` placeholders, filled in for one case.
+
+use std::collections::BTreeMap;
+
+/// The variables a canned answer may use.
+pub const VARIABLES: &[&str] = &["voornaam", "openingstijden", "agent", "zaaknummer"];
+
+/// A template that cannot be rendered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("unknown variables: {}", .0.join(", "))]
+    Unknown(Vec<String>),
+    #[error("a '{{{{' at byte {0} is not closed")]
+    Unclosed(usize),
+}
+
+/// One piece of a parsed template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part<'a> {
+    Text(&'a str),
+    Var(&'a str),
+}
+
+fn parse(template: &str) -> Result<Vec<Part<'_>>, TemplateError> {
+    let mut parts = Vec::new();
+    let mut rest = template;
+    let mut offset = 0;
+    while let Some(start) = rest.find("{{") {
+        parts.push(Part::Text(&rest[..start]));
+        let after = &rest[start + 2..];
+        let end = after
+            .find("}}")
+            .ok_or(TemplateError::Unclosed(offset + start))?;
+        parts.push(Part::Var(after[..end].trim()));
+        let consumed = start + 2 + end + 2;
+        offset += consumed;
+        rest = &rest[consumed..];
+    }
+    parts.push(Part::Text(rest));
+    Ok(parts)
+}
+
+/// Checks that a template only uses known variables (sorted, deduplicated in the error).
+pub fn check(template: &str) -> Result<(), TemplateError> {
+    let mut unknown: Vec<String> = parse(template)?
+        .into_iter()
+        .filter_map(|p| match p {
+            Part::Var(v) if !VARIABLES.contains(&v) => Some(v.to_owned()),
+            _ => None,
+        })
+        .collect();
+    unknown.sort();
+    unknown.dedup();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(TemplateError::Unknown(unknown))
+    }
+}
+
+/// Fills in the template. Known variables without a value become empty text; unknown variables
+/// are an error naming them.
+pub fn render(template: &str, values: &BTreeMap<String, String>) -> Result<String, TemplateError> {
+    check(template)?;
+    let mut out = String::with_capacity(template.len());
+    for p in parse(template)? {
+        match p {
+            Part::Text(t) => out.push_str(t),
+            Part::Var(v) => out.push_str(values.get(v).map(String::as_str).unwrap_or("")),
+        }
+    }
+    Ok(out)
+}
+
+/// The first name for `{{voornaam}}` from a display name ("Anna de Vries" -> "Anna").
+pub fn first_name(display_name: &str) -> String {
+    display_name
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches('@')
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn vals(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn fills_in_dutch_text() {
+        let t =
+            "Hoi {{voornaam}}, bedankt voor je bericht! We zijn bereikbaar {{ openingstijden }}. \
+                 Groet, {{agent}} (zaak {{zaaknummer}})";
+        let out = render(
+            t,
+            &vals(&[
+                ("voornaam", "Anna"),
+                ("openingstijden", "ma-vr 8:30-17:00"),
+                ("agent", "Mark"),
+                ("zaaknummer", "Z-123"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "Hoi Anna, bedankt voor je bericht! We zijn bereikbaar ma-vr 8:30-17:00. \
+                 Groet, Mark (zaak Z-123)"
+        );
+    }
+
+    #[test]
+    fn unknown_variables_are_named() {
+        let e = render("Hoi {{naam}} en {{bsn}} en {{naam}}", &vals(&[])).unwrap_err();
+        assert_eq!(e, TemplateError::Unknown(vec!["bsn".into(), "naam".into()]));
+        assert!(e.to_string().contains("bsn, naam"));
+        assert_eq!(check("Hoi {{voornaam"), Err(TemplateError::Unclosed(4)));
+    }
+
+    #[test]
+    fn missing_values_are_empty() {
+        assert_eq!(render("Hoi {{voornaam}}!", &vals(&[])).unwrap(), "Hoi !");
+        assert_eq!(first_name("Anna de Vries"), "Anna");
+        assert_eq!(first_name("@anna"), "anna");
+        assert_eq!(first_name(""), "");
+    }
+
+    proptest! {
+        #[test]
+        fn text_without_braces_is_unchanged(s in "[^{}]*") {
+            prop_assert_eq!(render(&s, &BTreeMap::new()).unwrap(), s);
+        }
+
+        #[test]
+        fn never_panics(s in ".*") {
+            let _ = render(&s, &vals(&[("agent", "x")]));
+        }
+    }
+}

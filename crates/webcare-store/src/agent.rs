@@ -1,0 +1,1333 @@
+//! The agent desk's store: users, teams, departments, case work (notes, guarded case updates,
+//! merges, forwards to departments), the audit list, canned answers and the team-lead board.
+//!
+//! Like `sql.rs`, the SQL is written once and instantiated per backend by [`impl_agent_store!`];
+//! the few places where SQLite and PostgreSQL differ (JSON containment, full-text search, ILIKE)
+//! are behind [`Dialect`].
+//!
+//! Case writes are compare-and-set on `updated_at`: the API reads a case, decides the new state
+//! with the domain rules (status machine, rights), and [`AgentStore::write_case`] applies it in
+//! one transaction only if nobody changed the case meanwhile (else a 409 to retry), together with
+//! its audit events, notes and forward bookkeeping. Nothing half-done is left behind.
+
+use crate::records::{CaseFilter, CaseRecord, NewAuditEvent, Page};
+use crate::Result;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::QueryBuilder;
+use uuid::Uuid;
+use webcare_domain::{CaseStatus, Role};
+
+// ------------------------------------------------------------------------------------ records
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    /// The identity provider's `sub` claim, when known.
+    pub subject: Option<String>,
+    pub role: Role,
+    pub teams: Vec<String>,
+    pub department_id: Option<Uuid>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TeamRecord {
+    pub id: Uuid,
+    pub name: String,
+    /// `off`, `round_robin` or `least_loaded`.
+    pub auto_assign: String,
+    pub max_open_per_agent: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DepartmentRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub contact_persons: serde_json::Value,
+    /// The agreed answer time (werkafspraak) in business minutes.
+    pub answer_minutes: i64,
+    pub calendar_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoteRecord {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub author: String,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForwardRecord {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub department_id: Uuid,
+    pub question: String,
+    pub forwarded_by: String,
+    pub forwarded_at: DateTime<Utc>,
+    pub answer: Option<String>,
+    pub answered_by: Option<String>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub return_reason: Option<String>,
+    pub returned_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub case_id: Option<Uuid>,
+    pub detail: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub case_id: Option<Uuid>,
+    /// Exact actor string.
+    pub actor: Option<String>,
+    /// Actors that are this user (`user:<id>:...`).
+    pub user_id: Option<Uuid>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CannedRecord {
+    pub id: Uuid,
+    pub team: Option<String>,
+    pub title: String,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Which cases a caller may see. Tokens without a user see role-wide (`All`, or every forwarded
+/// case for a department token); users see their teams' cases or their department's.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum CaseScope {
+    #[default]
+    All,
+    /// Cases of these teams, and cases assigned to `assignee`.
+    Teams {
+        teams: Vec<String>,
+        assignee: String,
+    },
+    /// Cases forwarded (status `forwarded`) to this department; `None`: to any department.
+    Department(Option<Uuid>),
+}
+
+impl CaseScope {
+    /// The same rule as the SQL filter, for one case.
+    pub fn allows(&self, c: &CaseRecord) -> bool {
+        match self {
+            CaseScope::All => true,
+            CaseScope::Teams { teams, assignee } => {
+                c.assignee.as_deref() == Some(assignee.as_str())
+                    || c.team.as_ref().is_some_and(|t| teams.contains(t))
+            }
+            CaseScope::Department(d) => {
+                c.status == CaseStatus::Forwarded && d.is_none_or(|d| c.department_id == Some(d))
+            }
+        }
+    }
+}
+
+/// Forward bookkeeping done with a case write.
+#[derive(Debug, Clone)]
+pub enum ForwardOp {
+    /// A new forward (question to the department): starts the department clock.
+    Open {
+        department_id: Uuid,
+        question: String,
+        by: String,
+    },
+    /// The department's answer to the open forward: stops the department clock.
+    Answer { text: String, by: String },
+    /// The agent hands the answer back with a reason: a new forward opens for the same department.
+    Return { reason: String, by: String },
+}
+
+/// One guarded change of a case: applied only if the case's `updated_at` is still
+/// `before.updated_at`.
+#[derive(Debug, Clone)]
+pub struct CaseWrite {
+    pub before: CaseRecord,
+    pub after: CaseRecord,
+    pub audit: Vec<NewAuditEvent>,
+    /// An internal note `(author, text)` added with the change.
+    pub note: Option<(String, String)>,
+    pub forward: Option<ForwardOp>,
+}
+
+impl CaseWrite {
+    pub fn new(before: CaseRecord) -> Self {
+        Self {
+            after: before.clone(),
+            before,
+            audit: Vec::new(),
+            note: None,
+            forward: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DepartmentReportRow {
+    pub department_id: Uuid,
+    pub name: String,
+    pub answer_minutes: i64,
+    pub forwards: i64,
+    pub answered: i64,
+    /// Answered within the agreed time (wall-clock minutes; business minutes come with the SLA
+    /// engine's department clock).
+    pub answered_in_time: i64,
+    pub open: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DepartmentReport {
+    pub cases: i64,
+    pub forwarded_cases: i64,
+    pub departments: Vec<DepartmentReportRow>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Board {
+    pub open_by_status: Vec<(String, i64)>,
+    pub sla_warnings: i64,
+    pub sla_breaches: i64,
+    pub agent_load: Vec<(String, i64)>,
+    pub unassigned: i64,
+    pub oldest_unanswered_at: Option<DateTime<Utc>>,
+    pub oldest_unanswered_case_id: Option<Uuid>,
+    pub arrivals_last_hour: Vec<(String, i64)>,
+}
+
+// ------------------------------------------------------------------------------------ traits
+
+/// Hooks called inside the transaction of a case write, so the SLA engine can start, pause and
+/// stop clocks atomically with the change. No-ops by default.
+///
+/// HOOK(SLA): the lead wires these to the SLA engine at merge (override them in
+/// `impl_agent_store!`, where the backends implement this trait).
+#[async_trait]
+pub trait CaseHooks<DB: sqlx::Database> {
+    /// A status change made through the API (claim, PATCH, resolve, forward, answer, merge).
+    async fn on_status_change(
+        &self,
+        _tx: &mut sqlx::Transaction<'static, DB>,
+        _case_id: Uuid,
+        _from: CaseStatus,
+        _to: CaseStatus,
+        _at: DateTime<Utc>,
+    ) -> Result<()> {
+        Ok(())
+    }
+    /// A case forwarded to a department: start the department clock.
+    async fn on_forward(
+        &self,
+        _tx: &mut sqlx::Transaction<'static, DB>,
+        _case_id: Uuid,
+        _department_id: Uuid,
+        _at: DateTime<Utc>,
+    ) -> Result<()> {
+        Ok(())
+    }
+    /// The department answered: stop the department clock.
+    async fn on_department_answer(
+        &self,
+        _tx: &mut sqlx::Transaction<'static, DB>,
+        _case_id: Uuid,
+        _department_id: Uuid,
+        _at: DateTime<Utc>,
+    ) -> Result<()> {
+        Ok(())
+    }
+    /// `from` was merged into `into`: combine clocks.
+    async fn on_merge(
+        &self,
+        _tx: &mut sqlx::Transaction<'static, DB>,
+        _from: Uuid,
+        _into: Uuid,
+        _at: DateTime<Utc>,
+    ) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+pub trait AgentStore: crate::agent_events::LiveEvents + Send + Sync {
+    // people
+    async fn create_user(&self, u: UserRecord) -> Result<UserRecord>;
+    async fn save_user(&self, u: UserRecord) -> Result<UserRecord>;
+    async fn get_user(&self, id: Uuid) -> Result<Option<UserRecord>>;
+    async fn list_users(&self, after: Option<Uuid>, limit: u32) -> Result<Page<UserRecord>>;
+    /// The active user with this subject, else with this e-mail address (case-insensitive).
+    async fn find_user_for_login(
+        &self,
+        subject: Option<&str>,
+        email: Option<&str>,
+    ) -> Result<Option<UserRecord>>;
+    async fn create_team(&self, t: TeamRecord) -> Result<TeamRecord>;
+    async fn save_team(&self, t: TeamRecord) -> Result<TeamRecord>;
+    async fn get_team(&self, id: Uuid) -> Result<Option<TeamRecord>>;
+    async fn team_names(&self, names: &[String]) -> Result<Vec<String>>;
+    async fn list_teams(&self, after: Option<Uuid>, limit: u32) -> Result<Page<TeamRecord>>;
+    async fn create_department(&self, d: DepartmentRecord) -> Result<DepartmentRecord>;
+    async fn save_department(&self, d: DepartmentRecord) -> Result<DepartmentRecord>;
+    async fn get_department(&self, id: Uuid) -> Result<Option<DepartmentRecord>>;
+    async fn list_departments(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Page<DepartmentRecord>>;
+
+    // case work
+    /// Applies a guarded case change in one transaction; `Conflict` when the case changed.
+    async fn write_case(&self, w: CaseWrite) -> Result<CaseRecord>;
+    /// Merges `from` into `into` in one transaction: messages, threads and notes move, the
+    /// contacts' identities are linked to `into`'s contact, `from` is closed with a pointer.
+    async fn merge_cases(&self, from: CaseWrite, into: CaseWrite) -> Result<CaseRecord>;
+    async fn merged_into(&self, case_id: Uuid) -> Result<Option<Uuid>>;
+    async fn list_notes(&self, case_id: Uuid) -> Result<Vec<NoteRecord>>;
+    async fn list_forwards(&self, case_id: Uuid) -> Result<Vec<ForwardRecord>>;
+    /// The department answer waiting for the agent (set by an answer, cleared by a return).
+    async fn department_answer(&self, case_id: Uuid) -> Result<Option<String>>;
+
+    // audit
+    async fn list_audit(
+        &self,
+        f: AuditFilter,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Page<AuditRecord>>;
+
+    // canned answers
+    async fn create_canned(&self, c: CannedRecord) -> Result<CannedRecord>;
+    async fn save_canned(&self, c: CannedRecord) -> Result<CannedRecord>;
+    async fn get_canned(&self, id: Uuid) -> Result<Option<CannedRecord>>;
+    async fn delete_canned(&self, id: Uuid) -> Result<bool>;
+    async fn list_canned(
+        &self,
+        team: Option<String>,
+        q: Option<String>,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Page<CannedRecord>>;
+
+    // reports
+    async fn department_report(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<DepartmentReport>;
+    async fn board(&self, now: DateTime<Utc>) -> Result<Board>;
+}
+
+// ------------------------------------------------------------------------------------ dialect
+
+/// What differs between the two backends' SQL in this area.
+pub trait Dialect: sqlx::Database + Sized {
+    const ILIKE: &'static str;
+    /// `AND <labels contains label>`.
+    fn push_label(q: &mut QueryBuilder<'_, Self>, label: String);
+    /// `AND <case matches the search words in its messages or its contact's names>`.
+    fn push_search(q: &mut QueryBuilder<'_, Self>, text: &str);
+}
+
+/// The words of a search: letters and digits only, so user input can never be query syntax.
+pub fn search_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(16)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+impl Dialect for sqlx::Sqlite {
+    const ILIKE: &'static str = "LIKE";
+    fn push_label(q: &mut QueryBuilder<'_, Self>, label: String) {
+        q.push(" AND EXISTS (SELECT 1 FROM json_each(cases.labels) WHERE json_each.value = ")
+            .push_bind(label)
+            .push(")");
+    }
+    fn push_search(q: &mut QueryBuilder<'_, Self>, text: &str) {
+        // Every word must occur (FTS5 implicit AND); each is quoted, so nothing is syntax.
+        let m: String = search_words(text)
+            .iter()
+            .map(|w| format!("\"{w}\""))
+            .collect::<Vec<_>>()
+            .join(" ");
+        q.push(
+            " AND (cases.id IN (SELECT m.case_id FROM messages m WHERE m.rowid IN \
+             (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ",
+        )
+        .push_bind(m.clone())
+        .push(
+            ")) OR cases.contact_id IN (SELECT ci.contact_id FROM contact_identities ci WHERE ci.rowid IN \
+             (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ",
+        )
+        .push_bind(m)
+        .push(")))");
+    }
+}
+
+impl Dialect for sqlx::Postgres {
+    const ILIKE: &'static str = "ILIKE";
+    fn push_label(q: &mut QueryBuilder<'_, Self>, label: String) {
+        q.push(" AND cases.labels ? ").push_bind(label);
+    }
+    fn push_search(q: &mut QueryBuilder<'_, Self>, text: &str) {
+        let words = search_words(text).join(" ");
+        // The expressions match the GIN expression indexes of migration 0004.
+        q.push(
+            " AND (cases.id IN (SELECT m.case_id FROM messages m WHERE to_tsvector('dutch', m.text) \
+             @@ plainto_tsquery('dutch', ",
+        )
+        .push_bind(words.clone())
+        .push(
+            ")) OR cases.contact_id IN (SELECT ci.contact_id FROM contact_identities ci WHERE \
+             to_tsvector('dutch', coalesce(ci.display_name, '') || ' ' || coalesce(ci.handle, '')) \
+             @@ plainto_tsquery('dutch', ",
+        )
+        .push_bind(words)
+        .push(")))");
+    }
+}
+
+/// The inbox filters of this area, appended to the case list query of `sql.rs`.
+pub(crate) fn push_case_filters<DB>(q: &mut QueryBuilder<'_, DB>, f: &CaseFilter)
+where
+    DB: Dialect,
+    for<'a> String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    for<'a> i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    for<'a> Uuid: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    for l in &f.labels {
+        DB::push_label(q, l.clone());
+    }
+    if let Some(p) = f.priority {
+        q.push(" AND priority = ").push_bind(p.as_str().to_owned());
+    }
+    if let Some(d) = f.department_id {
+        q.push(" AND department_id = ").push_bind(d);
+    }
+    if let Some(t) = f.created_from {
+        q.push(" AND created_at >= ")
+            .push_bind(crate::time::to_ms(t));
+    }
+    if let Some(t) = f.created_to {
+        q.push(" AND created_at < ")
+            .push_bind(crate::time::to_ms(t));
+    }
+    if let Some(text) = f.q.as_deref() {
+        DB::push_search(q, text);
+    }
+    match &f.scope {
+        CaseScope::All => {}
+        CaseScope::Teams { teams, assignee } => {
+            q.push(" AND (assignee = ").push_bind(assignee.clone());
+            if !teams.is_empty() {
+                q.push(" OR team IN (");
+                let mut sep = q.separated(", ");
+                for t in teams {
+                    sep.push_bind(t.clone());
+                }
+                q.push(")");
+            }
+            q.push(")");
+        }
+        CaseScope::Department(d) => {
+            q.push(" AND status = 'forwarded'");
+            if let Some(d) = d {
+                q.push(" AND department_id = ").push_bind(*d);
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------ rows
+
+use crate::time::{from_ms, opt_from_ms};
+use sqlx::types::Json;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: Uuid,
+    name: String,
+    email: String,
+    subject: Option<String>,
+    role: String,
+    teams: Json<Vec<String>>,
+    department_id: Option<Uuid>,
+    active: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<UserRow> for UserRecord {
+    type Error = crate::StoreError;
+    fn try_from(r: UserRow) -> Result<Self> {
+        Ok(UserRecord {
+            id: r.id,
+            name: r.name,
+            email: r.email,
+            subject: r.subject,
+            role: r
+                .role
+                .parse()
+                .map_err(|_| crate::StoreError::Corrupt(format!("bad role '{}'", r.role)))?,
+            teams: r.teams.0,
+            department_id: r.department_id,
+            active: r.active,
+            created_at: from_ms(r.created_at),
+            updated_at: from_ms(r.updated_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TeamRow {
+    id: Uuid,
+    name: String,
+    auto_assign: String,
+    max_open_per_agent: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<TeamRow> for TeamRecord {
+    fn from(r: TeamRow) -> Self {
+        TeamRecord {
+            id: r.id,
+            name: r.name,
+            auto_assign: r.auto_assign,
+            max_open_per_agent: r.max_open_per_agent,
+            created_at: from_ms(r.created_at),
+            updated_at: from_ms(r.updated_at),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DepartmentRow {
+    id: Uuid,
+    name: String,
+    contact_persons: Json<serde_json::Value>,
+    answer_minutes: i64,
+    calendar_id: Option<Uuid>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<DepartmentRow> for DepartmentRecord {
+    fn from(r: DepartmentRow) -> Self {
+        DepartmentRecord {
+            id: r.id,
+            name: r.name,
+            contact_persons: r.contact_persons.0,
+            answer_minutes: r.answer_minutes,
+            calendar_id: r.calendar_id,
+            created_at: from_ms(r.created_at),
+            updated_at: from_ms(r.updated_at),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct NoteRow {
+    id: Uuid,
+    case_id: Uuid,
+    author: String,
+    text: String,
+    created_at: i64,
+}
+
+impl From<NoteRow> for NoteRecord {
+    fn from(r: NoteRow) -> Self {
+        NoteRecord {
+            id: r.id,
+            case_id: r.case_id,
+            author: r.author,
+            text: r.text,
+            created_at: from_ms(r.created_at),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ForwardRow {
+    id: Uuid,
+    case_id: Uuid,
+    department_id: Uuid,
+    question: String,
+    forwarded_by: String,
+    forwarded_at: i64,
+    answer: Option<String>,
+    answered_by: Option<String>,
+    answered_at: Option<i64>,
+    return_reason: Option<String>,
+    returned_at: Option<i64>,
+}
+
+impl From<ForwardRow> for ForwardRecord {
+    fn from(r: ForwardRow) -> Self {
+        ForwardRecord {
+            id: r.id,
+            case_id: r.case_id,
+            department_id: r.department_id,
+            question: r.question,
+            forwarded_by: r.forwarded_by,
+            forwarded_at: from_ms(r.forwarded_at),
+            answer: r.answer,
+            answered_by: r.answered_by,
+            answered_at: opt_from_ms(r.answered_at),
+            return_reason: r.return_reason,
+            returned_at: opt_from_ms(r.returned_at),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    id: Uuid,
+    at: i64,
+    actor: String,
+    action: String,
+    case_id: Option<Uuid>,
+    detail: Json<serde_json::Value>,
+}
+
+impl From<AuditRow> for AuditRecord {
+    fn from(r: AuditRow) -> Self {
+        AuditRecord {
+            id: r.id,
+            at: from_ms(r.at),
+            actor: r.actor,
+            action: r.action,
+            case_id: r.case_id,
+            detail: r.detail.0,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CannedRow {
+    id: Uuid,
+    team: Option<String>,
+    title: String,
+    text: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<CannedRow> for CannedRecord {
+    fn from(r: CannedRow) -> Self {
+        CannedRecord {
+            id: r.id,
+            team: r.team,
+            title: r.title,
+            text: r.text,
+            created_at: from_ms(r.created_at),
+            updated_at: from_ms(r.updated_at),
+        }
+    }
+}
+
+pub(crate) const USER_COLS: &str =
+    "id, name, email, subject, role, teams, department_id, active, created_at, updated_at";
+pub(crate) const TEAM_COLS: &str =
+    "id, name, auto_assign, max_open_per_agent, created_at, updated_at";
+pub(crate) const DEPT_COLS: &str =
+    "id, name, contact_persons, answer_minutes, calendar_id, created_at, updated_at";
+pub(crate) const FORWARD_COLS: &str = "id, case_id, department_id, question, forwarded_by, \
+    forwarded_at, answer, answered_by, answered_at, return_reason, returned_at";
+pub(crate) const CANNED_COLS: &str = "id, team, title, text, created_at, updated_at";
+
+/// A new `updated_at` strictly after the old one, so compare-and-set never confuses two versions
+/// written in the same millisecond.
+pub(crate) fn next_version(old: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    crate::time::to_ms(now).max(crate::time::to_ms(old) + 1)
+}
+
+pub(crate) fn stale() -> crate::StoreError {
+    crate::StoreError::Conflict("the case changed meanwhile; reload it and try again".into())
+}
+
+/// Implements [`AgentStore`] and [`CaseHooks`] for one backend (same contract as `impl_sql_store!`).
+macro_rules! impl_agent_store {
+    ($store:ty, $db:ty) => {
+        $crate::agent_events::impl_event_store!($store, $db);
+        const _: () = {
+            use $crate::agent::*;
+            use $crate::records::*;
+            use $crate::sql::{conflict_on_unique, into_page, CaseRow, CASE_COLS};
+            use $crate::time::to_ms;
+            use $crate::Result;
+            use async_trait::async_trait;
+            use chrono::{DateTime, Utc};
+            use sqlx::types::Json;
+            use sqlx::{QueryBuilder, Transaction};
+            use uuid::Uuid;
+
+            // HOOK(SLA): override the no-op defaults here to drive the SLA clocks.
+            impl CaseHooks<$db> for $store {}
+
+            impl $store {
+                async fn apply_case_write(
+                    &self,
+                    tx: &mut Transaction<'static, $db>,
+                    w: &CaseWrite,
+                    now: DateTime<Utc>,
+                    merged_into: Option<Uuid>,
+                ) -> Result<CaseRecord> {
+                    let a = &w.after;
+                    let sql = format!(
+                        "UPDATE cases SET status = $3, priority = $4, team = $5, assignee = $6, \
+                         department_id = $7, theme = $8, kind = $9, target_group = $10, labels = $11, \
+                         resolved_at = $12, closed_at = $13, first_message_at = $14, last_message_at = $15, \
+                         merged_into = COALESCE($16, merged_into), updated_at = $17 \
+                         WHERE id = $1 AND updated_at = $2 RETURNING {CASE_COLS}"
+                    );
+                    let row: Option<CaseRow> = sqlx::query_as(&sql)
+                        .bind(a.id)
+                        .bind(to_ms(w.before.updated_at))
+                        .bind(a.status.as_str())
+                        .bind(a.priority.as_str())
+                        .bind(&a.team)
+                        .bind(&a.assignee)
+                        .bind(a.department_id)
+                        .bind(&a.theme)
+                        .bind(a.kind.map(|k| k.as_str()))
+                        .bind(a.target_group.map(|k| k.as_str()))
+                        .bind(Json(&a.labels))
+                        .bind(a.resolved_at.map(to_ms))
+                        .bind(a.closed_at.map(to_ms))
+                        .bind(to_ms(a.first_message_at))
+                        .bind(to_ms(a.last_message_at))
+                        .bind(merged_into)
+                        .bind(next_version(w.before.updated_at, now))
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                    let rec: CaseRecord = row.ok_or_else(stale)?.try_into()?;
+                    if w.before.status != rec.status {
+                        self.on_status_change(tx, rec.id, w.before.status, rec.status, now).await?;
+                    }
+                    if let Some((author, text)) = &w.note {
+                        sqlx::query(
+                            "INSERT INTO case_notes (id, case_id, author, text, created_at) \
+                             VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(Uuid::now_v7())
+                        .bind(rec.id)
+                        .bind(author)
+                        .bind(text)
+                        .bind(to_ms(now))
+                        .execute(&mut **tx)
+                        .await?;
+                    }
+                    match &w.forward {
+                        None => {}
+                        Some(ForwardOp::Open { department_id, question, by }) => {
+                            self.open_forward(tx, rec.id, *department_id, question, by, now).await?;
+                        }
+                        Some(ForwardOp::Answer { text, by }) => {
+                            let dept: Option<Uuid> = sqlx::query_scalar(
+                                "UPDATE case_forwards SET answer = $2, answered_by = $3, answered_at = $4 \
+                                 WHERE case_id = $1 AND answered_at IS NULL AND returned_at IS NULL \
+                                 RETURNING department_id",
+                            )
+                            .bind(rec.id)
+                            .bind(text)
+                            .bind(by)
+                            .bind(to_ms(now))
+                            .fetch_optional(&mut **tx)
+                            .await?;
+                            let dept = dept.ok_or_else(|| {
+                                $crate::StoreError::Conflict("the case has no open question for a department".into())
+                            })?;
+                            sqlx::query("UPDATE cases SET department_answer = $2 WHERE id = $1")
+                                .bind(rec.id)
+                                .bind(text)
+                                .execute(&mut **tx)
+                                .await?;
+                            self.on_department_answer(tx, rec.id, dept, now).await?;
+                        }
+                        Some(ForwardOp::Return { reason, by }) => {
+                            let row: Option<(Uuid, Uuid)> = sqlx::query_as(
+                                "UPDATE case_forwards SET return_reason = $2, returned_at = $3 \
+                                 WHERE id = (SELECT id FROM case_forwards WHERE case_id = $1 \
+                                 AND answered_at IS NOT NULL AND returned_at IS NULL \
+                                 ORDER BY forwarded_at DESC, id DESC LIMIT 1) RETURNING id, department_id",
+                            )
+                            .bind(rec.id)
+                            .bind(reason)
+                            .bind(to_ms(now))
+                            .fetch_optional(&mut **tx)
+                            .await?;
+                            let (_, dept) = row.ok_or_else(|| {
+                                $crate::StoreError::Conflict("the case has no department answer to hand back".into())
+                            })?;
+                            sqlx::query("UPDATE cases SET department_answer = NULL WHERE id = $1")
+                                .bind(rec.id)
+                                .execute(&mut **tx)
+                                .await?;
+                            self.open_forward(tx, rec.id, dept, reason, by, now).await?;
+                        }
+                    }
+                    for e in &w.audit {
+                        sqlx::query(
+                            "INSERT INTO audit_events (id, at, actor, action, case_id, detail) \
+                             VALUES ($1, $2, $3, $4, $5, $6)",
+                        )
+                        .bind(Uuid::now_v7())
+                        .bind(to_ms(now))
+                        .bind(&e.actor)
+                        .bind(&e.action)
+                        .bind(e.case_id)
+                        .bind(Json(&e.detail))
+                        .execute(&mut **tx)
+                        .await?;
+                    }
+                    Ok(rec)
+                }
+
+                async fn open_forward(
+                    &self,
+                    tx: &mut Transaction<'static, $db>,
+                    case_id: Uuid,
+                    department_id: Uuid,
+                    question: &str,
+                    by: &str,
+                    now: DateTime<Utc>,
+                ) -> Result<()> {
+                    // At most one open question per case: close any earlier one unanswered.
+                    sqlx::query(
+                        "UPDATE case_forwards SET returned_at = $2, return_reason = 'superseded' \
+                         WHERE case_id = $1 AND answered_at IS NULL AND returned_at IS NULL",
+                    )
+                    .bind(case_id)
+                    .bind(to_ms(now))
+                    .execute(&mut **tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO case_forwards (id, case_id, department_id, question, forwarded_by, forwarded_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(Uuid::now_v7())
+                    .bind(case_id)
+                    .bind(department_id)
+                    .bind(question)
+                    .bind(by)
+                    .bind(to_ms(now))
+                    .execute(&mut **tx)
+                    .await?;
+                    self.on_forward(tx, case_id, department_id, now).await
+                }
+            }
+
+            #[async_trait]
+            impl AgentStore for $store {
+                async fn create_user(&self, u: UserRecord) -> Result<UserRecord> {
+                    let sql = format!(
+                        "INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+                         RETURNING {USER_COLS}"
+                    );
+                    let row: UserRow = sqlx::query_as(&sql)
+                        .bind(Uuid::now_v7())
+                        .bind(&u.name)
+                        .bind(u.email.to_lowercase())
+                        .bind(&u.subject)
+                        .bind(u.role.as_str())
+                        .bind(Json(&u.teams))
+                        .bind(u.department_id)
+                        .bind(u.active)
+                        .bind(to_ms(Utc::now()))
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(|e| conflict_on_unique(e, "a user with this email or subject exists"))?;
+                    row.try_into()
+                }
+
+                async fn save_user(&self, u: UserRecord) -> Result<UserRecord> {
+                    let sql = format!(
+                        "UPDATE users SET name = $2, email = $3, subject = $4, role = $5, teams = $6, \
+                         department_id = $7, active = $8, updated_at = $9 WHERE id = $1 RETURNING {USER_COLS}"
+                    );
+                    let row: Option<UserRow> = sqlx::query_as(&sql)
+                        .bind(u.id)
+                        .bind(&u.name)
+                        .bind(u.email.to_lowercase())
+                        .bind(&u.subject)
+                        .bind(u.role.as_str())
+                        .bind(Json(&u.teams))
+                        .bind(u.department_id)
+                        .bind(u.active)
+                        .bind(to_ms(Utc::now()))
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(|e| conflict_on_unique(e, "a user with this email or subject exists"))?;
+                    row.ok_or_else(|| $crate::StoreError::NotFound("user".into()))?.try_into()
+                }
+
+                async fn get_user(&self, id: Uuid) -> Result<Option<UserRecord>> {
+                    let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
+                    let row: Option<UserRow> =
+                        sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
+                    row.map(TryInto::try_into).transpose()
+                }
+
+                async fn list_users(&self, after: Option<Uuid>, limit: u32) -> Result<Page<UserRecord>> {
+                    let sql = format!(
+                        "SELECT {USER_COLS} FROM users WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"
+                    );
+                    let rows: Vec<UserRow> = sqlx::query_as(&sql)
+                        .bind(after)
+                        .bind(i64::from(limit) + 1)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    let items = rows.into_iter().map(TryInto::try_into).collect::<Result<Vec<UserRecord>>>()?;
+                    Ok(into_page(items, limit, |u: &UserRecord| u.id))
+                }
+
+                async fn find_user_for_login(
+                    &self,
+                    subject: Option<&str>,
+                    email: Option<&str>,
+                ) -> Result<Option<UserRecord>> {
+                    let sql = format!(
+                        "SELECT {USER_COLS} FROM users WHERE active = $3 AND (subject = $1 OR email = $2) \
+                         ORDER BY CASE WHEN subject = $1 THEN 0 ELSE 1 END LIMIT 1"
+                    );
+                    let row: Option<UserRow> = sqlx::query_as(&sql)
+                        .bind(subject)
+                        .bind(email.map(str::to_lowercase))
+                        .bind(true)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    row.map(TryInto::try_into).transpose()
+                }
+
+                async fn create_team(&self, t: TeamRecord) -> Result<TeamRecord> {
+                    let sql = format!(
+                        "INSERT INTO teams ({TEAM_COLS}) VALUES ($1, $2, $3, $4, $5, $5) RETURNING {TEAM_COLS}"
+                    );
+                    let row: TeamRow = sqlx::query_as(&sql)
+                        .bind(Uuid::now_v7())
+                        .bind(&t.name)
+                        .bind(&t.auto_assign)
+                        .bind(t.max_open_per_agent)
+                        .bind(to_ms(Utc::now()))
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(|e| conflict_on_unique(e, "a team with this name exists"))?;
+                    Ok(row.into())
+                }
+
+                async fn save_team(&self, t: TeamRecord) -> Result<TeamRecord> {
+                    let sql = format!(
+                        "UPDATE teams SET name = $2, auto_assign = $3, max_open_per_agent = $4, updated_at = $5 \
+                         WHERE id = $1 RETURNING {TEAM_COLS}"
+                    );
+                    let row: Option<TeamRow> = sqlx::query_as(&sql)
+                        .bind(t.id)
+                        .bind(&t.name)
+                        .bind(&t.auto_assign)
+                        .bind(t.max_open_per_agent)
+                        .bind(to_ms(Utc::now()))
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(|e| conflict_on_unique(e, "a team with this name exists"))?;
+                    Ok(row.ok_or_else(|| $crate::StoreError::NotFound("team".into()))?.into())
+                }
+
+                async fn get_team(&self, id: Uuid) -> Result<Option<TeamRecord>> {
+                    let sql = format!("SELECT {TEAM_COLS} FROM teams WHERE id = $1");
+                    let row: Option<TeamRow> =
+                        sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
+                    Ok(row.map(Into::into))
+                }
+
+                async fn team_names(&self, names: &[String]) -> Result<Vec<String>> {
+                    if names.is_empty() {
+                        return Ok(vec![]);
+                    }
+                    let mut q: QueryBuilder<'_, $db> = QueryBuilder::new("SELECT name FROM teams WHERE name IN (");
+                    let mut sep = q.separated(", ");
+                    for n in names {
+                        sep.push_bind(n.clone());
+                    }
+                    q.push(")");
+                    Ok(q.build_query_scalar().fetch_all(&self.pool).await?)
+                }
+
+                async fn list_teams(&self, after: Option<Uuid>, limit: u32) -> Result<Page<TeamRecord>> {
+                    let sql = format!(
+                        "SELECT {TEAM_COLS} FROM teams WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"
+                    );
+                    let rows: Vec<TeamRow> = sqlx::query_as(&sql)
+                        .bind(after)
+                        .bind(i64::from(limit) + 1)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    Ok(into_page(rows.into_iter().map(Into::into).collect(), limit, |t: &TeamRecord| t.id))
+                }
+
+                async fn create_department(&self, d: DepartmentRecord) -> Result<DepartmentRecord> {
+                    let sql = format!(
+                        "INSERT INTO departments ({DEPT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {DEPT_COLS}"
+                    );
+                    let row: DepartmentRow = sqlx::query_as(&sql)
+                        .bind(Uuid::now_v7())
+                        .bind(&d.name)
+                        .bind(Json(&d.contact_persons))
+                        .bind(d.answer_minutes)
+                        .bind(d.calendar_id)
+                        .bind(to_ms(Utc::now()))
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(|e| conflict_on_unique(e, "a department with this name exists"))?;
+                    Ok(row.into())
+                }
+
+                async fn save_department(&self, d: DepartmentRecord) -> Result<DepartmentRecord> {
+                    let sql = format!(
+                        "UPDATE departments SET name = $2, contact_persons = $3, answer_minutes = $4, \
+                         calendar_id = $5, updated_at = $6 WHERE id = $1 RETURNING {DEPT_COLS}"
+                    );
+                    let row: Option<DepartmentRow> = sqlx::query_as(&sql)
+                        .bind(d.id)
+                        .bind(&d.name)
+                        .bind(Json(&d.contact_persons))
+                        .bind(d.answer_minutes)
+                        .bind(d.calendar_id)
+                        .bind(to_ms(Utc::now()))
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(|e| conflict_on_unique(e, "a department with this name exists"))?;
+                    Ok(row.ok_or_else(|| $crate::StoreError::NotFound("department".into()))?.into())
+                }
+
+                async fn get_department(&self, id: Uuid) -> Result<Option<DepartmentRecord>> {
+                    let sql = format!("SELECT {DEPT_COLS} FROM departments WHERE id = $1");
+                    let row: Option<DepartmentRow> =
+                        sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
+                    Ok(row.map(Into::into))
+                }
+
+                async fn list_departments(&self, after: Option<Uuid>, limit: u32) -> Result<Page<DepartmentRecord>> {
+                    let sql = format!(
+                        "SELECT {DEPT_COLS} FROM departments WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"
+                    );
+                    let rows: Vec<DepartmentRow> = sqlx::query_as(&sql)
+                        .bind(after)
+                        .bind(i64::from(limit) + 1)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    Ok(into_page(rows.into_iter().map(Into::into).collect(), limit, |d: &DepartmentRecord| d.id))
+                }
+
+                async fn write_case(&self, w: CaseWrite) -> Result<CaseRecord> {
+                    let now = Utc::now();
+                    let mut tx = self.begin_write().await?;
+                    let rec = self.apply_case_write(&mut tx, &w, now, None).await?;
+                    tx.commit().await?;
+                    Ok(rec)
+                }
+
+                async fn merge_cases(&self, from: CaseWrite, into: CaseWrite) -> Result<CaseRecord> {
+                    let now = Utc::now();
+                    let (src, dst) = (from.before.id, into.before.id);
+                    let mut tx = self.begin_write().await?;
+                    self.apply_case_write(&mut tx, &from, now, Some(dst)).await?;
+                    for sql in [
+                        "UPDATE messages SET case_id = $2 WHERE case_id = $1",
+                        "UPDATE case_threads SET case_id = $2 WHERE case_id = $1",
+                        "UPDATE case_notes SET case_id = $2 WHERE case_id = $1",
+                    ] {
+                        sqlx::query(sql).bind(src).bind(dst).execute(&mut *tx).await?;
+                    }
+                    if from.before.contact_id != into.before.contact_id {
+                        // Link the citizen's identities: one contact from now on.
+                        sqlx::query("UPDATE contact_identities SET contact_id = $2 WHERE contact_id = $1")
+                            .bind(from.before.contact_id)
+                            .bind(into.before.contact_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query("UPDATE cases SET contact_id = $2 WHERE contact_id = $1")
+                            .bind(from.before.contact_id)
+                            .bind(into.before.contact_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    let rec = self.apply_case_write(&mut tx, &into, now, None).await?;
+                    self.on_merge(&mut tx, src, dst, now).await?;
+                    tx.commit().await?;
+                    Ok(rec)
+                }
+
+                async fn merged_into(&self, case_id: Uuid) -> Result<Option<Uuid>> {
+                    let v: Option<Option<Uuid>> = sqlx::query_scalar("SELECT merged_into FROM cases WHERE id = $1")
+                        .bind(case_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    Ok(v.flatten())
+                }
+
+                async fn list_notes(&self, case_id: Uuid) -> Result<Vec<NoteRecord>> {
+                    let rows: Vec<NoteRow> = sqlx::query_as(
+                        "SELECT id, case_id, author, text, created_at FROM case_notes WHERE case_id = $1 ORDER BY id",
+                    )
+                    .bind(case_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(rows.into_iter().map(Into::into).collect())
+                }
+
+                async fn list_forwards(&self, case_id: Uuid) -> Result<Vec<ForwardRecord>> {
+                    let sql = format!(
+                        "SELECT {FORWARD_COLS} FROM case_forwards WHERE case_id = $1 ORDER BY forwarded_at, id"
+                    );
+                    let rows: Vec<ForwardRow> =
+                        sqlx::query_as(&sql).bind(case_id).fetch_all(&self.pool).await?;
+                    Ok(rows.into_iter().map(Into::into).collect())
+                }
+
+                async fn department_answer(&self, case_id: Uuid) -> Result<Option<String>> {
+                    let v: Option<Option<String>> =
+                        sqlx::query_scalar("SELECT department_answer FROM cases WHERE id = $1")
+                            .bind(case_id)
+                            .fetch_optional(&self.pool)
+                            .await?;
+                    Ok(v.flatten())
+                }
+
+                async fn list_audit(&self, f: AuditFilter, after: Option<Uuid>, limit: u32) -> Result<Page<AuditRecord>> {
+                    // UUIDv7 ids are time-ordered: id order is time order, and a stable cursor.
+                    let mut q: QueryBuilder<'_, $db> = QueryBuilder::new(
+                        "SELECT id, at, actor, action, case_id, detail FROM audit_events WHERE 1 = 1",
+                    );
+                    if let Some(c) = f.case_id {
+                        q.push(" AND case_id = ").push_bind(c);
+                    }
+                    if let Some(a) = f.actor {
+                        q.push(" AND actor = ").push_bind(a);
+                    }
+                    if let Some(u) = f.user_id {
+                        q.push(" AND actor LIKE ").push_bind(format!("user:{u}:%"));
+                    }
+                    if let Some(t) = f.from {
+                        q.push(" AND at >= ").push_bind(to_ms(t));
+                    }
+                    if let Some(t) = f.to {
+                        q.push(" AND at < ").push_bind(to_ms(t));
+                    }
+                    if let Some(a) = after {
+                        q.push(" AND id > ").push_bind(a);
+                    }
+                    q.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit) + 1);
+                    let rows: Vec<AuditRow> = q.build_query_as().fetch_all(&self.pool).await?;
+                    Ok(into_page(rows.into_iter().map(Into::into).collect(), limit, |a: &AuditRecord| a.id))
+                }
+
+                async fn create_canned(&self, c: CannedRecord) -> Result<CannedRecord> {
+                    let sql = format!(
+                        "INSERT INTO canned_answers ({CANNED_COLS}) VALUES ($1, $2, $3, $4, $5, $5) RETURNING {CANNED_COLS}"
+                    );
+                    let row: CannedRow = sqlx::query_as(&sql)
+                        .bind(Uuid::now_v7())
+                        .bind(&c.team)
+                        .bind(&c.title)
+                        .bind(&c.text)
+                        .bind(to_ms(Utc::now()))
+                        .fetch_one(&self.pool)
+                        .await?;
+                    Ok(row.into())
+                }
+
+                async fn save_canned(&self, c: CannedRecord) -> Result<CannedRecord> {
+                    let sql = format!(
+                        "UPDATE canned_answers SET team = $2, title = $3, text = $4, updated_at = $5 \
+                         WHERE id = $1 RETURNING {CANNED_COLS}"
+                    );
+                    let row: Option<CannedRow> = sqlx::query_as(&sql)
+                        .bind(c.id)
+                        .bind(&c.team)
+                        .bind(&c.title)
+                        .bind(&c.text)
+                        .bind(to_ms(Utc::now()))
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    Ok(row.ok_or_else(|| $crate::StoreError::NotFound("canned answer".into()))?.into())
+                }
+
+                async fn get_canned(&self, id: Uuid) -> Result<Option<CannedRecord>> {
+                    let sql = format!("SELECT {CANNED_COLS} FROM canned_answers WHERE id = $1");
+                    let row: Option<CannedRow> =
+                        sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
+                    Ok(row.map(Into::into))
+                }
+
+                async fn delete_canned(&self, id: Uuid) -> Result<bool> {
+                    let done = sqlx::query("DELETE FROM canned_answers WHERE id = $1")
+                        .bind(id)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn list_canned(&self, team: Option<String>, text: Option<String>, after: Option<Uuid>, limit: u32) -> Result<Page<CannedRecord>> {
+                    let mut q: QueryBuilder<'_, $db> =
+                        QueryBuilder::new(format!("SELECT {CANNED_COLS} FROM canned_answers WHERE 1 = 1"));
+                    if let Some(t) = team {
+                        // Answers of the team, and the desk-wide ones (no team).
+                        q.push(" AND (team IS NULL OR team = ").push_bind(t).push(")");
+                    }
+                    if let Some(s) = text {
+                        let pat = format!(
+                            "%{}%",
+                            s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+                        );
+                        let ilike = <$db as Dialect>::ILIKE;
+                        q.push(format!(" AND (title {ilike} "))
+                            .push_bind(pat.clone())
+                            .push(format!(" ESCAPE '\\' OR text {ilike} "))
+                            .push_bind(pat)
+                            .push(" ESCAPE '\\')");
+                    }
+                    if let Some(a) = after {
+                        q.push(" AND id > ").push_bind(a);
+                    }
+                    q.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit) + 1);
+                    let rows: Vec<CannedRow> = q.build_query_as().fetch_all(&self.pool).await?;
+                    Ok(into_page(rows.into_iter().map(Into::into).collect(), limit, |c: &CannedRecord| c.id))
+                }
+
+                async fn department_report(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<DepartmentReport> {
+                    let (from, to) = (to_ms(from), to_ms(to));
+                    let cases: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM cases WHERE created_at >= $1 AND created_at < $2",
+                    )
+                    .bind(from)
+                    .bind(to)
+                    .fetch_one(&self.pool)
+                    .await?;
+                    let forwarded_cases: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM cases c WHERE c.created_at >= $1 AND c.created_at < $2 \
+                         AND EXISTS (SELECT 1 FROM case_forwards f WHERE f.case_id = c.id)",
+                    )
+                    .bind(from)
+                    .bind(to)
+                    .fetch_one(&self.pool)
+                    .await?;
+                    let rows: Vec<(Uuid, String, i64, i64, i64, i64, i64)> = sqlx::query_as(
+                        "SELECT d.id, d.name, d.answer_minutes, \
+                         COUNT(f.id), \
+                         COALESCE(SUM(CASE WHEN f.answered_at IS NOT NULL THEN 1 ELSE 0 END), 0), \
+                         COALESCE(SUM(CASE WHEN f.answered_at IS NOT NULL AND f.answered_at - f.forwarded_at <= d.answer_minutes * 60000 THEN 1 ELSE 0 END), 0), \
+                         COALESCE(SUM(CASE WHEN f.answered_at IS NULL AND f.returned_at IS NULL THEN 1 ELSE 0 END), 0) \
+                         FROM departments d LEFT JOIN case_forwards f ON f.department_id = d.id \
+                         AND f.forwarded_at >= $1 AND f.forwarded_at < $2 \
+                         GROUP BY d.id, d.name, d.answer_minutes ORDER BY d.name",
+                    )
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(DepartmentReport {
+                        cases,
+                        forwarded_cases,
+                        departments: rows
+                            .into_iter()
+                            .map(|(department_id, name, answer_minutes, forwards, answered, answered_in_time, open)| DepartmentReportRow {
+                                department_id, name, answer_minutes, forwards, answered, answered_in_time, open,
+                            })
+                            .collect(),
+                    })
+                }
+
+                async fn board(&self, now: DateTime<Utc>) -> Result<Board> {
+                    let open_by_status: Vec<(String, i64)> = sqlx::query_as(
+                        "SELECT status, COUNT(*) FROM cases WHERE status NOT IN ('resolved', 'closed') \
+                         GROUP BY status ORDER BY status",
+                    )
+                    .fetch_all(&self.pool)
+                    .await?;
+                    let agent_load: Vec<(String, i64)> = sqlx::query_as(
+                        "SELECT assignee, COUNT(*) FROM cases WHERE status NOT IN ('resolved', 'closed') \
+                         AND assignee IS NOT NULL GROUP BY assignee ORDER BY COUNT(*) DESC, assignee",
+                    )
+                    .fetch_all(&self.pool)
+                    .await?;
+                    let unassigned: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM cases WHERE status NOT IN ('resolved', 'closed') AND assignee IS NULL",
+                    )
+                    .fetch_one(&self.pool)
+                    .await?;
+                    // The oldest citizen message of an active case with no reply of ours after it.
+                    let oldest: Option<(Uuid, i64)> = sqlx::query_as(
+                        "SELECT m.case_id, m.sent_at FROM messages m JOIN cases c ON c.id = m.case_id \
+                         WHERE c.status IN ('new', 'open') AND m.direction = 'inbound' AND m.deleted_at IS NULL \
+                         AND NOT EXISTS (SELECT 1 FROM messages o WHERE o.case_id = m.case_id \
+                         AND o.direction = 'outbound' AND o.sent_at >= m.sent_at) \
+                         ORDER BY m.sent_at, m.id LIMIT 1",
+                    )
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    let arrivals_last_hour: Vec<(String, i64)> = sqlx::query_as(
+                        "SELECT a.kind, COUNT(*) FROM messages m JOIN channel_accounts a ON a.id = m.channel_account_id \
+                         WHERE m.direction = 'inbound' AND m.received_at >= $1 GROUP BY a.kind ORDER BY a.kind",
+                    )
+                    .bind(to_ms(now) - 3_600_000)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    // SLA warnings and breaches come from the SLA engine's clock table when it is
+                    // there (merged separately); until then they are 0.
+                    let (sla_warnings, sla_breaches) = self.sla_counts().await;
+                    Ok(Board {
+                        open_by_status,
+                        sla_warnings,
+                        sla_breaches,
+                        agent_load,
+                        unassigned,
+                        oldest_unanswered_at: oldest.map(|o| $crate::time::from_ms(o.1)),
+                        oldest_unanswered_case_id: oldest.map(|o| o.0),
+                        arrivals_last_hour,
+                    })
+                }
+            }
+
+            impl $store {
+                /// HOOK(SLA): counts of running clocks in warning and breached state. Queries the
+                /// SLA engine's `sla_clocks` table (`state` column) if it exists; 0 otherwise.
+                async fn sla_counts(&self) -> (i64, i64) {
+                    let r: std::result::Result<(i64, i64), sqlx::Error> = sqlx::query_as(
+                        "SELECT COALESCE(SUM(CASE WHEN state = 'warning' THEN 1 ELSE 0 END), 0), \
+                         COALESCE(SUM(CASE WHEN state = 'breached' THEN 1 ELSE 0 END), 0) FROM sla_clocks \
+                         WHERE stopped_at IS NULL",
+                    )
+                    .fetch_one(&self.pool)
+                    .await;
+                    r.unwrap_or((0, 0))
+                }
+            }
+        };
+    };
+}
+pub(crate) use impl_agent_store;

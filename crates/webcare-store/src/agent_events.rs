@@ -1,0 +1,395 @@
+//! Live events: a persisted, numbered event log (so SSE clients resume with `Last-Event-ID`), and
+//! outbound webhooks with a delivery queue (one row per webhook and event; leased, retried, never
+//! sent again after a success).
+
+use crate::Result;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// `case.created`, `case.updated`, `message.received`, `sla.warning`, `sla.breached`, ...
+    pub kind: String,
+    pub case_id: Option<Uuid>,
+    /// Who may see it: the case's team, assignee and department at the time.
+    pub team: Option<String>,
+    pub assignee: Option<String>,
+    pub department_id: Option<Uuid>,
+    pub payload: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub event: NewEvent,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookRecord {
+    pub id: Uuid,
+    pub url: String,
+    pub event_types: Vec<String>,
+    pub secret: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryRecord {
+    pub webhook_id: Uuid,
+    pub event_seq: i64,
+    /// `pending`, `succeeded` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// A leased delivery, ready to send.
+#[derive(Debug, Clone)]
+pub struct DeliveryJob {
+    pub webhook: WebhookRecord,
+    pub event: EventRecord,
+    pub attempts: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What one attempt did.
+#[derive(Debug, Clone)]
+pub enum DeliveryOutcome {
+    Succeeded {
+        status: u16,
+    },
+    Retry {
+        status: Option<u16>,
+        error: String,
+        at: DateTime<Utc>,
+    },
+    Failed {
+        status: Option<u16>,
+        error: String,
+    },
+}
+
+#[async_trait]
+pub trait LiveEvents: Send + Sync {
+    /// Appends an event to the log and queues it for every webhook subscribed to its kind, in one
+    /// transaction.
+    async fn append_event(&self, e: NewEvent) -> Result<EventRecord>;
+    async fn events_after(&self, seq: i64, limit: u32) -> Result<Vec<EventRecord>>;
+    async fn create_webhook(
+        &self,
+        url: &str,
+        types: &[String],
+        secret: &str,
+    ) -> Result<WebhookRecord>;
+    async fn list_webhooks(&self) -> Result<Vec<WebhookRecord>>;
+    async fn get_webhook(&self, id: Uuid) -> Result<Option<WebhookRecord>>;
+    async fn delete_webhook(&self, id: Uuid) -> Result<bool>;
+    /// Leases up to `limit` due deliveries until `lease_until` (another node skips them).
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DeliveryJob>>;
+    /// Records an attempt; a delivery that already succeeded is never changed.
+    async fn finish_delivery(
+        &self,
+        webhook_id: Uuid,
+        seq: i64,
+        outcome: DeliveryOutcome,
+    ) -> Result<()>;
+    async fn list_deliveries(
+        &self,
+        webhook_id: Uuid,
+        after_seq: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRecord>>;
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct EventRow {
+    pub seq: i64,
+    pub at: i64,
+    pub kind: String,
+    pub case_id: Option<Uuid>,
+    pub team: Option<String>,
+    pub assignee: Option<String>,
+    pub department_id: Option<Uuid>,
+    pub payload: sqlx::types::Json<serde_json::Value>,
+}
+
+impl From<EventRow> for EventRecord {
+    fn from(r: EventRow) -> Self {
+        EventRecord {
+            seq: r.seq,
+            at: crate::time::from_ms(r.at),
+            event: NewEvent {
+                kind: r.kind,
+                case_id: r.case_id,
+                team: r.team,
+                assignee: r.assignee,
+                department_id: r.department_id,
+                payload: r.payload.0,
+            },
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct WebhookRow {
+    pub id: Uuid,
+    pub url: String,
+    pub event_types: sqlx::types::Json<Vec<String>>,
+    pub secret: String,
+    pub created_at: i64,
+}
+
+impl From<WebhookRow> for WebhookRecord {
+    fn from(r: WebhookRow) -> Self {
+        WebhookRecord {
+            id: r.id,
+            url: r.url,
+            event_types: r.event_types.0,
+            secret: r.secret,
+            created_at: crate::time::from_ms(r.created_at),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DeliveryRow {
+    pub webhook_id: Uuid,
+    pub event_seq: i64,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub delivered_at: Option<i64>,
+}
+
+impl From<DeliveryRow> for DeliveryRecord {
+    fn from(r: DeliveryRow) -> Self {
+        DeliveryRecord {
+            webhook_id: r.webhook_id,
+            event_seq: r.event_seq,
+            status: r.status,
+            attempts: r.attempts,
+            next_attempt_at: crate::time::from_ms(r.next_attempt_at),
+            last_status: r.last_status,
+            last_error: r.last_error,
+            created_at: crate::time::from_ms(r.created_at),
+            delivered_at: crate::time::opt_from_ms(r.delivered_at),
+        }
+    }
+}
+
+pub(crate) const EVENT_COLS: &str =
+    "seq, at, kind, case_id, team, assignee, department_id, payload";
+pub(crate) const WEBHOOK_COLS: &str = "id, url, event_types, secret, created_at";
+
+/// `FOR UPDATE SKIP LOCKED` where the backend has it (PostgreSQL); SQLite's writer lock already
+/// serialises the claim.
+pub trait SkipLocked {
+    const SKIP_LOCKED: &'static str;
+}
+impl SkipLocked for sqlx::Sqlite {
+    const SKIP_LOCKED: &'static str = "";
+}
+impl SkipLocked for sqlx::Postgres {
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+}
+
+macro_rules! impl_event_store {
+    ($store:ty, $db:ty) => {
+        const _: () = {
+            use $crate::agent_events::*;
+            use $crate::time::to_ms;
+            use $crate::Result;
+            use async_trait::async_trait;
+            use chrono::{DateTime, Utc};
+            use sqlx::types::Json;
+            use uuid::Uuid;
+
+            #[async_trait]
+            impl LiveEvents for $store {
+                async fn append_event(&self, e: NewEvent) -> Result<EventRecord> {
+                    let now = to_ms(Utc::now());
+                    let mut tx = self.begin_write().await?;
+                    let sql = format!(
+                        "INSERT INTO events (at, kind, case_id, team, assignee, department_id, payload) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {EVENT_COLS}"
+                    );
+                    let row: EventRow = sqlx::query_as(&sql)
+                        .bind(now)
+                        .bind(&e.kind)
+                        .bind(e.case_id)
+                        .bind(&e.team)
+                        .bind(&e.assignee)
+                        .bind(e.department_id)
+                        .bind(Json(&e.payload))
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let hooks: Vec<(Uuid, Json<Vec<String>>)> = sqlx::query_as(
+                        "SELECT id, event_types FROM webhooks WHERE deleted_at IS NULL",
+                    )
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    for (id, types) in hooks {
+                        if types.0.iter().any(|t| t == &e.kind) {
+                            sqlx::query(
+                                "INSERT INTO webhook_deliveries (webhook_id, event_seq, next_attempt_at, created_at) \
+                                 VALUES ($1, $2, $3, $3) ON CONFLICT DO NOTHING",
+                            )
+                            .bind(id)
+                            .bind(row.seq)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                    }
+                    tx.commit().await?;
+                    Ok(row.into())
+                }
+
+                async fn events_after(&self, seq: i64, limit: u32) -> Result<Vec<EventRecord>> {
+                    let sql = format!("SELECT {EVENT_COLS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2");
+                    let rows: Vec<EventRow> = sqlx::query_as(&sql)
+                        .bind(seq)
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.pool)
+                        .await?;
+                    Ok(rows.into_iter().map(Into::into).collect())
+                }
+
+                async fn create_webhook(&self, url: &str, types: &[String], secret: &str) -> Result<WebhookRecord> {
+                    let sql = format!(
+                        "INSERT INTO webhooks ({WEBHOOK_COLS}) VALUES ($1, $2, $3, $4, $5) RETURNING {WEBHOOK_COLS}"
+                    );
+                    let row: WebhookRow = sqlx::query_as(&sql)
+                        .bind(Uuid::now_v7())
+                        .bind(url)
+                        .bind(Json(types))
+                        .bind(secret)
+                        .bind(to_ms(Utc::now()))
+                        .fetch_one(&self.pool)
+                        .await?;
+                    Ok(row.into())
+                }
+
+                async fn list_webhooks(&self) -> Result<Vec<WebhookRecord>> {
+                    let sql = format!("SELECT {WEBHOOK_COLS} FROM webhooks WHERE deleted_at IS NULL ORDER BY id");
+                    let rows: Vec<WebhookRow> = sqlx::query_as(&sql).fetch_all(&self.pool).await?;
+                    Ok(rows.into_iter().map(Into::into).collect())
+                }
+
+                async fn get_webhook(&self, id: Uuid) -> Result<Option<WebhookRecord>> {
+                    let sql = format!("SELECT {WEBHOOK_COLS} FROM webhooks WHERE id = $1 AND deleted_at IS NULL");
+                    let row: Option<WebhookRow> = sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
+                    Ok(row.map(Into::into))
+                }
+
+                async fn delete_webhook(&self, id: Uuid) -> Result<bool> {
+                    let mut tx = self.begin_write().await?;
+                    let done = sqlx::query("UPDATE webhooks SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL")
+                        .bind(id)
+                        .bind(to_ms(Utc::now()))
+                        .execute(&mut *tx)
+                        .await?;
+                    // Pending deliveries of a deleted webhook are not sent.
+                    sqlx::query("UPDATE webhook_deliveries SET status = 'failed', last_error = 'webhook deleted' \
+                                 WHERE webhook_id = $1 AND status = 'pending'")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn claim_deliveries(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32) -> Result<Vec<DeliveryJob>> {
+                    let mut tx = self.begin_write().await?;
+                    let sql = format!(
+                        "SELECT webhook_id, event_seq FROM webhook_deliveries WHERE status = 'pending' \
+                         AND next_attempt_at <= $1 ORDER BY next_attempt_at, event_seq LIMIT $2{}",
+                        <$db as SkipLocked>::SKIP_LOCKED
+                    );
+                    let due: Vec<(Uuid, i64)> = sqlx::query_as(&sql)
+                        .bind(to_ms(now))
+                        .bind(i64::from(limit))
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    let mut jobs = Vec::with_capacity(due.len());
+                    for (wid, seq) in due {
+                        let (attempts, created): (i64, i64) = sqlx::query_as(
+                            "UPDATE webhook_deliveries SET next_attempt_at = $3 \
+                             WHERE webhook_id = $1 AND event_seq = $2 RETURNING attempts, created_at",
+                        )
+                        .bind(wid)
+                        .bind(seq)
+                        .bind(to_ms(lease_until))
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        let sql = format!("SELECT {WEBHOOK_COLS} FROM webhooks WHERE id = $1");
+                        let hook: WebhookRow = sqlx::query_as(&sql).bind(wid).fetch_one(&mut *tx).await?;
+                        let sql = format!("SELECT {EVENT_COLS} FROM events WHERE seq = $1");
+                        let ev: EventRow = sqlx::query_as(&sql).bind(seq).fetch_one(&mut *tx).await?;
+                        jobs.push(DeliveryJob {
+                            webhook: hook.into(),
+                            event: ev.into(),
+                            attempts,
+                            created_at: $crate::time::from_ms(created),
+                        });
+                    }
+                    tx.commit().await?;
+                    Ok(jobs)
+                }
+
+                async fn finish_delivery(&self, wid: Uuid, seq: i64, outcome: DeliveryOutcome) -> Result<()> {
+                    let now = to_ms(Utc::now());
+                    let (status, code, error, next, delivered) = match outcome {
+                        DeliveryOutcome::Succeeded { status } => ("succeeded", Some(status), None, now, Some(now)),
+                        DeliveryOutcome::Retry { status, error, at } => ("pending", status, Some(error), to_ms(at), None),
+                        DeliveryOutcome::Failed { status, error } => ("failed", status, Some(error), now, None),
+                    };
+                    sqlx::query(
+                        "UPDATE webhook_deliveries SET status = $3, attempts = attempts + 1, last_status = $4, \
+                         last_error = $5, next_attempt_at = $6, delivered_at = $7 \
+                         WHERE webhook_id = $1 AND event_seq = $2 AND status = 'pending'",
+                    )
+                    .bind(wid)
+                    .bind(seq)
+                    .bind(status)
+                    .bind(code.map(i64::from))
+                    .bind(error)
+                    .bind(next)
+                    .bind(delivered)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn list_deliveries(&self, wid: Uuid, after: Option<i64>, limit: u32) -> Result<Vec<DeliveryRecord>> {
+                    let rows: Vec<DeliveryRow> = sqlx::query_as(
+                        "SELECT webhook_id, event_seq, status, attempts, next_attempt_at, last_status, last_error, \
+                         created_at, delivered_at FROM webhook_deliveries WHERE webhook_id = $1 AND event_seq > $2 \
+                         ORDER BY event_seq LIMIT $3",
+                    )
+                    .bind(wid)
+                    .bind(after.unwrap_or(0))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(rows.into_iter().map(Into::into).collect())
+                }
+            }
+        };
+    };
+}
+pub(crate) use impl_event_store;

@@ -1,0 +1,167 @@
+//! Every route of the OpenAPI document answers 401 without credentials and 403 for each role
+//! outside its rights, and never 401/403 for a role inside them. Routes come from the served
+//! document; who may call what is the table below. A route missing from the table fails the test,
+//! so a new route cannot ship without deciding who may call it.
+
+use super::*;
+use reqwest::Method;
+use webcare_domain::Role;
+
+webcare_e2e::both_backends!(every_route_in_the_openapi_document_is_authorised);
+
+const ALL: &[&str] = &["admin", "teamlead", "agent", "department", "integration"];
+const KCC: &[&str] = &["admin", "teamlead", "agent"];
+const LEAD: &[&str] = &["admin", "teamlead"];
+const ADMIN: &[&str] = &["admin"];
+
+/// `(method, path, roles allowed)`.
+const POLICY: &[(&str, &str, &[&str])] = &[
+    ("POST", "/api/v1/messages", &["admin", "integration"]),
+    ("GET", "/api/v1/channel-accounts", ADMIN),
+    ("POST", "/api/v1/channel-accounts", ADMIN),
+    ("GET", "/api/v1/channel-accounts/{id}", ADMIN),
+    ("PATCH", "/api/v1/channel-accounts/{id}", ADMIN),
+    ("DELETE", "/api/v1/channel-accounts/{id}", ADMIN),
+    ("GET", "/api/v1/cases", ALL),
+    ("GET", "/api/v1/cases/{id}", ALL),
+    ("PATCH", "/api/v1/cases/{id}", KCC),
+    ("POST", "/api/v1/cases/{id}/claim", KCC),
+    ("POST", "/api/v1/cases/{id}/notes", KCC),
+    ("GET", "/api/v1/cases/{id}/notes", KCC),
+    ("POST", "/api/v1/cases/{id}/merge", KCC),
+    ("POST", "/api/v1/cases/bulk", KCC),
+    ("POST", "/api/v1/cases/{id}/forward", KCC),
+    (
+        "POST",
+        "/api/v1/cases/{id}/department-answer",
+        &["admin", "department"],
+    ),
+    ("POST", "/api/v1/cases/{id}/department-answer/return", KCC),
+    ("GET", "/api/v1/cases/{id}/forwards", ALL),
+    ("POST", "/api/v1/users", ADMIN),
+    ("GET", "/api/v1/users", LEAD),
+    ("GET", "/api/v1/users/{id}", LEAD),
+    ("PATCH", "/api/v1/users/{id}", ADMIN),
+    ("POST", "/api/v1/teams", ADMIN),
+    ("GET", "/api/v1/teams", KCC),
+    ("PATCH", "/api/v1/teams/{id}", ADMIN),
+    ("POST", "/api/v1/departments", ADMIN),
+    ("GET", "/api/v1/departments", KCC),
+    ("PATCH", "/api/v1/departments/{id}", ADMIN),
+    ("GET", "/api/v1/audit-events", ADMIN),
+    ("GET", "/api/v1/board", LEAD),
+    ("GET", "/api/v1/reports/departments", LEAD),
+    ("POST", "/api/v1/canned-answers", LEAD),
+    ("GET", "/api/v1/canned-answers", KCC),
+    ("PATCH", "/api/v1/canned-answers/{id}", LEAD),
+    ("DELETE", "/api/v1/canned-answers/{id}", LEAD),
+    ("POST", "/api/v1/canned-answers/{id}/render", KCC),
+    ("GET", "/api/v1/events", ALL),
+    ("POST", "/api/v1/webhooks", ADMIN),
+    ("GET", "/api/v1/webhooks", ADMIN),
+    ("DELETE", "/api/v1/webhooks/{id}", ADMIN),
+    ("GET", "/api/v1/webhooks/{id}/deliveries", ADMIN),
+    ("POST", "/api/v1/cases/{id}/replies", KCC),
+    (
+        "GET",
+        "/api/v1/cases/{id}/replies",
+        &["admin", "teamlead", "agent", "integration"],
+    ),
+    ("GET", "/api/v1/calendars", ALL),
+    ("POST", "/api/v1/calendars", ADMIN),
+    ("GET", "/api/v1/calendars/{id}", ALL),
+    ("PUT", "/api/v1/calendars/{id}", ADMIN),
+    ("GET", "/api/v1/calendars/{id}/deadline", ALL),
+    ("GET", "/api/v1/calendars/{id}/business-time", ALL),
+    ("GET", "/api/v1/sla-policies", ADMIN),
+    ("POST", "/api/v1/sla-policies", ADMIN),
+    ("GET", "/api/v1/sla-policies/{id}", ADMIN),
+    ("PUT", "/api/v1/sla-policies/{id}", ADMIN),
+    ("GET", "/api/v1/sla/alerts", LEAD),
+];
+
+/// Fills every `{param}` with a fresh id.
+fn concrete(path: &str) -> String {
+    let mut out = String::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('}').unwrap() + start;
+        out.push_str(&uuid::Uuid::now_v7().to_string());
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+async fn every_route_in_the_openapi_document_is_authorised(app: TestApp) {
+    let doc: Value = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut tokens = std::collections::HashMap::new();
+    for (name, role) in [
+        ("admin", Role::Admin),
+        ("teamlead", Role::Teamlead),
+        ("agent", Role::Agent),
+        ("department", Role::Department),
+        ("integration", Role::Integration),
+    ] {
+        tokens.insert(name, app.token(role).await);
+    }
+    let mut checked = 0;
+    let mut missing = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let m = method.to_uppercase();
+            if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&m.as_str()) {
+                continue;
+            }
+            let Some((_, _, allowed)) = POLICY.iter().find(|(pm, pp, _)| *pm == m && pp == path)
+            else {
+                missing.push(format!("{m} {path}"));
+                continue;
+            };
+            let method = Method::from_bytes(m.as_bytes()).unwrap();
+            let url = app.url(&concrete(path));
+            let res = app
+                .client
+                .request(method.clone(), &url)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 401, "{m} {path} without credentials");
+            for role in ALL {
+                let res = app
+                    .client
+                    .request(method.clone(), &url)
+                    .bearer_auth(&tokens[role])
+                    .json(&json!({}))
+                    .send()
+                    .await
+                    .unwrap();
+                let s = res.status().as_u16();
+                if allowed.contains(role) {
+                    assert!(
+                        s != 401 && s != 403,
+                        "{m} {path} as {role}: {s}, should be allowed"
+                    );
+                } else {
+                    assert_eq!(s, 403, "{m} {path} as {role}");
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "routes without an entry in the POLICY table of tests/e2e/agent/routes.rs: {missing:?}"
+    );
+    assert!(checked >= POLICY.len(), "only {checked} routes checked");
+}
