@@ -2,6 +2,7 @@
 //! unit- and property-tested without a database or a network.
 #![forbid(unsafe_code)]
 
+pub mod assign;
 pub mod bsn;
 pub mod canned;
 pub mod inbound;

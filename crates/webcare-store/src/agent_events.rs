@@ -314,6 +314,16 @@ macro_rules! impl_event_store {
                 }
 
                 async fn claim_deliveries(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32) -> Result<Vec<DeliveryJob>> {
+                    // A cheap read first, so an idle poller never takes the write lock.
+                    let any: Option<i64> = sqlx::query_scalar(
+                        "SELECT event_seq FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 LIMIT 1",
+                    )
+                    .bind(to_ms(now))
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    if any.is_none() {
+                        return Ok(Vec::new());
+                    }
                     let mut tx = self.begin_write().await?;
                     let sql = format!(
                         "SELECT webhook_id, event_seq FROM webhook_deliveries WHERE status = 'pending' \

@@ -10,7 +10,78 @@ crate::both!(
     users_teams_and_departments_are_validated,
     agents_see_their_teams_and_departments_their_forwards,
     the_department_flow_forward_answer_return_and_report,
+    teams_auto_assign_new_cases,
 );
+
+async fn teams_auto_assign_new_cases(app: TestApp, _idp: Idp) {
+    let t = team(&app, "kcc").await;
+    let tid = t["id"].as_str().unwrap().to_owned();
+    let acc = account_for_team(&app, "web", "kcc").await;
+    let a = user(
+        &app,
+        json!({"name": "A", "email": "a@gemeente.test", "role": "agent", "teams": ["kcc"]}),
+    )
+    .await;
+    let b = user(
+        &app,
+        json!({"name": "B", "email": "b@gemeente.test", "role": "agent", "teams": ["kcc"]}),
+    )
+    .await;
+    user(&app, json!({"name": "C", "email": "c@gemeente.test", "role": "agent", "teams": ["kcc"], "active": false})).await;
+    let assignee = |case: String| {
+        let app = &app;
+        async move {
+            let (_, c) = send(app.get(&format!("/api/v1/cases/{case}"))).await;
+            c["assignee"].as_str().map(str::to_owned)
+        }
+    };
+    // Off: nobody gets it.
+    let c0 = citizen_message(&app, &acc, "m0", ("u0", "X"), "nul").await;
+    assert_eq!(assignee(c0).await, None);
+    // Round robin with a cap of 2: a, b, a, b, then nobody.
+    let (s, _) = send(app.patch(
+        &format!("/api/v1/teams/{tid}"),
+        &json!({"autoAssign": "round_robin", "maxOpenPerAgent": 2}),
+    ))
+    .await;
+    assert_eq!(s, 200);
+    let mut got = Vec::new();
+    for i in 1..=5 {
+        let c = citizen_message(
+            &app,
+            &acc,
+            &format!("m{i}"),
+            (&format!("u{i}"), "X"),
+            "vraag",
+        )
+        .await;
+        got.push(assignee(c).await);
+    }
+    let (a, b) = (Some(a), Some(b));
+    assert_eq!(got, vec![a.clone(), b.clone(), a.clone(), b.clone(), None]);
+    // Least loaded: resolve two of a's cases, a has fewest now.
+    let (_, mine) = send(app.get(&format!("/api/v1/cases?assignee={}", a.clone().unwrap()))).await;
+    for c in mine["items"].as_array().unwrap() {
+        send(app.patch(
+            &format!("/api/v1/cases/{}", c["id"].as_str().unwrap()),
+            &json!({"status": "resolved"}),
+        ))
+        .await;
+    }
+    send(app.patch(
+        &format!("/api/v1/teams/{tid}"),
+        &json!({"autoAssign": "least_loaded"}),
+    ))
+    .await;
+    let c = citizen_message(&app, &acc, "m9", ("u9", "X"), "vraag").await;
+    assert_eq!(assignee(c.clone()).await, a);
+    let (_, audit) = send(app.get(&format!("/api/v1/audit-events?caseId={c}"))).await;
+    assert!(audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["actor"] == "system:auto-assign"));
+}
 
 async fn users_teams_and_departments_are_validated(app: TestApp, _idp: Idp) {
     let t = team(&app, "kcc").await;

@@ -65,6 +65,10 @@ pub async fn create_message(
                     crate::live::case_event("case.created", &case, payload.clone()),
                 )
                 .await;
+                // Best effort: a lost race (409) or a busy database leaves the case unassigned.
+                if let Err(e) = super::case_work::auto_assign(&state, case.clone()).await {
+                    tracing::debug!(error = %e, "auto-assignment skipped");
+                }
             }
             crate::live::publish(
                 &state,
