@@ -100,17 +100,17 @@ impl SlaWorker {
             if claimed.is_empty() {
                 break;
             }
+            let mut delivered = Vec::with_capacity(claimed.len());
             for a in &claimed {
                 match self.sink.deliver(a).await {
-                    Ok(()) => {
-                        self.store.mark_notified(a.id, Utc::now()).await?;
-                        pass.notified += 1;
-                    }
+                    Ok(()) => delivered.push(a.id),
                     Err(e) => {
                         tracing::warn!(alert = %a.id, error = %e, "SLA alert delivery failed; will retry")
                     }
                 }
             }
+            self.store.mark_notified(&delivered, Utc::now()).await?;
+            pass.notified += delivered.len();
             if claimed.len() < self.batch as usize {
                 break;
             }

@@ -264,7 +264,8 @@ pub trait SlaStore: Send + Sync {
         lease: chrono::Duration,
         limit: u32,
     ) -> Result<Vec<AlertRecord>>;
-    async fn mark_notified(&self, alert_id: Uuid, at: DateTime<Utc>) -> Result<()>;
+    /// Marks delivered alerts (one statement for the batch).
+    async fn mark_notified(&self, alert_ids: &[Uuid], at: DateTime<Utc>) -> Result<()>;
     /// The earliest instant the timer worker has something to do (a clock to fire, a
     /// notification to send), if any.
     async fn next_sla_instant(&self) -> Result<Option<DateTime<Utc>>>;
@@ -1438,12 +1439,19 @@ macro_rules! impl_sla_store {
                     Ok(out)
                 }
 
-                async fn mark_notified(&self, alert_id: Uuid, at: DateTime<Utc>) -> Result<()> {
-                    sqlx::query("UPDATE sla_alerts SET notified_at = $2, lease_owner = NULL, lease_until = NULL WHERE id = $1")
-                        .bind(alert_id)
-                        .bind(to_ms(at))
-                        .execute(&self.pool)
-                        .await?;
+                async fn mark_notified(&self, alert_ids: &[Uuid], at: DateTime<Utc>) -> Result<()> {
+                    for chunk in alert_ids.chunks(500) {
+                        let mut q: sqlx::QueryBuilder<'_, $db> = sqlx::QueryBuilder::new(
+                            "UPDATE sla_alerts SET lease_owner = NULL, lease_until = NULL, notified_at = ",
+                        );
+                        q.push_bind(to_ms(at)).push(" WHERE id IN (");
+                        let mut sep = q.separated(", ");
+                        for id in chunk {
+                            sep.push_bind(*id);
+                        }
+                        q.push(")");
+                        q.build().execute(&self.pool).await?;
+                    }
                     Ok(())
                 }
 

@@ -296,6 +296,32 @@ mod tests {
     }
 
     #[test]
+    fn sla_defaults_come_from_config_and_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            let d = Config::load(None).unwrap().sla.defaults().unwrap();
+            assert_eq!(
+                (
+                    d.reaction_minutes,
+                    d.resolution_minutes,
+                    d.department_minutes
+                ),
+                (240, 1440, 480)
+            );
+            jail.set_env("WEBCARE_SLA__REACTION_MINUTES", "120");
+            jail.set_env("WEBCARE_SLA__MINUTES_KIND", "calendar");
+            let d = Config::load(None).unwrap().sla.defaults().unwrap();
+            assert_eq!(d.reaction_minutes, 120);
+            assert_eq!(d.minutes_kind, webcare_domain::sla::MinutesKind::Calendar);
+            jail.set_env("WEBCARE_SLA__WARNING_AT", "1.5");
+            assert!(Config::load(None).is_err());
+            jail.set_env("WEBCARE_SLA__WARNING_AT", "0.8");
+            jail.set_env("WEBCARE_SLA__MINUTES_KIND", "weekdays");
+            assert!(Config::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
     fn a_short_admin_token_is_refused() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("WEBCARE_ADMIN_TOKEN", "short");
