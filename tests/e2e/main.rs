@@ -4,3 +4,4 @@ mod api_conventions;
 mod connectors;
 mod ingest;
 mod outbox;
+mod x_poller;
