@@ -4,4 +4,5 @@ mod api_conventions;
 mod connectors;
 mod ingest;
 mod outbox;
+mod webhook_load;
 mod x_poller;
