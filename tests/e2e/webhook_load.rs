@@ -2,6 +2,10 @@
 //! every delivery is journaled, processed and stored as a threaded message. Run in release mode:
 //! `cargo test --release -p webcare-e2e webhook_load -- --ignored --nocapture`
 //! (`WEBCARE_LOAD_N` deliveries, default 4000; 32 concurrent senders).
+//!
+//! Measured 2026-11-22, release, 2 shared cores at load average ~12: SQLite 805/s accepted,
+//! 799/s processed; PostgreSQL 304/s accepted, 302/s processed. The journal takes one commit per
+//! delivery (no group commit yet), which is the bottleneck.
 
 use std::sync::Arc;
 use std::time::Instant;
