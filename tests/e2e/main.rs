@@ -6,3 +6,5 @@ mod connectors;
 mod ingest;
 mod outbox;
 mod sla;
+mod webhook_load;
+mod x_poller;

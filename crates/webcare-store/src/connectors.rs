@@ -156,7 +156,7 @@ pub struct ClaimedReply {
     pub lease_expired_at: Option<DateTime<Utc>>,
 }
 
-/// A message of an open case to re-check for deletion.
+/// A public message of an open case to re-check for deletion.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenMessageRef {
     pub platform_message_id: String,
@@ -228,7 +228,7 @@ pub trait Connectors: Send + Sync {
         message: &InboundMessage,
         received_at: DateTime<Utc>,
     ) -> Result<EchoOutcome>;
-    /// Inbound, not deleted messages of cases that are not closed, for delete re-checks.
+    /// Inbound public, not deleted messages of cases that are not closed, for delete re-checks.
     async fn open_case_messages(&self, account: Uuid, limit: u32) -> Result<Vec<OpenMessageRef>>;
     /// When the citizen last wrote in this case (opens the messaging window).
     async fn last_citizen_message(&self, case_id: Uuid) -> Result<Option<MessageRecord>>;
@@ -805,7 +805,7 @@ macro_rules! impl_connectors_store {
                 async fn open_case_messages(&self, account: Uuid, limit: u32) -> Result<Vec<OpenMessageRef>> {
                     let rows: Vec<(String, Uuid)> = sqlx::query_as(
                         "SELECT m.platform_message_id, m.case_id FROM messages m JOIN cases c ON c.id = m.case_id \
-                         WHERE m.channel_account_id = $1 AND m.direction = 'inbound' AND m.deleted_at IS NULL \
+                         WHERE m.channel_account_id = $1 AND m.direction = 'inbound' AND m.visibility = 'public' AND m.deleted_at IS NULL \
                          AND c.status <> 'closed' ORDER BY m.sent_at DESC LIMIT $2",
                     )
                     .bind(account)

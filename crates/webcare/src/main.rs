@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod config;
+mod demo;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +37,8 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Run the desk with local fake platforms and a generator of citizen messages.
+    Demo,
 }
 
 #[derive(Subcommand)]
@@ -83,6 +86,7 @@ fn main() -> anyhow::Result<()> {
                 println!("created {role} token '{name}'; it is shown once: {token}");
                 Ok(())
             }
+            Command::Demo => demo::run(cfg).await,
             Command::Openapi => unreachable!("handled before the runtime starts"),
         }
     })
