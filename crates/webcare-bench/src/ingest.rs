@@ -27,7 +27,7 @@ pub struct Sizes {
 
 pub fn sizes(quick: bool) -> Sizes {
     Sizes {
-        unique: if quick { 20_000 } else { 200_000 },
+        unique: if quick { 10_000 } else { 200_000 },
         concurrency: 128,
     }
 }

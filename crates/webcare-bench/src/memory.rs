@@ -73,8 +73,8 @@ async fn run_inner(
         let (after_inbox, _) = rss_mb(server.pid).unwrap_or((f64::NAN, f64::NAN));
         report.metric("rss_after_inbox_mb", after_inbox, "after 200 inbox pages");
 
-        // The ingest load (the quick workload), sampling memory while it runs.
-        let w = workload::build(ingest::sizes(true).unique, 43)?;
+        // An ingest load (5,000 messages quick, 20,000 full), sampling memory while it runs.
+        let w = workload::build(if quick { 5_000 } else { 20_000 }, 43)?;
         let ids = ingest::create_accounts(&client, &server.base, &w).await?;
         let via_meta = ingest::probe_meta(&client, &server.base).await?;
         let pid = server.pid;

@@ -1,0 +1,8 @@
+-- Inbox pages sorted by due time (DESIGN 13: a page of 50, filtered, sorted by due time, p99 <= 10 ms
+-- with 1,000,000 cases). 0001 has (status, id), (assignee, id) and (team, id), which serve the
+-- newest/oldest orders; a due-time order over a filter needs the filter column, then due_at, then id
+-- (the tie-breaker of the keyset cursor), or the database sorts every matching case per page.
+-- Measured with webcare-bench inbox (BENCHMARKS.md).
+CREATE INDEX cases_assignee_due ON cases (assignee, due_at, id);
+CREATE INDEX cases_team_due ON cases (team, due_at, id);
+CREATE INDEX cases_status_due ON cases (status, due_at, id);
