@@ -4,7 +4,7 @@
 //! message is written at once. Nothing is acknowledged before its transaction has committed.
 
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{mpsc, oneshot};
 use webcare_store::{IngestItem, IngestOutcome, Store, StoreError};
 
 struct Job {
@@ -15,7 +15,8 @@ struct Job {
 /// Handle to the writer tasks; cheap to clone.
 #[derive(Clone)]
 pub struct Ingestor {
-    tx: mpsc::Sender<Job>,
+    /// One queue per writer; a message goes to the writer of its author (see [`shard`]).
+    txs: Arc<[mpsc::Sender<Job>]>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -26,30 +27,38 @@ pub enum IngestError {
     ShuttingDown,
 }
 
+/// The writer for a message: by account and author, so one citizen's messages (their identity,
+/// their private case, their comment thread) are never written by two concurrent transactions.
+/// Concurrent batches touching the same rows wait on each other's locks and can deadlock
+/// (PostgreSQL then aborts one after `deadlock_timeout`, 1 s, and the batch falls back to one
+/// transaction per message); measured with webcare-bench, see BENCHMARKS.md.
+fn shard(item: &IngestItem, writers: usize) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    item.channel_account_id.hash(&mut h);
+    item.message.author.platform_user_id.hash(&mut h);
+    (h.finish() % writers as u64) as usize
+}
+
 impl Ingestor {
     /// Starts `writers` writer tasks. SQLite has one writer at a time anyway, so it gets one task;
     /// PostgreSQL benefits from a few concurrent batches. The tasks end when every handle is
     /// dropped and the queue is drained.
     pub fn start(store: Arc<dyn Store>, writers: usize, max_batch: usize) -> Self {
-        let (tx, rx) = mpsc::channel::<Job>(max_batch * writers.max(1) * 4);
-        let rx = Arc::new(Mutex::new(rx));
+        let mut txs = Vec::new();
         for _ in 0..writers.max(1) {
-            let rx = rx.clone();
+            let (tx, mut rx) = mpsc::channel::<Job>(max_batch * 4);
+            txs.push(tx);
             let store = store.clone();
             tokio::spawn(async move {
-                loop {
-                    let batch = {
-                        let mut rx = rx.lock().await;
-                        let Some(first) = rx.recv().await else { break };
-                        let mut batch = vec![first];
-                        while batch.len() < max_batch {
-                            match rx.try_recv() {
-                                Ok(job) => batch.push(job),
-                                Err(_) => break,
-                            }
+                while let Some(first) = rx.recv().await {
+                    let mut batch = vec![first];
+                    while batch.len() < max_batch {
+                        match rx.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
                         }
-                        batch
-                    };
+                    }
                     let (items, dones): (Vec<_>, Vec<_>) =
                         batch.into_iter().map(|j| (j.item, j.done)).unzip();
                     let results = store.ingest_batch(items).await;
@@ -61,14 +70,14 @@ impl Ingestor {
                 }
             });
         }
-        Self { tx }
+        Self { txs: txs.into() }
     }
 
     /// Stores one message durably; returns once its transaction has committed.
     pub async fn ingest(&self, item: IngestItem) -> Result<IngestOutcome, IngestError> {
         let (done, wait) = oneshot::channel();
-        self.tx
-            .send(Job { item, done })
+        let tx = &self.txs[shard(&item, self.txs.len())];
+        tx.send(Job { item, done })
             .await
             .map_err(|_| IngestError::ShuttingDown)?;
         Ok(wait.await.map_err(|_| IngestError::ShuttingDown)??)
