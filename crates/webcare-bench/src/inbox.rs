@@ -117,7 +117,7 @@ pub async fn seed_cases(pool: &Pool, n: usize) -> anyhow::Result<()> {
                     let rows: Vec<Row> = (done..upto).map(&mut gen_row).collect();
                     let mut q: sqlx::QueryBuilder<'_, $db> = sqlx::QueryBuilder::new(
                         "INSERT INTO cases (id, channel_account_id, contact_id, status, priority, team, assignee, theme, kind, \
-                         labels, first_message_at, last_message_at, resolved_at, closed_at, due_at, created_at, updated_at) ",
+                         labels, first_message_at, last_message_at, resolved_at, closed_at, due_at, due_sort, created_at, updated_at) ",
                     );
                     q.push_values(rows.iter(), |mut b, r| {
                         b.push_bind(r.id).push_bind(r.account).push_bind(r.contact).push_bind(r.status)
@@ -125,7 +125,7 @@ pub async fn seed_cases(pool: &Pool, n: usize) -> anyhow::Result<()> {
                             .push_bind(r.kind).push_bind(sqlx::types::Json(Vec::<String>::new()))
                             .push_bind(r.first).push_bind(r.first + 600_000).push_bind(r.resolved)
                             .push_bind((r.status == "closed").then_some(r.first + 2 * 86_400_000))
-                            .push_bind(r.due).push_bind(r.first).push_bind(r.first);
+                            .push_bind(r.due).push_bind(r.due.unwrap_or(i64::MAX)).push_bind(r.first).push_bind(r.first);
                     });
                     q.build().execute(&mut *tx).await?;
                     done = upto;
@@ -197,14 +197,14 @@ fn queries() -> Vec<Query> {
         Query {
             name: "unassigned_due",
             http: "assignee=none&sort=dueAt",
-            sql: "SELECT {COLS} FROM cases WHERE assignee IS NULL ORDER BY due_at, id LIMIT 51",
+            sql: "SELECT {COLS} FROM cases WHERE assignee IS NULL ORDER BY due_sort, id LIMIT 51",
             param: |_| None,
             probe: true,
         },
         Query {
             name: "team_breached",
             http: "team={}&slaStatus=breached",
-            sql: "", // depends on the SLA tables of issue 4
+            sql: "SELECT {COLS} FROM cases WHERE team = $1 AND sla_status = 'breached' ORDER BY id DESC LIMIT 51",
             param: |i| Some(format!("team{}", i % TEAMS)),
             probe: true,
         },

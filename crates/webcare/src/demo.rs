@@ -113,19 +113,31 @@ pub async fn run(mut cfg: Config) -> anyhow::Result<()> {
     if let Some(o) = workers_cfg.outbox.as_mut() {
         o.base_backoff = chrono::Duration::seconds(1);
     }
-    let workers = webcare_api::connectors::start(
+    let mut workers = webcare_api::connectors::start(
         store.clone(),
         ingestor.clone(),
         workers_cfg,
         cancel.clone(),
     );
+    store.set_sla_defaults(cfg.sla.defaults()?);
     let state = AppState {
         store: store.clone(),
         ingestor,
         settings: Arc::new(ApiSettings {
             body_limit: cfg.body_limit_bytes,
+            public_hosts: vec![cfg.bind.to_ascii_lowercase()],
         }),
+        oidc: None,
+        events: Default::default(),
     };
+    // SLA warnings and breaches appear in the live events, as in `serve`.
+    workers.push(
+        webcare_api::sla_worker::SlaWorker::new(
+            store.clone(),
+            Arc::new(webcare_api::live::LiveAlertSink::new(state.clone())),
+        )
+        .spawn(cancel.clone()),
+    );
     let listener = TcpListener::bind(&cfg.bind).await?;
     let addr = listener.local_addr()?;
     let base = format!("http://{addr}");
