@@ -317,7 +317,7 @@ async fn run_inner(
     );
     report.metric("cases", cases as f64, "cases opened by threading");
     report.metric("contacts", contacts as f64, "");
-    report.note("SLA clocks: not measured yet (the SLA engine is not merged); 'stored' means message + contact + case + thread key committed.");
+    report.note("'stored' means message + contact + case + thread key + the SLA reaction clock, committed in one ingest transaction.");
 
     let floor = floor(bdb, w).await.context("floor run")?;
     let floor_rate = unique as f64 / floor.as_secs_f64();
