@@ -578,6 +578,10 @@ async fn ingest_starts_clocks_and_the_worker_fires_each_alert_once(app: TestApp)
         3,
         "warning of case 1, warning and breach of case 2"
     );
+    // The team lead's board counts the clocks in warning and breached now.
+    let board = get_json(&app, "/api/v1/board").await;
+    assert_eq!(board["slaWarnings"], 1, "{board}");
+    assert_eq!(board["slaBreaches"], 1, "{board}");
     assert_eq!(pass.notified, 3);
     let pass = worker.run_once(Utc::now()).await.unwrap();
     assert!(pass.fired.is_empty() && pass.notified == 0);

@@ -1355,17 +1355,21 @@ macro_rules! impl_agent_store {
             }
 
             impl $store {
-                /// HOOK(SLA): counts of running clocks in warning and breached state. Queries the
-                /// SLA engine's `sla_clocks` table (`state` column) if it exists; 0 otherwise.
+                /// Open cases whose running clocks have fired a warning or a breach (the SLA
+                /// engine keeps the worst fired status in `cases.sla_status`, as the inbox's
+                /// `slaStatus` filter reads it): the board's "warnings and breaches now".
                 async fn sla_counts(&self) -> (i64, i64) {
                     let r: std::result::Result<(i64, i64), sqlx::Error> = sqlx::query_as(
-                        "SELECT COALESCE(SUM(CASE WHEN state = 'warning' THEN 1 ELSE 0 END), 0), \
-                         COALESCE(SUM(CASE WHEN state = 'breached' THEN 1 ELSE 0 END), 0) FROM sla_clocks \
-                         WHERE stopped_at IS NULL",
+                        "SELECT COALESCE(SUM(CASE WHEN sla_status = 'warning' THEN 1 ELSE 0 END), 0), \
+                         COALESCE(SUM(CASE WHEN sla_status = 'breached' THEN 1 ELSE 0 END), 0) FROM cases \
+                         WHERE status NOT IN ('resolved', 'closed')",
                     )
                     .fetch_one(&self.pool)
                     .await;
-                    r.unwrap_or((0, 0))
+                    r.unwrap_or_else(|e| {
+                        tracing::error!(error = %e, "could not count SLA warnings and breaches");
+                        (0, 0)
+                    })
                 }
             }
         };
