@@ -221,56 +221,6 @@ pub struct Board {
 
 // ------------------------------------------------------------------------------------ traits
 
-/// Hooks called inside the transaction of a case write, so the SLA engine can start, pause and
-/// stop clocks atomically with the change. No-ops by default.
-///
-/// HOOK(SLA): the lead wires these to the SLA engine at merge (override them in
-/// `impl_agent_store!`, where the backends implement this trait).
-#[async_trait]
-pub trait CaseHooks<DB: sqlx::Database> {
-    /// A status change made through the API (claim, PATCH, resolve, forward, answer, merge).
-    async fn on_status_change(
-        &self,
-        _tx: &mut sqlx::Transaction<'static, DB>,
-        _case_id: Uuid,
-        _from: CaseStatus,
-        _to: CaseStatus,
-        _at: DateTime<Utc>,
-    ) -> Result<()> {
-        Ok(())
-    }
-    /// A case forwarded to a department: start the department clock.
-    async fn on_forward(
-        &self,
-        _tx: &mut sqlx::Transaction<'static, DB>,
-        _case_id: Uuid,
-        _department_id: Uuid,
-        _at: DateTime<Utc>,
-    ) -> Result<()> {
-        Ok(())
-    }
-    /// The department answered: stop the department clock.
-    async fn on_department_answer(
-        &self,
-        _tx: &mut sqlx::Transaction<'static, DB>,
-        _case_id: Uuid,
-        _department_id: Uuid,
-        _at: DateTime<Utc>,
-    ) -> Result<()> {
-        Ok(())
-    }
-    /// `from` was merged into `into`: combine clocks.
-    async fn on_merge(
-        &self,
-        _tx: &mut sqlx::Transaction<'static, DB>,
-        _from: Uuid,
-        _into: Uuid,
-        _at: DateTime<Utc>,
-    ) -> Result<()> {
-        Ok(())
-    }
-}
-
 #[async_trait]
 pub trait AgentStore: crate::agent_events::LiveEvents + Send + Sync {
     // people
@@ -674,7 +624,7 @@ pub(crate) fn stale() -> crate::StoreError {
     crate::StoreError::Conflict("the case changed meanwhile; reload it and try again".into())
 }
 
-/// Implements [`AgentStore`] and [`CaseHooks`] for one backend (same contract as `impl_sql_store!`).
+/// Implements [`AgentStore`] for one backend (same contract as `impl_sql_store!`).
 macro_rules! impl_agent_store {
     ($store:ty, $db:ty) => {
         $crate::agent_events::impl_event_store!($store, $db);
@@ -689,9 +639,6 @@ macro_rules! impl_agent_store {
             use sqlx::types::Json;
             use sqlx::{QueryBuilder, Transaction};
             use uuid::Uuid;
-
-            // HOOK(SLA): override the no-op defaults here to drive the SLA clocks.
-            impl CaseHooks<$db> for $store {}
 
             impl $store {
                 async fn apply_case_write(
@@ -730,9 +677,6 @@ macro_rules! impl_agent_store {
                         .fetch_optional(&mut **tx)
                         .await?;
                     let rec: CaseRecord = row.ok_or_else(stale)?.try_into()?;
-                    if w.before.status != rec.status {
-                        self.on_status_change(tx, rec.id, w.before.status, rec.status, now).await?;
-                    }
                     if let Some((author, text)) = &w.note {
                         sqlx::query(
                             "INSERT INTO case_notes (id, case_id, author, text, created_at) \
@@ -763,7 +707,7 @@ macro_rules! impl_agent_store {
                             .bind(to_ms(now))
                             .fetch_optional(&mut **tx)
                             .await?;
-                            let dept = dept.ok_or_else(|| {
+                            dept.ok_or_else(|| {
                                 $crate::StoreError::Conflict("the case has no open question for a department".into())
                             })?;
                             sqlx::query("UPDATE cases SET department_answer = $2 WHERE id = $1")
@@ -771,7 +715,6 @@ macro_rules! impl_agent_store {
                                 .bind(text)
                                 .execute(&mut **tx)
                                 .await?;
-                            self.on_department_answer(tx, rec.id, dept, now).await?;
                         }
                         Some(ForwardOp::Return { reason, by }) => {
                             let row: Option<(Uuid, Uuid)> = sqlx::query_as(
@@ -842,7 +785,7 @@ macro_rules! impl_agent_store {
                     .bind(to_ms(now))
                     .execute(&mut **tx)
                     .await?;
-                    self.on_forward(tx, case_id, department_id, now).await
+                    Ok(())
                 }
             }
 
@@ -1118,7 +1061,6 @@ macro_rules! impl_agent_store {
                             .await?;
                     }
                     let rec = self.apply_case_write(&mut tx, &into, now, None).await?;
-                    self.on_merge(&mut tx, src, dst, now).await?;
                     tx.commit().await?;
                     Ok(rec)
                 }
