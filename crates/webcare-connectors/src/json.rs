@@ -72,7 +72,8 @@ pub(crate) fn millis_at(v: &Value, path: &[&str]) -> Option<DateTime<Utc>> {
 /// changes and milliseconds for messaging. 10^11 s is the year 5138; 10^11 ms is 1973.
 pub(crate) fn secs_or_millis_at(v: &Value, path: &[&str]) -> Option<DateTime<Utc>> {
     let n = int_at(v, path)?;
-    if n.abs() >= 100_000_000_000 {
+    // unsigned_abs: a hostile `-1e300` saturates to i64::MIN, whose `abs()` overflows.
+    if n.unsigned_abs() >= 100_000_000_000 {
         from_millis(n)
     } else {
         from_secs(n)
@@ -99,6 +100,16 @@ mod tests {
         assert_eq!(id_at(&v, &["c"]), None);
         assert_eq!(secs_at(&v, &["t"]), secs_at(&v, &["f"]));
         assert!(secs_at(&v, &["missing"]).is_none());
+    }
+
+    #[test]
+    fn extreme_times_are_absent_not_a_panic() {
+        let v = json!({"min": i64::MIN, "max": i64::MAX, "neg": -1e300, "big": 1e300});
+        for key in ["min", "max", "neg", "big"] {
+            assert!(secs_or_millis_at(&v, &[key]).is_none(), "{key}");
+            assert!(secs_at(&v, &[key]).is_none(), "{key}");
+            assert!(millis_at(&v, &[key]).is_none(), "{key}");
+        }
     }
 
     #[test]

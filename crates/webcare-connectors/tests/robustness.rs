@@ -186,6 +186,16 @@ fn arb_json() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
+        // Boundaries drawn on purpose: saturating casts and abs() overflow live here.
+        prop::sample::select(vec![
+            json!(i64::MIN),
+            json!(i64::MAX),
+            json!(u64::MAX),
+            json!(-1e300),
+            json!(1e300),
+            json!(-0.0),
+            json!("-9223372036854775808"),
+        ]),
         any::<f64>()
             .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         prop::sample::select(vec![
