@@ -332,6 +332,9 @@ pub struct NewChannelAccount {
     pub poll_interval_seconds: Option<u32>,
     #[serde(default)]
     pub delete_check_interval_seconds: Option<u32>,
+    /// The out-of-hours auto-reply (default off).
+    #[serde(default)]
+    pub out_of_hours_reply: Option<crate::auto_reply::OutOfHoursReply>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -361,6 +364,9 @@ pub struct ChannelAccountPatch {
     pub poll_interval_seconds: Option<u32>,
     #[serde(default)]
     pub delete_check_interval_seconds: Option<u32>,
+    /// Replaces the out-of-hours auto-reply setting as a whole.
+    #[serde(default)]
+    pub out_of_hours_reply: Option<crate::auto_reply::OutOfHoursReply>,
 }
 
 /// The account fields a create or a patch sets, borrowed for validation.
@@ -372,6 +378,7 @@ struct AccountFields<'a> {
     callback_url: Option<&'a str>,
     credentials: Option<&'a std::collections::BTreeMap<String, String>>,
     intervals: [(&'static str, Option<u32>); 2],
+    out_of_hours_reply: Option<&'a crate::auto_reply::OutOfHoursReply>,
 }
 
 fn check_account_fields(errs: &mut Vec<InvalidParam>, f: AccountFields<'_>) {
@@ -383,7 +390,13 @@ fn check_account_fields(errs: &mut Vec<InvalidParam>, f: AccountFields<'_>) {
         callback_url,
         credentials,
         intervals,
+        out_of_hours_reply,
     } = f;
+    if let Some(o) = out_of_hours_reply {
+        for (name, code, reason) in o.problems(kind) {
+            errs.push(InvalidParam::new(name, code, reason));
+        }
+    }
     if let Some(n) = name {
         if n.trim().is_empty() || n.chars().count() > 200 {
             errs.push(InvalidParam::new("name", "invalid", "1 to 200 characters"));
@@ -454,6 +467,7 @@ impl NewChannelAccount {
                         self.delete_check_interval_seconds,
                     ),
                 ],
+                out_of_hours_reply: self.out_of_hours_reply.as_ref(),
             },
         );
         if !errs.is_empty() {
@@ -465,6 +479,12 @@ impl NewChannelAccount {
             settings = interval_settings(
                 Some(self.poll_interval_seconds.unwrap_or(60)),
                 Some(self.delete_check_interval_seconds.unwrap_or(900)),
+            );
+        }
+        if let Some(o) = &self.out_of_hours_reply {
+            settings.insert(
+                crate::auto_reply::SETTING.into(),
+                serde_json::to_value(o).unwrap_or_default(),
             );
         }
         Ok(rec::NewChannelAccount {
@@ -500,15 +520,22 @@ impl ChannelAccountPatch {
                         self.delete_check_interval_seconds,
                     ),
                 ],
+                out_of_hours_reply: self.out_of_hours_reply.as_ref(),
             },
         );
         if !errs.is_empty() {
             return Err(ApiError::Invalid(errs));
         }
-        let settings = interval_settings(
+        let mut settings = interval_settings(
             self.poll_interval_seconds,
             self.delete_check_interval_seconds,
         );
+        if let Some(o) = &self.out_of_hours_reply {
+            settings.insert(
+                crate::auto_reply::SETTING.into(),
+                serde_json::to_value(o).unwrap_or_default(),
+            );
+        }
         Ok(rec::ChannelAccountPatch {
             name: self.name.map(|n| n.trim().to_owned()),
             external_id: self.external_id,
@@ -539,6 +566,7 @@ pub struct ChannelAccount {
     pub poll_interval_seconds: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delete_check_interval_seconds: Option<u64>,
+    pub out_of_hours_reply: crate::auto_reply::OutOfHoursReply,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -558,6 +586,7 @@ impl From<rec::ChannelAccount> for ChannelAccount {
             credential_keys: a.credentials.keys(),
             poll_interval_seconds: setting("pollIntervalSeconds"),
             delete_check_interval_seconds: setting("deleteCheckIntervalSeconds"),
+            out_of_hours_reply: crate::auto_reply::OutOfHoursReply::of(&a.settings),
             created_at: a.created_at,
             updated_at: a.updated_at,
         }

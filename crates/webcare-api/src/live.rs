@@ -1,46 +1,63 @@
 //! Live events: every event is appended to the persisted log (numbered, for `Last-Event-ID`
-//! resume and webhooks) and then broadcast to the open SSE streams of this node.
+//! resume and webhooks); the store then hands it to this process's open SSE streams
+//! (`LiveEvents::subscribe_events`), so anything that can reach the store can publish: handlers,
+//! the outbox worker, journal processing, the SLA worker.
 //!
-//! Others publish through [`publish`] (SLA warnings and breaches: `sla.warning`, `sla.breached`;
-//! reply delivery states: `reply.updated`).
+//! Kinds: `case.created`, `case.updated`, `case.resolved`, `message.received`, `sla.warning`,
+//! `sla.breached`, and `reply.updated` (a reply's delivery state: stored as `pending`, `sent`,
+//! a retry scheduled (`pending` with `lastError`), `failed`, `delivered`, `read`).
 
 use crate::auth::Principal;
 use crate::state::AppState;
 use std::sync::Arc;
-use tokio::sync::broadcast;
 use webcare_store::agent::CaseScope;
-use webcare_store::agent_events::{EventRecord, NewEvent};
-use webcare_store::CaseRecord;
+use webcare_store::agent_events::NewEvent;
+use webcare_store::connectors::ReplyRecord;
+use webcare_store::{CaseRecord, Store};
 
-/// The in-process fan-out of this node's events.
-#[derive(Clone)]
-pub struct EventHub {
-    tx: Arc<broadcast::Sender<EventRecord>>,
-}
-
-impl Default for EventHub {
-    fn default() -> Self {
-        let (tx, _) = broadcast::channel(1024);
-        Self { tx: Arc::new(tx) }
-    }
-}
-
-impl EventHub {
-    pub fn subscribe(&self) -> broadcast::Receiver<EventRecord> {
-        self.tx.subscribe()
-    }
-    pub fn send(&self, e: EventRecord) {
-        // No subscribers is fine: the event is in the log.
-        let _ = self.tx.send(e);
-    }
-}
-
-/// Appends the event to the log (and the webhook queue) and broadcasts it. Failures are logged,
-/// not returned: the action the event describes has already been committed.
+/// Appends the event to the log (and the webhook queue); the store broadcasts it. Failures are
+/// logged, not returned: the action the event describes has already been committed.
 pub async fn publish(state: &AppState, e: NewEvent) {
-    match state.store.append_event(e).await {
-        Ok(rec) => state.events.send(rec),
-        Err(err) => tracing::warn!(error = %err, "could not record a live event"),
+    publish_to(&state.store, e).await
+}
+
+/// [`publish`] for workers, which hold the store but no [`AppState`].
+pub async fn publish_to(store: &Arc<dyn Store>, e: NewEvent) {
+    if let Err(err) = store.append_event(e).await {
+        tracing::warn!(error = %err, "could not record a live event");
+    }
+}
+
+/// `reply.updated`: the reply's delivery state changed. Scoped like the reply's case (its team,
+/// assignee and department now), so a caller sees the replies of the cases it may see.
+pub async fn reply_updated(store: &Arc<dyn Store>, r: &ReplyRecord) {
+    let case = match store.get_case(r.case_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return, // erased meanwhile
+        Err(e) => {
+            tracing::warn!(reply = %r.id, error = %e, "reply event: reading the case failed");
+            return;
+        }
+    };
+    let payload = serde_json::json!({
+        "replyId": r.id,
+        "caseId": r.case_id,
+        "state": r.state,
+        "attempts": r.attempts,
+        "platformMessageId": r.platform_message_id,
+        "failureReason": r.failure_reason,
+        "lastError": r.last_error,
+        "autoReply": r.auto_reply,
+    });
+    publish_to(store, case_event("reply.updated", &case, payload)).await
+}
+
+/// [`reply_updated`] for a reply known by id (after a store call that returns nothing).
+pub async fn reply_updated_by_id(store: &Arc<dyn Store>, id: uuid::Uuid) {
+    match store.get_reply(id).await {
+        Ok(Some(r)) => reply_updated(store, &r).await,
+        Ok(None) => {}
+        Err(e) => tracing::warn!(reply = %id, error = %e, "reply event: reading the reply failed"),
     }
 }
 
@@ -97,12 +114,10 @@ impl crate::sla_worker::AlertSink for LiveAlertSink {
             "dueAt": a.due_at,
             "firedAt": a.fired_at,
         });
-        let rec = self
-            .state
+        self.state
             .store
             .append_event(case_event(&format!("sla.{status}"), &case, payload))
             .await?;
-        self.state.events.send(rec);
         Ok(())
     }
 }

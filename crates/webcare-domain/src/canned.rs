@@ -12,6 +12,9 @@ pub enum TemplateError {
     Unknown(Vec<String>),
     #[error("a '{{{{' at byte {0} is not closed")]
     Unclosed(usize),
+    /// Known variables the template uses that have no value here (strict rendering).
+    #[error("no value for: {}", .0.join(", "))]
+    Missing(Vec<String>),
 }
 
 /// One piece of a parsed template.
@@ -42,10 +45,15 @@ fn parse(template: &str) -> Result<Vec<Part<'_>>, TemplateError> {
 
 /// Checks that a template only uses known variables (sorted, deduplicated in the error).
 pub fn check(template: &str) -> Result<(), TemplateError> {
+    check_with(template, VARIABLES)
+}
+
+/// [`check`] against another set of variables (the out-of-hours auto-reply has its own).
+pub fn check_with(template: &str, allowed: &[&str]) -> Result<(), TemplateError> {
     let mut unknown: Vec<String> = parse(template)?
         .into_iter()
         .filter_map(|p| match p {
-            Part::Var(v) if !VARIABLES.contains(&v) => Some(v.to_owned()),
+            Part::Var(v) if !allowed.contains(&v) => Some(v.to_owned()),
             _ => None,
         })
         .collect();
@@ -61,7 +69,16 @@ pub fn check(template: &str) -> Result<(), TemplateError> {
 /// Fills in the template. Known variables without a value become empty text; unknown variables
 /// are an error naming them.
 pub fn render(template: &str, values: &BTreeMap<String, String>) -> Result<String, TemplateError> {
-    check(template)?;
+    render_with(template, VARIABLES, values)
+}
+
+/// [`render`] against another set of variables.
+pub fn render_with(
+    template: &str,
+    allowed: &[&str],
+    values: &BTreeMap<String, String>,
+) -> Result<String, TemplateError> {
+    check_with(template, allowed)?;
     let mut out = String::with_capacity(template.len());
     for p in parse(template)? {
         match p {
@@ -70,6 +87,28 @@ pub fn render(template: &str, values: &BTreeMap<String, String>) -> Result<Strin
         }
     }
     Ok(out)
+}
+
+/// Like [`render`], but a variable the template uses must have a non-blank value: a text that goes
+/// to a citizen must not read "Hoi ," (the error names every such variable, sorted).
+pub fn render_strict(
+    template: &str,
+    values: &BTreeMap<String, String>,
+) -> Result<String, TemplateError> {
+    check(template)?;
+    let mut missing: Vec<String> = parse(template)?
+        .into_iter()
+        .filter_map(|p| match p {
+            Part::Var(v) if values.get(v).is_none_or(|s| s.trim().is_empty()) => Some(v.to_owned()),
+            _ => None,
+        })
+        .collect();
+    missing.sort();
+    missing.dedup();
+    if !missing.is_empty() {
+        return Err(TemplateError::Missing(missing));
+    }
+    render(template, values)
 }
 
 /// The first name for `{{voornaam}}` from a display name ("Anna de Vries" -> "Anna").
@@ -130,6 +169,53 @@ mod tests {
         assert_eq!(first_name("Anna de Vries"), "Anna");
         assert_eq!(first_name("@anna"), "anna");
         assert_eq!(first_name(""), "");
+    }
+
+    #[test]
+    fn strict_rendering_names_variables_without_a_value() {
+        let t = "Hoi {{voornaam}}, zaak {{zaaknummer}} ({{ zaaknummer }}), {{agent}}";
+        assert_eq!(
+            render_strict(t, &vals(&[("agent", "Mark"), ("voornaam", " ")])),
+            Err(TemplateError::Missing(vec![
+                "voornaam".into(),
+                "zaaknummer".into()
+            ]))
+        );
+        assert_eq!(
+            render_strict(
+                t,
+                &vals(&[
+                    ("agent", "Mark"),
+                    ("voornaam", "Anna"),
+                    ("zaaknummer", "Z-1")
+                ])
+            )
+            .unwrap(),
+            "Hoi Anna, zaak Z-1 (Z-1), Mark"
+        );
+        // Unknown variables stay an error of their own kind, even in strict mode.
+        assert!(matches!(
+            render_strict("{{bsn}}", &vals(&[])),
+            Err(TemplateError::Unknown(_))
+        ));
+    }
+
+    #[test]
+    fn other_variable_sets() {
+        let allowed = ["volgendeopening"];
+        assert_eq!(
+            render_with(
+                "vanaf {{volgendeopening}}",
+                &allowed,
+                &vals(&[("volgendeopening", "maandag 08:30")])
+            )
+            .unwrap(),
+            "vanaf maandag 08:30"
+        );
+        assert_eq!(
+            check_with("{{agent}}", &allowed),
+            Err(TemplateError::Unknown(vec!["agent".into()]))
+        );
     }
 
     proptest! {

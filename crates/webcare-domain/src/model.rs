@@ -159,6 +159,8 @@ pub const DEFAULT_THEMES: &[&str] = &[
 pub mod flags {
     /// The text holds a number that passes the BSN 11-proef.
     pub const BSN: &str = "bsn";
+    /// Our out-of-hours auto-reply: not an answer by an agent.
+    pub const AUTO_REPLY: &str = "auto_reply";
 }
 
 #[cfg(test)]

@@ -75,11 +75,24 @@ pub enum DeliveryOutcome {
     },
 }
 
+/// How many appended events a slow in-process subscriber may fall behind before it lags.
+pub const EVENT_FEED_CAPACITY: usize = 1024;
+
+/// The in-process fan-out of the events this process appends (SSE streams of this node).
+pub fn event_feed() -> tokio::sync::broadcast::Sender<EventRecord> {
+    tokio::sync::broadcast::channel(EVENT_FEED_CAPACITY).0
+}
+
 #[async_trait]
 pub trait LiveEvents: Send + Sync {
     /// Appends an event to the log and queues it for every webhook subscribed to its kind, in one
-    /// transaction.
+    /// transaction; after the commit it goes to this process's subscribers
+    /// ([`LiveEvents::subscribe_events`]). Whoever appends (a handler, the outbox, the journal,
+    /// the SLA worker) thereby reaches the live streams: there is no second step to forget.
     async fn append_event(&self, e: NewEvent) -> Result<EventRecord>;
+    /// The events appended by this process from now on. Other nodes' events are in the log
+    /// (`events_after`), not here.
+    fn subscribe_events(&self) -> tokio::sync::broadcast::Receiver<EventRecord>;
     async fn events_after(&self, seq: i64, limit: u32) -> Result<Vec<EventRecord>>;
     async fn create_webhook(
         &self,
@@ -256,7 +269,14 @@ macro_rules! impl_event_store {
                         }
                     }
                     tx.commit().await?;
-                    Ok(row.into())
+                    let rec: EventRecord = row.into();
+                    // No subscribers is fine: the event is in the log.
+                    let _ = self.events.send(rec.clone());
+                    Ok(rec)
+                }
+
+                fn subscribe_events(&self) -> tokio::sync::broadcast::Receiver<EventRecord> {
+                    self.events.subscribe()
                 }
 
                 async fn events_after(&self, seq: i64, limit: u32) -> Result<Vec<EventRecord>> {
@@ -279,7 +299,7 @@ macro_rules! impl_event_store {
                         .bind(Json(types))
                         .bind(secret)
                         .bind(to_ms(Utc::now()))
-                        .fetch_one(&self.pool)
+                        .fetch_one(&self.wpool)
                         .await?;
                     Ok(row.into())
                 }
@@ -380,7 +400,7 @@ macro_rules! impl_event_store {
                     .bind(error)
                     .bind(next)
                     .bind(delivered)
-                    .execute(&self.pool)
+                    .execute(&self.wpool)
                     .await?;
                     Ok(())
                 }

@@ -13,6 +13,7 @@ crate::both!(
     inbox_filters_and_full_text_search,
     audit_events_are_filtered_and_paged,
     canned_answers_render_with_case_data,
+    replies_from_canned_answers,
     the_board_counts_the_desk,
 );
 
@@ -656,4 +657,123 @@ async fn the_board_counts_the_desk(app: TestApp, _idp: Idp) {
     assert_eq!(r["arrivalsLastHour"], json!({"api": 3}));
     assert_eq!(r["slaWarnings"], 0);
     assert_eq!(r["slaBreaches"], 0);
+}
+
+async fn replies_from_canned_answers(app: TestApp, idp: Idp) {
+    team(&app, "kcc").await;
+    team(&app, "stadsbeheer").await;
+    let acc = account_for_team(&app, "web", "kcc").await;
+    let case = citizen_message(
+        &app,
+        &acc,
+        "m1",
+        ("u1", "Jan Jansen"),
+        "Mijn container is niet geleegd",
+    )
+    .await;
+    user(&app, json!({"name": "Anna de Boer", "email": "anna@gemeente.test", "subject": "anna", "role": "agent", "teams": ["kcc"]})).await;
+    let anna = idp.token(Key::Rsa1, json!({"sub": "anna"}));
+    let lead = app.token(Role::Teamlead).await;
+    let mut canned = Vec::new();
+    for (team, text) in [
+        (
+            json!("kcc"),
+            "Hoi {{voornaam}}, we legen de container morgen. Groet, {{agent}}",
+        ),
+        (json!("stadsbeheer"), "We komen de boom bekijken."),
+        (json!(null), "Uw melding staat onder zaak {{zaaknummer}}."),
+    ] {
+        let (s, c) = send(
+            with(&app, Method::POST, "/api/v1/canned-answers", &lead)
+                .json(&json!({"team": team, "title": "t", "text": text})),
+        )
+        .await;
+        assert_eq!(s, 201, "{c}");
+        canned.push(c["id"].as_str().unwrap().to_owned());
+    }
+    let (kcc, sb, zaak) = (&canned[0], &canned[1], &canned[2]);
+    let path = format!("/api/v1/cases/{case}/replies");
+    // Her team's answer, filled in for the case, with her name.
+    let (s, r) =
+        send(with(&app, Method::POST, &path, &anna).json(&json!({"templateId": kcc}))).await;
+    assert_eq!(s, 201, "{r}");
+    assert_eq!(
+        r["text"],
+        "Hoi Jan, we legen de container morgen. Groet, Anna"
+    );
+    assert_eq!(r["cannedAnswerId"], kcc.as_str());
+    // Refused, naming templateId: another team's answer (with or without text), an unknown id,
+    // and a variable the case cannot fill.
+    let unknown = uuid::Uuid::now_v7().to_string();
+    for (body, code) in [
+        (json!({"templateId": sb}), "not_allowed"),
+        (
+            json!({"templateId": sb, "text": "Eigen tekst"}),
+            "not_allowed",
+        ),
+        (json!({"templateId": unknown}), "unknown"),
+        (json!({"templateId": zaak}), "unrenderable_variable"),
+    ] {
+        let res = with(&app, Method::POST, &path, &anna)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let p = expect_problem(res, 400).await;
+        assert_eq!(p["invalidParams"][0]["name"], "templateId", "{p}");
+        assert_eq!(p["invalidParams"][0]["code"], code, "{p}");
+        if code == "unrenderable_variable" {
+            assert!(
+                p["invalidParams"][0]["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("{{zaaknummer}}"),
+                "{p}"
+            );
+        }
+    }
+    // Text and templateId: her (edited) text is sent, the canned answer recorded as used, even
+    // one she could not have sent unedited.
+    let (s, r) = send(
+        with(&app, Method::POST, &path, &anna)
+            .json(&json!({"templateId": zaak, "text": "Uw melding is doorgezet naar Afval."})),
+    )
+    .await;
+    assert_eq!(s, 201, "{r}");
+    assert_eq!(r["text"], "Uw melding is doorgezet naar Afval.");
+    assert_eq!(r["cannedAnswerId"], zaak.as_str());
+    // A team lead may use any team's answer.
+    let (s, r) =
+        send(with(&app, Method::POST, &path, &lead).json(&json!({"templateId": sb}))).await;
+    assert_eq!(s, 201, "{r}");
+    assert_eq!(r["text"], "We komen de boom bekijken.");
+    // Nothing was stored for the refused ones; neither text nor a template is refused too.
+    let res = with(&app, Method::POST, &path, &anna)
+        .json(&json!({"visibility": "private"}))
+        .send()
+        .await
+        .unwrap();
+    let p = expect_problem(res, 400).await;
+    assert_eq!(p["invalidParams"][0]["name"], "text");
+    let (_, list) = send(with(&app, Method::GET, &path, &anna)).await;
+    let used: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["cannedAnswerId"].as_str().unwrap())
+        .collect();
+    assert_eq!(used, vec![kcc.as_str(), zaak.as_str(), sb.as_str()]);
+    // The audit trail records which canned answer each reply used.
+    let (_, audit) = send(app.get(&format!("/api/v1/audit-events?caseId={case}"))).await;
+    let recorded: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "reply.created")
+        .map(|a| a["detail"]["cannedAnswerId"].as_str().unwrap())
+        .collect();
+    assert_eq!(recorded.len(), 3);
+    for c in [kcc, zaak, sb] {
+        assert!(recorded.contains(&c.as_str()));
+    }
 }

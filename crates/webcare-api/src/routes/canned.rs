@@ -70,10 +70,77 @@ pub struct CannedAnswerPatch {
     pub text: Option<String>,
 }
 
+/// Whether `p` may use canned answer `c`: desk-wide answers are for everyone, a team's answers
+/// for that team's members (and callers who see every case: team leads, admins, tokens).
+pub(crate) fn may_use(p: &crate::auth::Principal, c: &CannedRecord) -> bool {
+    use webcare_store::agent::CaseScope;
+    match (&c.team, p.case_scope()) {
+        (None, _) | (_, CaseScope::All) => true,
+        (Some(t), CaseScope::Teams { teams, .. }) => teams.contains(t),
+        (Some(_), CaseScope::Department(_)) => false,
+    }
+}
+
+/// The canned-answer variables as far as `case` has them: `agent` (the caller's first name),
+/// `voornaam` (the contact's first name), `openingstijden` (the case's calendar in words) and
+/// `zaaknummer` (the last segment of the case's zaak URL). Reading the contact's name is
+/// recorded as a read of contact data.
+pub(crate) async fn case_values(
+    state: &AppState,
+    p: &crate::auth::Principal,
+    case: &webcare_store::CaseRecord,
+    canned_id: Uuid,
+) -> ApiResult<BTreeMap<String, String>> {
+    let mut values = BTreeMap::new();
+    values.insert("agent".to_owned(), canned::first_name(&p.name));
+    if let Some(zaak) = case
+        .zaak_url
+        .as_deref()
+        .and_then(|u| u.trim_end_matches('/').rsplit('/').next())
+        .filter(|z| !z.is_empty())
+    {
+        values.insert("zaaknummer".to_owned(), zaak.to_owned());
+    }
+    let account_calendar = state
+        .store
+        .get_channel_account(case.channel_account_id)
+        .await?
+        .and_then(|a| a.calendar_id);
+    let cal = crate::case_calendar::case_calendar(&state.store, case.id, account_calendar).await?;
+    values.insert(
+        "openingstijden".to_owned(),
+        webcare_domain::out_of_hours::opening_hours_nl(cal.in_force(Utc::now())),
+    );
+    if let Some(contact) = state.store.get_contact(case.contact_id).await? {
+        let name = contact
+            .display_name
+            .or_else(|| {
+                contact
+                    .identities
+                    .iter()
+                    .find_map(|i| i.display_name.clone())
+            })
+            .unwrap_or_default();
+        values.insert("voornaam".to_owned(), canned::first_name(&name));
+        // Reading the contact's name is a read of contact data.
+        state
+            .store
+            .record_audit(webcare_store::NewAuditEvent {
+                actor: p.actor(),
+                action: "contact.read".into(),
+                case_id: Some(case.id),
+                detail: serde_json::json!({"for": "canned_answer", "cannedAnswerId": canned_id}),
+            })
+            .await?;
+    }
+    Ok(values)
+}
+
 fn template_error(field: &str, e: TemplateError) -> ApiError {
     let code = match e {
         TemplateError::Unknown(_) => "unknown_variables",
         TemplateError::Unclosed(_) => "unclosed_variable",
+        TemplateError::Missing(_) => "missing_value",
     };
     ApiError::invalid(
         field,
@@ -252,7 +319,8 @@ pub async fn delete(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RenderRequest {
-    /// Fills `voornaam` (the contact's first name) and `zaaknummer` from this case.
+    /// Fills `voornaam` (the contact's first name), `openingstijden` (the case's opening hours)
+    /// and `zaaknummer` from this case.
     #[serde(default)]
     pub case_id: Option<Uuid>,
     /// Values that win over the derived ones (e.g. `openingstijden`).
@@ -302,35 +370,11 @@ pub async fn render(
     values.insert("agent".to_owned(), canned::first_name(&p.name));
     if let Some(case_id) = b.case_id {
         let case = super::case_work::visible_case(&state, &p, case_id).await?;
-        let zaak = case
-            .zaak_url
-            .as_deref()
-            .and_then(|u| u.trim_end_matches('/').rsplit('/').next())
-            .map(str::to_owned)
-            .unwrap_or_else(|| case.id.to_string()[..8].to_uppercase());
-        values.insert("zaaknummer".to_owned(), zaak);
-        if let Some(contact) = state.store.get_contact(case.contact_id).await? {
-            let name = contact
-                .display_name
-                .or_else(|| {
-                    contact
-                        .identities
-                        .iter()
-                        .find_map(|i| i.display_name.clone())
-                })
-                .unwrap_or_default();
-            values.insert("voornaam".to_owned(), canned::first_name(&name));
-            // Reading the contact's name is a read of contact data.
-            state
-                .store
-                .record_audit(webcare_store::NewAuditEvent {
-                    actor: p.actor(),
-                    action: "contact.read".into(),
-                    case_id: Some(case_id),
-                    detail: serde_json::json!({"for": "canned_answer", "cannedAnswerId": id}),
-                })
-                .await?;
-        }
+        values = case_values(&state, &p, &case, id).await?;
+        // A preview without a zaak still shows where the number goes.
+        values
+            .entry("zaaknummer".to_owned())
+            .or_insert_with(|| case.id.to_string()[..8].to_uppercase());
     }
     values.extend(b.values);
     let text = canned::render(&c.text, &values).map_err(|e| template_error("text", e))?;

@@ -29,7 +29,7 @@ fn to_sse(e: &EventRecord) -> Event {
 }
 
 /// The live event stream (`text/event-stream`): `case.created`, `case.updated`,
-/// `message.received`, `sla.warning`, `sla.breached`, ... Each event's `id` is its sequence
+/// `message.received`, `reply.updated`, `sla.warning`, `sla.breached`, ... Each event's `id` is its sequence
 /// number; reconnect with `Last-Event-ID` to get what was missed. A comment line every 15 s keeps
 /// the connection alive.
 #[utoipa::path(
@@ -57,7 +57,7 @@ pub async fn stream_events(
         ),
     };
     // Subscribe before reading the backlog, so nothing falls between the two.
-    let live = BroadcastStream::new(state.events.subscribe());
+    let live = BroadcastStream::new(state.store.subscribe_events());
     let mut backlog = Vec::new();
     let mut upto = last.unwrap_or(i64::MAX);
     if let Some(mut after) = last {

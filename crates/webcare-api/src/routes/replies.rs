@@ -1,6 +1,17 @@
 //! Replies to a case: stored in the outbox first, then sent by the outbox worker
 //! (`crate::connectors::outbox`). The answer carries the delivery state, which moves
-//! pending -> sending -> sent -> delivered -> read (or failed, with a readable reason).
+//! pending -> sending -> sent -> delivered -> read (or failed, with a readable reason); each
+//! change is also a `reply.updated` live event.
+//!
+//! What is sent:
+//! * `text` alone: the text.
+//! * `templateId` alone: the canned answer, filled in for the case; a variable the case has no
+//!   value for (no zaak for `{{zaaknummer}}`, no name for `{{voornaam}}`) is refused, so a
+//!   citizen never reads "Hoi ,".
+//! * `text` and `templateId`: the agent's text (typically the canned answer, edited); the canned
+//!   answer is recorded as used.
+//! * `whatsappTemplate` (WhatsApp only): the approved template goes out when the 24-hour window
+//!   is closed or there is no text; inside the window a given text is sent as text.
 
 use crate::auth::{roles, Authorized};
 use crate::error::{ApiError, ApiResult, InvalidParam, Problem};
@@ -17,21 +28,169 @@ use webcare_connectors::outbound::{
     build_request, channel_limits, text_length, window_state, Credentials, OutboundReply,
     RefusalKind, WindowInfo, WindowState,
 };
+use webcare_domain::canned::{self, TemplateError};
 use webcare_domain::inbound::DeliveryState;
 use webcare_domain::{ChannelKind, Direction, Visibility};
-use webcare_store::connectors::{NewReply, ReplyRecord};
+use webcare_store::connectors::{NewReply, ReplyRecord, ReplyTemplate};
 use webcare_store::NewAuditEvent;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewReplyBody {
-    /// The answer, exactly as the citizen will see it.
-    pub text: String,
+    /// The answer, exactly as the citizen will see it. Optional with `templateId` (the canned
+    /// answer is filled in and sent) or `whatsappTemplate` (the template is sent).
+    #[serde(default)]
+    pub text: Option<String>,
     /// `public` (a comment or post reply) or `private` (DM); default: how the citizen last wrote.
     pub visibility: Option<Visibility>,
     /// A holding answer ("we're looking into it"): stops the reaction clock, not resolution.
     #[serde(default)]
     pub process_answer: bool,
+    /// A canned answer (`/api/v1/canned-answers`) of the caller's teams or desk-wide. Without
+    /// `text` it is filled in for this case and sent; with `text` the text is sent and the canned
+    /// answer is recorded as used.
+    #[serde(default)]
+    pub template_id: Option<Uuid>,
+    /// An approved WhatsApp template (WhatsApp cases only), for answers outside the 24-hour
+    /// customer-service window.
+    #[serde(default)]
+    pub whatsapp_template: Option<WhatsAppTemplateBody>,
+}
+
+/// An approved WhatsApp message template, as registered with Meta.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WhatsAppTemplateBody {
+    /// The template's name: lowercase letters, digits and `_`.
+    pub name: String,
+    /// Its language code, e.g. `nl` or `en_US`.
+    pub language: String,
+    /// Values for the body's `{{1}}`, `{{2}}`, ... in order.
+    #[serde(default)]
+    pub parameters: Vec<String>,
+}
+
+impl From<ReplyTemplate> for WhatsAppTemplateBody {
+    fn from(t: ReplyTemplate) -> Self {
+        WhatsAppTemplateBody {
+            name: t.name,
+            language: t.language,
+            parameters: t.parameters,
+        }
+    }
+}
+
+/// WhatsApp's own limits: template names up to 512 characters, parameters non-empty.
+fn check_whatsapp_template(
+    t: &WhatsAppTemplateBody,
+    kind: ChannelKind,
+) -> Result<ReplyTemplate, ApiError> {
+    let mut errs = Vec::new();
+    if kind != ChannelKind::Whatsapp {
+        errs.push(InvalidParam::new(
+            "whatsappTemplate",
+            "not_applicable",
+            format!("only WhatsApp cases take a template; this case is on {kind}"),
+        ));
+    }
+    let name_ok = (1..=512).contains(&t.name.len())
+        && t.name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !name_ok {
+        errs.push(InvalidParam::new(
+            "whatsappTemplate.name",
+            "invalid",
+            "1 to 512 characters: lowercase letters, digits and _ (as registered with Meta)",
+        ));
+    }
+    let lang_ok = (2..=15).contains(&t.language.len())
+        && t.language
+            .bytes()
+            .all(|b| b.is_ascii_alphabetic() || b == b'_');
+    if !lang_ok {
+        errs.push(InvalidParam::new(
+            "whatsappTemplate.language",
+            "invalid",
+            "a language code such as nl or en_US",
+        ));
+    }
+    if t.parameters.len() > 50 {
+        errs.push(InvalidParam::new(
+            "whatsappTemplate.parameters",
+            "too_many",
+            "at most 50 parameters",
+        ));
+    }
+    for (i, p) in t.parameters.iter().enumerate() {
+        if p.trim().is_empty() || p.chars().count() > 1024 {
+            errs.push(InvalidParam::new(
+                format!("whatsappTemplate.parameters[{i}]"),
+                "invalid",
+                "1 to 1024 characters (WhatsApp refuses empty parameters)",
+            ));
+        }
+    }
+    if errs.is_empty() {
+        Ok(ReplyTemplate {
+            name: t.name.clone(),
+            language: t.language.clone(),
+            parameters: t.parameters.clone(),
+        })
+    } else {
+        Err(ApiError::Invalid(errs))
+    }
+}
+
+/// The canned answer `id` filled in for `case`, strictly: every variable it uses needs a value.
+async fn canned_text(
+    state: &AppState,
+    p: &crate::auth::Principal,
+    case: &webcare_store::CaseRecord,
+    id: Uuid,
+    render: bool,
+) -> ApiResult<Option<String>> {
+    let c = state.store.get_canned(id).await?.ok_or_else(|| {
+        ApiError::invalid("templateId", "unknown", "no canned answer with this id")
+    })?;
+    if !super::canned::may_use(p, &c) {
+        return Err(ApiError::invalid(
+            "templateId",
+            "not_allowed",
+            format!(
+                "this canned answer belongs to team '{}'; use your teams' answers or desk-wide ones",
+                c.team.as_deref().unwrap_or_default()
+            ),
+        ));
+    }
+    if !render {
+        return Ok(None);
+    }
+    let values = super::canned::case_values(state, p, case, id).await?;
+    match canned::render_strict(&c.text, &values) {
+        Ok(text) => Ok(Some(text)),
+        Err(TemplateError::Missing(vars)) => Err(ApiError::Invalid(
+            vars.iter()
+                .map(|v| {
+                    let why = match v.as_str() {
+                        "zaaknummer" => "the case has no zaak",
+                        "voornaam" => "the contact has no name",
+                        _ => "it has no value for this case",
+                    };
+                    InvalidParam::new(
+                        "templateId",
+                        "unrenderable_variable",
+                        format!("{{{{{v}}}}} cannot be filled in: {why}; write the text yourself"),
+                    )
+                })
+                .collect(),
+        )),
+        Err(e) => Err(ApiError::invalid(
+            "templateId",
+            "invalid_template",
+            e.to_string(),
+        )),
+    }
 }
 
 /// The channel's limits as they apply to this reply.
@@ -65,6 +224,11 @@ pub struct Reply {
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// The canned answer the reply was made from.
+    pub canned_answer_id: Option<Uuid>,
+    pub whatsapp_template: Option<WhatsAppTemplateBody>,
+    /// The out-of-hours auto-reply (sent by the desk, not an answer by an agent).
+    pub auto_reply: bool,
 }
 
 impl From<ReplyRecord> for Reply {
@@ -85,6 +249,9 @@ impl From<ReplyRecord> for Reply {
             last_error: r.last_error,
             created_at: r.created_at,
             sent_at: r.sent_at,
+            canned_answer_id: r.canned_answer_id,
+            whatsapp_template: r.whatsapp_template.map(Into::into),
+            auto_reply: r.auto_reply,
         }
     }
 }
@@ -119,7 +286,7 @@ fn refusal_param(kind: RefusalKind) -> (&'static str, &'static str) {
     responses(
         (status = 201, description = "Stored; it is sent by the outbox", body = CreatedReply),
         (status = 200, description = "Already stored under this Idempotency-Key", body = CreatedReply),
-        (status = 400, description = "Too long, outside the window, nothing to reply to (names the limit and the alternative)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Too long, outside the window, nothing to reply to (names the limit and the alternative); an unknown or another team's `templateId`, or a canned answer with a variable the case cannot fill (names the variable); a `whatsappTemplate` on another channel", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The case's channel account is gone, or the key is used on another case", body = Problem, content_type = "application/problem+json"),
     ),
@@ -153,6 +320,28 @@ pub async fn create(
                 "the case's channel account was removed; it cannot be answered".into(),
             )
         })?;
+    let whatsapp_template = body
+        .whatsapp_template
+        .as_ref()
+        .map(|t| check_whatsapp_template(t, account.kind))
+        .transpose()?;
+    let rendered = match body.template_id {
+        Some(t) => canned_text(&state, &principal, &case, t, body.text.is_none()).await?,
+        None => None,
+    };
+    let text = match (body.text, rendered) {
+        (Some(t), _) => t,
+        (None, Some(r)) => r,
+        // The template is the message.
+        (None, None) if whatsapp_template.is_some() => String::new(),
+        (None, None) => {
+            return Err(ApiError::invalid(
+                "text",
+                "required",
+                "give text, a templateId or a whatsappTemplate",
+            ))
+        }
+    };
     let messages = state.store.case_messages(case_id).await?;
     let citizen: Vec<_> = messages
         .iter()
@@ -191,8 +380,8 @@ pub async fn create(
         }
     };
     let limits = channel_limits(account.kind, visibility);
-    let length = text_length(account.kind, visibility, &body.text);
-    if body.text.trim().is_empty() {
+    let length = text_length(account.kind, visibility, &text);
+    if text.trim().is_empty() && whatsapp_template.is_none() {
         return Err(ApiError::invalid("text", "empty", "the reply is empty"));
     }
     if length > limits.max_chars {
@@ -214,13 +403,15 @@ pub async fn create(
         kind: account.kind,
         account_external_id: account.external_id.clone(),
         reply_id: id,
-        text: body.text.clone(),
+        text: text.clone(),
         visibility,
         in_reply_to_platform_id: in_reply_to.clone(),
         recipient_platform_user_id: recipient.clone(),
         window,
         now,
-        template: None,
+        template: whatsapp_template
+            .as_ref()
+            .map(crate::connectors::outbox::whatsapp_template),
     };
     if let Err(refused) = build_request(
         &dry,
@@ -252,12 +443,15 @@ pub async fn create(
             id,
             case_id,
             channel_account_id: account.id,
-            text: body.text,
+            text,
             visibility,
             in_reply_to,
             recipient,
             process_answer: body.process_answer,
             author: principal.actor(),
+            canned_answer_id: body.template_id,
+            whatsapp_template: whatsapp_template.clone(),
+            auto_reply: false,
         })
         .await?;
     if created {
@@ -267,9 +461,14 @@ pub async fn create(
                 actor: principal.actor(),
                 action: "reply.created".into(),
                 case_id: Some(case_id),
-                detail: serde_json::json!({"replyId": reply.id, "visibility": visibility}),
+                detail: serde_json::json!({
+                    "replyId": reply.id, "visibility": visibility,
+                    "cannedAnswerId": body.template_id,
+                    "whatsappTemplate": whatsapp_template.as_ref().map(|t| &t.name),
+                }),
             })
             .await?;
+        crate::live::reply_updated(&state.store, &reply).await;
     }
     let status = if created {
         StatusCode::CREATED
