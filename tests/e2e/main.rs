@@ -5,6 +5,8 @@ mod api_conventions;
 mod connectors;
 mod ingest;
 mod outbox;
+mod replies;
 mod sla;
+mod sla_reselect;
 mod webhook_load;
 mod x_poller;

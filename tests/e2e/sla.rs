@@ -26,7 +26,7 @@ both_backends!(
 
 /// Counts deliveries.
 #[derive(Default)]
-struct CountingSink(AtomicUsize);
+pub(crate) struct CountingSink(pub(crate) AtomicUsize);
 
 #[async_trait::async_trait]
 impl AlertSink for CountingSink {
@@ -46,7 +46,7 @@ fn kcc() -> Value {
     })
 }
 
-fn always() -> Value {
+pub(crate) fn always() -> Value {
     let day = json!([["00:00", "24:00"]]);
     json!({
         "name": "24/7", "timeZone": "Europe/Amsterdam",
@@ -55,14 +55,14 @@ fn always() -> Value {
     })
 }
 
-async fn create_calendar(app: &TestApp, body: &Value) -> String {
+pub(crate) async fn create_calendar(app: &TestApp, body: &Value) -> String {
     let res = app.post("/api/v1/calendars", body).send().await.unwrap();
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     let v: Value = res.json().await.unwrap();
     v["id"].as_str().unwrap().to_owned()
 }
 
-async fn account_with_calendar(app: &TestApp, ext: &str, calendar: &str) -> String {
+pub(crate) async fn account_with_calendar(app: &TestApp, ext: &str, calendar: &str) -> String {
     let res = app
         .post(
             "/api/v1/channel-accounts",
@@ -81,7 +81,7 @@ fn rfc(t: DateTime<Utc>) -> String {
 }
 
 /// Posts a citizen message and returns its case id.
-async fn citizen(
+pub(crate) async fn citizen(
     app: &TestApp,
     account: &str,
     id: &str,
@@ -103,17 +103,17 @@ async fn citizen(
     v["caseId"].as_str().unwrap().to_owned()
 }
 
-async fn get_json(app: &TestApp, path: &str) -> Value {
+pub(crate) async fn get_json(app: &TestApp, path: &str) -> Value {
     let res = app.get(path).send().await.unwrap();
     assert_eq!(res.status(), 200, "{path}");
     res.json().await.unwrap()
 }
 
-fn secs(t: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn secs(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(t.timestamp(), 0).unwrap()
 }
 
-fn parse(v: &Value) -> DateTime<Utc> {
+pub(crate) fn parse(v: &Value) -> DateTime<Utc> {
     v.as_str().unwrap().parse().unwrap()
 }
 
@@ -442,7 +442,7 @@ async fn calendar_versions_never_rewrite_the_past(app: TestApp) {
     );
 }
 
-fn policy(name: &str, order: i32) -> Value {
+pub(crate) fn policy(name: &str, order: i32) -> Value {
     json!({"name": name, "order": order, "match": {"kind": "melding"}, "reactionMinutes": 120,
            "resolutionMinutes": 1440, "departmentMinutes": 480, "minutesKind": "business",
            "warningAt": 0.8, "effectiveFrom": "2026-01-01T00:00:00Z"})

@@ -1,8 +1,12 @@
 //! The SLA timer worker: fires every warning and breach once, at the instant it falls due.
 //!
-//! It sleeps until the store's next due instant (`next_sla_instant`), woken early when clocks
-//! change on this node (the store's change signal) and at most `recheck` later otherwise, so new
-//! clocks written by other nodes on a shared PostgreSQL are seen within that bound. Claiming is
+//! Two loops. The timer sleeps until the next due instant (`next_fire_instant`), woken early when
+//! clocks change on this node (the store's change signal) and at most `recheck` later otherwise,
+//! so new clocks written by other nodes on a shared PostgreSQL are seen within that bound. The
+//! notifier delivers recorded alerts (woken by the timer when it fired something, else at the
+//! next notification instant). Delivering takes a transaction per alert; kept apart, a backlog of
+//! notifications (a storm of breaches, a morning after a night of held ones) never delays the
+//! recording of the next breach. Claiming is
 //! atomic in the store (`FOR UPDATE SKIP LOCKED` / `BEGIN IMMEDIATE`, and a unique alert per
 //! clock run and status), so any number of workers on one database fire each alert once. Breaches
 //! that fell due while no worker ran fire on the first pass after start-up.
@@ -14,6 +18,7 @@
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use webcare_store::sla::AlertRecord;
 use webcare_store::Store;
@@ -83,15 +88,28 @@ impl SlaWorker {
 
     /// Fires everything due at `now` and delivers due notifications.
     pub async fn run_once(&self, now: DateTime<Utc>) -> anyhow::Result<Pass> {
-        let mut pass = Pass::default();
+        let fired = self.fire_due(now).await?;
+        let notified = self.notify_due(now).await?;
+        Ok(Pass { fired, notified })
+    }
+
+    /// Fires every warning and breach due at `now`.
+    pub async fn fire_due(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<AlertRecord>> {
+        let mut all = Vec::new();
         // Until a pass finds nothing more to fire (a full batch may leave more behind).
         loop {
             let fired = self.store.fire_due_timers(now, self.batch).await?;
             if fired.is_empty() {
                 break;
             }
-            pass.fired.extend(fired);
+            all.extend(fired);
         }
+        Ok(all)
+    }
+
+    /// Delivers the notifications due at `now`; answers how many were delivered.
+    pub async fn notify_due(&self, now: DateTime<Utc>) -> anyhow::Result<usize> {
+        let mut notified = 0;
         loop {
             let claimed = self
                 .store
@@ -110,16 +128,28 @@ impl SlaWorker {
                 }
             }
             self.store.mark_notified(&delivered, Utc::now()).await?;
-            pass.notified += delivered.len();
+            notified += delivered.len();
             if claimed.len() < self.batch as usize {
                 break;
             }
         }
-        Ok(pass)
+        Ok(notified)
     }
 
-    /// Runs until `stop` is cancelled.
+    /// How long to sleep until `next`, at most `recheck`.
+    fn wait_for(&self, next: Option<DateTime<Utc>>) -> Duration {
+        next.map_or(self.recheck, |at| {
+            (at - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(self.recheck)
+        })
+    }
+
+    /// Runs the timer and the notifier until `stop` is cancelled.
     pub async fn run(self, stop: CancellationToken) {
+        let fired = Arc::new(Notify::new());
+        let notifier = tokio::spawn(self.clone().notify_loop(stop.clone(), fired.clone()));
         let changes = self.store.sla_changes();
         let mut backoff = Duration::from_millis(100);
         loop {
@@ -130,15 +160,14 @@ impl SlaWorker {
             let notified = changes.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let wait = match self.run_once(Utc::now()).await {
-                Ok(_) => {
+            let wait = match self.fire_due(Utc::now()).await {
+                Ok(alerts) => {
                     backoff = Duration::from_millis(100);
-                    match self.store.next_sla_instant().await {
-                        Ok(Some(at)) => (at - Utc::now())
-                            .to_std()
-                            .unwrap_or(Duration::ZERO)
-                            .min(self.recheck),
-                        Ok(None) => self.recheck,
+                    if !alerts.is_empty() {
+                        fired.notify_one();
+                    }
+                    match self.store.next_fire_instant().await {
+                        Ok(next) => self.wait_for(next),
                         Err(e) => {
                             tracing::warn!(error = %e, "SLA worker could not plan");
                             backoff
@@ -157,7 +186,45 @@ impl SlaWorker {
                 _ = &mut notified => {}
             }
         }
+        if let Err(e) = notifier.await {
+            tracing::warn!(error = %e, "SLA notifier ended abnormally");
+        }
         tracing::info!("SLA worker stopped");
+    }
+
+    /// Delivers notifications at their instants, and whenever the timer fired something.
+    async fn notify_loop(self, stop: CancellationToken, fired: Arc<Notify>) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            if stop.is_cancelled() {
+                break;
+            }
+            let woken = fired.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            let wait = match self.notify_due(Utc::now()).await {
+                Ok(_) => {
+                    backoff = Duration::from_millis(100);
+                    match self.store.next_notify_instant().await {
+                        Ok(next) => self.wait_for(next),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "SLA notifier could not plan");
+                            backoff
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "SLA notification pass failed; retrying");
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                    backoff
+                }
+            };
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tokio::time::sleep(wait) => {}
+                _ = &mut woken => {}
+            }
+        }
     }
 
     /// Starts [`SlaWorker::run`] on the runtime.

@@ -8,6 +8,7 @@
 //! folder as separate process; `WEBCARE_BIN` points at another binary.
 #![forbid(unsafe_code)]
 
+mod breach;
 mod common;
 mod inbox;
 mod ingest;
@@ -41,7 +42,7 @@ struct Cli {
     /// ingest: how messages arrive (`auto`: signed Meta webhooks when `/webhooks/meta` exists).
     #[arg(long, value_enum, default_value = "auto")]
     via: ingest::Via,
-    /// Override the size: unique messages (ingest) or cases (inbox, memory).
+    /// Override the size: unique messages (ingest), cases (inbox, memory) or running clocks (sla).
     #[arg(long)]
     n: Option<usize>,
     /// PostgreSQL server; every run uses a fresh schema and drops it at the end.
@@ -55,7 +56,7 @@ async fn main() -> anyhow::Result<()> {
     let report = match cli.suite {
         Suite::Ingest => ingest::run(cli.db, &cli.pg_url, cli.quick, cli.via, cli.n).await?,
         Suite::Inbox => inbox::run(cli.db, &cli.pg_url, cli.quick, cli.n).await?,
-        Suite::Sla => sla::run(cli.db, cli.quick).await?,
+        Suite::Sla => sla::run(cli.db, &cli.pg_url, cli.quick, cli.n).await?,
         Suite::Memory => memory::run(cli.db, &cli.pg_url, cli.quick, cli.n).await?,
     };
     report.print();

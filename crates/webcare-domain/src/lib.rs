@@ -7,6 +7,7 @@ pub mod bsn;
 pub mod canned;
 pub mod inbound;
 pub mod model;
+pub mod out_of_hours;
 pub mod sla;
 pub mod status;
 pub mod threading;

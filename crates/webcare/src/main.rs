@@ -3,6 +3,7 @@
 
 mod config;
 mod demo;
+mod journal;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +35,11 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Inspect the journal of webhook deliveries and replay failed ones.
+    Journal {
+        #[command(subcommand)]
+        command: journal::JournalCommand,
     },
     /// Print the OpenAPI document.
     Openapi,
@@ -85,6 +91,12 @@ fn main() -> anyhow::Result<()> {
                 store.close().await;
                 println!("created {role} token '{name}'; it is shown once: {token}");
                 Ok(())
+            }
+            Command::Journal { command } => {
+                let store = serve::open_store(&cfg).await?;
+                let result = journal::run(store.as_ref(), command).await;
+                store.close().await;
+                result
             }
             Command::Demo => demo::run(cfg).await,
             Command::Openapi => unreachable!("handled before the runtime starts"),

@@ -97,3 +97,199 @@ fn bad_configuration_is_refused_with_a_reason() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 24 characters"));
 }
+
+const WA_PHONE: &str = "106540352242922";
+
+/// A WhatsApp delivery with personal data (a name, a phone number, a BSN) in its body.
+fn whatsapp_body(id: &str, text: &str) -> String {
+    serde_json::json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp", "metadata": {"display_phone_number": "31308001400", "phone_number_id": WA_PHONE},
+        "contacts": [{"profile": {"name": "Sanne Bakker"}, "wa_id": "31612345678"}],
+        "messages": [{"from": "31612345678", "id": id, "timestamp": "1773136107",
+            "type": "text", "text": {"body": text}}]}}]}]})
+    .to_string()
+}
+
+/// Journals `body` and parks it as failed with `error`, as the desk does after its last attempt.
+async fn failed_entry(store: &dyn webcare_store::Store, body: &[u8], error: &str) -> uuid::Uuid {
+    use webcare_store::connectors::{JournalOutcome, JournalSource};
+    let id = store
+        .journal_append(JournalSource::Meta, None, body, chrono::Utc::now())
+        .await
+        .unwrap();
+    let claimed = store
+        .journal_claim(
+            Some(id),
+            chrono::Utc::now(),
+            chrono::Duration::seconds(60),
+            1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    store
+        .journal_finish(
+            id,
+            JournalOutcome::Failed {
+                error: error.into(),
+                retry_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    id
+}
+
+fn ok_stdout(out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Failed deliveries are counted and listed without their bodies, and `replay` puts them back for
+/// the running desk, whose journal sweep then stores the message.
+async fn journal_stats_failed_and_replay(backend: Backend) {
+    use webcare_e2e::connectors::{test_workers, ConnApp, FakePlatforms};
+    let Some(db) = webcare_store::testing::fresh_database_url(backend).await else {
+        return;
+    };
+    ok_stdout(webcare(&db, &["migrate"]));
+    // The desk without its sweeps: nothing touches the journal but these commands.
+    let desk = ConnApp::on_url(
+        backend,
+        db.clone(),
+        FakePlatforms::start().await.unwrap(),
+        None,
+    )
+    .await;
+    desk.account("whatsapp", WA_PHONE).await;
+    let store = desk.store.clone();
+    let wa = failed_entry(
+        store.as_ref(),
+        whatsapp_body("wamid.J1", "Mijn BSN is 123456782, klopt mijn adres?").as_bytes(),
+        "database is locked\n(after 8 attempts)",
+    )
+    .await;
+    let broken = failed_entry(
+        store.as_ref(),
+        b"{\"object\":\"page\",\"entry\":5, \"name\": \"Sanne Bakker\"}",
+        "invalid type: integer `5`, expected a sequence",
+    )
+    .await;
+    // One still pending (the desk's sweep will take it).
+    store
+        .journal_append(
+            webcare_store::connectors::JournalSource::Meta,
+            None,
+            whatsapp_body("wamid.J2", "Wanneer komt de vuilniswagen?").as_bytes(),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+
+    let stats = ok_stdout(webcare(&db, &["journal", "stats"]));
+    assert_eq!(stats, "pending    1\nprocessed  0\nfailed     2\n");
+
+    let listed = ok_stdout(webcare(&db, &["journal", "failed"]));
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 3, "{listed}");
+    assert!(lines[0].starts_with("id") && lines[0].ends_with("error"));
+    assert!(
+        lines[1].starts_with(&wa.to_string()),
+        "oldest first: {listed}"
+    );
+    assert!(lines[1].contains(" meta "));
+    assert!(lines[1].ends_with("database is locked (after 8 attempts)"));
+    assert!(lines[2].starts_with(&broken.to_string()));
+    assert!(lines[2].contains("expected a sequence"));
+    for personal in ["Sanne", "31612345678", "123456782", "adres"] {
+        assert!(!listed.contains(personal), "the body leaked: {listed}");
+    }
+    let one = ok_stdout(webcare(&db, &["journal", "failed", "--limit", "1"]));
+    assert_eq!(one.lines().count(), 3);
+    assert!(one.lines().nth(1).unwrap().starts_with(&wa.to_string()));
+    assert_eq!(
+        one.lines().last().unwrap(),
+        "... and 1 more failed entries (use --limit)"
+    );
+    assert!(!webcare(&db, &["journal", "failed", "--limit", "0"])
+        .status
+        .success());
+
+    // Bad ids are refused and change nothing.
+    let out = webcare(&db, &["journal", "replay", "--id", "not-a-uuid"]);
+    assert!(!out.status.success());
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let out = webcare(&db, &["journal", "replay", "--id", &unknown]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no failed journal entry"));
+    assert_eq!(store.journal_stats().await.unwrap().failed, 2);
+
+    // Replaying one entry while the desk (now with its sweeps) runs: it is processed and the
+    // citizen's message is stored.
+    let (backend, url, fakes) = desk.crash();
+    let desk = ConnApp::on_url(backend, url, fakes, Some(test_workers())).await;
+    let out = ok_stdout(webcare(
+        &db,
+        &["journal", "replay", "--id", &wa.to_string()],
+    ));
+    assert_eq!(
+        out,
+        "1 failed entry put back to pending; the desk's journal sweep processes it\n"
+    );
+    let store = desk.store.clone();
+    let mut state = String::new();
+    for _ in 0..200 {
+        state = store.journal_get(wa).await.unwrap().unwrap().state;
+        if state == "processed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        state,
+        "processed",
+        "{:?}",
+        store.journal_get(wa).await.unwrap().unwrap().error
+    );
+    desk.settle().await;
+    let mut texts: Vec<String> = desk
+        .messages()
+        .await
+        .into_iter()
+        .map(|(_, id, _, text)| format!("{id}: {text}"))
+        .collect();
+    texts.sort();
+    assert_eq!(
+        texts,
+        [
+            "wamid.J1: Mijn BSN is 123456782, klopt mijn adres?",
+            "wamid.J2: Wanneer komt de vuilniswagen?"
+        ]
+    );
+    assert_eq!(
+        store.journal_get(broken).await.unwrap().unwrap().state,
+        "failed",
+        "only the named entry"
+    );
+
+    // Replaying all: the broken one goes back too (and fails again in the desk's hands).
+    let out = ok_stdout(webcare(&db, &["journal", "replay"]));
+    assert!(out.starts_with("1 failed entry put back"), "{out}");
+    desk.settle().await;
+    let stats = ok_stdout(webcare(&db, &["journal", "stats"]));
+    assert_eq!(stats, "pending    0\nprocessed  2\nfailed     1\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journal_commands_on_sqlite() {
+    journal_stats_failed_and_replay(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journal_commands_on_postgres() {
+    journal_stats_failed_and_replay(Backend::Postgres).await;
+}

@@ -159,8 +159,27 @@ async fn write(state: &AppState, w: CaseWrite) -> ApiResult<CaseRecord> {
         _ => None,
     };
     let answered = matches!(w.forward, Some(ForwardOp::Answer { .. }));
+    // What an SLA policy can match on changed: the clocks follow the policy that matches now.
+    let classified = w.before.theme != w.after.theme
+        || w.before.kind != w.after.kind
+        || w.before.priority != w.after.priority;
     let c = state.store.write_case(w).await?;
-    sla_after_write(state, &c, before_status, forward_to, answered).await;
+    let effects = SlaEffects {
+        before: before_status,
+        classified,
+        forward_to,
+        answered,
+    };
+    let c = if effects.any(c.status) {
+        sla_after_write(state, &c, effects).await;
+        // The clocks moved the case's due time: answer what is stored now.
+        match state.store.get_case(c.id).await {
+            Ok(Some(fresh)) => fresh,
+            _ => c,
+        }
+    } else {
+        c
+    };
     let payload = serde_json::json!({"action": action, "status": c.status, "assignee": c.assignee});
     crate::live::publish(
         state,
@@ -173,18 +192,39 @@ async fn write(state: &AppState, w: CaseWrite) -> ApiResult<CaseRecord> {
     Ok(c)
 }
 
+/// What a committed case change means for the SLA clocks.
+struct SlaEffects {
+    before: CaseStatus,
+    /// Theme, kind or priority changed.
+    classified: bool,
+    forward_to: Option<Uuid>,
+    answered: bool,
+}
+
+impl SlaEffects {
+    /// Whether the change means anything for the clocks (`after`: the new status).
+    fn any(&self, after: CaseStatus) -> bool {
+        self.classified || self.forward_to.is_some() || self.answered || self.before != after
+    }
+}
+
 /// Tells the SLA engine what a committed case change means for its clocks. The SLA store keeps
 /// its own transaction, so this runs right after the case write commits; a failure is logged
 /// (the change itself stands) and the clocks catch up on the case's next change.
-async fn sla_after_write(
-    state: &AppState,
-    c: &CaseRecord,
-    before: CaseStatus,
-    forward_to: Option<Uuid>,
-    answered: bool,
-) {
+/// A classification goes first: a case classified and resolved in one change is judged by the
+/// policy that matches its new classification.
+async fn sla_after_write(state: &AppState, c: &CaseRecord, e: SlaEffects) {
+    let SlaEffects {
+        before,
+        classified,
+        forward_to,
+        answered,
+    } = e;
     let now = Utc::now();
     let result = async {
+        if classified {
+            state.store.on_classified(c.id, now).await?;
+        }
         if let Some(d) = forward_to {
             let dept = state.store.get_department(d).await?;
             let minutes = dept

@@ -6,6 +6,7 @@
 //! - [`holidays`]: Dutch public holidays for any year.
 //! - [`policy`]: which norms apply to a case.
 //! - [`clock`]: segment-list clocks evaluated to due/warning instants and a status.
+//! - [`reselect`]: how a running clock follows a policy that matches after a classification.
 //! - [`naive`]: slow minute-by-minute reference for tests and benchmarks.
 
 pub mod calendar;
@@ -14,6 +15,7 @@ pub mod error;
 pub mod holidays;
 pub mod naive;
 pub mod policy;
+pub mod reselect;
 pub mod versions;
 
 #[cfg(test)]
@@ -27,4 +29,5 @@ pub use calendar::{Calendar, CalendarSpec};
 pub use clock::{evaluate, Budget, ClockKind, ClockState, ClockStatus, ClockView, Segment};
 pub use error::{FieldError, SlaError};
 pub use policy::{select_policy, CaseFacts, MinutesKind, PolicyMatch, SlaPolicy};
+pub use reselect::{reselect, ClockNorms, Reselection};
 pub use versions::{CalendarVersion, CalendarVersions};

@@ -6,7 +6,10 @@
 use super::calendar::{
     CalendarSpec, ClosureSpec, ExtraOpeningSpec, HolidaysSpec, IntervalSpec, WeeklySpec,
 };
-use super::{naive, Calendar, CalendarVersions};
+use super::{
+    evaluate, naive, reselect, Budget, Calendar, CalendarVersions, ClockNorms, ClockStatus,
+    MinutesKind, Reselection, Segment,
+};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -239,5 +242,139 @@ proptest! {
                 prop_assert!(da <= d2);
             }
         }
+    }
+}
+
+/// An unstopped clock's segments from `start`: running, or paused after `run` seconds, or paused
+/// and resumed `pause` seconds later.
+fn open_segments(start: DateTime<Utc>, shape: u8, run: i64, pause: i64) -> Vec<Segment> {
+    let seg = |from, to, running| Segment {
+        from,
+        to,
+        running,
+        reason: None,
+    };
+    let p = start + Duration::seconds(run);
+    let r = p + Duration::seconds(pause);
+    match shape % 3 {
+        0 => vec![seg(start, None, true)],
+        1 => vec![seg(start, Some(p), true), seg(p, None, false)],
+        _ => vec![
+            seg(start, Some(p), true),
+            seg(p, Some(r), false),
+            seg(r, None, true),
+        ],
+    }
+}
+
+fn norms_of(minutes: u32, calendar_minutes: bool, warning: f64, name: u8) -> ClockNorms {
+    let kind = if calendar_minutes {
+        MinutesKind::Calendar
+    } else {
+        MinutesKind::Business
+    };
+    ClockNorms {
+        budget: Budget::minutes(minutes, kind),
+        warning_at: warning,
+        calendar_id: None,
+        policy: Some(format!("p{name}")),
+    }
+}
+
+fn any_status() -> impl Strategy<Value = ClockStatus> {
+    prop_oneof![
+        Just(ClockStatus::Within),
+        Just(ClockStatus::Warning),
+        Just(ClockStatus::Breached)
+    ]
+}
+
+fn any_norms() -> impl Strategy<Value = ClockNorms> {
+    (
+        prop_oneof![Just(120u32), Just(240), Just(1_440), 1u32..3_000],
+        any::<bool>(),
+        prop_oneof![Just(0.8), 0.05f64..0.95],
+        0u8..3,
+    )
+        .prop_map(|(m, c, w, n)| norms_of(m, c, w, n))
+}
+
+proptest! {
+    #![proptest_config(config(128))]
+
+    /// Re-selection keeps stopped clocks and equal norms, never claims a status fired that did
+    /// not, never keeps a status the new deadlines do not reach, and does not fire twice what has
+    /// fired and is still due.
+    #[test]
+    fn reselect_fires_each_status_of_the_new_deadlines_once(
+        (cal, base) in world(),
+        start_min in -7_200i64..7_200,
+        (shape, run, pause) in (0u8..3, 0i64..200_000, 0i64..200_000),
+        later in 0i64..400_000,
+        fired in any_status(),
+        old in any_norms(),
+        new in any_norms(),
+    ) {
+        let segments = open_segments(base + Duration::minutes(start_min), shape, run, pause);
+        let last = segments.last().map(|s| s.from).unwrap();
+        let now = last + Duration::seconds(later);
+        match reselect(&segments, fired, &old, &new, &cal, now).unwrap() {
+            Reselection::Keep => prop_assert_eq!(&old, &new),
+            Reselection::Rewrite { view, fired: f } => {
+                prop_assert!(old != new);
+                prop_assert_eq!(f, fired.min(view.status));
+                // As if the new norms had applied from the start: the old ones play no part.
+                let direct = evaluate(&segments, new.budget, new.warning_at, &cal, now).unwrap();
+                prop_assert_eq!(&view, &direct);
+                let mut other = old.clone();
+                other.budget.seconds += 60;
+                if other != new {
+                    match reselect(&segments, fired, &other, &new, &cal, now).unwrap() {
+                        Reselection::Rewrite { view: v2, .. } => prop_assert_eq!(&v2, &view),
+                        Reselection::Keep => prop_assert!(false, "other norms must rewrite"),
+                    }
+                }
+            }
+        }
+        // A stopped clock is never rewritten.
+        let mut stopped = segments.clone();
+        if let Some(s) = stopped.last_mut() {
+            s.to = Some(now);
+        }
+        prop_assert_eq!(reselect(&stopped, fired, &old, &new, &cal, now).unwrap(), Reselection::Keep);
+    }
+
+    /// A longer norm (same kind and threshold) never moves a deadline earlier nor raises the
+    /// status; going back to the old norms gives back the old deadlines.
+    #[test]
+    fn reselect_is_monotone_in_the_budget_and_reversible(
+        (cal, base) in world(),
+        start_min in -7_200i64..7_200,
+        (shape, run, pause) in (0u8..3, 0i64..200_000, 0i64..200_000),
+        later in 0i64..400_000,
+        old in any_norms(),
+        extra in 1u32..3_000,
+    ) {
+        let segments = open_segments(base + Duration::minutes(start_min), shape, run, pause);
+        let now = segments.last().map(|s| s.from).unwrap() + Duration::seconds(later);
+        let mut longer = old.clone();
+        longer.budget.seconds += i64::from(extra) * 60;
+        let before = evaluate(&segments, old.budget, old.warning_at, &cal, now).unwrap();
+        let Reselection::Rewrite { view, fired } =
+            reselect(&segments, ClockStatus::Breached, &old, &longer, &cal, now).unwrap()
+        else {
+            return Err(TestCaseError::fail("a different budget must rewrite"));
+        };
+        if let (Some(a), Some(b)) = (before.due_at, view.due_at) {
+            prop_assert!(a <= b, "due moved earlier: {} -> {}", a, b);
+        }
+        prop_assert!(view.status <= before.status);
+        prop_assert!(fired <= before.status);
+        let Reselection::Rewrite { view: back, .. } =
+            reselect(&segments, fired, &longer, &old, &cal, now).unwrap()
+        else {
+            return Err(TestCaseError::fail("a different budget must rewrite"));
+        };
+        prop_assert_eq!(back, before);
     }
 }
