@@ -36,6 +36,7 @@ conn_tests!(
     whatsapp_messages_bsn_media_and_duplicates,
     x_account_activity_crc_mentions_echoes_dms_and_deletes,
     journal_keeps_failed_items_for_replay,
+    a_rotated_app_secret_applies_to_the_next_delivery,
 );
 
 fn feed_comment(id: &str, parent: &str, from: (&str, &str), message: &str, t: i64) -> Value {
@@ -598,4 +599,43 @@ async fn journal_keeps_failed_items_for_replay(app: ConnApp) {
         app.store.journal_get(id).await.unwrap().unwrap().state,
         "failed"
     );
+}
+
+/// Webhook handlers cache accounts; a change through the API applies to the very next delivery,
+/// and a removed account's deliveries are refused at once.
+async fn a_rotated_app_secret_applies_to_the_next_delivery(app: ConnApp) {
+    let id = app.account("facebook_page", PAGE).await;
+    let body = page_body(vec![feed_comment(
+        "c-1",
+        POST,
+        ("7701", "Jan"),
+        "Lamp kapot",
+        1773125114,
+    )]);
+    assert_eq!(app.post_meta(&body).await.status(), 200);
+    let res = app
+        .patch(&format!("/api/v1/channel-accounts/{id}"), &json!({"credentials": {
+            "appSecret": "the-new-secret", "verifyToken": VERIFY_TOKEN, "accessToken": PAGE_TOKEN}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let body = page_body(vec![feed_comment(
+        "c-2",
+        POST,
+        ("7701", "Jan"),
+        "Nog steeds",
+        1773125200,
+    )]);
+    let res = app.post_meta(&body).await;
+    expect_problem(res, 401).await;
+    let sig = webcare_connectors::signature::sign_meta(b"the-new-secret", body.as_bytes());
+    assert_eq!(app.post_meta_signed(&body, Some(&sig)).await.status(), 200);
+    let res = app
+        .delete(&format!("/api/v1/channel-accounts/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    expect_problem(app.post_meta_signed(&body, Some(&sig)).await, 404).await;
 }

@@ -6,6 +6,7 @@ pub mod connectors;
 
 use std::sync::Arc;
 use tokio::sync::oneshot;
+use webcare_api::connectors::intake::Intake;
 use webcare_api::ingestor::Ingestor;
 use webcare_api::{ApiSettings, AppState};
 pub use webcare_store::testing::Backend;
@@ -73,12 +74,13 @@ impl TestApp {
             .await
             .expect("admin token");
         let writers = if backend == Backend::Sqlite { 1 } else { 4 };
+        let ingestor = Ingestor::start(store.clone(), writers, 256);
         let state = AppState {
             store: store.clone(),
-            ingestor: Ingestor::start(store.clone(), writers, 256),
+            ingestor: ingestor.clone(),
+            intake: Intake::start(store.clone(), ingestor, Default::default()),
             settings: Arc::new(settings),
             oidc: oidc.map(|o| Arc::new(webcare_api::oidc::OidcVerifier::new(o))),
-            events: Default::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -46,10 +46,12 @@ impl Ingestor {
     /// dropped and the queue is drained.
     pub fn start(store: Arc<dyn Store>, writers: usize, max_batch: usize) -> Self {
         let mut txs = Vec::new();
+        let auto_reply = crate::auto_reply::AutoReplier::new(store.clone());
         for _ in 0..writers.max(1) {
             let (tx, mut rx) = mpsc::channel::<Job>(max_batch * 4);
             txs.push(tx);
             let store = store.clone();
+            let auto_reply = auto_reply.clone();
             tokio::spawn(async move {
                 while let Some(first) = rx.recv().await {
                     let mut batch = vec![first];
@@ -62,6 +64,8 @@ impl Ingestor {
                     let (items, dones): (Vec<_>, Vec<_>) =
                         batch.into_iter().map(|j| (j.item, j.done)).unzip();
                     let results = store.ingest_batch(items).await;
+                    // Hook after the commit: out-of-hours auto-replies (no IO here; see auto_reply).
+                    auto_reply.after_commit(&results);
                     for (done, result) in dones.into_iter().zip(results) {
                         // The requester may have gone (client hung up); the message is stored
                         // all the same and a retry will find it.

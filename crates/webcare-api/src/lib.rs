@@ -3,6 +3,8 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod auto_reply;
+pub mod case_calendar;
 pub mod connectors;
 pub mod dto;
 pub mod error;

@@ -26,9 +26,9 @@ impl Default for ApiSettings {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub ingestor: Ingestor,
+    /// Journals verified webhook deliveries (group commit) and processes them.
+    pub intake: crate::connectors::intake::Intake,
     pub settings: Arc<ApiSettings>,
     /// OIDC sign-in for agents; `None` when not configured (API tokens only).
     pub oidc: Option<Arc<crate::oidc::OidcVerifier>>,
-    /// Live events of this node (SSE fan-out); see [`crate::live`].
-    pub events: crate::live::EventHub,
 }

@@ -69,6 +69,15 @@ pub struct JournalEntry {
     pub processed_at: Option<DateTime<Utc>>,
 }
 
+/// A delivery to journal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJournalEntry {
+    pub source: JournalSource,
+    pub channel_account_id: Option<Uuid>,
+    pub body: Vec<u8>,
+    pub received_at: DateTime<Utc>,
+}
+
 /// How processing a journal entry ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JournalOutcome {
@@ -80,6 +89,17 @@ pub enum JournalOutcome {
         error: String,
         retry_at: Option<DateTime<Utc>>,
     },
+}
+
+/// A failed journal entry as an operator sees it: never the body (it holds personal data).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JournalFailure {
+    pub id: Uuid,
+    pub source: JournalSource,
+    pub channel_account_id: Option<Uuid>,
+    pub received_at: DateTime<Utc>,
+    pub attempts: i64,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -104,6 +124,45 @@ pub enum EchoOutcome {
     NotLinked,
 }
 
+/// An approved WhatsApp template for a reply (sent as `type: template` outside the 24-hour window,
+/// or when the reply has no text). Stored as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyTemplate {
+    pub name: String,
+    /// Language code, e.g. `nl`.
+    pub language: String,
+    /// Body parameters `{{1}}`, `{{2}}`, ... in order.
+    #[serde(default)]
+    pub parameters: Vec<String>,
+}
+
+impl ReplyTemplate {
+    /// How a sent template reads in the case's history (the platform has the real text).
+    pub fn describe(&self) -> String {
+        if self.parameters.is_empty() {
+            format!("[WhatsApp-sjabloon {} ({})]", self.name, self.language)
+        } else {
+            format!(
+                "[WhatsApp-sjabloon {} ({}): {}]",
+                self.name,
+                self.language,
+                self.parameters.join(" | ")
+            )
+        }
+    }
+}
+
+/// A delivery status merged into a reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusApplied {
+    pub reply_id: Uuid,
+    pub case_id: Uuid,
+    /// The reply's state after the merge (statuses never go backwards).
+    pub state: DeliveryState,
+    /// Whether the state moved (a repeated or older status changes nothing).
+    pub changed: bool,
+}
+
 /// A reply to enqueue.
 #[derive(Debug, Clone)]
 pub struct NewReply {
@@ -119,6 +178,12 @@ pub struct NewReply {
     pub process_answer: bool,
     /// Who wrote it (audit actor).
     pub author: String,
+    /// The canned answer the reply was made from, if any.
+    pub canned_answer_id: Option<Uuid>,
+    pub whatsapp_template: Option<ReplyTemplate>,
+    /// The out-of-hours auto-reply: at most one per case (a unique index), and sending it does not
+    /// count as an answer.
+    pub auto_reply: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -143,6 +208,9 @@ pub struct ReplyRecord {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    pub canned_answer_id: Option<Uuid>,
+    pub whatsapp_template: Option<ReplyTemplate>,
+    pub auto_reply: bool,
 }
 
 /// A reply taken by a worker.
@@ -183,10 +251,23 @@ pub trait Connectors: Send + Sync {
         limit: u32,
     ) -> Result<Vec<JournalEntry>>;
     async fn journal_finish(&self, id: Uuid, outcome: JournalOutcome) -> Result<()>;
+    /// Journals several deliveries in one transaction (group commit) and returns them as
+    /// entries. With `lease`, they are claimed by the caller from the start (attempts 1), who
+    /// processes them straight away without a claim; if it dies, the lease runs out and the
+    /// sweep takes them.
+    async fn journal_append_many(
+        &self,
+        entries: Vec<NewJournalEntry>,
+        lease: Option<Duration>,
+    ) -> Result<Vec<JournalEntry>>;
+    /// Records several outcomes in one transaction.
+    async fn journal_finish_many(&self, outcomes: Vec<(Uuid, JournalOutcome)>) -> Result<()>;
     /// Puts failed entries back to pending (after a fix): `webcare journal replay`.
     async fn journal_replay(&self, only: Option<Uuid>) -> Result<u64>;
     async fn journal_get(&self, id: Uuid) -> Result<Option<JournalEntry>>;
     async fn journal_stats(&self) -> Result<JournalStats>;
+    /// Failed entries by id (oldest first), after `after`, at most `limit`; without their bodies.
+    async fn journal_failed(&self, after: Option<Uuid>, limit: u32) -> Result<Vec<JournalFailure>>;
 
     // ---- accounts (lookups the connectors need)
     async fn find_account(
@@ -212,7 +293,7 @@ pub trait Connectors: Send + Sync {
         platform_message_id: &str,
         at: DateTime<Utc>,
     ) -> Result<bool>;
-    /// Merges a delivery status into the reply with this platform id; the new state, or `None`
+    /// Merges a delivery status into the reply with this platform id; what it did, or `None`
     /// when no reply has this id.
     async fn apply_status(
         &self,
@@ -220,7 +301,7 @@ pub trait Connectors: Send + Sync {
         platform_message_id: &str,
         state: DeliveryState,
         error: Option<&str>,
-    ) -> Result<Option<DeliveryState>>;
+    ) -> Result<Option<StatusApplied>>;
     /// Links an echo of our own message to the reply it confirms.
     async fn link_echo(
         &self,
@@ -234,6 +315,8 @@ pub trait Connectors: Send + Sync {
     async fn last_citizen_message(&self, case_id: Uuid) -> Result<Option<MessageRecord>>;
 
     // ---- outbox
+    /// Stores a reply; `false` when it was there already (the same id, or for an auto-reply the
+    /// case's auto-reply), which is then returned.
     async fn enqueue_reply(&self, new: NewReply) -> Result<(ReplyRecord, bool)>;
     async fn get_reply(&self, id: Uuid) -> Result<Option<ReplyRecord>>;
     async fn case_replies(&self, case_id: Uuid) -> Result<Vec<ReplyRecord>>;
@@ -247,12 +330,14 @@ pub trait Connectors: Send + Sync {
     ) -> Result<Vec<ClaimedReply>>;
     /// Records a send: state `sent` (or higher, if a status came first), the platform id, and the
     /// reply as an outbound message of the case. THE place a sent reply is recorded.
+    /// `sent_text` is what went out when that is not the reply's text (a WhatsApp template).
     async fn reply_sent(
         &self,
         id: Uuid,
         platform_message_id: &str,
         our_user_id: &str,
         at: DateTime<Utc>,
+        sent_text: Option<&str>,
     ) -> Result<ReplyRecord>;
     /// Back to `pending` for another attempt at `next_attempt_at`.
     async fn reply_retry(
@@ -285,7 +370,8 @@ pub(crate) const JOURNAL_COLS: &str = "id, source, channel_account_id, body, rec
 pub(crate) const REPLY_COLS: &str =
     "id, case_id, channel_account_id, text, visibility, in_reply_to, \
     recipient, process_answer, author, state, attempts, next_attempt_at, platform_message_id, \
-    failure_reason, last_error, created_at, updated_at, sent_at";
+    failure_reason, last_error, created_at, updated_at, sent_at, canned_answer_id, \
+    whatsapp_template, auto_reply";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct JournalRow {
@@ -340,6 +426,9 @@ pub(crate) struct ReplyRow {
     created_at: i64,
     updated_at: i64,
     sent_at: Option<i64>,
+    canned_answer_id: Option<Uuid>,
+    whatsapp_template: Option<sqlx::types::Json<ReplyTemplate>>,
+    auto_reply: bool,
 }
 
 pub fn parse_delivery_state(s: &str) -> Option<DeliveryState> {
@@ -381,6 +470,9 @@ impl TryFrom<ReplyRow> for ReplyRecord {
             created_at: from_ms(r.created_at),
             updated_at: from_ms(r.updated_at),
             sent_at: opt_from_ms(r.sent_at),
+            canned_answer_id: r.canned_answer_id,
+            whatsapp_template: r.whatsapp_template.map(|t| t.0),
+            auto_reply: r.auto_reply,
         })
     }
 }
@@ -441,7 +533,13 @@ macro_rules! impl_connectors_store {
                     pmid: &str,
                     our_user_id: &str,
                     at: i64,
+                    text: &str,
                 ) -> Result<()> {
+                    let flags: Vec<String> = if r.auto_reply {
+                        vec![webcare_domain::flags::AUTO_REPLY.to_owned()]
+                    } else {
+                        Vec::new()
+                    };
                     let sql = format!(
                         "INSERT INTO messages ({MESSAGE_COLS}, author_identity_id) VALUES \
                          ($1, $2, $3, $4, $5, NULL, 'outbound', $6, $7, $8, $9, $9, $10, $11, $12, NULL, NULL) \
@@ -459,11 +557,11 @@ macro_rules! impl_connectors_store {
                             handle: None,
                             display_name: None,
                         }))
-                        .bind(&r.text)
+                        .bind(text)
                         .bind(at)
                         .bind(Json(Vec::<webcare_domain::inbound::Attachment>::new()))
                         .bind(Json(Vec::<EditRecord>::new()))
-                        .bind(Json(Vec::<String>::new()))
+                        .bind(Json(flags))
                         .execute(&mut **tx)
                         .await?;
                     Ok(())
@@ -489,20 +587,14 @@ macro_rules! impl_connectors_store {
                     body: &[u8],
                     received_at: DateTime<Utc>,
                 ) -> Result<Uuid> {
-                    let id = Uuid::now_v7();
-                    let at = to_ms(received_at);
-                    sqlx::query(
-                        "INSERT INTO webhook_journal (id, source, channel_account_id, body, received_at, next_attempt_at) \
-                         VALUES ($1, $2, $3, $4, $5, $5)",
-                    )
-                    .bind(id)
-                    .bind(source.as_str())
-                    .bind(account)
-                    .bind(body)
-                    .bind(at)
-                    .execute(&self.pool)
-                    .await?;
-                    Ok(id)
+                    let entry = NewJournalEntry {
+                        source,
+                        channel_account_id: account,
+                        body: body.to_vec(),
+                        received_at,
+                    };
+                    let mut stored = self.journal_append_many(vec![entry], None).await?;
+                    Ok(stored.remove(0).id)
                 }
 
                 async fn journal_claim(
@@ -535,36 +627,111 @@ macro_rules! impl_connectors_store {
                 }
 
                 async fn journal_finish(&self, id: Uuid, outcome: JournalOutcome) -> Result<()> {
+                    self.journal_finish_many(vec![(id, outcome)]).await
+                }
+
+                async fn journal_append_many(
+                    &self,
+                    entries: Vec<NewJournalEntry>,
+                    lease: Option<Duration>,
+                ) -> Result<Vec<JournalEntry>> {
+                    if entries.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let now = Utc::now();
+                    let (lease_until, attempts) = match lease {
+                        Some(l) => (Some(to_ms(now + l)), 1i64),
+                        None => (None, 0i64),
+                    };
+                    let out: Vec<JournalEntry> = entries
+                        .into_iter()
+                        .map(|e| JournalEntry {
+                            id: Uuid::now_v7(),
+                            source: e.source,
+                            channel_account_id: e.channel_account_id,
+                            body: e.body,
+                            received_at: e.received_at,
+                            state: "pending".into(),
+                            attempts,
+                            error: None,
+                            summary: None,
+                            processed_at: None,
+                        })
+                        .collect();
+                    let mut tx = self.begin_write().await?;
+                    // 7 binds a row: well under both databases' limits at 1,000 rows.
+                    for chunk in out.chunks(1000) {
+                        let mut q: sqlx::QueryBuilder<'_, $db> = sqlx::QueryBuilder::new(
+                            "INSERT INTO webhook_journal (id, source, channel_account_id, body, received_at, \
+                             next_attempt_at, attempts, lease_until) ",
+                        );
+                        q.push_values(chunk, |mut b, e| {
+                            let at = to_ms(e.received_at);
+                            b.push_bind(e.id)
+                                .push_bind(e.source.as_str())
+                                .push_bind(e.channel_account_id)
+                                .push_bind(&e.body)
+                                .push_bind(at)
+                                .push_bind(at)
+                                .push_bind(attempts)
+                                .push_bind(lease_until);
+                        });
+                        q.build().execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(out)
+                }
+
+                async fn journal_finish_many(&self, outcomes: Vec<(Uuid, JournalOutcome)>) -> Result<()> {
+                    if outcomes.is_empty() {
+                        return Ok(());
+                    }
                     let now = to_ms(Utc::now());
-                    match outcome {
-                        JournalOutcome::Processed { summary } => {
-                            sqlx::query(
-                                "UPDATE webhook_journal SET state = 'processed', processed_at = $2, \
-                                 summary = $3, error = NULL, lease_until = NULL WHERE id = $1",
-                            )
-                            .bind(id)
-                            .bind(now)
-                            .bind(summary)
-                            .execute(&self.pool)
-                            .await?;
-                        }
-                        JournalOutcome::Failed { error, retry_at } => {
-                            let (state, next) = match retry_at {
-                                Some(t) => ("pending", to_ms(t)),
-                                None => ("failed", now),
-                            };
-                            sqlx::query(
-                                "UPDATE webhook_journal SET state = $2, next_attempt_at = $3, error = $4, \
-                                 lease_until = NULL WHERE id = $1",
-                            )
-                            .bind(id)
-                            .bind(state)
-                            .bind(next)
-                            .bind(error)
-                            .execute(&self.pool)
-                            .await?;
+                    let mut processed = Vec::new();
+                    let mut failed = Vec::new();
+                    for (id, o) in outcomes {
+                        match o {
+                            JournalOutcome::Processed { summary } => processed.push((id, summary)),
+                            JournalOutcome::Failed { error, retry_at } => failed.push((id, error, retry_at)),
                         }
                     }
+                    let mut tx = self.begin_write().await?;
+                    // The processed ones, set-wise, found through the primary key (`id IN`): an
+                    // `UPDATE ... FROM (VALUES ...)` let PostgreSQL hash-join a scan of the whole,
+                    // growing journal.
+                    for chunk in processed.chunks(500) {
+                        let mut q: sqlx::QueryBuilder<'_, $db> = sqlx::QueryBuilder::new(
+                            "UPDATE webhook_journal SET state = 'processed', processed_at = ",
+                        );
+                        q.push_bind(now).push(", error = NULL, lease_until = NULL, summary = CASE id");
+                        for (id, summary) in chunk {
+                            q.push(" WHEN ").push_bind(*id).push(" THEN ").push_bind(summary);
+                        }
+                        q.push(" END WHERE id IN (");
+                        let mut sep = q.separated(", ");
+                        for (id, _) in chunk {
+                            sep.push_bind(*id);
+                        }
+                        q.push(")");
+                        q.build().execute(&mut *tx).await?;
+                    }
+                    for (id, error, retry_at) in failed {
+                        let (state, next) = match retry_at {
+                            Some(t) => ("pending", to_ms(t)),
+                            None => ("failed", now),
+                        };
+                        sqlx::query(
+                            "UPDATE webhook_journal SET state = $2, next_attempt_at = $3, error = $4, \
+                             lease_until = NULL WHERE id = $1",
+                        )
+                        .bind(id)
+                        .bind(state)
+                        .bind(next)
+                        .bind(error)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    tx.commit().await?;
                     Ok(())
                 }
 
@@ -575,7 +742,7 @@ macro_rules! impl_connectors_store {
                     )
                     .bind(to_ms(Utc::now()))
                     .bind(only)
-                    .execute(&self.pool)
+                    .execute(&self.wpool)
                     .await?;
                     Ok(done.rows_affected())
                 }
@@ -603,6 +770,31 @@ macro_rules! impl_connectors_store {
                         }
                     }
                     Ok(s)
+                }
+
+                async fn journal_failed(&self, after: Option<Uuid>, limit: u32) -> Result<Vec<JournalFailure>> {
+                    // The body is not selected: it never leaves the database this way.
+                    let rows: Vec<(Uuid, String, Option<Uuid>, i64, i64, Option<String>)> = sqlx::query_as(
+                        "SELECT id, source, channel_account_id, received_at, attempts, error FROM webhook_journal \
+                         WHERE state = 'failed' AND ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
+                    )
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.into_iter()
+                        .map(|(id, source, channel_account_id, received_at, attempts, error)| {
+                            Ok(JournalFailure {
+                                id,
+                                source: JournalSource::parse(&source)
+                                    .ok_or_else(|| StoreError::Corrupt(format!("journal source '{source}'")))?,
+                                channel_account_id,
+                                received_at: $crate::time::from_ms(received_at),
+                                attempts,
+                                error,
+                            })
+                        })
+                        .collect()
                 }
 
                 async fn find_account(&self, kind: ChannelKind, external_id: &str) -> Result<Option<ChannelAccount>> {
@@ -684,7 +876,7 @@ macro_rules! impl_connectors_store {
                     sqlx::query("UPDATE messages SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL")
                         .bind(id)
                         .bind(to_ms(at))
-                        .execute(&self.pool)
+                        .execute(&self.wpool)
                         .await?;
                     Ok(true)
                 }
@@ -695,16 +887,16 @@ macro_rules! impl_connectors_store {
                     pmid: &str,
                     state: DeliveryState,
                     error: Option<&str>,
-                ) -> Result<Option<DeliveryState>> {
+                ) -> Result<Option<StatusApplied>> {
                     let mut tx = self.begin_write().await?;
-                    let row: Option<(Uuid, String)> = sqlx::query_as(
-                        "SELECT id, state FROM outbox_replies WHERE channel_account_id = $1 AND platform_message_id = $2",
+                    let row: Option<(Uuid, Uuid, String)> = sqlx::query_as(
+                        "SELECT id, case_id, state FROM outbox_replies WHERE channel_account_id = $1 AND platform_message_id = $2",
                     )
                     .bind(account)
                     .bind(pmid)
                     .fetch_optional(&mut *tx)
                     .await?;
-                    let Some((id, current)) = row else { return Ok(None) };
+                    let Some((id, case_id, current)) = row else { return Ok(None) };
                     let current = parse_delivery_state(&current)
                         .ok_or_else(|| StoreError::Corrupt(format!("reply state '{current}'")))?;
                     let merged = current.merge(state);
@@ -723,7 +915,7 @@ macro_rules! impl_connectors_store {
                         .await?;
                     }
                     tx.commit().await?;
-                    Ok(Some(merged))
+                    Ok(Some(StatusApplied { reply_id: id, case_id, state: merged, changed: merged != current }))
                 }
 
                 async fn link_echo(
@@ -792,6 +984,7 @@ macro_rules! impl_connectors_store {
                         &m.platform_message_id,
                         &m.author.platform_user_id,
                         to_ms(m.sent_at),
+                        &reply.text,
                     )
                     .await?;
                     tx.commit().await?;
@@ -830,11 +1023,15 @@ macro_rules! impl_connectors_store {
 
                 async fn enqueue_reply(&self, n: NewReply) -> Result<(ReplyRecord, bool)> {
                     let now = to_ms(Utc::now());
+                    // An auto-reply may also meet the one-per-case index: no conflict target, so
+                    // either constraint turns the insert into a no-op.
+                    let conflict = if n.auto_reply { "" } else { "(id)" };
                     let sql = format!(
                         "INSERT INTO outbox_replies (id, case_id, channel_account_id, text, visibility, in_reply_to, \
-                         recipient, process_answer, author, state, attempts, next_attempt_at, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10, $10) \
-                         ON CONFLICT (id) DO NOTHING RETURNING {REPLY_COLS}"
+                         recipient, process_answer, author, state, attempts, next_attempt_at, created_at, updated_at, \
+                         canned_answer_id, whatsapp_template, auto_reply) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10, $10, $11, $12, $13) \
+                         ON CONFLICT {conflict} DO NOTHING RETURNING {REPLY_COLS}"
                     );
                     let row: Option<ReplyRow> = sqlx::query_as(&sql)
                         .bind(n.id)
@@ -847,10 +1044,25 @@ macro_rules! impl_connectors_store {
                         .bind(n.process_answer)
                         .bind(&n.author)
                         .bind(now)
-                        .fetch_optional(&self.pool)
+                        .bind(n.canned_answer_id)
+                        .bind(n.whatsapp_template.as_ref().map(Json))
+                        .bind(n.auto_reply)
+                        .fetch_optional(&self.wpool)
                         .await?;
                     match row {
                         Some(r) => Ok((r.try_into()?, true)),
+                        None if n.auto_reply => {
+                            let sql = format!(
+                                "SELECT {REPLY_COLS} FROM outbox_replies WHERE case_id = $1 AND auto_reply"
+                            );
+                            let row: Option<ReplyRow> =
+                                sqlx::query_as(&sql).bind(n.case_id).fetch_optional(&self.pool).await?;
+                            match row {
+                                Some(r) => Ok((r.try_into()?, false)),
+                                // The id was taken by a reply of another case.
+                                None => Err(StoreError::Conflict("reply id in use".into())),
+                            }
+                        }
                         None => {
                             let existing = self
                                 .get_reply(n.id)
@@ -949,6 +1161,7 @@ macro_rules! impl_connectors_store {
                     pmid: &str,
                     our_user_id: &str,
                     at: DateTime<Utc>,
+                    sent_text: Option<&str>,
                 ) -> Result<ReplyRecord> {
                     let mut tx = self.begin_write().await?;
                     let r = Self::reply_in(&mut tx, id)
@@ -967,7 +1180,8 @@ macro_rules! impl_connectors_store {
                     .bind(to_ms(at))
                     .execute(&mut *tx)
                     .await?;
-                    Self::insert_reply_message(&mut tx, &r, pmid, our_user_id, to_ms(at)).await?;
+                    let text = sent_text.unwrap_or(&r.text);
+                    Self::insert_reply_message(&mut tx, &r, pmid, our_user_id, to_ms(at), text).await?;
                     let r = Self::reply_in(&mut tx, id).await?.ok_or_else(|| StoreError::NotFound(format!("reply {id}")))?;
                     tx.commit().await?;
                     Ok(r)
@@ -982,7 +1196,7 @@ macro_rules! impl_connectors_store {
                     .bind(to_ms(next))
                     .bind(error)
                     .bind(to_ms(Utc::now()))
-                    .execute(&self.pool)
+                    .execute(&self.wpool)
                     .await?;
                     Ok(())
                 }
@@ -995,7 +1209,7 @@ macro_rules! impl_connectors_store {
                     .bind(id)
                     .bind(reason)
                     .bind(to_ms(Utc::now()))
-                    .execute(&self.pool)
+                    .execute(&self.wpool)
                     .await?;
                     Ok(())
                 }
@@ -1009,7 +1223,7 @@ macro_rules! impl_connectors_store {
                     .bind(id)
                     .bind(to_ms(until))
                     .bind(to_ms(Utc::now()))
-                    .execute(&self.pool)
+                    .execute(&self.wpool)
                     .await?;
                     Ok(())
                 }
@@ -1033,7 +1247,7 @@ macro_rules! impl_connectors_store {
                     .bind(stream)
                     .bind(value)
                     .bind(to_ms(Utc::now()))
-                    .execute(&self.pool)
+                    .execute(&self.wpool)
                     .await?;
                     Ok(())
                 }
@@ -1048,7 +1262,7 @@ macro_rules! impl_connectors_store {
                     .bind(holder)
                     .bind(to_ms(now + ttl))
                     .bind(to_ms(now))
-                    .execute(&self.pool)
+                    .execute(&self.wpool)
                     .await?;
                     Ok(done.rows_affected() == 1)
                 }
@@ -1057,7 +1271,7 @@ macro_rules! impl_connectors_store {
                     sqlx::query("DELETE FROM worker_leases WHERE name = $1 AND holder = $2")
                         .bind(name)
                         .bind(holder)
-                        .execute(&self.pool)
+                        .execute(&self.wpool)
                         .await?;
                     Ok(())
                 }

@@ -1,53 +1,81 @@
-//! Ingesting one message inside a write transaction: dedupe, contact, threading facts, the
-//! threading decision (pure, from the domain crate), then the writes. Written once for both
+//! Ingesting a batch of messages inside one write transaction, set-wise: a handful of queries
+//! find everything the batch refers to (stored duplicates, author identities, threading
+//! evidence, clocks), the pure planner (`ingest_plan.rs`, with the threading decision from the
+//! domain crate) walks the messages in order, and multi-row statements write the result. The
+//! cost is a few statements per batch instead of a dozen per message. Written once for both
 //! backends by [`ingest_fns!`].
 //!
 //! Race safety across nodes (PostgreSQL) comes from constraints, not locks: the unique key on
-//! (account, platform message id) makes a duplicate insert fail, and the primary key of
-//! `case_threads` makes two nodes agree on one case per thread key. A failed transaction is
-//! retried, and the retry sees the winner's rows.
+//! (account, platform message id) makes a duplicate insert fail, the primary key of
+//! `case_threads` makes two nodes agree on one case per thread key, and a thread key only moves
+//! from the case it was seen on. A failed transaction is retried, and the retry sees the
+//! winner's rows.
 
-use crate::sql::FactRow;
-use webcare_domain::threading::{CandidateCase, ThreadingFacts};
+use crate::ingest_plan::{CaseState, Found, KnownIdentity};
+use uuid::Uuid;
+use webcare_domain::model::CaseStatus;
 
-/// Which evidence a fact row is (the `which` column of the facts query).
-pub(crate) const FACT_PARENT: i32 = 1;
-pub(crate) const FACT_CONVERSATION: i32 = 2;
-pub(crate) const FACT_CHILD: i32 = 3;
-pub(crate) const FACT_PRIVATE: i32 = 4;
+/// The case columns every evidence query returns (alias `c`).
+pub(crate) const CASE_STATE_COLS: &str = "c.id, c.channel_account_id, c.contact_id, c.status, \
+    c.resolved_at, c.first_message_at, c.last_message_at, c.theme, c.kind, c.priority, c.team";
 
-/// One round trip for all threading evidence. Each branch yields at most one row.
-pub(crate) const FACTS_SQL: &str = "\
-SELECT * FROM (SELECT 1 AS which, c.id, c.status, c.resolved_at FROM messages m JOIN cases c ON c.id = m.case_id \
-    WHERE m.channel_account_id = $1 AND m.platform_message_id = $2 LIMIT 1) AS p \
-UNION ALL SELECT * FROM (SELECT 2 AS which, c.id, c.status, c.resolved_at FROM case_threads t JOIN cases c ON c.id = t.case_id \
-    WHERE t.channel_account_id = $1 AND t.thread_key = $3 LIMIT 1) AS k \
-UNION ALL SELECT * FROM (SELECT 3 AS which, c.id, c.status, c.resolved_at FROM messages m JOIN cases c ON c.id = m.case_id \
-    WHERE m.channel_account_id = $1 AND m.in_reply_to = $4 ORDER BY m.sent_at LIMIT 1) AS ch \
-UNION ALL SELECT * FROM (SELECT 4 AS which, c.id, c.status, c.resolved_at FROM cases c \
-    WHERE c.contact_id = $5 AND c.channel_account_id = $1 AND c.status <> 'closed' AND $6 \
-    ORDER BY c.last_message_at DESC LIMIT 1) AS pr";
+/// One piece of threading evidence: a key (`k`: a platform id or thread key), an instant (`s`)
+/// where it matters, and the case it points to.
+#[derive(sqlx::FromRow)]
+pub(crate) struct EvidenceRow {
+    pub acc: Uuid,
+    pub k: String,
+    pub s: i64,
+    pub id: Uuid,
+    pub channel_account_id: Uuid,
+    pub contact_id: Uuid,
+    pub status: String,
+    pub resolved_at: Option<i64>,
+    pub first_message_at: i64,
+    pub last_message_at: i64,
+    pub theme: Option<String>,
+    pub kind: Option<String>,
+    pub priority: String,
+    pub team: Option<String>,
+}
 
-pub(crate) fn facts_from_rows(rows: Vec<FactRow>) -> ThreadingFacts {
-    let mut facts = ThreadingFacts::default();
-    for r in rows {
-        let Ok(status) = r.status.parse() else {
-            continue;
-        };
-        let c = Some(CandidateCase {
-            id: r.id,
+impl EvidenceRow {
+    /// Records the row's case in `found` and returns (account, key, instant, case id).
+    pub(crate) fn into_found(self, found: &mut Found) -> crate::Result<(Uuid, String, i64, Uuid)> {
+        let status: CaseStatus = self
+            .status
+            .parse()
+            .map_err(|_| crate::StoreError::Corrupt(format!("case status '{}'", self.status)))?;
+        found.cases.entry(self.id).or_insert(CaseState {
+            id: self.id,
+            account: self.channel_account_id,
+            contact_id: self.contact_id,
             status,
-            resolved_at: crate::time::opt_from_ms(r.resolved_at),
+            resolved_at: self.resolved_at,
+            first_message_at: self.first_message_at,
+            last_message_at: self.last_message_at,
+            theme: self.theme,
+            kind: self.kind,
+            priority: self.priority,
+            team: self.team,
+            is_new: false,
+            touched: false,
+            citizen_joined: false,
         });
-        match r.which {
-            FACT_PARENT => facts.parent = c,
-            FACT_CONVERSATION => facts.conversation = c,
-            FACT_CHILD => facts.child = c,
-            FACT_PRIVATE => facts.author_active_private = c,
-            _ => {}
-        }
+        Ok((self.acc, self.k, self.s, self.id))
     }
-    facts
+}
+
+pub(crate) fn known_identity(r: crate::sql::IdentityRow) -> ((Uuid, String), KnownIdentity) {
+    (
+        (r.channel_account_id, r.platform_user_id),
+        KnownIdentity {
+            id: r.id,
+            contact_id: r.contact_id,
+            handle: r.handle,
+            display_name: r.display_name,
+        },
+    )
 }
 
 /// The flags the desk raises on a new message.
@@ -57,6 +85,12 @@ pub(crate) fn flags_for(text: &str) -> Vec<String> {
         flags.push(webcare_domain::flags::BSN.to_owned());
     }
     flags
+}
+
+/// Distinct values, in first-seen order.
+pub(crate) fn distinct<T: Clone + Eq + std::hash::Hash>(it: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut seen = std::collections::HashSet::new();
+    it.into_iter().filter(|v| seen.insert(v.clone())).collect()
 }
 
 macro_rules! ingest_fns {
@@ -78,202 +112,246 @@ macro_rules! ingest_fns {
             row.map(TryInto::try_into).transpose()
         }
 
-        /// Finds or creates the contact behind `author` on this account; returns (identity, contact).
-        async fn upsert_identity(
-            tx: &mut sqlx::Transaction<'_, $db>,
-            account: uuid::Uuid,
-            author: &webcare_domain::inbound::Author,
-            now: i64,
-        ) -> $crate::Result<(uuid::Uuid, uuid::Uuid)> {
-            let found: Option<$crate::sql::IdentityRow> = sqlx::query_as(
-                "SELECT id, contact_id, channel_account_id, platform_user_id, handle, display_name \
-                 FROM contact_identities WHERE channel_account_id = $1 AND platform_user_id = $2",
-            )
-            .bind(account)
-            .bind(&author.platform_user_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-            if let Some(i) = found {
-                // Keep the newest handle and name the platform tells us.
-                let handle = author.handle.clone().or(i.handle.clone());
-                let name = author.display_name.clone().or(i.display_name.clone());
-                if handle != i.handle || name != i.display_name {
-                    sqlx::query("UPDATE contact_identities SET handle = $2, display_name = $3 WHERE id = $1")
-                        .bind(i.id)
-                        .bind(&handle)
-                        .bind(&name)
-                        .execute(&mut **tx)
-                        .await?;
-                }
-                return Ok((i.id, i.contact_id));
+        /// `<prefix> IN (v1, v2, ...)`.
+        fn push_in<'q, T>(q: &mut sqlx::QueryBuilder<'q, $db>, prefix: &str, values: &'q [T])
+        where
+            T: 'q + sqlx::Encode<'q, $db> + sqlx::Type<$db> + Send + Sync,
+        {
+            q.push(prefix).push(" IN (");
+            let mut sep = q.separated(", ");
+            for v in values {
+                sep.push_bind(v);
             }
-            let contact_id = uuid::Uuid::now_v7();
-            let identity_id = uuid::Uuid::now_v7();
-            sqlx::query("INSERT INTO contacts (id, display_name, created_at, updated_at) VALUES ($1, $2, $3, $3)")
-                .bind(contact_id)
-                .bind(author.display_name.as_ref().or(author.handle.as_ref()))
-                .bind(now)
-                .execute(&mut **tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO contact_identities (id, contact_id, channel_account_id, platform_user_id, handle, display_name, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(identity_id)
-            .bind(contact_id)
-            .bind(account)
-            .bind(&author.platform_user_id)
-            .bind(&author.handle)
-            .bind(&author.display_name)
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
-            Ok((identity_id, contact_id))
+            q.push(")");
         }
 
-        pub(crate) async fn ingest_one(
+        /// Everything the batch refers to, in at most six queries.
+        async fn find_for_batch(
             tx: &mut sqlx::Transaction<'_, $db>,
-            item: &$crate::IngestItem,
+            items: &[$crate::IngestItem],
+        ) -> $crate::Result<$crate::ingest_plan::Found> {
+            use $crate::ingest::*;
+            use $crate::ingest_plan::Found;
+            use webcare_domain::Visibility;
+            let mut found = Found::default();
+            let accounts: Vec<uuid::Uuid> = distinct(items.iter().map(|i| i.channel_account_id));
+            let pmids: Vec<String> = distinct(items.iter().map(|i| i.message.platform_message_id.clone()));
+            let parents: Vec<String> = distinct(items.iter().filter_map(|i| i.message.in_reply_to.clone()));
+            let keys: Vec<String> = distinct(items.iter().filter_map(|i| i.message.conversation_key.clone()));
+            let authors: Vec<String> = distinct(items.iter().map(|i| i.message.author.platform_user_id.clone()));
+            // Account and id lists are crossed, so rows are kept only for pairs the batch names.
+            let named = |acc: uuid::Uuid, pmid: &str| {
+                items.iter().any(|i| i.channel_account_id == acc && i.message.platform_message_id == pmid)
+            };
+
+            let mut q = sqlx::QueryBuilder::<$db>::new(format!("SELECT {} FROM messages WHERE ", $crate::sql::MESSAGE_COLS));
+            push_in(&mut q, "channel_account_id", &accounts);
+            push_in(&mut q, " AND platform_message_id", &pmids);
+            let rows: Vec<$crate::sql::MessageRow> = q.build_query_as().fetch_all(&mut **tx).await?;
+            for r in rows {
+                let r: $crate::records::MessageRecord = r.try_into()?;
+                if named(r.channel_account_id, &r.platform_message_id) {
+                    found.existing.insert((r.channel_account_id, r.platform_message_id.clone()), r);
+                }
+            }
+
+            let mut q = sqlx::QueryBuilder::<$db>::new(
+                "SELECT id, contact_id, channel_account_id, platform_user_id, handle, display_name \
+                 FROM contact_identities WHERE ",
+            );
+            push_in(&mut q, "channel_account_id", &accounts);
+            push_in(&mut q, " AND platform_user_id", &authors);
+            let rows: Vec<$crate::sql::IdentityRow> = q.build_query_as().fetch_all(&mut **tx).await?;
+            found.identities.extend(rows.into_iter().map(known_identity));
+
+            // The cases of stored parents and of stored thread keys: (acc, key) -> case.
+            let by_key = [
+                ("FROM messages m JOIN cases c ON c.id = m.case_id", "m.channel_account_id", "m.platform_message_id", &parents),
+                ("FROM case_threads t JOIN cases c ON c.id = t.case_id", "t.channel_account_id", "t.thread_key", &keys),
+            ];
+            for (n, (from, acc_col, key_col, values)) in by_key.into_iter().enumerate() {
+                if values.is_empty() {
+                    continue;
+                }
+                let mut q = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {acc_col} AS acc, {key_col} AS k, CAST(0 AS BIGINT) AS s, {CASE_STATE_COLS} {from} WHERE "
+                ));
+                push_in(&mut q, acc_col, &accounts);
+                push_in(&mut q, &format!(" AND {key_col}"), values);
+                let rows: Vec<EvidenceRow> = q.build_query_as().fetch_all(&mut **tx).await?;
+                for r in rows {
+                    let (acc, k, _, case) = r.into_found(&mut found)?;
+                    if n == 0 { &mut found.parents } else { &mut found.threads }.insert((acc, k), case);
+                }
+            }
+
+            // Stored replies to the batch's messages (a parent that arrives after its child).
+            let mut q = sqlx::QueryBuilder::<$db>::new(format!(
+                "SELECT m.channel_account_id AS acc, m.in_reply_to AS k, m.sent_at AS s, {CASE_STATE_COLS} \
+                 FROM messages m JOIN cases c ON c.id = m.case_id WHERE m.in_reply_to IS NOT NULL AND "
+            ));
+            push_in(&mut q, "m.channel_account_id", &accounts);
+            push_in(&mut q, " AND m.in_reply_to", &pmids);
+            let rows: Vec<EvidenceRow> = q.build_query_as().fetch_all(&mut **tx).await?;
+            for r in rows {
+                let (acc, k, s, case) = r.into_found(&mut found)?;
+                let e = found.children.entry((acc, k)).or_insert((s, case));
+                if s < e.0 {
+                    *e = (s, case);
+                }
+            }
+
+            // The cases of known authors who write privately.
+            let contacts: Vec<uuid::Uuid> = distinct(items.iter().filter(|i| i.message.visibility == Visibility::Private).filter_map(|i| {
+                found.identities.get(&(i.channel_account_id, i.message.author.platform_user_id.clone())).map(|k| k.contact_id)
+            }));
+            if !contacts.is_empty() {
+                let mut q = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT c.channel_account_id AS acc, '' AS k, CAST(0 AS BIGINT) AS s, {CASE_STATE_COLS} \
+                     FROM cases c WHERE c.status <> 'closed' AND "
+                ));
+                push_in(&mut q, "c.contact_id", &contacts);
+                push_in(&mut q, " AND c.channel_account_id", &accounts);
+                let rows: Vec<EvidenceRow> = q.build_query_as().fetch_all(&mut **tx).await?;
+                for r in rows {
+                    let contact = r.contact_id;
+                    let (acc, _, _, case) = r.into_found(&mut found)?;
+                    found.contact_cases.entry((acc, contact)).or_default().push(case);
+                }
+            }
+            Ok(found)
+        }
+
+        /// Writes a plan: contacts, identities, cases, thread keys, messages.
+        async fn write_plan(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            p: &$crate::ingest_plan::Plan,
+            now: i64,
+        ) -> $crate::Result<()> {
+            use sqlx::types::Json;
+            use $crate::time::to_ms;
+            use $crate::StoreError;
+            // Well under both databases' bind limits for any batch the ingestor builds.
+            const ROWS: usize = 500;
+            for chunk in p.contacts.chunks(ROWS) {
+                let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO contacts (id, display_name, created_at, updated_at) ");
+                q.push_values(chunk, |mut b, c| {
+                    b.push_bind(c.id).push_bind(&c.display_name).push_bind(now).push_bind(now);
+                });
+                q.build().execute(&mut **tx).await?;
+            }
+            for chunk in p.identities.chunks(ROWS) {
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO contact_identities (id, contact_id, channel_account_id, platform_user_id, handle, display_name, created_at) ",
+                );
+                q.push_values(chunk, |mut b, i| {
+                    b.push_bind(i.id).push_bind(i.contact_id).push_bind(i.account).push_bind(&i.platform_user_id)
+                        .push_bind(&i.handle).push_bind(&i.display_name).push_bind(now);
+                });
+                q.build().execute(&mut **tx).await?;
+            }
+            for (id, (handle, name)) in &p.identity_updates {
+                sqlx::query("UPDATE contact_identities SET handle = $2, display_name = $3 WHERE id = $1")
+                    .bind(id).bind(handle).bind(name)
+                    .execute(&mut **tx).await?;
+            }
+            let new_cases: Vec<&$crate::ingest_plan::CaseState> = p.new_cases.iter().map(|id| &p.cases[id]).collect();
+            for chunk in new_cases.chunks(ROWS) {
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO cases (id, channel_account_id, contact_id, status, priority, team, labels, \
+                     first_message_at, last_message_at, created_at, updated_at) ",
+                );
+                q.push_values(chunk, |mut b, c| {
+                    b.push_bind(c.id).push_bind(c.account).push_bind(c.contact_id).push_bind(c.status.as_str())
+                        .push_bind(&c.priority).push_bind(&c.team).push_bind(Json(Vec::<String>::new()))
+                        .push_bind(c.first_message_at).push_bind(c.last_message_at).push_bind(now).push_bind(now);
+                });
+                q.build().execute(&mut **tx).await?;
+            }
+            for c in p.cases.values().filter(|c| c.touched && !c.is_new) {
+                // Relative to the row as it is now, not as the batch read it: on PostgreSQL an
+                // agent may have changed the case since.
+                sqlx::query(
+                    "UPDATE cases SET \
+                       status = CASE WHEN $2 AND status IN ('resolved', 'waiting_on_citizen') THEN 'open' ELSE status END, \
+                       resolved_at = CASE WHEN $2 AND status = 'resolved' THEN NULL ELSE resolved_at END, \
+                       first_message_at = CASE WHEN first_message_at > $3 THEN $3 ELSE first_message_at END, \
+                       last_message_at = CASE WHEN last_message_at < $4 THEN $4 ELSE last_message_at END, \
+                       updated_at = $5 \
+                     WHERE id = $1",
+                )
+                .bind(c.id).bind(c.citizen_joined).bind(c.first_message_at).bind(c.last_message_at).bind(now)
+                .execute(&mut **tx).await?;
+            }
+            if !p.threads.is_empty() {
+                let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO case_threads (channel_account_id, thread_key, case_id) ");
+                q.push_values(&p.threads, |mut b, t| {
+                    b.push_bind(t.0).push_bind(&t.1).push_bind(t.2);
+                });
+                q.push(" ON CONFLICT (channel_account_id, thread_key) DO NOTHING");
+                let done = q.build().execute(&mut **tx).await?;
+                if done.rows_affected() != p.threads.len() as u64 {
+                    // Another node opened a thread's case between our read and our write: fail,
+                    // and the retry joins its case.
+                    return Err(StoreError::Conflict("a thread was claimed concurrently".into()));
+                }
+            }
+            for m in &p.thread_moves {
+                let done = sqlx::query(
+                    "UPDATE case_threads SET case_id = $4 WHERE channel_account_id = $1 AND thread_key = $2 AND case_id = $3",
+                )
+                .bind(m.account).bind(&m.key).bind(m.from).bind(m.to)
+                .execute(&mut **tx).await?;
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Conflict(format!("thread '{}' moved concurrently", m.key)));
+                }
+            }
+            let rows: Vec<(&$crate::records::MessageRecord, &uuid::Uuid)> = p.messages.iter().zip(&p.message_identities).collect();
+            for chunk in rows.chunks(ROWS) {
+                let mut q = sqlx::QueryBuilder::<$db>::new(format!(
+                    "INSERT INTO messages ({}, author_identity_id) ",
+                    $crate::sql::MESSAGE_COLS
+                ));
+                q.push_values(chunk, |mut b, (m, identity)| {
+                    b.push_bind(m.id).push_bind(m.case_id).push_bind(m.channel_account_id)
+                        .push_bind(&m.platform_message_id).push_bind(&m.in_reply_to).push_bind(&m.conversation_key)
+                        .push_bind(m.direction.as_str()).push_bind(m.visibility.as_str())
+                        .push_bind(Json(&m.author)).push_bind(&m.text).push_bind(to_ms(m.sent_at))
+                        .push_bind(to_ms(m.received_at)).push_bind(Json(&m.attachments))
+                        .push_bind(Json(&m.edit_history)).push_bind(Json(&m.flags))
+                        .push_bind(None::<i64>).push_bind(**identity);
+                });
+                // A unique violation here means another node stored one of these messages
+                // between our read and our write: the batch fails and is retried.
+                q.build().execute(&mut **tx).await?;
+            }
+            Ok(())
+        }
+
+        /// Ingests a batch in the caller's transaction; one result per item, in order. An item
+        /// that cannot be stored alone (an echo with no case) fails alone; a store error fails
+        /// the batch.
+        pub(crate) async fn ingest_many(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            items: &[$crate::IngestItem],
             reopen_window: chrono::Duration,
             sla: &$crate::sla::SlaState,
-        ) -> $crate::Result<$crate::records::IngestOutcome> {
-            use $crate::ingest::*;
-            use $crate::time::to_ms;
-            use webcare_domain::threading::{decide, ThreadDecision};
-            use webcare_domain::{Direction, Visibility};
-
-            let m = &item.message;
-            let account = item.channel_account_id;
-            let existing_sql = format!(
-                "SELECT {} FROM messages WHERE channel_account_id = $1 AND platform_message_id = $2",
-                $crate::sql::MESSAGE_COLS
-            );
-            let existing: Option<$crate::sql::MessageRow> = sqlx::query_as(&existing_sql)
-                .bind(account)
-                .bind(&m.platform_message_id)
-                .fetch_optional(&mut **tx)
-                .await?;
-            if let Some(row) = existing {
-                return Ok($crate::records::IngestOutcome { message: row.try_into()?, created: false, new_case: false });
+        ) -> $crate::Result<Vec<$crate::Result<$crate::records::IngestOutcome>>> {
+            use $crate::ingest_plan::ItemResult;
+            use $crate::records::IngestOutcome;
+            if items.is_empty() {
+                return Ok(Vec::new());
             }
-
-            let now = to_ms(item.received_at);
-            let (identity_id, contact_id) = upsert_identity(tx, account, &m.author, now).await?;
-            let rows: Vec<$crate::sql::FactRow> = sqlx::query_as(FACTS_SQL)
-                .bind(account)
-                .bind(&m.in_reply_to)
-                .bind(&m.conversation_key)
-                .bind(&m.platform_message_id)
-                .bind(contact_id)
-                .bind(m.visibility == Visibility::Private)
-                .fetch_all(&mut **tx)
-                .await?;
-            let facts = facts_from_rows(rows);
-            let decision = decide(m.visibility, &facts, m.sent_at, reopen_window);
-            let sent = to_ms(m.sent_at);
-
-            if m.direction == Direction::Outbound && decision == ThreadDecision::NewCase {
-                // Our own messages never open a case.
-                return Err(StoreError::NotFound(format!(
-                    "no case for outbound message '{}'",
-                    m.platform_message_id
-                )));
-            }
-
-            let (case_id, new_case) = match decision {
-                ThreadDecision::NewCase => {
-                    let id = uuid::Uuid::now_v7();
-                    sqlx::query(
-                        "INSERT INTO cases (id, channel_account_id, contact_id, status, priority, team, labels, \
-                         first_message_at, last_message_at, created_at, updated_at) \
-                         VALUES ($1, $2, $3, 'new', 'normal', $4, $5, $6, $6, $7, $7)",
-                    )
-                    .bind(id)
-                    .bind(account)
-                    .bind(contact_id)
-                    .bind(&item.default_team)
-                    .bind(sqlx::types::Json(Vec::<String>::new()))
-                    .bind(sent)
-                    .bind(now)
-                    .execute(&mut **tx)
-                    .await?;
-                    (id, true)
-                }
-                ThreadDecision::Join(id) | ThreadDecision::Reopen(id) => {
-                    // A citizen message reopens a resolved case and takes a waiting one back to
-                    // open; an echo of ours changes no status. Times only move outward, so
-                    // out-of-order delivery gives the same result as in-order.
-                    let reopen = m.direction == Direction::Inbound;
-                    sqlx::query(
-                        "UPDATE cases SET \
-                           status = CASE WHEN $2 AND status IN ('resolved', 'waiting_on_citizen') THEN 'open' ELSE status END, \
-                           resolved_at = CASE WHEN $2 AND status = 'resolved' THEN NULL ELSE resolved_at END, \
-                           first_message_at = CASE WHEN first_message_at > $3 THEN $3 ELSE first_message_at END, \
-                           last_message_at = CASE WHEN last_message_at < $3 THEN $3 ELSE last_message_at END, \
-                           updated_at = $4 \
-                         WHERE id = $1",
-                    )
-                    .bind(id)
-                    .bind(reopen)
-                    .bind(sent)
-                    .bind(now)
-                    .execute(&mut **tx)
-                    .await?;
-                    (id, false)
-                }
-            };
-
-            if let Some(key) = &m.conversation_key {
-                let claimed = sqlx::query(
-                    "INSERT INTO case_threads (channel_account_id, thread_key, case_id) VALUES ($1, $2, $3) \
-                     ON CONFLICT (channel_account_id, thread_key) DO NOTHING",
-                )
-                .bind(account)
-                .bind(key)
-                .bind(case_id)
-                .execute(&mut **tx)
-                .await?;
-                if new_case && claimed.rows_affected() == 0 {
-                    // Another node opened this thread's case between our read and our write:
-                    // fail, and the retry joins its case.
-                    return Err(StoreError::Conflict(format!("thread '{key}' was claimed concurrently")));
-                }
-            }
-
-            let flags = if m.direction == Direction::Inbound { flags_for(&m.text) } else { Vec::new() };
-            let sql = format!(
-                "INSERT INTO messages ({}, author_identity_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, NULL, $16) \
-                 ON CONFLICT (channel_account_id, platform_message_id) DO NOTHING RETURNING {}",
-                $crate::sql::MESSAGE_COLS, $crate::sql::MESSAGE_COLS
-            );
-            let row: Option<$crate::sql::MessageRow> = sqlx::query_as(&sql)
-                .bind(uuid::Uuid::now_v7())
-                .bind(case_id)
-                .bind(account)
-                .bind(&m.platform_message_id)
-                .bind(&m.in_reply_to)
-                .bind(&m.conversation_key)
-                .bind(m.direction.as_str())
-                .bind(m.visibility.as_str())
-                .bind(sqlx::types::Json(&m.author))
-                .bind(&m.text)
-                .bind(sent)
-                .bind(now)
-                .bind(sqlx::types::Json(&m.attachments))
-                .bind(sqlx::types::Json(Vec::<$crate::records::EditRecord>::new()))
-                .bind(sqlx::types::Json(&flags))
-                .bind(identity_id)
-                .fetch_optional(&mut **tx)
-                .await?;
-            let Some(row) = row else {
-                return Err(StoreError::Conflict(format!(
-                    "message '{}' was stored concurrently", m.platform_message_id
-                )));
-            };
-            // SLA clocks start in the same transaction (clock start: min(sentAt, receivedAt)).
-            sla_impl::on_inbound(&mut **tx, sla, case_id, new_case, m.direction, m.sent_at.min(item.received_at)).await?;
-            Ok($crate::records::IngestOutcome { message: row.try_into()?, created: true, new_case })
+            let found = find_for_batch(tx, items).await?;
+            let plan = $crate::ingest_plan::plan(items, found, reopen_window, $crate::ingest::flags_for);
+            write_plan(tx, &plan, $crate::time::to_ms(chrono::Utc::now())).await?;
+            sla_impl::on_inbound_many(&mut **tx, sla, &plan).await?;
+            let crate_results = plan.results.into_iter().map(|r| match r {
+                ItemResult::Existing(message) => Ok(IngestOutcome { message: *message, created: false, new_case: false }),
+                ItemResult::New { index, new_case } => Ok(IngestOutcome { message: plan.messages[index].clone(), created: true, new_case }),
+                ItemResult::Failed(e) => Err(e),
+            });
+            Ok(crate_results.collect())
         }
     };
 }

@@ -8,8 +8,12 @@ use std::time::Duration;
 
 pub(crate) struct PgStore {
     pub(crate) pool: PgPool,
+    /// The same pool: PostgreSQL has no single-writer limit (SQLite keeps a separate one).
+    pub(crate) wpool: PgPool,
     pub(crate) reopen_window: chrono::Duration,
     pub(crate) sla: crate::sla::SlaState,
+    /// Events appended by this process, for its live streams.
+    pub(crate) events: tokio::sync::broadcast::Sender<crate::agent_events::EventRecord>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -24,9 +28,11 @@ impl PgStore {
             .await?;
         MIGRATOR.run(&pool).await?;
         Ok(Self {
+            wpool: pool.clone(),
             pool,
             reopen_window: opts.reopen_window,
             sla: Default::default(),
+            events: crate::agent_events::event_feed(),
         })
     }
 

@@ -11,7 +11,7 @@
 //! - `cases.due_at` is the earliest `due_at` of the case's running (not paused, not stopped) clocks;
 //!   `cases.due_sort` is the same with NULL as the largest value (keyset sort); `cases.sla_status`
 //!   is the worst fired status of its unstopped clocks.
-//! - Exactly once: an alert is unique per (case, clock, run, status); firing happens in one
+//! - Exactly once: an alert is unique per (case, clock, run, generation, status); firing happens in one
 //!   transaction that locks the due clock rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL, `BEGIN
 //!   IMMEDIATE` on SQLite). Notifications are handed out under a lease (`lease_owner`,
 //!   `lease_until`) and marked `notified_at` after the sink accepted them.
@@ -19,6 +19,13 @@
 //!   built-in default applies: Monday to Friday 08:30-17:00 Europe/Amsterdam, Dutch holidays.
 //! - Without a matching policy the defaults apply ([`SlaDefaults`]): reaction 240, resolution
 //!   1440 and department 480 business minutes, warning at 80 %.
+//! - Classification after the start ([`SlaStore::on_classified`]): the unstopped reaction,
+//!   next-reaction and resolution clocks follow the policy that matches now (the version in force
+//!   at each clock's start), by the rule of `webcare_domain::sla::reselect`; a clock whose norms
+//!   change gets a new `generation`, so a warning or breach re-armed by a later deadline is
+//!   recorded again. Department clocks keep the department's agreed answer time; a clock whose
+//!   norm the new policy leaves out keeps its norms; a norm the new policy adds does not start a
+//!   clock (clocks start on their events).
 //! - Calendars and policies are cached per process; a change made on another node is seen within
 //!   [`CONFIG_TTL`] (every change bumps `sla_config_rev`).
 
@@ -32,8 +39,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use uuid::Uuid;
 use webcare_domain::sla::{
-    Budget, CalendarSpec, CalendarVersions, ClockKind, ClockStatus, ClockView, MinutesKind,
-    Segment, SlaPolicy,
+    Budget, CalendarSpec, CalendarVersions, ClockKind, ClockNorms, ClockStatus, ClockView,
+    MinutesKind, Segment, SlaPolicy,
 };
 use webcare_domain::CaseStatus;
 
@@ -94,6 +101,9 @@ pub struct ClockRecord {
     pub warning_at: Option<DateTime<Utc>>,
     pub stopped_at: Option<DateTime<Utc>>,
     pub next_fire_at: Option<i64>,
+    /// How often the clock's norms changed (policy re-selection); alerts are unique per
+    /// generation, so a re-armed warning or breach is recorded again for its new deadline.
+    pub generation: i32,
 }
 
 /// A warning or breach, recorded once.
@@ -113,6 +123,32 @@ pub struct AlertRecord {
     /// clock's calendar's opening hours.
     pub notify_at: DateTime<Utc>,
     pub notified_at: Option<DateTime<Utc>>,
+}
+
+/// One clock that followed a newly matching policy after a classification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyChange {
+    pub clock: ClockKind,
+    pub run: i32,
+    /// Policy names; `None` for the configured defaults.
+    pub from_policy: Option<String>,
+    pub to_policy: Option<String>,
+    pub from_due: Option<DateTime<Utc>>,
+    pub to_due: Option<DateTime<Utc>>,
+    /// The fired status before and after (lower after: re-armed for the new deadline).
+    pub from_status: ClockStatus,
+    pub to_status: ClockStatus,
+}
+
+impl PolicyChange {
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "clock": kind_str(self.clock),
+            "run": self.run,
+            "from": {"policy": self.from_policy, "dueAt": self.from_due, "status": status_str(self.from_status)},
+            "to": {"policy": self.to_policy, "dueAt": self.to_due, "status": status_str(self.to_status)},
+        })
+    }
 }
 
 /// Norms used when no policy matches.
@@ -246,6 +282,12 @@ pub trait SlaStore: Send + Sync {
     ) -> Result<()>;
     /// The department answered (or handed the case back): stops the department clock.
     async fn on_department_answer(&self, case_id: Uuid, at: DateTime<Utc>) -> Result<()>;
+    /// The case was classified (theme, kind or priority changed; call after that change is
+    /// stored): its unstopped clocks follow the policy that matches now (see the module notes).
+    /// Writes the clocks and the case event `sla.policy_changed` (audit trail, actor
+    /// `system:sla`, the old and new policy, due time and status per clock) in one transaction.
+    /// Returns the clocks that changed.
+    async fn on_classified(&self, case_id: Uuid, at: DateTime<Utc>) -> Result<Vec<PolicyChange>>;
 
     /// Alerts, newest first, optionally of one status.
     async fn list_alerts(
@@ -268,7 +310,17 @@ pub trait SlaStore: Send + Sync {
     async fn mark_notified(&self, alert_ids: &[Uuid], at: DateTime<Utc>) -> Result<()>;
     /// The earliest instant the timer worker has something to do (a clock to fire, a
     /// notification to send), if any.
-    async fn next_sla_instant(&self) -> Result<Option<DateTime<Utc>>>;
+    async fn next_sla_instant(&self) -> Result<Option<DateTime<Utc>>> {
+        let (a, b) = (
+            self.next_fire_instant().await?,
+            self.next_notify_instant().await?,
+        );
+        Ok(a.into_iter().chain(b).min())
+    }
+    /// When the next warning or breach falls due, if any.
+    async fn next_fire_instant(&self) -> Result<Option<DateTime<Utc>>>;
+    /// When the next notification is due (or a running notification lease ends), if any.
+    async fn next_notify_instant(&self) -> Result<Option<DateTime<Utc>>>;
 }
 
 // ------------------------------------------------------------------------------- the cache
@@ -357,7 +409,7 @@ impl SlaState {
 
 pub(crate) const CLOCK_COLS: &str = "id, case_id, kind, run, segments, budget_seconds, \
     minutes_kind, warning_fraction, calendar_id, policy_name, state, status, started_at, due_at, \
-    warning_at, stopped_at, next_fire_at";
+    warning_at, stopped_at, next_fire_at, generation";
 
 pub(crate) const ALERT_COLS: &str =
     "id, case_id, clock_id, clock, run, status, due_at, fired_at, notify_at, notified_at";
@@ -432,6 +484,7 @@ pub(crate) struct ClockRow {
     warning_at: Option<i64>,
     stopped_at: Option<i64>,
     next_fire_at: Option<i64>,
+    generation: i32,
 }
 
 impl TryFrom<ClockRow> for ClockRecord {
@@ -461,6 +514,7 @@ impl TryFrom<ClockRow> for ClockRecord {
             warning_at: opt_from_ms(r.warning_at),
             stopped_at: opt_from_ms(r.stopped_at),
             next_fire_at: r.next_fire_at,
+            generation: r.generation,
         })
     }
 }
@@ -602,6 +656,14 @@ pub(crate) struct FactsRow {
     pub status: String,
 }
 
+/// [`FactsRow`] with its case, for a batch.
+#[derive(sqlx::FromRow)]
+pub(crate) struct CaseFactsRow {
+    pub case_id: Uuid,
+    #[sqlx(flatten)]
+    pub facts: FactsRow,
+}
+
 pub(crate) const SLA_FACTS_SQL: &str = "SELECT a.kind AS account_kind, a.id AS account_id, \
     a.calendar_id AS account_calendar, c.theme, c.kind, c.priority, c.status \
     FROM cases c JOIN channel_accounts a ON a.id = c.channel_account_id WHERE c.id = $1";
@@ -655,6 +717,120 @@ pub(crate) fn norms_for(
     }
 }
 
+/// What a citizen message sent at `at` does to a case's clocks, decided without IO (the ingest
+/// hook): it starts the reaction clock (or a next-reaction clock after a reply) and the
+/// resolution clock, resumes a paused resolution clock, and an earlier message moves a running
+/// clock's start back (out-of-order delivery). Changes `clocks` in place and returns the indexes
+/// it wrote, with `true` for a new clock.
+pub(crate) fn plan_inbound(
+    cfg: &SlaConfig,
+    defaults: &SlaDefaults,
+    facts: &FactsRow,
+    case_id: Uuid,
+    clocks: &mut Vec<ClockRecord>,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Vec<(usize, bool)> {
+    let mut writes = Vec::new();
+    if facts.status == "closed" {
+        return writes;
+    }
+    let start = |kind: ClockKind, run: i32, from: DateTime<Utc>, reason: &str| {
+        let norms = norms_for(cfg, defaults, facts, kind, from);
+        norms.minutes.map(|minutes| {
+            let mut c = new_clock(case_id, kind, run, &norms, minutes, from, reason);
+            c.recompute(cfg.calendar(c.calendar_id), from);
+            c
+        })
+    };
+    let push =
+        |clocks: &mut Vec<ClockRecord>, writes: &mut Vec<(usize, bool)>, c: Option<ClockRecord>| {
+            if let Some(c) = c {
+                clocks.push(c);
+                writes.push((clocks.len() - 1, true));
+            }
+        };
+    // Out of order: an earlier message moves a clock's start back (while it has one segment).
+    let start_earlier = |c: &mut ClockRecord| {
+        let moved = !c.is_stopped() && c.segments.len() == 1 && at < c.started_at;
+        if moved {
+            c.segments[0].from = at;
+            c.recompute(cfg.calendar(c.calendar_id), now);
+        }
+        moved
+    };
+    // Reaction / next reaction.
+    let reactions: Vec<usize> = (0..clocks.len())
+        .filter(|&i| {
+            matches!(
+                clocks[i].kind,
+                ClockKind::Reaction | ClockKind::NextReaction
+            )
+        })
+        .collect();
+    match reactions.iter().copied().find(|&i| !clocks[i].is_stopped()) {
+        None if reactions.is_empty() => {
+            push(
+                clocks,
+                &mut writes,
+                start(ClockKind::Reaction, 0, at, "citizen message"),
+            );
+        }
+        None => {
+            let last_stop = reactions.iter().filter_map(|&i| clocks[i].stopped_at).max();
+            let run = reactions.iter().map(|&i| clocks[i].run).max().unwrap_or(0) + 1;
+            let from = last_stop.map_or(at, |s| at.max(s));
+            let c = start(
+                ClockKind::NextReaction,
+                run,
+                from,
+                "citizen message after a reply",
+            );
+            push(clocks, &mut writes, c);
+        }
+        Some(i) => {
+            if start_earlier(&mut clocks[i]) {
+                writes.push((i, false));
+            }
+        }
+    }
+    // Resolution.
+    let latest = (0..clocks.len())
+        .filter(|&i| clocks[i].kind == ClockKind::Resolution)
+        .max_by_key(|&i| clocks[i].run);
+    match latest {
+        None => push(
+            clocks,
+            &mut writes,
+            start(ClockKind::Resolution, 0, at, "first message"),
+        ),
+        Some(i) if clocks[i].is_stopped() => {
+            if facts.status != "resolved" {
+                let (run, from) = (
+                    clocks[i].run + 1,
+                    at.max(clocks[i].stopped_at.unwrap_or(at)),
+                );
+                let c = start(
+                    ClockKind::Resolution,
+                    run,
+                    from,
+                    "reopened by a citizen message",
+                );
+                push(clocks, &mut writes, c);
+            }
+        }
+        Some(i) if clocks[i].state == "paused" && facts.status != "waiting_on_citizen" => {
+            let c = &mut clocks[i];
+            c.resume(at, "citizen answered");
+            c.recompute(cfg.calendar(c.calendar_id), now);
+            writes.push((i, false));
+        }
+        Some(i) if start_earlier(&mut clocks[i]) => writes.push((i, false)),
+        Some(_) => {}
+    }
+    writes
+}
+
 /// A new clock run starting at `start`.
 pub(crate) fn new_clock(
     case_id: Uuid,
@@ -687,10 +863,32 @@ pub(crate) fn new_clock(
         warning_at: None,
         stopped_at: None,
         next_fire_at: None,
+        generation: 0,
     }
 }
 
 impl ClockRecord {
+    /// What the clock is measured against.
+    pub fn norms(&self) -> ClockNorms {
+        ClockNorms {
+            budget: self.budget,
+            warning_at: self.warning_fraction,
+            calendar_id: self.calendar_id,
+            policy: self.policy_name.clone(),
+        }
+    }
+
+    /// Measures the clock against `norms` from now on (a new generation), with `fired` as the
+    /// status fired so far; call `recompute` after.
+    pub(crate) fn set_norms(&mut self, norms: ClockNorms, fired: ClockStatus) {
+        self.budget = norms.budget;
+        self.warning_fraction = norms.warning_at;
+        self.calendar_id = norms.calendar_id;
+        self.policy_name = norms.policy;
+        self.status = fired;
+        self.generation += 1;
+    }
+
     pub fn is_stopped(&self) -> bool {
         self.state == "met" || self.state == "missed"
     }
@@ -810,6 +1008,15 @@ pub(crate) const REFRESH_CASE_SQL: &str = "UPDATE cases SET \
         FROM sla_clocks k WHERE k.case_id = $1 AND k.state IN ('running', 'paused')) \
     WHERE id = $1";
 
+/// [`REFRESH_CASE_SQL`] for many cases; the caller appends the ids and `)`.
+pub(crate) const REFRESH_CASES_SQL: &str = "UPDATE cases SET \
+    due_at = (SELECT MIN(k.due_at) FROM sla_clocks k WHERE k.case_id = cases.id AND k.state = 'running'), \
+    due_sort = COALESCE((SELECT MIN(k.due_at) FROM sla_clocks k WHERE k.case_id = cases.id AND k.state = 'running'), 9223372036854775807), \
+    sla_status = (SELECT CASE MAX(CASE k.status WHEN 'breached' THEN 2 WHEN 'warning' THEN 1 ELSE 0 END) \
+        WHEN 2 THEN 'breached' WHEN 1 THEN 'warning' WHEN 0 THEN 'within' END \
+        FROM sla_clocks k WHERE k.case_id = cases.id AND k.state IN ('running', 'paused')) \
+    WHERE id IN (";
+
 // ------------------------------------------------------------------------ the SQL, per backend
 
 /// Implements [`SlaStore`] for one backend. Put next to `impl_sql_store!`; it opens a child
@@ -826,7 +1033,8 @@ macro_rules! impl_sla_store {
             use std::sync::Arc;
             use uuid::Uuid;
             use webcare_domain::sla::{
-                CalendarSpec, CalendarVersions, ClockKind, ClockStatus, ClockView, SlaPolicy,
+                Budget, CalendarSpec, CalendarVersions, ClockKind, ClockNorms, ClockStatus, ClockView,
+                SlaPolicy,
             };
             use webcare_domain::CaseStatus;
 
@@ -882,30 +1090,25 @@ macro_rules! impl_sla_store {
             }
 
             async fn insert_clock(conn: &mut Conn, c: &ClockRecord, now: i64) -> Result<()> {
-                sqlx::query(&format!(
-                    "INSERT INTO sla_clocks ({CLOCK_COLS}, updated_at) VALUES \
-                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
-                ))
-                .bind(c.id)
-                .bind(c.case_id)
-                .bind(kind_str(c.kind))
-                .bind(c.run)
-                .bind(Json(&c.segments))
-                .bind(c.budget.seconds)
-                .bind(minutes_kind_str(c.budget.kind))
-                .bind(c.warning_fraction)
-                .bind(c.calendar_id)
-                .bind(&c.policy_name)
-                .bind(&c.state)
-                .bind(status_str(c.status))
-                .bind(to_ms(c.started_at))
-                .bind(c.due_at.map(to_ms))
-                .bind(c.warning_at.map(to_ms))
-                .bind(c.stopped_at.map(to_ms))
-                .bind(c.next_fire_at)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
+                insert_clocks(conn, &[c], now).await
+            }
+
+            /// One multi-row insert per 500 clocks.
+            async fn insert_clocks(conn: &mut Conn, clocks: &[&ClockRecord], now: i64) -> Result<()> {
+                for chunk in clocks.chunks(500) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(format!("INSERT INTO sla_clocks ({CLOCK_COLS}, updated_at) "));
+                    q.push_values(chunk, |mut b, c| {
+                        b.push_bind(c.id).push_bind(c.case_id).push_bind(kind_str(c.kind)).push_bind(c.run)
+                            .push_bind(Json(&c.segments)).push_bind(c.budget.seconds)
+                            .push_bind(minutes_kind_str(c.budget.kind)).push_bind(c.warning_fraction)
+                            .push_bind(c.calendar_id).push_bind(&c.policy_name).push_bind(&c.state)
+                            .push_bind(status_str(c.status)).push_bind(to_ms(c.started_at))
+                            .push_bind(c.due_at.map(to_ms)).push_bind(c.warning_at.map(to_ms))
+                            .push_bind(c.stopped_at.map(to_ms)).push_bind(c.next_fire_at)
+                            .push_bind(c.generation).push_bind(now);
+                    });
+                    q.build().execute(&mut *conn).await?;
+                }
                 Ok(())
             }
 
@@ -928,6 +1131,25 @@ macro_rules! impl_sla_store {
                 .execute(&mut *conn)
                 .await?;
                 Ok(())
+            }
+
+            /// Like `update_clock`, plus the norms and the generation (policy re-selection).
+            async fn update_clock_norms(conn: &mut Conn, c: &ClockRecord, now: i64) -> Result<()> {
+                sqlx::query(
+                    "UPDATE sla_clocks SET budget_seconds = $2, minutes_kind = $3, warning_fraction = $4, \
+                     calendar_id = $5, policy_name = $6, generation = $7, updated_at = $8 WHERE id = $1",
+                )
+                .bind(c.id)
+                .bind(c.budget.seconds)
+                .bind(minutes_kind_str(c.budget.kind))
+                .bind(c.warning_fraction)
+                .bind(c.calendar_id)
+                .bind(&c.policy_name)
+                .bind(c.generation)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+                update_clock(conn, c, now).await
             }
 
             async fn refresh_case(conn: &mut Conn, case_id: Uuid) -> Result<()> {
@@ -965,84 +1187,82 @@ macro_rules! impl_sla_store {
                 insert_clock(conn, &c, now).await
             }
 
-            /// The ingest hook: a citizen message arrived in `case_id` (inside the ingest
-            /// transaction). Starts the reaction clock (or the next-reaction clock after a reply)
-            /// and the resolution clock; resumes a paused resolution clock.
-            pub(crate) async fn on_inbound(
+            /// The ingest hook, inside the ingest transaction: for every citizen message of the
+            /// batch, in order, what [`plan_inbound`] decides for its case's clocks; then one
+            /// insert for the new clocks, an update per changed one, and one refresh of the
+            /// cases' SLA columns.
+            pub(crate) async fn on_inbound_many(
                 conn: &mut Conn,
                 state: &SlaState,
-                case_id: Uuid,
-                new_case: bool,
-                direction: webcare_domain::Direction,
-                at: DateTime<Utc>,
+                plan: &$crate::ingest_plan::Plan,
             ) -> Result<()> {
-                if direction != webcare_domain::Direction::Inbound {
+                if plan.inbound.is_empty() {
                     return Ok(());
                 }
                 let cfg = config(conn, state).await?;
                 let defaults = state.defaults();
-                let Some(facts) = facts(conn, case_id).await? else { return Ok(()) };
-                if facts.status == "closed" {
-                    return Ok(());
+                let cases: Vec<Uuid> = $crate::ingest::distinct(plan.inbound.iter().map(|x| x.0));
+                // Read after the batch's case writes, so this is the status they left.
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT c.id AS case_id, a.kind AS account_kind, a.id AS account_id, \
+                     a.calendar_id AS account_calendar, c.theme, c.kind, c.priority, c.status \
+                     FROM cases c JOIN channel_accounts a ON a.id = c.channel_account_id WHERE c.id IN (",
+                );
+                let mut sep = q.separated(", ");
+                for id in &cases {
+                    sep.push_bind(*id);
                 }
-                let now = to_ms(Utc::now());
-                let clocks = if new_case { Vec::new() } else { load_clocks(conn, case_id, true).await? };
-                // Reaction / next reaction.
-                let reactions: Vec<&ClockRecord> = clocks
-                    .iter()
-                    .filter(|c| matches!(c.kind, ClockKind::Reaction | ClockKind::NextReaction))
+                q.push(")");
+                let facts: std::collections::HashMap<Uuid, FactsRow> = q
+                    .build_query_as::<CaseFactsRow>()
+                    .fetch_all(&mut *conn)
+                    .await?
+                    .into_iter()
+                    .map(|r| (r.case_id, r.facts))
                     .collect();
-                match reactions.iter().find(|c| !c.is_stopped()) {
-                    None if reactions.is_empty() => {
-                        start_clock(conn, &cfg, &defaults, &facts, case_id, ClockKind::Reaction, 0, at,
-                            "citizen message", None, None, now).await?;
+                let stored: Vec<Uuid> = $crate::ingest::distinct(plan.inbound.iter().filter(|x| !x.1).map(|x| x.0));
+                let mut clocks: std::collections::HashMap<Uuid, Vec<ClockRecord>> = Default::default();
+                if !stored.is_empty() {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(format!("SELECT {CLOCK_COLS} FROM sla_clocks WHERE case_id IN ("));
+                    let mut sep = q.separated(", ");
+                    for id in &stored {
+                        sep.push_bind(*id);
                     }
-                    None => {
-                        let last_stop = reactions.iter().filter_map(|c| c.stopped_at).max();
-                        let run = reactions.iter().map(|c| c.run).max().unwrap_or(0) + 1;
-                        let start = last_stop.map_or(at, |s| at.max(s));
-                        start_clock(conn, &cfg, &defaults, &facts, case_id, ClockKind::NextReaction, run,
-                            start, "citizen message after a reply", None, None, now).await?;
+                    q.push(if is_pg() { ") ORDER BY case_id, kind, run FOR UPDATE" } else { ") ORDER BY case_id, kind, run" });
+                    let rows: Vec<ClockRow> = q.build_query_as().fetch_all(&mut *conn).await?;
+                    for r in rows {
+                        let c: ClockRecord = r.try_into()?;
+                        clocks.entry(c.case_id).or_default().push(c);
                     }
-                    Some(open) => {
-                        // Out of order: an earlier unanswered message moves the start back.
-                        if open.segments.len() == 1 && at < open.started_at {
-                            let mut c = (*open).clone();
-                            c.segments[0].from = at;
-                            c.recompute(cfg.calendar(c.calendar_id), Utc::now());
-                            update_clock(conn, &c, now).await?;
+                }
+                let now = Utc::now();
+                // Clock id -> inserted (else updated), in first-write order.
+                let mut written: Vec<(Uuid, Uuid, bool)> = Vec::new();
+                for (case_id, _, at) in &plan.inbound {
+                    let Some(f) = facts.get(case_id) else { continue };
+                    let list = clocks.entry(*case_id).or_default();
+                    for (i, new) in plan_inbound(&cfg, &defaults, f, *case_id, list, *at, now) {
+                        let id = list[i].id;
+                        if !written.iter().any(|w| w.1 == id) {
+                            written.push((*case_id, id, new));
                         }
                     }
                 }
-                // Resolution.
-                let latest = clocks.iter().filter(|c| c.kind == ClockKind::Resolution).max_by_key(|c| c.run);
-                match latest {
-                    None => {
-                        start_clock(conn, &cfg, &defaults, &facts, case_id, ClockKind::Resolution, 0, at,
-                            "first message", None, None, now).await?;
-                    }
-                    Some(c) if c.is_stopped() => {
-                        if facts.status != "resolved" {
-                            start_clock(conn, &cfg, &defaults, &facts, case_id, ClockKind::Resolution,
-                                c.run + 1, at.max(c.stopped_at.unwrap_or(at)), "reopened by a citizen message",
-                                None, None, now).await?;
-                        }
-                    }
-                    Some(c) if c.state == "paused" && facts.status != "waiting_on_citizen" => {
-                        let mut c = c.clone();
-                        c.resume(at, "citizen answered");
-                        c.recompute(cfg.calendar(c.calendar_id), Utc::now());
-                        update_clock(conn, &c, now).await?;
-                    }
-                    Some(c) if c.segments.len() == 1 && at < c.started_at && !c.is_stopped() => {
-                        let mut c = c.clone();
-                        c.segments[0].from = at;
-                        c.recompute(cfg.calendar(c.calendar_id), Utc::now());
-                        update_clock(conn, &c, now).await?;
-                    }
-                    Some(_) => {}
+                let find = |case_id: &Uuid, id: &Uuid| clocks[case_id].iter().find(|c| c.id == *id).expect("planned clock");
+                let now_ms = to_ms(now);
+                let inserts: Vec<&ClockRecord> = written.iter().filter(|w| w.2).map(|w| find(&w.0, &w.1)).collect();
+                insert_clocks(conn, &inserts, now_ms).await?;
+                for w in written.iter().filter(|w| !w.2) {
+                    update_clock(conn, find(&w.0, &w.1), now_ms).await?;
                 }
-                refresh_case(conn, case_id).await
+                let mut q = sqlx::QueryBuilder::<$db>::new(REFRESH_CASES_SQL);
+                let mut sep = q.separated(", ");
+                for id in &cases {
+                    sep.push_bind(*id);
+                }
+                q.push(")");
+                q.build().execute(&mut *conn).await?;
+                Ok(())
             }
 
             impl $store {
@@ -1335,6 +1555,80 @@ macro_rules! impl_sla_store {
                     .await
                 }
 
+                async fn on_classified(&self, case_id: Uuid, at: DateTime<Utc>) -> Result<Vec<PolicyChange>> {
+                    let mut tx = self.begin_write().await?;
+                    let cfg = config(&mut *tx, &self.sla).await?;
+                    let defaults = self.sla.defaults();
+                    // Clocks locked first, then the facts: a classification committed meanwhile
+                    // is seen, so the last of two concurrent ones wins.
+                    let mut clocks = load_clocks(&mut *tx, case_id, true).await?;
+                    let Some(facts) = facts(&mut *tx, case_id).await? else {
+                        return Err(StoreError::NotFound("case".into()));
+                    };
+                    let now = Utc::now().max(at);
+                    let mut changes = Vec::new();
+                    for c in clocks.iter_mut() {
+                        if c.kind == ClockKind::Department || c.is_stopped() {
+                            continue;
+                        }
+                        let norms = norms_for(&cfg, &defaults, &facts, c.kind, c.started_at);
+                        let Some(minutes) = norms.minutes else { continue };
+                        let new = ClockNorms {
+                            budget: Budget::minutes(minutes, norms.kind),
+                            warning_at: norms.warning_at,
+                            calendar_id: norms.calendar_id,
+                            policy: norms.policy_name,
+                        };
+                        let cal = cfg.calendar(new.calendar_id);
+                        let fired = match webcare_domain::sla::reselect(&c.segments, c.status, &c.norms(), &new, cal, now) {
+                            Ok(webcare_domain::sla::Reselection::Keep) => continue,
+                            Ok(webcare_domain::sla::Reselection::Rewrite { fired, .. }) => fired,
+                            Err(e) => {
+                                tracing::warn!(clock = %c.id, error = %e, "clock kept its norms: the new ones do not evaluate");
+                                continue;
+                            }
+                        };
+                        let before = c.clone();
+                        c.set_norms(new, fired);
+                        c.recompute(cal, now);
+                        update_clock_norms(&mut *tx, c, to_ms(now)).await?;
+                        changes.push(PolicyChange {
+                            clock: c.kind,
+                            run: c.run,
+                            from_policy: before.policy_name,
+                            to_policy: c.policy_name.clone(),
+                            from_due: before.due_at,
+                            to_due: c.due_at,
+                            from_status: before.status,
+                            to_status: c.status,
+                        });
+                    }
+                    if !changes.is_empty() {
+                        let detail = serde_json::json!({
+                            "theme": facts.theme,
+                            "kind": facts.kind,
+                            "priority": facts.priority,
+                            "clocks": changes.iter().map(PolicyChange::to_json).collect::<Vec<_>>(),
+                        });
+                        sqlx::query(
+                            "INSERT INTO audit_events (id, at, actor, action, case_id, detail) \
+                             VALUES ($1, $2, 'system:sla', 'sla.policy_changed', $3, $4)",
+                        )
+                        .bind(Uuid::now_v7())
+                        .bind(to_ms(now))
+                        .bind(case_id)
+                        .bind(Json(&detail))
+                        .execute(&mut *tx)
+                        .await?;
+                        refresh_case(&mut *tx, case_id).await?;
+                    }
+                    tx.commit().await?;
+                    if !changes.is_empty() {
+                        self.sla.changed();
+                    }
+                    Ok(changes)
+                }
+
                 async fn list_alerts(&self, status: Option<ClockStatus>, page: PageRequest) -> Result<Page<AlertRecord>> {
                     let sql = format!(
                         "SELECT {ALERT_COLS} FROM sla_alerts WHERE ($1 IS NULL OR status = $1) \
@@ -1379,8 +1673,8 @@ macro_rules! impl_sla_store {
                         for s in c.to_fire(&view) {
                             let notify_at = if cal.is_open(now) { now } else { cal.next_opening(now).unwrap_or(now) };
                             let row: Option<AlertRow> = sqlx::query_as(&format!(
-                                "INSERT INTO sla_alerts ({ALERT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL) \
-                                 ON CONFLICT (case_id, clock, run, status) DO NOTHING RETURNING {ALERT_COLS}"
+                                "INSERT INTO sla_alerts ({ALERT_COLS}, generation) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10) \
+                                 ON CONFLICT (case_id, clock, run, generation, status) DO NOTHING RETURNING {ALERT_COLS}"
                             ))
                             .bind(Uuid::now_v7())
                             .bind(c.case_id)
@@ -1391,6 +1685,7 @@ macro_rules! impl_sla_store {
                             .bind(to_ms(alert_due(&c, s)))
                             .bind(to_ms(now))
                             .bind(to_ms(notify_at))
+                            .bind(c.generation)
                             .fetch_optional(&mut *tx)
                             .await?;
                             if let Some(r) = row {
@@ -1450,23 +1745,33 @@ macro_rules! impl_sla_store {
                             sep.push_bind(*id);
                         }
                         q.push(")");
-                        q.build().execute(&self.pool).await?;
+                        q.build().execute(&self.wpool).await?;
                     }
                     Ok(())
                 }
 
-                async fn next_sla_instant(&self) -> Result<Option<DateTime<Utc>>> {
-                    let (a, b): (Option<i64>, Option<i64>) = sqlx::query_as(
-                        "SELECT (SELECT MIN(next_fire_at) FROM sla_clocks WHERE next_fire_at IS NOT NULL), \
-                                (SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > notify_at THEN lease_until ELSE notify_at END) \
-                                 FROM sla_alerts WHERE notified_at IS NULL)",
+                async fn next_fire_instant(&self) -> Result<Option<DateTime<Utc>>> {
+                    let a: Option<i64> = sqlx::query_scalar(
+                        "SELECT MIN(next_fire_at) FROM sla_clocks WHERE next_fire_at IS NOT NULL",
                     )
                     .fetch_one(&self.pool)
                     .await?;
-                    Ok(match (a, b) {
-                        (Some(a), Some(b)) => Some(from_ms(a.min(b))),
-                        (x, y) => x.or(y).map(from_ms),
-                    })
+                    Ok(a.map(from_ms))
+                }
+
+                async fn next_notify_instant(&self) -> Result<Option<DateTime<Utc>>> {
+                    // Two minima, each one probe of its index (held notifications pile up outside
+                    // opening hours; scanning them per plan slowed every breach): the next
+                    // notification not under a running lease, and the end of a running lease.
+                    let (b, c): (Option<i64>, Option<i64>) = sqlx::query_as(
+                        "SELECT (SELECT MIN(notify_at) FROM sla_alerts WHERE notified_at IS NULL \
+                                 AND (lease_until IS NULL OR lease_until <= notify_at)), \
+                                (SELECT MIN(lease_until) FROM sla_alerts WHERE notified_at IS NULL \
+                                 AND lease_until IS NOT NULL AND lease_until > notify_at)",
+                    )
+                    .fetch_one(&self.pool)
+                    .await?;
+                    Ok(b.into_iter().chain(c).min().map(from_ms))
                 }
             }
         }

@@ -207,14 +207,6 @@ impl TryFrom<TokenRow> for TokenRecord {
 }
 
 /// A case found as threading evidence: `which` says for which kind (see `ingest.rs`).
-#[derive(sqlx::FromRow)]
-pub(crate) struct FactRow {
-    pub which: i32,
-    pub id: Uuid,
-    pub status: String,
-    pub resolved_at: Option<i64>,
-}
-
 pub(crate) fn rows_into<R, T>(rows: Vec<R>) -> Result<Vec<T>, StoreError>
 where
     T: TryFrom<R, Error = StoreError>,
@@ -266,7 +258,7 @@ macro_rules! impl_sql_store {
                     .bind(&new.default_team)
                     .bind(Json(&new.settings))
                     .bind(now)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&self.wpool)
                     .await
                     .map_err(|e| conflict_on_unique(e, "a channel account of this kind with this externalId exists"))?;
                 row.try_into()
@@ -345,7 +337,7 @@ macro_rules! impl_sql_store {
                 )
                 .bind(id)
                 .bind(to_ms(Utc::now()))
-                .execute(&self.pool)
+                .execute(&self.wpool)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -455,7 +447,7 @@ macro_rules! impl_sql_store {
                 // race with another node, a transient error), fall back to one transaction per
                 // message so one bad item cannot sink the others.
                 match self.ingest_tx(&batch).await {
-                    Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+                    Ok(results) => results,
                     Err(e) => {
                         if batch.len() > 1 {
                             tracing::debug!(error = %e, size = batch.len(), "batch ingest failed; retrying per message");
@@ -475,12 +467,9 @@ macro_rules! impl_sql_store {
         }
 
         impl $store {
-            async fn ingest_tx(&self, batch: &[IngestItem]) -> Result<Vec<IngestOutcome>> {
+            async fn ingest_tx(&self, batch: &[IngestItem]) -> Result<Vec<Result<IngestOutcome>>> {
                 let mut tx = self.begin_write().await?;
-                let mut out = Vec::with_capacity(batch.len());
-                for item in batch {
-                    out.push(ingest_one(&mut tx, item, self.reopen_window, &self.sla).await?);
-                }
+                let out = ingest_many(&mut tx, batch, self.reopen_window, &self.sla).await?;
                 tx.commit().await?;
                 self.sla.changed();
                 Ok(out)
@@ -490,7 +479,7 @@ macro_rules! impl_sql_store {
                 let mut attempt = 0;
                 loop {
                     match self.ingest_tx(std::slice::from_ref(&item)).await {
-                        Ok(mut v) => return Ok(v.remove(0)),
+                        Ok(mut v) => return v.remove(0),
                         Err(e) if attempt < 3 && (e.is_transient() || e.is_unique_violation() || matches!(e, StoreError::Conflict(_))) => {
                             attempt += 1;
                             tokio::time::sleep(std::time::Duration::from_millis(5 << attempt)).await;
@@ -513,7 +502,7 @@ macro_rules! impl_sql_store {
                 .bind(role.as_str())
                 .bind(token_hash)
                 .bind(to_ms(Utc::now()))
-                .fetch_one(&self.pool)
+                .fetch_one(&self.wpool)
                 .await
                 .map_err(|e| conflict_on_unique(e, "token exists"))?;
                 row.try_into()
@@ -543,7 +532,7 @@ macro_rules! impl_sql_store {
                 .bind(&e.action)
                 .bind(e.case_id)
                 .bind(Json(&e.detail))
-                .execute(&self.pool)
+                .execute(&self.wpool)
                 .await?;
                 Ok(())
             }

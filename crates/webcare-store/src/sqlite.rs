@@ -1,7 +1,9 @@
 //! SQLite backend: the embedded default. WAL with `synchronous=NORMAL` survives a process crash
 //! (kill -9) without losing a committed transaction; only an OS crash or power loss can lose the
-//! last commits, which is the documented trade for a single small-town desk. Writes start with
-//! `BEGIN IMMEDIATE` so two writers queue on the busy timeout instead of failing on a lock upgrade.
+//! last commits, which is the documented trade for a single small-town desk. Every write goes
+//! through one write connection (`wpool`), so the desk's writers queue in order in the pool;
+//! writes start with `BEGIN IMMEDIATE`, so a writer in another process (the CLI) waits on the busy
+//! timeout instead of failing on a lock upgrade.
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
@@ -9,9 +11,16 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub(crate) struct SqliteStore {
+    /// Readers: WAL lets them run beside the writer.
     pub(crate) pool: SqlitePool,
+    /// The one write connection. SQLite has a single writer anyway; queueing writers here, in
+    /// order, instead of on the file lock avoids its busy handler, which sleeps in growing steps
+    /// (up to 100 ms) and left writers waiting over a second under ingest load.
+    pub(crate) wpool: SqlitePool,
     pub(crate) reopen_window: chrono::Duration,
     pub(crate) sla: crate::sla::SlaState,
+    /// Events appended by this process, for its live streams.
+    pub(crate) events: tokio::sync::broadcast::Sender<crate::agent_events::EventRecord>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -25,27 +34,60 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             .pragma("cache_size", "-65536")
+            // Checkpoints run beside the writer (see `checkpoints`), not inside its commits.
+            .pragma("wal_autocheckpoint", "0")
             .pragma("temp_store", "memory");
         if let Some(dir) = sqlite_dir(url) {
             std::fs::create_dir_all(&dir).map_err(|e| {
                 crate::StoreError::Config(format!("cannot create data folder {dir}: {e}"))
             })?;
         }
+        let wpool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        MIGRATOR.run(&wpool).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(opts.max_connections.max(2))
             .min_connections(1)
             .connect_with(options)
             .await?;
-        MIGRATOR.run(&pool).await?;
+        tokio::spawn(checkpoints(pool.clone()));
         Ok(Self {
             pool,
+            wpool,
             reopen_window: opts.reopen_window,
             sla: Default::default(),
+            events: crate::agent_events::event_feed(),
         })
     }
 
     pub(crate) async fn begin_write(&self) -> crate::Result<Transaction<'static, Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.wpool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+/// Copies the write-ahead log back into the database once a second. SQLite's automatic
+/// checkpoint runs inside the commit that crosses 1,000 pages, so the one writer (and every
+/// request waiting on it) stalls for the copy and its fsync; a passive checkpoint from a reader
+/// connection never blocks the writer. Ends when the store is closed.
+async fn checkpoints(pool: SqlitePool) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if pool.is_closed() {
+            break;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            if pool.is_closed() {
+                break;
+            }
+            tracing::warn!(error = %e, "SQLite checkpoint failed");
+        }
     }
 }
 
@@ -80,5 +122,6 @@ impl crate::Store for SqliteStore {
 
     async fn close(&self) {
         self.pool.close().await;
+        self.wpool.close().await;
     }
 }

@@ -34,6 +34,12 @@ contract!(
     case_list_filters_and_paginates_stably,
     tokens_are_found_by_hash,
     text_is_kept_byte_exact,
+    a_batch_threads_exactly_like_one_message_at_a_time,
+    a_thread_continues_in_a_new_case_after_its_case_is_closed,
+    an_echo_without_a_case_fails_alone_in_its_batch,
+    one_auto_reply_per_case_under_concurrency,
+    replies_keep_their_template_and_canned_answer,
+    appended_events_reach_subscribers,
 );
 
 async fn run<F, Fut>(backend: Backend, test: F)
@@ -483,4 +489,402 @@ async fn text_is_kept_byte_exact(store: Arc<dyn Store>) {
     let out = ingest(&store, a.id, m).await;
     let back = store.case_messages(out.message.case_id).await.unwrap();
     assert_eq!(back[0].text.as_bytes(), text.as_bytes());
+}
+
+/// A delivery sequence with every kind of threading evidence, on account `a`.
+fn threading_sequence() -> Vec<InboundMessage> {
+    let mut v = Vec::new();
+    let mut m = |id: &str,
+                 user: &str,
+                 vis: Visibility,
+                 reply: Option<&str>,
+                 key: Option<&str>,
+                 min: u32| {
+        let mut x = msg(id, user, vis);
+        x.in_reply_to = reply.map(Into::into);
+        x.conversation_key = key.map(Into::into);
+        x.sent_at = t(9, min);
+        v.push(x);
+    };
+    m(
+        "post-1-c1",
+        "u1",
+        Visibility::Public,
+        Some("post-1"),
+        Some("fb:post-1:u1"),
+        1,
+    );
+    m(
+        "post-1-c2",
+        "u2",
+        Visibility::Public,
+        Some("post-1-c1"),
+        None,
+        2,
+    );
+    m(
+        "post-1-c3",
+        "u1",
+        Visibility::Public,
+        Some("post-1"),
+        Some("fb:post-1:u1"),
+        3,
+    );
+    // A child before its parent, both in the sequence.
+    m(
+        "late-child",
+        "u3",
+        Visibility::Public,
+        Some("late-parent"),
+        None,
+        5,
+    );
+    m("late-parent", "u3", Visibility::Public, None, None, 4);
+    // Private follow-ups join the author's active case; a public one does not.
+    m("dm-1", "u4", Visibility::Private, None, None, 6);
+    m("dm-2", "u4", Visibility::Private, None, None, 7);
+    m("pub-u4", "u4", Visibility::Public, None, None, 8);
+    m("dm-3", "u4", Visibility::Private, Some("dm-1"), None, 9);
+    // Duplicates.
+    m("dm-2", "u4", Visibility::Private, None, None, 7);
+    m(
+        "post-1-c2",
+        "u2",
+        Visibility::Public,
+        Some("post-1-c1"),
+        None,
+        2,
+    );
+    // A DM from the author of a public comment.
+    m("dm-u1", "u1", Visibility::Private, None, None, 10);
+    m("x-1", "u5", Visibility::Public, None, Some("x:conv:1"), 11);
+    m(
+        "x-2",
+        "u6",
+        Visibility::Public,
+        Some("x-1"),
+        Some("x:conv:1"),
+        12,
+    );
+    m("x-3", "u7", Visibility::Public, None, Some("x:conv:1"), 13);
+    v
+}
+
+/// pmid -> index of its case among the cases in first-seen order: a partition that can be
+/// compared between accounts.
+fn partition(outcomes: &[IngestOutcome]) -> Vec<(String, usize, bool)> {
+    let mut cases: Vec<Uuid> = Vec::new();
+    outcomes
+        .iter()
+        .map(|o| {
+            let i = cases
+                .iter()
+                .position(|c| *c == o.message.case_id)
+                .unwrap_or_else(|| {
+                    cases.push(o.message.case_id);
+                    cases.len() - 1
+                });
+            (o.message.platform_message_id.clone(), i, o.created)
+        })
+        .collect()
+}
+
+async fn a_batch_threads_exactly_like_one_message_at_a_time(store: Arc<dyn Store>) {
+    let one = account(&store, ChannelKind::FacebookPage, "page-1").await;
+    let all = account(&store, ChannelKind::FacebookPage, "page-2").await;
+    let mut singles = Vec::new();
+    for m in threading_sequence() {
+        singles.push(ingest(&store, one.id, m).await);
+    }
+    let items = threading_sequence()
+        .into_iter()
+        .map(|m| IngestItem {
+            channel_account_id: all.id,
+            message: m,
+            received_at: Utc::now(),
+            default_team: Some("kcc".into()),
+        })
+        .collect();
+    let batch: Vec<IngestOutcome> = store
+        .ingest_batch(items)
+        .await
+        .into_iter()
+        .map(|r| r.expect("batch item"))
+        .collect();
+    assert_eq!(partition(&batch), partition(&singles));
+    // Spot checks of the partition itself.
+    let p = partition(&batch);
+    let case_of = |id: &str| p.iter().find(|x| x.0 == id).unwrap().1;
+    assert_eq!(case_of("post-1-c1"), case_of("post-1-c3"));
+    assert_eq!(case_of("post-1-c1"), case_of("post-1-c2"));
+    assert_eq!(case_of("late-child"), case_of("late-parent"));
+    assert_eq!(case_of("dm-1"), case_of("dm-2"));
+    assert_eq!(case_of("dm-1"), case_of("dm-3"));
+    assert_ne!(case_of("dm-1"), case_of("pub-u4"));
+    // A private message joins the author's active case on the account, whatever its channel
+    // visibility: the citizen who commented and then writes a DM is one conversation.
+    assert_eq!(case_of("dm-u1"), case_of("post-1-c1"));
+    assert_eq!(case_of("x-1"), case_of("x-3"));
+    assert_eq!(
+        batch.iter().filter(|o| !o.created).count(),
+        2,
+        "two duplicates"
+    );
+    // The same cases with the same times and clocks.
+    for (a, b) in singles.iter().zip(&batch).filter(|(a, _)| a.created) {
+        let (ca, cb) = (
+            store.get_case(a.message.case_id).await.unwrap().unwrap(),
+            store.get_case(b.message.case_id).await.unwrap().unwrap(),
+        );
+        assert_eq!(
+            (
+                ca.status,
+                ca.first_message_at,
+                ca.last_message_at,
+                ca.due_at
+            ),
+            (
+                cb.status,
+                cb.first_message_at,
+                cb.last_message_at,
+                cb.due_at
+            ),
+            "{}",
+            a.message.platform_message_id
+        );
+        let kinds = |v: Vec<webcare_store::sla::ClockRecord>| {
+            let mut k: Vec<_> = v
+                .into_iter()
+                .map(|c| (c.kind, c.run, c.started_at, c.due_at))
+                .collect();
+            k.sort_by_key(|x| (x.0 as u8, x.1));
+            k
+        };
+        assert_eq!(
+            kinds(store.case_clocks(ca.id).await.unwrap()),
+            kinds(store.case_clocks(cb.id).await.unwrap())
+        );
+    }
+    let contacts_one = singles
+        .iter()
+        .map(|o| o.message.author.platform_user_id.clone());
+    assert_eq!(
+        store.count_messages().await.unwrap() as usize,
+        2 * contacts_one.len() - 4,
+        "every unique message stored once per account"
+    );
+}
+
+async fn a_thread_continues_in_a_new_case_after_its_case_is_closed(store: Arc<dyn Store>) {
+    let a = account(&store, ChannelKind::FacebookPage, "page-1").await;
+    let mut first = msg("c1", "u1", Visibility::Public);
+    first.conversation_key = Some("fb:post-9:u1".into());
+    let first = ingest(&store, a.id, first).await;
+    let case = store
+        .get_case(first.message.case_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut w = webcare_store::agent::CaseWrite::new(case);
+    w.after.status = CaseStatus::Closed;
+    store.write_case(w).await.expect("close the case");
+
+    let mut again = msg("c2", "u1", Visibility::Public);
+    again.conversation_key = Some("fb:post-9:u1".into());
+    again.sent_at = t(10, 0);
+    let again = ingest(&store, a.id, again).await;
+    assert!(again.new_case, "a closed case is never joined");
+    let mut third = msg("c3", "u1", Visibility::Public);
+    third.conversation_key = Some("fb:post-9:u1".into());
+    third.sent_at = t(10, 5);
+    let third = ingest(&store, a.id, third).await;
+    assert_eq!(
+        third.message.case_id, again.message.case_id,
+        "the thread now lives in the new case"
+    );
+}
+
+async fn an_echo_without_a_case_fails_alone_in_its_batch(store: Arc<dyn Store>) {
+    let a = account(&store, ChannelKind::FacebookPage, "page-1").await;
+    let mut echo = msg("our-post", "page-1", Visibility::Public);
+    echo.direction = Direction::Outbound;
+    let item = |m: InboundMessage| IngestItem {
+        channel_account_id: a.id,
+        message: m,
+        received_at: Utc::now(),
+        default_team: None,
+    };
+    let out = store
+        .ingest_batch(vec![
+            item(msg("m1", "u1", Visibility::Public)),
+            item(echo),
+            item(msg("m2", "u2", Visibility::Public)),
+        ])
+        .await;
+    assert!(out[0].as_ref().unwrap().created);
+    assert!(
+        matches!(out[1], Err(StoreError::NotFound(_))),
+        "{:?}",
+        out[1]
+    );
+    assert!(out[2].as_ref().unwrap().created);
+    assert_eq!(store.count_messages().await.unwrap(), 2);
+}
+
+fn new_reply(case: &CaseRecord, auto: bool) -> connectors::NewReply {
+    connectors::NewReply {
+        id: Uuid::now_v7(),
+        case_id: case.id,
+        channel_account_id: case.channel_account_id,
+        text: "Bedankt voor uw bericht. We zijn nu gesloten.".into(),
+        visibility: Visibility::Private,
+        in_reply_to: None,
+        recipient: Some("u1".into()),
+        process_answer: false,
+        author: "system:auto-reply".into(),
+        canned_answer_id: None,
+        whatsapp_template: None,
+        auto_reply: auto,
+    }
+}
+
+async fn one_auto_reply_per_case_under_concurrency(store: Arc<dyn Store>) {
+    let a = account(&store, ChannelKind::Whatsapp, "wa-1").await;
+    let out = ingest(&store, a.id, msg("m1", "u1", Visibility::Private)).await;
+    let case = store.get_case(out.message.case_id).await.unwrap().unwrap();
+    // Eight writers race to queue the case's auto-reply, each with its own id.
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, n) = (store.clone(), new_reply(&case, true));
+            tokio::spawn(async move { store.enqueue_reply(n).await })
+        })
+        .collect();
+    let mut created = 0;
+    let mut ids = std::collections::HashSet::new();
+    for t in tasks {
+        let (r, c) = t
+            .await
+            .unwrap()
+            .expect("no error: the loser gets the stored one");
+        created += usize::from(c);
+        ids.insert(r.id);
+        assert!(r.auto_reply);
+    }
+    assert_eq!(created, 1);
+    assert_eq!(ids.len(), 1, "every caller sees the one auto-reply");
+    // Agent replies are not limited.
+    for _ in 0..2 {
+        let (_, c) = store.enqueue_reply(new_reply(&case, false)).await.unwrap();
+        assert!(c);
+    }
+    let replies = store.case_replies(case.id).await.unwrap();
+    assert_eq!(replies.len(), 3);
+    assert_eq!(replies.iter().filter(|r| r.auto_reply).count(), 1);
+    // Sending it records an outbound message flagged as the auto-reply.
+    let auto = replies.iter().find(|r| r.auto_reply).unwrap();
+    store
+        .claim_replies(Utc::now(), Duration::seconds(30), 10)
+        .await
+        .unwrap();
+    store
+        .reply_sent(auto.id, "wamid.AUTO", "wa-1", Utc::now(), None)
+        .await
+        .unwrap();
+    let msgs = store.case_messages(case.id).await.unwrap();
+    let sent = msgs
+        .iter()
+        .find(|m| m.platform_message_id == "wamid.AUTO")
+        .unwrap();
+    assert_eq!(sent.direction, Direction::Outbound);
+    assert_eq!(sent.flags, vec!["auto_reply".to_string()]);
+}
+
+async fn replies_keep_their_template_and_canned_answer(store: Arc<dyn Store>) {
+    let a = account(&store, ChannelKind::Whatsapp, "wa-2").await;
+    let out = ingest(&store, a.id, msg("m1", "u1", Visibility::Private)).await;
+    let case = store.get_case(out.message.case_id).await.unwrap().unwrap();
+    let template = connectors::ReplyTemplate {
+        name: "afspraak_herinnering".into(),
+        language: "nl".into(),
+        parameters: vec!["Sanne".into(), "dinsdag 10:00".into()],
+    };
+    let canned = Uuid::now_v7();
+    let mut n = new_reply(&case, false);
+    n.text = String::new();
+    n.whatsapp_template = Some(template.clone());
+    n.canned_answer_id = Some(canned);
+    let (r, created) = store.enqueue_reply(n).await.unwrap();
+    assert!(created);
+    let r = store.get_reply(r.id).await.unwrap().unwrap();
+    assert_eq!(r.whatsapp_template.as_ref(), Some(&template));
+    assert_eq!(r.canned_answer_id, Some(canned));
+    assert!(!r.auto_reply);
+    // What went out (the template) is what the case's history shows.
+    store
+        .claim_replies(Utc::now(), Duration::seconds(30), 10)
+        .await
+        .unwrap();
+    store
+        .reply_sent(
+            r.id,
+            "wamid.T1",
+            "wa-2",
+            Utc::now(),
+            Some(&template.describe()),
+        )
+        .await
+        .unwrap();
+    let msgs = store.case_messages(case.id).await.unwrap();
+    let sent = msgs
+        .iter()
+        .find(|m| m.platform_message_id == "wamid.T1")
+        .unwrap();
+    assert_eq!(
+        sent.text,
+        "[WhatsApp-sjabloon afspraak_herinnering (nl): Sanne | dinsdag 10:00]"
+    );
+    assert!(sent.flags.is_empty());
+    // Statuses: a change is reported as one, a repeat or an older status is not.
+    use webcare_domain::inbound::DeliveryState;
+    let s = store
+        .apply_status(a.id, "wamid.T1", DeliveryState::Delivered, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (s.reply_id, s.case_id, s.state, s.changed),
+        (r.id, case.id, DeliveryState::Delivered, true)
+    );
+    let s = store
+        .apply_status(a.id, "wamid.T1", DeliveryState::Sent, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((s.state, s.changed), (DeliveryState::Delivered, false));
+    assert!(store
+        .apply_status(a.id, "wamid.NOPE", DeliveryState::Read, None)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn appended_events_reach_subscribers(store: Arc<dyn Store>) {
+    let mut rx = store.subscribe_events();
+    let e = store
+        .append_event(agent_events::NewEvent {
+            kind: "reply.updated".into(),
+            case_id: None,
+            team: Some("kcc".into()),
+            assignee: None,
+            department_id: None,
+            payload: serde_json::json!({"state": "sent"}),
+        })
+        .await
+        .unwrap();
+    let got = tokio::time::timeout(std::time::Duration::from_secs(2), rx.recv())
+        .await
+        .expect("in time")
+        .unwrap();
+    assert_eq!(got, e);
+    assert_eq!(store.events_after(e.seq - 1, 10).await.unwrap(), vec![e]);
 }

@@ -34,6 +34,9 @@ pub struct IngestConfig {
     pub writers: Option<usize>,
     /// Most messages written in one transaction.
     pub max_batch: usize,
+    /// How long an accepted webhook delivery stays reserved for the node that accepted it. If
+    /// that node dies before processing it, the journal sweep (of any node) takes it after this.
+    pub journal_lease_seconds: u64,
 }
 
 impl Default for IngestConfig {
@@ -41,6 +44,7 @@ impl Default for IngestConfig {
         Self {
             writers: None,
             max_batch: 256,
+            journal_lease_seconds: 60,
         }
     }
 }
@@ -213,8 +217,12 @@ impl Config {
             );
         }
         anyhow::ensure!(
-            self.ingest.max_batch >= 1,
-            "ingest.max_batch must be at least 1"
+            (1..=2000).contains(&self.ingest.max_batch),
+            "ingest.max_batch must be between 1 and 2000"
+        );
+        anyhow::ensure!(
+            self.ingest.journal_lease_seconds >= 1,
+            "ingest.journal_lease_seconds must be at least 1"
         );
         anyhow::ensure!(
             self.reopen_window_days >= 0,

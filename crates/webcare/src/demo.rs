@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use webcare_api::connectors::intake::Intake;
 use webcare_api::ingestor::Ingestor;
 use webcare_api::{ApiSettings, AppState};
 use webcare_connectors::signature::sign_meta;
@@ -122,13 +123,13 @@ pub async fn run(mut cfg: Config) -> anyhow::Result<()> {
     store.set_sla_defaults(cfg.sla.defaults()?);
     let state = AppState {
         store: store.clone(),
+        intake: Intake::start(store.clone(), ingestor.clone(), Default::default()),
         ingestor,
         settings: Arc::new(ApiSettings {
             body_limit: cfg.body_limit_bytes,
             public_hosts: vec![cfg.bind.to_ascii_lowercase()],
         }),
         oidc: None,
-        events: Default::default(),
     };
     // SLA warnings and breaches appear in the live events, as in `serve`.
     workers.push(

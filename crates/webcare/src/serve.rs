@@ -5,6 +5,7 @@ use crate::config::{Config, LogFormat};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
+use webcare_api::connectors::intake::{Intake, IntakeConfig};
 use webcare_api::ingestor::Ingestor;
 use webcare_api::{ApiSettings, AppState};
 use webcare_store::{ConnectOptions, Store};
@@ -67,6 +68,15 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let state = AppState {
         store: store.clone(),
         ingestor: ingestor.clone(),
+        intake: Intake::start(
+            store.clone(),
+            ingestor.clone(),
+            IntakeConfig {
+                max_batch: cfg.ingest.max_batch * 2,
+                lease: chrono::Duration::seconds(cfg.ingest.journal_lease_seconds as i64),
+                ..Default::default()
+            },
+        ),
         settings: Arc::new(ApiSettings {
             body_limit: cfg.body_limit_bytes,
             public_hosts: vec![cfg.bind.to_ascii_lowercase()],
@@ -75,7 +85,6 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
             .oidc
             .as_ref()
             .map(|o| Arc::new(webcare_api::oidc::OidcVerifier::new(o.settings()))),
-        events: Default::default(),
     };
 
     // Background workers share one cancellation token and are awaited on shutdown, after the

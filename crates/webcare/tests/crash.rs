@@ -19,6 +19,8 @@ struct Server {
 fn start(db: &str) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_webcare"))
         .arg("serve")
+        // A delivery journaled by a killed server is taken by the sweep after its lease.
+        .env("WEBCARE_INGEST__JOURNAL_LEASE_SECONDS", "2")
         .env("WEBCARE_DATABASE_URL", db)
         .env("WEBCARE_BIND", "127.0.0.1:0")
         .env("WEBCARE_ADMIN_TOKEN", ADMIN)
@@ -49,6 +51,42 @@ fn message(account: &str, id: &str) -> serde_json::Value {
         "author": {"platformUserId": format!("u-{}", &id[..id.len().min(6)])},
         "text": format!("bericht {id}"), "sentAt": "2026-03-09T09:15:00Z"
     })
+}
+
+/// Creates a channel account through the API; returns its id.
+async fn create_account(client: &reqwest::Client, base: &str, body: serde_json::Value) -> String {
+    let res = client
+        .post(format!("{base}/api/v1/channel-accounts"))
+        .bearer_auth(ADMIN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    res.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// `rounds` times: start a stream with `send(base)`, kill -9 the server mid-stream (after a
+/// delay growing by `step_ms`), let the stream fail, restart. Returns the running server.
+async fn kill_rounds(
+    db: &str,
+    mut server: Server,
+    rounds: u64,
+    (first_ms, step_ms): (u64, u64),
+    send: impl Fn(String) -> tokio::task::JoinHandle<()>,
+) -> Server {
+    for round in 0..rounds {
+        let sender = send(server.base.clone());
+        tokio::time::sleep(Duration::from_millis(first_ms + step_ms * round)).await;
+        server.child.kill().expect("kill -9"); // SIGKILL on Unix
+        server.child.wait().unwrap();
+        let _ = sender.await;
+        server = start(db);
+    }
+    server
 }
 
 /// Sends every id until it is acknowledged, against whatever server `base` points at; returns
@@ -102,42 +140,24 @@ async fn run(backend: Backend) {
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    let mut server = start(&db);
-    let res = client
-        .post(format!("{}/api/v1/channel-accounts", server.base))
-        .bearer_auth(ADMIN)
-        .json(&serde_json::json!({"kind": "api", "name": "web", "externalId": "web"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let account = res.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let server = start(&db);
+    let account = create_account(
+        &client,
+        &server.base,
+        serde_json::json!({"kind": "api", "name": "web", "externalId": "web"}),
+    )
+    .await;
 
     let all: Vec<String> = (0..1500).map(|i| format!("m{i:05}")).collect();
     let acked: Arc<Mutex<HashMap<String, String>>> = Arc::default();
     // Three rounds: stream, kill -9 mid-stream, restart, the clients retry what was not acknowledged
     // (and, to prove idempotency, everything that was).
-    for round in 0..3 {
-        let sender = {
-            let (client, base, account, acked) = (
-                client.clone(),
-                server.base.clone(),
-                account.clone(),
-                acked.clone(),
-            );
-            let ids = all.clone();
-            tokio::spawn(async move { send_all(&client, &base, &account, ids, acked).await })
-        };
-        let kill_after = 150 + 100 * round as u64;
-        tokio::time::sleep(Duration::from_millis(kill_after)).await;
-        server.child.kill().expect("kill -9"); // SIGKILL on Unix
-        server.child.wait().unwrap();
-        let _ = sender.await;
-        server = start(&db);
-    }
+    let mut server = kill_rounds(&db, server, 3, (150, 100), |base| {
+        let (client, account, acked, ids) =
+            (client.clone(), account.clone(), acked.clone(), all.clone());
+        tokio::spawn(async move { send_all(&client, &base, &account, ids, acked).await })
+    })
+    .await;
     let acked_before_final: BTreeSet<String> = acked.lock().unwrap().keys().cloned().collect();
     assert!(
         !acked_before_final.is_empty(),
@@ -187,6 +207,156 @@ async fn kill_9_loses_and_duplicates_nothing_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_loses_and_duplicates_nothing_on_postgres() {
     run(Backend::Postgres).await;
+}
+
+const PAGE: &str = "104300000000001";
+const APP_SECRET: &str = "crash-test-app-secret";
+
+/// A signed Meta page-feed delivery of one citizen comment, as Meta sends it.
+fn meta_comment(i: usize) -> (Vec<u8>, String) {
+    let post = format!("{PAGE}_900000001");
+    let body = serde_json::json!({
+        "object": "page",
+        "entry": [{"id": PAGE, "time": 1773047700, "changes": [{"field": "feed", "value": {
+            "item": "comment", "verb": "add", "comment_id": format!("900000001_{}", 500000 + i),
+            "post_id": post, "parent_id": post,
+            "from": {"id": format!("77{i:08}"), "name": format!("Inwoner {i}")},
+            "message": format!("Lantaarnpaal {i} is kapot"), "created_time": 1773047700,
+            "post": {"id": post, "status_type": "added_photos", "is_published": true,
+                     "updated_time": "2026-03-09T09:15:00+0000",
+                     "permalink_url": format!("https://www.facebook.com/{post}")}
+        }}]}]
+    });
+    let body = serde_json::to_vec(&body).unwrap();
+    let sig = webcare_connectors::signature::sign_meta(APP_SECRET.as_bytes(), &body);
+    (body, sig)
+}
+
+/// Delivers every comment until it is answered 200, as Meta retries; returns in the end.
+async fn deliver_all(
+    client: &reqwest::Client,
+    base: &str,
+    ids: Vec<usize>,
+    acked: Arc<Mutex<BTreeSet<usize>>>,
+) {
+    let mut tasks = Vec::new();
+    for chunk in ids.chunks(ids.len().div_ceil(16).max(1)) {
+        let (chunk, client, base, acked) = (
+            chunk.to_vec(),
+            client.clone(),
+            base.to_owned(),
+            acked.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            for i in chunk {
+                let (body, sig) = meta_comment(i);
+                let res = client
+                    .post(format!("{base}/webhooks/meta"))
+                    .header("content-type", "application/json")
+                    .header("x-hub-signature-256", sig)
+                    .body(body)
+                    .send()
+                    .await;
+                let Ok(res) = res else { return };
+                if res.status() == 200 {
+                    acked.lock().unwrap().insert(i);
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+/// kill -9 while signed webhooks stream in: every delivery answered 200 is stored exactly once,
+/// including those journaled but not yet processed when the server died (the sweep takes them
+/// after their lease), and Meta's retries of everything change nothing.
+async fn run_webhooks(backend: Backend) {
+    let Some(db) = webcare_store::testing::fresh_database_url(backend).await else {
+        return;
+    };
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let server = start(&db);
+    create_account(
+        &client,
+        &server.base,
+        serde_json::json!({"kind": "facebook_page", "name": "Gemeente", "externalId": PAGE,
+            "credentials": {"appSecret": APP_SECRET, "verifyToken": "v"}}),
+    )
+    .await;
+    let all: Vec<usize> = (0..1200).collect();
+    let acked: Arc<Mutex<BTreeSet<usize>>> = Arc::default();
+    let mut server = kill_rounds(&db, server, 2, (200, 150), |base| {
+        let (client, acked, ids) = (client.clone(), acked.clone(), all.clone());
+        tokio::spawn(async move { deliver_all(&client, &base, ids, acked).await })
+    })
+    .await;
+    let acked_before: BTreeSet<usize> = acked.lock().unwrap().clone();
+    assert!(
+        !acked_before.is_empty(),
+        "deliveries were answered before the kills"
+    );
+    assert!(
+        acked_before.len() < all.len(),
+        "the kills interrupted the stream"
+    );
+    // Meta retries until it gets a 200: here, everything once more.
+    deliver_all(&client, &server.base, all.clone(), acked.clone()).await;
+    assert_eq!(
+        acked.lock().unwrap().len(),
+        all.len(),
+        "every delivery answered in the end"
+    );
+
+    let store = webcare_store::connect(&db, Default::default())
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let n = store.count_messages().await.unwrap() as usize;
+        if n >= all.len() || std::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        store.count_messages().await.unwrap() as usize,
+        all.len(),
+        "none lost, none twice"
+    );
+    let account = store
+        .find_account(webcare_domain::ChannelKind::FacebookPage, PAGE)
+        .await
+        .unwrap()
+        .unwrap();
+    for i in acked_before.iter().step_by(11) {
+        let pmid = format!("900000001_{}", 500000 + i);
+        assert!(
+            store
+                .get_message(account.id, &pmid)
+                .await
+                .unwrap()
+                .is_some(),
+            "{pmid} answered 200 but not stored"
+        );
+    }
+    store.close().await;
+    server.child.kill().unwrap();
+    let _ = server.child.wait();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_during_signed_webhooks_loses_nothing_on_sqlite() {
+    run_webhooks(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_during_signed_webhooks_loses_nothing_on_postgres() {
+    run_webhooks(Backend::Postgres).await;
 }
 
 /// SIGTERM: the server stops accepting, finishes what is in flight, and exits cleanly; every

@@ -18,8 +18,8 @@
 use crate::ingestor::{IngestError, Ingestor};
 use chrono::{DateTime, Duration, Utc};
 use futures::future::join_all;
+use std::collections::HashMap;
 use std::sync::Arc;
-use uuid::Uuid;
 use webcare_connectors::meta::parse_meta_webhook;
 use webcare_connectors::x::{parse_account_activity, parse_dm_events_page, parse_mentions_page};
 use webcare_domain::inbound::{AddressedEvent, InboundEvent, InboundMessage};
@@ -63,21 +63,6 @@ impl std::fmt::Display for Summary {
     }
 }
 
-/// Processes one accepted entry now, in the background (right after the webhook answered).
-pub fn spawn_process(store: Arc<dyn Store>, ingestor: Ingestor, id: Uuid) {
-    tokio::spawn(async move {
-        match store.journal_claim(Some(id), Utc::now(), LEASE, 1).await {
-            Ok(entries) => {
-                for e in entries {
-                    process_and_finish(&store, &ingestor, e).await;
-                }
-            }
-            // The sweep picks it up.
-            Err(e) => tracing::warn!(error = %e, journal = %id, "claiming a journal entry failed"),
-        }
-    });
-}
-
 /// Claims and processes due entries; returns how many were processed.
 pub async fn sweep(
     store: &Arc<dyn Store>,
@@ -97,11 +82,20 @@ fn retry_delay(attempts: i64) -> Duration {
 }
 
 pub async fn process_and_finish(store: &Arc<dyn Store>, ingestor: &Ingestor, entry: JournalEntry) {
+    let outcome = outcome_of(&entry, process(store, ingestor, &entry).await);
+    if let Err(e) = store.journal_finish(entry.id, outcome).await {
+        // The lease runs out and the sweep retries; processing is idempotent.
+        tracing::warn!(journal = %entry.id, error = %e, "recording a journal outcome failed");
+    }
+}
+
+/// What to record for an entry after processing it (logged here).
+pub fn outcome_of(entry: &JournalEntry, result: Result<Summary, ProcessError>) -> JournalOutcome {
     let id = entry.id;
     let attempts = entry.attempts;
-    let outcome = match process(store, ingestor, &entry).await {
+    match result {
         Ok(summary) => {
-            tracing::info!(journal = %id, source = entry.source.as_str(), %summary, "delivery processed");
+            tracing::debug!(journal = %id, source = entry.source.as_str(), %summary, "delivery processed");
             JournalOutcome::Processed {
                 summary: summary.to_string(),
             }
@@ -124,10 +118,38 @@ pub async fn process_and_finish(store: &Arc<dyn Store>, ingestor: &Ingestor, ent
             tracing::warn!(journal = %id, attempts, %error, retry = retry_at.is_some(), "processing a delivery failed");
             JournalOutcome::Failed { error, retry_at }
         }
-    };
-    if let Err(e) = store.journal_finish(id, outcome).await {
-        // The lease runs out and the sweep retries; processing is idempotent.
-        tracing::warn!(journal = %id, error = %e, "recording a journal outcome failed");
+    }
+}
+
+/// Channel accounts by (kind, external id), looked up once per batch of entries. The entries
+/// of a batch are processed concurrently and mostly name the same few accounts, so lookups run
+/// one at a time: the first fetches, the others find it.
+pub struct AccountLookup {
+    store: Arc<dyn Store>,
+    known: tokio::sync::Mutex<HashMap<(ChannelKind, String), Option<ChannelAccount>>>,
+}
+
+impl AccountLookup {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            known: Default::default(),
+        }
+    }
+
+    async fn find(
+        &self,
+        kind: ChannelKind,
+        external_id: &str,
+    ) -> Result<Option<ChannelAccount>, StoreError> {
+        let mut known = self.known.lock().await;
+        let key = (kind, external_id.to_owned());
+        if let Some(a) = known.get(&key) {
+            return Ok(a.clone());
+        }
+        let a = self.store.find_account(kind, external_id).await?;
+        known.insert(key, a.clone());
+        Ok(a)
     }
 }
 
@@ -214,25 +236,26 @@ pub async fn process(
     ingestor: &Ingestor,
     entry: &JournalEntry,
 ) -> Result<Summary, ProcessError> {
+    process_with(store, ingestor, &AccountLookup::new(store.clone()), entry).await
+}
+
+/// Processes one entry, with account lookups shared by a batch.
+pub async fn process_with(
+    store: &Arc<dyn Store>,
+    ingestor: &Ingestor,
+    accounts: &AccountLookup,
+    entry: &JournalEntry,
+) -> Result<Summary, ProcessError> {
     let polled_account = match entry.channel_account_id {
         Some(id) => store.get_channel_account(id).await?,
         None => None,
     };
     let (kind, events) =
         events_of(entry, polled_account.as_ref()).map_err(ProcessError::Permanent)?;
-    let mut accounts: std::collections::HashMap<String, Option<ChannelAccount>> =
-        Default::default();
     let mut summary = Summary::default();
     let mut batch: Vec<IngestItem> = Vec::new();
     for ev in events {
-        let account = match accounts.get(&ev.account_external_id) {
-            Some(a) => a.clone(),
-            None => {
-                let a = store.find_account(kind, &ev.account_external_id).await?;
-                accounts.insert(ev.account_external_id.clone(), a.clone());
-                a
-            }
-        };
+        let account = accounts.find(kind, &ev.account_external_id).await?;
         let Some(account) = account else {
             tracing::warn!(account = %ev.account_external_id, %kind, "event for an account that no longer exists; dropped");
             summary.ignored += 1;
@@ -342,7 +365,13 @@ async fn apply(
             .apply_status(account.id, &platform_message_id, state, error.as_deref())
             .await?
         {
-            Some(_) => summary.statuses += 1,
+            Some(applied) => {
+                summary.statuses += 1;
+                // Hook: the reply's delivery state moved (`reply.updated`, see crate::live).
+                if applied.changed {
+                    crate::live::reply_updated_by_id(store, applied.reply_id).await;
+                }
+            }
             None => {
                 summary.unknown_targets += 1;
                 tracing::info!(account = %account.id, message = %platform_message_id, state = state.as_str(), "status for no known reply; acknowledged");
@@ -367,10 +396,11 @@ async fn echo(
     match store.link_echo(account.id, &m, received_at).await? {
         EchoOutcome::Duplicate => {}
         EchoOutcome::LinkedToReply { .. } => summary.echoes_linked += 1,
-        EchoOutcome::AdoptedByReply { case_id, .. } => {
-            // The echo proves an in-doubt reply went out: that is when the citizen was answered.
+        EchoOutcome::AdoptedByReply { reply_id, .. } => {
+            // The echo proves an in-doubt reply went out: that is when the citizen was answered
+            // (unless it was the out-of-hours auto-reply; see outbox::answered).
             summary.echoes_linked += 1;
-            store.on_reply_sent(case_id, m.sent_at, false).await?;
+            super::outbox::answered_by_id(store, reply_id, m.sent_at).await?;
         }
         EchoOutcome::NotLinked => {
             let pmid = m.platform_message_id.clone();

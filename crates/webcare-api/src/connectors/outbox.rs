@@ -24,6 +24,16 @@
 //! * **`api` channels**: re-sent with the same `Idempotency-Key` header (the reply id); exactly
 //!   once for receivers that honour the key, at least once otherwise.
 //!
+//! # Delivery-state events
+//!
+//! Every recorded outcome (sent, retry scheduled, failed) is published as a `reply.updated` live
+//! event (`crate::live::reply_updated`); statuses from the platform are published by the journal.
+//!
+//! # Auto-replies
+//!
+//! An out-of-hours auto-reply (`auto_reply`) is sent like any reply but is no answer by an agent:
+//! it does not stop the reaction clock ([`answered`]).
+//!
 //! A transport timeout on a *normal* send is classified transient and retried: the platform may
 //! have acted (no platform here takes an idempotency key), so that one case can duplicate on
 //! Meta and X; the echo linking above then records both under the reply.
@@ -31,12 +41,13 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use std::sync::Arc;
+use uuid::Uuid;
 use webcare_connectors::outbound::{
     build_request, parse_send_response, transport_failure, Credentials, OutboundReply, SendOutcome,
-    WindowInfo,
+    WhatsAppTemplate, WindowInfo,
 };
 use webcare_domain::{ChannelKind, Visibility};
-use webcare_store::connectors::{ClaimedReply, ReplyRecord};
+use webcare_store::connectors::{ClaimedReply, ReplyRecord, ReplyTemplate};
 use webcare_store::{ChannelAccount, Store, StoreError};
 
 /// Outbox settings.
@@ -151,6 +162,50 @@ pub async fn run(
     }
 }
 
+/// The connectors' form of a stored template.
+pub fn whatsapp_template(t: &ReplyTemplate) -> WhatsAppTemplate {
+    WhatsAppTemplate {
+        name: t.name.clone(),
+        language: t.language.clone(),
+        params: t.parameters.clone(),
+    }
+}
+
+/// A sent reply answers the citizen: stops the reaction clock (a holding answer only when so
+/// configured), except an out-of-hours auto-reply, which is no answer by an agent. Also the
+/// `reply.updated` event. Called wherever a send is recorded (here, and when an echo adopts an
+/// in-doubt reply).
+pub async fn answered(
+    store: &Arc<dyn Store>,
+    r: &ReplyRecord,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    crate::live::reply_updated(store, r).await;
+    if r.auto_reply {
+        return Ok(());
+    }
+    store.on_reply_sent(r.case_id, at, r.process_answer).await
+}
+
+/// [`answered`] for a reply known by id.
+pub async fn answered_by_id(
+    store: &Arc<dyn Store>,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    match store.get_reply(id).await? {
+        Some(r) => answered(store, &r, at).await,
+        None => Ok(()),
+    }
+}
+
+/// Fails the reply with `reason` and publishes the new state.
+async fn fail(store: &Arc<dyn Store>, id: Uuid, reason: &str) -> Result<(), StoreError> {
+    store.reply_failed(id, reason).await?;
+    crate::live::reply_updated_by_id(store, id).await;
+    Ok(())
+}
+
 async fn handle(
     store: &Arc<dyn Store>,
     client: &reqwest::Client,
@@ -159,12 +214,12 @@ async fn handle(
 ) -> Result<(), StoreError> {
     let r = &c.reply;
     let Some(account) = store.get_channel_account(r.channel_account_id).await? else {
-        return store
-            .reply_failed(
-                r.id,
-                "the channel account was removed; the reply cannot be sent",
-            )
-            .await;
+        return fail(
+            store,
+            r.id,
+            "the channel account was removed; the reply cannot be sent",
+        )
+        .await;
     };
     if c.in_doubt {
         return recover(store, client, cfg, &account, &c).await;
@@ -186,9 +241,7 @@ async fn send(
 ) -> Result<(), StoreError> {
     let now = Utc::now();
     let Some(base) = platform_base(account) else {
-        return store
-            .reply_failed(r.id, "the api channel account has no callbackUrl")
-            .await;
+        return fail(store, r.id, "the api channel account has no callbackUrl").await;
     };
     let Some(token) = credential(account) else {
         let key = if account.kind == ChannelKind::Api {
@@ -196,12 +249,12 @@ async fn send(
         } else {
             "accessToken"
         };
-        return store
-            .reply_failed(
-                r.id,
-                &format!("the channel account has no {key} credential: reconnect it"),
-            )
-            .await;
+        return fail(
+            store,
+            r.id,
+            &format!("the channel account has no {key} credential: reconnect it"),
+        )
+        .await;
     };
     let last = store.last_citizen_message(r.case_id).await?;
     let out = OutboundReply {
@@ -216,7 +269,7 @@ async fn send(
             last_citizen_message_at: last.map(|m| m.sent_at),
         },
         now,
-        template: None,
+        template: r.whatsapp_template.as_ref().map(whatsapp_template),
     };
     let req = match build_request(
         &out,
@@ -232,9 +285,14 @@ async fn send(
                 Some(alt) => format!("{}; {alt}", refused.reason),
                 None => refused.reason.clone(),
             };
-            return store.reply_failed(r.id, &reason).await;
+            return fail(store, r.id, &reason).await;
         }
     };
+    // A template goes out instead of the text (outside the window, or no text): the case's
+    // history shows which template was sent.
+    let sent_text = (req.json_body["type"] == "template")
+        .then(|| r.whatsapp_template.as_ref().map(ReplyTemplate::describe))
+        .flatten();
     let mut http = client
         .post(&req.url)
         .timeout(cfg.http_timeout)
@@ -257,7 +315,7 @@ async fn send(
         }
         Err(e) => transport_failure(&e.to_string()),
     };
-    record(store, cfg, account, r, outcome).await
+    record(store, cfg, account, r, outcome, sent_text.as_deref()).await
 }
 
 async fn record(
@@ -266,6 +324,7 @@ async fn record(
     account: &ChannelAccount,
     r: &ReplyRecord,
     outcome: SendOutcome,
+    sent_text: Option<&str>,
 ) -> Result<(), StoreError> {
     match outcome {
         SendOutcome::Sent {
@@ -278,11 +337,11 @@ async fn record(
             };
             let at = Utc::now();
             // A sent reply is recorded here (and in `Connectors::link_echo` when an echo adopts an
-            // in-doubt reply); it stops the reaction clocks.
+            // in-doubt reply); it stops the reaction clocks (see `answered`).
             let rec = store
-                .reply_sent(r.id, &pmid, &account.external_id, at)
+                .reply_sent(r.id, &pmid, &account.external_id, at, sent_text)
                 .await?;
-            if let Err(e) = store.on_reply_sent(r.case_id, at, r.process_answer).await {
+            if let Err(e) = answered(store, &rec, at).await {
                 tracing::error!(case_id = %r.case_id, error = %e, "could not stop the reaction clock");
             }
             tracing::info!(reply = %r.id, case = %r.case_id, platform_message_id = %pmid, state = rec.state.as_str(), "reply sent");
@@ -294,23 +353,25 @@ async fn record(
         } => {
             if r.attempts >= cfg.max_attempts {
                 tracing::warn!(reply = %r.id, %reason, "reply failed after retries");
-                return store
-                    .reply_failed(
-                        r.id,
-                        &format!("gave up after {} attempts: {reason}", r.attempts),
-                    )
-                    .await;
+                return fail(
+                    store,
+                    r.id,
+                    &format!("gave up after {} attempts: {reason}", r.attempts),
+                )
+                .await;
             }
             let mut wait = backoff(cfg, r.attempts);
             if let Some(ra) = retry_after.and_then(|d| Duration::from_std(d).ok()) {
                 wait = wait.max(ra);
             }
             tracing::info!(reply = %r.id, %reason, wait_s = wait.num_seconds(), "reply will be retried");
-            store.reply_retry(r.id, &reason, Utc::now() + wait).await
+            store.reply_retry(r.id, &reason, Utc::now() + wait).await?;
+            crate::live::reply_updated_by_id(store, r.id).await;
+            Ok(())
         }
         SendOutcome::Permanent { reason } => {
             tracing::info!(reply = %r.id, %reason, "reply failed");
-            store.reply_failed(r.id, &reason).await
+            fail(store, r.id, &reason).await
         }
     }
 }
@@ -336,6 +397,7 @@ async fn recover(
                     SendOutcome::Sent {
                         platform_message_id: id,
                     },
+                    None,
                 )
                 .await
             }
@@ -357,15 +419,15 @@ async fn recover(
             if Utc::now() < deadline {
                 store.reply_hold(r.id, deadline).await
             } else {
-                store
-                    .reply_failed(
-                        r.id,
-                        &format!(
-                            "the desk stopped while sending this reply and {} offers no way to check whether it arrived: check the conversation before sending it again",
-                            account.kind
-                        ),
-                    )
-                    .await
+                fail(
+                    store,
+                    r.id,
+                    &format!(
+                        "the desk stopped while sending this reply and {} offers no way to check whether it arrived: check the conversation before sending it again",
+                        account.kind
+                    ),
+                )
+                .await
             }
         }
     }

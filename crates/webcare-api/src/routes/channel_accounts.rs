@@ -116,6 +116,7 @@ pub async fn update(
         .update_channel_account(id, patch)
         .await?
         .ok_or_else(|| ApiError::NotFound("channel account".into()))?;
+    state.intake.forget_accounts();
     audit(&state, &principal, "channel_account.updated", id).await?;
     Ok(Json(a.into()))
 }
@@ -135,6 +136,7 @@ pub async fn delete(
     if !state.store.delete_channel_account(id).await? {
         return Err(ApiError::NotFound("channel account".into()));
     }
+    state.intake.forget_accounts();
     audit(&state, &principal, "channel_account.deleted", id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

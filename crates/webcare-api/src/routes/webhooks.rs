@@ -20,10 +20,10 @@
 //! * `POST /webhooks/x`: `for_user_id` picks the account (404 unknown), then
 //!   `x-twitter-webhooks-signature` is checked with its `consumerSecret` (401), then journaled.
 //!
-//! The journal entry is processed right after the answer by a spawned task, and by the journal
-//! worker's sweep when that task never ran (crash): see `crate::connectors::journal`.
+//! Accepted deliveries go to the intake (`crate::connectors::intake`): journaled durably with
+//! group commit before the 200, processed in batches right after, and by the journal worker's
+//! sweep when that never happened (crash): see `crate::connectors::journal`.
 
-use crate::connectors::journal;
 use crate::error::{problem_response, ApiError};
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -32,7 +32,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::Utc;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
 use webcare_connectors::signature::{
@@ -174,7 +173,7 @@ pub async fn meta_delivery(
     drop(root);
     let mut accounts: Vec<ChannelAccount> = Vec::with_capacity(ids.len());
     for id in &ids {
-        match state.store.find_account(kind, id).await {
+        match state.intake.find_account(&*state.store, kind, id).await {
             Ok(Some(a)) => accounts.push(a),
             Ok(None) => {
                 tracing::warn!(kind = %kind, account = %id, "webhook for an unknown account refused");
@@ -196,31 +195,25 @@ pub async fn meta_delivery(
             return unauthorized(&format!("{META_SIGNATURE_HEADER}: {e}"));
         }
     }
-    accept(&state, JournalSource::Meta, None, &body).await
+    accept(&state, JournalSource::Meta, None, body).await
 }
 
-/// Journals an accepted delivery, then answers 200 and processes it in the background.
+/// Journals an accepted delivery (group commit), then answers 200; it is processed right after.
 async fn accept(
     state: &AppState,
     source: JournalSource,
     account: Option<uuid::Uuid>,
-    body: &[u8],
+    body: Bytes,
 ) -> Response {
-    let id = match state
-        .store
-        .journal_append(source, account, body, Utc::now())
-        .await
-    {
-        Ok(id) => id,
+    match state.intake.accept(source, account, body.to_vec()).await {
+        Ok(id) => (
+            StatusCode::OK,
+            Json(json!({"status": "accepted", "id": id})),
+        )
+            .into_response(),
         // Not stored: the platform retries, which is what we want.
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    journal::spawn_process(state.store.clone(), state.ingestor.clone(), id);
-    (
-        StatusCode::OK,
-        Json(json!({"status": "accepted", "id": id})),
-    )
-        .into_response()
+        Err(e) => e.into_response(),
+    }
 }
 
 async fn x_account_for(
@@ -228,7 +221,11 @@ async fn x_account_for(
     external_id: Option<&str>,
 ) -> Result<ChannelAccount, Response> {
     match external_id {
-        Some(id) => match state.store.find_account(ChannelKind::X, id).await {
+        Some(id) => match state
+            .intake
+            .find_account(&*state.store, ChannelKind::X, id)
+            .await
+        {
             Ok(Some(a)) => Ok(a),
             Ok(None) => Err(not_found(format!("no x channel account with id '{id}'"))),
             Err(e) => Err(ApiError::from(e).into_response()),
@@ -306,5 +303,5 @@ pub async fn x_delivery(
         tracing::warn!(account = %account.id, error = %e, "X webhook signature rejected");
         return unauthorized(&format!("{X_SIGNATURE_HEADER}: {e}"));
     }
-    accept(&state, JournalSource::XActivity, Some(account.id), &body).await
+    accept(&state, JournalSource::XActivity, Some(account.id), body).await
 }

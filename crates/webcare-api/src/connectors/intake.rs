@@ -1,0 +1,218 @@
+//! Webhook intake: accepted deliveries are journaled with group commit and then processed in
+//! batches, without a claim per delivery.
+//!
+//! A webhook handler hands its verified body to the journal writer and waits for the commit;
+//! the writer takes whatever is queued (up to `max_batch`) and inserts it in one transaction,
+//! already leased to this node. Only then are the requests answered, so an acknowledged delivery
+//! is durable. The committed entries go straight to the processor, which runs a batch of entries
+//! concurrently (their messages meet again in the ingestor's group commit) and records all their
+//! outcomes in one transaction. If the node dies in between, the lease runs out and the journal
+//! sweep processes what is left; processing is idempotent.
+
+use super::journal::{self, AccountLookup};
+use crate::error::ApiError;
+use crate::ingestor::Ingestor;
+use chrono::{Duration, Utc};
+use futures::future::join_all;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+use uuid::Uuid;
+use webcare_domain::ChannelKind;
+use webcare_store::connectors::{JournalEntry, JournalSource, NewJournalEntry};
+use webcare_store::{ChannelAccount, Store, StoreError};
+
+/// How the intake batches.
+#[derive(Debug, Clone)]
+pub struct IntakeConfig {
+    /// Most deliveries in one journal transaction.
+    pub max_batch: usize,
+    /// How long entries are reserved for this node's processor before the sweep may take them.
+    pub lease: Duration,
+    /// Batches processed at the same time.
+    pub concurrency: usize,
+}
+
+impl Default for IntakeConfig {
+    fn default() -> Self {
+        Self {
+            max_batch: 512,
+            lease: journal::LEASE,
+            concurrency: 4,
+        }
+    }
+}
+
+struct Job {
+    entry: NewJournalEntry,
+    /// `Err` when the batch could not be journaled (the cause is logged, not answered).
+    done: oneshot::Sender<Result<Uuid, ()>>,
+}
+
+/// Handle to the intake tasks; cheap to clone.
+#[derive(Clone)]
+pub struct Intake {
+    tx: mpsc::Sender<Job>,
+    accounts: Arc<AccountCache>,
+}
+
+/// How long a looked-up account is trusted: a change made through another node (a rotated app
+/// secret) applies here within this; changes through this node apply at once.
+const ACCOUNT_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Channel accounts by (kind, external id) for the webhook handlers, which need one on every
+/// delivery and would otherwise read it from the database each time. Unknown ids are not
+/// cached, so an account created a moment ago is found at once.
+#[derive(Default)]
+struct AccountCache {
+    known: std::sync::RwLock<HashMap<(ChannelKind, String), (Instant, ChannelAccount)>>,
+}
+
+impl Intake {
+    /// Starts the journal writer and the processor. They end when every handle is dropped.
+    pub fn start(store: Arc<dyn Store>, ingestor: Ingestor, cfg: IntakeConfig) -> Self {
+        let (tx, rx) = mpsc::channel::<Job>(cfg.max_batch * 4);
+        // Committed batches wait here; a full queue slows the writer, and so the webhooks.
+        let (ptx, prx) = mpsc::channel::<Vec<JournalEntry>>(cfg.concurrency * 2);
+        tokio::spawn(write_loop(store.clone(), rx, ptx, cfg.clone()));
+        tokio::spawn(process_loop(store, ingestor, prx, cfg.concurrency));
+        Self {
+            tx,
+            accounts: Default::default(),
+        }
+    }
+
+    /// The live account with this external id, from a short-lived cache.
+    pub async fn find_account(
+        &self,
+        store: &dyn Store,
+        kind: ChannelKind,
+        external_id: &str,
+    ) -> Result<Option<ChannelAccount>, StoreError> {
+        let key = (kind, external_id.to_owned());
+        if let Some((at, a)) = self.accounts.known.read().expect("account cache").get(&key) {
+            if at.elapsed() < ACCOUNT_TTL {
+                return Ok(Some(a.clone()));
+            }
+        }
+        let found = store.find_account(kind, external_id).await?;
+        let mut known = self.accounts.known.write().expect("account cache");
+        match &found {
+            Some(a) => {
+                known.insert(key, (Instant::now(), a.clone()));
+            }
+            None => {
+                known.remove(&key);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Forgets cached accounts: after an account is changed or removed through the API.
+    pub fn forget_accounts(&self) {
+        self.accounts.known.write().expect("account cache").clear();
+    }
+
+    /// Journals one delivery durably; returns its id once the transaction has committed. When
+    /// it cannot be journaled the answer is 503, and the platform delivers it again.
+    pub async fn accept(
+        &self,
+        source: JournalSource,
+        account: Option<Uuid>,
+        body: Vec<u8>,
+    ) -> Result<Uuid, ApiError> {
+        let (done, wait) = oneshot::channel();
+        let entry = NewJournalEntry {
+            source,
+            channel_account_id: account,
+            body,
+            received_at: Utc::now(),
+        };
+        let down = || ApiError::Unavailable("the desk is shutting down".into());
+        self.tx
+            .send(Job { entry, done })
+            .await
+            .map_err(|_| down())?;
+        wait.await.map_err(|_| down())?.map_err(|_| {
+            ApiError::Unavailable("the delivery could not be journaled; deliver it again".into())
+        })
+    }
+}
+
+async fn write_loop(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::Receiver<Job>,
+    ptx: mpsc::Sender<Vec<JournalEntry>>,
+    cfg: IntakeConfig,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < cfg.max_batch {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let (entries, dones): (Vec<_>, Vec<_>) =
+            jobs.into_iter().map(|j| (j.entry, j.done)).unzip();
+        match store.journal_append_many(entries, Some(cfg.lease)).await {
+            Ok(stored) => {
+                for (done, e) in dones.into_iter().zip(&stored) {
+                    // A requester that hung up: the delivery is journaled all the same.
+                    let _ = done.send(Ok(e.id));
+                }
+                if ptx.send(stored).await.is_err() {
+                    // The processor is gone (shutting down): the sweep takes them after the lease.
+                    tracing::info!("journal processor stopped; entries left for the sweep");
+                }
+            }
+            Err(e) => {
+                // Nothing stored: every requester answers 5xx and the platforms retry.
+                tracing::warn!(error = %e, "journaling a batch of deliveries failed");
+                for done in dones {
+                    let _ = done.send(Err(()));
+                }
+            }
+        }
+    }
+}
+
+async fn process_loop(
+    store: Arc<dyn Store>,
+    ingestor: Ingestor,
+    mut rx: mpsc::Receiver<Vec<JournalEntry>>,
+    concurrency: usize,
+) {
+    let slots = Arc::new(Semaphore::new(concurrency.max(1)));
+    while let Some(batch) = rx.recv().await {
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let (store, ingestor) = (store.clone(), ingestor.clone());
+        tokio::spawn(async move {
+            process_batch(&store, &ingestor, batch).await;
+            drop(permit);
+        });
+    }
+}
+
+/// Processes claimed entries together and records their outcomes in one transaction.
+pub async fn process_batch(store: &Arc<dyn Store>, ingestor: &Ingestor, batch: Vec<JournalEntry>) {
+    let accounts = AccountLookup::new(store.clone());
+    let results = join_all(
+        batch
+            .iter()
+            .map(|e| journal::process_with(store, ingestor, &accounts, e)),
+    )
+    .await;
+    let outcomes: Vec<_> = batch
+        .iter()
+        .zip(results)
+        .map(|(e, r)| (e.id, journal::outcome_of(e, r)))
+        .collect();
+    if let Err(e) = store.journal_finish_many(outcomes).await {
+        // The leases run out and the sweep processes them again; processing is idempotent.
+        tracing::warn!(error = %e, entries = batch.len(), "recording journal outcomes failed");
+    }
+}
