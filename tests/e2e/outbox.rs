@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use webcare_e2e::connectors::*;
 use webcare_e2e::{expect_problem, Backend};
+use webcare_fakes::OAuth1Keys;
 
 const PAGE: &str = "104961234567890";
 const POST: &str = "104961234567890_822112233445566";
@@ -36,6 +37,7 @@ conn_tests!(
     permanent_errors_fail_with_a_readable_reason,
     refusals_name_the_limit_and_roles_are_checked,
     api_channel_replies_are_signed_callbacks,
+    x_replies_and_dm_reads_are_signed_with_oauth1_keys,
 );
 
 mod restart {
@@ -589,4 +591,125 @@ async fn accepted_delivery_is_processed_after_a_restart(backend: Backend) {
     assert_eq!(app.messages().await.len(), 1);
     let s = app.store.journal_stats().await.unwrap();
     assert_eq!((s.processed, s.failed, s.pending), (2, 0, 0));
+}
+
+/// An X account with the developer portal's four OAuth 1.0a keys: replies (public and DM) and the
+/// DM poll are signed, and the fake X checks each signature as X does. Wrong keys fail the reply
+/// with a readable reason; an incomplete set is refused when the account is saved.
+async fn x_replies_and_dm_reads_are_signed_with_oauth1_keys(app: ConnApp) {
+    let keys = OAuth1Keys {
+        consumer_key: "gemeente-consumer-key".into(),
+        consumer_secret: X_CONSUMER_SECRET.into(),
+        token: format!("{X_ME}-access-token"),
+        token_secret: "access-token-secret-9876".into(),
+    };
+    app.fakes.x_set_user(X_ME);
+    app.fakes.x_require_oauth1(keys.clone());
+    let create = |token_secret: &str, external_id: &str| {
+        json!({"kind": "x", "name": "Gemeente op X", "externalId": external_id,
+            "apiBaseUrl": app.fakes.base, "defaultTeam": "kcc",
+            "credentials": {"consumerKey": keys.consumer_key, "consumerSecret": keys.consumer_secret,
+                "accessToken": keys.token, "accessTokenSecret": token_secret}})
+    };
+    // Three of four keys: refused, nothing saved.
+    let mut partial = create("x", X_ME);
+    partial["credentials"]
+        .as_object_mut()
+        .unwrap()
+        .remove("accessTokenSecret");
+    let res = app
+        .post("/api/v1/channel-accounts", &partial)
+        .send()
+        .await
+        .unwrap();
+    let problem = expect_problem(res, 400).await;
+    assert_eq!(problem["invalidParams"][0]["name"], "credentials", "{problem}");
+    let res = app
+        .post(
+            "/api/v1/channel-accounts",
+            &create(&keys.token_secret, X_ME),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let account: Value = res.json().await.unwrap();
+
+    let tweet = json!({"for_user_id": X_ME, "tweet_create_events": [{"id_str": "1900000000000000401", "text": "@gemeente lantaarnpaal kapot bij het station",
+        "user": {"id_str": "801", "screen_name": "kees"}, "timestamp_ms": "1773132000000"}]}).to_string();
+    assert_eq!(app.post_x(&tweet).await.status(), 200);
+    let dm = json!({"for_user_id": X_ME, "direct_message_events": [{"type": "message_create", "id": "1700000000000000401",
+        "created_timestamp": "1773132100000", "message_create": {"target": {"recipient_id": X_ME}, "sender_id": "802",
+        "message_data": {"text": "Mag ik mijn adres via DM sturen?"}}}], "users": {"802": {"id": "802", "screen_name": "anna", "name": "Anna"}}})
+    .to_string();
+    assert_eq!(app.post_x(&dm).await.status(), 200);
+    app.settle().await;
+    let cases = app.cases().await;
+    assert_eq!(cases.len(), 2, "{cases:?}");
+    for c in &cases {
+        let id = c["id"].as_str().unwrap();
+        let (status, created) = app
+            .reply(id, json!({"text": "Dank, we geven het door aan openbare ruimte."}))
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let rid = created["id"].as_str().unwrap().to_owned();
+        let sent = app.wait_reply(id, &rid, |r| r["state"] == "sent").await;
+        assert!(sent["platformMessageId"].as_str().is_some(), "{sent}");
+    }
+    let posts = app.fakes.requests_to("POST", "/2/");
+    assert_eq!(posts.len(), 2, "one tweet and one DM");
+    for r in &posts {
+        assert!(r.fault.is_none());
+        let auth = r.auth.as_deref().unwrap();
+        assert!(auth.starts_with("OAuth "), "{auth}");
+        assert!(!auth.contains(&keys.token_secret) && !auth.contains(&keys.consumer_secret));
+    }
+
+    // Reading DMs is user context too: signed, and X's answer is ingested.
+    app.fakes.x_add_dm_event(json!({"id": "1700000000000000402", "event_type": "MessageCreate", "text": "Oudegracht 1, Utrecht",
+        "sender_id": "802", "participant_ids": ["802", X_ME], "dm_conversation_id": format!("802-{X_ME}"), "created_at": "2026-03-10T09:05:00.000Z"}));
+    let record = app
+        .store
+        .get_channel_account(account["id"].as_str().unwrap().parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let ingestor = webcare_api::ingestor::Ingestor::start(app.store.clone(), 1, 64);
+    let cfg = webcare_api::connectors::x_poller::PollerConfig::default();
+    webcare_api::connectors::x_poller::poll_dms(&app.store, &ingestor, &app.client, &cfg, &record)
+        .await
+        .map_err(|e| format!("{e:?}"))
+        .unwrap();
+    let dm_reads = app.fakes.requests_to("GET", "/2/dm_events");
+    assert_eq!(dm_reads.len(), 1);
+    assert!(dm_reads[0].auth.as_deref().unwrap().starts_with("OAuth "));
+    let texts: Vec<String> = app.messages().await.into_iter().map(|m| m.3).collect();
+    assert!(texts.iter().any(|t| t == "Oudegracht 1, Utrecht"), "{texts:?}");
+
+    // The same account with a wrong token secret: X answers 401 and the reply fails, readably.
+    const OTHER: &str = "1460000000000000009";
+    let res = app
+        .post("/api/v1/channel-accounts", &create("wrong-secret", OTHER))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let tweet = json!({"for_user_id": OTHER, "tweet_create_events": [{"id_str": "1900000000000000402", "text": "@gemeente2 vraag",
+        "user": {"id_str": "803", "screen_name": "piet"}, "timestamp_ms": "1773132000000"}]}).to_string();
+    assert_eq!(app.post_x(&tweet).await.status(), 200);
+    app.settle().await;
+    let case = app
+        .cases()
+        .await
+        .into_iter()
+        .find(|c| !cases.iter().any(|old| old["id"] == c["id"]))
+        .expect("the second account's case");
+    let id = case["id"].as_str().unwrap();
+    let (status, created) = app.reply(id, json!({"text": "@piet we kijken ernaar"})).await;
+    assert_eq!(status, 201, "{created}");
+    let failed = app
+        .wait_reply(id, created["id"].as_str().unwrap(), |r| r["state"] == "failed")
+        .await;
+    let reason = failed["failureReason"].as_str().unwrap_or_default();
+    assert!(reason.contains("X token is invalid"), "{failed}");
 }

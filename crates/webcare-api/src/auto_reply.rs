@@ -306,9 +306,7 @@ impl AutoReplier {
             now,
             template: None,
         };
-        let creds = Credentials {
-            access_token: String::new(),
-        };
+        let creds = Credentials::default();
         if let Err(refused) = build_request(&dry, "http://dry-run.invalid", "v0", &creds) {
             tracing::warn!(account = %account.id, case = %c.case, reason = %refused.reason, "auto-reply not sent: the platform would refuse it");
             return Ok(());

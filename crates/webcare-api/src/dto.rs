@@ -422,6 +422,13 @@ fn check_account_fields(errs: &mut Vec<InvalidParam>, f: AccountFields<'_>) {
                 ));
             }
         }
+        if kind == ChannelKind::X && incomplete_oauth1(creds) {
+            errs.push(InvalidParam::new(
+                "credentials",
+                "incomplete",
+                "OAuth 1.0a needs all four of consumerKey, consumerSecret, accessToken and accessTokenSecret",
+            ));
+        }
     }
     for (name, v) in intervals {
         if v.is_some() && kind != ChannelKind::X {
@@ -435,6 +442,17 @@ fn check_account_fields(errs: &mut Vec<InvalidParam>, f: AccountFields<'_>) {
             errs.push(InvalidParam::new(name, "out_of_range", "at least 1 second"));
         }
     }
+}
+
+/// `consumerKey` or `accessTokenSecret` only make sense as part of the full OAuth 1.0a set
+/// (`consumerSecret` alone is the Account Activity webhook secret; `accessToken` alone an OAuth
+/// 2.0 token).
+fn incomplete_oauth1(creds: &std::collections::BTreeMap<String, String>) -> bool {
+    let set = |k: &str| creds.get(k).is_some_and(|v| !v.is_empty());
+    (creds.contains_key("consumerKey") || creds.contains_key("accessTokenSecret"))
+        && !["consumerKey", "consumerSecret", "accessToken", "accessTokenSecret"]
+            .into_iter()
+            .all(set)
 }
 
 fn interval_settings(poll: Option<u32>, delete: Option<u32>) -> rec::AccountSettings {

@@ -6,6 +6,7 @@ use std::time::Duration as StdDuration;
 use uuid::Uuid;
 use webcare_connectors::outbound::*;
 use webcare_connectors::signature::verify_webhook;
+use webcare_connectors::x::{oauth1_verify, OAuth1Keys};
 use webcare_domain::model::{ChannelKind, Visibility};
 
 const GRAPH: &str = "https://graph.facebook.com";
@@ -16,9 +17,7 @@ fn now() -> DateTime<Utc> {
 }
 
 fn creds() -> Credentials {
-    Credentials {
-        access_token: "EAAG-secret-token".into(),
-    }
+    Credentials::bearer("EAAG-secret-token")
 }
 
 fn reply(kind: ChannelKind, visibility: Visibility) -> OutboundReply {
@@ -241,6 +240,44 @@ fn x_reply_and_dm() {
         "https://api.x.com/2/dm_conversations/with/783214/messages"
     );
     assert_eq!(req.json_body, json!({"text": dm.text}));
+
+    // With the four OAuth 1.0a keys, the same requests are signed instead (the JSON body is not
+    // part of an X signature; method and URL are).
+    let keys = OAuth1Keys {
+        consumer_key: "ck-gemeente".into(),
+        consumer_secret: "cs-secret".into(),
+        token: "1564318547221393408-at".into(),
+        token_secret: "ats-secret".into(),
+    };
+    let signed = Credentials {
+        access_token: String::new(),
+        x_oauth1: Some(keys.clone()),
+    };
+    for r in [&r, &dm] {
+        let mut r = r.clone();
+        r.text = "Dank voor uw melding.".into();
+        let req = build_request(&r, XAPI, "", &signed).unwrap();
+        let auth = header(&req, "Authorization").unwrap();
+        assert!(auth.starts_with("OAuth "), "{auth}");
+        assert!(oauth1_verify(&keys, "POST", &req.url, auth));
+        assert!(!oauth1_verify(&keys, "GET", &req.url, auth));
+        assert!(!auth.contains("cs-secret") && !auth.contains("ats-secret"));
+    }
+    // Meta never uses them.
+    let mut comment = reply(ChannelKind::FacebookPage, Visibility::Public);
+    comment.in_reply_to_platform_id = Some("104961234567890_1234".into());
+    let fb = build_request(
+        &comment,
+        "https://graph.facebook.com",
+        "v21.0",
+        &Credentials {
+            access_token: "EAAG".into(),
+            x_oauth1: Some(keys),
+        },
+    )
+    .unwrap();
+    assert_eq!(header(&fb, "Authorization"), Some("Bearer EAAG"));
+
     dm.recipient_platform_user_id = None;
     assert_eq!(
         build_request(&dm, XAPI, "", &creds()).unwrap_err().kind,
@@ -268,9 +305,7 @@ fn api_channel_callback_is_signed_over_the_sent_bytes() {
         &r,
         "https://zaaksysteem.example.nl/webcare/callback",
         "",
-        &Credentials {
-            access_token: "callback-secret".into(),
-        },
+        &Credentials::bearer("callback-secret"),
     )
     .unwrap();
     assert_eq!(req.url, "https://zaaksysteem.example.nl/webcare/callback");

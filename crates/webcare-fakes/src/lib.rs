@@ -17,6 +17,8 @@ use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+pub use webcare_connectors::x::OAuth1Keys;
+use webcare_connectors::x::oauth1_verify;
 
 /// One request the fake received.
 #[derive(Debug, Clone)]
@@ -115,6 +117,9 @@ struct State {
     /// Our own posts (replies sent through `POST /2/tweets`), oldest first.
     our_tweets: Vec<Value>,
     deleted: HashSet<String>,
+    /// When set, X's user-context endpoints (posting, DMs) demand a valid OAuth 1.0a signature
+    /// made with these keys, as X does; otherwise they take any `Authorization`.
+    x_oauth1: Option<OAuth1Keys>,
 }
 
 /// The running fake. Dropping it stops the server.
@@ -191,6 +196,11 @@ impl FakePlatforms {
     }
 
     /// Our X account's user id (for DM events we send and our own tweets).
+    /// Demand OAuth 1.0a signatures with these keys on posting and DM endpoints.
+    pub fn x_require_oauth1(&self, keys: OAuth1Keys) {
+        self.lock().x_oauth1 = Some(keys);
+    }
+
     pub fn x_set_user(&self, our_user_id: &str) {
         self.lock().x_user_id = our_user_id.to_owned();
     }
@@ -404,6 +414,12 @@ async fn handle(
     }
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(keys) = &s.x_oauth1 {
+        if x_user_context(method.as_str(), &path) && !oauth1_ok(keys, &method, &uri, &headers) {
+            // X's answer to a missing or bad signature.
+            return x_problem(401, "about:blank", "Unauthorized", "Unauthorized");
+        }
+    }
     let n = s.next;
     s.next += 1;
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -566,6 +582,25 @@ async fn handle(
             "Unsupported post request. Object does not exist, cannot be loaded due to missing permissions, or does not support this operation",
         ),
     }
+}
+
+/// Endpoints X serves only in user context.
+fn x_user_context(method: &str, path: &str) -> bool {
+    (method == "POST" && (path == "/2/tweets" || path.starts_with("/2/dm_conversations/")))
+        || path.starts_with("/2/dm_events")
+}
+
+/// Verifies the signature over the URL as the client addressed it.
+fn oauth1_ok(keys: &OAuth1Keys, method: &Method, uri: &Uri, headers: &HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let (Some(host), Some(auth)) = (header("host"), header("authorization")) else {
+        return false;
+    };
+    let url = match uri.query() {
+        Some(q) => format!("http://{host}{}?{q}", uri.path()),
+        None => format!("http://{host}{}", uri.path()),
+    };
+    oauth1_verify(keys, method.as_str(), &url, auth)
 }
 
 fn json_response_raw(status: StatusCode, body: &'static str) -> Response {

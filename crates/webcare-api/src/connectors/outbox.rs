@@ -46,6 +46,7 @@ use webcare_connectors::outbound::{
     build_request, parse_send_response, transport_failure, Credentials, OutboundReply, SendOutcome,
     WhatsAppTemplate, WindowInfo,
 };
+use webcare_connectors::x::{XAccess, XAuth};
 use webcare_domain::{ChannelKind, Visibility};
 use webcare_store::connectors::{ClaimedReply, ReplyRecord, ReplyTemplate};
 use webcare_store::{ChannelAccount, Store, StoreError};
@@ -103,16 +104,20 @@ pub fn platform_base(account: &ChannelAccount) -> Option<String> {
     }
 }
 
-fn credential(account: &ChannelAccount) -> Option<String> {
-    let key = match account.kind {
-        ChannelKind::Api => "webhookSecret",
-        _ => "accessToken",
-    };
-    account
-        .credentials
-        .get(key)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+/// The credential a reply is sent with; `None` when the account lacks it.
+fn send_credentials(account: &ChannelAccount) -> Option<Credentials> {
+    let get = |k: &str| account.credentials.get(k).filter(|s| !s.is_empty());
+    match account.kind {
+        ChannelKind::Api => get("webhookSecret").map(Credentials::bearer),
+        ChannelKind::X => match XAuth::select(|k| account.credentials.get(k), XAccess::User)? {
+            XAuth::OAuth1(keys) => Some(Credentials {
+                access_token: String::new(),
+                x_oauth1: Some(keys),
+            }),
+            XAuth::Bearer(token) => Some(Credentials::bearer(token)),
+        },
+        _ => get("accessToken").map(Credentials::bearer),
+    }
 }
 
 /// One pass: claim what is due and handle it. Returns how many replies were handled.
@@ -243,11 +248,11 @@ async fn send(
     let Some(base) = platform_base(account) else {
         return fail(store, r.id, "the api channel account has no callbackUrl").await;
     };
-    let Some(token) = credential(account) else {
-        let key = if account.kind == ChannelKind::Api {
-            "webhookSecret"
-        } else {
-            "accessToken"
+    let Some(credentials) = send_credentials(account) else {
+        let key = match account.kind {
+            ChannelKind::Api => "webhookSecret",
+            ChannelKind::X => "accessToken (or the four OAuth 1.0a keys)",
+            _ => "accessToken",
         };
         return fail(
             store,
@@ -275,9 +280,7 @@ async fn send(
         &out,
         &base,
         &cfg.graph_version,
-        &Credentials {
-            access_token: token,
-        },
+        &credentials,
     ) {
         Ok(req) => req,
         Err(refused) => {
@@ -441,7 +444,11 @@ async fn x_lookup(
     r: &ReplyRecord,
 ) -> Result<Option<String>, String> {
     let base = platform_base(account).unwrap_or_else(|| X_BASE.into());
-    let token = credential(account).ok_or("no accessToken")?;
+    let access = match r.visibility {
+        Visibility::Public => XAccess::App,
+        Visibility::Private => XAccess::User,
+    };
+    let auth = XAuth::select(|k| account.credentials.get(k), access).ok_or("no X credential")?;
     let url = match r.visibility {
         Visibility::Public => format!(
             "{}/2/users/{}/tweets?max_results=100&tweet.fields=referenced_tweets,created_at,author_id",
@@ -455,7 +462,7 @@ async fn x_lookup(
     };
     let res = client
         .get(&url)
-        .bearer_auth(token)
+        .header(reqwest::header::AUTHORIZATION, auth.header("GET", &url))
         .timeout(cfg.http_timeout)
         .send()
         .await

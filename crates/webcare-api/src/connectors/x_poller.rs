@@ -25,7 +25,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 use webcare_connectors::x::{
-    parse_dm_events_page, parse_mentions_page, parse_tweet_lookup_missing, RateLimit,
+    parse_dm_events_page, parse_mentions_page, parse_tweet_lookup_missing, RateLimit, XAccess,
+    XAuth,
 };
 use webcare_store::connectors::JournalSource;
 use webcare_store::{ChannelAccount, Store, StoreError};
@@ -86,16 +87,13 @@ fn setting_secs(a: &ChannelAccount, key: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn token(a: &ChannelAccount, user_context: bool) -> Option<String> {
-    let keys: &[&str] = if user_context {
-        &["accessToken"]
-    } else {
-        &["bearerToken", "accessToken"]
-    };
-    keys.iter()
-        .find_map(|k| a.credentials.get(k).filter(|s| !s.is_empty()))
-        .map(str::to_owned)
+/// The credential for `access` (see [`XAuth::select`]).
+fn auth(a: &ChannelAccount, access: XAccess) -> Option<XAuth> {
+    XAuth::select(|k| a.credentials.get(k), access)
 }
+
+const NO_READ_CREDENTIAL: &str =
+    "no bearerToken, accessToken or OAuth 1.0a keys (consumerKey, consumerSecret, accessToken, accessTokenSecret)";
 
 struct Page {
     body: Vec<u8>,
@@ -105,11 +103,11 @@ async fn get(
     client: &reqwest::Client,
     cfg: &PollerConfig,
     url: &str,
-    bearer: &str,
+    auth: &XAuth,
 ) -> Result<Page, PollError> {
     let res = client
         .get(url)
-        .bearer_auth(bearer)
+        .header(reqwest::header::AUTHORIZATION, auth.header("GET", url))
         .timeout(cfg.http_timeout)
         .send()
         .await
@@ -186,8 +184,7 @@ pub async fn poll_mentions(
     account: &ChannelAccount,
 ) -> Result<u32, PollError> {
     let base = platform_base(account).unwrap_or_default();
-    let bearer =
-        token(account, false).ok_or(PollError::Failed("no bearerToken or accessToken".into()))?;
+    let auth = auth(account, XAccess::App).ok_or(PollError::Failed(NO_READ_CREDENTIAL.into()))?;
     let since = store.get_cursor(account.id, "mentions").await?;
     let mut newest: Option<String> = None;
     let mut next: Option<String> = None;
@@ -205,7 +202,7 @@ pub async fn poll_mentions(
         if let Some(t) = &next {
             url.push_str(&format!("&pagination_token={t}"));
         }
-        let page = get(client, cfg, &url, &bearer).await?;
+        let page = get(client, cfg, &url, &auth).await?;
         let parsed = parse_mentions_page(&page.body, &account.external_id)
             .map_err(|e| PollError::Failed(format!("unreadable mentions page: {e}")))?;
         pages += 1;
@@ -243,8 +240,8 @@ pub async fn poll_dms(
     account: &ChannelAccount,
 ) -> Result<u32, PollError> {
     let base = platform_base(account).unwrap_or_default();
-    let Some(bearer) = token(account, true) else {
-        return Ok(0); // DMs need a user token; mentions still work.
+    let Some(auth) = auth(account, XAccess::User) else {
+        return Ok(0); // DMs need user context; mentions still work.
     };
     let cursor = store.get_cursor(account.id, "dm_events").await?;
     let n = |s: &str| s.parse::<u128>().unwrap_or(0);
@@ -260,7 +257,7 @@ pub async fn poll_dms(
         if let Some(t) = &next {
             url.push_str(&format!("&pagination_token={t}"));
         }
-        let page = get(client, cfg, &url, &bearer).await?;
+        let page = get(client, cfg, &url, &auth).await?;
         let parsed = parse_dm_events_page(&page.body, &account.external_id)
             .map_err(|e| PollError::Failed(format!("unreadable DM page: {e}")))?;
         pages += 1;
@@ -308,8 +305,7 @@ pub async fn check_deletes(
     account: &ChannelAccount,
 ) -> Result<usize, PollError> {
     let base = platform_base(account).unwrap_or_default();
-    let bearer =
-        token(account, false).ok_or(PollError::Failed("no bearerToken or accessToken".into()))?;
+    let auth = auth(account, XAccess::App).ok_or(PollError::Failed(NO_READ_CREDENTIAL.into()))?;
     let open = store.open_case_messages(account.id, 1000).await?;
     let ids: Vec<String> = open
         .into_iter()
@@ -323,7 +319,7 @@ pub async fn check_deletes(
             base.trim_end_matches('/'),
             chunk.join(",")
         );
-        let page = get(client, cfg, &url, &bearer).await?;
+        let page = get(client, cfg, &url, &auth).await?;
         let missing = parse_tweet_lookup_missing(&page.body)
             .map_err(|e| PollError::Failed(format!("unreadable lookup: {e}")))?;
         for id in missing.iter().filter(|m| chunk.contains(m)) {

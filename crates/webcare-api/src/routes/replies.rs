@@ -417,9 +417,7 @@ pub async fn create(
         &dry,
         "http://dry-run.invalid",
         "v0",
-        &Credentials {
-            access_token: String::new(),
-        },
+        &Credentials::default(),
     ) {
         let (name, code) = refusal_param(refused.kind);
         let reason = match &refused.alternative {

@@ -1,8 +1,8 @@
 //! Building the platform request for one reply.
 //!
-//! Auth is `Authorization: Bearer {access_token}` everywhere: the Meta page / system-user token,
-//! and for X an OAuth 2.0 user-context token (Authorization Code + PKCE, scopes `tweet.write`,
-//! `dm.write`); OAuth 1.0a request signing is not implemented. For the `api` channel the
+//! Auth is `Authorization: Bearer {access_token}` for Meta (the page / system-user token). X
+//! requests are signed with OAuth 1.0a when the account has the four keys, else they carry the
+//! `accessToken` as an OAuth 2.0 user-context bearer (see [`crate::x::XAuth`]). For the `api` channel the
 //! "token" is the callback's signing secret and the request is signed like our own webhooks
 //! ([`crate::signature::sign_webhook`]); send [`PlatformRequest::body_bytes`] exactly.
 //!
@@ -10,6 +10,7 @@
 //! back (Messenger `metadata` in the echo, WhatsApp `biz_opaque_callback_data` in statuses).
 
 use super::limits::{channel_limits, text_length, window_state, WindowState};
+use crate::x::{OAuth1Keys, XAuth};
 use crate::signature::{sign_webhook, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -53,14 +54,25 @@ pub struct OutboundReply {
 }
 
 /// The channel account's credential. Never printed.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct Credentials {
     pub access_token: String,
+    /// X only: when set, requests are signed with OAuth 1.0a instead of the bearer token.
+    pub x_oauth1: Option<OAuth1Keys>,
+}
+
+impl Credentials {
+    pub fn bearer(access_token: impl Into<String>) -> Self {
+        Credentials {
+            access_token: access_token.into(),
+            x_oauth1: None,
+        }
+    }
 }
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Credentials { access_token: <redacted> }")
+        f.write_str("Credentials { <redacted> }")
     }
 }
 
@@ -181,14 +193,15 @@ pub fn build_request(
             return Ok(api_callback(reply, base, credentials));
         }
     };
+    let authorization = match (&credentials.x_oauth1, reply.kind) {
+        (Some(keys), ChannelKind::X) => XAuth::OAuth1(keys.clone()).header("POST", &url),
+        _ => format!("Bearer {}", credentials.access_token),
+    };
     Ok(PlatformRequest {
         method: "POST",
         url,
         headers: vec![
-            (
-                "Authorization".to_owned(),
-                format!("Bearer {}", credentials.access_token),
-            ),
+            ("Authorization".to_owned(), authorization),
             ("Content-Type".to_owned(), "application/json".to_owned()),
         ],
         json_body: body,
