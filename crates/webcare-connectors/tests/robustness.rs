@@ -312,7 +312,7 @@ proptest! {
             now,
             template: None,
         };
-        if let Ok(req) = build_request(&reply, "https://example.test", "v21.0", &Credentials { access_token: "t".into() }) {
+        if let Ok(req) = build_request(&reply, "https://example.test", "v21.0", &Credentials::bearer("t")) {
             // Ids never leak into the path unescaped.
             let path = req.url.trim_start_matches("https://example.test");
             prop_assert!(!path.contains('?') && !path.contains('#'), "{}", req.url);

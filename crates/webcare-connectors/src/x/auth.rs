@@ -265,7 +265,7 @@ mod tests {
 
     #[test]
     fn app_reads_prefer_the_bearer_and_user_actions_the_oauth1_keys() {
-        let all = [
+        const ALL: &[(&str, &str)] = &[
             ("bearerToken", "app"),
             ("consumerKey", "ck"),
             ("consumerSecret", "cs"),
@@ -276,11 +276,11 @@ mod tests {
             move |k: &str| set.iter().find(|(n, _)| *n == k).map(|(_, v)| *v)
         };
         assert_eq!(
-            XAuth::select(get(&all), XAccess::App),
+            XAuth::select(get(ALL), XAccess::App),
             Some(XAuth::Bearer("app".into()))
         );
         assert!(matches!(
-            XAuth::select(get(&all), XAccess::User),
+            XAuth::select(get(ALL), XAccess::User),
             Some(XAuth::OAuth1(k)) if k.token == "at" && k.token_secret == "ats"
         ));
         // Without the OAuth 1.0a set, accessToken is an OAuth 2.0 user token.
@@ -295,6 +295,6 @@ mod tests {
         );
         const EMPTY: &[(&str, &str)] = &[("bearerToken", "")];
         assert_eq!(XAuth::select(get(EMPTY), XAccess::App), None);
-        assert!(!format!("{:?}", XAuth::select(get(&all), XAccess::User)).contains("ats"));
+        assert!(!format!("{:?}", XAuth::select(get(ALL), XAccess::User)).contains("ats"));
     }
 }
