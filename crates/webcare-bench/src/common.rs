@@ -119,6 +119,11 @@ impl BenchDb {
 
     /// Removes the database: the schema (PostgreSQL) or the temp folder (SQLite).
     pub async fn drop_db(self) {
+        // For looking at plans and table sizes after a run.
+        if std::env::var_os("WEBCARE_BENCH_KEEP_DB").is_some() {
+            eprintln!("keeping the database: schema {:?}, folder {:?}", self.schema, self.dir);
+            return;
+        }
         if let Some(schema) = &self.schema {
             use sqlx::Connection;
             match sqlx::PgConnection::connect(&self.base_pg_url).await {

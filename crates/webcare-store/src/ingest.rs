@@ -112,17 +112,45 @@ macro_rules! ingest_fns {
             row.map(TryInto::try_into).transpose()
         }
 
-        /// `<prefix> IN (v1, v2, ...)`.
-        fn push_in<'q, T>(q: &mut sqlx::QueryBuilder<'q, $db>, prefix: &str, values: &'q [T])
+        /// `(VALUES (a1, b1), (a2, b2), ...) AS p`, to be joined on `p.column1` and `p.column2`
+        /// (the default column names of VALUES in both databases). Joining the pairs makes each
+        /// one a probe of the (a, b) index on both databases; two separate `IN` lists cross every
+        /// account with every id (PostgreSQL then scans the table once it grows), and SQLite scans
+        /// the table for a row-value `IN (VALUES ...)`.
+        fn push_pairs<'q, A, B>(q: &mut sqlx::QueryBuilder<'q, $db>, pairs: &'q [(A, B)])
         where
-            T: 'q + sqlx::Encode<'q, $db> + sqlx::Type<$db> + Send + Sync,
+            A: 'q + sqlx::Encode<'q, $db> + sqlx::Type<$db> + Send + Sync,
+            B: 'q + sqlx::Encode<'q, $db> + sqlx::Type<$db> + Send + Sync,
         {
-            q.push(prefix).push(" IN (");
-            let mut sep = q.separated(", ");
-            for v in values {
-                sep.push_bind(v);
+            q.push("(VALUES ");
+            for (n, (a, b)) in pairs.iter().enumerate() {
+                if n > 0 {
+                    q.push(", ");
+                }
+                q.push("(").push_bind(a).push(", ").push_bind(b).push(")");
             }
-            q.push(")");
+            q.push(") AS p");
+        }
+
+        /// `SELECT <select> FROM <pairs> JOIN <rest>`, or nothing when there are no pairs.
+        async fn select_pairs<'q, A, B, R>(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            select: &str,
+            pairs: &'q [(A, B)],
+            rest: &str,
+        ) -> $crate::Result<Vec<R>>
+        where
+            A: 'q + sqlx::Encode<'q, $db> + sqlx::Type<$db> + Send + Sync,
+            B: 'q + sqlx::Encode<'q, $db> + sqlx::Type<$db> + Send + Sync,
+            R: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row> + Send + Unpin,
+        {
+            if pairs.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut q = sqlx::QueryBuilder::<$db>::new(format!("SELECT {select} FROM "));
+            push_pairs(&mut q, pairs);
+            q.push(" JOIN ").push(rest);
+            Ok(q.build_query_as().fetch_all(&mut **tx).await?)
         }
 
         /// Everything the batch refers to, in at most six queries.
@@ -134,51 +162,35 @@ macro_rules! ingest_fns {
             use $crate::ingest_plan::Found;
             use webcare_domain::Visibility;
             let mut found = Found::default();
-            let accounts: Vec<uuid::Uuid> = distinct(items.iter().map(|i| i.channel_account_id));
-            let pmids: Vec<String> = distinct(items.iter().map(|i| i.message.platform_message_id.clone()));
-            let parents: Vec<String> = distinct(items.iter().filter_map(|i| i.message.in_reply_to.clone()));
-            let keys: Vec<String> = distinct(items.iter().filter_map(|i| i.message.conversation_key.clone()));
-            let authors: Vec<String> = distinct(items.iter().map(|i| i.message.author.platform_user_id.clone()));
-            // Account and id lists are crossed, so rows are kept only for pairs the batch names.
-            let named = |acc: uuid::Uuid, pmid: &str| {
-                items.iter().any(|i| i.channel_account_id == acc && i.message.platform_message_id == pmid)
+            // (account, value) pairs the batch names.
+            let pairs = |f: &dyn Fn(&$crate::IngestItem) -> Option<String>| -> Vec<(uuid::Uuid, String)> {
+                distinct(items.iter().filter_map(|i| f(i).map(|v| (i.channel_account_id, v))))
             };
+            let pmids = pairs(&|i| Some(i.message.platform_message_id.clone()));
+            let parents = pairs(&|i| i.message.in_reply_to.clone());
+            let keys = pairs(&|i| i.message.conversation_key.clone());
+            let authors = pairs(&|i| Some(i.message.author.platform_user_id.clone()));
 
-            let mut q = sqlx::QueryBuilder::<$db>::new(format!("SELECT {} FROM messages WHERE ", $crate::sql::MESSAGE_COLS));
-            push_in(&mut q, "channel_account_id", &accounts);
-            push_in(&mut q, " AND platform_message_id", &pmids);
-            let rows: Vec<$crate::sql::MessageRow> = q.build_query_as().fetch_all(&mut **tx).await?;
+            let rows: Vec<$crate::sql::MessageRow> = select_pairs(tx, $crate::sql::MESSAGE_COLS, &pmids,
+                "messages ON messages.channel_account_id = p.column1 AND messages.platform_message_id = p.column2").await?;
             for r in rows {
                 let r: $crate::records::MessageRecord = r.try_into()?;
-                if named(r.channel_account_id, &r.platform_message_id) {
-                    found.existing.insert((r.channel_account_id, r.platform_message_id.clone()), r);
-                }
+                found.existing.insert((r.channel_account_id, r.platform_message_id.clone()), r);
             }
 
-            let mut q = sqlx::QueryBuilder::<$db>::new(
-                "SELECT id, contact_id, channel_account_id, platform_user_id, handle, display_name \
-                 FROM contact_identities WHERE ",
-            );
-            push_in(&mut q, "channel_account_id", &accounts);
-            push_in(&mut q, " AND platform_user_id", &authors);
-            let rows: Vec<$crate::sql::IdentityRow> = q.build_query_as().fetch_all(&mut **tx).await?;
+            let rows: Vec<$crate::sql::IdentityRow> = select_pairs(tx,
+                "i.id, i.contact_id, i.channel_account_id, i.platform_user_id, i.handle, i.display_name", &authors,
+                "contact_identities i ON i.channel_account_id = p.column1 AND i.platform_user_id = p.column2").await?;
             found.identities.extend(rows.into_iter().map(known_identity));
 
             // The cases of stored parents and of stored thread keys: (acc, key) -> case.
             let by_key = [
-                ("FROM messages m JOIN cases c ON c.id = m.case_id", "m.channel_account_id", "m.platform_message_id", &parents),
-                ("FROM case_threads t JOIN cases c ON c.id = t.case_id", "t.channel_account_id", "t.thread_key", &keys),
+                ("m.channel_account_id", "m.platform_message_id", "messages m ON m.channel_account_id = p.column1 AND m.platform_message_id = p.column2 JOIN cases c ON c.id = m.case_id", &parents),
+                ("t.channel_account_id", "t.thread_key", "case_threads t ON t.channel_account_id = p.column1 AND t.thread_key = p.column2 JOIN cases c ON c.id = t.case_id", &keys),
             ];
-            for (n, (from, acc_col, key_col, values)) in by_key.into_iter().enumerate() {
-                if values.is_empty() {
-                    continue;
-                }
-                let mut q = sqlx::QueryBuilder::<$db>::new(format!(
-                    "SELECT {acc_col} AS acc, {key_col} AS k, CAST(0 AS BIGINT) AS s, {CASE_STATE_COLS} {from} WHERE "
-                ));
-                push_in(&mut q, acc_col, &accounts);
-                push_in(&mut q, &format!(" AND {key_col}"), values);
-                let rows: Vec<EvidenceRow> = q.build_query_as().fetch_all(&mut **tx).await?;
+            for (n, (acc_col, key_col, join, values)) in by_key.into_iter().enumerate() {
+                let select = format!("{acc_col} AS acc, {key_col} AS k, CAST(0 AS BIGINT) AS s, {CASE_STATE_COLS}");
+                let rows: Vec<EvidenceRow> = select_pairs(tx, &select, values, join).await?;
                 for r in rows {
                     let (acc, k, _, case) = r.into_found(&mut found)?;
                     if n == 0 { &mut found.parents } else { &mut found.threads }.insert((acc, k), case);
@@ -186,13 +198,10 @@ macro_rules! ingest_fns {
             }
 
             // Stored replies to the batch's messages (a parent that arrives after its child).
-            let mut q = sqlx::QueryBuilder::<$db>::new(format!(
-                "SELECT m.channel_account_id AS acc, m.in_reply_to AS k, m.sent_at AS s, {CASE_STATE_COLS} \
-                 FROM messages m JOIN cases c ON c.id = m.case_id WHERE m.in_reply_to IS NOT NULL AND "
-            ));
-            push_in(&mut q, "m.channel_account_id", &accounts);
-            push_in(&mut q, " AND m.in_reply_to", &pmids);
-            let rows: Vec<EvidenceRow> = q.build_query_as().fetch_all(&mut **tx).await?;
+            let select = format!("m.channel_account_id AS acc, m.in_reply_to AS k, m.sent_at AS s, {CASE_STATE_COLS}");
+            let rows: Vec<EvidenceRow> = select_pairs(tx, &select, &pmids,
+                "messages m ON m.channel_account_id = p.column1 AND m.in_reply_to = p.column2 \
+                 JOIN cases c ON c.id = m.case_id WHERE m.in_reply_to IS NOT NULL").await?;
             for r in rows {
                 let (acc, k, s, case) = r.into_found(&mut found)?;
                 let e = found.children.entry((acc, k)).or_insert((s, case));
@@ -202,22 +211,16 @@ macro_rules! ingest_fns {
             }
 
             // The cases of known authors who write privately.
-            let contacts: Vec<uuid::Uuid> = distinct(items.iter().filter(|i| i.message.visibility == Visibility::Private).filter_map(|i| {
-                found.identities.get(&(i.channel_account_id, i.message.author.platform_user_id.clone())).map(|k| k.contact_id)
+            let contacts: Vec<(uuid::Uuid, uuid::Uuid)> = distinct(items.iter().filter(|i| i.message.visibility == Visibility::Private).filter_map(|i| {
+                found.identities.get(&(i.channel_account_id, i.message.author.platform_user_id.clone())).map(|k| (k.contact_id, i.channel_account_id))
             }));
-            if !contacts.is_empty() {
-                let mut q = sqlx::QueryBuilder::<$db>::new(format!(
-                    "SELECT c.channel_account_id AS acc, '' AS k, CAST(0 AS BIGINT) AS s, {CASE_STATE_COLS} \
-                     FROM cases c WHERE c.status <> 'closed' AND "
-                ));
-                push_in(&mut q, "c.contact_id", &contacts);
-                push_in(&mut q, " AND c.channel_account_id", &accounts);
-                let rows: Vec<EvidenceRow> = q.build_query_as().fetch_all(&mut **tx).await?;
-                for r in rows {
-                    let contact = r.contact_id;
-                    let (acc, _, _, case) = r.into_found(&mut found)?;
-                    found.contact_cases.entry((acc, contact)).or_default().push(case);
-                }
+            let select = format!("c.channel_account_id AS acc, '' AS k, CAST(0 AS BIGINT) AS s, {CASE_STATE_COLS}");
+            let rows: Vec<EvidenceRow> = select_pairs(tx, &select, &contacts,
+                "cases c ON c.contact_id = p.column1 AND c.channel_account_id = p.column2 WHERE c.status <> 'closed'").await?;
+            for r in rows {
+                let contact = r.contact_id;
+                let (acc, _, _, case) = r.into_found(&mut found)?;
+                found.contact_cases.entry((acc, contact)).or_default().push(case);
             }
             Ok(found)
         }
