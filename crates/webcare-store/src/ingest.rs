@@ -149,7 +149,12 @@ macro_rules! ingest_fns {
             }
             let mut q = sqlx::QueryBuilder::<$db>::new(format!("SELECT {select} FROM "));
             push_pairs(&mut q, pairs);
-            q.push(" JOIN ").push(rest);
+            // SQLite: CROSS JOIN keeps the pairs as the outer loop. Without statistics it may
+            // instead scan a whole partial index (messages_reply_to) and probe the pairs, which
+            // grows with the table (seen as 2,300 -> 343 msgs/s over 200,000 messages).
+            // PostgreSQL plans this join well by cost and has no CROSS JOIN ... ON.
+            let join = if <$db as sqlx::Database>::NAME == "SQLite" { " CROSS JOIN " } else { " JOIN " };
+            q.push(join).push(rest);
             Ok(q.build_query_as().fetch_all(&mut **tx).await?)
         }
 
