@@ -623,7 +623,10 @@ async fn x_replies_and_dm_reads_are_signed_with_oauth1_keys(app: ConnApp) {
         .await
         .unwrap();
     let problem = expect_problem(res, 400).await;
-    assert_eq!(problem["invalidParams"][0]["name"], "credentials", "{problem}");
+    assert_eq!(
+        problem["invalidParams"][0]["name"], "credentials",
+        "{problem}"
+    );
     let res = app
         .post(
             "/api/v1/channel-accounts",
@@ -649,7 +652,10 @@ async fn x_replies_and_dm_reads_are_signed_with_oauth1_keys(app: ConnApp) {
     for c in &cases {
         let id = c["id"].as_str().unwrap();
         let (status, created) = app
-            .reply(id, json!({"text": "Dank, we geven het door aan openbare ruimte."}))
+            .reply(
+                id,
+                json!({"text": "Dank, we geven het door aan openbare ruimte."}),
+            )
             .await;
         assert_eq!(status, 201, "{created}");
         let rid = created["id"].as_str().unwrap().to_owned();
@@ -684,7 +690,10 @@ async fn x_replies_and_dm_reads_are_signed_with_oauth1_keys(app: ConnApp) {
     assert_eq!(dm_reads.len(), 1);
     assert!(dm_reads[0].auth.as_deref().unwrap().starts_with("OAuth "));
     let texts: Vec<String> = app.messages().await.into_iter().map(|m| m.3).collect();
-    assert!(texts.iter().any(|t| t == "Oudegracht 1, Utrecht"), "{texts:?}");
+    assert!(
+        texts.iter().any(|t| t == "Oudegracht 1, Utrecht"),
+        "{texts:?}"
+    );
 
     // The same account with a wrong token secret: X answers 401 and the reply fails, readably.
     const OTHER: &str = "1460000000000000009";
@@ -705,10 +714,14 @@ async fn x_replies_and_dm_reads_are_signed_with_oauth1_keys(app: ConnApp) {
         .find(|c| !cases.iter().any(|old| old["id"] == c["id"]))
         .expect("the second account's case");
     let id = case["id"].as_str().unwrap();
-    let (status, created) = app.reply(id, json!({"text": "@piet we kijken ernaar"})).await;
+    let (status, created) = app
+        .reply(id, json!({"text": "@piet we kijken ernaar"}))
+        .await;
     assert_eq!(status, 201, "{created}");
     let failed = app
-        .wait_reply(id, created["id"].as_str().unwrap(), |r| r["state"] == "failed")
+        .wait_reply(id, created["id"].as_str().unwrap(), |r| {
+            r["state"] == "failed"
+        })
         .await;
     let reason = failed["failureReason"].as_str().unwrap_or_default();
     assert!(reason.contains("X token is invalid"), "{failed}");

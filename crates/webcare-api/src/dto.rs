@@ -450,9 +450,14 @@ fn check_account_fields(errs: &mut Vec<InvalidParam>, f: AccountFields<'_>) {
 fn incomplete_oauth1(creds: &std::collections::BTreeMap<String, String>) -> bool {
     let set = |k: &str| creds.get(k).is_some_and(|v| !v.is_empty());
     (creds.contains_key("consumerKey") || creds.contains_key("accessTokenSecret"))
-        && !["consumerKey", "consumerSecret", "accessToken", "accessTokenSecret"]
-            .into_iter()
-            .all(set)
+        && ![
+            "consumerKey",
+            "consumerSecret",
+            "accessToken",
+            "accessTokenSecret",
+        ]
+        .into_iter()
+        .all(set)
 }
 
 fn interval_settings(poll: Option<u32>, delete: Option<u32>) -> rec::AccountSettings {

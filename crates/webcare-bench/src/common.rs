@@ -121,7 +121,10 @@ impl BenchDb {
     pub async fn drop_db(self) {
         // For looking at plans and table sizes after a run.
         if std::env::var_os("WEBCARE_BENCH_KEEP_DB").is_some() {
-            eprintln!("keeping the database: schema {:?}, folder {:?}", self.schema, self.dir);
+            eprintln!(
+                "keeping the database: schema {:?}, folder {:?}",
+                self.schema, self.dir
+            );
             return;
         }
         if let Some(schema) = &self.schema {

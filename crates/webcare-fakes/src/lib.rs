@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-pub use webcare_connectors::x::OAuth1Keys;
 use webcare_connectors::x::oauth1_verify;
+pub use webcare_connectors::x::OAuth1Keys;
 
 /// One request the fake received.
 #[derive(Debug, Clone)]

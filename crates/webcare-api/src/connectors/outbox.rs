@@ -276,12 +276,7 @@ async fn send(
         now,
         template: r.whatsapp_template.as_ref().map(whatsapp_template),
     };
-    let req = match build_request(
-        &out,
-        &base,
-        &cfg.graph_version,
-        &credentials,
-    ) {
+    let req = match build_request(&out, &base, &cfg.graph_version, &credentials) {
         Ok(req) => req,
         Err(refused) => {
             let reason = match &refused.alternative {

@@ -10,8 +10,8 @@
 //! back (Messenger `metadata` in the echo, WhatsApp `biz_opaque_callback_data` in statuses).
 
 use super::limits::{channel_limits, text_length, window_state, WindowState};
-use crate::x::{OAuth1Keys, XAuth};
 use crate::signature::{sign_webhook, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER};
+use crate::x::{OAuth1Keys, XAuth};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::fmt;

@@ -69,7 +69,10 @@ pub fn oauth1_keys<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Option<OAuth1Ke
 impl XAuth {
     /// Picks the credential for `access` from an account's credential keys; `None` when the
     /// account has nothing usable.
-    pub fn select<'a>(get: impl Fn(&str) -> Option<&'a str> + Copy, access: XAccess) -> Option<XAuth> {
+    pub fn select<'a>(
+        get: impl Fn(&str) -> Option<&'a str> + Copy,
+        access: XAccess,
+    ) -> Option<XAuth> {
         let bearer = |k: &str| {
             get(k)
                 .filter(|s| !s.is_empty())

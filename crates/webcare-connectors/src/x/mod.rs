@@ -11,7 +11,9 @@ mod rate_limit;
 mod v2;
 
 pub use activity::parse_account_activity;
-pub use auth::{oauth1_header, oauth1_keys, oauth1_params, oauth1_verify, OAuth1Keys, XAccess, XAuth};
+pub use auth::{
+    oauth1_header, oauth1_keys, oauth1_params, oauth1_verify, OAuth1Keys, XAccess, XAuth,
+};
 pub use errors::{parse_x_errors, XApiError};
 pub use rate_limit::RateLimit;
 pub use v2::{
