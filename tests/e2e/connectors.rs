@@ -11,24 +11,8 @@ const IG: &str = "17841400000000001";
 const WA_PHONE: &str = "109876543210987";
 const X_ME: &str = "1460000000000000001";
 
-macro_rules! conn_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() {
-                   if let Some(app) = super::ConnApp::spawn(super::Backend::Sqlite).await { super::$name(app).await }
-               } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() {
-                   if let Some(app) = super::ConnApp::spawn(super::Backend::Postgres).await { super::$name(app).await }
-               } )*
-        }
-    };
-}
-
-conn_tests!(
+webcare_e2e::both_backends!(
+    app = webcare_e2e::connectors::ConnApp;
     meta_subscription_handshake,
     bad_deliveries_are_refused_and_store_nothing,
     facebook_feed_sequence_threads_dedupes_edits_and_deletes,

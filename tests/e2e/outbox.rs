@@ -13,24 +13,8 @@ const POST: &str = "104961234567890_822112233445566";
 const WA_PHONE: &str = "109876543210987";
 const X_ME: &str = "1460000000000000001";
 
-macro_rules! conn_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() {
-                   if let Some(app) = super::ConnApp::spawn(super::Backend::Sqlite).await { super::$name(app).await }
-               } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() {
-                   if let Some(app) = super::ConnApp::spawn(super::Backend::Postgres).await { super::$name(app).await }
-               } )*
-        }
-    };
-}
-
-conn_tests!(
+webcare_e2e::both_backends!(
+    app = webcare_e2e::connectors::ConnApp;
     facebook_comment_reply_is_sent_once_and_its_echo_is_linked,
     whatsapp_reply_and_statuses_that_never_go_backwards,
     transient_errors_are_retried_then_sent,

@@ -14,24 +14,8 @@ const WA_PHONE: &str = "109876543210987";
 const X_ME: &str = "1460000000000000001";
 const WA_CITIZEN: &str = "31612345678";
 
-macro_rules! conn_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() {
-                   if let Some(app) = super::ConnApp::spawn(super::Backend::Sqlite).await { super::$name(app).await }
-               } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() {
-                   if let Some(app) = super::ConnApp::spawn(super::Backend::Postgres).await { super::$name(app).await }
-               } )*
-        }
-    };
-}
-
-conn_tests!(
+webcare_e2e::both_backends!(
+    app = webcare_e2e::connectors::ConnApp;
     whatsapp_templates_go_out_outside_the_window,
     canned_answers_go_out_filled_in,
     out_of_hours_auto_reply_once_per_case_and_no_answer,

@@ -201,22 +201,26 @@ pub async fn expect_problem(res: reqwest::Response, status: u16) -> serde_json::
     body
 }
 
-/// `both_backends!(name)` makes `sqlite::name` and `postgres::name` tests from
-/// `async fn name(app: TestApp)`.
+/// `both_backends!(name, ...)` makes `sqlite::name` and `postgres::name` tests from
+/// `async fn name(app: TestApp)`; `both_backends!(app = ConnApp; name, ...)` does the same for
+/// another harness with an `async fn spawn(Backend) -> Option<Self>`.
 #[macro_export]
 macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
+    (app = $app:ty; $($name:ident),* $(,)?) => {
         mod sqlite {
             $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                async fn $name() {
-                   if let Some(app) = $crate::TestApp::spawn($crate::Backend::Sqlite).await { super::$name(app).await }
+                   if let Some(app) = <$app>::spawn($crate::Backend::Sqlite).await { super::$name(app).await }
                } )*
         }
         mod postgres {
             $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                async fn $name() {
-                   if let Some(app) = $crate::TestApp::spawn($crate::Backend::Postgres).await { super::$name(app).await }
+                   if let Some(app) = <$app>::spawn($crate::Backend::Postgres).await { super::$name(app).await }
                } )*
         }
+    };
+    ($($name:ident),* $(,)?) => {
+        $crate::both_backends!(app = $crate::TestApp; $($name),*);
     };
 }
