@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 use webcare_e2e::connectors::*;
-use webcare_e2e::{expect_problem, Backend};
+use webcare_e2e::expect_problem;
 
 const PAGE: &str = "104961234567890";
 const POST: &str = "104961234567890_822112233445566";

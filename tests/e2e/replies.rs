@@ -6,7 +6,7 @@ use chrono::Utc;
 use serde_json::{json, Value};
 use std::time::Duration;
 use webcare_e2e::connectors::*;
-use webcare_e2e::{expect_problem, Backend};
+use webcare_e2e::expect_problem;
 
 const PAGE: &str = "104961234567890";
 const POST: &str = "104961234567890_822112233445566";
