@@ -8,6 +8,7 @@ use std::sync::Arc;
 use webcare_api::sla_worker::{AlertSink, SlaWorker};
 use webcare_domain::{CaseStatus, Role};
 use webcare_e2e::{both_backends, expect_problem, TestApp};
+use webcare_store::agent::CaseWrite;
 use webcare_store::sla::AlertRecord;
 use webcare_store::Store;
 
@@ -22,6 +23,7 @@ both_backends!(
     two_workers_on_one_database_fire_once,
     the_running_worker_fires_at_the_due_instant,
     case_list_sorts_by_due_time_with_stable_cursors,
+    a_lost_sla_update_is_repaired_before_it_breaches,
 );
 
 /// Counts deliveries.
@@ -1141,4 +1143,55 @@ async fn breach_delay() {
         delays.last().unwrap()
     );
     assert_eq!(delays.len(), n);
+}
+
+/// A case resolved whose SLA update was lost (the process died between the two transactions):
+/// the worker stops its clocks at the instant of resolving before it fires anything, so no
+/// breach is raised for a finished case; a case resolved just now is left to its own update.
+async fn a_lost_sla_update_is_repaired_before_it_breaches(app: TestApp) {
+    let cal = create_calendar(&app, &always()).await;
+    let account = account_with_calendar(&app, "web", &cal).await;
+    let now = secs(Utc::now());
+    let sent = now - Duration::minutes(300);
+    let case: uuid::Uuid = citizen(&app, &account, "lost1", "u1", sent)
+        .await
+        .parse()
+        .unwrap();
+    let other: uuid::Uuid = citizen(&app, &account, "lost2", "u2", sent)
+        .await
+        .parse()
+        .unwrap();
+    // Resolved 100 minutes after the message (in time for the 240-minute reaction norm), written
+    // without the SLA update that normally follows.
+    let resolved_at = sent + Duration::minutes(100);
+    for id in [case, other] {
+        let before = app.store.get_case(id).await.unwrap().unwrap();
+        let mut w = CaseWrite::new(before);
+        w.after.status = CaseStatus::Resolved;
+        w.after.resolved_at = Some(resolved_at);
+        app.store.write_case(w).await.unwrap();
+    }
+    let c = get_json(&app, &format!("/api/v1/cases/{case}")).await;
+    assert_eq!(c["sla"]["reaction"]["state"], "running", "the lost update");
+
+    let sink = Arc::new(CountingSink::default());
+    let mut worker = SlaWorker::new(app.store.clone(), sink.clone());
+    // With the default grace, the just-written cases are left to their own SLA update.
+    assert_eq!(worker.repair().await.unwrap(), 0);
+    worker.repair_grace = Duration::zero();
+    assert_eq!(worker.repair().await.unwrap(), 2);
+    assert_eq!(worker.repair().await.unwrap(), 0, "nothing left to repair");
+    let c = get_json(&app, &format!("/api/v1/cases/{case}")).await;
+    for clock in ["reaction", "resolution"] {
+        assert_eq!(c["sla"][clock]["state"], "met", "{clock}: {c}");
+        assert_eq!(parse(&c["sla"][clock]["stoppedAt"]), resolved_at, "{clock}");
+    }
+    assert!(c["dueAt"].is_null(), "{c}");
+    let pass = worker.run_once(Utc::now()).await.unwrap();
+    assert!(
+        pass.fired.is_empty(),
+        "no alert for a finished case: {:?}",
+        pass.fired
+    );
+    assert_eq!(sink.0.load(Ordering::SeqCst), 0);
 }

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use webcare_domain::CaseStatus;
 use webcare_store::sla::AlertRecord;
 use webcare_store::Store;
 
@@ -66,6 +67,11 @@ pub struct SlaWorker {
     pub batch: u32,
     /// How long a claimed notification is reserved for this node.
     pub lease: chrono::Duration,
+    /// How often to look for finished cases whose clocks still run (see [`SlaWorker::repair`]).
+    pub repair_every: Duration,
+    /// A case write's own SLA update follows it within milliseconds; the repair leaves writes
+    /// younger than this alone so it never races one.
+    pub repair_grace: chrono::Duration,
 }
 
 impl SlaWorker {
@@ -82,6 +88,8 @@ impl SlaWorker {
             node: format!("node-{}", uuid::Uuid::now_v7()),
             recheck,
             batch: 500,
+            repair_every: Duration::from_secs(60),
+            repair_grace: chrono::Duration::seconds(10),
             lease: chrono::Duration::seconds(30),
         }
     }
@@ -136,6 +144,33 @@ impl SlaWorker {
         Ok(notified)
     }
 
+    /// Stops the clocks of resolved and closed cases that still run. A case write and its SLA
+    /// update are separate transactions; when the second is lost (a crash or a database error in
+    /// between), the clocks would otherwise run on and breach a finished case. Each clock stops at
+    /// the instant the case was resolved (or closed), so its figures are as if nothing was lost.
+    /// Cases written in the last `repair_grace` are left to their own SLA update. One batch per
+    /// call; returns how many cases it repaired.
+    pub async fn repair(&self) -> anyhow::Result<usize> {
+        let cases = self
+            .store
+            .finished_cases_with_running_clocks(Utc::now() - self.repair_grace, self.batch)
+            .await?;
+        for (id, status, at) in &cases {
+            // `from` matters only for a reopening; any unfinished status will do.
+            self.store
+                .on_status_change(*id, CaseStatus::Open, *status, *at)
+                .await?;
+            tracing::warn!(case_id = %id, status = %status, "a finished case's SLA clocks were still running (its SLA update was lost); stopped them");
+        }
+        Ok(cases.len())
+    }
+
+    async fn repair_logged(&self) {
+        if let Err(e) = self.repair().await {
+            tracing::warn!(error = %e, "SLA repair pass failed; will try again");
+        }
+    }
+
     /// How long to sleep until `next`, at most `recheck`.
     fn wait_for(&self, next: Option<DateTime<Utc>>) -> Duration {
         next.map_or(self.recheck, |at| {
@@ -152,9 +187,16 @@ impl SlaWorker {
         let notifier = tokio::spawn(self.clone().notify_loop(stop.clone(), fired.clone()));
         let changes = self.store.sla_changes();
         let mut backoff = Duration::from_millis(100);
+        // Before the first firing: a crash may have left a finished case's clocks running.
+        self.repair_logged().await;
+        let mut repaired_at = std::time::Instant::now();
         loop {
             if stop.is_cancelled() {
                 break;
+            }
+            if repaired_at.elapsed() >= self.repair_every {
+                self.repair_logged().await;
+                repaired_at = std::time::Instant::now();
             }
             // Register interest before reading the next instant, so no change is missed.
             let notified = changes.notified();

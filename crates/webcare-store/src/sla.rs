@@ -317,6 +317,16 @@ pub trait SlaStore: Send + Sync {
         );
         Ok(a.into_iter().chain(b).min())
     }
+    /// Resolved or closed cases that still have an unstopped clock, with the instant they were
+    /// resolved (or closed). A case write and its SLA update are separate transactions, so a
+    /// crash between them leaves such a case; the SLA worker stops its clocks from here. Only
+    /// cases last written before `settled_before`, so a write whose SLA update is still on its
+    /// way is left alone.
+    async fn finished_cases_with_running_clocks(
+        &self,
+        settled_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(Uuid, CaseStatus, DateTime<Utc>)>>;
     /// When the next warning or breach falls due, if any.
     async fn next_fire_instant(&self) -> Result<Option<DateTime<Utc>>>;
     /// When the next notification is due (or a running notification lease ends), if any.
@@ -1748,6 +1758,35 @@ macro_rules! impl_sla_store {
                         q.build().execute(&self.wpool).await?;
                     }
                     Ok(())
+                }
+
+                async fn finished_cases_with_running_clocks(
+                    &self,
+                    settled_before: DateTime<Utc>,
+                    limit: u32,
+                ) -> Result<Vec<(Uuid, CaseStatus, DateTime<Utc>)>> {
+                    // sla_status is NULL exactly when no clock runs or is paused (refresh_cases).
+                    let rows: Vec<(Uuid, String, Option<i64>, Option<i64>, i64)> = sqlx::query_as(
+                        "SELECT id, status, resolved_at, closed_at, updated_at FROM cases \
+                         WHERE sla_status IS NOT NULL AND status IN ('resolved', 'closed') \
+                         AND updated_at < $1 ORDER BY id LIMIT $2",
+                    )
+                    .bind(to_ms(settled_before))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.into_iter()
+                        .map(|(id, status, resolved, closed, updated)| {
+                            let status: CaseStatus = status.parse().map_err(|_| {
+                                StoreError::Corrupt(format!("bad case status '{status}' in database"))
+                            })?;
+                            let at = match status {
+                                CaseStatus::Resolved => resolved,
+                                _ => closed.or(resolved),
+                            };
+                            Ok((id, status, from_ms(at.unwrap_or(updated))))
+                        })
+                        .collect()
                 }
 
                 async fn next_fire_instant(&self) -> Result<Option<DateTime<Utc>>> {
