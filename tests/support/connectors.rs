@@ -244,6 +244,15 @@ impl ConnApp {
     }
 
     /// Creates a reply; returns (status, body).
+    /// Posts a reply, expects 201, and waits until it is sent; answers the reply as sent.
+    pub async fn reply_sent(&self, case_id: &str, body: Value) -> Value {
+        let (status, created) = self.reply(case_id, body).await;
+        assert_eq!(status, 201, "{created}");
+        let id = created["id"].as_str().unwrap().to_owned();
+        self.wait_reply(case_id, &id, |r| r["state"] == "sent")
+            .await
+    }
+
     pub async fn reply(&self, case_id: &str, body: Value) -> (u16, Value) {
         let res = self
             .post(&format!("/api/v1/cases/{case_id}/replies"), &body)
