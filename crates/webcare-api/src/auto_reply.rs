@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use utoipa::ToSchema;
 use uuid::Uuid;
-use webcare_connectors::outbound::{build_request, Credentials, OutboundReply, WindowInfo};
+use webcare_connectors::outbound::{check_reply, OutboundReply, WindowInfo};
 use webcare_domain::{out_of_hours, Direction, Visibility};
 use webcare_store::connectors::NewReply;
 use webcare_store::{
@@ -306,8 +306,7 @@ impl AutoReplier {
             now,
             template: None,
         };
-        let creds = Credentials::default();
-        if let Err(refused) = build_request(&dry, "http://dry-run.invalid", "v0", &creds) {
+        if let Err(refused) = check_reply(&dry) {
             tracing::warn!(account = %account.id, case = %c.case, reason = %refused.reason, "auto-reply not sent: the platform would refuse it");
             return Ok(());
         }

@@ -42,10 +42,7 @@ pub(crate) struct EvidenceRow {
 impl EvidenceRow {
     /// Records the row's case in `found` and returns (account, key, instant, case id).
     pub(crate) fn into_found(self, found: &mut Found) -> crate::Result<(Uuid, String, i64, Uuid)> {
-        let status: CaseStatus = self
-            .status
-            .parse()
-            .map_err(|_| crate::StoreError::Corrupt(format!("case status '{}'", self.status)))?;
+        let status: CaseStatus = crate::sql::parse(&self.status, "case status")?;
         found.cases.entry(self.id).or_insert(CaseState {
             id: self.id,
             account: self.channel_account_id,

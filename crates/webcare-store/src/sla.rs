@@ -1777,9 +1777,7 @@ macro_rules! impl_sla_store {
                     .await?;
                     rows.into_iter()
                         .map(|(id, status, resolved, closed, updated)| {
-                            let status: CaseStatus = status.parse().map_err(|_| {
-                                StoreError::Corrupt(format!("bad case status '{status}' in database"))
-                            })?;
+                            let status: CaseStatus = $crate::sql::parse(&status, "case status")?;
                             let at = match status {
                                 CaseStatus::Resolved => resolved,
                                 _ => closed.or(resolved),

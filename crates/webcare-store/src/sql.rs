@@ -21,7 +21,7 @@ pub(crate) const MESSAGE_COLS: &str = "id, case_id, channel_account_id, platform
     in_reply_to, conversation_key, direction, visibility, author, text, sent_at, received_at, \
     attachments, edit_history, flags, deleted_at";
 
-fn parse<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
+pub(crate) fn parse<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
     s.parse()
         .map_err(|_| StoreError::Corrupt(format!("bad {what} '{s}' in database")))
 }

@@ -9,11 +9,10 @@
 //! outcomes in one transaction. If the node dies in between, the lease runs out and the journal
 //! sweep processes what is left; processing is idempotent.
 
-use super::journal::{self, AccountLookup};
+use super::journal;
 use crate::error::ApiError;
 use crate::ingestor::Ingestor;
 use chrono::{Duration, Utc};
-use futures::future::join_all;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -91,13 +90,23 @@ impl Intake {
         external_id: &str,
     ) -> Result<Option<ChannelAccount>, StoreError> {
         let key = (kind, external_id.to_owned());
-        if let Some((at, a)) = self.accounts.known.read().expect("account cache").get(&key) {
+        if let Some((at, a)) = self
+            .accounts
+            .known
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
             if at.elapsed() < ACCOUNT_TTL {
                 return Ok(Some(a.clone()));
             }
         }
         let found = store.find_account(kind, external_id).await?;
-        let mut known = self.accounts.known.write().expect("account cache");
+        let mut known = self
+            .accounts
+            .known
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
         match &found {
             Some(a) => {
                 known.insert(key, (Instant::now(), a.clone()));
@@ -111,7 +120,11 @@ impl Intake {
 
     /// Forgets cached accounts: after an account is changed or removed through the API.
     pub fn forget_accounts(&self) {
-        self.accounts.known.write().expect("account cache").clear();
+        self.accounts
+            .known
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// Journals one delivery durably; returns its id once the transaction has committed. When
@@ -191,28 +204,8 @@ async fn process_loop(
         };
         let (store, ingestor) = (store.clone(), ingestor.clone());
         tokio::spawn(async move {
-            process_batch(&store, &ingestor, batch).await;
+            journal::process_batch(&store, &ingestor, batch).await;
             drop(permit);
         });
-    }
-}
-
-/// Processes claimed entries together and records their outcomes in one transaction.
-pub async fn process_batch(store: &Arc<dyn Store>, ingestor: &Ingestor, batch: Vec<JournalEntry>) {
-    let accounts = AccountLookup::new(store.clone());
-    let results = join_all(
-        batch
-            .iter()
-            .map(|e| journal::process_with(store, ingestor, &accounts, e)),
-    )
-    .await;
-    let outcomes: Vec<_> = batch
-        .iter()
-        .zip(results)
-        .map(|(e, r)| (e.id, journal::outcome_of(e, r)))
-        .collect();
-    if let Err(e) = store.journal_finish_many(outcomes).await {
-        // The leases run out and the sweep processes them again; processing is idempotent.
-        tracing::warn!(error = %e, entries = batch.len(), "recording journal outcomes failed");
     }
 }

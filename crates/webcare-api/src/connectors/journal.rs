@@ -71,9 +71,7 @@ pub async fn sweep(
 ) -> Result<usize, StoreError> {
     let entries = store.journal_claim(None, Utc::now(), LEASE, limit).await?;
     let n = entries.len();
-    for e in entries {
-        process_and_finish(store, ingestor, e).await;
-    }
+    process_batch(store, ingestor, entries).await;
     Ok(n)
 }
 
@@ -81,11 +79,27 @@ fn retry_delay(attempts: i64) -> Duration {
     Duration::seconds(1i64 << attempts.clamp(0, 8))
 }
 
-pub async fn process_and_finish(store: &Arc<dyn Store>, ingestor: &Ingestor, entry: JournalEntry) {
-    let outcome = outcome_of(&entry, process(store, ingestor, &entry).await);
-    if let Err(e) = store.journal_finish(entry.id, outcome).await {
-        // The lease runs out and the sweep retries; processing is idempotent.
-        tracing::warn!(journal = %entry.id, error = %e, "recording a journal outcome failed");
+/// Processes leased entries together (accounts looked up once; their messages meet in the
+/// ingestor's group commit) and records their outcomes in one transaction.
+pub async fn process_batch(store: &Arc<dyn Store>, ingestor: &Ingestor, batch: Vec<JournalEntry>) {
+    if batch.is_empty() {
+        return;
+    }
+    let accounts = AccountLookup::new(store.clone());
+    let results = join_all(
+        batch
+            .iter()
+            .map(|e| process_with(store, ingestor, &accounts, e)),
+    )
+    .await;
+    let outcomes: Vec<_> = batch
+        .iter()
+        .zip(results)
+        .map(|(e, r)| (e.id, outcome_of(e, r)))
+        .collect();
+    if let Err(e) = store.journal_finish_many(outcomes).await {
+        // The leases run out and the sweep processes them again; processing is idempotent.
+        tracing::warn!(error = %e, entries = batch.len(), "recording journal outcomes failed");
     }
 }
 
@@ -124,13 +138,13 @@ pub fn outcome_of(entry: &JournalEntry, result: Result<Summary, ProcessError>) -
 /// Channel accounts by (kind, external id), looked up once per batch of entries. The entries
 /// of a batch are processed concurrently and mostly name the same few accounts, so lookups run
 /// one at a time: the first fetches, the others find it.
-pub struct AccountLookup {
+struct AccountLookup {
     store: Arc<dyn Store>,
     known: tokio::sync::Mutex<HashMap<(ChannelKind, String), Option<ChannelAccount>>>,
 }
 
 impl AccountLookup {
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    fn new(store: Arc<dyn Store>) -> Self {
         Self {
             store,
             known: Default::default(),
@@ -230,17 +244,8 @@ fn events_of(
     }
 }
 
-/// Processes one entry. Public for tests and the replay command.
-pub async fn process(
-    store: &Arc<dyn Store>,
-    ingestor: &Ingestor,
-    entry: &JournalEntry,
-) -> Result<Summary, ProcessError> {
-    process_with(store, ingestor, &AccountLookup::new(store.clone()), entry).await
-}
-
-/// Processes one entry, with account lookups shared by a batch.
-pub async fn process_with(
+/// Processes one entry, with account lookups shared by its batch.
+async fn process_with(
     store: &Arc<dyn Store>,
     ingestor: &Ingestor,
     accounts: &AccountLookup,

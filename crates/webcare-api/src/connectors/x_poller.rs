@@ -28,7 +28,7 @@ use webcare_connectors::x::{
     parse_dm_events_page, parse_mentions_page, parse_tweet_lookup_missing, RateLimit, XAccess,
     XAuth,
 };
-use webcare_store::connectors::JournalSource;
+use webcare_store::connectors::{JournalSource, NewJournalEntry};
 use webcare_store::{ChannelAccount, Store, StoreError};
 
 pub const TWEET_FIELDS: &str = "author_id,conversation_id,created_at,entities,attachments,in_reply_to_user_id,referenced_tweets,lang,edit_history_tweet_ids,note_tweet";
@@ -150,15 +150,21 @@ async fn store_page(
     source: JournalSource,
     body: &[u8],
 ) -> Result<(), PollError> {
-    let id = store
-        .journal_append(source, Some(account.id), body, Utc::now())
+    // Journaled already leased to this poller, then processed like any delivery.
+    let entry = NewJournalEntry {
+        source,
+        channel_account_id: Some(account.id),
+        body: body.to_vec(),
+        received_at: Utc::now(),
+    };
+    let stored = store
+        .journal_append_many(vec![entry], Some(journal::LEASE))
         .await?;
-    for e in store
-        .journal_claim(Some(id), Utc::now(), journal::LEASE, 1)
-        .await?
-    {
-        journal::process_and_finish(store, ingestor, e).await;
-    }
+    let ids: Vec<_> = stored.iter().map(|e| e.id).collect();
+    journal::process_batch(store, ingestor, stored).await;
+    let Some(&id) = ids.first() else {
+        return Err(PollError::Failed("the page was not journaled".into()));
+    };
     match store.journal_get(id).await?.map(|e| e.state) {
         Some(s) if s == "processed" => Ok(()),
         other => Err(PollError::Failed(format!(

@@ -25,8 +25,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use webcare_connectors::outbound::{
-    build_request, channel_limits, text_length, window_state, Credentials, OutboundReply,
-    RefusalKind, WindowInfo, WindowState,
+    channel_limits, check_reply, text_length, window_state, OutboundReply, RefusalKind, WindowInfo,
+    WindowState,
 };
 use webcare_domain::canned::{self, TemplateError};
 use webcare_domain::inbound::DeliveryState;
@@ -413,12 +413,7 @@ pub async fn create(
             .as_ref()
             .map(crate::connectors::outbox::whatsapp_template),
     };
-    if let Err(refused) = build_request(
-        &dry,
-        "http://dry-run.invalid",
-        "v0",
-        &Credentials::default(),
-    ) {
+    if let Err(refused) = check_reply(&dry) {
         let (name, code) = refusal_param(refused.kind);
         let reason = match &refused.alternative {
             Some(alt) => format!("{}; instead: {alt}", refused.reason),

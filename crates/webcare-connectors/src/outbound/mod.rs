@@ -7,7 +7,7 @@ mod response;
 
 pub use limits::{channel_limits, text_length, window_state, CharCounting, Limits, WindowState};
 pub use request::{
-    build_request, Credentials, OutboundReply, PlatformRequest, RefusalKind, RefusedReply,
-    WhatsAppTemplate, WindowInfo,
+    build_request, check_reply, Credentials, OutboundReply, PlatformRequest, RefusalKind,
+    RefusedReply, WhatsAppTemplate, WindowInfo,
 };
 pub use response::{meta_regain_access, parse_send_response, transport_failure, SendOutcome};

@@ -139,6 +139,19 @@ fn refuse(kind: RefusalKind, reason: impl Into<String>, alternative: Option<&str
     }
 }
 
+/// Whether the platform would take `reply` (text, window, target ids), checked the way
+/// [`build_request`] checks it but without secrets or a URL: for the API to refuse a reply at
+/// once instead of failing it in the worker.
+pub fn check_reply(reply: &OutboundReply) -> Result<(), RefusedReply> {
+    build_request(
+        reply,
+        "http://dry-run.invalid",
+        "v0",
+        &Credentials::default(),
+    )
+    .map(|_| ())
+}
+
 /// Builds the request for `reply`. `base_url` is the platform API root (`https://graph.facebook.com`,
 /// `https://api.x.com`, a fake server in tests; the callback URL for `api` channels);
 /// `graph_version` like `v21.0` is used for Meta only.
