@@ -11,6 +11,8 @@
 //! clock run and status), so any number of workers on one database fire each alert once. Breaches
 //! that fell due while no worker ran fire on the first pass after start-up.
 //!
+//! A third loop repairs lost SLA updates (see [`SlaWorker::repair`]) once a minute.
+//!
 //! Recorded alerts are handed to an [`AlertSink`] at their `notify_at` (held until the next
 //! opening when they fall outside the clock's calendar's opening hours), under a lease: a sink
 //! that fails or a node that dies mid-send leaves the alert for a retry after the lease expires.
@@ -188,15 +190,12 @@ impl SlaWorker {
         let changes = self.store.sla_changes();
         let mut backoff = Duration::from_millis(100);
         // Before the first firing: a crash may have left a finished case's clocks running.
+        // Later passes run on their own, so a repair never delays a breach.
         self.repair_logged().await;
-        let mut repaired_at = std::time::Instant::now();
+        let repairer = tokio::spawn(self.clone().repair_loop(stop.clone()));
         loop {
             if stop.is_cancelled() {
                 break;
-            }
-            if repaired_at.elapsed() >= self.repair_every {
-                self.repair_logged().await;
-                repaired_at = std::time::Instant::now();
             }
             // Register interest before reading the next instant, so no change is missed.
             let notified = changes.notified();
@@ -231,7 +230,20 @@ impl SlaWorker {
         if let Err(e) = notifier.await {
             tracing::warn!(error = %e, "SLA notifier ended abnormally");
         }
+        if let Err(e) = repairer.await {
+            tracing::warn!(error = %e, "SLA repair loop ended abnormally");
+        }
         tracing::info!("SLA worker stopped");
+    }
+
+    /// Repairs lost SLA updates every `repair_every` until `stop`.
+    async fn repair_loop(self, stop: CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tokio::time::sleep(self.repair_every) => self.repair_logged().await,
+            }
+        }
     }
 
     /// Delivers notifications at their instants, and whenever the timer fired something.
