@@ -32,8 +32,8 @@ pub(crate) struct CountingSink(pub(crate) AtomicUsize);
 
 #[async_trait::async_trait]
 impl AlertSink for CountingSink {
-    async fn deliver(&self, _a: &AlertRecord) -> anyhow::Result<()> {
-        self.0.fetch_add(1, Ordering::SeqCst);
+    async fn deliver(&self, alerts: &[AlertRecord]) -> anyhow::Result<()> {
+        self.0.fetch_add(alerts.len(), Ordering::SeqCst);
         Ok(())
     }
 }

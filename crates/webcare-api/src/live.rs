@@ -101,23 +101,34 @@ impl LiveAlertSink {
 
 #[async_trait::async_trait]
 impl crate::sla_worker::AlertSink for LiveAlertSink {
-    async fn deliver(&self, a: &webcare_store::sla::AlertRecord) -> anyhow::Result<()> {
-        crate::sla_worker::LogSink.deliver(a).await?;
-        let Some(case) = self.state.store.get_case(a.case_id).await? else {
-            return Ok(()); // the case was erased meanwhile: nothing to tell
-        };
-        let status = webcare_store::sla::status_str(a.status);
-        let payload = serde_json::json!({
-            "caseId": a.case_id,
-            "clock": webcare_store::sla::kind_str(a.clock),
-            "status": status,
-            "dueAt": a.due_at,
-            "firedAt": a.fired_at,
-        });
-        self.state
+    async fn deliver(&self, alerts: &[webcare_store::sla::AlertRecord]) -> anyhow::Result<()> {
+        crate::sla_worker::LogSink.deliver(alerts).await?;
+        let ids: Vec<_> = alerts.iter().map(|a| a.case_id).collect();
+        let cases: std::collections::HashMap<_, _> = self
+            .state
             .store
-            .append_event(case_event(&format!("sla.{status}"), &case, payload))
-            .await?;
+            .get_cases(&ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let events = alerts
+            .iter()
+            // A case erased meanwhile: nothing to tell.
+            .filter_map(|a| {
+                let case = cases.get(&a.case_id)?;
+                let status = webcare_store::sla::status_str(a.status);
+                let payload = serde_json::json!({
+                    "caseId": a.case_id,
+                    "clock": webcare_store::sla::kind_str(a.clock),
+                    "status": status,
+                    "dueAt": a.due_at,
+                    "firedAt": a.fired_at,
+                });
+                Some(case_event(&format!("sla.{status}"), case, payload))
+            })
+            .collect();
+        self.state.store.append_events(events).await?;
         Ok(())
     }
 }

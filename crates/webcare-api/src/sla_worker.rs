@@ -29,8 +29,10 @@ use webcare_store::Store;
 /// Where warnings and breaches go: live events and webhooks plug in here.
 #[async_trait::async_trait]
 pub trait AlertSink: Send + Sync {
-    /// Deliver one alert; an error leaves it for a retry after the lease.
-    async fn deliver(&self, alert: &AlertRecord) -> anyhow::Result<()>;
+    /// Deliver a batch of alerts, all or none: an error leaves the whole batch for a retry after
+    /// its lease (delivery is at least once). A batch, so a sink can write one transaction for
+    /// it instead of one per alert.
+    async fn deliver(&self, alerts: &[AlertRecord]) -> anyhow::Result<()>;
 }
 
 /// Writes each alert to the log (the default until live events and webhooks exist).
@@ -38,15 +40,17 @@ pub struct LogSink;
 
 #[async_trait::async_trait]
 impl AlertSink for LogSink {
-    async fn deliver(&self, a: &AlertRecord) -> anyhow::Result<()> {
-        tracing::warn!(
-            case_id = %a.case_id,
-            clock = webcare_store::sla::kind_str(a.clock),
-            status = webcare_store::sla::status_str(a.status),
-            due_at = %a.due_at,
-            fired_at = %a.fired_at,
-            "SLA alert"
-        );
+    async fn deliver(&self, alerts: &[AlertRecord]) -> anyhow::Result<()> {
+        for a in alerts {
+            tracing::warn!(
+                case_id = %a.case_id,
+                clock = webcare_store::sla::kind_str(a.clock),
+                status = webcare_store::sla::status_str(a.status),
+                due_at = %a.due_at,
+                fired_at = %a.fired_at,
+                "SLA alert"
+            );
+        }
         Ok(())
     }
 }
@@ -128,17 +132,14 @@ impl SlaWorker {
             if claimed.is_empty() {
                 break;
             }
-            let mut delivered = Vec::with_capacity(claimed.len());
-            for a in &claimed {
-                match self.sink.deliver(a).await {
-                    Ok(()) => delivered.push(a.id),
-                    Err(e) => {
-                        tracing::warn!(alert = %a.id, error = %e, "SLA alert delivery failed; will retry")
-                    }
-                }
+            if let Err(e) = self.sink.deliver(&claimed).await {
+                // Leased, so they come back after the lease; stop this pass.
+                tracing::warn!(alerts = claimed.len(), error = %e, "SLA alert delivery failed; will retry");
+                break;
             }
-            self.store.mark_notified(&delivered, Utc::now()).await?;
-            notified += delivered.len();
+            let ids: Vec<_> = claimed.iter().map(|a| a.id).collect();
+            self.store.mark_notified(&ids, Utc::now()).await?;
+            notified += ids.len();
             if claimed.len() < self.batch as usize {
                 break;
             }

@@ -89,7 +89,15 @@ pub trait LiveEvents: Send + Sync {
     /// transaction; after the commit it goes to this process's subscribers
     /// ([`LiveEvents::subscribe_events`]). Whoever appends (a handler, the outbox, the journal,
     /// the SLA worker) thereby reaches the live streams: there is no second step to forget.
-    async fn append_event(&self, e: NewEvent) -> Result<EventRecord>;
+    async fn append_event(&self, e: NewEvent) -> Result<EventRecord> {
+        self.append_events(vec![e])
+            .await?
+            .pop()
+            .ok_or_else(|| crate::StoreError::Corrupt("an appended event came back missing".into()))
+    }
+    /// Like [`LiveEvents::append_event`] for many events in one transaction (a worker's batch);
+    /// they are numbered in the order given.
+    async fn append_events(&self, events: Vec<NewEvent>) -> Result<Vec<EventRecord>>;
     /// The events appended by this process from now on. Other nodes' events are in the log
     /// (`events_after`), not here.
     fn subscribe_events(&self) -> tokio::sync::broadcast::Receiver<EventRecord>;
@@ -233,46 +241,62 @@ macro_rules! impl_event_store {
 
             #[async_trait]
             impl LiveEvents for $store {
-                async fn append_event(&self, e: NewEvent) -> Result<EventRecord> {
+                async fn append_events(&self, events: Vec<NewEvent>) -> Result<Vec<EventRecord>> {
+                    if events.is_empty() {
+                        return Ok(Vec::new());
+                    }
                     let now = to_ms(Utc::now());
                     let mut tx = self.begin_write().await?;
-                    let sql = format!(
-                        "INSERT INTO events (at, kind, case_id, team, assignee, department_id, payload) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {EVENT_COLS}"
-                    );
-                    let row: EventRow = sqlx::query_as(&sql)
-                        .bind(now)
-                        .bind(&e.kind)
-                        .bind(e.case_id)
-                        .bind(&e.team)
-                        .bind(&e.assignee)
-                        .bind(e.department_id)
-                        .bind(Json(&e.payload))
-                        .fetch_one(&mut *tx)
-                        .await?;
                     let hooks: Vec<(Uuid, Json<Vec<String>>)> = sqlx::query_as(
                         "SELECT id, event_types FROM webhooks WHERE deleted_at IS NULL",
                     )
                     .fetch_all(&mut *tx)
                     .await?;
-                    for (id, types) in hooks {
-                        if types.0.iter().any(|t| t == &e.kind) {
-                            sqlx::query(
-                                "INSERT INTO webhook_deliveries (webhook_id, event_seq, next_attempt_at, created_at) \
-                                 VALUES ($1, $2, $3, $3) ON CONFLICT DO NOTHING",
-                            )
-                            .bind(id)
-                            .bind(row.seq)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
+                    let mut recs: Vec<EventRecord> = Vec::with_capacity(events.len());
+                    for chunk in events.chunks(500) {
+                        let mut q = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO events (at, kind, case_id, team, assignee, department_id, payload) ",
+                        );
+                        q.push_values(chunk, |mut b, e| {
+                            b.push_bind(now)
+                                .push_bind(&e.kind)
+                                .push_bind(e.case_id)
+                                .push_bind(&e.team)
+                                .push_bind(&e.assignee)
+                                .push_bind(e.department_id)
+                                .push_bind(Json(&e.payload));
+                        });
+                        q.push(format!(" RETURNING {EVENT_COLS}"));
+                        let rows: Vec<EventRow> = q.build_query_as().fetch_all(&mut *tx).await?;
+                        recs.extend(rows.into_iter().map(EventRecord::from));
+                    }
+                    // Numbered in the order given; RETURNING itself promises no order.
+                    recs.sort_by_key(|r| r.seq);
+                    let deliveries: Vec<(Uuid, i64)> = recs
+                        .iter()
+                        .flat_map(|r| {
+                            hooks
+                                .iter()
+                                .filter(|(_, types)| types.0.iter().any(|t| t == &r.event.kind))
+                                .map(|(id, _)| (*id, r.seq))
+                        })
+                        .collect();
+                    for chunk in deliveries.chunks(500) {
+                        let mut q = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO webhook_deliveries (webhook_id, event_seq, next_attempt_at, created_at) ",
+                        );
+                        q.push_values(chunk, |mut b, (id, seq)| {
+                            b.push_bind(*id).push_bind(*seq).push_bind(now).push_bind(now);
+                        });
+                        q.push(" ON CONFLICT DO NOTHING");
+                        q.build().execute(&mut *tx).await?;
                     }
                     tx.commit().await?;
-                    let rec: EventRecord = row.into();
-                    // No subscribers is fine: the event is in the log.
-                    let _ = self.events.send(rec.clone());
-                    Ok(rec)
+                    for rec in &recs {
+                        // No subscribers is fine: the events are in the log.
+                        let _ = self.events.send(rec.clone());
+                    }
+                    Ok(recs)
                 }
 
                 fn subscribe_events(&self) -> tokio::sync::broadcast::Receiver<EventRecord> {

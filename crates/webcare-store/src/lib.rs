@@ -49,6 +49,8 @@ pub trait ChannelAccounts: Send + Sync {
 pub trait Cases: Send + Sync {
     async fn list_cases(&self, filter: CaseFilter, page: PageRequest) -> Result<Page<CaseRecord>>;
     async fn get_case(&self, id: Uuid) -> Result<Option<CaseRecord>>;
+    /// The cases with these ids that exist, in no particular order (one query per 500 ids).
+    async fn get_cases(&self, ids: &[Uuid]) -> Result<Vec<CaseRecord>>;
     async fn case_messages(&self, case_id: Uuid) -> Result<Vec<MessageRecord>>;
     async fn get_contact(&self, id: Uuid) -> Result<Option<ContactRecord>>;
     async fn count_cases(&self) -> Result<i64>;

@@ -398,6 +398,21 @@ macro_rules! impl_sql_store {
                 row.map(TryInto::try_into).transpose()
             }
 
+            async fn get_cases(&self, ids: &[Uuid]) -> Result<Vec<CaseRecord>> {
+                let mut out = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(500) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(format!("SELECT {CASE_COLS} FROM cases WHERE id IN ("));
+                    let mut sep = q.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(*id);
+                    }
+                    q.push(")");
+                    let rows: Vec<CaseRow> = q.build_query_as().fetch_all(&self.pool).await?;
+                    out.extend(rows_into(rows)?);
+                }
+                Ok(out)
+            }
+
             async fn case_messages(&self, case_id: Uuid) -> Result<Vec<MessageRecord>> {
                 // Platform time order; the id breaks ties deterministically.
                 let sql = format!(

@@ -40,6 +40,8 @@ contract!(
     one_auto_reply_per_case_under_concurrency,
     replies_keep_their_template_and_canned_answer,
     appended_events_reach_subscribers,
+    a_batch_of_events_is_numbered_in_order_and_queued_per_webhook,
+    get_cases_answers_the_cases_that_exist,
 );
 
 async fn run<F, Fut>(backend: Backend, test: F)
@@ -887,4 +889,97 @@ async fn appended_events_reach_subscribers(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(got, e);
     assert_eq!(store.events_after(e.seq - 1, 10).await.unwrap(), vec![e]);
+}
+
+fn event(kind: &str, n: i64) -> agent_events::NewEvent {
+    agent_events::NewEvent {
+        kind: kind.into(),
+        case_id: None,
+        team: Some("kcc".into()),
+        assignee: None,
+        department_id: None,
+        payload: serde_json::json!({"n": n}),
+    }
+}
+
+async fn a_batch_of_events_is_numbered_in_order_and_queued_per_webhook(store: Arc<dyn Store>) {
+    let hook = store
+        .create_webhook(
+            "https://example.test/hook",
+            &["sla.breached".into()],
+            "s3cret",
+        )
+        .await
+        .unwrap();
+    assert!(store.append_events(vec![]).await.unwrap().is_empty());
+    let mut rx = store.subscribe_events();
+    let batch: Vec<_> = (0..700)
+        .map(|n| {
+            event(
+                if n % 3 == 0 {
+                    "sla.breached"
+                } else {
+                    "sla.warning"
+                },
+                n,
+            )
+        })
+        .collect();
+    let recs = store.append_events(batch.clone()).await.unwrap();
+    // Numbered in the order given, across the 500-row chunks.
+    assert_eq!(
+        recs.iter().map(|r| r.event.clone()).collect::<Vec<_>>(),
+        batch
+    );
+    assert!(recs.windows(2).all(|w| w[0].seq < w[1].seq));
+    for r in &recs {
+        assert_eq!(&rx.recv().await.unwrap(), r);
+    }
+    // Queued for the webhook exactly for the kind it subscribed to.
+    let mut queued = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list_deliveries(hook.id, after, 100).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.event_seq);
+        queued.extend(page.iter().map(|d| d.event_seq));
+    }
+    let breached: Vec<i64> = recs
+        .iter()
+        .filter(|r| r.event.kind == "sla.breached")
+        .map(|r| r.seq)
+        .collect();
+    assert_eq!(queued, breached);
+    assert_eq!(breached.len(), 234);
+}
+
+async fn get_cases_answers_the_cases_that_exist(store: Arc<dyn Store>) {
+    let a = account(&store, ChannelKind::Api, "web").await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let out = ingest(
+            &store,
+            a.id,
+            msg(&format!("web-{n}"), &format!("u-{n}"), Visibility::Public),
+        )
+        .await;
+        ids.push(out.message.case_id);
+    }
+    ids.push(Uuid::now_v7()); // no such case
+    let mut got: Vec<Uuid> = store
+        .get_cases(&ids)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    got.sort();
+    let mut want = ids[..3].to_vec();
+    want.sort();
+    assert_eq!(got, want);
+    assert_eq!(
+        store.get_case(ids[0]).await.unwrap(),
+        store.get_cases(&ids[..1]).await.unwrap().pop()
+    );
+    assert!(store.get_cases(&[]).await.unwrap().is_empty());
 }
