@@ -333,9 +333,12 @@ async fn watch_breaches(
     pool: Pool,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<std::collections::HashMap<Uuid, i64>> {
-    const SQL: &str = "SELECT id FROM sla_alerts WHERE status = 'breached' AND ($1 IS NULL OR id > $1) ORDER BY id";
+    // `id > $1` from the nil id on: one range probe of the primary key per poll. (An
+    // `$1 IS NULL OR id > $1` form plans generically as a scan of every alert, and the watcher
+    // then took a fifth of a core from the server it measures.)
+    const SQL: &str = "SELECT id FROM sla_alerts WHERE id > $1 AND status = 'breached' ORDER BY id";
     let mut seen = std::collections::HashMap::new();
-    let mut last: Option<Uuid> = None;
+    let mut last = Uuid::nil();
     while !stop.load(Ordering::SeqCst) {
         let at = Utc::now().timestamp_millis();
         let ids: Vec<Uuid> = match &pool {
@@ -344,7 +347,7 @@ async fn watch_breaches(
         };
         for id in ids {
             seen.entry(id).or_insert(at);
-            last = Some(last.map_or(id, |l| l.max(id)));
+            last = last.max(id);
         }
         tokio::time::sleep(POLL).await;
     }
