@@ -1811,11 +1811,17 @@ macro_rules! impl_sla_store {
                     limit: u32,
                 ) -> Result<Vec<(Uuid, CaseStatus, DateTime<Utc>)>> {
                     // sla_status is NULL exactly when no clock runs or is paused (refresh_cases).
-                    let rows: Vec<(Uuid, String, Option<i64>, Option<i64>, i64)> = sqlx::query_as(
-                        "SELECT id, status, resolved_at, closed_at, updated_at FROM cases \
+                    // SQLite, without statistics, prefers the status index and walks every
+                    // finished case (most of a desk's cases: 147 ms at 100,000 cases, and the
+                    // pages it read stayed in the page cache); the near-empty partial index
+                    // (0009) is one probe.
+                    let sql = format!(
+                        "SELECT id, status, resolved_at, closed_at, updated_at FROM cases{} \
                          WHERE sla_status IS NOT NULL AND status IN ('resolved', 'closed') \
                          AND updated_at < $1 ORDER BY id LIMIT $2",
-                    )
+                        if is_pg() { "" } else { " INDEXED BY cases_finished_running" }
+                    );
+                    let rows: Vec<(Uuid, String, Option<i64>, Option<i64>, i64)> = sqlx::query_as(&sql)
                     .bind(to_ms(settled_before))
                     .bind(i64::from(limit))
                     .fetch_all(&self.pool)
