@@ -36,6 +36,9 @@ impl SqliteStore {
             .pragma("cache_size", "-65536")
             // Checkpoints run beside the writer (see `checkpoints`), not inside its commits.
             .pragma("wal_autocheckpoint", "0")
+            // A restarted log is cut back to this size (bytes), so a burst does not leave a
+            // log file of gigabytes behind.
+            .pragma("journal_size_limit", "67108864")
             .pragma("temp_store", "memory");
         if let Some(dir) = sqlite_dir(url) {
             std::fs::create_dir_all(&dir).map_err(|e| {
@@ -54,7 +57,7 @@ impl SqliteStore {
             .min_connections(1)
             .connect_with(options)
             .await?;
-        tokio::spawn(checkpoints(pool.clone()));
+        tokio::spawn(checkpoints(pool.clone(), wpool.clone()));
         Ok(Self {
             pool,
             wpool,
@@ -69,20 +72,40 @@ impl SqliteStore {
     }
 }
 
+/// Log frames (pages) after which the log is made to restart: 32 MB of 4 KB pages. (At 256 MB
+/// the writer's pauses grew with the log: ingest ack p99 469 ms against 230 ms at 32 MB.)
+const RESTART_FRAMES: i64 = 8192;
+
 /// Copies the write-ahead log back into the database once a second. SQLite's automatic
 /// checkpoint runs inside the commit that crosses 1,000 pages, so the one writer (and every
 /// request waiting on it) stalls for the copy and its fsync; a passive checkpoint from a reader
-/// connection never blocks the writer. Ends when the store is closed.
-async fn checkpoints(pool: SqlitePool) {
+/// connection never blocks the writer.
+///
+/// But under a steady stream of writes a reader's checkpoint never catches up with the last
+/// frame, and the log only starts over from its beginning once every frame is copied: it grew to
+/// 2 GB in a 60,000-message ingest run, each commit writing to fresh file pages. So when the log
+/// is long, a second passive checkpoint runs on the write connection, between two write
+/// transactions: it copies only what came in since the first, and the next write then restarts
+/// the log. Ends when the store is closed.
+async fn checkpoints(pool: SqlitePool, wpool: SqlitePool) {
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         if pool.is_closed() {
             break;
         }
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
-            .await
-        {
+        let run = async {
+            let (_busy, log, _copied): (i64, i64, i64) =
+                sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                    .fetch_one(&pool)
+                    .await?;
+            if log >= RESTART_FRAMES {
+                sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&wpool)
+                    .await?;
+            }
+            Ok::<_, sqlx::Error>(())
+        };
+        if let Err(e) = run.await {
             if pool.is_closed() {
                 break;
             }
