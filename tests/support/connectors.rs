@@ -243,7 +243,6 @@ impl ConnApp {
         out
     }
 
-    /// Creates a reply; returns (status, body).
     /// Posts a reply, expects 201, and waits until it is sent; answers the reply as sent.
     pub async fn reply_sent(&self, case_id: &str, body: Value) -> Value {
         let (status, created) = self.reply(case_id, body).await;
@@ -253,6 +252,7 @@ impl ConnApp {
             .await
     }
 
+    /// Creates a reply; returns (status, body).
     pub async fn reply(&self, case_id: &str, body: Value) -> (u16, Value) {
         let res = self
             .post(&format!("/api/v1/cases/{case_id}/replies"), &body)

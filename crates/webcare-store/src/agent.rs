@@ -401,12 +401,8 @@ where
         CaseScope::Teams { teams, assignee } => {
             q.push(" AND (assignee = ").push_bind(assignee.clone());
             if !teams.is_empty() {
-                q.push(" OR team IN (");
-                let mut sep = q.separated(", ");
-                for t in teams {
-                    sep.push_bind(t.clone());
-                }
-                q.push(")");
+                q.push(" OR team IN ");
+                crate::sql::push_list(q, teams.iter().cloned());
             }
             q.push(")");
         }
@@ -918,12 +914,8 @@ macro_rules! impl_agent_store {
                     if names.is_empty() {
                         return Ok(vec![]);
                     }
-                    let mut q: QueryBuilder<'_, $db> = QueryBuilder::new("SELECT name FROM teams WHERE name IN (");
-                    let mut sep = q.separated(", ");
-                    for n in names {
-                        sep.push_bind(n.clone());
-                    }
-                    q.push(")");
+                    let mut q: QueryBuilder<'_, $db> = QueryBuilder::new("SELECT name FROM teams WHERE name IN ");
+                    $crate::sql::push_list(&mut q, names.iter().cloned());
                     Ok(q.build_query_scalar().fetch_all(&self.pool).await?)
                 }
 

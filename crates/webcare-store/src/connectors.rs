@@ -696,23 +696,15 @@ macro_rules! impl_connectors_store {
                         }
                     }
                     let mut tx = self.begin_write().await?;
-                    // The processed ones, set-wise, found through the primary key (`id IN`): an
-                    // `UPDATE ... FROM (VALUES ...)` let PostgreSQL hash-join a scan of the whole,
-                    // growing journal.
+                    // The processed ones, set-wise, found through the primary key (`id IN`).
                     for chunk in processed.chunks(500) {
                         let mut q: sqlx::QueryBuilder<'_, $db> = sqlx::QueryBuilder::new(
                             "UPDATE webhook_journal SET state = 'processed', processed_at = ",
                         );
-                        q.push_bind(now).push(", error = NULL, lease_until = NULL, summary = CASE id");
-                        for (id, summary) in chunk {
-                            q.push(" WHEN ").push_bind(*id).push(" THEN ").push_bind(summary);
-                        }
-                        q.push(" END WHERE id IN (");
-                        let mut sep = q.separated(", ");
-                        for (id, _) in chunk {
-                            sep.push_bind(*id);
-                        }
-                        q.push(")");
+                        q.push_bind(now).push(", error = NULL, lease_until = NULL, summary = ");
+                        $crate::sql::push_case_by_id(&mut q, chunk.iter().map(|(id, summary)| (*id, summary)));
+                        q.push(" WHERE id IN ");
+                        $crate::sql::push_list(&mut q, chunk.iter().map(|(id, _)| *id));
                         q.build().execute(&mut *tx).await?;
                     }
                     for (id, error, retry_at) in failed {

@@ -1018,14 +1018,14 @@ pub(crate) const REFRESH_CASE_SQL: &str = "UPDATE cases SET \
         FROM sla_clocks k WHERE k.case_id = $1 AND k.state IN ('running', 'paused')) \
     WHERE id = $1";
 
-/// [`REFRESH_CASE_SQL`] for many cases; the caller appends the ids and `)`.
+/// [`REFRESH_CASE_SQL`] for many cases; the caller appends the list of ids.
 pub(crate) const REFRESH_CASES_SQL: &str = "UPDATE cases SET \
     due_at = (SELECT MIN(k.due_at) FROM sla_clocks k WHERE k.case_id = cases.id AND k.state = 'running'), \
     due_sort = COALESCE((SELECT MIN(k.due_at) FROM sla_clocks k WHERE k.case_id = cases.id AND k.state = 'running'), 9223372036854775807), \
     sla_status = (SELECT CASE MAX(CASE k.status WHEN 'breached' THEN 2 WHEN 'warning' THEN 1 ELSE 0 END) \
         WHEN 2 THEN 'breached' WHEN 1 THEN 'warning' WHEN 0 THEN 'within' END \
         FROM sla_clocks k WHERE k.case_id = cases.id AND k.state IN ('running', 'paused')) \
-    WHERE id IN (";
+    WHERE id IN ";
 
 // ------------------------------------------------------------------------ the SQL, per backend
 
@@ -1216,13 +1216,9 @@ macro_rules! impl_sla_store {
                 let mut q = sqlx::QueryBuilder::<$db>::new(
                     "SELECT c.id AS case_id, a.kind AS account_kind, a.id AS account_id, \
                      a.calendar_id AS account_calendar, c.theme, c.kind, c.priority, c.status \
-                     FROM cases c JOIN channel_accounts a ON a.id = c.channel_account_id WHERE c.id IN (",
+                     FROM cases c JOIN channel_accounts a ON a.id = c.channel_account_id WHERE c.id IN ",
                 );
-                let mut sep = q.separated(", ");
-                for id in &cases {
-                    sep.push_bind(*id);
-                }
-                q.push(")");
+                $crate::sql::push_list(&mut q, cases.iter().copied());
                 let facts: std::collections::HashMap<Uuid, FactsRow> = q
                     .build_query_as::<CaseFactsRow>()
                     .fetch_all(&mut *conn)
@@ -1233,12 +1229,9 @@ macro_rules! impl_sla_store {
                 let stored: Vec<Uuid> = $crate::ingest::distinct(plan.inbound.iter().filter(|x| !x.1).map(|x| x.0));
                 let mut clocks: std::collections::HashMap<Uuid, Vec<ClockRecord>> = Default::default();
                 if !stored.is_empty() {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(format!("SELECT {CLOCK_COLS} FROM sla_clocks WHERE case_id IN ("));
-                    let mut sep = q.separated(", ");
-                    for id in &stored {
-                        sep.push_bind(*id);
-                    }
-                    q.push(if is_pg() { ") ORDER BY case_id, kind, run FOR UPDATE" } else { ") ORDER BY case_id, kind, run" });
+                    let mut q = sqlx::QueryBuilder::<$db>::new(format!("SELECT {CLOCK_COLS} FROM sla_clocks WHERE case_id IN "));
+                    $crate::sql::push_list(&mut q, stored.iter().copied());
+                    q.push(if is_pg() { " ORDER BY case_id, kind, run FOR UPDATE" } else { " ORDER BY case_id, kind, run" });
                     let rows: Vec<ClockRow> = q.build_query_as().fetch_all(&mut *conn).await?;
                     for r in rows {
                         let c: ClockRecord = r.try_into()?;
@@ -1272,11 +1265,7 @@ macro_rules! impl_sla_store {
             async fn refresh_cases(conn: &mut Conn, cases: &[Uuid]) -> Result<()> {
                 for chunk in cases.chunks(500) {
                     let mut q = sqlx::QueryBuilder::<$db>::new(REFRESH_CASES_SQL);
-                    let mut sep = q.separated(", ");
-                    for id in chunk {
-                        sep.push_bind(*id);
-                    }
-                    q.push(")");
+                    $crate::sql::push_list(&mut q, chunk.iter().copied());
                     q.build().execute(&mut *conn).await?;
                 }
                 Ok(())
@@ -1284,27 +1273,14 @@ macro_rules! impl_sla_store {
 
             /// Sets the status and next timer of fired clocks: (id, status, next_fire_at).
             async fn set_clock_timers(conn: &mut Conn, updates: &[(Uuid, &'static str, Option<i64>)], now: i64) -> Result<()> {
-                if !is_pg() {
-                    // In process, a prepared statement per clock costs microseconds; the set-wise
-                    // form below saves PostgreSQL's network round trips.
-                    for (id, status, next) in updates {
-                        sqlx::query("UPDATE sla_clocks SET status = $2, next_fire_at = $3, updated_at = $4 WHERE id = $1")
-                            .bind(*id)
-                            .bind(*status)
-                            .bind(*next)
-                            .bind(now)
-                            .execute(&mut *conn)
-                            .await?;
-                    }
-                    return Ok(());
-                }
                 for chunk in updates.chunks(500) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE sla_clocks SET status = v.column2, next_fire_at = v.column3, updated_at = ");
-                    q.push_bind(now).push(" FROM (");
-                    q.push_values(chunk, |mut b, (id, status, next)| {
-                        b.push_bind(*id).push_bind(*status).push_bind(*next);
-                    });
-                    q.push(") AS v WHERE sla_clocks.id = v.column1");
+                    let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE sla_clocks SET updated_at = ");
+                    q.push_bind(now).push(", status = ");
+                    $crate::sql::push_case_by_id(&mut q, chunk.iter().map(|(id, status, _)| (*id, *status)));
+                    q.push(", next_fire_at = ");
+                    $crate::sql::push_case_by_id(&mut q, chunk.iter().map(|(id, _, next)| (*id, *next)));
+                    q.push(" WHERE id IN ");
+                    $crate::sql::push_list(&mut q, chunk.iter().map(|(id, _, _)| *id));
                     q.build().execute(&mut *conn).await?;
                 }
                 Ok(())
@@ -1794,12 +1770,8 @@ macro_rules! impl_sla_store {
                         let mut q: sqlx::QueryBuilder<'_, $db> = sqlx::QueryBuilder::new(
                             "UPDATE sla_alerts SET lease_owner = NULL, lease_until = NULL, notified_at = ",
                         );
-                        q.push_bind(to_ms(at)).push(" WHERE id IN (");
-                        let mut sep = q.separated(", ");
-                        for id in chunk {
-                            sep.push_bind(*id);
-                        }
-                        q.push(")");
+                        q.push_bind(to_ms(at)).push(" WHERE id IN ");
+                        $crate::sql::push_list(&mut q, chunk.iter().copied());
                         q.build().execute(&self.wpool).await?;
                     }
                     Ok(())

@@ -21,6 +21,40 @@ pub(crate) const MESSAGE_COLS: &str = "id, case_id, channel_account_id, platform
     in_reply_to, conversation_key, direction, visibility, author, text, sent_at, received_at, \
     attachments, edit_history, flags, deleted_at";
 
+/// Pushes `(v1, v2, ...)`, each value bound: the list of an `IN`.
+pub(crate) fn push_list<'a, DB, T>(
+    q: &mut sqlx::QueryBuilder<'a, DB>,
+    values: impl IntoIterator<Item = T>,
+) where
+    DB: sqlx::Database,
+    T: 'a + sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    q.push("(");
+    let mut sep = q.separated(", ");
+    for v in values {
+        sep.push_bind(v);
+    }
+    q.push(")");
+}
+
+/// Pushes `CASE id WHEN $id THEN $value ... END`: per-row values for a set-wise `UPDATE` whose
+/// rows are found through the primary key (`WHERE id IN`). (An `UPDATE ... FROM (VALUES ...)`
+/// let PostgreSQL hash-join a scan of the whole table.)
+pub(crate) fn push_case_by_id<'a, DB, T>(
+    q: &mut sqlx::QueryBuilder<'a, DB>,
+    rows: impl IntoIterator<Item = (Uuid, T)>,
+) where
+    DB: sqlx::Database,
+    Uuid: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    T: 'a + sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    q.push("CASE id");
+    for (id, v) in rows {
+        q.push(" WHEN ").push_bind(id).push(" THEN ").push_bind(v);
+    }
+    q.push(" END");
+}
+
 pub(crate) fn parse<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
     s.parse()
         .map_err(|_| StoreError::Corrupt(format!("bad {what} '{s}' in database")))
@@ -401,12 +435,8 @@ macro_rules! impl_sql_store {
             async fn get_cases(&self, ids: &[Uuid]) -> Result<Vec<CaseRecord>> {
                 let mut out = Vec::with_capacity(ids.len());
                 for chunk in ids.chunks(500) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(format!("SELECT {CASE_COLS} FROM cases WHERE id IN ("));
-                    let mut sep = q.separated(", ");
-                    for id in chunk {
-                        sep.push_bind(*id);
-                    }
-                    q.push(")");
+                    let mut q = sqlx::QueryBuilder::<$db>::new(format!("SELECT {CASE_COLS} FROM cases WHERE id IN "));
+                    push_list(&mut q, chunk.iter().copied());
                     let rows: Vec<CaseRow> = q.build_query_as().fetch_all(&self.pool).await?;
                     out.extend(rows_into(rows)?);
                 }

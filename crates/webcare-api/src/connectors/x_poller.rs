@@ -160,11 +160,10 @@ async fn store_page(
     let stored = store
         .journal_append_many(vec![entry], Some(journal::LEASE))
         .await?;
-    let ids: Vec<_> = stored.iter().map(|e| e.id).collect();
-    journal::process_batch(store, ingestor, stored).await;
-    let Some(&id) = ids.first() else {
+    let Some(id) = stored.first().map(|e| e.id) else {
         return Err(PollError::Failed("the page was not journaled".into()));
     };
+    journal::process_batch(store, ingestor, stored).await;
     match store.journal_get(id).await?.map(|e| e.state) {
         Some(s) if s == "processed" => Ok(()),
         other => Err(PollError::Failed(format!(
