@@ -3,6 +3,7 @@
 mod agent;
 mod api_conventions;
 mod connectors;
+mod doors;
 mod ingest;
 mod outbox;
 mod replies;

@@ -201,6 +201,41 @@ pub async fn expect_problem(res: reqwest::Response, status: u16) -> serde_json::
     body
 }
 
+/// Reads SSE events from `res` until `stop` says so (or 10 s pass): `(id, event, data)`.
+pub async fn read_events(
+    res: &mut reqwest::Response,
+    stop: impl Fn(&[(i64, String, serde_json::Value)]) -> bool,
+) -> Vec<(i64, String, serde_json::Value)> {
+    let mut buf = String::new();
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !stop(&out) {
+        let chunk = tokio::time::timeout_at(deadline, res.chunk())
+            .await
+            .expect("events in time")
+            .unwrap()
+            .expect("stream open");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let (mut id, mut ev, mut data) = (None, String::new(), serde_json::Value::Null);
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("id:") {
+                    id = v.trim().parse().ok();
+                } else if let Some(v) = line.strip_prefix("event:") {
+                    ev = v.trim().to_owned();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data = serde_json::from_str(v.trim()).unwrap_or(serde_json::Value::Null);
+                }
+            }
+            if let Some(id) = id {
+                out.push((id, ev, data));
+            }
+        }
+    }
+    out
+}
+
 /// `both_backends!(name, ...)` makes `sqlite::name` and `postgres::name` tests from
 /// `async fn name(app: TestApp)`; `both_backends!(app = ConnApp; name, ...)` does the same for
 /// another harness with an `async fn spawn(Backend) -> Option<Self>`.

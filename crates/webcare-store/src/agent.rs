@@ -239,9 +239,6 @@ pub trait AgentStore: crate::agent_events::LiveEvents + Send + Sync {
     async fn get_team(&self, id: Uuid) -> Result<Option<TeamRecord>>;
     async fn team_names(&self, names: &[String]) -> Result<Vec<String>>;
     async fn team_by_name(&self, name: &str) -> Result<Option<TeamRecord>>;
-    /// Active agents and team leads of `team` with their open (not resolved/closed) cases, and the
-    /// assignee of the team's most recently created assigned case.
-    async fn team_loads(&self, team: &str) -> Result<(Vec<(String, i64)>, Option<String>)>;
     async fn list_teams(&self, after: Option<Uuid>, limit: u32) -> Result<Page<TeamRecord>>;
     async fn create_department(&self, d: DepartmentRecord) -> Result<DepartmentRecord>;
     async fn save_department(&self, d: DepartmentRecord) -> Result<DepartmentRecord>;
@@ -924,36 +921,6 @@ macro_rules! impl_agent_store {
                     let row: Option<TeamRow> =
                         sqlx::query_as(&sql).bind(name).fetch_optional(&self.pool).await?;
                     Ok(row.map(Into::into))
-                }
-
-                async fn team_loads(&self, team: &str) -> Result<(Vec<(String, i64)>, Option<String>)> {
-                    let sql = format!(
-                        "SELECT {USER_COLS} FROM users WHERE active = $1 AND role IN ('agent', 'teamlead') ORDER BY id"
-                    );
-                    let rows: Vec<UserRow> = sqlx::query_as(&sql).bind(true).fetch_all(&self.pool).await?;
-                    let mut out = Vec::new();
-                    for r in rows {
-                        let u: UserRecord = r.try_into()?;
-                        if !u.teams.iter().any(|t| t == team) {
-                            continue;
-                        }
-                        let id = u.id.to_string();
-                        let n: i64 = sqlx::query_scalar(
-                            "SELECT COUNT(*) FROM cases WHERE assignee = $1 AND status NOT IN ('resolved', 'closed')",
-                        )
-                        .bind(&id)
-                        .fetch_one(&self.pool)
-                        .await?;
-                        out.push((id, n));
-                    }
-                    let last: Option<Option<String>> = sqlx::query_scalar(
-                        "SELECT assignee FROM cases WHERE team = $1 AND assignee IS NOT NULL \
-                         ORDER BY created_at DESC, id DESC LIMIT 1",
-                    )
-                    .bind(team)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                    Ok((out, last.flatten()))
                 }
 
                 async fn list_teams(&self, after: Option<Uuid>, limit: u32) -> Result<Page<TeamRecord>> {

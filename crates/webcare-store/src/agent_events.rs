@@ -228,6 +228,71 @@ impl SkipLocked for sqlx::Postgres {
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
 }
 
+/// `insert_events(tx, events)`: appends events to the log in the caller's transaction, numbered
+/// in the order given, with a delivery row for each webhook subscribed to its kind. The caller
+/// broadcasts the returned records after its commit.
+macro_rules! event_fns {
+    ($db:ty) => {
+        pub(crate) async fn insert_events(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            events: &[$crate::agent_events::NewEvent],
+        ) -> $crate::Result<Vec<$crate::agent_events::EventRecord>> {
+            use $crate::agent_events::{EventRecord, EventRow, EVENT_COLS};
+            use sqlx::types::Json;
+            use uuid::Uuid;
+            if events.is_empty() {
+                return Ok(Vec::new());
+            }
+            let now = $crate::time::to_ms(chrono::Utc::now());
+            let hooks: Vec<(Uuid, Json<Vec<String>>)> =
+                sqlx::query_as("SELECT id, event_types FROM webhooks WHERE deleted_at IS NULL")
+                    .fetch_all(&mut **tx)
+                    .await?;
+            let mut recs: Vec<EventRecord> = Vec::with_capacity(events.len());
+            for chunk in events.chunks(500) {
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO events (at, kind, case_id, team, assignee, department_id, payload) ",
+                );
+                q.push_values(chunk, |mut b, e| {
+                    b.push_bind(now)
+                        .push_bind(&e.kind)
+                        .push_bind(e.case_id)
+                        .push_bind(&e.team)
+                        .push_bind(&e.assignee)
+                        .push_bind(e.department_id)
+                        .push_bind(Json(&e.payload));
+                });
+                q.push(format!(" RETURNING {EVENT_COLS}"));
+                let rows: Vec<EventRow> = q.build_query_as().fetch_all(&mut **tx).await?;
+                recs.extend(rows.into_iter().map(EventRecord::from));
+            }
+            // Numbered in the order given; RETURNING itself promises no order.
+            recs.sort_by_key(|r| r.seq);
+            let deliveries: Vec<(Uuid, i64)> = recs
+                .iter()
+                .flat_map(|r| {
+                    hooks
+                        .iter()
+                        .filter(|(_, types)| types.0.iter().any(|t| t == &r.event.kind))
+                        .map(|(id, _)| (*id, r.seq))
+                })
+                .collect();
+            for chunk in deliveries.chunks(500) {
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO webhook_deliveries (webhook_id, event_seq, next_attempt_at, created_at) ",
+                );
+                q.push_values(chunk, |mut b, (id, seq)| {
+                    b.push_bind(*id).push_bind(*seq).push_bind(now).push_bind(now);
+                });
+                q.push(" ON CONFLICT DO NOTHING");
+                q.build().execute(&mut **tx).await?;
+            }
+            Ok(recs)
+        }
+    };
+}
+pub(crate) use event_fns;
+
 macro_rules! impl_event_store {
     ($store:ty, $db:ty) => {
         const _: () = {
@@ -239,63 +304,28 @@ macro_rules! impl_event_store {
             use sqlx::types::Json;
             use uuid::Uuid;
 
+            $crate::agent_events::event_fns!($db);
+
+            impl $store {
+                /// Hands committed events to this process's SSE streams (no subscriber is fine:
+                /// the events are in the log).
+                pub(crate) fn broadcast_events(&self, recs: &[EventRecord]) {
+                    for rec in recs {
+                        let _ = self.events.send(rec.clone());
+                    }
+                }
+            }
+
             #[async_trait]
             impl LiveEvents for $store {
                 async fn append_events(&self, events: Vec<NewEvent>) -> Result<Vec<EventRecord>> {
                     if events.is_empty() {
                         return Ok(Vec::new());
                     }
-                    let now = to_ms(Utc::now());
                     let mut tx = self.begin_write().await?;
-                    let hooks: Vec<(Uuid, Json<Vec<String>>)> = sqlx::query_as(
-                        "SELECT id, event_types FROM webhooks WHERE deleted_at IS NULL",
-                    )
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    let mut recs: Vec<EventRecord> = Vec::with_capacity(events.len());
-                    for chunk in events.chunks(500) {
-                        let mut q = sqlx::QueryBuilder::<$db>::new(
-                            "INSERT INTO events (at, kind, case_id, team, assignee, department_id, payload) ",
-                        );
-                        q.push_values(chunk, |mut b, e| {
-                            b.push_bind(now)
-                                .push_bind(&e.kind)
-                                .push_bind(e.case_id)
-                                .push_bind(&e.team)
-                                .push_bind(&e.assignee)
-                                .push_bind(e.department_id)
-                                .push_bind(Json(&e.payload));
-                        });
-                        q.push(format!(" RETURNING {EVENT_COLS}"));
-                        let rows: Vec<EventRow> = q.build_query_as().fetch_all(&mut *tx).await?;
-                        recs.extend(rows.into_iter().map(EventRecord::from));
-                    }
-                    // Numbered in the order given; RETURNING itself promises no order.
-                    recs.sort_by_key(|r| r.seq);
-                    let deliveries: Vec<(Uuid, i64)> = recs
-                        .iter()
-                        .flat_map(|r| {
-                            hooks
-                                .iter()
-                                .filter(|(_, types)| types.0.iter().any(|t| t == &r.event.kind))
-                                .map(|(id, _)| (*id, r.seq))
-                        })
-                        .collect();
-                    for chunk in deliveries.chunks(500) {
-                        let mut q = sqlx::QueryBuilder::<$db>::new(
-                            "INSERT INTO webhook_deliveries (webhook_id, event_seq, next_attempt_at, created_at) ",
-                        );
-                        q.push_values(chunk, |mut b, (id, seq)| {
-                            b.push_bind(*id).push_bind(*seq).push_bind(now).push_bind(now);
-                        });
-                        q.push(" ON CONFLICT DO NOTHING");
-                        q.build().execute(&mut *tx).await?;
-                    }
+                    let recs = insert_events(&mut tx, &events).await?;
                     tx.commit().await?;
-                    for rec in &recs {
-                        // No subscribers is fine: the events are in the log.
-                        let _ = self.events.send(rec.clone());
-                    }
+                    self.broadcast_events(&recs);
                     Ok(recs)
                 }
 

@@ -333,30 +333,135 @@ macro_rules! ingest_fns {
             Ok(())
         }
 
-        /// Ingests a batch in the caller's transaction; one result per item, in order. An item
-        /// that cannot be stored alone (an echo with no case) fails alone; a store error fails
-        /// the batch.
+        $crate::agent_events::event_fns!($db);
+
+        /// The teams of `names` that hand out new cases, with their available agents' loads.
+        async fn team_pools(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            names: &[String],
+        ) -> $crate::Result<std::collections::HashMap<String, webcare_domain::assign::TeamPool>> {
+            use webcare_domain::assign::TeamPool;
+            use sqlx::types::Json;
+            let mut q = sqlx::QueryBuilder::<$db>::new(
+                "SELECT name, auto_assign, max_open_per_agent FROM teams WHERE auto_assign <> 'off' AND name IN ",
+            );
+            $crate::sql::push_list(&mut q, names);
+            let teams: Vec<(String, String, Option<i64>)> = q.build_query_as().fetch_all(&mut **tx).await?;
+            if teams.is_empty() {
+                return Ok(Default::default());
+            }
+            let users: Vec<(uuid::Uuid, Json<Vec<String>>)> = sqlx::query_as(
+                "SELECT id, teams FROM users WHERE active = $1 AND role IN ('agent', 'teamlead') ORDER BY id",
+            )
+            .bind(true)
+            .fetch_all(&mut **tx)
+            .await?;
+            let members: Vec<(String, Vec<String>)> =
+                users.into_iter().map(|(id, t)| (id.to_string(), t.0)).collect();
+            let ids: Vec<&String> = members.iter().map(|(id, _)| id).collect();
+            let mut open: std::collections::HashMap<String, i64> = Default::default();
+            for chunk in ids.chunks(500) {
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT assignee, COUNT(*) FROM cases WHERE status NOT IN ('resolved', 'closed') AND assignee IN ",
+                );
+                $crate::sql::push_list(&mut q, chunk.iter().copied());
+                q.push(" GROUP BY assignee");
+                let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut **tx).await?;
+                open.extend(rows);
+            }
+            let mut pools = std::collections::HashMap::new();
+            for (name, mode, cap) in teams {
+                let last: Option<Option<String>> = sqlx::query_scalar(
+                    "SELECT assignee FROM cases WHERE team = $1 AND assignee IS NOT NULL \
+                     ORDER BY created_at DESC, id DESC LIMIT 1",
+                )
+                .bind(&name)
+                .fetch_optional(&mut **tx)
+                .await?;
+                let loads = members
+                    .iter()
+                    .filter(|(_, t)| t.contains(&name))
+                    .map(|(id, _)| (id.clone(), open.get(id).copied().unwrap_or(0)))
+                    .collect();
+                pools.insert(name, TeamPool { mode, cap, loads, last: last.flatten() });
+            }
+            Ok(pools)
+        }
+
+        /// The effects of a written batch, in its transaction: auto-assignment of the new cases
+        /// (audited), then the live events of every new message (see `ingest_effects`). Returns
+        /// the events to broadcast after the commit.
+        async fn write_effects(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            plan: &$crate::ingest_plan::Plan,
+            outcomes: &[$crate::Result<$crate::records::IngestOutcome>],
+            now: i64,
+        ) -> $crate::Result<Vec<$crate::agent_events::EventRecord>> {
+            use $crate::ingest_effects::{events, CaseScopeRow, AUTO_ASSIGN_ACTOR};
+            use webcare_domain::assign::assign_batch;
+            use sqlx::types::Json;
+            let new_cases: Vec<(uuid::Uuid, Option<String>)> =
+                plan.new_cases.iter().map(|id| (*id, plan.cases[id].team.clone())).collect();
+            let teams = $crate::ingest::distinct(new_cases.iter().filter_map(|(_, t)| t.clone()));
+            if !teams.is_empty() {
+                let mut pools = team_pools(tx, &teams).await?;
+                let given = assign_batch(&new_cases, &mut pools);
+                for a in &given {
+                    sqlx::query("UPDATE cases SET assignee = $2, updated_at = $3 WHERE id = $1 AND assignee IS NULL")
+                        .bind(a.case_id).bind(&a.agent).bind(now)
+                        .execute(&mut **tx).await?;
+                }
+                if !given.is_empty() {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO audit_events (id, at, actor, action, case_id, detail) ",
+                    );
+                    q.push_values(&given, |mut b, a| {
+                        b.push_bind(uuid::Uuid::now_v7()).push_bind(now).push_bind(AUTO_ASSIGN_ACTOR)
+                            .push_bind("case.auto_assigned").push_bind(a.case_id)
+                            .push_bind(Json(serde_json::json!({"assignee": a.agent, "mode": a.mode})));
+                    });
+                    q.build().execute(&mut **tx).await?;
+                }
+            }
+            let ids = $crate::ingest::distinct(outcomes.iter().flatten().filter(|o| o.created).map(|o| o.message.case_id));
+            let mut cases = std::collections::HashMap::with_capacity(ids.len());
+            for chunk in ids.chunks(500) {
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT id, status, team, assignee, department_id FROM cases WHERE id IN ",
+                );
+                $crate::sql::push_list(&mut q, chunk.iter().copied());
+                let rows: Vec<CaseScopeRow> = q.build_query_as().fetch_all(&mut **tx).await?;
+                cases.extend(rows.into_iter().map(|r| (r.id, r)));
+            }
+            insert_events(tx, &events(outcomes, &cases)).await
+        }
+
+        /// Ingests a batch in the caller's transaction with all its effects; one result per item,
+        /// in order, and the live events to broadcast once committed. An item that cannot be
+        /// stored alone (an echo with no case) fails alone; a store error fails the batch.
         pub(crate) async fn ingest_many(
             tx: &mut sqlx::Transaction<'_, $db>,
             items: &[$crate::IngestItem],
             reopen_window: chrono::Duration,
             sla: &$crate::sla::SlaState,
-        ) -> $crate::Result<Vec<$crate::Result<$crate::records::IngestOutcome>>> {
+        ) -> $crate::Result<(Vec<$crate::Result<$crate::records::IngestOutcome>>, Vec<$crate::agent_events::EventRecord>)> {
             use $crate::ingest_plan::ItemResult;
             use $crate::records::IngestOutcome;
             if items.is_empty() {
-                return Ok(Vec::new());
+                return Ok((Vec::new(), Vec::new()));
             }
             let found = find_for_batch(tx, items).await?;
-            let plan = $crate::ingest_plan::plan(items, found, reopen_window, $crate::ingest::flags_for);
-            write_plan(tx, &plan, $crate::time::to_ms(chrono::Utc::now())).await?;
+            let mut plan = $crate::ingest_plan::plan(items, found, reopen_window, $crate::ingest::flags_for);
+            let now = $crate::time::to_ms(chrono::Utc::now());
+            write_plan(tx, &plan, now).await?;
             sla_impl::on_inbound_many(&mut **tx, sla, &plan).await?;
-            let crate_results = plan.results.into_iter().map(|r| match r {
+            let outcomes: Vec<_> = std::mem::take(&mut plan.results).into_iter().map(|r| match r {
                 ItemResult::Existing(message) => Ok(IngestOutcome { message: *message, created: false, new_case: false }),
                 ItemResult::New { index, new_case } => Ok(IngestOutcome { message: plan.messages[index].clone(), created: true, new_case }),
                 ItemResult::Failed(e) => Err(e),
-            });
-            Ok(crate_results.collect())
+            }).collect();
+            let events = write_effects(tx, &plan, &outcomes, now).await?;
+            Ok((outcomes, events))
         }
     };
 }

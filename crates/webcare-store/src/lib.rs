@@ -7,6 +7,7 @@ pub mod agent_events;
 pub mod connectors;
 mod error;
 mod ingest;
+mod ingest_effects;
 mod ingest_plan;
 mod postgres;
 pub mod records;

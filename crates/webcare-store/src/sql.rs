@@ -514,9 +514,10 @@ macro_rules! impl_sql_store {
         impl $store {
             async fn ingest_tx(&self, batch: &[IngestItem]) -> Result<Vec<Result<IngestOutcome>>> {
                 let mut tx = self.begin_write().await?;
-                let out = ingest_many(&mut tx, batch, self.reopen_window, &self.sla).await?;
+                let (out, events) = ingest_many(&mut tx, batch, self.reopen_window, &self.sla).await?;
                 tx.commit().await?;
                 self.sla.changed();
+                self.broadcast_events(&events);
                 Ok(out)
             }
 

@@ -5,47 +5,12 @@ use super::*;
 use axum::http::HeaderMap;
 use reqwest::Method;
 use webcare_api::routes::webhook_subscriptions::{RetryPolicy, WebhookWorker};
-use webcare_e2e::expect_problem;
+use webcare_e2e::{expect_problem, read_events};
 
 crate::both!(
     sse_streams_what_the_caller_may_see_and_resumes,
     webhooks_are_signed_retried_and_logged,
 );
-
-/// Reads SSE events from `res` until `stop` says so (or 10 s pass): `(id, event, data)`.
-async fn read_events(
-    res: &mut reqwest::Response,
-    stop: impl Fn(&[(i64, String, Value)]) -> bool,
-) -> Vec<(i64, String, Value)> {
-    let mut buf = String::new();
-    let mut out = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !stop(&out) {
-        let chunk = tokio::time::timeout_at(deadline, res.chunk())
-            .await
-            .expect("events in time")
-            .unwrap()
-            .expect("stream open");
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buf.find("\n\n") {
-            let block: String = buf.drain(..end + 2).collect();
-            let (mut id, mut ev, mut data) = (None, String::new(), Value::Null);
-            for line in block.lines() {
-                if let Some(v) = line.strip_prefix("id:") {
-                    id = v.trim().parse().ok();
-                } else if let Some(v) = line.strip_prefix("event:") {
-                    ev = v.trim().to_owned();
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    data = serde_json::from_str(v.trim()).unwrap_or(Value::Null);
-                }
-            }
-            if let Some(id) = id {
-                out.push((id, ev, data));
-            }
-        }
-    }
-    out
-}
 
 async fn sse_streams_what_the_caller_may_see_and_resumes(app: TestApp, idp: Idp) {
     team(&app, "kcc").await;

@@ -250,40 +250,6 @@ async fn sla_after_write(state: &AppState, c: &CaseRecord, e: SlaEffects) {
     }
 }
 
-/// Auto-assignment of a new case by its team's setting (off, round robin, least loaded, with a
-/// per-agent cap). Called after ingest creates a case; does nothing when the team has no setting
-/// or no agent is available. Recorded in the audit trail as `system:auto-assign`.
-pub async fn auto_assign(state: &AppState, case: CaseRecord) -> ApiResult<Option<CaseRecord>> {
-    use webcare_domain::assign::{pick, Mode};
-    let Some(team) = case.team.clone() else {
-        return Ok(None);
-    };
-    if case.assignee.is_some() {
-        return Ok(None);
-    }
-    let Some(t) = state.store.team_by_name(&team).await? else {
-        return Ok(None);
-    };
-    let mode = Mode::parse(&t.auto_assign);
-    if mode == Mode::Off {
-        return Ok(None);
-    }
-    let (loads, last) = state.store.team_loads(&team).await?;
-    let Some(agent) = pick(mode, &loads, last.as_deref(), t.max_open_per_agent) else {
-        return Ok(None);
-    };
-    let id = case.id;
-    let mut w = CaseWrite::new(case);
-    w.after.assignee = Some(agent.to_owned());
-    w.audit.push(NewAuditEvent {
-        actor: "system:auto-assign".into(),
-        action: "case.auto_assigned".into(),
-        case_id: Some(id),
-        detail: serde_json::json!({"assignee": agent, "mode": t.auto_assign}),
-    });
-    Ok(Some(write(state, w).await?))
-}
-
 // ------------------------------------------------------------------------------------ PATCH
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -12,7 +12,8 @@ use webcare_store::IngestItem;
 /// Ingest one normalised inbound message.
 ///
 /// Threads it into a case (creating the contact and case as needed) and answers once it is
-/// durably stored. Sending the same `platformMessageId` again answers 200 with the stored message
+/// durably stored, with the effects every door has (live events, webhooks, auto-assignment, SLA
+/// clocks) written in the same transaction. Sending the same `platformMessageId` again answers 200 with the stored message
 /// and changes nothing, so clients can retry safely.
 #[utoipa::path(
     post, path = "/api/v1/messages", tag = "messages",
@@ -54,29 +55,6 @@ pub async fn create_message(
             default_team: account.default_team,
         })
         .await?;
-    if outcome.created {
-        // Live events: what the desk should see arrive (see crate::live).
-        if let Ok(Some(case)) = state.store.get_case(outcome.message.case_id).await {
-            let payload =
-                serde_json::json!({"messageId": outcome.message.id, "status": case.status});
-            if outcome.new_case {
-                crate::live::publish(
-                    &state,
-                    crate::live::case_event("case.created", &case, payload.clone()),
-                )
-                .await;
-                // Best effort: a lost race (409) or a busy database leaves the case unassigned.
-                if let Err(e) = super::case_work::auto_assign(&state, case.clone()).await {
-                    tracing::debug!(error = %e, "auto-assignment skipped");
-                }
-            }
-            crate::live::publish(
-                &state,
-                crate::live::case_event("message.received", &case, payload),
-            )
-            .await;
-        }
-    }
     let status = if outcome.created {
         StatusCode::CREATED
     } else {
