@@ -1,14 +1,14 @@
 //! `webcare`: the desk's one binary.
 #![forbid(unsafe_code)]
 
-mod config;
 mod demo;
 mod journal;
 mod serve;
 
 use clap::{Parser, Subcommand};
-use config::Config;
 use std::path::PathBuf;
+use webcare::app::open_store;
+use webcare::config::Config;
 use webcare_domain::Role;
 
 #[derive(Parser)]
@@ -43,8 +43,16 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
-    /// Run the desk with local fake platforms and a generator of citizen messages.
-    Demo,
+    /// Run a living desk with local fake platforms, seeded people and a steady stream of citizen
+    /// messages.
+    Demo {
+        /// Seconds between two citizen messages.
+        #[arg(long, default_value_t = 12.0)]
+        interval_seconds: f64,
+        /// Seconds before the demo agent Bram answers a case assigned to him.
+        #[arg(long, default_value_t = 90.0)]
+        answer_after_seconds: f64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -73,7 +81,7 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             Command::Serve => serve::serve(cfg).await,
             Command::Migrate => {
-                let store = serve::open_store(&cfg).await?;
+                let store = open_store(&cfg).await?;
                 store.ready().await?;
                 println!("migrations applied ({})", store.backend());
                 store.close().await;
@@ -83,7 +91,7 @@ fn main() -> anyhow::Result<()> {
                 command: TokenCommand::Create { role, name },
             } => {
                 anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
-                let store = serve::open_store(&cfg).await?;
+                let store = open_store(&cfg).await?;
                 let token = webcare_store::token::generate();
                 store
                     .create_token(&name, role, &webcare_store::token::hash(&token))
@@ -93,12 +101,28 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Journal { command } => {
-                let store = serve::open_store(&cfg).await?;
+                let store = open_store(&cfg).await?;
                 let result = journal::run(store.as_ref(), command).await;
                 store.close().await;
                 result
             }
-            Command::Demo => demo::run(cfg).await,
+            Command::Demo {
+                interval_seconds,
+                answer_after_seconds,
+            } => {
+                let secs = |s: f64, name: &str| {
+                    anyhow::ensure!(
+                        s.is_finite() && (0.01..=86_400.0).contains(&s),
+                        "--{name} must be between 0.01 and 86400"
+                    );
+                    Ok(std::time::Duration::from_secs_f64(s))
+                };
+                let opts = demo::DemoOptions {
+                    interval: secs(interval_seconds, "interval-seconds")?,
+                    answer_after: secs(answer_after_seconds, "answer-after-seconds")?,
+                };
+                demo::run(cfg, opts).await
+            }
             Command::Openapi => unreachable!("handled before the runtime starts"),
         }
     })

@@ -293,3 +293,145 @@ async fn journal_commands_on_sqlite() {
 async fn journal_commands_on_postgres() {
     journal_stats_failed_and_replay(Backend::Postgres).await;
 }
+
+/// `webcare demo` is a living desk: it prints sign-ins, citizens write on every channel through
+/// the real doors, new cases are auto-assigned in team kcc and published live, Bram answers his
+/// cases through the outbox, and no BSN reaches the console.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_runs_a_living_desk() {
+    use std::io::{BufRead, BufReader};
+    let dir = std::env::temp_dir().join(format!("webcare-demo-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_webcare"))
+        .args([
+            "demo",
+            "--interval-seconds",
+            "0.2",
+            "--answer-after-seconds",
+            "1",
+        ])
+        .env(
+            "WEBCARE_DATABASE_URL",
+            format!("sqlite://{}/demo.db", dir.display()),
+        )
+        .env("WEBCARE_BIND", "127.0.0.1:0")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the demo");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let next_line = |lines: &mut Vec<String>| {
+        let l = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("demo output");
+        lines.push(l.clone());
+        l
+    };
+    let base = loop {
+        let l = next_line(&mut lines);
+        if let Some(rest) = l.strip_prefix("webcare demo: the desk is at ") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let mut tokens = std::collections::HashMap::new();
+    while tokens.len() < 5 {
+        let l = next_line(&mut lines);
+        if let (Some((who, _)), Some(t)) = (l.split_once(':'), l.split_whitespace().last()) {
+            if t.starts_with("wc_") {
+                tokens.insert(who.trim().to_owned(), t.to_owned());
+            }
+        }
+    }
+    let admin = tokens["admin (functioneel beheer)"].clone();
+    let client = reqwest::Client::new();
+    let get = |path: String| {
+        let req = client.get(format!("{base}{path}")).bearer_auth(&admin);
+        async move {
+            req.send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let mut events = client
+        .get(format!("{base}/api/v1/events"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    let live = webcare_e2e::read_events(&mut events, |e| {
+        e.iter().filter(|(_, k, _)| k == "case.created").count() >= 3
+    })
+    .await;
+    assert!(live.iter().any(|(_, k, _)| k == "message.received"));
+
+    // Within the deadline: every channel, auto-assigned cases, and Bram's replies sent.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let users = get("/api/v1/users?limit=50".into()).await;
+    let id_of = |name: &str| {
+        users["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["name"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (anna, bram) = (id_of("Anna de Vries"), id_of("Bram Mulder"));
+    loop {
+        let cases = get("/api/v1/cases?limit=200".into()).await;
+        let items = cases["items"].as_array().unwrap().clone();
+        let accounts: std::collections::HashSet<&str> = items
+            .iter()
+            .filter_map(|c| c["channelAccountId"].as_str())
+            .collect();
+        let assigned_both = [&anna, &bram]
+            .iter()
+            .all(|a| items.iter().any(|c| c["assignee"] == a.as_str()));
+        let mut sent = false;
+        for c in items.iter().filter(|c| c["assignee"] == bram.as_str()) {
+            let replies = get(format!(
+                "/api/v1/cases/{}/replies",
+                c["id"].as_str().unwrap()
+            ))
+            .await;
+            sent |= replies
+                .as_array()
+                .is_some_and(|r| r.iter().any(|r| r["state"] == "sent"));
+        }
+        if accounts.len() == 4 && assigned_both && sent {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "accounts {}, both assigned {assigned_both}, a reply sent {sent}",
+            accounts.len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let departments = get("/api/v1/departments".into()).await;
+    assert_eq!(departments["items"][0]["name"], "Openbare ruimte");
+    let _ = child.kill();
+    let _ = child.wait();
+    while let Ok(l) = rx.try_recv() {
+        lines.push(l);
+    }
+    assert!(
+        lines.iter().all(|l| !webcare_domain::bsn::contains_bsn(l)),
+        "no BSN in the console"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,216 @@
+//! The one composition root. `App::start` opens the store, registers the bootstrap admin token,
+//! starts the ingest writers, the intake, the HTTP server and the chosen workers: `serve`, `demo`
+//! and the end-to-end tests all build the desk here, so what a test runs is what production runs.
+
+use crate::config::Config;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use webcare_api::connectors::intake::{Intake, IntakeConfig};
+use webcare_api::connectors::WorkerConfig;
+use webcare_api::ingestor::Ingestor;
+use webcare_api::routes::webhook_subscriptions::{RetryPolicy, WebhookWorker};
+use webcare_api::{ApiSettings, AppState};
+use webcare_store::{ConnectOptions, Store};
+
+/// The background loops a process runs besides HTTP (and the intake, which answers webhooks).
+#[derive(Debug, Clone)]
+pub struct Workers {
+    /// Journal processing and sweep, outbox sender, X poller.
+    pub connectors: Option<WorkerConfig>,
+    /// Outbound webhook deliveries.
+    pub webhooks: Option<RetryPolicy>,
+    /// SLA timers and their notifications.
+    pub sla: bool,
+}
+
+impl Workers {
+    /// What `serve` runs: every worker, the SLA worker as configured.
+    pub fn all(cfg: &Config) -> Workers {
+        Workers {
+            connectors: Some(WorkerConfig::default()),
+            webhooks: Some(RetryPolicy::default()),
+            sla: cfg.sla.worker,
+        }
+    }
+
+    /// HTTP only: webhook deliveries are still processed as they are accepted.
+    pub fn none() -> Workers {
+        Workers {
+            connectors: None,
+            webhooks: None,
+            sla: false,
+        }
+    }
+}
+
+/// A running desk.
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub state: AppState,
+    pub addr: SocketAddr,
+    stop_workers: CancellationToken,
+    stop_http: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+pub async fn open_store(cfg: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let url = &cfg.database_url.0;
+    tracing::info!(database = %webcare_store::redact_url(url), "opening the case store");
+    let store = webcare_store::connect(
+        url,
+        ConnectOptions {
+            max_connections: cfg.max_db_connections,
+            reopen_window: chrono::Duration::days(cfg.reopen_window_days),
+        },
+    )
+    .await?;
+    Ok(store)
+}
+
+/// Makes sure the configured admin token exists (stored hashed, like every token).
+async fn bootstrap_admin(store: &Arc<dyn Store>, cfg: &Config) -> anyhow::Result<()> {
+    let Some(token) = &cfg.admin_token else {
+        return Ok(());
+    };
+    anyhow::ensure!(
+        token.0.len() >= 24,
+        "admin_token must be at least 24 characters"
+    );
+    let hash = webcare_store::token::hash(&token.0);
+    if store.find_token(&hash).await?.is_none() {
+        match store
+            .create_token("bootstrap-admin", webcare_domain::Role::Admin, &hash)
+            .await
+        {
+            Ok(_) => tracing::info!("bootstrap admin token registered"),
+            // Another node registered it at the same moment.
+            Err(webcare_store::StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+impl App {
+    /// Binds `cfg.bind` and starts the desk.
+    pub async fn start(cfg: &Config, workers: Workers) -> anyhow::Result<App> {
+        let listener = TcpListener::bind(&cfg.bind).await?;
+        Self::start_on(cfg, listener, workers).await
+    }
+
+    /// Starts the desk on a bound listener (tests bind port 0).
+    pub async fn start_on(
+        cfg: &Config,
+        listener: TcpListener,
+        workers: Workers,
+    ) -> anyhow::Result<App> {
+        let store = open_store(cfg).await?;
+        bootstrap_admin(&store, cfg).await?;
+        store.set_sla_defaults(cfg.sla.defaults()?);
+        let writers = cfg
+            .ingest
+            .writers
+            .unwrap_or(if store.backend() == "sqlite" { 1 } else { 4 });
+        let ingestor = Ingestor::start(store.clone(), writers, cfg.ingest.max_batch);
+        let addr = listener.local_addr()?;
+        let state = AppState {
+            store: store.clone(),
+            ingestor: ingestor.clone(),
+            intake: Intake::start(
+                store.clone(),
+                ingestor.clone(),
+                IntakeConfig {
+                    max_batch: cfg.ingest.max_batch * 2,
+                    lease: chrono::Duration::seconds(cfg.ingest.journal_lease_seconds as i64),
+                    ..Default::default()
+                },
+            ),
+            settings: Arc::new(ApiSettings {
+                body_limit: cfg.body_limit_bytes,
+                public_hosts: vec![cfg.bind.to_ascii_lowercase(), addr.to_string()],
+            }),
+            oidc: cfg
+                .oidc
+                .as_ref()
+                .map(|o| Arc::new(webcare_api::oidc::OidcVerifier::new(o.settings()))),
+        };
+
+        // The workers share one cancellation token and are awaited on shutdown, after the HTTP
+        // server has finished its in-flight requests.
+        let stop_workers = CancellationToken::new();
+        let mut handles = Vec::new();
+        if let Some(c) = workers.connectors {
+            handles.extend(webcare_api::connectors::start(
+                store.clone(),
+                ingestor,
+                c,
+                stop_workers.clone(),
+            ));
+        }
+        if let Some(policy) = workers.webhooks {
+            let w = WebhookWorker::new(store.clone(), policy);
+            handles.push(tokio::spawn(w.run(stop_workers.clone())));
+        }
+        if workers.sla {
+            // Warnings and breaches go to the live events and webhooks.
+            let sink = Arc::new(webcare_api::live::LiveAlertSink::new(state.clone()));
+            handles.push(
+                webcare_api::sla_worker::SlaWorker::new(store.clone(), sink)
+                    .spawn(stop_workers.clone()),
+            );
+        }
+
+        let (stop_http, stopped) = oneshot::channel::<()>();
+        let router = webcare_api::router(state.clone());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        tracing::info!(%addr, backend = store.backend(), "webcare is serving");
+        Ok(App {
+            store,
+            state,
+            addr,
+            stop_workers,
+            stop_http: Some(stop_http),
+            server: Some(server),
+            workers: handles,
+        })
+    }
+
+    /// Stops accepting requests and finishes the ones in flight, then stops the workers (each
+    /// finishes its current step) and closes the store.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop_http.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await??;
+        }
+        tracing::info!("stopped accepting requests; in-flight work is done");
+        self.stop_workers.cancel();
+        for w in std::mem::take(&mut self.workers) {
+            let _ = w.await;
+        }
+        self.store.close().await;
+        Ok(())
+    }
+}
+
+impl Drop for App {
+    /// Dropped without `shutdown` (a test's end, or a simulated crash): stop everything at once.
+    fn drop(&mut self) {
+        self.stop_workers.cancel();
+        if let Some(stop) = self.stop_http.take() {
+            let _ = stop.send(());
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! The demo's people, set up through the REST API as a functioneel beheerder would: team `kcc`
+//! handing out cases in turn, agents Anna and Bram, team lead Tessa, the department Openbare
+//! ruimte with its user Piet, and canned answers. A rerun finds them again.
+
+use anyhow::Context;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use webcare_domain::Role;
+use webcare_store::Store;
+
+/// A sign-in to print.
+#[derive(Debug, Clone)]
+pub struct SignIn {
+    pub name: String,
+    pub role: Role,
+    pub user_id: String,
+    pub token: String,
+}
+
+pub struct Desk {
+    /// Anna (agent) first, then Tessa (team lead), Piet (department), Bram (agent).
+    pub sign_ins: Vec<SignIn>,
+    pub bram: SignIn,
+}
+
+/// POSTs `body` to `path`; when it exists already (409), finds it in the list by `key`.
+async fn ensure(
+    client: &reqwest::Client,
+    base: &str,
+    admin: &str,
+    path: &str,
+    body: Value,
+    key: &str,
+) -> anyhow::Result<Value> {
+    let res = client
+        .post(format!("{base}{path}"))
+        .bearer_auth(admin)
+        .json(&body)
+        .send()
+        .await?;
+    let status = res.status().as_u16();
+    let got: Value = res.json().await.unwrap_or_default();
+    match status {
+        201 => Ok(got),
+        409 => {
+            let list: Value = client
+                .get(format!("{base}{path}?limit=200"))
+                .bearer_auth(admin)
+                .send()
+                .await?
+                .json()
+                .await?;
+            list["items"]
+                .as_array()
+                .and_then(|items| items.iter().find(|i| i[key] == body[key]).cloned())
+                .with_context(|| format!("{path}: {} exists but is not listed", body[key]))
+        }
+        _ => anyhow::bail!("POST {path} answered {status}: {got}"),
+    }
+}
+
+pub async fn seed(store: &Arc<dyn Store>, base: &str, admin: &str) -> anyhow::Result<Desk> {
+    let client = reqwest::Client::new();
+    let post = |path: &'static str, body: Value, key: &'static str| {
+        ensure(&client, base, admin, path, body, key)
+    };
+    post(
+        "/api/v1/teams",
+        json!({"name": "kcc", "autoAssign": "round_robin", "maxOpenPerAgent": 25}),
+        "name",
+    )
+    .await?;
+    let department = post(
+        "/api/v1/departments",
+        json!({"name": "Openbare ruimte", "answerMinutes": 30,
+               "contactPersons": [{"name": "Piet Hendriks", "email": "piet@gemeente.example"}]}),
+        "name",
+    )
+    .await?;
+    for (title, text) in [
+        ("Ontvangstbevestiging", "Dag {{voornaam}}, dank voor uw bericht! We zoeken het uit en komen er zo snel mogelijk op terug. Groet, {{agent}}"),
+        ("Melding doorgezet", "Dag {{voornaam}}, we hebben uw melding doorgezet naar de afdeling. U hoort binnen twee werkdagen van ons. Groet, {{agent}}"),
+        ("Openingstijden", "Dag {{voornaam}}, we zijn bereikbaar {{openingstijden}}. Groet, {{agent}}"),
+    ] {
+        post("/api/v1/canned-answers", json!({"title": title, "text": text}), "title").await?;
+    }
+    let people = [
+        ("Anna de Vries", "anna@gemeente.example", Role::Agent),
+        ("Tessa Smit", "tessa@gemeente.example", Role::Teamlead),
+        ("Piet Hendriks", "piet@gemeente.example", Role::Department),
+        ("Bram Mulder", "bram@gemeente.example", Role::Agent),
+    ];
+    let mut sign_ins = Vec::new();
+    for (name, email, role) in people {
+        let mut body = json!({"name": name, "email": email, "role": role.as_str()});
+        if role == Role::Department {
+            body["departmentId"] = department["id"].clone();
+        } else {
+            body["teams"] = json!(["kcc"]);
+        }
+        let user = post("/api/v1/users", body, "email").await?;
+        let token = webcare_store::token::generate();
+        store
+            .create_token(
+                &format!("demo {name}"),
+                role,
+                &webcare_store::token::hash(&token),
+            )
+            .await?;
+        sign_ins.push(SignIn {
+            name: name.into(),
+            role,
+            user_id: user["id"].as_str().unwrap_or_default().to_owned(),
+            token,
+        });
+    }
+    let bram = sign_ins[3].clone();
+    Ok(Desk { sign_ins, bram })
+}
+
+/// Bram answers each new case assigned to him once it is `answer_after` old: a canned
+/// acknowledgement, sent through the outbox to the fake platform. The rest waits for a person.
+pub async fn colleague(base: String, admin: String, bram: SignIn, answer_after: Duration) {
+    let client = reqwest::Client::new();
+    let answered = std::collections::HashSet::<String>::new();
+    let mut answered = answered;
+    loop {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let url = format!(
+            "{base}/api/v1/cases?status=new&assignee={}&sort=oldest&limit=20",
+            bram.user_id
+        );
+        let Ok(res) = client.get(url).bearer_auth(&admin).send().await else {
+            continue;
+        };
+        let list: Value = res.json().await.unwrap_or_default();
+        let cutoff = chrono::Utc::now() - answer_after;
+        for c in list["items"].as_array().into_iter().flatten() {
+            let id = c["id"].as_str().unwrap_or_default().to_owned();
+            let created = c["createdAt"]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+            if answered.contains(&id) || created.is_none_or(|t| t > cutoff) {
+                continue;
+            }
+            let reply = json!({"text": "Dank voor uw bericht! We hebben het doorgezet en laten het u binnen twee werkdagen weten. Groet, Bram"});
+            let sent = client
+                .post(format!("{base}/api/v1/cases/{id}/replies"))
+                .bearer_auth(&bram.token)
+                .json(&reply)
+                .send()
+                .await;
+            if let Ok(res) = sent {
+                println!("← Bram answers case {id} ({})", res.status().as_u16());
+            }
+            answered.insert(id);
+        }
+    }
+}
