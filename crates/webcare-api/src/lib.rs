@@ -81,6 +81,8 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(webhook_subscriptions::delete))
         .routes(routes!(webhook_subscriptions::deliveries))
+        .routes(routes!(tokens::create, tokens::list))
+        .routes(routes!(tokens::revoke))
         .split_for_parts()
 }
 

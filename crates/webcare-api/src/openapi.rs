@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi};
         (name = "canned-answers", description = "Canned answers with variables"),
         (name = "events", description = "Live events (Server-Sent Events)"),
         (name = "webhooks", description = "Outbound webhooks (admin)"),
+        (name = "tokens", description = "API tokens: each user their own, the admin all"),
     )
 )]
 pub struct ApiDoc;
