@@ -10,6 +10,8 @@ both_backends!(
     errors_are_problem_json_with_security_headers,
     bad_bodies_and_queries_name_the_field,
     bodies_over_the_limit_are_413,
+    a_bad_body_lists_every_invalid_field_in_plain_words,
+    a_body_that_is_not_json_is_415,
     openapi_is_public_and_matches_the_committed_copy,
 );
 
@@ -178,7 +180,7 @@ async fn bad_bodies_and_queries_name_the_field(app: TestApp) {
         .send()
         .await
         .unwrap();
-    expect_problem(res, 400).await;
+    expect_problem(res, 415).await;
     for q in [
         "limit=0",
         "limit=201",
@@ -245,4 +247,181 @@ async fn openapi_is_public_and_matches_the_committed_copy(app: TestApp) {
         committed, served,
         "the served document is the committed one"
     );
+}
+
+/// What a bad body's problem says, as (name, code) pairs, after checking that no reason shows
+/// the parser's internals.
+fn params(body: &serde_json::Value) -> Vec<(String, String)> {
+    let params = body["invalidParams"].as_array().expect("invalidParams");
+    for p in params {
+        let reason = p["reason"].as_str().unwrap();
+        for internal in [
+            "line ",
+            "column",
+            "invalid type",
+            "expected",
+            "u32",
+            "struct ",
+            "`",
+        ] {
+            assert!(!reason.contains(internal), "parser text in {p}");
+        }
+    }
+    params
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn a_bad_body_lists_every_invalid_field_in_plain_words(app: TestApp) {
+    let account = app.channel_account("api", "web-1").await;
+    // Three wrong types, one of them nested: three entries, not the first only.
+    let res = app
+        .post(
+            "/api/v1/messages",
+            &json!({
+                "channelAccountId": account, "platformMessageId": 42,
+                "author": {"platformUserId": "u1", "handle": 7},
+                "text": ["not", "text"], "sentAt": "2024-05-01T09:30:00Z",
+            }),
+        )
+        .send()
+        .await
+        .unwrap();
+    let body = expect_problem(res, 400).await;
+    let got = params(&body);
+    assert_eq!(got.len(), 3, "{body}");
+    for name in ["platformMessageId", "author.handle", "text"] {
+        assert!(
+            got.contains(&(name.into(), "type".into())),
+            "{name}: {body}"
+        );
+    }
+    let handle = body["invalidParams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "author.handle")
+        .unwrap();
+    assert_eq!(handle["reason"], "must be a string or null", "{body}");
+    assert_eq!(body["detail"], "the request has 3 invalid parameters");
+    // Missing, unknown and badly formatted fields, all at once.
+    let res = app
+        .post(
+            "/api/v1/messages",
+            &json!({"channelAccountId": "not-a-uuid", "author": {}, "sentAt": "gisteren", "colour": "red"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let body = expect_problem(res, 400).await;
+    let got = params(&body);
+    for want in [
+        ("channelAccountId", "format"),
+        ("platformMessageId", "required"),
+        ("author.platformUserId", "required"),
+        ("sentAt", "format"),
+        ("colour", "unknown"),
+    ] {
+        assert!(
+            got.contains(&(want.0.into(), want.1.into())),
+            "{want:?}: {body}"
+        );
+    }
+    // An enum value out of range names the values that are allowed.
+    let res = app
+        .post(
+            "/api/v1/channel-accounts",
+            &json!({"kind": "myspace", "name": 1, "externalId": "1"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let body = expect_problem(res, 400).await;
+    let got = params(&body);
+    assert!(got.contains(&("kind".into(), "enum".into())), "{body}");
+    assert!(got.contains(&("name".into(), "type".into())), "{body}");
+    // Malformed JSON is one clear entry, without a position.
+    for raw in ["{\"text\": ", "", "[1, 2"] {
+        let res = app
+            .client
+            .post(app.url("/api/v1/messages"))
+            .bearer_auth(&app.admin_token)
+            .header("content-type", "application/json")
+            .body(raw)
+            .send()
+            .await
+            .unwrap();
+        let body = expect_problem(res, 400).await;
+        assert_eq!(
+            params(&body),
+            vec![("body".to_owned(), "malformed_json".to_owned())],
+            "{raw}: {body}"
+        );
+    }
+    assert_eq!(app.store.count_messages().await.unwrap(), 0);
+}
+
+async fn a_body_that_is_not_json_is_415(app: TestApp) {
+    let good = json!({"kind": "api", "name": "web", "externalId": "1"}).to_string();
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let mut req = app
+            .client
+            .post(app.url("/api/v1/channel-accounts"))
+            .bearer_auth(&app.admin_token)
+            .body(good.clone());
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let body = expect_problem(req.send().await.unwrap(), 415).await;
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("application/json"),
+            "{body}"
+        );
+    }
+    // A JSON media type with parameters, or a +json type, is read.
+    for ct in [
+        "application/json; charset=utf-8",
+        "application/merge-patch+json",
+    ] {
+        let res = app
+            .client
+            .post(app.url("/api/v1/channel-accounts"))
+            .bearer_auth(&app.admin_token)
+            .header("content-type", ct)
+            .body(json!({"kind": "api", "name": "web", "externalId": ct}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "{ct}");
+    }
+    // The OpenAPI document says so for every route with a body.
+    let doc: serde_json::Value = serde_json::from_str(&webcare_api::openapi_json()).unwrap();
+    let mut with_body = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if op.get("requestBody").is_some() {
+                with_body += 1;
+                for status in ["400", "415"] {
+                    assert!(
+                        op["responses"][status].is_object(),
+                        "{method} {path} documents no {status}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(with_body >= 20, "{with_body}");
 }

@@ -8,16 +8,23 @@ use axum::http::request::Parts;
 use uuid::Uuid;
 use webcare_domain::Role;
 
-/// Who is calling.
+/// Who is calling. A user's API token and the same user's OIDC sign-in give the same principal
+/// (apart from `token_id`): the same id for `assignee=me` and claims, the same audit actor, and
+/// the user's current role and teams.
 #[derive(Debug, Clone)]
 pub struct Principal {
     /// The API token's id; for a user signed in through OIDC, the user's id.
     pub token_id: Uuid,
     pub name: String,
     pub role: Role,
-    /// The desk user behind the call (OIDC sign-in); `None` for API tokens.
+    /// The desk user behind the call (OIDC sign-in or the user's token); `None` for the
+    /// bootstrap admin token and integration tokens.
     pub user: Option<UserRef>,
 }
+
+/// How often a token's last-used time is written, at most: reads see it, the hot path does not
+/// write on every request.
+pub const LAST_USED_EVERY: chrono::Duration = chrono::Duration::seconds(60);
 
 /// A desk user, as far as access decisions need it.
 #[derive(Debug, Clone)]
@@ -155,6 +162,12 @@ pub mod roles {
     impl Policy for Lead {
         const ROLES: &'static [Role] = &[Teamlead, Admin];
     }
+
+    /// Managing API tokens: every desk user their own, the admin all. Integrations may not.
+    pub struct Tokens;
+    impl Policy for Tokens {
+        const ROLES: &'static [Role] = &[Agent, Teamlead, Department, Admin];
+    }
 }
 
 /// A caller authenticated and allowed by policy `P`.
@@ -208,12 +221,57 @@ impl FromRequestParts<AppState> for Principal {
             .find_token(&hash)
             .await?
             .ok_or_else(|| ApiError::Unauthorized("unknown or revoked token".into()))?;
-        Ok(Principal {
-            token_id: rec.id,
-            name: rec.name,
-            role: rec.role,
-            user: None,
-        })
+        let principal = match rec.user_id {
+            Some(user_id) => {
+                let user = state
+                    .store
+                    .get_user(user_id)
+                    .await?
+                    .filter(|u| u.active)
+                    .ok_or_else(|| {
+                        ApiError::Unauthorized("the token's user is not an active desk user".into())
+                    })?;
+                user_principal(rec.id, user)
+            }
+            None => Principal {
+                token_id: rec.id,
+                name: rec.name,
+                role: rec.role,
+                user: None,
+            },
+        };
+        note_use(state, rec.id, rec.last_used_at);
+        Ok(principal)
+    }
+}
+
+/// Records a token's use when the stored time is older than [`LAST_USED_EVERY`], in the
+/// background: the request neither waits for it nor fails with it.
+fn note_use(state: &AppState, token_id: Uuid, last_used_at: Option<chrono::DateTime<chrono::Utc>>) {
+    let now = chrono::Utc::now();
+    if last_used_at.is_some_and(|t| now - t < LAST_USED_EVERY) {
+        return;
+    }
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        if let Err(e) = store.touch_token(token_id, now, LAST_USED_EVERY).await {
+            tracing::warn!(error = %e, %token_id, "could not record the token's last use");
+        }
+    });
+}
+
+/// The principal of a desk user, whether signed in through OIDC or calling with their token.
+fn user_principal(token_id: Uuid, user: webcare_store::agent::UserRecord) -> Principal {
+    Principal {
+        token_id,
+        name: user.name,
+        role: user.role,
+        user: Some(UserRef {
+            id: user.id,
+            email: user.email,
+            teams: user.teams,
+            department_id: user.department_id,
+        }),
     }
 }
 
@@ -228,15 +286,5 @@ async fn oidc_principal(state: &AppState, token: &str) -> Result<Principal, ApiE
         .find_user_for_login(claims.sub.as_deref(), claims.email.as_deref())
         .await?
         .ok_or_else(|| ApiError::Unauthorized("no active desk user for this identity".into()))?;
-    Ok(Principal {
-        token_id: user.id,
-        name: user.name.clone(),
-        role: user.role,
-        user: Some(UserRef {
-            id: user.id,
-            email: user.email,
-            teams: user.teams,
-            department_id: user.department_id,
-        }),
-    })
+    Ok(user_principal(user.id, user))
 }

@@ -1,15 +1,16 @@
-//! Extractors that answer bad input with problem+json naming the field, instead of axum's plain
-//! text rejections.
+//! Extractors that answer bad input with problem+json naming every invalid field, in plain words,
+//! instead of axum's plain text rejections or the parser's own messages.
 
 use crate::error::{ApiError, InvalidParam};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
-/// A JSON body. Malformed JSON, a wrong type or a missing field is a 400 naming the JSON path; a
-/// body over the limit is a 413.
+/// A JSON body. A body without a JSON `Content-Type` is a 415; malformed JSON is one 400; a body
+/// with wrong types, missing or unknown fields is a 400 naming every invalid field (see
+/// [`crate::body_schema`]); a body over the limit is a 413.
 pub struct ApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
@@ -26,47 +27,73 @@ where
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| {
                 let ct = ct.split(';').next().unwrap_or("").trim();
-                ct == "application/json" || ct.ends_with("+json")
+                ct.eq_ignore_ascii_case("application/json") || ct.ends_with("+json")
             });
         if !is_json {
-            return Err(ApiError::invalid(
-                "Content-Type",
-                "unsupported_media_type",
-                "send the body as application/json",
+            return Err(ApiError::UnsupportedMediaType(
+                "send the body as JSON, with 'Content-Type: application/json'".into(),
             ));
         }
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|p| (req.method().clone(), p.as_str().to_owned()));
         let bytes = Bytes::from_request(req, state).await.map_err(|r| {
             if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge("the request body is over the size limit".into())
             } else {
-                ApiError::BadRequest(format!("could not read the request body: {r}"))
+                ApiError::BadRequest("the request body could not be read".into())
             }
         })?;
-        parse_json(&bytes).map(ApiJson)
+        parse_body(&bytes, route.as_ref().map(|(m, p)| (m, p.as_str()))).map(ApiJson)
     }
 }
 
-/// Parses JSON, turning serde's error into an `invalidParams` entry with the JSON path.
+/// Parses JSON, answering errors as `invalidParams` with JSON paths (no route schema: serde's
+/// first error only).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    parse_body(bytes, None)
+}
+
+/// Parses a body for `route` (method and route path). When it does not parse, every invalid
+/// field is found against the route's schema; serde's first error stands in when the schema
+/// finds none.
+fn parse_body<T: DeserializeOwned>(
+    bytes: &[u8],
+    route: Option<(&Method, &str)>,
+) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let code = match inner.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                "malformed_json"
-            }
-            serde_json::error::Category::Data => "invalid",
-            serde_json::error::Category::Io => "unreadable",
-        };
-        let reason = inner.to_string();
-        let name = if code == "malformed_json" {
-            "body".to_string()
+    let err = match serde_path_to_error::deserialize(de) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    // Not JSON at all, even where serde stopped at a type error first (`[1, 2` for an object).
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        let reason = if bytes.iter().all(u8::is_ascii_whitespace) {
+            "is empty; send a JSON object"
         } else {
-            field_name(&path, &reason)
+            "is not valid JSON"
         };
-        ApiError::Invalid(vec![InvalidParam::new(name, code, reason)])
-    })
+        return Err(ApiError::invalid("body", "malformed_json", reason));
+    };
+    let first = serde_param(&path, &inner);
+    let mut params = match route {
+        Some((method, route)) => crate::body_schema::invalid_params(method, route, &value),
+        None => vec![],
+    };
+    // serde's error too when the schema does not state its rule (a domain type's own check).
+    if !params.iter().any(|p| p.name == first.name) {
+        params.push(first);
+    }
+    Err(ApiError::Invalid(params))
+}
+
+fn serde_param(path: &str, e: &serde_json::Error) -> InvalidParam {
+    let message = e.to_string();
+    let (code, reason) = crate::body_schema::serde_reason(&message);
+    InvalidParam::new(field_name(path, &message), code, reason)
 }
 
 /// serde reports a missing or unknown field at its parent's path; name the field itself.
@@ -106,12 +133,17 @@ fn serde_urlencoded_de<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        let reason = e.into_inner().to_string();
-        let name = match field_name(&path, &reason).as_str() {
+        let message = e.into_inner().to_string();
+        let name = match field_name(&path, &message).as_str() {
             "body" => "query".to_string(),
             n => n.to_string(),
         };
-        ApiError::Invalid(vec![InvalidParam::new(name, "invalid", reason)])
+        let (code, reason) = match crate::body_schema::serde_reason(&message) {
+            // A query value is text: a number that does not parse is not a wrong JSON type.
+            ("invalid", _) | ("type", _) => ("invalid", message),
+            (code, reason) => (code, reason),
+        };
+        ApiError::Invalid(vec![InvalidParam::new(name, code, reason)])
     })
 }
 

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod auto_reply;
+pub mod body_schema;
 pub mod case_calendar;
 pub mod connectors;
 pub mod dto;
@@ -35,7 +36,7 @@ pub use state::{ApiSettings, AppState};
 /// The API routes and the OpenAPI document describing them.
 pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     use routes::*;
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(messages::create_message))
         .routes(routes!(channel_accounts::create, channel_accounts::list))
         .routes(routes!(
@@ -81,7 +82,11 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(webhook_subscriptions::delete))
         .routes(routes!(webhook_subscriptions::deliveries))
-        .split_for_parts()
+        .routes(routes!(tokens::create, tokens::list))
+        .routes(routes!(tokens::revoke))
+        .split_for_parts();
+    openapi::document_body_errors(&mut doc);
+    (router, doc)
 }
 
 /// The OpenAPI document as served and committed.

@@ -79,7 +79,35 @@ pub trait Tokens: Send + Sync {
         role: webcare_domain::Role,
         token_hash: &str,
     ) -> Result<TokenRecord>;
+    /// A token that belongs to `user_id`: its caller acts as that user.
+    async fn create_user_token(
+        &self,
+        user_id: Uuid,
+        name: &str,
+        role: webcare_domain::Role,
+        token_hash: &str,
+    ) -> Result<TokenRecord>;
+    /// The live (not revoked) token with this hash.
     async fn find_token(&self, token_hash: &str) -> Result<Option<TokenRecord>>;
+    /// A token by id, revoked or not.
+    async fn get_token(&self, id: Uuid) -> Result<Option<TokenRecord>>;
+    /// Live tokens in id order; only `user_id`'s when given.
+    async fn list_tokens(
+        &self,
+        user_id: Option<Uuid>,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Page<TokenRecord>>;
+    /// Revokes a live token; `false` when there is none with this id.
+    async fn revoke_token(&self, id: Uuid) -> Result<bool>;
+    /// Records a use at `at`, unless one was recorded less than `every` before: callers call this
+    /// only when the record they read is older than that, so most requests do not write.
+    async fn touch_token(
+        &self,
+        id: Uuid,
+        at: chrono::DateTime<chrono::Utc>,
+        every: chrono::Duration,
+    ) -> Result<()>;
 }
 
 /// Audit trail: who did what to which case, including reads.

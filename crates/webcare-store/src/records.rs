@@ -217,8 +217,14 @@ pub struct Page<T> {
 pub struct TokenRecord {
     pub id: Uuid,
     pub name: String,
+    /// For a user's token, the user's role when it was made; the caller acts with the user's
+    /// role at the time of the call.
     pub role: Role,
+    /// The user the token belongs to; `None` for the bootstrap admin and integration tokens.
+    pub user_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
+    /// Updated at most about once a minute (see [`crate::Tokens::touch_token`]).
+    pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
 

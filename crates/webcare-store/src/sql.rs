@@ -223,9 +223,13 @@ pub(crate) struct TokenRow {
     id: Uuid,
     name: String,
     role: String,
+    user_id: Option<Uuid>,
     created_at: i64,
+    last_used_at: Option<i64>,
     revoked_at: Option<i64>,
 }
+
+pub(crate) const TOKEN_COLS: &str = "id, name, role, user_id, created_at, last_used_at, revoked_at";
 
 impl TryFrom<TokenRow> for TokenRecord {
     type Error = StoreError;
@@ -234,7 +238,9 @@ impl TryFrom<TokenRow> for TokenRecord {
             id: r.id,
             name: r.name,
             role: parse(&r.role, "role")?,
+            user_id: r.user_id,
             created_at: from_ms(r.created_at),
+            last_used_at: opt_from_ms(r.last_used_at),
             revoked_at: opt_from_ms(r.revoked_at),
         })
     }
@@ -539,31 +545,111 @@ macro_rules! impl_sql_store {
         #[async_trait]
         impl Tokens for $store {
             async fn create_token(&self, name: &str, role: webcare_domain::Role, token_hash: &str) -> Result<TokenRecord> {
-                let row: TokenRow = sqlx::query_as(
-                    "INSERT INTO api_tokens (id, name, role, token_hash, created_at) VALUES ($1, $2, $3, $4, $5) \
-                     RETURNING id, name, role, created_at, revoked_at",
+                insert_token(&self.wpool, None, name, role, token_hash).await
+            }
+
+            async fn create_user_token(
+                &self,
+                user_id: Uuid,
+                name: &str,
+                role: webcare_domain::Role,
+                token_hash: &str,
+            ) -> Result<TokenRecord> {
+                insert_token(&self.wpool, Some(user_id), name, role, token_hash).await
+            }
+
+            async fn find_token(&self, token_hash: &str) -> Result<Option<TokenRecord>> {
+                let sql = format!(
+                    "SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
+                );
+                let row: Option<TokenRow> = sqlx::query_as(&sql)
+                    .bind(token_hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn get_token(&self, id: Uuid) -> Result<Option<TokenRecord>> {
+                let sql = format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE id = $1");
+                let row: Option<TokenRow> =
+                    sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn list_tokens(
+                &self,
+                user_id: Option<Uuid>,
+                after: Option<Uuid>,
+                limit: u32,
+            ) -> Result<Page<TokenRecord>> {
+                let mut q = QueryBuilder::<$db>::new(format!(
+                    "SELECT {TOKEN_COLS} FROM api_tokens WHERE revoked_at IS NULL"
+                ));
+                if let Some(u) = user_id {
+                    q.push(" AND user_id = ").push_bind(u);
+                }
+                if let Some(a) = after {
+                    q.push(" AND id > ").push_bind(a);
+                }
+                q.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit) + 1);
+                let rows: Vec<TokenRow> = q.build_query_as().fetch_all(&self.pool).await?;
+                let items = rows_into::<_, TokenRecord>(rows)?;
+                Ok(into_page(items, limit, |t: &TokenRecord| t.id))
+            }
+
+            async fn revoke_token(&self, id: Uuid) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
                 )
+                .bind(id)
+                .bind(to_ms(Utc::now()))
+                .execute(&self.wpool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn touch_token(
+                &self,
+                id: Uuid,
+                at: chrono::DateTime<Utc>,
+                every: chrono::Duration,
+            ) -> Result<()> {
+                // The guard keeps concurrent first requests of a minute from writing twice.
+                sqlx::query(
+                    "UPDATE api_tokens SET last_used_at = $2 \
+                     WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $3)",
+                )
+                .bind(id)
+                .bind(to_ms(at))
+                .bind(to_ms(at - every))
+                .execute(&self.wpool)
+                .await?;
+                Ok(())
+            }
+        }
+
+        async fn insert_token(
+            pool: &sqlx::Pool<$db>,
+            user_id: Option<Uuid>,
+            name: &str,
+            role: webcare_domain::Role,
+            token_hash: &str,
+        ) -> Result<TokenRecord> {
+            let sql = format!(
+                "INSERT INTO api_tokens (id, name, role, token_hash, created_at, user_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING {TOKEN_COLS}"
+            );
+            let row: TokenRow = sqlx::query_as(&sql)
                 .bind(Uuid::now_v7())
                 .bind(name)
                 .bind(role.as_str())
                 .bind(token_hash)
                 .bind(to_ms(Utc::now()))
-                .fetch_one(&self.wpool)
+                .bind(user_id)
+                .fetch_one(pool)
                 .await
                 .map_err(|e| conflict_on_unique(e, "token exists"))?;
-                row.try_into()
-            }
-
-            async fn find_token(&self, token_hash: &str) -> Result<Option<TokenRecord>> {
-                let row: Option<TokenRow> = sqlx::query_as(
-                    "SELECT id, name, role, created_at, revoked_at FROM api_tokens \
-                     WHERE token_hash = $1 AND revoked_at IS NULL",
-                )
-                .bind(token_hash)
-                .fetch_optional(&self.pool)
-                .await?;
-                row.map(TryInto::try_into).transpose()
-            }
+            row.try_into()
         }
 
         #[async_trait]

@@ -33,6 +33,7 @@ contract!(
     bsn_in_text_is_flagged,
     case_list_filters_and_paginates_stably,
     tokens_are_found_by_hash,
+    user_tokens_are_listed_touched_and_revoked,
     text_is_kept_byte_exact,
     a_batch_threads_exactly_like_one_message_at_a_time,
     a_thread_continues_in_a_new_case_after_its_case_is_closed,
@@ -481,6 +482,95 @@ async fn tokens_are_found_by_hash(store: Arc<dyn Store>) {
         .await
         .unwrap()
         .is_none());
+}
+
+async fn user_tokens_are_listed_touched_and_revoked(store: Arc<dyn Store>) {
+    let now = Utc::now();
+    let user = |email: &str| webcare_store::agent::UserRecord {
+        id: Uuid::nil(),
+        name: email.into(),
+        email: email.into(),
+        subject: None,
+        role: Role::Agent,
+        teams: vec![],
+        department_id: None,
+        active: true,
+        created_at: now,
+        updated_at: now,
+    };
+    let anna = store.create_user(user("anna@gemeente.test")).await.unwrap();
+    let bob = store.create_user(user("bob@gemeente.test")).await.unwrap();
+    let hash = |s: &str| webcare_store::token::hash(s);
+    let a1 = store
+        .create_user_token(anna.id, "laptop", Role::Agent, &hash("wc_a1"))
+        .await
+        .unwrap();
+    let a2 = store
+        .create_user_token(anna.id, "telefoon", Role::Agent, &hash("wc_a2"))
+        .await
+        .unwrap();
+    let b1 = store
+        .create_user_token(bob.id, "laptop", Role::Agent, &hash("wc_b1"))
+        .await
+        .unwrap();
+    let ci = store
+        .create_token("ci", Role::Integration, &hash("wc_ci"))
+        .await
+        .unwrap();
+    assert_eq!(a1.user_id, Some(anna.id));
+    assert_eq!(ci.user_id, None);
+    assert_eq!(a1.last_used_at, None);
+    let found = store.find_token(&hash("wc_a1")).await.unwrap().unwrap();
+    assert_eq!(found, a1);
+
+    // Anna's live tokens, paged in id order; everyone's for the admin.
+    let p1 = store.list_tokens(Some(anna.id), None, 1).await.unwrap();
+    assert_eq!(p1.items, vec![a1.clone()]);
+    let p2 = store
+        .list_tokens(Some(anna.id), p1.next_after, 1)
+        .await
+        .unwrap();
+    assert_eq!(p2.items, vec![a2.clone()]);
+    assert_eq!(p2.next_after, None);
+    let all = store.list_tokens(None, None, 50).await.unwrap();
+    let ids: Vec<Uuid> = all.items.iter().map(|t| t.id).collect();
+    for t in [&a1, &a2, &b1, &ci] {
+        assert!(ids.contains(&t.id));
+    }
+
+    // A use is recorded once per interval, not on every call.
+    let t0 = Utc.timestamp_millis_opt(now.timestamp_millis()).unwrap();
+    store
+        .touch_token(a1.id, t0, Duration::seconds(60))
+        .await
+        .unwrap();
+    store
+        .touch_token(a1.id, t0 + Duration::seconds(10), Duration::seconds(60))
+        .await
+        .unwrap();
+    let got = store.get_token(a1.id).await.unwrap().unwrap();
+    assert_eq!(got.last_used_at, Some(t0));
+    store
+        .touch_token(a1.id, t0 + Duration::seconds(61), Duration::seconds(60))
+        .await
+        .unwrap();
+    let got = store.get_token(a1.id).await.unwrap().unwrap();
+    assert_eq!(got.last_used_at, Some(t0 + Duration::seconds(61)));
+
+    // Revoked: not found by hash, not listed, revoked once.
+    assert!(store.revoke_token(a1.id).await.unwrap());
+    assert!(!store.revoke_token(a1.id).await.unwrap());
+    assert!(store.find_token(&hash("wc_a1")).await.unwrap().is_none());
+    assert!(store
+        .get_token(a1.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .revoked_at
+        .is_some());
+    let left = store.list_tokens(Some(anna.id), None, 50).await.unwrap();
+    assert_eq!(left.items, vec![a2]);
+    assert!(!store.revoke_token(Uuid::now_v7()).await.unwrap());
 }
 
 async fn text_is_kept_byte_exact(store: Arc<dyn Store>) {

@@ -8,6 +8,7 @@ mod desk;
 mod live;
 mod oidc;
 mod routes;
+mod tokens;
 
 use axum::routing::get;
 use axum::{Json, Router};

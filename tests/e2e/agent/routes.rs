@@ -13,6 +13,8 @@ const ALL: &[&str] = &["admin", "teamlead", "agent", "department", "integration"
 const KCC: &[&str] = &["admin", "teamlead", "agent"];
 const LEAD: &[&str] = &["admin", "teamlead"];
 const ADMIN: &[&str] = &["admin"];
+/// Every desk user (tokens: their own).
+const USERS: &[&str] = &["admin", "teamlead", "agent", "department"];
 
 /// `(method, path, roles allowed)`.
 const POLICY: &[(&str, &str, &[&str])] = &[
@@ -78,6 +80,9 @@ const POLICY: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/v1/sla-policies/{id}", ADMIN),
     ("PUT", "/api/v1/sla-policies/{id}", ADMIN),
     ("GET", "/api/v1/sla/alerts", LEAD),
+    ("POST", "/api/v1/tokens", USERS),
+    ("GET", "/api/v1/tokens", USERS),
+    ("DELETE", "/api/v1/tokens/{id}", USERS),
 ];
 
 /// Fills every `{param}` with a fresh id.

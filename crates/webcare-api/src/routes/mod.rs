@@ -11,6 +11,7 @@ pub mod messages;
 pub mod people;
 pub mod replies;
 pub mod sla;
+pub mod tokens;
 pub mod webhook_subscriptions;
 pub mod webhooks;
 

@@ -1,0 +1,261 @@
+//! API tokens. A token belongs to a desk user and its caller is that user; a user manages their
+//! own tokens, the admin everyone's. The secret is answered once, at creation; only its hash is
+//! stored. Integration tokens (no user) can be made by the admin here or with the CLI.
+
+use super::people::audit;
+use super::{decode_cursor, next_link, page_limit, query_pairs};
+use crate::auth::{roles, Authorized, Principal};
+use crate::dto::List;
+use crate::error::{ApiError, ApiResult, InvalidParam, Problem};
+use crate::extract::{ApiJson, ApiQuery, IdPath};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use webcare_domain::Role;
+use webcare_store::TokenRecord;
+
+/// An API token as listed: never its secret or hash.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Token {
+    pub id: Uuid,
+    pub name: String,
+    /// For a user's token, the user's role when it was made; the caller acts with the user's
+    /// current role.
+    pub role: Role,
+    /// The user the token belongs to; null for integration and bootstrap tokens.
+    pub user_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    /// When the token was last used, to the minute.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl From<TokenRecord> for Token {
+    fn from(t: TokenRecord) -> Self {
+        Token {
+            id: t.id,
+            name: t.name,
+            role: t.role,
+            user_id: t.user_id,
+            created_at: t.created_at,
+            last_used_at: t.last_used_at,
+        }
+    }
+}
+
+/// A new token and its secret, answered this once.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedToken {
+    #[serde(flatten)]
+    pub token: Token,
+    /// Send as `Authorization: Bearer <secret>`. It is not stored and cannot be shown again.
+    pub secret: String,
+}
+
+/// Kinds of token without a user.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum UnboundRole {
+    Integration,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewToken {
+    /// What the token is for, e.g. "laptop" or "zaaksysteem".
+    pub name: String,
+    /// The user the token is for; default the caller. Only the admin may name another user.
+    #[serde(default)]
+    pub user_id: Option<Uuid>,
+    /// `integration` for a token without a user (admin only; not with `userId`).
+    #[serde(default)]
+    pub role: Option<UnboundRole>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TokenQuery {
+    /// Only this user's tokens (the admin; other callers see only their own).
+    pub user_id: Option<Uuid>,
+    pub cursor: Option<String>,
+    /// 1 to 200, default 50.
+    pub limit: Option<u32>,
+}
+
+/// Create an API token, for the caller or (admin) for any user or an integration. The secret is
+/// in this answer only.
+#[utoipa::path(
+    post, path = "/api/v1/tokens", tag = "tokens",
+    request_body = NewToken,
+    responses((status = 201, body = CreatedToken),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    p: Authorized<roles::Tokens>,
+    ApiJson(b): ApiJson<NewToken>,
+) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
+    let name = b.name.trim().to_owned();
+    let mut errs = Vec::new();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        errs.push(InvalidParam::new(
+            "name",
+            "invalid",
+            "must be 1 to 100 characters without control characters",
+        ));
+    }
+    if b.role.is_some() && b.user_id.is_some() {
+        errs.push(InvalidParam::new(
+            "role",
+            "not_allowed",
+            "a user's token acts with the user's role; leave out either role or userId",
+        ));
+    }
+    if !errs.is_empty() {
+        return Err(ApiError::Invalid(errs));
+    }
+    let is_admin = p.role == Role::Admin;
+    let own = p.user.as_ref().map(|u| u.id);
+    let secret = webcare_store::token::generate();
+    let hash = webcare_store::token::hash(&secret);
+    let rec = match (b.role, b.user_id.or(own)) {
+        (Some(UnboundRole::Integration), _) => {
+            require_admin(&p)?;
+            state
+                .store
+                .create_token(&name, Role::Integration, &hash)
+                .await?
+        }
+        (None, Some(user_id)) => {
+            if !is_admin && Some(user_id) != own {
+                return Err(ApiError::Forbidden(
+                    "only the admin may create a token for another user".into(),
+                ));
+            }
+            let user = state
+                .store
+                .get_user(user_id)
+                .await?
+                .filter(|u| u.active)
+                .ok_or_else(|| {
+                    ApiError::invalid("userId", "unknown_user", "no active user with this id")
+                })?;
+            state
+                .store
+                .create_user_token(user.id, &name, user.role, &hash)
+                .await?
+        }
+        (None, None) => {
+            return Err(ApiError::invalid(
+                "userId",
+                "required",
+                "this caller has no user: name the user, or ask for role 'integration'",
+            ))
+        }
+    };
+    audit(
+        &state,
+        &p,
+        "token.created",
+        serde_json::json!({"tokenId": rec.id, "userId": rec.user_id, "role": rec.role}),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken {
+            token: rec.into(),
+            secret,
+        }),
+    ))
+}
+
+/// List live API tokens: the caller's own; the admin sees all (or one user's with `userId`).
+#[utoipa::path(
+    get, path = "/api/v1/tokens", tag = "tokens", params(TokenQuery),
+    responses((status = 200, body = List<Token>),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    p: Authorized<roles::Tokens>,
+    uri: Uri,
+    ApiQuery(q): ApiQuery<TokenQuery>,
+) -> ApiResult<Json<List<Token>>> {
+    let user_id = if p.role == Role::Admin {
+        q.user_id
+    } else {
+        // A token without a user (made with the CLI) has no tokens of its own: an empty list.
+        let own = p.user.as_ref().map_or(Uuid::nil(), |u| u.id);
+        if q.user_id.is_some_and(|u| u != own) {
+            return Err(ApiError::Forbidden(
+                "only the admin may list another user's tokens".into(),
+            ));
+        }
+        Some(own)
+    };
+    let page = state
+        .store
+        .list_tokens(
+            user_id,
+            decode_cursor(q.cursor.as_deref())?,
+            page_limit(q.limit)?,
+        )
+        .await?;
+    Ok(Json(List {
+        next: next_link("/api/v1/tokens", &query_pairs(&uri), page.next_after),
+        items: page.items.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Revoke an API token: at once, the next request with it is a 401. Another user's token is a
+/// 404 for anyone but the admin.
+#[utoipa::path(
+    delete, path = "/api/v1/tokens/{id}", tag = "tokens", params(("id" = Uuid, Path)),
+    responses((status = 204),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn revoke(
+    State(state): State<AppState>,
+    p: Authorized<roles::Tokens>,
+    IdPath(id): IdPath,
+) -> ApiResult<StatusCode> {
+    let not_found = || ApiError::NotFound("token".into());
+    let t = state
+        .store
+        .get_token(id)
+        .await?
+        .filter(|t| t.revoked_at.is_none())
+        .ok_or_else(not_found)?;
+    let own = p.user.as_ref().map(|u| u.id);
+    if p.role != Role::Admin && (own.is_none() || t.user_id != own) {
+        return Err(not_found());
+    }
+    if !state.store.revoke_token(id).await? {
+        return Err(not_found());
+    }
+    audit(
+        &state,
+        &p,
+        "token.revoked",
+        serde_json::json!({"tokenId": id, "userId": t.user_id}),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn require_admin(p: &Principal) -> ApiResult<()> {
+    p.require(&[Role::Admin])
+}
