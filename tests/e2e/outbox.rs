@@ -22,7 +22,20 @@ webcare_e2e::both_backends!(
     refusals_name_the_limit_and_roles_are_checked,
     api_channel_replies_are_signed_callbacks,
     x_replies_and_dm_reads_are_signed_with_oauth1_keys,
+    an_already_exists_answer_is_recorded_as_sent,
 );
+
+mod never_twice {
+    use super::*;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_a_platform_id_recorded_twice_is_sent_once() {
+        a_platform_id_recorded_twice_is_sent_once(Backend::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_a_platform_id_recorded_twice_is_sent_once() {
+        a_platform_id_recorded_twice_is_sent_once(Backend::Postgres).await
+    }
+}
 
 mod restart {
     use super::*;
@@ -706,4 +719,105 @@ async fn x_replies_and_dm_reads_are_signed_with_oauth1_keys(app: ConnApp) {
         .await;
     let reason = failed["failureReason"].as_str().unwrap_or_default();
     assert!(reason.contains("X token is invalid"), "{failed}");
+}
+
+/// Issue 12, defect 2: the receiver acknowledges every callback with the same id. Recording the
+/// second reply hit the unique platform id, the reply stayed `sending`, came back in doubt when
+/// its lease ran out and was sent again, every lease, without end (161 times in production). Now
+/// the duplicate id is recorded as sent and the receiver gets each reply exactly once.
+async fn a_platform_id_recorded_twice_is_sent_once(backend: Backend) {
+    let mut workers = test_workers();
+    let outbox = workers.outbox.as_mut().unwrap();
+    // A short lease: a reply left `sending` comes back in doubt within 200 ms.
+    outbox.lease = chrono::Duration::milliseconds(200);
+    let Some(app) = ConnApp::spawn_with(backend, Some(workers)).await else {
+        return;
+    };
+    app.fakes.callback_answers_id("zaak-ack");
+    let account = app.account("api", "zaaksysteem").await;
+    let res = app
+        .post("/api/v1/messages", &json!({"channelAccountId": account, "platformMessageId": "web-1", "visibility": "private",
+            "author": {"platformUserId": "burger-1"}, "text": "Vraag over mijn WOZ", "sentAt": "2026-03-09T09:15:00Z"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let case_id = one_case(&app).await;
+    let first = app
+        .reply_sent(&case_id, json!({"text": "We zoeken het uit."}))
+        .await;
+    assert_eq!(first["platformMessageId"], "zaak-ack");
+    let (status, created) = app
+        .reply(
+            &case_id,
+            json!({"text": "U krijgt binnen 5 dagen antwoord."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    // Ten leases' time: a reply that cannot be recorded would have gone out again and again.
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    let sends = app
+        .fakes
+        .requests_to("POST", "/callback/zaken")
+        .into_iter()
+        .filter(|r| r.header("idempotency-key") == Some(id.as_str()))
+        .count();
+    assert_eq!(sends, 1, "the receiver got the second reply {sends} times");
+    let second = app
+        .wait_reply(&case_id, &id, |r| r["state"] == "sent")
+        .await;
+    assert_eq!(second["platformMessageId"], "zaak-ack");
+    assert_eq!(second["attempts"], 1);
+    assert!(second["failureReason"].is_null(), "{second}");
+    // Both replies are in the case's history, each once.
+    let c = app.case(&case_id).await;
+    let outbound: Vec<&str> = c["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["direction"] == "outbound")
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outbound,
+        vec!["We zoeken het uit.", "U krijgt binnen 5 dagen antwoord."]
+    );
+    assert_eq!(app.fakes.requests_to("POST", "/callback/zaken").len(), 2);
+}
+
+/// Issue 12, defect 2: Graph's "duplicate post" (506) means an earlier attempt went out: the reply
+/// is recorded as sent, once, and not retried or failed.
+async fn an_already_exists_answer_is_recorded_as_sent(app: ConnApp) {
+    let case_id = facebook_case(&app).await;
+    app.fakes.inject(
+        "POST",
+        "/comments",
+        Fault::Graph {
+            status: 400,
+            code: 506,
+            subcode: None,
+            message: "(#506) Duplicate status message".into(),
+        },
+    );
+    let (status, created) = app
+        .reply(&case_id, json!({"text": "We kijken ernaar."}))
+        .await;
+    assert_eq!(status, 201);
+    let id = created["id"].as_str().unwrap().to_owned();
+    let sent = app
+        .wait_reply(&case_id, &id, |r| {
+            r["state"] != "pending" && r["state"] != "sending"
+        })
+        .await;
+    assert_eq!(sent["state"], "sent", "{sent}");
+    assert_eq!(sent["attempts"], 1);
+    assert!(sent["failureReason"].is_null());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.fakes.requests_to("POST", "/comments").len(), 1);
+    let c = app.case(&case_id).await;
+    let msgs = c["messages"].as_array().unwrap();
+    assert_eq!(msgs.len(), 2);
+    assert_eq!(msgs[1]["direction"], "outbound");
+    assert_eq!(msgs[1]["text"], "We kijken ernaar.");
 }

@@ -21,6 +21,11 @@ webcare_e2e::both_backends!(
     out_of_hours_auto_reply_once_per_case_and_no_answer,
     out_of_hours_setting_is_validated,
     reply_delivery_states_are_live_events,
+    a_given_up_reply_shows_why_on_the_case_and_live,
+    a_reply_without_a_delivery_route_is_refused,
+    resolving_with_an_undelivered_reply_needs_confirmation,
+    a_template_reply_fills_in_every_variable_and_is_sent,
+    canned_answers_with_unknown_variables_are_not_saved,
 );
 
 fn wa_body(value: Value) -> String {
@@ -750,4 +755,367 @@ async fn reply_delivery_states_are_live_events(app: ConnApp) {
         .as_str()
         .unwrap()
         .contains("template"));
+}
+
+/// A case from a Facebook comment; the page's account is created with the first.
+async fn facebook_case(app: &ConnApp, comment: &str) -> String {
+    if app
+        .store
+        .find_account(webcare_domain::ChannelKind::FacebookPage, PAGE)
+        .await
+        .unwrap()
+        .is_none()
+    {
+        app.account("facebook_page", PAGE).await;
+    }
+    assert_eq!(
+        app.post_meta(&comment_body(
+            comment,
+            ("6987654321012345", "Fatima Yilmaz"),
+            "Lantaarnpaal kapot bij de Kerkstraat 12"
+        ))
+        .await
+        .status(),
+        200
+    );
+    app.settle().await;
+    case_of(app, comment).await
+}
+
+/// Issue 12, defect 2: transient failures are retried with backoff up to `max_attempts` (4 in the
+/// test workers); then the reply is parked as failed, with its reason on the case's replies and in
+/// a `reply.updated` event; it is never sent again.
+async fn a_given_up_reply_shows_why_on_the_case_and_live(app: ConnApp) {
+    let case_id = facebook_case(&app, "822112233445566_1300001").await;
+    let mut live = app.get("/api/v1/events").send().await.unwrap();
+    assert_eq!(live.status(), 200);
+    for _ in 0..5 {
+        app.fakes.inject("POST", "/comments", Fault::ServerError);
+    }
+    let (status, created) = app
+        .reply(&case_id, json!({"text": "We kijken ernaar."}))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let failed = app
+        .wait_reply(&case_id, &id, |r| r["state"] == "failed")
+        .await;
+    assert_eq!(failed["attempts"], 4);
+    let reason = failed["failureReason"].as_str().unwrap();
+    assert!(reason.starts_with("gave up after 4 attempts"), "{reason}");
+    assert!(
+        reason.contains("Meta API temporarily unavailable"),
+        "{reason}"
+    );
+    let got = read_events(&mut live, Duration::from_secs(10), |e| {
+        e.iter().any(|(k, d)| {
+            k == "reply.updated"
+                && d["data"]["replyId"] == id.as_str()
+                && d["data"]["state"] == "failed"
+        })
+    })
+    .await;
+    let ev = got
+        .iter()
+        .find(|(k, d)| k == "reply.updated" && d["data"]["state"] == "failed")
+        .unwrap_or_else(|| panic!("no failed event: {got:?}"));
+    assert_eq!(ev.1["caseId"], case_id.as_str());
+    assert_eq!(ev.1["data"]["failureReason"], reason);
+    // Retried in between (pending again with the last error), and nothing after giving up.
+    assert!(got.iter().any(|(k, d)| k == "reply.updated"
+        && d["data"]["state"] == "pending"
+        && d["data"]["lastError"].as_str().is_some()));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let reqs = app.fakes.requests_to("POST", "/comments");
+    assert_eq!(reqs.len(), 4, "four attempts, then parked");
+    assert!(reqs.iter().all(|r| r.fault.is_some()));
+    let c = app.case(&case_id).await;
+    assert_eq!(c["messages"].as_array().unwrap().len(), 1, "nothing sent");
+}
+
+/// Issue 12, defect 3: an `api` channel account without `callbackUrl` cannot deliver a reply, so
+/// the reply is refused (400, the reason in `invalidParams`) instead of failing unseen later.
+async fn a_reply_without_a_delivery_route_is_refused(app: ConnApp) {
+    let res = app
+        .post(
+            "/api/v1/channel-accounts",
+            &json!({"kind": "api", "name": "Webformulier", "externalId": "webformulier",
+            "credentials": {"webhookSecret": API_SECRET}, "defaultTeam": "kcc"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let account: Value = res.json().await.unwrap();
+    let res = app
+        .post("/api/v1/messages", &json!({"channelAccountId": account["id"], "platformMessageId": "form-1", "visibility": "private",
+            "author": {"platformUserId": "burger-7", "displayName": "Kees"}, "text": "Mijn paspoort is verlopen", "sentAt": "2026-03-09T09:15:00Z"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let case_id = case_of(&app, "form-1").await;
+    let res = app
+        .post(
+            &format!("/api/v1/cases/{case_id}/replies"),
+            &json!({"text": "Maak een afspraak via de website."}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let p = expect_problem(res, 400).await;
+    assert_eq!(p["invalidParams"][0]["name"], "channelAccount", "{p}");
+    assert_eq!(p["invalidParams"][0]["code"], "no_callback_url", "{p}");
+    assert!(
+        p["invalidParams"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("callbackUrl"),
+        "{p}"
+    );
+    assert!(
+        replies_of(&app, &case_id).await.is_empty(),
+        "nothing stored"
+    );
+    // Nothing was sent or queued, so the case resolves without a question.
+    let res = app
+        .patch(
+            &format!("/api/v1/cases/{case_id}"),
+            &json!({"status": "resolved"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(app.fakes.requests_to("POST", "/callback").is_empty());
+}
+
+/// Issue 12, defect 3: resolving a case whose last reply was not delivered answers 409 unless the
+/// agent confirms with `confirmUndelivered: true`; a delivered last reply needs no confirmation.
+async fn resolving_with_an_undelivered_reply_needs_confirmation(app: ConnApp) {
+    let case_id = facebook_case(&app, "822112233445566_1300002").await;
+    app.fakes
+        .inject("POST", "/comments", Fault::invalid_token());
+    let (_, created) = app
+        .reply(&case_id, json!({"text": "Wordt opgepakt."}))
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    app.wait_reply(&case_id, &id, |r| r["state"] == "failed")
+        .await;
+    let path = format!("/api/v1/cases/{case_id}");
+    let res = app
+        .patch(&path, &json!({"status": "resolved"}))
+        .send()
+        .await
+        .unwrap();
+    let p = expect_problem(res, 409).await;
+    let detail = p["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&id) && detail.contains("failed") && detail.contains("reconnect"),
+        "{detail}"
+    );
+    assert!(detail.contains("confirmUndelivered"), "{detail}");
+    assert_ne!(app.case(&case_id).await["status"], "resolved");
+    // Bulk resolve: the same answer per case, unless confirmed.
+    let res = app
+        .post(
+            "/api/v1/cases/bulk",
+            &json!({"caseIds": [case_id], "action": "resolve"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let bulk: Value = res.json().await.unwrap();
+    assert_eq!(bulk["results"][0]["status"], 409, "{bulk}");
+    assert_eq!(
+        app.patch(
+            &path,
+            &json!({"status": "resolved", "confirmUndelivered": false})
+        )
+        .send()
+        .await
+        .unwrap()
+        .status(),
+        409
+    );
+    let res = app
+        .patch(
+            &path,
+            &json!({"status": "resolved", "confirmUndelivered": true}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let c: Value = res.json().await.unwrap();
+    assert_eq!(c["status"], "resolved");
+
+    // A case whose last reply went out resolves as before; an earlier failure is answered by it.
+    let other = facebook_case(&app, "822112233445566_1300003").await;
+    app.fakes
+        .inject("POST", "/comments", Fault::invalid_token());
+    let (_, created) = app.reply(&other, json!({"text": "Eerste poging"})).await;
+    app.wait_reply(&other, created["id"].as_str().unwrap(), |r| {
+        r["state"] == "failed"
+    })
+    .await;
+    app.reply_sent(&other, json!({"text": "Tweede poging"}))
+        .await;
+    let res = app
+        .post(
+            "/api/v1/cases/bulk",
+            &json!({"caseIds": [other], "action": "resolve"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let bulk: Value = res.json().await.unwrap();
+    assert_eq!(bulk["results"][0]["status"], 200, "{bulk}");
+}
+
+/// Issue 12, defect 4: a reply with `templateId` is the canned answer filled in for the case
+/// (citizen's first name, agent, zaaknummer, department, opening hours), exactly as the preview
+/// shows it, and that text is what the platform receives.
+async fn a_template_reply_fills_in_every_variable_and_is_sent(app: ConnApp) {
+    let case_id = facebook_case(&app, "822112233445566_1300004").await;
+    let res = app
+        .post(
+            "/api/v1/departments",
+            &json!({"name": "Burgerzaken", "answerMinutes": 480}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let dept: Value = res.json().await.unwrap();
+    let text = "Hoi {{voornaam}}, uw vraag ligt bij {{afdeling}} onder zaak {{zaaknummer}}. \
+                We zijn bereikbaar {{ openingstijden }}. Groet, {{agent}}";
+    let res = app
+        .post(
+            "/api/v1/canned-answers",
+            &json!({"title": "Doorgezet", "text": text}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let canned: Value = res.json().await.unwrap();
+    let canned_id = canned["id"].as_str().unwrap();
+    let preview = |app: &ConnApp| {
+        app.post(
+            &format!("/api/v1/canned-answers/{canned_id}/render"),
+            &json!({"caseId": case_id}),
+        )
+        .send()
+    };
+    let res = preview(&app).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let (status, body) = app.reply(&case_id, json!({"templateId": canned_id})).await;
+    assert_eq!(status, 400, "no department yet: {body}");
+    assert_eq!(body["invalidParams"][0]["code"], "unrenderable_variable");
+    assert!(
+        body["invalidParams"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("{{afdeling}}"),
+        "{body}"
+    );
+    // With the case at a department. No zaak is linked (the zaak link comes with its own
+    // endpoint): the case's id stands in, in the preview and the reply alike, where a reply with
+    // this template answered 400 before. A linked zaak's number: `canned::zaaknummer`'s tests.
+    let id: uuid::Uuid = case_id.parse().unwrap();
+    let before = app.store.get_case(id).await.unwrap().unwrap();
+    let mut w = webcare_store::agent::CaseWrite::new(before);
+    w.after.department_id = Some(dept["id"].as_str().unwrap().parse().unwrap());
+    app.store.write_case(w).await.unwrap();
+    let res = preview(&app).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let previewed: Value = res.json().await.unwrap();
+    let expected = format!(
+        "Hoi Fatima, uw vraag ligt bij Burgerzaken onder zaak {case_id}. \
+         We zijn bereikbaar maandag t/m vrijdag 08:30-17:00. Groet, test-admin"
+    );
+    assert_eq!(previewed["text"], expected.as_str());
+    let (status, created) = app.reply(&case_id, json!({"templateId": canned_id})).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["text"], expected.as_str());
+    assert_eq!(created["cannedAnswerId"], canned_id);
+    app.wait_reply(&case_id, created["id"].as_str().unwrap(), |r| {
+        r["state"] == "sent"
+    })
+    .await;
+    let reqs = app.fakes.requests_to("POST", "/comments");
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].json, json!({"message": expected}));
+}
+
+/// Issue 12, defect 4: a canned answer with a variable the desk does not know is refused when it
+/// is saved, on create and on update, naming the variable; nothing is stored.
+async fn canned_answers_with_unknown_variables_are_not_saved(app: ConnApp) {
+    let res = app
+        .post(
+            "/api/v1/canned-answers",
+            &json!({"title": "Fout", "text": "Hoi {{naam}}, uw BSN is {{bsn}}."}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let p = expect_problem(res, 400).await;
+    assert_eq!(p["invalidParams"][0]["name"], "text");
+    assert_eq!(p["invalidParams"][0]["code"], "unknown_variables");
+    let reason = p["invalidParams"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("bsn, naam"), "{reason}");
+    assert!(
+        reason.contains("afdeling"),
+        "names the known ones: {reason}"
+    );
+    let list: Value = app
+        .get("/api/v1/canned-answers")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(list["items"].as_array().unwrap().is_empty());
+    let res = app
+        .post(
+            "/api/v1/canned-answers",
+            &json!({"title": "Goed", "text": "Hoi {{voornaam}}, {{afdeling}} helpt u."}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let c: Value = res.json().await.unwrap();
+    let path = format!("/api/v1/canned-answers/{}", c["id"].as_str().unwrap());
+    let res = app
+        .patch(
+            &path,
+            &json!({"text": "Hoi {{voornaam}}, bel {{telefoonnummer}}."}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let p = expect_problem(res, 400).await;
+    assert_eq!(p["invalidParams"][0]["code"], "unknown_variables");
+    assert!(
+        p["invalidParams"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("telefoonnummer"),
+        "{p}"
+    );
+    let list: Value = app
+        .get("/api/v1/canned-answers")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        list["items"][0]["text"], "Hoi {{voornaam}}, {{afdeling}} helpt u.",
+        "the stored text is unchanged"
+    );
 }

@@ -310,6 +310,14 @@ impl AutoReplier {
             tracing::warn!(account = %account.id, case = %c.case, reason = %refused.reason, "auto-reply not sent: the platform would refuse it");
             return Ok(());
         }
+        if let Err(no) = webcare_connectors::outbound::delivery_route(
+            account.kind,
+            account.callback_url.as_deref(),
+            |k| account.credentials.get(k),
+        ) {
+            tracing::warn!(account = %account.id, case = %c.case, reason = %no.reason, "auto-reply not queued: no delivery route");
+            return Ok(());
+        }
         let (reply, created) = store
             .enqueue_reply(NewReply {
                 id,

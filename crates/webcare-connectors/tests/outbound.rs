@@ -589,3 +589,48 @@ fn transport_failures_are_transient() {
     );
     assert!(matches!(api(422), SendOutcome::Permanent { .. }));
 }
+
+#[test]
+fn already_exists_answers_count_as_sent() {
+    let already = |o: SendOutcome| match o {
+        SendOutcome::AlreadySent {
+            platform_message_id,
+            detail,
+        } => (platform_message_id, detail),
+        other => panic!("expected already sent, got {other:?}"),
+    };
+    // Graph 506: the same text is already posted.
+    let (id, detail) = already(send(
+        ChannelKind::FacebookPage,
+        400,
+        r#"{"error":{"message":"(#506) Duplicate status message","type":"OAuthException","code":506,"fbtrace_id":"A"}}"#,
+    ));
+    assert_eq!(id, None);
+    assert!(detail.contains("506"), "{detail}");
+    // X v2 problem and v1.1 code 187.
+    let (_, detail) = already(send(
+        ChannelKind::X,
+        403,
+        r#"{"detail":"You are not allowed to create a Tweet with duplicate content.","type":"about:blank","title":"Forbidden","status":403}"#,
+    ));
+    assert!(detail.contains("duplicate"), "{detail}");
+    already(send(
+        ChannelKind::X,
+        403,
+        r#"{"errors":[{"code":187,"message":"Status is a duplicate."}]}"#,
+    ));
+    // Another 403 stays a refusal.
+    assert!(permanent_reason(&send(
+        ChannelKind::X,
+        403,
+        r#"{"detail":"You are not permitted to perform this action.","type":"about:blank","title":"Forbidden","status":403}"#,
+    ))
+    .contains("does not allow"));
+    // The api callback already has this Idempotency-Key, with or without naming its message.
+    assert_eq!(
+        already(send(ChannelKind::Api, 409, r#"{"id":"cb-7"}"#)).0,
+        Some("cb-7".to_owned())
+    );
+    assert_eq!(already(send(ChannelKind::Api, 409, "")).0, None);
+    assert!(permanent_reason(&send(ChannelKind::Api, 422, "")).contains("422"));
+}

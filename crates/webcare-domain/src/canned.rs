@@ -1,9 +1,39 @@
 //! Canned answers: Dutch texts with `{{variable}}` placeholders, filled in for one case.
 
 use std::collections::BTreeMap;
+use uuid::Uuid;
 
-/// The variables a canned answer may use.
-pub const VARIABLES: &[&str] = &["voornaam", "openingstijden", "agent", "zaaknummer"];
+/// The variables a canned answer may use: the citizen's first name, the case's opening hours,
+/// the agent's first name, the zaak number and the department the case is with.
+pub const VARIABLES: &[&str] = &[
+    "voornaam",
+    "openingstijden",
+    "agent",
+    "zaaknummer",
+    "afdeling",
+];
+
+/// The number a citizen can quote for `{{zaaknummer}}`: the last segment of the linked zaak's URL
+/// (`.../zaken/Z-2026-0042` -> `Z-2026-0042`), or, while no zaak is linked, the case's own id, which
+/// finds the case in the desk. Preview and reply use the same value, so what the agent previews
+/// is what the citizen reads.
+pub fn zaaknummer(zaak_url: Option<&str>, case_id: Uuid) -> String {
+    zaak_url
+        .and_then(|u| u.trim().trim_end_matches('/').rsplit('/').next())
+        .map(str::trim)
+        .filter(|z| !z.is_empty() && !z.contains(':'))
+        .map_or_else(|| case_id.to_string(), str::to_owned)
+}
+
+/// Why a variable the case has no value for cannot be filled in, for the agent.
+pub fn missing_reason(variable: &str) -> &'static str {
+    match variable {
+        "voornaam" => "the contact has no name",
+        "afdeling" => "the case is not with a department",
+        "agent" => "the agent has no name",
+        _ => "it has no value for this case",
+    }
+}
 
 /// A template that cannot be rendered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -161,6 +191,32 @@ mod tests {
         assert_eq!(e, TemplateError::Unknown(vec!["bsn".into(), "naam".into()]));
         assert!(e.to_string().contains("bsn, naam"));
         assert_eq!(check("Hoi {{voornaam"), Err(TemplateError::Unclosed(4)));
+    }
+
+    #[test]
+    fn zaaknummer_is_the_zaak_or_the_case() {
+        let case = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0042);
+        assert_eq!(
+            zaaknummer(
+                Some("https://zaken.gemeente.nl/api/v1/zaken/Z-2026-0042/"),
+                case
+            ),
+            "Z-2026-0042"
+        );
+        assert_eq!(zaaknummer(None, case), case.to_string());
+        assert_eq!(zaaknummer(Some("  "), case), case.to_string());
+        assert_eq!(zaaknummer(Some("https://"), case), case.to_string());
+        // Every variable the reply endpoint fills in is a known one.
+        for v in [
+            "voornaam",
+            "openingstijden",
+            "agent",
+            "zaaknummer",
+            "afdeling",
+        ] {
+            assert!(check(&format!("{{{{{v}}}}}")).is_ok(), "{v}");
+        }
+        assert!(missing_reason("afdeling").contains("department"));
     }
 
     #[test]

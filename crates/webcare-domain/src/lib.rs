@@ -8,6 +8,7 @@ pub mod canned;
 pub mod inbound;
 pub mod model;
 pub mod out_of_hours;
+pub mod replies;
 pub mod sla;
 pub mod status;
 pub mod threading;

@@ -117,6 +117,9 @@ struct State {
     /// Our own posts (replies sent through `POST /2/tweets`), oldest first.
     our_tweets: Vec<Value>,
     deleted: HashSet<String>,
+    /// When set, the `api` callback answers every send with this message id (a receiver that
+    /// acknowledges with a fixed id); otherwise `cb-<n>`.
+    callback_id: Option<String>,
     /// When set, X's user-context endpoints (posting, DMs) demand a valid OAuth 1.0a signature
     /// made with these keys, as X does; otherwise they take any `Authorization`.
     x_oauth1: Option<OAuth1Keys>,
@@ -195,12 +198,17 @@ impl FakePlatforms {
             .push((method.to_owned(), path_part.to_owned(), fault));
     }
 
-    /// Our X account's user id (for DM events we send and our own tweets).
     /// Demand OAuth 1.0a signatures with these keys on posting and DM endpoints.
     pub fn x_require_oauth1(&self, keys: OAuth1Keys) {
         self.lock().x_oauth1 = Some(keys);
     }
 
+    /// The `api` callback answers every send with `{"id": id}` (the same id each time).
+    pub fn callback_answers_id(&self, id: &str) {
+        self.lock().callback_id = Some(id.to_owned());
+    }
+
+    /// Our X account's user id (for DM events we send and our own tweets).
     pub fn x_set_user(&self, our_user_id: &str) {
         self.lock().x_user_id = our_user_id.to_owned();
     }
@@ -564,7 +572,10 @@ async fn handle(
             with_rate_headers(json_response(StatusCode::OK, body), 299, reset)
         }
         // ---------------------------------------------------------------- api channel callback
-        ("POST", ["callback", ..]) => json_response(StatusCode::OK, json!({"id": format!("cb-{n}")})),
+        ("POST", ["callback", ..]) => {
+            let id = s.callback_id.clone().unwrap_or_else(|| format!("cb-{n}"));
+            json_response(StatusCode::OK, json!({ "id": id }))
+        }
         _ if is_x => with_rate_headers(
             x_problem(
                 404,

@@ -1108,9 +1108,10 @@ macro_rules! impl_connectors_store {
                         .await?;
                     let mut out = Vec::new();
                     for (id, expired) in doubtful {
+                        // Each in-doubt claim is an attempt, so checks and re-sends are capped.
                         let sql = format!(
                             "UPDATE outbox_replies SET in_doubt_since = COALESCE(in_doubt_since, lease_until), lease_until = $2, \
-                             updated_at = $3 WHERE id = $1 RETURNING {REPLY_COLS}"
+                             attempts = attempts + 1, updated_at = $3 WHERE id = $1 RETURNING {REPLY_COLS}"
                         );
                         let row: ReplyRow = sqlx::query_as(&sql)
                             .bind(id)
@@ -1173,7 +1174,23 @@ macro_rules! impl_connectors_store {
                     .execute(&mut *tx)
                     .await?;
                     let text = sent_text.unwrap_or(&r.text);
-                    Self::insert_reply_message(&mut tx, &r, pmid, our_user_id, to_ms(at), text).await?;
+                    // Another reply already holds this platform id (an "already exists" answer, a
+                    // receiver that acknowledges with a fixed id): this reply's message gets its own
+                    // key, so the case's history shows both.
+                    let shared: Option<(Uuid,)> = sqlx::query_as(
+                        "SELECT id FROM outbox_replies WHERE channel_account_id = $1 AND platform_message_id = $2 \
+                         AND id <> $3 LIMIT 1",
+                    )
+                    .bind(r.channel_account_id)
+                    .bind(pmid)
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let message_id = match shared {
+                        Some(_) => format!("{pmid}#{id}"),
+                        None => pmid.to_owned(),
+                    };
+                    Self::insert_reply_message(&mut tx, &r, &message_id, our_user_id, to_ms(at), text).await?;
                     let r = Self::reply_in(&mut tx, id).await?.ok_or_else(|| StoreError::NotFound(format!("reply {id}")))?;
                     tx.commit().await?;
                     Ok(r)

@@ -40,6 +40,7 @@ contract!(
     an_echo_without_a_case_fails_alone_in_its_batch,
     one_auto_reply_per_case_under_concurrency,
     replies_keep_their_template_and_canned_answer,
+    two_replies_may_share_a_platform_id_and_in_doubt_claims_are_attempts,
     appended_events_reach_subscribers,
     a_batch_of_events_is_numbered_in_order_and_queued_per_webhook,
     get_cases_answers_the_cases_that_exist,
@@ -1072,4 +1073,62 @@ async fn get_cases_answers_the_cases_that_exist(store: Arc<dyn Store>) {
         store.get_cases(&ids[..1]).await.unwrap().pop()
     );
     assert!(store.get_cases(&[]).await.unwrap().is_empty());
+}
+
+/// Issue 12, defect 2: recording a send whose platform id another reply already holds succeeds
+/// (both replies sent, both in the case's history), and an in-doubt claim counts as an attempt.
+async fn two_replies_may_share_a_platform_id_and_in_doubt_claims_are_attempts(
+    store: Arc<dyn Store>,
+) {
+    use webcare_domain::inbound::DeliveryState;
+    let a = account(&store, ChannelKind::Api, "zaaksysteem").await;
+    let out = ingest(&store, a.id, msg("m1", "u1", Visibility::Private)).await;
+    let case = store.get_case(out.message.case_id).await.unwrap().unwrap();
+    let (r1, _) = store.enqueue_reply(new_reply(&case, false)).await.unwrap();
+    let (r2, _) = store.enqueue_reply(new_reply(&case, false)).await.unwrap();
+    let claimed = store
+        .claim_replies(Utc::now(), Duration::seconds(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    assert!(claimed.iter().all(|c| c.reply.attempts == 1));
+    for r in [&r1, &r2] {
+        let rec = store
+            .reply_sent(r.id, "ack", "zaaksysteem", Utc::now(), None)
+            .await
+            .expect("a shared platform id is recorded, not an error");
+        assert_eq!(rec.state, DeliveryState::Sent);
+        assert_eq!(rec.platform_message_id.as_deref(), Some("ack"));
+    }
+    // Recording the same send again changes nothing.
+    store
+        .reply_sent(r2.id, "ack", "zaaksysteem", Utc::now(), None)
+        .await
+        .unwrap();
+    let outbound: Vec<String> = store
+        .case_messages(case.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.direction == Direction::Outbound)
+        .map(|m| m.platform_message_id)
+        .collect();
+    assert_eq!(outbound, vec!["ack".to_owned(), format!("ack#{}", r2.id)]);
+    // A reply whose worker died comes back in doubt, one attempt further each time.
+    let (r3, _) = store.enqueue_reply(new_reply(&case, false)).await.unwrap();
+    let first = store
+        .claim_replies(Utc::now(), Duration::milliseconds(1), 10)
+        .await
+        .unwrap();
+    assert_eq!((first.len(), first[0].reply.id), (1, r3.id));
+    for attempts in 2..=3 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let again = store
+            .claim_replies(Utc::now(), Duration::milliseconds(1), 10)
+            .await
+            .unwrap();
+        assert_eq!(again.len(), 1);
+        assert!(again[0].in_doubt);
+        assert_eq!(again[0].reply.attempts, attempts);
+    }
 }

@@ -681,7 +681,7 @@ async fn replies_from_canned_answers(app: TestApp, idp: Idp) {
             "Hoi {{voornaam}}, we legen de container morgen. Groet, {{agent}}",
         ),
         (json!("stadsbeheer"), "We komen de boom bekijken."),
-        (json!(null), "Uw melding staat onder zaak {{zaaknummer}}."),
+        (json!(null), "Uw vraag ligt bij de afdeling {{afdeling}}."),
     ] {
         let (s, c) = send(
             with(&app, Method::POST, "/api/v1/canned-answers", &lead)
@@ -727,7 +727,7 @@ async fn replies_from_canned_answers(app: TestApp, idp: Idp) {
                 p["invalidParams"][0]["reason"]
                     .as_str()
                     .unwrap()
-                    .contains("{{zaaknummer}}"),
+                    .contains("{{afdeling}}"),
                 "{p}"
             );
         }

@@ -202,7 +202,9 @@ pub async fn account_for_team(app: &TestApp, external: &str, team: &str) -> Stri
     let b = admin_post(
         app,
         "/api/v1/channel-accounts",
-        json!({"kind": "api", "name": external, "externalId": external, "defaultTeam": team}),
+        // A callback: without one the desk could not deliver replies and refuses them.
+        json!({"kind": "api", "name": external, "externalId": external, "defaultTeam": team,
+            "callbackUrl": "https://zaaksysteem.gemeente.test/webcare", "credentials": {"webhookSecret": "s"}}),
         201,
     )
     .await;

@@ -34,6 +34,16 @@
 //! An out-of-hours auto-reply (`auto_reply`) is sent like any reply but is no answer by an agent:
 //! it does not stop the reaction clock ([`answered`]).
 //!
+//! # Never twice, and never for ever
+//!
+//! A platform's "already exists" answer (Graph 506 duplicate post, X duplicate content, an `api`
+//! receiver's 409 for a known `Idempotency-Key`) is recorded as sent. A platform message id that
+//! another reply already holds (a receiver answering the same id twice) is recorded too: the
+//! outbox's platform id is not unique (migration 0012), so recording never fails on it and the
+//! reply is not sent again. Transient failures and in-doubt checks count as attempts; after
+//! `max_attempts` (exponential backoff in between, [`RetryPolicy`]) the reply is parked as
+//! `failed` with its reason, which the case's replies show and a `reply.updated` event carries.
+//!
 //! A transport timeout on a *normal* send is classified transient and retried: the platform may
 //! have acted (no platform here takes an idempotency key), so that one case can duplicate on
 //! Meta and X; the echo linking above then records both under the reply.
@@ -43,8 +53,8 @@ use serde_json::Value;
 use std::sync::Arc;
 use uuid::Uuid;
 use webcare_connectors::outbound::{
-    build_request, parse_send_response, transport_failure, Credentials, OutboundReply, SendOutcome,
-    WhatsAppTemplate, WindowInfo,
+    build_request, delivery_route, parse_send_response, transport_failure, Credentials,
+    OutboundReply, RetryPolicy, RetryStep, SendOutcome, WhatsAppTemplate, WindowInfo,
 };
 use webcare_connectors::x::{XAccess, XAuth};
 use webcare_domain::{ChannelKind, Visibility};
@@ -232,9 +242,17 @@ async fn handle(
     send(store, client, cfg, &account, r).await
 }
 
+/// The retry schedule: `max_attempts`, doubling from `base_backoff`, at most 10 minutes apart.
+fn policy(cfg: &OutboxConfig) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: cfg.max_attempts,
+        base: cfg.base_backoff,
+        cap: Duration::minutes(10),
+    }
+}
+
 fn backoff(cfg: &OutboxConfig, attempts: i64) -> Duration {
-    let factor = 1i64 << (attempts - 1).clamp(0, 16);
-    (cfg.base_backoff * factor as i32).min(Duration::minutes(10))
+    policy(cfg).backoff(attempts)
 }
 
 async fn send(
@@ -245,21 +263,15 @@ async fn send(
     r: &ReplyRecord,
 ) -> Result<(), StoreError> {
     let now = Utc::now();
-    let Some(base) = platform_base(account) else {
-        return fail(store, r.id, "the api channel account has no callbackUrl").await;
-    };
-    let Some(credentials) = send_credentials(account) else {
-        let key = match account.kind {
-            ChannelKind::Api => "webhookSecret",
-            ChannelKind::X => "accessToken (or the four OAuth 1.0a keys)",
-            _ => "accessToken",
-        };
-        return fail(
-            store,
-            r.id,
-            &format!("the channel account has no {key} credential: reconnect it"),
-        )
-        .await;
+    // The reply endpoint refuses replies without a route; the account may have changed since.
+    if let Err(no) = delivery_route(account.kind, account.callback_url.as_deref(), |k| {
+        account.credentials.get(k)
+    }) {
+        return fail(store, r.id, &no.reason).await;
+    }
+    let (Some(base), Some(credentials)) = (platform_base(account), send_credentials(account))
+    else {
+        return fail(store, r.id, "the channel account cannot send this reply").await;
     };
     let last = store.last_citizen_message(r.case_id).await?;
     let out = OutboundReply {
@@ -316,6 +328,33 @@ async fn send(
     record(store, cfg, account, r, outcome, sent_text.as_deref()).await
 }
 
+/// Records a sent reply (an empty platform id: the reply id stands in) and stops the clocks.
+async fn record_sent(
+    store: &Arc<dyn Store>,
+    account: &ChannelAccount,
+    r: &ReplyRecord,
+    platform_message_id: String,
+    sent_text: Option<&str>,
+) -> Result<(), StoreError> {
+    let pmid = if platform_message_id.is_empty() {
+        r.id.to_string()
+    } else {
+        platform_message_id
+    };
+    let at = Utc::now();
+    // A sent reply is recorded here (and in `Connectors::link_echo` when an echo adopts an
+    // in-doubt reply); it stops the reaction clocks (see `answered`). The platform id may be one
+    // another reply holds already: recorded all the same (never a reason to send again).
+    let rec = store
+        .reply_sent(r.id, &pmid, &account.external_id, at, sent_text)
+        .await?;
+    if let Err(e) = answered(store, &rec, at).await {
+        tracing::error!(case_id = %r.case_id, error = %e, "could not stop the reaction clock");
+    }
+    tracing::info!(reply = %r.id, case = %r.case_id, platform_message_id = %pmid, state = rec.state.as_str(), "reply sent");
+    Ok(())
+}
+
 async fn record(
     store: &Arc<dyn Store>,
     cfg: &OutboxConfig,
@@ -327,45 +366,38 @@ async fn record(
     match outcome {
         SendOutcome::Sent {
             platform_message_id,
+        } => record_sent(store, account, r, platform_message_id, sent_text).await,
+        SendOutcome::AlreadySent {
+            platform_message_id,
+            detail,
         } => {
-            let pmid = if platform_message_id.is_empty() {
-                r.id.to_string()
-            } else {
-                platform_message_id
-            };
-            let at = Utc::now();
-            // A sent reply is recorded here (and in `Connectors::link_echo` when an echo adopts an
-            // in-doubt reply); it stops the reaction clocks (see `answered`).
-            let rec = store
-                .reply_sent(r.id, &pmid, &account.external_id, at, sent_text)
-                .await?;
-            if let Err(e) = answered(store, &rec, at).await {
-                tracing::error!(case_id = %r.case_id, error = %e, "could not stop the reaction clock");
-            }
-            tracing::info!(reply = %r.id, case = %r.case_id, platform_message_id = %pmid, state = rec.state.as_str(), "reply sent");
-            Ok(())
+            // An earlier attempt went out and its answer was lost: sent, never sent again.
+            tracing::info!(reply = %r.id, %detail, "the platform already has this reply; recorded as sent");
+            let pmid = platform_message_id.unwrap_or_default();
+            record_sent(store, account, r, pmid, sent_text).await
         }
         SendOutcome::Transient {
             reason,
             retry_after,
         } => {
-            if r.attempts >= cfg.max_attempts {
-                tracing::warn!(reply = %r.id, %reason, "reply failed after retries");
-                return fail(
-                    store,
-                    r.id,
-                    &format!("gave up after {} attempts: {reason}", r.attempts),
-                )
-                .await;
+            let retry_after = retry_after.and_then(|d| Duration::from_std(d).ok());
+            match policy(cfg).after_failure(r.attempts, retry_after) {
+                RetryStep::GiveUp => {
+                    tracing::warn!(reply = %r.id, %reason, "reply failed after retries");
+                    fail(
+                        store,
+                        r.id,
+                        &format!("gave up after {} attempts: {reason}", r.attempts),
+                    )
+                    .await
+                }
+                RetryStep::RetryIn(wait) => {
+                    tracing::info!(reply = %r.id, %reason, wait_s = wait.num_seconds(), "reply will be retried");
+                    store.reply_retry(r.id, &reason, Utc::now() + wait).await?;
+                    crate::live::reply_updated_by_id(store, r.id).await;
+                    Ok(())
+                }
             }
-            let mut wait = backoff(cfg, r.attempts);
-            if let Some(ra) = retry_after.and_then(|d| Duration::from_std(d).ok()) {
-                wait = wait.max(ra);
-            }
-            tracing::info!(reply = %r.id, %reason, wait_s = wait.num_seconds(), "reply will be retried");
-            store.reply_retry(r.id, &reason, Utc::now() + wait).await?;
-            crate::live::reply_updated_by_id(store, r.id).await;
-            Ok(())
         }
         SendOutcome::Permanent { reason } => {
             tracing::info!(reply = %r.id, %reason, "reply failed");
@@ -383,6 +415,15 @@ async fn recover(
     c: &ClaimedReply,
 ) -> Result<(), StoreError> {
     let r = &c.reply;
+    // Each in-doubt claim counts as an attempt: a reply whose outcome cannot be recorded is not
+    // checked (or, on `api` channels, re-sent) for ever.
+    let used_up = r.attempts > cfg.max_attempts;
+    let give_up = |what: &str| {
+        format!(
+            "gave up after {} attempts: {what}; check the conversation before sending it again",
+            r.attempts
+        )
+    };
     match account.kind {
         ChannelKind::X => match x_lookup(client, cfg, account, r).await {
             Ok(Some(id)) => {
@@ -399,9 +440,25 @@ async fn recover(
                 )
                 .await
             }
+            Ok(None) if used_up => {
+                fail(
+                    store,
+                    r.id,
+                    &give_up("the reply could not be recorded as sent"),
+                )
+                .await
+            }
             Ok(None) => {
                 tracing::info!(reply = %r.id, "in-doubt reply not found on X; sending it now");
                 send(store, client, cfg, account, r).await
+            }
+            Err(e) if used_up => {
+                fail(
+                    store,
+                    r.id,
+                    &give_up(&format!("X could not be asked whether it arrived ({e})")),
+                )
+                .await
             }
             Err(e) => {
                 tracing::warn!(reply = %r.id, error = %e, "X lookup for an in-doubt reply failed; will look again");
@@ -410,6 +467,16 @@ async fn recover(
                     .await
             }
         },
+        ChannelKind::Api if used_up => {
+            fail(
+                store,
+                r.id,
+                &give_up("the reply could not be recorded as sent"),
+            )
+            .await
+        }
+        // Re-sent with the same `Idempotency-Key`: a receiver that already has it answers 409,
+        // which is recorded as sent.
         ChannelKind::Api => send(store, client, cfg, account, r).await,
         _ => {
             let since = c.lease_expired_at.unwrap_or(r.updated_at);

@@ -1,5 +1,6 @@
-//! Canned answers: Dutch texts with `{{voornaam}}`, `{{openingstijden}}`, `{{agent}}` and
-//! `{{zaaknummer}}`, per team (or desk-wide), searchable, rendered for a case.
+//! Canned answers: Dutch texts with `{{voornaam}}`, `{{openingstijden}}`, `{{agent}}`,
+//! `{{zaaknummer}}` and `{{afdeling}}`, per team (or desk-wide), searchable, rendered for a case.
+//! A text with any other variable is refused when it is saved (create and update), naming it.
 
 use super::{decode_cursor, next_link, page_limit, query_pairs};
 use crate::auth::{roles, Authorized};
@@ -82,9 +83,10 @@ pub(crate) fn may_use(p: &crate::auth::Principal, c: &CannedRecord) -> bool {
 }
 
 /// The canned-answer variables as far as `case` has them: `agent` (the caller's first name),
-/// `voornaam` (the contact's first name), `openingstijden` (the case's calendar in words) and
-/// `zaaknummer` (the last segment of the case's zaak URL). Reading the contact's name is
-/// recorded as a read of contact data.
+/// `voornaam` (the contact's first name), `openingstijden` (the case's calendar in words),
+/// `zaaknummer` (the zaak's number, or the case id while no zaak is linked) and `afdeling` (the
+/// department the case is with). Reading the contact's name is recorded as a read of contact data.
+/// The preview (`render`) and a reply with `templateId` both use these.
 pub(crate) async fn case_values(
     state: &AppState,
     p: &crate::auth::Principal,
@@ -93,13 +95,14 @@ pub(crate) async fn case_values(
 ) -> ApiResult<BTreeMap<String, String>> {
     let mut values = BTreeMap::new();
     values.insert("agent".to_owned(), canned::first_name(&p.name));
-    if let Some(zaak) = case
-        .zaak_url
-        .as_deref()
-        .and_then(|u| u.trim_end_matches('/').rsplit('/').next())
-        .filter(|z| !z.is_empty())
-    {
-        values.insert("zaaknummer".to_owned(), zaak.to_owned());
+    values.insert(
+        "zaaknummer".to_owned(),
+        canned::zaaknummer(case.zaak_url.as_deref(), case.id),
+    );
+    if let Some(d) = case.department_id {
+        if let Some(d) = state.store.get_department(d).await? {
+            values.insert("afdeling".to_owned(), d.name);
+        }
     }
     let account_calendar = state
         .store
@@ -177,7 +180,7 @@ async fn check(state: &AppState, c: &CannedRecord) -> ApiResult<()> {
 /// Add a canned answer.
 #[utoipa::path(
     post, path = "/api/v1/canned-answers", tag = "canned-answers", request_body = NewCannedAnswer,
-    responses((status = 201, body = CannedAnswer), (status = 400, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = CannedAnswer), (status = 400, description = "Invalid title or team, or a text with an unknown variable (`unknown_variables`, naming it and the known ones: voornaam, openingstijden, agent, zaaknummer, afdeling)", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
 pub async fn create(
@@ -256,7 +259,7 @@ pub async fn list(
 #[utoipa::path(
     patch, path = "/api/v1/canned-answers/{id}", tag = "canned-answers", params(("id" = Uuid, Path)),
     request_body = CannedAnswerPatch,
-    responses((status = 200, body = CannedAnswer), (status = 400, body = Problem, content_type = "application/problem+json"),
+    responses((status = 200, body = CannedAnswer), (status = 400, description = "Invalid title or team, or a text with an unknown variable (`unknown_variables`, naming it); nothing is changed", body = Problem, content_type = "application/problem+json"),
               (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
@@ -319,8 +322,8 @@ pub async fn delete(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RenderRequest {
-    /// Fills `voornaam` (the contact's first name), `openingstijden` (the case's opening hours)
-    /// and `zaaknummer` from this case.
+    /// Fills `voornaam` (the contact's first name), `openingstijden` (the case's opening hours),
+    /// `zaaknummer` and `afdeling` from this case.
     #[serde(default)]
     pub case_id: Option<Uuid>,
     /// Values that win over the derived ones (e.g. `openingstijden`).
@@ -371,10 +374,6 @@ pub async fn render(
     if let Some(case_id) = b.case_id {
         let case = super::case_work::visible_case(&state, &p, case_id).await?;
         values = case_values(&state, &p, &case, id).await?;
-        // A preview without a zaak still shows where the number goes.
-        values
-            .entry("zaaknummer".to_owned())
-            .or_insert_with(|| case.id.to_string()[..8].to_uppercase());
     }
     values.extend(b.values);
     let text = canned::render(&c.text, &values).map_err(|e| template_error("text", e))?;

@@ -278,6 +278,10 @@ pub struct CasePatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub team: Option<Option<String>>,
+    /// With `status: resolved`: resolve even though the case's last reply was not delivered
+    /// (pending or failed); without it such a resolve answers 409.
+    #[serde(default)]
+    pub confirm_undelivered: bool,
 }
 
 /// Change a case: status, priority, theme, kind, target group, labels, assignee, team.
@@ -288,7 +292,7 @@ pub struct CasePatch {
         (status = 200, body = Case),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not allowed by the status machine (`allowed` lists the statuses that are), or changed meanwhile", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not allowed by the status machine (`allowed` lists the statuses that are), changed meanwhile, or resolving while the case's last reply is not delivered (pending or failed) without `confirmUndelivered: true`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -310,6 +314,9 @@ pub async fn patch(
                 "use_forward",
                 "forward a case with POST /api/v1/cases/{id}/forward",
             ));
+        }
+        if s == CaseStatus::Resolved && w.before.status != CaseStatus::Resolved {
+            super::replies::check_resolvable(&state, id, b.confirm_undelivered).await?;
         }
         set_status(a, s, now)?;
         changes.insert("status".into(), serde_json::json!([w.before.status, s]));
@@ -596,6 +603,10 @@ pub struct BulkRequest {
     /// For `tag`: labels added to each case.
     #[serde(default)]
     pub labels: Vec<String>,
+    /// For `resolve`: also resolve cases whose last reply was not delivered (otherwise their
+    /// result is 409).
+    #[serde(default)]
+    pub confirm_undelivered: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -654,7 +665,16 @@ pub async fn bulk(
     }
     let mut results = Vec::with_capacity(b.case_ids.len());
     for id in b.case_ids {
-        let r = bulk_one(&state, &p, id, b.action, assignee.clone(), &labels).await;
+        let r = bulk_one(
+            &state,
+            &p,
+            id,
+            b.action,
+            assignee.clone(),
+            &labels,
+            b.confirm_undelivered,
+        )
+        .await;
         results.push(match r {
             Ok(c) => BulkResult {
                 case_id: id,
@@ -680,6 +700,7 @@ async fn bulk_one(
     action: BulkAction,
     assignee: Option<String>,
     labels: &[String],
+    confirm_undelivered: bool,
 ) -> ApiResult<CaseRecord> {
     let before = visible_case(state, p, id).await?;
     let mut w = CaseWrite::new(before);
@@ -704,6 +725,9 @@ async fn bulk_one(
             serde_json::json!({"bulk": true, "changes": {"labels": w.after.labels}})
         }
         BulkAction::Resolve => {
+            if w.before.status != CaseStatus::Resolved {
+                super::replies::check_resolvable(state, id, confirm_undelivered).await?;
+            }
             set_status(&mut w.after, CaseStatus::Resolved, Utc::now())?;
             serde_json::json!({"bulk": true, "changes": {"status": [w.before.status, "resolved"]}})
         }

@@ -5,11 +5,16 @@
 //!
 //! What is sent:
 //! * `text` alone: the text.
-//! * `templateId` alone: the canned answer, filled in for the case; a variable the case has no
-//!   value for (no zaak for `{{zaaknummer}}`, no name for `{{voornaam}}`) is refused, so a
-//!   citizen never reads "Hoi ,".
+//! * `templateId` alone: the canned answer, filled in for the case as the preview
+//!   (`/canned-answers/{id}/render`) shows it; a variable the case has no value for (no name for
+//!   `{{voornaam}}`, no department for `{{afdeling}}`) is refused, so a citizen never reads
+//!   "Hoi ,".
 //! * `text` and `templateId`: the agent's text (typically the canned answer, edited); the canned
 //!   answer is recorded as used.
+//! * Nothing, when the channel account has no delivery route (an `api` account without
+//!   `callbackUrl`, a missing send credential): 400, not a reply that fails unseen.
+//!   Resolving a case whose last reply is not delivered needs `confirmUndelivered`
+//!   (`check_resolvable`).
 //! * `whatsappTemplate` (WhatsApp only): the approved template goes out when the 24-hour window
 //!   is closed or there is no text; inside the window a given text is sent as text.
 
@@ -25,8 +30,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use webcare_connectors::outbound::{
-    channel_limits, check_reply, text_length, window_state, OutboundReply, RefusalKind, WindowInfo,
-    WindowState,
+    channel_limits, check_reply, delivery_route, text_length, window_state, OutboundReply,
+    RefusalKind, WindowInfo, WindowState,
 };
 use webcare_domain::canned::{self, TemplateError};
 use webcare_domain::inbound::DeliveryState;
@@ -172,11 +177,7 @@ async fn canned_text(
         Err(TemplateError::Missing(vars)) => Err(ApiError::Invalid(
             vars.iter()
                 .map(|v| {
-                    let why = match v.as_str() {
-                        "zaaknummer" => "the case has no zaak",
-                        "voornaam" => "the contact has no name",
-                        _ => "it has no value for this case",
-                    };
+                    let why = canned::missing_reason(v);
                     InvalidParam::new(
                         "templateId",
                         "unrenderable_variable",
@@ -217,7 +218,8 @@ pub struct Reply {
     pub state: DeliveryState,
     pub attempts: i64,
     pub platform_message_id: Option<String>,
-    /// Why it failed, for the agent, with what to do instead.
+    /// Why it failed, for the agent, with what to do instead; also why the outbox gave up on it
+    /// ("gave up after N attempts: ...") once its attempts were used.
     pub failure_reason: Option<String>,
     /// The last transient error while it is being retried.
     pub last_error: Option<String>,
@@ -286,7 +288,7 @@ fn refusal_param(kind: RefusalKind) -> (&'static str, &'static str) {
     responses(
         (status = 201, description = "Stored; it is sent by the outbox", body = CreatedReply),
         (status = 200, description = "Already stored under this Idempotency-Key", body = CreatedReply),
-        (status = 400, description = "Too long, outside the window, nothing to reply to (names the limit and the alternative); an unknown or another team's `templateId`, or a canned answer with a variable the case cannot fill (names the variable); a `whatsappTemplate` on another channel", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "No delivery route: the case's channel account cannot deliver a reply (an `api` account without `callbackUrl`, or a missing send credential; `invalidParams` name `channelAccount` with code `no_callback_url` or `no_credential`). Too long, outside the window, nothing to reply to (names the limit and the alternative); an unknown or another team's `templateId`, or a canned answer with a variable the case cannot fill (names the variable); a `whatsappTemplate` on another channel", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The case's channel account is gone, or the key is used on another case", body = Problem, content_type = "application/problem+json"),
     ),
@@ -320,6 +322,11 @@ pub async fn create(
                 "the case's channel account was removed; it cannot be answered".into(),
             )
         })?;
+    // A reply that cannot be delivered is refused now, not failed silently later.
+    delivery_route(account.kind, account.callback_url.as_deref(), |k| {
+        account.credentials.get(k)
+    })
+    .map_err(|no| ApiError::invalid("channelAccount", no.code, no.reason))?;
     let whatsapp_template = body
         .whatsapp_template
         .as_ref()
@@ -479,6 +486,36 @@ pub async fn create(
             },
         }),
     ))
+}
+
+/// Resolving a case whose last reply by an agent is not delivered (pending, sending or failed)
+/// needs the agent's confirmation (`confirmUndelivered`): otherwise 409, naming the reply, its
+/// state and why it failed. The rule is `webcare_domain::replies::undelivered_last_reply`.
+pub(crate) async fn check_resolvable(
+    state: &AppState,
+    case_id: Uuid,
+    confirmed: bool,
+) -> ApiResult<()> {
+    if confirmed {
+        return Ok(());
+    }
+    let replies = state.store.case_replies(case_id).await?;
+    let Some(undelivered) = webcare_domain::replies::undelivered_last_reply(
+        replies.iter().map(|r| (r.state, r.auto_reply)),
+    ) else {
+        return Ok(());
+    };
+    let last = replies.iter().rev().find(|r| !r.auto_reply);
+    let why = last
+        .and_then(|r| r.failure_reason.as_deref())
+        .map(|reason| format!(" ({reason})"))
+        .unwrap_or_default();
+    Err(ApiError::Conflict(format!(
+        "the case's last reply{} is {}{why}: the citizen may have no answer; answer another way, \
+         or resolve with confirmUndelivered: true",
+        last.map(|r| format!(" {}", r.id)).unwrap_or_default(),
+        undelivered.as_str(),
+    )))
 }
 
 /// The replies of a case with their delivery state, oldest first.

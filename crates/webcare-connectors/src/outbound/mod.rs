@@ -1,10 +1,12 @@
 //! Replies, pure part: build the platform request for an outbox reply (or refuse it with a reason
 //! the agent can act on) and classify the platform's answer. The outbox worker does the IO.
 
+mod delivery;
 mod limits;
 mod request;
 mod response;
 
+pub use delivery::{delivery_route, NoRoute, RetryPolicy, RetryStep};
 pub use limits::{channel_limits, text_length, window_state, CharCounting, Limits, WindowState};
 pub use request::{
     build_request, check_reply, Credentials, OutboundReply, PlatformRequest, RefusalKind,

@@ -1,6 +1,8 @@
 //! Classifying a platform's answer to a send: sent (with the platform id to record), transient
 //! (retry with backoff, maybe after a platform-given delay) or permanent (mark the reply failed
-//! with a reason the agent can act on).
+//! with a reason the agent can act on). A platform's "already exists" answer (a duplicate post,
+//! a receiver that already has the idempotency key) is neither: the reply went out earlier, so it
+//! is recorded as sent and never retried.
 
 use crate::headers::HeaderSource;
 use crate::json::{arr_at, id_at, int_at, str_at};
@@ -18,6 +20,13 @@ pub enum SendOutcome {
     Transient {
         reason: String,
         retry_after: Option<Duration>,
+    },
+    /// The platform says this reply already exists (a duplicate post, or the receiver already
+    /// has this idempotency key): an earlier attempt went out, so it counts as sent and is never
+    /// sent again. `platform_message_id` when the answer names the existing message.
+    AlreadySent {
+        platform_message_id: Option<String>,
+        detail: String,
     },
     /// Will not succeed as it is.
     Permanent { reason: String },
@@ -51,6 +60,11 @@ pub fn parse_send_response<H: HeaderSource + ?Sized>(
         ChannelKind::FacebookPage | ChannelKind::Instagram | ChannelKind::Whatsapp => {
             graph_failure(kind, status, headers, &json)
         }
+        // The receiver already has a message under this reply's `Idempotency-Key`.
+        ChannelKind::Api if status == 409 => SendOutcome::AlreadySent {
+            platform_message_id: id_at(&json, &["id"]).or_else(|| id_at(&json, &["messageId"])),
+            detail: "the callback already has this reply (HTTP 409)".to_owned(),
+        },
         ChannelKind::Api => by_status(status, headers, "callback"),
     }
 }
@@ -150,7 +164,6 @@ fn graph_permanent(code: i64, subcode: Option<i64>) -> Option<&'static str> {
         (551, _) => "this person is not available (blocked the page or removed the account)",
         (368, _) => "Meta temporarily blocked this account for policy reasons",
         (100, Some(33)) => "the comment or post being answered no longer exists (deleted or hidden)",
-        (506, _) => "duplicate post: the same reply was already published",
         (131047, _) => "outside the 24-hour window: use an approved template",
         (131026, _) => "message undeliverable: the number is not on WhatsApp or cannot receive this message",
         (131051, _) => "WhatsApp does not support this message type",
@@ -189,6 +202,14 @@ fn graph_failure<H: HeaderSource + ?Sized>(
     };
     let retry_after = meta_regain_access(headers).or_else(|| retry_after_header(headers));
     let flagged_transient = err.get("is_transient").and_then(Value::as_bool) == Some(true);
+    if code == Some(506) {
+        // "Duplicate status message": the same text is already on the page, from an earlier
+        // attempt whose answer was lost.
+        return SendOutcome::AlreadySent {
+            platform_message_id: None,
+            detail: format!("{kind} error {code_text}: duplicate post ({detail})"),
+        };
+    }
     if let Some(c) = code {
         if let Some(reason) = graph_permanent(c, subcode) {
             return SendOutcome::Permanent {
@@ -219,6 +240,16 @@ fn graph_failure<H: HeaderSource + ?Sized>(
     }
 }
 
+/// X's answer to posting the same text again: "You are not allowed to create a Tweet with
+/// duplicate content." (v2), or v1.1 code 187 "Status is a duplicate."
+fn is_x_duplicate(e: &XApiError) -> bool {
+    e.code == Some(187)
+        || [e.detail.as_deref(), e.title.as_deref()]
+            .into_iter()
+            .flatten()
+            .any(|t| t.contains("duplicate content") || t.contains("is a duplicate"))
+}
+
 fn x_failure<H: HeaderSource + ?Sized>(
     status: u16,
     headers: &H,
@@ -229,6 +260,12 @@ fn x_failure<H: HeaderSource + ?Sized>(
     let first = errors.first().cloned().unwrap_or_default();
     let detail = first.summary();
     let any = |f: fn(&XApiError) -> bool| errors.iter().any(f);
+    if (status == 403 || status == 400) && any(is_x_duplicate) {
+        return SendOutcome::AlreadySent {
+            platform_message_id: None,
+            detail: format!("X refused a duplicate of an earlier post ({detail})"),
+        };
+    }
     if any(XApiError::is_usage_capped) {
         return SendOutcome::Permanent {
             reason: format!("X usage cap reached; it resets with the billing period ({detail})"),
