@@ -1713,35 +1713,35 @@ macro_rules! impl_sla_store {
                 }
 
                 async fn on_department_answer(&self, case_id: Uuid, at: DateTime<Utc>) -> Result<()> {
-                    self.with_clocks(case_id, at, |clocks, _, _, at| {
-                        let mut changed = Vec::new();
-                        for (i, c) in clocks.iter_mut().enumerate() {
-                            if c.kind == ClockKind::Department && !c.is_stopped() {
-                                c.stop(at, StopReason::DepartmentAnswer, None);
-                                changed.push(i);
-                            }
+                    let mut tx = self.begin_write().await?;
+                    let cfg = config(&mut *tx, &self.sla).await?;
+                    let mut clocks = load_clocks(&mut *tx, case_id, true).await?;
+                    let now = Utc::now();
+                    let mut verdict = None;
+                    for c in clocks.iter_mut() {
+                        if c.kind == ClockKind::Department && !c.is_stopped() {
+                            c.stop(at, StopReason::DepartmentAnswer, None);
+                            c.recompute(cfg.calendar(c.calendar_id), now.max(at));
+                            update_clock(&mut *tx, c, to_ms(now)).await?;
+                            verdict = Some(c.state == "met");
                         }
-                        changed
-                    })
-                    .await?;
+                    }
                     // The department clock decides whether the answer was in time (business
                     // minutes on the department's calendar); the report reads it from the forward.
-                    let clocks = self.case_clocks(case_id).await?;
-                    let Some(clock) = clocks.iter().filter(|c| c.kind == ClockKind::Department).max_by_key(|c| c.run) else {
-                        return Ok(());
-                    };
-                    if clock.stop_reason != Some(StopReason::DepartmentAnswer) {
-                        return Ok(());
+                    if let Some(in_time) = verdict {
+                        sqlx::query(
+                            "UPDATE case_forwards SET answered_in_time = $2 WHERE id = (SELECT id FROM case_forwards \
+                             WHERE case_id = $1 AND answered_at IS NOT NULL AND answered_in_time IS NULL \
+                             ORDER BY answered_at DESC, id DESC LIMIT 1)",
+                        )
+                        .bind(case_id)
+                        .bind(in_time)
+                        .execute(&mut *tx)
+                        .await?;
                     }
-                    sqlx::query(
-                        "UPDATE case_forwards SET answered_in_time = $2 WHERE id = (SELECT id FROM case_forwards \
-                         WHERE case_id = $1 AND answered_at IS NOT NULL AND answered_in_time IS NULL \
-                         ORDER BY answered_at DESC, id DESC LIMIT 1)",
-                    )
-                    .bind(case_id)
-                    .bind(clock.state == "met")
-                    .execute(&self.wpool)
-                    .await?;
+                    refresh_case(&mut *tx, case_id).await?;
+                    tx.commit().await?;
+                    self.sla.changed();
                     Ok(())
                 }
 
