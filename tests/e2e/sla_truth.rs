@@ -18,6 +18,7 @@ both_backends!(
     due_times_are_never_before_exact_start_plus_budget,
     every_clock_run_is_visible_with_its_reason,
     department_timeliness_is_read_from_the_department_clock,
+    a_scenario_matches_the_reference,
 );
 
 /// The tests that need the outbox sending replies to the fake platforms.
@@ -644,4 +645,423 @@ async fn a_department_answer_is_settled_by_the_reply_or_the_resolve(app: ConnApp
         .await
         .unwrap();
     assert_eq!(res.status(), 409);
+}
+
+// ------------------------------------------------------------------------- the scenario
+
+/// The office calendar of the scenario: Monday to Friday 08:30-17:00 Amsterdam, which in the
+/// scenario's week (2-6 November 2026, CET, no Dutch holiday) is 07:30-16:00 UTC.
+fn office() -> Value {
+    let day = json!([["08:30", "17:00"]]);
+    json!({"name": "Kantoor", "timeZone": "Europe/Amsterdam",
+        "weekly": {"monday": day, "tuesday": day, "wednesday": day, "thursday": day, "friday": day},
+        "holidays": {"set": "nl"}})
+}
+
+/// The reference, independent of the desk: is the office open in the minute starting at `t`?
+fn office_open(t: DateTime<Utc>) -> bool {
+    use chrono::{Datelike, Timelike, Weekday};
+    let m = t.hour() * 60 + t.minute();
+    !matches!(t.weekday(), Weekday::Sat | Weekday::Sun) && (7 * 60 + 30..16 * 60).contains(&m)
+}
+
+fn always_open(_: DateTime<Utc>) -> bool {
+    true
+}
+
+/// Open minutes in [from, to), a minute at a time.
+fn ref_minutes(open: fn(DateTime<Utc>) -> bool, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+    let mut t = from;
+    let mut n = 0;
+    while t < to {
+        n += i64::from(open(t));
+        t += Duration::minutes(1);
+    }
+    n
+}
+
+/// The end of the `minutes`-th open minute from `from`.
+fn ref_due(open: fn(DateTime<Utc>) -> bool, from: DateTime<Utc>, minutes: i64) -> DateTime<Utc> {
+    let (mut t, mut left) = (from, minutes);
+    loop {
+        if open(t) {
+            left -= 1;
+            if left == 0 {
+                return t + Duration::minutes(1);
+            }
+        }
+        t += Duration::minutes(1);
+    }
+}
+
+/// What the reference expects of a stopped clock run.
+struct Expect {
+    clock: &'static str,
+    run: i64,
+    open: fn(DateTime<Utc>) -> bool,
+    start: DateTime<Utc>,
+    budget: i64,
+    stop: DateTime<Utc>,
+    reason: &'static str,
+    /// Whether the reason is what this clock measures (a reply for a reaction, ...).
+    completes: bool,
+}
+
+impl Expect {
+    fn state(&self) -> &'static str {
+        let late = self.stop > self.due();
+        match (self.reason, self.completes, late) {
+            ("no_reply_needed", _, _) => "cancelled",
+            (_, false, false) => "cancelled",
+            (_, _, true) => "missed",
+            (_, true, false) => "met",
+        }
+    }
+    fn due(&self) -> DateTime<Utc> {
+        ref_due(self.open, self.start, self.budget)
+    }
+    fn check(&self, runs: &[Value], case: &str) {
+        let r = run_of(runs, self.clock, self.run);
+        let what = format!("case {case} {} run {}: {r}", self.clock, self.run);
+        assert_eq!(parse(&r["startedAt"]), self.start, "{what}");
+        assert_eq!(parse(&r["dueAt"]), self.due(), "{what}");
+        assert_eq!(parse(&r["stoppedAt"]), self.stop, "{what}");
+        assert_eq!(r["stopReason"], self.reason, "{what}");
+        assert_eq!(r["state"], self.state(), "{what}");
+        assert_eq!(
+            r["businessMinutesUsed"].as_i64().unwrap(),
+            ref_minutes(self.open, self.start, self.stop),
+            "{what}"
+        );
+    }
+}
+
+async fn a_scenario_matches_the_reference(app: TestApp) {
+    use webcare_domain::CaseStatus::{Open, Resolved, WaitingOnCitizen};
+    let t = |d: u32, h: u32, m: u32| -> DateTime<Utc> {
+        use chrono::TimeZone;
+        Utc.with_ymd_and_hms(2026, 11, d, h, m, 0).unwrap()
+    };
+    let office_cal = create_calendar(&app, &office()).await;
+    let always_cal = create_calendar(&app, &always()).await;
+    let kantoor = account_with_calendar(&app, "kantoor", &office_cal).await;
+    let altijd = account_with_calendar(&app, "altijd", &always_cal).await;
+    let store = &app.store;
+    let id = |c: &str| -> uuid::Uuid { c.parse().unwrap() };
+    let (reaction, resolution) = (240, 1440);
+
+    // A: answered in the morning, resolved.
+    let a = citizen_at(&app, &kantoor, "sc-a", "a", t(2, 8, 0)).await;
+    store
+        .on_reply_sent(id(&a), t(2, 9, 0), false)
+        .await
+        .unwrap();
+    store
+        .on_status_change(id(&a), Open, Resolved, t(2, 10, 0))
+        .await
+        .unwrap();
+    // B: late afternoon; a holding answer the next morning (the night does not count).
+    let b = citizen_at(&app, &kantoor, "sc-b", "b", t(2, 15, 0)).await;
+    store.on_reply_sent(id(&b), t(3, 8, 0), true).await.unwrap();
+    // C: a Saturday message (the clock starts Monday), resolved without a reply in time.
+    let c = citizen_at(&app, &kantoor, "sc-c", "c", t(7, 10, 0)).await;
+    store
+        .on_status_change(id(&c), Open, Resolved, t(9, 8, 0))
+        .await
+        .unwrap();
+    // D: resolved without a reply after the reaction deadline.
+    let d = citizen_at(&app, &kantoor, "sc-d", "d", t(2, 8, 0)).await;
+    store
+        .on_status_change(id(&d), Open, Resolved, t(3, 10, 0))
+        .await
+        .unwrap();
+    // E: 24/7; forwarded to a 24/7 department (60 minutes) that answers in 45; then a reply.
+    let e = citizen_at(&app, &altijd, "sc-e", "e", t(2, 8, 0)).await;
+    store
+        .on_forward(
+            id(&e),
+            Some(60),
+            Some(always_cal.parse().unwrap()),
+            t(2, 9, 0),
+        )
+        .await
+        .unwrap();
+    store
+        .on_department_answer(id(&e), t(2, 9, 45))
+        .await
+        .unwrap();
+    store
+        .on_reply_sent(id(&e), t(2, 10, 0), false)
+        .await
+        .unwrap();
+    // F: forwarded at 16:00 local to an office-hours department (120 minutes), answered the next
+    // morning at 10:00 local: 60 + 90 business minutes, late.
+    let f = citizen_at(&app, &kantoor, "sc-f", "f", t(2, 14, 0)).await;
+    store
+        .on_forward(
+            id(&f),
+            Some(120),
+            Some(office_cal.parse().unwrap()),
+            t(2, 15, 0),
+        )
+        .await
+        .unwrap();
+    store
+        .on_department_answer(id(&f), t(3, 9, 0))
+        .await
+        .unwrap();
+    // G: answered, then waiting on the citizen.
+    let g = citizen_at(&app, &kantoor, "sc-g", "g", t(2, 8, 0)).await;
+    store
+        .on_reply_sent(id(&g), t(2, 8, 30), false)
+        .await
+        .unwrap();
+    store
+        .on_status_change(id(&g), Open, WaitingOnCitizen, t(2, 9, 0))
+        .await
+        .unwrap();
+    // H: answered, resolved, reopened; a new citizen message starts a next reaction.
+    let h = citizen_at(&app, &kantoor, "sc-h", "h", t(2, 8, 0)).await;
+    store
+        .on_reply_sent(id(&h), t(2, 8, 10), false)
+        .await
+        .unwrap();
+    store
+        .on_status_change(id(&h), Open, Resolved, t(2, 9, 0))
+        .await
+        .unwrap();
+    store
+        .on_status_change(id(&h), Resolved, Open, t(2, 10, 0))
+        .await
+        .unwrap();
+
+    let (o, w) = (
+        office_open as fn(DateTime<Utc>) -> bool,
+        always_open as fn(DateTime<Utc>) -> bool,
+    );
+    let ex = |clock, run, open, start, budget, stop, reason, completes| Expect {
+        clock,
+        run,
+        open,
+        start,
+        budget,
+        stop,
+        reason,
+        completes,
+    };
+    let expectations: Vec<(&str, &str, Vec<Expect>)> = vec![
+        (
+            &a,
+            "open",
+            vec![
+                ex(
+                    "reaction",
+                    0,
+                    o,
+                    t(2, 8, 0),
+                    reaction,
+                    t(2, 9, 0),
+                    "reply",
+                    true,
+                ),
+                ex(
+                    "resolution",
+                    0,
+                    o,
+                    t(2, 8, 0),
+                    resolution,
+                    t(2, 10, 0),
+                    "resolved",
+                    true,
+                ),
+            ],
+        ),
+        (
+            &b,
+            "open",
+            vec![ex(
+                "reaction",
+                0,
+                o,
+                t(2, 15, 0),
+                reaction,
+                t(3, 8, 0),
+                "holding_answer",
+                true,
+            )],
+        ),
+        (
+            &c,
+            "new",
+            vec![
+                ex(
+                    "reaction",
+                    0,
+                    o,
+                    t(7, 10, 0),
+                    reaction,
+                    t(9, 8, 0),
+                    "resolved_without_reply",
+                    false,
+                ),
+                ex(
+                    "resolution",
+                    0,
+                    o,
+                    t(7, 10, 0),
+                    resolution,
+                    t(9, 8, 0),
+                    "resolved",
+                    true,
+                ),
+            ],
+        ),
+        (
+            &d,
+            "new",
+            vec![ex(
+                "reaction",
+                0,
+                o,
+                t(2, 8, 0),
+                reaction,
+                t(3, 10, 0),
+                "resolved_without_reply",
+                false,
+            )],
+        ),
+        (
+            &e,
+            "open",
+            vec![
+                ex(
+                    "reaction",
+                    0,
+                    w,
+                    t(2, 8, 0),
+                    reaction,
+                    t(2, 10, 0),
+                    "reply",
+                    true,
+                ),
+                ex(
+                    "department",
+                    0,
+                    w,
+                    t(2, 9, 0),
+                    60,
+                    t(2, 9, 45),
+                    "department_answer",
+                    true,
+                ),
+            ],
+        ),
+        (
+            &f,
+            "new",
+            vec![ex(
+                "department",
+                0,
+                o,
+                t(2, 15, 0),
+                120,
+                t(3, 9, 0),
+                "department_answer",
+                true,
+            )],
+        ),
+        (
+            &g,
+            "open",
+            vec![ex(
+                "reaction",
+                0,
+                o,
+                t(2, 8, 0),
+                reaction,
+                t(2, 8, 30),
+                "reply",
+                true,
+            )],
+        ),
+        (
+            &h,
+            "open",
+            vec![
+                ex(
+                    "reaction",
+                    0,
+                    o,
+                    t(2, 8, 0),
+                    reaction,
+                    t(2, 8, 10),
+                    "reply",
+                    true,
+                ),
+                ex(
+                    "resolution",
+                    0,
+                    o,
+                    t(2, 8, 0),
+                    resolution,
+                    t(2, 9, 0),
+                    "resolved",
+                    true,
+                ),
+            ],
+        ),
+    ];
+    for (case, status, clocks) in &expectations {
+        let detail = get_json(&app, &format!("/api/v1/cases/{case}")).await;
+        assert_eq!(detail["status"], *status, "case {case}: {detail}");
+        let r = runs(&app, case).await;
+        for e in clocks {
+            e.check(&r, case);
+        }
+    }
+    // The reference's own verdicts, spelled out for the cases that test the rules.
+    let state_of = |case: &str, clock: &str| {
+        let (_, _, list) = expectations.iter().find(|x| x.0 == case).unwrap();
+        list.iter().find(|e| e.clock == clock).unwrap().state()
+    };
+    assert_eq!(state_of(&b, "reaction"), "met");
+    assert_eq!(state_of(&c, "reaction"), "cancelled");
+    assert_eq!(state_of(&d, "reaction"), "missed");
+    assert_eq!(state_of(&e, "department"), "met");
+    assert_eq!(state_of(&f, "department"), "missed");
+    // G: the resolution clock is paused after 60 business minutes.
+    let r = runs(&app, &g).await;
+    let res = run_of(&r, "resolution", 0);
+    assert_eq!(res["state"], "paused", "{res}");
+    assert_eq!(
+        res["businessMinutesUsed"],
+        ref_minutes(o, t(2, 8, 0), t(2, 9, 0))
+    );
+    assert_eq!(res["segments"].as_array().unwrap().len(), 2);
+    // H: the reopened resolution runs again from the reopen, with its own due time.
+    let r = runs(&app, &h).await;
+    let run1 = run_of(&r, "resolution", 1);
+    assert_eq!(run1["state"], "running", "{run1}");
+    assert_eq!(parse(&run1["startedAt"]), t(2, 10, 0));
+    assert_eq!(parse(&run1["dueAt"]), ref_due(o, t(2, 10, 0), resolution));
+    // Reaction figures the way a report counts them: met / (met + missed), cancelled left out.
+    let mut met = 0;
+    let mut counted = 0;
+    for (_, _, list) in &expectations {
+        for e in list.iter().filter(|e| e.clock == "reaction") {
+            match e.state() {
+                "met" => {
+                    met += 1;
+                    counted += 1;
+                }
+                "missed" => counted += 1,
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(
+        (met, counted),
+        (5, 6),
+        "A, B, E, G, H met; D missed; C left out"
+    );
 }
