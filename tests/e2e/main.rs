@@ -9,5 +9,6 @@ mod outbox;
 mod replies;
 mod sla;
 mod sla_reselect;
+mod sla_truth;
 mod webhook_load;
 mod x_poller;

@@ -52,6 +52,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(sla::create_policy, sla::list_policies))
         .routes(routes!(sla::get_policy, sla::update_policy))
         .routes(routes!(sla::alerts))
+        .routes(routes!(sla::case_clock_runs))
         .routes(routes!(replies::create, replies::list))
         .routes(routes!(cases::get, case_work::patch))
         // Agent desk (issue 5): people, case work, departments, audit, board, canned answers.

@@ -99,6 +99,16 @@ pub fn on_citizen_message(status: CaseStatus) -> CaseStatus {
     }
 }
 
+/// What a sent reply does to the status of its case: a reply by a person (a holding answer
+/// too) takes a `new` case to `open`; an out-of-hours auto-reply is no answer by a person and
+/// changes nothing. `None`: the status stays.
+pub fn on_reply(status: CaseStatus, auto_reply: bool) -> Option<CaseStatus> {
+    if auto_reply {
+        return None;
+    }
+    transition(status, Open, Trigger::Reply).ok()
+}
+
 /// The default reopen window: a citizen message within 7 days of resolution reopens the case.
 pub fn default_reopen_window() -> Duration {
     Duration::days(7)
@@ -108,6 +118,15 @@ pub fn default_reopen_window() -> Duration {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_persons_reply_opens_a_new_case_and_an_auto_reply_does_not() {
+        assert_eq!(on_reply(New, false), Some(Open));
+        assert_eq!(on_reply(New, true), None);
+        for s in [Open, WaitingOnCitizen, Forwarded, Resolved, Closed] {
+            assert_eq!(on_reply(s, false), None, "{s:?}");
+        }
+    }
 
     fn any_status() -> impl Strategy<Value = CaseStatus> {
         proptest::sample::select(CaseStatus::ALL.to_vec())

@@ -81,6 +81,13 @@ pub struct ForwardRecord {
     pub answered_at: Option<DateTime<Utc>>,
     pub return_reason: Option<String>,
     pub returned_at: Option<DateTime<Utc>>,
+    /// Whether the department clock was met by this answer (business time on the department's
+    /// calendar); `None` while unanswered.
+    pub answered_in_time: Option<bool>,
+    /// `sent` (used in a reply) or `set_aside` (resolved without sending it); `None` while the
+    /// answer is pending or when there is none.
+    pub answer_outcome: Option<String>,
+    pub answer_settled_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -192,8 +199,9 @@ pub struct DepartmentReportRow {
     pub answer_minutes: i64,
     pub forwards: i64,
     pub answered: i64,
-    /// Answered within the agreed time (wall-clock minutes; business minutes come with the SLA
-    /// engine's department clock).
+    /// Answered within the agreed time, as the department clock decided it (business minutes on
+    /// the department's calendar). Forwards answered before the clock recorded it (migration
+    /// 0010) count by wall-clock minutes.
     pub answered_in_time: i64,
     pub open: i64,
 }
@@ -258,7 +266,8 @@ pub trait AgentStore: crate::agent_events::LiveEvents + Send + Sync {
     async fn merged_into(&self, case_id: Uuid) -> Result<Option<Uuid>>;
     async fn list_notes(&self, case_id: Uuid) -> Result<Vec<NoteRecord>>;
     async fn list_forwards(&self, case_id: Uuid) -> Result<Vec<ForwardRecord>>;
-    /// The department answer waiting for the agent (set by an answer, cleared by a return).
+    /// The department answer waiting for the agent (set by an answer, cleared by a return, a
+    /// reply or resolving the case).
     async fn department_answer(&self, case_id: Uuid) -> Result<Option<String>>;
 
     // audit
@@ -534,6 +543,9 @@ pub(crate) struct ForwardRow {
     answered_at: Option<i64>,
     return_reason: Option<String>,
     returned_at: Option<i64>,
+    answered_in_time: Option<bool>,
+    answer_outcome: Option<String>,
+    answer_settled_at: Option<i64>,
 }
 
 impl From<ForwardRow> for ForwardRecord {
@@ -550,6 +562,9 @@ impl From<ForwardRow> for ForwardRecord {
             answered_at: opt_from_ms(r.answered_at),
             return_reason: r.return_reason,
             returned_at: opt_from_ms(r.returned_at),
+            answered_in_time: r.answered_in_time,
+            answer_outcome: r.answer_outcome,
+            answer_settled_at: opt_from_ms(r.answer_settled_at),
         }
     }
 }
@@ -607,7 +622,8 @@ pub(crate) const TEAM_COLS: &str =
 pub(crate) const DEPT_COLS: &str =
     "id, name, contact_persons, answer_minutes, calendar_id, created_at, updated_at";
 pub(crate) const FORWARD_COLS: &str = "id, case_id, department_id, question, forwarded_by, \
-    forwarded_at, answer, answered_by, answered_at, return_reason, returned_at";
+    forwarded_at, answer, answered_by, answered_at, return_reason, returned_at, answered_in_time, \
+    answer_outcome, answer_settled_at";
 pub(crate) const CANNED_COLS: &str = "id, team, title, text, created_at, updated_at";
 
 /// A new `updated_at` strictly after the old one, so compare-and-set never confuses two versions
@@ -1185,7 +1201,9 @@ macro_rules! impl_agent_store {
                         "SELECT d.id, d.name, d.answer_minutes, \
                          COUNT(f.id), \
                          COALESCE(SUM(CASE WHEN f.answered_at IS NOT NULL THEN 1 ELSE 0 END), 0), \
-                         COALESCE(SUM(CASE WHEN f.answered_at IS NOT NULL AND f.answered_at - f.forwarded_at <= d.answer_minutes * 60000 THEN 1 ELSE 0 END), 0), \
+                         COALESCE(SUM(CASE WHEN f.answered_at IS NULL THEN 0 WHEN f.answered_in_time IS NOT NULL \
+                         THEN (CASE WHEN f.answered_in_time THEN 1 ELSE 0 END) \
+                         WHEN f.answered_at - f.forwarded_at <= d.answer_minutes * 60000 THEN 1 ELSE 0 END), 0), \
                          COALESCE(SUM(CASE WHEN f.answered_at IS NULL AND f.returned_at IS NULL THEN 1 ELSE 0 END), 0) \
                          FROM departments d LEFT JOIN case_forwards f ON f.department_id = d.id \
                          AND f.forwarded_at >= $1 AND f.forwarded_at < $2 \

@@ -40,7 +40,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 use webcare_domain::sla::{
     Budget, CalendarSpec, CalendarVersions, ClockKind, ClockNorms, ClockStatus, ClockView,
-    MinutesKind, Segment, SlaPolicy,
+    MinutesKind, Segment, SlaPolicy, StopReason,
 };
 use webcare_domain::CaseStatus;
 
@@ -92,7 +92,7 @@ pub struct ClockRecord {
     /// `None`: the built-in default calendar.
     pub calendar_id: Option<Uuid>,
     pub policy_name: Option<String>,
-    /// `running`, `paused`, `met` or `missed`.
+    /// `running`, `paused`, `met`, `missed` or `cancelled` (`webcare_domain::sla::ClockState`).
     pub state: String,
     /// Highest status fired so far.
     pub status: ClockStatus,
@@ -104,6 +104,10 @@ pub struct ClockRecord {
     /// How often the clock's norms changed (policy re-selection); alerts are unique per
     /// generation, so a re-armed warning or breach is recorded again for its new deadline.
     pub generation: i32,
+    /// Why the run stopped (`None` while it runs, and for runs stopped before reasons were kept).
+    pub stop_reason: Option<StopReason>,
+    /// The reason given with "geen reactie nodig".
+    pub stop_note: Option<String>,
 }
 
 /// A warning or breach, recorded once.
@@ -254,8 +258,10 @@ pub trait SlaStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Vec<(ClockKind, ClockView)>>;
 
-    /// A public or private reply was sent: stops the reaction and next-reaction clocks (a process
-    /// answer only when configured to).
+    /// A person's public or private reply was sent (never the out-of-hours auto-reply): stops the
+    /// reaction and next-reaction clocks with reason `reply` (a process answer only when
+    /// configured to, reason `holding_answer`), takes a `new` case to `open`, and records a
+    /// pending department answer as used (`sent`).
     async fn on_reply_sent(
         &self,
         case_id: Uuid,
@@ -282,6 +288,22 @@ pub trait SlaStore: Send + Sync {
     ) -> Result<()>;
     /// The department answered (or handed the case back): stops the department clock.
     async fn on_department_answer(&self, case_id: Uuid, at: DateTime<Utc>) -> Result<()>;
+    /// The agent resolves the case as "geen reactie nodig" with `reason`: the unstopped
+    /// reaction clocks stop as `cancelled` (call before [`SlaStore::on_status_change`]).
+    async fn on_no_reply_needed(
+        &self,
+        case_id: Uuid,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The case was merged into another: its unstopped clocks stop (reason `merged`).
+    async fn on_merged(&self, case_id: Uuid, at: DateTime<Utc>) -> Result<()>;
+    /// Every run of every clock of the case, evaluated at `now`, in start order.
+    async fn case_clock_runs(
+        &self,
+        case_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(ClockKind, i32, ClockView)>>;
     /// The case was classified (theme, kind or priority changed; call after that change is
     /// stored): its unstopped clocks follow the policy that matches now (see the module notes).
     /// Writes the clocks and the case event `sla.policy_changed` (audit trail, actor
@@ -419,7 +441,7 @@ impl SlaState {
 
 pub(crate) const CLOCK_COLS: &str = "id, case_id, kind, run, segments, budget_seconds, \
     minutes_kind, warning_fraction, calendar_id, policy_name, state, status, started_at, due_at, \
-    warning_at, stopped_at, next_fire_at, generation";
+    warning_at, stopped_at, next_fire_at, generation, stop_reason, stop_note";
 
 pub(crate) const ALERT_COLS: &str =
     "id, case_id, clock_id, clock, run, status, due_at, fired_at, notify_at, notified_at";
@@ -495,6 +517,8 @@ pub(crate) struct ClockRow {
     stopped_at: Option<i64>,
     next_fire_at: Option<i64>,
     generation: i32,
+    stop_reason: Option<String>,
+    stop_note: Option<String>,
 }
 
 impl TryFrom<ClockRow> for ClockRecord {
@@ -525,6 +549,15 @@ impl TryFrom<ClockRow> for ClockRecord {
             stopped_at: opt_from_ms(r.stopped_at),
             next_fire_at: r.next_fire_at,
             generation: r.generation,
+            stop_reason: match r.stop_reason.as_deref() {
+                None => None,
+                Some(s) => {
+                    Some(StopReason::parse(s).ok_or_else(|| {
+                        StoreError::Corrupt(format!("bad clock stop reason '{s}'"))
+                    })?)
+                }
+            },
+            stop_note: r.stop_note,
         })
     }
 }
@@ -874,6 +907,8 @@ pub(crate) fn new_clock(
         stopped_at: None,
         next_fire_at: None,
         generation: 0,
+        stop_reason: None,
+        stop_note: None,
     }
 }
 
@@ -900,12 +935,15 @@ impl ClockRecord {
     }
 
     pub fn is_stopped(&self) -> bool {
-        self.state == "met" || self.state == "missed"
+        matches!(self.state.as_str(), "met" | "missed" | "cancelled")
     }
 
+    /// The evaluated clock, its stopped state decided by its stop reason
+    /// (`webcare_domain::sla::settle`).
     pub fn view(&self, cal: &CalendarVersions, now: DateTime<Utc>) -> Option<ClockView> {
         webcare_domain::sla::evaluate(&self.segments, self.budget, self.warning_fraction, cal, now)
             .ok()
+            .map(|v| v.settled(self.kind, self.stop_reason, self.stop_note.clone()))
     }
 
     /// Re-evaluates after a segment change at `at`: due/warning instants, state, next timer.
@@ -915,17 +953,7 @@ impl ClockRecord {
             self.warning_at = v.warning_at;
             self.stopped_at = v.stopped_at;
             self.started_at = v.started_at;
-            self.state = match v.state {
-                webcare_domain::sla::ClockState::Met => "met".into(),
-                webcare_domain::sla::ClockState::Missed => "missed".into(),
-                webcare_domain::sla::ClockState::Running => {
-                    if self.segments.last().is_some_and(|s| !s.running) {
-                        "paused".into()
-                    } else {
-                        "running".into()
-                    }
-                }
-            };
+            self.state = v.state.as_str().into();
         }
         self.next_fire_at = self.next_fire();
     }
@@ -960,8 +988,14 @@ impl ClockRecord {
         }
     }
 
-    pub(crate) fn stop(&mut self, at: DateTime<Utc>) {
-        self.close_open(at);
+    /// Stops the run at `at` for `reason` (`note`: the reason given with "geen reactie nodig").
+    /// A run already stopped keeps its stop and reason.
+    pub(crate) fn stop(&mut self, at: DateTime<Utc>, reason: StopReason, note: Option<&str>) {
+        if self.segments.last().is_some_and(|s| s.to.is_none()) {
+            self.close_open(at);
+            self.stop_reason = Some(reason);
+            self.stop_note = note.map(str::to_owned);
+        }
     }
 
     pub(crate) fn pause(&mut self, at: DateTime<Utc>, reason: &str) {
@@ -1044,7 +1078,7 @@ macro_rules! impl_sla_store {
             use uuid::Uuid;
             use webcare_domain::sla::{
                 Budget, CalendarSpec, CalendarVersions, ClockKind, ClockNorms, ClockStatus, ClockView,
-                SlaPolicy,
+                SlaPolicy, StopReason,
             };
             use webcare_domain::CaseStatus;
 
@@ -1115,7 +1149,9 @@ macro_rules! impl_sla_store {
                             .push_bind(status_str(c.status)).push_bind(to_ms(c.started_at))
                             .push_bind(c.due_at.map(to_ms)).push_bind(c.warning_at.map(to_ms))
                             .push_bind(c.stopped_at.map(to_ms)).push_bind(c.next_fire_at)
-                            .push_bind(c.generation).push_bind(now);
+                            .push_bind(c.generation)
+                            .push_bind(c.stop_reason.map(StopReason::as_str)).push_bind(&c.stop_note)
+                            .push_bind(now);
                     });
                     q.build().execute(&mut *conn).await?;
                 }
@@ -1125,8 +1161,8 @@ macro_rules! impl_sla_store {
             async fn update_clock(conn: &mut Conn, c: &ClockRecord, now: i64) -> Result<()> {
                 sqlx::query(
                     "UPDATE sla_clocks SET segments = $2, state = $3, status = $4, started_at = $5, \
-                     due_at = $6, warning_at = $7, stopped_at = $8, next_fire_at = $9, updated_at = $10 \
-                     WHERE id = $1",
+                     due_at = $6, warning_at = $7, stopped_at = $8, next_fire_at = $9, updated_at = $10, \
+                     stop_reason = $11, stop_note = $12 WHERE id = $1",
                 )
                 .bind(c.id)
                 .bind(Json(&c.segments))
@@ -1138,6 +1174,8 @@ macro_rules! impl_sla_store {
                 .bind(c.stopped_at.map(to_ms))
                 .bind(c.next_fire_at)
                 .bind(now)
+                .bind(c.stop_reason.map(StopReason::as_str))
+                .bind(&c.stop_note)
                 .execute(&mut *conn)
                 .await?;
                 Ok(())
@@ -1286,6 +1324,62 @@ macro_rules! impl_sla_store {
                 Ok(())
             }
 
+            /// Records what became of the department's pending answer when the agent replied
+            /// (`sent`) or resolved without sending it (`set_aside`): it is no longer pending.
+            async fn settle_department_answer(conn: &mut Conn, case_id: Uuid, outcome: &str, at: i64) -> Result<()> {
+                let settled = sqlx::query(
+                    "UPDATE case_forwards SET answer_outcome = $2, answer_settled_at = $3 \
+                     WHERE case_id = $1 AND answered_at IS NOT NULL AND returned_at IS NULL \
+                     AND answer_outcome IS NULL",
+                )
+                .bind(case_id)
+                .bind(outcome)
+                .bind(at)
+                .execute(&mut *conn)
+                .await?;
+                if settled.rows_affected() > 0 {
+                    sqlx::query("UPDATE cases SET department_answer = NULL WHERE id = $1")
+                        .bind(case_id)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
+            }
+
+            /// A person's reply takes a `new` case to `open` (`webcare_domain::status::on_reply`),
+            /// recorded in the audit trail.
+            async fn open_on_reply(conn: &mut Conn, case_id: Uuid, now: i64) -> Result<()> {
+                let sql = format!("SELECT status FROM cases WHERE id = $1{}", if is_pg() { " FOR UPDATE" } else { "" });
+                let status: Option<String> = sqlx::query_scalar(&sql).bind(case_id).fetch_optional(&mut *conn).await?;
+                let Some(from) = status.and_then(|s| s.parse::<CaseStatus>().ok()) else { return Ok(()) };
+                let Some(to) = webcare_domain::status::on_reply(from, false) else { return Ok(()) };
+                let done = sqlx::query(
+                    "UPDATE cases SET status = $2, \
+                     updated_at = CASE WHEN updated_at >= $4 THEN updated_at + 1 ELSE $4 END \
+                     WHERE id = $1 AND status = $3",
+                )
+                .bind(case_id)
+                .bind(to.as_str())
+                .bind(from.as_str())
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+                if done.rows_affected() > 0 {
+                    let detail = serde_json::json!({"from": from.as_str(), "to": to.as_str(), "trigger": "reply"});
+                    sqlx::query(
+                        "INSERT INTO audit_events (id, at, actor, action, case_id, detail) \
+                         VALUES ($1, $2, 'system:reply', 'case.status_changed', $3, $4)",
+                    )
+                    .bind(Uuid::now_v7())
+                    .bind(now)
+                    .bind(case_id)
+                    .bind(Json(&detail))
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                Ok(())
+            }
+
             impl $store {
                 /// Runs `f` over the case's clocks in a write transaction, then refreshes the case
                 /// and wakes the timer worker.
@@ -1331,7 +1425,8 @@ macro_rules! impl_sla_store {
                     // Stop a still running run of the same kind (a second forward restarts it).
                     for c in same.iter().filter(|c| !c.is_stopped()) {
                         let mut c = (*c).clone();
-                        c.stop(at);
+                        let reason = if kind == ClockKind::Department { StopReason::Reforwarded } else { StopReason::Resolved };
+                        c.stop(at, reason, None);
                         c.recompute(cfg.calendar(c.calendar_id), Utc::now().max(at));
                         update_clock(&mut *tx, &c, now).await?;
                     }
@@ -1508,20 +1603,68 @@ macro_rules! impl_sla_store {
                 }
 
                 async fn on_reply_sent(&self, case_id: Uuid, at: DateTime<Utc>, process_answer: bool) -> Result<()> {
-                    if process_answer && !self.sla.defaults().process_answer_stops_reaction {
-                        return Ok(());
+                    // A holding answer stops the reaction clocks only when so configured; it is a
+                    // person's reply all the same (the case opens, a department answer is used).
+                    let stops = !process_answer || self.sla.defaults().process_answer_stops_reaction;
+                    let reason = if process_answer { StopReason::HoldingAnswer } else { StopReason::Reply };
+                    let mut tx = self.begin_write().await?;
+                    let cfg = config(&mut *tx, &self.sla).await?;
+                    let now = Utc::now();
+                    if stops {
+                        let mut clocks = load_clocks(&mut *tx, case_id, true).await?;
+                        for c in clocks.iter_mut() {
+                            if matches!(c.kind, ClockKind::Reaction | ClockKind::NextReaction) && !c.is_stopped() {
+                                c.stop(at, reason, None);
+                                c.recompute(cfg.calendar(c.calendar_id), now.max(at));
+                                update_clock(&mut *tx, c, to_ms(now)).await?;
+                            }
+                        }
                     }
+                    open_on_reply(&mut *tx, case_id, to_ms(now)).await?;
+                    settle_department_answer(&mut *tx, case_id, "sent", to_ms(at)).await?;
+                    refresh_case(&mut *tx, case_id).await?;
+                    tx.commit().await?;
+                    self.sla.changed();
+                    Ok(())
+                }
+
+                async fn on_no_reply_needed(&self, case_id: Uuid, reason: &str, at: DateTime<Utc>) -> Result<()> {
                     self.with_clocks(case_id, at, |clocks, _, _, at| {
                         let mut changed = Vec::new();
                         for (i, c) in clocks.iter_mut().enumerate() {
                             if matches!(c.kind, ClockKind::Reaction | ClockKind::NextReaction) && !c.is_stopped() {
-                                c.stop(at);
+                                c.stop(at, StopReason::NoReplyNeeded, Some(reason));
                                 changed.push(i);
                             }
                         }
                         changed
                     })
                     .await
+                }
+
+                async fn on_merged(&self, case_id: Uuid, at: DateTime<Utc>) -> Result<()> {
+                    self.with_clocks(case_id, at, |clocks, _, _, at| {
+                        let mut changed = Vec::new();
+                        for (i, c) in clocks.iter_mut().enumerate() {
+                            if !c.is_stopped() {
+                                c.stop(at, StopReason::Merged, None);
+                                changed.push(i);
+                            }
+                        }
+                        changed
+                    })
+                    .await
+                }
+
+                async fn case_clock_runs(&self, case_id: Uuid, now: DateTime<Utc>) -> Result<Vec<(ClockKind, i32, ClockView)>> {
+                    let mut conn = self.pool.acquire().await?;
+                    let cfg = config(&mut *conn, &self.sla).await?;
+                    let mut clocks = load_clocks(&mut *conn, case_id, false).await?;
+                    clocks.sort_by_key(|c| (c.started_at, c.run));
+                    Ok(clocks
+                        .iter()
+                        .filter_map(|c| c.view(cfg.calendar(c.calendar_id), now).map(|v| (c.kind, c.run, v)))
+                        .collect())
                 }
 
                 async fn on_status_change(&self, case_id: Uuid, from: CaseStatus, to: CaseStatus, at: DateTime<Utc>) -> Result<()> {
@@ -1536,7 +1679,7 @@ macro_rules! impl_sla_store {
                             }
                             let touched = match to {
                                 CaseStatus::Resolved | CaseStatus::Closed => {
-                                    c.stop(at);
+                                    c.stop(at, StopReason::on_resolve(c.kind), None);
                                     true
                                 }
                                 CaseStatus::WaitingOnCitizen if c.kind == ClockKind::Resolution => {
@@ -1555,7 +1698,14 @@ macro_rules! impl_sla_store {
                         }
                         changed
                     })
-                    .await
+                    .await?;
+                    if matches!(to, CaseStatus::Resolved | CaseStatus::Closed) {
+                        // Resolved without sending the department's answer: it is set aside.
+                        let mut tx = self.begin_write().await?;
+                        settle_department_answer(&mut *tx, case_id, "set_aside", to_ms(at)).await?;
+                        tx.commit().await?;
+                    }
+                    Ok(())
                 }
 
                 async fn on_forward(&self, case_id: Uuid, department_minutes: Option<u32>, calendar_id: Option<Uuid>, at: DateTime<Utc>) -> Result<()> {
@@ -1563,17 +1713,36 @@ macro_rules! impl_sla_store {
                 }
 
                 async fn on_department_answer(&self, case_id: Uuid, at: DateTime<Utc>) -> Result<()> {
-                    self.with_clocks(case_id, at, |clocks, _, _, at| {
-                        let mut changed = Vec::new();
-                        for (i, c) in clocks.iter_mut().enumerate() {
-                            if c.kind == ClockKind::Department && !c.is_stopped() {
-                                c.stop(at);
-                                changed.push(i);
-                            }
+                    let mut tx = self.begin_write().await?;
+                    let cfg = config(&mut *tx, &self.sla).await?;
+                    let mut clocks = load_clocks(&mut *tx, case_id, true).await?;
+                    let now = Utc::now();
+                    let mut verdict = None;
+                    for c in clocks.iter_mut() {
+                        if c.kind == ClockKind::Department && !c.is_stopped() {
+                            c.stop(at, StopReason::DepartmentAnswer, None);
+                            c.recompute(cfg.calendar(c.calendar_id), now.max(at));
+                            update_clock(&mut *tx, c, to_ms(now)).await?;
+                            verdict = Some(c.state == "met");
                         }
-                        changed
-                    })
-                    .await
+                    }
+                    // The department clock decides whether the answer was in time (business
+                    // minutes on the department's calendar); the report reads it from the forward.
+                    if let Some(in_time) = verdict {
+                        sqlx::query(
+                            "UPDATE case_forwards SET answered_in_time = $2 WHERE id = (SELECT id FROM case_forwards \
+                             WHERE case_id = $1 AND answered_at IS NOT NULL AND answered_in_time IS NULL \
+                             ORDER BY answered_at DESC, id DESC LIMIT 1)",
+                        )
+                        .bind(case_id)
+                        .bind(in_time)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    refresh_case(&mut *tx, case_id).await?;
+                    tx.commit().await?;
+                    self.sla.changed();
+                    Ok(())
                 }
 
                 async fn on_classified(&self, case_id: Uuid, at: DateTime<Utc>) -> Result<Vec<PolicyChange>> {
@@ -1898,7 +2067,7 @@ mod tests {
         let cal = always();
         // Stopped between warning and due: the warning still fires, the breach never.
         let mut c = clock(at(9, 0), 60);
-        c.stop(at(9, 45));
+        c.stop(at(9, 45), StopReason::Reply, None);
         c.recompute(&cal, at(11, 0));
         assert_eq!(c.state, "met");
         assert_eq!(c.next_fire(), Some(to_ms(at(9, 30))));
@@ -1908,7 +2077,7 @@ mod tests {
         assert_eq!(c.next_fire(), None);
         // Stopped after due: missed, both fire.
         let mut c = clock(at(9, 0), 60);
-        c.stop(at(10, 1));
+        c.stop(at(10, 1), StopReason::Reply, None);
         c.recompute(&cal, at(11, 0));
         assert_eq!(c.state, "missed");
         let v = c.view(&cal, at(11, 0)).unwrap();
@@ -1916,6 +2085,20 @@ mod tests {
             c.to_fire(&v),
             vec![ClockStatus::Warning, ClockStatus::Breached]
         );
+        // Resolved without a reply before the deadline: not met, cancelled; after it: missed.
+        let mut c = clock(at(9, 0), 60);
+        c.stop(at(9, 45), StopReason::ResolvedWithoutReply, None);
+        c.recompute(&cal, at(11, 0));
+        assert_eq!(c.state, "cancelled");
+        assert!(c.is_stopped());
+        assert_eq!(
+            c.view(&cal, at(11, 0)).unwrap().stop_reason,
+            Some(StopReason::ResolvedWithoutReply)
+        );
+        // A second stop keeps the first stop and reason.
+        c.stop(at(10, 30), StopReason::Reply, None);
+        assert_eq!(c.stop_reason, Some(StopReason::ResolvedWithoutReply));
+        assert_eq!(c.stopped_at, Some(at(9, 45)));
         // Paused before the warning: nothing to fire while paused; resuming moves the due time.
         let mut c = clock(at(9, 0), 60);
         c.pause(at(9, 10), "waiting on the citizen");

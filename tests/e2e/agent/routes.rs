@@ -40,6 +40,7 @@ const POLICY: &[(&str, &str, &[&str])] = &[
     ),
     ("POST", "/api/v1/cases/{id}/department-answer/return", KCC),
     ("GET", "/api/v1/cases/{id}/forwards", ALL),
+    ("GET", "/api/v1/cases/{id}/sla", ALL),
     ("POST", "/api/v1/users", ADMIN),
     ("GET", "/api/v1/users", LEAD),
     ("GET", "/api/v1/users/{id}", LEAD),

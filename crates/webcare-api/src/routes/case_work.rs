@@ -144,6 +144,16 @@ async fn check_team(state: &AppState, team: &str) -> ApiResult<()> {
 
 /// Writes a case change and tells the live stream and webhooks about it.
 async fn write(state: &AppState, w: CaseWrite) -> ApiResult<CaseRecord> {
+    write_with(state, w, None).await
+}
+
+/// [`write`], with the reason of a "geen reactie nodig" resolution (its reaction clocks stop as
+/// `cancelled` with that reason).
+async fn write_with(
+    state: &AppState,
+    w: CaseWrite,
+    no_reply_reason: Option<String>,
+) -> ApiResult<CaseRecord> {
     let action = w
         .audit
         .first()
@@ -169,6 +179,7 @@ async fn write(state: &AppState, w: CaseWrite) -> ApiResult<CaseRecord> {
         classified,
         forward_to,
         answered,
+        no_reply_reason,
     };
     let c = if effects.any(c.status) {
         sla_after_write(state, &c, effects).await;
@@ -199,6 +210,8 @@ struct SlaEffects {
     classified: bool,
     forward_to: Option<Uuid>,
     answered: bool,
+    /// Resolved as "geen reactie nodig", with this reason.
+    no_reply_reason: Option<String>,
 }
 
 impl SlaEffects {
@@ -219,6 +232,7 @@ async fn sla_after_write(state: &AppState, c: &CaseRecord, e: SlaEffects) {
         classified,
         forward_to,
         answered,
+        no_reply_reason,
     } = e;
     let now = Utc::now();
     let result = async {
@@ -235,6 +249,9 @@ async fn sla_after_write(state: &AppState, c: &CaseRecord, e: SlaEffects) {
         }
         if answered {
             state.store.on_department_answer(c.id, now).await?;
+        }
+        if let Some(reason) = &no_reply_reason {
+            state.store.on_no_reply_needed(c.id, reason, now).await?;
         }
         if before != c.status {
             state
@@ -282,6 +299,10 @@ pub struct CasePatch {
     /// (pending or failed); without it such a resolve answers 409.
     #[serde(default)]
     pub confirm_undelivered: bool,
+    /// "Geen reactie nodig": why this case needs no reply (1 to 500 characters). Only with
+    /// `status` `resolved` or `closed`; the reaction clocks that still wait for a reply stop as
+    /// `cancelled` with stop reason `no_reply_needed` and this reason as `stopNote`.
+    pub no_reply_reason: Option<String>,
 }
 
 /// Change a case: status, priority, theme, kind, target group, labels, assignee, team.
@@ -364,6 +385,17 @@ pub async fn patch(
         changes.insert("team".into(), serde_json::json!(v));
         a.team = v;
     }
+    if let Some(r) = &b.no_reply_reason {
+        check_text("noReplyReason", r, 500)?;
+        if !matches!(b.status, Some(CaseStatus::Resolved | CaseStatus::Closed)) {
+            return Err(ApiError::invalid(
+                "noReplyReason",
+                "needs_resolve",
+                "only together with status `resolved` or `closed`",
+            ));
+        }
+        changes.insert("noReplyReason".into(), serde_json::json!(r));
+    }
     if changes.is_empty() {
         return Err(ApiError::invalid(
             "body",
@@ -377,7 +409,7 @@ pub async fn patch(
         id,
         serde_json::json!({"changes": changes}),
     ));
-    let c = write(&state, w).await?;
+    let c = write_with(&state, w, b.no_reply_reason).await?;
     Ok(Json(c.into()))
 }
 
@@ -569,6 +601,10 @@ pub async fn merge(
         serde_json::json!({"fromCaseId": id}),
     ));
     let c = state.store.merge_cases(fw, iw).await?;
+    // The merged case's clocks stop (reason `merged`); the case merged into carries on.
+    if let Err(e) = state.store.on_merged(id, now).await {
+        tracing::error!(case_id = %id, error = %e, "could not stop the merged case's SLA clocks");
+    }
     crate::live::publish(
         &state,
         crate::live::case_event(
@@ -884,12 +920,20 @@ pub struct Forward {
     pub answered_at: Option<DateTime<Utc>>,
     pub return_reason: Option<String>,
     pub returned_at: Option<DateTime<Utc>>,
+    /// Whether the department answered within its agreed time, as its department clock decided
+    /// (business minutes on the department's calendar); null while unanswered.
+    pub answered_in_time: Option<bool>,
+    /// What became of the answer: `sent` (the agent replied) or `set_aside` (the case was
+    /// resolved without sending it); null while it is pending or when there is none.
+    pub answer_outcome: Option<String>,
+    pub answer_settled_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Forwards {
-    /// The department's answer waiting for the agent to accept (send as a reply) or hand back.
+    /// The department's answer waiting for the agent to accept (send as a reply) or hand back;
+    /// null once the agent replied (the answer is `sent`) or resolved the case (`set_aside`).
     pub pending_answer: Option<String>,
     /// Where this case was merged into, if it was.
     pub merged_into: Option<Uuid>,
@@ -929,6 +973,9 @@ pub async fn forwards(
                 answered_at: f.answered_at,
                 return_reason: f.return_reason,
                 returned_at: f.returned_at,
+                answered_in_time: f.answered_in_time,
+                answer_outcome: f.answer_outcome,
+                answer_settled_at: f.answer_settled_at,
             })
             .collect(),
     }))

@@ -20,24 +20,64 @@ use webcare_store::PageRequest;
 
 const ALERTS_PATH: &str = "/api/v1/sla/alerts";
 
-/// The clocks of a case, as `GET /api/v1/cases/{id}` shows them (clocks that do not apply are
-/// absent). Each is `{"state", "startedAt", "dueAt", "warningAt", "stoppedAt", "status",
-/// "businessMinutesUsed", "segments"}`.
+/// The latest run of each clock of a case, as `GET /api/v1/cases/{id}` shows them (clocks that
+/// do not apply are absent). Every run, with its segments and stop reason, is at
+/// `GET /api/v1/cases/{id}/sla`.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CaseSla {
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
     pub reaction: Option<ClockView>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
     pub next_reaction: Option<ClockView>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
     pub resolution: Option<ClockView>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
     pub department: Option<ClockView>,
+}
+
+/// One run of one clock: a reopened case gets a new resolution run, each citizen message after
+/// a reply a next-reaction run, each forward a department run.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClockRun {
+    pub clock: ClockKind,
+    /// 0 for the first run of this clock.
+    pub run: i32,
+    #[serde(flatten)]
+    pub view: ClockView,
+}
+
+/// Every clock run of a case, in start order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CaseClockRuns {
+    pub case_id: Uuid,
+    pub runs: Vec<ClockRun>,
+}
+
+/// Every run of every SLA clock of a case (reaction, each next reaction, each resolution run
+/// after a reopen, each department question), with its segments (running, paused with a
+/// reason), state (`running`, `paused`, `met`, `missed`, `cancelled`) and stop reason.
+#[utoipa::path(
+    get, path = "/api/v1/cases/{id}/sla", tag = "sla", params(("id" = Uuid, Path)),
+    responses((status = 200, body = CaseClockRuns), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn case_clock_runs(
+    State(state): State<AppState>,
+    p: Authorized<roles::ReadScopedCases>,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<CaseClockRuns>> {
+    super::case_work::visible_case(&state, &p, id).await?;
+    let runs = state
+        .store
+        .case_clock_runs(id, Utc::now())
+        .await?
+        .into_iter()
+        .map(|(clock, run, view)| ClockRun { clock, run, view })
+        .collect();
+    Ok(Json(CaseClockRuns { case_id: id, runs }))
 }
 
 /// The `sla` block of a case, evaluated now.

@@ -23,8 +23,12 @@ use crate::sla::versions::CalendarVersions;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-/// The four clocks a case can have.
+/// The four clocks a case can have: `reaction` (first unanswered citizen message to the first
+/// reply), `next_reaction` (each new citizen message after a reply, to the next reply),
+/// `resolution` (open to resolved; paused while waiting on the citizen), `department` (forward to
+/// a department until its answer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ClockKind {
     /// First unanswered citizen message to the first reply.
@@ -39,6 +43,7 @@ pub enum ClockKind {
 
 /// A stretch of a clock's life: running (consumes budget) or paused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Segment {
     pub from: DateTime<Utc>,
@@ -50,16 +55,156 @@ pub struct Segment {
     pub reason: Option<String>,
 }
 
+/// Where a clock run stands. `running`: consuming budget. `paused`: not consuming budget
+/// (waiting on the citizen); it resumes later. `met`: stopped by what the clock measures (a reply
+/// or holding answer for a reaction, the department's answer, resolving the case) at or before
+/// `dueAt`. `missed`: stopped after `dueAt`. `cancelled`: stopped before `dueAt` by something other
+/// than what it measures (resolved without a reply, merged, a new forward), or by "geen reactie
+/// nodig" at any time; neither met nor missed, left out of share-within-norm denominators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ClockState {
+    /// Consuming budget.
     Running,
+    /// Not consuming budget (waiting on the citizen); resumes later.
+    Paused,
+    /// Stopped by what the clock measures (see [`StopReason::completes`]), at or before `dueAt`.
     Met,
+    /// Stopped after `dueAt`: by what it measures but late, or by anything else after the
+    /// deadline had already passed.
     Missed,
+    /// Stopped before `dueAt` by something other than what it measures (resolved without a
+    /// reply, a new forward, a merge), or by "geen reactie nodig" at any time: neither met nor
+    /// missed, left out of the share-within-norm denominators.
+    Cancelled,
 }
 
-/// Ordered from within to breached (a status "above" another is worse).
+impl ClockState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClockState::Running => "running",
+            ClockState::Paused => "paused",
+            ClockState::Met => "met",
+            ClockState::Missed => "missed",
+            ClockState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn is_stopped(self) -> bool {
+        matches!(
+            self,
+            ClockState::Met | ClockState::Missed | ClockState::Cancelled
+        )
+    }
+}
+
+/// Why a clock run stopped. `reply`: a person's reply went out. `holding_answer`: a holding
+/// (process) answer went out. `department_answer`: the department answered. `resolved`: the case
+/// was resolved or closed. `resolved_without_reply`: the case was resolved or closed while the
+/// reaction clock still waited for a reply. `no_reply_needed`: resolved as "geen reactie nodig",
+/// with the reason in `stopNote`. `merged`: the case was merged into another. `reforwarded`: a new
+/// forward replaced the department question. Only `reply` and `holding_answer` can meet a
+/// reaction clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// A reply of a person went out (public or private).
+    Reply,
+    /// A holding (process) answer went out: "we're looking into it".
+    HoldingAnswer,
+    /// The department answered the forwarded question.
+    DepartmentAnswer,
+    /// The case was resolved (or closed).
+    Resolved,
+    /// The case was resolved or closed while this reaction clock still waited for a reply.
+    ResolvedWithoutReply,
+    /// The agent resolved the case as "geen reactie nodig", with a reason (the clock's note).
+    NoReplyNeeded,
+    /// The case was merged into another one, which carries on.
+    Merged,
+    /// A new forward replaced this department question.
+    Reforwarded,
+}
+
+impl StopReason {
+    pub const ALL: [StopReason; 8] = [
+        StopReason::Reply,
+        StopReason::HoldingAnswer,
+        StopReason::DepartmentAnswer,
+        StopReason::Resolved,
+        StopReason::ResolvedWithoutReply,
+        StopReason::NoReplyNeeded,
+        StopReason::Merged,
+        StopReason::Reforwarded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Reply => "reply",
+            StopReason::HoldingAnswer => "holding_answer",
+            StopReason::DepartmentAnswer => "department_answer",
+            StopReason::Resolved => "resolved",
+            StopReason::ResolvedWithoutReply => "resolved_without_reply",
+            StopReason::NoReplyNeeded => "no_reply_needed",
+            StopReason::Merged => "merged",
+            StopReason::Reforwarded => "reforwarded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StopReason> {
+        StopReason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Whether this reason is what a clock of `kind` measures, so it can meet it: only a reply
+    /// or a holding answer meets a reaction, only the department's answer a department clock,
+    /// only resolving the case its resolution.
+    pub fn completes(self, kind: ClockKind) -> bool {
+        match kind {
+            ClockKind::Reaction | ClockKind::NextReaction => {
+                matches!(self, StopReason::Reply | StopReason::HoldingAnswer)
+            }
+            ClockKind::Resolution => matches!(self, StopReason::Resolved),
+            ClockKind::Department => matches!(self, StopReason::DepartmentAnswer),
+        }
+    }
+
+    /// The reason a clock of `kind` stops with when its case is resolved or closed.
+    pub fn on_resolve(kind: ClockKind) -> StopReason {
+        match kind {
+            ClockKind::Reaction | ClockKind::NextReaction => StopReason::ResolvedWithoutReply,
+            ClockKind::Resolution | ClockKind::Department => StopReason::Resolved,
+        }
+    }
+}
+
+/// The state of a clock of `kind` stopped at `stop` for `reason`, with `due` its due time:
+/// - "geen reactie nodig": `cancelled` (not counted either way);
+/// - a reason that completes the clock: `met` at or before `due`, else `missed`;
+/// - any other reason: `missed` when the deadline had passed before the stop, else `cancelled`.
+///
+/// A stop without a recorded reason (clocks stopped before reasons were kept) is judged by time
+/// alone, as it was then.
+pub fn settle(
+    kind: ClockKind,
+    reason: Option<StopReason>,
+    stop: DateTime<Utc>,
+    due: Option<DateTime<Utc>>,
+) -> ClockState {
+    let late = due.is_some_and(|d| stop > d);
+    match reason {
+        Some(StopReason::NoReplyNeeded) => ClockState::Cancelled,
+        Some(r) if !r.completes(kind) && !late => ClockState::Cancelled,
+        _ if late => ClockState::Missed,
+        _ => ClockState::Met,
+    }
+}
+
+/// Ordered from within to breached (a status "above" another is worse): `within` (before the
+/// warning instant), `warning` (from `warningAt`), `breached` (strictly after `dueAt`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ClockStatus {
     Within,
@@ -84,8 +229,9 @@ impl Budget {
     }
 }
 
-/// The evaluated clock, as the API shows it.
+/// The evaluated clock run, as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ClockView {
     pub state: ClockState,
@@ -99,6 +245,39 @@ pub struct ClockView {
     /// rounded down.
     pub business_minutes_used: i64,
     pub segments: Vec<Segment>,
+    /// Why the clock stopped (absent while it runs or is paused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_reason: Option<StopReason>,
+    /// The reason given with "geen reactie nodig".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_note: Option<String>,
+}
+
+impl ClockView {
+    /// The view of a clock of `kind` that stopped for `reason`: the state by [`settle`].
+    pub fn settled(
+        mut self,
+        kind: ClockKind,
+        reason: Option<StopReason>,
+        note: Option<String>,
+    ) -> ClockView {
+        if let Some(stop) = self.stopped_at {
+            self.state = settle(kind, reason, stop, self.due_at);
+            self.stop_reason = reason;
+            self.stop_note = note;
+        }
+        self
+    }
+}
+
+/// `at` rounded up to the whole second: a due time computed from it is never earlier than one
+/// computed from the exact instant.
+pub fn ceil_second(at: DateTime<Utc>) -> DateTime<Utc> {
+    if at.timestamp_subsec_nanos() == 0 {
+        at
+    } else {
+        DateTime::from_timestamp(at.timestamp() + 1, 0).unwrap_or(at)
+    }
 }
 
 /// Measures and advances time in the budget's kind.
@@ -108,7 +287,11 @@ struct Meter<'a> {
 }
 
 impl Meter<'_> {
+    /// Budget seconds in `[from, to)`, both rounded up to the whole second like
+    /// [`Meter::advance`], so measuring a stretch and projecting on from its end add up exactly
+    /// (a due time from a fractional start is the one from the next whole second).
     fn measure(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+        let (from, to) = (ceil_second(from), ceil_second(to));
         match self.kind {
             MinutesKind::Business => self.calendar.business_seconds_between(from, to),
             MinutesKind::Calendar => (to - from).num_seconds().max(0),
@@ -118,7 +301,9 @@ impl Meter<'_> {
     fn advance(&self, from: DateTime<Utc>, seconds: i64) -> Option<DateTime<Utc>> {
         match self.kind {
             MinutesKind::Business => self.calendar.deadline(from, seconds).ok(),
-            MinutesKind::Calendar => from.checked_add_signed(Duration::seconds(seconds)),
+            MinutesKind::Calendar => {
+                ceil_second(from).checked_add_signed(Duration::seconds(seconds))
+            }
         }
     }
 }
@@ -183,7 +368,8 @@ pub fn evaluate(
     let warning_instant = instant_of((budget.seconds as f64 * fraction).round() as i64);
 
     let state = match (stopped_at, due_at) {
-        (None, _) => ClockState::Running,
+        (None, _) if last.running => ClockState::Running,
+        (None, _) => ClockState::Paused,
         (Some(stop), Some(due)) if stop > due => ClockState::Missed,
         (Some(_), _) => ClockState::Met,
     };
@@ -205,5 +391,7 @@ pub fn evaluate(
         status,
         business_minutes_used: used / 60,
         segments,
+        stop_reason: None,
+        stop_note: None,
     })
 }

@@ -26,7 +26,10 @@ mod proptests;
 
 pub use calendar::walk::HORIZON_SECONDS;
 pub use calendar::{Calendar, CalendarSpec};
-pub use clock::{evaluate, Budget, ClockKind, ClockState, ClockStatus, ClockView, Segment};
+pub use clock::{
+    ceil_second, evaluate, settle, Budget, ClockKind, ClockState, ClockStatus, ClockView, Segment,
+    StopReason,
+};
 pub use error::{FieldError, SlaError};
 pub use policy::{select_policy, CaseFacts, MinutesKind, PolicyMatch, SlaPolicy};
 pub use reselect::{reselect, ClockNorms, Reselection};

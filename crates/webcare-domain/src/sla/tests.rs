@@ -395,11 +395,17 @@ mod calendar_math {
     }
 
     #[test]
-    fn sub_second_inputs_are_truncated() {
+    fn sub_second_starts_round_the_deadline_up_never_down() {
         let c = always("UTC");
         let t = utc(2026, 1, 12, 10, 0) + Duration::milliseconds(700);
+        // Exact: 10:00:10.7; the whole second at or after it is 10:00:11 (never 10:00:10).
         assert_eq!(
             c.deadline(t, 10),
+            Ok(utc(2026, 1, 12, 10, 0) + Duration::seconds(11))
+        );
+        // A whole-second start is unchanged.
+        assert_eq!(
+            c.deadline(utc(2026, 1, 12, 10, 0), 10),
             Ok(utc(2026, 1, 12, 10, 0) + Duration::seconds(10))
         );
     }
@@ -571,7 +577,7 @@ mod clocks {
         assert_eq!(v.due_at, Some(ams(2026, 1, 12, 15, 0)));
         assert_eq!(v.warning_at, Some(ams(2026, 1, 12, 14, 36)));
         assert_eq!(v.status, ClockStatus::Within);
-        assert_eq!(v.state, ClockState::Running);
+        assert_eq!(v.state, ClockState::Paused, "a paused clock reads paused");
         // Resumed at 15:00: the remaining hour counts from there.
         let resumed = [
             segs[0].clone(),
@@ -704,7 +710,7 @@ mod clocks {
         ] {
             assert!(json.get(key).is_some(), "missing {key}: {json}");
         }
-        assert_eq!(json["state"], "running");
+        assert_eq!(json["state"], "paused");
         assert_eq!(json["status"], "within");
         assert_eq!(json["segments"][0]["running"], false);
         assert_eq!(json["segments"][0]["reason"], "waiting_on_citizen");
@@ -783,5 +789,186 @@ mod perf {
         }
         let per_sec = 200.0 / began.elapsed().as_secs_f64();
         println!("naive deadline 240:                   {per_sec:>12.0} /s ({count})");
+    }
+}
+
+/// Issue 19: what a clock says is what happened (paused, stop reasons, exact due times).
+mod truth {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn seg(from: DateTime<Utc>, to: Option<DateTime<Utc>>, running: bool) -> Segment {
+        Segment {
+            from,
+            to,
+            running,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn a_paused_clock_reads_paused() {
+        let cal = CalendarVersions::single(always("UTC"));
+        let t0 = utc(2026, 1, 12, 10, 0);
+        let segs = [
+            seg(t0, Some(t0 + Duration::hours(1)), true),
+            seg(t0 + Duration::hours(1), None, false),
+        ];
+        let budget = Budget::minutes(240, MinutesKind::Business);
+        let v = evaluate(&segs, budget, 0.8, &cal, t0 + Duration::hours(2)).unwrap();
+        assert_eq!(v.state, ClockState::Paused);
+        let running = evaluate(&segs[..1], budget, 0.8, &cal, t0 + Duration::hours(2)).unwrap();
+        assert_eq!(running.state, ClockState::Met);
+        let open = [seg(t0, None, true)];
+        let v = evaluate(&open, budget, 0.8, &cal, t0 + Duration::hours(2)).unwrap();
+        assert_eq!(v.state, ClockState::Running);
+    }
+
+    #[test]
+    fn only_a_reply_or_holding_answer_meets_a_reaction() {
+        let t0 = utc(2026, 1, 12, 10, 0);
+        let due_instant = t0 + Duration::hours(4);
+        let due = Some(due_instant);
+        let early = t0 + Duration::hours(1);
+        let late = t0 + Duration::hours(5);
+        for kind in [ClockKind::Reaction, ClockKind::NextReaction] {
+            for r in [StopReason::Reply, StopReason::HoldingAnswer] {
+                assert_eq!(settle(kind, Some(r), early, due), ClockState::Met);
+                assert_eq!(settle(kind, Some(r), late, due), ClockState::Missed);
+            }
+            for r in [
+                StopReason::ResolvedWithoutReply,
+                StopReason::Merged,
+                StopReason::Resolved,
+            ] {
+                assert_eq!(settle(kind, Some(r), early, due), ClockState::Cancelled);
+                // The norm was already broken before the case was resolved unanswered.
+                assert_eq!(settle(kind, Some(r), late, due), ClockState::Missed);
+            }
+            // "Geen reactie nodig" leaves the clock out of the figures either way.
+            for at in [early, late] {
+                assert_eq!(
+                    settle(kind, Some(StopReason::NoReplyNeeded), at, due),
+                    ClockState::Cancelled
+                );
+            }
+        }
+        // A reply exactly at the due instant still meets it.
+        assert_eq!(
+            settle(
+                ClockKind::Reaction,
+                Some(StopReason::Reply),
+                due_instant,
+                due
+            ),
+            ClockState::Met
+        );
+        // Other clocks: met by what they measure only.
+        let (r, d) = (ClockKind::Resolution, ClockKind::Department);
+        assert_eq!(
+            settle(r, Some(StopReason::Resolved), early, due),
+            ClockState::Met
+        );
+        assert_eq!(
+            settle(r, Some(StopReason::Merged), early, due),
+            ClockState::Cancelled
+        );
+        assert_eq!(
+            settle(d, Some(StopReason::DepartmentAnswer), early, due),
+            ClockState::Met
+        );
+        assert_eq!(
+            settle(d, Some(StopReason::Reforwarded), early, due),
+            ClockState::Cancelled
+        );
+        assert_eq!(
+            settle(d, Some(StopReason::Resolved), late, due),
+            ClockState::Missed
+        );
+    }
+
+    #[test]
+    fn stop_reasons_round_trip_and_serialize_snake_case() {
+        for r in StopReason::ALL {
+            assert_eq!(StopReason::parse(r.as_str()), Some(r));
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
+        assert_eq!(StopReason::parse("nope"), None);
+        assert_eq!(serde_json::to_value(ClockState::Paused).unwrap(), "paused");
+        assert_eq!(
+            serde_json::to_value(ClockState::Cancelled).unwrap(),
+            "cancelled"
+        );
+    }
+
+    #[test]
+    fn a_settled_view_carries_its_reason() {
+        let cal = CalendarVersions::single(always("UTC"));
+        let t0 = utc(2026, 1, 12, 10, 0);
+        let segs = [seg(t0, Some(t0 + Duration::minutes(30)), true)];
+        let v = evaluate(
+            &segs,
+            Budget::minutes(60, MinutesKind::Business),
+            0.8,
+            &cal,
+            t0,
+        )
+        .unwrap()
+        .settled(
+            ClockKind::Reaction,
+            Some(StopReason::NoReplyNeeded),
+            Some("spam".into()),
+        );
+        assert_eq!(v.state, ClockState::Cancelled);
+        assert_eq!(v.stop_reason, Some(StopReason::NoReplyNeeded));
+        assert_eq!(v.stop_note.as_deref(), Some("spam"));
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(json["stopReason"], "no_reply_needed");
+    }
+
+    proptest! {
+        /// A due time is never earlier than the exact start plus the budget, and never a
+        /// second or more later than that on a calendar that is always open.
+        #[test]
+        fn due_is_never_before_exact_start_plus_budget(
+            start_ms in 1_700_000_000_000i64..1_800_000_000_000,
+            minutes in 0u32..2_000,
+            business in any::<bool>(),
+            elapsed_ms in 0i64..200_000_000,
+        ) {
+            let cal = CalendarVersions::single(always("UTC"));
+            let start = DateTime::from_timestamp_millis(start_ms).unwrap();
+            let kind = if business { MinutesKind::Business } else { MinutesKind::Calendar };
+            let budget = Budget::minutes(minutes, kind);
+            // Evaluated at any later instant (fractional too), running all the while.
+            let now = start + Duration::milliseconds(elapsed_ms);
+            let v = evaluate(&[seg(start, None, true)], budget, 0.8, &cal, now).unwrap();
+            let exact = start + Duration::seconds(budget.seconds);
+            let due = v.due_at.unwrap();
+            prop_assert!(due >= exact, "due {due} before exact {exact}");
+            prop_assert!(due - exact < Duration::seconds(1));
+            prop_assert_eq!(due.timestamp_subsec_nanos(), 0);
+        }
+
+        /// On office hours too: the due time from a fractional start is never earlier than the
+        /// due time from the exact start's next whole second minus nothing: it equals it.
+        #[test]
+        fn fractional_start_on_office_hours_rounds_up(
+            start_s in 1_767_000_000i64..1_800_000_000,
+            frac_ms in 1i64..1000,
+            minutes in 1u32..1_000,
+        ) {
+            let cal = CalendarVersions::single(office());
+            let whole = DateTime::from_timestamp(start_s, 0).unwrap();
+            let start = whole + Duration::milliseconds(frac_ms);
+            let budget = Budget::minutes(minutes, MinutesKind::Business);
+            let v = evaluate(&[seg(start, None, true)], budget, 0.8, &cal, start).unwrap();
+            let from_floor = cal.deadline(whole, budget.seconds).unwrap();
+            let from_ceil = cal.deadline(whole + Duration::seconds(1), budget.seconds).unwrap();
+            prop_assert!(v.due_at.unwrap() >= from_floor);
+            prop_assert_eq!(v.due_at.unwrap(), from_ceil);
+            // The business time between exact start and due covers the budget.
+            prop_assert!(cal.business_seconds_between(whole, v.due_at.unwrap()) >= budget.seconds);
+        }
     }
 }

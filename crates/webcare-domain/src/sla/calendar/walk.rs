@@ -128,7 +128,9 @@ pub(crate) fn deadline<T: Timeline + ?Sized>(
             detail: format!("{seconds} seconds; allowed 0 to ten years"),
         });
     }
-    let s = start.timestamp();
+    // From the start rounded up to the whole second: the walk counts whole seconds, and a due
+    // time must never be earlier than the exact start plus the budget (never round down).
+    let s = start.timestamp() + i64::from(start.timestamp_subsec_nanos() > 0);
     let horizon = s.saturating_add(HORIZON_SECONDS);
     let mut i = tl.index_at(s);
     let (mut t, mut remaining, mut seen_open) = (s, seconds, false);
