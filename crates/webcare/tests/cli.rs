@@ -422,6 +422,19 @@ async fn demo_runs_a_living_desk() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
+    // Anna's printed sign-in acts as Anna: her inbox holds the cases auto-assigned to her.
+    let mine: serde_json::Value = client
+        .get(format!("{base}/api/v1/cases?assignee=me&limit=200"))
+        .bearer_auth(&tokens["Anna de Vries (agent)"])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mine = mine["items"].as_array().unwrap();
+    assert!(!mine.is_empty());
+    assert!(mine.iter().all(|c| c["assignee"] == anna.as_str()));
     let departments = get("/api/v1/departments".into()).await;
     assert_eq!(departments["items"][0]["name"], "Openbare ruimte");
     let _ = child.kill();

@@ -100,18 +100,19 @@ pub async fn seed(store: &Arc<dyn Store>, base: &str, admin: &str) -> anyhow::Re
             body["teams"] = json!(["kcc"]);
         }
         let user = post("/api/v1/users", body, "email").await?;
+        let user_id: uuid::Uuid = user["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .context("a user id")?;
+        // The user's own token: it acts as that user (assignee=me, audit, scope).
         let token = webcare_store::token::generate();
         store
-            .create_token(
-                &format!("demo {name}"),
-                role,
-                &webcare_store::token::hash(&token),
-            )
+            .create_user_token(user_id, "demo", role, &webcare_store::token::hash(&token))
             .await?;
         sign_ins.push(SignIn {
             name: name.into(),
             role,
-            user_id: user["id"].as_str().unwrap_or_default().to_owned(),
+            user_id: user_id.to_string(),
             token,
         });
     }
