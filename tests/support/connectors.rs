@@ -4,9 +4,7 @@
 use crate::{Backend, TestApp};
 use serde_json::{json, Value};
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 use webcare_api::connectors::{outbox::OutboxConfig, WorkerConfig};
-use webcare_api::ApiSettings;
 use webcare_connectors::signature::{sign_meta, sign_x};
 pub use webcare_fakes::{FakePlatforms, Fault};
 
@@ -20,16 +18,6 @@ pub const API_SECRET: &str = "api-callback-secret";
 pub struct ConnApp {
     pub app: TestApp,
     pub fakes: FakePlatforms,
-    cancel: CancelOnDrop,
-}
-
-/// Stops the workers when the app goes away.
-struct CancelOnDrop(CancellationToken);
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        self.0.cancel();
-    }
 }
 
 impl std::ops::Deref for ConnApp {
@@ -77,24 +65,18 @@ impl ConnApp {
         fakes: FakePlatforms,
         workers: Option<WorkerConfig>,
     ) -> ConnApp {
-        let app = TestApp::spawn_on_url(backend, url, ApiSettings::default()).await;
-        let cancel = CancellationToken::new();
-        if let Some(cfg) = workers {
-            let ingestor = webcare_api::ingestor::Ingestor::start(app.store.clone(), 1, 256);
-            webcare_api::connectors::start(app.store.clone(), ingestor, cfg, cancel.clone());
-        }
-        ConnApp {
-            app,
-            fakes,
-            cancel: CancelOnDrop(cancel),
-        }
+        let workers = crate::Workers {
+            connectors: workers,
+            ..crate::Workers::none()
+        };
+        let app = TestApp::spawn_on_url(backend, url, workers).await;
+        ConnApp { app, fakes }
     }
 
     /// Stops the workers and the server without any cleanup, like a crash, and hands back the
     /// database and the fakes for a restart.
     pub fn crash(self) -> (Backend, String, FakePlatforms) {
-        let ConnApp { app, fakes, cancel } = self;
-        drop(cancel);
+        let ConnApp { app, fakes } = self;
         let backend = app.backend;
         let url = app.database_url.clone();
         drop(app);

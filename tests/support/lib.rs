@@ -5,14 +5,12 @@
 pub mod connectors;
 
 use std::sync::Arc;
-use tokio::sync::oneshot;
-use webcare_api::connectors::intake::Intake;
-use webcare_api::ingestor::Ingestor;
-use webcare_api::{ApiSettings, AppState};
+pub use webcare::app::Workers;
 pub use webcare_store::testing::Backend;
-use webcare_store::{ConnectOptions, Store};
+use webcare_store::Store;
 
-/// A running desk (the real router on 127.0.0.1:0) and a client for it.
+/// A running desk, built by the production composition root (`webcare::app::App::start`) on
+/// 127.0.0.1:0, and a client for it.
 pub struct TestApp {
     pub base: String,
     pub admin_token: String,
@@ -20,50 +18,55 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     pub backend: Backend,
     pub database_url: String,
-    stop: Option<oneshot::Sender<()>>,
+    /// Stops the server and the workers when the test app goes away (without cleanup, like a
+    /// crash: a restart on the same database finds what was committed).
+    _app: webcare::app::App,
 }
 
 impl TestApp {
     /// Starts the app; `None` when the backend is PostgreSQL and it is unreachable but not
     /// required (see `webcare_store::testing`).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
-        Self::spawn_with(backend, ApiSettings::default()).await
-    }
-
-    pub async fn spawn_with(backend: Backend, settings: ApiSettings) -> Option<TestApp> {
-        Self::spawn_full(backend, settings, None).await
+        Self::spawn_full(backend, None).await
     }
 
     /// With OIDC sign-in against `oidc` (a local JWKS server in the tests).
     pub async fn spawn_full(
         backend: Backend,
-        settings: ApiSettings,
         oidc: Option<webcare_api::oidc::OidcSettings>,
     ) -> Option<TestApp> {
         let url = webcare_store::testing::fresh_database_url(backend).await?;
-        Some(Self::start(backend, url, settings, oidc).await)
+        Some(Self::start(backend, url, oidc, Workers::none()).await)
     }
 
-    /// Starts the app on an existing database (a restart after a crash keeps its data).
-    pub async fn spawn_on_url(backend: Backend, url: String, settings: ApiSettings) -> TestApp {
-        Self::start(backend, url, settings, None).await
+    /// Starts the app on an existing database (a restart after a crash keeps its data) with
+    /// these workers.
+    pub async fn spawn_on_url(backend: Backend, url: String, workers: Workers) -> TestApp {
+        Self::start(backend, url, None, workers).await
     }
 
     async fn start(
         backend: Backend,
         url: String,
-        settings: ApiSettings,
         oidc: Option<webcare_api::oidc::OidcSettings>,
+        workers: Workers,
     ) -> TestApp {
-        let store = webcare_store::connect(
-            &url,
-            ConnectOptions {
-                max_connections: 8,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("connect test database");
+        let cfg = webcare::config::Config {
+            database_url: webcare::config::Secret(url.clone()),
+            bind: "127.0.0.1:0".into(),
+            max_db_connections: 8,
+            oidc: oidc.map(|o| webcare::config::OidcConfig {
+                issuer: o.issuer,
+                audience: o.audience,
+                jwks_url: o.jwks_url,
+                min_refresh_seconds: o.min_refresh_interval.as_secs(),
+            }),
+            ..Default::default()
+        };
+        let app = webcare::app::App::start(&cfg, workers)
+            .await
+            .expect("start the desk");
+        let store = app.store.clone();
         let admin_token = webcare_store::token::generate();
         store
             .create_token(
@@ -73,36 +76,14 @@ impl TestApp {
             )
             .await
             .expect("admin token");
-        let writers = if backend == Backend::Sqlite { 1 } else { 4 };
-        let ingestor = Ingestor::start(store.clone(), writers, 256);
-        let state = AppState {
-            store: store.clone(),
-            ingestor: ingestor.clone(),
-            intake: Intake::start(store.clone(), ingestor, Default::default()),
-            settings: Arc::new(settings),
-            oidc: oidc.map(|o| Arc::new(webcare_api::oidc::OidcVerifier::new(o))),
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            axum::serve(listener, webcare_api::router(state))
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-                .expect("serve");
-        });
         TestApp {
-            base: format!("http://{addr}"),
+            base: format!("http://{}", app.addr),
             admin_token,
             client: reqwest::Client::new(),
             store,
             backend,
             database_url: url,
-            stop: Some(stop),
+            _app: app,
         }
     }
 
@@ -168,14 +149,6 @@ impl TestApp {
         );
         let body: serde_json::Value = res.json().await.unwrap();
         body["id"].as_str().unwrap().to_owned()
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
     }
 }
 

@@ -116,7 +116,7 @@ impl Idp {
 /// Starts a desk with OIDC sign-in against a fresh local identity provider.
 pub async fn spawn(backend: Backend) -> Option<(TestApp, Idp)> {
     let idp = Idp::start().await;
-    let app = TestApp::spawn_full(backend, Default::default(), Some(idp.settings.clone())).await?;
+    let app = TestApp::spawn_full(backend, Some(idp.settings.clone())).await?;
     Some((app, idp))
 }
 
