@@ -20,7 +20,7 @@ use chrono::{DateTime, Duration, Utc};
 use futures::future::join_all;
 use std::collections::HashMap;
 use std::sync::Arc;
-use webcare_connectors::meta::parse_meta_webhook;
+use webcare_connectors::meta::{meta_object, parse_meta_webhook};
 use webcare_connectors::x::{parse_account_activity, parse_dm_events_page, parse_mentions_page};
 use webcare_domain::inbound::{AddressedEvent, InboundEvent, InboundMessage};
 use webcare_domain::{ChannelKind, Direction};
@@ -201,17 +201,9 @@ fn events_of(
     let at = entry.received_at;
     match entry.source {
         JournalSource::Meta => {
-            let object = serde_json::from_slice::<serde_json::Value>(&entry.body)
-                .ok()
-                .and_then(|v| v.get("object").and_then(|o| o.as_str()).map(str::to_owned))
-                .unwrap_or_default();
-            let kind = match object.as_str() {
-                "instagram" => ChannelKind::Instagram,
-                "whatsapp_business_account" => ChannelKind::Whatsapp,
-                _ => ChannelKind::FacebookPage,
-            };
+            let object = meta_object(&entry.body).map_err(|e| e.to_string())?;
             Ok((
-                kind,
+                object.channel_kind(),
                 parse_meta_webhook(&entry.body, at).map_err(|e| e.to_string())?,
             ))
         }

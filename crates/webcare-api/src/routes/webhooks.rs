@@ -33,7 +33,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use webcare_connectors::signature::{
     meta_subscribe_challenge, verify_meta_signature, verify_x_signature, x_crc_response,
     META_SIGNATURE_HEADER, X_SIGNATURE_HEADER,
@@ -121,56 +121,16 @@ pub async fn meta_verify(
     }
 }
 
-/// The account ids a Meta body is addressed to, and their kind.
-fn meta_addressees(root: &Value) -> Result<(ChannelKind, BTreeSet<String>), String> {
-    let object = root
-        .get("object")
-        .and_then(Value::as_str)
-        .ok_or("missing string field 'object'")?;
-    let kind = match object {
-        "page" => ChannelKind::FacebookPage,
-        "instagram" => ChannelKind::Instagram,
-        "whatsapp_business_account" => ChannelKind::Whatsapp,
-        other => return Err(format!("unknown webhook object '{other}'")),
-    };
-    let entries = root
-        .get("entry")
-        .and_then(Value::as_array)
-        .ok_or("'entry' is not an array")?;
-    let mut ids = BTreeSet::new();
-    for e in entries {
-        if kind == ChannelKind::Whatsapp {
-            let changes = e.get("changes").and_then(Value::as_array);
-            for c in changes.into_iter().flatten() {
-                if let Some(id) = c.pointer("/value/metadata/phone_number_id").and_then(id_of) {
-                    ids.insert(id);
-                }
-            }
-        } else if let Some(id) = e.get("id").and_then(id_of) {
-            ids.insert(id);
-        }
-    }
-    if ids.is_empty() {
-        return Err("the delivery names no account (entry id / phone_number_id)".into());
-    }
-    Ok((kind, ids))
-}
-
 /// `POST /webhooks/meta`.
 pub async fn meta_delivery(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let root: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => return bad_request(format!("the body is not valid JSON: {e}")),
+    let (kind, ids) = match webcare_connectors::meta::meta_addressees(&body) {
+        Ok((object, ids)) => (object.channel_kind(), ids),
+        Err(e) => return bad_request(e.to_string()),
     };
-    let (kind, ids) = match meta_addressees(&root) {
-        Ok(x) => x,
-        Err(e) => return bad_request(e),
-    };
-    drop(root);
     let mut accounts: Vec<ChannelAccount> = Vec::with_capacity(ids.len());
     for id in &ids {
         match state.intake.find_account(&*state.store, kind, id).await {

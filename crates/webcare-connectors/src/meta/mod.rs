@@ -36,6 +36,15 @@ impl MetaObject {
         }
     }
 
+    /// The kind of channel account a body of this object is addressed to.
+    pub fn channel_kind(self) -> webcare_domain::ChannelKind {
+        match self {
+            MetaObject::Page => webcare_domain::ChannelKind::FacebookPage,
+            MetaObject::Instagram => webcare_domain::ChannelKind::Instagram,
+            MetaObject::WhatsappBusinessAccount => webcare_domain::ChannelKind::Whatsapp,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             MetaObject::Page => "page",
@@ -58,6 +67,23 @@ pub fn parse_meta_webhook(
     received_at: DateTime<Utc>,
 ) -> Result<Vec<AddressedEvent>, ParseError> {
     let root: Value = serde_json::from_slice(raw_body).map_err(ParseError::json)?;
+    let (object, entries) = envelope(&root)?;
+    let mut out = Vec::new();
+    for entry in entries {
+        match object {
+            MetaObject::Page | MetaObject::Instagram => {
+                page_entry(object, entry, received_at, &mut out)
+            }
+            MetaObject::WhatsappBusinessAccount => {
+                whatsapp::parse_entry(entry, received_at, &mut out)
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The `object` and `entry[]` of a Meta body: the one place that reads the envelope.
+fn envelope(root: &Value) -> Result<(MetaObject, &Vec<Value>), ParseError> {
     if !root.is_object() {
         return Err(ParseError::Shape("top level is not a JSON object"));
     }
@@ -71,19 +97,39 @@ pub fn parse_meta_webhook(
         .get("entry")
         .and_then(Value::as_array)
         .ok_or(ParseError::Shape("'entry' is not an array"))?;
+    Ok((object, entries))
+}
 
-    let mut out = Vec::new();
-    for entry in entries {
-        match object {
-            MetaObject::Page | MetaObject::Instagram => {
-                page_entry(object, entry, received_at, &mut out)
+/// Whom a Meta body is addressed to, before it is journaled: its object and the account ids it
+/// names (`entry[].id`, or a WhatsApp change's `metadata.phone_number_id`). The webhook checks the
+/// signature with these accounts' secrets, so this reads no more than the envelope.
+pub fn meta_addressees(
+    raw_body: &[u8],
+) -> Result<(MetaObject, std::collections::BTreeSet<String>), ParseError> {
+    let root: Value = serde_json::from_slice(raw_body).map_err(ParseError::json)?;
+    let (object, entries) = envelope(&root)?;
+    let mut ids = std::collections::BTreeSet::new();
+    for e in entries {
+        if object == MetaObject::WhatsappBusinessAccount {
+            for c in arr_at(e, &["changes"]) {
+                ids.extend(id_at(c, &["value", "metadata", "phone_number_id"]));
             }
-            MetaObject::WhatsappBusinessAccount => {
-                whatsapp::parse_entry(entry, received_at, &mut out)
-            }
+        } else {
+            ids.extend(id_at(e, &["id"]));
         }
     }
-    Ok(out)
+    if ids.is_empty() {
+        return Err(ParseError::Shape(
+            "the delivery names no account (entry id / phone_number_id)",
+        ));
+    }
+    Ok((object, ids))
+}
+
+/// The object of a Meta body, from its envelope only.
+pub fn meta_object(raw_body: &[u8]) -> Result<MetaObject, ParseError> {
+    let root: Value = serde_json::from_slice(raw_body).map_err(ParseError::json)?;
+    Ok(envelope(&root)?.0)
 }
 
 fn page_entry(
@@ -148,5 +194,51 @@ fn page_entry(
                 object.as_str()
             )),
         );
+    }
+}
+
+#[cfg(test)]
+mod addressing_tests {
+    use super::*;
+
+    #[test]
+    fn addressees_come_from_the_envelope_of_each_object() {
+        let page = br#"{"object":"page","entry":[{"id":"104961234567890","time":1},{"id":104961234567891}]}"#;
+        let (object, ids) = meta_addressees(page).unwrap();
+        assert_eq!(
+            object.channel_kind(),
+            webcare_domain::ChannelKind::FacebookPage
+        );
+        assert_eq!(
+            ids.into_iter().collect::<Vec<_>>(),
+            ["104961234567890", "104961234567891"]
+        );
+        let wa =
+            br#"{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[
+            {"field":"messages","value":{"metadata":{"phone_number_id":"109876543210987"}}}]}]}"#;
+        let (object, ids) = meta_addressees(wa).unwrap();
+        assert_eq!(object, MetaObject::WhatsappBusinessAccount);
+        assert_eq!(ids.into_iter().collect::<Vec<_>>(), ["109876543210987"]);
+        assert_eq!(
+            meta_object(wa).unwrap(),
+            MetaObject::WhatsappBusinessAccount
+        );
+    }
+
+    #[test]
+    fn a_body_that_names_no_account_or_object_is_refused() {
+        for body in [
+            &br#"{"object":"page","entry":[{"time":1}]}"#[..],
+            br#"{"object":"shop","entry":[{"id":"1"}]}"#,
+            br#"{"entry":[{"id":"1"}]}"#,
+            br#"[]"#,
+            br#"{"object":"page""#,
+        ] {
+            assert!(
+                meta_addressees(body).is_err(),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
     }
 }
