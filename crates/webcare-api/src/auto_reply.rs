@@ -10,34 +10,32 @@
 //!   several nodes cannot send two. A case in which anything was replied already gets none.
 //! * **Out of the ingest transaction**: [`AutoReplier::after_commit`] is called by the ingest
 //!   writer after each batch commits. It is synchronous and does no IO: it picks the new citizen
-//!   messages of accounts that have the auto-reply on (from a small cache of the accounts,
-//!   refreshed every [`CACHE_TTL`], and at once for an account it does not know yet) and only
+//!   messages of accounts that have the auto-reply on (from the ingest side's account cache,
+//!   `connectors::accounts`, refreshed every 2 s and at once for an account it does not know yet) and only
 //!   then spawns a task that does the work. With the auto-reply off everywhere, ingest pays one
 //!   hash lookup per new message.
 //! * Best effort: a crash between the ingest commit and the task loses that auto-reply (never the
 //!   message). A new account's setting applies at once; switching it on or off later takes
-//!   effect within [`CACHE_TTL`] on every node.
+//!   effect at once on this node and within the cache's TTL on every other.
 //! * The text is checked against the channel's limits before it is queued; a text the platform
 //!   would refuse is logged and not sent.
 
+use crate::connectors::accounts::AccountCache;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::collections::HashSet;
+use std::sync::Arc;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use webcare_connectors::outbound::{check_reply, OutboundReply, WindowInfo};
 use webcare_domain::{out_of_hours, Direction, Visibility};
 use webcare_store::connectors::NewReply;
 use webcare_store::{
-    AccountSettings, ChannelAccount, IngestOutcome, NewAuditEvent, PageRequest, Store, StoreError,
+    AccountSettings, ChannelAccount, IngestOutcome, NewAuditEvent, Store, StoreError,
 };
 
 /// The settings key.
 pub const SETTING: &str = "outOfHoursReply";
-/// How long the list of accounts with the auto-reply on is trusted.
-pub const CACHE_TTL: Duration = Duration::from_secs(2);
 /// Who queued it, in the audit trail and as the reply's author.
 pub const ACTOR: &str = "system:auto-reply";
 /// Longest own text.
@@ -134,31 +132,28 @@ struct Candidate {
     received_at: chrono::DateTime<Utc>,
 }
 
-/// Every account the cache knows, with the account itself when its auto-reply is on.
-type Accounts = Arc<HashMap<Uuid, Option<ChannelAccount>>>;
-
 /// Queues out-of-hours auto-replies after ingest commits. Cheap to clone.
 #[derive(Clone)]
 pub struct AutoReplier {
     store: Arc<dyn Store>,
-    cache: Arc<Mutex<Option<(Instant, Accounts)>>>,
-    /// One reload at a time: the tasks of a busy moment share it.
-    reload: Arc<tokio::sync::Mutex<()>>,
+    /// The ingest side's one account cache (`connectors::accounts`).
+    accounts: AccountCache,
+}
+
+/// Whether `a` answers out of hours by itself.
+fn auto_reply_on(a: &ChannelAccount) -> bool {
+    OutOfHoursReply::of(&a.settings).enabled
 }
 
 impl AutoReplier {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self {
-            store,
-            cache: Default::default(),
-            reload: Default::default(),
-        }
+    pub fn new(store: Arc<dyn Store>, accounts: AccountCache) -> Self {
+        Self { store, accounts }
     }
 
     /// The ingest hook: called with a committed batch's outcomes. No IO here; the work (if any)
     /// runs in a spawned task.
     pub fn after_commit(&self, results: &[Result<IngestOutcome, StoreError>]) {
-        let known = self.fresh();
+        let known = self.accounts.fresh();
         let mut candidates = Vec::new();
         for o in results.iter().filter_map(|r| r.as_ref().ok()) {
             let m = &o.message;
@@ -167,10 +162,10 @@ impl AutoReplier {
             }
             // Accounts known to have it off are dropped here; those on, and unknown (new) ones,
             // go to the task.
-            if known
-                .as_ref()
-                .is_some_and(|k| matches!(k.get(&m.channel_account_id), Some(None)))
-            {
+            if known.as_ref().is_some_and(|k| {
+                k.get(&m.channel_account_id)
+                    .is_some_and(|a| !auto_reply_on(a))
+            }) {
                 continue;
             }
             candidates.push(Candidate {
@@ -193,57 +188,12 @@ impl AutoReplier {
         });
     }
 
-    fn fresh(&self) -> Option<Accounts> {
-        let guard = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        guard
-            .as_ref()
-            .filter(|(at, _)| at.elapsed() < CACHE_TTL)
-            .map(|(_, e)| e.clone())
-    }
-
-    /// The accounts, reloaded when stale or when one of `wanted` is not known yet.
-    async fn accounts(&self, wanted: &[Uuid]) -> Result<Accounts, StoreError> {
-        let usable = |k: &Accounts| wanted.iter().all(|id| k.contains_key(id));
-        if let Some(known) = self.fresh().filter(usable) {
-            return Ok(known);
-        }
-        let _one = self.reload.lock().await;
-        // Another task may have reloaded while this one waited.
-        if let Some(known) = self.fresh().filter(usable) {
-            return Ok(known);
-        }
-        let mut map = HashMap::new();
-        let mut after = None;
-        loop {
-            let page = self
-                .store
-                .list_channel_accounts(PageRequest {
-                    after,
-                    limit: 200,
-                    ..Default::default()
-                })
-                .await?;
-            for a in page.items {
-                let on = OutOfHoursReply::of(&a.settings).enabled;
-                map.insert(a.id, on.then_some(a));
-            }
-            match page.next_after {
-                Some(n) => after = Some(n),
-                None => break,
-            }
-        }
-        let accounts: Accounts = Arc::new(map);
-        *self.cache.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some((Instant::now(), accounts.clone()));
-        Ok(accounts)
-    }
-
     async fn handle(&self, candidates: Vec<Candidate>) -> Result<(), StoreError> {
         let wanted: Vec<Uuid> = candidates.iter().map(|c| c.account).collect();
-        let accounts = self.accounts(&wanted).await?;
+        let accounts = self.accounts.with_ids(&wanted).await?;
         let mut seen = HashSet::new();
         for c in candidates {
-            let Some(Some(account)) = accounts.get(&c.account) else {
+            let Some(account) = accounts.get(&c.account).filter(|a| auto_reply_on(a)) else {
                 continue;
             };
             // The first new message of a case in this batch decides.

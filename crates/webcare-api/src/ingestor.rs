@@ -17,6 +17,7 @@ struct Job {
 pub struct Ingestor {
     /// One queue per writer; a message goes to the writer of its author (see [`shard`]).
     txs: Arc<[mpsc::Sender<Job>]>,
+    accounts: crate::connectors::accounts::AccountCache,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,7 +47,8 @@ impl Ingestor {
     /// dropped and the queue is drained.
     pub fn start(store: Arc<dyn Store>, writers: usize, max_batch: usize) -> Self {
         let mut txs = Vec::new();
-        let auto_reply = crate::auto_reply::AutoReplier::new(store.clone());
+        let accounts = crate::connectors::accounts::AccountCache::new(store.clone());
+        let auto_reply = crate::auto_reply::AutoReplier::new(store.clone(), accounts.clone());
         for _ in 0..writers.max(1) {
             let (tx, mut rx) = mpsc::channel::<Job>(max_batch * 4);
             txs.push(tx);
@@ -74,7 +76,15 @@ impl Ingestor {
                 }
             });
         }
-        Self { txs: txs.into() }
+        Self {
+            txs: txs.into(),
+            accounts,
+        }
+    }
+
+    /// The channel-account cache this ingestor's hooks use; the intake shares it.
+    pub fn accounts(&self) -> &crate::connectors::accounts::AccountCache {
+        &self.accounts
     }
 
     /// Stores one message durably; returns once its transaction has committed.

@@ -13,9 +13,7 @@ use super::journal;
 use crate::error::ApiError;
 use crate::ingestor::Ingestor;
 use chrono::{Duration, Utc};
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use uuid::Uuid;
 use webcare_domain::ChannelKind;
@@ -53,19 +51,8 @@ struct Job {
 #[derive(Clone)]
 pub struct Intake {
     tx: mpsc::Sender<Job>,
-    accounts: Arc<AccountCache>,
-}
-
-/// How long a looked-up account is trusted: a change made through another node (a rotated app
-/// secret) applies here within this; changes through this node apply at once.
-const ACCOUNT_TTL: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// Channel accounts by (kind, external id) for the webhook handlers, which need one on every
-/// delivery and would otherwise read it from the database each time. Unknown ids are not
-/// cached, so an account created a moment ago is found at once.
-#[derive(Default)]
-struct AccountCache {
-    known: std::sync::RwLock<HashMap<(ChannelKind, String), (Instant, ChannelAccount)>>,
+    /// Shared with the ingestor's auto-reply hook (see `connectors::accounts`).
+    accounts: super::accounts::AccountCache,
 }
 
 impl Intake {
@@ -74,57 +61,24 @@ impl Intake {
         let (tx, rx) = mpsc::channel::<Job>(cfg.max_batch * 4);
         // Committed batches wait here; a full queue slows the writer, and so the webhooks.
         let (ptx, prx) = mpsc::channel::<Vec<JournalEntry>>(cfg.concurrency * 2);
+        let accounts = ingestor.accounts().clone();
         tokio::spawn(write_loop(store.clone(), rx, ptx, cfg.clone()));
         tokio::spawn(process_loop(store, ingestor, prx, cfg.concurrency));
-        Self {
-            tx,
-            accounts: Default::default(),
-        }
+        Self { tx, accounts }
     }
 
-    /// The live account with this external id, from a short-lived cache.
+    /// The live account with this external id, from the short-lived account cache.
     pub async fn find_account(
         &self,
-        store: &dyn Store,
         kind: ChannelKind,
         external_id: &str,
     ) -> Result<Option<ChannelAccount>, StoreError> {
-        let key = (kind, external_id.to_owned());
-        if let Some((at, a)) = self
-            .accounts
-            .known
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-        {
-            if at.elapsed() < ACCOUNT_TTL {
-                return Ok(Some(a.clone()));
-            }
-        }
-        let found = store.find_account(kind, external_id).await?;
-        let mut known = self
-            .accounts
-            .known
-            .write()
-            .unwrap_or_else(|e| e.into_inner());
-        match &found {
-            Some(a) => {
-                known.insert(key, (Instant::now(), a.clone()));
-            }
-            None => {
-                known.remove(&key);
-            }
-        }
-        Ok(found)
+        self.accounts.by_external(kind, external_id).await
     }
 
     /// Forgets cached accounts: after an account is changed or removed through the API.
     pub fn forget_accounts(&self) {
-        self.accounts
-            .known
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.accounts.forget();
     }
 
     /// Journals one delivery durably; returns its id once the transaction has committed. When

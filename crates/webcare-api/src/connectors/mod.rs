@@ -1,6 +1,7 @@
 //! The connectors' IO: processing the webhook journal, the outbox sender and the X poller. The
 //! pure parts (signatures, parsing, request building) are in `webcare-connectors`.
 
+pub mod accounts;
 pub mod intake;
 pub mod journal;
 pub mod outbox;

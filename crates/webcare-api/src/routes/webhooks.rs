@@ -133,7 +133,7 @@ pub async fn meta_delivery(
     };
     let mut accounts: Vec<ChannelAccount> = Vec::with_capacity(ids.len());
     for id in &ids {
-        match state.intake.find_account(&*state.store, kind, id).await {
+        match state.intake.find_account(kind, id).await {
             Ok(Some(a)) => accounts.push(a),
             Ok(None) => {
                 tracing::warn!(kind = %kind, account = %id, "webhook for an unknown account refused");
@@ -181,11 +181,7 @@ async fn x_account_for(
     external_id: Option<&str>,
 ) -> Result<ChannelAccount, Response> {
     match external_id {
-        Some(id) => match state
-            .intake
-            .find_account(&*state.store, ChannelKind::X, id)
-            .await
-        {
+        Some(id) => match state.intake.find_account(ChannelKind::X, id).await {
             Ok(Some(a)) => Ok(a),
             Ok(None) => Err(not_found(format!("no x channel account with id '{id}'"))),
             Err(e) => Err(ApiError::from(e).into_response()),
