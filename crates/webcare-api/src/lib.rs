@@ -1,5 +1,7 @@
 //! The REST API of the webcare desk. Handlers are thin: extract, check the role, call the store
 //! or a service, map to a DTO. Conventions (problem+json, headers, limits) are middleware.
+//! May use: webcare-domain, webcare-store, webcare-connectors. It still also holds the ingest
+//! writers, the intake and the worker loops, until they move to crates of their own (issue 12).
 #![forbid(unsafe_code)]
 
 pub mod auth;

@@ -2,6 +2,7 @@
 //! Messenger, Instagram, WhatsApp) and X deliveries into [`webcare_domain::inbound`] events, and
 //! build/classify outbound reply requests. Nothing here does IO: the HTTP handlers, pollers and the
 //! outbox worker call these functions with bytes they already have.
+//! May use: webcare-domain.
 #![forbid(unsafe_code)]
 
 pub mod error;

@@ -1,5 +1,6 @@
 //! Pure domain logic of the webcare desk. Nothing in this crate does IO, so every rule here can be
 //! unit- and property-tested without a database or a network.
+//! May use: no other crate of the workspace (std, chrono, chrono-tz, serde, uuid only).
 #![forbid(unsafe_code)]
 
 pub mod assign;

@@ -3,6 +3,7 @@
 //! Instagram Send API, WhatsApp Cloud API messages), the X API v2 (mentions, DM events, tweet
 //! lookup, our own tweets, `POST /2/tweets`, DM send) and a generic `api` channel callback, in the
 //! real wire formats (see `shared/PLATFORMS.md`), including X rate-limit headers and error bodies.
+//! May use: webcare-connectors (to sign and check like the platforms do); never used by `serve`.
 //!
 //! Every request is recorded (method, path, query, `Authorization`, headers, body) so tests can
 //! assert on exactly what the desk sent, and faults can be injected one request at a time: 429 with
