@@ -93,16 +93,20 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 }
 
 /// The OpenAPI document as served and committed.
-pub fn openapi_json() -> String {
+pub fn openapi_document() -> serde_json::Value {
     let (_, doc) = api_routes();
-    doc.to_pretty_json()
-        .expect("the OpenAPI document serialises")
+    openapi::finish(&doc)
+}
+
+/// The OpenAPI document as served and committed, pretty-printed.
+pub fn openapi_json() -> String {
+    serde_json::to_string_pretty(&openapi_document()).expect("the OpenAPI document serialises")
 }
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let (api, doc) = api_routes();
-    let doc = Arc::new(doc);
+    let doc = Arc::new(openapi::finish(&doc));
     let request_id = HeaderName::from_static("x-request-id");
     let body_limit = state.settings.body_limit;
     Router::new()

@@ -12,6 +12,11 @@ use utoipa::{Modify, OpenApi};
         version = "1.0.0",
         license(name = "EUPL-1.2")
     ),
+    components(schemas(
+        crate::routes::cases::SortKey,
+        crate::routes::cases::SlaStatusFilter,
+        crate::routes::sla::AlertStatus,
+    )),
     modifiers(&BearerAuth),
     tags(
         (name = "messages", description = "Inbound messages"),
@@ -78,5 +83,314 @@ pub fn document_body_errors(doc: &mut utoipa::openapi::OpenApi) {
                 problem("The body was not sent as JSON ('Content-Type: application/json')")
             });
         }
+    }
+}
+
+/// Where the API lives; the document's paths are relative to it (`servers`).
+pub const BASE_PATH: &str = "/api/v1";
+
+/// The operationId of every operation, by method and full path: unique and meaningful (utoipa
+/// would use the handler's name, and `list`, `create`, `get` repeat). A new route needs a line
+/// here (a test says so).
+const OPERATION_IDS: &[(&str, &str, &str)] = &[
+    ("get", "/api/v1/audit-events", "listAuditEvents"),
+    ("get", "/api/v1/board", "getBoard"),
+    ("get", "/api/v1/calendars", "listCalendars"),
+    ("post", "/api/v1/calendars", "createCalendar"),
+    ("get", "/api/v1/calendars/{id}", "getCalendar"),
+    ("put", "/api/v1/calendars/{id}", "updateCalendar"),
+    (
+        "get",
+        "/api/v1/calendars/{id}/business-time",
+        "getBusinessTime",
+    ),
+    ("get", "/api/v1/calendars/{id}/deadline", "getDeadline"),
+    ("get", "/api/v1/canned-answers", "listCannedAnswers"),
+    ("post", "/api/v1/canned-answers", "createCannedAnswer"),
+    ("patch", "/api/v1/canned-answers/{id}", "updateCannedAnswer"),
+    (
+        "delete",
+        "/api/v1/canned-answers/{id}",
+        "deleteCannedAnswer",
+    ),
+    (
+        "post",
+        "/api/v1/canned-answers/{id}/render",
+        "renderCannedAnswer",
+    ),
+    ("get", "/api/v1/cases", "listCases"),
+    ("post", "/api/v1/cases/bulk", "bulkUpdateCases"),
+    ("get", "/api/v1/cases/{id}", "getCase"),
+    ("patch", "/api/v1/cases/{id}", "updateCase"),
+    ("post", "/api/v1/cases/{id}/claim", "claimCase"),
+    (
+        "post",
+        "/api/v1/cases/{id}/department-answer",
+        "createDepartmentAnswer",
+    ),
+    (
+        "post",
+        "/api/v1/cases/{id}/department-answer/return",
+        "returnDepartmentAnswer",
+    ),
+    ("post", "/api/v1/cases/{id}/forward", "forwardCase"),
+    ("get", "/api/v1/cases/{id}/forwards", "listCaseForwards"),
+    ("post", "/api/v1/cases/{id}/merge", "mergeCase"),
+    ("get", "/api/v1/cases/{id}/notes", "listCaseNotes"),
+    ("post", "/api/v1/cases/{id}/notes", "createCaseNote"),
+    ("get", "/api/v1/cases/{id}/replies", "listCaseReplies"),
+    ("post", "/api/v1/cases/{id}/replies", "createCaseReply"),
+    ("get", "/api/v1/cases/{id}/sla", "listCaseClockRuns"),
+    ("get", "/api/v1/channel-accounts", "listChannelAccounts"),
+    ("post", "/api/v1/channel-accounts", "createChannelAccount"),
+    ("get", "/api/v1/channel-accounts/{id}", "getChannelAccount"),
+    (
+        "patch",
+        "/api/v1/channel-accounts/{id}",
+        "updateChannelAccount",
+    ),
+    (
+        "delete",
+        "/api/v1/channel-accounts/{id}",
+        "deleteChannelAccount",
+    ),
+    ("get", "/api/v1/departments", "listDepartments"),
+    ("post", "/api/v1/departments", "createDepartment"),
+    ("patch", "/api/v1/departments/{id}", "updateDepartment"),
+    ("get", "/api/v1/events", "streamEvents"),
+    ("post", "/api/v1/messages", "createMessage"),
+    ("get", "/api/v1/reports/departments", "getDepartmentReport"),
+    ("get", "/api/v1/sla-policies", "listSlaPolicies"),
+    ("post", "/api/v1/sla-policies", "createSlaPolicy"),
+    ("get", "/api/v1/sla-policies/{id}", "getSlaPolicy"),
+    ("put", "/api/v1/sla-policies/{id}", "updateSlaPolicy"),
+    ("get", "/api/v1/sla/alerts", "listSlaAlerts"),
+    ("get", "/api/v1/teams", "listTeams"),
+    ("post", "/api/v1/teams", "createTeam"),
+    ("patch", "/api/v1/teams/{id}", "updateTeam"),
+    ("get", "/api/v1/tokens", "listTokens"),
+    ("post", "/api/v1/tokens", "createToken"),
+    ("delete", "/api/v1/tokens/{id}", "revokeToken"),
+    ("get", "/api/v1/users", "listUsers"),
+    ("post", "/api/v1/users", "createUser"),
+    ("get", "/api/v1/users/{id}", "getUser"),
+    ("patch", "/api/v1/users/{id}", "updateUser"),
+    ("get", "/api/v1/webhooks", "listWebhooks"),
+    ("post", "/api/v1/webhooks", "createWebhook"),
+    ("delete", "/api/v1/webhooks/{id}", "deleteWebhook"),
+    (
+        "get",
+        "/api/v1/webhooks/{id}/deliveries",
+        "listWebhookDeliveries",
+    ),
+];
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+/// The document as served and committed, from the one utoipa assembles: what the annotations
+/// cannot say, said once for every operation (NL API Design Rules):
+/// - `servers` is `/api/v1` and the paths are relative to it; `info.contact`;
+/// - every operation has its operationId from [`OPERATION_IDS`];
+/// - every response documents the `API-Version` header (a reusable header component; the
+///   `conventions` middleware sends it on every answer);
+/// - the problems every route can answer: 400 (a malformed path id or query, an invalid body),
+///   401 and 403 (every route is authorised), 404 (a path id that does not exist);
+/// - generic list schemas are named `CaseList` rather than utoipa's `List_Case`.
+pub fn finish(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
+    use serde_json::{json, Map, Value};
+    let mut doc = serde_json::to_value(doc).expect("the OpenAPI document serialises");
+    let problem = |description: &str| {
+        json!({
+            "description": description,
+            "content": {crate::error::PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        })
+    };
+    doc["info"]["contact"] = json!({
+        "name": "webcare maintainers",
+        "url": "https://webcare.example.nl",
+        "email": "webcare@example.nl"
+    });
+    doc["servers"] =
+        json!([{"url": BASE_PATH, "description": "This desk (relative to the document)"}]);
+    let components = doc["components"].as_object_mut().expect("components");
+    components.insert(
+        "headers".into(),
+        json!({"API-Version": {
+            "description": "The full version of the API that answered (semantic versioning).",
+            "required": true,
+            "schema": {"type": "string", "example": crate::middleware::API_VERSION}
+        }}),
+    );
+    components.insert(
+        "responses".into(),
+        json!({
+            "BadRequest": problem("A path id, query parameter or body is not valid: every invalid one is named in `invalidParams`"),
+            "Unauthorized": problem("No valid bearer token was sent"),
+            "Forbidden": problem("The caller's role may not do this"),
+            "NotFound": problem("No resource with this id"),
+        }),
+    );
+    for response in components["responses"]
+        .as_object_mut()
+        .expect("responses")
+        .values_mut()
+    {
+        response["headers"] = json!({"API-Version": {"$ref": "#/components/headers/API-Version"}});
+    }
+
+    let paths = std::mem::take(doc["paths"].as_object_mut().expect("paths"));
+    let mut relative = Map::new();
+    for (path, mut item) in paths {
+        for method in METHODS {
+            let Some(op) = item.get_mut(method).and_then(Value::as_object_mut) else {
+                continue;
+            };
+            if let Some((_, _, id)) = OPERATION_IDS
+                .iter()
+                .find(|(m, p, _)| *m == method && *p == path)
+            {
+                op.insert("operationId".into(), json!(id));
+            }
+            let has_params = op
+                .get("parameters")
+                .and_then(Value::as_array)
+                .is_some_and(|p| !p.is_empty());
+            let secured = op
+                .get("security")
+                .and_then(Value::as_array)
+                .is_some_and(|s| !s.is_empty());
+            let responses = op
+                .entry("responses")
+                .or_insert_with(|| json!({}))
+                .as_object_mut()
+                .expect("responses");
+            let mut add = |status: &str, name: &str| {
+                responses
+                    .entry(status)
+                    .or_insert_with(|| json!({"$ref": format!("#/components/responses/{name}")}));
+            };
+            if has_params || op_has_body(method) {
+                add("400", "BadRequest");
+            }
+            if secured {
+                add("401", "Unauthorized");
+                add("403", "Forbidden");
+            }
+            if path.contains('{') {
+                add("404", "NotFound");
+            }
+            let responses = op["responses"].as_object_mut().expect("responses");
+            for (status, response) in responses.iter_mut() {
+                let Some(response) = response.as_object_mut() else {
+                    continue;
+                };
+                if response.contains_key("$ref") {
+                    continue;
+                }
+                if response
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+                {
+                    let reason = status
+                        .parse::<u16>()
+                        .ok()
+                        .and_then(|s| axum::http::StatusCode::from_u16(s).ok())
+                        .and_then(|s| s.canonical_reason())
+                        .unwrap_or("Answer");
+                    response.insert("description".into(), json!(reason));
+                }
+                let headers = response
+                    .entry("headers")
+                    .or_insert_with(|| json!({}))
+                    .as_object_mut()
+                    .expect("headers");
+                headers.insert(
+                    "API-Version".into(),
+                    json!({"$ref": "#/components/headers/API-Version"}),
+                );
+            }
+        }
+        let short = path.strip_prefix(BASE_PATH).unwrap_or(&path).to_owned();
+        relative.insert(short, item);
+    }
+    doc["paths"] = Value::Object(relative);
+
+    // `List_Case` -> `CaseList`, in the schemas and in every reference to them.
+    let schemas = doc["components"]["schemas"]
+        .as_object_mut()
+        .expect("schemas");
+    let renames: Vec<(String, String)> = schemas
+        .keys()
+        .filter_map(|k| {
+            k.strip_prefix("List_")
+                .map(|item| (k.clone(), format!("{item}List")))
+        })
+        .collect();
+    for (from, to) in &renames {
+        let schema = schemas.remove(from).expect("listed above");
+        schemas.insert(to.clone(), schema);
+    }
+    rename_refs(&mut doc, &renames);
+    doc
+}
+
+fn op_has_body(method: &str) -> bool {
+    matches!(method, "post" | "put" | "patch")
+}
+
+fn rename_refs(value: &mut serde_json::Value, renames: &[(String, String)]) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if key == "$ref" {
+                    if let Some(name) = v
+                        .as_str()
+                        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                    {
+                        if let Some((_, to)) = renames.iter().find(|(from, _)| from == name) {
+                            *v = Value::String(format!("#/components/schemas/{to}"));
+                        }
+                    }
+                } else {
+                    rename_refs(v, renames);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| rename_refs(v, renames)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_has_its_own_operation_id() {
+        let (_, doc) = crate::api_routes();
+        let doc = serde_json::to_value(&doc).unwrap();
+        let mut missing = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in METHODS {
+                if item.get(method).is_some()
+                    && !OPERATION_IDS
+                        .iter()
+                        .any(|(m, p, _)| *m == method && p == path)
+                {
+                    missing.push(format!("{method} {path}"));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "operations without an entry in OPERATION_IDS: {missing:?}"
+        );
+        let mut ids: Vec<_> = OPERATION_IDS.iter().map(|(_, _, id)| *id).collect();
+        ids.sort_unstable();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "operationIds repeat");
     }
 }

@@ -77,7 +77,7 @@ fn openapi_command_prints_the_document() {
         .unwrap();
     assert!(out.status.success());
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(doc["paths"]["/api/v1/cases"].is_object());
+    assert!(doc["paths"]["/cases"].is_object());
 }
 
 #[test]

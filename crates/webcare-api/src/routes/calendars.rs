@@ -121,9 +121,14 @@ impl CalendarInput {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListQuery {
+    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
+    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
     pub cursor: Option<String>,
+    /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
@@ -223,11 +228,14 @@ pub async fn update(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeadlineQuery {
     /// RFC 3339 instant the clock starts.
+    #[param(required = true, value_type = DateTime<Utc>)]
     pub start: Option<String>,
     /// Open minutes to count, 1 to ten years.
+    #[param(required = true, value_type = i64, minimum = 1, maximum = 5_260_320)]
     pub business_minutes: Option<String>,
 }
 
@@ -237,9 +245,14 @@ pub struct Deadline {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BusinessTimeQuery {
+    /// RFC 3339 instant.
+    #[param(required = true, value_type = DateTime<Utc>)]
     pub from: Option<String>,
+    /// RFC 3339 instant, not before `from` and at most ten years after it.
+    #[param(required = true, value_type = DateTime<Utc>)]
     pub to: Option<String>,
 }
 

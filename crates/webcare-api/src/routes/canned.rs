@@ -217,7 +217,11 @@ pub struct CannedQuery {
     pub team: Option<String>,
     /// Search in title and text.
     pub q: Option<String>,
+    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
+    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
     pub cursor: Option<String>,
+    /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 

@@ -46,8 +46,8 @@ pub struct CaseQuery {
     pub kind: Option<CaseKind>,
     /// Cases whose worst fired SLA status is `warning`, or that have a `breached` clock.
     pub sla_status: Option<SlaStatusFilter>,
-    /// `newest` (default), `oldest` or `dueAt`.
-    /// Comma-separated; every label must be on the case.
+    /// Comma-separated, at most 20; every label must be on the case.
+    #[param(pattern = r"^[^,]*(,[^,]*){0,19}$")]
     pub labels: Option<String>,
     pub priority: Option<Priority>,
     pub department_id: Option<Uuid>,
@@ -55,11 +55,17 @@ pub struct CaseQuery {
     pub created_from: Option<DateTime<Utc>>,
     /// Created before this time.
     pub created_to: Option<DateTime<Utc>>,
-    /// Full-text search over message text and contact names (every word must match).
+    /// Full-text search over message text and contact names (every word must match): at most
+    /// 200 characters with at least one letter or digit.
+    #[param(max_length = 200, pattern = r"[^\W_]")]
     pub q: Option<String>,
+    /// `newest` (default), `oldest` or `dueAt`.
     pub sort: Option<SortKey>,
+    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
+    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
     pub cursor: Option<String>,
     /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 

@@ -14,9 +14,14 @@ use webcare_store::{NewAuditEvent, PageRequest};
 const PATH: &str = "/api/v1/channel-accounts";
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListQuery {
+    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
+    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
     pub cursor: Option<String>,
+    /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
@@ -96,7 +101,7 @@ pub async fn get(
     patch, path = "/api/v1/channel-accounts/{id}", tag = "channel-accounts",
     params(("id" = uuid::Uuid, Path)),
     request_body = ChannelAccountPatch,
-    responses((status = 200, body = ChannelAccount), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = ChannelAccount), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
 pub async fn update(

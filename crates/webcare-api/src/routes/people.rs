@@ -21,8 +21,11 @@ use webcare_store::NewAuditEvent;
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PageQuery {
+    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
+    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
     pub cursor: Option<String>,
     /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
@@ -316,7 +319,8 @@ pub async fn get_user(
     patch, path = "/api/v1/users/{id}", tag = "people", params(("id" = Uuid, Path)),
     request_body = UserPatch,
     responses((status = 200, body = User), (status = 400, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json")),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
 pub async fn update_user(
@@ -514,7 +518,8 @@ pub async fn list_teams(
     patch, path = "/api/v1/teams/{id}", tag = "people", params(("id" = Uuid, Path)),
     request_body = TeamPatch,
     responses((status = 200, body = Team), (status = 400, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json")),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
 pub async fn update_team(
@@ -701,7 +706,8 @@ pub async fn list_departments(
     patch, path = "/api/v1/departments/{id}", tag = "people", params(("id" = Uuid, Path)),
     request_body = DepartmentPatch,
     responses((status = 200, body = Department), (status = 400, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json")),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
 pub async fn update_department(

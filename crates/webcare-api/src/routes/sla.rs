@@ -101,7 +101,6 @@ pub async fn case_sla(state: &AppState, case_id: Uuid) -> ApiResult<CaseSla> {
 pub struct Policy {
     pub id: Uuid,
     #[serde(flatten)]
-    #[schema(value_type = Object)]
     pub policy: SlaPolicy,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -153,7 +152,7 @@ async fn check_policy(state: &AppState, p: &SlaPolicy) -> ApiResult<()> {
 /// Create a policy (ordered; first match wins; versioned by name and `effectiveFrom`).
 #[utoipa::path(
     post, path = "/api/v1/sla-policies", tag = "sla",
-    request_body(content = Object, description = "An SLA policy"),
+    request_body(content = SlaPolicy, description = "An SLA policy"),
     responses((status = 201, body = Policy), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
@@ -210,7 +209,7 @@ pub async fn get_policy(
 #[utoipa::path(
     put, path = "/api/v1/sla-policies/{id}", tag = "sla",
     params(("id" = Uuid, Path)),
-    request_body(content = Object, description = "An SLA policy"),
+    request_body(content = SlaPolicy, description = "An SLA policy"),
     responses((status = 200, body = Policy), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
@@ -238,11 +237,16 @@ pub enum AlertStatus {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AlertQuery {
     /// `warning` or `breached`; absent: both.
     pub status: Option<AlertStatus>,
+    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
+    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
     pub cursor: Option<String>,
+    /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 

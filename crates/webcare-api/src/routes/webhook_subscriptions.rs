@@ -181,6 +181,8 @@ pub async fn delete(
 pub struct DeliveryQuery {
     /// Deliveries of events after this sequence number.
     pub after: Option<i64>,
+    /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 

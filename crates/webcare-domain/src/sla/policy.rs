@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 /// Whether a norm counts opening hours only or every minute.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MinutesKind {
     #[default]
@@ -21,13 +22,16 @@ pub enum MinutesKind {
 
 /// Match keys; an absent key matches anything.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyMatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel_kind: Option<ChannelKind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel_account_id: Option<Uuid>,
+    /// Not blank; omit it to match any theme.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"\S"))]
     pub theme: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<CaseKind>,
@@ -37,27 +41,40 @@ pub struct PolicyMatch {
 
 /// One version of a named policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SlaPolicy {
+    /// Not blank, at most 200 characters.
+    #[cfg_attr(feature = "openapi", schema(max_length = 200, pattern = r"\S"))]
     pub name: String,
     /// Lower is tried first.
     pub order: i32,
     #[serde(default)]
     pub r#match: PolicyMatch,
     /// Calendar for business minutes; `None` leaves the choice to the caller (e.g. the channel
-    /// account's calendar).
+    /// account's calendar). It must exist.
     #[serde(default)]
     pub calendar_id: Option<Uuid>,
+    /// 1 minute to ten years.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 5_260_320))]
     pub reaction_minutes: Option<u32>,
+    /// 1 minute to ten years.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 5_260_320))]
     pub resolution_minutes: Option<u32>,
+    /// 1 minute to ten years.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 5_260_320))]
     pub department_minutes: Option<u32>,
     #[serde(default)]
     pub minutes_kind: MinutesKind,
-    /// Fraction of the budget after which a clock turns to warning, in (0, 1).
+    /// Fraction of the budget after which a clock turns to warning, in (0, 1); default 0.8.
     #[serde(default = "default_warning_at")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(exclusive_minimum = 0.0, exclusive_maximum = 1.0, default = 0.8)
+    )]
     pub warning_at: f64,
     pub effective_from: DateTime<Utc>,
 }
