@@ -197,10 +197,20 @@ async fn a_persons_reply_opens_a_new_case_and_an_auto_reply_does_not(app: ConnAp
         assert_eq!(c["sla"]["reaction"]["state"], "running");
         assert!(c["sla"]["reaction"]["stopReason"].is_null());
     }
-    // A person's reply opens the case and meets the reaction (reason `reply`).
+    // A person's reply opens the case and meets the reaction (reason `reply`), and the live
+    // stream hears of it (`case.updated`, written with the reply's recording).
+    let mut stream = app.get("/api/v1/events").send().await.unwrap();
+    assert_eq!(stream.status(), 200);
     app.reply_sent(&a, json!({"text": "We kijken ernaar."}))
         .await;
     let c = case_until(&app, &a, |c| c["status"] == "open").await;
+    let opened = |e: &(i64, String, Value)| {
+        e.1 == "case.updated" && e.2["caseId"] == a.as_str() && e.2["data"]["status"] == "open"
+    };
+    let got = webcare_e2e::read_events(&mut stream, |es| es.iter().any(opened)).await;
+    let ev = got.iter().find(|e| opened(e)).unwrap();
+    assert_eq!(ev.2["data"]["trigger"], "reply", "{ev:?}");
+    drop(stream);
     assert_eq!(c["sla"]["reaction"]["state"], "met", "{}", c["sla"]);
     assert_eq!(c["sla"]["reaction"]["stopReason"], "reply");
     // A holding answer is a person's reply too (reason `holding_answer`).

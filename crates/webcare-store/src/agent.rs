@@ -177,6 +177,9 @@ pub struct CaseWrite {
     /// An internal note `(author, text)` added with the change.
     pub note: Option<(String, String)>,
     pub forward: Option<ForwardOp>,
+    /// Resolved or closed as "geen reactie nodig", with this reason: the reaction clocks that
+    /// still wait for a reply stop as `cancelled` with it.
+    pub no_reply_reason: Option<String>,
 }
 
 impl CaseWrite {
@@ -187,6 +190,27 @@ impl CaseWrite {
             audit: Vec::new(),
             note: None,
             forward: None,
+            no_reply_reason: None,
+        }
+    }
+
+    /// What this change means for the case's clocks (written in the same transaction).
+    pub fn sla_effects(&self) -> crate::sla::CaseEffects {
+        let (b, a) = (&self.before, &self.after);
+        crate::sla::CaseEffects {
+            case_id: a.id,
+            before: b.status,
+            after: a.status,
+            classified: b.theme != a.theme || b.kind != a.kind || b.priority != a.priority,
+            // The department clock starts on a forward (also a re-forward after a returned
+            // answer) and stops on the department's answer.
+            forward_to: match &self.forward {
+                Some(ForwardOp::Open { department_id, .. }) => Some(*department_id),
+                Some(ForwardOp::Return { .. }) => a.department_id,
+                _ => None,
+            },
+            answered: matches!(self.forward, Some(ForwardOp::Answer { .. })),
+            no_reply_reason: self.no_reply_reason.clone(),
         }
     }
 }
@@ -767,6 +791,13 @@ macro_rules! impl_agent_store {
                     Ok(rec)
                 }
 
+                /// The case as stored now, inside the transaction.
+                async fn case_in(&self, tx: &mut Transaction<'static, $db>, id: Uuid) -> Result<CaseRecord> {
+                    let sql = format!("SELECT {CASE_COLS} FROM cases WHERE id = $1");
+                    let row: CaseRow = sqlx::query_as(&sql).bind(id).fetch_one(&mut **tx).await?;
+                    row.try_into()
+                }
+
                 async fn open_forward(
                     &self,
                     tx: &mut Transaction<'static, $db>,
@@ -1009,7 +1040,20 @@ macro_rules! impl_agent_store {
                     let now = Utc::now();
                     let mut tx = self.begin_write().await?;
                     let rec = self.apply_case_write(&mut tx, &w, now, None).await?;
+                    // The case change and its clock effects commit together.
+                    $crate::crash::crash_point("case.before_clocks");
+                    let effects = w.sla_effects();
+                    let rec = if effects.any() {
+                        sla_impl::case_changed(&mut *tx, &self.sla, &effects, now).await?;
+                        // The clocks moved the case's due time: answer what is stored now.
+                        self.case_in(&mut tx, rec.id).await?
+                    } else {
+                        rec
+                    };
                     tx.commit().await?;
+                    if effects.any() {
+                        self.sla.changed();
+                    }
                     Ok(rec)
                 }
 
@@ -1039,7 +1083,18 @@ macro_rules! impl_agent_store {
                             .await?;
                     }
                     let rec = self.apply_case_write(&mut tx, &into, now, None).await?;
+                    // The merged case's clocks stop (`merged`); the other case carries on with
+                    // whatever its own change means for its clocks. One transaction.
+                    sla_impl::merged(&mut *tx, &self.sla, src, now).await?;
+                    let effects = into.sla_effects();
+                    let rec = if effects.any() {
+                        sla_impl::case_changed(&mut *tx, &self.sla, &effects, now).await?;
+                        self.case_in(&mut tx, rec.id).await?
+                    } else {
+                        rec
+                    };
                     tx.commit().await?;
+                    self.sla.changed();
                     Ok(rec)
                 }
 

@@ -331,6 +331,9 @@ pub trait Connectors: Send + Sync {
     /// Records a send: state `sent` (or higher, if a status came first), the platform id, and the
     /// reply as an outbound message of the case. THE place a sent reply is recorded.
     /// `sent_text` is what went out when that is not the reply's text (a WhatsApp template).
+    /// In the same transaction, the first time: the citizen is answered (unless it is the
+    /// out-of-hours auto-reply): the reaction clocks stop, a `new` case opens (with its
+    /// `case.updated` live event) and a pending department answer counts as sent.
     async fn reply_sent(
         &self,
         id: Uuid,
@@ -979,7 +982,17 @@ macro_rules! impl_connectors_store {
                         &reply.text,
                     )
                     .await?;
+                    // An adopted reply went out: it answers the citizen, in this transaction.
+                    let events = if adopted {
+                        sla_impl::reply_recorded(&mut tx, &self.sla, &reply, m.sent_at).await?
+                    } else {
+                        Vec::new()
+                    };
                     tx.commit().await?;
+                    if adopted {
+                        self.sla.changed();
+                        self.broadcast_events(&events);
+                    }
                     Ok(if adopted {
                         EchoOutcome::AdoptedByReply { reply_id: reply.id, case_id: reply.case_id }
                     } else {
@@ -1191,8 +1204,17 @@ macro_rules! impl_connectors_store {
                         None => pmid.to_owned(),
                     };
                     Self::insert_reply_message(&mut tx, &r, &message_id, our_user_id, to_ms(at), text).await?;
+                    // The citizen is answered: the clocks stop in this transaction (the first
+                    // time it is recorded; a repeat changes nothing).
+                    let events = if r.sent_at.is_none() {
+                        sla_impl::reply_recorded(&mut tx, &self.sla, &r, at).await?
+                    } else {
+                        Vec::new()
+                    };
                     let r = Self::reply_in(&mut tx, id).await?.ok_or_else(|| StoreError::NotFound(format!("reply {id}")))?;
                     tx.commit().await?;
+                    self.sla.changed();
+                    self.broadcast_events(&events);
                     Ok(r)
                 }
 

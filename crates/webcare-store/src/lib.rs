@@ -6,6 +6,7 @@
 pub mod agent;
 pub mod agent_events;
 pub mod connectors;
+pub mod crash;
 mod error;
 mod ingest;
 mod ingest_effects;

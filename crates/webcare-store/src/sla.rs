@@ -155,6 +155,34 @@ impl PolicyChange {
     }
 }
 
+/// What a case change means for its clocks; applied in the transaction that writes the change
+/// ([`crate::AgentStore::write_case`]), so the change and its clock effects commit together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseEffects {
+    pub case_id: Uuid,
+    pub before: CaseStatus,
+    pub after: CaseStatus,
+    /// Theme, kind or priority changed: the clocks follow the policy that matches now.
+    pub classified: bool,
+    /// Forwarded (also again after a hand-back) to this department: its clock starts.
+    pub forward_to: Option<Uuid>,
+    /// The department answered: its clock stops.
+    pub answered: bool,
+    /// Resolved as "geen reactie nodig", with this reason.
+    pub no_reply_reason: Option<String>,
+}
+
+impl CaseEffects {
+    /// Whether the change means anything for the clocks.
+    pub fn any(&self) -> bool {
+        self.classified
+            || self.forward_to.is_some()
+            || self.answered
+            || self.no_reply_reason.is_some()
+            || self.before != self.after
+    }
+}
+
 /// Norms used when no policy matches.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SlaDefaults {
@@ -1348,11 +1376,11 @@ macro_rules! impl_sla_store {
 
             /// A person's reply takes a `new` case to `open` (`webcare_domain::status::on_reply`),
             /// recorded in the audit trail.
-            async fn open_on_reply(conn: &mut Conn, case_id: Uuid, now: i64) -> Result<()> {
+            async fn open_on_reply(conn: &mut Conn, case_id: Uuid, now: i64) -> Result<bool> {
                 let sql = format!("SELECT status FROM cases WHERE id = $1{}", if is_pg() { " FOR UPDATE" } else { "" });
                 let status: Option<String> = sqlx::query_scalar(&sql).bind(case_id).fetch_optional(&mut *conn).await?;
-                let Some(from) = status.and_then(|s| s.parse::<CaseStatus>().ok()) else { return Ok(()) };
-                let Some(to) = webcare_domain::status::on_reply(from, false) else { return Ok(()) };
+                let Some(from) = status.and_then(|s| s.parse::<CaseStatus>().ok()) else { return Ok(false) };
+                let Some(to) = webcare_domain::status::on_reply(from, false) else { return Ok(false) };
                 let done = sqlx::query(
                     "UPDATE cases SET status = $2, \
                      updated_at = CASE WHEN updated_at >= $4 THEN updated_at + 1 ELSE $4 END \
@@ -1377,67 +1405,331 @@ macro_rules! impl_sla_store {
                     .execute(&mut *conn)
                     .await?;
                 }
+                Ok(done.rows_affected() > 0)
+            }
+
+            $crate::agent_events::event_fns!($db);
+
+            /// Runs `f` over the case's clocks inside the caller's transaction, writes the
+            /// changed ones and refreshes the case's due time and SLA status.
+            async fn with_clocks<F>(conn: &mut Conn, state: &SlaState, case_id: Uuid, at: DateTime<Utc>, f: F) -> Result<()>
+            where
+                F: FnOnce(&mut Vec<ClockRecord>, &SlaConfig, &SlaDefaults, DateTime<Utc>) -> Vec<usize> + Send,
+            {
+                let cfg = config(&mut *conn, state).await?;
+                let defaults = state.defaults();
+                let mut clocks = load_clocks(&mut *conn, case_id, true).await?;
+                let changed = f(&mut clocks, &cfg, &defaults, at);
+                let now = Utc::now();
+                for i in changed {
+                    let c = &mut clocks[i];
+                    c.recompute(cfg.calendar(c.calendar_id), now.max(at));
+                    update_clock(&mut *conn, c, to_ms(now)).await?;
+                }
+                refresh_case(&mut *conn, case_id).await
+            }
+
+            /// Starts a new run of `kind` inside the caller's transaction (a still running run
+            /// of the same kind stops first), and refreshes the case.
+            #[allow(clippy::too_many_arguments)]
+            async fn start_on_case(
+                conn: &mut Conn,
+                state: &SlaState,
+                case_id: Uuid,
+                kind: ClockKind,
+                at: DateTime<Utc>,
+                reason: &str,
+                minutes: Option<u32>,
+                calendar: Option<Uuid>,
+            ) -> Result<()> {
+                let cfg = config(&mut *conn, state).await?;
+                let defaults = state.defaults();
+                let Some(facts) = facts(&mut *conn, case_id).await? else {
+                    return Err(StoreError::NotFound("case".into()));
+                };
+                let clocks = load_clocks(&mut *conn, case_id, true).await?;
+                let same: Vec<&ClockRecord> = clocks.iter().filter(|c| c.kind == kind).collect();
+                let now = to_ms(Utc::now());
+                // Stop a still running run of the same kind (a second forward restarts it).
+                for c in same.iter().filter(|c| !c.is_stopped()) {
+                    let mut c = (*c).clone();
+                    let reason = if kind == ClockKind::Department { StopReason::Reforwarded } else { StopReason::Resolved };
+                    c.stop(at, reason, None);
+                    c.recompute(cfg.calendar(c.calendar_id), Utc::now().max(at));
+                    update_clock(&mut *conn, &c, now).await?;
+                }
+                let run = same.iter().map(|c| c.run + 1).max().unwrap_or(0);
+                start_clock(&mut *conn, &cfg, &defaults, &facts, case_id, kind, run, at, reason,
+                    minutes, calendar, now).await?;
+                refresh_case(&mut *conn, case_id).await
+            }
+
+            /// A person's reply (or holding answer) was sent, inside the transaction that records
+            /// it: the reaction clocks stop (a holding answer only when so configured), a `new`
+            /// case opens, a pending department answer counts as sent. Returns whether the case
+            /// opened.
+            pub(crate) async fn reply_sent(conn: &mut Conn, state: &SlaState, case_id: Uuid, at: DateTime<Utc>, process_answer: bool) -> Result<bool> {
+                // A holding answer stops the reaction clocks only when so configured; it is a
+                // person's reply all the same (the case opens, a department answer is used).
+                let stops = !process_answer || state.defaults().process_answer_stops_reaction;
+                let reason = if process_answer { StopReason::HoldingAnswer } else { StopReason::Reply };
+                let cfg = config(&mut *conn, state).await?;
+                let now = Utc::now();
+                if stops {
+                    let mut clocks = load_clocks(&mut *conn, case_id, true).await?;
+                    for c in clocks.iter_mut() {
+                        if matches!(c.kind, ClockKind::Reaction | ClockKind::NextReaction) && !c.is_stopped() {
+                            c.stop(at, reason, None);
+                            c.recompute(cfg.calendar(c.calendar_id), now.max(at));
+                            update_clock(&mut *conn, c, to_ms(now)).await?;
+                        }
+                    }
+                }
+                let opened = open_on_reply(&mut *conn, case_id, to_ms(now)).await?;
+                settle_department_answer(&mut *conn, case_id, "sent", to_ms(at)).await?;
+                refresh_case(&mut *conn, case_id).await?;
+                Ok(opened)
+            }
+
+            /// [`reply_sent`] for a recorded reply, with the `case.updated` live event when the
+            /// reply opened the case (appended in the transaction; broadcast after the commit).
+            /// An out-of-hours auto-reply is no answer: nothing.
+            pub(crate) async fn reply_recorded(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                state: &SlaState,
+                reply: &$crate::connectors::ReplyRecord,
+                at: DateTime<Utc>,
+            ) -> Result<Vec<$crate::agent_events::EventRecord>> {
+                if reply.auto_reply {
+                    return Ok(Vec::new());
+                }
+                $crate::crash::crash_point("reply.before_clocks");
+                if !reply_sent(&mut **tx, state, reply.case_id, at, reply.process_answer).await? {
+                    return Ok(Vec::new());
+                }
+                let row: (Option<String>, Option<String>, Option<Uuid>) =
+                    sqlx::query_as("SELECT team, assignee, department_id FROM cases WHERE id = $1")
+                        .bind(reply.case_id)
+                        .fetch_one(&mut **tx)
+                        .await?;
+                let event = $crate::agent_events::NewEvent {
+                    kind: "case.updated".into(),
+                    case_id: Some(reply.case_id),
+                    team: row.0,
+                    assignee: row.1.clone(),
+                    department_id: row.2,
+                    payload: serde_json::json!({
+                        "action": "case.status_changed", "status": "open", "assignee": row.1,
+                        "trigger": "reply",
+                    }),
+                };
+                insert_events(tx, &[event]).await
+            }
+
+            /// "Geen reactie nodig": the waiting reaction clocks stop as `cancelled`.
+            async fn no_reply_needed(conn: &mut Conn, state: &SlaState, case_id: Uuid, reason: &str, at: DateTime<Utc>) -> Result<()> {
+                with_clocks(conn, state, case_id, at, |clocks, _, _, at| {
+                    let mut changed = Vec::new();
+                    for (i, c) in clocks.iter_mut().enumerate() {
+                        if matches!(c.kind, ClockKind::Reaction | ClockKind::NextReaction) && !c.is_stopped() {
+                            c.stop(at, StopReason::NoReplyNeeded, Some(reason));
+                            changed.push(i);
+                        }
+                    }
+                    changed
+                })
+                .await
+            }
+
+            /// The case was merged into another: its clocks stop (`merged`).
+            pub(crate) async fn merged(conn: &mut Conn, state: &SlaState, case_id: Uuid, at: DateTime<Utc>) -> Result<()> {
+                with_clocks(conn, state, case_id, at, |clocks, _, _, at| {
+                    let mut changed = Vec::new();
+                    for (i, c) in clocks.iter_mut().enumerate() {
+                        if !c.is_stopped() {
+                            c.stop(at, StopReason::Merged, None);
+                            changed.push(i);
+                        }
+                    }
+                    changed
+                })
+                .await
+            }
+
+            /// A status change: resolve/close stops the clocks (and sets a pending department
+            /// answer aside), waiting on the citizen pauses the resolution clock and leaving it
+            /// resumes it, a reopen starts a new resolution run.
+            async fn status_change(conn: &mut Conn, state: &SlaState, case_id: Uuid, from: CaseStatus, to: CaseStatus, at: DateTime<Utc>) -> Result<()> {
+                if from == CaseStatus::Resolved && !matches!(to, CaseStatus::Resolved | CaseStatus::Closed) {
+                    return start_on_case(conn, state, case_id, ClockKind::Resolution, at, "reopened", None, None).await;
+                }
+                with_clocks(&mut *conn, state, case_id, at, |clocks, _, _, at| {
+                    let mut changed = Vec::new();
+                    for (i, c) in clocks.iter_mut().enumerate() {
+                        if c.is_stopped() {
+                            continue;
+                        }
+                        let touched = match to {
+                            CaseStatus::Resolved | CaseStatus::Closed => {
+                                c.stop(at, StopReason::on_resolve(c.kind), None);
+                                true
+                            }
+                            CaseStatus::WaitingOnCitizen if c.kind == ClockKind::Resolution => {
+                                c.pause(at, "waiting on the citizen");
+                                true
+                            }
+                            _ if c.kind == ClockKind::Resolution && c.state == "paused" => {
+                                c.resume(at, "no longer waiting on the citizen");
+                                true
+                            }
+                            _ => false,
+                        };
+                        if touched {
+                            changed.push(i);
+                        }
+                    }
+                    changed
+                })
+                .await?;
+                if matches!(to, CaseStatus::Resolved | CaseStatus::Closed) {
+                    // Resolved without sending the department's answer: it is set aside.
+                    settle_department_answer(&mut *conn, case_id, "set_aside", to_ms(at)).await?;
+                }
                 Ok(())
             }
 
-            impl $store {
-                /// Runs `f` over the case's clocks in a write transaction, then refreshes the case
-                /// and wakes the timer worker.
-                async fn with_clocks<F>(&self, case_id: Uuid, at: DateTime<Utc>, f: F) -> Result<()>
-                where
-                    F: FnOnce(&mut Vec<ClockRecord>, &SlaConfig, &SlaDefaults, DateTime<Utc>) -> Vec<usize> + Send,
-                {
-                    let mut tx = self.begin_write().await?;
-                    let cfg = config(&mut *tx, &self.sla).await?;
-                    let defaults = self.sla.defaults();
-                    let mut clocks = load_clocks(&mut *tx, case_id, true).await?;
-                    let changed = f(&mut clocks, &cfg, &defaults, at);
-                    let now = Utc::now();
-                    for i in changed {
-                        let c = &mut clocks[i];
+            /// The department answered: its clock stops, and its verdict is kept on the forward.
+            async fn department_answer(conn: &mut Conn, state: &SlaState, case_id: Uuid, at: DateTime<Utc>) -> Result<()> {
+                let cfg = config(&mut *conn, state).await?;
+                let mut clocks = load_clocks(&mut *conn, case_id, true).await?;
+                let now = Utc::now();
+                let mut verdict = None;
+                for c in clocks.iter_mut() {
+                    if c.kind == ClockKind::Department && !c.is_stopped() {
+                        c.stop(at, StopReason::DepartmentAnswer, None);
                         c.recompute(cfg.calendar(c.calendar_id), now.max(at));
-                        update_clock(&mut *tx, c, to_ms(now)).await?;
+                        update_clock(&mut *conn, c, to_ms(now)).await?;
+                        verdict = Some(c.state == "met");
                     }
-                    refresh_case(&mut *tx, case_id).await?;
-                    tx.commit().await?;
-                    self.sla.changed();
-                    Ok(())
                 }
+                // The department clock decides whether the answer was in time (business
+                // minutes on the department's calendar); the report reads it from the forward.
+                if let Some(in_time) = verdict {
+                    sqlx::query(
+                        "UPDATE case_forwards SET answered_in_time = $2 WHERE id = (SELECT id FROM case_forwards \
+                         WHERE case_id = $1 AND answered_at IS NOT NULL AND answered_in_time IS NULL \
+                         ORDER BY answered_at DESC, id DESC LIMIT 1)",
+                    )
+                    .bind(case_id)
+                    .bind(in_time)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                refresh_case(&mut *conn, case_id).await
+            }
 
-                async fn start_on_case(
-                    &self,
-                    case_id: Uuid,
-                    kind: ClockKind,
-                    at: DateTime<Utc>,
-                    reason: &str,
-                    minutes: Option<u32>,
-                    calendar: Option<Uuid>,
-                ) -> Result<()> {
-                    let mut tx = self.begin_write().await?;
-                    let cfg = config(&mut *tx, &self.sla).await?;
-                    let defaults = self.sla.defaults();
-                    let Some(facts) = facts(&mut *tx, case_id).await? else {
-                        return Err(StoreError::NotFound("case".into()));
-                    };
-                    let clocks = load_clocks(&mut *tx, case_id, true).await?;
-                    let same: Vec<&ClockRecord> = clocks.iter().filter(|c| c.kind == kind).collect();
-                    let now = to_ms(Utc::now());
-                    // Stop a still running run of the same kind (a second forward restarts it).
-                    for c in same.iter().filter(|c| !c.is_stopped()) {
-                        let mut c = (*c).clone();
-                        let reason = if kind == ClockKind::Department { StopReason::Reforwarded } else { StopReason::Resolved };
-                        c.stop(at, reason, None);
-                        c.recompute(cfg.calendar(c.calendar_id), Utc::now().max(at));
-                        update_clock(&mut *tx, &c, now).await?;
-                    }
-                    let run = same.iter().map(|c| c.run + 1).max().unwrap_or(0);
-                    start_clock(&mut *tx, &cfg, &defaults, &facts, case_id, kind, run, at, reason,
-                        minutes, calendar, now).await?;
-                    refresh_case(&mut *tx, case_id).await?;
-                    tx.commit().await?;
-                    self.sla.changed();
-                    Ok(())
+            /// The department clock of a forward, on the department's agreed time and calendar.
+            async fn forward(conn: &mut Conn, state: &SlaState, case_id: Uuid, department: Uuid, at: DateTime<Utc>) -> Result<()> {
+                let dept: Option<(i64, Option<Uuid>)> =
+                    sqlx::query_as("SELECT answer_minutes, calendar_id FROM departments WHERE id = $1")
+                        .bind(department)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                let minutes = dept.as_ref().and_then(|d| u32::try_from(d.0).ok());
+                let calendar = dept.and_then(|d| d.1);
+                start_on_case(conn, state, case_id, ClockKind::Department, at, "forwarded", minutes, calendar).await
+            }
+
+            /// What a case change means for its clocks, inside the transaction that writes the
+            /// change. A classification goes first: a case classified and resolved in one change
+            /// is judged by the policy that matches its new classification.
+            pub(crate) async fn case_changed(conn: &mut Conn, state: &SlaState, e: &CaseEffects, at: DateTime<Utc>) -> Result<()> {
+                if e.classified {
+                    classified(&mut *conn, state, e.case_id, at).await?;
                 }
+                if let Some(d) = e.forward_to {
+                    forward(&mut *conn, state, e.case_id, d, at).await?;
+                }
+                if e.answered {
+                    department_answer(&mut *conn, state, e.case_id, at).await?;
+                }
+                if let Some(reason) = &e.no_reply_reason {
+                    no_reply_needed(&mut *conn, state, e.case_id, reason, at).await?;
+                }
+                if e.before != e.after {
+                    status_change(&mut *conn, state, e.case_id, e.before, e.after, at).await?;
+                }
+                Ok(())
+            }
+
+            /// Policy re-selection after a change of theme, kind or priority.
+            async fn classified(conn: &mut Conn, state: &SlaState, case_id: Uuid, at: DateTime<Utc>) -> Result<Vec<PolicyChange>> {
+                let cfg = config(&mut *conn, state).await?;
+                let defaults = state.defaults();
+                // Clocks locked first, then the facts: a classification committed meanwhile
+                // is seen, so the last of two concurrent ones wins.
+                let mut clocks = load_clocks(&mut *conn, case_id, true).await?;
+                let Some(facts) = facts(&mut *conn, case_id).await? else {
+                    return Err(StoreError::NotFound("case".into()));
+                };
+                let now = Utc::now().max(at);
+                let mut changes = Vec::new();
+                for c in clocks.iter_mut() {
+                    if c.kind == ClockKind::Department || c.is_stopped() {
+                        continue;
+                    }
+                    let norms = norms_for(&cfg, &defaults, &facts, c.kind, c.started_at);
+                    let Some(minutes) = norms.minutes else { continue };
+                    let new = ClockNorms {
+                        budget: Budget::minutes(minutes, norms.kind),
+                        warning_at: norms.warning_at,
+                        calendar_id: norms.calendar_id,
+                        policy: norms.policy_name,
+                    };
+                    let cal = cfg.calendar(new.calendar_id);
+                    let fired = match webcare_domain::sla::reselect(&c.segments, c.status, &c.norms(), &new, cal, now) {
+                        Ok(webcare_domain::sla::Reselection::Keep) => continue,
+                        Ok(webcare_domain::sla::Reselection::Rewrite { fired, .. }) => fired,
+                        Err(e) => {
+                            tracing::warn!(clock = %c.id, error = %e, "clock kept its norms: the new ones do not evaluate");
+                            continue;
+                        }
+                    };
+                    let before = c.clone();
+                    c.set_norms(new, fired);
+                    c.recompute(cal, now);
+                    update_clock_norms(&mut *conn, c, to_ms(now)).await?;
+                    changes.push(PolicyChange {
+                        clock: c.kind,
+                        run: c.run,
+                        from_policy: before.policy_name,
+                        to_policy: c.policy_name.clone(),
+                        from_due: before.due_at,
+                        to_due: c.due_at,
+                        from_status: before.status,
+                        to_status: c.status,
+                    });
+                }
+                if !changes.is_empty() {
+                    let detail = serde_json::json!({
+                        "theme": facts.theme,
+                        "kind": facts.kind,
+                        "priority": facts.priority,
+                        "clocks": changes.iter().map(PolicyChange::to_json).collect::<Vec<_>>(),
+                    });
+                    sqlx::query(
+                        "INSERT INTO audit_events (id, at, actor, action, case_id, detail) \
+                         VALUES ($1, $2, 'system:sla', 'sla.policy_changed', $3, $4)",
+                    )
+                    .bind(Uuid::now_v7())
+                    .bind(to_ms(now))
+                    .bind(case_id)
+                    .bind(Json(&detail))
+                    .execute(&mut *conn)
+                    .await?;
+                    refresh_case(&mut *conn, case_id).await?;
+                }
+                Ok(changes)
             }
 
             #[async_trait::async_trait]
@@ -1603,57 +1895,27 @@ macro_rules! impl_sla_store {
                 }
 
                 async fn on_reply_sent(&self, case_id: Uuid, at: DateTime<Utc>, process_answer: bool) -> Result<()> {
-                    // A holding answer stops the reaction clocks only when so configured; it is a
-                    // person's reply all the same (the case opens, a department answer is used).
-                    let stops = !process_answer || self.sla.defaults().process_answer_stops_reaction;
-                    let reason = if process_answer { StopReason::HoldingAnswer } else { StopReason::Reply };
                     let mut tx = self.begin_write().await?;
-                    let cfg = config(&mut *tx, &self.sla).await?;
-                    let now = Utc::now();
-                    if stops {
-                        let mut clocks = load_clocks(&mut *tx, case_id, true).await?;
-                        for c in clocks.iter_mut() {
-                            if matches!(c.kind, ClockKind::Reaction | ClockKind::NextReaction) && !c.is_stopped() {
-                                c.stop(at, reason, None);
-                                c.recompute(cfg.calendar(c.calendar_id), now.max(at));
-                                update_clock(&mut *tx, c, to_ms(now)).await?;
-                            }
-                        }
-                    }
-                    open_on_reply(&mut *tx, case_id, to_ms(now)).await?;
-                    settle_department_answer(&mut *tx, case_id, "sent", to_ms(at)).await?;
-                    refresh_case(&mut *tx, case_id).await?;
+                    reply_sent(&mut *tx, &self.sla, case_id, at, process_answer).await?;
                     tx.commit().await?;
                     self.sla.changed();
                     Ok(())
                 }
 
                 async fn on_no_reply_needed(&self, case_id: Uuid, reason: &str, at: DateTime<Utc>) -> Result<()> {
-                    self.with_clocks(case_id, at, |clocks, _, _, at| {
-                        let mut changed = Vec::new();
-                        for (i, c) in clocks.iter_mut().enumerate() {
-                            if matches!(c.kind, ClockKind::Reaction | ClockKind::NextReaction) && !c.is_stopped() {
-                                c.stop(at, StopReason::NoReplyNeeded, Some(reason));
-                                changed.push(i);
-                            }
-                        }
-                        changed
-                    })
-                    .await
+                    let mut tx = self.begin_write().await?;
+                    no_reply_needed(&mut *tx, &self.sla, case_id, reason, at).await?;
+                    tx.commit().await?;
+                    self.sla.changed();
+                    Ok(())
                 }
 
                 async fn on_merged(&self, case_id: Uuid, at: DateTime<Utc>) -> Result<()> {
-                    self.with_clocks(case_id, at, |clocks, _, _, at| {
-                        let mut changed = Vec::new();
-                        for (i, c) in clocks.iter_mut().enumerate() {
-                            if !c.is_stopped() {
-                                c.stop(at, StopReason::Merged, None);
-                                changed.push(i);
-                            }
-                        }
-                        changed
-                    })
-                    .await
+                    let mut tx = self.begin_write().await?;
+                    merged(&mut *tx, &self.sla, case_id, at).await?;
+                    tx.commit().await?;
+                    self.sla.changed();
+                    Ok(())
                 }
 
                 async fn case_clock_runs(&self, case_id: Uuid, now: DateTime<Utc>) -> Result<Vec<(ClockKind, i32, ClockView)>> {
@@ -1668,78 +1930,24 @@ macro_rules! impl_sla_store {
                 }
 
                 async fn on_status_change(&self, case_id: Uuid, from: CaseStatus, to: CaseStatus, at: DateTime<Utc>) -> Result<()> {
-                    if from == CaseStatus::Resolved && !matches!(to, CaseStatus::Resolved | CaseStatus::Closed) {
-                        return self.start_on_case(case_id, ClockKind::Resolution, at, "reopened", None, None).await;
-                    }
-                    self.with_clocks(case_id, at, |clocks, _, _, at| {
-                        let mut changed = Vec::new();
-                        for (i, c) in clocks.iter_mut().enumerate() {
-                            if c.is_stopped() {
-                                continue;
-                            }
-                            let touched = match to {
-                                CaseStatus::Resolved | CaseStatus::Closed => {
-                                    c.stop(at, StopReason::on_resolve(c.kind), None);
-                                    true
-                                }
-                                CaseStatus::WaitingOnCitizen if c.kind == ClockKind::Resolution => {
-                                    c.pause(at, "waiting on the citizen");
-                                    true
-                                }
-                                _ if c.kind == ClockKind::Resolution && c.state == "paused" => {
-                                    c.resume(at, "no longer waiting on the citizen");
-                                    true
-                                }
-                                _ => false,
-                            };
-                            if touched {
-                                changed.push(i);
-                            }
-                        }
-                        changed
-                    })
-                    .await?;
-                    if matches!(to, CaseStatus::Resolved | CaseStatus::Closed) {
-                        // Resolved without sending the department's answer: it is set aside.
-                        let mut tx = self.begin_write().await?;
-                        settle_department_answer(&mut *tx, case_id, "set_aside", to_ms(at)).await?;
-                        tx.commit().await?;
-                    }
+                    let mut tx = self.begin_write().await?;
+                    status_change(&mut *tx, &self.sla, case_id, from, to, at).await?;
+                    tx.commit().await?;
+                    self.sla.changed();
                     Ok(())
                 }
 
                 async fn on_forward(&self, case_id: Uuid, department_minutes: Option<u32>, calendar_id: Option<Uuid>, at: DateTime<Utc>) -> Result<()> {
-                    self.start_on_case(case_id, ClockKind::Department, at, "forwarded", department_minutes, calendar_id).await
+                    let mut tx = self.begin_write().await?;
+                    start_on_case(&mut *tx, &self.sla, case_id, ClockKind::Department, at, "forwarded", department_minutes, calendar_id).await?;
+                    tx.commit().await?;
+                    self.sla.changed();
+                    Ok(())
                 }
 
                 async fn on_department_answer(&self, case_id: Uuid, at: DateTime<Utc>) -> Result<()> {
                     let mut tx = self.begin_write().await?;
-                    let cfg = config(&mut *tx, &self.sla).await?;
-                    let mut clocks = load_clocks(&mut *tx, case_id, true).await?;
-                    let now = Utc::now();
-                    let mut verdict = None;
-                    for c in clocks.iter_mut() {
-                        if c.kind == ClockKind::Department && !c.is_stopped() {
-                            c.stop(at, StopReason::DepartmentAnswer, None);
-                            c.recompute(cfg.calendar(c.calendar_id), now.max(at));
-                            update_clock(&mut *tx, c, to_ms(now)).await?;
-                            verdict = Some(c.state == "met");
-                        }
-                    }
-                    // The department clock decides whether the answer was in time (business
-                    // minutes on the department's calendar); the report reads it from the forward.
-                    if let Some(in_time) = verdict {
-                        sqlx::query(
-                            "UPDATE case_forwards SET answered_in_time = $2 WHERE id = (SELECT id FROM case_forwards \
-                             WHERE case_id = $1 AND answered_at IS NOT NULL AND answered_in_time IS NULL \
-                             ORDER BY answered_at DESC, id DESC LIMIT 1)",
-                        )
-                        .bind(case_id)
-                        .bind(in_time)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    refresh_case(&mut *tx, case_id).await?;
+                    department_answer(&mut *tx, &self.sla, case_id, at).await?;
                     tx.commit().await?;
                     self.sla.changed();
                     Ok(())
@@ -1747,71 +1955,7 @@ macro_rules! impl_sla_store {
 
                 async fn on_classified(&self, case_id: Uuid, at: DateTime<Utc>) -> Result<Vec<PolicyChange>> {
                     let mut tx = self.begin_write().await?;
-                    let cfg = config(&mut *tx, &self.sla).await?;
-                    let defaults = self.sla.defaults();
-                    // Clocks locked first, then the facts: a classification committed meanwhile
-                    // is seen, so the last of two concurrent ones wins.
-                    let mut clocks = load_clocks(&mut *tx, case_id, true).await?;
-                    let Some(facts) = facts(&mut *tx, case_id).await? else {
-                        return Err(StoreError::NotFound("case".into()));
-                    };
-                    let now = Utc::now().max(at);
-                    let mut changes = Vec::new();
-                    for c in clocks.iter_mut() {
-                        if c.kind == ClockKind::Department || c.is_stopped() {
-                            continue;
-                        }
-                        let norms = norms_for(&cfg, &defaults, &facts, c.kind, c.started_at);
-                        let Some(minutes) = norms.minutes else { continue };
-                        let new = ClockNorms {
-                            budget: Budget::minutes(minutes, norms.kind),
-                            warning_at: norms.warning_at,
-                            calendar_id: norms.calendar_id,
-                            policy: norms.policy_name,
-                        };
-                        let cal = cfg.calendar(new.calendar_id);
-                        let fired = match webcare_domain::sla::reselect(&c.segments, c.status, &c.norms(), &new, cal, now) {
-                            Ok(webcare_domain::sla::Reselection::Keep) => continue,
-                            Ok(webcare_domain::sla::Reselection::Rewrite { fired, .. }) => fired,
-                            Err(e) => {
-                                tracing::warn!(clock = %c.id, error = %e, "clock kept its norms: the new ones do not evaluate");
-                                continue;
-                            }
-                        };
-                        let before = c.clone();
-                        c.set_norms(new, fired);
-                        c.recompute(cal, now);
-                        update_clock_norms(&mut *tx, c, to_ms(now)).await?;
-                        changes.push(PolicyChange {
-                            clock: c.kind,
-                            run: c.run,
-                            from_policy: before.policy_name,
-                            to_policy: c.policy_name.clone(),
-                            from_due: before.due_at,
-                            to_due: c.due_at,
-                            from_status: before.status,
-                            to_status: c.status,
-                        });
-                    }
-                    if !changes.is_empty() {
-                        let detail = serde_json::json!({
-                            "theme": facts.theme,
-                            "kind": facts.kind,
-                            "priority": facts.priority,
-                            "clocks": changes.iter().map(PolicyChange::to_json).collect::<Vec<_>>(),
-                        });
-                        sqlx::query(
-                            "INSERT INTO audit_events (id, at, actor, action, case_id, detail) \
-                             VALUES ($1, $2, 'system:sla', 'sla.policy_changed', $3, $4)",
-                        )
-                        .bind(Uuid::now_v7())
-                        .bind(to_ms(now))
-                        .bind(case_id)
-                        .bind(Json(&detail))
-                        .execute(&mut *tx)
-                        .await?;
-                        refresh_case(&mut *tx, case_id).await?;
-                    }
+                    let changes = classified(&mut *tx, &self.sla, case_id, at).await?;
                     tx.commit().await?;
                     if !changes.is_empty() {
                         self.sla.changed();

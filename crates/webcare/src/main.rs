@@ -68,6 +68,7 @@ enum TokenCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    webcare_store::crash::arm_from_env();
     if let Command::Openapi = cli.command {
         println!("{}", webcare_api::openapi_json());
         return Ok(());

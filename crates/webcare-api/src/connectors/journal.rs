@@ -394,8 +394,9 @@ async fn echo(
         EchoOutcome::Duplicate => {}
         EchoOutcome::LinkedToReply { .. } => summary.echoes_linked += 1,
         EchoOutcome::AdoptedByReply { reply_id, .. } => {
-            // The echo proves an in-doubt reply went out: that is when the citizen was answered
-            // (unless it was the out-of-hours auto-reply; see outbox::answered).
+            // The echo proves an in-doubt reply went out: `link_echo` recorded it with its
+            // effects on the case (the clocks, the status) in one transaction; here only the
+            // live `reply.updated`.
             summary.echoes_linked += 1;
             super::outbox::answered_by_id(store, reply_id, m.sent_at).await?;
         }

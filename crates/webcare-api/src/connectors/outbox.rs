@@ -186,20 +186,18 @@ pub fn whatsapp_template(t: &ReplyTemplate) -> WhatsAppTemplate {
     }
 }
 
-/// A sent reply answers the citizen: stops the reaction clock (a holding answer only when so
-/// configured), except an out-of-hours auto-reply, which is no answer by an agent. Also the
-/// `reply.updated` event. Called wherever a send is recorded (here, and when an echo adopts an
-/// in-doubt reply).
+/// Tells the live stream about a recorded reply (`reply.updated`). The reply's effects on the
+/// case (the reaction clocks stop, a `new` case opens, a pending department answer counts as
+/// sent, and that case's `case.updated` event) are written by the store in the transaction that
+/// records the send (`Connectors::reply_sent`, `Connectors::link_echo`). Called wherever a send
+/// is recorded (here, and when an echo adopts an in-doubt reply).
 pub async fn answered(
     store: &Arc<dyn Store>,
     r: &ReplyRecord,
-    at: DateTime<Utc>,
+    _at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     crate::live::reply_updated(store, r).await;
-    if r.auto_reply {
-        return Ok(());
-    }
-    store.on_reply_sent(r.case_id, at, r.process_answer).await
+    Ok(())
 }
 
 /// [`answered`] for a reply known by id.
@@ -310,6 +308,8 @@ async fn send(
     for (k, v) in &req.headers {
         http = http.header(k, v);
     }
+    // The claim ("sending") is committed; nothing went out yet.
+    webcare_store::crash::crash_point("outbox.before_send");
     let outcome = match http.send().await {
         Ok(res) => {
             let status = res.status().as_u16();
@@ -325,6 +325,8 @@ async fn send(
         }
         Err(e) => transport_failure(&e.to_string()),
     };
+    // The platform has the reply; nothing is recorded yet.
+    webcare_store::crash::crash_point("outbox.after_send");
     record(store, cfg, account, r, outcome, sent_text.as_deref()).await
 }
 
@@ -343,14 +345,15 @@ async fn record_sent(
     };
     let at = Utc::now();
     // A sent reply is recorded here (and in `Connectors::link_echo` when an echo adopts an
-    // in-doubt reply); it stops the reaction clocks (see `answered`). The platform id may be one
+    // in-doubt reply), with the reaction clocks stopping in the same transaction. The platform id may be one
     // another reply holds already: recorded all the same (never a reason to send again).
     let rec = store
         .reply_sent(r.id, &pmid, &account.external_id, at, sent_text)
         .await?;
     if let Err(e) = answered(store, &rec, at).await {
-        tracing::error!(case_id = %r.case_id, error = %e, "could not stop the reaction clock");
+        tracing::error!(case_id = %r.case_id, error = %e, "could not publish the sent reply");
     }
+    webcare_store::crash::crash_point("reply.after_commit");
     tracing::info!(reply = %r.id, case = %r.case_id, platform_message_id = %pmid, state = rec.state.as_str(), "reply sent");
     Ok(())
 }

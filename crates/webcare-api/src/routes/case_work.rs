@@ -142,55 +142,20 @@ async fn check_team(state: &AppState, team: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// Writes a case change and tells the live stream and webhooks about it.
+/// Writes a case change, with its SLA effects in the same transaction (the store plans the
+/// clock changes from the change: a forward starts the department clock, the department's
+/// answer stops it, resolve/close stops the clocks, waiting on the citizen pauses the
+/// resolution clock, a reopen starts a new run, a new classification re-selects the policy),
+/// and tells the live stream and webhooks about it.
 async fn write(state: &AppState, w: CaseWrite) -> ApiResult<CaseRecord> {
-    write_with(state, w, None).await
-}
-
-/// [`write`], with the reason of a "geen reactie nodig" resolution (its reaction clocks stop as
-/// `cancelled` with that reason).
-async fn write_with(
-    state: &AppState,
-    w: CaseWrite,
-    no_reply_reason: Option<String>,
-) -> ApiResult<CaseRecord> {
     let action = w
         .audit
         .first()
         .map(|a| a.action.clone())
         .unwrap_or_default();
     let resolved = w.before.status != CaseStatus::Resolved;
-    let before_status = w.before.status;
-    // SLA effects of the change: the department clock starts on a forward (also a re-forward
-    // after a returned answer) and stops on the department's answer.
-    let forward_to = match &w.forward {
-        Some(ForwardOp::Open { department_id, .. }) => Some(*department_id),
-        Some(ForwardOp::Return { .. }) => w.after.department_id,
-        _ => None,
-    };
-    let answered = matches!(w.forward, Some(ForwardOp::Answer { .. }));
-    // What an SLA policy can match on changed: the clocks follow the policy that matches now.
-    let classified = w.before.theme != w.after.theme
-        || w.before.kind != w.after.kind
-        || w.before.priority != w.after.priority;
     let c = state.store.write_case(w).await?;
-    let effects = SlaEffects {
-        before: before_status,
-        classified,
-        forward_to,
-        answered,
-        no_reply_reason,
-    };
-    let c = if effects.any(c.status) {
-        sla_after_write(state, &c, effects).await;
-        // The clocks moved the case's due time: answer what is stored now.
-        match state.store.get_case(c.id).await {
-            Ok(Some(fresh)) => fresh,
-            _ => c,
-        }
-    } else {
-        c
-    };
+    webcare_store::crash::crash_point("case.after_commit");
     let payload = serde_json::json!({"action": action, "status": c.status, "assignee": c.assignee});
     crate::live::publish(
         state,
@@ -201,70 +166,6 @@ async fn write_with(
         crate::live::publish(state, crate::live::case_event("case.resolved", &c, payload)).await;
     }
     Ok(c)
-}
-
-/// What a committed case change means for the SLA clocks.
-struct SlaEffects {
-    before: CaseStatus,
-    /// Theme, kind or priority changed.
-    classified: bool,
-    forward_to: Option<Uuid>,
-    answered: bool,
-    /// Resolved as "geen reactie nodig", with this reason.
-    no_reply_reason: Option<String>,
-}
-
-impl SlaEffects {
-    /// Whether the change means anything for the clocks (`after`: the new status).
-    fn any(&self, after: CaseStatus) -> bool {
-        self.classified || self.forward_to.is_some() || self.answered || self.before != after
-    }
-}
-
-/// Tells the SLA engine what a committed case change means for its clocks. The SLA store keeps
-/// its own transaction, so this runs right after the case write commits; a failure is logged
-/// (the change itself stands) and the clocks catch up on the case's next change.
-/// A classification goes first: a case classified and resolved in one change is judged by the
-/// policy that matches its new classification.
-async fn sla_after_write(state: &AppState, c: &CaseRecord, e: SlaEffects) {
-    let SlaEffects {
-        before,
-        classified,
-        forward_to,
-        answered,
-        no_reply_reason,
-    } = e;
-    let now = Utc::now();
-    let result = async {
-        if classified {
-            state.store.on_classified(c.id, now).await?;
-        }
-        if let Some(d) = forward_to {
-            let dept = state.store.get_department(d).await?;
-            let minutes = dept
-                .as_ref()
-                .and_then(|d| u32::try_from(d.answer_minutes).ok());
-            let calendar = dept.and_then(|d| d.calendar_id);
-            state.store.on_forward(c.id, minutes, calendar, now).await?;
-        }
-        if answered {
-            state.store.on_department_answer(c.id, now).await?;
-        }
-        if let Some(reason) = &no_reply_reason {
-            state.store.on_no_reply_needed(c.id, reason, now).await?;
-        }
-        if before != c.status {
-            state
-                .store
-                .on_status_change(c.id, before, c.status, now)
-                .await?;
-        }
-        Ok::<_, webcare_store::StoreError>(())
-    }
-    .await;
-    if let Err(e) = result {
-        tracing::error!(case_id = %c.id, error = %e, "could not update the SLA clocks");
-    }
 }
 
 // ------------------------------------------------------------------------------------ PATCH
@@ -409,7 +310,8 @@ pub async fn patch(
         id,
         serde_json::json!({"changes": changes}),
     ));
-    let c = write_with(&state, w, b.no_reply_reason).await?;
+    w.no_reply_reason = b.no_reply_reason;
+    let c = write(&state, w).await?;
     Ok(Json(c.into()))
 }
 
@@ -600,11 +502,9 @@ pub async fn merge(
         into.id,
         serde_json::json!({"fromCaseId": id}),
     ));
+    // The merged case's clocks stop (reason `merged`) in the same transaction; the case merged
+    // into carries on.
     let c = state.store.merge_cases(fw, iw).await?;
-    // The merged case's clocks stop (reason `merged`); the case merged into carries on.
-    if let Err(e) = state.store.on_merged(id, now).await {
-        tracing::error!(case_id = %id, error = %e, "could not stop the merged case's SLA clocks");
-    }
     crate::live::publish(
         &state,
         crate::live::case_event(
