@@ -124,8 +124,7 @@ pub async fn seed(store: &Arc<dyn Store>, base: &str, admin: &str) -> anyhow::Re
 /// acknowledgement, sent through the outbox to the fake platform. The rest waits for a person.
 pub async fn colleague(base: String, admin: String, bram: SignIn, answer_after: Duration) {
     let client = reqwest::Client::new();
-    let answered = std::collections::HashSet::<String>::new();
-    let mut answered = answered;
+    let mut answered = std::collections::HashSet::<String>::new();
     loop {
         tokio::time::sleep(Duration::from_secs(5)).await;
         let url = format!(
