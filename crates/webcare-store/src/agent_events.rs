@@ -237,7 +237,7 @@ macro_rules! event_fns {
             tx: &mut sqlx::Transaction<'_, $db>,
             events: &[$crate::agent_events::NewEvent],
         ) -> $crate::Result<Vec<$crate::agent_events::EventRecord>> {
-            use $crate::agent_events::{EventRecord, EventRow, EVENT_COLS};
+            use $crate::agent_events::EventRecord;
             use sqlx::types::Json;
             use uuid::Uuid;
             if events.is_empty() {
@@ -262,12 +262,18 @@ macro_rules! event_fns {
                         .push_bind(e.department_id)
                         .push_bind(Json(&e.payload));
                 });
-                q.push(format!(" RETURNING {EVENT_COLS}"));
-                let rows: Vec<EventRow> = q.build_query_as().fetch_all(&mut **tx).await?;
-                recs.extend(rows.into_iter().map(EventRecord::from));
+                // Only the numbers come back: the rows are what we just wrote, and decoding them
+                // (the payload's JSON above all) cost the ingest path per message.
+                q.push(" RETURNING seq");
+                let mut seqs: Vec<i64> = q.build_query_scalar().fetch_all(&mut **tx).await?;
+                // Numbered in the order given; RETURNING itself promises no order.
+                seqs.sort_unstable();
+                recs.extend(seqs.into_iter().zip(chunk).map(|(seq, e)| EventRecord {
+                    seq,
+                    at: $crate::time::from_ms(now),
+                    event: e.clone(),
+                }));
             }
-            // Numbered in the order given; RETURNING itself promises no order.
-            recs.sort_by_key(|r| r.seq);
             let deliveries: Vec<(Uuid, i64)> = recs
                 .iter()
                 .flat_map(|r| {
