@@ -620,31 +620,11 @@ async fn read_events(
     within: Duration,
     stop: impl Fn(&[(String, Value)]) -> bool,
 ) -> Vec<(String, Value)> {
-    let mut buf = String::new();
-    let mut out = Vec::new();
-    let deadline = tokio::time::Instant::now() + within;
-    while !stop(&out) {
-        let Ok(chunk) = tokio::time::timeout_at(deadline, res.chunk()).await else {
-            break;
-        };
-        let Some(chunk) = chunk.unwrap() else { break };
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buf.find("\n\n") {
-            let block: String = buf.drain(..end + 2).collect();
-            let (mut ev, mut data) = (String::new(), Value::Null);
-            for line in block.lines() {
-                if let Some(v) = line.strip_prefix("event:") {
-                    ev = v.trim().to_owned();
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    data = serde_json::from_str(v.trim()).unwrap_or(Value::Null);
-                }
-            }
-            if !ev.is_empty() {
-                out.push((ev, data));
-            }
-        }
-    }
-    out
+    let pairs = |e: &[(i64, String, Value)]| -> Vec<(String, Value)> {
+        e.iter().map(|(_, k, d)| (k.clone(), d.clone())).collect()
+    };
+    let got = webcare_e2e::read_events_within(res, within, |e| stop(&pairs(e))).await;
+    pairs(&got)
 }
 
 async fn reply_delivery_states_are_live_events(app: ConnApp) {

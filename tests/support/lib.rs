@@ -174,20 +174,32 @@ pub async fn expect_problem(res: reqwest::Response, status: u16) -> serde_json::
     body
 }
 
-/// Reads SSE events from `res` until `stop` says so (or 10 s pass): `(id, event, data)`.
+/// Reads SSE events from `res` until `stop` says so; panics when 10 s pass first.
+/// `(id, event, data)`.
 pub async fn read_events(
     res: &mut reqwest::Response,
     stop: impl Fn(&[(i64, String, serde_json::Value)]) -> bool,
 ) -> Vec<(i64, String, serde_json::Value)> {
+    let out = read_events_within(res, std::time::Duration::from_secs(10), &stop).await;
+    assert!(stop(&out), "events in time: got {out:?}");
+    out
+}
+
+/// Reads SSE events until `stop` holds, `within` passes or the stream ends, and answers what
+/// came (a test that expects nothing more reads with a short `within`).
+pub async fn read_events_within(
+    res: &mut reqwest::Response,
+    within: std::time::Duration,
+    stop: impl Fn(&[(i64, String, serde_json::Value)]) -> bool,
+) -> Vec<(i64, String, serde_json::Value)> {
     let mut buf = String::new();
     let mut out = Vec::new();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deadline = tokio::time::Instant::now() + within;
     while !stop(&out) {
-        let chunk = tokio::time::timeout_at(deadline, res.chunk())
-            .await
-            .expect("events in time")
-            .unwrap()
-            .expect("stream open");
+        let Ok(chunk) = tokio::time::timeout_at(deadline, res.chunk()).await else {
+            break;
+        };
+        let Some(chunk) = chunk.unwrap() else { break };
         buf.push_str(&String::from_utf8_lossy(&chunk));
         while let Some(end) = buf.find("\n\n") {
             let block: String = buf.drain(..end + 2).collect();
