@@ -48,7 +48,10 @@ mod tests {
     #[test]
     fn first_non_blank_line_collapsed() {
         assert_eq!(
-            preview("\n  \n  Lantaarnpaal   kapot\tbij de school\nTweede regel", []),
+            preview(
+                "\n  \n  Lantaarnpaal   kapot\tbij de school\nTweede regel",
+                []
+            ),
             "Lantaarnpaal kapot bij de school"
         );
     }

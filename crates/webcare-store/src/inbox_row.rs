@@ -89,60 +89,42 @@ where
                 InboxLine::new(r.sent_at, &r.text, &r.author.0, &r.attachments.0),
             );
         }
-        write(&mut *conn, &latest.into_iter().collect::<Vec<_>>()).await?;
+        let lines: Vec<(Uuid, InboxLine)> = latest.into_iter().collect();
+        // `CASE id WHEN $k THEN $k+1 ... END` per column, the ids bound once for each.
+        let n = lines.len();
+        let case_by_id = |col: usize| {
+            let arms: String = (0..n)
+                .map(|i| format!(" WHEN ${} THEN ${}", i + 1, n * (col + 1) + i + 1))
+                .collect();
+            format!("CASE id{arms} END")
+        };
+        let sql = format!(
+            "UPDATE cases SET preview = {}, author_name = {}, author_handle = {}, \
+             last_inbound_at = {} WHERE id IN ({})",
+            case_by_id(0),
+            case_by_id(1),
+            case_by_id(2),
+            case_by_id(3),
+            placeholders(1, n)
+        );
+        let mut q = sqlx::query::<DB>(&sql);
+        for (id, _) in &lines {
+            q = q.bind(*id);
+        }
+        for (_, l) in &lines {
+            q = q.bind(Some(l.preview.clone()));
+        }
+        for (_, l) in &lines {
+            q = q.bind(l.author_name.clone());
+        }
+        for (_, l) in &lines {
+            q = q.bind(l.author_handle.clone());
+        }
+        for (_, l) in &lines {
+            q = q.bind((l.at != i64::MIN).then_some(l.at));
+        }
+        q.execute(&mut *conn).await?;
     }
-    Ok(())
-}
-
-/// Sets the inbox line of each case, unconditionally.
-async fn write<DB, C>(conn: &mut C, lines: &[(Uuid, InboxLine)]) -> crate::Result<()>
-where
-    DB: Database,
-    for<'a> Uuid: Encode<'a, DB> + Type<DB>,
-    for<'a> Option<String>: Encode<'a, DB> + Type<DB>,
-    for<'a> Option<i64>: Encode<'a, DB> + Type<DB>,
-    for<'a> String: Encode<'a, DB> + Type<DB>,
-    for<'r> SourceRow: FromRow<'r, DB::Row>,
-    for<'c> &'c mut C: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-{
-    if lines.is_empty() {
-        return Ok(());
-    }
-    // `CASE id WHEN $k THEN $k+1 ... END` per column, the ids bound once for each.
-    let n = lines.len();
-    let case_by_id = |col: usize| {
-        let arms: String = (0..n)
-            .map(|i| format!(" WHEN ${} THEN ${}", i + 1, n * (col + 1) + i + 1))
-            .collect();
-        format!("CASE id{arms} END")
-    };
-    let sql = format!(
-        "UPDATE cases SET preview = {}, author_name = {}, author_handle = {}, \
-         last_inbound_at = {} WHERE id IN ({})",
-        case_by_id(0),
-        case_by_id(1),
-        case_by_id(2),
-        case_by_id(3),
-        placeholders(1, n)
-    );
-    let mut q = sqlx::query::<DB>(&sql);
-    for (id, _) in lines {
-        q = q.bind(*id);
-    }
-    for (_, l) in lines {
-        q = q.bind(Some(l.preview.clone()));
-    }
-    for (_, l) in lines {
-        q = q.bind(l.author_name.clone());
-    }
-    for (_, l) in lines {
-        q = q.bind(l.author_handle.clone());
-    }
-    for (_, l) in lines {
-        q = q.bind((l.at != i64::MIN).then_some(l.at));
-    }
-    q.execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -152,29 +134,4 @@ fn placeholders(from: usize, count: usize) -> String {
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Fills the inbox lines a migration left empty (cases stored before the columns existed), up to
-/// `batch` cases; answers how many it filled. Runs at start-up until it answers 0.
-pub(crate) async fn backfill<DB, C>(conn: &mut C, batch: i64) -> crate::Result<usize>
-where
-    DB: Database,
-    for<'a> Uuid: Encode<'a, DB> + Type<DB>,
-    for<'a> Option<String>: Encode<'a, DB> + Type<DB>,
-    for<'a> Option<i64>: Encode<'a, DB> + Type<DB>,
-    for<'a> String: Encode<'a, DB> + Type<DB>,
-    for<'a> i64: Encode<'a, DB> + Type<DB>,
-    for<'r> SourceRow: FromRow<'r, DB::Row>,
-    for<'r> (Uuid,): FromRow<'r, DB::Row>,
-    for<'c> &'c mut C: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-{
-    let ids: Vec<(Uuid,)> =
-        sqlx::query_as("SELECT id FROM cases WHERE preview IS NULL ORDER BY id LIMIT $1")
-            .bind(batch)
-            .fetch_all(&mut *conn)
-            .await?;
-    let ids: Vec<Uuid> = ids.into_iter().map(|(id,)| id).collect();
-    refresh(conn, &ids).await?;
-    Ok(ids.len())
 }

@@ -365,7 +365,10 @@ pub(crate) fn plan(
         }
 
         if m.direction == Direction::Inbound {
-            let c = p.cases.get_mut(&case_id).expect("the message's case is planned");
+            let c = p
+                .cases
+                .get_mut(&case_id)
+                .expect("the message's case is planned");
             if c.inbox.as_ref().is_none_or(|l| l.at <= sent) {
                 c.inbox = Some(crate::inbox_row::InboxLine::new(
                     sent,

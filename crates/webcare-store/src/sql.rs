@@ -503,9 +503,15 @@ macro_rules! impl_sql_store {
 
             async fn backfill_inbox_rows(&self, batch: i64) -> Result<usize> {
                 let mut tx = self.begin_write().await?;
-                let n = $crate::inbox_row::backfill::<$db, _>(&mut *tx, batch).await?;
+                let ids: Vec<Uuid> = sqlx::query_scalar(
+                    "SELECT id FROM cases WHERE preview IS NULL ORDER BY id LIMIT $1",
+                )
+                .bind(batch)
+                .fetch_all(&mut *tx)
+                .await?;
+                $crate::inbox_row::refresh::<$db, _>(&mut *tx, &ids).await?;
                 tx.commit().await?;
-                Ok(n)
+                Ok(ids.len())
             }
 
             async fn count_cases(&self) -> Result<i64> {

@@ -1203,13 +1203,19 @@ async fn the_inbox_row_follows_edits_and_deletes(store: Arc<dyn Store>) {
     ingest(&store, a.id, second).await;
     assert_eq!(case_of(&store, &o).await.preview.as_deref(), Some("tweede"));
 
-    assert!(store.apply_edit(a.id, "c-2", "tweede, verbeterd", t(9, 25)).await.unwrap());
+    assert!(store
+        .apply_edit(a.id, "c-2", "tweede, verbeterd", t(9, 25))
+        .await
+        .unwrap());
     assert_eq!(
         case_of(&store, &o).await.preview.as_deref(),
         Some("tweede, verbeterd")
     );
     // An edit of an older message leaves the line alone.
-    assert!(store.apply_edit(a.id, "c-1", "eerste, verbeterd", t(9, 26)).await.unwrap());
+    assert!(store
+        .apply_edit(a.id, "c-1", "eerste, verbeterd", t(9, 26))
+        .await
+        .unwrap());
     assert_eq!(
         case_of(&store, &o).await.preview.as_deref(),
         Some("tweede, verbeterd")
@@ -1253,7 +1259,13 @@ async fn backfill_fills_what_the_migration_left_empty(backend: Backend) {
             pool.close().await;
         }
     }
-    assert!(store.get_case(ids[0]).await.unwrap().unwrap().preview.is_none());
+    assert!(store
+        .get_case(ids[0])
+        .await
+        .unwrap()
+        .unwrap()
+        .preview
+        .is_none());
     assert_eq!(store.backfill_inbox_rows(3).await.unwrap(), 3);
     assert_eq!(store.backfill_inbox_rows(3).await.unwrap(), 3);
     assert_eq!(store.backfill_inbox_rows(3).await.unwrap(), 1);

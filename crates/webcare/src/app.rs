@@ -88,7 +88,10 @@ async fn backfill_inbox_rows(store: Arc<dyn Store>, stop: CancellationToken) {
         }
     }
     if total > 0 {
-        tracing::info!(cases = total, "inbox rows computed for cases stored before they existed");
+        tracing::info!(
+            cases = total,
+            "inbox rows computed for cases stored before they existed"
+        );
     }
 }
 
