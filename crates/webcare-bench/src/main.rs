@@ -1,6 +1,6 @@
 //! webcare-bench: measures the desk against the floor of its own database in the same run.
 //!
-//! `cargo run --release -p webcare-bench -- <ingest|inbox|sla|memory> --db sqlite|postgres [--quick]`
+//! `cargo run --release -p webcare-bench -- <ingest|inbox|sla|memory|routing> --db sqlite|postgres [--quick]`
 //!
 //! Each suite prints a readable table and, as its last line, one JSON object
 //! `{"suite": "...", "db": "...", "metrics": {...}}`. Suites that need the server build it with
@@ -13,6 +13,7 @@ mod common;
 mod inbox;
 mod ingest;
 mod memory;
+mod routing;
 mod sla;
 mod workload;
 
@@ -25,6 +26,7 @@ enum Suite {
     Inbox,
     Sla,
     Memory,
+    Routing,
 }
 
 #[derive(Debug, Parser)]
@@ -42,7 +44,8 @@ struct Cli {
     /// ingest: how messages arrive (`auto`: signed Meta webhooks when `/webhooks/meta` exists).
     #[arg(long, value_enum, default_value = "auto")]
     via: ingest::Via,
-    /// Override the size: unique messages (ingest), cases (inbox, memory) or running clocks (sla).
+    /// Override the size: unique messages (ingest), cases (inbox, memory), running clocks (sla)
+    /// or rules (routing).
     #[arg(long)]
     n: Option<usize>,
     /// PostgreSQL server; every run uses a fresh schema and drops it at the end.
@@ -58,6 +61,7 @@ async fn main() -> anyhow::Result<()> {
         Suite::Inbox => inbox::run(cli.db, &cli.pg_url, cli.quick, cli.n).await?,
         Suite::Sla => sla::run(cli.db, &cli.pg_url, cli.quick, cli.n).await?,
         Suite::Memory => memory::run(cli.db, &cli.pg_url, cli.quick, cli.n).await?,
+        Suite::Routing => routing::run(cli.db, cli.quick, cli.n)?,
     };
     report.print();
     Ok(())

@@ -1,6 +1,7 @@
 //! Pure domain logic of the webcare desk. Nothing in this crate does IO, so every rule here can be
 //! unit- and property-tested without a database or a network.
-//! May use: no other crate of the workspace (std, chrono, chrono-tz, serde, uuid only).
+//! May use: no other crate of the workspace (std, chrono, chrono-tz, serde, uuid, and regex and
+//! unicode-normalization for routing rules' text matching).
 #![forbid(unsafe_code)]
 
 pub mod assign;
@@ -11,6 +12,7 @@ pub mod inbox;
 pub mod model;
 pub mod out_of_hours;
 pub mod replies;
+pub mod routing;
 pub mod sla;
 pub mod status;
 pub mod threading;
