@@ -6,6 +6,7 @@
 pub mod assign;
 pub mod bsn;
 pub mod canned;
+pub mod contacts;
 pub mod inbound;
 pub mod model;
 pub mod out_of_hours;
