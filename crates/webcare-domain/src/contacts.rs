@@ -165,7 +165,7 @@ pub fn suggest(target: &ContactFacts, candidates: &[ContactFacts]) -> Vec<Sugges
         .filter(|c| seen.insert(c.id))
         .filter_map(|c| {
             let reasons = match_reasons(target, c);
-            (!reasons.is_empty()).then(|| Suggestion {
+            (!reasons.is_empty()).then_some(Suggestion {
                 contact_id: c.id,
                 reasons,
             })
@@ -372,7 +372,7 @@ mod tests {
         fn matching_is_symmetric_and_never_self(a in arb_contact(), b in arb_contact()) {
             prop_assert_eq!(match_reasons(&a, &b), match_reasons(&b, &a));
             prop_assert!(match_reasons(&a, &a).is_empty());
-            prop_assert!(suggest(&a, &[a.clone()]).is_empty());
+            prop_assert!(suggest(&a, std::slice::from_ref(&a)).is_empty());
         }
 
         #[test]
