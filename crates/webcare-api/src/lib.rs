@@ -93,6 +93,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(contacts::merge))
         .routes(routes!(contacts::suggestions))
         .routes(routes!(contacts::access_log))
+        .routes(routes!(contacts::export))
         .routes(routes!(tokens::create, tokens::list))
         .routes(routes!(tokens::revoke))
         .split_for_parts();

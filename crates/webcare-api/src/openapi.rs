@@ -32,7 +32,7 @@ use utoipa::{Modify, OpenApi};
         (name = "events", description = "Live events (Server-Sent Events)"),
         (name = "webhooks", description = "Outbound webhooks (admin)"),
         (name = "tokens", description = "API tokens: each user their own, the admin all"),
-        (name = "contacts", description = "The citizen's record: contacts across channels, links, merges, suggestions, access log"),
+        (name = "contacts", description = "The citizen's record: contacts across channels, links, merges, suggestions, access log, export"),
     )
 )]
 pub struct ApiDoc;
@@ -173,6 +173,7 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
         "/api/v1/contacts/{id}/identities/{identityId}",
         "unlinkContactIdentity",
     ),
+    ("post", "/api/v1/contacts/{id}/export", "exportContact"),
     ("post", "/api/v1/contacts/{id}/merge", "mergeContacts"),
     (
         "get",

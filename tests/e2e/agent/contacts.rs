@@ -11,6 +11,7 @@ crate::both!(
     merge_link_and_unlink_move_identities_and_cases,
     suggestions_find_the_same_citizen_and_never_link,
     reads_are_audited_by_contact_and_departments_see_their_own,
+    an_export_holds_everything_about_the_contact,
 );
 
 /// An account of `kind` whose cases go to the `kcc` team.
@@ -708,4 +709,160 @@ async fn reads_are_audited_by_contact_and_departments_see_their_own(app: TestApp
         .unwrap()
         .contains("dirk@gemeente.test")
         && e["action"] == "contact.read"));
+}
+
+async fn an_export_holds_everything_about_the_contact(app: TestApp, idp: Idp) {
+    team(&app, "kcc").await;
+    let dept = department(&app, "Afval").await;
+    let wa = account(&app, "whatsapp", "31308001400").await;
+    let fb = account(&app, "facebook_page", "1049612345").await;
+    user(&app, json!({"name": "Anna", "email": "anna@gemeente.test", "subject": "anna", "role": "agent", "teams": ["kcc"]})).await;
+    let anna = idp.token(Key::Rsa1, json!({"sub": "anna"}));
+    let c1 = say(
+        &app,
+        &wa,
+        "wamid.1",
+        json!({"platformUserId": "31612345678", "displayName": "Sanne"}),
+        "Container niet geleegd",
+    )
+    .await;
+    say(
+        &app,
+        &wa,
+        "wamid.2",
+        json!({"platformUserId": "31612345678", "displayName": "Sanne"}),
+        "Nog steeds niet",
+    )
+    .await;
+    let c2 = say(
+        &app,
+        &fb,
+        "fb-1",
+        json!({"platformUserId": "fb-sanne", "displayName": "Sanne de Vries"}),
+        "Hallo gemeente",
+    )
+    .await;
+    let other = say(
+        &app,
+        &fb,
+        "fb-2",
+        json!({"platformUserId": "fb-kees", "displayName": "Kees"}),
+        "Iets anders",
+    )
+    .await;
+    let sanne = contact_of(&app, &c1).await;
+    let f = contact_of(&app, &c2).await;
+    send(app.post(
+        &format!("/api/v1/contacts/{sanne}/merge"),
+        &json!({"contactId": f}),
+    ))
+    .await;
+    send(app.patch(
+        &format!("/api/v1/contacts/{sanne}"),
+        &json!({"notes": "Woont aan de Dorpsstraat"}),
+    ))
+    .await;
+    let (s, _) = send(app.post(
+        &format!("/api/v1/cases/{c1}/notes"),
+        &json!({"text": "Route 4 gemist"}),
+    ))
+    .await;
+    assert_eq!(s, 201);
+    let (s, b) = send(app.post(
+        &format!("/api/v1/cases/{c1}/forward"),
+        &json!({"departmentId": dept, "question": "Kan de container worden geleegd?"}),
+    ))
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, _) = send(with(
+        &app,
+        Method::GET,
+        &format!("/api/v1/contacts/{sanne}"),
+        &anna,
+    ))
+    .await;
+    assert_eq!(s, 200);
+
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/contacts/{sanne}/export")))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("attachment"));
+    let doc: Value = res.json().await.expect("the export is one JSON document");
+    assert_eq!(doc["contact"]["id"], sanne.as_str());
+    assert_eq!(doc["notes"], "Woont aan de Dorpsstraat");
+    assert_eq!(doc["contact"]["identities"].as_array().unwrap().len(), 2);
+    assert_eq!(ids(&doc, "cases"), sorted(vec![c1.clone(), c2.clone()]));
+    assert!(!ids(&doc, "cases").contains(&other));
+    let texts: Vec<&str> = doc["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["messages"].as_array().unwrap())
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        sorted(texts.iter().map(|t| t.to_string()).collect()),
+        sorted(vec![
+            "Container niet geleegd".into(),
+            "Nog steeds niet".into(),
+            "Hallo gemeente".into()
+        ])
+    );
+    let case1 = doc["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == c1.as_str())
+        .unwrap();
+    assert_eq!(case1["notes"][0]["text"], "Route 4 gemist");
+    assert_eq!(
+        case1["forwards"][0]["question"],
+        "Kan de container worden geleegd?"
+    );
+    assert_eq!(case1["status"], "forwarded");
+    // Who read the data, this export included.
+    let log: Vec<(String, String)> = doc["accessLog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().to_owned(),
+                e["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        log.iter()
+            .any(|(a, x)| a.contains("anna@gemeente.test") && x == "contact.read"),
+        "{log:?}"
+    );
+    assert_eq!(log.last().unwrap().1, "contact.exported");
+    // Admin only; an unknown contact is a 404.
+    let res = with(
+        &app,
+        Method::POST,
+        &format!("/api/v1/contacts/{sanne}/export"),
+        &anna,
+    )
+    .send()
+    .await
+    .unwrap();
+    expect_problem(res, 403).await;
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/contacts/{}/export", uuid::Uuid::now_v7())))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 404).await;
 }

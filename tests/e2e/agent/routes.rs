@@ -97,6 +97,7 @@ const POLICY: &[(&str, &str, &[&str])] = &[
     ("POST", "/api/v1/contacts/{id}/merge", KCC),
     ("GET", "/api/v1/contacts/{id}/suggestions", KCC),
     ("GET", "/api/v1/contacts/{id}/access-log", ADMIN),
+    ("POST", "/api/v1/contacts/{id}/export", ADMIN),
 ];
 
 /// Fills every `{param}` with a fresh id.

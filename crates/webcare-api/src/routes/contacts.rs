@@ -651,3 +651,194 @@ pub async fn access_log(
             .collect(),
     }))
 }
+
+// ------------------------------------------------------------------------------------ export
+
+/// One case in an export: the case with everything said and done in it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportCase {
+    #[serde(flatten)]
+    pub case: Case,
+    /// Messages in and out, platform-time order.
+    pub messages: Vec<Message>,
+    /// Internal notes about the case.
+    pub notes: Vec<crate::routes::case_work::Note>,
+    /// Questions to departments and their answers.
+    pub forwards: Vec<crate::routes::case_work::Forward>,
+    /// Replies the desk sent or queued, with their delivery state.
+    pub replies: Vec<crate::routes::replies::Reply>,
+}
+
+/// Everything the desk holds about a contact (AVG art. 15), as one JSON document.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactExport {
+    pub exported_at: DateTime<Utc>,
+    pub contact: ContactSummary,
+    pub notes: Option<String>,
+    /// Every case of the contact on every channel, oldest first.
+    pub cases: Vec<ExportCase>,
+    /// Who read or changed the contact's data, oldest first (this export included).
+    pub access_log: Vec<AuditEvent>,
+}
+
+/// Cases (and audit rows) read per round trip while an export streams.
+const EXPORT_PAGE: u32 = 100;
+
+/// Export everything about a contact: identities, every case with its messages in and out,
+/// notes, department questions and answers, replies and zaak links, and the access log. The
+/// document streams case by case, so a large export does not sit in memory; a failure halfway
+/// ends the body early (the JSON is then incomplete, never wrong). Recorded in the access log.
+#[utoipa::path(
+    post, path = "/api/v1/contacts/{id}/export", tag = "contacts",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = ContactExport), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn export(
+    State(state): State<AppState>,
+    caller: Authorized<roles::ContactPrivacy>,
+    IdPath(id): IdPath,
+) -> ApiResult<axum::response::Response> {
+    use axum::http::header;
+    let contact = visible_contact(&state, &caller, id).await?;
+    audit_read(&state, &caller, id, "contact.exported").await?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
+    tokio::spawn(async move {
+        if let Err(e) = write_export(&state, contact, &tx).await {
+            tracing::warn!(contact = %id, error = %e, "contact export ended early");
+            let _ = tx
+                .send(Err(std::io::Error::other("the export ended early")))
+                .await;
+        }
+    });
+    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    axum::response::Response::builder()
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"contact-{id}.json\""),
+        )
+        .body(body)
+        .map_err(|e| ApiError::Internal(e.into()))
+}
+
+/// Writes the export document piece by piece into `tx`.
+async fn write_export(
+    state: &AppState,
+    contact: ContactProfile,
+    tx: &tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>,
+) -> anyhow::Result<()> {
+    use webcare_store::{CaseFilter, CaseSort, PageRequest};
+    let id = contact.id;
+    let send = |v: Vec<u8>| async move {
+        tx.send(Ok(bytes::Bytes::from(v)))
+            .await
+            .map_err(|_| anyhow::anyhow!("the client went away"))
+    };
+    let mut head = br#"{"exportedAt":"#.to_vec();
+    serde_json::to_writer(&mut head, &Utc::now())?;
+    head.extend_from_slice(br#","notes":"#);
+    serde_json::to_writer(&mut head, &contact.notes)?;
+    head.extend_from_slice(br#","contact":"#);
+    serde_json::to_writer(&mut head, &ContactSummary::from(contact))?;
+    head.extend_from_slice(br#","cases":["#);
+    send(head).await?;
+    let mut after = None;
+    let mut first = true;
+    loop {
+        let page = state
+            .store
+            .list_cases(
+                CaseFilter {
+                    contact_id: Some(id),
+                    ..Default::default()
+                },
+                PageRequest {
+                    after,
+                    limit: EXPORT_PAGE,
+                    sort: CaseSort::Oldest,
+                    after_due: None,
+                },
+            )
+            .await?;
+        for case in page.items {
+            let (messages, notes, forwards, replies) = tokio::try_join!(
+                state.store.case_messages(case.id),
+                state.store.list_notes(case.id),
+                state.store.list_forwards(case.id),
+                state.store.case_replies(case.id),
+            )?;
+            let item = ExportCase {
+                case: case.into(),
+                messages: messages.into_iter().map(Into::into).collect(),
+                notes: notes
+                    .into_iter()
+                    .map(|n| crate::routes::case_work::Note {
+                        id: n.id,
+                        case_id: n.case_id,
+                        author: n.author,
+                        text: n.text,
+                        created_at: n.created_at,
+                    })
+                    .collect(),
+                forwards: forwards
+                    .into_iter()
+                    .map(|f| crate::routes::case_work::Forward {
+                        id: f.id,
+                        department_id: f.department_id,
+                        question: f.question,
+                        forwarded_by: f.forwarded_by,
+                        forwarded_at: f.forwarded_at,
+                        answer: f.answer,
+                        answered_by: f.answered_by,
+                        answered_at: f.answered_at,
+                        return_reason: f.return_reason,
+                        returned_at: f.returned_at,
+                        answered_in_time: f.answered_in_time,
+                        answer_outcome: f.answer_outcome,
+                        answer_settled_at: f.answer_settled_at,
+                    })
+                    .collect(),
+                replies: replies.into_iter().map(Into::into).collect(),
+            };
+            let mut buf = if first { Vec::new() } else { b",".to_vec() };
+            first = false;
+            serde_json::to_writer(&mut buf, &item)?;
+            send(buf).await?;
+        }
+        match page.next_after {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    send(br#"],"accessLog":["#.to_vec()).await?;
+    let mut after = None;
+    let mut first = true;
+    loop {
+        let page = state.store.access_log(id, after, EXPORT_PAGE).await?;
+        for a in page.items {
+            let mut buf = if first { Vec::new() } else { b",".to_vec() };
+            first = false;
+            serde_json::to_writer(
+                &mut buf,
+                &AuditEvent {
+                    id: a.id,
+                    at: a.at,
+                    actor: a.actor,
+                    action: a.action,
+                    case_id: a.case_id,
+                    detail: a.detail,
+                },
+            )?;
+            send(buf).await?;
+        }
+        match page.next_after {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    send(b"]}".to_vec()).await?;
+    Ok(())
+}
