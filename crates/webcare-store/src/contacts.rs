@@ -327,6 +327,33 @@ macro_rules! impl_contact_store {
                     }
                 }
 
+                /// Takes the live contact `id` for this transaction's change. On PostgreSQL the
+                /// `UPDATE` holds the row lock, and a concurrent change of the same contact (a
+                /// merge from the other side) makes it wait and re-check `merged_into` after that
+                /// commits; on SQLite the write transaction is the lock already. Callers taking two
+                /// contacts take them in id order, so two changes never wait on each other.
+                async fn lock_live(tx: &mut Transaction<'static, $db>, id: Uuid, now: i64) -> Result<()> {
+                    let locked: Option<Uuid> = sqlx::query_scalar(
+                        "UPDATE contacts SET updated_at = $2 WHERE id = $1 AND merged_into IS NULL RETURNING id",
+                    )
+                    .bind(id)
+                    .bind(now)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                    if locked.is_some() {
+                        return Ok(());
+                    }
+                    // Not found, or merged away: say which.
+                    Self::live_contact(tx, id).await?;
+                    Err(StoreError::Conflict(format!("contact {id} changed meanwhile; try again")))
+                }
+
+                async fn lock_both(tx: &mut Transaction<'static, $db>, a: Uuid, b: Uuid, now: i64) -> Result<()> {
+                    let (first, second) = if a < b { (a, b) } else { (b, a) };
+                    Self::lock_live(tx, first, now).await?;
+                    Self::lock_live(tx, second, now).await
+                }
+
                 async fn audit_in(tx: &mut Transaction<'static, $db>, e: &ContactAudit, at: i64) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO audit_events (id, at, actor, action, case_id, detail, contact_id) \
@@ -542,8 +569,7 @@ macro_rules! impl_contact_store {
                     }
                     let now = to_ms(Utc::now());
                     let mut tx = self.begin_write().await?;
-                    Self::live_contact(&mut tx, into).await?;
-                    Self::live_contact(&mut tx, from).await?;
+                    Self::lock_both(&mut tx, into, from, now).await?;
                     let identities: Vec<Uuid> = sqlx::query_scalar(
                         "UPDATE contact_identities SET contact_id = $2 WHERE contact_id = $1 RETURNING id",
                     )
@@ -587,13 +613,23 @@ macro_rules! impl_contact_store {
                     let now = to_ms(Utc::now());
                     let mut tx = self.begin_write().await?;
                     Self::live_contact(&mut tx, into).await?;
-                    let from: Option<Uuid> = sqlx::query_scalar("SELECT contact_id FROM contact_identities WHERE id = $1")
+                    let owner = "SELECT contact_id FROM contact_identities WHERE id = $1";
+                    let from: Option<Uuid> = sqlx::query_scalar(owner)
                         .bind(identity)
                         .fetch_optional(&mut *tx)
                         .await?;
                     let from = from.ok_or_else(|| StoreError::NotFound(format!("identity {identity}")))?;
                     if from == into {
                         return Err(StoreError::Conflict("the identity is already this contact's".into()));
+                    }
+                    Self::lock_both(&mut tx, into, from, now).await?;
+                    // Read before the locks: it must not have moved in between.
+                    let still: Option<Uuid> = sqlx::query_scalar(owner)
+                        .bind(identity)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if still != Some(from) {
+                        return Err(StoreError::Conflict("the identity moved meanwhile; try again".into()));
                     }
                     let cases = Self::move_identity(&mut tx, from, into, identity).await?;
                     // A contact left without identities has become part of `into`.
@@ -627,7 +663,7 @@ macro_rules! impl_contact_store {
                 async fn unlink_identity(&self, contact: Uuid, identity: Uuid, actor: &str) -> Result<ContactMove> {
                     let now = to_ms(Utc::now());
                     let mut tx = self.begin_write().await?;
-                    Self::live_contact(&mut tx, contact).await?;
+                    Self::lock_live(&mut tx, contact, now).await?;
                     let ident: Option<(Uuid, Option<String>)> = sqlx::query_as(
                         "SELECT contact_id, display_name FROM contact_identities WHERE id = $1",
                     )

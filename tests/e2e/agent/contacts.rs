@@ -419,6 +419,42 @@ async fn merge_link_and_unlink_move_identities_and_cases(app: TestApp, _idp: Idp
         "identityId"
     );
 
+    // Two agents merging the same two contacts in opposite directions at once: one wins, the
+    // other is refused; never a cycle.
+    let a = contact_of(
+        &app,
+        &say(&app, &fb, "fb-a", json!({"platformUserId": "fb-a"}), "a").await,
+    )
+    .await;
+    let b = contact_of(
+        &app,
+        &say(&app, &fb, "fb-b", json!({"platformUserId": "fb-b"}), "b").await,
+    )
+    .await;
+    let (ab, ba) = tokio::join!(
+        send(app.post(
+            &format!("/api/v1/contacts/{a}/merge"),
+            &json!({"contactId": b})
+        )),
+        send(app.post(
+            &format!("/api/v1/contacts/{b}/merge"),
+            &json!({"contactId": a})
+        )),
+    );
+    let mut statuses = vec![ab.0, ba.0];
+    statuses.sort();
+    assert_eq!(statuses, vec![200, 409], "{ab:?} {ba:?}");
+    let (_, ca) = send(app.get(&format!("/api/v1/contacts/{a}"))).await;
+    let (_, cb) = send(app.get(&format!("/api/v1/contacts/{b}"))).await;
+    assert_eq!(
+        [ca["mergedInto"].is_null(), cb["mergedInto"].is_null()]
+            .iter()
+            .filter(|live| **live)
+            .count(),
+        1,
+        "{ca} {cb}"
+    );
+
     // Every change is in the audit, on both contacts.
     let (_, log) = send(app.get(&format!("/api/v1/contacts/{split}/access-log"))).await;
     let actions: Vec<&str> = log["items"]
