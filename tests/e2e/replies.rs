@@ -20,6 +20,7 @@ webcare_e2e::both_backends!(
     canned_answers_go_out_filled_in,
     out_of_hours_auto_reply_once_per_case_and_no_answer,
     out_of_hours_setting_is_validated,
+    a_contact_marked_do_not_auto_reply_gets_no_auto_reply,
     reply_delivery_states_are_live_events,
     a_given_up_reply_shows_why_on_the_case_and_live,
     a_reply_without_a_delivery_route_is_refused,
@@ -511,6 +512,75 @@ async fn out_of_hours_auto_reply_once_per_case_and_no_answer(app: ConnApp) {
     }
     assert!(app.fakes.requests_to("POST", "/comments").is_empty());
     assert!(app.fakes.requests_to("POST", "/2/tweets").is_empty());
+}
+
+/// The contact's "do not auto-reply" flag (issue 15): the out-of-hours auto-reply skips that
+/// citizen's new cases, and still answers everyone else's.
+async fn a_contact_marked_do_not_auto_reply_gets_no_auto_reply(app: ConnApp) {
+    let closed = calendar(&app, closed_today()).await;
+    let res = app
+        .post(
+            "/api/v1/channel-accounts",
+            &json!({"kind": "api", "name": "Zaaksysteem", "externalId": "zaaksysteem",
+                "callbackUrl": format!("{}/callback/zaken", app.fakes.base),
+                "credentials": {"webhookSecret": API_SECRET}, "defaultTeam": "kcc", "calendarId": closed,
+                "outOfHoursReply": {"enabled": true}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let api = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let say = |id: &'static str, who: &'static str| {
+        let body = json!({"channelAccountId": api, "platformMessageId": id, "visibility": "private",
+            "author": {"platformUserId": who, "displayName": who}, "text": "vraag",
+            "sentAt": Utc::now().to_rfc3339()});
+        let app = &app;
+        async move {
+            let res = app.post("/api/v1/messages", &body).send().await.unwrap();
+            assert_eq!(res.status(), 201);
+            let m: Value = res.json().await.unwrap();
+            m["caseId"].as_str().unwrap().to_owned()
+        }
+    };
+    // Both get one on their first case (the contact exists from the first message on).
+    let kees1 = say("k-1", "kees").await;
+    let sanne1 = say("s-1", "sanne").await;
+    sent_replies(&app, &kees1, 1).await;
+    sent_replies(&app, &sanne1, 1).await;
+    // Kees asked not to get automatic messages.
+    let kees = app.case(&kees1).await["contactId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .patch(
+            &format!("/api/v1/contacts/{kees}"),
+            &json!({"doNotAutoReply": true}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    for c in [&kees1, &sanne1] {
+        let res = app
+            .patch(&format!("/api/v1/cases/{c}"), &json!({"status": "closed"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    // New cases: Sanne gets one, Kees none.
+    let kees2 = say("k-2", "kees").await;
+    let sanne2 = say("s-2", "sanne").await;
+    assert_ne!(kees2, kees1);
+    sent_replies(&app, &sanne2, 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(replies_of(&app, &kees2).await.is_empty());
+    assert_eq!(app.fakes.requests_to("POST", "/callback/zaken").len(), 3);
 }
 
 async fn out_of_hours_setting_is_validated(app: ConnApp) {

@@ -163,6 +163,25 @@ pub mod roles {
         const ROLES: &'static [Role] = &[Teamlead, Admin];
     }
 
+    /// Reading the citizen's record: the KCC all contacts, department users the contacts of the
+    /// cases forwarded to their department (checked per contact). Integrations may not.
+    pub struct ReadContacts;
+    impl Policy for ReadContacts {
+        const ROLES: &'static [Role] = &[Agent, Teamlead, Admin, Department];
+    }
+
+    /// Changing the citizen's record (notes, flags, linking, unlinking, merging): the KCC.
+    pub struct ContactWork;
+    impl Policy for ContactWork {
+        const ROLES: &'static [Role] = &[Agent, Teamlead, Admin];
+    }
+
+    /// Who read a citizen's data (the access log): the admin, for the citizen's request.
+    pub struct ContactPrivacy;
+    impl Policy for ContactPrivacy {
+        const ROLES: &'static [Role] = &[Admin];
+    }
+
     /// Managing API tokens: every desk user their own, the admin all. Integrations may not.
     pub struct Tokens;
     impl Policy for Tokens {

@@ -220,6 +220,15 @@ impl AutoReplier {
         if case.status == webcare_domain::CaseStatus::Closed {
             return Ok(());
         }
+        // The desk marked this citizen "do not auto-reply" (e.g. a known complainant whom a
+        // person answers, or someone who asked not to get automatic messages).
+        if store
+            .contact_profile(case.contact_id)
+            .await?
+            .is_some_and(|c| c.no_auto_reply)
+        {
+            return Ok(());
+        }
         let cal = crate::case_calendar::case_calendar(store, c.case, account.calendar_id).await?;
         let setting = OutOfHoursReply::of(&account.settings);
         let now = Utc::now();

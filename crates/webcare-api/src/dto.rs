@@ -739,4 +739,7 @@ pub struct CaseDetail {
     pub contact: Option<Contact>,
     /// The case's SLA clocks (absent clocks do not apply).
     pub sla: crate::routes::sla::CaseSla,
+    /// The same contact's other open cases on any channel (those the caller may see), latest
+    /// activity first, at most 20.
+    pub other_open_cases: Vec<Case>,
 }

@@ -85,6 +85,15 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(webhook_subscriptions::delete))
         .routes(routes!(webhook_subscriptions::deliveries))
+        // The citizen's record (issue 15).
+        .routes(routes!(contacts::list))
+        .routes(routes!(contacts::get, contacts::patch))
+        .routes(routes!(contacts::link))
+        .routes(routes!(contacts::unlink))
+        .routes(routes!(contacts::merge))
+        .routes(routes!(contacts::suggestions))
+        .routes(routes!(contacts::access_log))
+        .routes(routes!(contacts::export))
         .routes(routes!(tokens::create, tokens::list))
         .routes(routes!(tokens::revoke))
         .split_for_parts();

@@ -32,6 +32,7 @@ use utoipa::{Modify, OpenApi};
         (name = "events", description = "Live events (Server-Sent Events)"),
         (name = "webhooks", description = "Outbound webhooks (admin)"),
         (name = "tokens", description = "API tokens: each user their own, the admin all"),
+        (name = "contacts", description = "The citizen's record: contacts across channels, links, merges, suggestions, access log, export"),
     )
 )]
 pub struct ApiDoc;
@@ -153,6 +154,31 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
         "delete",
         "/api/v1/channel-accounts/{id}",
         "deleteChannelAccount",
+    ),
+    ("get", "/api/v1/contacts", "listContacts"),
+    ("get", "/api/v1/contacts/{id}", "getContact"),
+    ("patch", "/api/v1/contacts/{id}", "updateContact"),
+    (
+        "get",
+        "/api/v1/contacts/{id}/access-log",
+        "listContactAccessLog",
+    ),
+    (
+        "post",
+        "/api/v1/contacts/{id}/identities",
+        "linkContactIdentity",
+    ),
+    (
+        "delete",
+        "/api/v1/contacts/{id}/identities/{identityId}",
+        "unlinkContactIdentity",
+    ),
+    ("post", "/api/v1/contacts/{id}/export", "exportContact"),
+    ("post", "/api/v1/contacts/{id}/merge", "mergeContacts"),
+    (
+        "get",
+        "/api/v1/contacts/{id}/suggestions",
+        "listContactSuggestions",
     ),
     ("get", "/api/v1/departments", "listDepartments"),
     ("post", "/api/v1/departments", "createDepartment"),

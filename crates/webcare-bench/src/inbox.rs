@@ -378,6 +378,56 @@ async fn measure(
         report.info(&format!("{}_plan", q.name), plan_verdict(&plan), plan);
     }
     report.metric("worst_http_p99_ms", worst_p99, "target <= 10 (DESIGN 13)");
+    case_reads(client, base, reps, report).await
+}
+
+/// One case read by id (`GET /api/v1/cases/{id}`: messages, contact, clocks, and the read audit
+/// row it writes), over the newest 200 cases in turn.
+async fn case_reads(
+    client: &reqwest::Client,
+    base: &str,
+    reps: usize,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let list: serde_json::Value = client
+        .get(format!("{base}/api/v1/cases?limit=200"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let ids: Vec<String> = list["items"]
+        .as_array()
+        .context("a case list")?
+        .iter()
+        .filter_map(|c| c["id"].as_str().map(str::to_owned))
+        .collect();
+    anyhow::ensure!(!ids.is_empty(), "no cases to read");
+    let mut times = Vec::with_capacity(reps);
+    for i in 0..(reps + 20) {
+        let url = format!("{base}/api/v1/cases/{}", ids[i % ids.len()]);
+        let t = Instant::now();
+        let res = client.get(&url).bearer_auth(ADMIN_TOKEN).send().await?;
+        let status = res.status();
+        let body = res.bytes().await?;
+        let el = t.elapsed();
+        anyhow::ensure!(status.is_success(), "{url} answered {status}");
+        std::hint::black_box(body);
+        if i >= 20 {
+            times.push(el);
+        }
+    }
+    times.sort();
+    report.metric(
+        "case_read_p50_ms",
+        percentile_ms(&times, 50.0),
+        "GET /api/v1/cases/{id} (writes its read audit row)",
+    );
+    report.metric(
+        "case_read_p99_ms",
+        percentile_ms(&times, 99.0),
+        "GET /api/v1/cases/{id} (writes its read audit row)",
+    );
     Ok(())
 }
 

@@ -415,6 +415,9 @@ where
     if let Some(d) = f.department_id {
         q.push(" AND department_id = ").push_bind(d);
     }
+    if let Some(c) = f.contact_id {
+        q.push(" AND contact_id = ").push_bind(c);
+    }
     if let Some(t) = f.created_from {
         q.push(" AND created_at >= ")
             .push_bind(crate::time::to_ms(t));

@@ -6,6 +6,7 @@
 pub mod agent;
 pub mod agent_events;
 pub mod connectors;
+pub mod contacts;
 pub mod crash;
 mod error;
 mod inbox_row;
@@ -125,7 +126,15 @@ pub trait Audit: Send + Sync {
 /// Everything the service needs from its database.
 #[async_trait]
 pub trait Store:
-    ChannelAccounts + Cases + Ingest + Tokens + Audit + sla::SlaStore + Connectors + AgentStore
+    ChannelAccounts
+    + Cases
+    + Ingest
+    + Tokens
+    + Audit
+    + sla::SlaStore
+    + Connectors
+    + AgentStore
+    + contacts::ContactStore
 {
     /// The backend's name: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -189,6 +189,8 @@ pub struct CaseFilter {
     pub created_to: Option<DateTime<Utc>>,
     /// Full-text search over message text and contact names.
     pub q: Option<String>,
+    /// The cases of this contact (on every channel).
+    pub contact_id: Option<Uuid>,
     /// What the caller may see.
     pub scope: crate::agent::CaseScope,
 }

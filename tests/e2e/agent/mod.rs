@@ -4,6 +4,7 @@
 
 mod access;
 mod bench;
+mod contacts;
 mod desk;
 mod live;
 mod oidc;

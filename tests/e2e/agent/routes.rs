@@ -84,6 +84,20 @@ const POLICY: &[(&str, &str, &[&str])] = &[
     ("POST", "/api/v1/tokens", USERS),
     ("GET", "/api/v1/tokens", USERS),
     ("DELETE", "/api/v1/tokens/{id}", USERS),
+    // The citizen's record: department users read the contacts of their forwarded cases.
+    ("GET", "/api/v1/contacts", USERS),
+    ("GET", "/api/v1/contacts/{id}", USERS),
+    ("PATCH", "/api/v1/contacts/{id}", KCC),
+    ("POST", "/api/v1/contacts/{id}/identities", KCC),
+    (
+        "DELETE",
+        "/api/v1/contacts/{id}/identities/{identityId}",
+        KCC,
+    ),
+    ("POST", "/api/v1/contacts/{id}/merge", KCC),
+    ("GET", "/api/v1/contacts/{id}/suggestions", KCC),
+    ("GET", "/api/v1/contacts/{id}/access-log", ADMIN),
+    ("POST", "/api/v1/contacts/{id}/export", ADMIN),
 ];
 
 /// Fills every `{param}` with a fresh id.

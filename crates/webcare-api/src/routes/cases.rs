@@ -13,9 +13,12 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use webcare_domain::sla::ClockStatus;
 use webcare_domain::{CaseKind, CaseStatus, Priority};
-use webcare_store::{CaseFilter, CaseSort, NewAuditEvent, PageRequest};
+use webcare_store::contacts::ContactAudit;
+use webcare_store::{CaseFilter, CaseSort, PageRequest};
 
 const PATH: &str = "/api/v1/cases";
+/// Other open cases of the same citizen shown with a case.
+const OTHER_OPEN_CASES: u32 = 20;
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -51,6 +54,8 @@ pub struct CaseQuery {
     pub labels: Option<String>,
     pub priority: Option<Priority>,
     pub department_id: Option<Uuid>,
+    /// The cases of this contact, on every channel.
+    pub contact_id: Option<Uuid>,
     /// Created at or after this time.
     pub created_from: Option<DateTime<Utc>>,
     /// Created before this time.
@@ -137,6 +142,7 @@ pub async fn list(
         created_from: q.created_from,
         created_to: q.created_to,
         q: q.q,
+        contact_id: q.contact_id,
         scope: caller.case_scope(),
     };
     let sort = match q.sort {
@@ -195,25 +201,36 @@ pub async fn get(
     IdPath(id): IdPath,
 ) -> ApiResult<Json<CaseDetail>> {
     let case = super::case_work::visible_case(&state, &principal, id).await?;
-    let (messages, contact) = tokio::try_join!(
+    let (messages, contact, others) = tokio::try_join!(
         state.store.case_messages(id),
-        state.store.get_contact(case.contact_id)
+        state.store.get_contact(case.contact_id),
+        state
+            .store
+            .contact_open_cases(case.contact_id, id, OTHER_OPEN_CASES)
     )?;
     let sla = super::sla::case_sla(&state, id).await?;
-    // AVG: reading a citizen's messages and contact data is recorded.
+    // AVG: reading a citizen's messages and contact data is recorded, under the contact too, so
+    // the contact's access log finds it.
     state
         .store
-        .record_audit(NewAuditEvent {
+        .record_contact_audit(ContactAudit {
             actor: principal.actor(),
             action: "case.read".into(),
+            contact_id: case.contact_id,
             case_id: Some(id),
             detail: serde_json::json!({}),
         })
         .await?;
+    let scope = principal.case_scope();
     Ok(Json(CaseDetail {
         case: case.into(),
         messages: messages.into_iter().map(Into::into).collect(),
         contact: contact.map(Into::into),
         sla,
+        other_open_cases: others
+            .into_iter()
+            .filter(|c| scope.allows(c))
+            .map(Into::into)
+            .collect(),
     }))
 }

@@ -1,0 +1,844 @@
+//! The citizen's record: contacts with their identities on every channel, their cases and latest
+//! messages; the desk's notes and flags; linking, unlinking and merging (audited, and a merge is
+//! undone by unlinking); match suggestions that never link by themselves; and the access log of
+//! who read the contact's data.
+//!
+//! Every read of one contact is audited with the contact's id (as every read of one case is), so
+//! the access log is one indexed query. Searches (the list) are not audited per contact: they
+//! show names and identities, not messages or cases, and a row per result would put the cost of
+//! an audit write on every search keystroke.
+
+use super::{decode_cursor, next_link, page_limit, query_pairs};
+use crate::auth::{roles, Authorized, Principal};
+use crate::dto::{Case, List, Message};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiJson, ApiQuery, IdPath};
+use crate::routes::audit::AuditEvent;
+use crate::state::AppState;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::Uri;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use webcare_domain::contacts as rules;
+use webcare_domain::ChannelKind;
+use webcare_store::contacts::{
+    ContactAudit, ContactIdentity, ContactMove, ContactPatch, ContactProfile, ContactSearch,
+};
+
+const PATH: &str = "/api/v1/contacts";
+/// Cases shown with a contact (latest activity first).
+const MAX_CASES: u32 = 100;
+/// Messages shown with a contact (newest first).
+const LATEST_MESSAGES: u32 = 20;
+const MAX_NAME_CHARS: usize = 200;
+const MAX_NOTES_CHARS: usize = 10_000;
+const MAX_SEARCH_CHARS: usize = 200;
+/// Candidates looked at for suggestions.
+const MAX_CANDIDATES: u32 = 50;
+
+fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    de: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(de).map(Some)
+}
+
+// ------------------------------------------------------------------------------------ DTOs
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactIdentityDto {
+    pub id: Uuid,
+    pub channel_account_id: Uuid,
+    pub channel: ChannelKind,
+    pub platform_user_id: String,
+    pub handle: Option<String>,
+    pub display_name: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ContactIdentity> for ContactIdentityDto {
+    fn from(i: ContactIdentity) -> Self {
+        ContactIdentityDto {
+            id: i.id,
+            channel_account_id: i.channel_account_id,
+            channel: i.channel,
+            platform_user_id: i.platform_user_id,
+            handle: i.handle,
+            display_name: i.display_name,
+            created_at: i.created_at,
+        }
+    }
+}
+
+/// A contact as lists show it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactSummary {
+    pub id: Uuid,
+    pub display_name: Option<String>,
+    /// Digits with the country code, as recorded by the desk.
+    pub phone: Option<String>,
+    /// The out-of-hours auto-reply leaves this citizen alone.
+    pub do_not_auto_reply: bool,
+    /// The contact this one was merged into; it then has no identities or cases of its own.
+    pub merged_into: Option<Uuid>,
+    pub identities: Vec<ContactIdentityDto>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<ContactProfile> for ContactSummary {
+    fn from(c: ContactProfile) -> Self {
+        ContactSummary {
+            id: c.id,
+            display_name: c.display_name,
+            phone: c.phone,
+            do_not_auto_reply: c.no_auto_reply,
+            merged_into: c.merged_into,
+            identities: c.identities.into_iter().map(Into::into).collect(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// One contact with everything the desk shows about it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactDetail {
+    #[serde(flatten)]
+    pub contact: ContactSummary,
+    /// Internal notes about the citizen; never sent.
+    pub notes: Option<String>,
+    /// The contact's cases on every channel (status, zaak link), latest activity first, at most
+    /// 100: those the caller may see.
+    pub cases: Vec<Case>,
+    /// How many of those are open (not resolved or closed).
+    pub open_cases: usize,
+    /// The latest messages in those cases, newest first, at most 20.
+    pub latest_messages: Vec<Message>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactMoveResult {
+    /// Where the identities (and their cases) went: for an unlink, the new contact.
+    pub to_contact_id: Uuid,
+    pub from_contact_id: Uuid,
+    pub identity_ids: Vec<Uuid>,
+    pub case_ids: Vec<Uuid>,
+}
+
+impl From<ContactMove> for ContactMoveResult {
+    fn from(m: ContactMove) -> Self {
+        ContactMoveResult {
+            to_contact_id: m.to_contact,
+            from_contact_id: m.from_contact,
+            identity_ids: m.identities,
+            case_ids: m.cases,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchReason {
+    /// A WhatsApp number or a recorded phone number is the same number.
+    SamePhoneNumber,
+    /// The same handle and display name on X and on Instagram.
+    SameNameAndHandle,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactSuggestion {
+    pub contact: ContactSummary,
+    pub reasons: Vec<MatchReason>,
+}
+
+// ------------------------------------------------------------------------------------ helpers
+
+/// The contact if the caller may see it; otherwise 404, so its existence does not leak.
+async fn visible_contact(state: &AppState, p: &Principal, id: Uuid) -> ApiResult<ContactProfile> {
+    let scope = p.case_scope();
+    let (profile, in_scope) = tokio::try_join!(
+        state.store.contact_profile(id),
+        state.store.contact_in_scope(id, &scope)
+    )?;
+    profile
+        .filter(|_| in_scope)
+        .ok_or_else(|| ApiError::NotFound("contact".into()))
+}
+
+async fn audit_read(
+    state: &AppState,
+    p: &Principal,
+    contact_id: Uuid,
+    action: &str,
+) -> ApiResult<()> {
+    state
+        .store
+        .record_contact_audit(ContactAudit {
+            actor: p.actor(),
+            action: action.into(),
+            contact_id,
+            case_id: None,
+            detail: serde_json::json!({}),
+        })
+        .await?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------------ list
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContactQuery {
+    /// A name (every word in an identity's name or handle, or the contact's whole name), a
+    /// handle (with or without `@`), a platform user id, or a phone number in any notation: at
+    /// most 200 characters, not blank.
+    #[param(max_length = 200, pattern = r"\S")]
+    pub q: Option<String>,
+    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
+    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
+    pub cursor: Option<String>,
+    /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+}
+
+/// Search contacts, in id order, with cursor pagination. Department users find only the
+/// contacts of cases forwarded to their department.
+#[utoipa::path(
+    get, path = "/api/v1/contacts", tag = "contacts", params(ContactQuery),
+    responses((status = 200, body = List<ContactSummary>), (status = 400, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Authorized<roles::ReadContacts>,
+    uri: Uri,
+    ApiQuery(q): ApiQuery<ContactQuery>,
+) -> ApiResult<Json<List<ContactSummary>>> {
+    if let Some(text) = &q.q {
+        if text.chars().count() > MAX_SEARCH_CHARS {
+            return Err(ApiError::invalid(
+                "q",
+                "too_long",
+                format!("at most {MAX_SEARCH_CHARS} characters"),
+            ));
+        }
+        if text.trim().is_empty() {
+            return Err(ApiError::invalid("q", "blank", "search for something"));
+        }
+    }
+    let phone = q.q.as_deref().and_then(rules::normalise_phone);
+    let page = state
+        .store
+        .list_contacts(
+            ContactSearch {
+                text: q.q,
+                phone,
+                scope: caller.case_scope(),
+            },
+            decode_cursor(q.cursor.as_deref())?,
+            page_limit(q.limit)?,
+        )
+        .await?;
+    Ok(Json(List {
+        next: next_link(PATH, &query_pairs(&uri), page.next_after),
+        items: page.items.into_iter().map(Into::into).collect(),
+    }))
+}
+
+// ------------------------------------------------------------------------------------ one
+
+/// One contact: identities on every channel, cases with status and zaak link, latest messages
+/// and flags. Reading it is recorded in the contact's access log.
+#[utoipa::path(
+    get, path = "/api/v1/contacts/{id}", tag = "contacts",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = ContactDetail), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Authorized<roles::ReadContacts>,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<ContactDetail>> {
+    let contact = visible_contact(&state, &caller, id).await?;
+    let (cases, messages) = tokio::try_join!(
+        state.store.contact_cases(id, MAX_CASES),
+        state.store.contact_messages(id, LATEST_MESSAGES)
+    )?;
+    // Only the cases the caller may open, and only their messages.
+    let scope = caller.case_scope();
+    let cases: Vec<_> = cases.into_iter().filter(|c| scope.allows(c)).collect();
+    let visible: std::collections::HashSet<Uuid> = cases.iter().map(|c| c.id).collect();
+    let messages = messages
+        .into_iter()
+        .filter(|m| visible.contains(&m.case_id))
+        .map(Into::into)
+        .collect();
+    audit_read(&state, &caller, id, "contact.read").await?;
+    Ok(Json(ContactDetail {
+        notes: contact.notes.clone(),
+        open_cases: cases
+            .iter()
+            .filter(|c| webcare_domain::status::is_active(c.status))
+            .count(),
+        cases: cases.into_iter().map(Into::into).collect(),
+        latest_messages: messages,
+        contact: contact.into(),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContactPatchBody {
+    /// 1 to 200 characters; null clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    pub display_name: Option<Option<String>>,
+    /// Internal notes, at most 10,000 characters; null clears them.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 10000)]
+    pub notes: Option<Option<String>>,
+    /// A phone number in any notation (`06-12345678`, `+31 6 12345678`); stored as digits with
+    /// the country code. Null clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 40)]
+    pub phone: Option<Option<String>>,
+    /// The out-of-hours auto-reply leaves this citizen alone.
+    pub do_not_auto_reply: Option<bool>,
+}
+
+/// Change a contact's name, notes, phone number or flags. Audited (which fields, not their
+/// values).
+#[utoipa::path(
+    patch, path = "/api/v1/contacts/{id}", tag = "contacts",
+    params(("id" = Uuid, Path)), request_body = ContactPatchBody,
+    responses(
+        (status = 200, body = ContactSummary),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn patch(
+    State(state): State<AppState>,
+    caller: Authorized<roles::ContactWork>,
+    IdPath(id): IdPath,
+    ApiJson(body): ApiJson<ContactPatchBody>,
+) -> ApiResult<Json<ContactSummary>> {
+    let mut problems = Vec::new();
+    let mut fields = Vec::new();
+    let display_name = body.display_name.map(|n| n.map(|n| n.trim().to_owned()));
+    if let Some(n) = &display_name {
+        fields.push("displayName");
+        if n.as_ref()
+            .is_some_and(|n| n.is_empty() || n.chars().count() > MAX_NAME_CHARS)
+        {
+            problems.push(crate::error::InvalidParam::new(
+                "displayName",
+                "invalid",
+                format!("1 to {MAX_NAME_CHARS} characters, or null"),
+            ));
+        }
+    }
+    if let Some(n) = &body.notes {
+        fields.push("notes");
+        if n.as_ref()
+            .is_some_and(|n| n.chars().count() > MAX_NOTES_CHARS)
+        {
+            problems.push(crate::error::InvalidParam::new(
+                "notes",
+                "too_long",
+                format!("at most {MAX_NOTES_CHARS} characters"),
+            ));
+        }
+    }
+    if body.phone.is_some() {
+        fields.push("phone");
+    }
+    let phone = match body.phone {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(raw)) => match rules::normalise_phone(&raw) {
+            Some(p) if raw.chars().count() <= 40 => Some(Some(p)),
+            _ => {
+                problems.push(crate::error::InvalidParam::new(
+                    "phone",
+                    "invalid",
+                    "not a phone number (e.g. 06-12345678 or +31 6 12345678)",
+                ));
+                None
+            }
+        },
+    };
+    if body.do_not_auto_reply.is_some() {
+        fields.push("doNotAutoReply");
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::Invalid(problems));
+    }
+    // A department user may not change contacts at all (role), so no scope check beyond 404.
+    let updated = state
+        .store
+        .update_contact(
+            id,
+            ContactPatch {
+                display_name,
+                notes: body.notes,
+                phone,
+                no_auto_reply: body.do_not_auto_reply,
+            },
+            ContactAudit {
+                actor: caller.actor(),
+                action: "contact.updated".into(),
+                contact_id: id,
+                case_id: None,
+                // The fields, not their values: the audit outlives the data it is about.
+                detail: serde_json::json!({ "fields": fields }),
+            },
+        )
+        .await?;
+    match updated {
+        Some(c) => Ok(Json(c.into())),
+        None => match state.store.contact_profile(id).await? {
+            Some(ContactProfile {
+                merged_into: Some(to),
+                ..
+            }) => Err(ApiError::Conflict(format!(
+                "the contact was merged into {to}; change that one"
+            ))),
+            _ => Err(ApiError::NotFound("contact".into())),
+        },
+    }
+}
+
+// ------------------------------------------------------------------------------------ link
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LinkIdentity {
+    /// An identity of another contact; it moves here with the cases that are its own.
+    pub identity_id: Uuid,
+}
+
+/// Link an identity of another contact to this one: the identity moves here with its cases (those
+/// in which only it wrote). Audited on both contacts; undone by unlinking it.
+#[utoipa::path(
+    post, path = "/api/v1/contacts/{id}/identities", tag = "contacts",
+    params(("id" = Uuid, Path)), request_body = LinkIdentity,
+    responses(
+        (status = 200, body = ContactMoveResult),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already this contact's identity, or the contact was merged away", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn link(
+    State(state): State<AppState>,
+    caller: Authorized<roles::ContactWork>,
+    IdPath(id): IdPath,
+    ApiJson(body): ApiJson<LinkIdentity>,
+) -> ApiResult<Json<ContactMoveResult>> {
+    let m = state
+        .store
+        .link_identity(id, body.identity_id, &caller.actor())
+        .await?;
+    Ok(Json(m.into()))
+}
+
+/// `{id}` and `{identityId}` of a path; a malformed one is a 400 naming it.
+pub struct ContactIdentityPath(pub Uuid, pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for ContactIdentityPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path((a, b)) =
+            axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
+                .await
+                .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+        let parse = |name: &str, raw: &str| {
+            Uuid::parse_str(raw).map_err(|_| {
+                ApiError::invalid(name, "invalid_uuid", format!("'{raw}' is not a UUID"))
+            })
+        };
+        Ok(ContactIdentityPath(
+            parse("id", &a)?,
+            parse("identityId", &b)?,
+        ))
+    }
+}
+
+/// Unlink an identity: it becomes a contact of its own, with the cases that are its own (those in
+/// which only it wrote). This undoes a link or a merge. The contact's only identity cannot be
+/// unlinked (409). Audited on both contacts.
+#[utoipa::path(
+    delete, path = "/api/v1/contacts/{id}/identities/{identityId}", tag = "contacts",
+    params(("id" = Uuid, Path), ("identityId" = Uuid, Path)),
+    responses(
+        (status = 200, body = ContactMoveResult),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The contact's only identity, or the contact was merged away", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn unlink(
+    State(state): State<AppState>,
+    caller: Authorized<roles::ContactWork>,
+    ContactIdentityPath(id, identity): ContactIdentityPath,
+) -> ApiResult<Json<ContactMoveResult>> {
+    let m = state
+        .store
+        .unlink_identity(id, identity, &caller.actor())
+        .await?;
+    Ok(Json(m.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MergeContacts {
+    /// The other contact: its identities and every case move here, and it is marked merged.
+    pub contact_id: Uuid,
+}
+
+/// Merge another contact into this one: every identity and case moves here. Audited on both;
+/// undone identity by identity with an unlink.
+#[utoipa::path(
+    post, path = "/api/v1/contacts/{id}/merge", tag = "contacts",
+    params(("id" = Uuid, Path)), request_body = MergeContacts,
+    responses(
+        (status = 200, body = ContactMoveResult),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "One of the contacts was merged away already", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn merge(
+    State(state): State<AppState>,
+    caller: Authorized<roles::ContactWork>,
+    IdPath(id): IdPath,
+    ApiJson(body): ApiJson<MergeContacts>,
+) -> ApiResult<Json<ContactMoveResult>> {
+    if body.contact_id == id {
+        return Err(ApiError::invalid(
+            "contactId",
+            "same_contact",
+            "a contact cannot be merged into itself",
+        ));
+    }
+    let m = state
+        .store
+        .merge_contacts(id, body.contact_id, &caller.actor())
+        .await?;
+    Ok(Json(m.into()))
+}
+
+// ------------------------------------------------------------------------------------ suggestions
+
+/// Contacts that may be the same citizen: the same phone number (a WhatsApp number, a recorded
+/// number), or the same display name and handle on X and Instagram. Only suggestions: nothing is
+/// linked until an agent links or merges. Reading them is recorded in the access log.
+#[utoipa::path(
+    get, path = "/api/v1/contacts/{id}/suggestions", tag = "contacts",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = List<ContactSuggestion>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn suggestions(
+    State(state): State<AppState>,
+    caller: Authorized<roles::ContactWork>,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<List<ContactSuggestion>>> {
+    let contact = visible_contact(&state, &caller, id).await?;
+    let facts = contact.facts();
+    let phones: Vec<String> = rules::phone_keys(&facts).into_iter().collect();
+    let handles: Vec<String> = rules::handle_keys(&facts).into_iter().collect();
+    let candidates = state
+        .store
+        .match_candidates(&phones, &handles, MAX_CANDIDATES)
+        .await?;
+    let found = rules::suggest(
+        &facts,
+        &candidates.iter().map(|c| c.facts()).collect::<Vec<_>>(),
+    );
+    let mut by_id: std::collections::HashMap<Uuid, ContactProfile> =
+        candidates.into_iter().map(|c| (c.id, c)).collect();
+    let items = found
+        .into_iter()
+        .filter_map(|s| {
+            Some(ContactSuggestion {
+                contact: by_id.remove(&s.contact_id)?.into(),
+                reasons: s
+                    .reasons
+                    .into_iter()
+                    .map(|r| match r {
+                        rules::MatchReason::SamePhoneNumber => MatchReason::SamePhoneNumber,
+                        rules::MatchReason::SameNameAndHandle => MatchReason::SameNameAndHandle,
+                    })
+                    .collect(),
+            })
+        })
+        .collect();
+    audit_read(&state, &caller, id, "contact.suggestions_read").await?;
+    Ok(Json(List { next: None, items }))
+}
+
+// ------------------------------------------------------------------------------------ access log
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccessLogQuery {
+    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
+    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
+    pub cursor: Option<String>,
+    /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+}
+
+/// Who read or changed the contact's data, when and how (reads of the contact and of its cases,
+/// links, merges, changes), oldest first; also of contacts merged into it. Reading it is itself
+/// recorded. Audit rows are never changed or deleted through the API.
+#[utoipa::path(
+    get, path = "/api/v1/contacts/{id}/access-log", tag = "contacts",
+    params(("id" = Uuid, Path), AccessLogQuery),
+    responses((status = 200, body = List<AuditEvent>), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn access_log(
+    State(state): State<AppState>,
+    caller: Authorized<roles::ContactPrivacy>,
+    IdPath(id): IdPath,
+    uri: Uri,
+    ApiQuery(q): ApiQuery<AccessLogQuery>,
+) -> ApiResult<Json<List<AuditEvent>>> {
+    let after = decode_cursor(q.cursor.as_deref())?;
+    let limit = page_limit(q.limit)?;
+    visible_contact(&state, &caller, id).await?;
+    // Recorded before the read, so the answer includes this very look.
+    audit_read(&state, &caller, id, "contact.access_log_read").await?;
+    let page = state.store.access_log(id, after, limit).await?;
+    Ok(Json(List {
+        next: next_link(
+            &format!("{PATH}/{id}/access-log"),
+            &query_pairs(&uri),
+            page.next_after,
+        ),
+        items: page
+            .items
+            .into_iter()
+            .map(|a| AuditEvent {
+                id: a.id,
+                at: a.at,
+                actor: a.actor,
+                action: a.action,
+                case_id: a.case_id,
+                detail: a.detail,
+            })
+            .collect(),
+    }))
+}
+
+// ------------------------------------------------------------------------------------ export
+
+/// One case in an export: the case with everything said and done in it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportCase {
+    #[serde(flatten)]
+    pub case: Case,
+    /// Messages in and out, platform-time order.
+    pub messages: Vec<Message>,
+    /// Internal notes about the case.
+    pub notes: Vec<crate::routes::case_work::Note>,
+    /// Questions to departments and their answers.
+    pub forwards: Vec<crate::routes::case_work::Forward>,
+    /// Replies the desk sent or queued, with their delivery state.
+    pub replies: Vec<crate::routes::replies::Reply>,
+}
+
+/// Everything the desk holds about a contact (AVG art. 15), as one JSON document.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactExport {
+    pub exported_at: DateTime<Utc>,
+    pub contact: ContactSummary,
+    pub notes: Option<String>,
+    /// Every case of the contact on every channel, oldest first.
+    pub cases: Vec<ExportCase>,
+    /// Who read or changed the contact's data, oldest first (this export included).
+    pub access_log: Vec<AuditEvent>,
+}
+
+/// Cases (and audit rows) read per round trip while an export streams.
+const EXPORT_PAGE: u32 = 100;
+
+/// Export everything about a contact: identities, every case with its messages in and out,
+/// notes, department questions and answers, replies and zaak links, and the access log. The
+/// document streams case by case, so a large export does not sit in memory; a failure halfway
+/// ends the body early (the JSON is then incomplete, never wrong). Recorded in the access log.
+#[utoipa::path(
+    post, path = "/api/v1/contacts/{id}/export", tag = "contacts",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = ContactExport), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn export(
+    State(state): State<AppState>,
+    caller: Authorized<roles::ContactPrivacy>,
+    IdPath(id): IdPath,
+) -> ApiResult<axum::response::Response> {
+    use axum::http::header;
+    let contact = visible_contact(&state, &caller, id).await?;
+    audit_read(&state, &caller, id, "contact.exported").await?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
+    tokio::spawn(async move {
+        if let Err(e) = write_export(&state, contact, &tx).await {
+            tracing::warn!(contact = %id, error = %e, "contact export ended early");
+            let _ = tx
+                .send(Err(std::io::Error::other("the export ended early")))
+                .await;
+        }
+    });
+    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    axum::response::Response::builder()
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"contact-{id}.json\""),
+        )
+        .body(body)
+        .map_err(|e| ApiError::Internal(e.into()))
+}
+
+/// Writes the export document piece by piece into `tx`.
+async fn write_export(
+    state: &AppState,
+    contact: ContactProfile,
+    tx: &tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>,
+) -> anyhow::Result<()> {
+    use webcare_store::{CaseFilter, CaseSort, PageRequest};
+    let id = contact.id;
+    let send = |v: Vec<u8>| async move {
+        tx.send(Ok(bytes::Bytes::from(v)))
+            .await
+            .map_err(|_| anyhow::anyhow!("the client went away"))
+    };
+    let mut head = br#"{"exportedAt":"#.to_vec();
+    serde_json::to_writer(&mut head, &Utc::now())?;
+    head.extend_from_slice(br#","notes":"#);
+    serde_json::to_writer(&mut head, &contact.notes)?;
+    head.extend_from_slice(br#","contact":"#);
+    serde_json::to_writer(&mut head, &ContactSummary::from(contact))?;
+    head.extend_from_slice(br#","cases":["#);
+    send(head).await?;
+    let mut after = None;
+    let mut first = true;
+    loop {
+        let page = state
+            .store
+            .list_cases(
+                CaseFilter {
+                    contact_id: Some(id),
+                    ..Default::default()
+                },
+                PageRequest {
+                    after,
+                    limit: EXPORT_PAGE,
+                    sort: CaseSort::Oldest,
+                    after_due: None,
+                },
+            )
+            .await?;
+        for case in page.items {
+            let (messages, notes, forwards, replies) = tokio::try_join!(
+                state.store.case_messages(case.id),
+                state.store.list_notes(case.id),
+                state.store.list_forwards(case.id),
+                state.store.case_replies(case.id),
+            )?;
+            let item = ExportCase {
+                case: case.into(),
+                messages: messages.into_iter().map(Into::into).collect(),
+                notes: notes
+                    .into_iter()
+                    .map(|n| crate::routes::case_work::Note {
+                        id: n.id,
+                        case_id: n.case_id,
+                        author: n.author,
+                        text: n.text,
+                        created_at: n.created_at,
+                    })
+                    .collect(),
+                forwards: forwards
+                    .into_iter()
+                    .map(|f| crate::routes::case_work::Forward {
+                        id: f.id,
+                        department_id: f.department_id,
+                        question: f.question,
+                        forwarded_by: f.forwarded_by,
+                        forwarded_at: f.forwarded_at,
+                        answer: f.answer,
+                        answered_by: f.answered_by,
+                        answered_at: f.answered_at,
+                        return_reason: f.return_reason,
+                        returned_at: f.returned_at,
+                        answered_in_time: f.answered_in_time,
+                        answer_outcome: f.answer_outcome,
+                        answer_settled_at: f.answer_settled_at,
+                    })
+                    .collect(),
+                replies: replies.into_iter().map(Into::into).collect(),
+            };
+            let mut buf = if first { Vec::new() } else { b",".to_vec() };
+            first = false;
+            serde_json::to_writer(&mut buf, &item)?;
+            send(buf).await?;
+        }
+        match page.next_after {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    send(br#"],"accessLog":["#.to_vec()).await?;
+    let mut after = None;
+    let mut first = true;
+    loop {
+        let page = state.store.access_log(id, after, EXPORT_PAGE).await?;
+        for a in page.items {
+            let mut buf = if first { Vec::new() } else { b",".to_vec() };
+            first = false;
+            serde_json::to_writer(
+                &mut buf,
+                &AuditEvent {
+                    id: a.id,
+                    at: a.at,
+                    actor: a.actor,
+                    action: a.action,
+                    case_id: a.case_id,
+                    detail: a.detail,
+                },
+            )?;
+            send(buf).await?;
+        }
+        match page.next_after {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    send(b"]}".to_vec()).await?;
+    Ok(())
+}
