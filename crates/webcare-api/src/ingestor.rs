@@ -26,6 +26,9 @@ pub enum IngestError {
     Store(#[from] StoreError),
     #[error("the desk is shutting down")]
     ShuttingDown,
+    /// The message cannot be stored at all (see `InboundMessage::check`): nothing was written.
+    #[error("refused: {0}")]
+    Refused(#[from] webcare_domain::inbound::Refusal),
 }
 
 /// The writer for a message: by account and author, so one citizen's messages (their identity,
@@ -87,8 +90,12 @@ impl Ingestor {
         &self.accounts
     }
 
-    /// Stores one message durably; returns once its transaction has committed.
-    pub async fn ingest(&self, item: IngestItem) -> Result<IngestOutcome, IngestError> {
+    /// Stores one message durably; returns once its transaction has committed. Every door
+    /// passes here, so this is where the one input contract is applied: the message is
+    /// normalised (controls removed, over-long text cut, an implausible time clamped, each
+    /// flagged) or refused.
+    pub async fn ingest(&self, mut item: IngestItem) -> Result<IngestOutcome, IngestError> {
+        item.message.normalise(item.received_at)?;
         let (done, wait) = oneshot::channel();
         let tx = &self.txs[shard(&item, self.txs.len())];
         tx.send(Job { item, done })
@@ -103,6 +110,9 @@ impl From<IngestError> for crate::error::ApiError {
         match e {
             IngestError::Store(e) => e.into(),
             IngestError::ShuttingDown => crate::error::ApiError::Unavailable(e.to_string()),
+            IngestError::Refused(r) => {
+                crate::error::ApiError::invalid("body", "refused", r.to_string())
+            }
         }
     }
 }

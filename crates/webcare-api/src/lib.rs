@@ -87,6 +87,8 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(webhook_subscriptions::deliveries))
         .routes(routes!(tokens::create, tokens::list))
         .routes(routes!(tokens::revoke))
+        .routes(routes!(deliveries::parked))
+        .routes(routes!(deliveries::rejected))
         .split_for_parts();
     openapi::document_body_errors(&mut doc);
     (router, doc)

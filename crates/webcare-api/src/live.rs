@@ -5,7 +5,9 @@
 //!
 //! Kinds: `case.created`, `case.updated`, `case.resolved`, `message.received`, `sla.warning`,
 //! `sla.breached`, and `reply.updated` (a reply's delivery state: stored as `pending`, `sent`,
-//! a retry scheduled (`pending` with `lastError`), `failed`, `delivered`, `read`).
+//! a retry scheduled (`pending` with `lastError`), `failed`, `delivered`, `read`), and
+//! `journal.parked` (an accepted delivery kept as failed for an operator; no case, so only callers
+//! who see every case get it).
 
 use crate::auth::Principal;
 use crate::state::AppState;

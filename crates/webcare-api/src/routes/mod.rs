@@ -5,6 +5,7 @@ pub mod canned;
 pub mod case_work;
 pub mod cases;
 pub mod channel_accounts;
+pub mod deliveries;
 pub mod events;
 pub mod health;
 pub mod messages;
