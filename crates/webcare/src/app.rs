@@ -167,13 +167,13 @@ impl App {
 
         let (stop_http, stopped) = oneshot::channel::<()>();
         let router = webcare_api::router(state.clone());
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        // Timeouts, a connection limit and a bounded shutdown (see `crate::http`).
+        let server = tokio::spawn(crate::http::serve(
+            listener,
+            router,
+            cfg.http.limits(),
+            stopped,
+        ));
         tracing::info!(%addr, backend = store.backend(), "webcare is serving");
         Ok(App {
             store,
@@ -186,8 +186,9 @@ impl App {
         })
     }
 
-    /// Stops accepting requests and finishes the ones in flight, then stops the workers (each
-    /// finishes its current step) and closes the store.
+    /// Stops accepting requests and finishes the ones in flight (closing what is still open
+    /// after `http.shutdown_grace_seconds`), then stops the workers (each finishes its current
+    /// step) and closes the store.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
         if let Some(stop) = self.stop_http.take() {
             let _ = stop.send(());
