@@ -44,6 +44,40 @@ fn shard(item: &IngestItem, writers: usize) -> usize {
     (h.finish() % writers as u64) as usize
 }
 
+/// Counts a batch's outcomes, once per outcome kind (a no-op without a metrics recorder).
+fn count_outcomes(results: &[Result<IngestOutcome, StoreError>]) {
+    let (mut stored, mut duplicate, mut failed) = (0u64, 0u64, 0u64);
+    for r in results {
+        match r {
+            Ok(o) if o.created => {
+                stored += 1;
+                for f in &o.message.flags {
+                    if matches!(
+                        f.as_str(),
+                        webcare_domain::flags::CONTROL_CHARACTERS_REMOVED
+                            | webcare_domain::flags::TEXT_TRUNCATED
+                            | webcare_domain::flags::SENT_AT_CLAMPED
+                    ) {
+                        metrics::counter!(crate::metrics::INGEST_CORRECTED, "flag" => f.clone())
+                            .increment(1);
+                    }
+                }
+            }
+            Ok(_) => duplicate += 1,
+            Err(_) => failed += 1,
+        }
+    }
+    for (outcome, n) in [
+        ("stored", stored),
+        ("duplicate", duplicate),
+        ("failed", failed),
+    ] {
+        if n > 0 {
+            metrics::counter!(crate::metrics::INGEST_MESSAGES, "outcome" => outcome).increment(n);
+        }
+    }
+}
+
 impl Ingestor {
     /// Starts `writers` writer tasks. SQLite has one writer at a time anyway, so it gets one task;
     /// PostgreSQL benefits from a few concurrent batches. The tasks end when every handle is
@@ -69,6 +103,7 @@ impl Ingestor {
                     let (items, dones): (Vec<_>, Vec<_>) =
                         batch.into_iter().map(|j| (j.item, j.done)).unzip();
                     let results = store.ingest_batch(items).await;
+                    count_outcomes(&results);
                     // Hook after the commit: out-of-hours auto-replies (no IO here; see auto_reply).
                     auto_reply.after_commit(&results);
                     for (done, result) in dones.into_iter().zip(results) {

@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod ingestor;
 pub mod live;
+pub mod metrics;
 pub mod middleware;
 pub mod oidc;
 pub mod openapi;

@@ -131,6 +131,13 @@ impl crate::sla_worker::AlertSink for LiveAlertSink {
             })
             .collect();
         self.state.store.append_events(events).await?;
+        // Counted once delivered (a failed delivery is retried and would count twice).
+        for a in alerts {
+            let status = webcare_store::sla::status_str(a.status);
+            metrics::counter!(crate::metrics::SLA_ALERTS, "status" => status).increment(1);
+            let lag = (a.fired_at - a.due_at).num_milliseconds().max(0) as f64 / 1000.0;
+            metrics::histogram!(crate::metrics::SLA_TIMER_LAG).record(lag);
+        }
         Ok(())
     }
 }

@@ -131,6 +131,8 @@ pub struct JournalStats {
     pub pending: i64,
     pub processed: i64,
     pub failed: i64,
+    /// When the oldest pending entry was received (the journal's lag), if any is pending.
+    pub oldest_pending: Option<DateTime<Utc>>,
 }
 
 /// What linking an echo of our own message did.
@@ -811,6 +813,14 @@ macro_rules! impl_connectors_store {
                             "failed" => s.failed = n,
                             _ => {}
                         }
+                    }
+                    if s.pending > 0 {
+                        let oldest: Option<i64> = sqlx::query_scalar(
+                            "SELECT MIN(received_at) FROM webhook_journal WHERE state = 'pending'",
+                        )
+                        .fetch_one(&self.pool)
+                        .await?;
+                        s.oldest_pending = oldest.map($crate::time::from_ms);
                     }
                     Ok(s)
                 }

@@ -102,6 +102,24 @@ fn open_file_limit() -> Option<usize> {
     line.split_whitespace().nth(3)?.parse().ok()
 }
 
+/// Prometheus `/metrics` (see `webcare::metrics`): off unless `bind` or `token` is set.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct MetricsConfig {
+    /// Serve `/metrics` on this separate address, without a token: keep it on a network only
+    /// the scraper reaches.
+    pub bind: Option<String>,
+    /// Serve `/metrics` on the main address to callers sending `Authorization: Bearer <token>`
+    /// (at least 24 characters).
+    pub token: Option<Secret>,
+}
+
+impl MetricsConfig {
+    pub fn enabled(&self) -> bool {
+        self.bind.is_some() || self.token.is_some()
+    }
+}
+
 /// SLA defaults (used when no SLA policy matches a case) and the timer worker.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -213,6 +231,7 @@ pub struct Config {
     pub reopen_window_days: i64,
     pub ingest: IngestConfig,
     pub http: HttpConfig,
+    pub metrics: MetricsConfig,
     pub sla: SlaSettings,
     /// OIDC sign-in; off when absent.
     pub oidc: Option<OidcConfig>,
@@ -230,6 +249,7 @@ impl Default for Config {
             reopen_window_days: 7,
             ingest: IngestConfig::default(),
             http: HttpConfig::default(),
+            metrics: MetricsConfig::default(),
             sla: SlaSettings::default(),
             oidc: None,
         }
@@ -279,6 +299,12 @@ impl Config {
             self.ingest.journal_lease_seconds >= 1,
             "ingest.journal_lease_seconds must be at least 1"
         );
+        if let Some(t) = &self.metrics.token {
+            anyhow::ensure!(
+                t.0.len() >= 24,
+                "metrics.token must be at least 24 characters"
+            );
+        }
         let h = &self.http;
         anyhow::ensure!(
             h.header_read_timeout_seconds >= 1

@@ -6,3 +6,4 @@
 pub mod app;
 pub mod config;
 pub mod http;
+pub mod metrics;

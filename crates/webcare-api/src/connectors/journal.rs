@@ -112,6 +112,13 @@ pub async fn process_batch(store: &Arc<dyn Store>, ingestor: &Ingestor, batch: V
             _ => None,
         })
         .collect();
+    let outcomes_rejected: usize = outcomes
+        .iter()
+        .map(|(_, o)| match o {
+            JournalOutcome::Processed { rejected, .. } => rejected.len(),
+            _ => 0,
+        })
+        .sum();
     if let Err(e) = store.journal_finish_many(outcomes).await {
         // The leases run out and the sweep processes them again; processing is idempotent.
         tracing::warn!(error = %e, entries = batch.len(), "recording journal outcomes failed");
@@ -120,7 +127,12 @@ pub async fn process_batch(store: &Arc<dyn Store>, ingestor: &Ingestor, batch: V
     // An accepted delivery that will not be processed without an operator must not go unseen:
     // a live event per parked entry, besides `GET
     // /api/v1/parked-deliveries`.
+    let rejected: usize = outcomes_rejected;
+    if rejected > 0 {
+        metrics::counter!(crate::metrics::INGEST_REJECTED).increment(rejected as u64);
+    }
     if !parked.is_empty() {
+        metrics::counter!(crate::metrics::JOURNAL_PARKED).increment(parked.len() as u64);
         if let Err(e) = store.append_events(parked).await {
             tracing::warn!(error = %e, "could not record journal.parked events");
         }
