@@ -112,7 +112,7 @@ pub async fn process_batch(store: &Arc<dyn Store>, ingestor: &Ingestor, batch: V
             _ => None,
         })
         .collect();
-    let outcomes_rejected: usize = outcomes
+    let rejected: usize = outcomes
         .iter()
         .map(|(_, o)| match o {
             JournalOutcome::Processed { rejected, .. } => rejected.len(),
@@ -124,13 +124,11 @@ pub async fn process_batch(store: &Arc<dyn Store>, ingestor: &Ingestor, batch: V
         tracing::warn!(error = %e, entries = batch.len(), "recording journal outcomes failed");
         return;
     }
-    // An accepted delivery that will not be processed without an operator must not go unseen:
-    // a live event per parked entry, besides `GET
-    // /api/v1/parked-deliveries`.
-    let rejected: usize = outcomes_rejected;
     if rejected > 0 {
         metrics::counter!(crate::metrics::INGEST_REJECTED).increment(rejected as u64);
     }
+    // An accepted delivery that will not be processed without an operator must not go unseen:
+    // a live event per parked entry, besides `GET /api/v1/parked-deliveries`.
     if !parked.is_empty() {
         metrics::counter!(crate::metrics::JOURNAL_PARKED).increment(parked.len() as u64);
         if let Err(e) = store.append_events(parked).await {
