@@ -30,3 +30,6 @@ pub const SLA_ALERTS: &str = "webcare_sla_alerts_total";
 pub const SLA_TIMER_LAG: &str = "webcare_sla_timer_lag_seconds";
 /// Gauge: open live-event (SSE) streams.
 pub const SSE_SUBSCRIBERS: &str = "webcare_sse_subscribers";
+/// Gauges, sampled at scrape time: database connections open and in use.
+pub const DB_CONNECTIONS_OPEN: &str = "webcare_db_connections_open";
+pub const DB_CONNECTIONS_IN_USE: &str = "webcare_db_connections_in_use";

@@ -107,6 +107,9 @@ async fn scrape(State(s): State<Scrape>, headers: HeaderMap) -> Response {
             );
         }
     }
+    let pool = s.store.pool_stats();
+    metrics::gauge!(m::DB_CONNECTIONS_OPEN).set(f64::from(pool.open));
+    metrics::gauge!(m::DB_CONNECTIONS_IN_USE).set(f64::from(pool.open.saturating_sub(pool.idle)));
     match s.store.journal_stats().await {
         Ok(j) => {
             metrics::gauge!(m::JOURNAL_PENDING).set(j.pending as f64);

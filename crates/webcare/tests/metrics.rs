@@ -198,6 +198,11 @@ async fn a_scrape_shows_the_counters_move(d: Desk) {
     );
     assert!(after.contains("webcare_journal_pending "), "{after}");
     assert!(after.contains("webcare_journal_oldest_pending_age_seconds "));
+    assert!(
+        value(&after, "webcare_db_connections_open", &[]) >= 1.0,
+        "{after}"
+    );
+    assert!(after.contains("webcare_db_connections_in_use "));
     drop(stream);
 
     // The separate address needs no token.
