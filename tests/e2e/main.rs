@@ -5,6 +5,7 @@ mod api_conventions;
 mod connectors;
 mod doors;
 mod ingest;
+mod input_contract;
 mod outbox;
 mod replies;
 mod sla;

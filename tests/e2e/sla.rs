@@ -1095,6 +1095,7 @@ async fn breach_delay() {
                 text: "bench".into(),
                 sent_at: due - Duration::minutes(1),
                 attachments: vec![],
+                flags: Vec::new(),
             },
             received_at: Utc::now(),
             default_team: None,

@@ -13,8 +13,7 @@ use webcare_domain::{
 };
 use webcare_store::records as rec;
 
-pub const MAX_TEXT_CHARS: usize = 100_000;
-const MAX_ID_CHARS: usize = 256;
+pub use webcare_domain::inbound::{MAX_ID_CHARS, MAX_TEXT_CHARS};
 const MAX_ATTACHMENTS: usize = 50;
 
 /// `{"items": [...], "next": "<url or null>"}`, the one list shape of the API.
@@ -119,9 +118,41 @@ pub fn check_url(errs: &mut Vec<InvalidParam>, name: &str, v: &str) {
     }
 }
 
+fn invalid_param_of(a: &inbound::Anomaly) -> InvalidParam {
+    use inbound::{Anomaly, Implausible};
+    match a {
+        Anomaly::ControlCharacters { field } => InvalidParam::new(
+            *field,
+            "control_characters",
+            "must not contain control characters (tab, line feed and carriage return are allowed)",
+        ),
+        Anomaly::TextTooLong { chars } => InvalidParam::new(
+            "text",
+            "too_long",
+            format!("{chars} characters; at most {MAX_TEXT_CHARS}"),
+        ),
+        Anomaly::FieldTooLong { field } => InvalidParam::new(
+            *field,
+            "too_long",
+            format!("at most {MAX_ID_CHARS} characters"),
+        ),
+        Anomaly::SentAt(Implausible::InTheFuture) => InvalidParam::new(
+            "sentAt",
+            "in_future",
+            format!(
+                "more than {} minutes in the future",
+                inbound::MAX_CLOCK_AHEAD.num_minutes()
+            ),
+        ),
+        Anomaly::SentAt(Implausible::BeforePlatforms) => {
+            InvalidParam::new("sentAt", "implausible", "before 2004")
+        }
+    }
+}
+
 impl NewMessage {
     /// Checks everything that can be checked without the database.
-    pub fn validate(&self, now: DateTime<Utc>) -> Result<(), ApiError> {
+    pub fn validate(&self) -> Result<(), ApiError> {
         let mut errs = Vec::new();
         check_id(&mut errs, "platformMessageId", &self.platform_message_id);
         check_id(
@@ -134,14 +165,6 @@ impl NewMessage {
         }
         if let Some(v) = &self.conversation_key {
             check_id(&mut errs, "conversationKey", v);
-        }
-        let chars = self.text.chars().count();
-        if chars > MAX_TEXT_CHARS {
-            errs.push(InvalidParam::new(
-                "text",
-                "too_long",
-                format!("{chars} characters; at most {MAX_TEXT_CHARS}"),
-            ));
         }
         if self.text.is_empty() && self.attachments.is_empty() {
             errs.push(InvalidParam::new(
@@ -169,18 +192,28 @@ impl NewMessage {
                 check_url(&mut errs, &format!("attachments[{i}].url"), u);
             }
         }
-        if self.sent_at > now + chrono::Duration::hours(24) {
-            errs.push(InvalidParam::new(
-                "sentAt",
-                "in_future",
-                "more than 24 hours in the future",
-            ));
-        }
         if errs.is_empty() {
             Ok(())
         } else {
             Err(ApiError::Invalid(errs))
         }
+    }
+
+    /// The message in the shape every door shares, checked by the one input contract
+    /// (`InboundMessage::check`): what a platform's message gets corrected and flagged for, an
+    /// API client is told (400), since it can send it again.
+    pub fn into_checked(self, now: DateTime<Utc>) -> Result<InboundMessage, ApiError> {
+        self.validate()?;
+        let m = self.into_inbound();
+        let anomalies = m
+            .check(now)
+            .map_err(|r| ApiError::invalid("body", "refused", r.to_string()))?;
+        if anomalies.is_empty() {
+            return Ok(m);
+        }
+        Err(ApiError::Invalid(
+            anomalies.iter().map(invalid_param_of).collect(),
+        ))
     }
 
     pub fn into_inbound(self) -> InboundMessage {
@@ -198,6 +231,7 @@ impl NewMessage {
             text: self.text,
             sent_at: self.sent_at,
             attachments: self.attachments.into_iter().map(Into::into).collect(),
+            flags: Vec::new(),
         }
     }
 }

@@ -26,6 +26,9 @@ pub enum IngestError {
     Store(#[from] StoreError),
     #[error("the desk is shutting down")]
     ShuttingDown,
+    /// The message cannot be stored at all (see `InboundMessage::check`): nothing was written.
+    #[error("refused: {0}")]
+    Refused(#[from] webcare_domain::inbound::Refusal),
 }
 
 /// The writer for a message: by account and author, so one citizen's messages (their identity,
@@ -39,6 +42,40 @@ fn shard(item: &IngestItem, writers: usize) -> usize {
     item.channel_account_id.hash(&mut h);
     item.message.author.platform_user_id.hash(&mut h);
     (h.finish() % writers as u64) as usize
+}
+
+/// Counts a batch's outcomes, once per outcome kind (a no-op without a metrics recorder).
+fn count_outcomes(results: &[Result<IngestOutcome, StoreError>]) {
+    let (mut stored, mut duplicate, mut failed) = (0u64, 0u64, 0u64);
+    for r in results {
+        match r {
+            Ok(o) if o.created => {
+                stored += 1;
+                for f in &o.message.flags {
+                    if matches!(
+                        f.as_str(),
+                        webcare_domain::flags::CONTROL_CHARACTERS_REMOVED
+                            | webcare_domain::flags::TEXT_TRUNCATED
+                            | webcare_domain::flags::SENT_AT_CLAMPED
+                    ) {
+                        metrics::counter!(crate::metrics::INGEST_CORRECTED, "flag" => f.clone())
+                            .increment(1);
+                    }
+                }
+            }
+            Ok(_) => duplicate += 1,
+            Err(_) => failed += 1,
+        }
+    }
+    for (outcome, n) in [
+        ("stored", stored),
+        ("duplicate", duplicate),
+        ("failed", failed),
+    ] {
+        if n > 0 {
+            metrics::counter!(crate::metrics::INGEST_MESSAGES, "outcome" => outcome).increment(n);
+        }
+    }
 }
 
 impl Ingestor {
@@ -66,6 +103,7 @@ impl Ingestor {
                     let (items, dones): (Vec<_>, Vec<_>) =
                         batch.into_iter().map(|j| (j.item, j.done)).unzip();
                     let results = store.ingest_batch(items).await;
+                    count_outcomes(&results);
                     // Hook after the commit: out-of-hours auto-replies (no IO here; see auto_reply).
                     auto_reply.after_commit(&results);
                     for (done, result) in dones.into_iter().zip(results) {
@@ -87,8 +125,12 @@ impl Ingestor {
         &self.accounts
     }
 
-    /// Stores one message durably; returns once its transaction has committed.
-    pub async fn ingest(&self, item: IngestItem) -> Result<IngestOutcome, IngestError> {
+    /// Stores one message durably; returns once its transaction has committed. Every door
+    /// passes here, so this is where the one input contract is applied: the message is
+    /// normalised (controls removed, over-long text cut, an implausible time clamped, each
+    /// flagged) or refused.
+    pub async fn ingest(&self, mut item: IngestItem) -> Result<IngestOutcome, IngestError> {
+        item.message.normalise(item.received_at)?;
         let (done, wait) = oneshot::channel();
         let tx = &self.txs[shard(&item, self.txs.len())];
         tx.send(Job { item, done })
@@ -103,6 +145,9 @@ impl From<IngestError> for crate::error::ApiError {
         match e {
             IngestError::Store(e) => e.into(),
             IngestError::ShuttingDown => crate::error::ApiError::Unavailable(e.to_string()),
+            IngestError::Refused(r) => {
+                crate::error::ApiError::invalid("body", "refused", r.to_string())
+            }
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod ingestor;
 pub mod live;
+pub mod metrics;
 pub mod middleware;
 pub mod oidc;
 pub mod openapi;
@@ -96,6 +97,8 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(contacts::export))
         .routes(routes!(tokens::create, tokens::list))
         .routes(routes!(tokens::revoke))
+        .routes(routes!(deliveries::parked))
+        .routes(routes!(deliveries::rejected))
         .split_for_parts();
     openapi::document_body_errors(&mut doc);
     (router, doc)

@@ -5,7 +5,9 @@
 //!
 //! Kinds: `case.created`, `case.updated`, `case.resolved`, `message.received`, `sla.warning`,
 //! `sla.breached`, and `reply.updated` (a reply's delivery state: stored as `pending`, `sent`,
-//! a retry scheduled (`pending` with `lastError`), `failed`, `delivered`, `read`).
+//! a retry scheduled (`pending` with `lastError`), `failed`, `delivered`, `read`), and
+//! `journal.parked` (an accepted delivery kept as failed for an operator; no case, so only callers
+//! who see every case get it).
 
 use crate::auth::Principal;
 use crate::state::AppState;
@@ -129,6 +131,13 @@ impl crate::sla_worker::AlertSink for LiveAlertSink {
             })
             .collect();
         self.state.store.append_events(events).await?;
+        // Counted once delivered (a failed delivery is retried and would count twice).
+        for a in alerts {
+            let status = webcare_store::sla::status_str(a.status);
+            metrics::counter!(crate::metrics::SLA_ALERTS, "status" => status).increment(1);
+            let lag = (a.fired_at - a.due_at).num_milliseconds().max(0) as f64 / 1000.0;
+            metrics::histogram!(crate::metrics::SLA_TIMER_LAG).record(lag);
+        }
         Ok(())
     }
 }

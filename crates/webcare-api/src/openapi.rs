@@ -33,6 +33,7 @@ use utoipa::{Modify, OpenApi};
         (name = "webhooks", description = "Outbound webhooks (admin)"),
         (name = "tokens", description = "API tokens: each user their own, the admin all"),
         (name = "contacts", description = "The citizen's record: contacts across channels, links, merges, suggestions, access log, export"),
+        (name = "deliveries", description = "Platform deliveries accepted but not stored: parked and rejected (admin)"),
     )
 )]
 pub struct ApiDoc;
@@ -185,6 +186,8 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
     ("patch", "/api/v1/departments/{id}", "updateDepartment"),
     ("get", "/api/v1/events", "streamEvents"),
     ("post", "/api/v1/messages", "createMessage"),
+    ("get", "/api/v1/parked-deliveries", "listParkedDeliveries"),
+    ("get", "/api/v1/rejected-items", "listRejectedItems"),
     ("get", "/api/v1/reports/departments", "getDepartmentReport"),
     ("get", "/api/v1/sla-policies", "listSlaPolicies"),
     ("post", "/api/v1/sla-policies", "createSlaPolicy"),

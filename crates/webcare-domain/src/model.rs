@@ -179,6 +179,14 @@ pub mod flags {
     pub const BSN: &str = "bsn";
     /// Our out-of-hours auto-reply: not an answer by an agent.
     pub const AUTO_REPLY: &str = "auto_reply";
+    /// Control characters (NUL, ...) were removed from the text or a name: see
+    /// `inbound::Anomaly::ControlCharacters`.
+    pub const CONTROL_CHARACTERS_REMOVED: &str = "control_characters_removed";
+    /// The text (or a name) was longer than the desk keeps and was cut.
+    pub const TEXT_TRUNCATED: &str = "text_truncated";
+    /// The platform's time was implausible (before 2004, or in the future): the message carries
+    /// the time it was received instead.
+    pub const SENT_AT_CLAMPED: &str = "sent_at_clamped";
 }
 
 #[cfg(test)]

@@ -81,8 +81,10 @@ pub struct NewJournalEntry {
 /// How processing a journal entry ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JournalOutcome {
+    /// Done; `rejected` lists the items that were not stored (recorded once per item).
     Processed {
         summary: String,
+        rejected: Vec<RejectedItem>,
     },
     /// Try again at `retry_at`, or keep it as `failed` (replayable) when `None`.
     Failed {
@@ -102,11 +104,35 @@ pub struct JournalFailure {
     pub error: Option<String>,
 }
 
+/// An item of a processed delivery that was not stored, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedItem {
+    /// Position of the item among the delivery's events: with the entry, its identity.
+    pub seq: i64,
+    /// The platform id it was addressed to (page id, phone number id, X user id).
+    pub account_external_id: String,
+    pub platform_message_id: Option<String>,
+    pub reason: String,
+}
+
+/// A recorded [`RejectedItem`] as the admin sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RejectedRecord {
+    pub id: Uuid,
+    pub journal_id: Uuid,
+    pub source: JournalSource,
+    pub received_at: DateTime<Utc>,
+    pub item: RejectedItem,
+    pub recorded_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct JournalStats {
     pub pending: i64,
     pub processed: i64,
     pub failed: i64,
+    /// When the oldest pending entry was received (the journal's lag), if any is pending.
+    pub oldest_pending: Option<DateTime<Utc>>,
 }
 
 /// What linking an echo of our own message did.
@@ -268,6 +294,12 @@ pub trait Connectors: Send + Sync {
     async fn journal_stats(&self) -> Result<JournalStats>;
     /// Failed entries by id (oldest first), after `after`, at most `limit`; without their bodies.
     async fn journal_failed(&self, after: Option<Uuid>, limit: u32) -> Result<Vec<JournalFailure>>;
+    /// Rejected items by id (oldest first), after `after`, at most `limit`.
+    async fn journal_rejected(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<RejectedRecord>>;
 
     // ---- accounts (lookups the connectors need)
     async fn find_account(
@@ -692,9 +724,13 @@ macro_rules! impl_connectors_store {
                     let now = to_ms(Utc::now());
                     let mut processed = Vec::new();
                     let mut failed = Vec::new();
+                    let mut rejected = Vec::new();
                     for (id, o) in outcomes {
                         match o {
-                            JournalOutcome::Processed { summary } => processed.push((id, summary)),
+                            JournalOutcome::Processed { summary, rejected: r } => {
+                                processed.push((id, summary));
+                                rejected.extend(r.into_iter().map(|r| (id, r)));
+                            }
                             JournalOutcome::Failed { error, retry_at } => failed.push((id, error, retry_at)),
                         }
                     }
@@ -708,6 +744,20 @@ macro_rules! impl_connectors_store {
                         $crate::sql::push_case_by_id(&mut q, chunk.iter().map(|(id, summary)| (*id, summary)));
                         q.push(" WHERE id IN ");
                         $crate::sql::push_list(&mut q, chunk.iter().map(|(id, _)| *id));
+                        q.build().execute(&mut *tx).await?;
+                    }
+                    // A delivery processed again (retry, replay) finds its items recorded.
+                    for chunk in rejected.chunks(200) {
+                        let mut q: sqlx::QueryBuilder<'_, $db> = sqlx::QueryBuilder::new(
+                            "INSERT INTO journal_rejects (id, journal_id, seq, account_external_id, \
+                             platform_message_id, reason, created_at) ",
+                        );
+                        q.push_values(chunk, |mut b, (id, r)| {
+                            b.push_bind(Uuid::now_v7()).push_bind(*id).push_bind(r.seq)
+                                .push_bind(&r.account_external_id).push_bind(&r.platform_message_id)
+                                .push_bind(&r.reason).push_bind(now);
+                        });
+                        q.push(" ON CONFLICT (journal_id, seq) DO NOTHING");
                         q.build().execute(&mut *tx).await?;
                     }
                     for (id, error, retry_at) in failed {
@@ -764,6 +814,14 @@ macro_rules! impl_connectors_store {
                             _ => {}
                         }
                     }
+                    if s.pending > 0 {
+                        let oldest: Option<i64> = sqlx::query_scalar(
+                            "SELECT MIN(received_at) FROM webhook_journal WHERE state = 'pending'",
+                        )
+                        .fetch_one(&self.pool)
+                        .await?;
+                        s.oldest_pending = oldest.map($crate::time::from_ms);
+                    }
                     Ok(s)
                 }
 
@@ -787,6 +845,33 @@ macro_rules! impl_connectors_store {
                                 received_at: $crate::time::from_ms(received_at),
                                 attempts,
                                 error,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn journal_rejected(&self, after: Option<Uuid>, limit: u32) -> Result<Vec<RejectedRecord>> {
+                    #[allow(clippy::type_complexity)]
+                    let rows: Vec<(Uuid, Uuid, String, i64, i64, String, Option<String>, String, i64)> = sqlx::query_as(
+                        "SELECT r.id, r.journal_id, j.source, j.received_at, r.seq, r.account_external_id, \
+                         r.platform_message_id, r.reason, r.created_at \
+                         FROM journal_rejects r JOIN webhook_journal j ON j.id = r.journal_id \
+                         WHERE ($1 IS NULL OR r.id > $1) ORDER BY r.id LIMIT $2",
+                    )
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.into_iter()
+                        .map(|(id, journal_id, source, received_at, seq, account_external_id, platform_message_id, reason, created_at)| {
+                            Ok(RejectedRecord {
+                                id,
+                                journal_id,
+                                source: JournalSource::parse(&source)
+                                    .ok_or_else(|| StoreError::Corrupt(format!("journal source '{source}'")))?,
+                                received_at: $crate::time::from_ms(received_at),
+                                item: RejectedItem { seq, account_external_id, platform_message_id, reason },
+                                recorded_at: $crate::time::from_ms(created_at),
                             })
                         })
                         .collect()

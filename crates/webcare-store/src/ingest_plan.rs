@@ -394,10 +394,16 @@ pub(crate) fn plan(
             received_at: from_ms(now),
             attachments: m.attachments.clone(),
             edit_history: Vec::<EditRecord>::new(),
-            flags: if m.direction == Direction::Inbound {
-                flags(&m.text)
-            } else {
-                Vec::new()
+            // The text's own flags (BSN) for a citizen's message, then what normalising it
+            // corrected (`InboundMessage::normalise`).
+            flags: {
+                let mut f = if m.direction == Direction::Inbound {
+                    flags(&m.text)
+                } else {
+                    Vec::new()
+                };
+                f.extend(m.flags.iter().cloned());
+                f
             },
             deleted_at: None,
         };
@@ -451,6 +457,7 @@ mod tests {
                 text: format!("bericht {id}"),
                 sent_at: at(10),
                 attachments: vec![],
+                flags: Vec::new(),
             },
             received_at: at(11),
             default_team: Some("kcc".into()),

@@ -141,6 +141,15 @@ pub trait Store:
     /// Ready when the database answers and every migration is applied.
     async fn ready(&self) -> Result<()>;
     async fn close(&self);
+    /// The connection pools' state now (every pool of the backend together), for `/metrics`.
+    fn pool_stats(&self) -> PoolStats;
+}
+
+/// Database connections open, and how many of them are idle (the rest are in use).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolStats {
+    pub open: u32,
+    pub idle: u32,
 }
 
 /// One message to ingest, with the account it arrived on.

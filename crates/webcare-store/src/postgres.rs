@@ -66,4 +66,11 @@ impl crate::Store for PgStore {
     async fn close(&self) {
         self.pool.close().await;
     }
+
+    fn pool_stats(&self) -> crate::PoolStats {
+        crate::PoolStats {
+            open: self.pool.size(),
+            idle: self.pool.num_idle() as u32,
+        }
+    }
 }

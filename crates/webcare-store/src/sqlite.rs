@@ -148,4 +148,11 @@ impl crate::Store for SqliteStore {
         self.pool.close().await;
         self.wpool.close().await;
     }
+
+    fn pool_stats(&self) -> crate::PoolStats {
+        crate::PoolStats {
+            open: self.pool.size() + self.wpool.size(),
+            idle: (self.pool.num_idle() + self.wpool.num_idle()) as u32,
+        }
+    }
 }

@@ -106,6 +106,7 @@ fn msg(id: &str, user: &str, vis: Visibility) -> InboundMessage {
         text: format!("bericht {id}"),
         sent_at: t(9, 15),
         attachments: vec![],
+        flags: Vec::new(),
     }
 }
 

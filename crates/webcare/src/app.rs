@@ -52,6 +52,8 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub state: AppState,
     pub addr: SocketAddr,
+    /// Where `/metrics` is served on its own (`metrics.bind`).
+    pub metrics_addr: Option<SocketAddr>,
     stop_workers: CancellationToken,
     stop_http: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
@@ -194,19 +196,38 @@ impl App {
         )));
 
         let (stop_http, stopped) = oneshot::channel::<()>();
-        let router = webcare_api::router(state.clone());
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let mut router = webcare_api::router(state.clone());
+        let mut metrics_addr = None;
+        if cfg.metrics.enabled() {
+            if let Some(t) = &cfg.metrics.token {
+                router = router.merge(crate::metrics::router(store.clone(), Some(&t.0)));
+            }
+            router = router.layer(axum::middleware::from_fn(crate::metrics::track));
+            if let Some(bind) = &cfg.metrics.bind {
+                let l = TcpListener::bind(bind).await?;
+                metrics_addr = Some(l.local_addr()?);
+                let stop = stop_workers.clone();
+                let r = crate::metrics::router(store.clone(), None);
+                handles.push(tokio::spawn(async move {
+                    let _ = axum::serve(l, r)
+                        .with_graceful_shutdown(stop.cancelled_owned())
+                        .await;
+                }));
+            }
+        }
+        // Timeouts, a connection limit and a bounded shutdown (see `crate::http`).
+        let server = tokio::spawn(crate::http::serve(
+            listener,
+            router,
+            cfg.http.limits(),
+            stopped,
+        ));
         tracing::info!(%addr, backend = store.backend(), "webcare is serving");
         Ok(App {
             store,
             state,
             addr,
+            metrics_addr,
             stop_workers,
             stop_http: Some(stop_http),
             server: Some(server),
@@ -214,8 +235,9 @@ impl App {
         })
     }
 
-    /// Stops accepting requests and finishes the ones in flight, then stops the workers (each
-    /// finishes its current step) and closes the store.
+    /// Stops accepting requests and finishes the ones in flight (closing what is still open
+    /// after `http.shutdown_grace_seconds`), then stops the workers (each finishes its current
+    /// step) and closes the store.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
         if let Some(stop) = self.stop_http.take() {
             let _ = stop.send(());

@@ -49,6 +49,77 @@ impl Default for IngestConfig {
     }
 }
 
+/// The HTTP server's limits (see `webcare::http`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HttpConfig {
+    /// A request head not fully received in this time closes the connection.
+    pub header_read_timeout_seconds: u64,
+    /// A request not answered in this time (body read included) is answered 503. Streamed
+    /// bodies (live events) are not limited.
+    pub request_timeout_seconds: u64,
+    /// A connection with no request in progress for this long is closed.
+    pub idle_timeout_seconds: u64,
+    /// Open connections at most; past it a new connection is answered 503 and closed. Unset:
+    /// half the process's open-file limit (at most 4096), so the database and logs keep theirs.
+    pub max_connections: Option<usize>,
+    /// On shutdown, open connections get this long to finish their request; then they are
+    /// closed.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_seconds: 10,
+            request_timeout_seconds: 30,
+            idle_timeout_seconds: 60,
+            max_connections: None,
+            shutdown_grace_seconds: 10,
+        }
+    }
+}
+
+impl HttpConfig {
+    pub fn limits(&self) -> crate::http::Limits {
+        use std::time::Duration;
+        crate::http::Limits {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_seconds),
+            request_timeout: Duration::from_secs(self.request_timeout_seconds),
+            idle_timeout: Duration::from_secs(self.idle_timeout_seconds),
+            max_connections: self
+                .max_connections
+                .unwrap_or_else(|| (open_file_limit().unwrap_or(1024) / 2).clamp(16, 4096)),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_seconds),
+        }
+    }
+}
+
+/// The soft limit on open files (Linux: `/proc/self/limits`), when it can be read.
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// Prometheus `/metrics` (see `webcare::metrics`): off unless `bind` or `token` is set.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct MetricsConfig {
+    /// Serve `/metrics` on this separate address, without a token: keep it on a network only
+    /// the scraper reaches.
+    pub bind: Option<String>,
+    /// Serve `/metrics` on the main address to callers sending `Authorization: Bearer <token>`
+    /// (at least 24 characters).
+    pub token: Option<Secret>,
+}
+
+impl MetricsConfig {
+    pub fn enabled(&self) -> bool {
+        self.bind.is_some() || self.token.is_some()
+    }
+}
+
 /// SLA defaults (used when no SLA policy matches a case) and the timer worker.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -159,6 +230,8 @@ pub struct Config {
     /// Days after resolution in which a new citizen message reopens a case.
     pub reopen_window_days: i64,
     pub ingest: IngestConfig,
+    pub http: HttpConfig,
+    pub metrics: MetricsConfig,
     pub sla: SlaSettings,
     /// OIDC sign-in; off when absent.
     pub oidc: Option<OidcConfig>,
@@ -175,6 +248,8 @@ impl Default for Config {
             max_db_connections: 16,
             reopen_window_days: 7,
             ingest: IngestConfig::default(),
+            http: HttpConfig::default(),
+            metrics: MetricsConfig::default(),
             sla: SlaSettings::default(),
             oidc: None,
         }
@@ -223,6 +298,23 @@ impl Config {
         anyhow::ensure!(
             self.ingest.journal_lease_seconds >= 1,
             "ingest.journal_lease_seconds must be at least 1"
+        );
+        if let Some(t) = &self.metrics.token {
+            anyhow::ensure!(
+                t.0.len() >= 24,
+                "metrics.token must be at least 24 characters"
+            );
+        }
+        let h = &self.http;
+        anyhow::ensure!(
+            h.header_read_timeout_seconds >= 1
+                && h.request_timeout_seconds >= 1
+                && h.idle_timeout_seconds >= 1,
+            "http timeouts must be at least 1 second"
+        );
+        anyhow::ensure!(
+            h.max_connections != Some(0),
+            "http.max_connections must be at least 1"
         );
         anyhow::ensure!(
             self.reopen_window_days >= 0,

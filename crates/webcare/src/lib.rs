@@ -5,3 +5,5 @@
 
 pub mod app;
 pub mod config;
+pub mod http;
+pub mod metrics;

@@ -64,6 +64,7 @@ async fn run(backend: Backend) {
                     sent_at: chrono::Utc::now(),
                     attachments: vec![],
                     direction: webcare_domain::Direction::Inbound,
+                    flags: Vec::new(),
                 },
                 received_at: chrono::Utc::now(),
                 default_team: Some(if j % 2 == 0 { "kcc" } else { "stadsbeheer" }.into()),

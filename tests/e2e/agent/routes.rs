@@ -52,6 +52,8 @@ const POLICY: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/v1/departments", KCC),
     ("PATCH", "/api/v1/departments/{id}", ADMIN),
     ("GET", "/api/v1/audit-events", ADMIN),
+    ("GET", "/api/v1/parked-deliveries", ADMIN),
+    ("GET", "/api/v1/rejected-items", ADMIN),
     ("GET", "/api/v1/board", LEAD),
     ("GET", "/api/v1/reports/departments", LEAD),
     ("POST", "/api/v1/canned-answers", LEAD),

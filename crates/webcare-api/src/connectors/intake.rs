@@ -89,6 +89,8 @@ impl Intake {
         account: Option<Uuid>,
         body: Vec<u8>,
     ) -> Result<Uuid, ApiError> {
+        metrics::counter!(crate::metrics::WEBHOOK_ACCEPTED, "source" => source.as_str())
+            .increment(1);
         let (done, wait) = oneshot::channel();
         let entry = NewJournalEntry {
             source,

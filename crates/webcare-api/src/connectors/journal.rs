@@ -24,7 +24,9 @@ use webcare_connectors::meta::{meta_object, parse_meta_webhook};
 use webcare_connectors::x::{parse_account_activity, parse_dm_events_page, parse_mentions_page};
 use webcare_domain::inbound::{AddressedEvent, InboundEvent, InboundMessage};
 use webcare_domain::{ChannelKind, Direction};
-use webcare_store::connectors::{EchoOutcome, JournalEntry, JournalOutcome, JournalSource};
+use webcare_store::connectors::{
+    EchoOutcome, JournalEntry, JournalOutcome, JournalSource, RejectedItem,
+};
 use webcare_store::{ChannelAccount, IngestItem, Store, StoreError};
 
 /// Attempts before an entry is parked as `failed`.
@@ -49,16 +51,18 @@ pub struct Summary {
     pub statuses: usize,
     pub unknown_targets: usize,
     pub ignored: usize,
+    /// Items not stored: for an unknown account, or refused by the input contract.
+    pub rejected: usize,
 }
 
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "messages={} new={} echoes_linked={} echoes_threaded={} echoes_dropped={} edits={} deletes={} statuses={} unknown_targets={} ignored={}",
+            "messages={} new={} echoes_linked={} echoes_threaded={} echoes_dropped={} edits={} deletes={} statuses={} unknown_targets={} ignored={} rejected={}",
             self.messages, self.new_messages, self.echoes_linked, self.echoes_threaded,
             self.echoes_dropped, self.edits, self.deletes, self.statuses, self.unknown_targets,
-            self.ignored
+            self.ignored, self.rejected
         )
     }
 }
@@ -97,21 +101,74 @@ pub async fn process_batch(store: &Arc<dyn Store>, ingestor: &Ingestor, batch: V
         .zip(results)
         .map(|(e, r)| (e.id, outcome_of(e, r)))
         .collect();
+    let parked: Vec<_> = batch
+        .iter()
+        .zip(&outcomes)
+        .filter_map(|(e, (_, o))| match o {
+            JournalOutcome::Failed {
+                error,
+                retry_at: None,
+            } => Some(parked_event(e, error)),
+            _ => None,
+        })
+        .collect();
+    let rejected: usize = outcomes
+        .iter()
+        .map(|(_, o)| match o {
+            JournalOutcome::Processed { rejected, .. } => rejected.len(),
+            _ => 0,
+        })
+        .sum();
     if let Err(e) = store.journal_finish_many(outcomes).await {
         // The leases run out and the sweep processes them again; processing is idempotent.
         tracing::warn!(error = %e, entries = batch.len(), "recording journal outcomes failed");
+        return;
+    }
+    if rejected > 0 {
+        metrics::counter!(crate::metrics::INGEST_REJECTED).increment(rejected as u64);
+    }
+    // An accepted delivery that will not be processed without an operator must not go unseen:
+    // a live event per parked entry, besides `GET /api/v1/parked-deliveries`.
+    if !parked.is_empty() {
+        metrics::counter!(crate::metrics::JOURNAL_PARKED).increment(parked.len() as u64);
+        if let Err(e) = store.append_events(parked).await {
+            tracing::warn!(error = %e, "could not record journal.parked events");
+        }
+    }
+}
+
+/// `journal.parked`: an entry that is kept as failed for an operator (`webcare journal replay`).
+/// It belongs to no case, so only callers that see every case (admin, team lead) receive it.
+fn parked_event(entry: &JournalEntry, error: &str) -> webcare_store::agent_events::NewEvent {
+    webcare_store::agent_events::NewEvent {
+        kind: "journal.parked".into(),
+        case_id: None,
+        team: None,
+        assignee: None,
+        department_id: None,
+        payload: serde_json::json!({
+            "journalId": entry.id,
+            "source": entry.source.as_str(),
+            "receivedAt": entry.received_at,
+            "attempts": entry.attempts,
+            "error": error,
+        }),
     }
 }
 
 /// What to record for an entry after processing it (logged here).
-pub fn outcome_of(entry: &JournalEntry, result: Result<Summary, ProcessError>) -> JournalOutcome {
+pub fn outcome_of(
+    entry: &JournalEntry,
+    result: Result<(Summary, Vec<RejectedItem>), ProcessError>,
+) -> JournalOutcome {
     let id = entry.id;
     let attempts = entry.attempts;
     match result {
-        Ok(summary) => {
+        Ok((summary, rejected)) => {
             tracing::debug!(journal = %id, source = entry.source.as_str(), %summary, "delivery processed");
             JournalOutcome::Processed {
                 summary: summary.to_string(),
+                rejected,
             }
         }
         Err(ProcessError::RetrySoon(error)) => {
@@ -189,6 +246,8 @@ impl From<IngestError> for ProcessError {
             IngestError::ShuttingDown => {
                 ProcessError::Store(StoreError::Config("the desk is shutting down".into()))
             }
+            // Checked before the ingestor is asked (see `process_with`): not reached.
+            IngestError::Refused(r) => ProcessError::Permanent(r.to_string()),
         }
     }
 }
@@ -236,13 +295,16 @@ fn events_of(
     }
 }
 
-/// Processes one entry, with account lookups shared by its batch.
+/// Processes one entry, with account lookups shared by its batch. What is known is stored; an
+/// item for an account the desk does not know (a stale subscription of one page among others)
+/// or one the input contract refuses (a message without a sender) is returned as rejected, to be
+/// recorded with the entry and shown to the admin.
 async fn process_with(
     store: &Arc<dyn Store>,
     ingestor: &Ingestor,
     accounts: &AccountLookup,
     entry: &JournalEntry,
-) -> Result<Summary, ProcessError> {
+) -> Result<(Summary, Vec<RejectedItem>), ProcessError> {
     let polled_account = match entry.channel_account_id {
         Some(id) => store.get_channel_account(id).await?,
         None => None,
@@ -250,15 +312,48 @@ async fn process_with(
     let (kind, events) =
         events_of(entry, polled_account.as_ref()).map_err(ProcessError::Permanent)?;
     let mut summary = Summary::default();
+    let mut rejected = Vec::new();
     let mut batch: Vec<IngestItem> = Vec::new();
-    for ev in events {
-        let account = accounts.find(kind, &ev.account_external_id).await?;
+    for (seq, ev) in events.into_iter().enumerate() {
+        let AddressedEvent {
+            account_external_id: external_id,
+            mut event,
+        } = ev;
+        let reject = |reason: String, pmid: Option<&str>| RejectedItem {
+            seq: seq as i64,
+            account_external_id: external_id.clone(),
+            platform_message_id: pmid.map(str::to_owned),
+            reason,
+        };
+        let account = accounts.find(kind, &external_id).await?;
         let Some(account) = account else {
-            tracing::warn!(account = %ev.account_external_id, %kind, "event for an account that no longer exists; dropped");
-            summary.ignored += 1;
+            tracing::warn!(journal = %entry.id, account = %external_id, %kind, "item for an unknown channel account not stored; recorded");
+            summary.rejected += 1;
+            let pmid = match &event {
+                InboundEvent::Message(m) => Some(m.platform_message_id.as_str()),
+                _ => None,
+            };
+            rejected.push(reject(
+                format!("no {kind} channel account with this id"),
+                pmid,
+            ));
             continue;
         };
-        match ev.event {
+        // The one input contract (see `InboundMessage::normalise`), before anything is stored:
+        // echoes and edits too, which do not pass the ingestor.
+        match &mut event {
+            InboundEvent::Message(m) => {
+                if let Err(r) = m.normalise(entry.received_at) {
+                    tracing::warn!(journal = %entry.id, account = %account.id, reason = %r, "message refused by the input contract; recorded");
+                    summary.rejected += 1;
+                    rejected.push(reject(r.to_string(), Some(&m.platform_message_id)));
+                    continue;
+                }
+            }
+            InboundEvent::Edit { text, .. } => webcare_domain::inbound::normalise_text(text),
+            _ => {}
+        }
+        match event {
             InboundEvent::Message(m) if m.direction == Direction::Inbound => {
                 batch.push(IngestItem {
                     channel_account_id: account.id,
@@ -290,7 +385,7 @@ async fn process_with(
             summary.unknown_targets
         )));
     }
-    Ok(summary)
+    Ok((summary, rejected))
 }
 
 async fn flush(

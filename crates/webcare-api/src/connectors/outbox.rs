@@ -366,6 +366,13 @@ async fn record(
     outcome: SendOutcome,
     sent_text: Option<&str>,
 ) -> Result<(), StoreError> {
+    let result = match &outcome {
+        SendOutcome::Sent { .. } | SendOutcome::AlreadySent { .. } => "sent",
+        SendOutcome::Transient { .. } => "retry",
+        SendOutcome::Permanent { .. } => "failed",
+    };
+    metrics::counter!(crate::metrics::OUTBOX_RESULTS, "platform" => account.kind.as_str(), "result" => result)
+        .increment(1);
     match outcome {
         SendOutcome::Sent {
             platform_message_id,

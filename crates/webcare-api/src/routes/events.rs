@@ -14,6 +14,22 @@ use std::time::Duration;
 use tokio_stream::wrappers::BroadcastStream;
 use webcare_store::agent_events::EventRecord;
 
+/// One open stream, for the `webcare_sse_subscribers` gauge.
+struct Subscriber;
+
+impl Subscriber {
+    fn new() -> Self {
+        metrics::gauge!(crate::metrics::SSE_SUBSCRIBERS).increment(1.0);
+        Subscriber
+    }
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        metrics::gauge!(crate::metrics::SSE_SUBSCRIBERS).decrement(1.0);
+    }
+}
+
 fn to_sse(e: &EventRecord) -> Event {
     let data = serde_json::json!({
         "seq": e.seq,
@@ -82,7 +98,10 @@ pub async fn stream_events(
             .filter(move |e| may_see(&principal, &e.event))
             .map(|e| Ok(to_sse(&e))),
     );
+    // Counted while the stream lives: the guard goes with the stream when the client leaves.
+    let subscribed = Subscriber::new();
     let live = live.filter_map(move |r| {
+        let _ = &subscribed;
         let out = match r {
             // Skip what the backlog already had; a lagging client loses live events but can
             // reconnect with its last id.

@@ -34,10 +34,11 @@ pub async fn create_message(
     ApiJson(body): ApiJson<NewMessage>,
 ) -> ApiResult<(StatusCode, Json<Message>)> {
     let now = Utc::now();
-    body.validate(now)?;
+    let account_id = body.channel_account_id;
+    let message = body.into_checked(now)?;
     let account = state
         .store
-        .get_channel_account(body.channel_account_id)
+        .get_channel_account(account_id)
         .await?
         .ok_or_else(|| {
             ApiError::invalid(
@@ -50,7 +51,7 @@ pub async fn create_message(
         .ingestor
         .ingest(IngestItem {
             channel_account_id: account.id,
-            message: body.into_inbound(),
+            message,
             received_at: now,
             default_team: account.default_team,
         })

@@ -10,9 +10,11 @@
 //!   `entry[].changes[].value.metadata.phone_number_id` for WhatsApp). Then, before anything is
 //!   stored, `X-Hub-Signature-256` is checked in constant time against the `appSecret` of every
 //!   addressed account (one body is signed by one app, so they must share it). Answers:
-//!   malformed JSON or an unknown `object` 400; an id that is no configured account **404** (so a
-//!   page the app is subscribed to but the desk does not know is visible in Meta's delivery log;
-//!   nothing is stored); a missing or wrong signature 401. Accepted: journaled durably, then 200.
+//!   malformed JSON or an unknown `object` 400; a delivery addressed only to ids that are no
+//!   configured account **404** (nothing to verify it with, nothing to store; visible in Meta's
+//!   delivery log); a missing or wrong signature 401. Accepted: journaled durably, then 200. A
+//!   delivery that names known and unknown ids is accepted: the known accounts' items are
+//!   stored, each unknown one is recorded as a rejected item (`GET /api/v1/rejected-items`).
 //! * `GET /webhooks/x?crc_token=…[&account=<X user id>]`: the CRC answer
 //!   `{"response_token":"sha256=…"}` with the account's `consumerSecret`. CRC requests carry no
 //!   user id, so `account` picks the X account; without it there must be exactly one X account
@@ -132,15 +134,26 @@ pub async fn meta_delivery(
         Err(e) => return bad_request(e.to_string()),
     };
     let mut accounts: Vec<ChannelAccount> = Vec::with_capacity(ids.len());
+    let mut unknown = Vec::new();
     for id in &ids {
         match state.intake.find_account(kind, id).await {
             Ok(Some(a)) => accounts.push(a),
-            Ok(None) => {
-                tracing::warn!(kind = %kind, account = %id, "webhook for an unknown account refused");
-                return not_found(format!("no {kind} channel account with id '{id}'"));
-            }
+            Ok(None) => unknown.push(id.as_str()),
             Err(e) => return ApiError::from(e).into_response(),
         }
+    }
+    if accounts.is_empty() {
+        // No account to verify the signature with, and nothing the desk would store.
+        tracing::warn!(kind = %kind, accounts = ?unknown, "webhook for unknown accounts only refused");
+        return not_found(format!(
+            "no {kind} channel account with id '{}'",
+            unknown.first().copied().unwrap_or_default()
+        ));
+    }
+    if !unknown.is_empty() {
+        // One stale subscription must not cost the other pages their messages: the delivery is
+        // accepted (once its signature checks out); processing records the unknown items.
+        tracing::warn!(kind = %kind, accounts = ?unknown, "webhook names unknown accounts besides known ones; their items are recorded, not stored");
     }
     let signature = headers
         .get(META_SIGNATURE_HEADER)

@@ -93,6 +93,7 @@ fn comment_added(page_id: &str, id: &str, value: &Value, at: DateTime<Utc>) -> I
         text: str_at(value, &["message"]).unwrap_or("").to_owned(),
         sent_at: at,
         attachments,
+        flags: Vec::new(),
     })
 }
 
@@ -143,6 +144,7 @@ fn post_added(
         text: str_at(value, &["message"]).unwrap_or("").to_owned(),
         sent_at: at,
         attachments,
+        flags: Vec::new(),
     })
 }
 
@@ -181,6 +183,7 @@ pub(crate) fn parse_instagram_comment(
         text: str_at(value, &["text"]).unwrap_or("").to_owned(),
         sent_at: created_time(value).unwrap_or(fallback),
         attachments: Vec::new(),
+        flags: Vec::new(),
     })
 }
 

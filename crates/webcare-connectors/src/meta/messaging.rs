@@ -169,6 +169,7 @@ fn message_event(
         text,
         sent_at: at,
         attachments,
+        flags: Vec::new(),
     })
 }
 
@@ -204,6 +205,7 @@ fn postback_event(
         text,
         sent_at: at,
         attachments: Vec::new(),
+        flags: Vec::new(),
     })
 }
 

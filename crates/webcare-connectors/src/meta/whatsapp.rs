@@ -117,6 +117,7 @@ fn message(m: &Value, names: &HashMap<String, String>, fallback: DateTime<Utc>) 
         text: content.text,
         sent_at: secs_at(m, &["timestamp"]).unwrap_or(fallback),
         attachments: content.attachments,
+        flags: Vec::new(),
     })
 }
 

@@ -111,6 +111,7 @@ fn tweet(t: &Value, ours: &str, fallback: DateTime<Utc>) -> InboundEvent {
             .unwrap_or(fallback),
         attachments: media.iter().map(v1_media).collect(),
         platform_message_id: id,
+        flags: Vec::new(),
     })
 }
 
@@ -193,5 +194,6 @@ fn direct_message(d: &Value, ours: &str, root: &Value, fallback: DateTime<Utc>) 
             .unwrap_or(fallback),
         attachments,
         platform_message_id: id,
+        flags: Vec::new(),
     })
 }

@@ -187,6 +187,7 @@ fn post(t: &Value, inc: &Includes, ours: &str) -> InboundEvent {
         text,
         sent_at,
         attachments: inc.attachments(t),
+        flags: Vec::new(),
     })
 }
 
@@ -249,6 +250,7 @@ fn dm_event(e: &Value, inc: &Includes, ours: &str) -> InboundEvent {
             .unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
         attachments: inc.attachments(e),
         platform_message_id: id,
+        flags: Vec::new(),
     })
 }
 

@@ -1,0 +1,130 @@
+//! What the platform doors accepted but did not store, for the admin (`webcare journal` is the
+//! operator's command-line view of the same): parked deliveries (processing failed until it was
+//! given up; `webcare journal replay` retries them) and rejected items (addressed to an unknown
+//! account, or refused by the input contract). Never a delivery's body: it holds citizens'
+//! messages.
+
+use super::{decode_cursor, next_link, page_limit, query_pairs};
+use crate::auth::{roles, Authorized};
+use crate::dto::List;
+use crate::error::{ApiResult, Problem};
+use crate::extract::ApiQuery;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::Uri;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PageQuery {
+    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
+    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
+    pub cursor: Option<String>,
+    /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+}
+
+/// A journaled delivery whose processing was given up: it waits for `webcare journal replay`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ParkedDelivery {
+    /// The journal entry's id (`webcare journal replay --id`).
+    pub id: Uuid,
+    /// `meta`, `x_activity`, `x_mentions` or `x_dm_events`.
+    pub source: String,
+    pub channel_account_id: Option<Uuid>,
+    pub received_at: DateTime<Utc>,
+    pub attempts: i64,
+    /// The last processing error.
+    pub error: Option<String>,
+}
+
+/// An item of an accepted delivery that was not stored, and why.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RejectedItem {
+    pub id: Uuid,
+    /// The journal entry of the delivery it came in.
+    pub journal_id: Uuid,
+    pub source: String,
+    pub received_at: DateTime<Utc>,
+    /// The platform id the item was addressed to (page, Instagram account, phone number, X user).
+    pub account_external_id: String,
+    pub platform_message_id: Option<String>,
+    pub reason: String,
+}
+
+/// Deliveries parked after failing processing, oldest first (admin).
+#[utoipa::path(
+    get, path = "/api/v1/parked-deliveries", tag = "deliveries", params(PageQuery),
+    responses((status = 200, body = List<ParkedDelivery>), (status = 400, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn parked(
+    State(state): State<AppState>,
+    _p: Authorized<roles::AdminOnly>,
+    uri: Uri,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<Json<List<ParkedDelivery>>> {
+    let limit = page_limit(q.limit)?;
+    let after = decode_cursor(q.cursor.as_deref())?;
+    let mut rows = state.store.journal_failed(after, limit + 1).await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let last = rows.last().map(|r| r.id).filter(|_| more);
+    Ok(Json(List {
+        next: next_link("/api/v1/parked-deliveries", &query_pairs(&uri), last),
+        items: rows
+            .into_iter()
+            .map(|r| ParkedDelivery {
+                id: r.id,
+                source: r.source.as_str().to_owned(),
+                channel_account_id: r.channel_account_id,
+                received_at: r.received_at,
+                attempts: r.attempts,
+                error: r.error,
+            })
+            .collect(),
+    }))
+}
+
+/// Items of accepted deliveries that were not stored, oldest first (admin).
+#[utoipa::path(
+    get, path = "/api/v1/rejected-items", tag = "deliveries", params(PageQuery),
+    responses((status = 200, body = List<RejectedItem>), (status = 400, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn rejected(
+    State(state): State<AppState>,
+    _p: Authorized<roles::AdminOnly>,
+    uri: Uri,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<Json<List<RejectedItem>>> {
+    let limit = page_limit(q.limit)?;
+    let after = decode_cursor(q.cursor.as_deref())?;
+    let mut rows = state.store.journal_rejected(after, limit + 1).await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let last = rows.last().map(|r| r.id).filter(|_| more);
+    Ok(Json(List {
+        next: next_link("/api/v1/rejected-items", &query_pairs(&uri), last),
+        items: rows
+            .into_iter()
+            .map(|r| RejectedItem {
+                id: r.id,
+                journal_id: r.journal_id,
+                source: r.source.as_str().to_owned(),
+                received_at: r.received_at,
+                account_external_id: r.item.account_external_id,
+                platform_message_id: r.item.platform_message_id,
+                reason: r.item.reason,
+            })
+            .collect(),
+    }))
+}
