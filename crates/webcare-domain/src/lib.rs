@@ -13,5 +13,6 @@ pub mod replies;
 pub mod sla;
 pub mod status;
 pub mod threading;
+pub mod urgency;
 
 pub use model::*;

@@ -19,6 +19,7 @@ mod sqlite;
 pub mod testing;
 pub mod time;
 pub mod token;
+pub mod web_session;
 
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ pub use agent::AgentStore;
 pub use connectors::Connectors;
 pub use error::StoreError;
 pub use records::*;
+pub use web_session::WebSessions;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -121,7 +123,15 @@ pub trait Audit: Send + Sync {
 /// Everything the service needs from its database.
 #[async_trait]
 pub trait Store:
-    ChannelAccounts + Cases + Ingest + Tokens + Audit + sla::SlaStore + Connectors + AgentStore
+    ChannelAccounts
+    + Cases
+    + Ingest
+    + Tokens
+    + Audit
+    + sla::SlaStore
+    + Connectors
+    + AgentStore
+    + WebSessions
 {
     /// The backend's name: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -166,13 +166,20 @@ impl App {
         }
 
         let (stop_http, stopped) = oneshot::channel::<()>();
-        let router = webcare_api::router(state.clone());
+        // The web app's pages at /; every other path goes to the API router (/api/v1, webhooks,
+        // health) whole, with its conventions layer, so an unknown path is still the API's
+        // problem+json 404. (A merge would route unmatched paths past the API's layers.)
+        let router =
+            webcare_web::router(state.clone()).fallback_service(webcare_api::router(state.clone()));
         let server = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
         });
         tracing::info!(%addr, backend = store.backend(), "webcare is serving");
         Ok(App {
