@@ -290,19 +290,27 @@ async fn inbox_data(
         })
         .await?;
     let kinds: HashMap<Uuid, ChannelKind> = accounts.items.iter().map(|a| (a.id, a.kind)).collect();
+    let names = user_names(web).await;
     let now = Utc::now();
     // The list record does not carry the contact's name or the SLA warning instant yet: read
     // them per row, concurrently (a page is at most 50 rows).
     let rows = futures::future::join_all(cases.into_iter().map(|c| {
         let store = store.clone();
         let kind = kinds.get(&c.channel_account_id).copied();
+        let assignee = c
+            .assignee
+            .as_ref()
+            .map(|a| names.get(a).cloned().unwrap_or_else(|| a.clone()))
+            .unwrap_or_default();
         async move {
             let (contact, clocks) = tokio::join!(
                 store.get_contact(c.contact_id),
                 store.case_clock_views(c.id, now)
             );
             let (due, warn) = earliest_running(&clocks.unwrap_or_default());
-            row(&c, kind, contact.ok().flatten(), due, warn, now)
+            let mut r = row(&c, kind, contact.ok().flatten(), due, warn, now);
+            r.assignee = assignee;
+            r
         }
     }))
     .await;
@@ -348,7 +356,7 @@ fn row(
         channel_icon: kind.map_or("?", format::channel_icon),
         citizen,
         status: format::status(c.status),
-        assignee: c.assignee.clone().unwrap_or_default(),
+        assignee: String::new(),
         age: format::duration(now - c.first_message_at),
         due_iso: due.map(|d| d.to_rfc3339()).unwrap_or_default(),
         warn_iso: warn.map(|d| d.to_rfc3339()).unwrap_or_default(),
@@ -795,6 +803,16 @@ async fn case_view_inner(
         .filter(|x| canned::may_use(p, x))
         .map(|x| (x.id, x.title))
         .collect();
+    let assignee = c
+        .assignee
+        .as_deref()
+        .map(|a| {
+            agents
+                .iter()
+                .find(|u| u.id.to_string() == a)
+                .map_or(a.to_owned(), |u| u.name.clone())
+        })
+        .unwrap_or_default();
     let page = CasePage {
         layout: Layout::of(user, "Zaak"),
         id,
@@ -849,7 +867,7 @@ async fn case_view_inner(
             .filter(|u| u.active && u.role != Role::Department)
             .map(|u| (u.id, u.name))
             .collect(),
-        assignee: c.assignee.clone().unwrap_or_default(),
+        assignee,
         reply_id: Uuid::now_v7(),
         values,
         errors: Errors {
