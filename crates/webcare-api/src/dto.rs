@@ -7,6 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use webcare_domain::inbound::{self, InboundMessage};
+use webcare_domain::sla::ClockStatus;
 use webcare_domain::{
     CaseKind, CaseStatus, ChannelKind, Direction, Priority, TargetGroup, Visibility,
 };
@@ -641,6 +642,18 @@ pub struct Case {
     pub due_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The channel the case came in on.
+    pub channel_kind: Option<ChannelKind>,
+    /// The worst state of the case's running SLA clocks; absent when none runs.
+    pub sla_status: Option<ClockStatus>,
+    /// The first line of the citizen's latest message (at most 120 characters and an ellipsis,
+    /// BSNs masked); empty when the citizen has written nothing yet.
+    pub preview: Option<String>,
+    /// The citizen as they appear on this channel (their latest message's author).
+    pub author_name: Option<String>,
+    pub author_handle: Option<String>,
+    /// When the citizen's latest message was sent.
+    pub last_inbound_at: Option<DateTime<Utc>>,
 }
 
 impl From<rec::CaseRecord> for Case {
@@ -666,6 +679,12 @@ impl From<rec::CaseRecord> for Case {
             due_at: c.due_at,
             created_at: c.created_at,
             updated_at: c.updated_at,
+            channel_kind: c.channel_kind,
+            sla_status: c.sla_status,
+            preview: c.preview,
+            author_name: c.author_name,
+            author_handle: c.author_handle,
+            last_inbound_at: c.last_inbound_at,
         }
     }
 }

@@ -117,15 +117,22 @@ pub async fn seed_cases(pool: &Pool, n: usize) -> anyhow::Result<()> {
                     let rows: Vec<Row> = (done..upto).map(&mut gen_row).collect();
                     let mut q: sqlx::QueryBuilder<'_, $db> = sqlx::QueryBuilder::new(
                         "INSERT INTO cases (id, channel_account_id, contact_id, status, priority, team, assignee, theme, kind, \
-                         labels, first_message_at, last_message_at, resolved_at, closed_at, due_at, due_sort, created_at, updated_at) ",
+                         labels, first_message_at, last_message_at, resolved_at, closed_at, due_at, due_sort, created_at, updated_at, \
+                         channel_kind, preview, author_name, author_handle, last_inbound_at) ",
                     );
                     q.push_values(rows.iter(), |mut b, r| {
+                        // The inbox row as ingest writes it: a citizen's first line of realistic length.
+                        let n = r.first as usize;
+                        let preview = format!("{} (melding {})", LINES[n % LINES.len()], n % 9973);
                         b.push_bind(r.id).push_bind(r.account).push_bind(r.contact).push_bind(r.status)
                             .push_bind("normal").push_bind(&r.team).push_bind(&r.assignee).push_bind(r.theme)
                             .push_bind(r.kind).push_bind(sqlx::types::Json(Vec::<String>::new()))
                             .push_bind(r.first).push_bind(r.first + 600_000).push_bind(r.resolved)
                             .push_bind((r.status == "closed").then_some(r.first + 2 * 86_400_000))
-                            .push_bind(r.due).push_bind(r.due.unwrap_or(i64::MAX)).push_bind(r.first).push_bind(r.first);
+                            .push_bind(r.due).push_bind(r.due.unwrap_or(i64::MAX)).push_bind(r.first).push_bind(r.first)
+                            .push_bind("api").push_bind(preview)
+                            .push_bind(format!("Burger {}", n % 5003)).push_bind(format!("@burger{}", n % 5003))
+                            .push_bind(r.first);
                     });
                     q.build().execute(&mut *tx).await?;
                     done = upto;
@@ -155,7 +162,17 @@ struct Query {
 
 const COLS: &str = "id, channel_account_id, contact_id, status, priority, team, assignee, department_id, \
     theme, kind, target_group, labels, zaak_url, first_message_at, last_message_at, resolved_at, closed_at, \
-    due_at, created_at, updated_at";
+    due_at, created_at, updated_at, channel_kind, sla_status, preview, author_name, author_handle, last_inbound_at";
+
+/// First lines citizens write, for the seeded inbox rows.
+const LINES: [&str; 6] = [
+    "De lantaarnpaal op de hoek van de Dorpsstraat brandt al een week niet",
+    "Wanneer wordt het grofvuil in onze wijk opgehaald?",
+    "Er ligt een omgevallen boom over het fietspad langs de Parkweg",
+    "Mijn container is vandaag niet geleegd, kunt u dat nakijken?",
+    "Hoe vraag ik een parkeervergunning aan voor een bezoeker?",
+    "Compliment voor de snelle reparatie van de stoep bij de school!",
+];
 
 fn queries() -> Vec<Query> {
     vec![

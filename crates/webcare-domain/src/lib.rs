@@ -7,6 +7,7 @@ pub mod assign;
 pub mod bsn;
 pub mod canned;
 pub mod inbound;
+pub mod inbox;
 pub mod model;
 pub mod out_of_hours;
 pub mod replies;

@@ -1082,6 +1082,8 @@ macro_rules! impl_agent_store {
                             .execute(&mut *tx)
                             .await?;
                     }
+                    // The messages moved: both inbox rows say what they hold now.
+                    $crate::inbox_row::refresh::<$db, _>(&mut *tx, &[src, dst]).await?;
                     let rec = self.apply_case_write(&mut tx, &into, now, None).await?;
                     // The merged case's clocks stop (`merged`); the other case carries on with
                     // whatever its own change means for its clocks. One transaction.

@@ -822,14 +822,14 @@ macro_rules! impl_connectors_store {
                     edited_at: DateTime<Utc>,
                 ) -> Result<bool> {
                     let mut tx = self.begin_write().await?;
-                    let row: Option<(Uuid, String, Json<Vec<EditRecord>>)> = sqlx::query_as(
-                        "SELECT id, text, edit_history FROM messages WHERE channel_account_id = $1 AND platform_message_id = $2",
+                    let row: Option<(Uuid, String, Json<Vec<EditRecord>>, Uuid)> = sqlx::query_as(
+                        "SELECT id, text, edit_history, case_id FROM messages WHERE channel_account_id = $1 AND platform_message_id = $2",
                     )
                     .bind(account)
                     .bind(pmid)
                     .fetch_optional(&mut *tx)
                     .await?;
-                    let Some((id, current, history)) = row else { return Ok(false) };
+                    let Some((id, current, history, case_id)) = row else { return Ok(false) };
                     if let Some((new_text, new_history)) = merge_edit(&current, &history.0, text, edited_at) {
                         // A BSN typed into an edit raises the flag like a new message does.
                         let bsn = webcare_domain::bsn::contains_bsn(&new_text);
@@ -839,6 +839,7 @@ macro_rules! impl_connectors_store {
                             .bind(Json(&new_history))
                             .execute(&mut *tx)
                             .await?;
+                        $crate::inbox_row::refresh::<$db, _>(&mut *tx, &[case_id]).await?;
                         if bsn {
                             let flags: Json<Vec<String>> = sqlx::query_scalar("SELECT flags FROM messages WHERE id = $1")
                                 .bind(id)
@@ -860,19 +861,25 @@ macro_rules! impl_connectors_store {
                 }
 
                 async fn apply_delete(&self, account: Uuid, pmid: &str, at: DateTime<Utc>) -> Result<bool> {
-                    let found: Option<(Uuid,)> = sqlx::query_as(
-                        "SELECT id FROM messages WHERE channel_account_id = $1 AND platform_message_id = $2",
+                    let found: Option<(Uuid, Uuid)> = sqlx::query_as(
+                        "SELECT id, case_id FROM messages WHERE channel_account_id = $1 AND platform_message_id = $2",
                     )
                     .bind(account)
                     .bind(pmid)
                     .fetch_optional(&self.pool)
                     .await?;
-                    let Some((id,)) = found else { return Ok(false) };
-                    sqlx::query("UPDATE messages SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL")
+                    let Some((id, case_id)) = found else { return Ok(false) };
+                    let mut tx = self.begin_write().await?;
+                    let done = sqlx::query("UPDATE messages SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL")
                         .bind(id)
                         .bind(to_ms(at))
-                        .execute(&self.wpool)
+                        .execute(&mut *tx)
                         .await?;
+                    if done.rows_affected() > 0 {
+                        // The deleted message may have been the inbox row's line.
+                        $crate::inbox_row::refresh::<$db, _>(&mut *tx, &[case_id]).await?;
+                    }
+                    tx.commit().await?;
                     Ok(true)
                 }
 

@@ -58,6 +58,7 @@ impl EvidenceRow {
             is_new: false,
             touched: false,
             citizen_joined: false,
+            inbox: None,
         });
         Ok((self.acc, self.k, self.s, self.id))
     }
@@ -264,28 +265,50 @@ macro_rules! ingest_fns {
             for chunk in new_cases.chunks(ROWS) {
                 let mut q = sqlx::QueryBuilder::<$db>::new(
                     "INSERT INTO cases (id, channel_account_id, contact_id, status, priority, team, labels, \
-                     first_message_at, last_message_at, created_at, updated_at) ",
+                     first_message_at, last_message_at, created_at, updated_at, \
+                     preview, author_name, author_handle, last_inbound_at, channel_kind) ",
                 );
                 q.push_values(chunk, |mut b, c| {
+                    let line = c.inbox.as_ref();
                     b.push_bind(c.id).push_bind(c.account).push_bind(c.contact_id).push_bind(c.status.as_str())
                         .push_bind(&c.priority).push_bind(&c.team).push_bind(Json(Vec::<String>::new()))
-                        .push_bind(c.first_message_at).push_bind(c.last_message_at).push_bind(now).push_bind(now);
+                        .push_bind(c.first_message_at).push_bind(c.last_message_at).push_bind(now).push_bind(now)
+                        // A case opened by an echo of ours has no citizen line: empty, not NULL
+                        // (NULL means "not computed yet" to the backfill).
+                        .push_bind(line.map_or(String::new(), |l| l.preview.clone()))
+                        .push_bind(line.and_then(|l| l.author_name.clone()))
+                        .push_bind(line.and_then(|l| l.author_handle.clone()))
+                        .push_bind(line.map(|l| l.at))
+                        .push("(SELECT kind FROM channel_accounts WHERE id = ")
+                        .push_bind_unseparated(c.account)
+                        .push_unseparated(")");
                 });
                 q.build().execute(&mut **tx).await?;
             }
+            // The batch's latest citizen line replaces the stored one unless that is of a later
+            // message (out-of-order delivery).
+            const NEWER: &str = "($6 IS NOT NULL AND (last_inbound_at IS NULL OR last_inbound_at <= $6))";
+            let touched_sql = format!(
+                "UPDATE cases SET \
+                   status = CASE WHEN $2 AND status IN ('resolved', 'waiting_on_citizen') THEN 'open' ELSE status END, \
+                   resolved_at = CASE WHEN $2 AND status = 'resolved' THEN NULL ELSE resolved_at END, \
+                   first_message_at = CASE WHEN first_message_at > $3 THEN $3 ELSE first_message_at END, \
+                   last_message_at = CASE WHEN last_message_at < $4 THEN $4 ELSE last_message_at END, \
+                   preview = CASE WHEN {NEWER} THEN $7 ELSE preview END, \
+                   author_name = CASE WHEN {NEWER} THEN $8 ELSE author_name END, \
+                   author_handle = CASE WHEN {NEWER} THEN $9 ELSE author_handle END, \
+                   last_inbound_at = CASE WHEN {NEWER} THEN $6 ELSE last_inbound_at END, \
+                   updated_at = $5 \
+                 WHERE id = $1",
+            );
             for c in p.cases.values().filter(|c| c.touched && !c.is_new) {
+                let l = c.inbox.as_ref();
                 // Relative to the row as it is now, not as the batch read it: on PostgreSQL an
                 // agent may have changed the case since.
-                sqlx::query(
-                    "UPDATE cases SET \
-                       status = CASE WHEN $2 AND status IN ('resolved', 'waiting_on_citizen') THEN 'open' ELSE status END, \
-                       resolved_at = CASE WHEN $2 AND status = 'resolved' THEN NULL ELSE resolved_at END, \
-                       first_message_at = CASE WHEN first_message_at > $3 THEN $3 ELSE first_message_at END, \
-                       last_message_at = CASE WHEN last_message_at < $4 THEN $4 ELSE last_message_at END, \
-                       updated_at = $5 \
-                     WHERE id = $1",
-                )
+                sqlx::query(&touched_sql)
                 .bind(c.id).bind(c.citizen_joined).bind(c.first_message_at).bind(c.last_message_at).bind(now)
+                .bind(l.map(|l| l.at)).bind(l.map(|l| &l.preview)).bind(l.and_then(|l| l.author_name.as_ref()))
+                .bind(l.and_then(|l| l.author_handle.as_ref()))
                 .execute(&mut **tx).await?;
             }
             if !p.threads.is_empty() {

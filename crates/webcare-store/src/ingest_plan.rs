@@ -34,6 +34,8 @@ pub(crate) struct CaseState {
     pub touched: bool,
     /// A citizen message joined it (which reopens a resolved or waiting case).
     pub citizen_joined: bool,
+    /// The inbox line of the batch's latest citizen message in this case, if any.
+    pub inbox: Option<crate::inbox_row::InboxLine>,
 }
 
 impl CaseState {
@@ -311,6 +313,7 @@ pub(crate) fn plan(
                         is_new: true,
                         touched: true,
                         citizen_joined: true,
+                        inbox: None,
                     },
                 );
                 p.new_cases.push(id);
@@ -358,6 +361,21 @@ pub(crate) fn plan(
                     to: case_id,
                 }),
                 Some(_) => {}
+            }
+        }
+
+        if m.direction == Direction::Inbound {
+            let c = p
+                .cases
+                .get_mut(&case_id)
+                .expect("the message's case is planned");
+            if c.inbox.as_ref().is_none_or(|l| l.at <= sent) {
+                c.inbox = Some(crate::inbox_row::InboxLine::new(
+                    sent,
+                    &m.text,
+                    &m.author,
+                    &m.attachments,
+                ));
             }
         }
 
@@ -501,6 +519,7 @@ mod tests {
                 is_new: false,
                 touched: false,
                 citizen_joined: false,
+                inbox: None,
             },
         );
         let p = run(

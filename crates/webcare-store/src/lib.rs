@@ -8,6 +8,7 @@ pub mod agent_events;
 pub mod connectors;
 pub mod crash;
 mod error;
+mod inbox_row;
 mod ingest;
 mod ingest_effects;
 mod ingest_plan;
@@ -58,6 +59,9 @@ pub trait Cases: Send + Sync {
     async fn get_cases(&self, ids: &[Uuid]) -> Result<Vec<CaseRecord>>;
     async fn case_messages(&self, case_id: Uuid) -> Result<Vec<MessageRecord>>;
     async fn get_contact(&self, id: Uuid) -> Result<Option<ContactRecord>>;
+    /// Computes the inbox row of up to `batch` cases stored before it existed (migration 0016);
+    /// answers how many. Called at start-up until it answers 0.
+    async fn backfill_inbox_rows(&self, batch: i64) -> Result<usize>;
     async fn count_cases(&self) -> Result<i64>;
     async fn count_messages(&self) -> Result<i64>;
 }

@@ -119,6 +119,14 @@ pub struct CaseRecord {
     pub due_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The inbox row (see `inbox_row.rs`): the channel, the worst SLA state of the running
+    /// clocks, and the first line and author of the latest citizen message (BSNs masked).
+    pub channel_kind: Option<ChannelKind>,
+    pub sla_status: Option<webcare_domain::sla::ClockStatus>,
+    pub preview: Option<String>,
+    pub author_name: Option<String>,
+    pub author_handle: Option<String>,
+    pub last_inbound_at: Option<DateTime<Utc>>,
 }
 
 /// One earlier version of an edited message.

@@ -501,7 +501,7 @@ pub fn status_str(s: ClockStatus) -> &'static str {
     }
 }
 
-fn parse_status(s: &str) -> Result<ClockStatus> {
+pub(crate) fn parse_status(s: &str) -> Result<ClockStatus> {
     Ok(match s {
         "within" => ClockStatus::Within,
         "warning" => ClockStatus::Warning,

@@ -15,7 +15,8 @@ pub(crate) const ACCOUNT_COLS: &str = "id, kind, name, external_id, api_base_url
 
 pub(crate) const CASE_COLS: &str = "id, channel_account_id, contact_id, status, priority, team, \
     assignee, department_id, theme, kind, target_group, labels, zaak_url, first_message_at, \
-    last_message_at, resolved_at, closed_at, due_at, created_at, updated_at";
+    last_message_at, resolved_at, closed_at, due_at, created_at, updated_at, channel_kind, \
+    sla_status, preview, author_name, author_handle, last_inbound_at";
 
 pub(crate) const MESSAGE_COLS: &str = "id, case_id, channel_account_id, platform_message_id, \
     in_reply_to, conversation_key, direction, visibility, author, text, sent_at, received_at, \
@@ -118,6 +119,12 @@ pub(crate) struct CaseRow {
     due_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    channel_kind: Option<String>,
+    sla_status: Option<String>,
+    preview: Option<String>,
+    author_name: Option<String>,
+    author_handle: Option<String>,
+    last_inbound_at: Option<i64>,
 }
 
 impl TryFrom<CaseRow> for CaseRecord {
@@ -148,6 +155,18 @@ impl TryFrom<CaseRow> for CaseRecord {
             due_at: opt_from_ms(r.due_at),
             created_at: from_ms(r.created_at),
             updated_at: from_ms(r.updated_at),
+            channel_kind: r
+                .channel_kind
+                .map(|k| parse(&k, "channel kind"))
+                .transpose()?,
+            sla_status: r
+                .sla_status
+                .map(|k| crate::sla::parse_status(&k))
+                .transpose()?,
+            preview: r.preview,
+            author_name: r.author_name,
+            author_handle: r.author_handle,
+            last_inbound_at: opt_from_ms(r.last_inbound_at),
         })
     }
 }
@@ -480,6 +499,19 @@ macro_rules! impl_sql_store {
                     identities: identities.into_iter().map(Into::into).collect(),
                     created_at: $crate::time::from_ms(created_at),
                 }))
+            }
+
+            async fn backfill_inbox_rows(&self, batch: i64) -> Result<usize> {
+                let mut tx = self.begin_write().await?;
+                let ids: Vec<Uuid> = sqlx::query_scalar(
+                    "SELECT id FROM cases WHERE preview IS NULL ORDER BY id LIMIT $1",
+                )
+                .bind(batch)
+                .fetch_all(&mut *tx)
+                .await?;
+                $crate::inbox_row::refresh::<$db, _>(&mut *tx, &ids).await?;
+                tx.commit().await?;
+                Ok(ids.len())
             }
 
             async fn count_cases(&self) -> Result<i64> {

@@ -44,6 +44,8 @@ contract!(
     appended_events_reach_subscribers,
     a_batch_of_events_is_numbered_in_order_and_queued_per_webhook,
     get_cases_answers_the_cases_that_exist,
+    the_inbox_row_says_what_the_case_is,
+    the_inbox_row_follows_edits_and_deletes,
 );
 
 async fn run<F, Fut>(backend: Backend, test: F)
@@ -1131,4 +1133,157 @@ async fn two_replies_may_share_a_platform_id_and_in_doubt_claims_are_attempts(
         assert!(again[0].in_doubt);
         assert_eq!(again[0].reply.attempts, attempts);
     }
+}
+
+async fn case_of(store: &Arc<dyn Store>, o: &IngestOutcome) -> CaseRecord {
+    store.get_case(o.message.case_id).await.unwrap().unwrap()
+}
+
+async fn the_inbox_row_says_what_the_case_is(store: Arc<dyn Store>) {
+    let a = account(&store, ChannelKind::Whatsapp, "31600000001").await;
+    let mut first = msg("wa-1", "u1", Visibility::Private);
+    first.text = "\n  Lantaarnpaal   kapot\nbij de school".into();
+    let o = ingest(&store, a.id, first).await;
+    let c = case_of(&store, &o).await;
+    assert_eq!(c.channel_kind, Some(ChannelKind::Whatsapp));
+    assert_eq!(c.preview.as_deref(), Some("Lantaarnpaal kapot"));
+    assert_eq!(c.author_name.as_deref(), Some("Burger u1"));
+    assert_eq!(c.author_handle.as_deref(), Some("@u1"));
+    assert_eq!(c.last_inbound_at, Some(t(9, 15)));
+    // The default policy's reaction clock runs.
+    assert_eq!(c.sla_status, Some(webcare_domain::sla::ClockStatus::Within));
+    assert!(c.due_at.is_some());
+
+    // A later message of the citizen takes over the line, with a BSN masked.
+    let mut later = msg("wa-2", "u1", Visibility::Private);
+    later.text = "Mijn BSN is 111222333".into();
+    later.sent_at = t(10, 0);
+    let o2 = ingest(&store, a.id, later).await;
+    assert_eq!(o2.message.case_id, o.message.case_id);
+    let c = case_of(&store, &o).await;
+    assert_eq!(c.preview.as_deref(), Some("Mijn BSN is *********"));
+    assert_eq!(c.last_inbound_at, Some(t(10, 0)));
+
+    // One sent earlier but delivered late does not; nor does our own echo.
+    let mut late = msg("wa-3", "u1", Visibility::Private);
+    late.text = "eerder verstuurd".into();
+    late.sent_at = t(9, 30);
+    ingest(&store, a.id, late).await;
+    let mut echo = msg("wa-4", "u1", Visibility::Private);
+    echo.direction = Direction::Outbound;
+    echo.text = "Dank voor uw melding".into();
+    echo.sent_at = t(11, 0);
+    ingest(&store, a.id, echo).await;
+    let c = case_of(&store, &o).await;
+    assert_eq!(c.preview.as_deref(), Some("Mijn BSN is *********"));
+    assert_eq!(c.last_inbound_at, Some(t(10, 0)));
+
+    // The list answers the same row.
+    let page = store
+        .list_cases(
+            CaseFilter::default(),
+            PageRequest {
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.items, vec![c]);
+}
+
+async fn the_inbox_row_follows_edits_and_deletes(store: Arc<dyn Store>) {
+    let a = account(&store, ChannelKind::FacebookPage, "2002").await;
+    let mut first = msg("c-1", "u2", Visibility::Private);
+    first.text = "eerste".into();
+    let o = ingest(&store, a.id, first).await;
+    let mut second = msg("c-2", "u2", Visibility::Private);
+    second.text = "tweede".into();
+    second.sent_at = t(9, 20);
+    ingest(&store, a.id, second).await;
+    assert_eq!(case_of(&store, &o).await.preview.as_deref(), Some("tweede"));
+
+    assert!(store
+        .apply_edit(a.id, "c-2", "tweede, verbeterd", t(9, 25))
+        .await
+        .unwrap());
+    assert_eq!(
+        case_of(&store, &o).await.preview.as_deref(),
+        Some("tweede, verbeterd")
+    );
+    // An edit of an older message leaves the line alone.
+    assert!(store
+        .apply_edit(a.id, "c-1", "eerste, verbeterd", t(9, 26))
+        .await
+        .unwrap());
+    assert_eq!(
+        case_of(&store, &o).await.preview.as_deref(),
+        Some("tweede, verbeterd")
+    );
+    // Deleting the latest shows the one before it; deleting both leaves nothing to show.
+    assert!(store.apply_delete(a.id, "c-2", t(9, 30)).await.unwrap());
+    let c = case_of(&store, &o).await;
+    assert_eq!(c.preview.as_deref(), Some("eerste, verbeterd"));
+    assert_eq!(c.last_inbound_at, Some(t(9, 15)));
+    assert!(store.apply_delete(a.id, "c-1", t(9, 31)).await.unwrap());
+    let c = case_of(&store, &o).await;
+    assert_eq!(c.preview.as_deref(), Some(""));
+    assert_eq!(c.last_inbound_at, None);
+}
+
+/// Cases stored before migration 0016 get their inbox row from the start-up backfill.
+async fn backfill_fills_what_the_migration_left_empty(backend: Backend) {
+    let Some(url) = fresh_database_url(backend).await else {
+        return;
+    };
+    let store = connect(&url, ConnectOptions::default()).await.unwrap();
+    let a = account(&store, ChannelKind::X, "3003").await;
+    let mut ids = Vec::new();
+    for n in 0..7 {
+        let mut m = msg(&format!("x-{n}"), &format!("u{n}"), Visibility::Public);
+        m.text = format!("melding {n}");
+        ids.push(ingest(&store, a.id, m).await.message.case_id);
+    }
+    let before: Vec<CaseRecord> = store.get_cases(&ids).await.unwrap();
+    let clear = "UPDATE cases SET preview = NULL, author_name = NULL, author_handle = NULL, \
+                 last_inbound_at = NULL";
+    match backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            sqlx::query(clear).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            sqlx::query(clear).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+    assert!(store
+        .get_case(ids[0])
+        .await
+        .unwrap()
+        .unwrap()
+        .preview
+        .is_none());
+    assert_eq!(store.backfill_inbox_rows(3).await.unwrap(), 3);
+    assert_eq!(store.backfill_inbox_rows(3).await.unwrap(), 3);
+    assert_eq!(store.backfill_inbox_rows(3).await.unwrap(), 1);
+    assert_eq!(store.backfill_inbox_rows(3).await.unwrap(), 0);
+    let mut after: Vec<CaseRecord> = store.get_cases(&ids).await.unwrap();
+    let mut before = before;
+    before.sort_by_key(|c| c.id);
+    after.sort_by_key(|c| c.id);
+    assert_eq!(after, before);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn backfill_fills_what_the_migration_left_empty_sqlite() {
+    backfill_fills_what_the_migration_left_empty(Backend::Sqlite).await
+}
+
+#[tokio::test]
+async fn backfill_fills_what_the_migration_left_empty_postgres() {
+    backfill_fills_what_the_migration_left_empty(Backend::Postgres).await
 }

@@ -72,6 +72,29 @@ pub async fn open_store(cfg: &Config) -> anyhow::Result<Arc<dyn Store>> {
     Ok(store)
 }
 
+/// Computes the inbox rows of cases stored before they existed (migration 0016), a batch at a
+/// time, until none is left: a one-off after that upgrade, a single empty query on every other
+/// start. Idempotent, so nodes starting together do no harm.
+async fn backfill_inbox_rows(store: Arc<dyn Store>, stop: CancellationToken) {
+    let mut total = 0;
+    while !stop.is_cancelled() {
+        match store.backfill_inbox_rows(500).await {
+            Ok(0) => break,
+            Ok(n) => total += n,
+            Err(e) => {
+                tracing::warn!(error = %e, "inbox row backfill stopped; it resumes at the next start");
+                break;
+            }
+        }
+    }
+    if total > 0 {
+        tracing::info!(
+            cases = total,
+            "inbox rows computed for cases stored before they existed"
+        );
+    }
+}
+
 /// Makes sure the configured admin token exists (stored hashed, like every token).
 async fn bootstrap_admin(store: &Arc<dyn Store>, cfg: &Config) -> anyhow::Result<()> {
     let Some(token) = &cfg.admin_token else {
@@ -164,6 +187,11 @@ impl App {
                     .spawn(stop_workers.clone()),
             );
         }
+
+        handles.push(tokio::spawn(backfill_inbox_rows(
+            store.clone(),
+            stop_workers.clone(),
+        )));
 
         let (stop_http, stopped) = oneshot::channel::<()>();
         // The web app's pages at /; every other path goes to the API router (/api/v1, webhooks,

@@ -287,6 +287,12 @@ async fn merge_moves_messages_and_links_contacts(app: TestApp, _idp: Idp) {
     let (_, from) = send(app.get(&format!("/api/v1/cases/{a}"))).await;
     assert_eq!(from["status"], "closed");
     assert_eq!(from["messages"].as_array().unwrap().len(), 0);
+    // Each inbox row says what its case holds now: the surviving case the citizen's latest
+    // line, the merged one nothing.
+    assert_eq!(into["preview"], "Grofvuil ophalen, wanneer?");
+    assert_eq!(into["authorName"], "Jan");
+    assert_eq!(from["preview"], "");
+    assert_eq!(from["lastInboundAt"], Value::Null);
     let (_, fw) = send(app.get(&format!("/api/v1/cases/{a}/forwards"))).await;
     assert_eq!(fw["mergedInto"], b.as_str());
     // Merging a closed case again, or into itself, is refused.
@@ -341,6 +347,21 @@ async fn inbox_filters_and_full_text_search(app: TestApp, _idp: Idp) {
         "Mijn container is niet geleegd",
     )
     .await;
+    // Each row says what it is, from the same query: channel, citizen, first line, SLA state.
+    let (s, list) = send(app.get("/api/v1/cases?sort=dueAt")).await;
+    assert_eq!(s, 200);
+    let row = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == bin.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(row["channelKind"], "api");
+    assert_eq!(row["authorName"], "Émile Çelik");
+    assert_eq!(row["preview"], "Mijn container is niet geleegd");
+    assert_eq!(row["slaStatus"], "within");
+    assert!(row["dueAt"].is_string() && row["lastInboundAt"].is_string());
     send(app.patch(
         &format!("/api/v1/cases/{lamp}"),
         &json!({"labels": ["storing", "verlichting"], "priority": "high"}),
