@@ -1,6 +1,7 @@
 // Live SLA countdowns in the inbox: each [data-due] shows the time left (or how late), and its
-// row turns orange at [data-warn] and red at the due time, without a reload. No inline code: the
-// pages' CSP allows scripts from our own origin only.
+// row turns red at the due time, without a reload. Orange comes from the server: the SLA
+// warning's live event refreshes the rows. No inline code: the pages' CSP allows scripts from
+// our own origin only.
 (function () {
   "use strict";
   function fmt(ms) {
@@ -23,7 +24,6 @@
     document.querySelectorAll("[data-due]").forEach(function (el) {
       var due = Date.parse(el.getAttribute("data-due"));
       if (isNaN(due)) return;
-      var warn = Date.parse(el.getAttribute("data-warn") || "");
       var row = el.closest(".wc-row");
       var left = due - now;
       if (left <= 0) {
@@ -31,7 +31,6 @@
         setState(row, "sla-breached", "te laat");
       } else {
         el.textContent = "nog " + fmt(left);
-        if (!isNaN(warn) && now >= warn) setState(row, "sla-warning", "bijna te laat");
       }
     });
   }

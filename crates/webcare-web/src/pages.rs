@@ -21,7 +21,7 @@ use webcare_api::auth::{roles, Authorized, Policy};
 use webcare_api::error::ApiError;
 use webcare_api::routes::{canned, case_work, replies};
 use webcare_domain::urgency::Urgency;
-use webcare_domain::{CaseStatus, ChannelKind, Direction, Role, Visibility};
+use webcare_domain::{CaseStatus, Direction, Role, Visibility};
 use webcare_store::agent::AuditFilter;
 use webcare_store::{CaseFilter, CaseRecord, CaseSort, PageRequest};
 
@@ -170,11 +170,11 @@ pub struct Row {
     channel: &'static str,
     channel_icon: &'static str,
     citizen: String,
+    preview: String,
     status: &'static str,
     assignee: String,
     age: String,
     due_iso: String,
-    warn_iso: String,
     due_text: String,
     urgency_css: &'static str,
     urgency_label: &'static str,
@@ -283,84 +283,49 @@ async fn inbox_data(
         }
     }
     cases.sort_by_key(|c| (c.due_at.is_none(), c.due_at, c.id));
-    let accounts = store
-        .list_channel_accounts(PageRequest {
-            limit: 200,
-            ..Default::default()
-        })
-        .await?;
-    let kinds: HashMap<Uuid, ChannelKind> = accounts.items.iter().map(|a| (a.id, a.kind)).collect();
     let names = user_names(web).await;
     let now = Utc::now();
-    // The list record does not carry the contact's name or the SLA warning instant yet: read
-    // them per row, concurrently (a page is at most 50 rows).
-    let rows = futures::future::join_all(cases.into_iter().map(|c| {
-        let store = store.clone();
-        let kind = kinds.get(&c.channel_account_id).copied();
-        let assignee = c
-            .assignee
-            .as_ref()
-            .map(|a| names.get(a).cloned().unwrap_or_else(|| a.clone()))
-            .unwrap_or_default();
-        async move {
-            let (contact, clocks) = tokio::join!(
-                store.get_contact(c.contact_id),
-                store.case_clock_views(c.id, now)
-            );
-            let (due, warn) = earliest_running(&clocks.unwrap_or_default());
-            let mut r = row(&c, kind, contact.ok().flatten(), due, warn, now);
-            r.assignee = assignee;
-            r
-        }
-    }))
-    .await;
-    Ok(rows)
-}
-
-/// The due and warning instants of the running clock that is due first.
-fn earliest_running(
-    clocks: &[(
-        webcare_domain::sla::clock::ClockKind,
-        webcare_domain::sla::clock::ClockView,
-    )],
-) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
-    clocks
+    // Everything a row shows is on the case row (channel, citizen, first line, SLA state):
+    // one query for the page, none per row.
+    Ok(cases
         .iter()
-        .filter(|(_, v)| v.state == webcare_domain::sla::clock::ClockState::Running)
-        .filter_map(|(_, v)| v.due_at.map(|d| (d, v.warning_at)))
-        .min_by_key(|(d, _)| *d)
-        .map_or((None, None), |(d, w)| (Some(d), w))
+        .map(|c| {
+            let mut r = row(c, now);
+            if let Some(a) = &c.assignee {
+                r.assignee = names.get(a).cloned().unwrap_or_else(|| a.clone());
+            }
+            r
+        })
+        .collect())
 }
 
-fn row(
-    c: &CaseRecord,
-    kind: Option<ChannelKind>,
-    contact: Option<webcare_store::ContactRecord>,
-    due: Option<DateTime<Utc>>,
-    warn: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> Row {
-    let urgency = Urgency::at(now, due, warn);
-    let citizen = contact
-        .and_then(|c| {
-            c.display_name.or_else(|| {
-                c.identities
-                    .iter()
-                    .find_map(|i| i.display_name.clone().or(i.handle.clone()))
-            })
-        })
-        .unwrap_or_else(|| "Onbekend".into());
+fn row(c: &CaseRecord, now: DateTime<Utc>) -> Row {
+    use webcare_domain::sla::ClockStatus;
+    // The fired state of the running clocks; past the due time it is late even if the breach
+    // timer has not fired yet.
+    let urgency = match (c.sla_status, c.due_at) {
+        (_, Some(due)) if now >= due => Urgency::Breached,
+        (Some(ClockStatus::Breached), _) => Urgency::Breached,
+        (Some(ClockStatus::Warning), _) => Urgency::Warning,
+        (_, Some(_)) => Urgency::Within,
+        (_, None) => Urgency::None,
+    };
+    let kind = c.channel_kind;
     Row {
         id: c.id,
         channel: kind.map_or("?", format::channel),
         channel_icon: kind.map_or("?", format::channel_icon),
-        citizen,
+        citizen: c
+            .author_name
+            .clone()
+            .or(c.author_handle.clone())
+            .unwrap_or_else(|| "Onbekend".into()),
+        preview: c.preview.clone().unwrap_or_default(),
         status: format::status(c.status),
         assignee: String::new(),
         age: format::duration(now - c.first_message_at),
-        due_iso: due.map(|d| d.to_rfc3339()).unwrap_or_default(),
-        warn_iso: warn.map(|d| d.to_rfc3339()).unwrap_or_default(),
-        due_text: due.map(format::datetime).unwrap_or_default(),
+        due_iso: c.due_at.map(|d| d.to_rfc3339()).unwrap_or_default(),
+        due_text: c.due_at.map(format::datetime).unwrap_or_default(),
         urgency_css: urgency.css(),
         urgency_label: urgency.label(),
     }

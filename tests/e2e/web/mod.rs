@@ -184,6 +184,7 @@ both_backends!(
     citizens_markup_is_shown_as_text,
     bad_form_input_shows_dutch_messages_and_changes_nothing,
     the_agent_works_a_case_through_the_pages,
+    the_team_lead_sees_the_board,
 );
 
 async fn pages_need_a_session_and_posts_need_the_csrf_token(app: TestApp) {
@@ -523,4 +524,34 @@ async fn the_agent_works_a_case_through_the_pages(app: TestApp) {
     ] {
         assert!(actions.contains(&a), "{a} in {actions:?}");
     }
+}
+
+async fn the_team_lead_sees_the_board(app: TestApp) {
+    let d = desk(&app).await;
+    citizen_message(
+        &app,
+        &d.account,
+        "m1",
+        ("u1", "Karin"),
+        "Hoe laat is het zwembad open?",
+    )
+    .await;
+    desk_user(
+        &app,
+        json!({"name": "Tessa Smit", "email": "tessa@gemeente.test", "role": "teamlead", "teams": ["kcc"]}),
+    )
+    .await;
+    let tessa = Web::sign_in(&app, "tessa@gemeente.test").await;
+    let p = tessa.get("/board").await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("Teamoverzicht") && p.body.contains("Te laat"));
+    assert!(
+        p.body.contains(r#"sse-connect="/live""#),
+        "the board is live"
+    );
+    // The board counts what the store's board counts: one new case.
+    assert!(p.body.contains("<th class=\"utrecht-table__header-cell\" scope=\"row\">Nieuw</th><td class=\"utrecht-table__cell\">1</td>"), "{}", p.body);
+    // Agents are sent to the inbox, not the board.
+    let anna = Web::sign_in(&app, "anna@gemeente.test").await;
+    assert_eq!(anna.get("/board").await.status, 403);
 }
