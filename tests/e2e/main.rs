@@ -11,5 +11,6 @@ mod replies;
 mod sla;
 mod sla_reselect;
 mod sla_truth;
+mod web;
 mod webhook_load;
 mod x_poller;

@@ -192,6 +192,15 @@ pub mod roles {
 /// A caller authenticated and allowed by policy `P`.
 pub struct Authorized<P: Policy>(pub Principal, std::marker::PhantomData<P>);
 
+impl<P: Policy> Authorized<P> {
+    /// Checks `principal` against the policy: how a caller that did not come through the bearer
+    /// extractor (a web app session) gets the same typed permission the API handlers take.
+    pub fn check(principal: Principal) -> Result<Self, ApiError> {
+        principal.require(P::ROLES)?;
+        Ok(Authorized(principal, std::marker::PhantomData))
+    }
+}
+
 impl<P: Policy> std::ops::Deref for Authorized<P> {
     type Target = Principal;
     fn deref(&self) -> &Principal {
@@ -204,8 +213,7 @@ impl<P: Policy> FromRequestParts<AppState> for Authorized<P> {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let principal = Principal::from_request_parts(parts, state).await?;
-        principal.require(P::ROLES)?;
-        Ok(Authorized(principal, std::marker::PhantomData))
+        Self::check(principal)
     }
 }
 
@@ -280,7 +288,7 @@ fn note_use(state: &AppState, token_id: Uuid, last_used_at: Option<chrono::DateT
 }
 
 /// The principal of a desk user, whether signed in through OIDC or calling with their token.
-fn user_principal(token_id: Uuid, user: webcare_store::agent::UserRecord) -> Principal {
+pub fn user_principal(token_id: Uuid, user: webcare_store::agent::UserRecord) -> Principal {
     Principal {
         token_id,
         name: user.name,

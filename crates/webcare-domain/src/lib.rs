@@ -17,5 +17,6 @@ pub mod routing;
 pub mod sla;
 pub mod status;
 pub mod threading;
+pub mod urgency;
 
 pub use model::*;

@@ -21,6 +21,7 @@ mod sqlite;
 pub mod testing;
 pub mod time;
 pub mod token;
+pub mod web_session;
 
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -31,6 +32,7 @@ pub use agent::AgentStore;
 pub use connectors::Connectors;
 pub use error::StoreError;
 pub use records::*;
+pub use web_session::WebSessions;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -135,6 +137,7 @@ pub trait Store:
     + Connectors
     + AgentStore
     + contacts::ContactStore
+    + WebSessions
 {
     /// The backend's name: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

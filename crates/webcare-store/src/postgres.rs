@@ -52,6 +52,7 @@ crate::sla::impl_sla_store!(PgStore, Postgres);
 crate::connectors::impl_connectors_store!(PgStore, Postgres, "FOR UPDATE SKIP LOCKED");
 crate::agent::impl_agent_store!(PgStore, Postgres);
 crate::contacts::impl_contact_store!(PgStore, Postgres);
+crate::web_session::impl_web_sessions!(PgStore, Postgres);
 
 #[async_trait::async_trait]
 impl crate::Store for PgStore {

@@ -133,6 +133,7 @@ crate::sla::impl_sla_store!(SqliteStore, Sqlite);
 crate::connectors::impl_connectors_store!(SqliteStore, Sqlite, "");
 crate::agent::impl_agent_store!(SqliteStore, Sqlite);
 crate::contacts::impl_contact_store!(SqliteStore, Sqlite);
+crate::web_session::impl_web_sessions!(SqliteStore, Sqlite);
 
 #[async_trait::async_trait]
 impl crate::Store for SqliteStore {

@@ -196,13 +196,20 @@ impl App {
         )));
 
         let (stop_http, stopped) = oneshot::channel::<()>();
-        let mut router = webcare_api::router(state.clone());
+        // The web app's pages at /; every other path goes to the API router (/api/v1, webhooks,
+        // health) whole, with its conventions layer, so an unknown path is still the API's
+        // problem+json 404. (A merge would route unmatched paths past the API's layers.)
+        // Request metrics are layered on each router itself, where the matched route template
+        // is known (the outer router only sees its fallback).
+        let mut web = webcare_web::router(state.clone());
+        let mut api = webcare_api::router(state.clone());
         let mut metrics_addr = None;
         if cfg.metrics.enabled() {
             if let Some(t) = &cfg.metrics.token {
-                router = router.merge(crate::metrics::router(store.clone(), Some(&t.0)));
+                web = web.merge(crate::metrics::router(store.clone(), Some(&t.0)));
             }
-            router = router.layer(axum::middleware::from_fn(crate::metrics::track));
+            web = web.layer(axum::middleware::from_fn(crate::metrics::track));
+            api = api.layer(axum::middleware::from_fn(crate::metrics::track));
             if let Some(bind) = &cfg.metrics.bind {
                 let l = TcpListener::bind(bind).await?;
                 metrics_addr = Some(l.local_addr()?);
@@ -215,6 +222,7 @@ impl App {
                 }));
             }
         }
+        let router = web.fallback_service(api);
         // Timeouts, a connection limit and a bounded shutdown (see `crate::http`).
         let server = tokio::spawn(crate::http::serve(
             listener,

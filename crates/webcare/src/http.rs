@@ -75,7 +75,7 @@ pub async fn serve(
             _ = &mut stop => break,
             a = listener.accept() => a,
         };
-        let (stream, _peer) = match accepted {
+        let (stream, peer) = match accepted {
             Ok(a) => a,
             Err(e) => {
                 // Out of descriptors (EMFILE) or a connection reset before accept: not fatal.
@@ -90,7 +90,7 @@ pub async fn serve(
             Ok(permit) => {
                 let (router, closing) = (router.clone(), closing.clone());
                 conns.spawn(async move {
-                    serve_connection(stream, router, limits, closing).await;
+                    serve_connection(stream, peer, router, limits, closing).await;
                     drop(permit);
                 });
             }
@@ -158,6 +158,7 @@ impl Drop for Busy {
 
 async fn serve_connection(
     stream: TcpStream,
+    peer: std::net::SocketAddr,
     router: Router,
     limits: Limits,
     mut closing: tokio::sync::watch::Receiver<bool>,
@@ -172,8 +173,12 @@ async fn serve_connection(
         let busy = Busy::new(act.clone());
         let router = router.clone();
         async move {
+            let mut req = req.map(Body::new);
+            // As `axum::serve` with connect info does: the web sign-in limits attempts per address.
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
             let res = router
-                .oneshot(req.map(Body::new))
+                .oneshot(req)
                 .await
                 .unwrap_or_else(|e: Infallible| match e {});
             // The connection stays busy until the body is sent (or the client goes away).

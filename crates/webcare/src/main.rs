@@ -36,6 +36,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Manage desk users' local sign-in for the web app.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Inspect the journal of webhook deliveries and replay failed ones.
     Journal {
         #[command(subcommand)]
@@ -63,6 +68,17 @@ enum TokenCommand {
         role: Role,
         #[arg(long)]
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Set a user's web app password (argon2id), read from the first line of stdin so it stays
+    /// out of the shell history and the process list. Signs the user out of every browser.
+    SetPassword {
+        /// The user's e-mail address.
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -99,6 +115,26 @@ fn main() -> anyhow::Result<()> {
                     .await?;
                 store.close().await;
                 println!("created {role} token '{name}'; it is shown once: {token}");
+                Ok(())
+            }
+            Command::User {
+                command: UserCommand::SetPassword { email },
+            } => {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                let password = line.trim_end_matches(['\r', '\n']);
+                webcare_web::password::check_policy(password)
+                    .map_err(|e| anyhow::anyhow!("the password is refused: {e}"))?;
+                let store = open_store(&cfg).await?;
+                let user = store
+                    .find_user_for_login(None, Some(&email.trim().to_lowercase()))
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("no active user with e-mail address {email}"))?;
+                let hash = webcare_web::password::hash(password)
+                    .map_err(|e| anyhow::anyhow!("hashing the password failed: {e}"))?;
+                store.set_password_hash(user.id, &hash).await?;
+                store.close().await;
+                println!("password set for {} ({})", user.email, user.role);
                 Ok(())
             }
             Command::Journal { command } => {

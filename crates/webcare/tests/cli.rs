@@ -448,3 +448,68 @@ async fn demo_runs_a_living_desk() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `webcare user set-password` reads the password from stdin, refuses a short one, and stores an
+/// argon2id hash the web app's sign-in verifies.
+#[tokio::test]
+async fn user_set_password_from_stdin() {
+    use std::io::Write;
+    let db = webcare_store::testing::fresh_database_url(Backend::Sqlite)
+        .await
+        .unwrap();
+    let store = webcare_store::connect(&db, Default::default())
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+    let user = store
+        .create_user(webcare_store::agent::UserRecord {
+            id: uuid::Uuid::now_v7(),
+            name: "Anna de Vries".into(),
+            email: "anna@gemeente.test".into(),
+            subject: None,
+            role: webcare_domain::Role::Agent,
+            teams: vec![],
+            department_id: None,
+            active: true,
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    let set = |password: &str, email: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_webcare"))
+            .args(["user", "set-password", "--email", email])
+            .env("WEBCARE_DATABASE_URL", &db)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let short = set("kort", "anna@gemeente.test");
+    assert!(!short.status.success());
+    assert!(
+        String::from_utf8_lossy(&short.stderr).contains("at least")
+            || String::from_utf8_lossy(&short.stderr).contains("minstens")
+    );
+    assert!(!set("een lang genoeg wachtwoord", "nobody@gemeente.test")
+        .status
+        .success());
+    assert_eq!(store.password_hash(user.id).await.unwrap(), None);
+    let ok = set("een lang genoeg wachtwoord", "anna@gemeente.test");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let hash = store.password_hash(user.id).await.unwrap().unwrap();
+    assert!(hash.starts_with("$argon2id$"));
+    assert!(webcare_web::password::verify(
+        "een lang genoeg wachtwoord",
+        &hash
+    ));
+    store.close().await;
+}

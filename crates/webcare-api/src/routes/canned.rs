@@ -73,7 +73,7 @@ pub struct CannedAnswerPatch {
 
 /// Whether `p` may use canned answer `c`: desk-wide answers are for everyone, a team's answers
 /// for that team's members (and callers who see every case: team leads, admins, tokens).
-pub(crate) fn may_use(p: &crate::auth::Principal, c: &CannedRecord) -> bool {
+pub fn may_use(p: &crate::auth::Principal, c: &CannedRecord) -> bool {
     use webcare_store::agent::CaseScope;
     match (&c.team, p.case_scope()) {
         (None, _) | (_, CaseScope::All) => true,
@@ -368,6 +368,19 @@ pub async fn render(
             ),
         ));
     }
+    let text = render_canned(&state, &p, id, b.case_id, b.values).await?;
+    Ok(Json(Rendered { text }))
+}
+
+/// A canned answer filled in for a case (and `extra` values): the API's preview and the web
+/// app's reply box.
+pub async fn render_canned(
+    state: &AppState,
+    p: &Authorized<roles::CaseWork>,
+    id: Uuid,
+    case_id: Option<Uuid>,
+    extra: BTreeMap<String, String>,
+) -> ApiResult<String> {
     let c = state
         .store
         .get_canned(id)
@@ -375,11 +388,10 @@ pub async fn render(
         .ok_or_else(|| ApiError::NotFound("canned answer".into()))?;
     let mut values = BTreeMap::new();
     values.insert("agent".to_owned(), canned::first_name(&p.name));
-    if let Some(case_id) = b.case_id {
-        let case = super::case_work::visible_case(&state, &p, case_id).await?;
-        values = case_values(&state, &p, &case, id).await?;
+    if let Some(case_id) = case_id {
+        let case = super::case_work::visible_case(state, p, case_id).await?;
+        values = case_values(state, p, &case, id).await?;
     }
-    values.extend(b.values);
-    let text = canned::render(&c.text, &values).map_err(|e| template_error("text", e))?;
-    Ok(Json(Rendered { text }))
+    values.extend(extra);
+    canned::render(&c.text, &values).map_err(|e| template_error("text", e))
 }

@@ -224,7 +224,17 @@ pub async fn patch(
     IdPath(id): IdPath,
     ApiJson(b): ApiJson<CasePatch>,
 ) -> ApiResult<Json<Case>> {
-    let before = visible_case(&state, &p, id).await?;
+    Ok(Json(patch_case(&state, &p, id, b).await?.into()))
+}
+
+/// A case change, as `PATCH /cases/{id}` and the web app's case page make it.
+pub async fn patch_case(
+    state: &AppState,
+    p: &Authorized<roles::CaseWork>,
+    id: Uuid,
+    b: CasePatch,
+) -> ApiResult<CaseRecord> {
+    let before = visible_case(state, p, id).await?;
     let mut w = CaseWrite::new(before);
     let now = Utc::now();
     let a = &mut w.after;
@@ -238,7 +248,7 @@ pub async fn patch(
             ));
         }
         if s == CaseStatus::Resolved && w.before.status != CaseStatus::Resolved {
-            super::replies::check_resolvable(&state, id, b.confirm_undelivered).await?;
+            super::replies::check_resolvable(state, id, b.confirm_undelivered).await?;
         }
         set_status(a, s, now)?;
         changes.insert("status".into(), serde_json::json!([w.before.status, s]));
@@ -274,14 +284,14 @@ pub async fn patch(
     }
     if let Some(v) = b.assignee {
         a.assignee = match v {
-            Some(s) => Some(resolve_assignee(&state, &p, &s).await?),
+            Some(s) => Some(resolve_assignee(state, p, &s).await?),
             None => None,
         };
         changes.insert("assignee".into(), serde_json::json!(a.assignee));
     }
     if let Some(v) = b.team {
         if let Some(t) = &v {
-            check_team(&state, t).await?;
+            check_team(state, t).await?;
         }
         changes.insert("team".into(), serde_json::json!(v));
         a.team = v;
@@ -305,14 +315,13 @@ pub async fn patch(
         ));
     }
     w.audit.push(audit_event(
-        &p,
+        p,
         "case.updated",
         id,
         serde_json::json!({"changes": changes}),
     ));
     w.no_reply_reason = b.no_reply_reason;
-    let c = write(&state, w).await?;
-    Ok(Json(c.into()))
+    write(state, w).await
 }
 
 /// Take a case: assign it to the caller (a new case opens).
@@ -327,7 +336,16 @@ pub async fn claim(
     p: Authorized<roles::CaseWork>,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<Case>> {
-    let before = visible_case(&state, &p, id).await?;
+    Ok(Json(claim_case(&state, &p, id).await?.into()))
+}
+
+/// Assigns the case to the caller (the API's claim and the web app's "Oppakken").
+pub async fn claim_case(
+    state: &AppState,
+    p: &Authorized<roles::CaseWork>,
+    id: Uuid,
+) -> ApiResult<CaseRecord> {
+    let before = visible_case(state, p, id).await?;
     let me = p.assignee_key();
     if let Some(other) = before.assignee.as_deref().filter(|a| *a != me) {
         return Err(ApiError::Conflict(format!(
@@ -346,12 +364,12 @@ pub async fn claim(
         set_status(&mut w.after, CaseStatus::Open, Utc::now())?;
     }
     w.audit.push(audit_event(
-        &p,
+        p,
         "case.claimed",
         id,
         serde_json::json!({"assignee": me}),
     ));
-    Ok(Json(write(&state, w).await?.into()))
+    write(state, w).await
 }
 
 // ------------------------------------------------------------------------------------ notes
@@ -386,18 +404,24 @@ pub async fn add_note(
     IdPath(id): IdPath,
     ApiJson(b): ApiJson<NewNote>,
 ) -> ApiResult<(StatusCode, Json<Vec<Note>>)> {
+    add_note_to(&state, &p, id, b).await?;
+    Ok((StatusCode::CREATED, Json(notes_of(&state, id).await?)))
+}
+
+/// Adds an internal note to a case.
+pub async fn add_note_to(
+    state: &AppState,
+    p: &Authorized<roles::CaseWork>,
+    id: Uuid,
+    b: NewNote,
+) -> ApiResult<CaseRecord> {
     check_text("text", &b.text, MAX_NOTE_CHARS)?;
-    let before = visible_case(&state, &p, id).await?;
+    let before = visible_case(state, p, id).await?;
     let mut w = CaseWrite::new(before);
     w.note = Some((p.actor(), b.text));
-    w.audit.push(audit_event(
-        &p,
-        "case.note_added",
-        id,
-        serde_json::json!({}),
-    ));
-    write(&state, w).await?;
-    Ok((StatusCode::CREATED, Json(notes_of(&state, id).await?)))
+    w.audit
+        .push(audit_event(p, "case.note_added", id, serde_json::json!({})));
+    write(state, w).await
 }
 
 async fn notes_of(state: &AppState, id: Uuid) -> ApiResult<Vec<Note>> {
@@ -697,6 +721,16 @@ pub async fn forward(
     IdPath(id): IdPath,
     ApiJson(b): ApiJson<ForwardRequest>,
 ) -> ApiResult<Json<Case>> {
+    Ok(Json(forward_case(&state, &p, id, b).await?.into()))
+}
+
+/// Forwards a case to a department with a question (starts the department clock).
+pub async fn forward_case(
+    state: &AppState,
+    p: &Authorized<roles::CaseWork>,
+    id: Uuid,
+    b: ForwardRequest,
+) -> ApiResult<CaseRecord> {
     check_text("question", &b.question, MAX_NOTE_CHARS)?;
     if state.store.get_department(b.department_id).await?.is_none() {
         return Err(ApiError::invalid(
@@ -705,7 +739,7 @@ pub async fn forward(
             "no such department",
         ));
     }
-    let before = visible_case(&state, &p, id).await?;
+    let before = visible_case(state, p, id).await?;
     let mut w = CaseWrite::new(before);
     set_status(&mut w.after, CaseStatus::Forwarded, Utc::now())?;
     w.after.department_id = Some(b.department_id);
@@ -715,12 +749,12 @@ pub async fn forward(
         by: p.actor(),
     });
     w.audit.push(audit_event(
-        &p,
+        p,
         "case.forwarded",
         id,
         serde_json::json!({"departmentId": b.department_id}),
     ));
-    Ok(Json(write(&state, w).await?.into()))
+    write(state, w).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -745,8 +779,18 @@ pub async fn department_answer(
     IdPath(id): IdPath,
     ApiJson(b): ApiJson<DepartmentAnswer>,
 ) -> ApiResult<Json<Case>> {
+    Ok(Json(answer_forward(&state, &p, id, b).await?.into()))
+}
+
+/// The department's answer to a forwarded case (stops the department clock; the case reopens).
+pub async fn answer_forward(
+    state: &AppState,
+    p: &Authorized<roles::DepartmentWork>,
+    id: Uuid,
+    b: DepartmentAnswer,
+) -> ApiResult<CaseRecord> {
     check_text("text", &b.text, MAX_NOTE_CHARS)?;
-    let before = visible_case(&state, &p, id).await?;
+    let before = visible_case(state, p, id).await?;
     let mut w = CaseWrite::new(before);
     set_status(&mut w.after, CaseStatus::Open, Utc::now())?;
     w.forward = Some(ForwardOp::Answer {
@@ -754,12 +798,12 @@ pub async fn department_answer(
         by: p.actor(),
     });
     w.audit.push(audit_event(
-        &p,
+        p,
         "case.department_answered",
         id,
         serde_json::json!({"departmentId": w.before.department_id}),
     ));
-    Ok(Json(write(&state, w).await?.into()))
+    write(state, w).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -785,8 +829,18 @@ pub async fn return_answer(
     IdPath(id): IdPath,
     ApiJson(b): ApiJson<ReturnRequest>,
 ) -> ApiResult<Json<Case>> {
+    Ok(Json(return_case(&state, &p, id, b).await?.into()))
+}
+
+/// Hands a department's answer back to the department with a reason.
+pub async fn return_case(
+    state: &AppState,
+    p: &Authorized<roles::CaseWork>,
+    id: Uuid,
+    b: ReturnRequest,
+) -> ApiResult<CaseRecord> {
     check_text("reason", &b.reason, MAX_NOTE_CHARS)?;
-    let before = visible_case(&state, &p, id).await?;
+    let before = visible_case(state, p, id).await?;
     if state.store.department_answer(id).await?.is_none() {
         return Err(ApiError::Conflict(
             "the case has no department answer to hand back".into(),
@@ -799,12 +853,12 @@ pub async fn return_answer(
         by: p.actor(),
     });
     w.audit.push(audit_event(
-        &p,
+        p,
         "case.department_answer_returned",
         id,
         serde_json::json!({}),
     ));
-    Ok(Json(write(&state, w).await?.into()))
+    write(state, w).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]

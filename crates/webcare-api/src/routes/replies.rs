@@ -311,8 +311,27 @@ pub async fn create(
                 ApiError::invalid("Idempotency-Key", "invalid_uuid", "must be a UUID")
             })?,
     };
+    let (created, reply) = create_reply(&state, &principal, case_id, id, body).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(reply)))
+}
+
+/// Stores a reply in the outbox after every check the worker would make (the API's
+/// `POST /cases/{id}/replies` and the web app's reply box). `id` is the reply's id (the
+/// idempotency key); answers whether it was created now.
+pub async fn create_reply(
+    state: &AppState,
+    principal: &Authorized<roles::Reply>,
+    case_id: Uuid,
+    id: Uuid,
+    body: NewReplyBody,
+) -> ApiResult<(bool, CreatedReply)> {
     // Only cases the caller may see (its teams' cases for an agent).
-    let case = super::case_work::visible_case(&state, &principal, case_id).await?;
+    let case = super::case_work::visible_case(state, principal, case_id).await?;
     let account = state
         .store
         .get_channel_account(case.channel_account_id)
@@ -333,7 +352,7 @@ pub async fn create(
         .map(|t| check_whatsapp_template(t, account.kind))
         .transpose()?;
     let rendered = match body.template_id {
-        Some(t) => canned_text(&state, &principal, &case, t, body.text.is_none()).await?,
+        Some(t) => canned_text(state, principal, &case, t, body.text.is_none()).await?,
         None => None,
     };
     let text = match (body.text, rendered) {
@@ -470,21 +489,16 @@ pub async fn create(
             .await?;
         crate::live::reply_updated(&state.store, &reply).await;
     }
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
     Ok((
-        status,
-        Json(CreatedReply {
+        created,
+        CreatedReply {
             reply: reply.into(),
             limits: ReplyLimits {
                 max_chars: limits.max_chars,
                 length,
                 window_remaining_seconds,
             },
-        }),
+        },
     ))
 }
 

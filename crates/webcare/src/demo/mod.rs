@@ -131,7 +131,25 @@ pub async fn run(mut cfg: Config, opts: DemoOptions) -> anyhow::Result<()> {
     );
     println!("fake Facebook/Instagram/WhatsApp/X APIs at {}", fakes.base);
     println!("norms: reaction 5 min, resolution 60 min, department 30 min, 24/7 (warning at 80 %)");
-    println!("sign in with a bearer token (each shown once):");
+    println!(
+        "web app: open {base}/ and sign in (password {}):",
+        seed::DEMO_PASSWORD
+    );
+    for s in desk
+        .sign_ins
+        .iter()
+        .filter(|s| s.role != webcare_domain::Role::Department)
+    {
+        println!("  {:<26} {}", format!("{} ({}):", s.name, s.role), s.email);
+    }
+    for s in desk
+        .sign_ins
+        .iter()
+        .filter(|s| s.role == webcare_domain::Role::Department)
+    {
+        println!("  {:<26} {}", format!("{} ({}):", s.name, s.role), s.email);
+    }
+    println!("API: sign in with a bearer token (each shown once):");
     println!("  admin (functioneel beheer): {admin}");
     for s in &desk.sign_ins {
         println!("  {:<26} {}", format!("{} ({}):", s.name, s.role), s.token);

@@ -10,9 +10,13 @@ use webcare_domain::Role;
 use webcare_store::Store;
 
 /// A sign-in to print.
+/// The password of every seeded user in the web app.
+pub const DEMO_PASSWORD: &str = "webcare-demo-wachtwoord";
+
 #[derive(Debug, Clone)]
 pub struct SignIn {
     pub name: String,
+    pub email: String,
     pub role: Role,
     pub user_id: String,
     pub token: String,
@@ -104,6 +108,10 @@ pub async fn seed(store: &Arc<dyn Store>, base: &str, admin: &str) -> anyhow::Re
             .as_str()
             .and_then(|id| id.parse().ok())
             .context("a user id")?;
+        // The web app's sign-in (a demo password: this desk runs on this machine only).
+        let hash = webcare_web::password::hash(DEMO_PASSWORD)
+            .map_err(|e| anyhow::anyhow!("hashing the demo password: {e}"))?;
+        store.set_password_hash(user_id, &hash).await?;
         // The user's own token: it acts as that user (assignee=me, audit, scope).
         let token = webcare_store::token::generate();
         store
@@ -111,6 +119,7 @@ pub async fn seed(store: &Arc<dyn Store>, base: &str, admin: &str) -> anyhow::Re
             .await?;
         sign_ins.push(SignIn {
             name: name.into(),
+            email: email.into(),
             role,
             user_id: user_id.to_string(),
             token,

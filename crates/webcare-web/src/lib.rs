@@ -1,0 +1,95 @@
+//! The web app of the desk (issue 13): server-rendered askama templates compiled into the binary,
+//! htmx (and its SSE extension) for the live parts, NL Design System CSS. Pages call the same
+//! functions the API handlers call (`webcare_api::routes::*`), with the same role rules
+//! (`Authorized<Policy>`, `CaseScope`), so a page never allows what the API refuses.
+//! May use: webcare-domain, webcare-store, webcare-api.
+#![forbid(unsafe_code)]
+// Page helpers return `Result<_, Response>` so a handler can `?`/return the error page at once;
+// a response is large, but it is built once per request, never in a loop.
+#![allow(clippy::result_large_err)]
+
+pub mod assets;
+mod format;
+mod pages;
+pub mod password;
+mod session;
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use std::sync::Arc;
+use webcare_api::AppState;
+
+/// What the page handlers share: the API's state and the sign-in rate limiter.
+#[derive(Clone)]
+pub struct WebState {
+    pub app: AppState,
+    limiter: Arc<session::LoginLimiter>,
+}
+
+/// The web app's routes, at `/` beside the API. The composition root merges it with
+/// `webcare_api::router` and serves it with `ConnectInfo<SocketAddr>` (sign-in is rate-limited
+/// per IP).
+pub fn router(app: AppState) -> Router {
+    let state = WebState {
+        app,
+        limiter: Arc::new(session::LoginLimiter::default()),
+    };
+    let assets = Router::new().route("/assets/{name}", get(assets::serve));
+    let pages = Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(session::login_page).post(session::login))
+        .route("/logout", post(session::logout))
+        .route("/inbox", get(pages::inbox))
+        .route("/inbox/rows", get(pages::inbox_rows))
+        .route("/live", get(pages::live))
+        .route("/board", get(pages::board))
+        .route("/cases/{id}", get(pages::case_page))
+        .route("/cases/{id}/replies", get(pages::case_replies))
+        .route("/cases/{id}/canned", get(pages::canned_preview))
+        .route("/cases/{id}/claim", post(pages::claim))
+        .route("/cases/{id}/assign", post(pages::assign))
+        .route("/cases/{id}/reply", post(pages::reply))
+        .route("/cases/{id}/resolve", post(pages::resolve))
+        .route("/cases/{id}/forward", post(pages::forward))
+        .route("/cases/{id}/answer", post(pages::answer))
+        .route("/cases/{id}/return", post(pages::hand_back))
+        .route("/cases/{id}/notes", post(pages::note))
+        // Every POST carries the session's CSRF token; the session is read once per request.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::session_layer,
+        ))
+        .layer(axum::middleware::from_fn(page_headers));
+    pages.merge(assets).with_state(state)
+}
+
+/// Security headers of every page: a strict CSP (scripts and styles only from our own assets,
+/// no inline code), no framing, no sniffing, and pages never cached (they hold citizens' data).
+async fn page_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
