@@ -430,14 +430,20 @@ async fn notes_of(state: &AppState, id: Uuid) -> ApiResult<Vec<Note>> {
         .list_notes(id)
         .await?
         .into_iter()
-        .map(|n| Note {
+        .map(Into::into)
+        .collect())
+}
+
+impl From<webcare_store::agent::NoteRecord> for Note {
+    fn from(n: webcare_store::agent::NoteRecord) -> Note {
+        Note {
             id: n.id,
             case_id: n.case_id,
             author: n.author,
             text: n.text,
             created_at: n.created_at,
-        })
-        .collect())
+        }
+    }
 }
 
 /// The internal notes of a case, oldest first.
@@ -914,23 +920,26 @@ pub async fn forwards(
     Ok(Json(Forwards {
         pending_answer: pending,
         merged_into: merged,
-        forwards: list
-            .into_iter()
-            .map(|f| Forward {
-                id: f.id,
-                department_id: f.department_id,
-                question: f.question,
-                forwarded_by: f.forwarded_by,
-                forwarded_at: f.forwarded_at,
-                answer: f.answer,
-                answered_by: f.answered_by,
-                answered_at: f.answered_at,
-                return_reason: f.return_reason,
-                returned_at: f.returned_at,
-                answered_in_time: f.answered_in_time,
-                answer_outcome: f.answer_outcome,
-                answer_settled_at: f.answer_settled_at,
-            })
-            .collect(),
+        forwards: list.into_iter().map(Into::into).collect(),
     }))
+}
+
+impl From<webcare_store::agent::ForwardRecord> for Forward {
+    fn from(f: webcare_store::agent::ForwardRecord) -> Forward {
+        Forward {
+            id: f.id,
+            department_id: f.department_id,
+            question: f.question,
+            forwarded_by: f.forwarded_by,
+            forwarded_at: f.forwarded_at,
+            answer: f.answer,
+            answered_by: f.answered_by,
+            answered_at: f.answered_at,
+            return_reason: f.return_reason,
+            returned_at: f.returned_at,
+            answered_in_time: f.answered_in_time,
+            answer_outcome: f.answer_outcome,
+            answer_settled_at: f.answer_settled_at,
+        }
+    }
 }

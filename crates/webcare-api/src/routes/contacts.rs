@@ -773,34 +773,8 @@ async fn write_export(
             let item = ExportCase {
                 case: case.into(),
                 messages: messages.into_iter().map(Into::into).collect(),
-                notes: notes
-                    .into_iter()
-                    .map(|n| crate::routes::case_work::Note {
-                        id: n.id,
-                        case_id: n.case_id,
-                        author: n.author,
-                        text: n.text,
-                        created_at: n.created_at,
-                    })
-                    .collect(),
-                forwards: forwards
-                    .into_iter()
-                    .map(|f| crate::routes::case_work::Forward {
-                        id: f.id,
-                        department_id: f.department_id,
-                        question: f.question,
-                        forwarded_by: f.forwarded_by,
-                        forwarded_at: f.forwarded_at,
-                        answer: f.answer,
-                        answered_by: f.answered_by,
-                        answered_at: f.answered_at,
-                        return_reason: f.return_reason,
-                        returned_at: f.returned_at,
-                        answered_in_time: f.answered_in_time,
-                        answer_outcome: f.answer_outcome,
-                        answer_settled_at: f.answer_settled_at,
-                    })
-                    .collect(),
+                notes: notes.into_iter().map(Into::into).collect(),
+                forwards: forwards.into_iter().map(Into::into).collect(),
                 replies: replies.into_iter().map(Into::into).collect(),
             };
             let mut buf = if first { Vec::new() } else { b",".to_vec() };
