@@ -15,6 +15,7 @@ mod ingest_effects;
 mod ingest_plan;
 mod postgres;
 pub mod records;
+pub mod routing;
 pub mod sla;
 mod sql;
 mod sqlite;
@@ -138,6 +139,7 @@ pub trait Store:
     + AgentStore
     + contacts::ContactStore
     + WebSessions
+    + routing::RoutingRules
 {
     /// The backend's name: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

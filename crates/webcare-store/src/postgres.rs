@@ -51,6 +51,7 @@ crate::sql::impl_sql_store!(PgStore, Postgres);
 crate::sla::impl_sla_store!(PgStore, Postgres);
 crate::connectors::impl_connectors_store!(PgStore, Postgres, "FOR UPDATE SKIP LOCKED");
 crate::agent::impl_agent_store!(PgStore, Postgres);
+crate::routing::impl_routing_rules!(PgStore);
 crate::contacts::impl_contact_store!(PgStore, Postgres);
 crate::web_session::impl_web_sessions!(PgStore, Postgres);
 

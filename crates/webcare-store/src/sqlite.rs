@@ -132,6 +132,7 @@ crate::sql::impl_sql_store!(SqliteStore, Sqlite);
 crate::sla::impl_sla_store!(SqliteStore, Sqlite);
 crate::connectors::impl_connectors_store!(SqliteStore, Sqlite, "");
 crate::agent::impl_agent_store!(SqliteStore, Sqlite);
+crate::routing::impl_routing_rules!(SqliteStore);
 crate::contacts::impl_contact_store!(SqliteStore, Sqlite);
 crate::web_session::impl_web_sessions!(SqliteStore, Sqlite);
 

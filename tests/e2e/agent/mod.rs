@@ -9,6 +9,7 @@ mod desk;
 mod live;
 mod oidc;
 mod routes;
+mod routing;
 mod tokens;
 
 use axum::routing::get;

@@ -19,6 +19,11 @@ const USERS: &[&str] = &["admin", "teamlead", "agent", "department"];
 /// `(method, path, roles allowed)`.
 const POLICY: &[(&str, &str, &[&str])] = &[
     ("POST", "/api/v1/messages", &["admin", "integration"]),
+    ("GET", "/api/v1/routing-rules", LEAD),
+    ("POST", "/api/v1/routing-rules", ADMIN),
+    ("PATCH", "/api/v1/routing-rules/{id}", ADMIN),
+    ("DELETE", "/api/v1/routing-rules/{id}", ADMIN),
+    ("POST", "/api/v1/routing-rules/test", LEAD),
     ("GET", "/api/v1/channel-accounts", ADMIN),
     ("POST", "/api/v1/channel-accounts", ADMIN),
     ("GET", "/api/v1/channel-accounts/{id}", ADMIN),
