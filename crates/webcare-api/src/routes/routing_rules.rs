@@ -129,7 +129,12 @@ async fn check(state: &AppState, rules: &[StoredRule], changed: usize) -> ApiRes
     };
     let a = &rules[changed].spec.actions;
     if let Some(team) = &a.team {
-        if state.store.team_names(&[team.clone()]).await?.is_empty() {
+        if state
+            .store
+            .team_names(std::slice::from_ref(team))
+            .await?
+            .is_empty()
+        {
             errs.push(InvalidParam::new(
                 "actions.team",
                 "unknown_team",
