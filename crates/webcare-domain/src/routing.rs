@@ -214,6 +214,33 @@ impl RuleSet {
                     reason: "a name of 1 to 200 characters".into(),
                 });
             }
+            // Bounded, so no rule set can make ingest slow or the store large.
+            for (name, len, max) in [
+                ("conditions.keywords", c.keywords.len(), 100),
+                ("conditions.themes", c.themes.len(), 50),
+                ("conditions.flags", c.flags.len(), 20),
+                (
+                    "conditions.channelAccountIds",
+                    c.channel_account_ids.len(),
+                    100,
+                ),
+                ("actions.labels", spec.actions.labels.len(), 20),
+            ] {
+                if len > max {
+                    errors.push(RuleError {
+                        field: at(name),
+                        code: "too_many",
+                        reason: format!("at most {max}"),
+                    });
+                }
+            }
+            if c.pattern.as_ref().is_some_and(|p| p.chars().count() > 500) {
+                errors.push(RuleError {
+                    field: at("conditions.pattern"),
+                    code: "too_long",
+                    reason: "at most 500 characters".into(),
+                });
+            }
             let mut words = Vec::new();
             for (k, kw) in c.keywords.iter().enumerate() {
                 match parse_keyword(kw) {
@@ -229,6 +256,7 @@ impl RuleSet {
             }
             let pattern = match &c.pattern {
                 None => None,
+                Some(p) if p.chars().count() > 500 => None,
                 Some(p) => match regex::RegexBuilder::new(&strip_accents(p))
                     .case_insensitive(true)
                     .size_limit(PATTERN_SIZE_LIMIT)

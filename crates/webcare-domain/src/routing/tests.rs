@@ -201,6 +201,29 @@ fn every_problem_of_a_rule_set_is_reported() {
 }
 
 #[test]
+fn rule_sets_are_bounded() {
+    let mut big = rule(
+        "groot",
+        Conditions {
+            keywords: vec!["boom".into(); 101],
+            pattern: Some("a".repeat(501)),
+            ..Default::default()
+        },
+    );
+    big.actions.labels = vec!["x".into(); 21];
+    let errors = RuleSet::compile(&[big]).unwrap_err();
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "rules[0].conditions.keywords",
+            "rules[0].actions.labels",
+            "rules[0].conditions.pattern",
+        ]
+    );
+}
+
+#[test]
 fn rule_specs_read_as_the_api_writes_them() {
     let spec: RuleSpec = serde_json::from_value(serde_json::json!({
         "name": "Verkeer buiten kantoortijd",
