@@ -69,6 +69,24 @@ async fn routing_rules_are_versioned_validated_and_tried(app: TestApp, _idp: Idp
             "actions.team"
         ]
     );
+    for (body, field) in [
+        (
+            json!({"name": "Ver", "position": 501, "actions": {"team": "groen"}}),
+            "position",
+        ),
+        (
+            json!({"name": "Zaak", "actions": {"createZaak": "geen url"}}),
+            "actions.createZaak",
+        ),
+    ] {
+        let res = app
+            .post("/api/v1/routing-rules", &body)
+            .send()
+            .await
+            .unwrap();
+        let p = expect_problem(res, 400).await;
+        assert_eq!(p["invalidParams"][0]["name"], field, "{body}");
+    }
     let (_, same) = send(app.get("/api/v1/routing-rules")).await;
     assert_eq!(same["version"], 2);
 

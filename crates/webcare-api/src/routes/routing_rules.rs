@@ -151,10 +151,31 @@ async fn check(state: &AppState, rules: &[StoredRule], changed: usize) -> ApiRes
             ));
         }
     }
+    if let Some(z) = &a.create_zaak {
+        // A zaaktype is named by its URL in the Catalogi API.
+        let ok = url::Url::parse(z).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        if !ok || z.len() > 1000 {
+            errs.push(InvalidParam::new(
+                "actions.createZaak",
+                "invalid_url",
+                "the zaaktype's URL in the Catalogi API (http or https)",
+            ));
+        }
+    }
     if errs.is_empty() {
         Ok(())
     } else {
         Err(ApiError::Invalid(errs))
+    }
+}
+
+/// A position in the list: at most [`webcare_domain::routing::MAX_RULES`].
+fn check_position(p: Option<u32>) -> ApiResult<()> {
+    match p {
+        Some(p) if p as usize > webcare_domain::routing::MAX_RULES => {
+            Err(ApiError::invalid("position", "maximum", "at most 500"))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -190,6 +211,7 @@ pub async fn create(
     caller: Authorized<roles::AdminOnly>,
     ApiJson(body): ApiJson<NewRoutingRule>,
 ) -> ApiResult<(StatusCode, Json<RoutingRuleSaved>)> {
+    check_position(body.position)?;
     let current = state.store.routing_rules().await?;
     let mut rules = current
         .as_ref()
@@ -240,6 +262,7 @@ pub async fn update(
     IdPath(id): IdPath,
     ApiJson(patch): ApiJson<RoutingRulePatch>,
 ) -> ApiResult<Json<RoutingRuleSaved>> {
+    check_position(patch.position)?;
     let current = state.store.routing_rules().await?;
     let mut rules = current
         .as_ref()
