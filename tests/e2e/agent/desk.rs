@@ -618,6 +618,19 @@ async fn canned_answers_render_with_case_data(app: TestApp, _idp: Idp) {
     .unwrap();
     let p = expect_problem(res, 400).await;
     assert_eq!(p["invalidParams"][0]["name"], "values.iban");
+    // A case that does not exist is bad input in the body, not a missing canned answer.
+    let res = with(
+        &app,
+        Method::POST,
+        &format!("/api/v1/canned-answers/{id}/render"),
+        &agent,
+    )
+    .json(&json!({"caseId": uuid::Uuid::now_v7()}))
+    .send()
+    .await
+    .unwrap();
+    let p = expect_problem(res, 400).await;
+    assert_eq!(p["invalidParams"][0]["name"], "caseId");
     // Edit and delete.
     let (s, r) = send(
         with(

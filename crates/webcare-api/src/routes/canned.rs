@@ -389,7 +389,16 @@ pub async fn render_canned(
     let mut values = BTreeMap::new();
     values.insert("agent".to_owned(), canned::first_name(&p.name));
     if let Some(case_id) = case_id {
-        let case = super::case_work::visible_case(state, p, case_id).await?;
+        // The body names the case: one that does not exist (or is out of the caller's scope)
+        // is bad input, not a missing canned answer.
+        let case = super::case_work::visible_case(state, p, case_id)
+            .await
+            .map_err(|e| match e {
+                ApiError::NotFound(_) => {
+                    ApiError::invalid("caseId", "unknown_case", "no such case")
+                }
+                other => other,
+            })?;
         values = case_values(state, p, &case, id).await?;
     }
     values.extend(extra);
