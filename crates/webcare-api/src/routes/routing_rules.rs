@@ -179,8 +179,19 @@ fn check_position(p: Option<u32>) -> ApiResult<()> {
     }
 }
 
-fn version_of(r: &Option<RuleSetRecord>) -> Option<i64> {
-    r.as_ref().map(|r| r.version)
+/// The rule set in force: its version (`None` before the first) and its rules.
+async fn load(state: &AppState) -> ApiResult<(Option<i64>, Vec<StoredRule>)> {
+    Ok(match state.store.routing_rules().await? {
+        Some(r) => (Some(r.version), r.rules),
+        None => (None, Vec::new()),
+    })
+}
+
+fn find(rules: &[StoredRule], id: Uuid) -> ApiResult<usize> {
+    rules
+        .iter()
+        .position(|r| r.id == id)
+        .ok_or_else(|| ApiError::NotFound("routing rule".into()))
 }
 
 /// The routing rules in force, in the order they are tried.
@@ -212,11 +223,7 @@ pub async fn create(
     ApiJson(body): ApiJson<NewRoutingRule>,
 ) -> ApiResult<(StatusCode, Json<RoutingRuleSaved>)> {
     check_position(body.position)?;
-    let current = state.store.routing_rules().await?;
-    let mut rules = current
-        .as_ref()
-        .map(|r| r.rules.clone())
-        .unwrap_or_default();
+    let (version, mut rules) = load(&state).await?;
     let at = body
         .position
         .map_or(rules.len(), |p| (p as usize).min(rules.len()));
@@ -233,7 +240,7 @@ pub async fn create(
     check(&state, &rules, at).await?;
     let saved = state
         .store
-        .save_routing_rules(version_of(&current), &rules, &caller.actor())
+        .save_routing_rules(version, &rules, &caller.actor())
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -263,15 +270,8 @@ pub async fn update(
     ApiJson(patch): ApiJson<RoutingRulePatch>,
 ) -> ApiResult<Json<RoutingRuleSaved>> {
     check_position(patch.position)?;
-    let current = state.store.routing_rules().await?;
-    let mut rules = current
-        .as_ref()
-        .map(|r| r.rules.clone())
-        .unwrap_or_default();
-    let from = rules
-        .iter()
-        .position(|r| r.id == id)
-        .ok_or_else(|| ApiError::NotFound("routing rule".into()))?;
+    let (version, mut rules) = load(&state).await?;
+    let from = find(&rules, id)?;
     let mut rule = rules.remove(from);
     if let Some(n) = patch.name {
         rule.spec.name = n;
@@ -292,7 +292,7 @@ pub async fn update(
     check(&state, &rules, at).await?;
     let saved = state
         .store
-        .save_routing_rules(version_of(&current), &rules, &caller.actor())
+        .save_routing_rules(version, &rules, &caller.actor())
         .await?;
     Ok(Json(RoutingRuleSaved {
         version: saved.version,
@@ -316,19 +316,12 @@ pub async fn delete(
     caller: Authorized<roles::AdminOnly>,
     IdPath(id): IdPath,
 ) -> ApiResult<StatusCode> {
-    let current = state.store.routing_rules().await?;
-    let mut rules = current
-        .as_ref()
-        .map(|r| r.rules.clone())
-        .unwrap_or_default();
-    let at = rules
-        .iter()
-        .position(|r| r.id == id)
-        .ok_or_else(|| ApiError::NotFound("routing rule".into()))?;
+    let (version, mut rules) = load(&state).await?;
+    let at = find(&rules, id)?;
     rules.remove(at);
     state
         .store
-        .save_routing_rules(version_of(&current), &rules, &caller.actor())
+        .save_routing_rules(version, &rules, &caller.actor())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -387,9 +380,8 @@ pub async fn test(
             "at most 100,000 characters",
         ));
     }
-    let current = state.store.routing_rules().await?;
-    let version = version_of(&current).unwrap_or(0);
-    let rules = current.map(|r| r.rules).unwrap_or_default();
+    let (version, rules) = load(&state).await?;
+    let version = version.unwrap_or(0);
     let specs: Vec<RuleSpec> = rules.iter().map(|r| r.spec.clone()).collect();
     // A stored set always compiled when it was saved.
     let set = RuleSet::compile(&specs).map_err(|_| {
