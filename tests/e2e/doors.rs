@@ -2,7 +2,8 @@
 //! WhatsApp message, the X poller, `POST /api/v1/messages`) has the same effects, written in the
 //! ingest transaction: the message stored once however often it is delivered, `case.created` and
 //! `message.received` on the live stream, a delivery queued for each subscribed webhook, the new
-//! case auto-assigned in its team (audited), and the reaction clock running.
+//! case routed by the routing rules and auto-assigned in its team (both audited), and the
+//! reaction clock running.
 
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
@@ -150,6 +151,7 @@ async fn every_door_has_the_same_effects(first: ConnApp) {
                 webhook_deliveries: 2,
                 assignee_is_the_agent: true,
                 audited_assignment: true,
+                routed: true,
                 reaction_clock: Some("running".into()),
             },
             "door: {}",
@@ -166,6 +168,8 @@ struct Effects {
     webhook_deliveries: usize,
     assignee_is_the_agent: bool,
     audited_assignment: bool,
+    /// The routing rule's actions are on the case, with its version, and audited.
+    routed: bool,
     reaction_clock: Option<String>,
 }
 
@@ -199,6 +203,12 @@ async fn effects_of(app: &ConnApp, door: &Door) -> Effects {
         .as_str()
         .unwrap()
         .to_owned();
+    // One rule with no conditions: it takes every new case, before the assignment.
+    post(
+        "/api/v1/routing-rules",
+        json!({"name": "Alles", "actions": {"team": "kcc", "priority": "high", "labels": ["via-regel"]}}),
+    )
+    .await;
     let mut stream = app.get("/api/v1/events").send().await.unwrap();
     assert_eq!(stream.status(), 200);
 
@@ -241,6 +251,13 @@ async fn effects_of(app: &ConnApp, door: &Door) -> Effects {
                 e["actor"] == "system:auto-assign" && e["detail"]["assignee"] == agent.as_str()
             })
         }),
+        routed: case["routedBy"]["version"] == 1
+            && case["priority"] == "high"
+            && case["labels"] == json!(["via-regel"])
+            && audit["items"].as_array().is_some_and(|a| {
+                a.iter()
+                    .any(|e| e["actor"] == "system:routing" && e["detail"]["rule"] == "Alles")
+            }),
         reaction_clock: reaction,
     }
 }

@@ -688,6 +688,16 @@ pub struct Case {
     pub author_handle: Option<String>,
     /// When the citizen's latest message was sent.
     pub last_inbound_at: Option<DateTime<Utc>>,
+    /// The routing rule that routed the case, if one matched.
+    pub routed_by: Option<RoutedBy>,
+}
+
+/// Which rule of which version of the routing rules routed a case.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoutedBy {
+    pub version: i64,
+    pub rule_id: Uuid,
 }
 
 impl From<rec::CaseRecord> for Case {
@@ -719,6 +729,10 @@ impl From<rec::CaseRecord> for Case {
             author_name: c.author_name,
             author_handle: c.author_handle,
             last_inbound_at: c.last_inbound_at,
+            routed_by: c.routing.map(|r| RoutedBy {
+                version: r.version,
+                rule_id: r.rule_id,
+            }),
         }
     }
 }

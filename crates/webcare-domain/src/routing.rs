@@ -69,13 +69,49 @@ pub struct Actions {
     /// Forward to this department (its agreed answer time starts).
     pub department_id: Option<Uuid>,
     pub priority: Option<Priority>,
-    /// Suggested to the agent, not set.
+    /// Theme, kind and target group fill a case that has none: a choice an agent made is kept.
+    pub theme: Option<String>,
+    pub kind: Option<CaseKind>,
+    pub target_group: Option<TargetGroup>,
+    /// Added to the case's labels.
+    pub labels: Vec<String>,
+    /// Create a zaak of this zaaktype (its URL in the Catalogi API).
+    pub create_zaak: Option<String>,
+}
+
+/// The fields of a case that a rule's actions set (the forward and the zaak are effects the
+/// caller carries out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routable {
+    pub team: Option<String>,
+    pub priority: Priority,
     pub theme: Option<String>,
     pub kind: Option<CaseKind>,
     pub target_group: Option<TargetGroup>,
     pub labels: Vec<String>,
-    /// Create a zaak of this zaaktype (its URL in the Catalogi API).
-    pub create_zaak: Option<String>,
+}
+
+impl Actions {
+    /// Applies the actions to a case's fields: team and priority are set, theme, kind and
+    /// target group only where the case has none, labels are added once each.
+    pub fn apply(&self, c: &mut Routable) {
+        if let Some(team) = &self.team {
+            c.team = Some(team.clone());
+        }
+        if let Some(p) = self.priority {
+            c.priority = p;
+        }
+        if c.theme.is_none() {
+            c.theme.clone_from(&self.theme);
+        }
+        c.kind = c.kind.or(self.kind);
+        c.target_group = c.target_group.or(self.target_group);
+        for l in &self.labels {
+            if !c.labels.contains(l) {
+                c.labels.push(l.clone());
+            }
+        }
+    }
 }
 
 /// One rule as the admin writes it.

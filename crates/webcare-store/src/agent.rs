@@ -692,7 +692,8 @@ macro_rules! impl_agent_store {
                         "UPDATE cases SET status = $3, priority = $4, team = $5, assignee = $6, \
                          department_id = $7, theme = $8, kind = $9, target_group = $10, labels = $11, \
                          resolved_at = $12, closed_at = $13, first_message_at = $14, last_message_at = $15, \
-                         merged_into = COALESCE($16, merged_into), updated_at = $17 \
+                         merged_into = COALESCE($16, merged_into), updated_at = $17, \
+                         routing_version = $18, routing_rule_id = $19 \
                          WHERE id = $1 AND updated_at = $2 RETURNING {CASE_COLS}"
                     );
                     let row: Option<CaseRow> = sqlx::query_as(&sql)
@@ -713,6 +714,8 @@ macro_rules! impl_agent_store {
                         .bind(to_ms(a.last_message_at))
                         .bind(merged_into)
                         .bind(next_version(w.before.updated_at, now))
+                        .bind(a.routing.map(|r| r.version))
+                        .bind(a.routing.map(|r| r.rule_id))
                         .fetch_optional(&mut **tx)
                         .await?;
                     let rec: CaseRecord = row.ok_or_else(stale)?.try_into()?;

@@ -265,13 +265,19 @@ macro_rules! ingest_fns {
             for chunk in new_cases.chunks(ROWS) {
                 let mut q = sqlx::QueryBuilder::<$db>::new(
                     "INSERT INTO cases (id, channel_account_id, contact_id, status, priority, team, labels, \
+                     theme, kind, target_group, routing_version, routing_rule_id, \
                      first_message_at, last_message_at, created_at, updated_at, \
                      preview, author_name, author_handle, last_inbound_at, channel_kind) ",
                 );
                 q.push_values(chunk, |mut b, c| {
                     let line = c.inbox.as_ref();
+                    let routed = p.routed.get(&c.id);
                     b.push_bind(c.id).push_bind(c.account).push_bind(c.contact_id).push_bind(c.status.as_str())
-                        .push_bind(&c.priority).push_bind(&c.team).push_bind(Json(Vec::<String>::new()))
+                        .push_bind(&c.priority).push_bind(&c.team)
+                        .push_bind(Json(routed.map_or_else(Vec::new, |r| r.labels.clone())))
+                        .push_bind(&c.theme).push_bind(&c.kind)
+                        .push_bind(routed.and_then(|r| r.target_group.clone()))
+                        .push_bind(routed.map(|r| r.by.version)).push_bind(routed.map(|r| r.by.rule_id))
                         .push_bind(c.first_message_at).push_bind(c.last_message_at).push_bind(now).push_bind(now)
                         // A case opened by an echo of ours has no citizen line: empty, not NULL
                         // (NULL means "not computed yet" to the backfill).
@@ -414,7 +420,7 @@ macro_rules! ingest_fns {
         /// The effects of a written batch, in its transaction: auto-assignment of the new cases
         /// (audited), then the live events of every new message (see `ingest_effects`). Returns
         /// the events to broadcast after the commit.
-        async fn write_effects(
+        pub(crate) async fn write_effects(
             tx: &mut sqlx::Transaction<'_, $db>,
             plan: &$crate::ingest_plan::Plan,
             outcomes: &[$crate::Result<$crate::records::IngestOutcome>],
@@ -423,6 +429,19 @@ macro_rules! ingest_fns {
             use $crate::ingest_effects::{events, CaseScopeRow, AUTO_ASSIGN_ACTOR};
             use webcare_domain::assign::assign_batch;
             use sqlx::types::Json;
+            if !plan.routed.is_empty() {
+                let routed: Vec<(&uuid::Uuid, &$crate::routing::Routed)> = plan.new_cases.iter()
+                    .filter_map(|id| plan.routed.get(id).map(|r| (id, r))).collect();
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO audit_events (id, at, actor, action, case_id, detail) ",
+                );
+                q.push_values(&routed, |mut b, (id, r)| {
+                    b.push_bind(uuid::Uuid::now_v7()).push_bind(now).push_bind($crate::routing::ROUTING_ACTOR)
+                        .push_bind("case.routed").push_bind(**id)
+                        .push_bind(Json($crate::routing::audit_detail(r)));
+                });
+                q.build().execute(&mut **tx).await?;
+            }
             let new_cases: Vec<(uuid::Uuid, Option<String>)> =
                 plan.new_cases.iter().map(|id| (*id, plan.cases[id].team.clone())).collect();
             let teams = $crate::ingest::distinct(new_cases.iter().filter_map(|(_, t)| t.clone()));
@@ -459,22 +478,27 @@ macro_rules! ingest_fns {
             insert_events(tx, &events(outcomes, &cases)).await
         }
 
-        /// Ingests a batch in the caller's transaction with all its effects; one result per item,
-        /// in order, and the live events to broadcast once committed. An item that cannot be
-        /// stored alone (an echo with no case) fails alone; a store error fails the batch.
-        pub(crate) async fn ingest_many(
+        /// Ingests a batch's rows in the caller's transaction: threading, routing of the new
+        /// cases, the rows, their clocks. One result per item, in order; the caller then forwards
+        /// the routed cases and writes the effects ([`write_effects`]) in the same transaction. An
+        /// item that cannot be stored alone (an echo with no case) fails alone; a store error
+        /// fails the batch.
+        pub(crate) async fn ingest_rows(
             tx: &mut sqlx::Transaction<'_, $db>,
             items: &[$crate::IngestItem],
             reopen_window: chrono::Duration,
             sla: &$crate::sla::SlaState,
-        ) -> $crate::Result<(Vec<$crate::Result<$crate::records::IngestOutcome>>, Vec<$crate::agent_events::EventRecord>)> {
+            routing: &$crate::routing::RoutingCache,
+        ) -> $crate::Result<($crate::ingest_plan::Plan, Vec<$crate::Result<$crate::records::IngestOutcome>>, i64)> {
             use $crate::ingest_plan::ItemResult;
             use $crate::records::IngestOutcome;
-            if items.is_empty() {
-                return Ok((Vec::new(), Vec::new()));
-            }
             let found = find_for_batch(tx, items).await?;
             let mut plan = $crate::ingest_plan::plan(items, found, reopen_window, $crate::ingest::flags_for);
+            if !plan.new_cases.is_empty() {
+                if let Some(rules) = $crate::routing::in_force(&mut **tx, routing).await? {
+                    route(tx, sla, &rules, &mut plan).await?;
+                }
+            }
             let now = $crate::time::to_ms(chrono::Utc::now());
             write_plan(tx, &plan, now).await?;
             sla_impl::on_inbound_many(&mut **tx, sla, &plan).await?;
@@ -483,8 +507,34 @@ macro_rules! ingest_fns {
                 ItemResult::New { index, new_case } => Ok(IngestOutcome { message: plan.messages[index].clone(), created: true, new_case }),
                 ItemResult::Failed(e) => Err(e),
             }).collect();
-            let events = write_effects(tx, &plan, &outcomes, now).await?;
-            Ok((outcomes, events))
+            Ok((plan, outcomes, now))
+        }
+
+        /// Runs the rules in force on the plan's new cases, with their accounts' kinds and
+        /// opening hours.
+        async fn route(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            sla: &$crate::sla::SlaState,
+            rules: &$crate::routing::InForce,
+            plan: &mut $crate::ingest_plan::Plan,
+        ) -> $crate::Result<()> {
+            let cfg = sla_impl::config(&mut **tx, sla).await?;
+            let ids = $crate::ingest::distinct(plan.new_cases.iter().map(|id| plan.cases[id].account));
+            let mut q = sqlx::QueryBuilder::<$db>::new("SELECT id, kind, calendar_id FROM channel_accounts WHERE id IN ");
+            $crate::sql::push_list(&mut q, ids.iter().copied());
+            let rows: Vec<(uuid::Uuid, String, Option<uuid::Uuid>)> = q.build_query_as().fetch_all(&mut **tx).await?;
+            let mut accounts = std::collections::HashMap::new();
+            for (id, kind, calendar) in rows {
+                let kind: webcare_domain::ChannelKind = $crate::sql::parse(&kind, "channel kind")?;
+                accounts.insert(id, (kind, calendar));
+            }
+            $crate::routing::route_new_cases(plan, rules, |id| {
+                accounts.get(&id).map(|(kind, calendar)| $crate::routing::AccountFacts {
+                    kind: *kind,
+                    calendar: cfg.calendar(*calendar),
+                })
+            });
+            Ok(())
         }
     };
 }

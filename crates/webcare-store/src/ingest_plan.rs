@@ -132,6 +132,8 @@ pub(crate) struct Plan {
     pub message_identities: Vec<Uuid>,
     /// Citizen messages in batch order: (case, case is new, clock start).
     pub inbound: Vec<(Uuid, bool, DateTime<Utc>)>,
+    /// The new cases a routing rule matched (see `routing::route_new_cases`).
+    pub routed: HashMap<Uuid, crate::routing::Routed>,
 }
 
 /// Truncates to what the store keeps (milliseconds), so a planned record equals a read one.

@@ -12,6 +12,8 @@ pub(crate) struct PgStore {
     pub(crate) wpool: PgPool,
     pub(crate) reopen_window: chrono::Duration,
     pub(crate) sla: crate::sla::SlaState,
+    /// The routing rules in force, compiled (see `routing::in_force`).
+    pub(crate) routing: crate::routing::RoutingCache,
     /// Events appended by this process, for its live streams.
     pub(crate) events: tokio::sync::broadcast::Sender<crate::agent_events::EventRecord>,
 }
@@ -38,6 +40,7 @@ impl PgStore {
             pool,
             reopen_window: opts.reopen_window,
             sla: Default::default(),
+            routing: Default::default(),
             events: crate::agent_events::event_feed(),
         })
     }

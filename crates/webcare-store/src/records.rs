@@ -127,6 +127,16 @@ pub struct CaseRecord {
     pub author_name: Option<String>,
     pub author_handle: Option<String>,
     pub last_inbound_at: Option<DateTime<Utc>>,
+    /// The routing rule set version and the rule of it that routed the case (issue 14); `None`
+    /// when no rule matched.
+    pub routing: Option<RoutedBy>,
+}
+
+/// Which rule routed a case: the rule's id within the set's `version`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoutedBy {
+    pub version: i64,
+    pub rule_id: Uuid,
 }
 
 /// One earlier version of an edited message.

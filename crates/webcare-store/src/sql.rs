@@ -16,7 +16,8 @@ pub(crate) const ACCOUNT_COLS: &str = "id, kind, name, external_id, api_base_url
 pub(crate) const CASE_COLS: &str = "id, channel_account_id, contact_id, status, priority, team, \
     assignee, department_id, theme, kind, target_group, labels, zaak_url, first_message_at, \
     last_message_at, resolved_at, closed_at, due_at, created_at, updated_at, channel_kind, \
-    sla_status, preview, author_name, author_handle, last_inbound_at";
+    sla_status, preview, author_name, author_handle, last_inbound_at, routing_version, \
+    routing_rule_id";
 
 pub(crate) const MESSAGE_COLS: &str = "id, case_id, channel_account_id, platform_message_id, \
     in_reply_to, conversation_key, direction, visibility, author, text, sent_at, received_at, \
@@ -125,6 +126,8 @@ pub(crate) struct CaseRow {
     author_name: Option<String>,
     author_handle: Option<String>,
     last_inbound_at: Option<i64>,
+    routing_version: Option<i64>,
+    routing_rule_id: Option<Uuid>,
 }
 
 impl TryFrom<CaseRow> for CaseRecord {
@@ -167,6 +170,10 @@ impl TryFrom<CaseRow> for CaseRecord {
             author_name: r.author_name,
             author_handle: r.author_handle,
             last_inbound_at: opt_from_ms(r.last_inbound_at),
+            routing: r
+                .routing_version
+                .zip(r.routing_rule_id)
+                .map(|(version, rule_id)| RoutedBy { version, rule_id }),
         })
     }
 }
@@ -551,12 +558,48 @@ macro_rules! impl_sql_store {
 
         impl $store {
             async fn ingest_tx(&self, batch: &[IngestItem]) -> Result<Vec<Result<IngestOutcome>>> {
+                if batch.is_empty() {
+                    return Ok(Vec::new());
+                }
                 let mut tx = self.begin_write().await?;
-                let (out, events) = ingest_many(&mut tx, batch, self.reopen_window, &self.sla).await?;
+                let (plan, out, now) = ingest_rows(&mut tx, batch, self.reopen_window, &self.sla, &self.routing).await?;
+                self.forward_routed(&mut tx, &plan).await?;
+                let events = write_effects(&mut tx, &plan, &out, now).await?;
                 tx.commit().await?;
                 self.sla.changed();
                 self.broadcast_events(&events);
                 Ok(out)
+            }
+
+            /// Forwards each new case a rule sends to a department, as an agent's forward would
+            /// (the department clock starts), in the ingest transaction. A department that no
+            /// longer exists is skipped: routing never fails an ingest.
+            async fn forward_routed(
+                &self,
+                tx: &mut sqlx::Transaction<'static, $db>,
+                plan: &crate::ingest_plan::Plan,
+            ) -> Result<()> {
+                let wanted: Vec<(Uuid, Uuid, String)> = plan.new_cases.iter()
+                    .filter_map(|id| plan.routed.get(id).and_then(|r| r.department_id.map(|d| (*id, d, r.rule_name.clone()))))
+                    .collect();
+                if wanted.is_empty() {
+                    return Ok(());
+                }
+                let mut q = QueryBuilder::<$db>::new("SELECT id FROM departments WHERE id IN ");
+                push_list(&mut q, crate::ingest::distinct(wanted.iter().map(|w| w.1)));
+                let known: Vec<Uuid> = q.build_query_scalar().fetch_all(&mut **tx).await?;
+                let now = Utc::now();
+                for (case_id, department_id, rule) in wanted {
+                    if !known.contains(&department_id) {
+                        tracing::warn!(%case_id, %department_id, "a routing rule names a department that does not exist; not forwarded");
+                        continue;
+                    }
+                    let before = self.case_in(tx, case_id).await?;
+                    let w = crate::routing::forward_write(before, department_id, &rule);
+                    self.apply_case_write(tx, &w, now, None).await?;
+                    sla_impl::case_changed(&mut **tx, &self.sla, &w.sla_effects(), now).await?;
+                }
+                Ok(())
             }
 
             async fn ingest_one_with_retry(&self, item: IngestItem) -> Result<IngestOutcome> {

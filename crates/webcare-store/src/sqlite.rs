@@ -19,6 +19,8 @@ pub(crate) struct SqliteStore {
     pub(crate) wpool: SqlitePool,
     pub(crate) reopen_window: chrono::Duration,
     pub(crate) sla: crate::sla::SlaState,
+    /// The routing rules in force, compiled (see `routing::in_force`).
+    pub(crate) routing: crate::routing::RoutingCache,
     /// Events appended by this process, for its live streams.
     pub(crate) events: tokio::sync::broadcast::Sender<crate::agent_events::EventRecord>,
 }
@@ -63,6 +65,7 @@ impl SqliteStore {
             wpool,
             reopen_window: opts.reopen_window,
             sla: Default::default(),
+            routing: Default::default(),
             events: crate::agent_events::event_feed(),
         })
     }

@@ -46,6 +46,7 @@ contract!(
     get_cases_answers_the_cases_that_exist,
     the_inbox_row_says_what_the_case_is,
     the_inbox_row_follows_edits_and_deletes,
+    routing_rules_route_new_cases_in_the_ingest_transaction,
 );
 
 async fn run<F, Fut>(backend: Backend, test: F)
@@ -1287,4 +1288,170 @@ async fn backfill_fills_what_the_migration_left_empty_sqlite() {
 #[tokio::test]
 async fn backfill_fills_what_the_migration_left_empty_postgres() {
     backfill_fills_what_the_migration_left_empty(Backend::Postgres).await
+}
+
+async fn routing_rules_route_new_cases_in_the_ingest_transaction(store: Arc<dyn Store>) {
+    use webcare_domain::routing::{Actions, Conditions, RuleSpec};
+    use webcare_domain::sla::ClockKind;
+    use webcare_domain::{CaseKind, Priority};
+    let a = account(&store, ChannelKind::FacebookPage, "3003").await;
+    let now = Utc::now();
+    let dept = store
+        .create_department(agent::DepartmentRecord {
+            id: Uuid::nil(),
+            name: "Openbare ruimte".into(),
+            contact_persons: serde_json::json!([]),
+            answer_minutes: 960,
+            calendar_id: None,
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    let rule = |name: &str, keywords: &[&str], actions: Actions| routing::StoredRule {
+        id: Uuid::now_v7(),
+        spec: RuleSpec {
+            name: name.into(),
+            enabled: true,
+            conditions: Conditions {
+                keywords: keywords.iter().map(|k| k.to_string()).collect(),
+                ..Default::default()
+            },
+            actions,
+        },
+    };
+    let lights = rule(
+        "verlichting",
+        &["lantaarn*"],
+        Actions {
+            team: Some("buitenruimte".into()),
+            priority: Some(Priority::High),
+            theme: Some("openbare verlichting".into()),
+            kind: Some(CaseKind::Melding),
+            labels: vec!["verlichting".into()],
+            department_id: Some(dept.id),
+            ..Default::default()
+        },
+    );
+    let waste = rule(
+        "afval",
+        &["container"],
+        Actions {
+            team: Some("afval".into()),
+            ..Default::default()
+        },
+    );
+    let set = store
+        .save_routing_rules(None, &[lights.clone(), waste], "admin")
+        .await
+        .unwrap();
+
+    // A new case whose first message matches takes the first matching rule's actions.
+    let mut m = msg("r-1", "u1", Visibility::Public);
+    m.text = "De LANTAARNPAAL in onze straat is kapot".into();
+    let o = ingest(&store, a.id, m).await;
+    let c = case_of(&store, &o).await;
+    assert_eq!(c.team.as_deref(), Some("buitenruimte"));
+    assert_eq!(c.priority, Priority::High);
+    assert_eq!(c.theme.as_deref(), Some("openbare verlichting"));
+    assert_eq!(c.kind, Some(CaseKind::Melding));
+    assert_eq!(c.labels, vec!["verlichting".to_string()]);
+    assert_eq!(
+        c.routing,
+        Some(RoutedBy {
+            version: set.version,
+            rule_id: lights.id
+        })
+    );
+    // Forwarded in the same transaction, with the department clock running.
+    assert_eq!(c.status, CaseStatus::Forwarded);
+    assert_eq!(c.department_id, Some(dept.id));
+    let forwards = store.list_forwards(c.id).await.unwrap();
+    assert_eq!(forwards.len(), 1);
+    assert_eq!(forwards[0].department_id, dept.id);
+    let clocks = store.case_clocks(c.id).await.unwrap();
+    assert!(clocks.iter().any(|k| k.kind == ClockKind::Department));
+    assert!(clocks.iter().any(|k| k.kind == ClockKind::Reaction));
+    let audit = store
+        .list_audit(
+            agent::AuditFilter {
+                case_id: Some(c.id),
+                ..Default::default()
+            },
+            None,
+            50,
+        )
+        .await
+        .unwrap();
+    let routed = audit
+        .items
+        .iter()
+        .find(|e| e.action == "case.routed")
+        .expect("the routing is audited");
+    assert_eq!(routed.actor, "system:routing");
+    assert_eq!(routed.detail["rule"], "verlichting");
+    assert_eq!(routed.detail["version"], set.version);
+    assert!(audit.items.iter().any(|e| e.action == "case.forwarded"));
+
+    // A message joining the case is not routed again (its case keeps what it has).
+    let mut reply = msg("r-2", "u1", Visibility::Public);
+    reply.in_reply_to = Some("r-1".into());
+    reply.text = "Er staat ook een container open".into();
+    let o2 = ingest(&store, a.id, reply).await;
+    assert_eq!(o2.message.case_id, c.id);
+    assert_eq!(
+        case_of(&store, &o2).await.team.as_deref(),
+        Some("buitenruimte")
+    );
+
+    // Another new case takes the second rule; one that matches none keeps the account's team.
+    let mut m = msg("r-3", "u2", Visibility::Public);
+    m.text = "De container is niet geleegd".into();
+    let c3 = case_of(&store, &ingest(&store, a.id, m).await).await;
+    assert_eq!(c3.team.as_deref(), Some("afval"));
+    assert_eq!(c3.status, CaseStatus::New);
+    assert_eq!(c3.priority, Priority::Normal);
+    let mut m = msg("r-4", "u3", Visibility::Public);
+    m.text = "Wanneer is het gemeentehuis open?".into();
+    let c4 = case_of(&store, &ingest(&store, a.id, m).await).await;
+    assert_eq!(c4.team.as_deref(), Some("kcc"));
+    assert_eq!(c4.routing, None);
+
+    // A batch routes each of its new cases as one message at a time would.
+    let items: Vec<IngestItem> = (0..4)
+        .map(|i| {
+            let mut m = msg(&format!("b-{i}"), &format!("b{i}"), Visibility::Public);
+            m.text = if i % 2 == 0 {
+                "lantaarn uit".into()
+            } else {
+                "vraag".into()
+            };
+            IngestItem {
+                channel_account_id: a.id,
+                message: m,
+                received_at: Utc::now(),
+                default_team: Some("kcc".into()),
+            }
+        })
+        .collect();
+    let out = store.ingest_batch(items).await;
+    for (i, o) in out.iter().enumerate() {
+        let c = case_of(&store, o.as_ref().unwrap()).await;
+        let routed = i % 2 == 0;
+        assert_eq!(c.routing.is_some(), routed, "item {i}");
+        assert_eq!(c.status == CaseStatus::Forwarded, routed, "item {i}");
+    }
+
+    // Disabling every rule stops routing at once on this node (saving empties the cache).
+    let mut off = lights.clone();
+    off.spec.enabled = false;
+    store
+        .save_routing_rules(Some(set.version), &[off], "admin")
+        .await
+        .unwrap();
+    let mut m = msg("r-5", "u5", Visibility::Public);
+    m.text = "lantaarn".into();
+    let c5 = case_of(&store, &ingest(&store, a.id, m).await).await;
+    assert_eq!(c5.routing, None);
+    assert_eq!(c5.team.as_deref(), Some("kcc"));
 }

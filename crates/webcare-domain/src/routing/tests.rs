@@ -244,6 +244,39 @@ fn rule_specs_read_as_the_api_writes_them() {
 // ---- properties: the compiled set decides as a plain reading of the rules does
 
 /// The rules read literally, one condition after the other, nothing precomputed.
+#[test]
+fn actions_set_team_and_priority_fill_what_is_empty_and_add_labels_once() {
+    let actions = Actions {
+        team: Some("verkeer".into()),
+        priority: Some(Priority::High),
+        theme: Some("verkeer".into()),
+        kind: Some(CaseKind::Melding),
+        target_group: Some(TargetGroup::Burger),
+        labels: vec!["storm".into(), "boom".into()],
+        ..Default::default()
+    };
+    let mut c = Routable {
+        team: Some("kcc".into()),
+        priority: Priority::Normal,
+        theme: Some("afval".into()),
+        kind: None,
+        target_group: None,
+        labels: vec!["boom".into()],
+    };
+    actions.apply(&mut c);
+    assert_eq!(c.team.as_deref(), Some("verkeer"));
+    assert_eq!(c.priority, Priority::High);
+    // The agent's theme stays; the empty kind and target group are filled.
+    assert_eq!(c.theme.as_deref(), Some("afval"));
+    assert_eq!(c.kind, Some(CaseKind::Melding));
+    assert_eq!(c.target_group, Some(TargetGroup::Burger));
+    assert_eq!(c.labels, vec!["boom".to_string(), "storm".to_string()]);
+    // Applying twice changes nothing more.
+    let once = c.clone();
+    actions.apply(&mut c);
+    assert_eq!(c, once);
+}
+
 fn naive(rules: &[RuleSpec], f: &Facts<'_>) -> Option<usize> {
     let spaced = |s: &str| format!(" {} ", words(&fold(s)).join(" "));
     let text = spaced(f.text);

@@ -1,0 +1,4 @@
+-- Routing at ingest (issue 14): which version of the rule set routed a case, and which rule of it
+-- matched (NULL: no rule matched, or the case predates routing).
+ALTER TABLE cases ADD COLUMN routing_version BIGINT;
+ALTER TABLE cases ADD COLUMN routing_rule_id UUID;
