@@ -98,6 +98,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routing_rules::list, routing_rules::create))
         .routes(routes!(routing_rules::update, routing_rules::delete))
         .routes(routes!(routing_rules::test))
+        .routes(routes!(routing_rules::route_case))
         .routes(routes!(tokens::create, tokens::list))
         .routes(routes!(tokens::revoke))
         .routes(routes!(deliveries::parked))

@@ -162,6 +162,7 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
     ("patch", "/api/v1/routing-rules/{id}", "updateRoutingRule"),
     ("delete", "/api/v1/routing-rules/{id}", "deleteRoutingRule"),
     ("post", "/api/v1/routing-rules/test", "testRoutingRules"),
+    ("post", "/api/v1/cases/{id}/route", "routeCase"),
     ("get", "/api/v1/contacts", "listContacts"),
     ("get", "/api/v1/contacts/{id}", "getContact"),
     ("patch", "/api/v1/contacts/{id}", "updateContact"),

@@ -24,6 +24,7 @@ const POLICY: &[(&str, &str, &[&str])] = &[
     ("PATCH", "/api/v1/routing-rules/{id}", ADMIN),
     ("DELETE", "/api/v1/routing-rules/{id}", ADMIN),
     ("POST", "/api/v1/routing-rules/test", LEAD),
+    ("POST", "/api/v1/cases/{id}/route", KCC),
     ("GET", "/api/v1/channel-accounts", ADMIN),
     ("POST", "/api/v1/channel-accounts", ADMIN),
     ("GET", "/api/v1/channel-accounts/{id}", ADMIN),

@@ -4,7 +4,10 @@
 use super::*;
 use webcare_e2e::expect_problem;
 
-crate::both!(routing_rules_are_versioned_validated_and_tried);
+crate::both!(
+    routing_rules_are_versioned_validated_and_tried,
+    rules_route_new_cases_and_route_again_on_demand
+);
 
 async fn routing_rules_are_versioned_validated_and_tried(app: TestApp, _idp: Idp) {
     team(&app, "groen").await;
@@ -157,4 +160,94 @@ async fn routing_rules_are_versioned_validated_and_tried(app: TestApp, _idp: Idp
     let (_, set) = send(app.get("/api/v1/routing-rules")).await;
     assert_eq!(set["version"], 4);
     assert_eq!(set["rules"].as_array().unwrap().len(), 1);
+}
+
+async fn rules_route_new_cases_and_route_again_on_demand(app: TestApp, _idp: Idp) {
+    team(&app, "groen").await;
+    let dept = department(&app, "Openbare ruimte").await;
+    let account = account_for_team(&app, "website", "kcc").await;
+    // Before any rule: the case keeps the account's team.
+    let early = citizen_message(
+        &app,
+        &account,
+        "m-1",
+        ("u-1", "Els"),
+        "Er is een boom omgewaaid in het park",
+    )
+    .await;
+    let (_, c) = send(app.get(&format!("/api/v1/cases/{early}"))).await;
+    assert_eq!(c["team"], "kcc");
+    assert_eq!(c["routedBy"], Value::Null);
+
+    let rule = admin_post(
+        &app,
+        "/api/v1/routing-rules",
+        json!({"name": "Bomen", "conditions": {"keywords": ["boom", "bomen"]},
+               "actions": {"team": "groen", "departmentId": dept, "labels": ["groen"], "kind": "melding"}}),
+        201,
+    )
+    .await;
+    let rule_id = rule["rule"]["id"].clone();
+
+    // A new case is routed as it comes in: team, labels, kind, forwarded with the rule's version.
+    let routed = citizen_message(
+        &app,
+        &account,
+        "m-2",
+        ("u-2", "Kees"),
+        "Bomen blokkeren de fietsroute",
+    )
+    .await;
+    let (_, c) = send(app.get(&format!("/api/v1/cases/{routed}"))).await;
+    assert_eq!(c["team"], "groen", "{c}");
+    assert_eq!(c["status"], "forwarded");
+    assert_eq!(c["departmentId"], dept.as_str());
+    assert_eq!(c["labels"], json!(["groen"]));
+    assert_eq!(c["kind"], "melding");
+    assert_eq!(c["routedBy"], json!({"version": 1, "ruleId": rule_id}));
+
+    // The early case, routed on demand: the same actions, audited under the caller.
+    let (s, r) = send(app.post(&format!("/api/v1/cases/{early}/route"), &json!({}))).await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["matched"], true);
+    assert_eq!(r["rule"]["name"], "Bomen");
+    assert_eq!(r["reasons"], json!(["trefwoord 'boom'"]));
+    assert_eq!(r["case"]["team"], "groen");
+    assert_eq!(r["case"]["status"], "forwarded");
+    assert_eq!(r["case"]["routedBy"]["ruleId"], rule_id);
+    let (_, audit) = send(app.get(&format!("/api/v1/audit-events?caseId={early}"))).await;
+    assert!(
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "case.routed" && e["detail"]["rule"] == "Bomen"),
+        "{audit}"
+    );
+    // Routing again does not forward it a second time.
+    let (s, _) = send(app.post(&format!("/api/v1/cases/{early}/route"), &json!({}))).await;
+    assert_eq!(s, 200);
+    let (_, forwards) = send(app.get(&format!("/api/v1/cases/{early}/forwards"))).await;
+    assert_eq!(forwards["forwards"].as_array().map(Vec::len), Some(1), "{forwards}");
+
+    // A case no rule takes is left as it is; an unknown case is 404.
+    let other = citizen_message(
+        &app,
+        &account,
+        "m-3",
+        ("u-3", "An"),
+        "Wat kost een paspoort?",
+    )
+    .await;
+    let (s, r) = send(app.post(&format!("/api/v1/cases/{other}/route"), &json!({}))).await;
+    assert_eq!(s, 200);
+    assert_eq!(r["matched"], false);
+    assert_eq!(r["case"]["team"], "kcc");
+    assert_eq!(r["case"]["status"], "new");
+    let (s, _) = send(app.post(
+        &format!("/api/v1/cases/{}/route", uuid::Uuid::now_v7()),
+        &json!({}),
+    ))
+    .await;
+    assert_eq!(s, 404);
 }

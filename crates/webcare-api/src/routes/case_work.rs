@@ -147,7 +147,7 @@ async fn check_team(state: &AppState, team: &str) -> ApiResult<()> {
 /// answer stops it, resolve/close stops the clocks, waiting on the citizen pauses the
 /// resolution clock, a reopen starts a new run, a new classification re-selects the policy),
 /// and tells the live stream and webhooks about it.
-async fn write(state: &AppState, w: CaseWrite) -> ApiResult<CaseRecord> {
+pub(crate) async fn write(state: &AppState, w: CaseWrite) -> ApiResult<CaseRecord> {
     let action = w
         .audit
         .first()
