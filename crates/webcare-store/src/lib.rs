@@ -148,6 +148,9 @@ pub trait Store:
     async fn close(&self);
     /// The connection pools' state now (every pool of the backend together), for `/metrics`.
     fn pool_stats(&self) -> PoolStats;
+    /// Writes a consistent copy of the whole database to the new file `to` while the desk runs.
+    /// SQLite only: PostgreSQL answers [`StoreError::Config`] naming its own tools (`pg_dump`).
+    async fn backup_to(&self, to: &std::path::Path) -> Result<()>;
 }
 
 /// Database connections open, and how many of them are idle (the rest are in use).

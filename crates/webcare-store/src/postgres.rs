@@ -78,4 +78,14 @@ impl crate::Store for PgStore {
             idle: self.pool.num_idle() as u32,
         }
     }
+
+    async fn backup_to(&self, _to: &std::path::Path) -> crate::Result<()> {
+        // The server's own tools do this better than a client could: a consistent dump while
+        // the desk runs (pg_dump) or continuous archiving for point-in-time recovery.
+        Err(crate::StoreError::Config(
+            "a PostgreSQL desk is backed up with PostgreSQL's tools: pg_dump --format=custom \
+             (see deploy/README.md)"
+                .into(),
+        ))
+    }
 }

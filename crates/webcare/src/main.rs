@@ -46,6 +46,13 @@ enum Command {
         #[command(subcommand)]
         command: journal::JournalCommand,
     },
+    /// Write a consistent copy of the SQLite database to a new file while the desk runs. (A
+    /// PostgreSQL desk is backed up with pg_dump; see deploy/README.md.)
+    Backup {
+        /// The backup file to create; an existing file is never overwritten.
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Print the OpenAPI document.
     Openapi,
     /// Run a living desk with local fake platforms, seeded people and a steady stream of citizen
@@ -135,6 +142,20 @@ fn main() -> anyhow::Result<()> {
                 store.set_password_hash(user.id, &hash).await?;
                 store.close().await;
                 println!("password set for {} ({})", user.email, user.role);
+                Ok(())
+            }
+            Command::Backup { to } => {
+                let store = open_store(&cfg).await?;
+                let started = std::time::Instant::now();
+                let result = store.backup_to(&to).await;
+                store.close().await;
+                result?;
+                let bytes = std::fs::metadata(&to).map(|m| m.len()).unwrap_or(0);
+                println!(
+                    "backup written to {} ({bytes} bytes in {:.1} s)",
+                    to.display(),
+                    started.elapsed().as_secs_f64()
+                );
                 Ok(())
             }
             Command::Journal { command } => {

@@ -513,3 +513,136 @@ async fn user_set_password_from_stdin() {
     ));
     store.close().await;
 }
+
+/// A citizen message on `account`, ingested as every door does.
+fn backup_item(account: uuid::Uuid, n: usize) -> webcare_store::IngestItem {
+    use webcare_domain::inbound::{Author, InboundMessage};
+    webcare_store::IngestItem {
+        channel_account_id: account,
+        message: InboundMessage {
+            platform_message_id: format!("m-{n}"),
+            in_reply_to: None,
+            conversation_key: None,
+            visibility: webcare_domain::Visibility::Private,
+            direction: webcare_domain::Direction::Inbound,
+            author: Author {
+                platform_user_id: format!("u-{}", n % 50),
+                handle: None,
+                display_name: Some(format!("Burger {n}")),
+            },
+            text: format!("Melding {n}: lantaarnpaal kapot"),
+            sent_at: chrono::Utc::now(),
+            attachments: Vec::new(),
+            flags: Vec::new(),
+        },
+        received_at: chrono::Utc::now(),
+        default_team: None,
+    }
+}
+
+/// `webcare backup` while the desk writes: the copy is a consistent snapshot (every message it
+/// holds has its case, nothing half-written), holds at least what was committed before it
+/// started, opens as a desk (migrations current, ingest works), and never overwrites a file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_while_writing_restores_as_a_desk() {
+    let db = webcare_store::testing::fresh_database_url(Backend::Sqlite)
+        .await
+        .unwrap();
+    let store = webcare_store::connect(&db, Default::default())
+        .await
+        .unwrap();
+    let account = store
+        .create_channel_account(webcare_store::NewChannelAccount {
+            kind: webcare_domain::ChannelKind::Api,
+            name: "website".into(),
+            external_id: "website".into(),
+            api_base_url: None,
+            credentials: Default::default(),
+            callback_url: None,
+            calendar_id: None,
+            default_team: None,
+            settings: Default::default(),
+        })
+        .await
+        .unwrap()
+        .id;
+    let before: Vec<_> = (0..200).map(|n| backup_item(account, n)).collect();
+    for r in store.ingest_batch(before).await {
+        r.unwrap();
+    }
+    // Writes go on while the backup runs.
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for n in 200..2_000 {
+                store.ingest_batch(vec![backup_item(account, n)]).await[0]
+                    .as_ref()
+                    .unwrap();
+            }
+        })
+    };
+    let dir = std::env::temp_dir().join(format!("webcare-backup-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("desk.db");
+    let out = tokio::task::spawn_blocking({
+        let (db, file) = (db.clone(), file.clone());
+        move || webcare(&db, &["backup", "--to", file.to_str().unwrap()])
+    })
+    .await
+    .unwrap();
+    let stdout = ok_stdout(out);
+    assert!(stdout.contains("backup written to"), "{stdout}");
+    writer.await.unwrap();
+    assert_eq!(store.count_messages().await.unwrap(), 2_000);
+    store.close().await;
+
+    // Never over an existing file.
+    let again = webcare(&db, &["backup", "--to", file.to_str().unwrap()]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+
+    // The restore: the desk started on the copy.
+    let restored = format!("sqlite://{}", file.display());
+    let copy = webcare_store::connect(&restored, Default::default())
+        .await
+        .unwrap();
+    copy.ready().await.unwrap();
+    let messages = copy.count_messages().await.unwrap();
+    assert!(
+        (200..=2_000).contains(&messages),
+        "the copy holds what was committed when it was taken: {messages}"
+    );
+    let mut conn = {
+        use sqlx::Connection;
+        sqlx::SqliteConnection::connect(&restored).await.unwrap()
+    };
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(check, "ok");
+    let orphans: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM messages m LEFT JOIN cases c ON c.id = m.case_id WHERE c.id IS NULL",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(orphans, 0);
+    let out = copy.ingest_batch(vec![backup_item(account, 5_000)]).await;
+    assert!(out[0].as_ref().unwrap().created);
+    assert_eq!(copy.count_messages().await.unwrap(), messages + 1);
+    copy.close().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn backup_of_a_postgres_desk_names_its_tools() {
+    let Some(db) = webcare_store::testing::fresh_database_url(Backend::Postgres).await else {
+        return;
+    };
+    let file = std::env::temp_dir().join(format!("webcare-pg-{}.db", uuid::Uuid::now_v7()));
+    let out = webcare(&db, &["backup", "--to", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
+    assert!(!file.exists());
+}

@@ -228,7 +228,11 @@ async fn rules_route_new_cases_and_route_again_on_demand(app: TestApp, _idp: Idp
     let (s, _) = send(app.post(&format!("/api/v1/cases/{early}/route"), &json!({}))).await;
     assert_eq!(s, 200);
     let (_, forwards) = send(app.get(&format!("/api/v1/cases/{early}/forwards"))).await;
-    assert_eq!(forwards["forwards"].as_array().map(Vec::len), Some(1), "{forwards}");
+    assert_eq!(
+        forwards["forwards"].as_array().map(Vec::len),
+        Some(1),
+        "{forwards}"
+    );
 
     // A case no rule takes is left as it is; an unknown case is 404.
     let other = citizen_message(
