@@ -119,6 +119,16 @@ pub fn openapi_json() -> String {
     serde_json::to_string_pretty(&openapi_document()).expect("the OpenAPI document serialises")
 }
 
+/// Only the probes, for a process without the API role (`serve --roles sla,outbox`): every
+/// other path is the API's problem+json 404.
+pub fn health_router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(routes::health::healthz))
+        .route("/readyz", get(routes::health::readyz))
+        .with_state(state)
+        .layer(axum::middleware::from_fn(middleware::conventions))
+}
+
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let (api, doc) = api_routes();

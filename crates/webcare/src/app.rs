@@ -3,6 +3,7 @@
 //! and the end-to-end tests all build the desk here, so what a test runs is what production runs.
 
 use crate::config::Config;
+use crate::roles::{Role, Roles};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -16,9 +17,13 @@ use webcare_api::routes::webhook_subscriptions::{RetryPolicy, WebhookWorker};
 use webcare_api::{ApiSettings, AppState};
 use webcare_store::{ConnectOptions, Store};
 
-/// The background loops a process runs besides HTTP (and the intake, which answers webhooks).
+/// What a process runs: the API, and the background loops besides it (the intake, which answers
+/// webhooks, comes with the API).
 #[derive(Debug, Clone)]
 pub struct Workers {
+    /// The API, the web app and the webhooks. Without it the process answers only `/healthz` and
+    /// `/readyz` (for its probes), and `/metrics` when configured.
+    pub api: bool,
     /// Journal processing and sweep, outbox sender, X poller.
     pub connectors: Option<WorkerConfig>,
     /// Outbound webhook deliveries.
@@ -28,18 +33,33 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// What `serve` runs: every worker, the SLA worker as configured.
+    /// Every role: one node that does everything (the SLA worker as configured).
     pub fn all(cfg: &Config) -> Workers {
+        Self::for_roles(cfg, &Roles::all())
+    }
+
+    /// What a process with these roles runs.
+    pub fn for_roles(cfg: &Config, roles: &Roles) -> Workers {
+        let connectors = WorkerConfig {
+            journal: roles.has(Role::Ingest),
+            outbox: roles.has(Role::Outbox).then(Default::default),
+            x_poller: roles.has(Role::Pollers).then(Default::default),
+            ..WorkerConfig::default()
+        };
+        let any =
+            connectors.journal || connectors.outbox.is_some() || connectors.x_poller.is_some();
         Workers {
-            connectors: Some(WorkerConfig::default()),
-            webhooks: Some(RetryPolicy::default()),
-            sla: cfg.sla.worker,
+            api: roles.has(Role::Api),
+            connectors: any.then_some(connectors),
+            webhooks: roles.has(Role::Webhooks).then(RetryPolicy::default),
+            sla: roles.has(Role::Sla) && cfg.sla.worker,
         }
     }
 
     /// HTTP only: webhook deliveries are still processed as they are accepted.
     pub fn none() -> Workers {
         Workers {
+            api: true,
             connectors: None,
             webhooks: None,
             sla: false,
@@ -201,8 +221,18 @@ impl App {
         // problem+json 404. (A merge would route unmatched paths past the API's layers.)
         // Request metrics are layered on each router itself, where the matched route template
         // is known (the outer router only sees its fallback).
-        let mut web = webcare_web::router(state.clone());
-        let mut api = webcare_api::router(state.clone());
+        let (mut web, mut api) = if workers.api {
+            (
+                webcare_web::router(state.clone()),
+                webcare_api::router(state.clone()),
+            )
+        } else {
+            // A worker node: its probes and nothing else (a 404 problem for every other path).
+            (
+                axum::Router::new(),
+                webcare_api::health_router(state.clone()),
+            )
+        };
         let mut metrics_addr = None;
         if cfg.metrics.enabled() {
             if let Some(t) = &cfg.metrics.token {
@@ -230,7 +260,7 @@ impl App {
             cfg.http.limits(),
             stopped,
         ));
-        tracing::info!(%addr, backend = store.backend(), "webcare is serving");
+        tracing::info!(%addr, backend = store.backend(), api = workers.api, "webcare is serving");
         Ok(App {
             store,
             state,

@@ -235,6 +235,9 @@ pub struct Config {
     pub sla: SlaSettings,
     /// OIDC sign-in; off when absent.
     pub oidc: Option<OidcConfig>,
+    /// What this process does: `all`, or some of api, ingest, sla, outbox, pollers, webhooks
+    /// (`WEBCARE_ROLES=api,sla`; `serve --roles` overrides). See docs/OPERATIONS.md.
+    pub roles: crate::roles::Roles,
 }
 
 impl Default for Config {
@@ -252,6 +255,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             sla: SlaSettings::default(),
             oidc: None,
+            roles: crate::roles::Roles::all(),
         }
     }
 }

@@ -27,8 +27,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the API and the workers.
-    Serve,
+    /// Run the desk: the API and the workers, or only the given roles.
+    Serve {
+        /// `all` (the default), or a comma-separated list of api, ingest, sla, outbox, pollers,
+        /// webhooks; overrides `roles` in the configuration.
+        #[arg(long)]
+        roles: Option<webcare::roles::Roles>,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Manage API tokens.
@@ -96,14 +101,17 @@ fn main() -> anyhow::Result<()> {
         println!("{}", webcare_api::openapi_json());
         return Ok(());
     }
-    let cfg = Config::load(cli.config.as_deref())?;
+    let mut cfg = Config::load(cli.config.as_deref())?;
+    if let Command::Serve { roles: Some(r) } = &cli.command {
+        cfg.roles = r.clone();
+    }
     serve::init_tracing(cfg.log_format);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
         match cli.command {
-            Command::Serve => serve::serve(cfg).await,
+            Command::Serve { .. } => serve::serve(cfg).await,
             Command::Migrate => {
                 let store = open_store(&cfg).await?;
                 store.ready().await?;

@@ -18,7 +18,8 @@ pub fn init_tracing(format: LogFormat) {
 }
 
 pub async fn serve(cfg: Config) -> anyhow::Result<()> {
-    let app = App::start(&cfg, Workers::all(&cfg)).await?;
+    let app = App::start(&cfg, Workers::for_roles(&cfg, &cfg.roles)).await?;
+    tracing::info!(roles = %cfg.roles, "roles of this process");
     // Tests and scripts read this line to find a random port.
     println!("webcare listening on http://{}", app.addr);
     shutdown_signal().await;

@@ -1,0 +1,157 @@
+//! Roles per process (`webcare serve --roles`) on one PostgreSQL, with the real binary: a node
+//! without the API answers only its probes, and work taken in by an API node is done by the node
+//! that has the role for it (a reply queued on the API node is sent by the outbox node, once).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use webcare_e2e::Backend;
+
+const ADMIN: &str = "roles-test-admin-token-0123456789";
+
+struct Node {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn node(db: &str, roles: &str) -> Node {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_webcare"))
+        .args(["serve", "--roles", roles])
+        .env("WEBCARE_DATABASE_URL", db)
+        .env("WEBCARE_BIND", "127.0.0.1:0")
+        .env("WEBCARE_ADMIN_TOKEN", ADMIN)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start webcare");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("webcare exited before listening")
+            .unwrap();
+        if let Some(addr) = line.strip_prefix("webcare listening on ") {
+            break addr.trim().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Node { child, base }
+}
+
+async fn json(res: reqwest::Response, want: u16) -> serde_json::Value {
+    let status = res.status().as_u16();
+    let body: serde_json::Value = res.json().await.unwrap_or_default();
+    assert_eq!(status, want, "{body}");
+    body
+}
+
+#[test]
+fn an_unknown_role_is_refused_with_the_known_ones() {
+    let out = Command::new(env!("CARGO_BIN_EXE_webcare"))
+        .args(["serve", "--roles", "api,retentie"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown role 'retentie'"), "{err}");
+    assert!(err.contains("outbox"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_runs_where_it_is_given() {
+    let Some(db) = webcare_store::testing::fresh_database_url(Backend::Postgres).await else {
+        return;
+    };
+    let fakes = webcare_fakes::FakePlatforms::start().await.unwrap();
+    let http = reqwest::Client::new();
+    let api = node(&db, "api");
+
+    let account = json(
+        http.post(format!("{}/api/v1/channel-accounts", api.base))
+            .bearer_auth(ADMIN)
+            .json(
+                &serde_json::json!({"kind": "api", "name": "website", "externalId": "website",
+                "callbackUrl": format!("{}/callback/zaken", fakes.base),
+                "credentials": {"webhookSecret": "s"}}),
+            )
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    let message = json(
+        http.post(format!("{}/api/v1/messages", api.base))
+            .bearer_auth(ADMIN)
+            .json(
+                &serde_json::json!({"channelAccountId": account["id"], "platformMessageId": "m-1",
+                "visibility": "private", "author": {"platformUserId": "u-1", "displayName": "Els"},
+                "text": "Wanneer wordt het grofvuil opgehaald?",
+                "sentAt": chrono::Utc::now().to_rfc3339()}),
+            )
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    let case = message["caseId"].as_str().unwrap();
+    json(
+        http.post(format!("{}/api/v1/cases/{case}/replies", api.base))
+            .bearer_auth(ADMIN)
+            .json(&serde_json::json!({"text": "Dinsdag, tussen 7 en 16 uur."}))
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    // The API node has no outbox: the reply waits in it.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(fakes.requests_to("POST", "callback").is_empty());
+
+    // A worker node answers its probes and nothing else.
+    let worker = node(&db, "ingest,sla,outbox,pollers,webhooks");
+    let res = http
+        .get(format!("{}/readyz", worker.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = http
+        .get(format!("{}/api/v1/cases", worker.base))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+
+    // It sends the reply the API node queued, once.
+    let mut sent = Vec::new();
+    for _ in 0..100 {
+        sent = fakes.requests_to("POST", "callback");
+        if !sent.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(sent.len(), 1, "the outbox node sends the reply");
+    assert!(String::from_utf8_lossy(&sent[0].body).contains("Dinsdag"));
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(
+        fakes.requests_to("POST", "callback").len(),
+        1,
+        "and only once"
+    );
+    drop(worker);
+    drop(api);
+}
