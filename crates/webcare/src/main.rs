@@ -58,6 +58,12 @@ enum Command {
         #[arg(long)]
         to: PathBuf,
     },
+    /// Exit 0 when the desk at `url` answers 2xx within five seconds (for container health
+    /// checks: the image has no curl).
+    Probe {
+        #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+        url: String,
+    },
     /// Print the OpenAPI document.
     Openapi,
     /// Run a living desk with local fake platforms, seeded people and a steady stream of citizen
@@ -100,6 +106,9 @@ fn main() -> anyhow::Result<()> {
     if let Command::Openapi = cli.command {
         println!("{}", webcare_api::openapi_json());
         return Ok(());
+    }
+    if let Command::Probe { url } = &cli.command {
+        return probe(url);
     }
     let mut cfg = Config::load(cli.config.as_deref())?;
     if let Command::Serve { roles: Some(r) } = &cli.command {
@@ -189,7 +198,26 @@ fn main() -> anyhow::Result<()> {
                 };
                 demo::run(cfg, opts).await
             }
-            Command::Openapi => unreachable!("handled before the runtime starts"),
+            Command::Openapi | Command::Probe { .. } => {
+                unreachable!("handled before the runtime starts")
+            }
         }
+    })
+}
+
+/// `webcare probe`: a GET without configuration, logging or a database.
+fn probe(url: &str) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let res = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .build()?
+            .get(url)
+            .send()
+            .await?;
+        anyhow::ensure!(res.status().is_success(), "{url} answered {}", res.status());
+        Ok(())
     })
 }

@@ -135,6 +135,18 @@ async fn each_role_runs_where_it_is_given() {
     assert_eq!(res.status(), 404);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
 
+    // The container health check the image uses.
+    let probe = |path: &str| {
+        Command::new(env!("CARGO_BIN_EXE_webcare"))
+            .args(["probe", "--url", &format!("{}{path}", worker.base)])
+            .output()
+            .unwrap()
+    };
+    assert!(probe("/healthz").status.success());
+    let failed = probe("/api/v1/cases");
+    assert!(!failed.status.success());
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("404"));
+
     // It sends the reply the API node queued, once.
     let mut sent = Vec::new();
     for _ in 0..100 {
