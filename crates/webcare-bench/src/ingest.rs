@@ -199,6 +199,7 @@ pub async fn run(
     quick: bool,
     via: Via,
     unique: Option<usize>,
+    rules: usize,
 ) -> anyhow::Result<Report> {
     let mut report = Report::new("ingest", db);
     let sz = sizes(quick);
@@ -206,7 +207,7 @@ pub async fn run(
     let bin = webcare_binary()?;
     let w = workload::build(unique, 42)?;
     let bdb = BenchDb::fresh(db, pg_url).await?;
-    let result = run_inner(&bdb, &bin, &w, via, sz.concurrency, quick, &mut report).await;
+    let result = run_inner(&bdb, &bin, &w, via, sz.concurrency, quick, rules, &mut report).await;
     bdb.drop_db().await;
     result?;
     Ok(report)
@@ -219,11 +220,18 @@ async fn run_inner(
     via: Via,
     concurrency: usize,
     quick: bool,
+    rules: usize,
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let server = Server::start(bin, &bdb.url, &[]).await?;
     let client = http_client(concurrency * 2)?;
     let ids = create_accounts(&client, &server.base, w).await?;
+    add_rules(&client, &server.base, rules).await?;
+    report.metric(
+        "routing_rules",
+        rules as f64,
+        "rules in force: each new case is tried against them in the ingest transaction",
+    );
     let has_meta = probe_meta(&client, &server.base).await?;
     let via_meta = match via {
         Via::Meta if !has_meta => {
@@ -332,6 +340,30 @@ async fn run_inner(
         "floor / ours; target <= 3 (DESIGN 13)",
     );
     counter.close().await;
+    Ok(())
+}
+
+/// Puts `n` routing rules in force through the admin API. Their actions only add a label, so
+/// the threading and assignment of the load stay the same as without rules.
+async fn add_rules(client: &reqwest::Client, base: &str, n: usize) -> anyhow::Result<()> {
+    for spec in crate::routing::sample_rules(7, n) {
+        let body = serde_json::json!({
+            "name": spec.name, "conditions": spec.conditions,
+            "actions": {"labels": ["regel"]},
+        });
+        let res = client
+            .post(format!("{base}/api/v1/routing-rules"))
+            .bearer_auth(crate::common::ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            res.status() == 201,
+            "adding a routing rule answered {}: {}",
+            res.status(),
+            res.text().await.unwrap_or_default()
+        );
+    }
     Ok(())
 }
 

@@ -48,6 +48,9 @@ struct Cli {
     /// or rules (routing).
     #[arg(long)]
     n: Option<usize>,
+    /// ingest: routing rules in force during the load (each new case is tried against them).
+    #[arg(long, default_value_t = 0)]
+    rules: usize,
     /// PostgreSQL server; every run uses a fresh schema and drops it at the end.
     #[arg(long, env = "WEBCARE_BENCH_PG_URL", default_value = common::DEFAULT_PG_URL)]
     pg_url: String,
@@ -57,7 +60,9 @@ struct Cli {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let report = match cli.suite {
-        Suite::Ingest => ingest::run(cli.db, &cli.pg_url, cli.quick, cli.via, cli.n).await?,
+        Suite::Ingest => {
+            ingest::run(cli.db, &cli.pg_url, cli.quick, cli.via, cli.n, cli.rules).await?
+        }
         Suite::Inbox => inbox::run(cli.db, &cli.pg_url, cli.quick, cli.n).await?,
         Suite::Sla => sla::run(cli.db, &cli.pg_url, cli.quick, cli.n).await?,
         Suite::Memory => memory::run(cli.db, &cli.pg_url, cli.quick, cli.n).await?,

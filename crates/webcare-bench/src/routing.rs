@@ -56,6 +56,12 @@ const FILLER: &[&str] = &[
     "wanneer", "wordt", "mijn", "onze", "straat", "wijk", "gemeente", "hoe", "kan", "ik", "?", "!",
 ];
 
+/// `n` rules as the routing suite draws them (mostly keywords; some channel, day, time, opening
+/// hours and pattern conditions), for a desk to run during another suite's load.
+pub fn sample_rules(seed: u64, n: usize) -> Vec<RuleSpec> {
+    rules(&mut StdRng::seed_from_u64(seed), n)
+}
+
 fn rules(rng: &mut StdRng, n: usize) -> Vec<RuleSpec> {
     (0..n)
         .map(|i| {
