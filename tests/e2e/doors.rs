@@ -7,9 +7,9 @@
 
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
-use webcare_api::connectors::x_poller::{poll_mentions, PollerConfig};
 use webcare_e2e::connectors::ConnApp;
 use webcare_e2e::{both_backends, read_events};
+use webcare_workers::x_poller::{poll_mentions, PollerConfig};
 
 both_backends!(app = webcare_e2e::connectors::ConnApp; every_door_has_the_same_effects);
 
@@ -77,7 +77,7 @@ fn x_poller(app: &ConnApp) -> BoxFuture<'_, ()> {
             "author_id": "801", "conversation_id": "1900000000000000001",
             "created_at": "2026-03-10T08:40:00.000Z",
             "edit_history_tweet_ids": ["1900000000000000001"], "in_reply_to_user_id": X_ME}));
-        let ingestor = webcare_api::ingestor::Ingestor::start(app.store.clone(), 1, 64);
+        let ingestor = webcare_desk::Ingestor::start(app.store.clone(), 1, 64);
         let client = reqwest::Client::new();
         for _ in 0..2 {
             // A cursor before the mention: the second poll overlaps the first.

@@ -674,9 +674,9 @@ async fn x_replies_and_dm_reads_are_signed_with_oauth1_keys(app: ConnApp) {
         .await
         .unwrap()
         .unwrap();
-    let ingestor = webcare_api::ingestor::Ingestor::start(app.store.clone(), 1, 64);
-    let cfg = webcare_api::connectors::x_poller::PollerConfig::default();
-    webcare_api::connectors::x_poller::poll_dms(&app.store, &ingestor, &app.client, &cfg, &record)
+    let ingestor = webcare_desk::Ingestor::start(app.store.clone(), 1, 64);
+    let cfg = webcare_workers::x_poller::PollerConfig::default();
+    webcare_workers::x_poller::poll_dms(&app.store, &ingestor, &app.client, &cfg, &record)
         .await
         .map_err(|e| format!("{e:?}"))
         .unwrap();

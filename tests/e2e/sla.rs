@@ -5,11 +5,11 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use webcare_api::sla_worker::{AlertSink, SlaWorker};
 use webcare_domain::{CaseStatus, Role};
 use webcare_e2e::{both_backends, expect_problem, TestApp};
 use webcare_store::sla::AlertRecord;
 use webcare_store::Store;
+use webcare_workers::sla_worker::{AlertSink, SlaWorker};
 
 both_backends!(
     calendars_crud_roles_and_validation,

@@ -9,8 +9,8 @@ use crate::sla::{
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 use std::sync::Arc;
-use webcare_api::sla_worker::SlaWorker;
 use webcare_e2e::{both_backends, TestApp};
+use webcare_workers::sla_worker::SlaWorker;
 
 both_backends!(
     classification_moves_running_clocks_to_the_matching_policy,

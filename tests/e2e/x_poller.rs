@@ -2,11 +2,9 @@
 //! re-check, 429 with its reset, and the per-account lease.
 
 use serde_json::json;
-use webcare_api::connectors::x_poller::{
-    check_deletes, poll_dms, poll_mentions, PollError, PollerConfig,
-};
 use webcare_e2e::connectors::*;
 use webcare_e2e::Backend;
+use webcare_workers::x_poller::{check_deletes, poll_dms, poll_mentions, PollError, PollerConfig};
 
 const X_ME: &str = "1460000000000000001";
 
@@ -56,7 +54,7 @@ async fn poller_pages_edits_deletes_and_rate_limits(backend: Backend) {
             conv,
         ));
     }
-    let ingestor = webcare_api::ingestor::Ingestor::start(app.store.clone(), 1, 64);
+    let ingestor = webcare_desk::Ingestor::start(app.store.clone(), 1, 64);
     let client = reqwest::Client::new();
     let cfg = PollerConfig {
         page_size: 5,

@@ -4,9 +4,9 @@
 use crate::{Backend, TestApp};
 use serde_json::{json, Value};
 use std::time::Duration;
-use webcare_api::connectors::{outbox::OutboxConfig, WorkerConfig};
 use webcare_connectors::signature::{sign_meta, sign_x};
 pub use webcare_fakes::{FakePlatforms, Fault};
+use webcare_workers::{outbox::OutboxConfig, WorkerConfig};
 
 pub const APP_SECRET: &str = "meta-app-secret-1234";
 pub const VERIFY_TOKEN: &str = "verify-me-please";

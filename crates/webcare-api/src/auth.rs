@@ -8,84 +8,11 @@ use axum::http::request::Parts;
 use uuid::Uuid;
 use webcare_domain::Role;
 
-/// Who is calling. A user's API token and the same user's OIDC sign-in give the same principal
-/// (apart from `token_id`): the same id for `assignee=me` and claims, the same audit actor, and
-/// the user's current role and teams.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    /// The API token's id; for a user signed in through OIDC, the user's id.
-    pub token_id: Uuid,
-    pub name: String,
-    pub role: Role,
-    /// The desk user behind the call (OIDC sign-in or the user's token); `None` for the
-    /// bootstrap admin token and integration tokens.
-    pub user: Option<UserRef>,
-}
+pub use webcare_desk::principal::{user_principal, Principal, UserRef};
 
 /// How often a token's last-used time is written, at most: reads see it, the hot path does not
 /// write on every request.
 pub const LAST_USED_EVERY: chrono::Duration = chrono::Duration::seconds(60);
-
-/// A desk user, as far as access decisions need it.
-#[derive(Debug, Clone)]
-pub struct UserRef {
-    pub id: Uuid,
-    pub email: String,
-    pub teams: Vec<String>,
-    pub department_id: Option<Uuid>,
-}
-
-impl Principal {
-    /// 403 unless the caller has one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.role) {
-            Ok(())
-        } else {
-            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-            Err(ApiError::Forbidden(format!(
-                "role '{}' may not do this; needs one of: {}",
-                self.role,
-                names.join(", ")
-            )))
-        }
-    }
-
-    /// How the caller appears in the audit trail.
-    pub fn actor(&self) -> String {
-        match &self.user {
-            Some(u) => format!("user:{}:{}", u.id, u.email),
-            None => format!("token:{}:{}", self.name, self.token_id),
-        }
-    }
-
-    /// What `assignee=me` and a claim mean for this caller: the user id, or the token's name.
-    pub fn assignee_key(&self) -> String {
-        match &self.user {
-            Some(u) => u.id.to_string(),
-            None => format!("token:{}", self.name),
-        }
-    }
-
-    /// Which cases the caller may see and act on. Agents with a user see their teams' cases and
-    /// their own; department users only what is forwarded to their department; tokens without a
-    /// user see role-wide (a department token: every forwarded case).
-    pub fn case_scope(&self) -> webcare_store::agent::CaseScope {
-        use webcare_store::agent::CaseScope;
-        match (self.role, &self.user) {
-            (Role::Department, Some(u)) => {
-                // A department user without a department sees nothing: a department that
-                // cannot exist.
-                CaseScope::Department(Some(u.department_id.unwrap_or(Uuid::nil())))
-            }
-            (Role::Department, None) => CaseScope::Department(None),
-            (Role::Agent, Some(u)) => CaseScope::Teams {
-                teams: u.teams.clone(),
-                assignee: u.id.to_string(),
-            },
-            _ => CaseScope::All,
-        }
-    }
-}
 
 /// Who may call a route. Checked as an extractor, before the body is read, so a caller without
 /// the right role learns nothing about the body's validity (403, not 400).
@@ -285,21 +212,6 @@ fn note_use(state: &AppState, token_id: Uuid, last_used_at: Option<chrono::DateT
             tracing::warn!(error = %e, %token_id, "could not record the token's last use");
         }
     });
-}
-
-/// The principal of a desk user, whether signed in through OIDC or calling with their token.
-pub fn user_principal(token_id: Uuid, user: webcare_store::agent::UserRecord) -> Principal {
-    Principal {
-        token_id,
-        name: user.name,
-        role: user.role,
-        user: Some(UserRef {
-            id: user.id,
-            email: user.email,
-            teams: user.teams,
-            department_id: user.department_id,
-        }),
-    }
 }
 
 /// A JWT from the identity provider, mapped to an active desk user by `sub`, else by `email`.

@@ -369,7 +369,7 @@ pub struct NewChannelAccount {
     pub delete_check_interval_seconds: Option<u32>,
     /// The out-of-hours auto-reply (default off).
     #[serde(default)]
-    pub out_of_hours_reply: Option<crate::auto_reply::OutOfHoursReply>,
+    pub out_of_hours_reply: Option<webcare_desk::auto_reply::OutOfHoursReply>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -401,7 +401,7 @@ pub struct ChannelAccountPatch {
     pub delete_check_interval_seconds: Option<u32>,
     /// Replaces the out-of-hours auto-reply setting as a whole.
     #[serde(default)]
-    pub out_of_hours_reply: Option<crate::auto_reply::OutOfHoursReply>,
+    pub out_of_hours_reply: Option<webcare_desk::auto_reply::OutOfHoursReply>,
 }
 
 /// The account fields a create or a patch sets, borrowed for validation.
@@ -413,7 +413,7 @@ struct AccountFields<'a> {
     callback_url: Option<&'a str>,
     credentials: Option<&'a std::collections::BTreeMap<String, String>>,
     intervals: [(&'static str, Option<u32>); 2],
-    out_of_hours_reply: Option<&'a crate::auto_reply::OutOfHoursReply>,
+    out_of_hours_reply: Option<&'a webcare_desk::auto_reply::OutOfHoursReply>,
 }
 
 fn check_account_fields(errs: &mut Vec<InvalidParam>, f: AccountFields<'_>) {
@@ -541,7 +541,7 @@ impl NewChannelAccount {
         }
         if let Some(o) = &self.out_of_hours_reply {
             settings.insert(
-                crate::auto_reply::SETTING.into(),
+                webcare_desk::auto_reply::SETTING.into(),
                 serde_json::to_value(o).unwrap_or_default(),
             );
         }
@@ -590,7 +590,7 @@ impl ChannelAccountPatch {
         );
         if let Some(o) = &self.out_of_hours_reply {
             settings.insert(
-                crate::auto_reply::SETTING.into(),
+                webcare_desk::auto_reply::SETTING.into(),
                 serde_json::to_value(o).unwrap_or_default(),
             );
         }
@@ -624,7 +624,7 @@ pub struct ChannelAccount {
     pub poll_interval_seconds: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delete_check_interval_seconds: Option<u64>,
-    pub out_of_hours_reply: crate::auto_reply::OutOfHoursReply,
+    pub out_of_hours_reply: webcare_desk::auto_reply::OutOfHoursReply,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -644,7 +644,7 @@ impl From<rec::ChannelAccount> for ChannelAccount {
             credential_keys: a.credentials.keys(),
             poll_interval_seconds: setting("pollIntervalSeconds"),
             delete_check_interval_seconds: setting("deleteCheckIntervalSeconds"),
-            out_of_hours_reply: crate::auto_reply::OutOfHoursReply::of(&a.settings),
+            out_of_hours_reply: webcare_desk::auto_reply::OutOfHoursReply::of(&a.settings),
             created_at: a.created_at,
             updated_at: a.updated_at,
         }

@@ -9,28 +9,8 @@ use webcare_store::StoreError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// One invalid input field (NL API Design Rules: `invalidParams`).
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct InvalidParam {
-    pub name: String,
-    pub code: String,
-    pub reason: String,
-}
-
-impl InvalidParam {
-    pub fn new(
-        name: impl Into<String>,
-        code: impl Into<String>,
-        reason: impl Into<String>,
-    ) -> Self {
-        Self {
-            name: name.into(),
-            code: code.into(),
-            reason: reason.into(),
-        }
-    }
-}
+use webcare_desk::DeskError;
+pub use webcare_desk::InvalidParam;
 
 /// The problem document.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -190,6 +170,23 @@ impl From<StoreError> for ApiError {
                 ApiError::Unavailable("the database is busy; retry the request".into())
             }
             e => ApiError::Internal(e.into()),
+        }
+    }
+}
+
+/// A use case's answer as problem+json: the same statuses and texts the handlers gave before.
+impl From<DeskError> for ApiError {
+    fn from(e: DeskError) -> Self {
+        match e {
+            DeskError::Invalid(params) => ApiError::Invalid(params),
+            DeskError::Forbidden(d) => ApiError::Forbidden(d),
+            DeskError::NotFound(what) => ApiError::NotFound(what),
+            DeskError::Conflict(d) => ApiError::Conflict(d),
+            DeskError::InvalidTransition { detail, allowed } => {
+                ApiError::InvalidTransition { detail, allowed }
+            }
+            DeskError::Unavailable(d) => ApiError::Unavailable(d),
+            DeskError::Internal(e) => ApiError::Internal(e),
         }
     }
 }

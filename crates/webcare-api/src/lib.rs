@@ -1,25 +1,18 @@
 //! The REST API of the webcare desk. Handlers are thin: extract, check the role, call the store
 //! or a service, map to a DTO. Conventions (problem+json, headers, limits) are middleware.
-//! May use: webcare-domain, webcare-store, webcare-connectors. It still also holds the ingest
-//! writers, the intake and the worker loops, until they move to crates of their own (issue 12).
+//! May use: webcare-domain, webcare-store, webcare-connectors, webcare-desk (the use cases; the
+//! ingest path, the live hub and the worker loops live there and in webcare-workers).
 #![forbid(unsafe_code)]
 
 pub mod auth;
-pub mod auto_reply;
 pub mod body_schema;
-pub mod case_calendar;
-pub mod connectors;
 pub mod dto;
 pub mod error;
 pub mod extract;
-pub mod ingestor;
-pub mod live;
-pub mod metrics;
 pub mod middleware;
 pub mod oidc;
 pub mod openapi;
 pub mod routes;
-pub mod sla_worker;
 pub mod state;
 
 use axum::extract::DefaultBodyLimit;
@@ -35,6 +28,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use state::{ApiSettings, AppState};
+/// The metric names (one list for the desk, its workers and the HTTP layer).
+pub use webcare_desk::metrics;
 
 /// The API routes and the OpenAPI document describing them.
 pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {

@@ -1,6 +1,5 @@
-use crate::ingestor::Ingestor;
 use std::sync::Arc;
-use webcare_store::Store;
+use webcare_desk::Desk;
 
 /// Settings the HTTP layer needs.
 #[derive(Debug, Clone)]
@@ -21,14 +20,19 @@ impl Default for ApiSettings {
     }
 }
 
-/// Shared by every handler.
+/// Shared by every handler: the desk core, and what only HTTP needs.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub ingestor: Ingestor,
-    /// Journals verified webhook deliveries (group commit) and processes them.
-    pub intake: crate::connectors::intake::Intake,
+    pub desk: Desk,
     pub settings: Arc<ApiSettings>,
     /// OIDC sign-in for agents; `None` when not configured (API tokens only).
     pub oidc: Option<Arc<crate::oidc::OidcVerifier>>,
+}
+
+/// A handler reaches the desk's store, ingestor and intake as `state.store` and so on.
+impl std::ops::Deref for AppState {
+    type Target = Desk;
+    fn deref(&self) -> &Desk {
+        &self.desk
+    }
 }

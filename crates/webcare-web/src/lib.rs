@@ -1,8 +1,9 @@
 //! The web app of the desk (issue 13): server-rendered askama templates compiled into the binary,
 //! htmx (and its SSE extension) for the live parts, NL Design System CSS. Pages call the same
-//! functions the API handlers call (`webcare_api::routes::*`), with the same role rules
+//! use cases the API handlers call (`webcare_desk::*`), with the same role rules
 //! (`Authorized<Policy>`, `CaseScope`), so a page never allows what the API refuses.
-//! May use: webcare-domain, webcare-store, webcare-api.
+//! May use: webcare-domain, webcare-store, webcare-desk; webcare-api only for shared HTTP bits
+//! (the role policies, the state, the status of an error).
 #![forbid(unsafe_code)]
 // Page helpers return `Result<_, Response>` so a handler can `?`/return the error page at once;
 // a response is large, but it is built once per request, never in a loop.

@@ -19,7 +19,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use uuid::Uuid;
 use webcare_api::auth::{roles, Authorized, Policy};
 use webcare_api::error::ApiError;
-use webcare_api::routes::{canned, case_work, replies};
+use webcare_desk::{canned, case_work, replies, DeskError};
 use webcare_domain::urgency::Urgency;
 use webcare_domain::{CaseStatus, Direction, Role, Visibility};
 use webcare_store::agent::AuditFilter;
@@ -404,7 +404,7 @@ pub async fn live(
     let p = allowed::<roles::ReadScopedCases>(&user)?.0;
     let events = BroadcastStream::new(web.app.store.subscribe_events()).filter_map(move |r| {
         let out = match r {
-            Ok(e) if webcare_api::live::may_see(&p, &e.event) => {
+            Ok(e) if webcare_desk::live::may_see(&p, &e.event) => {
                 let kind = &e.event.kind;
                 let name = if kind.starts_with("reply.") {
                     e.event
@@ -925,7 +925,7 @@ pub async fn canned_preview(
             ReplyText {
                 text: String::new(),
                 error: match e {
-                    ApiError::Invalid(ps) => ps
+                    DeskError::Invalid(ps) => ps
                         .iter()
                         .map(|p| format::invalid_param(&p.code, &p.reason))
                         .collect::<Vec<_>>()
@@ -949,7 +949,7 @@ async fn after(
     id: Uuid,
     form: &'static str,
     values: FormMap,
-    r: Result<(), ApiError>,
+    r: Result<(), DeskError>,
 ) -> Response {
     let mut errors = Errors {
         form,
@@ -957,18 +957,18 @@ async fn after(
     };
     match r {
         Ok(()) => return Redirect::to(&format!("/cases/{id}")).into_response(),
-        Err(ApiError::Invalid(ps)) => {
+        Err(DeskError::Invalid(ps)) => {
             for p in ps {
                 errors
                     .fields
                     .insert(p.name.clone(), format::invalid_param(&p.code, &p.reason));
             }
         }
-        Err(ApiError::Conflict(m)) => errors.general = format!("Dat kan nu niet: {m}"),
-        Err(e @ ApiError::InvalidTransition { .. }) => {
+        Err(DeskError::Conflict(m)) => errors.general = format!("Dat kan nu niet: {m}"),
+        Err(e @ DeskError::InvalidTransition { .. }) => {
             errors.general = format!("Dat kan niet in deze status: {e}")
         }
-        Err(e) => return api_error_page(e),
+        Err(e) => return api_error_page(e.into()),
     }
     match web.app.store.get_case(id).await {
         Ok(Some(c)) => case_view(web, user, c, errors, values).await,
@@ -981,9 +981,9 @@ fn field(f: &FormMap, k: &str) -> String {
     f.get(k).cloned().unwrap_or_default()
 }
 
-fn uuid_field(f: &FormMap, k: &str, what: &str) -> Result<Uuid, ApiError> {
+fn uuid_field(f: &FormMap, k: &str, what: &str) -> Result<Uuid, DeskError> {
     Uuid::parse_str(f.get(k).map(String::as_str).unwrap_or("").trim())
-        .map_err(|_| ApiError::invalid(k, "required", format!("kies {what}")))
+        .map_err(|_| DeskError::invalid(k, "required", format!("kies {what}")))
 }
 
 macro_rules! action {
@@ -1023,7 +1023,7 @@ pub async fn assign(
     let patch = serde_json::json!({ "assignee": if a.is_empty() { None } else { Some(a) } });
     let r = match serde_json::from_value::<case_work::CasePatch>(patch) {
         Ok(b) => case_work::patch_case(&web.app, &p, id, b).await.map(|_| ()),
-        Err(e) => Err(ApiError::invalid("assignee", "invalid", e.to_string())),
+        Err(e) => Err(DeskError::invalid("assignee", "invalid", e.to_string())),
     };
     after(&web, &user, id, "assign", f, r).await
 }
@@ -1042,7 +1042,7 @@ pub async fn resolve(
     });
     let r = match serde_json::from_value::<case_work::CasePatch>(patch) {
         Ok(b) => case_work::patch_case(&web.app, &p, id, b).await.map(|_| ()),
-        Err(e) => Err(ApiError::BadRequest(e.to_string())),
+        Err(e) => return api_error_page(ApiError::BadRequest(e.to_string())),
     };
     after(&web, &user, id, "resolve", f, r).await
 }
@@ -1060,7 +1060,7 @@ pub async fn reply(
         let template_id = match f.get("templateId").map(|s| s.trim()) {
             None | Some("") => None,
             Some(t) => Some(Uuid::parse_str(t).map_err(|_| {
-                ApiError::invalid("templateId", "unknown", "no canned answer with this id")
+                DeskError::invalid("templateId", "unknown", "no canned answer with this id")
             })?),
         };
         // The form's reply id makes a double submit one reply (the API's Idempotency-Key).

@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use subtle::ConstantTimeEq;
-use webcare_api::auth::Principal;
+use webcare_desk::Principal;
 use webcare_store::web_session::WebSessionRecord;
 
 pub const COOKIE: &str = "webcare_session";
@@ -150,7 +150,7 @@ async fn current_user(web: &WebState, headers: &HeaderMap) -> Result<Option<WebU
     }
     Ok(Some(WebUser {
         // The same principal the user's API token or OIDC sign-in gives.
-        principal: webcare_api::auth::user_principal(user.id, user),
+        principal: webcare_desk::principal::user_principal(user.id, user),
         csrf: s.csrf_token,
         id_hash,
     }))

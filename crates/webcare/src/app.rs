@@ -10,12 +10,11 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use webcare_api::connectors::intake::{Intake, IntakeConfig};
-use webcare_api::connectors::WorkerConfig;
-use webcare_api::ingestor::Ingestor;
-use webcare_api::routes::webhook_subscriptions::{RetryPolicy, WebhookWorker};
 use webcare_api::{ApiSettings, AppState};
+use webcare_desk::{Desk, IngestConfig, IntakeConfig};
 use webcare_store::{ConnectOptions, Store};
+use webcare_workers::webhooks::RetryPolicy;
+use webcare_workers::WorkerConfig;
 
 /// What a process runs: the API, and the background loops besides it (the intake, which answers
 /// webhooks, comes with the API).
@@ -161,20 +160,21 @@ impl App {
             .ingest
             .writers
             .unwrap_or(if store.backend() == "sqlite" { 1 } else { 4 });
-        let ingestor = Ingestor::start(store.clone(), writers, cfg.ingest.max_batch);
+        let desk = Desk::start(
+            store.clone(),
+            IngestConfig {
+                writers,
+                max_batch: cfg.ingest.max_batch,
+            },
+            IntakeConfig {
+                max_batch: cfg.ingest.max_batch * 2,
+                lease: chrono::Duration::seconds(cfg.ingest.journal_lease_seconds as i64),
+                ..Default::default()
+            },
+        );
         let addr = listener.local_addr()?;
         let state = AppState {
-            store: store.clone(),
-            ingestor: ingestor.clone(),
-            intake: Intake::start(
-                store.clone(),
-                ingestor.clone(),
-                IntakeConfig {
-                    max_batch: cfg.ingest.max_batch * 2,
-                    lease: chrono::Duration::seconds(cfg.ingest.journal_lease_seconds as i64),
-                    ..Default::default()
-                },
-            ),
+            desk: desk.clone(),
             settings: Arc::new(ApiSettings {
                 body_limit: cfg.body_limit_bytes,
                 public_hosts: vec![cfg.bind.to_ascii_lowercase(), addr.to_string()],
@@ -188,28 +188,12 @@ impl App {
         // The workers share one cancellation token and are awaited on shutdown, after the HTTP
         // server has finished its in-flight requests.
         let stop_workers = CancellationToken::new();
-        let mut handles = Vec::new();
-        if let Some(c) = workers.connectors {
-            handles.extend(webcare_api::connectors::start(
-                store.clone(),
-                ingestor,
-                c,
-                stop_workers.clone(),
-            ));
-        }
-        if let Some(policy) = workers.webhooks {
-            let w = WebhookWorker::new(store.clone(), policy);
-            handles.push(tokio::spawn(w.run(stop_workers.clone())));
-        }
-        if workers.sla {
-            // Warnings and breaches go to the live events and webhooks.
-            let sink = Arc::new(webcare_api::live::LiveAlertSink::new(state.clone()));
-            handles.push(
-                webcare_api::sla_worker::SlaWorker::new(store.clone(), sink)
-                    .spawn(stop_workers.clone()),
-            );
-        }
-
+        let loops = webcare_workers::Loops {
+            connectors: workers.connectors.clone(),
+            webhooks: workers.webhooks.clone(),
+            sla: workers.sla,
+        };
+        let mut handles = webcare_workers::start(&desk, loops, stop_workers.clone());
         handles.push(tokio::spawn(backfill_inbox_rows(
             store.clone(),
             stop_workers.clone(),

@@ -4,8 +4,8 @@
 use super::*;
 use axum::http::HeaderMap;
 use reqwest::Method;
-use webcare_api::routes::webhook_subscriptions::{RetryPolicy, WebhookWorker};
 use webcare_e2e::{expect_problem, read_events};
+use webcare_workers::webhooks::{RetryPolicy, WebhookWorker};
 
 crate::both!(
     sse_streams_what_the_caller_may_see_and_resumes,

@@ -16,8 +16,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use webcare_domain::canned::{self, TemplateError};
+use webcare_domain::canned;
 use webcare_store::agent::CannedRecord;
+// The rendering and who may use an answer are the desk's (`webcare_desk::canned`).
+pub use webcare_desk::canned::{may_use, render_canned, template_error};
 
 const MAX_TEXT: usize = 5_000;
 
@@ -69,87 +71,6 @@ pub struct CannedAnswerPatch {
     pub team: Option<Option<String>>,
     pub title: Option<String>,
     pub text: Option<String>,
-}
-
-/// Whether `p` may use canned answer `c`: desk-wide answers are for everyone, a team's answers
-/// for that team's members (and callers who see every case: team leads, admins, tokens).
-pub fn may_use(p: &crate::auth::Principal, c: &CannedRecord) -> bool {
-    use webcare_store::agent::CaseScope;
-    match (&c.team, p.case_scope()) {
-        (None, _) | (_, CaseScope::All) => true,
-        (Some(t), CaseScope::Teams { teams, .. }) => teams.contains(t),
-        (Some(_), CaseScope::Department(_)) => false,
-    }
-}
-
-/// The canned-answer variables as far as `case` has them: `agent` (the caller's first name),
-/// `voornaam` (the contact's first name), `openingstijden` (the case's calendar in words),
-/// `zaaknummer` (the zaak's number, or the case id while no zaak is linked) and `afdeling` (the
-/// department the case is with). Reading the contact's name is recorded as a read of contact data.
-/// The preview (`render`) and a reply with `templateId` both use these.
-pub(crate) async fn case_values(
-    state: &AppState,
-    p: &crate::auth::Principal,
-    case: &webcare_store::CaseRecord,
-    canned_id: Uuid,
-) -> ApiResult<BTreeMap<String, String>> {
-    let mut values = BTreeMap::new();
-    values.insert("agent".to_owned(), canned::first_name(&p.name));
-    values.insert(
-        "zaaknummer".to_owned(),
-        canned::zaaknummer(case.zaak_url.as_deref(), case.id),
-    );
-    if let Some(d) = case.department_id {
-        if let Some(d) = state.store.get_department(d).await? {
-            values.insert("afdeling".to_owned(), d.name);
-        }
-    }
-    let account_calendar = state
-        .store
-        .get_channel_account(case.channel_account_id)
-        .await?
-        .and_then(|a| a.calendar_id);
-    let cal = crate::case_calendar::case_calendar(&state.store, case.id, account_calendar).await?;
-    values.insert(
-        "openingstijden".to_owned(),
-        webcare_domain::out_of_hours::opening_hours_nl(cal.in_force(Utc::now())),
-    );
-    if let Some(contact) = state.store.get_contact(case.contact_id).await? {
-        let name = contact
-            .display_name
-            .or_else(|| {
-                contact
-                    .identities
-                    .iter()
-                    .find_map(|i| i.display_name.clone())
-            })
-            .unwrap_or_default();
-        values.insert("voornaam".to_owned(), canned::first_name(&name));
-        // Reading the contact's name is a read of contact data.
-        state
-            .store
-            .record_audit(webcare_store::NewAuditEvent {
-                actor: p.actor(),
-                action: "contact.read".into(),
-                case_id: Some(case.id),
-                detail: serde_json::json!({"for": "canned_answer", "cannedAnswerId": canned_id}),
-            })
-            .await?;
-    }
-    Ok(values)
-}
-
-fn template_error(field: &str, e: TemplateError) -> ApiError {
-    let code = match e {
-        TemplateError::Unknown(_) => "unknown_variables",
-        TemplateError::Unclosed(_) => "unclosed_variable",
-        TemplateError::Missing(_) => "missing_value",
-    };
-    ApiError::invalid(
-        field,
-        code,
-        format!("{e}; known: {}", canned::VARIABLES.join(", ")),
-    )
 }
 
 async fn check(state: &AppState, c: &CannedRecord) -> ApiResult<()> {
@@ -370,37 +291,4 @@ pub async fn render(
     }
     let text = render_canned(&state, &p, id, b.case_id, b.values).await?;
     Ok(Json(Rendered { text }))
-}
-
-/// A canned answer filled in for a case (and `extra` values): the API's preview and the web
-/// app's reply box.
-pub async fn render_canned(
-    state: &AppState,
-    p: &Authorized<roles::CaseWork>,
-    id: Uuid,
-    case_id: Option<Uuid>,
-    extra: BTreeMap<String, String>,
-) -> ApiResult<String> {
-    let c = state
-        .store
-        .get_canned(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("canned answer".into()))?;
-    let mut values = BTreeMap::new();
-    values.insert("agent".to_owned(), canned::first_name(&p.name));
-    if let Some(case_id) = case_id {
-        // The body names the case: one that does not exist (or is out of the caller's scope)
-        // is bad input, not a missing canned answer.
-        let case = super::case_work::visible_case(state, p, case_id)
-            .await
-            .map_err(|e| match e {
-                ApiError::NotFound(_) => {
-                    ApiError::invalid("caseId", "unknown_case", "no such case")
-                }
-                other => other,
-            })?;
-        values = case_values(state, p, &case, id).await?;
-    }
-    values.extend(extra);
-    canned::render(&c.text, &values).map_err(|e| template_error("text", e))
 }

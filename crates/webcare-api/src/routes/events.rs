@@ -3,7 +3,6 @@
 
 use crate::auth::{roles, Authorized};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::live::may_see;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -12,6 +11,7 @@ use futures::stream::{self, Stream, StreamExt};
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio_stream::wrappers::BroadcastStream;
+use webcare_desk::live::may_see;
 use webcare_store::agent_events::EventRecord;
 
 /// One open stream, for the `webcare_sse_subscribers` gauge.

@@ -55,7 +55,8 @@ pub async fn create_message(
             received_at: now,
             default_team: account.default_team,
         })
-        .await?;
+        .await
+        .map_err(webcare_desk::DeskError::from)?;
     let status = if outcome.created {
         StatusCode::CREATED
     } else {

@@ -260,5 +260,5 @@ pub async fn revoke(
 }
 
 fn require_admin(p: &Principal) -> ApiResult<()> {
-    p.require(&[Role::Admin])
+    Ok(p.require(&[Role::Admin])?)
 }

@@ -22,9 +22,9 @@
 //! * `POST /webhooks/x`: `for_user_id` picks the account (404 unknown), then
 //!   `x-twitter-webhooks-signature` is checked with its `consumerSecret` (401), then journaled.
 //!
-//! Accepted deliveries go to the intake (`crate::connectors::intake`): journaled durably with
+//! Accepted deliveries go to the intake (`webcare_desk::ingest::intake`): journaled durably with
 //! group commit before the 200, processed in batches right after, and by the journal worker's
-//! sweep when that never happened (crash): see `crate::connectors::journal`.
+//! sweep when that never happened (crash): see `webcare_desk::ingest::journal`.
 
 use crate::error::{problem_response, ApiError};
 use crate::state::AppState;
@@ -185,7 +185,7 @@ async fn accept(
         )
             .into_response(),
         // Not stored: the platform retries, which is what we want.
-        Err(e) => e.into_response(),
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 

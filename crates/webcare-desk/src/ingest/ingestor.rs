@@ -17,7 +17,7 @@ struct Job {
 pub struct Ingestor {
     /// One queue per writer; a message goes to the writer of its author (see [`shard`]).
     txs: Arc<[mpsc::Sender<Job>]>,
-    accounts: crate::connectors::accounts::AccountCache,
+    accounts: crate::ingest::accounts::AccountCache,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,7 +84,7 @@ impl Ingestor {
     /// dropped and the queue is drained.
     pub fn start(store: Arc<dyn Store>, writers: usize, max_batch: usize) -> Self {
         let mut txs = Vec::new();
-        let accounts = crate::connectors::accounts::AccountCache::new(store.clone());
+        let accounts = crate::ingest::accounts::AccountCache::new(store.clone());
         let auto_reply = crate::auto_reply::AutoReplier::new(store.clone(), accounts.clone());
         for _ in 0..writers.max(1) {
             let (tx, mut rx) = mpsc::channel::<Job>(max_batch * 4);
@@ -121,7 +121,7 @@ impl Ingestor {
     }
 
     /// The channel-account cache this ingestor's hooks use; the intake shares it.
-    pub fn accounts(&self) -> &crate::connectors::accounts::AccountCache {
+    pub fn accounts(&self) -> &crate::ingest::accounts::AccountCache {
         &self.accounts
     }
 
@@ -140,13 +140,13 @@ impl Ingestor {
     }
 }
 
-impl From<IngestError> for crate::error::ApiError {
+impl From<IngestError> for crate::error::DeskError {
     fn from(e: IngestError) -> Self {
         match e {
             IngestError::Store(e) => e.into(),
-            IngestError::ShuttingDown => crate::error::ApiError::Unavailable(e.to_string()),
+            IngestError::ShuttingDown => crate::error::DeskError::Unavailable(e.to_string()),
             IngestError::Refused(r) => {
-                crate::error::ApiError::invalid("body", "refused", r.to_string())
+                crate::error::DeskError::invalid("body", "refused", r.to_string())
             }
         }
     }

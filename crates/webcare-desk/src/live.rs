@@ -9,21 +9,22 @@
 //! `journal.parked` (an accepted delivery kept as failed for an operator; no case, so only callers
 //! who see every case get it).
 
-use crate::auth::Principal;
-use crate::state::AppState;
+use crate::principal::Principal;
+use crate::Desk;
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use webcare_store::agent::CaseScope;
 use webcare_store::agent_events::NewEvent;
 use webcare_store::connectors::ReplyRecord;
-use webcare_store::{CaseRecord, Store};
+use webcare_store::{CaseRecord, Store, StoreError};
 
 /// Appends the event to the log (and the webhook queue); the store broadcasts it. Failures are
 /// logged, not returned: the action the event describes has already been committed.
-pub async fn publish(state: &AppState, e: NewEvent) {
-    publish_to(&state.store, e).await
+pub async fn publish(desk: &Desk, e: NewEvent) {
+    publish_to(&desk.store, e).await
 }
 
-/// [`publish`] for workers, which hold the store but no [`AppState`].
+/// [`publish`] for workers, which hold the store but no [`Desk`].
 pub async fn publish_to(store: &Arc<dyn Store>, e: NewEvent) {
     if let Err(err) = store.append_event(e).await {
         tracing::warn!(error = %err, "could not record a live event");
@@ -89,55 +90,34 @@ pub fn may_see(p: &Principal, e: &NewEvent) -> bool {
     }
 }
 
-/// Hands SLA warnings and breaches to the live events (SSE) and, through the event log, to the
-/// outbound webhooks. Errors are returned so the SLA worker retries the alert after its lease.
-pub struct LiveAlertSink {
-    state: AppState,
+/// Tells the live stream about a recorded reply (`reply.updated`). The reply's effects on the
+/// case (the reaction clocks stop, a `new` case opens, a pending department answer counts as
+/// sent, and that case's `case.updated` event) are written by the store in the transaction that
+/// records the send (`Connectors::reply_sent`, `Connectors::link_echo`). Called wherever a send
+/// is recorded (the outbox, and when an echo adopts an in-doubt reply).
+pub async fn answered(
+    store: &Arc<dyn Store>,
+    r: &ReplyRecord,
+    _at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    reply_updated(store, r).await;
+    Ok(())
 }
 
-impl LiveAlertSink {
-    pub fn new(state: AppState) -> Self {
-        Self { state }
+/// [`answered`] for a reply known by id.
+pub async fn answered_by_id(
+    store: &Arc<dyn Store>,
+    id: uuid::Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    match store.get_reply(id).await? {
+        Some(r) => answered(store, &r, at).await,
+        None => Ok(()),
     }
 }
 
-#[async_trait::async_trait]
-impl crate::sla_worker::AlertSink for LiveAlertSink {
-    async fn deliver(&self, alerts: &[webcare_store::sla::AlertRecord]) -> anyhow::Result<()> {
-        crate::sla_worker::LogSink.deliver(alerts).await?;
-        let ids: Vec<_> = alerts.iter().map(|a| a.case_id).collect();
-        let cases: std::collections::HashMap<_, _> = self
-            .state
-            .store
-            .get_cases(&ids)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
-        let events = alerts
-            .iter()
-            // A case erased meanwhile: nothing to tell.
-            .filter_map(|a| {
-                let case = cases.get(&a.case_id)?;
-                let status = webcare_store::sla::status_str(a.status);
-                let payload = serde_json::json!({
-                    "caseId": a.case_id,
-                    "clock": webcare_store::sla::kind_str(a.clock),
-                    "status": status,
-                    "dueAt": a.due_at,
-                    "firedAt": a.fired_at,
-                });
-                Some(case_event(&format!("sla.{status}"), case, payload))
-            })
-            .collect();
-        self.state.store.append_events(events).await?;
-        // Counted once delivered (a failed delivery is retried and would count twice).
-        for a in alerts {
-            let status = webcare_store::sla::status_str(a.status);
-            metrics::counter!(crate::metrics::SLA_ALERTS, "status" => status).increment(1);
-            let lag = (a.fired_at - a.due_at).num_milliseconds().max(0) as f64 / 1000.0;
-            metrics::histogram!(crate::metrics::SLA_TIMER_LAG).record(lag);
-        }
-        Ok(())
-    }
+/// The id of one webhook delivery of an event: the same in the delivery log and the
+/// `X-Webcare-Delivery-Id` header, so a receiver can drop a repeat.
+pub fn delivery_id(webhook: uuid::Uuid, seq: i64) -> String {
+    format!("{webhook}-{seq}")
 }

@@ -27,7 +27,7 @@
 //! # Delivery-state events
 //!
 //! Every recorded outcome (sent, retry scheduled, failed) is published as a `reply.updated` live
-//! event (`crate::live::reply_updated`); statuses from the platform are published by the journal.
+//! event (`webcare_desk::live::reply_updated`); statuses from the platform are published by the journal.
 //!
 //! # Auto-replies
 //!
@@ -54,7 +54,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 use webcare_connectors::outbound::{
     build_request, delivery_route, parse_send_response, transport_failure, Credentials,
-    OutboundReply, RetryPolicy, RetryStep, SendOutcome, WhatsAppTemplate, WindowInfo,
+    OutboundReply, RetryPolicy, RetryStep, SendOutcome, WindowInfo,
 };
 use webcare_connectors::x::{XAccess, XAuth};
 use webcare_domain::{ChannelKind, Visibility};
@@ -177,45 +177,10 @@ pub async fn run(
     }
 }
 
-/// The connectors' form of a stored template.
-pub fn whatsapp_template(t: &ReplyTemplate) -> WhatsAppTemplate {
-    WhatsAppTemplate {
-        name: t.name.clone(),
-        language: t.language.clone(),
-        params: t.parameters.clone(),
-    }
-}
-
-/// Tells the live stream about a recorded reply (`reply.updated`). The reply's effects on the
-/// case (the reaction clocks stop, a `new` case opens, a pending department answer counts as
-/// sent, and that case's `case.updated` event) are written by the store in the transaction that
-/// records the send (`Connectors::reply_sent`, `Connectors::link_echo`). Called wherever a send
-/// is recorded (here, and when an echo adopts an in-doubt reply).
-pub async fn answered(
-    store: &Arc<dyn Store>,
-    r: &ReplyRecord,
-    _at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    crate::live::reply_updated(store, r).await;
-    Ok(())
-}
-
-/// [`answered`] for a reply known by id.
-pub async fn answered_by_id(
-    store: &Arc<dyn Store>,
-    id: Uuid,
-    at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    match store.get_reply(id).await? {
-        Some(r) => answered(store, &r, at).await,
-        None => Ok(()),
-    }
-}
-
 /// Fails the reply with `reason` and publishes the new state.
 async fn fail(store: &Arc<dyn Store>, id: Uuid, reason: &str) -> Result<(), StoreError> {
     store.reply_failed(id, reason).await?;
-    crate::live::reply_updated_by_id(store, id).await;
+    webcare_desk::live::reply_updated_by_id(store, id).await;
     Ok(())
 }
 
@@ -284,7 +249,10 @@ async fn send(
             last_citizen_message_at: last.map(|m| m.sent_at),
         },
         now,
-        template: r.whatsapp_template.as_ref().map(whatsapp_template),
+        template: r
+            .whatsapp_template
+            .as_ref()
+            .map(webcare_desk::replies::whatsapp_template),
     };
     let req = match build_request(&out, &base, &cfg.graph_version, &credentials) {
         Ok(req) => req,
@@ -350,7 +318,7 @@ async fn record_sent(
     let rec = store
         .reply_sent(r.id, &pmid, &account.external_id, at, sent_text)
         .await?;
-    if let Err(e) = answered(store, &rec, at).await {
+    if let Err(e) = webcare_desk::live::answered(store, &rec, at).await {
         tracing::error!(case_id = %r.case_id, error = %e, "could not publish the sent reply");
     }
     webcare_store::crash::crash_point("reply.after_commit");
@@ -371,7 +339,7 @@ async fn record(
         SendOutcome::Transient { .. } => "retry",
         SendOutcome::Permanent { .. } => "failed",
     };
-    metrics::counter!(crate::metrics::OUTBOX_RESULTS, "platform" => account.kind.as_str(), "result" => result)
+    metrics::counter!(webcare_desk::metrics::OUTBOX_RESULTS, "platform" => account.kind.as_str(), "result" => result)
         .increment(1);
     match outcome {
         SendOutcome::Sent {
@@ -404,7 +372,7 @@ async fn record(
                 RetryStep::RetryIn(wait) => {
                     tracing::info!(reply = %r.id, %reason, wait_s = wait.num_seconds(), "reply will be retried");
                     store.reply_retry(r.id, &reason, Utc::now() + wait).await?;
-                    crate::live::reply_updated_by_id(store, r.id).await;
+                    webcare_desk::live::reply_updated_by_id(store, r.id).await;
                     Ok(())
                 }
             }

@@ -16,9 +16,7 @@
 //!   (default 900). Auth: `Authorization: Bearer` with the account's `bearerToken` (app-only is
 //!   allowed for mentions), else its `accessToken`; DMs need the user `accessToken`.
 
-use super::journal;
-use super::outbox::platform_base;
-use crate::ingestor::Ingestor;
+use crate::outbox::platform_base;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,6 +26,8 @@ use webcare_connectors::x::{
     parse_dm_events_page, parse_mentions_page, parse_tweet_lookup_missing, RateLimit, XAccess,
     XAuth,
 };
+use webcare_desk::ingest::journal;
+use webcare_desk::Ingestor;
 use webcare_store::connectors::{JournalSource, NewJournalEntry};
 use webcare_store::{ChannelAccount, Store, StoreError};
 

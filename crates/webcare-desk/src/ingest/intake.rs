@@ -9,9 +9,9 @@
 //! outcomes in one transaction. If the node dies in between, the lease runs out and the journal
 //! sweep processes what is left; processing is idempotent.
 
+use super::ingestor::Ingestor;
 use super::journal;
-use crate::error::ApiError;
-use crate::ingestor::Ingestor;
+use crate::error::DeskError;
 use chrono::{Duration, Utc};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Semaphore};
@@ -51,7 +51,7 @@ struct Job {
 #[derive(Clone)]
 pub struct Intake {
     tx: mpsc::Sender<Job>,
-    /// Shared with the ingestor's auto-reply hook (see `connectors::accounts`).
+    /// Shared with the ingestor's auto-reply hook (see `crate::ingest::accounts`).
     accounts: super::accounts::AccountCache,
 }
 
@@ -88,7 +88,7 @@ impl Intake {
         source: JournalSource,
         account: Option<Uuid>,
         body: Vec<u8>,
-    ) -> Result<Uuid, ApiError> {
+    ) -> Result<Uuid, DeskError> {
         metrics::counter!(crate::metrics::WEBHOOK_ACCEPTED, "source" => source.as_str())
             .increment(1);
         let (done, wait) = oneshot::channel();
@@ -98,13 +98,13 @@ impl Intake {
             body,
             received_at: Utc::now(),
         };
-        let down = || ApiError::Unavailable("the desk is shutting down".into());
+        let down = || DeskError::Unavailable("the desk is shutting down".into());
         self.tx
             .send(Job { entry, done })
             .await
             .map_err(|_| down())?;
         wait.await.map_err(|_| down())?.map_err(|_| {
-            ApiError::Unavailable("the delivery could not be journaled; deliver it again".into())
+            DeskError::Unavailable("the delivery could not be journaled; deliver it again".into())
         })
     }
 }

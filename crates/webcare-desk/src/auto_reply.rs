@@ -3,7 +3,7 @@
 //!
 //! When a citizen message comes in while the case's calendar is closed, the desk queues one
 //! auto-reply for the case in the outbox; the outbox worker sends it like any reply, and it does
-//! not stop the reaction clock (see `connectors::outbox::answered`).
+//! not stop the reaction clock (see `crate::live::answered`).
 //!
 //! * **Once per case**: a unique index on `outbox_replies (case_id) WHERE auto_reply` makes the
 //!   database refuse a second one, so duplicate deliveries, journal retries, concurrent writers and
@@ -11,7 +11,7 @@
 //! * **Out of the ingest transaction**: [`AutoReplier::after_commit`] is called by the ingest
 //!   writer after each batch commits. It is synchronous and does no IO: it picks the new citizen
 //!   messages of accounts that have the auto-reply on (from the ingest side's account cache,
-//!   `connectors::accounts`, refreshed every 2 s and at once for an account it does not know yet) and only
+//!   `ingest::accounts`, refreshed every 2 s and at once for an account it does not know yet) and only
 //!   then spawns a task that does the work. With the auto-reply off everywhere, ingest pays one
 //!   hash lookup per new message.
 //! * Best effort: a crash between the ingest commit and the task loses that auto-reply (never the
@@ -20,12 +20,11 @@
 //! * The text is checked against the channel's limits before it is queued; a text the platform
 //!   would refuse is logged and not sent.
 
-use crate::connectors::accounts::AccountCache;
+use crate::ingest::accounts::AccountCache;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::sync::Arc;
-use utoipa::ToSchema;
 use uuid::Uuid;
 use webcare_connectors::outbound::{check_reply, OutboundReply, WindowInfo};
 use webcare_domain::{out_of_hours, Direction, Visibility};
@@ -42,7 +41,8 @@ pub const ACTOR: &str = "system:auto-reply";
 pub const MAX_TEXT: usize = 1000;
 
 /// A channel account's out-of-hours auto-reply.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OutOfHoursReply {
     /// Send it (default off).
@@ -136,7 +136,7 @@ struct Candidate {
 #[derive(Clone)]
 pub struct AutoReplier {
     store: Arc<dyn Store>,
-    /// The ingest side's one account cache (`connectors::accounts`).
+    /// The ingest side's one account cache (`crate::ingest::accounts`).
     accounts: AccountCache,
 }
 

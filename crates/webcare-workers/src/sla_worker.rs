@@ -55,6 +55,62 @@ impl AlertSink for LogSink {
     }
 }
 
+/// Hands SLA warnings and breaches to the live events (SSE) and, through the event log, to the
+/// outbound webhooks. Errors are returned so the SLA worker retries the alert after its lease.
+pub struct LiveAlertSink {
+    store: Arc<dyn Store>,
+}
+
+impl LiveAlertSink {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+}
+
+#[async_trait::async_trait]
+impl AlertSink for LiveAlertSink {
+    async fn deliver(&self, alerts: &[webcare_store::sla::AlertRecord]) -> anyhow::Result<()> {
+        LogSink.deliver(alerts).await?;
+        let ids: Vec<_> = alerts.iter().map(|a| a.case_id).collect();
+        let cases: std::collections::HashMap<_, _> = self
+            .store
+            .get_cases(&ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let events = alerts
+            .iter()
+            // A case erased meanwhile: nothing to tell.
+            .filter_map(|a| {
+                let case = cases.get(&a.case_id)?;
+                let status = webcare_store::sla::status_str(a.status);
+                let payload = serde_json::json!({
+                    "caseId": a.case_id,
+                    "clock": webcare_store::sla::kind_str(a.clock),
+                    "status": status,
+                    "dueAt": a.due_at,
+                    "firedAt": a.fired_at,
+                });
+                Some(webcare_desk::live::case_event(
+                    &format!("sla.{status}"),
+                    case,
+                    payload,
+                ))
+            })
+            .collect();
+        self.store.append_events(events).await?;
+        // Counted once delivered (a failed delivery is retried and would count twice).
+        for a in alerts {
+            let status = webcare_store::sla::status_str(a.status);
+            metrics::counter!(webcare_desk::metrics::SLA_ALERTS, "status" => status).increment(1);
+            let lag = (a.fired_at - a.due_at).num_milliseconds().max(0) as f64 / 1000.0;
+            metrics::histogram!(webcare_desk::metrics::SLA_TIMER_LAG).record(lag);
+        }
+        Ok(())
+    }
+}
+
 /// What one pass did.
 #[derive(Debug, Default, Clone)]
 pub struct Pass {

@@ -15,7 +15,7 @@
 //! exponential delay; after [`MAX_ATTEMPTS`] it stays `failed` with its error, for
 //! `webcare journal replay`. Processing is idempotent, so a retry after a partial run is safe.
 
-use crate::ingestor::{IngestError, Ingestor};
+use super::ingestor::{IngestError, Ingestor};
 use chrono::{DateTime, Duration, Utc};
 use futures::future::join_all;
 use std::collections::HashMap;
@@ -493,7 +493,7 @@ async fn echo(
             // effects on the case (the clocks, the status) in one transaction; here only the
             // live `reply.updated`.
             summary.echoes_linked += 1;
-            super::outbox::answered_by_id(store, reply_id, m.sent_at).await?;
+            crate::live::answered_by_id(store, reply_id, m.sent_at).await?;
         }
         EchoOutcome::NotLinked => {
             let pmid = m.platform_message_id.clone();

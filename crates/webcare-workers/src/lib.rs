@@ -1,17 +1,54 @@
-//! The connectors' IO: processing the webhook journal, the outbox sender and the X poller. The
-//! pure parts (signatures, parsing, request building) are in `webcare-connectors`.
+//! The desk's background loops: the journal sweep, the outbox sender, the X poller, the SLA
+//! timers and the outbound webhook deliveries; each ends when its cancellation token fires, and
+//! [`start`] (called by the composition root) starts the chosen ones.
+//! May use: webcare-domain, webcare-store, webcare-connectors, webcare-desk.
+#![forbid(unsafe_code)]
 
-pub mod accounts;
-pub mod intake;
-pub mod journal;
 pub mod outbox;
+pub mod sla_worker;
+pub mod webhooks;
 pub mod x_poller;
 
-use crate::ingestor::Ingestor;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use webcare_desk::ingest::journal;
+use webcare_desk::{Desk, Ingestor};
 use webcare_store::Store;
+
+/// Which background loops to run (the composition root decides, from the process's roles).
+#[derive(Debug, Clone, Default)]
+pub struct Loops {
+    /// Journal processing and sweep, outbox sender, X poller.
+    pub connectors: Option<WorkerConfig>,
+    /// Outbound webhook deliveries.
+    pub webhooks: Option<webhooks::RetryPolicy>,
+    /// SLA timers and their notifications.
+    pub sla: bool,
+}
+
+/// Starts the chosen workers over the desk; each ends when `cancel` fires.
+pub fn start(desk: &Desk, workers: Loops, cancel: CancellationToken) -> Vec<JoinHandle<()>> {
+    let mut handles = Vec::new();
+    if let Some(c) = workers.connectors {
+        handles.extend(start_connectors(
+            desk.store.clone(),
+            desk.ingestor.clone(),
+            c,
+            cancel.clone(),
+        ));
+    }
+    if let Some(policy) = workers.webhooks {
+        let w = webhooks::WebhookWorker::new(desk.store.clone(), policy);
+        handles.push(tokio::spawn(w.run(cancel.clone())));
+    }
+    if workers.sla {
+        // Warnings and breaches go to the live events and webhooks.
+        let sink = Arc::new(sla_worker::LiveAlertSink::new(desk.store.clone()));
+        handles.push(sla_worker::SlaWorker::new(desk.store.clone(), sink).spawn(cancel));
+    }
+    handles
+}
 
 /// Which connector workers run, and how.
 #[derive(Debug, Clone)]
@@ -34,8 +71,8 @@ impl Default for WorkerConfig {
     }
 }
 
-/// Starts the workers; each ends when `cancel` fires.
-pub fn start(
+/// Starts the connector workers (journal sweep, outbox, X poller); each ends when `cancel` fires.
+pub fn start_connectors(
     store: Arc<dyn Store>,
     ingestor: Ingestor,
     cfg: WorkerConfig,
