@@ -13,7 +13,8 @@ use crate::principal::Principal;
 use crate::Desk;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
-use webcare_store::agent::CaseScope;
+use uuid::Uuid;
+use webcare_domain::access::Scoped;
 use webcare_store::agent_events::NewEvent;
 use webcare_store::connectors::ReplyRecord;
 use webcare_store::{CaseRecord, Store, StoreError};
@@ -76,17 +77,28 @@ pub fn case_event(kind: &str, case: &CaseRecord, payload: serde_json::Value) -> 
     }
 }
 
-/// The same rule as [`CaseScope::allows`], for an event.
+/// Whether `p` may see event `e`: the case scope's rule (`webcare_domain::access`), applied to
+/// the case as the event describes it (team, assignee and department now).
 pub fn may_see(p: &Principal, e: &NewEvent) -> bool {
-    match p.case_scope() {
-        CaseScope::All => true,
-        CaseScope::Teams { teams, assignee } => {
-            e.assignee.as_deref() == Some(assignee.as_str())
-                || e.team.as_ref().is_some_and(|t| teams.contains(t))
-        }
-        CaseScope::Department(d) => {
-            e.department_id.is_some() && d.is_none_or(|d| e.department_id == Some(d))
-        }
+    p.case_scope().allows(&EventScope(e))
+}
+
+struct EventScope<'a>(&'a NewEvent);
+
+impl Scoped for EventScope<'_> {
+    fn team(&self) -> Option<&str> {
+        self.0.team.as_deref()
+    }
+    fn assignee(&self) -> Option<&str> {
+        self.0.assignee.as_deref()
+    }
+    fn department_id(&self) -> Option<Uuid> {
+        self.0.department_id
+    }
+    /// An event carries no status: one naming a department is about a case with that
+    /// department (a `journal.parked` event names none, so only callers who see all get it).
+    fn with_department(&self) -> bool {
+        self.0.department_id.is_some()
     }
 }
 

@@ -62,21 +62,16 @@ impl Principal {
     /// Which cases the caller may see and act on. Agents with a user see their teams' cases and
     /// their own; department users only what is forwarded to their department; tokens without a
     /// user see role-wide (a department token: every forwarded case).
-    pub fn case_scope(&self) -> webcare_store::agent::CaseScope {
-        use webcare_store::agent::CaseScope;
-        match (self.role, &self.user) {
-            (Role::Department, Some(u)) => {
-                // A department user without a department sees nothing: a department that
-                // cannot exist.
-                CaseScope::Department(Some(u.department_id.unwrap_or(Uuid::nil())))
-            }
-            (Role::Department, None) => CaseScope::Department(None),
-            (Role::Agent, Some(u)) => CaseScope::Teams {
-                teams: u.teams.clone(),
-                assignee: u.id.to_string(),
-            },
-            _ => CaseScope::All,
-        }
+    pub fn case_scope(&self) -> webcare_domain::access::CaseScope {
+        use webcare_domain::access::{CaseScope, ScopeUser};
+        CaseScope::of(
+            self.role,
+            self.user.as_ref().map(|u| ScopeUser {
+                id: u.id,
+                teams: &u.teams,
+                department_id: u.department_id,
+            }),
+        )
     }
 }
 

@@ -4,6 +4,7 @@
 //! unicode-normalization for routing rules' text matching).
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod assign;
 pub mod bsn;
 pub mod canned;

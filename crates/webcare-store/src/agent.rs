@@ -121,34 +121,22 @@ pub struct CannedRecord {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Which cases a caller may see. Tokens without a user see role-wide (`All`, or every forwarded
-/// case for a department token); users see their teams' cases or their department's.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub enum CaseScope {
-    #[default]
-    All,
-    /// Cases of these teams, and cases assigned to `assignee`.
-    Teams {
-        teams: Vec<String>,
-        assignee: String,
-    },
-    /// Cases forwarded (status `forwarded`) to this department; `None`: to any department.
-    Department(Option<Uuid>),
-}
+/// Which cases a caller may see: the rule is pure, in `webcare_domain::access`.
+pub use webcare_domain::access::CaseScope;
 
-impl CaseScope {
-    /// The same rule as the SQL filter, for one case.
-    pub fn allows(&self, c: &CaseRecord) -> bool {
-        match self {
-            CaseScope::All => true,
-            CaseScope::Teams { teams, assignee } => {
-                c.assignee.as_deref() == Some(assignee.as_str())
-                    || c.team.as_ref().is_some_and(|t| teams.contains(t))
-            }
-            CaseScope::Department(d) => {
-                c.status == CaseStatus::Forwarded && d.is_none_or(|d| c.department_id == Some(d))
-            }
-        }
+/// What the scope rule reads of a case (the case list filter above says the same in SQL).
+impl webcare_domain::access::Scoped for CaseRecord {
+    fn team(&self) -> Option<&str> {
+        self.team.as_deref()
+    }
+    fn assignee(&self) -> Option<&str> {
+        self.assignee.as_deref()
+    }
+    fn department_id(&self) -> Option<Uuid> {
+        self.department_id
+    }
+    fn with_department(&self) -> bool {
+        self.status == CaseStatus::Forwarded
     }
 }
 
