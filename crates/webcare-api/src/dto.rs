@@ -24,6 +24,19 @@ pub struct List<T: ToSchema> {
     pub next: Option<String>,
 }
 
+impl<T: ToSchema> List<T> {
+    /// A store page as a list, with the link to the next page of the same query at `path`.
+    pub fn page<R>(path: &str, uri: &axum::http::Uri, page: webcare_store::Page<R>) -> Self
+    where
+        T: From<R>,
+    {
+        List {
+            next: crate::routes::next_link(path, &crate::routes::query_pairs(uri), page.next_after),
+            items: page.items.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
 /// Distinguishes an absent key (leave unchanged) from `null` (clear) in PATCH bodies.
 fn double_option<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
 where

@@ -106,14 +106,24 @@ impl ApiError {
 
 /// Builds a problem response for a status; used for errors raised outside handlers too.
 pub fn problem_response(status: StatusCode, detail: String, params: Vec<InvalidParam>) -> Response {
+    problem_with(status, detail, params, None)
+}
+
+/// The problem document for `status`, with extra members when given.
+fn problem_with(
+    status: StatusCode,
+    detail: String,
+    invalid_params: Vec<InvalidParam>,
+    extra: Option<serde_json::Map<String, serde_json::Value>>,
+) -> Response {
     let body = Problem {
         kind: "about:blank".into(),
         title: status.canonical_reason().unwrap_or("Error").into(),
         status: status.as_u16(),
         detail,
         instance: None,
-        invalid_params: params,
-        extra: None,
+        invalid_params,
+        extra,
     };
     problem(status, &body)
 }
@@ -136,16 +146,7 @@ impl IntoResponse for ApiError {
             ApiError::InvalidTransition { detail, allowed } => {
                 let mut extra = serde_json::Map::new();
                 extra.insert("allowed".into(), serde_json::json!(allowed));
-                let body = Problem {
-                    kind: "about:blank".into(),
-                    title: status.canonical_reason().unwrap_or("Error").into(),
-                    status: status.as_u16(),
-                    detail,
-                    instance: None,
-                    invalid_params: vec![],
-                    extra: Some(extra),
-                };
-                problem(status, &body)
+                problem_with(status, detail, vec![], Some(extra))
             }
             other => problem_response(status, other.detail(), vec![]),
         };

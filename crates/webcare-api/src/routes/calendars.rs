@@ -1,6 +1,6 @@
 //! Opening-hours calendars (admin writes, every role reads) and the deadline math on them.
 
-use super::{decode_cursor, next_link, page_limit, query_pairs};
+use super::page_request;
 use crate::auth::{roles, Authorized};
 use crate::dto::List;
 use crate::error::{ApiError, ApiResult, InvalidParam, Problem};
@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use webcare_domain::sla::{CalendarSpec, FieldError, SlaError, HORIZON_SECONDS};
 use webcare_store::sla::CalendarRecord;
-use webcare_store::{NewAuditEvent, PageRequest};
+use webcare_store::NewAuditEvent;
 
 const PATH: &str = "/api/v1/calendars";
 
@@ -169,16 +169,9 @@ pub async fn list(
 ) -> ApiResult<Json<List<Calendar>>> {
     let page = state
         .store
-        .list_calendars(PageRequest {
-            after: decode_cursor(q.cursor.as_deref())?,
-            limit: page_limit(q.limit)?,
-            ..Default::default()
-        })
+        .list_calendars(page_request(q.cursor.as_deref(), q.limit)?)
         .await?;
-    Ok(Json(List {
-        next: next_link(PATH, &query_pairs(&uri), page.next_after),
-        items: page.items.into_iter().map(Into::into).collect(),
-    }))
+    Ok(Json(List::page(PATH, &uri, page)))
 }
 
 /// One calendar with all its versions.

@@ -2,7 +2,7 @@
 //! `{{zaaknummer}}` and `{{afdeling}}`, per team (or desk-wide), searchable, rendered for a case.
 //! A text with any other variable is refused when it is saved (create and update), naming it.
 
-use super::{decode_cursor, next_link, page_limit, query_pairs};
+use super::{decode_cursor, page_limit};
 use crate::auth::{roles, Authorized};
 use crate::dto::List;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -170,14 +170,7 @@ pub async fn list(
             page_limit(q.limit)?,
         )
         .await?;
-    Ok(Json(List {
-        next: next_link(
-            "/api/v1/canned-answers",
-            &query_pairs(&uri),
-            page.next_after,
-        ),
-        items: page.items.into_iter().map(Into::into).collect(),
-    }))
+    Ok(Json(List::page("/api/v1/canned-answers", &uri, page)))
 }
 
 /// Change a canned answer.

@@ -1,4 +1,4 @@
-use super::{decode_cursor, next_link, page_limit, query_pairs};
+use super::page_request;
 use crate::auth::{roles, Authorized};
 use crate::dto::{ChannelAccount, ChannelAccountPatch, List, NewChannelAccount};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -9,7 +9,7 @@ use axum::http::{StatusCode, Uri};
 use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
-use webcare_store::{NewAuditEvent, PageRequest};
+use webcare_store::NewAuditEvent;
 
 const PATH: &str = "/api/v1/channel-accounts";
 
@@ -64,16 +64,9 @@ pub async fn list(
 ) -> ApiResult<Json<List<ChannelAccount>>> {
     let page = state
         .store
-        .list_channel_accounts(PageRequest {
-            after: decode_cursor(q.cursor.as_deref())?,
-            limit: page_limit(q.limit)?,
-            ..Default::default()
-        })
+        .list_channel_accounts(page_request(q.cursor.as_deref(), q.limit)?)
         .await?;
-    Ok(Json(List {
-        next: next_link(PATH, &query_pairs(&uri), page.next_after),
-        items: page.items.into_iter().map(Into::into).collect(),
-    }))
+    Ok(Json(List::page(PATH, &uri, page)))
 }
 
 /// Get one channel account.

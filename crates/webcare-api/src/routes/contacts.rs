@@ -250,10 +250,7 @@ pub async fn list(
             page_limit(q.limit)?,
         )
         .await?;
-    Ok(Json(List {
-        next: next_link(PATH, &query_pairs(&uri), page.next_after),
-        items: page.items.into_iter().map(Into::into).collect(),
-    }))
+    Ok(Json(List::page(PATH, &uri, page)))
 }
 
 // ------------------------------------------------------------------------------------ one

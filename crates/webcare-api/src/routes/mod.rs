@@ -38,6 +38,18 @@ pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
     }
 }
 
+/// The page a list query asks for: its cursor and limit checked.
+pub fn page_request(
+    cursor: Option<&str>,
+    limit: Option<u32>,
+) -> Result<webcare_store::PageRequest, ApiError> {
+    Ok(webcare_store::PageRequest {
+        after: decode_cursor(cursor)?,
+        limit: page_limit(limit)?,
+        ..Default::default()
+    })
+}
+
 /// Cursors are opaque to clients: a version tag and the last item's id, base64url encoded.
 pub fn encode_cursor(after: Uuid) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("v1:{after}"))
@@ -45,19 +57,25 @@ pub fn encode_cursor(after: Uuid) -> String {
 
 pub fn decode_cursor(cursor: Option<&str>) -> Result<Option<Uuid>, ApiError> {
     let Some(c) = cursor else { return Ok(None) };
-    let bad = || {
-        ApiError::invalid(
-            "cursor",
-            "invalid_cursor",
-            "not a cursor from a `next` link of this list",
-        )
-    };
+    let s = cursor_text(c)?;
+    let id = s.strip_prefix("v1:").ok_or_else(bad_cursor)?;
+    Uuid::parse_str(id).map(Some).map_err(|_| bad_cursor())
+}
+
+fn bad_cursor() -> ApiError {
+    ApiError::invalid(
+        "cursor",
+        "invalid_cursor",
+        "not a cursor from a `next` link of this list",
+    )
+}
+
+/// A cursor's text (base64url), before its version tag is read.
+fn cursor_text(c: &str) -> Result<String, ApiError> {
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(c)
-        .map_err(|_| bad())?;
-    let s = String::from_utf8(raw).map_err(|_| bad())?;
-    let id = s.strip_prefix("v1:").ok_or_else(bad)?;
-    Uuid::parse_str(id).map(Some).map_err(|_| bad())
+        .map_err(|_| bad_cursor())?;
+    String::from_utf8(raw).map_err(|_| bad_cursor())
 }
 
 /// A keyset cursor with a sort value: `v2:<due_ms>:<uuid>` (for `sort=dueAt`).
@@ -68,21 +86,11 @@ pub fn encode_cursor_v2(due: i64, after: Uuid) -> String {
 /// Decodes a v1 (`None` sort value) or v2 cursor.
 pub fn decode_cursor_any(cursor: Option<&str>) -> Result<Option<(Option<i64>, Uuid)>, ApiError> {
     let Some(c) = cursor else { return Ok(None) };
-    let bad = || {
-        ApiError::invalid(
-            "cursor",
-            "invalid_cursor",
-            "not a cursor from a `next` link of this list",
-        )
-    };
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(c)
-        .map_err(|_| bad())?;
-    let s = String::from_utf8(raw).map_err(|_| bad())?;
+    let s = cursor_text(c)?;
     if let Some(rest) = s.strip_prefix("v2:") {
-        let (due, id) = rest.split_once(':').ok_or_else(bad)?;
-        let due: i64 = due.parse().map_err(|_| bad())?;
-        let id = Uuid::parse_str(id).map_err(|_| bad())?;
+        let (due, id) = rest.split_once(':').ok_or_else(bad_cursor)?;
+        let due: i64 = due.parse().map_err(|_| bad_cursor())?;
+        let id = Uuid::parse_str(id).map_err(|_| bad_cursor())?;
         return Ok(Some((Some(due), id)));
     }
     decode_cursor(Some(c)).map(|o| o.map(|id| (None, id)))

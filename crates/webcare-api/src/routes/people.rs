@@ -1,6 +1,6 @@
 //! Users, teams and departments of the desk. Admins manage them; the KCC reads them.
 
-use super::{decode_cursor, next_link, page_limit, query_pairs};
+use super::{decode_cursor, page_limit};
 use crate::auth::{roles, Authorized, Principal};
 use crate::dto::List;
 use crate::error::{ApiError, ApiResult, InvalidParam, Problem};
@@ -288,10 +288,7 @@ pub async fn list_users(
         .store
         .list_users(decode_cursor(q.cursor.as_deref())?, page_limit(q.limit)?)
         .await?;
-    Ok(Json(List {
-        next: next_link("/api/v1/users", &query_pairs(&uri), page.next_after),
-        items: page.items.into_iter().map(Into::into).collect(),
-    }))
+    Ok(Json(List::page("/api/v1/users", &uri, page)))
 }
 
 /// One desk user.
@@ -507,10 +504,7 @@ pub async fn list_teams(
         .store
         .list_teams(decode_cursor(q.cursor.as_deref())?, page_limit(q.limit)?)
         .await?;
-    Ok(Json(List {
-        next: next_link("/api/v1/teams", &query_pairs(&uri), page.next_after),
-        items: page.items.into_iter().map(Into::into).collect(),
-    }))
+    Ok(Json(List::page("/api/v1/teams", &uri, page)))
 }
 
 /// Change a team (name, auto-assignment, cap).
@@ -695,10 +689,7 @@ pub async fn list_departments(
         .store
         .list_departments(decode_cursor(q.cursor.as_deref())?, page_limit(q.limit)?)
         .await?;
-    Ok(Json(List {
-        next: next_link("/api/v1/departments", &query_pairs(&uri), page.next_after),
-        items: page.items.into_iter().map(Into::into).collect(),
-    }))
+    Ok(Json(List::page("/api/v1/departments", &uri, page)))
 }
 
 /// Change a department.

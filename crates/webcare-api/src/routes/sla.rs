@@ -1,7 +1,7 @@
 //! SLA policies (admin), alerts (team lead), and the `sla` block of a case.
 
 use super::calendars::{audit, field_errors};
-use super::{decode_cursor, next_link, page_limit, query_pairs};
+use super::page_request;
 use crate::auth::{roles, Authorized};
 use crate::dto::List;
 use crate::error::{ApiError, ApiResult, InvalidParam, Problem};
@@ -16,7 +16,6 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use webcare_domain::sla::{ClockKind, ClockStatus, ClockView, SlaPolicy};
 use webcare_store::sla::{AlertRecord, PolicyRecord};
-use webcare_store::PageRequest;
 
 const ALERTS_PATH: &str = "/api/v1/sla/alerts";
 
@@ -305,17 +304,7 @@ pub async fn alerts(
     });
     let page = state
         .store
-        .list_alerts(
-            status,
-            PageRequest {
-                after: decode_cursor(q.cursor.as_deref())?,
-                limit: page_limit(q.limit)?,
-                ..Default::default()
-            },
-        )
+        .list_alerts(status, page_request(q.cursor.as_deref(), q.limit)?)
         .await?;
-    Ok(Json(List {
-        next: next_link(ALERTS_PATH, &query_pairs(&uri), page.next_after),
-        items: page.items.into_iter().map(Into::into).collect(),
-    }))
+    Ok(Json(List::page(ALERTS_PATH, &uri, page)))
 }

@@ -3,7 +3,7 @@
 //! stored. Integration tokens (no user) can be made by the admin here or with the CLI.
 
 use super::people::audit;
-use super::{decode_cursor, next_link, page_limit, query_pairs};
+use super::{decode_cursor, page_limit};
 use crate::auth::{roles, Authorized, Principal};
 use crate::dto::List;
 use crate::error::{ApiError, ApiResult, InvalidParam, Problem};
@@ -215,10 +215,7 @@ pub async fn list(
             page_limit(q.limit)?,
         )
         .await?;
-    Ok(Json(List {
-        next: next_link("/api/v1/tokens", &query_pairs(&uri), page.next_after),
-        items: page.items.into_iter().map(Into::into).collect(),
-    }))
+    Ok(Json(List::page("/api/v1/tokens", &uri, page)))
 }
 
 /// Revoke an API token: at once, the next request with it is a 401. Another user's token is a
