@@ -470,6 +470,7 @@ async fn reports_are_authorised_and_validated(app: TestApp) {
     expect_problem(res, 403).await;
 
     // Invalid input: 400 naming every invalid parameter.
+    let long_theme = format!("from=2026-03-02&to=2026-03-09&theme={}", "a".repeat(201));
     for (query, names) in [
         ("from=2026-13-01&to=2026-03-09", vec!["from"]),
         ("from=2026-03-09&to=2026-03-02", vec!["to"]),
@@ -486,6 +487,7 @@ async fn reports_are_authorised_and_validated(app: TestApp) {
             "from=2026-03-02&to=2026-03-09&groupBy=week,week",
             vec!["groupBy"],
         ),
+        (long_theme.as_str(), vec!["theme"]),
     ] {
         let res = app
             .get(&format!("/api/v1/reports/norms?{query}"))

@@ -29,6 +29,8 @@ impl Policy for ReportReaders {
 
 /// The most `groupBy` keys a report takes.
 pub const MAX_GROUP_BY: usize = 2;
+/// The longest text filter (`assignee`, `team`, `theme`).
+const MAX_TEXT: usize = 200;
 
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -391,6 +393,20 @@ pub fn parse(
     let mut group_by = parse_group_by(q.group_by.as_deref().unwrap_or(""), MAX_GROUP_BY)
         .map_err(|reason| invalid.push(InvalidParam::new("groupBy", "invalid_group_by", reason)))
         .unwrap_or_default();
+    // The documented limits (`maxLength`), so what the schema refuses is refused.
+    for (name, v) in [
+        ("assignee", &q.assignee),
+        ("team", &q.team),
+        ("theme", &q.theme),
+    ] {
+        if v.as_ref().is_some_and(|v| v.chars().count() > MAX_TEXT) {
+            invalid.push(InvalidParam::new(
+                name,
+                "too_long",
+                format!("at most {MAX_TEXT} characters"),
+            ));
+        }
+    }
     if !invalid.is_empty() {
         return Err(ApiError::Invalid(invalid));
     }
