@@ -244,6 +244,7 @@ pub async fn page(
             for p in ps {
                 let text = match p.code.as_str() {
                     "invalid_time" => "Vul een datum in (dd-mm-jjjj).".to_owned(),
+                    "out_of_range" => "Kies een datum tussen het jaar 1 en 9998.".to_owned(),
                     "before_from" => "Kies een einddatum na de begindatum.".to_owned(),
                     _ => format!("Kies een andere groepering: {}", p.reason),
                 };

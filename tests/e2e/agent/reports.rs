@@ -475,6 +475,7 @@ async fn reports_are_authorised_and_validated(app: TestApp) {
         ("from=2026-13-01&to=2026-03-09", vec!["from"]),
         ("from=2026-03-09&to=2026-03-02", vec!["to"]),
         ("from=gisteren&to=morgen", vec!["from", "to"]),
+        ("from=0000-01-01&to=1000-01-01", vec!["from"]),
         (
             "from=2026-03-02&to=2026-03-09&groupBy=week,channel,day",
             vec!["groupBy"],

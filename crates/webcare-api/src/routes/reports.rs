@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Amsterdam;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
@@ -37,11 +37,15 @@ const MAX_TEXT: usize = 200;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReportQuery {
     /// Start of the period (inclusive): a date (midnight in Europe/Amsterdam) or an RFC 3339
-    /// time. Cases count in the period of their arrival.
-    #[param(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ].*)?$")]
+    /// time, in the years 1 to 9998. Cases count in the period of their arrival.
+    #[param(
+        pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$"
+    )]
     pub from: String,
     /// End of the period (exclusive), as `from`.
-    #[param(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ].*)?$")]
+    #[param(
+        pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$"
+    )]
     pub to: String,
     /// Comma-separated, at most 2 of: channel, account, theme, kind, targetGroup, team,
     /// department, agent, priority, hour, weekday, day, week, month.
@@ -348,8 +352,21 @@ impl Report {
     }
 }
 
-/// A date is midnight in Europe/Amsterdam; anything else must be RFC 3339.
+/// A date is midnight in Europe/Amsterdam; anything else must be RFC 3339. UTC years 1 to 9998
+/// only: outside them an instant has no RFC 3339 form (Amsterdam's 0000-01-01 is UTC year -1).
 fn parse_instant(name: &str, s: &str) -> Result<DateTime<Utc>, InvalidParam> {
+    let t = parse_time(name, s)?;
+    if !(1..=9998).contains(&t.year()) {
+        return Err(InvalidParam::new(
+            name,
+            "out_of_range",
+            "between the years 1 and 9998",
+        ));
+    }
+    Ok(t)
+}
+
+fn parse_time(name: &str, s: &str) -> Result<DateTime<Utc>, InvalidParam> {
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         // Midnight exists on every day in Amsterdam (DST moves 02:00 and 03:00).
         if let Some(t) = Amsterdam
