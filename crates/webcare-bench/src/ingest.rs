@@ -207,12 +207,24 @@ pub async fn run(
     let bin = webcare_binary()?;
     let w = workload::build(unique, 42)?;
     let bdb = BenchDb::fresh(db, pg_url).await?;
-    let result = run_inner(&bdb, &bin, &w, via, sz.concurrency, quick, rules, &mut report).await;
+    let result = run_inner(
+        &bdb,
+        &bin,
+        &w,
+        via,
+        sz.concurrency,
+        quick,
+        rules,
+        &mut report,
+    )
+    .await;
     bdb.drop_db().await;
     result?;
     Ok(report)
 }
 
+// The run's settings, passed through once; a struct for them would only move the list.
+#[allow(clippy::too_many_arguments)]
 async fn run_inner(
     bdb: &BenchDb,
     bin: &std::path::PathBuf,
