@@ -1,6 +1,6 @@
 //! webcare-bench: measures the desk against the floor of its own database in the same run.
 //!
-//! `cargo run --release -p webcare-bench -- <ingest|inbox|sla|memory|routing> --db sqlite|postgres [--quick]`
+//! `cargo run --release -p webcare-bench -- <ingest|inbox|sla|memory|routing|reports> --db sqlite|postgres [--quick]`
 //!
 //! Each suite prints a readable table and, as its last line, one JSON object
 //! `{"suite": "...", "db": "...", "metrics": {...}}`. Suites that need the server build it with
@@ -13,6 +13,7 @@ mod common;
 mod inbox;
 mod ingest;
 mod memory;
+mod reports;
 mod routing;
 mod sla;
 mod workload;
@@ -27,6 +28,7 @@ enum Suite {
     Sla,
     Memory,
     Routing,
+    Reports,
 }
 
 #[derive(Debug, Parser)]
@@ -44,7 +46,7 @@ struct Cli {
     /// ingest: how messages arrive (`auto`: signed Meta webhooks when `/webhooks/meta` exists).
     #[arg(long, value_enum, default_value = "auto")]
     via: ingest::Via,
-    /// Override the size: unique messages (ingest), cases (inbox, memory), running clocks (sla)
+    /// Override the size: unique messages (ingest), cases (inbox, memory, reports), running clocks (sla)
     /// or rules (routing).
     #[arg(long)]
     n: Option<usize>,
@@ -67,6 +69,7 @@ async fn main() -> anyhow::Result<()> {
         Suite::Sla => sla::run(cli.db, &cli.pg_url, cli.quick, cli.n).await?,
         Suite::Memory => memory::run(cli.db, &cli.pg_url, cli.quick, cli.n).await?,
         Suite::Routing => routing::run(cli.db, cli.quick, cli.n)?,
+        Suite::Reports => reports::run(cli.db, &cli.pg_url, cli.quick, cli.n).await?,
     };
     report.print();
     Ok(())

@@ -14,6 +14,7 @@ pub mod inbox;
 pub mod model;
 pub mod out_of_hours;
 pub mod replies;
+pub mod reports;
 pub mod routing;
 pub mod sla;
 pub mod status;

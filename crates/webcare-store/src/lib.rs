@@ -15,6 +15,7 @@ mod ingest_effects;
 mod ingest_plan;
 mod postgres;
 pub mod records;
+pub mod reports;
 pub mod routing;
 pub mod sla;
 mod sql;
@@ -140,6 +141,7 @@ pub trait Store:
     + contacts::ContactStore
     + WebSessions
     + routing::RoutingRules
+    + reports::ReportStore
 {
     /// The backend's name: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -13,6 +13,7 @@ pub mod assets;
 mod format;
 mod pages;
 pub mod password;
+mod reports_page;
 mod session;
 
 use axum::extract::Request;
@@ -48,6 +49,8 @@ pub fn router(app: AppState) -> Router {
         .route("/inbox/rows", get(pages::inbox_rows))
         .route("/live", get(pages::live))
         .route("/board", get(pages::board))
+        .route("/rapportages", get(reports_page::page))
+        .route("/rapportages.csv", get(reports_page::csv))
         .route("/cases/{id}", get(pages::case_page))
         .route("/cases/{id}/replies", get(pages::case_replies))
         .route("/cases/{id}/canned", get(pages::canned_preview))

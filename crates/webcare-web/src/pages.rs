@@ -49,7 +49,7 @@ impl Layout {
         }
     }
 
-    fn of(user: &WebUser, title: impl Into<String>) -> Layout {
+    pub(crate) fn of(user: &WebUser, title: impl Into<String>) -> Layout {
         let role = user.principal.role;
         Layout {
             title: title.into(),
@@ -99,7 +99,7 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
 }
 
 /// An API error as a page: what a form can show next to its fields is handled by the caller.
-fn api_error_page(e: ApiError) -> Response {
+pub(crate) fn api_error_page(e: ApiError) -> Response {
     match e {
         ApiError::Forbidden(_) => error_page(
             StatusCode::FORBIDDEN,
@@ -484,7 +484,7 @@ pub async fn board(State(web): State<WebState>, user: WebUser) -> Response {
 }
 
 /// User ids (as assignees are stored) to names.
-async fn user_names(web: &WebState) -> HashMap<String, String> {
+pub(crate) async fn user_names(web: &WebState) -> HashMap<String, String> {
     web.app
         .store
         .list_users(None, 500)

@@ -8,6 +8,7 @@ mod contacts;
 mod desk;
 mod live;
 mod oidc;
+mod reports;
 mod routes;
 mod routing;
 mod tokens;

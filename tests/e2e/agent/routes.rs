@@ -13,6 +13,8 @@ const ALL: &[&str] = &["admin", "teamlead", "agent", "department", "integration"
 const KCC: &[&str] = &["admin", "teamlead", "agent"];
 const LEAD: &[&str] = &["admin", "teamlead"];
 const ADMIN: &[&str] = &["admin"];
+/// Reports: department users their own department's.
+const REPORTS: &[&str] = &["admin", "teamlead", "department"];
 /// Every desk user (tokens: their own).
 const USERS: &[&str] = &["admin", "teamlead", "agent", "department"];
 
@@ -62,6 +64,12 @@ const POLICY: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/v1/rejected-items", ADMIN),
     ("GET", "/api/v1/board", LEAD),
     ("GET", "/api/v1/reports/departments", LEAD),
+    ("GET", "/api/v1/reports/volume", REPORTS),
+    ("GET", "/api/v1/reports/reaction", REPORTS),
+    ("GET", "/api/v1/reports/resolution", REPORTS),
+    ("GET", "/api/v1/reports/norms", REPORTS),
+    ("GET", "/api/v1/reports/forwarding", REPORTS),
+    ("GET", "/api/v1/reports/agents", REPORTS),
     ("POST", "/api/v1/canned-answers", LEAD),
     ("GET", "/api/v1/canned-answers", KCC),
     ("PATCH", "/api/v1/canned-answers/{id}", LEAD),

@@ -3,6 +3,7 @@
 //! (`browser`) drives the same pages in a real Chromium.
 
 mod browser;
+mod reports;
 
 use crate::agent::{account_for_team, citizen_message, department, user};
 use serde_json::json;

@@ -12,6 +12,7 @@ pub mod health;
 pub mod messages;
 pub mod people;
 pub mod replies;
+pub mod reports;
 pub mod routing_rules;
 pub mod sla;
 pub mod tokens;

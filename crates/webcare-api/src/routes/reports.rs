@@ -1,0 +1,784 @@
+//! The reports (`docs/REPORTS.md`): figures per group over a period, as JSON rows or CSV. The
+//! handlers parse and authorise; [`run`] reads the facts and [`webcare_domain::reports`] computes
+//! the figures. The web app's report page calls the same functions.
+
+use crate::auth::{Authorized, Policy, Principal};
+use crate::error::{ApiError, ApiResult, InvalidParam, Problem};
+use crate::extract::ApiQuery;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use chrono_tz::Europe::Amsterdam;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use webcare_domain::reports::{parse_group_by, Aggregator, GroupBy, Row, Share, Summary};
+use webcare_domain::{CaseKind, CaseStatus, Priority, Role};
+use webcare_store::reports::FactsQuery;
+
+/// Who may read reports: team leads and admins all cases, department users their own
+/// department's (checked in [`scope`]).
+pub struct ReportReaders;
+impl Policy for ReportReaders {
+    const ROLES: &'static [Role] = &[Role::Teamlead, Role::Admin, Role::Department];
+}
+
+/// The most `groupBy` keys a report takes.
+pub const MAX_GROUP_BY: usize = 2;
+/// The longest text filter (`assignee`, `team`, `theme`).
+const MAX_TEXT: usize = 200;
+
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReportQuery {
+    /// Start of the period (inclusive): a date (midnight in Europe/Amsterdam) or an RFC 3339
+    /// time, in the years 1 to 9998. Cases count in the period of their arrival.
+    #[param(
+        pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$"
+    )]
+    pub from: String,
+    /// End of the period (exclusive), as `from`.
+    #[param(
+        pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$"
+    )]
+    pub to: String,
+    /// Comma-separated, at most 2 of: channel, account, theme, kind, targetGroup, team,
+    /// department, agent, priority, hour, weekday, day, week, month.
+    #[param(pattern = r"^[A-Za-z]*(,[A-Za-z]+)?$")]
+    pub group_by: Option<String>,
+    pub channel_account_id: Option<Uuid>,
+    pub status: Option<CaseStatus>,
+    /// A user id; `none` for unassigned cases.
+    #[param(max_length = 200)]
+    pub assignee: Option<String>,
+    #[param(max_length = 200)]
+    pub team: Option<String>,
+    #[param(max_length = 200)]
+    pub theme: Option<String>,
+    pub kind: Option<CaseKind>,
+    pub priority: Option<Priority>,
+    pub department_id: Option<Uuid>,
+}
+
+/// The reports, each a set of columns over the same figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportKind {
+    Volume,
+    Reaction,
+    Resolution,
+    Norms,
+    Forwarding,
+    Agents,
+}
+
+impl ReportKind {
+    pub const ALL: [ReportKind; 6] = [
+        ReportKind::Volume,
+        ReportKind::Reaction,
+        ReportKind::Resolution,
+        ReportKind::Norms,
+        ReportKind::Forwarding,
+        ReportKind::Agents,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportKind::Volume => "volume",
+            ReportKind::Reaction => "reaction",
+            ReportKind::Resolution => "resolution",
+            ReportKind::Norms => "norms",
+            ReportKind::Forwarding => "forwarding",
+            ReportKind::Agents => "agents",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ReportKind> {
+        ReportKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The figure columns of this report, in order.
+    pub fn columns(self) -> &'static [Column] {
+        use Column::*;
+        match self {
+            ReportKind::Volume => &[Cases, MessagesIn, MessagesOut],
+            ReportKind::Reaction => &[
+                Cases,
+                Reactions,
+                ReactionBusinessMedian,
+                ReactionBusinessP90,
+                ReactionBusinessMean,
+                ReactionWallMedian,
+                ReactionWallP90,
+                ReactionWallMean,
+                Within24h,
+                Within24hOf,
+                Within24hShare,
+            ],
+            ReportKind::Resolution => &[
+                Cases,
+                Resolved,
+                ResolutionBusinessMedian,
+                ResolutionBusinessP90,
+                ResolutionBusinessMean,
+                ResolutionWallMedian,
+                ResolutionWallP90,
+                ResolutionWallMean,
+            ],
+            ReportKind::Norms => &[
+                Cases,
+                ReactionMet,
+                ReactionJudged,
+                ReactionWithinNorm,
+                ResolutionMet,
+                ResolutionJudged,
+                ResolutionWithinNorm,
+                DepartmentMet,
+                DepartmentJudged,
+                DepartmentWithinNorm,
+                Within24hShare,
+            ],
+            ReportKind::Forwarding => &[
+                Cases,
+                Forwarded,
+                ForwardedShare,
+                DepartmentAnswers,
+                DepartmentBusinessMedian,
+                DepartmentBusinessP90,
+                DepartmentBusinessMean,
+                DepartmentWallMedian,
+                DepartmentWallP90,
+                DepartmentWallMean,
+                DepartmentWithinNorm,
+            ],
+            ReportKind::Agents => &[
+                Cases,
+                MessagesOut,
+                Reactions,
+                ReactionBusinessMedian,
+                ReactionWallMedian,
+                ReactionWithinNorm,
+                Within24hShare,
+                Resolved,
+                ResolutionBusinessMedian,
+                ResolutionWallMedian,
+            ],
+        }
+    }
+}
+
+/// One figure column. Times are in minutes, shares in 0..1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Cases,
+    MessagesIn,
+    MessagesOut,
+    Reactions,
+    ReactionBusinessMedian,
+    ReactionBusinessP90,
+    ReactionBusinessMean,
+    ReactionWallMedian,
+    ReactionWallP90,
+    ReactionWallMean,
+    Within24h,
+    Within24hOf,
+    Within24hShare,
+    Resolved,
+    ResolutionBusinessMedian,
+    ResolutionBusinessP90,
+    ResolutionBusinessMean,
+    ResolutionWallMedian,
+    ResolutionWallP90,
+    ResolutionWallMean,
+    ReactionMet,
+    ReactionJudged,
+    ReactionWithinNorm,
+    ResolutionMet,
+    ResolutionJudged,
+    ResolutionWithinNorm,
+    DepartmentMet,
+    DepartmentJudged,
+    DepartmentWithinNorm,
+    Forwarded,
+    ForwardedShare,
+    DepartmentAnswers,
+    DepartmentBusinessMedian,
+    DepartmentBusinessP90,
+    DepartmentBusinessMean,
+    DepartmentWallMedian,
+    DepartmentWallP90,
+    DepartmentWallMean,
+}
+
+/// A cell: a count, or a time or share that may be missing (`null`, an empty CSV cell).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell {
+    Count(i64),
+    Number(Option<f64>),
+}
+
+/// Rounded for reading: minutes to 0.01, shares to 0.0001. The same in JSON and CSV.
+fn round(v: Option<f64>, places: i32) -> Option<f64> {
+    let f = 10f64.powi(places);
+    v.map(|v| (v * f).round() / f)
+}
+
+impl Column {
+    pub fn name(self) -> &'static str {
+        use Column::*;
+        match self {
+            Cases => "cases",
+            MessagesIn => "messagesIn",
+            MessagesOut => "messagesOut",
+            Reactions => "reactions",
+            ReactionBusinessMedian => "reactionBusinessMinutesMedian",
+            ReactionBusinessP90 => "reactionBusinessMinutesP90",
+            ReactionBusinessMean => "reactionBusinessMinutesMean",
+            ReactionWallMedian => "reactionWallMinutesMedian",
+            ReactionWallP90 => "reactionWallMinutesP90",
+            ReactionWallMean => "reactionWallMinutesMean",
+            Within24h => "within24h",
+            Within24hOf => "within24hOf",
+            Within24hShare => "within24hShare",
+            Resolved => "resolved",
+            ResolutionBusinessMedian => "resolutionBusinessMinutesMedian",
+            ResolutionBusinessP90 => "resolutionBusinessMinutesP90",
+            ResolutionBusinessMean => "resolutionBusinessMinutesMean",
+            ResolutionWallMedian => "resolutionWallMinutesMedian",
+            ResolutionWallP90 => "resolutionWallMinutesP90",
+            ResolutionWallMean => "resolutionWallMinutesMean",
+            ReactionMet => "reactionMet",
+            ReactionJudged => "reactionJudged",
+            ReactionWithinNorm => "reactionWithinNormShare",
+            ResolutionMet => "resolutionMet",
+            ResolutionJudged => "resolutionJudged",
+            ResolutionWithinNorm => "resolutionWithinNormShare",
+            DepartmentMet => "departmentMet",
+            DepartmentJudged => "departmentJudged",
+            DepartmentWithinNorm => "departmentWithinNormShare",
+            Forwarded => "forwarded",
+            ForwardedShare => "forwardedShare",
+            DepartmentAnswers => "departmentAnswers",
+            DepartmentBusinessMedian => "departmentBusinessMinutesMedian",
+            DepartmentBusinessP90 => "departmentBusinessMinutesP90",
+            DepartmentBusinessMean => "departmentBusinessMinutesMean",
+            DepartmentWallMedian => "departmentWallMinutesMedian",
+            DepartmentWallP90 => "departmentWallMinutesP90",
+            DepartmentWallMean => "departmentWallMinutesMean",
+        }
+    }
+
+    pub fn cell(self, r: &Row) -> Cell {
+        use Column::*;
+        let minutes = |v: Option<f64>| Cell::Number(round(v, 2));
+        let share = |s: Share| Cell::Number(round(s.share(), 4));
+        let median = |s: Summary| minutes(s.median);
+        let p90 = |s: Summary| minutes(s.p90);
+        let mean = |s: Summary| minutes(s.mean);
+        match self {
+            Cases => Cell::Count(r.cases),
+            MessagesIn => Cell::Count(r.messages_in),
+            MessagesOut => Cell::Count(r.messages_out),
+            Reactions => Cell::Count(r.reaction.count),
+            ReactionBusinessMedian => median(r.reaction.business),
+            ReactionBusinessP90 => p90(r.reaction.business),
+            ReactionBusinessMean => mean(r.reaction.business),
+            ReactionWallMedian => median(r.reaction.wall),
+            ReactionWallP90 => p90(r.reaction.wall),
+            ReactionWallMean => mean(r.reaction.wall),
+            Within24h => Cell::Count(r.within_24h.part),
+            Within24hOf => Cell::Count(r.within_24h.of),
+            Within24hShare => share(r.within_24h),
+            Resolved => Cell::Count(r.resolution.count),
+            ResolutionBusinessMedian => median(r.resolution.business),
+            ResolutionBusinessP90 => p90(r.resolution.business),
+            ResolutionBusinessMean => mean(r.resolution.business),
+            ResolutionWallMedian => median(r.resolution.wall),
+            ResolutionWallP90 => p90(r.resolution.wall),
+            ResolutionWallMean => mean(r.resolution.wall),
+            ReactionMet => Cell::Count(r.reaction_within_norm.part),
+            ReactionJudged => Cell::Count(r.reaction_within_norm.of),
+            ReactionWithinNorm => share(r.reaction_within_norm),
+            ResolutionMet => Cell::Count(r.resolution_within_norm.part),
+            ResolutionJudged => Cell::Count(r.resolution_within_norm.of),
+            ResolutionWithinNorm => share(r.resolution_within_norm),
+            DepartmentMet => Cell::Count(r.department_within_norm.part),
+            DepartmentJudged => Cell::Count(r.department_within_norm.of),
+            DepartmentWithinNorm => share(r.department_within_norm),
+            Forwarded => Cell::Count(r.forwarded.part),
+            ForwardedShare => share(r.forwarded),
+            DepartmentAnswers => Cell::Count(r.department.count),
+            DepartmentBusinessMedian => median(r.department.business),
+            DepartmentBusinessP90 => p90(r.department.business),
+            DepartmentBusinessMean => mean(r.department.business),
+            DepartmentWallMedian => median(r.department.wall),
+            DepartmentWallP90 => p90(r.department.wall),
+            DepartmentWallMean => mean(r.department.wall),
+        }
+    }
+}
+
+/// A parsed, authorised report request.
+#[derive(Debug, Clone)]
+pub struct ReportRequest {
+    pub kind: ReportKind,
+    pub group_by: Vec<GroupBy>,
+    pub facts: FactsQuery,
+}
+
+/// A computed report.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub kind: ReportKind,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub group_by: Vec<GroupBy>,
+    pub rows: Vec<Row>,
+    pub generated_at: DateTime<Utc>,
+}
+
+impl Report {
+    /// Every column name: the `groupBy` keys, then the figures.
+    pub fn columns(&self) -> Vec<&'static str> {
+        self.group_by
+            .iter()
+            .map(|g| g.as_str())
+            .chain(self.kind.columns().iter().map(|c| c.name()))
+            .collect()
+    }
+}
+
+/// A date is midnight in Europe/Amsterdam; anything else must be RFC 3339. UTC years 1 to 9998
+/// only: outside them an instant has no RFC 3339 form (Amsterdam's 0000-01-01 is UTC year -1).
+fn parse_instant(name: &str, s: &str) -> Result<DateTime<Utc>, InvalidParam> {
+    let t = parse_time(name, s)?;
+    if !(1..=9998).contains(&t.year()) {
+        return Err(InvalidParam::new(
+            name,
+            "out_of_range",
+            "between the years 1 and 9998",
+        ));
+    }
+    Ok(t)
+}
+
+fn parse_time(name: &str, s: &str) -> Result<DateTime<Utc>, InvalidParam> {
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        // Midnight exists on every day in Amsterdam (DST moves 02:00 and 03:00).
+        if let Some(t) = Amsterdam
+            .from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+            .earliest()
+        {
+            return Ok(t.with_timezone(&Utc));
+        }
+    }
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            InvalidParam::new(
+                name,
+                "invalid_time",
+                "a date (2026-03-01) or an RFC 3339 time (2026-03-01T00:00:00+01:00)",
+            )
+        })
+}
+
+/// Checks the query and applies what the caller may see; every invalid parameter is named.
+pub fn parse(
+    kind: ReportKind,
+    q: ReportQuery,
+    caller: &Principal,
+) -> Result<ReportRequest, ApiError> {
+    let mut invalid = Vec::new();
+    let from = parse_instant("from", &q.from)
+        .map_err(|e| invalid.push(e))
+        .ok();
+    let to = parse_instant("to", &q.to).map_err(|e| invalid.push(e)).ok();
+    if let (Some(f), Some(t)) = (from, to) {
+        if f >= t {
+            invalid.push(InvalidParam::new(
+                "to",
+                "before_from",
+                "must be after `from`",
+            ));
+        }
+    }
+    let mut group_by = parse_group_by(q.group_by.as_deref().unwrap_or(""), MAX_GROUP_BY)
+        .map_err(|reason| invalid.push(InvalidParam::new("groupBy", "invalid_group_by", reason)))
+        .unwrap_or_default();
+    // The documented limits (`maxLength`), so what the schema refuses is refused.
+    for (name, v) in [
+        ("assignee", &q.assignee),
+        ("team", &q.team),
+        ("theme", &q.theme),
+    ] {
+        if v.as_ref().is_some_and(|v| v.chars().count() > MAX_TEXT) {
+            invalid.push(InvalidParam::new(
+                name,
+                "too_long",
+                format!("at most {MAX_TEXT} characters"),
+            ));
+        }
+    }
+    if !invalid.is_empty() {
+        return Err(ApiError::Invalid(invalid));
+    }
+    if kind == ReportKind::Agents && !group_by.contains(&GroupBy::Agent) {
+        group_by.insert(0, GroupBy::Agent);
+    }
+    let mut facts = FactsQuery {
+        from: from.unwrap_or_default(),
+        to: to.unwrap_or_default(),
+        channel_account_id: q.channel_account_id,
+        status: q.status,
+        assignee: q.assignee.map(|a| (a != "none").then_some(a)),
+        team: q.team,
+        theme: q.theme,
+        kind: q.kind,
+        priority: q.priority,
+        department_id: q.department_id,
+        forwarded_only: false,
+    };
+    (facts.department_id, facts.forwarded_only) = scope(caller, facts.department_id)?;
+    Ok(ReportRequest {
+        kind,
+        group_by,
+        facts,
+    })
+}
+
+/// The department filter the caller may use, and whether only forwarded cases count: team leads
+/// and admins any; a department user only their own department (and always it); a department
+/// token without a user the forwarded cases (as in the inbox); anyone else nothing.
+fn scope(caller: &Principal, asked: Option<Uuid>) -> Result<(Option<Uuid>, bool), ApiError> {
+    match caller.role {
+        Role::Teamlead | Role::Admin => Ok((asked, false)),
+        Role::Department => {
+            let Some(user) = &caller.user else {
+                return Ok((asked, true));
+            };
+            // A department user without a department sees nothing: a department that cannot
+            // exist.
+            let own = user.department_id.unwrap_or(Uuid::nil());
+            match asked {
+                Some(d) if d != own => Err(ApiError::Forbidden(
+                    "a department user sees only their own department's figures".into(),
+                )),
+                _ => Ok((Some(own), true)),
+            }
+        }
+        _ => Err(ApiError::Forbidden(
+            "reports are for team leads, admins and department users".into(),
+        )),
+    }
+}
+
+/// Reads the facts page by page and computes the report.
+pub async fn run(state: &AppState, req: ReportRequest) -> ApiResult<Report> {
+    let now = Utc::now();
+    let mut agg = Aggregator::new(&req.group_by, now);
+    state
+        .store
+        .report_facts(&req.facts, &mut |f| agg.add(&f))
+        .await?;
+    Ok(Report {
+        kind: req.kind,
+        from: req.facts.from,
+        to: req.facts.to,
+        group_by: req.group_by,
+        rows: agg.finish(),
+        generated_at: now,
+    })
+}
+
+// ------------------------------------------------------------------------------------ JSON
+
+/// A report: its rows, each an object with the `groupBy` keys and the report's figures.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportView {
+    pub report: String,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub group_by: Vec<String>,
+    /// The keys of every row, in order (also the CSV header).
+    pub columns: Vec<String>,
+    pub generated_at: DateTime<Utc>,
+    /// One object per group, ordered by its keys: the group's values (text), then counts
+    /// (integers), times in minutes and shares in 0..1 (numbers, `null` when there is nothing to
+    /// measure). The figures are defined in `docs/REPORTS.md`.
+    pub rows: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Serialises a report with its rows as flat objects in column order.
+struct JsonReport<'a>(&'a Report);
+
+impl Serialize for JsonReport<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.0;
+        let mut m = s.serialize_map(Some(6))?;
+        m.serialize_entry("report", r.kind.as_str())?;
+        m.serialize_entry("from", &r.from)?;
+        m.serialize_entry("to", &r.to)?;
+        let keys: Vec<&str> = r.group_by.iter().map(|g| g.as_str()).collect();
+        m.serialize_entry("groupBy", &keys)?;
+        m.serialize_entry("columns", &r.columns())?;
+        m.serialize_entry("generatedAt", &r.generated_at)?;
+        let rows: Vec<JsonRow<'_>> = r.rows.iter().map(|row| JsonRow(r, row)).collect();
+        m.serialize_entry("rows", &rows)?;
+        m.end()
+    }
+}
+
+struct JsonRow<'a>(&'a Report, &'a Row);
+
+impl Serialize for JsonRow<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (r, row) = (self.0, self.1);
+        let cols = r.kind.columns();
+        let mut m = s.serialize_map(Some(r.group_by.len() + cols.len()))?;
+        for (g, v) in r.group_by.iter().zip(&row.key) {
+            m.serialize_entry(g.as_str(), v)?;
+        }
+        for c in cols {
+            match c.cell(row) {
+                Cell::Count(n) => m.serialize_entry(c.name(), &n)?,
+                Cell::Number(v) => m.serialize_entry(c.name(), &v)?,
+            }
+        }
+        m.end()
+    }
+}
+
+/// The report as JSON.
+pub fn to_json(report: &Report) -> serde_json::Value {
+    serde_json::to_value(JsonReport(report)).unwrap_or_default()
+}
+
+// ------------------------------------------------------------------------------------- CSV
+
+/// One CSV field (RFC 4180). Text that a spreadsheet would run as a formula is prefixed with a
+/// quote: group values (themes, teams) are typed by people.
+fn csv_text(out: &mut String, v: &str) {
+    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{v}")
+    } else {
+        v.to_owned()
+    };
+    if v.contains([',', '"', '\n', '\r']) {
+        out.push('"');
+        out.push_str(&v.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(&v);
+    }
+}
+
+/// The header line.
+pub fn csv_header(report: &Report) -> String {
+    let mut line = report.columns().join(",");
+    line.push_str("\r\n");
+    line
+}
+
+/// One CSV line of `row`.
+pub fn csv_line(report: &Report, row: &Row) -> String {
+    let mut line = String::new();
+    for (i, v) in row.key.iter().enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        csv_text(&mut line, v);
+    }
+    for (i, c) in report.kind.columns().iter().enumerate() {
+        if i > 0 || !row.key.is_empty() {
+            line.push(',');
+        }
+        match c.cell(row) {
+            Cell::Count(n) => line.push_str(&n.to_string()),
+            Cell::Number(Some(v)) => line.push_str(&v.to_string()),
+            Cell::Number(None) => {}
+        }
+    }
+    line.push_str("\r\n");
+    line
+}
+
+/// Rows per streamed chunk.
+const CSV_CHUNK: usize = 500;
+
+/// The report as a streamed CSV download: every row, no cap.
+pub fn csv_response(report: Report) -> Response {
+    let filename = format!(
+        "{}-{}-{}.csv",
+        report.kind.as_str(),
+        report.from.with_timezone(&Amsterdam).format("%Y%m%d"),
+        report.to.with_timezone(&Amsterdam).format("%Y%m%d"),
+    );
+    let report = std::sync::Arc::new(report);
+    let header_line = csv_header(&report);
+    let chunks = (0..report.rows.len().div_ceil(CSV_CHUNK)).map(move |i| {
+        let mut chunk = String::new();
+        for row in report.rows.iter().skip(i * CSV_CHUNK).take(CSV_CHUNK) {
+            chunk.push_str(&csv_line(&report, row));
+        }
+        Ok::<_, std::io::Error>(bytes::Bytes::from(chunk))
+    });
+    let stream =
+        futures::stream::iter(std::iter::once(Ok(bytes::Bytes::from(header_line))).chain(chunks));
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response()
+}
+
+/// Whether the client asked for CSV.
+fn wants_csv(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|v| v.trim().split(';').next() == Some("text/csv"))
+}
+
+async fn answer(
+    state: &AppState,
+    caller: &Principal,
+    kind: ReportKind,
+    q: ReportQuery,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
+    let report = run(state, parse(kind, q, caller)?).await?;
+    Ok(if wants_csv(headers) {
+        csv_response(report)
+    } else {
+        Json(to_json(&report)).into_response()
+    })
+}
+
+/// Cases and messages in and out per group, by arrival in the period.
+#[utoipa::path(
+    get, path = "/api/v1/reports/volume", tag = "reports", params(ReportQuery),
+    responses(
+        (status = 200, description = "The report's rows as JSON, or with `Accept: text/csv` as CSV",
+         content((ReportView = "application/json"), (String = "text/csv"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn volume(
+    State(state): State<AppState>,
+    caller: Authorized<ReportReaders>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> ApiResult<Response> {
+    answer(&state, &caller.0, ReportKind::Volume, q, &headers).await
+}
+
+/// First reaction times (median, p90, mean; business and wall-clock) and the share answered
+/// within 24 hours.
+#[utoipa::path(
+    get, path = "/api/v1/reports/reaction", tag = "reports", params(ReportQuery),
+    responses(
+        (status = 200, description = "The report's rows as JSON, or with `Accept: text/csv` as CSV",
+         content((ReportView = "application/json"), (String = "text/csv"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn reaction(
+    State(state): State<AppState>,
+    caller: Authorized<ReportReaders>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> ApiResult<Response> {
+    answer(&state, &caller.0, ReportKind::Reaction, q, &headers).await
+}
+
+/// Resolution times (median, p90, mean; business and wall-clock); a reopened case counts once.
+#[utoipa::path(
+    get, path = "/api/v1/reports/resolution", tag = "reports", params(ReportQuery),
+    responses(
+        (status = 200, description = "The report's rows as JSON, or with `Accept: text/csv` as CSV",
+         content((ReportView = "application/json"), (String = "text/csv"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn resolution(
+    State(state): State<AppState>,
+    caller: Authorized<ReportReaders>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> ApiResult<Response> {
+    answer(&state, &caller.0, ReportKind::Resolution, q, &headers).await
+}
+
+/// The share within norm per clock (reaction, resolution, department) and within 24 hours.
+#[utoipa::path(
+    get, path = "/api/v1/reports/norms", tag = "reports", params(ReportQuery),
+    responses(
+        (status = 200, description = "The report's rows as JSON, or with `Accept: text/csv` as CSV",
+         content((ReportView = "application/json"), (String = "text/csv"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn norms(
+    State(state): State<AppState>,
+    caller: Authorized<ReportReaders>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> ApiResult<Response> {
+    answer(&state, &caller.0, ReportKind::Norms, q, &headers).await
+}
+
+/// The share of cases forwarded to departments and the departments' answer times.
+#[utoipa::path(
+    get, path = "/api/v1/reports/forwarding", tag = "reports", params(ReportQuery),
+    responses(
+        (status = 200, description = "The report's rows as JSON, or with `Accept: text/csv` as CSV",
+         content((ReportView = "application/json"), (String = "text/csv"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn forwarding(
+    State(state): State<AppState>,
+    caller: Authorized<ReportReaders>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> ApiResult<Response> {
+    answer(&state, &caller.0, ReportKind::Forwarding, q, &headers).await
+}
+
+/// Figures per agent (the case's assignee), optionally split by one more key.
+#[utoipa::path(
+    get, path = "/api/v1/reports/agents", tag = "reports", params(ReportQuery),
+    responses(
+        (status = 200, description = "The report's rows as JSON, or with `Accept: text/csv` as CSV",
+         content((ReportView = "application/json"), (String = "text/csv"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn agents(
+    State(state): State<AppState>,
+    caller: Authorized<ReportReaders>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> ApiResult<Response> {
+    answer(&state, &caller.0, ReportKind::Agents, q, &headers).await
+}

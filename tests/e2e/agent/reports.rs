@@ -1,0 +1,522 @@
+//! The reports (issue 16, `docs/REPORTS.md`) on a hand-built week, on both databases: every
+//! figure below is worked out by hand from the times in the data set, and both backends must
+//! answer exactly these (so they answer the same).
+//!
+//! The week of Monday 2 March 2026 (Amsterdam is UTC+1), the built-in calendar (Monday to Friday
+//! 08:30-17:00) and the default norms (reaction 240, resolution 1440, department 480 business
+//! minutes). Local times in the comments.
+//! - A (account 1, Afval): Mon 09:00, reply 10:30, resolved 12:00. Case G (Tue 09:00) is merged
+//!   into it: G's message counts on A, G itself not at all.
+//! - B (account 1, Afval): Fri 16:00, reply Mon 9 March 09:00 (after the weekend), not resolved.
+//! - C (account 2, Wonen): Tue 20:00 (after hours), reply Wed 14:30 (late), resolved Wed 15:00,
+//!   reopened by the citizen Thu 10:00 and resolved again Thu 11:00.
+//! - D (account 1, Afval): Wed 10:00, holding answer 10:15, forwarded 11:00, the department
+//!   answers Thu 11:00 (late), resolved Thu 11:30 with a second reply.
+//! - E (account 2, Wonen): Thu 13:00, "geen reactie nodig" and resolved at 13:30.
+//! - F (account 1, no theme): Sat 12:00, never answered.
+//! - I (account 2, no theme): Mon 00:30 (Sunday 23:30 UTC: in the period by Amsterdam time),
+//!   reply 09:00.
+//! - Outside the period: Sun 1 March 23:30 and Mon 9 March 09:00.
+
+use super::*;
+use chrono::{DateTime, TimeZone, Utc};
+use uuid::Uuid;
+use webcare_domain::inbound::{Author, InboundMessage};
+use webcare_domain::{CaseStatus, Direction, Role, Visibility};
+use webcare_e2e::{expect_problem, TestApp};
+
+webcare_e2e::both_backends!(
+    reports_answer_the_hand_worked_figures,
+    reports_are_authorised_and_validated
+);
+
+const PERIOD: &str = "from=2026-03-02&to=2026-03-09";
+
+/// `d` March 2026 at `h:m` Amsterdam time (UTC+1 that week).
+fn local(d: u32, h: u32, m: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, d, h, m, 0).unwrap() - chrono::Duration::hours(1)
+}
+
+/// Stores a message on conversation `conv` (an outbound echo of our reply when `out`), and
+/// answers its case.
+async fn message(
+    app: &TestApp,
+    account: Uuid,
+    conv: &str,
+    id: &str,
+    at: DateTime<Utc>,
+    out: bool,
+) -> Uuid {
+    let item = webcare_store::IngestItem {
+        channel_account_id: account,
+        message: InboundMessage {
+            platform_message_id: id.into(),
+            in_reply_to: None,
+            conversation_key: Some(conv.into()),
+            visibility: Visibility::Private,
+            direction: if out {
+                Direction::Outbound
+            } else {
+                Direction::Inbound
+            },
+            author: Author {
+                platform_user_id: if out {
+                    "gemeente".into()
+                } else {
+                    format!("burger-{conv}")
+                },
+                handle: None,
+                display_name: None,
+            },
+            text: format!("bericht {id}"),
+            sent_at: at,
+            attachments: vec![],
+            flags: vec![],
+        },
+        received_at: at,
+        default_team: Some("kcc".into()),
+    };
+    let out = app
+        .store
+        .ingest_batch(vec![item])
+        .await
+        .pop()
+        .unwrap()
+        .unwrap();
+    out.message.case_id
+}
+
+/// A reply at `at`: its echo (a message out) and the clocks' stop.
+async fn reply(
+    app: &TestApp,
+    account: Uuid,
+    conv: &str,
+    id: &str,
+    case: Uuid,
+    at: DateTime<Utc>,
+    holding: bool,
+) {
+    message(app, account, conv, id, at, true).await;
+    app.store.on_reply_sent(case, at, holding).await.unwrap();
+}
+
+async fn resolve(app: &TestApp, case: Uuid, at: DateTime<Utc>) {
+    app.store
+        .on_status_change(case, CaseStatus::Open, CaseStatus::Resolved, at)
+        .await
+        .unwrap();
+}
+
+async fn theme(app: &TestApp, case: Uuid, theme: &str) {
+    let (s, v) = send(app.patch(&format!("/api/v1/cases/{case}"), &json!({"theme": theme}))).await;
+    assert_eq!(s, 200, "{v}");
+}
+
+struct Week {
+    acc1: Uuid,
+    acc2: Uuid,
+    dept: Uuid,
+}
+
+async fn build_week(app: &TestApp) -> Week {
+    let acc1: Uuid = app
+        .channel_account("api", "centraal")
+        .await
+        .parse()
+        .unwrap();
+    let acc2: Uuid = app
+        .channel_account("api", "stadsbeheer")
+        .await
+        .parse()
+        .unwrap();
+    let (s, d) = send(app.post(
+        "/api/v1/departments",
+        &json!({"name": "Afvalbeheer", "answerMinutes": 480}),
+    ))
+    .await;
+    assert_eq!(s, 201, "{d}");
+    let dept: Uuid = d["id"].as_str().unwrap().parse().unwrap();
+
+    let a = message(app, acc1, "a", "a1", local(2, 9, 0), false).await;
+    theme(app, a, "Afval").await;
+    reply(app, acc1, "a", "a2", a, local(2, 10, 30), false).await;
+    resolve(app, a, local(2, 12, 0)).await;
+
+    let g = message(app, acc1, "g", "g1", local(3, 9, 0), false).await;
+    let (s, v) = send(app.post(
+        &format!("/api/v1/cases/{g}/merge"),
+        &json!({"intoCaseId": a}),
+    ))
+    .await;
+    assert_eq!(s, 200, "{v}");
+
+    let b = message(app, acc1, "b", "b1", local(6, 16, 0), false).await;
+    theme(app, b, "Afval").await;
+    reply(app, acc1, "b", "b2", b, local(9, 9, 0), false).await;
+
+    let c = message(app, acc2, "c", "c1", local(3, 20, 0), false).await;
+    theme(app, c, "Wonen").await;
+    reply(app, acc2, "c", "c2", c, local(4, 14, 30), false).await;
+    resolve(app, c, local(4, 15, 0)).await;
+    assert_eq!(
+        message(app, acc2, "c", "c3", local(5, 10, 0), false).await,
+        c
+    );
+    app.store
+        .on_status_change(c, CaseStatus::Resolved, CaseStatus::Open, local(5, 10, 0))
+        .await
+        .unwrap();
+    resolve(app, c, local(5, 11, 0)).await;
+
+    let d = message(app, acc1, "d", "d1", local(4, 10, 0), false).await;
+    theme(app, d, "Afval").await;
+    reply(app, acc1, "d", "d2", d, local(4, 10, 15), true).await;
+    let (s, v) = send(app.post(
+        &format!("/api/v1/cases/{d}/forward"),
+        &json!({"departmentId": dept, "question": "Wanneer wordt de container geleegd?"}),
+    ))
+    .await;
+    assert_eq!(s, 200, "{v}");
+    // The forward went out now; its clock restarts at the week's time (the first run is
+    // cancelled as `reforwarded` and does not count).
+    app.store
+        .on_forward(d, None, None, local(4, 11, 0))
+        .await
+        .unwrap();
+    app.store
+        .on_department_answer(d, local(5, 11, 0))
+        .await
+        .unwrap();
+    message(app, acc1, "d", "d3", local(5, 11, 30), true).await;
+    app.store
+        .on_status_change(
+            d,
+            CaseStatus::Forwarded,
+            CaseStatus::Resolved,
+            local(5, 11, 30),
+        )
+        .await
+        .unwrap();
+
+    let e = message(app, acc2, "e", "e1", local(5, 13, 0), false).await;
+    theme(app, e, "Wonen").await;
+    app.store
+        .on_no_reply_needed(e, "een compliment", local(5, 13, 30))
+        .await
+        .unwrap();
+    resolve(app, e, local(5, 13, 30)).await;
+
+    message(app, acc1, "f", "f1", local(7, 12, 0), false).await;
+
+    let i = message(app, acc2, "i", "i1", local(2, 0, 30), false).await;
+    reply(app, acc2, "i", "i2", i, local(2, 9, 0), false).await;
+
+    message(app, acc2, "early", "x1", local(1, 23, 30), false).await;
+    message(app, acc2, "late", "x2", local(9, 9, 0), false).await;
+    Week { acc1, acc2, dept }
+}
+
+async fn report(app: &TestApp, path: &str) -> Value {
+    let (s, v) = send(app.get(path)).await;
+    assert_eq!(s, 200, "{path}: {v}");
+    v
+}
+
+/// The only row of an ungrouped report.
+fn total(v: &Value) -> Value {
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{v}");
+    rows[0].clone()
+}
+
+async fn reports_answer_the_hand_worked_figures(app: TestApp) {
+    let w = build_week(&app).await;
+
+    // Volume: 7 cases (G merged, two outside the period); messages in: A 2 (with G's), B 1,
+    // C 2, D 1, E 1, F 1, I 1; out: A 1, B 1, C 1, D 2, I 1.
+    let v = report(&app, &format!("/api/v1/reports/volume?{PERIOD}")).await;
+    assert_eq!(v["columns"], json!(["cases", "messagesIn", "messagesOut"]));
+    assert_eq!(
+        total(&v),
+        json!({"cases": 7, "messagesIn": 9, "messagesOut": 6})
+    );
+
+    // Reaction (first run, reply or holding answer): A 90/90, B 3900/90 (Fri 16:00-17:00 and Mon
+    // 08:30-09:00), C 1110/360, D 15/15, I 510/30 minutes wall/business. Nearest rank: median is
+    // the 3rd of 5, p90 the 5th. E needed no reaction; F still waits, past 24 h. Within 24 h:
+    // A, C, D, I of A, B, C, D, I, F.
+    let v = report(&app, &format!("/api/v1/reports/reaction?{PERIOD}")).await;
+    assert_eq!(
+        total(&v),
+        json!({
+            "cases": 7, "reactions": 5,
+            "reactionBusinessMinutesMedian": 90.0, "reactionBusinessMinutesP90": 360.0,
+            "reactionBusinessMinutesMean": 117.0,
+            "reactionWallMinutesMedian": 510.0, "reactionWallMinutesP90": 3900.0,
+            "reactionWallMinutesMean": 1125.0,
+            "within24h": 4, "within24hOf": 6, "within24hShare": 0.6667,
+        })
+    );
+
+    // Resolution: A 180/180, C 2340 wall (Tue 20:00 to Thu 11:00) and 390 + 60 business over
+    // its two runs, D 1530/600, E 30/30. B, F and I are not resolved.
+    let v = report(&app, &format!("/api/v1/reports/resolution?{PERIOD}")).await;
+    assert_eq!(
+        total(&v),
+        json!({
+            "cases": 7, "resolved": 4,
+            "resolutionBusinessMinutesMedian": 180.0, "resolutionBusinessMinutesP90": 600.0,
+            "resolutionBusinessMinutesMean": 315.0,
+            "resolutionWallMinutesMedian": 180.0, "resolutionWallMinutesP90": 2340.0,
+            "resolutionWallMinutesMean": 1020.0,
+        })
+    );
+
+    // Norms: reactions met A, B, D, I, missed C (360 > 240); resolutions all met; the
+    // department answered D in 510 business minutes (Wed 11:00-17:00, Thu 08:30-11:00) > 480.
+    let v = report(&app, &format!("/api/v1/reports/norms?{PERIOD}")).await;
+    assert_eq!(
+        total(&v),
+        json!({
+            "cases": 7,
+            "reactionMet": 4, "reactionJudged": 5, "reactionWithinNormShare": 0.8,
+            "resolutionMet": 4, "resolutionJudged": 4, "resolutionWithinNormShare": 1.0,
+            "departmentMet": 0, "departmentJudged": 1, "departmentWithinNormShare": 0.0,
+            "within24hShare": 0.6667,
+        })
+    );
+
+    // Forwarding, by department: D alone was forwarded (1440 wall minutes).
+    let v = report(
+        &app,
+        &format!("/api/v1/reports/forwarding?{PERIOD}&groupBy=department"),
+    )
+    .await;
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{v}");
+    assert_eq!(rows[0]["department"], "");
+    assert_eq!(rows[0]["cases"], 6);
+    assert_eq!(rows[0]["forwarded"], 0);
+    assert_eq!(rows[0]["departmentAnswers"], 0);
+    assert_eq!(rows[0]["departmentWallMinutesMedian"], Value::Null);
+    assert_eq!(
+        rows[1],
+        json!({
+            "department": w.dept.to_string(), "cases": 1, "forwarded": 1, "forwardedShare": 1.0,
+            "departmentAnswers": 1,
+            "departmentBusinessMinutesMedian": 510.0, "departmentBusinessMinutesP90": 510.0,
+            "departmentBusinessMinutesMean": 510.0,
+            "departmentWallMinutesMedian": 1440.0, "departmentWallMinutesP90": 1440.0,
+            "departmentWallMinutesMean": 1440.0,
+            "departmentWithinNormShare": 0.0,
+        })
+    );
+
+    // By Amsterdam day: I (Sunday 23:30 UTC) counts on Monday with A.
+    let v = report(
+        &app,
+        &format!("/api/v1/reports/volume?{PERIOD}&groupBy=day"),
+    )
+    .await;
+    let days: Vec<(String, i64)> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["day"].as_str().unwrap().to_owned(),
+                r["cases"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let expect: Vec<(String, i64)> = [
+        ("02", 2),
+        ("03", 1),
+        ("04", 1),
+        ("05", 1),
+        ("06", 1),
+        ("07", 1),
+    ]
+    .iter()
+    .map(|(d, n)| (format!("2026-03-{d}"), *n))
+    .collect();
+    assert_eq!(days, expect, "{v}");
+
+    // By week and account (ISO week 10), rows ordered by key; the same rows as CSV.
+    let v = report(
+        &app,
+        &format!("/api/v1/reports/volume?{PERIOD}&groupBy=week,account"),
+    )
+    .await;
+    let (first, second) = if w.acc1.to_string() < w.acc2.to_string() {
+        ((w.acc1, 4, 5, 4), (w.acc2, 3, 4, 2))
+    } else {
+        ((w.acc2, 3, 4, 2), (w.acc1, 4, 5, 4))
+    };
+    let row = |(acc, cases, i, o): (Uuid, i64, i64, i64)| json!({"week": "2026-W10", "account": acc.to_string(), "cases": cases, "messagesIn": i, "messagesOut": o});
+    assert_eq!(v["rows"], json!([row(first), row(second)]));
+    let res = app
+        .get(&format!(
+            "/api/v1/reports/volume?{PERIOD}&groupBy=week,account"
+        ))
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    assert!(res.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("volume-20260302-20260309.csv"));
+    let csv = res.text().await.unwrap();
+    let line =
+        |(acc, cases, i, o): (Uuid, i64, i64, i64)| format!("2026-W10,{acc},{cases},{i},{o}");
+    assert_eq!(
+        csv,
+        format!(
+            "week,account,cases,messagesIn,messagesOut\r\n{}\r\n{}\r\n",
+            line(first),
+            line(second)
+        )
+    );
+
+    // A filter of the inbox: the theme.
+    let v = report(
+        &app,
+        &format!("/api/v1/reports/reaction?{PERIOD}&theme=Afval"),
+    )
+    .await;
+    let t = total(&v);
+    assert_eq!(
+        (t["cases"].as_i64(), t["reactions"].as_i64()),
+        (Some(3), Some(3)),
+        "{v}"
+    );
+    // A, B and D: 15, 90, 3900 wall minutes.
+    assert_eq!(t["reactionWallMinutesMedian"], 90.0);
+
+    // Agents: grouped by assignee first (nobody is assigned here: one row, key empty).
+    let v = report(&app, &format!("/api/v1/reports/agents?{PERIOD}")).await;
+    assert_eq!(v["groupBy"], json!(["agent"]));
+    assert_eq!(v["rows"][0]["agent"], "");
+    assert_eq!(v["rows"][0]["cases"], 7);
+
+    // A period with no cases: one row of zeros and nulls.
+    let v = report(
+        &app,
+        "/api/v1/reports/reaction?from=2025-01-01&to=2025-02-01",
+    )
+    .await;
+    let t = total(&v);
+    assert_eq!(t["cases"], 0);
+    assert_eq!(t["reactionWallMinutesMedian"], Value::Null);
+    assert_eq!(t["within24hShare"], Value::Null);
+
+    // The department report still answers.
+    let (s, _) = send(app.get("/api/v1/reports/departments")).await;
+    assert_eq!(s, 200);
+}
+
+async fn reports_are_authorised_and_validated(app: TestApp) {
+    let w = build_week(&app).await;
+    // Team leads read; agents and integrations do not.
+    let lead = app.token(Role::Teamlead).await;
+    let get = |token: &str, path: &str| app.client.get(app.url(path)).bearer_auth(token.to_owned());
+    let (s, _) = send(get(&lead, &format!("/api/v1/reports/volume?{PERIOD}"))).await;
+    assert_eq!(s, 200);
+    for role in [Role::Agent, Role::Integration] {
+        let t = app.token(role).await;
+        let res = get(&t, &format!("/api/v1/reports/volume?{PERIOD}"))
+            .send()
+            .await
+            .unwrap();
+        expect_problem(res, 403).await;
+    }
+
+    // A department user sees their own department only: D.
+    let (s, u) = send(app.post(
+        "/api/v1/users",
+        &json!({"name": "Dirk", "email": "dirk@gemeente.test", "role": "department", "departmentId": w.dept}),
+    ))
+    .await;
+    assert_eq!(s, 201, "{u}");
+    let user: Uuid = u["id"].as_str().unwrap().parse().unwrap();
+    let token = webcare_store::token::generate();
+    app.store
+        .create_user_token(
+            user,
+            "dirk",
+            Role::Department,
+            &webcare_store::token::hash(&token),
+        )
+        .await
+        .unwrap();
+    let v = {
+        let (s, v) = send(get(&token, &format!("/api/v1/reports/forwarding?{PERIOD}"))).await;
+        assert_eq!(s, 200, "{v}");
+        v
+    };
+    assert_eq!(total(&v)["cases"], 1, "{v}");
+    assert_eq!(total(&v)["departmentAnswers"], 1, "{v}");
+    let other = Uuid::now_v7();
+    let res = get(
+        &token,
+        &format!("/api/v1/reports/volume?{PERIOD}&departmentId={other}"),
+    )
+    .send()
+    .await
+    .unwrap();
+    expect_problem(res, 403).await;
+
+    // Invalid input: 400 naming every invalid parameter.
+    let long_theme = format!("from=2026-03-02&to=2026-03-09&theme={}", "a".repeat(201));
+    for (query, names) in [
+        ("from=2026-13-01&to=2026-03-09", vec!["from"]),
+        ("from=2026-03-09&to=2026-03-02", vec!["to"]),
+        ("from=gisteren&to=morgen", vec!["from", "to"]),
+        ("from=0000-01-01&to=1000-01-01", vec!["from"]),
+        (
+            "from=2026-03-02&to=2026-03-09&groupBy=week,channel,day",
+            vec!["groupBy"],
+        ),
+        (
+            "from=2026-03-02&to=2026-03-09&groupBy=kwartaal",
+            vec!["groupBy"],
+        ),
+        (
+            "from=2026-03-02&to=2026-03-09&groupBy=week,week",
+            vec!["groupBy"],
+        ),
+        (long_theme.as_str(), vec!["theme"]),
+    ] {
+        let res = app
+            .get(&format!("/api/v1/reports/norms?{query}"))
+            .send()
+            .await
+            .unwrap();
+        let p = expect_problem(res, 400).await;
+        let got: Vec<&str> = p["invalidParams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, names, "{query}: {p}");
+    }
+    for query in ["to=2026-03-09", "from=2026-03-02&to=2026-03-09&limit=5"] {
+        let res = app
+            .get(&format!("/api/v1/reports/volume?{query}"))
+            .send()
+            .await
+            .unwrap();
+        expect_problem(res, 400).await;
+    }
+    // RFC 3339 times work as well as dates.
+    let (s, v) = send(
+        app.get("/api/v1/reports/volume?from=2026-03-01T23:00:00Z&to=2026-03-09T00:00:00%2B01:00"),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(total(&v)["cases"], 7);
+}

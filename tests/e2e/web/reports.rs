@@ -1,0 +1,104 @@
+//! The report page (issue 16) over plain HTTP: a team lead reads a report in a table, downloads
+//! the same rows as CSV and is told in Dutch what is wrong with the form; agents may not.
+
+use super::{desk, desk_user, Web};
+use crate::agent::citizen_message;
+use serde_json::json;
+use webcare_e2e::{both_backends, TestApp};
+
+both_backends!(the_team_lead_reads_reports_and_downloads_csv);
+
+async fn the_team_lead_reads_reports_and_downloads_csv(app: TestApp) {
+    let d = desk(&app).await;
+    for (id, who) in [("m1", ("u1", "Karin")), ("m2", ("u2", "Joost"))] {
+        citizen_message(
+            &app,
+            &d.account,
+            id,
+            who,
+            "Wanneer wordt het grofvuil opgehaald?",
+        )
+        .await;
+    }
+    desk_user(
+        &app,
+        json!({"name": "Tessa Smit", "email": "tessa@gemeente.test", "role": "teamlead", "teams": ["kcc"]}),
+    )
+    .await;
+    let tessa = Web::sign_in(&app, "tessa@gemeente.test").await;
+
+    // The board links to the reports.
+    let board = tessa.get("/board").await;
+    assert!(
+        board.body.contains(r#"href="/rapportages""#),
+        "{}",
+        board.body
+    );
+
+    // The page opens on the last 30 days: both cases, counted per channel.
+    let p = tessa
+        .get("/rapportages?rapport=volume&groep1=channel")
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p
+        .body
+        .contains("<h1 class=\"utrecht-heading-1\">Rapportages</h1>"));
+    assert!(p.body.contains(r#"<th class="utrecht-table__header-cell" scope="col">Kanaal</th><th class="utrecht-table__header-cell" scope="col">Zaken</th>"#), "{}", p.body);
+    assert!(
+        p.body.contains(r#"<td class="utrecht-table__cell">api</td><td class="utrecht-table__cell">2</td><td class="utrecht-table__cell">2</td><td class="utrecht-table__cell">0</td>"#),
+        "{}",
+        p.body
+    );
+    // The download link carries the same form; it answers the same rows as CSV.
+    let link = super::between(&p.body, r#"href="/rapportages.csv"#, "\" download")
+        .map(|q| format!("/rapportages.csv{}", q.replace("&#38;", "&")))
+        .expect("a CSV link");
+    assert!(
+        link.starts_with("/rapportages.csv?rapport=volume&from="),
+        "{link}"
+    );
+    assert!(link.ends_with("&groep1=channel"), "{link}");
+    let csv = tessa.get(&link).await;
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(
+        csv.body,
+        "channel,cases,messagesIn,messagesOut\r\napi,2,2,0\r\n"
+    );
+
+    // Reaction times: nothing answered yet, so no median ("–") and the share is empty.
+    let p = tessa.get("/rapportages?rapport=reaction").await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(
+        p.body.contains("Reactie, werkminuten, mediaan"),
+        "{}",
+        p.body
+    );
+    assert!(p.body.contains(r#"<td class="utrecht-table__cell">–</td>"#));
+
+    // A bad form: 400, the Dutch message beside the field, no table.
+    let p = tessa
+        .get("/rapportages?rapport=volume&from=2026-02-30&to=2026-03-01")
+        .await;
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(p.body.contains("Vul een datum in"), "{}", p.body);
+    assert!(!p.body.contains("utrecht-table__body"));
+    let p = tessa
+        .get("/rapportages?rapport=volume&from=2026-03-02&to=2026-03-01")
+        .await;
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("Kies een einddatum na de begindatum."));
+
+    // Agents may not; a department user sees their own department (nothing forwarded: 0).
+    let anna = Web::sign_in(&app, "anna@gemeente.test").await;
+    assert_eq!(anna.get("/rapportages").await.status, 403);
+    assert_eq!(anna.get("/rapportages.csv").await.status, 403);
+    let piet = Web::sign_in(&app, "piet@gemeente.test").await;
+    let p = piet.get("/rapportages?rapport=volume").await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(
+        p.body.contains(r#"<td class="utrecht-table__cell">0</td>"#),
+        "{}",
+        p.body
+    );
+}
