@@ -654,7 +654,6 @@ pub(crate) fn stale() -> crate::StoreError {
 /// Implements [`AgentStore`] for one backend (same contract as `impl_sql_store!`).
 macro_rules! impl_agent_store {
     ($store:ty, $db:ty) => {
-        $crate::agent_events::impl_event_store!($store, $db);
         const _: () = {
             use $crate::agent::*;
             use $crate::records::*;

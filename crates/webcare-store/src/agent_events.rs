@@ -2,9 +2,12 @@
 //! outbound webhooks with a delivery queue (one row per webhook and event; leased, retried, never
 //! sent again after a success).
 
+use crate::db::{json, query, Arg, Conn, SqlCore};
+use crate::time::{from_ms, to_ms};
 use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::types::Json;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -216,270 +219,270 @@ pub(crate) const EVENT_COLS: &str =
     "seq, at, kind, case_id, team, assignee, department_id, payload";
 pub(crate) const WEBHOOK_COLS: &str = "id, url, event_types, secret, created_at";
 
-/// `FOR UPDATE SKIP LOCKED` where the backend has it (PostgreSQL); SQLite's writer lock already
-/// serialises the claim.
-pub trait SkipLocked {
-    const SKIP_LOCKED: &'static str;
-}
-impl SkipLocked for sqlx::Sqlite {
-    const SKIP_LOCKED: &'static str = "";
-}
-impl SkipLocked for sqlx::Postgres {
-    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
-}
-
-/// `insert_events(tx, events)`: appends events to the log in the caller's transaction, numbered
-/// in the order given, with a delivery row for each webhook subscribed to its kind. The caller
-/// broadcasts the returned records after its commit.
-macro_rules! event_fns {
-    ($db:ty) => {
-        pub(crate) async fn insert_events(
-            tx: &mut sqlx::Transaction<'_, $db>,
-            events: &[$crate::agent_events::NewEvent],
-        ) -> $crate::Result<Vec<$crate::agent_events::EventRecord>> {
-            use $crate::agent_events::EventRecord;
-            use sqlx::types::Json;
-            use uuid::Uuid;
-            if events.is_empty() {
-                return Ok(Vec::new());
-            }
-            let now = $crate::time::to_ms(chrono::Utc::now());
-            let hooks: Vec<(Uuid, Json<Vec<String>>)> =
-                sqlx::query_as("SELECT id, event_types FROM webhooks WHERE deleted_at IS NULL")
-                    .fetch_all(&mut **tx)
-                    .await?;
-            let mut recs: Vec<EventRecord> = Vec::with_capacity(events.len());
-            for chunk in events.chunks(500) {
-                let mut q = sqlx::QueryBuilder::<$db>::new(
-                    "INSERT INTO events (at, kind, case_id, team, assignee, department_id, payload) ",
-                );
-                q.push_values(chunk, |mut b, e| {
-                    b.push_bind(now)
-                        .push_bind(&e.kind)
-                        .push_bind(e.case_id)
-                        .push_bind(&e.team)
-                        .push_bind(&e.assignee)
-                        .push_bind(e.department_id)
-                        .push_bind(Json(&e.payload));
-                });
-                // Only the numbers come back: the rows are what we just wrote, and decoding them
-                // (the payload's JSON above all) cost the ingest path per message.
-                q.push(" RETURNING seq");
-                let mut seqs: Vec<i64> = q.build_query_scalar().fetch_all(&mut **tx).await?;
-                // Numbered in the order given; RETURNING itself promises no order.
-                seqs.sort_unstable();
-                recs.extend(seqs.into_iter().zip(chunk).map(|(seq, e)| EventRecord {
-                    seq,
-                    at: $crate::time::from_ms(now),
-                    event: e.clone(),
-                }));
-            }
-            let deliveries: Vec<(Uuid, i64)> = recs
+/// Appends events to the log in the caller's transaction, numbered in the order given, with a
+/// delivery row for each webhook subscribed to its kind. The caller broadcasts the returned
+/// records after its commit ([`broadcast`]).
+pub(crate) async fn insert_events(
+    conn: &mut Conn<'_>,
+    events: &[NewEvent],
+) -> Result<Vec<EventRecord>> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = to_ms(Utc::now());
+    let hooks: Vec<(Uuid, Json<Vec<String>>)> =
+        query("SELECT id, event_types FROM webhooks WHERE deleted_at IS NULL")
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut recs: Vec<EventRecord> = Vec::with_capacity(events.len());
+    for chunk in events.chunks(500) {
+        let mut q = query(
+            "INSERT INTO events (at, kind, case_id, team, assignee, department_id, payload) ",
+        );
+        q.push_values(chunk.iter().map(|e| {
+            [
+                Arg::from(now),
+                e.kind.as_str().into(),
+                e.case_id.into(),
+                e.team.as_deref().into(),
+                e.assignee.as_deref().into(),
+                e.department_id.into(),
+                Arg::Json(Some(e.payload.clone())),
+            ]
+        }));
+        // Only the numbers come back: the rows are what we just wrote, and decoding them (the
+        // payload's JSON above all) cost the ingest path per message.
+        q.push(" RETURNING seq");
+        let mut seqs: Vec<i64> = q.scalars(&mut *conn).await?;
+        // Numbered in the order given; RETURNING itself promises no order.
+        seqs.sort_unstable();
+        recs.extend(seqs.into_iter().zip(chunk).map(|(seq, e)| EventRecord {
+            seq,
+            at: from_ms(now),
+            event: e.clone(),
+        }));
+    }
+    let deliveries: Vec<(Uuid, i64)> = recs
+        .iter()
+        .flat_map(|r| {
+            hooks
                 .iter()
-                .flat_map(|r| {
-                    hooks
-                        .iter()
-                        .filter(|(_, types)| types.0.iter().any(|t| t == &r.event.kind))
-                        .map(|(id, _)| (*id, r.seq))
-                })
-                .collect();
-            for chunk in deliveries.chunks(500) {
-                let mut q = sqlx::QueryBuilder::<$db>::new(
-                    "INSERT INTO webhook_deliveries (webhook_id, event_seq, next_attempt_at, created_at) ",
-                );
-                q.push_values(chunk, |mut b, (id, seq)| {
-                    b.push_bind(*id).push_bind(*seq).push_bind(now).push_bind(now);
-                });
-                q.push(" ON CONFLICT DO NOTHING");
-                q.build().execute(&mut **tx).await?;
-            }
-            Ok(recs)
+                .filter(|(_, types)| types.0.iter().any(|t| t == &r.event.kind))
+                .map(|(id, _)| (*id, r.seq))
+        })
+        .collect();
+    for chunk in deliveries.chunks(500) {
+        let mut q = query(
+            "INSERT INTO webhook_deliveries (webhook_id, event_seq, next_attempt_at, created_at) ",
+        );
+        q.push_values(
+            chunk
+                .iter()
+                .map(|(id, seq)| [Arg::from(*id), (*seq).into(), now.into(), now.into()]),
+        );
+        q.push(" ON CONFLICT DO NOTHING");
+        q.execute(&mut *conn).await?;
+    }
+    Ok(recs)
+}
+
+/// Hands committed events to this process's SSE streams (no subscriber is fine: the events are
+/// in the log).
+pub(crate) fn broadcast(feed: &tokio::sync::broadcast::Sender<EventRecord>, recs: &[EventRecord]) {
+    for rec in recs {
+        let _ = feed.send(rec.clone());
+    }
+}
+
+#[async_trait]
+impl<S: SqlCore> LiveEvents for S {
+    async fn append_events(&self, events: Vec<NewEvent>) -> Result<Vec<EventRecord>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
         }
-    };
-}
-pub(crate) use event_fns;
+        let mut tx = self.db().begin().await?;
+        let recs = insert_events(&mut tx.conn(), &events).await?;
+        tx.commit().await?;
+        broadcast(self.events(), &recs);
+        Ok(recs)
+    }
 
-macro_rules! impl_event_store {
-    ($store:ty, $db:ty) => {
-        const _: () = {
-            use $crate::agent_events::*;
-            use $crate::time::to_ms;
-            use $crate::Result;
-            use async_trait::async_trait;
-            use chrono::{DateTime, Utc};
-            use sqlx::types::Json;
-            use uuid::Uuid;
+    fn subscribe_events(&self) -> tokio::sync::broadcast::Receiver<EventRecord> {
+        self.events().subscribe()
+    }
 
-            $crate::agent_events::event_fns!($db);
+    async fn events_after(&self, seq: i64, limit: u32) -> Result<Vec<EventRecord>> {
+        let rows: Vec<EventRow> = query(format!(
+            "SELECT {EVENT_COLS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"
+        ))
+        .bind(seq)
+        .bind(limit)
+        .fetch_all(self.db().read())
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
 
-            impl $store {
-                /// Hands committed events to this process's SSE streams (no subscriber is fine:
-                /// the events are in the log).
-                pub(crate) fn broadcast_events(&self, recs: &[EventRecord]) {
-                    for rec in recs {
-                        let _ = self.events.send(rec.clone());
-                    }
-                }
-            }
+    async fn create_webhook(
+        &self,
+        url: &str,
+        types: &[String],
+        secret: &str,
+    ) -> Result<WebhookRecord> {
+        let row: WebhookRow = query(format!(
+            "INSERT INTO webhooks ({WEBHOOK_COLS}) VALUES ($1, $2, $3, $4, $5) \
+             RETURNING {WEBHOOK_COLS}"
+        ))
+        .bind(Uuid::now_v7())
+        .bind(url)
+        .bind(json(types))
+        .bind(secret)
+        .bind(to_ms(Utc::now()))
+        .fetch_one(self.db().write())
+        .await?;
+        Ok(row.into())
+    }
 
-            #[async_trait]
-            impl LiveEvents for $store {
-                async fn append_events(&self, events: Vec<NewEvent>) -> Result<Vec<EventRecord>> {
-                    if events.is_empty() {
-                        return Ok(Vec::new());
-                    }
-                    let mut tx = self.begin_write().await?;
-                    let recs = insert_events(&mut tx, &events).await?;
-                    tx.commit().await?;
-                    self.broadcast_events(&recs);
-                    Ok(recs)
-                }
+    async fn list_webhooks(&self) -> Result<Vec<WebhookRecord>> {
+        let rows: Vec<WebhookRow> = query(format!(
+            "SELECT {WEBHOOK_COLS} FROM webhooks WHERE deleted_at IS NULL ORDER BY id"
+        ))
+        .fetch_all(self.db().read())
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
 
-                fn subscribe_events(&self) -> tokio::sync::broadcast::Receiver<EventRecord> {
-                    self.events.subscribe()
-                }
+    async fn get_webhook(&self, id: Uuid) -> Result<Option<WebhookRecord>> {
+        let row: Option<WebhookRow> = query(format!(
+            "SELECT {WEBHOOK_COLS} FROM webhooks WHERE id = $1 AND deleted_at IS NULL"
+        ))
+        .bind(id)
+        .fetch_optional(self.db().read())
+        .await?;
+        Ok(row.map(Into::into))
+    }
 
-                async fn events_after(&self, seq: i64, limit: u32) -> Result<Vec<EventRecord>> {
-                    let sql = format!("SELECT {EVENT_COLS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2");
-                    let rows: Vec<EventRow> = sqlx::query_as(&sql)
-                        .bind(seq)
-                        .bind(i64::from(limit))
-                        .fetch_all(&self.pool)
-                        .await?;
-                    Ok(rows.into_iter().map(Into::into).collect())
-                }
+    async fn delete_webhook(&self, id: Uuid) -> Result<bool> {
+        let mut tx = self.db().begin().await?;
+        let done =
+            query("UPDATE webhooks SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL")
+                .bind(id)
+                .bind(to_ms(Utc::now()))
+                .execute(&mut tx)
+                .await?;
+        // Pending deliveries of a deleted webhook are not sent.
+        query(
+            "UPDATE webhook_deliveries SET status = 'failed', last_error = 'webhook deleted' \
+             WHERE webhook_id = $1 AND status = 'pending'",
+        )
+        .bind(id)
+        .execute(&mut tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done == 1)
+    }
 
-                async fn create_webhook(&self, url: &str, types: &[String], secret: &str) -> Result<WebhookRecord> {
-                    let sql = format!(
-                        "INSERT INTO webhooks ({WEBHOOK_COLS}) VALUES ($1, $2, $3, $4, $5) RETURNING {WEBHOOK_COLS}"
-                    );
-                    let row: WebhookRow = sqlx::query_as(&sql)
-                        .bind(Uuid::now_v7())
-                        .bind(url)
-                        .bind(Json(types))
-                        .bind(secret)
-                        .bind(to_ms(Utc::now()))
-                        .fetch_one(&self.wpool)
-                        .await?;
-                    Ok(row.into())
-                }
-
-                async fn list_webhooks(&self) -> Result<Vec<WebhookRecord>> {
-                    let sql = format!("SELECT {WEBHOOK_COLS} FROM webhooks WHERE deleted_at IS NULL ORDER BY id");
-                    let rows: Vec<WebhookRow> = sqlx::query_as(&sql).fetch_all(&self.pool).await?;
-                    Ok(rows.into_iter().map(Into::into).collect())
-                }
-
-                async fn get_webhook(&self, id: Uuid) -> Result<Option<WebhookRecord>> {
-                    let sql = format!("SELECT {WEBHOOK_COLS} FROM webhooks WHERE id = $1 AND deleted_at IS NULL");
-                    let row: Option<WebhookRow> = sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
-                    Ok(row.map(Into::into))
-                }
-
-                async fn delete_webhook(&self, id: Uuid) -> Result<bool> {
-                    let mut tx = self.begin_write().await?;
-                    let done = sqlx::query("UPDATE webhooks SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL")
-                        .bind(id)
-                        .bind(to_ms(Utc::now()))
-                        .execute(&mut *tx)
-                        .await?;
-                    // Pending deliveries of a deleted webhook are not sent.
-                    sqlx::query("UPDATE webhook_deliveries SET status = 'failed', last_error = 'webhook deleted' \
-                                 WHERE webhook_id = $1 AND status = 'pending'")
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                    tx.commit().await?;
-                    Ok(done.rows_affected() == 1)
-                }
-
-                async fn claim_deliveries(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32) -> Result<Vec<DeliveryJob>> {
-                    // A cheap read first, so an idle poller never takes the write lock.
-                    let any: Option<i64> = sqlx::query_scalar(
-                        "SELECT event_seq FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 LIMIT 1",
-                    )
-                    .bind(to_ms(now))
-                    .fetch_optional(&self.pool)
-                    .await?;
-                    if any.is_none() {
-                        return Ok(Vec::new());
-                    }
-                    let mut tx = self.begin_write().await?;
-                    let sql = format!(
-                        "SELECT webhook_id, event_seq FROM webhook_deliveries WHERE status = 'pending' \
-                         AND next_attempt_at <= $1 ORDER BY next_attempt_at, event_seq LIMIT $2{}",
-                        <$db as SkipLocked>::SKIP_LOCKED
-                    );
-                    let due: Vec<(Uuid, i64)> = sqlx::query_as(&sql)
-                        .bind(to_ms(now))
-                        .bind(i64::from(limit))
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    let mut jobs = Vec::with_capacity(due.len());
-                    for (wid, seq) in due {
-                        let (attempts, created): (i64, i64) = sqlx::query_as(
-                            "UPDATE webhook_deliveries SET next_attempt_at = $3 \
-                             WHERE webhook_id = $1 AND event_seq = $2 RETURNING attempts, created_at",
-                        )
-                        .bind(wid)
-                        .bind(seq)
-                        .bind(to_ms(lease_until))
-                        .fetch_one(&mut *tx)
-                        .await?;
-                        let sql = format!("SELECT {WEBHOOK_COLS} FROM webhooks WHERE id = $1");
-                        let hook: WebhookRow = sqlx::query_as(&sql).bind(wid).fetch_one(&mut *tx).await?;
-                        let sql = format!("SELECT {EVENT_COLS} FROM events WHERE seq = $1");
-                        let ev: EventRow = sqlx::query_as(&sql).bind(seq).fetch_one(&mut *tx).await?;
-                        jobs.push(DeliveryJob {
-                            webhook: hook.into(),
-                            event: ev.into(),
-                            attempts,
-                            created_at: $crate::time::from_ms(created),
-                        });
-                    }
-                    tx.commit().await?;
-                    Ok(jobs)
-                }
-
-                async fn finish_delivery(&self, wid: Uuid, seq: i64, outcome: DeliveryOutcome) -> Result<()> {
-                    let now = to_ms(Utc::now());
-                    let (status, code, error, next, delivered) = match outcome {
-                        DeliveryOutcome::Succeeded { status } => ("succeeded", Some(status), None, now, Some(now)),
-                        DeliveryOutcome::Retry { status, error, at } => ("pending", status, Some(error), to_ms(at), None),
-                        DeliveryOutcome::Failed { status, error } => ("failed", status, Some(error), now, None),
-                    };
-                    sqlx::query(
-                        "UPDATE webhook_deliveries SET status = $3, attempts = attempts + 1, last_status = $4, \
-                         last_error = $5, next_attempt_at = $6, delivered_at = $7 \
-                         WHERE webhook_id = $1 AND event_seq = $2 AND status = 'pending'",
-                    )
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DeliveryJob>> {
+        // A cheap read first, so an idle poller never takes the write lock.
+        let any: Option<i64> = query(
+            "SELECT event_seq FROM webhook_deliveries \
+             WHERE status = 'pending' AND next_attempt_at <= $1 LIMIT 1",
+        )
+        .bind(to_ms(now))
+        .scalar_optional(self.db().read())
+        .await?;
+        if any.is_none() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.db().begin().await?;
+        let due: Vec<(Uuid, i64)> = query(format!(
+            "SELECT webhook_id, event_seq FROM webhook_deliveries WHERE status = 'pending' \
+             AND next_attempt_at <= $1 ORDER BY next_attempt_at, event_seq LIMIT $2{}",
+            tx.dialect().skip_locked()
+        ))
+        .bind(to_ms(now))
+        .bind(limit)
+        .fetch_all(&mut tx)
+        .await?;
+        let mut jobs = Vec::with_capacity(due.len());
+        for (wid, seq) in due {
+            let (attempts, created): (i64, i64) = query(
+                "UPDATE webhook_deliveries SET next_attempt_at = $3 \
+                 WHERE webhook_id = $1 AND event_seq = $2 RETURNING attempts, created_at",
+            )
+            .bind(wid)
+            .bind(seq)
+            .bind(to_ms(lease_until))
+            .fetch_one(&mut tx)
+            .await?;
+            let hook: WebhookRow =
+                query(format!("SELECT {WEBHOOK_COLS} FROM webhooks WHERE id = $1"))
                     .bind(wid)
-                    .bind(seq)
-                    .bind(status)
-                    .bind(code.map(i64::from))
-                    .bind(error)
-                    .bind(next)
-                    .bind(delivered)
-                    .execute(&self.wpool)
+                    .fetch_one(&mut tx)
                     .await?;
-                    Ok(())
-                }
+            let ev: EventRow = query(format!("SELECT {EVENT_COLS} FROM events WHERE seq = $1"))
+                .bind(seq)
+                .fetch_one(&mut tx)
+                .await?;
+            jobs.push(DeliveryJob {
+                webhook: hook.into(),
+                event: ev.into(),
+                attempts,
+                created_at: from_ms(created),
+            });
+        }
+        tx.commit().await?;
+        Ok(jobs)
+    }
 
-                async fn list_deliveries(&self, wid: Uuid, after: Option<i64>, limit: u32) -> Result<Vec<DeliveryRecord>> {
-                    let rows: Vec<DeliveryRow> = sqlx::query_as(
-                        "SELECT webhook_id, event_seq, status, attempts, next_attempt_at, last_status, last_error, \
-                         created_at, delivered_at FROM webhook_deliveries WHERE webhook_id = $1 AND event_seq > $2 \
-                         ORDER BY event_seq LIMIT $3",
-                    )
-                    .bind(wid)
-                    .bind(after.unwrap_or(0))
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await?;
-                    Ok(rows.into_iter().map(Into::into).collect())
-                }
+    async fn finish_delivery(&self, wid: Uuid, seq: i64, outcome: DeliveryOutcome) -> Result<()> {
+        let now = to_ms(Utc::now());
+        let (status, code, error, next, delivered) = match outcome {
+            DeliveryOutcome::Succeeded { status } => {
+                ("succeeded", Some(status), None, now, Some(now))
             }
+            DeliveryOutcome::Retry { status, error, at } => {
+                ("pending", status, Some(error), to_ms(at), None)
+            }
+            DeliveryOutcome::Failed { status, error } => ("failed", status, Some(error), now, None),
         };
-    };
+        query(
+            "UPDATE webhook_deliveries SET status = $3, attempts = attempts + 1, \
+             last_status = $4, last_error = $5, next_attempt_at = $6, delivered_at = $7 \
+             WHERE webhook_id = $1 AND event_seq = $2 AND status = 'pending'",
+        )
+        .bind(wid)
+        .bind(seq)
+        .bind(status)
+        .bind(code.map(i64::from))
+        .bind(error)
+        .bind(next)
+        .bind(delivered)
+        .execute(self.db().write())
+        .await?;
+        Ok(())
+    }
+
+    async fn list_deliveries(
+        &self,
+        wid: Uuid,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRecord>> {
+        let rows: Vec<DeliveryRow> = query(
+            "SELECT webhook_id, event_seq, status, attempts, next_attempt_at, last_status, \
+             last_error, created_at, delivered_at FROM webhook_deliveries \
+             WHERE webhook_id = $1 AND event_seq > $2 ORDER BY event_seq LIMIT $3",
+        )
+        .bind(wid)
+        .bind(after.unwrap_or(0))
+        .bind(limit)
+        .fetch_all(self.db().read())
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
 }
-pub(crate) use impl_event_store;

@@ -1083,7 +1083,7 @@ macro_rules! impl_connectors_store {
                     tx.commit().await?;
                     if adopted {
                         self.sla.changed();
-                        self.broadcast_events(&events);
+                        $crate::agent_events::broadcast(&self.events, &events);
                     }
                     Ok(if adopted {
                         EchoOutcome::AdoptedByReply { reply_id: reply.id, case_id: reply.case_id }
@@ -1306,7 +1306,7 @@ macro_rules! impl_connectors_store {
                     let r = Self::reply_in(&mut tx, id).await?.ok_or_else(|| StoreError::NotFound(format!("reply {id}")))?;
                     tx.commit().await?;
                     self.sla.changed();
-                    self.broadcast_events(&events);
+                    $crate::agent_events::broadcast(&self.events, &events);
                     Ok(r)
                 }
 

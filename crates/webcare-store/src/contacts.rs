@@ -6,16 +6,16 @@
 //! rows. A case belongs to an identity when every identified citizen message in it is that
 //! identity's: a case in which two identities wrote (a merged case) stays where it is.
 //!
-//! Like `sql.rs`, the SQL is written once and instantiated per backend by
-//! [`impl_contact_store!`]; the name search differs (FTS5 or `tsvector`) and sits behind
-//! [`ContactDialect`].
+//! The name search differs per backend (FTS5 or `tsvector`): [`crate::db::Dialect`].
 
-use crate::agent::{AuditRecord, CaseScope};
+use crate::agent::{AuditRecord, AuditRow, CaseScope};
+use crate::db::{query, Exec, Query, SqlCore, Tx};
 use crate::records::{CaseRecord, MessageRecord, Page};
-use crate::Result;
+use crate::sql::{into_page, rows_into, CaseRow, MessageRow, CASE_COLS, MESSAGE_COLS};
+use crate::time::to_ms;
+use crate::{Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::QueryBuilder;
 use uuid::Uuid;
 use webcare_domain::ChannelKind;
 
@@ -173,33 +173,6 @@ pub trait ContactStore: Send + Sync {
     ) -> Result<Page<AuditRecord>>;
 }
 
-/// The backend's way of matching words in identity names.
-pub trait ContactDialect: sqlx::Database + Sized {
-    /// `SELECT contact_id ...` of identities whose names contain every word.
-    fn push_name_words(q: &mut QueryBuilder<'_, Self>, words: &[String]);
-}
-
-impl ContactDialect for sqlx::Sqlite {
-    fn push_name_words(q: &mut QueryBuilder<'_, Self>, words: &[String]) {
-        // Each word quoted: nothing the caller types is FTS syntax.
-        let m: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
-        q.push("SELECT contact_id FROM contacts_fts WHERE contacts_fts MATCH ")
-            .push_bind(m.join(" "));
-    }
-}
-
-impl ContactDialect for sqlx::Postgres {
-    fn push_name_words(q: &mut QueryBuilder<'_, Self>, words: &[String]) {
-        // The expression of the GIN index of migration 0004.
-        q.push(
-            "SELECT contact_id FROM contact_identities WHERE to_tsvector('dutch', \
-             coalesce(display_name, '') || ' ' || coalesce(handle, '')) @@ plainto_tsquery('dutch', ",
-        )
-        .push_bind(words.join(" "))
-        .push(")");
-    }
-}
-
 pub(crate) const CONTACT_COLS: &str =
     "id, display_name, notes, phone, no_auto_reply, merged_into, created_at, updated_at";
 
@@ -276,491 +249,538 @@ pub(crate) const CASES_OF_IDENTITY: &str = "contact_id = $1 \
     AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.case_id = cases.id AND m.direction = 'inbound' \
     AND m.author_identity_id IS NOT NULL AND m.author_identity_id <> $2)";
 
-/// Implements [`ContactStore`] for one backend.
-macro_rules! impl_contact_store {
-    ($store:ty, $db:ty) => {
-        const _: () = {
-            use $crate::agent::{AuditRecord, AuditRow, CaseScope};
-            use $crate::contacts::*;
-            use $crate::records::*;
-            use $crate::sql::{into_page, push_list, rows_into, CaseRow, MessageRow, CASE_COLS, MESSAGE_COLS};
-            use $crate::time::to_ms;
-            use $crate::{Result, StoreError};
-            use async_trait::async_trait;
-            use chrono::Utc;
-            use sqlx::types::Json;
-            use sqlx::{QueryBuilder, Transaction};
-            use uuid::Uuid;
+/// Profiles of these contacts, in the order of `rows`.
+async fn profiles_of<'e>(
+    ex: impl Into<Exec<'e>>,
+    rows: Vec<ContactRow>,
+) -> Result<Vec<ContactProfile>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = query(format!(
+        "SELECT {IDENTITY_COLS} FROM contact_identities ci \
+         JOIN channel_accounts a ON a.id = ci.channel_account_id WHERE ci.contact_id IN "
+    ));
+    q.push_list(rows.iter().map(|r| r.id));
+    q.push(" ORDER BY ci.id");
+    let idents: Vec<ContactIdentityRow> = q.fetch_all(ex).await?;
+    assemble(rows, idents)
+}
 
-            impl $store {
-                /// Profiles of these contacts, in the order of `rows`.
-                async fn profiles_of<'e, E>(&self, ex: E, rows: Vec<ContactRow>) -> Result<Vec<ContactProfile>>
-                where
-                    E: sqlx::Executor<'e, Database = $db>,
-                {
-                    if rows.is_empty() {
-                        return Ok(Vec::new());
-                    }
-                    let mut q: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
-                        "SELECT {IDENTITY_COLS} FROM contact_identities ci \
-                         JOIN channel_accounts a ON a.id = ci.channel_account_id WHERE ci.contact_id IN "
-                    ));
-                    push_list(&mut q, rows.iter().map(|r| r.id));
-                    q.push(" ORDER BY ci.id");
-                    let idents: Vec<ContactIdentityRow> = q.build_query_as().fetch_all(ex).await?;
-                    assemble(rows, idents)
+/// The live contact `id`: not found and merged away are errors that say which.
+async fn live_contact(tx: &mut Tx, id: Uuid) -> Result<()> {
+    let row: Option<Option<Uuid>> = query("SELECT merged_into FROM contacts WHERE id = $1")
+        .bind(id)
+        .scalar_optional(tx)
+        .await?;
+    match row {
+        None => Err(StoreError::NotFound(format!("contact {id}"))),
+        Some(Some(to)) => Err(StoreError::Conflict(format!(
+            "contact {id} was merged into {to}; use that one"
+        ))),
+        Some(None) => Ok(()),
+    }
+}
+
+/// Takes the live contact `id` for this transaction's change. On PostgreSQL the `UPDATE` holds
+/// the row lock, and a concurrent change of the same contact (a merge from the other side)
+/// makes it wait and re-check `merged_into` after that commits; on SQLite the write transaction
+/// is the lock already. Callers taking two contacts take them in id order, so two changes never
+/// wait on each other.
+async fn lock_live(tx: &mut Tx, id: Uuid, now: i64) -> Result<()> {
+    let locked: Option<Uuid> = query(
+        "UPDATE contacts SET updated_at = $2 WHERE id = $1 AND merged_into IS NULL RETURNING id",
+    )
+    .bind(id)
+    .bind(now)
+    .scalar_optional(&mut *tx)
+    .await?;
+    if locked.is_some() {
+        return Ok(());
+    }
+    // Not found, or merged away: say which.
+    live_contact(tx, id).await?;
+    Err(StoreError::Conflict(format!(
+        "contact {id} changed meanwhile; try again"
+    )))
+}
+
+async fn lock_both(tx: &mut Tx, a: Uuid, b: Uuid, now: i64) -> Result<()> {
+    let (first, second) = if a < b { (a, b) } else { (b, a) };
+    lock_live(tx, first, now).await?;
+    lock_live(tx, second, now).await
+}
+
+/// The audit row of a contact's data, written where `ex` says (a transaction or the pool).
+async fn insert_audit<'e>(ex: impl Into<Exec<'e>>, e: &ContactAudit, at: i64) -> Result<()> {
+    query(
+        "INSERT INTO audit_events (id, at, actor, action, case_id, detail, contact_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(at)
+    .bind(&e.actor)
+    .bind(&e.action)
+    .bind(e.case_id)
+    .bind(e.detail.clone())
+    .bind(e.contact_id)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Moves `identity` and its cases from `from` to `to`, in `tx`.
+async fn move_identity(tx: &mut Tx, from: Uuid, to: Uuid, identity: Uuid) -> Result<Vec<Uuid>> {
+    let cases: Vec<Uuid> = query(format!(
+        "UPDATE cases SET contact_id = $3 WHERE {CASES_OF_IDENTITY} RETURNING id"
+    ))
+    .bind(from)
+    .bind(identity)
+    .bind(to)
+    .scalars(&mut *tx)
+    .await?;
+    query("UPDATE contact_identities SET contact_id = $2 WHERE id = $1")
+        .bind(identity)
+        .bind(to)
+        .execute(tx)
+        .await?;
+    Ok(cases)
+}
+
+/// Marks `from` (and whatever was merged into it: one hop, never a chain) merged into `into`.
+async fn mark_merged(tx: &mut Tx, from: Uuid, into: Uuid, now: i64) -> Result<()> {
+    query(
+        "UPDATE contacts SET merged_into = $2, merged_at = $3, updated_at = $3 \
+         WHERE id = $1 OR merged_into = $1",
+    )
+    .bind(from)
+    .bind(into)
+    .bind(now)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+async fn touch(tx: &mut Tx, id: Uuid, now: i64) -> Result<()> {
+    query("UPDATE contacts SET updated_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+async fn count_where(tx: &mut Tx, sql: &str, id: Uuid) -> Result<i64> {
+    query(sql).bind(id).scalar(tx).await
+}
+
+/// Audits a move on both contacts, in `tx`.
+async fn audit_move(
+    tx: &mut Tx,
+    action: &str,
+    actor: &str,
+    m: &ContactMove,
+    at: i64,
+) -> Result<()> {
+    let detail = serde_json::json!({
+        "fromContactId": m.from_contact, "toContactId": m.to_contact,
+        "identityIds": m.identities, "caseIds": m.cases,
+    });
+    for contact_id in [m.to_contact, m.from_contact] {
+        let e = ContactAudit {
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            contact_id,
+            case_id: None,
+            detail: detail.clone(),
+        };
+        insert_audit(&mut *tx, &e, at).await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl<S: SqlCore> ContactStore for S {
+    async fn list_contacts(
+        &self,
+        s: ContactSearch,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Page<ContactProfile>> {
+        let mut q = query(format!(
+            "SELECT {CONTACT_COLS} FROM contacts WHERE merged_into IS NULL"
+        ));
+        if s.text.is_some() || s.phone.is_some() {
+            // One `IN` over a `UNION` of index look-ups: the database starts from the few
+            // matching contacts instead of walking all of them testing each key.
+            q.push(" AND id IN (");
+            let mut first = true;
+            let mut union = |q: &mut Query| {
+                if !std::mem::take(&mut first) {
+                    q.push(" UNION ");
                 }
-
-                /// The live contact `id`, locked for this transaction's change (SQLite: the write
-                /// transaction is the lock).
-                async fn live_contact(tx: &mut Transaction<'static, $db>, id: Uuid) -> Result<()> {
-                    let row: Option<Option<Uuid>> = sqlx::query_scalar("SELECT merged_into FROM contacts WHERE id = $1")
-                        .bind(id)
-                        .fetch_optional(&mut **tx)
-                        .await?;
-                    match row {
-                        None => Err(StoreError::NotFound(format!("contact {id}"))),
-                        Some(Some(to)) => Err(StoreError::Conflict(format!(
-                            "contact {id} was merged into {to}; use that one"
-                        ))),
-                        Some(None) => Ok(()),
-                    }
+            };
+            if let Some(text) = s.text.as_deref() {
+                let words = crate::agent::search_words(text);
+                if !words.is_empty() {
+                    union(&mut q);
+                    self.db().dialect().push_name_words(&mut q, &words);
                 }
-
-                /// Takes the live contact `id` for this transaction's change. On PostgreSQL the
-                /// `UPDATE` holds the row lock, and a concurrent change of the same contact (a
-                /// merge from the other side) makes it wait and re-check `merged_into` after that
-                /// commits; on SQLite the write transaction is the lock already. Callers taking two
-                /// contacts take them in id order, so two changes never wait on each other.
-                async fn lock_live(tx: &mut Transaction<'static, $db>, id: Uuid, now: i64) -> Result<()> {
-                    let locked: Option<Uuid> = sqlx::query_scalar(
-                        "UPDATE contacts SET updated_at = $2 WHERE id = $1 AND merged_into IS NULL RETURNING id",
-                    )
-                    .bind(id)
-                    .bind(now)
-                    .fetch_optional(&mut **tx)
-                    .await?;
-                    if locked.is_some() {
-                        return Ok(());
-                    }
-                    // Not found, or merged away: say which.
-                    Self::live_contact(tx, id).await?;
-                    Err(StoreError::Conflict(format!("contact {id} changed meanwhile; try again")))
-                }
-
-                async fn lock_both(tx: &mut Transaction<'static, $db>, a: Uuid, b: Uuid, now: i64) -> Result<()> {
-                    let (first, second) = if a < b { (a, b) } else { (b, a) };
-                    Self::lock_live(tx, first, now).await?;
-                    Self::lock_live(tx, second, now).await
-                }
-
-                async fn audit_in(tx: &mut Transaction<'static, $db>, e: &ContactAudit, at: i64) -> Result<()> {
-                    sqlx::query(
-                        "INSERT INTO audit_events (id, at, actor, action, case_id, detail, contact_id) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    )
-                    .bind(Uuid::now_v7())
-                    .bind(at)
-                    .bind(&e.actor)
-                    .bind(&e.action)
-                    .bind(e.case_id)
-                    .bind(Json(&e.detail))
-                    .bind(e.contact_id)
-                    .execute(&mut **tx)
-                    .await?;
-                    Ok(())
-                }
-
-                /// Moves `identity` and its cases from `from` to `to`, in `tx`.
-                async fn move_identity(
-                    tx: &mut Transaction<'static, $db>,
-                    from: Uuid,
-                    to: Uuid,
-                    identity: Uuid,
-                ) -> Result<Vec<Uuid>> {
-                    let sql = format!("UPDATE cases SET contact_id = $3 WHERE {CASES_OF_IDENTITY} RETURNING id");
-                    let cases: Vec<Uuid> = sqlx::query_scalar(&sql)
-                        .bind(from)
-                        .bind(identity)
-                        .bind(to)
-                        .fetch_all(&mut **tx)
-                        .await?;
-                    sqlx::query("UPDATE contact_identities SET contact_id = $2 WHERE id = $1")
-                        .bind(identity)
-                        .bind(to)
-                        .execute(&mut **tx)
-                        .await?;
-                    Ok(cases)
-                }
-
-                /// Audits a move on both contacts, in `tx`.
-                async fn audit_move(
-                    tx: &mut Transaction<'static, $db>,
-                    action: &str,
-                    actor: &str,
-                    m: &ContactMove,
-                    at: i64,
-                ) -> Result<()> {
-                    let detail = serde_json::json!({
-                        "fromContactId": m.from_contact, "toContactId": m.to_contact,
-                        "identityIds": m.identities, "caseIds": m.cases,
-                    });
-                    for contact_id in [m.to_contact, m.from_contact] {
-                        Self::audit_in(tx, &ContactAudit {
-                            actor: actor.to_owned(),
-                            action: action.to_owned(),
-                            contact_id,
-                            case_id: None,
-                            detail: detail.clone(),
-                        }, at).await?;
-                    }
-                    Ok(())
+                union(&mut q);
+                q.push(
+                    "SELECT id FROM contacts WHERE display_name IS NOT NULL \
+                     AND lower(display_name) = lower(",
+                )
+                .push_bind(text.trim())
+                .push(")");
+                union(&mut q);
+                q.push("SELECT contact_id FROM contact_identities WHERE platform_user_id = ")
+                    .push_bind(text.trim());
+                if let Some(h) = webcare_domain::contacts::normalise_handle(text) {
+                    union(&mut q);
+                    q.push(
+                        "SELECT contact_id FROM contact_identities \
+                         WHERE handle IS NOT NULL AND lower(handle) IN ",
+                    );
+                    q.push_list([format!("@{h}"), h]);
                 }
             }
+            if let Some(p) = s.phone {
+                union(&mut q);
+                q.push("SELECT id FROM contacts WHERE phone IS NOT NULL AND phone = ")
+                    .push_bind(&p);
+                union(&mut q);
+                q.push("SELECT contact_id FROM contact_identities WHERE platform_user_id = ")
+                    .push_bind(p);
+            }
+            q.push(")");
+        }
+        if let CaseScope::Department(d) = s.scope {
+            q.push(" AND id IN (SELECT contact_id FROM cases WHERE status = 'forwarded'");
+            if let Some(d) = d {
+                q.push(" AND department_id = ").push_bind(d);
+            }
+            q.push(")");
+        }
+        if let Some(a) = after {
+            q.push(" AND id > ").push_bind(a);
+        }
+        q.push(" ORDER BY id LIMIT ")
+            .push_bind(i64::from(limit) + 1);
+        let rows: Vec<ContactRow> = q.fetch_all(self.db().read()).await?;
+        let profiles = profiles_of(self.db().read(), rows).await?;
+        Ok(into_page(profiles, limit, |c: &ContactProfile| c.id))
+    }
 
-            #[async_trait]
-            impl ContactStore for $store {
-                async fn list_contacts(&self, s: ContactSearch, after: Option<Uuid>, limit: u32) -> Result<Page<ContactProfile>> {
-                    let mut q: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
-                        "SELECT {CONTACT_COLS} FROM contacts WHERE merged_into IS NULL"
-                    ));
-                    if s.text.is_some() || s.phone.is_some() {
-                        // One `IN` over a `UNION` of index look-ups: the database starts from the
-                        // few matching contacts instead of walking all of them testing each key.
-                        q.push(" AND id IN (");
-                        let mut first = true;
-                        let mut union = |q: &mut QueryBuilder<'_, $db>| {
-                            if !std::mem::take(&mut first) {
-                                q.push(" UNION ");
-                            }
-                        };
-                        if let Some(text) = s.text.as_deref() {
-                            let words = $crate::agent::search_words(text);
-                            if !words.is_empty() {
-                                union(&mut q);
-                                <$db as ContactDialect>::push_name_words(&mut q, &words);
-                            }
-                            union(&mut q);
-                            q.push("SELECT id FROM contacts WHERE display_name IS NOT NULL AND lower(display_name) = lower(")
-                                .push_bind(text.trim().to_owned())
-                                .push(")");
-                            union(&mut q);
-                            q.push("SELECT contact_id FROM contact_identities WHERE platform_user_id = ")
-                                .push_bind(text.trim().to_owned());
-                            if let Some(h) = webcare_domain::contacts::normalise_handle(text) {
-                                union(&mut q);
-                                q.push("SELECT contact_id FROM contact_identities WHERE handle IS NOT NULL AND lower(handle) IN ");
-                                push_list(&mut q, [h.clone(), format!("@{h}")]);
-                            }
-                        }
-                        if let Some(p) = s.phone {
-                            union(&mut q);
-                            q.push("SELECT id FROM contacts WHERE phone IS NOT NULL AND phone = ").push_bind(p.clone());
-                            union(&mut q);
-                            q.push("SELECT contact_id FROM contact_identities WHERE platform_user_id = ").push_bind(p);
-                        }
-                        q.push(")");
-                    }
-                    if let CaseScope::Department(d) = s.scope {
-                        q.push(" AND id IN (SELECT contact_id FROM cases WHERE status = 'forwarded'");
-                        if let Some(d) = d {
-                            q.push(" AND department_id = ").push_bind(d);
-                        }
-                        q.push(")");
-                    }
-                    if let Some(a) = after {
-                        q.push(" AND id > ").push_bind(a);
-                    }
-                    q.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit) + 1);
-                    let rows: Vec<ContactRow> = q.build_query_as().fetch_all(&self.pool).await?;
-                    let profiles = self.profiles_of(&self.pool, rows).await?;
-                    Ok(into_page(profiles, limit, |c: &ContactProfile| c.id))
-                }
+    async fn contact_profile(&self, id: Uuid) -> Result<Option<ContactProfile>> {
+        let row: Option<ContactRow> =
+            query(format!("SELECT {CONTACT_COLS} FROM contacts WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(self.db().read())
+                .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(profiles_of(self.db().read(), vec![row]).await?.pop())
+    }
 
-                async fn contact_profile(&self, id: Uuid) -> Result<Option<ContactProfile>> {
-                    let sql = format!("SELECT {CONTACT_COLS} FROM contacts WHERE id = $1");
-                    let row: Option<ContactRow> = sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
-                    let Some(row) = row else { return Ok(None) };
-                    Ok(self.profiles_of(&self.pool, vec![row]).await?.pop())
-                }
+    async fn contact_in_scope(&self, id: Uuid, scope: &CaseScope) -> Result<bool> {
+        let CaseScope::Department(d) = scope else {
+            return Ok(true);
+        };
+        let mut q = query("SELECT COUNT(*) FROM cases WHERE contact_id = ");
+        q.push_bind(id).push(" AND status = 'forwarded'");
+        if let Some(d) = d {
+            q.push(" AND department_id = ").push_bind(*d);
+        }
+        let n: i64 = q.scalar(self.db().read()).await?;
+        Ok(n > 0)
+    }
 
-                async fn contact_in_scope(&self, id: Uuid, scope: &CaseScope) -> Result<bool> {
-                    let CaseScope::Department(d) = scope else { return Ok(true) };
-                    let mut q: QueryBuilder<'_, $db> = QueryBuilder::new(
-                        "SELECT COUNT(*) FROM cases WHERE contact_id = ",
-                    );
-                    q.push_bind(id).push(" AND status = 'forwarded'");
-                    if let Some(d) = d {
-                        q.push(" AND department_id = ").push_bind(*d);
-                    }
-                    let n: i64 = q.build_query_scalar().fetch_one(&self.pool).await?;
-                    Ok(n > 0)
-                }
+    async fn contact_cases(&self, id: Uuid, limit: u32) -> Result<Vec<CaseRecord>> {
+        let rows: Vec<CaseRow> = query(format!(
+            "SELECT {CASE_COLS} FROM cases WHERE contact_id = $1 \
+             ORDER BY last_message_at DESC, id DESC LIMIT $2"
+        ))
+        .bind(id)
+        .bind(limit)
+        .fetch_all(self.db().read())
+        .await?;
+        rows_into(rows)
+    }
 
-                async fn contact_cases(&self, id: Uuid, limit: u32) -> Result<Vec<CaseRecord>> {
-                    let sql = format!(
-                        "SELECT {CASE_COLS} FROM cases WHERE contact_id = $1 \
-                         ORDER BY last_message_at DESC, id DESC LIMIT $2"
-                    );
-                    let rows: Vec<CaseRow> = sqlx::query_as(&sql).bind(id).bind(i64::from(limit)).fetch_all(&self.pool).await?;
-                    rows_into(rows)
-                }
+    async fn contact_open_cases(
+        &self,
+        id: Uuid,
+        except: Uuid,
+        limit: u32,
+    ) -> Result<Vec<CaseRecord>> {
+        let rows: Vec<CaseRow> = query(format!(
+            "SELECT {CASE_COLS} FROM cases WHERE contact_id = $1 AND id <> $2 \
+             AND status NOT IN ('resolved', 'closed') AND merged_into IS NULL \
+             ORDER BY last_message_at DESC, id DESC LIMIT $3"
+        ))
+        .bind(id)
+        .bind(except)
+        .bind(limit)
+        .fetch_all(self.db().read())
+        .await?;
+        rows_into(rows)
+    }
 
-                async fn contact_open_cases(&self, id: Uuid, except: Uuid, limit: u32) -> Result<Vec<CaseRecord>> {
-                    let sql = format!(
-                        "SELECT {CASE_COLS} FROM cases WHERE contact_id = $1 AND id <> $2 \
-                         AND status NOT IN ('resolved', 'closed') AND merged_into IS NULL \
-                         ORDER BY last_message_at DESC, id DESC LIMIT $3"
-                    );
-                    let rows: Vec<CaseRow> = sqlx::query_as(&sql)
-                        .bind(id)
-                        .bind(except)
-                        .bind(i64::from(limit))
-                        .fetch_all(&self.pool)
-                        .await?;
-                    rows_into(rows)
-                }
+    async fn contact_messages(&self, id: Uuid, limit: u32) -> Result<Vec<MessageRecord>> {
+        let rows: Vec<MessageRow> = query(format!(
+            "SELECT {MESSAGE_COLS} FROM messages WHERE case_id IN \
+             (SELECT id FROM cases WHERE contact_id = $1) ORDER BY sent_at DESC, id DESC LIMIT $2"
+        ))
+        .bind(id)
+        .bind(limit)
+        .fetch_all(self.db().read())
+        .await?;
+        rows_into(rows)
+    }
 
-                async fn contact_messages(&self, id: Uuid, limit: u32) -> Result<Vec<MessageRecord>> {
-                    let sql = format!(
-                        "SELECT {MESSAGE_COLS} FROM messages WHERE case_id IN \
-                         (SELECT id FROM cases WHERE contact_id = $1) ORDER BY sent_at DESC, id DESC LIMIT $2"
-                    );
-                    let rows: Vec<MessageRow> = sqlx::query_as(&sql).bind(id).bind(i64::from(limit)).fetch_all(&self.pool).await?;
-                    rows_into(rows)
-                }
+    async fn update_contact(
+        &self,
+        id: Uuid,
+        p: ContactPatch,
+        audit: ContactAudit,
+    ) -> Result<Option<ContactProfile>> {
+        let now = to_ms(Utc::now());
+        let mut tx = self.db().begin().await?;
+        // One statement: each field is set only when given, so two agents editing different
+        // fields at once both keep their change.
+        let row: Option<ContactRow> = query(format!(
+            "UPDATE contacts SET \
+             display_name = CASE WHEN $2 THEN $3 ELSE display_name END, \
+             notes = CASE WHEN $4 THEN $5 ELSE notes END, \
+             phone = CASE WHEN $6 THEN $7 ELSE phone END, \
+             no_auto_reply = COALESCE($8, no_auto_reply), \
+             updated_at = $9 \
+             WHERE id = $1 AND merged_into IS NULL RETURNING {CONTACT_COLS}"
+        ))
+        .bind(id)
+        .bind(p.display_name.is_some())
+        .bind(p.display_name.flatten())
+        .bind(p.notes.is_some())
+        .bind(p.notes.flatten())
+        .bind(p.phone.is_some())
+        .bind(p.phone.flatten())
+        .bind(p.no_auto_reply)
+        .bind(now)
+        .fetch_optional(&mut tx)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        insert_audit(&mut tx, &audit, now).await?;
+        let profile = profiles_of(&mut tx, vec![row]).await?.pop();
+        tx.commit().await?;
+        Ok(profile)
+    }
 
-                async fn update_contact(&self, id: Uuid, p: ContactPatch, audit: ContactAudit) -> Result<Option<ContactProfile>> {
-                    let now = to_ms(Utc::now());
-                    let mut tx = self.begin_write().await?;
-                    // One statement: each field is set only when given, so two agents editing
-                    // different fields at once both keep their change.
-                    let sql = format!(
-                        "UPDATE contacts SET \
-                         display_name = CASE WHEN $2 THEN $3 ELSE display_name END, \
-                         notes = CASE WHEN $4 THEN $5 ELSE notes END, \
-                         phone = CASE WHEN $6 THEN $7 ELSE phone END, \
-                         no_auto_reply = COALESCE($8, no_auto_reply), \
-                         updated_at = $9 \
-                         WHERE id = $1 AND merged_into IS NULL RETURNING {CONTACT_COLS}"
-                    );
-                    let row: Option<ContactRow> = sqlx::query_as(&sql)
-                        .bind(id)
-                        .bind(p.display_name.is_some())
-                        .bind(p.display_name.flatten())
-                        .bind(p.notes.is_some())
-                        .bind(p.notes.flatten())
-                        .bind(p.phone.is_some())
-                        .bind(p.phone.flatten())
-                        .bind(p.no_auto_reply)
-                        .bind(now)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    let Some(row) = row else { return Ok(None) };
-                    Self::audit_in(&mut tx, &audit, now).await?;
-                    let profile = self.profiles_of(&mut *tx, vec![row]).await?.pop();
-                    tx.commit().await?;
-                    Ok(profile)
-                }
+    async fn merge_contacts(&self, into: Uuid, from: Uuid, actor: &str) -> Result<ContactMove> {
+        if into == from {
+            return Err(StoreError::Conflict(
+                "a contact cannot be merged into itself".into(),
+            ));
+        }
+        let now = to_ms(Utc::now());
+        let mut tx = self.db().begin().await?;
+        lock_both(&mut tx, into, from, now).await?;
+        let mut identities: Vec<Uuid> = query(
+            "UPDATE contact_identities SET contact_id = $2 WHERE contact_id = $1 RETURNING id",
+        )
+        .bind(from)
+        .bind(into)
+        .scalars(&mut tx)
+        .await?;
+        let mut cases: Vec<Uuid> =
+            query("UPDATE cases SET contact_id = $2 WHERE contact_id = $1 RETURNING id")
+                .bind(from)
+                .bind(into)
+                .scalars(&mut tx)
+                .await?;
+        // Earlier merges into `from` now lead to `into`.
+        mark_merged(&mut tx, from, into, now).await?;
+        touch(&mut tx, into, now).await?;
+        identities.sort();
+        cases.sort();
+        let m = ContactMove {
+            to_contact: into,
+            from_contact: from,
+            identities,
+            cases,
+        };
+        audit_move(&mut tx, "contact.merged", actor, &m, now).await?;
+        tx.commit().await?;
+        Ok(m)
+    }
 
-                async fn merge_contacts(&self, into: Uuid, from: Uuid, actor: &str) -> Result<ContactMove> {
-                    if into == from {
-                        return Err(StoreError::Conflict("a contact cannot be merged into itself".into()));
-                    }
-                    let now = to_ms(Utc::now());
-                    let mut tx = self.begin_write().await?;
-                    Self::lock_both(&mut tx, into, from, now).await?;
-                    let identities: Vec<Uuid> = sqlx::query_scalar(
-                        "UPDATE contact_identities SET contact_id = $2 WHERE contact_id = $1 RETURNING id",
-                    )
-                    .bind(from)
-                    .bind(into)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    let cases: Vec<Uuid> = sqlx::query_scalar(
-                        "UPDATE cases SET contact_id = $2 WHERE contact_id = $1 RETURNING id",
-                    )
-                    .bind(from)
-                    .bind(into)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    // Earlier merges into `from` now lead to `into` (one hop, never a chain).
-                    sqlx::query(
-                        "UPDATE contacts SET merged_into = $2, merged_at = $3, updated_at = $3 \
-                         WHERE id = $1 OR merged_into = $1",
-                    )
-                    .bind(from)
-                    .bind(into)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query("UPDATE contacts SET updated_at = $2 WHERE id = $1")
-                        .bind(into)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                    let mut ids = identities;
-                    ids.sort();
-                    let mut cs = cases;
-                    cs.sort();
-                    let m = ContactMove { to_contact: into, from_contact: from, identities: ids, cases: cs };
-                    Self::audit_move(&mut tx, "contact.merged", actor, &m, now).await?;
-                    tx.commit().await?;
-                    Ok(m)
-                }
+    async fn link_identity(&self, into: Uuid, identity: Uuid, actor: &str) -> Result<ContactMove> {
+        let now = to_ms(Utc::now());
+        let mut tx = self.db().begin().await?;
+        live_contact(&mut tx, into).await?;
+        let owner = "SELECT contact_id FROM contact_identities WHERE id = $1";
+        let from: Option<Uuid> = query(owner).bind(identity).scalar_optional(&mut tx).await?;
+        let from = from.ok_or_else(|| StoreError::NotFound(format!("identity {identity}")))?;
+        if from == into {
+            return Err(StoreError::Conflict(
+                "the identity is already this contact's".into(),
+            ));
+        }
+        lock_both(&mut tx, into, from, now).await?;
+        // Read before the locks: it must not have moved in between.
+        let still: Option<Uuid> = query(owner).bind(identity).scalar_optional(&mut tx).await?;
+        if still != Some(from) {
+            return Err(StoreError::Conflict(
+                "the identity moved meanwhile; try again".into(),
+            ));
+        }
+        let mut cases = move_identity(&mut tx, from, into, identity).await?;
+        // A contact left without identities has become part of `into`.
+        let left = count_where(
+            &mut tx,
+            "SELECT COUNT(*) FROM contact_identities WHERE contact_id = $1",
+            from,
+        )
+        .await?;
+        let remaining = count_where(
+            &mut tx,
+            "SELECT COUNT(*) FROM cases WHERE contact_id = $1",
+            from,
+        )
+        .await?;
+        if left == 0 && remaining == 0 {
+            mark_merged(&mut tx, from, into, now).await?;
+        }
+        cases.sort();
+        let m = ContactMove {
+            to_contact: into,
+            from_contact: from,
+            identities: vec![identity],
+            cases,
+        };
+        audit_move(&mut tx, "contact.identity_linked", actor, &m, now).await?;
+        tx.commit().await?;
+        Ok(m)
+    }
 
-                async fn link_identity(&self, into: Uuid, identity: Uuid, actor: &str) -> Result<ContactMove> {
-                    let now = to_ms(Utc::now());
-                    let mut tx = self.begin_write().await?;
-                    Self::live_contact(&mut tx, into).await?;
-                    let owner = "SELECT contact_id FROM contact_identities WHERE id = $1";
-                    let from: Option<Uuid> = sqlx::query_scalar(owner)
-                        .bind(identity)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    let from = from.ok_or_else(|| StoreError::NotFound(format!("identity {identity}")))?;
-                    if from == into {
-                        return Err(StoreError::Conflict("the identity is already this contact's".into()));
-                    }
-                    Self::lock_both(&mut tx, into, from, now).await?;
-                    // Read before the locks: it must not have moved in between.
-                    let still: Option<Uuid> = sqlx::query_scalar(owner)
-                        .bind(identity)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    if still != Some(from) {
-                        return Err(StoreError::Conflict("the identity moved meanwhile; try again".into()));
-                    }
-                    let cases = Self::move_identity(&mut tx, from, into, identity).await?;
-                    // A contact left without identities has become part of `into`.
-                    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM contact_identities WHERE contact_id = $1")
-                        .bind(from)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    let remaining: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases WHERE contact_id = $1")
-                        .bind(from)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    if left == 0 && remaining == 0 {
-                        sqlx::query(
-                            "UPDATE contacts SET merged_into = $2, merged_at = $3, updated_at = $3 \
-                             WHERE id = $1 OR merged_into = $1",
-                        )
-                        .bind(from)
-                        .bind(into)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    let mut cs = cases;
-                    cs.sort();
-                    let m = ContactMove { to_contact: into, from_contact: from, identities: vec![identity], cases: cs };
-                    Self::audit_move(&mut tx, "contact.identity_linked", actor, &m, now).await?;
-                    tx.commit().await?;
-                    Ok(m)
-                }
-
-                async fn unlink_identity(&self, contact: Uuid, identity: Uuid, actor: &str) -> Result<ContactMove> {
-                    let now = to_ms(Utc::now());
-                    let mut tx = self.begin_write().await?;
-                    Self::lock_live(&mut tx, contact, now).await?;
-                    let ident: Option<(Uuid, Option<String>)> = sqlx::query_as(
-                        "SELECT contact_id, display_name FROM contact_identities WHERE id = $1",
-                    )
-                    .bind(identity)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let name = match ident {
-                        Some((c, name)) if c == contact => name,
-                        _ => return Err(StoreError::NotFound(format!("identity {identity} of contact {contact}"))),
-                    };
-                    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM contact_identities WHERE contact_id = $1")
-                        .bind(contact)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    if n < 2 {
-                        return Err(StoreError::Conflict("this is the contact's only identity".into()));
-                    }
-                    let new_id = Uuid::now_v7();
-                    sqlx::query("INSERT INTO contacts (id, display_name, created_at, updated_at) VALUES ($1, $2, $3, $3)")
-                        .bind(new_id)
-                        .bind(name)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                    let mut cases = Self::move_identity(&mut tx, contact, new_id, identity).await?;
-                    cases.sort();
-                    sqlx::query("UPDATE contacts SET updated_at = $2 WHERE id = $1")
-                        .bind(contact)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                    let m = ContactMove { to_contact: new_id, from_contact: contact, identities: vec![identity], cases };
-                    Self::audit_move(&mut tx, "contact.identity_unlinked", actor, &m, now).await?;
-                    tx.commit().await?;
-                    Ok(m)
-                }
-
-                async fn match_candidates(&self, phones: &[String], handles: &[String], limit: u32) -> Result<Vec<ContactProfile>> {
-                    if phones.is_empty() && handles.is_empty() {
-                        return Ok(Vec::new());
-                    }
-                    let mut q: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
-                        "SELECT {CONTACT_COLS} FROM contacts WHERE merged_into IS NULL AND id IN ("
-                    ));
-                    let mut parts = 0;
-                    if !phones.is_empty() {
-                        q.push("SELECT id FROM contacts WHERE phone IS NOT NULL AND phone IN ");
-                        push_list(&mut q, phones.iter().cloned());
-                        q.push(" UNION SELECT contact_id FROM contact_identities WHERE platform_user_id IN ");
-                        push_list(&mut q, phones.iter().cloned());
-                        parts += 1;
-                    }
-                    if !handles.is_empty() {
-                        if parts > 0 {
-                            q.push(" UNION ");
-                        }
-                        q.push("SELECT contact_id FROM contact_identities WHERE handle IS NOT NULL AND lower(handle) IN ");
-                        push_list(&mut q, handles.iter().flat_map(|h| [h.clone(), format!("@{h}")]));
-                    }
-                    q.push(") ORDER BY id LIMIT ").push_bind(i64::from(limit));
-                    let rows: Vec<ContactRow> = q.build_query_as().fetch_all(&self.pool).await?;
-                    self.profiles_of(&self.pool, rows).await
-                }
-
-                async fn record_contact_audit(&self, e: ContactAudit) -> Result<()> {
-                    sqlx::query(
-                        "INSERT INTO audit_events (id, at, actor, action, case_id, detail, contact_id) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    )
-                    .bind(Uuid::now_v7())
-                    .bind(to_ms(Utc::now()))
-                    .bind(&e.actor)
-                    .bind(&e.action)
-                    .bind(e.case_id)
-                    .bind(Json(&e.detail))
-                    .bind(e.contact_id)
-                    .execute(&self.wpool)
-                    .await?;
-                    Ok(())
-                }
-
-                async fn access_log(&self, contact: Uuid, after: Option<Uuid>, limit: u32) -> Result<Page<AuditRecord>> {
-                    // UUIDv7 ids are time-ordered: id order is time order, and a stable cursor.
-                    let mut q: QueryBuilder<'_, $db> = QueryBuilder::new(
-                        "SELECT id, at, actor, action, case_id, detail FROM audit_events WHERE contact_id IN \
-                         (SELECT id FROM contacts WHERE id = ",
-                    );
-                    q.push_bind(contact).push(" OR merged_into = ").push_bind(contact).push(")");
-                    if let Some(a) = after {
-                        q.push(" AND id > ").push_bind(a);
-                    }
-                    q.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit) + 1);
-                    let rows: Vec<AuditRow> = q.build_query_as().fetch_all(&self.pool).await?;
-                    Ok(into_page(rows.into_iter().map(Into::into).collect(), limit, |a: &AuditRecord| a.id))
-                }
+    async fn unlink_identity(
+        &self,
+        contact: Uuid,
+        identity: Uuid,
+        actor: &str,
+    ) -> Result<ContactMove> {
+        let now = to_ms(Utc::now());
+        let mut tx = self.db().begin().await?;
+        lock_live(&mut tx, contact, now).await?;
+        let ident: Option<(Uuid, Option<String>)> =
+            query("SELECT contact_id, display_name FROM contact_identities WHERE id = $1")
+                .bind(identity)
+                .fetch_optional(&mut tx)
+                .await?;
+        let name = match ident {
+            Some((c, name)) if c == contact => name,
+            _ => {
+                return Err(StoreError::NotFound(format!(
+                    "identity {identity} of contact {contact}"
+                )))
             }
         };
-    };
+        let n = count_where(
+            &mut tx,
+            "SELECT COUNT(*) FROM contact_identities WHERE contact_id = $1",
+            contact,
+        )
+        .await?;
+        if n < 2 {
+            return Err(StoreError::Conflict(
+                "this is the contact's only identity".into(),
+            ));
+        }
+        let new_id = Uuid::now_v7();
+        query(
+            "INSERT INTO contacts (id, display_name, created_at, updated_at) \
+             VALUES ($1, $2, $3, $3)",
+        )
+        .bind(new_id)
+        .bind(name)
+        .bind(now)
+        .execute(&mut tx)
+        .await?;
+        let mut cases = move_identity(&mut tx, contact, new_id, identity).await?;
+        cases.sort();
+        touch(&mut tx, contact, now).await?;
+        let m = ContactMove {
+            to_contact: new_id,
+            from_contact: contact,
+            identities: vec![identity],
+            cases,
+        };
+        audit_move(&mut tx, "contact.identity_unlinked", actor, &m, now).await?;
+        tx.commit().await?;
+        Ok(m)
+    }
+
+    async fn match_candidates(
+        &self,
+        phones: &[String],
+        handles: &[String],
+        limit: u32,
+    ) -> Result<Vec<ContactProfile>> {
+        if phones.is_empty() && handles.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = query(format!(
+            "SELECT {CONTACT_COLS} FROM contacts WHERE merged_into IS NULL AND id IN ("
+        ));
+        if !phones.is_empty() {
+            q.push("SELECT id FROM contacts WHERE phone IS NOT NULL AND phone IN ");
+            q.push_list(phones);
+            q.push(" UNION SELECT contact_id FROM contact_identities WHERE platform_user_id IN ");
+            q.push_list(phones);
+        }
+        if !handles.is_empty() {
+            if !phones.is_empty() {
+                q.push(" UNION ");
+            }
+            q.push(
+                "SELECT contact_id FROM contact_identities \
+                 WHERE handle IS NOT NULL AND lower(handle) IN ",
+            );
+            q.push_list(handles.iter().flat_map(|h| [h.clone(), format!("@{h}")]));
+        }
+        q.push(") ORDER BY id LIMIT ").push_bind(limit);
+        let rows: Vec<ContactRow> = q.fetch_all(self.db().read()).await?;
+        profiles_of(self.db().read(), rows).await
+    }
+
+    async fn record_contact_audit(&self, e: ContactAudit) -> Result<()> {
+        insert_audit(self.db().write(), &e, to_ms(Utc::now())).await
+    }
+
+    async fn access_log(
+        &self,
+        contact: Uuid,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Page<AuditRecord>> {
+        // UUIDv7 ids are time-ordered: id order is time order, and a stable cursor.
+        let mut q = query(
+            "SELECT id, at, actor, action, case_id, detail FROM audit_events WHERE contact_id IN \
+             (SELECT id FROM contacts WHERE id = ",
+        );
+        q.push_bind(contact)
+            .push(" OR merged_into = ")
+            .push_bind(contact)
+            .push(")");
+        if let Some(a) = after {
+            q.push(" AND id > ").push_bind(a);
+        }
+        q.push(" ORDER BY id LIMIT ")
+            .push_bind(i64::from(limit) + 1);
+        let rows: Vec<AuditRow> = q.fetch_all(self.db().read()).await?;
+        Ok(into_page(
+            rows.into_iter().map(Into::into).collect(),
+            limit,
+            |a: &AuditRecord| a.id,
+        ))
+    }
 }
-pub(crate) use impl_contact_store;

@@ -33,6 +33,15 @@ impl StoreError {
         }
     }
 
+    /// A unique violation becomes a readable conflict; other errors pass through.
+    pub(crate) fn conflict_if_unique(self, what: &str) -> StoreError {
+        if self.is_unique_violation() {
+            StoreError::Conflict(what.into())
+        } else {
+            self
+        }
+    }
+
     pub(crate) fn is_unique_violation(&self) -> bool {
         matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
     }

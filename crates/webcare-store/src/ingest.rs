@@ -362,7 +362,13 @@ macro_rules! ingest_fns {
             Ok(())
         }
 
-        $crate::agent_events::event_fns!($db);
+        /// The event log's insert, in this backend's transaction (until this module uses the seam).
+            async fn insert_events(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                events: &[$crate::agent_events::NewEvent],
+            ) -> $crate::Result<Vec<$crate::agent_events::EventRecord>> {
+                $crate::agent_events::insert_events(&mut $crate::db::Conn::from(&mut **tx), events).await
+            }
 
         /// The teams of `names` that hand out new cases, with their available agents' loads.
         async fn team_pools(

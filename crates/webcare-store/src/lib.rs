@@ -8,6 +8,7 @@ pub mod agent_events;
 pub mod connectors;
 pub mod contacts;
 pub mod crash;
+mod db;
 mod error;
 mod inbox_row;
 mod ingest;

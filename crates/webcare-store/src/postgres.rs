@@ -10,6 +10,8 @@ pub(crate) struct PgStore {
     pub(crate) pool: PgPool,
     /// The same pool: PostgreSQL has no single-writer limit (SQLite keeps a separate one).
     pub(crate) wpool: PgPool,
+    /// The same pool behind the dialect seam (the converted store code uses this).
+    pub(crate) db: crate::db::Db,
     pub(crate) reopen_window: chrono::Duration,
     pub(crate) sla: crate::sla::SlaState,
     /// The routing rules in force, compiled (see `routing::in_force`).
@@ -36,6 +38,7 @@ impl PgStore {
             .await?;
         MIGRATOR.run(&pool).await?;
         Ok(Self {
+            db: crate::db::Db::Postgres(pool.clone()),
             wpool: pool.clone(),
             pool,
             reopen_window: opts.reopen_window,
@@ -54,9 +57,18 @@ crate::sql::impl_sql_store!(PgStore, Postgres);
 crate::sla::impl_sla_store!(PgStore, Postgres);
 crate::connectors::impl_connectors_store!(PgStore, Postgres, "FOR UPDATE SKIP LOCKED");
 crate::agent::impl_agent_store!(PgStore, Postgres);
-crate::routing::impl_routing_rules!(PgStore);
-crate::contacts::impl_contact_store!(PgStore, Postgres);
-crate::web_session::impl_web_sessions!(PgStore, Postgres);
+
+impl crate::db::SqlCore for PgStore {
+    fn db(&self) -> &crate::db::Db {
+        &self.db
+    }
+    fn events(&self) -> &tokio::sync::broadcast::Sender<crate::agent_events::EventRecord> {
+        &self.events
+    }
+    fn routing(&self) -> &crate::routing::RoutingCache {
+        &self.routing
+    }
+}
 
 #[async_trait::async_trait]
 impl crate::Store for PgStore {

@@ -1408,7 +1408,13 @@ macro_rules! impl_sla_store {
                 Ok(done.rows_affected() > 0)
             }
 
-            $crate::agent_events::event_fns!($db);
+            /// The event log's insert, in this backend's transaction (until this module uses the seam).
+            async fn insert_events(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                events: &[$crate::agent_events::NewEvent],
+            ) -> $crate::Result<Vec<$crate::agent_events::EventRecord>> {
+                $crate::agent_events::insert_events(&mut $crate::db::Conn::from(&mut **tx), events).await
+            }
 
             /// Runs `f` over the case's clocks inside the caller's transaction, writes the
             /// changed ones and refreshes the case's due time and SLA status.

@@ -567,7 +567,7 @@ macro_rules! impl_sql_store {
                 let events = write_effects(&mut tx, &plan, &out, now).await?;
                 tx.commit().await?;
                 self.sla.changed();
-                self.broadcast_events(&events);
+                $crate::agent_events::broadcast(&self.events, &events);
                 Ok(out)
             }
 

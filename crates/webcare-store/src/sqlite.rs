@@ -17,6 +17,8 @@ pub(crate) struct SqliteStore {
     /// order, instead of on the file lock avoids its busy handler, which sleeps in growing steps
     /// (up to 100 ms) and left writers waiting over a second under ingest load.
     pub(crate) wpool: SqlitePool,
+    /// The same pools behind the dialect seam (the converted store code uses this).
+    pub(crate) db: crate::db::Db,
     pub(crate) reopen_window: chrono::Duration,
     pub(crate) sla: crate::sla::SlaState,
     /// The routing rules in force, compiled (see `routing::in_force`).
@@ -61,6 +63,10 @@ impl SqliteStore {
             .await?;
         tokio::spawn(checkpoints(pool.clone(), wpool.clone()));
         Ok(Self {
+            db: crate::db::Db::Sqlite {
+                read: pool.clone(),
+                write: wpool.clone(),
+            },
             pool,
             wpool,
             reopen_window: opts.reopen_window,
@@ -135,9 +141,18 @@ crate::sql::impl_sql_store!(SqliteStore, Sqlite);
 crate::sla::impl_sla_store!(SqliteStore, Sqlite);
 crate::connectors::impl_connectors_store!(SqliteStore, Sqlite, "");
 crate::agent::impl_agent_store!(SqliteStore, Sqlite);
-crate::routing::impl_routing_rules!(SqliteStore);
-crate::contacts::impl_contact_store!(SqliteStore, Sqlite);
-crate::web_session::impl_web_sessions!(SqliteStore, Sqlite);
+
+impl crate::db::SqlCore for SqliteStore {
+    fn db(&self) -> &crate::db::Db {
+        &self.db
+    }
+    fn events(&self) -> &tokio::sync::broadcast::Sender<crate::agent_events::EventRecord> {
+        &self.events
+    }
+    fn routing(&self) -> &crate::routing::RoutingCache {
+        &self.routing
+    }
+}
 
 #[async_trait::async_trait]
 impl crate::Store for SqliteStore {

@@ -1,6 +1,8 @@
 //! The web app's local sign-in: password hashes (argon2id PHC strings, hashed and checked by the
 //! caller; the store only keeps them) and browser sessions, stored by the SHA-256 of their id.
 
+use crate::db::{query, SqlCore};
+use crate::time::to_ms;
 use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -66,112 +68,93 @@ impl From<WebSessionRow> for WebSessionRecord {
     }
 }
 
-/// Implements [`WebSessions`] for one backend (same SQL on both).
-macro_rules! impl_web_sessions {
-    ($store:ty, $db:ty) => {
-        const _: () = {
-            use $crate::time::to_ms;
-            use $crate::web_session::*;
-            use $crate::Result;
-            use async_trait::async_trait;
-            use chrono::{DateTime, Utc};
-            use uuid::Uuid;
+const COLS: &str = "id_hash, user_id, csrf_token, created_at, expires_at, last_seen_at";
 
-            const COLS: &str =
-                "id_hash, user_id, csrf_token, created_at, expires_at, last_seen_at";
+#[async_trait]
+impl<S: SqlCore> WebSessions for S {
+    async fn set_password_hash(&self, user_id: Uuid, hash: &str) -> Result<()> {
+        let mut tx = self.db().begin().await?;
+        query(
+            "INSERT INTO user_passwords (user_id, hash, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(user_id)
+        .bind(hash)
+        .bind(to_ms(Utc::now()))
+        .execute(&mut tx)
+        .await?;
+        query("DELETE FROM web_sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut tx)
+            .await?;
+        tx.commit().await
+    }
 
-            #[async_trait]
-            impl WebSessions for $store {
-                async fn set_password_hash(&self, user_id: Uuid, hash: &str) -> Result<()> {
-                    let mut tx = self.wpool.begin().await?;
-                    sqlx::query(
-                        "INSERT INTO user_passwords (user_id, hash, updated_at) VALUES ($1, $2, $3) \
-                         ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at",
-                    )
-                    .bind(user_id)
-                    .bind(hash)
-                    .bind(to_ms(Utc::now()))
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query("DELETE FROM web_sessions WHERE user_id = $1")
-                        .bind(user_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    tx.commit().await?;
-                    Ok(())
-                }
+    async fn password_hash(&self, user_id: Uuid) -> Result<Option<String>> {
+        query("SELECT hash FROM user_passwords WHERE user_id = $1")
+            .bind(user_id)
+            .scalar_optional(self.db().read())
+            .await
+    }
 
-                async fn password_hash(&self, user_id: Uuid) -> Result<Option<String>> {
-                    Ok(sqlx::query_scalar("SELECT hash FROM user_passwords WHERE user_id = $1")
-                        .bind(user_id)
-                        .fetch_optional(&self.pool)
-                        .await?)
-                }
+    async fn create_web_session(&self, s: WebSessionRecord) -> Result<()> {
+        query(format!(
+            "INSERT INTO web_sessions ({COLS}) VALUES ($1, $2, $3, $4, $5, $6)"
+        ))
+        .bind(s.id_hash)
+        .bind(s.user_id)
+        .bind(s.csrf_token)
+        .bind(to_ms(s.created_at))
+        .bind(to_ms(s.expires_at))
+        .bind(to_ms(s.last_seen_at))
+        .execute(self.db().write())
+        .await?;
+        Ok(())
+    }
 
-                async fn create_web_session(&self, s: WebSessionRecord) -> Result<()> {
-                    let sql = format!("INSERT INTO web_sessions ({COLS}) VALUES ($1, $2, $3, $4, $5, $6)");
-                    sqlx::query(&sql)
-                        .bind(&s.id_hash)
-                        .bind(s.user_id)
-                        .bind(&s.csrf_token)
-                        .bind(to_ms(s.created_at))
-                        .bind(to_ms(s.expires_at))
-                        .bind(to_ms(s.last_seen_at))
-                        .execute(&self.wpool)
-                        .await?;
-                    Ok(())
-                }
+    async fn find_web_session(
+        &self,
+        id_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<WebSessionRecord>> {
+        let row: Option<WebSessionRow> = query(format!(
+            "SELECT {COLS} FROM web_sessions WHERE id_hash = $1 AND expires_at > $2"
+        ))
+        .bind(id_hash)
+        .bind(to_ms(now))
+        .fetch_optional(self.db().read())
+        .await?;
+        Ok(row.map(Into::into))
+    }
 
-                async fn find_web_session(
-                    &self,
-                    id_hash: &str,
-                    now: DateTime<Utc>,
-                ) -> Result<Option<WebSessionRecord>> {
-                    let sql = format!(
-                        "SELECT {COLS} FROM web_sessions WHERE id_hash = $1 AND expires_at > $2"
-                    );
-                    let row: Option<WebSessionRow> = sqlx::query_as(&sql)
-                        .bind(id_hash)
-                        .bind(to_ms(now))
-                        .fetch_optional(&self.pool)
-                        .await?;
-                    Ok(row.map(Into::into))
-                }
+    async fn touch_web_session(
+        &self,
+        id_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        query("UPDATE web_sessions SET last_seen_at = $2, expires_at = $3 WHERE id_hash = $1")
+            .bind(id_hash)
+            .bind(to_ms(now))
+            .bind(to_ms(expires_at))
+            .execute(self.db().write())
+            .await?;
+        Ok(())
+    }
 
-                async fn touch_web_session(
-                    &self,
-                    id_hash: &str,
-                    now: DateTime<Utc>,
-                    expires_at: DateTime<Utc>,
-                ) -> Result<()> {
-                    sqlx::query(
-                        "UPDATE web_sessions SET last_seen_at = $2, expires_at = $3 WHERE id_hash = $1",
-                    )
-                    .bind(id_hash)
-                    .bind(to_ms(now))
-                    .bind(to_ms(expires_at))
-                    .execute(&self.wpool)
-                    .await?;
-                    Ok(())
-                }
+    async fn delete_web_session(&self, id_hash: &str) -> Result<()> {
+        query("DELETE FROM web_sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(self.db().write())
+            .await?;
+        Ok(())
+    }
 
-                async fn delete_web_session(&self, id_hash: &str) -> Result<()> {
-                    sqlx::query("DELETE FROM web_sessions WHERE id_hash = $1")
-                        .bind(id_hash)
-                        .execute(&self.wpool)
-                        .await?;
-                    Ok(())
-                }
-
-                async fn sweep_web_sessions(&self, now: DateTime<Utc>) -> Result<u64> {
-                    let done = sqlx::query("DELETE FROM web_sessions WHERE expires_at <= $1")
-                        .bind(to_ms(now))
-                        .execute(&self.wpool)
-                        .await?;
-                    Ok(done.rows_affected())
-                }
-            }
-        };
-    };
+    async fn sweep_web_sessions(&self, now: DateTime<Utc>) -> Result<u64> {
+        query("DELETE FROM web_sessions WHERE expires_at <= $1")
+            .bind(to_ms(now))
+            .execute(self.db().write())
+            .await
+    }
 }
-pub(crate) use impl_web_sessions;

@@ -1,0 +1,460 @@
+//! The one dialect seam: a database handle over either backend, SQL text with `$n` placeholders
+//! (SQLite accepts them too) and its arguments as values, run on a pool or in a transaction.
+//! Store code writes each statement once, as an ordinary string, and branches on the backend
+//! only through [`Dialect`]. Dispatch is a `match` per statement: nothing next to the round trip.
+//!
+//! Why not generic over `sqlx::Database`: every function then carries a wall of `Encode`/`Type`/
+//! `Executor` bounds, and `QueryBuilder<DB>` cannot be used generically at all (its arguments'
+//! type is invariant in the lifetime). Values in an enum ([`Arg`]) avoid both.
+
+use crate::agent_events::EventRecord;
+use crate::Result;
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::types::Json;
+use sqlx::{Arguments, FromRow, PgConnection, PgPool, SqliteConnection, SqlitePool, Transaction};
+use uuid::Uuid;
+
+/// The SQL differences between the backends, and the one way to branch on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// Row lock that lets another node's claim skip the rows this one took.
+    pub fn skip_locked(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+}
+
+impl Dialect {
+    /// Appends `SELECT contact_id ...` of the identities whose names contain every word
+    /// (SQLite: the FTS5 table; PostgreSQL: the `tsvector` GIN index of migration 0004).
+    pub fn push_name_words(self, q: &mut Query, words: &[String]) {
+        match self {
+            Dialect::Sqlite => {
+                // Each word quoted: nothing the caller types is FTS syntax.
+                let m: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+                q.push("SELECT contact_id FROM contacts_fts WHERE contacts_fts MATCH ")
+                    .push_bind(m.join(" "));
+            }
+            Dialect::Postgres => {
+                q.push(
+                    "SELECT contact_id FROM contact_identities WHERE to_tsvector('dutch', \
+                     coalesce(display_name, '') || ' ' || coalesce(handle, '')) \
+                     @@ plainto_tsquery('dutch', ",
+                )
+                .push_bind(words.join(" "))
+                .push(")");
+            }
+        }
+    }
+}
+
+/// A value bound to a placeholder: the types the store binds.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Uuid(Option<Uuid>),
+    I64(Option<i64>),
+    I32(Option<i32>),
+    F64(Option<f64>),
+    Bool(Option<bool>),
+    Text(Option<String>),
+    Bytes(Option<Vec<u8>>),
+    Json(Option<serde_json::Value>),
+}
+
+/// A JSON value to bind (`Json(&x).into()` would need the backend's encoder; this serialises once).
+pub(crate) fn json<T: serde::Serialize + ?Sized>(v: &T) -> Arg {
+    // Serialising our own records cannot fail (no non-string map keys); null is the safe fallback.
+    Arg::Json(Some(
+        serde_json::to_value(v).unwrap_or(serde_json::Value::Null),
+    ))
+}
+
+macro_rules! arg_from {
+    ($variant:ident: $($t:ty => $conv:expr),* $(,)?) => {$(
+        impl From<$t> for Arg {
+            fn from(v: $t) -> Arg {
+                #[allow(clippy::redundant_closure_call)]
+                Arg::$variant(($conv)(v))
+            }
+        }
+    )*};
+}
+arg_from!(Uuid: Uuid => Some, Option<Uuid> => |v| v, &Uuid => |v: &Uuid| Some(*v));
+arg_from!(I64: i64 => Some, Option<i64> => |v| v, u32 => |v| Some(i64::from(v)));
+arg_from!(I32: i32 => Some, Option<i32> => |v| v);
+arg_from!(F64: f64 => Some, Option<f64> => |v| v);
+arg_from!(Bool: bool => Some, Option<bool> => |v| v);
+arg_from!(Text:
+    String => Some,
+    Option<String> => |v| v,
+    &str => |v: &str| Some(v.to_owned()),
+    &String => |v: &String| Some(v.clone()),
+    Option<&str> => |v: Option<&str>| v.map(str::to_owned),
+    &Option<String> => |v: &Option<String>| v.clone(),
+);
+arg_from!(Bytes: Vec<u8> => Some, Option<Vec<u8>> => |v| v);
+arg_from!(Json: serde_json::Value => Some, Option<serde_json::Value> => |v| v);
+
+/// Rows decodable from both backends (any `#[derive(FromRow)]` struct or tuple of our types).
+pub(crate) trait FromBoth:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+impl<T> FromBoth for T where
+    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+
+/// A statement: SQL with `$n` placeholders and the values for them, in order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Query {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+impl Query {
+    pub fn new(sql: impl Into<String>) -> Query {
+        Query {
+            sql: sql.into(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Binds the next `$n`.
+    pub fn bind(mut self, v: impl Into<Arg>) -> Query {
+        self.args.push(v.into());
+        self
+    }
+
+    /// Appends SQL text (dynamic SQL; the `QueryBuilder` of this seam).
+    pub fn push(&mut self, sql: &str) -> &mut Query {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Appends a placeholder for `v`.
+    pub fn push_bind(&mut self, v: impl Into<Arg>) -> &mut Query {
+        self.args.push(v.into());
+        let n = self.args.len();
+        self.sql.push('$');
+        self.sql.push_str(&n.to_string());
+        self
+    }
+
+    /// Appends `(v1, v2, ...)` as placeholders: the list of an `IN`.
+    pub fn push_list<A: Into<Arg>>(&mut self, vs: impl IntoIterator<Item = A>) -> &mut Query {
+        self.sql.push('(');
+        self.push_separated(vs);
+        self.sql.push(')');
+        self
+    }
+
+    /// Appends `v1, v2, ...` as placeholders, separated by commas.
+    pub fn push_separated<A: Into<Arg>>(&mut self, vs: impl IntoIterator<Item = A>) -> &mut Query {
+        for (i, v) in vs.into_iter().enumerate() {
+            if i > 0 {
+                self.sql.push_str(", ");
+            }
+            self.push_bind(v);
+        }
+        self
+    }
+
+    /// Appends `VALUES (..), (..)`: one parenthesised row of placeholders per item.
+    pub fn push_values<R, I>(&mut self, rows: R) -> &mut Query
+    where
+        R: IntoIterator<Item = I>,
+        I: IntoIterator<Item = Arg>,
+    {
+        self.sql.push_str("VALUES ");
+        for (i, row) in rows.into_iter().enumerate() {
+            self.sql.push_str(if i > 0 { ", " } else { "" });
+            self.push_list(row);
+        }
+        self
+    }
+
+    pub async fn fetch_all<'e, T: FromBoth>(self, ex: impl Into<Exec<'e>>) -> Result<Vec<T>> {
+        let sql = self.sql.as_str();
+        Ok(match ex.into() {
+            Exec::SqlitePool(p) => {
+                sqlx::query_as_with(sql, sqlite_args(self.args)?)
+                    .fetch_all(p)
+                    .await?
+            }
+            Exec::Sqlite(c) => {
+                sqlx::query_as_with(sql, sqlite_args(self.args)?)
+                    .fetch_all(c)
+                    .await?
+            }
+            Exec::PgPool(p) => {
+                sqlx::query_as_with(sql, pg_args(self.args)?)
+                    .fetch_all(p)
+                    .await?
+            }
+            Exec::Pg(c) => {
+                sqlx::query_as_with(sql, pg_args(self.args)?)
+                    .fetch_all(c)
+                    .await?
+            }
+        })
+    }
+
+    pub async fn fetch_optional<'e, T: FromBoth>(
+        self,
+        ex: impl Into<Exec<'e>>,
+    ) -> Result<Option<T>> {
+        let sql = self.sql.as_str();
+        Ok(match ex.into() {
+            Exec::SqlitePool(p) => {
+                sqlx::query_as_with(sql, sqlite_args(self.args)?)
+                    .fetch_optional(p)
+                    .await?
+            }
+            Exec::Sqlite(c) => {
+                sqlx::query_as_with(sql, sqlite_args(self.args)?)
+                    .fetch_optional(c)
+                    .await?
+            }
+            Exec::PgPool(p) => {
+                sqlx::query_as_with(sql, pg_args(self.args)?)
+                    .fetch_optional(p)
+                    .await?
+            }
+            Exec::Pg(c) => {
+                sqlx::query_as_with(sql, pg_args(self.args)?)
+                    .fetch_optional(c)
+                    .await?
+            }
+        })
+    }
+
+    pub async fn fetch_one<'e, T: FromBoth>(self, ex: impl Into<Exec<'e>>) -> Result<T> {
+        self.fetch_optional(ex)
+            .await?
+            .ok_or(crate::StoreError::Database(sqlx::Error::RowNotFound))
+    }
+
+    /// The first column of every row.
+    pub async fn scalars<'e, T>(self, ex: impl Into<Exec<'e>>) -> Result<Vec<T>>
+    where
+        (T,): FromBoth,
+    {
+        let rows: Vec<(T,)> = self.fetch_all(ex).await?;
+        Ok(rows.into_iter().map(|(v,)| v).collect())
+    }
+
+    /// The first column of the first row, if there is a row.
+    pub async fn scalar_optional<'e, T>(self, ex: impl Into<Exec<'e>>) -> Result<Option<T>>
+    where
+        (T,): FromBoth,
+    {
+        let row: Option<(T,)> = self.fetch_optional(ex).await?;
+        Ok(row.map(|(v,)| v))
+    }
+
+    /// The first column of the one row.
+    pub async fn scalar<'e, T>(self, ex: impl Into<Exec<'e>>) -> Result<T>
+    where
+        (T,): FromBoth,
+    {
+        let (v,): (T,) = self.fetch_one(ex).await?;
+        Ok(v)
+    }
+
+    /// Runs the statement; answers the number of rows it changed.
+    pub async fn execute<'e>(self, ex: impl Into<Exec<'e>>) -> Result<u64> {
+        let sql = self.sql.as_str();
+        Ok(match ex.into() {
+            Exec::SqlitePool(p) => sqlx::query_with(sql, sqlite_args(self.args)?)
+                .execute(p)
+                .await?
+                .rows_affected(),
+            Exec::Sqlite(c) => sqlx::query_with(sql, sqlite_args(self.args)?)
+                .execute(c)
+                .await?
+                .rows_affected(),
+            Exec::PgPool(p) => sqlx::query_with(sql, pg_args(self.args)?)
+                .execute(p)
+                .await?
+                .rows_affected(),
+            Exec::Pg(c) => sqlx::query_with(sql, pg_args(self.args)?)
+                .execute(c)
+                .await?
+                .rows_affected(),
+        })
+    }
+}
+
+/// Shorthand for [`Query::new`].
+pub(crate) fn query(sql: impl Into<String>) -> Query {
+    Query::new(sql)
+}
+
+fn encode_err(e: sqlx::error::BoxDynError) -> crate::StoreError {
+    crate::StoreError::Database(sqlx::Error::Encode(e))
+}
+
+macro_rules! add_args {
+    ($a:ident, $args:expr) => {
+        for arg in $args {
+            match arg {
+                Arg::Uuid(v) => $a.add(v),
+                Arg::I64(v) => $a.add(v),
+                Arg::I32(v) => $a.add(v),
+                Arg::F64(v) => $a.add(v),
+                Arg::Bool(v) => $a.add(v),
+                Arg::Text(v) => $a.add(v),
+                Arg::Bytes(v) => $a.add(v),
+                Arg::Json(v) => $a.add(v.map(Json)),
+            }
+            .map_err(encode_err)?;
+        }
+    };
+}
+
+fn sqlite_args(args: Vec<Arg>) -> Result<SqliteArguments<'static>> {
+    let mut a = SqliteArguments::default();
+    add_args!(a, args);
+    Ok(a)
+}
+
+fn pg_args(args: Vec<Arg>) -> Result<PgArguments> {
+    let mut a = PgArguments::default();
+    a.reserve(args.len(), 0);
+    add_args!(a, args);
+    Ok(a)
+}
+
+/// Where a statement runs: a pool (autocommit) or a connection inside a transaction.
+pub(crate) enum Exec<'a> {
+    SqlitePool(&'a SqlitePool),
+    PgPool(&'a PgPool),
+    Sqlite(&'a mut SqliteConnection),
+    Pg(&'a mut PgConnection),
+}
+
+/// The database: SQLite's reader pool and its one write connection, or a PostgreSQL pool.
+#[derive(Debug, Clone)]
+pub(crate) enum Db {
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    Postgres(PgPool),
+}
+
+impl Db {
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Db::Sqlite { .. } => Dialect::Sqlite,
+            Db::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// For reads outside a transaction (SQLite: the reader pool, beside the writer).
+    pub fn read(&self) -> Exec<'_> {
+        match self {
+            Db::Sqlite { read, .. } => Exec::SqlitePool(read),
+            Db::Postgres(p) => Exec::PgPool(p),
+        }
+    }
+
+    /// For a single autocommit write (SQLite: the one write connection, in turn).
+    pub fn write(&self) -> Exec<'_> {
+        match self {
+            Db::Sqlite { write, .. } => Exec::SqlitePool(write),
+            Db::Postgres(p) => Exec::PgPool(p),
+        }
+    }
+
+    /// A write transaction. SQLite's starts with `BEGIN IMMEDIATE`, so a writer in another
+    /// process waits on the busy timeout instead of failing on a lock upgrade.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match self {
+            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(p) => Tx::Pg(p.begin().await?),
+        })
+    }
+}
+
+/// A write transaction on either backend; rolled back when dropped uncommitted.
+pub(crate) enum Tx {
+    Sqlite(Transaction<'static, sqlx::Sqlite>),
+    Pg(Transaction<'static, sqlx::Postgres>),
+}
+
+impl Tx {
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Tx::Sqlite(_) => Dialect::Sqlite,
+            Tx::Pg(_) => Dialect::Postgres,
+        }
+    }
+
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Tx::Sqlite(t) => Conn::Sqlite(t),
+            Tx::Pg(t) => Conn::Pg(t),
+        }
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Pg(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// A borrowed connection inside a transaction: what helpers that run several statements in
+/// their caller's transaction take.
+pub(crate) enum Conn<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Pg(&'a mut PgConnection),
+}
+
+impl<'a> From<&'a mut SqliteConnection> for Conn<'a> {
+    fn from(c: &'a mut SqliteConnection) -> Self {
+        Conn::Sqlite(c)
+    }
+}
+
+impl<'a> From<&'a mut PgConnection> for Conn<'a> {
+    fn from(c: &'a mut PgConnection) -> Self {
+        Conn::Pg(c)
+    }
+}
+
+impl<'a> From<&'a mut Tx> for Exec<'a> {
+    fn from(t: &'a mut Tx) -> Self {
+        match t {
+            Tx::Sqlite(t) => Exec::Sqlite(t),
+            Tx::Pg(t) => Exec::Pg(t),
+        }
+    }
+}
+
+impl<'a, 'b> From<&'a mut Conn<'b>> for Exec<'a> {
+    fn from(c: &'a mut Conn<'b>) -> Self {
+        match c {
+            Conn::Sqlite(c) => Exec::Sqlite(c),
+            Conn::Pg(c) => Exec::Pg(c),
+        }
+    }
+}
+
+/// What the store implementations share, whichever backend: the database and this process's
+/// live-event feed. Traits converted to this seam are implemented once, for every `SqlCore`.
+pub(crate) trait SqlCore: Send + Sync {
+    fn db(&self) -> &Db;
+    fn events(&self) -> &tokio::sync::broadcast::Sender<EventRecord>;
+    /// The routing rules in force, compiled; a save empties it.
+    fn routing(&self) -> &crate::routing::RoutingCache;
+}
