@@ -1,16 +1,19 @@
 //! The agent desk's store: users, teams, departments, case work (notes, guarded case updates,
 //! merges, forwards to departments), the audit list, canned answers and the team-lead board.
 //!
-//! Like `sql.rs`, the SQL is written once and instantiated per backend by [`impl_agent_store!`];
-//! the few places where SQLite and PostgreSQL differ (JSON containment, full-text search, ILIKE)
-//! are behind [`Dialect`].
+//! The SQL is written once over the dialect seam (`db.rs`). The inbox filters that `sql.rs`
+//! appends (JSON containment, full-text search) are still behind [`Dialect`] until that module
+//! moves onto the seam too.
 //!
 //! Case writes are compare-and-set on `updated_at`: the API reads a case, decides the new state
 //! with the domain rules (status machine, rights), and [`AgentStore::write_case`] applies it in
 //! one transaction only if nobody changed the case meanwhile (else a 409 to retry), together with
 //! its audit events, notes and forward bookkeeping. Nothing half-done is left behind.
 
+use crate::db::{json, query, Conn, Db, SqlCore, Tx};
 use crate::records::{CaseFilter, CaseRecord, NewAuditEvent, Page};
+use crate::sql::{into_page, CaseRow, CASE_COLS};
+use crate::time::to_ms;
 use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -316,7 +319,6 @@ pub trait AgentStore: crate::agent_events::LiveEvents + Send + Sync {
 
 /// What differs between the two backends' SQL in this area.
 pub trait Dialect: sqlx::Database + Sized {
-    const ILIKE: &'static str;
     /// `AND <labels contains label>`.
     fn push_label(q: &mut QueryBuilder<'_, Self>, label: String);
     /// `AND <case matches the search words in its messages or its contact's names>`.
@@ -333,7 +335,6 @@ pub fn search_words(text: &str) -> Vec<String> {
 }
 
 impl Dialect for sqlx::Sqlite {
-    const ILIKE: &'static str = "LIKE";
     fn push_label(q: &mut QueryBuilder<'_, Self>, label: String) {
         q.push(" AND EXISTS (SELECT 1 FROM json_each(cases.labels) WHERE json_each.value = ")
             .push_bind(label)
@@ -361,7 +362,6 @@ impl Dialect for sqlx::Sqlite {
 }
 
 impl Dialect for sqlx::Postgres {
-    const ILIKE: &'static str = "ILIKE";
     fn push_label(q: &mut QueryBuilder<'_, Self>, label: String) {
         q.push(" AND cases.labels ? ").push_bind(label);
     }
@@ -651,702 +651,785 @@ pub(crate) fn stale() -> crate::StoreError {
     crate::StoreError::Conflict("the case changed meanwhile; reload it and try again".into())
 }
 
-/// Implements [`AgentStore`] for one backend (same contract as `impl_sql_store!`).
-macro_rules! impl_agent_store {
-    ($store:ty, $db:ty) => {
-        const _: () = {
-            use $crate::agent::*;
-            use $crate::records::*;
-            use $crate::sql::{conflict_on_unique, into_page, CaseRow, CASE_COLS};
-            use $crate::time::to_ms;
-            use $crate::Result;
-            use async_trait::async_trait;
-            use chrono::{DateTime, Utc};
-            use sqlx::types::Json;
-            use sqlx::{QueryBuilder, Transaction};
-            use uuid::Uuid;
-
-            impl $store {
-                async fn apply_case_write(
-                    &self,
-                    tx: &mut Transaction<'static, $db>,
-                    w: &CaseWrite,
-                    now: DateTime<Utc>,
-                    merged_into: Option<Uuid>,
-                ) -> Result<CaseRecord> {
-                    let a = &w.after;
-                    let sql = format!(
-                        "UPDATE cases SET status = $3, priority = $4, team = $5, assignee = $6, \
-                         department_id = $7, theme = $8, kind = $9, target_group = $10, labels = $11, \
-                         resolved_at = $12, closed_at = $13, first_message_at = $14, last_message_at = $15, \
-                         merged_into = COALESCE($16, merged_into), updated_at = $17, \
-                         routing_version = $18, routing_rule_id = $19 \
-                         WHERE id = $1 AND updated_at = $2 RETURNING {CASE_COLS}"
-                    );
-                    let row: Option<CaseRow> = sqlx::query_as(&sql)
-                        .bind(a.id)
-                        .bind(to_ms(w.before.updated_at))
-                        .bind(a.status.as_str())
-                        .bind(a.priority.as_str())
-                        .bind(&a.team)
-                        .bind(&a.assignee)
-                        .bind(a.department_id)
-                        .bind(&a.theme)
-                        .bind(a.kind.map(|k| k.as_str()))
-                        .bind(a.target_group.map(|k| k.as_str()))
-                        .bind(Json(&a.labels))
-                        .bind(a.resolved_at.map(to_ms))
-                        .bind(a.closed_at.map(to_ms))
-                        .bind(to_ms(a.first_message_at))
-                        .bind(to_ms(a.last_message_at))
-                        .bind(merged_into)
-                        .bind(next_version(w.before.updated_at, now))
-                        .bind(a.routing.map(|r| r.version))
-                        .bind(a.routing.map(|r| r.rule_id))
-                        .fetch_optional(&mut **tx)
-                        .await?;
-                    let rec: CaseRecord = row.ok_or_else(stale)?.try_into()?;
-                    if let Some((author, text)) = &w.note {
-                        sqlx::query(
-                            "INSERT INTO case_notes (id, case_id, author, text, created_at) \
-                             VALUES ($1, $2, $3, $4, $5)",
-                        )
-                        .bind(Uuid::now_v7())
-                        .bind(rec.id)
-                        .bind(author)
-                        .bind(text)
-                        .bind(to_ms(now))
-                        .execute(&mut **tx)
-                        .await?;
-                    }
-                    match &w.forward {
-                        None => {}
-                        Some(ForwardOp::Open { department_id, question, by }) => {
-                            self.open_forward(tx, rec.id, *department_id, question, by, now).await?;
-                        }
-                        Some(ForwardOp::Answer { text, by }) => {
-                            let dept: Option<Uuid> = sqlx::query_scalar(
-                                "UPDATE case_forwards SET answer = $2, answered_by = $3, answered_at = $4 \
-                                 WHERE case_id = $1 AND answered_at IS NULL AND returned_at IS NULL \
-                                 RETURNING department_id",
-                            )
-                            .bind(rec.id)
-                            .bind(text)
-                            .bind(by)
-                            .bind(to_ms(now))
-                            .fetch_optional(&mut **tx)
-                            .await?;
-                            dept.ok_or_else(|| {
-                                $crate::StoreError::Conflict("the case has no open question for a department".into())
-                            })?;
-                            sqlx::query("UPDATE cases SET department_answer = $2 WHERE id = $1")
-                                .bind(rec.id)
-                                .bind(text)
-                                .execute(&mut **tx)
-                                .await?;
-                        }
-                        Some(ForwardOp::Return { reason, by }) => {
-                            let row: Option<(Uuid, Uuid)> = sqlx::query_as(
-                                "UPDATE case_forwards SET return_reason = $2, returned_at = $3 \
-                                 WHERE id = (SELECT id FROM case_forwards WHERE case_id = $1 \
-                                 AND answered_at IS NOT NULL AND returned_at IS NULL \
-                                 ORDER BY forwarded_at DESC, id DESC LIMIT 1) RETURNING id, department_id",
-                            )
-                            .bind(rec.id)
-                            .bind(reason)
-                            .bind(to_ms(now))
-                            .fetch_optional(&mut **tx)
-                            .await?;
-                            let (_, dept) = row.ok_or_else(|| {
-                                $crate::StoreError::Conflict("the case has no department answer to hand back".into())
-                            })?;
-                            sqlx::query("UPDATE cases SET department_answer = NULL WHERE id = $1")
-                                .bind(rec.id)
-                                .execute(&mut **tx)
-                                .await?;
-                            self.open_forward(tx, rec.id, dept, reason, by, now).await?;
-                        }
-                    }
-                    for e in &w.audit {
-                        sqlx::query(
-                            "INSERT INTO audit_events (id, at, actor, action, case_id, detail) \
-                             VALUES ($1, $2, $3, $4, $5, $6)",
-                        )
-                        .bind(Uuid::now_v7())
-                        .bind(to_ms(now))
-                        .bind(&e.actor)
-                        .bind(&e.action)
-                        .bind(e.case_id)
-                        .bind(Json(&e.detail))
-                        .execute(&mut **tx)
-                        .await?;
-                    }
-                    Ok(rec)
-                }
-
-                /// The case as stored now, inside the transaction.
-                async fn case_in(&self, tx: &mut Transaction<'static, $db>, id: Uuid) -> Result<CaseRecord> {
-                    let sql = format!("SELECT {CASE_COLS} FROM cases WHERE id = $1");
-                    let row: CaseRow = sqlx::query_as(&sql).bind(id).fetch_one(&mut **tx).await?;
-                    row.try_into()
-                }
-
-                async fn open_forward(
-                    &self,
-                    tx: &mut Transaction<'static, $db>,
-                    case_id: Uuid,
-                    department_id: Uuid,
-                    question: &str,
-                    by: &str,
-                    now: DateTime<Utc>,
-                ) -> Result<()> {
-                    // At most one open question per case: close any earlier one unanswered.
-                    sqlx::query(
-                        "UPDATE case_forwards SET returned_at = $2, return_reason = 'superseded' \
-                         WHERE case_id = $1 AND answered_at IS NULL AND returned_at IS NULL",
-                    )
-                    .bind(case_id)
-                    .bind(to_ms(now))
-                    .execute(&mut **tx)
-                    .await?;
-                    sqlx::query(
-                        "INSERT INTO case_forwards (id, case_id, department_id, question, forwarded_by, forwarded_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(Uuid::now_v7())
-                    .bind(case_id)
-                    .bind(department_id)
-                    .bind(question)
-                    .bind(by)
-                    .bind(to_ms(now))
-                    .execute(&mut **tx)
-                    .await?;
-                    Ok(())
-                }
-            }
-
-            #[async_trait]
-            impl AgentStore for $store {
-                async fn create_user(&self, u: UserRecord) -> Result<UserRecord> {
-                    let sql = format!(
-                        "INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
-                         RETURNING {USER_COLS}"
-                    );
-                    let row: UserRow = sqlx::query_as(&sql)
-                        .bind(Uuid::now_v7())
-                        .bind(&u.name)
-                        .bind(u.email.to_lowercase())
-                        .bind(&u.subject)
-                        .bind(u.role.as_str())
-                        .bind(Json(&u.teams))
-                        .bind(u.department_id)
-                        .bind(u.active)
-                        .bind(to_ms(Utc::now()))
-                        .fetch_one(&self.wpool)
-                        .await
-                        .map_err(|e| conflict_on_unique(e, "a user with this email or subject exists"))?;
-                    row.try_into()
-                }
-
-                async fn save_user(&self, u: UserRecord) -> Result<UserRecord> {
-                    let sql = format!(
-                        "UPDATE users SET name = $2, email = $3, subject = $4, role = $5, teams = $6, \
-                         department_id = $7, active = $8, updated_at = $9 WHERE id = $1 RETURNING {USER_COLS}"
-                    );
-                    let row: Option<UserRow> = sqlx::query_as(&sql)
-                        .bind(u.id)
-                        .bind(&u.name)
-                        .bind(u.email.to_lowercase())
-                        .bind(&u.subject)
-                        .bind(u.role.as_str())
-                        .bind(Json(&u.teams))
-                        .bind(u.department_id)
-                        .bind(u.active)
-                        .bind(to_ms(Utc::now()))
-                        .fetch_optional(&self.wpool)
-                        .await
-                        .map_err(|e| conflict_on_unique(e, "a user with this email or subject exists"))?;
-                    row.ok_or_else(|| $crate::StoreError::NotFound("user".into()))?.try_into()
-                }
-
-                async fn get_user(&self, id: Uuid) -> Result<Option<UserRecord>> {
-                    let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
-                    let row: Option<UserRow> =
-                        sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
-                    row.map(TryInto::try_into).transpose()
-                }
-
-                async fn list_users(&self, after: Option<Uuid>, limit: u32) -> Result<Page<UserRecord>> {
-                    let sql = format!(
-                        "SELECT {USER_COLS} FROM users WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"
-                    );
-                    let rows: Vec<UserRow> = sqlx::query_as(&sql)
-                        .bind(after)
-                        .bind(i64::from(limit) + 1)
-                        .fetch_all(&self.pool)
-                        .await?;
-                    let items = rows.into_iter().map(TryInto::try_into).collect::<Result<Vec<UserRecord>>>()?;
-                    Ok(into_page(items, limit, |u: &UserRecord| u.id))
-                }
-
-                async fn find_user_for_login(
-                    &self,
-                    subject: Option<&str>,
-                    email: Option<&str>,
-                ) -> Result<Option<UserRecord>> {
-                    let sql = format!(
-                        "SELECT {USER_COLS} FROM users WHERE active = $3 AND (subject = $1 OR email = $2) \
-                         ORDER BY CASE WHEN subject = $1 THEN 0 ELSE 1 END LIMIT 1"
-                    );
-                    let row: Option<UserRow> = sqlx::query_as(&sql)
-                        .bind(subject)
-                        .bind(email.map(str::to_lowercase))
-                        .bind(true)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                    row.map(TryInto::try_into).transpose()
-                }
-
-                async fn create_team(&self, t: TeamRecord) -> Result<TeamRecord> {
-                    let sql = format!(
-                        "INSERT INTO teams ({TEAM_COLS}) VALUES ($1, $2, $3, $4, $5, $5) RETURNING {TEAM_COLS}"
-                    );
-                    let row: TeamRow = sqlx::query_as(&sql)
-                        .bind(Uuid::now_v7())
-                        .bind(&t.name)
-                        .bind(&t.auto_assign)
-                        .bind(t.max_open_per_agent)
-                        .bind(to_ms(Utc::now()))
-                        .fetch_one(&self.wpool)
-                        .await
-                        .map_err(|e| conflict_on_unique(e, "a team with this name exists"))?;
-                    Ok(row.into())
-                }
-
-                async fn save_team(&self, t: TeamRecord) -> Result<TeamRecord> {
-                    let sql = format!(
-                        "UPDATE teams SET name = $2, auto_assign = $3, max_open_per_agent = $4, updated_at = $5 \
-                         WHERE id = $1 RETURNING {TEAM_COLS}"
-                    );
-                    let row: Option<TeamRow> = sqlx::query_as(&sql)
-                        .bind(t.id)
-                        .bind(&t.name)
-                        .bind(&t.auto_assign)
-                        .bind(t.max_open_per_agent)
-                        .bind(to_ms(Utc::now()))
-                        .fetch_optional(&self.wpool)
-                        .await
-                        .map_err(|e| conflict_on_unique(e, "a team with this name exists"))?;
-                    Ok(row.ok_or_else(|| $crate::StoreError::NotFound("team".into()))?.into())
-                }
-
-                async fn get_team(&self, id: Uuid) -> Result<Option<TeamRecord>> {
-                    let sql = format!("SELECT {TEAM_COLS} FROM teams WHERE id = $1");
-                    let row: Option<TeamRow> =
-                        sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
-                    Ok(row.map(Into::into))
-                }
-
-                async fn team_names(&self, names: &[String]) -> Result<Vec<String>> {
-                    if names.is_empty() {
-                        return Ok(vec![]);
-                    }
-                    let mut q: QueryBuilder<'_, $db> = QueryBuilder::new("SELECT name FROM teams WHERE name IN ");
-                    $crate::sql::push_list(&mut q, names.iter().cloned());
-                    Ok(q.build_query_scalar().fetch_all(&self.pool).await?)
-                }
-
-                async fn team_by_name(&self, name: &str) -> Result<Option<TeamRecord>> {
-                    let sql = format!("SELECT {TEAM_COLS} FROM teams WHERE name = $1");
-                    let row: Option<TeamRow> =
-                        sqlx::query_as(&sql).bind(name).fetch_optional(&self.pool).await?;
-                    Ok(row.map(Into::into))
-                }
-
-                async fn list_teams(&self, after: Option<Uuid>, limit: u32) -> Result<Page<TeamRecord>> {
-                    let sql = format!(
-                        "SELECT {TEAM_COLS} FROM teams WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"
-                    );
-                    let rows: Vec<TeamRow> = sqlx::query_as(&sql)
-                        .bind(after)
-                        .bind(i64::from(limit) + 1)
-                        .fetch_all(&self.pool)
-                        .await?;
-                    Ok(into_page(rows.into_iter().map(Into::into).collect(), limit, |t: &TeamRecord| t.id))
-                }
-
-                async fn create_department(&self, d: DepartmentRecord) -> Result<DepartmentRecord> {
-                    let sql = format!(
-                        "INSERT INTO departments ({DEPT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {DEPT_COLS}"
-                    );
-                    let row: DepartmentRow = sqlx::query_as(&sql)
-                        .bind(Uuid::now_v7())
-                        .bind(&d.name)
-                        .bind(Json(&d.contact_persons))
-                        .bind(d.answer_minutes)
-                        .bind(d.calendar_id)
-                        .bind(to_ms(Utc::now()))
-                        .fetch_one(&self.wpool)
-                        .await
-                        .map_err(|e| conflict_on_unique(e, "a department with this name exists"))?;
-                    Ok(row.into())
-                }
-
-                async fn save_department(&self, d: DepartmentRecord) -> Result<DepartmentRecord> {
-                    let sql = format!(
-                        "UPDATE departments SET name = $2, contact_persons = $3, answer_minutes = $4, \
-                         calendar_id = $5, updated_at = $6 WHERE id = $1 RETURNING {DEPT_COLS}"
-                    );
-                    let row: Option<DepartmentRow> = sqlx::query_as(&sql)
-                        .bind(d.id)
-                        .bind(&d.name)
-                        .bind(Json(&d.contact_persons))
-                        .bind(d.answer_minutes)
-                        .bind(d.calendar_id)
-                        .bind(to_ms(Utc::now()))
-                        .fetch_optional(&self.wpool)
-                        .await
-                        .map_err(|e| conflict_on_unique(e, "a department with this name exists"))?;
-                    Ok(row.ok_or_else(|| $crate::StoreError::NotFound("department".into()))?.into())
-                }
-
-                async fn get_department(&self, id: Uuid) -> Result<Option<DepartmentRecord>> {
-                    let sql = format!("SELECT {DEPT_COLS} FROM departments WHERE id = $1");
-                    let row: Option<DepartmentRow> =
-                        sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
-                    Ok(row.map(Into::into))
-                }
-
-                async fn list_departments(&self, after: Option<Uuid>, limit: u32) -> Result<Page<DepartmentRecord>> {
-                    let sql = format!(
-                        "SELECT {DEPT_COLS} FROM departments WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"
-                    );
-                    let rows: Vec<DepartmentRow> = sqlx::query_as(&sql)
-                        .bind(after)
-                        .bind(i64::from(limit) + 1)
-                        .fetch_all(&self.pool)
-                        .await?;
-                    Ok(into_page(rows.into_iter().map(Into::into).collect(), limit, |d: &DepartmentRecord| d.id))
-                }
-
-                async fn write_case(&self, w: CaseWrite) -> Result<CaseRecord> {
-                    let now = Utc::now();
-                    let mut tx = self.begin_write().await?;
-                    let rec = self.apply_case_write(&mut tx, &w, now, None).await?;
-                    // The case change and its clock effects commit together.
-                    $crate::crash::crash_point("case.before_clocks");
-                    let effects = w.sla_effects();
-                    let rec = if effects.any() {
-                        sla_impl::case_changed(&mut *tx, &self.sla, &effects, now).await?;
-                        // The clocks moved the case's due time: answer what is stored now.
-                        self.case_in(&mut tx, rec.id).await?
-                    } else {
-                        rec
-                    };
-                    tx.commit().await?;
-                    if effects.any() {
-                        self.sla.changed();
-                    }
-                    Ok(rec)
-                }
-
-                async fn merge_cases(&self, from: CaseWrite, into: CaseWrite) -> Result<CaseRecord> {
-                    let now = Utc::now();
-                    let (src, dst) = (from.before.id, into.before.id);
-                    let mut tx = self.begin_write().await?;
-                    self.apply_case_write(&mut tx, &from, now, Some(dst)).await?;
-                    for sql in [
-                        "UPDATE messages SET case_id = $2 WHERE case_id = $1",
-                        "UPDATE case_threads SET case_id = $2 WHERE case_id = $1",
-                        "UPDATE case_notes SET case_id = $2 WHERE case_id = $1",
-                    ] {
-                        sqlx::query(sql).bind(src).bind(dst).execute(&mut *tx).await?;
-                    }
-                    if from.before.contact_id != into.before.contact_id {
-                        // Link the citizen's identities: one contact from now on.
-                        sqlx::query("UPDATE contact_identities SET contact_id = $2 WHERE contact_id = $1")
-                            .bind(from.before.contact_id)
-                            .bind(into.before.contact_id)
-                            .execute(&mut *tx)
-                            .await?;
-                        sqlx::query("UPDATE cases SET contact_id = $2 WHERE contact_id = $1")
-                            .bind(from.before.contact_id)
-                            .bind(into.before.contact_id)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    // The messages moved: both inbox rows say what they hold now.
-                    $crate::inbox_row::refresh::<$db, _>(&mut *tx, &[src, dst]).await?;
-                    let rec = self.apply_case_write(&mut tx, &into, now, None).await?;
-                    // The merged case's clocks stop (`merged`); the other case carries on with
-                    // whatever its own change means for its clocks. One transaction.
-                    sla_impl::merged(&mut *tx, &self.sla, src, now).await?;
-                    let effects = into.sla_effects();
-                    let rec = if effects.any() {
-                        sla_impl::case_changed(&mut *tx, &self.sla, &effects, now).await?;
-                        self.case_in(&mut tx, rec.id).await?
-                    } else {
-                        rec
-                    };
-                    tx.commit().await?;
-                    self.sla.changed();
-                    Ok(rec)
-                }
-
-                async fn merged_into(&self, case_id: Uuid) -> Result<Option<Uuid>> {
-                    let v: Option<Option<Uuid>> = sqlx::query_scalar("SELECT merged_into FROM cases WHERE id = $1")
-                        .bind(case_id)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                    Ok(v.flatten())
-                }
-
-                async fn list_notes(&self, case_id: Uuid) -> Result<Vec<NoteRecord>> {
-                    let rows: Vec<NoteRow> = sqlx::query_as(
-                        "SELECT id, case_id, author, text, created_at FROM case_notes WHERE case_id = $1 ORDER BY id",
-                    )
-                    .bind(case_id)
-                    .fetch_all(&self.pool)
-                    .await?;
-                    Ok(rows.into_iter().map(Into::into).collect())
-                }
-
-                async fn list_forwards(&self, case_id: Uuid) -> Result<Vec<ForwardRecord>> {
-                    let sql = format!(
-                        "SELECT {FORWARD_COLS} FROM case_forwards WHERE case_id = $1 ORDER BY forwarded_at, id"
-                    );
-                    let rows: Vec<ForwardRow> =
-                        sqlx::query_as(&sql).bind(case_id).fetch_all(&self.pool).await?;
-                    Ok(rows.into_iter().map(Into::into).collect())
-                }
-
-                async fn department_answer(&self, case_id: Uuid) -> Result<Option<String>> {
-                    let v: Option<Option<String>> =
-                        sqlx::query_scalar("SELECT department_answer FROM cases WHERE id = $1")
-                            .bind(case_id)
-                            .fetch_optional(&self.pool)
-                            .await?;
-                    Ok(v.flatten())
-                }
-
-                async fn list_audit(&self, f: AuditFilter, after: Option<Uuid>, limit: u32) -> Result<Page<AuditRecord>> {
-                    // UUIDv7 ids are time-ordered: id order is time order, and a stable cursor.
-                    let mut q: QueryBuilder<'_, $db> = QueryBuilder::new(
-                        "SELECT id, at, actor, action, case_id, detail FROM audit_events WHERE 1 = 1",
-                    );
-                    if let Some(c) = f.case_id {
-                        q.push(" AND case_id = ").push_bind(c);
-                    }
-                    if let Some(a) = f.actor {
-                        q.push(" AND actor = ").push_bind(a);
-                    }
-                    if let Some(u) = f.user_id {
-                        q.push(" AND actor LIKE ").push_bind(format!("user:{u}:%"));
-                    }
-                    if let Some(t) = f.from {
-                        q.push(" AND at >= ").push_bind(to_ms(t));
-                    }
-                    if let Some(t) = f.to {
-                        q.push(" AND at < ").push_bind(to_ms(t));
-                    }
-                    if let Some(a) = after {
-                        q.push(" AND id > ").push_bind(a);
-                    }
-                    q.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit) + 1);
-                    let rows: Vec<AuditRow> = q.build_query_as().fetch_all(&self.pool).await?;
-                    Ok(into_page(rows.into_iter().map(Into::into).collect(), limit, |a: &AuditRecord| a.id))
-                }
-
-                async fn create_canned(&self, c: CannedRecord) -> Result<CannedRecord> {
-                    let sql = format!(
-                        "INSERT INTO canned_answers ({CANNED_COLS}) VALUES ($1, $2, $3, $4, $5, $5) RETURNING {CANNED_COLS}"
-                    );
-                    let row: CannedRow = sqlx::query_as(&sql)
-                        .bind(Uuid::now_v7())
-                        .bind(&c.team)
-                        .bind(&c.title)
-                        .bind(&c.text)
-                        .bind(to_ms(Utc::now()))
-                        .fetch_one(&self.wpool)
-                        .await?;
-                    Ok(row.into())
-                }
-
-                async fn save_canned(&self, c: CannedRecord) -> Result<CannedRecord> {
-                    let sql = format!(
-                        "UPDATE canned_answers SET team = $2, title = $3, text = $4, updated_at = $5 \
-                         WHERE id = $1 RETURNING {CANNED_COLS}"
-                    );
-                    let row: Option<CannedRow> = sqlx::query_as(&sql)
-                        .bind(c.id)
-                        .bind(&c.team)
-                        .bind(&c.title)
-                        .bind(&c.text)
-                        .bind(to_ms(Utc::now()))
-                        .fetch_optional(&self.wpool)
-                        .await?;
-                    Ok(row.ok_or_else(|| $crate::StoreError::NotFound("canned answer".into()))?.into())
-                }
-
-                async fn get_canned(&self, id: Uuid) -> Result<Option<CannedRecord>> {
-                    let sql = format!("SELECT {CANNED_COLS} FROM canned_answers WHERE id = $1");
-                    let row: Option<CannedRow> =
-                        sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
-                    Ok(row.map(Into::into))
-                }
-
-                async fn delete_canned(&self, id: Uuid) -> Result<bool> {
-                    let done = sqlx::query("DELETE FROM canned_answers WHERE id = $1")
-                        .bind(id)
-                        .execute(&self.wpool)
-                        .await?;
-                    Ok(done.rows_affected() == 1)
-                }
-
-                async fn list_canned(&self, team: Option<String>, text: Option<String>, after: Option<Uuid>, limit: u32) -> Result<Page<CannedRecord>> {
-                    let mut q: QueryBuilder<'_, $db> =
-                        QueryBuilder::new(format!("SELECT {CANNED_COLS} FROM canned_answers WHERE 1 = 1"));
-                    if let Some(t) = team {
-                        // Answers of the team, and the desk-wide ones (no team).
-                        q.push(" AND (team IS NULL OR team = ").push_bind(t).push(")");
-                    }
-                    if let Some(s) = text {
-                        let pat = format!(
-                            "%{}%",
-                            s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-                        );
-                        let ilike = <$db as Dialect>::ILIKE;
-                        q.push(format!(" AND (title {ilike} "))
-                            .push_bind(pat.clone())
-                            .push(format!(" ESCAPE '\\' OR text {ilike} "))
-                            .push_bind(pat)
-                            .push(" ESCAPE '\\')");
-                    }
-                    if let Some(a) = after {
-                        q.push(" AND id > ").push_bind(a);
-                    }
-                    q.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit) + 1);
-                    let rows: Vec<CannedRow> = q.build_query_as().fetch_all(&self.pool).await?;
-                    Ok(into_page(rows.into_iter().map(Into::into).collect(), limit, |c: &CannedRecord| c.id))
-                }
-
-                async fn department_report(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<DepartmentReport> {
-                    let (from, to) = (to_ms(from), to_ms(to));
-                    let cases: i64 = sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM cases WHERE created_at >= $1 AND created_at < $2",
-                    )
-                    .bind(from)
-                    .bind(to)
-                    .fetch_one(&self.pool)
-                    .await?;
-                    let forwarded_cases: i64 = sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM cases c WHERE c.created_at >= $1 AND c.created_at < $2 \
-                         AND EXISTS (SELECT 1 FROM case_forwards f WHERE f.case_id = c.id)",
-                    )
-                    .bind(from)
-                    .bind(to)
-                    .fetch_one(&self.pool)
-                    .await?;
-                    let rows: Vec<(Uuid, String, i64, i64, i64, i64, i64)> = sqlx::query_as(
-                        "SELECT d.id, d.name, d.answer_minutes, \
-                         COUNT(f.id), \
-                         COALESCE(SUM(CASE WHEN f.answered_at IS NOT NULL THEN 1 ELSE 0 END), 0), \
-                         COALESCE(SUM(CASE WHEN f.answered_at IS NULL THEN 0 WHEN f.answered_in_time IS NOT NULL \
-                         THEN (CASE WHEN f.answered_in_time THEN 1 ELSE 0 END) \
-                         WHEN f.answered_at - f.forwarded_at <= d.answer_minutes * 60000 THEN 1 ELSE 0 END), 0), \
-                         COALESCE(SUM(CASE WHEN f.answered_at IS NULL AND f.returned_at IS NULL THEN 1 ELSE 0 END), 0) \
-                         FROM departments d LEFT JOIN case_forwards f ON f.department_id = d.id \
-                         AND f.forwarded_at >= $1 AND f.forwarded_at < $2 \
-                         GROUP BY d.id, d.name, d.answer_minutes ORDER BY d.name",
-                    )
-                    .bind(from)
-                    .bind(to)
-                    .fetch_all(&self.pool)
-                    .await?;
-                    Ok(DepartmentReport {
-                        cases,
-                        forwarded_cases,
-                        departments: rows
-                            .into_iter()
-                            .map(|(department_id, name, answer_minutes, forwards, answered, answered_in_time, open)| DepartmentReportRow {
-                                department_id, name, answer_minutes, forwards, answered, answered_in_time, open,
-                            })
-                            .collect(),
-                    })
-                }
-
-                async fn board(&self, now: DateTime<Utc>) -> Result<Board> {
-                    let open_by_status: Vec<(String, i64)> = sqlx::query_as(
-                        "SELECT status, COUNT(*) FROM cases WHERE status NOT IN ('resolved', 'closed') \
-                         GROUP BY status ORDER BY status",
-                    )
-                    .fetch_all(&self.pool)
-                    .await?;
-                    let agent_load: Vec<(String, i64)> = sqlx::query_as(
-                        "SELECT assignee, COUNT(*) FROM cases WHERE status NOT IN ('resolved', 'closed') \
-                         AND assignee IS NOT NULL GROUP BY assignee ORDER BY COUNT(*) DESC, assignee",
-                    )
-                    .fetch_all(&self.pool)
-                    .await?;
-                    let unassigned: i64 = sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM cases WHERE status NOT IN ('resolved', 'closed') AND assignee IS NULL",
-                    )
-                    .fetch_one(&self.pool)
-                    .await?;
-                    // The oldest citizen message of an active case with no reply of ours after it
-                    // (an out-of-hours auto-reply is no answer).
-                    let oldest: Option<(Uuid, i64)> = sqlx::query_as(
-                        "SELECT m.case_id, m.sent_at FROM messages m JOIN cases c ON c.id = m.case_id \
-                         WHERE c.status IN ('new', 'open') AND m.direction = 'inbound' AND m.deleted_at IS NULL \
-                         AND NOT EXISTS (SELECT 1 FROM messages o WHERE o.case_id = m.case_id \
-                         AND o.direction = 'outbound' AND o.sent_at >= m.sent_at \
-                         AND CAST(o.flags AS TEXT) NOT LIKE '%auto_reply%') \
-                         ORDER BY m.sent_at, m.id LIMIT 1",
-                    )
-                    .fetch_optional(&self.pool)
-                    .await?;
-                    let arrivals_last_hour: Vec<(String, i64)> = sqlx::query_as(
-                        "SELECT a.kind, COUNT(*) FROM messages m JOIN channel_accounts a ON a.id = m.channel_account_id \
-                         WHERE m.direction = 'inbound' AND m.received_at >= $1 GROUP BY a.kind ORDER BY a.kind",
-                    )
-                    .bind(to_ms(now) - 3_600_000)
-                    .fetch_all(&self.pool)
-                    .await?;
-                    // SLA warnings and breaches come from the SLA engine's clock table when it is
-                    // there (merged separately); until then they are 0.
-                    let (sla_warnings, sla_breaches) = self.sla_counts().await;
-                    Ok(Board {
-                        open_by_status,
-                        sla_warnings,
-                        sla_breaches,
-                        agent_load,
-                        unassigned,
-                        oldest_unanswered_at: oldest.map(|o| $crate::time::from_ms(o.1)),
-                        oldest_unanswered_case_id: oldest.map(|o| o.0),
-                        arrivals_last_hour,
-                    })
-                }
-            }
-
-            impl $store {
-                /// Open cases whose running clocks have fired a warning or a breach (the SLA
-                /// engine keeps the worst fired status in `cases.sla_status`, as the inbox's
-                /// `slaStatus` filter reads it): the board's "warnings and breaches now".
-                async fn sla_counts(&self) -> (i64, i64) {
-                    let r: std::result::Result<(i64, i64), sqlx::Error> = sqlx::query_as(
-                        "SELECT COALESCE(SUM(CASE WHEN sla_status = 'warning' THEN 1 ELSE 0 END), 0), \
-                         COALESCE(SUM(CASE WHEN sla_status = 'breached' THEN 1 ELSE 0 END), 0) FROM cases \
-                         WHERE status NOT IN ('resolved', 'closed')",
-                    )
-                    .fetch_one(&self.pool)
-                    .await;
-                    r.unwrap_or_else(|e| {
-                        tracing::error!(error = %e, "could not count SLA warnings and breaches");
-                        (0, 0)
-                    })
-                }
-            }
-        };
-    };
+/// The SLA engine's effects of a case change, in this transaction. A bridge while `sla.rs`
+/// is still instantiated per backend.
+async fn sla_case_changed(
+    tx: &mut Tx,
+    state: &crate::sla::SlaState,
+    e: &crate::sla::CaseEffects,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    match tx {
+        Tx::Sqlite(t) => crate::sqlite::sla_impl::case_changed(t, state, e, at).await,
+        Tx::Pg(t) => crate::postgres::sla_impl::case_changed(t, state, e, at).await,
+    }
 }
-pub(crate) use impl_agent_store;
+
+/// The merged case's clocks stop, in this transaction (bridge, as above).
+async fn sla_merged(
+    tx: &mut Tx,
+    state: &crate::sla::SlaState,
+    case_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    match tx {
+        Tx::Sqlite(t) => crate::sqlite::sla_impl::merged(t, state, case_id, at).await,
+        Tx::Pg(t) => crate::postgres::sla_impl::merged(t, state, case_id, at).await,
+    }
+}
+
+pub(crate) async fn apply_case_write(
+    tx: &mut Conn<'_>,
+    w: &CaseWrite,
+    now: DateTime<Utc>,
+    merged_into: Option<Uuid>,
+) -> Result<CaseRecord> {
+    let a = &w.after;
+    let sql = format!(
+        "UPDATE cases SET status = $3, priority = $4, team = $5, assignee = $6, \
+             department_id = $7, theme = $8, kind = $9, target_group = $10, labels = $11, \
+             resolved_at = $12, closed_at = $13, first_message_at = $14, last_message_at = $15, \
+             merged_into = COALESCE($16, merged_into), updated_at = $17, \
+             routing_version = $18, routing_rule_id = $19 \
+             WHERE id = $1 AND updated_at = $2 RETURNING {CASE_COLS}"
+    );
+    let row: Option<CaseRow> = query(&sql)
+        .bind(a.id)
+        .bind(to_ms(w.before.updated_at))
+        .bind(a.status.as_str())
+        .bind(a.priority.as_str())
+        .bind(&a.team)
+        .bind(&a.assignee)
+        .bind(a.department_id)
+        .bind(&a.theme)
+        .bind(a.kind.map(|k| k.as_str()))
+        .bind(a.target_group.map(|k| k.as_str()))
+        .bind(json(&a.labels))
+        .bind(a.resolved_at.map(to_ms))
+        .bind(a.closed_at.map(to_ms))
+        .bind(to_ms(a.first_message_at))
+        .bind(to_ms(a.last_message_at))
+        .bind(merged_into)
+        .bind(next_version(w.before.updated_at, now))
+        .bind(a.routing.map(|r| r.version))
+        .bind(a.routing.map(|r| r.rule_id))
+        .fetch_optional(&mut *tx)
+        .await?;
+    let rec: CaseRecord = row.ok_or_else(stale)?.try_into()?;
+    if let Some((author, text)) = &w.note {
+        query(
+            "INSERT INTO case_notes (id, case_id, author, text, created_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(rec.id)
+        .bind(author)
+        .bind(text)
+        .bind(to_ms(now))
+        .execute(&mut *tx)
+        .await?;
+    }
+    match &w.forward {
+        None => {}
+        Some(ForwardOp::Open {
+            department_id,
+            question,
+            by,
+        }) => {
+            open_forward(tx, rec.id, *department_id, question, by, now).await?;
+        }
+        Some(ForwardOp::Answer { text, by }) => {
+            let dept: Option<Uuid> = query(
+                "UPDATE case_forwards SET answer = $2, answered_by = $3, answered_at = $4 \
+                     WHERE case_id = $1 AND answered_at IS NULL AND returned_at IS NULL \
+                     RETURNING department_id",
+            )
+            .bind(rec.id)
+            .bind(text)
+            .bind(by)
+            .bind(to_ms(now))
+            .scalar_optional(&mut *tx)
+            .await?;
+            dept.ok_or_else(|| {
+                crate::StoreError::Conflict("the case has no open question for a department".into())
+            })?;
+            query("UPDATE cases SET department_answer = $2 WHERE id = $1")
+                .bind(rec.id)
+                .bind(text)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Some(ForwardOp::Return { reason, by }) => {
+            let row: Option<(Uuid, Uuid)> = query(
+                "UPDATE case_forwards SET return_reason = $2, returned_at = $3 \
+                     WHERE id = (SELECT id FROM case_forwards WHERE case_id = $1 \
+                     AND answered_at IS NOT NULL AND returned_at IS NULL \
+                     ORDER BY forwarded_at DESC, id DESC LIMIT 1) RETURNING id, department_id",
+            )
+            .bind(rec.id)
+            .bind(reason)
+            .bind(to_ms(now))
+            .fetch_optional(&mut *tx)
+            .await?;
+            let (_, dept) = row.ok_or_else(|| {
+                crate::StoreError::Conflict("the case has no department answer to hand back".into())
+            })?;
+            query("UPDATE cases SET department_answer = NULL WHERE id = $1")
+                .bind(rec.id)
+                .execute(&mut *tx)
+                .await?;
+            open_forward(tx, rec.id, dept, reason, by, now).await?;
+        }
+    }
+    for e in &w.audit {
+        query(
+            "INSERT INTO audit_events (id, at, actor, action, case_id, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(to_ms(now))
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(e.case_id)
+        .bind(json(&e.detail))
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(rec)
+}
+
+/// The case as stored now, inside the transaction.
+pub(crate) async fn case_in(tx: &mut Conn<'_>, id: Uuid) -> Result<CaseRecord> {
+    let sql = format!("SELECT {CASE_COLS} FROM cases WHERE id = $1");
+    let row: CaseRow = query(&sql).bind(id).fetch_one(&mut *tx).await?;
+    row.try_into()
+}
+
+async fn open_forward(
+    tx: &mut Conn<'_>,
+    case_id: Uuid,
+    department_id: Uuid,
+    question: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    // At most one open question per case: close any earlier one unanswered.
+    query(
+        "UPDATE case_forwards SET returned_at = $2, return_reason = 'superseded' \
+             WHERE case_id = $1 AND answered_at IS NULL AND returned_at IS NULL",
+    )
+    .bind(case_id)
+    .bind(to_ms(now))
+    .execute(&mut *tx)
+    .await?;
+    query(
+            "INSERT INTO case_forwards (id, case_id, department_id, question, forwarded_by, forwarded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(case_id)
+        .bind(department_id)
+        .bind(question)
+        .bind(by)
+        .bind(to_ms(now))
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl<S: SqlCore> AgentStore for S {
+    async fn create_user(&self, u: UserRecord) -> Result<UserRecord> {
+        let sql = format!(
+            "INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+             RETURNING {USER_COLS}"
+        );
+        let row: UserRow = query(&sql)
+            .bind(Uuid::now_v7())
+            .bind(&u.name)
+            .bind(u.email.to_lowercase())
+            .bind(&u.subject)
+            .bind(u.role.as_str())
+            .bind(json(&u.teams))
+            .bind(u.department_id)
+            .bind(u.active)
+            .bind(to_ms(Utc::now()))
+            .fetch_one(self.db().write())
+            .await
+            .map_err(|e| e.conflict_if_unique("a user with this email or subject exists"))?;
+        row.try_into()
+    }
+
+    async fn save_user(&self, u: UserRecord) -> Result<UserRecord> {
+        let sql = format!(
+            "UPDATE users SET name = $2, email = $3, subject = $4, role = $5, teams = $6, \
+             department_id = $7, active = $8, updated_at = $9 WHERE id = $1 RETURNING {USER_COLS}"
+        );
+        let row: Option<UserRow> = query(&sql)
+            .bind(u.id)
+            .bind(&u.name)
+            .bind(u.email.to_lowercase())
+            .bind(&u.subject)
+            .bind(u.role.as_str())
+            .bind(json(&u.teams))
+            .bind(u.department_id)
+            .bind(u.active)
+            .bind(to_ms(Utc::now()))
+            .fetch_optional(self.db().write())
+            .await
+            .map_err(|e| e.conflict_if_unique("a user with this email or subject exists"))?;
+        row.ok_or_else(|| crate::StoreError::NotFound("user".into()))?
+            .try_into()
+    }
+
+    async fn get_user(&self, id: Uuid) -> Result<Option<UserRecord>> {
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
+        let row: Option<UserRow> = query(&sql)
+            .bind(id)
+            .fetch_optional(self.db().read())
+            .await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn list_users(&self, after: Option<Uuid>, limit: u32) -> Result<Page<UserRecord>> {
+        let sql = format!(
+            "SELECT {USER_COLS} FROM users WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"
+        );
+        let rows: Vec<UserRow> = query(&sql)
+            .bind(after)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(self.db().read())
+            .await?;
+        let items = rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<Vec<UserRecord>>>()?;
+        Ok(into_page(items, limit, |u: &UserRecord| u.id))
+    }
+
+    async fn find_user_for_login(
+        &self,
+        subject: Option<&str>,
+        email: Option<&str>,
+    ) -> Result<Option<UserRecord>> {
+        let sql = format!(
+            "SELECT {USER_COLS} FROM users WHERE active = $3 AND (subject = $1 OR email = $2) \
+             ORDER BY CASE WHEN subject = $1 THEN 0 ELSE 1 END LIMIT 1"
+        );
+        let row: Option<UserRow> = query(&sql)
+            .bind(subject)
+            .bind(email.map(str::to_lowercase))
+            .bind(true)
+            .fetch_optional(self.db().read())
+            .await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn create_team(&self, t: TeamRecord) -> Result<TeamRecord> {
+        let sql = format!(
+            "INSERT INTO teams ({TEAM_COLS}) VALUES ($1, $2, $3, $4, $5, $5) RETURNING {TEAM_COLS}"
+        );
+        let row: TeamRow = query(&sql)
+            .bind(Uuid::now_v7())
+            .bind(&t.name)
+            .bind(&t.auto_assign)
+            .bind(t.max_open_per_agent)
+            .bind(to_ms(Utc::now()))
+            .fetch_one(self.db().write())
+            .await
+            .map_err(|e| e.conflict_if_unique("a team with this name exists"))?;
+        Ok(row.into())
+    }
+
+    async fn save_team(&self, t: TeamRecord) -> Result<TeamRecord> {
+        let sql = format!(
+            "UPDATE teams SET name = $2, auto_assign = $3, max_open_per_agent = $4, updated_at = $5 \
+             WHERE id = $1 RETURNING {TEAM_COLS}"
+        );
+        let row: Option<TeamRow> = query(&sql)
+            .bind(t.id)
+            .bind(&t.name)
+            .bind(&t.auto_assign)
+            .bind(t.max_open_per_agent)
+            .bind(to_ms(Utc::now()))
+            .fetch_optional(self.db().write())
+            .await
+            .map_err(|e| e.conflict_if_unique("a team with this name exists"))?;
+        Ok(row
+            .ok_or_else(|| crate::StoreError::NotFound("team".into()))?
+            .into())
+    }
+
+    async fn get_team(&self, id: Uuid) -> Result<Option<TeamRecord>> {
+        let sql = format!("SELECT {TEAM_COLS} FROM teams WHERE id = $1");
+        let row: Option<TeamRow> = query(&sql)
+            .bind(id)
+            .fetch_optional(self.db().read())
+            .await?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn team_names(&self, names: &[String]) -> Result<Vec<String>> {
+        if names.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut q = query("SELECT name FROM teams WHERE name IN ");
+        q.push_list(names);
+        q.scalars(self.db().read()).await
+    }
+
+    async fn team_by_name(&self, name: &str) -> Result<Option<TeamRecord>> {
+        let sql = format!("SELECT {TEAM_COLS} FROM teams WHERE name = $1");
+        let row: Option<TeamRow> = query(&sql)
+            .bind(name)
+            .fetch_optional(self.db().read())
+            .await?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn list_teams(&self, after: Option<Uuid>, limit: u32) -> Result<Page<TeamRecord>> {
+        let sql = format!(
+            "SELECT {TEAM_COLS} FROM teams WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"
+        );
+        let rows: Vec<TeamRow> = query(&sql)
+            .bind(after)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(self.db().read())
+            .await?;
+        Ok(into_page(
+            rows.into_iter().map(Into::into).collect(),
+            limit,
+            |t: &TeamRecord| t.id,
+        ))
+    }
+
+    async fn create_department(&self, d: DepartmentRecord) -> Result<DepartmentRecord> {
+        let sql = format!(
+            "INSERT INTO departments ({DEPT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {DEPT_COLS}"
+        );
+        let row: DepartmentRow = query(&sql)
+            .bind(Uuid::now_v7())
+            .bind(&d.name)
+            .bind(json(&d.contact_persons))
+            .bind(d.answer_minutes)
+            .bind(d.calendar_id)
+            .bind(to_ms(Utc::now()))
+            .fetch_one(self.db().write())
+            .await
+            .map_err(|e| e.conflict_if_unique("a department with this name exists"))?;
+        Ok(row.into())
+    }
+
+    async fn save_department(&self, d: DepartmentRecord) -> Result<DepartmentRecord> {
+        let sql = format!(
+            "UPDATE departments SET name = $2, contact_persons = $3, answer_minutes = $4, \
+             calendar_id = $5, updated_at = $6 WHERE id = $1 RETURNING {DEPT_COLS}"
+        );
+        let row: Option<DepartmentRow> = query(&sql)
+            .bind(d.id)
+            .bind(&d.name)
+            .bind(json(&d.contact_persons))
+            .bind(d.answer_minutes)
+            .bind(d.calendar_id)
+            .bind(to_ms(Utc::now()))
+            .fetch_optional(self.db().write())
+            .await
+            .map_err(|e| e.conflict_if_unique("a department with this name exists"))?;
+        Ok(row
+            .ok_or_else(|| crate::StoreError::NotFound("department".into()))?
+            .into())
+    }
+
+    async fn get_department(&self, id: Uuid) -> Result<Option<DepartmentRecord>> {
+        let sql = format!("SELECT {DEPT_COLS} FROM departments WHERE id = $1");
+        let row: Option<DepartmentRow> = query(&sql)
+            .bind(id)
+            .fetch_optional(self.db().read())
+            .await?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn list_departments(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Page<DepartmentRecord>> {
+        let sql = format!(
+            "SELECT {DEPT_COLS} FROM departments WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"
+        );
+        let rows: Vec<DepartmentRow> = query(&sql)
+            .bind(after)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(self.db().read())
+            .await?;
+        Ok(into_page(
+            rows.into_iter().map(Into::into).collect(),
+            limit,
+            |d: &DepartmentRecord| d.id,
+        ))
+    }
+
+    async fn write_case(&self, w: CaseWrite) -> Result<CaseRecord> {
+        let now = Utc::now();
+        let mut tx = self.db().begin().await?;
+        let rec = apply_case_write(&mut tx.conn(), &w, now, None).await?;
+        // The case change and its clock effects commit together.
+        crate::crash::crash_point("case.before_clocks");
+        let effects = w.sla_effects();
+        let rec = if effects.any() {
+            sla_case_changed(&mut tx, self.sla(), &effects, now).await?;
+            // The clocks moved the case's due time: answer what is stored now.
+            case_in(&mut tx.conn(), rec.id).await?
+        } else {
+            rec
+        };
+        tx.commit().await?;
+        if effects.any() {
+            self.sla().changed();
+        }
+        Ok(rec)
+    }
+
+    async fn merge_cases(&self, from: CaseWrite, into: CaseWrite) -> Result<CaseRecord> {
+        let now = Utc::now();
+        let (src, dst) = (from.before.id, into.before.id);
+        let mut tx = self.db().begin().await?;
+        apply_case_write(&mut tx.conn(), &from, now, Some(dst)).await?;
+        for sql in [
+            "UPDATE messages SET case_id = $2 WHERE case_id = $1",
+            "UPDATE case_threads SET case_id = $2 WHERE case_id = $1",
+            "UPDATE case_notes SET case_id = $2 WHERE case_id = $1",
+        ] {
+            query(sql).bind(src).bind(dst).execute(&mut tx).await?;
+        }
+        if from.before.contact_id != into.before.contact_id {
+            // Link the citizen's identities: one contact from now on.
+            query("UPDATE contact_identities SET contact_id = $2 WHERE contact_id = $1")
+                .bind(from.before.contact_id)
+                .bind(into.before.contact_id)
+                .execute(&mut tx)
+                .await?;
+            query("UPDATE cases SET contact_id = $2 WHERE contact_id = $1")
+                .bind(from.before.contact_id)
+                .bind(into.before.contact_id)
+                .execute(&mut tx)
+                .await?;
+        }
+        // The messages moved: both inbox rows say what they hold now.
+        crate::inbox_row::refresh(&mut tx.conn(), &[src, dst]).await?;
+        let rec = apply_case_write(&mut tx.conn(), &into, now, None).await?;
+        // The merged case's clocks stop (`merged`); the other case carries on with
+        // whatever its own change means for its clocks. One transaction.
+        sla_merged(&mut tx, self.sla(), src, now).await?;
+        let effects = into.sla_effects();
+        let rec = if effects.any() {
+            sla_case_changed(&mut tx, self.sla(), &effects, now).await?;
+            case_in(&mut tx.conn(), rec.id).await?
+        } else {
+            rec
+        };
+        tx.commit().await?;
+        self.sla().changed();
+        Ok(rec)
+    }
+
+    async fn merged_into(&self, case_id: Uuid) -> Result<Option<Uuid>> {
+        let v: Option<Option<Uuid>> = query("SELECT merged_into FROM cases WHERE id = $1")
+            .bind(case_id)
+            .scalar_optional(self.db().read())
+            .await?;
+        Ok(v.flatten())
+    }
+
+    async fn list_notes(&self, case_id: Uuid) -> Result<Vec<NoteRecord>> {
+        let rows: Vec<NoteRow> = query(
+            "SELECT id, case_id, author, text, created_at FROM case_notes WHERE case_id = $1 ORDER BY id",
+        )
+        .bind(case_id)
+        .fetch_all(self.db().read())
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn list_forwards(&self, case_id: Uuid) -> Result<Vec<ForwardRecord>> {
+        let sql = format!(
+            "SELECT {FORWARD_COLS} FROM case_forwards WHERE case_id = $1 ORDER BY forwarded_at, id"
+        );
+        let rows: Vec<ForwardRow> = query(&sql)
+            .bind(case_id)
+            .fetch_all(self.db().read())
+            .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn department_answer(&self, case_id: Uuid) -> Result<Option<String>> {
+        let v: Option<Option<String>> = query("SELECT department_answer FROM cases WHERE id = $1")
+            .bind(case_id)
+            .scalar_optional(self.db().read())
+            .await?;
+        Ok(v.flatten())
+    }
+
+    async fn list_audit(
+        &self,
+        f: AuditFilter,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Page<AuditRecord>> {
+        // UUIDv7 ids are time-ordered: id order is time order, and a stable cursor.
+        let mut q =
+            query("SELECT id, at, actor, action, case_id, detail FROM audit_events WHERE 1 = 1");
+        if let Some(c) = f.case_id {
+            q.push(" AND case_id = ").push_bind(c);
+        }
+        if let Some(a) = f.actor {
+            q.push(" AND actor = ").push_bind(a);
+        }
+        if let Some(u) = f.user_id {
+            q.push(" AND actor LIKE ").push_bind(format!("user:{u}:%"));
+        }
+        if let Some(t) = f.from {
+            q.push(" AND at >= ").push_bind(to_ms(t));
+        }
+        if let Some(t) = f.to {
+            q.push(" AND at < ").push_bind(to_ms(t));
+        }
+        if let Some(a) = after {
+            q.push(" AND id > ").push_bind(a);
+        }
+        q.push(" ORDER BY id LIMIT ")
+            .push_bind(i64::from(limit) + 1);
+        let rows: Vec<AuditRow> = q.fetch_all(self.db().read()).await?;
+        Ok(into_page(
+            rows.into_iter().map(Into::into).collect(),
+            limit,
+            |a: &AuditRecord| a.id,
+        ))
+    }
+
+    async fn create_canned(&self, c: CannedRecord) -> Result<CannedRecord> {
+        let sql = format!(
+            "INSERT INTO canned_answers ({CANNED_COLS}) VALUES ($1, $2, $3, $4, $5, $5) RETURNING {CANNED_COLS}"
+        );
+        let row: CannedRow = query(&sql)
+            .bind(Uuid::now_v7())
+            .bind(&c.team)
+            .bind(&c.title)
+            .bind(&c.text)
+            .bind(to_ms(Utc::now()))
+            .fetch_one(self.db().write())
+            .await?;
+        Ok(row.into())
+    }
+
+    async fn save_canned(&self, c: CannedRecord) -> Result<CannedRecord> {
+        let sql = format!(
+            "UPDATE canned_answers SET team = $2, title = $3, text = $4, updated_at = $5 \
+             WHERE id = $1 RETURNING {CANNED_COLS}"
+        );
+        let row: Option<CannedRow> = query(&sql)
+            .bind(c.id)
+            .bind(&c.team)
+            .bind(&c.title)
+            .bind(&c.text)
+            .bind(to_ms(Utc::now()))
+            .fetch_optional(self.db().write())
+            .await?;
+        Ok(row
+            .ok_or_else(|| crate::StoreError::NotFound("canned answer".into()))?
+            .into())
+    }
+
+    async fn get_canned(&self, id: Uuid) -> Result<Option<CannedRecord>> {
+        let sql = format!("SELECT {CANNED_COLS} FROM canned_answers WHERE id = $1");
+        let row: Option<CannedRow> = query(&sql)
+            .bind(id)
+            .fetch_optional(self.db().read())
+            .await?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn delete_canned(&self, id: Uuid) -> Result<bool> {
+        let done = query("DELETE FROM canned_answers WHERE id = $1")
+            .bind(id)
+            .execute(self.db().write())
+            .await?;
+        Ok(done == 1)
+    }
+
+    async fn list_canned(
+        &self,
+        team: Option<String>,
+        text: Option<String>,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Page<CannedRecord>> {
+        let mut q = query(format!(
+            "SELECT {CANNED_COLS} FROM canned_answers WHERE 1 = 1"
+        ));
+        if let Some(t) = team {
+            // Answers of the team, and the desk-wide ones (no team).
+            q.push(" AND (team IS NULL OR team = ")
+                .push_bind(t)
+                .push(")");
+        }
+        if let Some(s) = text {
+            let pat = format!(
+                "%{}%",
+                s.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            let ilike = self.db().dialect().ilike();
+            q.push(&format!(" AND (title {ilike} "))
+                .push_bind(&pat)
+                .push(&format!(" ESCAPE '\\' OR text {ilike} "))
+                .push_bind(pat)
+                .push(" ESCAPE '\\')");
+        }
+        if let Some(a) = after {
+            q.push(" AND id > ").push_bind(a);
+        }
+        q.push(" ORDER BY id LIMIT ")
+            .push_bind(i64::from(limit) + 1);
+        let rows: Vec<CannedRow> = q.fetch_all(self.db().read()).await?;
+        Ok(into_page(
+            rows.into_iter().map(Into::into).collect(),
+            limit,
+            |c: &CannedRecord| c.id,
+        ))
+    }
+
+    async fn department_report(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<DepartmentReport> {
+        let (from, to) = (to_ms(from), to_ms(to));
+        let cases: i64 =
+            query("SELECT COUNT(*) FROM cases WHERE created_at >= $1 AND created_at < $2")
+                .bind(from)
+                .bind(to)
+                .scalar(self.db().read())
+                .await?;
+        let forwarded_cases: i64 = query(
+            "SELECT COUNT(*) FROM cases c WHERE c.created_at >= $1 AND c.created_at < $2 \
+             AND EXISTS (SELECT 1 FROM case_forwards f WHERE f.case_id = c.id)",
+        )
+        .bind(from)
+        .bind(to)
+        .scalar(self.db().read())
+        .await?;
+        let rows: Vec<(Uuid, String, i64, i64, i64, i64, i64)> = query(
+            "SELECT d.id, d.name, d.answer_minutes, \
+             COUNT(f.id), \
+             COALESCE(SUM(CASE WHEN f.answered_at IS NOT NULL THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN f.answered_at IS NULL THEN 0 WHEN f.answered_in_time IS NOT NULL \
+             THEN (CASE WHEN f.answered_in_time THEN 1 ELSE 0 END) \
+             WHEN f.answered_at - f.forwarded_at <= d.answer_minutes * 60000 THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN f.answered_at IS NULL AND f.returned_at IS NULL THEN 1 ELSE 0 END), 0) \
+             FROM departments d LEFT JOIN case_forwards f ON f.department_id = d.id \
+             AND f.forwarded_at >= $1 AND f.forwarded_at < $2 \
+             GROUP BY d.id, d.name, d.answer_minutes ORDER BY d.name",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.db().read())
+        .await?;
+        Ok(DepartmentReport {
+            cases,
+            forwarded_cases,
+            departments: rows
+                .into_iter()
+                .map(
+                    |(
+                        department_id,
+                        name,
+                        answer_minutes,
+                        forwards,
+                        answered,
+                        answered_in_time,
+                        open,
+                    )| DepartmentReportRow {
+                        department_id,
+                        name,
+                        answer_minutes,
+                        forwards,
+                        answered,
+                        answered_in_time,
+                        open,
+                    },
+                )
+                .collect(),
+        })
+    }
+
+    async fn board(&self, now: DateTime<Utc>) -> Result<Board> {
+        let open_by_status: Vec<(String, i64)> = query(
+            "SELECT status, COUNT(*) FROM cases WHERE status NOT IN ('resolved', 'closed') \
+             GROUP BY status ORDER BY status",
+        )
+        .fetch_all(self.db().read())
+        .await?;
+        let agent_load: Vec<(String, i64)> = query(
+            "SELECT assignee, COUNT(*) FROM cases WHERE status NOT IN ('resolved', 'closed') \
+             AND assignee IS NOT NULL GROUP BY assignee ORDER BY COUNT(*) DESC, assignee",
+        )
+        .fetch_all(self.db().read())
+        .await?;
+        let unassigned: i64 = query(
+            "SELECT COUNT(*) FROM cases WHERE status NOT IN ('resolved', 'closed') AND assignee IS NULL",
+        )
+        .scalar(self.db().read())
+        .await?;
+        // The oldest citizen message of an active case with no reply of ours after it
+        // (an out-of-hours auto-reply is no answer).
+        let oldest: Option<(Uuid, i64)> = query(
+            "SELECT m.case_id, m.sent_at FROM messages m JOIN cases c ON c.id = m.case_id \
+             WHERE c.status IN ('new', 'open') AND m.direction = 'inbound' AND m.deleted_at IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM messages o WHERE o.case_id = m.case_id \
+             AND o.direction = 'outbound' AND o.sent_at >= m.sent_at \
+             AND CAST(o.flags AS TEXT) NOT LIKE '%auto_reply%') \
+             ORDER BY m.sent_at, m.id LIMIT 1",
+        )
+        .fetch_optional(self.db().read())
+        .await?;
+        let arrivals_last_hour: Vec<(String, i64)> = query(
+            "SELECT a.kind, COUNT(*) FROM messages m JOIN channel_accounts a ON a.id = m.channel_account_id \
+             WHERE m.direction = 'inbound' AND m.received_at >= $1 GROUP BY a.kind ORDER BY a.kind",
+        )
+        .bind(to_ms(now) - 3_600_000)
+        .fetch_all(self.db().read())
+        .await?;
+        // SLA warnings and breaches come from the SLA engine's clock table when it is
+        // there (merged separately); until then they are 0.
+        let (sla_warnings, sla_breaches) = sla_counts(self.db()).await;
+        Ok(Board {
+            open_by_status,
+            sla_warnings,
+            sla_breaches,
+            agent_load,
+            unassigned,
+            oldest_unanswered_at: oldest.map(|o| crate::time::from_ms(o.1)),
+            oldest_unanswered_case_id: oldest.map(|o| o.0),
+            arrivals_last_hour,
+        })
+    }
+}
+
+/// Open cases whose running clocks have fired a warning or a breach (the SLA
+/// engine keeps the worst fired status in `cases.sla_status`, as the inbox's
+/// `slaStatus` filter reads it): the board's "warnings and breaches now".
+async fn sla_counts(db: &Db) -> (i64, i64) {
+    let r: Result<(i64, i64)> = query(
+        "SELECT COALESCE(SUM(CASE WHEN sla_status = 'warning' THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN sla_status = 'breached' THEN 1 ELSE 0 END), 0) FROM cases \
+             WHERE status NOT IN ('resolved', 'closed')",
+    )
+    .fetch_one(db.read())
+    .await;
+    r.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "could not count SLA warnings and breaches");
+        (0, 0)
+    })
+}

@@ -924,7 +924,7 @@ macro_rules! impl_connectors_store {
                             .bind(Json(&new_history))
                             .execute(&mut *tx)
                             .await?;
-                        $crate::inbox_row::refresh::<$db, _>(&mut *tx, &[case_id]).await?;
+                        $crate::inbox_row::refresh(&mut $crate::db::Conn::from(&mut *tx), &[case_id]).await?;
                         if bsn {
                             let flags: Json<Vec<String>> = sqlx::query_scalar("SELECT flags FROM messages WHERE id = $1")
                                 .bind(id)
@@ -962,7 +962,7 @@ macro_rules! impl_connectors_store {
                         .await?;
                     if done.rows_affected() > 0 {
                         // The deleted message may have been the inbox row's line.
-                        $crate::inbox_row::refresh::<$db, _>(&mut *tx, &[case_id]).await?;
+                        $crate::inbox_row::refresh(&mut $crate::db::Conn::from(&mut *tx), &[case_id]).await?;
                     }
                     tx.commit().await?;
                     Ok(true)

@@ -23,6 +23,14 @@ pub(crate) enum Dialect {
 }
 
 impl Dialect {
+    /// Case-insensitive `LIKE` (SQLite's `LIKE` is, for ASCII).
+    pub fn ilike(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "LIKE",
+            Dialect::Postgres => "ILIKE",
+        }
+    }
+
     /// Row lock that lets another node's claim skip the rows this one took.
     pub fn skip_locked(self) -> &'static str {
         match self {
@@ -457,4 +465,6 @@ pub(crate) trait SqlCore: Send + Sync {
     fn events(&self) -> &tokio::sync::broadcast::Sender<EventRecord>;
     /// The routing rules in force, compiled; a save empties it.
     fn routing(&self) -> &crate::routing::RoutingCache;
+    /// The SLA engine's cached configuration and wake-up signal.
+    fn sla(&self) -> &crate::sla::SlaState;
 }

@@ -3,10 +3,11 @@
 //! (`preview`, `author_name`, `author_handle`, `last_inbound_at`, with `channel_kind`), written
 //! by the ingest transaction and refreshed here when messages move, change or disappear (a
 //! merge, a platform edit or delete), so the inbox reads 50 rows with no join (DESIGN 13: p99
-//! <= 10 ms at 1,000,000 cases). Plain functions over any sqlx backend: the SQL is the same.
+//! <= 10 ms at 1,000,000 cases).
 
+use crate::db::{query, Conn};
 use sqlx::types::Json;
-use sqlx::{Database, Encode, Executor, FromRow, Type};
+use sqlx::FromRow;
 use uuid::Uuid;
 use webcare_domain::inbound::{Attachment, Author};
 
@@ -45,31 +46,14 @@ pub(crate) struct SourceRow {
 
 /// Recomputes the inbox line of `ids` from their stored messages: the latest citizen message
 /// that is not deleted, or an empty line when there is none.
-pub(crate) async fn refresh<DB, C>(conn: &mut C, ids: &[Uuid]) -> crate::Result<()>
-where
-    DB: Database,
-    for<'a> Uuid: Encode<'a, DB> + Type<DB>,
-    for<'a> Option<String>: Encode<'a, DB> + Type<DB>,
-    for<'a> Option<i64>: Encode<'a, DB> + Type<DB>,
-    for<'a> String: Encode<'a, DB> + Type<DB>,
-    for<'r> SourceRow: FromRow<'r, DB::Row>,
-    for<'c> &'c mut C: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-{
+pub(crate) async fn refresh(conn: &mut Conn<'_>, ids: &[Uuid]) -> crate::Result<()> {
     for chunk in ids.chunks(200) {
-        // Plain `$n` text, not a QueryBuilder: a builder's arguments cannot be borrowed
-        // generically over the backend (its associated type is invariant).
-        let sql = format!(
+        let mut q = query(
             "SELECT case_id, text, author, attachments, sent_at FROM messages \
-             WHERE direction = 'inbound' AND deleted_at IS NULL AND case_id IN ({}) \
-             ORDER BY case_id, sent_at, id",
-            placeholders(1, chunk.len())
+             WHERE direction = 'inbound' AND deleted_at IS NULL AND case_id IN ",
         );
-        let mut q = sqlx::query_as::<DB, SourceRow>(&sql);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        let rows = q.fetch_all(&mut *conn).await?;
+        q.push_list(chunk).push(" ORDER BY case_id, sent_at, id");
+        let rows: Vec<SourceRow> = q.fetch_all(&mut *conn).await?;
         // Ordered by time within a case: the last row of each case is its latest.
         let mut latest: std::collections::HashMap<Uuid, InboxLine> = chunk
             .iter()
@@ -98,7 +82,7 @@ where
                 .collect();
             format!("CASE id{arms} END")
         };
-        let sql = format!(
+        let mut q = query(format!(
             "UPDATE cases SET preview = {}, author_name = {}, author_handle = {}, \
              last_inbound_at = {} WHERE id IN ({})",
             case_by_id(0),
@@ -106,8 +90,7 @@ where
             case_by_id(2),
             case_by_id(3),
             placeholders(1, n)
-        );
-        let mut q = sqlx::query::<DB>(&sql);
+        ));
         for (id, _) in &lines {
             q = q.bind(*id);
         }

@@ -56,7 +56,6 @@ impl PgStore {
 crate::sql::impl_sql_store!(PgStore, Postgres);
 crate::sla::impl_sla_store!(PgStore, Postgres);
 crate::connectors::impl_connectors_store!(PgStore, Postgres, "FOR UPDATE SKIP LOCKED");
-crate::agent::impl_agent_store!(PgStore, Postgres);
 
 impl crate::db::SqlCore for PgStore {
     fn db(&self) -> &crate::db::Db {
@@ -67,6 +66,9 @@ impl crate::db::SqlCore for PgStore {
     }
     fn routing(&self) -> &crate::routing::RoutingCache {
         &self.routing
+    }
+    fn sla(&self) -> &crate::sla::SlaState {
+        &self.sla
     }
 }
 

@@ -516,7 +516,7 @@ macro_rules! impl_sql_store {
                 .bind(batch)
                 .fetch_all(&mut *tx)
                 .await?;
-                $crate::inbox_row::refresh::<$db, _>(&mut *tx, &ids).await?;
+                $crate::inbox_row::refresh(&mut $crate::db::Conn::from(&mut *tx), &ids).await?;
                 tx.commit().await?;
                 Ok(ids.len())
             }
@@ -594,9 +594,9 @@ macro_rules! impl_sql_store {
                         tracing::warn!(%case_id, %department_id, "a routing rule names a department that does not exist; not forwarded");
                         continue;
                     }
-                    let before = self.case_in(tx, case_id).await?;
+                    let before = $crate::agent::case_in(&mut $crate::db::Conn::from(&mut **tx), case_id).await?;
                     let w = crate::routing::forward_write(before, department_id, &rule);
-                    self.apply_case_write(tx, &w, now, None).await?;
+                    $crate::agent::apply_case_write(&mut $crate::db::Conn::from(&mut **tx), &w, now, None).await?;
                     sla_impl::case_changed(&mut **tx, &self.sla, &w.sla_effects(), now).await?;
                 }
                 Ok(())

@@ -140,7 +140,6 @@ fn sqlite_dir(url: &str) -> Option<String> {
 crate::sql::impl_sql_store!(SqliteStore, Sqlite);
 crate::sla::impl_sla_store!(SqliteStore, Sqlite);
 crate::connectors::impl_connectors_store!(SqliteStore, Sqlite, "");
-crate::agent::impl_agent_store!(SqliteStore, Sqlite);
 
 impl crate::db::SqlCore for SqliteStore {
     fn db(&self) -> &crate::db::Db {
@@ -151,6 +150,9 @@ impl crate::db::SqlCore for SqliteStore {
     }
     fn routing(&self) -> &crate::routing::RoutingCache {
         &self.routing
+    }
+    fn sla(&self) -> &crate::sla::SlaState {
+        &self.sla
     }
 }
 
