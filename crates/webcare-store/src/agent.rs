@@ -10,7 +10,7 @@
 //! one transaction only if nobody changed the case meanwhile (else a 409 to retry), together with
 //! its audit events, notes and forward bookkeeping. Nothing half-done is left behind.
 
-use crate::db::{json, query, Conn, Db, SqlCore, Tx};
+use crate::db::{json, query, Conn, Db, SqlCore};
 use crate::records::{CaseFilter, CaseRecord, NewAuditEvent, Page};
 use crate::sql::{into_page, CaseRow, CASE_COLS};
 use crate::time::to_ms;
@@ -651,33 +651,6 @@ pub(crate) fn stale() -> crate::StoreError {
     crate::StoreError::Conflict("the case changed meanwhile; reload it and try again".into())
 }
 
-/// The SLA engine's effects of a case change, in this transaction. A bridge while `sla.rs`
-/// is still instantiated per backend.
-async fn sla_case_changed(
-    tx: &mut Tx,
-    state: &crate::sla::SlaState,
-    e: &crate::sla::CaseEffects,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    match tx {
-        Tx::Sqlite(t) => crate::sqlite::sla_impl::case_changed(t, state, e, at).await,
-        Tx::Pg(t) => crate::postgres::sla_impl::case_changed(t, state, e, at).await,
-    }
-}
-
-/// The merged case's clocks stop, in this transaction (bridge, as above).
-async fn sla_merged(
-    tx: &mut Tx,
-    state: &crate::sla::SlaState,
-    case_id: Uuid,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    match tx {
-        Tx::Sqlite(t) => crate::sqlite::sla_impl::merged(t, state, case_id, at).await,
-        Tx::Pg(t) => crate::postgres::sla_impl::merged(t, state, case_id, at).await,
-    }
-}
-
 pub(crate) async fn apply_case_write(
     tx: &mut Conn<'_>,
     w: &CaseWrite,
@@ -1077,7 +1050,7 @@ impl<S: SqlCore> AgentStore for S {
         crate::crash::crash_point("case.before_clocks");
         let effects = w.sla_effects();
         let rec = if effects.any() {
-            sla_case_changed(&mut tx, self.sla(), &effects, now).await?;
+            crate::sla::case_changed_in(&mut tx, self.sla(), &effects, now).await?;
             // The clocks moved the case's due time: answer what is stored now.
             case_in(&mut tx.conn(), rec.id).await?
         } else {
@@ -1120,10 +1093,10 @@ impl<S: SqlCore> AgentStore for S {
         let rec = apply_case_write(&mut tx.conn(), &into, now, None).await?;
         // The merged case's clocks stop (`merged`); the other case carries on with
         // whatever its own change means for its clocks. One transaction.
-        sla_merged(&mut tx, self.sla(), src, now).await?;
+        crate::sla::merged_in(&mut tx, self.sla(), src, now).await?;
         let effects = into.sla_effects();
         let rec = if effects.any() {
-            sla_case_changed(&mut tx, self.sla(), &effects, now).await?;
+            crate::sla::case_changed_in(&mut tx, self.sla(), &effects, now).await?;
             case_in(&mut tx.conn(), rec.id).await?
         } else {
             rec

@@ -1,20 +1,23 @@
 //! Connector storage: the durable webhook journal, message edits/deletes, delivery statuses, echo
 //! linking, the reply outbox, poll cursors and named worker leases. Written once for both
-//! backends by [`impl_connectors_store!`] (same pattern as `sql.rs`).
+//! backends over the dialect seam (`db.rs`).
 //!
 //! Claims are lease based: a row is taken by moving its `lease_until` into the future in one
 //! statement (`UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING` on
 //! PostgreSQL; SQLite runs the same statement without the lock clause inside its one immediate
 //! writer transaction), so two workers or two nodes never hold the same row at once.
 
-use crate::records::{ChannelAccount, MessageRecord};
-use crate::time::{from_ms, opt_from_ms};
+use crate::db::{json, json_opt, query, Arg, SqlCore, Tx};
+use crate::records::{ChannelAccount, EditRecord, MessageRecord};
+use crate::sql::{rows_into, AccountRow, MessageRow, ACCOUNT_COLS, MESSAGE_COLS};
+use crate::time::{from_ms, opt_from_ms, to_ms};
 use crate::{Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
 use uuid::Uuid;
-use webcare_domain::inbound::{DeliveryState, InboundMessage};
+use webcare_domain::inbound::{Author, DeliveryState, InboundMessage};
 use webcare_domain::{ChannelKind, Visibility};
 
 /// Where a journaled delivery came from; decides its parser.
@@ -544,865 +547,935 @@ pub(crate) fn merge_edit(
     }
 }
 
-/// Implements [`Connectors`] for a backend. `$lock` is the row-lock clause of a claim subquery
-/// (`FOR UPDATE SKIP LOCKED` on PostgreSQL, empty on SQLite).
-macro_rules! impl_connectors_store {
-    ($store:ty, $db:ty, $lock:literal) => {
-        const _: () = {
-            use $crate::connectors::*;
-            use $crate::records::*;
-            use $crate::sql::{rows_into, AccountRow, MessageRow, ACCOUNT_COLS, MESSAGE_COLS};
-            use $crate::time::to_ms;
-            use $crate::{Result, StoreError};
-            use async_trait::async_trait;
-            use chrono::{DateTime, Duration, Utc};
-            use sqlx::types::Json;
-            use uuid::Uuid;
-            use webcare_domain::inbound::{Author, DeliveryState, InboundMessage};
-            use webcare_domain::ChannelKind;
+async fn insert_reply_message(
+    tx: &mut Tx,
+    r: &ReplyRecord,
+    pmid: &str,
+    our_user_id: &str,
+    at: i64,
+    text: &str,
+) -> Result<()> {
+    let flags: Vec<String> = if r.auto_reply {
+        vec![webcare_domain::flags::AUTO_REPLY.to_owned()]
+    } else {
+        Vec::new()
+    };
+    let sql = format!(
+        "INSERT INTO messages ({MESSAGE_COLS}, author_identity_id) VALUES \
+             ($1, $2, $3, $4, $5, NULL, 'outbound', $6, $7, $8, $9, $9, $10, $11, $12, NULL, NULL) \
+             ON CONFLICT (channel_account_id, platform_message_id) DO NOTHING"
+    );
+    query(&sql)
+        .bind(Uuid::now_v7())
+        .bind(r.case_id)
+        .bind(r.channel_account_id)
+        .bind(pmid)
+        .bind(&r.in_reply_to)
+        .bind(r.visibility.as_str())
+        .bind(json(&Author {
+            platform_user_id: our_user_id.to_owned(),
+            handle: None,
+            display_name: None,
+        }))
+        .bind(text)
+        .bind(at)
+        .bind(json(&Vec::<webcare_domain::inbound::Attachment>::new()))
+        .bind(json(&Vec::<EditRecord>::new()))
+        .bind(json(&flags))
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
 
-            impl $store {
-                async fn insert_reply_message(
-                    tx: &mut sqlx::Transaction<'_, $db>,
-                    r: &ReplyRecord,
-                    pmid: &str,
-                    our_user_id: &str,
-                    at: i64,
-                    text: &str,
-                ) -> Result<()> {
-                    let flags: Vec<String> = if r.auto_reply {
-                        vec![webcare_domain::flags::AUTO_REPLY.to_owned()]
-                    } else {
-                        Vec::new()
-                    };
-                    let sql = format!(
-                        "INSERT INTO messages ({MESSAGE_COLS}, author_identity_id) VALUES \
-                         ($1, $2, $3, $4, $5, NULL, 'outbound', $6, $7, $8, $9, $9, $10, $11, $12, NULL, NULL) \
-                         ON CONFLICT (channel_account_id, platform_message_id) DO NOTHING"
-                    );
-                    sqlx::query(&sql)
-                        .bind(Uuid::now_v7())
-                        .bind(r.case_id)
-                        .bind(r.channel_account_id)
-                        .bind(pmid)
-                        .bind(&r.in_reply_to)
-                        .bind(r.visibility.as_str())
-                        .bind(Json(Author {
-                            platform_user_id: our_user_id.to_owned(),
-                            handle: None,
-                            display_name: None,
-                        }))
-                        .bind(text)
-                        .bind(at)
-                        .bind(Json(Vec::<webcare_domain::inbound::Attachment>::new()))
-                        .bind(Json(Vec::<EditRecord>::new()))
-                        .bind(Json(flags))
-                        .execute(&mut **tx)
-                        .await?;
-                    Ok(())
+async fn reply_in(tx: &mut Tx, id: Uuid) -> Result<Option<ReplyRecord>> {
+    let sql = format!("SELECT {REPLY_COLS} FROM outbox_replies WHERE id = $1");
+    let row: Option<ReplyRow> = query(&sql).bind(id).fetch_optional(&mut *tx).await?;
+    row.map(TryInto::try_into).transpose()
+}
+
+#[async_trait]
+impl<S: SqlCore> Connectors for S {
+    async fn journal_append(
+        &self,
+        source: JournalSource,
+        account: Option<Uuid>,
+        body: &[u8],
+        received_at: DateTime<Utc>,
+    ) -> Result<Uuid> {
+        let entry = NewJournalEntry {
+            source,
+            channel_account_id: account,
+            body: body.to_vec(),
+            received_at,
+        };
+        let mut stored = self.journal_append_many(vec![entry], None).await?;
+        Ok(stored.remove(0).id)
+    }
+
+    async fn journal_claim(
+        &self,
+        only: Option<Uuid>,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<JournalEntry>> {
+        let now_ms = to_ms(now);
+        let sql = format!(
+            "UPDATE webhook_journal SET lease_until = $2, attempts = attempts + 1 WHERE id IN (\
+               SELECT id FROM webhook_journal WHERE state = 'pending' AND next_attempt_at <= $1 \
+               AND (lease_until IS NULL OR lease_until < $1) AND ($3 IS NULL OR id = $3) \
+               ORDER BY next_attempt_at, id LIMIT $4 {}) RETURNING {JOURNAL_COLS}",
+            self.db().dialect().skip_locked()
+        );
+        let mut tx = self.db().begin().await?;
+        let rows: Vec<JournalRow> = query(&sql)
+            .bind(now_ms)
+            .bind(to_ms(now + lease))
+            .bind(only)
+            .bind(i64::from(limit))
+            .fetch_all(&mut tx)
+            .await?;
+        tx.commit().await?;
+        let mut v: Vec<JournalEntry> = rows_into(rows)?;
+        v.sort_by_key(|e| e.id);
+        Ok(v)
+    }
+
+    async fn journal_finish(&self, id: Uuid, outcome: JournalOutcome) -> Result<()> {
+        self.journal_finish_many(vec![(id, outcome)]).await
+    }
+
+    async fn journal_append_many(
+        &self,
+        entries: Vec<NewJournalEntry>,
+        lease: Option<Duration>,
+    ) -> Result<Vec<JournalEntry>> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = Utc::now();
+        let (lease_until, attempts) = match lease {
+            Some(l) => (Some(to_ms(now + l)), 1i64),
+            None => (None, 0i64),
+        };
+        let out: Vec<JournalEntry> = entries
+            .into_iter()
+            .map(|e| JournalEntry {
+                id: Uuid::now_v7(),
+                source: e.source,
+                channel_account_id: e.channel_account_id,
+                body: e.body,
+                received_at: e.received_at,
+                state: "pending".into(),
+                attempts,
+                error: None,
+                summary: None,
+                processed_at: None,
+            })
+            .collect();
+        let mut tx = self.db().begin().await?;
+        // 7 binds a row: well under both databases' limits at 1,000 rows.
+        for chunk in out.chunks(1000) {
+            let mut q = query(
+                "INSERT INTO webhook_journal (id, source, channel_account_id, body, received_at, \
+                 next_attempt_at, attempts, lease_until) ",
+            );
+            q.push_values(chunk.iter().map(|e| {
+                let at = to_ms(e.received_at);
+                [
+                    Arg::from(e.id),
+                    e.source.as_str().into(),
+                    e.channel_account_id.into(),
+                    e.body.clone().into(),
+                    at.into(),
+                    at.into(),
+                    attempts.into(),
+                    lease_until.into(),
+                ]
+            }));
+            q.execute(&mut tx).await?;
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn journal_finish_many(&self, outcomes: Vec<(Uuid, JournalOutcome)>) -> Result<()> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let now = to_ms(Utc::now());
+        let mut processed = Vec::new();
+        let mut failed = Vec::new();
+        let mut rejected = Vec::new();
+        for (id, o) in outcomes {
+            match o {
+                JournalOutcome::Processed {
+                    summary,
+                    rejected: r,
+                } => {
+                    processed.push((id, summary));
+                    rejected.extend(r.into_iter().map(|r| (id, r)));
                 }
+                JournalOutcome::Failed { error, retry_at } => failed.push((id, error, retry_at)),
+            }
+        }
+        let mut tx = self.db().begin().await?;
+        // The processed ones, set-wise, found through the primary key (`id IN`).
+        for chunk in processed.chunks(500) {
+            let mut q = query("UPDATE webhook_journal SET state = 'processed', processed_at = ");
+            q.push_bind(now)
+                .push(", error = NULL, lease_until = NULL, summary = ")
+                .push_case_by_id(chunk.iter().map(|(id, summary)| (*id, summary)))
+                .push(" WHERE id IN ")
+                .push_list(chunk.iter().map(|(id, _)| *id));
+            q.execute(&mut tx).await?;
+        }
+        // A delivery processed again (retry, replay) finds its items recorded.
+        for chunk in rejected.chunks(200) {
+            let mut q = query(
+                "INSERT INTO journal_rejects (id, journal_id, seq, account_external_id, \
+                 platform_message_id, reason, created_at) ",
+            );
+            q.push_values(chunk.iter().map(|(id, r)| {
+                [
+                    Arg::from(Uuid::now_v7()),
+                    (*id).into(),
+                    r.seq.into(),
+                    (&r.account_external_id).into(),
+                    (&r.platform_message_id).into(),
+                    (&r.reason).into(),
+                    now.into(),
+                ]
+            }));
+            q.push(" ON CONFLICT (journal_id, seq) DO NOTHING");
+            q.execute(&mut tx).await?;
+        }
+        for (id, error, retry_at) in failed {
+            let (state, next) = match retry_at {
+                Some(t) => ("pending", to_ms(t)),
+                None => ("failed", now),
+            };
+            query(
+                "UPDATE webhook_journal SET state = $2, next_attempt_at = $3, error = $4, \
+                 lease_until = NULL WHERE id = $1",
+            )
+            .bind(id)
+            .bind(state)
+            .bind(next)
+            .bind(error)
+            .execute(&mut tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
 
-                async fn reply_in(
-                    tx: &mut sqlx::Transaction<'_, $db>,
-                    id: Uuid,
-                ) -> Result<Option<ReplyRecord>> {
-                    let sql = format!("SELECT {REPLY_COLS} FROM outbox_replies WHERE id = $1");
-                    let row: Option<ReplyRow> =
-                        sqlx::query_as(&sql).bind(id).fetch_optional(&mut **tx).await?;
-                    row.map(TryInto::try_into).transpose()
+    async fn journal_replay(&self, only: Option<Uuid>) -> Result<u64> {
+        let done = query(
+            "UPDATE webhook_journal SET state = 'pending', attempts = 0, next_attempt_at = $1, \
+             lease_until = NULL WHERE state = 'failed' AND ($2 IS NULL OR id = $2)",
+        )
+        .bind(to_ms(Utc::now()))
+        .bind(only)
+        .execute(self.db().write())
+        .await?;
+        Ok(done)
+    }
+
+    async fn journal_get(&self, id: Uuid) -> Result<Option<JournalEntry>> {
+        let sql = format!("SELECT {JOURNAL_COLS} FROM webhook_journal WHERE id = $1");
+        let row: Option<JournalRow> = query(&sql)
+            .bind(id)
+            .fetch_optional(self.db().read())
+            .await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn journal_stats(&self) -> Result<JournalStats> {
+        let rows: Vec<(String, i64)> =
+            query("SELECT state, COUNT(*) FROM webhook_journal GROUP BY state")
+                .fetch_all(self.db().read())
+                .await?;
+        let mut s = JournalStats::default();
+        for (state, n) in rows {
+            match state.as_str() {
+                "pending" => s.pending = n,
+                "processed" => s.processed = n,
+                "failed" => s.failed = n,
+                _ => {}
+            }
+        }
+        if s.pending > 0 {
+            let oldest: Option<i64> =
+                query("SELECT MIN(received_at) FROM webhook_journal WHERE state = 'pending'")
+                    .scalar(self.db().read())
+                    .await?;
+            s.oldest_pending = oldest.map(crate::time::from_ms);
+        }
+        Ok(s)
+    }
+
+    async fn journal_failed(&self, after: Option<Uuid>, limit: u32) -> Result<Vec<JournalFailure>> {
+        // The body is not selected: it never leaves the database this way.
+        let rows: Vec<(Uuid, String, Option<Uuid>, i64, i64, Option<String>)> = query(
+            "SELECT id, source, channel_account_id, received_at, attempts, error FROM webhook_journal \
+             WHERE state = 'failed' AND ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(self.db().read())
+        .await?;
+        rows.into_iter()
+            .map(
+                |(id, source, channel_account_id, received_at, attempts, error)| {
+                    Ok(JournalFailure {
+                        id,
+                        source: JournalSource::parse(&source).ok_or_else(|| {
+                            StoreError::Corrupt(format!("journal source '{source}'"))
+                        })?,
+                        channel_account_id,
+                        received_at: crate::time::from_ms(received_at),
+                        attempts,
+                        error,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    async fn journal_rejected(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<RejectedRecord>> {
+        #[allow(clippy::type_complexity)]
+        let rows: Vec<(
+            Uuid,
+            Uuid,
+            String,
+            i64,
+            i64,
+            String,
+            Option<String>,
+            String,
+            i64,
+        )> = query(
+            "SELECT r.id, r.journal_id, j.source, j.received_at, r.seq, r.account_external_id, \
+             r.platform_message_id, r.reason, r.created_at \
+             FROM journal_rejects r JOIN webhook_journal j ON j.id = r.journal_id \
+             WHERE ($1 IS NULL OR r.id > $1) ORDER BY r.id LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(self.db().read())
+        .await?;
+        rows.into_iter()
+            .map(
+                |(
+                    id,
+                    journal_id,
+                    source,
+                    received_at,
+                    seq,
+                    account_external_id,
+                    platform_message_id,
+                    reason,
+                    created_at,
+                )| {
+                    Ok(RejectedRecord {
+                        id,
+                        journal_id,
+                        source: JournalSource::parse(&source).ok_or_else(|| {
+                            StoreError::Corrupt(format!("journal source '{source}'"))
+                        })?,
+                        received_at: crate::time::from_ms(received_at),
+                        item: RejectedItem {
+                            seq,
+                            account_external_id,
+                            platform_message_id,
+                            reason,
+                        },
+                        recorded_at: crate::time::from_ms(created_at),
+                    })
+                },
+            )
+            .collect()
+    }
+
+    async fn find_account(
+        &self,
+        kind: ChannelKind,
+        external_id: &str,
+    ) -> Result<Option<ChannelAccount>> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLS} FROM channel_accounts WHERE kind = $1 AND external_id = $2 \
+             AND deleted_at IS NULL"
+        );
+        let row: Option<AccountRow> = query(&sql)
+            .bind(kind.as_str())
+            .bind(external_id)
+            .fetch_optional(self.db().read())
+            .await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn accounts_of_kind(&self, kind: ChannelKind) -> Result<Vec<ChannelAccount>> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLS} FROM channel_accounts WHERE kind = $1 AND deleted_at IS NULL ORDER BY id"
+        );
+        let rows: Vec<AccountRow> = query(&sql)
+            .bind(kind.as_str())
+            .fetch_all(self.db().read())
+            .await?;
+        rows_into(rows)
+    }
+
+    async fn apply_edit(
+        &self,
+        account: Uuid,
+        pmid: &str,
+        text: &str,
+        edited_at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut tx = self.db().begin().await?;
+        let row: Option<(Uuid, String, Json<Vec<EditRecord>>, Uuid)> = query(
+            "SELECT id, text, edit_history, case_id FROM messages WHERE channel_account_id = $1 AND platform_message_id = $2",
+        )
+        .bind(account)
+        .bind(pmid)
+        .fetch_optional(&mut tx)
+        .await?;
+        let Some((id, current, history, case_id)) = row else {
+            return Ok(false);
+        };
+        if let Some((new_text, new_history)) = merge_edit(&current, &history.0, text, edited_at) {
+            // A BSN typed into an edit raises the flag like a new message does.
+            let bsn = webcare_domain::bsn::contains_bsn(&new_text);
+            query("UPDATE messages SET text = $2, edit_history = $3 WHERE id = $1")
+                .bind(id)
+                .bind(&new_text)
+                .bind(json(&new_history))
+                .execute(&mut tx)
+                .await?;
+            crate::inbox_row::refresh(&mut tx.conn(), &[case_id]).await?;
+            if bsn {
+                let flags: Json<Vec<String>> = query("SELECT flags FROM messages WHERE id = $1")
+                    .bind(id)
+                    .scalar(&mut tx)
+                    .await?;
+                let mut f = flags.0;
+                if !f.iter().any(|x| x == webcare_domain::flags::BSN) {
+                    f.push(webcare_domain::flags::BSN.to_owned());
+                    query("UPDATE messages SET flags = $2 WHERE id = $1")
+                        .bind(id)
+                        .bind(json(&f))
+                        .execute(&mut tx)
+                        .await?;
                 }
             }
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
 
-            #[async_trait]
-            impl Connectors for $store {
-                async fn journal_append(
-                    &self,
-                    source: JournalSource,
-                    account: Option<Uuid>,
-                    body: &[u8],
-                    received_at: DateTime<Utc>,
-                ) -> Result<Uuid> {
-                    let entry = NewJournalEntry {
-                        source,
-                        channel_account_id: account,
-                        body: body.to_vec(),
-                        received_at,
-                    };
-                    let mut stored = self.journal_append_many(vec![entry], None).await?;
-                    Ok(stored.remove(0).id)
-                }
+    async fn apply_delete(&self, account: Uuid, pmid: &str, at: DateTime<Utc>) -> Result<bool> {
+        let found: Option<(Uuid, Uuid)> = query(
+            "SELECT id, case_id FROM messages WHERE channel_account_id = $1 AND platform_message_id = $2",
+        )
+        .bind(account)
+        .bind(pmid)
+        .fetch_optional(self.db().read())
+        .await?;
+        let Some((id, case_id)) = found else {
+            return Ok(false);
+        };
+        let mut tx = self.db().begin().await?;
+        let done =
+            query("UPDATE messages SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL")
+                .bind(id)
+                .bind(to_ms(at))
+                .execute(&mut tx)
+                .await?;
+        if done > 0 {
+            // The deleted message may have been the inbox row's line.
+            crate::inbox_row::refresh(&mut tx.conn(), &[case_id]).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
 
-                async fn journal_claim(
-                    &self,
-                    only: Option<Uuid>,
-                    now: DateTime<Utc>,
-                    lease: Duration,
-                    limit: u32,
-                ) -> Result<Vec<JournalEntry>> {
-                    let now_ms = to_ms(now);
-                    let sql = format!(
-                        "UPDATE webhook_journal SET lease_until = $2, attempts = attempts + 1 WHERE id IN (\
-                           SELECT id FROM webhook_journal WHERE state = 'pending' AND next_attempt_at <= $1 \
-                           AND (lease_until IS NULL OR lease_until < $1) AND ($3 IS NULL OR id = $3) \
-                           ORDER BY next_attempt_at, id LIMIT $4 {}) RETURNING {JOURNAL_COLS}",
-                        $lock
-                    );
-                    let mut tx = self.begin_write().await?;
-                    let rows: Vec<JournalRow> = sqlx::query_as(&sql)
-                        .bind(now_ms)
-                        .bind(to_ms(now + lease))
-                        .bind(only)
-                        .bind(i64::from(limit))
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    tx.commit().await?;
-                    let mut v: Vec<JournalEntry> = rows_into(rows)?;
-                    v.sort_by_key(|e| e.id);
-                    Ok(v)
-                }
+    async fn apply_status(
+        &self,
+        account: Uuid,
+        pmid: &str,
+        state: DeliveryState,
+        error: Option<&str>,
+    ) -> Result<Option<StatusApplied>> {
+        let mut tx = self.db().begin().await?;
+        let row: Option<(Uuid, Uuid, String)> = query(
+            "SELECT id, case_id, state FROM outbox_replies WHERE channel_account_id = $1 AND platform_message_id = $2",
+        )
+        .bind(account)
+        .bind(pmid)
+        .fetch_optional(&mut tx)
+        .await?;
+        let Some((id, case_id, current)) = row else {
+            return Ok(None);
+        };
+        let current = parse_delivery_state(&current)
+            .ok_or_else(|| StoreError::Corrupt(format!("reply state '{current}'")))?;
+        let merged = current.merge(state);
+        if merged != current {
+            let reason = (merged == DeliveryState::Failed).then(|| {
+                error
+                    .unwrap_or("the platform reported the message failed")
+                    .to_owned()
+            });
+            query(
+                "UPDATE outbox_replies SET state = $2, failure_reason = COALESCE($3, failure_reason), \
+                 updated_at = $4 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(merged.as_str())
+            .bind(reason)
+            .bind(to_ms(Utc::now()))
+            .execute(&mut tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(StatusApplied {
+            reply_id: id,
+            case_id,
+            state: merged,
+            changed: merged != current,
+        }))
+    }
 
-                async fn journal_finish(&self, id: Uuid, outcome: JournalOutcome) -> Result<()> {
-                    self.journal_finish_many(vec![(id, outcome)]).await
-                }
-
-                async fn journal_append_many(
-                    &self,
-                    entries: Vec<NewJournalEntry>,
-                    lease: Option<Duration>,
-                ) -> Result<Vec<JournalEntry>> {
-                    if entries.is_empty() {
-                        return Ok(Vec::new());
-                    }
-                    let now = Utc::now();
-                    let (lease_until, attempts) = match lease {
-                        Some(l) => (Some(to_ms(now + l)), 1i64),
-                        None => (None, 0i64),
-                    };
-                    let out: Vec<JournalEntry> = entries
-                        .into_iter()
-                        .map(|e| JournalEntry {
-                            id: Uuid::now_v7(),
-                            source: e.source,
-                            channel_account_id: e.channel_account_id,
-                            body: e.body,
-                            received_at: e.received_at,
-                            state: "pending".into(),
-                            attempts,
-                            error: None,
-                            summary: None,
-                            processed_at: None,
-                        })
-                        .collect();
-                    let mut tx = self.begin_write().await?;
-                    // 7 binds a row: well under both databases' limits at 1,000 rows.
-                    for chunk in out.chunks(1000) {
-                        let mut q: sqlx::QueryBuilder<'_, $db> = sqlx::QueryBuilder::new(
-                            "INSERT INTO webhook_journal (id, source, channel_account_id, body, received_at, \
-                             next_attempt_at, attempts, lease_until) ",
-                        );
-                        q.push_values(chunk, |mut b, e| {
-                            let at = to_ms(e.received_at);
-                            b.push_bind(e.id)
-                                .push_bind(e.source.as_str())
-                                .push_bind(e.channel_account_id)
-                                .push_bind(&e.body)
-                                .push_bind(at)
-                                .push_bind(at)
-                                .push_bind(attempts)
-                                .push_bind(lease_until);
-                        });
-                        q.build().execute(&mut *tx).await?;
-                    }
-                    tx.commit().await?;
-                    Ok(out)
-                }
-
-                async fn journal_finish_many(&self, outcomes: Vec<(Uuid, JournalOutcome)>) -> Result<()> {
-                    if outcomes.is_empty() {
-                        return Ok(());
-                    }
-                    let now = to_ms(Utc::now());
-                    let mut processed = Vec::new();
-                    let mut failed = Vec::new();
-                    let mut rejected = Vec::new();
-                    for (id, o) in outcomes {
-                        match o {
-                            JournalOutcome::Processed { summary, rejected: r } => {
-                                processed.push((id, summary));
-                                rejected.extend(r.into_iter().map(|r| (id, r)));
-                            }
-                            JournalOutcome::Failed { error, retry_at } => failed.push((id, error, retry_at)),
-                        }
-                    }
-                    let mut tx = self.begin_write().await?;
-                    // The processed ones, set-wise, found through the primary key (`id IN`).
-                    for chunk in processed.chunks(500) {
-                        let mut q: sqlx::QueryBuilder<'_, $db> = sqlx::QueryBuilder::new(
-                            "UPDATE webhook_journal SET state = 'processed', processed_at = ",
-                        );
-                        q.push_bind(now).push(", error = NULL, lease_until = NULL, summary = ");
-                        $crate::sql::push_case_by_id(&mut q, chunk.iter().map(|(id, summary)| (*id, summary)));
-                        q.push(" WHERE id IN ");
-                        $crate::sql::push_list(&mut q, chunk.iter().map(|(id, _)| *id));
-                        q.build().execute(&mut *tx).await?;
-                    }
-                    // A delivery processed again (retry, replay) finds its items recorded.
-                    for chunk in rejected.chunks(200) {
-                        let mut q: sqlx::QueryBuilder<'_, $db> = sqlx::QueryBuilder::new(
-                            "INSERT INTO journal_rejects (id, journal_id, seq, account_external_id, \
-                             platform_message_id, reason, created_at) ",
-                        );
-                        q.push_values(chunk, |mut b, (id, r)| {
-                            b.push_bind(Uuid::now_v7()).push_bind(*id).push_bind(r.seq)
-                                .push_bind(&r.account_external_id).push_bind(&r.platform_message_id)
-                                .push_bind(&r.reason).push_bind(now);
-                        });
-                        q.push(" ON CONFLICT (journal_id, seq) DO NOTHING");
-                        q.build().execute(&mut *tx).await?;
-                    }
-                    for (id, error, retry_at) in failed {
-                        let (state, next) = match retry_at {
-                            Some(t) => ("pending", to_ms(t)),
-                            None => ("failed", now),
-                        };
-                        sqlx::query(
-                            "UPDATE webhook_journal SET state = $2, next_attempt_at = $3, error = $4, \
-                             lease_until = NULL WHERE id = $1",
-                        )
-                        .bind(id)
-                        .bind(state)
-                        .bind(next)
-                        .bind(error)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    tx.commit().await?;
-                    Ok(())
-                }
-
-                async fn journal_replay(&self, only: Option<Uuid>) -> Result<u64> {
-                    let done = sqlx::query(
-                        "UPDATE webhook_journal SET state = 'pending', attempts = 0, next_attempt_at = $1, \
-                         lease_until = NULL WHERE state = 'failed' AND ($2 IS NULL OR id = $2)",
-                    )
-                    .bind(to_ms(Utc::now()))
-                    .bind(only)
-                    .execute(&self.wpool)
-                    .await?;
-                    Ok(done.rows_affected())
-                }
-
-                async fn journal_get(&self, id: Uuid) -> Result<Option<JournalEntry>> {
-                    let sql = format!("SELECT {JOURNAL_COLS} FROM webhook_journal WHERE id = $1");
-                    let row: Option<JournalRow> =
-                        sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
-                    row.map(TryInto::try_into).transpose()
-                }
-
-                async fn journal_stats(&self) -> Result<JournalStats> {
-                    let rows: Vec<(String, i64)> = sqlx::query_as(
-                        "SELECT state, COUNT(*) FROM webhook_journal GROUP BY state",
-                    )
-                    .fetch_all(&self.pool)
-                    .await?;
-                    let mut s = JournalStats::default();
-                    for (state, n) in rows {
-                        match state.as_str() {
-                            "pending" => s.pending = n,
-                            "processed" => s.processed = n,
-                            "failed" => s.failed = n,
-                            _ => {}
-                        }
-                    }
-                    if s.pending > 0 {
-                        let oldest: Option<i64> = sqlx::query_scalar(
-                            "SELECT MIN(received_at) FROM webhook_journal WHERE state = 'pending'",
-                        )
-                        .fetch_one(&self.pool)
-                        .await?;
-                        s.oldest_pending = oldest.map($crate::time::from_ms);
-                    }
-                    Ok(s)
-                }
-
-                async fn journal_failed(&self, after: Option<Uuid>, limit: u32) -> Result<Vec<JournalFailure>> {
-                    // The body is not selected: it never leaves the database this way.
-                    let rows: Vec<(Uuid, String, Option<Uuid>, i64, i64, Option<String>)> = sqlx::query_as(
-                        "SELECT id, source, channel_account_id, received_at, attempts, error FROM webhook_journal \
-                         WHERE state = 'failed' AND ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
-                    )
-                    .bind(after)
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await?;
-                    rows.into_iter()
-                        .map(|(id, source, channel_account_id, received_at, attempts, error)| {
-                            Ok(JournalFailure {
-                                id,
-                                source: JournalSource::parse(&source)
-                                    .ok_or_else(|| StoreError::Corrupt(format!("journal source '{source}'")))?,
-                                channel_account_id,
-                                received_at: $crate::time::from_ms(received_at),
-                                attempts,
-                                error,
-                            })
-                        })
-                        .collect()
-                }
-
-                async fn journal_rejected(&self, after: Option<Uuid>, limit: u32) -> Result<Vec<RejectedRecord>> {
-                    #[allow(clippy::type_complexity)]
-                    let rows: Vec<(Uuid, Uuid, String, i64, i64, String, Option<String>, String, i64)> = sqlx::query_as(
-                        "SELECT r.id, r.journal_id, j.source, j.received_at, r.seq, r.account_external_id, \
-                         r.platform_message_id, r.reason, r.created_at \
-                         FROM journal_rejects r JOIN webhook_journal j ON j.id = r.journal_id \
-                         WHERE ($1 IS NULL OR r.id > $1) ORDER BY r.id LIMIT $2",
-                    )
-                    .bind(after)
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await?;
-                    rows.into_iter()
-                        .map(|(id, journal_id, source, received_at, seq, account_external_id, platform_message_id, reason, created_at)| {
-                            Ok(RejectedRecord {
-                                id,
-                                journal_id,
-                                source: JournalSource::parse(&source)
-                                    .ok_or_else(|| StoreError::Corrupt(format!("journal source '{source}'")))?,
-                                received_at: $crate::time::from_ms(received_at),
-                                item: RejectedItem { seq, account_external_id, platform_message_id, reason },
-                                recorded_at: $crate::time::from_ms(created_at),
-                            })
-                        })
-                        .collect()
-                }
-
-                async fn find_account(&self, kind: ChannelKind, external_id: &str) -> Result<Option<ChannelAccount>> {
-                    let sql = format!(
-                        "SELECT {ACCOUNT_COLS} FROM channel_accounts WHERE kind = $1 AND external_id = $2 \
-                         AND deleted_at IS NULL"
-                    );
-                    let row: Option<AccountRow> = sqlx::query_as(&sql)
-                        .bind(kind.as_str())
-                        .bind(external_id)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                    row.map(TryInto::try_into).transpose()
-                }
-
-                async fn accounts_of_kind(&self, kind: ChannelKind) -> Result<Vec<ChannelAccount>> {
-                    let sql = format!(
-                        "SELECT {ACCOUNT_COLS} FROM channel_accounts WHERE kind = $1 AND deleted_at IS NULL ORDER BY id"
-                    );
-                    let rows: Vec<AccountRow> =
-                        sqlx::query_as(&sql).bind(kind.as_str()).fetch_all(&self.pool).await?;
-                    rows_into(rows)
-                }
-
-                async fn apply_edit(
-                    &self,
-                    account: Uuid,
-                    pmid: &str,
-                    text: &str,
-                    edited_at: DateTime<Utc>,
-                ) -> Result<bool> {
-                    let mut tx = self.begin_write().await?;
-                    let row: Option<(Uuid, String, Json<Vec<EditRecord>>, Uuid)> = sqlx::query_as(
-                        "SELECT id, text, edit_history, case_id FROM messages WHERE channel_account_id = $1 AND platform_message_id = $2",
-                    )
+    async fn link_echo(
+        &self,
+        account: Uuid,
+        m: &InboundMessage,
+        received_at: DateTime<Utc>,
+    ) -> Result<EchoOutcome> {
+        let mut tx = self.db().begin().await?;
+        let exists: Option<(Uuid,)> = query(
+            "SELECT id FROM messages WHERE channel_account_id = $1 AND platform_message_id = $2",
+        )
+        .bind(account)
+        .bind(&m.platform_message_id)
+        .fetch_optional(&mut tx)
+        .await?;
+        if exists.is_some() {
+            return Ok(EchoOutcome::Duplicate);
+        }
+        let sql = format!(
+            "SELECT {REPLY_COLS} FROM outbox_replies WHERE channel_account_id = $1 AND platform_message_id = $2"
+        );
+        let by_id: Option<ReplyRow> = query(&sql)
+            .bind(account)
+            .bind(&m.platform_message_id)
+            .fetch_optional(&mut tx)
+            .await?;
+        let (reply, adopted) = match by_id {
+            Some(r) => (ReplyRecord::try_from(r)?, false),
+            None => {
+                // A reply whose send may have gone out without being recorded:
+                // same account, same text, same target, still `sending`.
+                let sql = format!(
+                    "SELECT {REPLY_COLS} FROM outbox_replies WHERE channel_account_id = $1 \
+                     AND state = 'sending' AND platform_message_id IS NULL AND text = $2 \
+                     AND ($3 IS NULL OR in_reply_to IS NULL OR in_reply_to = $3) \
+                     ORDER BY created_at LIMIT 1"
+                );
+                let row: Option<ReplyRow> = query(&sql)
                     .bind(account)
-                    .bind(pmid)
-                    .fetch_optional(&mut *tx)
+                    .bind(&m.text)
+                    .bind(&m.in_reply_to)
+                    .fetch_optional(&mut tx)
                     .await?;
-                    let Some((id, current, history, case_id)) = row else { return Ok(false) };
-                    if let Some((new_text, new_history)) = merge_edit(&current, &history.0, text, edited_at) {
-                        // A BSN typed into an edit raises the flag like a new message does.
-                        let bsn = webcare_domain::bsn::contains_bsn(&new_text);
-                        sqlx::query("UPDATE messages SET text = $2, edit_history = $3 WHERE id = $1")
-                            .bind(id)
-                            .bind(&new_text)
-                            .bind(Json(&new_history))
-                            .execute(&mut *tx)
-                            .await?;
-                        $crate::inbox_row::refresh(&mut $crate::db::Conn::from(&mut *tx), &[case_id]).await?;
-                        if bsn {
-                            let flags: Json<Vec<String>> = sqlx::query_scalar("SELECT flags FROM messages WHERE id = $1")
-                                .bind(id)
-                                .fetch_one(&mut *tx)
-                                .await?;
-                            let mut f = flags.0;
-                            if !f.iter().any(|x| x == webcare_domain::flags::BSN) {
-                                f.push(webcare_domain::flags::BSN.to_owned());
-                                sqlx::query("UPDATE messages SET flags = $2 WHERE id = $1")
-                                    .bind(id)
-                                    .bind(Json(f))
-                                    .execute(&mut *tx)
-                                    .await?;
-                            }
-                        }
-                    }
-                    tx.commit().await?;
-                    Ok(true)
-                }
-
-                async fn apply_delete(&self, account: Uuid, pmid: &str, at: DateTime<Utc>) -> Result<bool> {
-                    let found: Option<(Uuid, Uuid)> = sqlx::query_as(
-                        "SELECT id, case_id FROM messages WHERE channel_account_id = $1 AND platform_message_id = $2",
-                    )
-                    .bind(account)
-                    .bind(pmid)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                    let Some((id, case_id)) = found else { return Ok(false) };
-                    let mut tx = self.begin_write().await?;
-                    let done = sqlx::query("UPDATE messages SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL")
-                        .bind(id)
-                        .bind(to_ms(at))
-                        .execute(&mut *tx)
-                        .await?;
-                    if done.rows_affected() > 0 {
-                        // The deleted message may have been the inbox row's line.
-                        $crate::inbox_row::refresh(&mut $crate::db::Conn::from(&mut *tx), &[case_id]).await?;
-                    }
-                    tx.commit().await?;
-                    Ok(true)
-                }
-
-                async fn apply_status(
-                    &self,
-                    account: Uuid,
-                    pmid: &str,
-                    state: DeliveryState,
-                    error: Option<&str>,
-                ) -> Result<Option<StatusApplied>> {
-                    let mut tx = self.begin_write().await?;
-                    let row: Option<(Uuid, Uuid, String)> = sqlx::query_as(
-                        "SELECT id, case_id, state FROM outbox_replies WHERE channel_account_id = $1 AND platform_message_id = $2",
-                    )
-                    .bind(account)
-                    .bind(pmid)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let Some((id, case_id, current)) = row else { return Ok(None) };
-                    let current = parse_delivery_state(&current)
-                        .ok_or_else(|| StoreError::Corrupt(format!("reply state '{current}'")))?;
-                    let merged = current.merge(state);
-                    if merged != current {
-                        let reason = (merged == DeliveryState::Failed)
-                            .then(|| error.unwrap_or("the platform reported the message failed").to_owned());
-                        sqlx::query(
-                            "UPDATE outbox_replies SET state = $2, failure_reason = COALESCE($3, failure_reason), \
-                             updated_at = $4 WHERE id = $1",
-                        )
-                        .bind(id)
-                        .bind(merged.as_str())
-                        .bind(reason)
-                        .bind(to_ms(Utc::now()))
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    tx.commit().await?;
-                    Ok(Some(StatusApplied { reply_id: id, case_id, state: merged, changed: merged != current }))
-                }
-
-                async fn link_echo(
-                    &self,
-                    account: Uuid,
-                    m: &InboundMessage,
-                    received_at: DateTime<Utc>,
-                ) -> Result<EchoOutcome> {
-                    let mut tx = self.begin_write().await?;
-                    let exists: Option<(Uuid,)> = sqlx::query_as(
-                        "SELECT id FROM messages WHERE channel_account_id = $1 AND platform_message_id = $2",
-                    )
-                    .bind(account)
-                    .bind(&m.platform_message_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    if exists.is_some() {
-                        return Ok(EchoOutcome::Duplicate);
-                    }
-                    let sql = format!(
-                        "SELECT {REPLY_COLS} FROM outbox_replies WHERE channel_account_id = $1 AND platform_message_id = $2"
-                    );
-                    let by_id: Option<ReplyRow> = sqlx::query_as(&sql)
-                        .bind(account)
-                        .bind(&m.platform_message_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    let (reply, adopted) = match by_id {
-                        Some(r) => (ReplyRecord::try_from(r)?, false),
-                        None => {
-                            // A reply whose send may have gone out without being recorded:
-                            // same account, same text, same target, still `sending`.
-                            let sql = format!(
-                                "SELECT {REPLY_COLS} FROM outbox_replies WHERE channel_account_id = $1 \
-                                 AND state = 'sending' AND platform_message_id IS NULL AND text = $2 \
-                                 AND ($3 IS NULL OR in_reply_to IS NULL OR in_reply_to = $3) \
-                                 ORDER BY created_at LIMIT 1"
-                            );
-                            let row: Option<ReplyRow> = sqlx::query_as(&sql)
-                                .bind(account)
-                                .bind(&m.text)
-                                .bind(&m.in_reply_to)
-                                .fetch_optional(&mut *tx)
-                                .await?;
-                            match row {
-                                Some(r) => (ReplyRecord::try_from(r)?, true),
-                                None => return Ok(EchoOutcome::NotLinked),
-                            }
-                        }
-                    };
-                    let now = to_ms(received_at);
-                    if adopted {
-                        sqlx::query(
-                            "UPDATE outbox_replies SET state = 'sent', platform_message_id = $2, sent_at = $3, \
-                             lease_until = NULL, updated_at = $3 WHERE id = $1",
-                        )
-                        .bind(reply.id)
-                        .bind(&m.platform_message_id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    Self::insert_reply_message(
-                        &mut tx,
-                        &reply,
-                        &m.platform_message_id,
-                        &m.author.platform_user_id,
-                        to_ms(m.sent_at),
-                        &reply.text,
-                    )
-                    .await?;
-                    // An adopted reply went out: it answers the citizen, in this transaction.
-                    let events = if adopted {
-                        sla_impl::reply_recorded(&mut tx, &self.sla, &reply, m.sent_at).await?
-                    } else {
-                        Vec::new()
-                    };
-                    tx.commit().await?;
-                    if adopted {
-                        self.sla.changed();
-                        $crate::agent_events::broadcast(&self.events, &events);
-                    }
-                    Ok(if adopted {
-                        EchoOutcome::AdoptedByReply { reply_id: reply.id, case_id: reply.case_id }
-                    } else {
-                        EchoOutcome::LinkedToReply { reply_id: reply.id, case_id: reply.case_id }
-                    })
-                }
-
-                async fn open_case_messages(&self, account: Uuid, limit: u32) -> Result<Vec<OpenMessageRef>> {
-                    let rows: Vec<(String, Uuid)> = sqlx::query_as(
-                        "SELECT m.platform_message_id, m.case_id FROM messages m JOIN cases c ON c.id = m.case_id \
-                         WHERE m.channel_account_id = $1 AND m.direction = 'inbound' AND m.visibility = 'public' AND m.deleted_at IS NULL \
-                         AND c.status <> 'closed' ORDER BY m.sent_at DESC LIMIT $2",
-                    )
-                    .bind(account)
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await?;
-                    Ok(rows
-                        .into_iter()
-                        .map(|(platform_message_id, case_id)| OpenMessageRef { platform_message_id, case_id })
-                        .collect())
-                }
-
-                async fn last_citizen_message(&self, case_id: Uuid) -> Result<Option<MessageRecord>> {
-                    let sql = format!(
-                        "SELECT {MESSAGE_COLS} FROM messages WHERE case_id = $1 AND direction = 'inbound' \
-                         ORDER BY sent_at DESC, id DESC LIMIT 1"
-                    );
-                    let row: Option<MessageRow> =
-                        sqlx::query_as(&sql).bind(case_id).fetch_optional(&self.pool).await?;
-                    row.map(TryInto::try_into).transpose()
-                }
-
-                async fn enqueue_reply(&self, n: NewReply) -> Result<(ReplyRecord, bool)> {
-                    let now = to_ms(Utc::now());
-                    // An auto-reply may also meet the one-per-case index: no conflict target, so
-                    // either constraint turns the insert into a no-op.
-                    let conflict = if n.auto_reply { "" } else { "(id)" };
-                    let sql = format!(
-                        "INSERT INTO outbox_replies (id, case_id, channel_account_id, text, visibility, in_reply_to, \
-                         recipient, process_answer, author, state, attempts, next_attempt_at, created_at, updated_at, \
-                         canned_answer_id, whatsapp_template, auto_reply) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10, $10, $11, $12, $13) \
-                         ON CONFLICT {conflict} DO NOTHING RETURNING {REPLY_COLS}"
-                    );
-                    let row: Option<ReplyRow> = sqlx::query_as(&sql)
-                        .bind(n.id)
-                        .bind(n.case_id)
-                        .bind(n.channel_account_id)
-                        .bind(&n.text)
-                        .bind(n.visibility.as_str())
-                        .bind(&n.in_reply_to)
-                        .bind(&n.recipient)
-                        .bind(n.process_answer)
-                        .bind(&n.author)
-                        .bind(now)
-                        .bind(n.canned_answer_id)
-                        .bind(n.whatsapp_template.as_ref().map(Json))
-                        .bind(n.auto_reply)
-                        .fetch_optional(&self.wpool)
-                        .await?;
-                    match row {
-                        Some(r) => Ok((r.try_into()?, true)),
-                        None if n.auto_reply => {
-                            let sql = format!(
-                                "SELECT {REPLY_COLS} FROM outbox_replies WHERE case_id = $1 AND auto_reply"
-                            );
-                            let row: Option<ReplyRow> =
-                                sqlx::query_as(&sql).bind(n.case_id).fetch_optional(&self.pool).await?;
-                            match row {
-                                Some(r) => Ok((r.try_into()?, false)),
-                                // The id was taken by a reply of another case.
-                                None => Err(StoreError::Conflict("reply id in use".into())),
-                            }
-                        }
-                        None => {
-                            let existing = self
-                                .get_reply(n.id)
-                                .await?
-                                .ok_or_else(|| StoreError::Conflict("reply id in use".into()))?;
-                            if existing.case_id != n.case_id {
-                                return Err(StoreError::Conflict(
-                                    "this idempotency key was used for a reply on another case".into(),
-                                ));
-                            }
-                            Ok((existing, false))
-                        }
-                    }
-                }
-
-                async fn get_reply(&self, id: Uuid) -> Result<Option<ReplyRecord>> {
-                    let sql = format!("SELECT {REPLY_COLS} FROM outbox_replies WHERE id = $1");
-                    let row: Option<ReplyRow> =
-                        sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
-                    row.map(TryInto::try_into).transpose()
-                }
-
-                async fn case_replies(&self, case_id: Uuid) -> Result<Vec<ReplyRecord>> {
-                    let sql = format!(
-                        "SELECT {REPLY_COLS} FROM outbox_replies WHERE case_id = $1 ORDER BY created_at, id"
-                    );
-                    let rows: Vec<ReplyRow> =
-                        sqlx::query_as(&sql).bind(case_id).fetch_all(&self.pool).await?;
-                    rows_into(rows)
-                }
-
-                async fn claim_replies(
-                    &self,
-                    now: DateTime<Utc>,
-                    lease: Duration,
-                    limit: u32,
-                ) -> Result<Vec<ClaimedReply>> {
-                    let now_ms = to_ms(now);
-                    let until = to_ms(now + lease);
-                    let mut tx = self.begin_write().await?;
-                    // In-doubt first: sending replies whose worker's lease ran out.
-                    let doubt_sql = format!(
-                        "SELECT id, COALESCE(in_doubt_since, lease_until) FROM outbox_replies WHERE state = 'sending' AND lease_until < $1 \
-                         AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2 {}",
-                        $lock
-                    );
-                    let doubtful: Vec<(Uuid, Option<i64>)> = sqlx::query_as(&doubt_sql)
-                        .bind(now_ms)
-                        .bind(i64::from(limit))
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    let mut out = Vec::new();
-                    for (id, expired) in doubtful {
-                        // Each in-doubt claim is an attempt, so checks and re-sends are capped.
-                        let sql = format!(
-                            "UPDATE outbox_replies SET in_doubt_since = COALESCE(in_doubt_since, lease_until), lease_until = $2, \
-                             attempts = attempts + 1, updated_at = $3 WHERE id = $1 RETURNING {REPLY_COLS}"
-                        );
-                        let row: ReplyRow = sqlx::query_as(&sql)
-                            .bind(id)
-                            .bind(until)
-                            .bind(now_ms)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                        out.push(ClaimedReply {
-                            reply: row.try_into()?,
-                            in_doubt: true,
-                            lease_expired_at: expired.map($crate::time::from_ms),
-                        });
-                    }
-                    let left = i64::from(limit) - out.len() as i64;
-                    if left > 0 {
-                        let sql = format!(
-                            "UPDATE outbox_replies SET state = 'sending', lease_until = $2, attempts = attempts + 1, \
-                             updated_at = $1 WHERE id IN (SELECT id FROM outbox_replies WHERE state = 'pending' \
-                             AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $3 {}) RETURNING {REPLY_COLS}",
-                            $lock
-                        );
-                        let rows: Vec<ReplyRow> = sqlx::query_as(&sql)
-                            .bind(now_ms)
-                            .bind(until)
-                            .bind(left)
-                            .fetch_all(&mut *tx)
-                            .await?;
-                        for r in rows {
-                            out.push(ClaimedReply { reply: r.try_into()?, in_doubt: false, lease_expired_at: None });
-                        }
-                    }
-                    // Committed before any HTTP call: a crash after this leaves `sending`.
-                    tx.commit().await?;
-                    Ok(out)
-                }
-
-                async fn reply_sent(
-                    &self,
-                    id: Uuid,
-                    pmid: &str,
-                    our_user_id: &str,
-                    at: DateTime<Utc>,
-                    sent_text: Option<&str>,
-                ) -> Result<ReplyRecord> {
-                    let mut tx = self.begin_write().await?;
-                    let r = Self::reply_in(&mut tx, id)
-                        .await?
-                        .ok_or_else(|| StoreError::NotFound(format!("reply {id}")))?;
-                    // A status may have arrived first (delivered/read): never go backwards.
-                    let state = r.state.max(DeliveryState::Sent);
-                    let state = if state == DeliveryState::Failed { DeliveryState::Sent } else { state };
-                    sqlx::query(
-                        "UPDATE outbox_replies SET state = $2, platform_message_id = $3, sent_at = COALESCE(sent_at, $4), \
-                         lease_until = NULL, last_error = NULL, failure_reason = NULL, updated_at = $4 WHERE id = $1",
-                    )
-                    .bind(id)
-                    .bind(state.as_str())
-                    .bind(pmid)
-                    .bind(to_ms(at))
-                    .execute(&mut *tx)
-                    .await?;
-                    let text = sent_text.unwrap_or(&r.text);
-                    // Another reply already holds this platform id (an "already exists" answer, a
-                    // receiver that acknowledges with a fixed id): this reply's message gets its own
-                    // key, so the case's history shows both.
-                    let shared: Option<(Uuid,)> = sqlx::query_as(
-                        "SELECT id FROM outbox_replies WHERE channel_account_id = $1 AND platform_message_id = $2 \
-                         AND id <> $3 LIMIT 1",
-                    )
-                    .bind(r.channel_account_id)
-                    .bind(pmid)
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let message_id = match shared {
-                        Some(_) => format!("{pmid}#{id}"),
-                        None => pmid.to_owned(),
-                    };
-                    Self::insert_reply_message(&mut tx, &r, &message_id, our_user_id, to_ms(at), text).await?;
-                    // The citizen is answered: the clocks stop in this transaction (the first
-                    // time it is recorded; a repeat changes nothing).
-                    let events = if r.sent_at.is_none() {
-                        sla_impl::reply_recorded(&mut tx, &self.sla, &r, at).await?
-                    } else {
-                        Vec::new()
-                    };
-                    let r = Self::reply_in(&mut tx, id).await?.ok_or_else(|| StoreError::NotFound(format!("reply {id}")))?;
-                    tx.commit().await?;
-                    self.sla.changed();
-                    $crate::agent_events::broadcast(&self.events, &events);
-                    Ok(r)
-                }
-
-                async fn reply_retry(&self, id: Uuid, error: &str, next: DateTime<Utc>) -> Result<()> {
-                    sqlx::query(
-                        "UPDATE outbox_replies SET state = 'pending', next_attempt_at = $2, last_error = $3, \
-                         lease_until = NULL, in_doubt_since = NULL, updated_at = $4 WHERE id = $1 AND state = 'sending'",
-                    )
-                    .bind(id)
-                    .bind(to_ms(next))
-                    .bind(error)
-                    .bind(to_ms(Utc::now()))
-                    .execute(&self.wpool)
-                    .await?;
-                    Ok(())
-                }
-
-                async fn reply_failed(&self, id: Uuid, reason: &str) -> Result<()> {
-                    sqlx::query(
-                        "UPDATE outbox_replies SET state = 'failed', failure_reason = $2, lease_until = NULL, \
-                         updated_at = $3 WHERE id = $1 AND state IN ('pending', 'sending')",
-                    )
-                    .bind(id)
-                    .bind(reason)
-                    .bind(to_ms(Utc::now()))
-                    .execute(&self.wpool)
-                    .await?;
-                    Ok(())
-                }
-
-                async fn reply_hold(&self, id: Uuid, until: DateTime<Utc>) -> Result<()> {
-                    // Lease ran out already, so the next claim sees it in doubt again at `until`.
-                    sqlx::query(
-                        "UPDATE outbox_replies SET next_attempt_at = $2, lease_until = $3, updated_at = $3 \
-                         WHERE id = $1 AND state = 'sending'",
-                    )
-                    .bind(id)
-                    .bind(to_ms(until))
-                    .bind(to_ms(Utc::now()))
-                    .execute(&self.wpool)
-                    .await?;
-                    Ok(())
-                }
-
-                async fn get_cursor(&self, account: Uuid, stream: &str) -> Result<Option<String>> {
-                    Ok(sqlx::query_scalar(
-                        "SELECT cursor FROM poll_cursors WHERE channel_account_id = $1 AND stream = $2",
-                    )
-                    .bind(account)
-                    .bind(stream)
-                    .fetch_optional(&self.pool)
-                    .await?)
-                }
-
-                async fn set_cursor(&self, account: Uuid, stream: &str, value: &str) -> Result<()> {
-                    sqlx::query(
-                        "INSERT INTO poll_cursors (channel_account_id, stream, cursor, updated_at) VALUES ($1, $2, $3, $4) \
-                         ON CONFLICT (channel_account_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
-                    )
-                    .bind(account)
-                    .bind(stream)
-                    .bind(value)
-                    .bind(to_ms(Utc::now()))
-                    .execute(&self.wpool)
-                    .await?;
-                    Ok(())
-                }
-
-                async fn try_lease(&self, name: &str, holder: &str, now: DateTime<Utc>, ttl: Duration) -> Result<bool> {
-                    let done = sqlx::query(
-                        "INSERT INTO worker_leases (name, holder, lease_until) VALUES ($1, $2, $3) \
-                         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, lease_until = excluded.lease_until \
-                         WHERE worker_leases.holder = excluded.holder OR worker_leases.lease_until < $4",
-                    )
-                    .bind(name)
-                    .bind(holder)
-                    .bind(to_ms(now + ttl))
-                    .bind(to_ms(now))
-                    .execute(&self.wpool)
-                    .await?;
-                    Ok(done.rows_affected() == 1)
-                }
-
-                async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
-                    sqlx::query("DELETE FROM worker_leases WHERE name = $1 AND holder = $2")
-                        .bind(name)
-                        .bind(holder)
-                        .execute(&self.wpool)
-                        .await?;
-                    Ok(())
+                match row {
+                    Some(r) => (ReplyRecord::try_from(r)?, true),
+                    None => return Ok(EchoOutcome::NotLinked),
                 }
             }
         };
-    };
+        let now = to_ms(received_at);
+        if adopted {
+            query(
+                "UPDATE outbox_replies SET state = 'sent', platform_message_id = $2, sent_at = $3, \
+                 lease_until = NULL, updated_at = $3 WHERE id = $1",
+            )
+            .bind(reply.id)
+            .bind(&m.platform_message_id)
+            .bind(now)
+            .execute(&mut tx)
+            .await?;
+        }
+        insert_reply_message(
+            &mut tx,
+            &reply,
+            &m.platform_message_id,
+            &m.author.platform_user_id,
+            to_ms(m.sent_at),
+            &reply.text,
+        )
+        .await?;
+        // An adopted reply went out: it answers the citizen, in this transaction.
+        let events = if adopted {
+            crate::sla::reply_recorded_in(&mut tx, self.sla(), &reply, m.sent_at).await?
+        } else {
+            Vec::new()
+        };
+        tx.commit().await?;
+        if adopted {
+            self.sla().changed();
+            crate::agent_events::broadcast(self.events(), &events);
+        }
+        Ok(if adopted {
+            EchoOutcome::AdoptedByReply {
+                reply_id: reply.id,
+                case_id: reply.case_id,
+            }
+        } else {
+            EchoOutcome::LinkedToReply {
+                reply_id: reply.id,
+                case_id: reply.case_id,
+            }
+        })
+    }
+
+    async fn open_case_messages(&self, account: Uuid, limit: u32) -> Result<Vec<OpenMessageRef>> {
+        let rows: Vec<(String, Uuid)> = query(
+            "SELECT m.platform_message_id, m.case_id FROM messages m JOIN cases c ON c.id = m.case_id \
+             WHERE m.channel_account_id = $1 AND m.direction = 'inbound' AND m.visibility = 'public' AND m.deleted_at IS NULL \
+             AND c.status <> 'closed' ORDER BY m.sent_at DESC LIMIT $2",
+        )
+        .bind(account)
+        .bind(i64::from(limit))
+        .fetch_all(self.db().read())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(platform_message_id, case_id)| OpenMessageRef {
+                platform_message_id,
+                case_id,
+            })
+            .collect())
+    }
+
+    async fn last_citizen_message(&self, case_id: Uuid) -> Result<Option<MessageRecord>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLS} FROM messages WHERE case_id = $1 AND direction = 'inbound' \
+             ORDER BY sent_at DESC, id DESC LIMIT 1"
+        );
+        let row: Option<MessageRow> = query(&sql)
+            .bind(case_id)
+            .fetch_optional(self.db().read())
+            .await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn enqueue_reply(&self, n: NewReply) -> Result<(ReplyRecord, bool)> {
+        let now = to_ms(Utc::now());
+        // An auto-reply may also meet the one-per-case index: no conflict target, so
+        // either constraint turns the insert into a no-op.
+        let conflict = if n.auto_reply { "" } else { "(id)" };
+        let sql = format!(
+            "INSERT INTO outbox_replies (id, case_id, channel_account_id, text, visibility, in_reply_to, \
+             recipient, process_answer, author, state, attempts, next_attempt_at, created_at, updated_at, \
+             canned_answer_id, whatsapp_template, auto_reply) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10, $10, $11, $12, $13) \
+             ON CONFLICT {conflict} DO NOTHING RETURNING {REPLY_COLS}"
+        );
+        let row: Option<ReplyRow> = query(&sql)
+            .bind(n.id)
+            .bind(n.case_id)
+            .bind(n.channel_account_id)
+            .bind(&n.text)
+            .bind(n.visibility.as_str())
+            .bind(&n.in_reply_to)
+            .bind(&n.recipient)
+            .bind(n.process_answer)
+            .bind(&n.author)
+            .bind(now)
+            .bind(n.canned_answer_id)
+            .bind(json_opt(n.whatsapp_template.as_ref()))
+            .bind(n.auto_reply)
+            .fetch_optional(self.db().write())
+            .await?;
+        match row {
+            Some(r) => Ok((r.try_into()?, true)),
+            None if n.auto_reply => {
+                let sql = format!(
+                    "SELECT {REPLY_COLS} FROM outbox_replies WHERE case_id = $1 AND auto_reply"
+                );
+                let row: Option<ReplyRow> = query(&sql)
+                    .bind(n.case_id)
+                    .fetch_optional(self.db().read())
+                    .await?;
+                match row {
+                    Some(r) => Ok((r.try_into()?, false)),
+                    // The id was taken by a reply of another case.
+                    None => Err(StoreError::Conflict("reply id in use".into())),
+                }
+            }
+            None => {
+                let existing = self
+                    .get_reply(n.id)
+                    .await?
+                    .ok_or_else(|| StoreError::Conflict("reply id in use".into()))?;
+                if existing.case_id != n.case_id {
+                    return Err(StoreError::Conflict(
+                        "this idempotency key was used for a reply on another case".into(),
+                    ));
+                }
+                Ok((existing, false))
+            }
+        }
+    }
+
+    async fn get_reply(&self, id: Uuid) -> Result<Option<ReplyRecord>> {
+        let sql = format!("SELECT {REPLY_COLS} FROM outbox_replies WHERE id = $1");
+        let row: Option<ReplyRow> = query(&sql)
+            .bind(id)
+            .fetch_optional(self.db().read())
+            .await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn case_replies(&self, case_id: Uuid) -> Result<Vec<ReplyRecord>> {
+        let sql = format!(
+            "SELECT {REPLY_COLS} FROM outbox_replies WHERE case_id = $1 ORDER BY created_at, id"
+        );
+        let rows: Vec<ReplyRow> = query(&sql)
+            .bind(case_id)
+            .fetch_all(self.db().read())
+            .await?;
+        rows_into(rows)
+    }
+
+    async fn claim_replies(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<ClaimedReply>> {
+        let now_ms = to_ms(now);
+        let until = to_ms(now + lease);
+        let mut tx = self.db().begin().await?;
+        // In-doubt first: sending replies whose worker's lease ran out.
+        let doubt_sql = format!(
+            "SELECT id, COALESCE(in_doubt_since, lease_until) FROM outbox_replies WHERE state = 'sending' AND lease_until < $1 \
+             AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2 {}",
+            self.db().dialect().skip_locked()
+        );
+        let doubtful: Vec<(Uuid, Option<i64>)> = query(&doubt_sql)
+            .bind(now_ms)
+            .bind(i64::from(limit))
+            .fetch_all(&mut tx)
+            .await?;
+        let mut out = Vec::new();
+        for (id, expired) in doubtful {
+            // Each in-doubt claim is an attempt, so checks and re-sends are capped.
+            let sql = format!(
+                "UPDATE outbox_replies SET in_doubt_since = COALESCE(in_doubt_since, lease_until), lease_until = $2, \
+                 attempts = attempts + 1, updated_at = $3 WHERE id = $1 RETURNING {REPLY_COLS}"
+            );
+            let row: ReplyRow = query(&sql)
+                .bind(id)
+                .bind(until)
+                .bind(now_ms)
+                .fetch_one(&mut tx)
+                .await?;
+            out.push(ClaimedReply {
+                reply: row.try_into()?,
+                in_doubt: true,
+                lease_expired_at: expired.map(crate::time::from_ms),
+            });
+        }
+        let left = i64::from(limit) - out.len() as i64;
+        if left > 0 {
+            let sql = format!(
+                "UPDATE outbox_replies SET state = 'sending', lease_until = $2, attempts = attempts + 1, \
+                 updated_at = $1 WHERE id IN (SELECT id FROM outbox_replies WHERE state = 'pending' \
+                 AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $3 {}) RETURNING {REPLY_COLS}",
+                self.db().dialect().skip_locked()
+            );
+            let rows: Vec<ReplyRow> = query(&sql)
+                .bind(now_ms)
+                .bind(until)
+                .bind(left)
+                .fetch_all(&mut tx)
+                .await?;
+            for r in rows {
+                out.push(ClaimedReply {
+                    reply: r.try_into()?,
+                    in_doubt: false,
+                    lease_expired_at: None,
+                });
+            }
+        }
+        // Committed before any HTTP call: a crash after this leaves `sending`.
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn reply_sent(
+        &self,
+        id: Uuid,
+        pmid: &str,
+        our_user_id: &str,
+        at: DateTime<Utc>,
+        sent_text: Option<&str>,
+    ) -> Result<ReplyRecord> {
+        let mut tx = self.db().begin().await?;
+        let r = reply_in(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("reply {id}")))?;
+        // A status may have arrived first (delivered/read): never go backwards.
+        let state = r.state.max(DeliveryState::Sent);
+        let state = if state == DeliveryState::Failed {
+            DeliveryState::Sent
+        } else {
+            state
+        };
+        query(
+            "UPDATE outbox_replies SET state = $2, platform_message_id = $3, sent_at = COALESCE(sent_at, $4), \
+             lease_until = NULL, last_error = NULL, failure_reason = NULL, updated_at = $4 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(state.as_str())
+        .bind(pmid)
+        .bind(to_ms(at))
+        .execute(&mut tx)
+        .await?;
+        let text = sent_text.unwrap_or(&r.text);
+        // Another reply already holds this platform id (an "already exists" answer, a
+        // receiver that acknowledges with a fixed id): this reply's message gets its own
+        // key, so the case's history shows both.
+        let shared: Option<(Uuid,)> = query(
+            "SELECT id FROM outbox_replies WHERE channel_account_id = $1 AND platform_message_id = $2 \
+             AND id <> $3 LIMIT 1",
+        )
+        .bind(r.channel_account_id)
+        .bind(pmid)
+        .bind(id)
+        .fetch_optional(&mut tx)
+        .await?;
+        let message_id = match shared {
+            Some(_) => format!("{pmid}#{id}"),
+            None => pmid.to_owned(),
+        };
+        insert_reply_message(&mut tx, &r, &message_id, our_user_id, to_ms(at), text).await?;
+        // The citizen is answered: the clocks stop in this transaction (the first
+        // time it is recorded; a repeat changes nothing).
+        let events = if r.sent_at.is_none() {
+            crate::sla::reply_recorded_in(&mut tx, self.sla(), &r, at).await?
+        } else {
+            Vec::new()
+        };
+        let r = reply_in(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("reply {id}")))?;
+        tx.commit().await?;
+        self.sla().changed();
+        crate::agent_events::broadcast(self.events(), &events);
+        Ok(r)
+    }
+
+    async fn reply_retry(&self, id: Uuid, error: &str, next: DateTime<Utc>) -> Result<()> {
+        query(
+            "UPDATE outbox_replies SET state = 'pending', next_attempt_at = $2, last_error = $3, \
+             lease_until = NULL, in_doubt_since = NULL, updated_at = $4 WHERE id = $1 AND state = 'sending'",
+        )
+        .bind(id)
+        .bind(to_ms(next))
+        .bind(error)
+        .bind(to_ms(Utc::now()))
+        .execute(self.db().write())
+        .await?;
+        Ok(())
+    }
+
+    async fn reply_failed(&self, id: Uuid, reason: &str) -> Result<()> {
+        query(
+            "UPDATE outbox_replies SET state = 'failed', failure_reason = $2, lease_until = NULL, \
+             updated_at = $3 WHERE id = $1 AND state IN ('pending', 'sending')",
+        )
+        .bind(id)
+        .bind(reason)
+        .bind(to_ms(Utc::now()))
+        .execute(self.db().write())
+        .await?;
+        Ok(())
+    }
+
+    async fn reply_hold(&self, id: Uuid, until: DateTime<Utc>) -> Result<()> {
+        // Lease ran out already, so the next claim sees it in doubt again at `until`.
+        query(
+            "UPDATE outbox_replies SET next_attempt_at = $2, lease_until = $3, updated_at = $3 \
+             WHERE id = $1 AND state = 'sending'",
+        )
+        .bind(id)
+        .bind(to_ms(until))
+        .bind(to_ms(Utc::now()))
+        .execute(self.db().write())
+        .await?;
+        Ok(())
+    }
+
+    async fn get_cursor(&self, account: Uuid, stream: &str) -> Result<Option<String>> {
+        query("SELECT cursor FROM poll_cursors WHERE channel_account_id = $1 AND stream = $2")
+            .bind(account)
+            .bind(stream)
+            .scalar_optional(self.db().read())
+            .await
+    }
+
+    async fn set_cursor(&self, account: Uuid, stream: &str, value: &str) -> Result<()> {
+        query(
+            "INSERT INTO poll_cursors (channel_account_id, stream, cursor, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (channel_account_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+        )
+        .bind(account)
+        .bind(stream)
+        .bind(value)
+        .bind(to_ms(Utc::now()))
+        .execute(self.db().write())
+        .await?;
+        Ok(())
+    }
+
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<bool> {
+        let done = query(
+            "INSERT INTO worker_leases (name, holder, lease_until) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, lease_until = excluded.lease_until \
+             WHERE worker_leases.holder = excluded.holder OR worker_leases.lease_until < $4",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(to_ms(now + ttl))
+        .bind(to_ms(now))
+        .execute(self.db().write())
+        .await?;
+        Ok(done == 1)
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+        query("DELETE FROM worker_leases WHERE name = $1 AND holder = $2")
+            .bind(name)
+            .bind(holder)
+            .execute(self.db().write())
+            .await?;
+        Ok(())
+    }
 }
-pub(crate) use impl_connectors_store;
 
 #[cfg(test)]
 mod tests {

@@ -85,6 +85,14 @@ pub(crate) fn json<T: serde::Serialize + ?Sized>(v: &T) -> Arg {
     ))
 }
 
+/// An optional JSON value to bind (NULL when absent).
+pub(crate) fn json_opt<T: serde::Serialize>(v: Option<&T>) -> Arg {
+    match v {
+        Some(v) => json(v),
+        None => Arg::Json(None),
+    }
+}
+
 macro_rules! arg_from {
     ($variant:ident: $($t:ty => $conv:expr),* $(,)?) => {$(
         impl From<$t> for Arg {
@@ -173,6 +181,24 @@ impl Query {
             }
             self.push_bind(v);
         }
+        self
+    }
+
+    /// Appends `CASE id WHEN $id THEN $value ... END`: per-row values for a set-wise `UPDATE`
+    /// whose rows are found through the primary key (`WHERE id IN`). (An `UPDATE ... FROM
+    /// (VALUES ...)` let PostgreSQL hash-join a scan of the whole table.)
+    pub fn push_case_by_id<A: Into<Arg>>(
+        &mut self,
+        rows: impl IntoIterator<Item = (Uuid, A)>,
+    ) -> &mut Query {
+        self.sql.push_str("CASE id");
+        for (id, v) in rows {
+            self.push(" WHEN ")
+                .push_bind(id)
+                .push(" THEN ")
+                .push_bind(v);
+        }
+        self.sql.push_str(" END");
         self
     }
 

@@ -55,7 +55,6 @@ impl PgStore {
 
 crate::sql::impl_sql_store!(PgStore, Postgres);
 crate::sla::impl_sla_store!(PgStore, Postgres);
-crate::connectors::impl_connectors_store!(PgStore, Postgres, "FOR UPDATE SKIP LOCKED");
 
 impl crate::db::SqlCore for PgStore {
     fn db(&self) -> &crate::db::Db {

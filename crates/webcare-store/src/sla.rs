@@ -1089,6 +1089,54 @@ pub(crate) const REFRESH_CASES_SQL: &str = "UPDATE cases SET \
         FROM sla_clocks k WHERE k.case_id = cases.id AND k.state IN ('running', 'paused')) \
     WHERE id IN ";
 
+// ------------------------------------------------------- bridges for the areas on the seam
+
+// The clock effects below still live in the per-backend `sla_impl` module; the areas already on
+// the dialect seam reach them through these, picked by the transaction's backend.
+
+/// The SLA engine's effects of a case change, in this transaction.
+pub(crate) async fn case_changed_in(
+    tx: &mut crate::db::Tx,
+    state: &SlaState,
+    e: &CaseEffects,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    match tx {
+        crate::db::Tx::Sqlite(t) => crate::sqlite::sla_impl::case_changed(t, state, e, at).await,
+        crate::db::Tx::Pg(t) => crate::postgres::sla_impl::case_changed(t, state, e, at).await,
+    }
+}
+
+/// The merged case's clocks stop, in this transaction.
+pub(crate) async fn merged_in(
+    tx: &mut crate::db::Tx,
+    state: &SlaState,
+    case_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    match tx {
+        crate::db::Tx::Sqlite(t) => crate::sqlite::sla_impl::merged(t, state, case_id, at).await,
+        crate::db::Tx::Pg(t) => crate::postgres::sla_impl::merged(t, state, case_id, at).await,
+    }
+}
+
+/// A sent reply answers the citizen: the clocks it stops, and the events to broadcast.
+pub(crate) async fn reply_recorded_in(
+    tx: &mut crate::db::Tx,
+    state: &SlaState,
+    reply: &crate::connectors::ReplyRecord,
+    at: DateTime<Utc>,
+) -> Result<Vec<crate::agent_events::EventRecord>> {
+    match tx {
+        crate::db::Tx::Sqlite(t) => {
+            crate::sqlite::sla_impl::reply_recorded(t, state, reply, at).await
+        }
+        crate::db::Tx::Pg(t) => {
+            crate::postgres::sla_impl::reply_recorded(t, state, reply, at).await
+        }
+    }
+}
+
 // ------------------------------------------------------------------------ the SQL, per backend
 
 /// Implements [`SlaStore`] for one backend. Put next to `impl_sql_store!`; it opens a child

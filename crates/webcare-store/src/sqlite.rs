@@ -139,7 +139,6 @@ fn sqlite_dir(url: &str) -> Option<String> {
 
 crate::sql::impl_sql_store!(SqliteStore, Sqlite);
 crate::sla::impl_sla_store!(SqliteStore, Sqlite);
-crate::connectors::impl_connectors_store!(SqliteStore, Sqlite, "");
 
 impl crate::db::SqlCore for SqliteStore {
     fn db(&self) -> &crate::db::Db {
