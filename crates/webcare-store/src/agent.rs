@@ -1,16 +1,15 @@
 //! The agent desk's store: users, teams, departments, case work (notes, guarded case updates,
 //! merges, forwards to departments), the audit list, canned answers and the team-lead board.
 //!
-//! The SQL is written once over the dialect seam (`db.rs`). The inbox filters that `sql.rs`
-//! appends (JSON containment, full-text search) are still behind [`Dialect`] until that module
-//! moves onto the seam too.
+//! The SQL is written once over the dialect seam (`db.rs`); the few places where SQLite and
+//! PostgreSQL differ (JSON containment, full-text search, ILIKE) are methods of its `Dialect`.
 //!
 //! Case writes are compare-and-set on `updated_at`: the API reads a case, decides the new state
 //! with the domain rules (status machine, rights), and [`AgentStore::write_case`] applies it in
 //! one transaction only if nobody changed the case meanwhile (else a 409 to retry), together with
 //! its audit events, notes and forward bookkeeping. Nothing half-done is left behind.
 
-use crate::db::{json, query, Conn, Db, SqlCore};
+use crate::db::{json, query, Conn, Db, Dialect, Query, SqlCore};
 use crate::records::{CaseFilter, CaseRecord, NewAuditEvent, Page};
 use crate::sql::{into_page, CaseRow, CASE_COLS};
 use crate::time::to_ms;
@@ -18,7 +17,6 @@ use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::QueryBuilder;
 use uuid::Uuid;
 use webcare_domain::{CaseStatus, Role};
 
@@ -317,14 +315,6 @@ pub trait AgentStore: crate::agent_events::LiveEvents + Send + Sync {
 
 // ------------------------------------------------------------------------------------ dialect
 
-/// What differs between the two backends' SQL in this area.
-pub trait Dialect: sqlx::Database + Sized {
-    /// `AND <labels contains label>`.
-    fn push_label(q: &mut QueryBuilder<'_, Self>, label: String);
-    /// `AND <case matches the search words in its messages or its contact's names>`.
-    fn push_search(q: &mut QueryBuilder<'_, Self>, text: &str);
-}
-
 /// The words of a search: letters and digits only, so user input can never be query syntax.
 pub fn search_words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
@@ -334,71 +324,13 @@ pub fn search_words(text: &str) -> Vec<String> {
         .collect()
 }
 
-impl Dialect for sqlx::Sqlite {
-    fn push_label(q: &mut QueryBuilder<'_, Self>, label: String) {
-        q.push(" AND EXISTS (SELECT 1 FROM json_each(cases.labels) WHERE json_each.value = ")
-            .push_bind(label)
-            .push(")");
-    }
-    fn push_search(q: &mut QueryBuilder<'_, Self>, text: &str) {
-        // Every word must occur (FTS5 implicit AND); each is quoted, so nothing is syntax.
-        let m: String = search_words(text)
-            .iter()
-            .map(|w| format!("\"{w}\""))
-            .collect::<Vec<_>>()
-            .join(" ");
-        q.push(
-            " AND (cases.id IN (SELECT m.case_id FROM messages m WHERE m.rowid IN \
-             (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ",
-        )
-        .push_bind(m.clone())
-        .push(
-            ")) OR cases.contact_id IN (SELECT ci.contact_id FROM contact_identities ci WHERE ci.rowid IN \
-             (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ",
-        )
-        .push_bind(m)
-        .push(")))");
-    }
-}
-
-impl Dialect for sqlx::Postgres {
-    fn push_label(q: &mut QueryBuilder<'_, Self>, label: String) {
-        q.push(" AND cases.labels ? ").push_bind(label);
-    }
-    fn push_search(q: &mut QueryBuilder<'_, Self>, text: &str) {
-        let words = search_words(text).join(" ");
-        // The expressions match the GIN expression indexes of migration 0004. One `IN` over a
-        // `UNION`, not two `IN`s joined by `OR`: PostgreSQL can only turn the former into a
-        // semi-join that starts from the few matching cases; with the `OR` it walked every case
-        // in id order testing both sets (1.4 to 2 s at 1,000,000 cases for a rare word).
-        q.push(
-            " AND cases.id IN (SELECT m.case_id FROM messages m WHERE to_tsvector('dutch', m.text) \
-             @@ plainto_tsquery('dutch', ",
-        )
-        .push_bind(words.clone())
-        .push(
-            ") UNION SELECT c2.id FROM contact_identities ci JOIN cases c2 ON c2.contact_id = ci.contact_id WHERE \
-             to_tsvector('dutch', coalesce(ci.display_name, '') || ' ' || coalesce(ci.handle, '')) \
-             @@ plainto_tsquery('dutch', ",
-        )
-        .push_bind(words)
-        .push("))");
-    }
-}
-
 /// The inbox filters of this area, appended to the case list query of `sql.rs`.
-pub(crate) fn push_case_filters<DB>(q: &mut QueryBuilder<'_, DB>, f: &CaseFilter)
-where
-    DB: Dialect,
-    for<'a> String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    for<'a> i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    for<'a> Uuid: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
+pub(crate) fn push_case_filters(q: &mut Query, dialect: Dialect, f: &CaseFilter) {
     for l in &f.labels {
-        DB::push_label(q, l.clone());
+        dialect.push_label(q, l);
     }
     if let Some(p) = f.priority {
-        q.push(" AND priority = ").push_bind(p.as_str().to_owned());
+        q.push(" AND priority = ").push_bind(p.as_str());
     }
     if let Some(d) = f.department_id {
         q.push(" AND department_id = ").push_bind(d);
@@ -407,23 +339,20 @@ where
         q.push(" AND contact_id = ").push_bind(c);
     }
     if let Some(t) = f.created_from {
-        q.push(" AND created_at >= ")
-            .push_bind(crate::time::to_ms(t));
+        q.push(" AND created_at >= ").push_bind(to_ms(t));
     }
     if let Some(t) = f.created_to {
-        q.push(" AND created_at < ")
-            .push_bind(crate::time::to_ms(t));
+        q.push(" AND created_at < ").push_bind(to_ms(t));
     }
     if let Some(text) = f.q.as_deref() {
-        DB::push_search(q, text);
+        dialect.push_case_search(q, &search_words(text));
     }
     match &f.scope {
         CaseScope::All => {}
         CaseScope::Teams { teams, assignee } => {
-            q.push(" AND (assignee = ").push_bind(assignee.clone());
+            q.push(" AND (assignee = ").push_bind(assignee);
             if !teams.is_empty() {
-                q.push(" OR team IN ");
-                crate::sql::push_list(q, teams.iter().cloned());
+                q.push(" OR team IN ").push_list(teams);
             }
             q.push(")");
         }

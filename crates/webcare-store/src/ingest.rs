@@ -545,3 +545,106 @@ macro_rules! ingest_fns {
     };
 }
 pub(crate) use ingest_fns;
+
+/// Implements [`crate::Ingest`] for one backend (the last area still instantiated per backend).
+macro_rules! impl_ingest_store {
+    ($store:ty, $db:ty) => {
+        $crate::ingest::ingest_fns!($db);
+        use $crate::records::*;
+        use $crate::sql::push_list;
+        use $crate::{Ingest, IngestItem, Result, StoreError};
+        use async_trait::async_trait;
+        use chrono::Utc;
+        use sqlx::QueryBuilder;
+        use uuid::Uuid;
+
+        #[async_trait]
+        impl Ingest for $store {
+            async fn ingest_batch(&self, batch: Vec<IngestItem>) -> Vec<Result<IngestOutcome>> {
+                // Group commit: one transaction for the whole batch. If anything in it fails (a
+                // race with another node, a transient error), fall back to one transaction per
+                // message so one bad item cannot sink the others.
+                match self.ingest_tx(&batch).await {
+                    Ok(results) => results,
+                    Err(e) => {
+                        if batch.len() > 1 {
+                            tracing::debug!(error = %e, size = batch.len(), "batch ingest failed; retrying per message");
+                        }
+                        let mut out = Vec::with_capacity(batch.len());
+                        for item in batch {
+                            out.push(self.ingest_one_with_retry(item).await);
+                        }
+                        out
+                    }
+                }
+            }
+
+            async fn get_message(&self, account: Uuid, pmid: &str) -> Result<Option<MessageRecord>> {
+                find_message(&self.pool, account, pmid).await
+            }
+        }
+
+        impl $store {
+            async fn ingest_tx(&self, batch: &[IngestItem]) -> Result<Vec<Result<IngestOutcome>>> {
+                if batch.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut tx = self.begin_write().await?;
+                let (plan, out, now) = ingest_rows(&mut tx, batch, self.reopen_window, &self.sla, &self.routing).await?;
+                self.forward_routed(&mut tx, &plan).await?;
+                let events = write_effects(&mut tx, &plan, &out, now).await?;
+                tx.commit().await?;
+                self.sla.changed();
+                $crate::agent_events::broadcast(&self.events, &events);
+                Ok(out)
+            }
+
+            /// Forwards each new case a rule sends to a department, as an agent's forward would
+            /// (the department clock starts), in the ingest transaction. A department that no
+            /// longer exists is skipped: routing never fails an ingest.
+            async fn forward_routed(
+                &self,
+                tx: &mut sqlx::Transaction<'static, $db>,
+                plan: &crate::ingest_plan::Plan,
+            ) -> Result<()> {
+                let wanted: Vec<(Uuid, Uuid, String)> = plan.new_cases.iter()
+                    .filter_map(|id| plan.routed.get(id).and_then(|r| r.department_id.map(|d| (*id, d, r.rule_name.clone()))))
+                    .collect();
+                if wanted.is_empty() {
+                    return Ok(());
+                }
+                let mut q = QueryBuilder::<$db>::new("SELECT id FROM departments WHERE id IN ");
+                push_list(&mut q, crate::ingest::distinct(wanted.iter().map(|w| w.1)));
+                let known: Vec<Uuid> = q.build_query_scalar().fetch_all(&mut **tx).await?;
+                let now = Utc::now();
+                for (case_id, department_id, rule) in wanted {
+                    if !known.contains(&department_id) {
+                        tracing::warn!(%case_id, %department_id, "a routing rule names a department that does not exist; not forwarded");
+                        continue;
+                    }
+                    let before = $crate::agent::case_in(&mut $crate::db::Conn::from(&mut **tx), case_id).await?;
+                    let w = crate::routing::forward_write(before, department_id, &rule);
+                    $crate::agent::apply_case_write(&mut $crate::db::Conn::from(&mut **tx), &w, now, None).await?;
+                    sla_impl::case_changed(&mut **tx, &self.sla, &w.sla_effects(), now).await?;
+                }
+                Ok(())
+            }
+
+            async fn ingest_one_with_retry(&self, item: IngestItem) -> Result<IngestOutcome> {
+                let mut attempt = 0;
+                loop {
+                    match self.ingest_tx(std::slice::from_ref(&item)).await {
+                        Ok(mut v) => return v.remove(0),
+                        Err(e) if attempt < 3 && (e.is_transient() || e.is_unique_violation() || matches!(e, StoreError::Conflict(_))) => {
+                            attempt += 1;
+                            tokio::time::sleep(std::time::Duration::from_millis(5 << attempt)).await;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+
+    };
+}
+pub(crate) use impl_ingest_store;

@@ -53,7 +53,7 @@ impl PgStore {
     }
 }
 
-crate::sql::impl_sql_store!(PgStore, Postgres);
+crate::ingest::impl_ingest_store!(PgStore, Postgres);
 crate::sla::impl_sla_store!(PgStore, Postgres);
 
 impl crate::db::SqlCore for PgStore {

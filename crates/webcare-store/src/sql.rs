@@ -1,11 +1,13 @@
-//! Row types and the SQL shared by both backends. SQLite and PostgreSQL accept the same `$n`
-//! placeholders, `ON CONFLICT` and `RETURNING`, so most statements are written once here and
-//! instantiated per backend by [`impl_sql_store!`]; what differs (transaction start, pool setup)
-//! lives in `sqlite.rs` and `postgres.rs`.
+//! Row types, and channel accounts, cases, tokens and audit over the dialect seam (`db.rs`).
+//! SQLite and PostgreSQL accept the same `$n` placeholders, `ON CONFLICT` and `RETURNING`, so
+//! each statement is written once; what differs in setup lives in `sqlite.rs` and `postgres.rs`.
 
+use crate::db::{json, query, Db, SqlCore};
 use crate::records::*;
-use crate::time::{from_ms, opt_from_ms};
-use crate::StoreError;
+use crate::time::{from_ms, opt_from_ms, to_ms};
+use crate::{Audit, Cases, ChannelAccounts, Result, StoreError, Tokens};
+use async_trait::async_trait;
+use chrono::Utc;
 use sqlx::types::Json;
 use uuid::Uuid;
 use webcare_domain::inbound::{Attachment, Author};
@@ -288,465 +290,413 @@ pub(crate) fn into_page<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> Uu
     Page { items, next_after }
 }
 
-/// Implements the repository traits for one backend. `$store` must have a `pool` field of
-/// `Pool<$db>`, a `reopen_window`, and an inherent `begin_write()` that opens a write transaction
-/// the way the backend wants it.
-macro_rules! impl_sql_store {
-    ($store:ty, $db:ty) => {
-        use $crate::sql::*;
-        $crate::ingest::ingest_fns!($db);
-        use $crate::records::*;
-        use $crate::time::to_ms;
-        use $crate::{Audit, Cases, ChannelAccounts, Ingest, IngestItem, Result, StoreError, Tokens};
-        use async_trait::async_trait;
-        use chrono::Utc;
-        use sqlx::types::Json;
-        use sqlx::QueryBuilder;
-        use uuid::Uuid;
+#[async_trait]
+impl<S: SqlCore> ChannelAccounts for S {
+    async fn create_channel_account(&self, new: NewChannelAccount) -> Result<ChannelAccount> {
+        let now = to_ms(Utc::now());
+        let sql = format!(
+            "INSERT INTO channel_accounts ({ACCOUNT_COLS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {ACCOUNT_COLS}"
+        );
+        let row: AccountRow = query(&sql)
+            .bind(Uuid::now_v7())
+            .bind(new.kind.as_str())
+            .bind(&new.name)
+            .bind(&new.external_id)
+            .bind(&new.api_base_url)
+            .bind(json(&new.credentials))
+            .bind(&new.callback_url)
+            .bind(new.calendar_id)
+            .bind(&new.default_team)
+            .bind(json(&new.settings))
+            .bind(now)
+            .fetch_one(self.db().write())
+            .await
+            .map_err(|e| {
+                e.conflict_if_unique("a channel account of this kind with this externalId exists")
+            })?;
+        row.try_into()
+    }
 
-        #[async_trait]
-        impl ChannelAccounts for $store {
-            async fn create_channel_account(&self, new: NewChannelAccount) -> Result<ChannelAccount> {
-                let now = to_ms(Utc::now());
-                let sql = format!(
-                    "INSERT INTO channel_accounts ({ACCOUNT_COLS}) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {ACCOUNT_COLS}"
-                );
-                let row: AccountRow = sqlx::query_as(&sql)
-                    .bind(Uuid::now_v7())
-                    .bind(new.kind.as_str())
-                    .bind(&new.name)
-                    .bind(&new.external_id)
-                    .bind(&new.api_base_url)
-                    .bind(Json(&new.credentials))
-                    .bind(&new.callback_url)
-                    .bind(new.calendar_id)
-                    .bind(&new.default_team)
-                    .bind(Json(&new.settings))
-                    .bind(now)
-                    .fetch_one(&self.wpool)
-                    .await
-                    .map_err(|e| conflict_on_unique(e, "a channel account of this kind with this externalId exists"))?;
-                row.try_into()
-            }
+    async fn get_channel_account(&self, id: Uuid) -> Result<Option<ChannelAccount>> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLS} FROM channel_accounts WHERE id = $1 AND deleted_at IS NULL"
+        );
+        let row: Option<AccountRow> = query(&sql)
+            .bind(id)
+            .fetch_optional(self.db().read())
+            .await?;
+        row.map(TryInto::try_into).transpose()
+    }
 
-            async fn get_channel_account(&self, id: Uuid) -> Result<Option<ChannelAccount>> {
-                let sql = format!(
-                    "SELECT {ACCOUNT_COLS} FROM channel_accounts WHERE id = $1 AND deleted_at IS NULL"
-                );
-                let row: Option<AccountRow> =
-                    sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
-                row.map(TryInto::try_into).transpose()
-            }
+    async fn list_channel_accounts(&self, page: PageRequest) -> Result<Page<ChannelAccount>> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLS} FROM channel_accounts WHERE deleted_at IS NULL \
+             AND ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"
+        );
+        let rows: Vec<AccountRow> = query(&sql)
+            .bind(page.after)
+            .bind(i64::from(page.limit) + 1)
+            .fetch_all(self.db().read())
+            .await?;
+        Ok(into_page(
+            rows_into(rows)?,
+            page.limit,
+            |a: &ChannelAccount| a.id,
+        ))
+    }
 
-            async fn list_channel_accounts(&self, page: PageRequest) -> Result<Page<ChannelAccount>> {
-                let sql = format!(
-                    "SELECT {ACCOUNT_COLS} FROM channel_accounts WHERE deleted_at IS NULL \
-                     AND ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"
-                );
-                let rows: Vec<AccountRow> = sqlx::query_as(&sql)
-                    .bind(page.after)
-                    .bind(i64::from(page.limit) + 1)
-                    .fetch_all(&self.pool)
-                    .await?;
-                Ok(into_page(rows_into(rows)?, page.limit, |a: &ChannelAccount| a.id))
-            }
-
-            async fn update_channel_account(
-                &self,
-                id: Uuid,
-                patch: ChannelAccountPatch,
-            ) -> Result<Option<ChannelAccount>> {
-                let mut tx = self.begin_write().await?;
-                let sql = format!(
-                    "SELECT {ACCOUNT_COLS} FROM channel_accounts WHERE id = $1 AND deleted_at IS NULL"
-                );
-                let row: Option<AccountRow> =
-                    sqlx::query_as(&sql).bind(id).fetch_optional(&mut *tx).await?;
-                let Some(row) = row else { return Ok(None) };
-                let mut a: ChannelAccount = row.try_into()?;
-                if let Some(v) = patch.name { a.name = v; }
-                if let Some(v) = patch.external_id { a.external_id = v; }
-                if let Some(v) = patch.api_base_url { a.api_base_url = v; }
-                if let Some(v) = patch.callback_url { a.callback_url = v; }
-                if let Some(v) = patch.calendar_id { a.calendar_id = v; }
-                if let Some(v) = patch.default_team { a.default_team = v; }
-                if let Some(v) = patch.settings { a.settings.extend(v); }
-                if let Some(v) = patch.credentials { a.credentials.0.extend(v.0); }
-                let sql = format!(
-                    "UPDATE channel_accounts SET name = $2, external_id = $3, api_base_url = $4, \
-                     credentials = $5, callback_url = $6, calendar_id = $7, default_team = $8, \
-                     settings = $9, updated_at = $10 WHERE id = $1 RETURNING {ACCOUNT_COLS}"
-                );
-                let row: AccountRow = sqlx::query_as(&sql)
-                    .bind(id)
-                    .bind(&a.name)
-                    .bind(&a.external_id)
-                    .bind(&a.api_base_url)
-                    .bind(Json(&a.credentials))
-                    .bind(&a.callback_url)
-                    .bind(a.calendar_id)
-                    .bind(&a.default_team)
-                    .bind(Json(&a.settings))
-                    .bind(to_ms(Utc::now()))
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(|e| conflict_on_unique(e, "a channel account of this kind with this externalId exists"))?;
-                tx.commit().await?;
-                Ok(Some(row.try_into()?))
-            }
-
-            async fn delete_channel_account(&self, id: Uuid) -> Result<bool> {
-                let done = sqlx::query(
-                    "UPDATE channel_accounts SET deleted_at = $2, updated_at = $2 \
-                     WHERE id = $1 AND deleted_at IS NULL",
-                )
-                .bind(id)
-                .bind(to_ms(Utc::now()))
-                .execute(&self.wpool)
-                .await?;
-                Ok(done.rows_affected() == 1)
-            }
+    async fn update_channel_account(
+        &self,
+        id: Uuid,
+        patch: ChannelAccountPatch,
+    ) -> Result<Option<ChannelAccount>> {
+        let mut tx = self.db().begin().await?;
+        let sql = format!(
+            "SELECT {ACCOUNT_COLS} FROM channel_accounts WHERE id = $1 AND deleted_at IS NULL"
+        );
+        let row: Option<AccountRow> = query(&sql).bind(id).fetch_optional(&mut tx).await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut a: ChannelAccount = row.try_into()?;
+        if let Some(v) = patch.name {
+            a.name = v;
         }
-
-        #[async_trait]
-        impl Cases for $store {
-            async fn list_cases(&self, f: CaseFilter, page: PageRequest) -> Result<Page<CaseRecord>> {
-                let mut q: QueryBuilder<'_, $db> =
-                    QueryBuilder::new(format!("SELECT {CASE_COLS} FROM cases WHERE 1 = 1"));
-                $crate::agent::push_case_filters(&mut q, &f);
-                if let Some(s) = f.status {
-                    q.push(" AND status = ").push_bind(s.as_str());
-                }
-                if let Some(a) = f.channel_account_id {
-                    q.push(" AND channel_account_id = ").push_bind(a);
-                }
-                match f.assignee {
-                    Some(Some(a)) => { q.push(" AND assignee = ").push_bind(a); }
-                    Some(None) => { q.push(" AND assignee IS NULL"); }
-                    None => {}
-                }
-                if let Some(t) = f.team {
-                    q.push(" AND team = ").push_bind(t);
-                }
-                if let Some(t) = f.theme {
-                    q.push(" AND theme = ").push_bind(t);
-                }
-                if let Some(k) = f.kind {
-                    q.push(" AND kind = ").push_bind(k.as_str());
-                }
-                if let Some(s) = f.sla_status {
-                    q.push(" AND sla_status = ").push_bind($crate::sla::status_str(s));
-                }
-                let (cmp, order) = match page.sort {
-                    CaseSort::Newest => (" < ", " ORDER BY id DESC"),
-                    CaseSort::Oldest => (" > ", " ORDER BY id ASC"),
-                    CaseSort::DueAt => (" > ", " ORDER BY due_sort ASC, id ASC"),
-                };
-                match (page.sort, page.after) {
-                    (CaseSort::DueAt, Some(after)) => {
-                        let due = page.after_due.unwrap_or($crate::sla::NO_DUE);
-                        q.push(" AND (due_sort > ").push_bind(due)
-                            .push(" OR (due_sort = ").push_bind(due).push(" AND id > ").push_bind(after).push("))");
-                    }
-                    (_, Some(after)) => { q.push(" AND id").push(cmp).push_bind(after); }
-                    (_, None) => {}
-                }
-                q.push(order).push(" LIMIT ").push_bind(i64::from(page.limit) + 1);
-                let rows: Vec<CaseRow> = q.build_query_as().fetch_all(&self.pool).await?;
-                Ok(into_page(rows_into(rows)?, page.limit, |c: &CaseRecord| c.id))
-            }
-
-            async fn get_case(&self, id: Uuid) -> Result<Option<CaseRecord>> {
-                let sql = format!("SELECT {CASE_COLS} FROM cases WHERE id = $1");
-                let row: Option<CaseRow> =
-                    sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
-                row.map(TryInto::try_into).transpose()
-            }
-
-            async fn get_cases(&self, ids: &[Uuid]) -> Result<Vec<CaseRecord>> {
-                let mut out = Vec::with_capacity(ids.len());
-                for chunk in ids.chunks(500) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(format!("SELECT {CASE_COLS} FROM cases WHERE id IN "));
-                    push_list(&mut q, chunk.iter().copied());
-                    let rows: Vec<CaseRow> = q.build_query_as().fetch_all(&self.pool).await?;
-                    out.extend(rows_into(rows)?);
-                }
-                Ok(out)
-            }
-
-            async fn case_messages(&self, case_id: Uuid) -> Result<Vec<MessageRecord>> {
-                // Platform time order; the id breaks ties deterministically.
-                let sql = format!(
-                    "SELECT {MESSAGE_COLS} FROM messages WHERE case_id = $1 ORDER BY sent_at, id"
-                );
-                let rows: Vec<MessageRow> =
-                    sqlx::query_as(&sql).bind(case_id).fetch_all(&self.pool).await?;
-                rows_into(rows)
-            }
-
-            async fn get_contact(&self, id: Uuid) -> Result<Option<ContactRecord>> {
-                let row: Option<(Uuid, Option<String>, i64)> = sqlx::query_as(
-                    "SELECT id, display_name, created_at FROM contacts WHERE id = $1",
-                )
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-                let Some((id, display_name, created_at)) = row else { return Ok(None) };
-                let identities: Vec<IdentityRow> = sqlx::query_as(
-                    "SELECT id, contact_id, channel_account_id, platform_user_id, handle, display_name \
-                     FROM contact_identities WHERE contact_id = $1 ORDER BY id",
-                )
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await?;
-                Ok(Some(ContactRecord {
-                    id,
-                    display_name,
-                    identities: identities.into_iter().map(Into::into).collect(),
-                    created_at: $crate::time::from_ms(created_at),
-                }))
-            }
-
-            async fn backfill_inbox_rows(&self, batch: i64) -> Result<usize> {
-                let mut tx = self.begin_write().await?;
-                let ids: Vec<Uuid> = sqlx::query_scalar(
-                    "SELECT id FROM cases WHERE preview IS NULL ORDER BY id LIMIT $1",
-                )
-                .bind(batch)
-                .fetch_all(&mut *tx)
-                .await?;
-                $crate::inbox_row::refresh(&mut $crate::db::Conn::from(&mut *tx), &ids).await?;
-                tx.commit().await?;
-                Ok(ids.len())
-            }
-
-            async fn count_cases(&self) -> Result<i64> {
-                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM cases").fetch_one(&self.pool).await?)
-            }
-
-            async fn count_messages(&self) -> Result<i64> {
-                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM messages").fetch_one(&self.pool).await?)
-            }
+        if let Some(v) = patch.external_id {
+            a.external_id = v;
         }
-
-        #[async_trait]
-        impl Ingest for $store {
-            async fn ingest_batch(&self, batch: Vec<IngestItem>) -> Vec<Result<IngestOutcome>> {
-                // Group commit: one transaction for the whole batch. If anything in it fails (a
-                // race with another node, a transient error), fall back to one transaction per
-                // message so one bad item cannot sink the others.
-                match self.ingest_tx(&batch).await {
-                    Ok(results) => results,
-                    Err(e) => {
-                        if batch.len() > 1 {
-                            tracing::debug!(error = %e, size = batch.len(), "batch ingest failed; retrying per message");
-                        }
-                        let mut out = Vec::with_capacity(batch.len());
-                        for item in batch {
-                            out.push(self.ingest_one_with_retry(item).await);
-                        }
-                        out
-                    }
-                }
-            }
-
-            async fn get_message(&self, account: Uuid, pmid: &str) -> Result<Option<MessageRecord>> {
-                find_message(&self.pool, account, pmid).await
-            }
+        if let Some(v) = patch.api_base_url {
+            a.api_base_url = v;
         }
-
-        impl $store {
-            async fn ingest_tx(&self, batch: &[IngestItem]) -> Result<Vec<Result<IngestOutcome>>> {
-                if batch.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let mut tx = self.begin_write().await?;
-                let (plan, out, now) = ingest_rows(&mut tx, batch, self.reopen_window, &self.sla, &self.routing).await?;
-                self.forward_routed(&mut tx, &plan).await?;
-                let events = write_effects(&mut tx, &plan, &out, now).await?;
-                tx.commit().await?;
-                self.sla.changed();
-                $crate::agent_events::broadcast(&self.events, &events);
-                Ok(out)
-            }
-
-            /// Forwards each new case a rule sends to a department, as an agent's forward would
-            /// (the department clock starts), in the ingest transaction. A department that no
-            /// longer exists is skipped: routing never fails an ingest.
-            async fn forward_routed(
-                &self,
-                tx: &mut sqlx::Transaction<'static, $db>,
-                plan: &crate::ingest_plan::Plan,
-            ) -> Result<()> {
-                let wanted: Vec<(Uuid, Uuid, String)> = plan.new_cases.iter()
-                    .filter_map(|id| plan.routed.get(id).and_then(|r| r.department_id.map(|d| (*id, d, r.rule_name.clone()))))
-                    .collect();
-                if wanted.is_empty() {
-                    return Ok(());
-                }
-                let mut q = QueryBuilder::<$db>::new("SELECT id FROM departments WHERE id IN ");
-                push_list(&mut q, crate::ingest::distinct(wanted.iter().map(|w| w.1)));
-                let known: Vec<Uuid> = q.build_query_scalar().fetch_all(&mut **tx).await?;
-                let now = Utc::now();
-                for (case_id, department_id, rule) in wanted {
-                    if !known.contains(&department_id) {
-                        tracing::warn!(%case_id, %department_id, "a routing rule names a department that does not exist; not forwarded");
-                        continue;
-                    }
-                    let before = $crate::agent::case_in(&mut $crate::db::Conn::from(&mut **tx), case_id).await?;
-                    let w = crate::routing::forward_write(before, department_id, &rule);
-                    $crate::agent::apply_case_write(&mut $crate::db::Conn::from(&mut **tx), &w, now, None).await?;
-                    sla_impl::case_changed(&mut **tx, &self.sla, &w.sla_effects(), now).await?;
-                }
-                Ok(())
-            }
-
-            async fn ingest_one_with_retry(&self, item: IngestItem) -> Result<IngestOutcome> {
-                let mut attempt = 0;
-                loop {
-                    match self.ingest_tx(std::slice::from_ref(&item)).await {
-                        Ok(mut v) => return v.remove(0),
-                        Err(e) if attempt < 3 && (e.is_transient() || e.is_unique_violation() || matches!(e, StoreError::Conflict(_))) => {
-                            attempt += 1;
-                            tokio::time::sleep(std::time::Duration::from_millis(5 << attempt)).await;
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
+        if let Some(v) = patch.callback_url {
+            a.callback_url = v;
         }
-
-        #[async_trait]
-        impl Tokens for $store {
-            async fn create_token(&self, name: &str, role: webcare_domain::Role, token_hash: &str) -> Result<TokenRecord> {
-                insert_token(&self.wpool, None, name, role, token_hash).await
-            }
-
-            async fn create_user_token(
-                &self,
-                user_id: Uuid,
-                name: &str,
-                role: webcare_domain::Role,
-                token_hash: &str,
-            ) -> Result<TokenRecord> {
-                insert_token(&self.wpool, Some(user_id), name, role, token_hash).await
-            }
-
-            async fn find_token(&self, token_hash: &str) -> Result<Option<TokenRecord>> {
-                let sql = format!(
-                    "SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
-                );
-                let row: Option<TokenRow> = sqlx::query_as(&sql)
-                    .bind(token_hash)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.map(TryInto::try_into).transpose()
-            }
-
-            async fn get_token(&self, id: Uuid) -> Result<Option<TokenRecord>> {
-                let sql = format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE id = $1");
-                let row: Option<TokenRow> =
-                    sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
-                row.map(TryInto::try_into).transpose()
-            }
-
-            async fn list_tokens(
-                &self,
-                user_id: Option<Uuid>,
-                after: Option<Uuid>,
-                limit: u32,
-            ) -> Result<Page<TokenRecord>> {
-                let mut q = QueryBuilder::<$db>::new(format!(
-                    "SELECT {TOKEN_COLS} FROM api_tokens WHERE revoked_at IS NULL"
-                ));
-                if let Some(u) = user_id {
-                    q.push(" AND user_id = ").push_bind(u);
-                }
-                if let Some(a) = after {
-                    q.push(" AND id > ").push_bind(a);
-                }
-                q.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit) + 1);
-                let rows: Vec<TokenRow> = q.build_query_as().fetch_all(&self.pool).await?;
-                let items = rows_into::<_, TokenRecord>(rows)?;
-                Ok(into_page(items, limit, |t: &TokenRecord| t.id))
-            }
-
-            async fn revoke_token(&self, id: Uuid) -> Result<bool> {
-                let done = sqlx::query(
-                    "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-                )
-                .bind(id)
-                .bind(to_ms(Utc::now()))
-                .execute(&self.wpool)
-                .await?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn touch_token(
-                &self,
-                id: Uuid,
-                at: chrono::DateTime<Utc>,
-                every: chrono::Duration,
-            ) -> Result<()> {
-                // The guard keeps concurrent first requests of a minute from writing twice.
-                sqlx::query(
-                    "UPDATE api_tokens SET last_used_at = $2 \
-                     WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $3)",
-                )
-                .bind(id)
-                .bind(to_ms(at))
-                .bind(to_ms(at - every))
-                .execute(&self.wpool)
-                .await?;
-                Ok(())
-            }
+        if let Some(v) = patch.calendar_id {
+            a.calendar_id = v;
         }
-
-        async fn insert_token(
-            pool: &sqlx::Pool<$db>,
-            user_id: Option<Uuid>,
-            name: &str,
-            role: webcare_domain::Role,
-            token_hash: &str,
-        ) -> Result<TokenRecord> {
-            let sql = format!(
-                "INSERT INTO api_tokens (id, name, role, token_hash, created_at, user_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING {TOKEN_COLS}"
-            );
-            let row: TokenRow = sqlx::query_as(&sql)
-                .bind(Uuid::now_v7())
-                .bind(name)
-                .bind(role.as_str())
-                .bind(token_hash)
-                .bind(to_ms(Utc::now()))
-                .bind(user_id)
-                .fetch_one(pool)
-                .await
-                .map_err(|e| conflict_on_unique(e, "token exists"))?;
-            row.try_into()
+        if let Some(v) = patch.default_team {
+            a.default_team = v;
         }
-
-        #[async_trait]
-        impl Audit for $store {
-            async fn record_audit(&self, e: NewAuditEvent) -> Result<()> {
-                sqlx::query(
-                    "INSERT INTO audit_events (id, at, actor, action, case_id, detail) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(Uuid::now_v7())
-                .bind(to_ms(Utc::now()))
-                .bind(&e.actor)
-                .bind(&e.action)
-                .bind(e.case_id)
-                .bind(Json(&e.detail))
-                .execute(&self.wpool)
-                .await?;
-                Ok(())
-            }
+        if let Some(v) = patch.settings {
+            a.settings.extend(v);
         }
-    };
+        if let Some(v) = patch.credentials {
+            a.credentials.0.extend(v.0);
+        }
+        let sql = format!(
+            "UPDATE channel_accounts SET name = $2, external_id = $3, api_base_url = $4, \
+             credentials = $5, callback_url = $6, calendar_id = $7, default_team = $8, \
+             settings = $9, updated_at = $10 WHERE id = $1 RETURNING {ACCOUNT_COLS}"
+        );
+        let row: AccountRow = query(&sql)
+            .bind(id)
+            .bind(&a.name)
+            .bind(&a.external_id)
+            .bind(&a.api_base_url)
+            .bind(json(&a.credentials))
+            .bind(&a.callback_url)
+            .bind(a.calendar_id)
+            .bind(&a.default_team)
+            .bind(json(&a.settings))
+            .bind(to_ms(Utc::now()))
+            .fetch_one(&mut tx)
+            .await
+            .map_err(|e| {
+                e.conflict_if_unique("a channel account of this kind with this externalId exists")
+            })?;
+        tx.commit().await?;
+        Ok(Some(row.try_into()?))
+    }
+
+    async fn delete_channel_account(&self, id: Uuid) -> Result<bool> {
+        let done = query(
+            "UPDATE channel_accounts SET deleted_at = $2, updated_at = $2 \
+             WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(id)
+        .bind(to_ms(Utc::now()))
+        .execute(self.db().write())
+        .await?;
+        Ok(done == 1)
+    }
 }
-pub(crate) use impl_sql_store;
+
+#[async_trait]
+impl<S: SqlCore> Cases for S {
+    async fn list_cases(&self, f: CaseFilter, page: PageRequest) -> Result<Page<CaseRecord>> {
+        let mut q = query(format!("SELECT {CASE_COLS} FROM cases WHERE 1 = 1"));
+        crate::agent::push_case_filters(&mut q, self.db().dialect(), &f);
+        if let Some(s) = f.status {
+            q.push(" AND status = ").push_bind(s.as_str());
+        }
+        if let Some(a) = f.channel_account_id {
+            q.push(" AND channel_account_id = ").push_bind(a);
+        }
+        match f.assignee {
+            Some(Some(a)) => {
+                q.push(" AND assignee = ").push_bind(a);
+            }
+            Some(None) => {
+                q.push(" AND assignee IS NULL");
+            }
+            None => {}
+        }
+        if let Some(t) = f.team {
+            q.push(" AND team = ").push_bind(t);
+        }
+        if let Some(t) = f.theme {
+            q.push(" AND theme = ").push_bind(t);
+        }
+        if let Some(k) = f.kind {
+            q.push(" AND kind = ").push_bind(k.as_str());
+        }
+        if let Some(s) = f.sla_status {
+            q.push(" AND sla_status = ")
+                .push_bind(crate::sla::status_str(s));
+        }
+        let (cmp, order) = match page.sort {
+            CaseSort::Newest => (" < ", " ORDER BY id DESC"),
+            CaseSort::Oldest => (" > ", " ORDER BY id ASC"),
+            CaseSort::DueAt => (" > ", " ORDER BY due_sort ASC, id ASC"),
+        };
+        match (page.sort, page.after) {
+            (CaseSort::DueAt, Some(after)) => {
+                let due = page.after_due.unwrap_or(crate::sla::NO_DUE);
+                q.push(" AND (due_sort > ")
+                    .push_bind(due)
+                    .push(" OR (due_sort = ")
+                    .push_bind(due)
+                    .push(" AND id > ")
+                    .push_bind(after)
+                    .push("))");
+            }
+            (_, Some(after)) => {
+                q.push(" AND id").push(cmp).push_bind(after);
+            }
+            (_, None) => {}
+        }
+        q.push(order)
+            .push(" LIMIT ")
+            .push_bind(i64::from(page.limit) + 1);
+        let rows: Vec<CaseRow> = q.fetch_all(self.db().read()).await?;
+        Ok(into_page(rows_into(rows)?, page.limit, |c: &CaseRecord| {
+            c.id
+        }))
+    }
+
+    async fn get_case(&self, id: Uuid) -> Result<Option<CaseRecord>> {
+        let sql = format!("SELECT {CASE_COLS} FROM cases WHERE id = $1");
+        let row: Option<CaseRow> = query(&sql)
+            .bind(id)
+            .fetch_optional(self.db().read())
+            .await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn get_cases(&self, ids: &[Uuid]) -> Result<Vec<CaseRecord>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let mut q = query(format!("SELECT {CASE_COLS} FROM cases WHERE id IN "));
+            q.push_list(chunk);
+            let rows: Vec<CaseRow> = q.fetch_all(self.db().read()).await?;
+            out.extend(rows_into(rows)?);
+        }
+        Ok(out)
+    }
+
+    async fn case_messages(&self, case_id: Uuid) -> Result<Vec<MessageRecord>> {
+        // Platform time order; the id breaks ties deterministically.
+        let sql =
+            format!("SELECT {MESSAGE_COLS} FROM messages WHERE case_id = $1 ORDER BY sent_at, id");
+        let rows: Vec<MessageRow> = query(&sql)
+            .bind(case_id)
+            .fetch_all(self.db().read())
+            .await?;
+        rows_into(rows)
+    }
+
+    async fn get_contact(&self, id: Uuid) -> Result<Option<ContactRecord>> {
+        let row: Option<(Uuid, Option<String>, i64)> =
+            query("SELECT id, display_name, created_at FROM contacts WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.db().read())
+                .await?;
+        let Some((id, display_name, created_at)) = row else {
+            return Ok(None);
+        };
+        let identities: Vec<IdentityRow> = query(
+            "SELECT id, contact_id, channel_account_id, platform_user_id, handle, display_name \
+             FROM contact_identities WHERE contact_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(self.db().read())
+        .await?;
+        Ok(Some(ContactRecord {
+            id,
+            display_name,
+            identities: identities.into_iter().map(Into::into).collect(),
+            created_at: crate::time::from_ms(created_at),
+        }))
+    }
+
+    async fn backfill_inbox_rows(&self, batch: i64) -> Result<usize> {
+        let mut tx = self.db().begin().await?;
+        let ids: Vec<Uuid> =
+            query("SELECT id FROM cases WHERE preview IS NULL ORDER BY id LIMIT $1")
+                .bind(batch)
+                .scalars(&mut tx)
+                .await?;
+        crate::inbox_row::refresh(&mut tx.conn(), &ids).await?;
+        tx.commit().await?;
+        Ok(ids.len())
+    }
+
+    async fn count_cases(&self) -> Result<i64> {
+        query("SELECT COUNT(*) FROM cases")
+            .scalar(self.db().read())
+            .await
+    }
+
+    async fn count_messages(&self) -> Result<i64> {
+        query("SELECT COUNT(*) FROM messages")
+            .scalar(self.db().read())
+            .await
+    }
+}
+
+#[async_trait]
+impl<S: SqlCore> Tokens for S {
+    async fn create_token(
+        &self,
+        name: &str,
+        role: webcare_domain::Role,
+        token_hash: &str,
+    ) -> Result<TokenRecord> {
+        insert_token(self.db(), None, name, role, token_hash).await
+    }
+
+    async fn create_user_token(
+        &self,
+        user_id: Uuid,
+        name: &str,
+        role: webcare_domain::Role,
+        token_hash: &str,
+    ) -> Result<TokenRecord> {
+        insert_token(self.db(), Some(user_id), name, role, token_hash).await
+    }
+
+    async fn find_token(&self, token_hash: &str) -> Result<Option<TokenRecord>> {
+        let sql = format!(
+            "SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
+        );
+        let row: Option<TokenRow> = query(&sql)
+            .bind(token_hash)
+            .fetch_optional(self.db().read())
+            .await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn get_token(&self, id: Uuid) -> Result<Option<TokenRecord>> {
+        let sql = format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE id = $1");
+        let row: Option<TokenRow> = query(&sql)
+            .bind(id)
+            .fetch_optional(self.db().read())
+            .await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn list_tokens(
+        &self,
+        user_id: Option<Uuid>,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Page<TokenRecord>> {
+        let mut q = query(format!(
+            "SELECT {TOKEN_COLS} FROM api_tokens WHERE revoked_at IS NULL"
+        ));
+        if let Some(u) = user_id {
+            q.push(" AND user_id = ").push_bind(u);
+        }
+        if let Some(a) = after {
+            q.push(" AND id > ").push_bind(a);
+        }
+        q.push(" ORDER BY id LIMIT ")
+            .push_bind(i64::from(limit) + 1);
+        let rows: Vec<TokenRow> = q.fetch_all(self.db().read()).await?;
+        let items = rows_into::<_, TokenRecord>(rows)?;
+        Ok(into_page(items, limit, |t: &TokenRecord| t.id))
+    }
+
+    async fn revoke_token(&self, id: Uuid) -> Result<bool> {
+        let done =
+            query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                .bind(id)
+                .bind(to_ms(Utc::now()))
+                .execute(self.db().write())
+                .await?;
+        Ok(done == 1)
+    }
+
+    async fn touch_token(
+        &self,
+        id: Uuid,
+        at: chrono::DateTime<Utc>,
+        every: chrono::Duration,
+    ) -> Result<()> {
+        // The guard keeps concurrent first requests of a minute from writing twice.
+        query(
+            "UPDATE api_tokens SET last_used_at = $2 \
+             WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $3)",
+        )
+        .bind(id)
+        .bind(to_ms(at))
+        .bind(to_ms(at - every))
+        .execute(self.db().write())
+        .await?;
+        Ok(())
+    }
+}
+
+async fn insert_token(
+    db: &Db,
+    user_id: Option<Uuid>,
+    name: &str,
+    role: webcare_domain::Role,
+    token_hash: &str,
+) -> Result<TokenRecord> {
+    let sql = format!(
+        "INSERT INTO api_tokens (id, name, role, token_hash, created_at, user_id) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {TOKEN_COLS}"
+    );
+    let row: TokenRow = query(&sql)
+        .bind(Uuid::now_v7())
+        .bind(name)
+        .bind(role.as_str())
+        .bind(token_hash)
+        .bind(to_ms(Utc::now()))
+        .bind(user_id)
+        .fetch_one(db.write())
+        .await
+        .map_err(|e| e.conflict_if_unique("token exists"))?;
+    row.try_into()
+}
+
+#[async_trait]
+impl<S: SqlCore> Audit for S {
+    async fn record_audit(&self, e: NewAuditEvent) -> Result<()> {
+        query(
+            "INSERT INTO audit_events (id, at, actor, action, case_id, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(to_ms(Utc::now()))
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(e.case_id)
+        .bind(json(&e.detail))
+        .execute(self.db().write())
+        .await?;
+        Ok(())
+    }
+}
 
 /// Maps a unique violation to a readable conflict; other errors pass through.
 pub(crate) fn conflict_on_unique(e: sqlx::Error, what: &str) -> StoreError {
@@ -760,7 +710,7 @@ pub(crate) fn conflict_on_unique(e: sqlx::Error, what: &str) -> StoreError {
 pub(crate) async fn check_migrations<DB>(
     pool: &sqlx::Pool<DB>,
     migrator: &sqlx::migrate::Migrator,
-) -> Result<(), StoreError>
+) -> Result<()>
 where
     DB: sqlx::Database,
     for<'c> &'c sqlx::Pool<DB>: sqlx::Executor<'c, Database = DB>,

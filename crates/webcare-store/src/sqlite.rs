@@ -137,7 +137,7 @@ fn sqlite_dir(url: &str) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
-crate::sql::impl_sql_store!(SqliteStore, Sqlite);
+crate::ingest::impl_ingest_store!(SqliteStore, Sqlite);
 crate::sla::impl_sla_store!(SqliteStore, Sqlite);
 
 impl crate::db::SqlCore for SqliteStore {
