@@ -9,7 +9,7 @@
 //! one transaction only if nobody changed the case meanwhile (else a 409 to retry), together with
 //! its audit events, notes and forward bookkeeping. Nothing half-done is left behind.
 
-use crate::db::{json, query, Conn, Db, Dialect, Query, SqlCore};
+use crate::db::{json, query, Conn, Db, Dialect, FromBoth, Query, SqlCore};
 use crate::records::{CaseFilter, CaseRecord, NewAuditEvent, Page};
 use crate::sql::{into_page, CaseRow, CASE_COLS};
 use crate::time::to_ms;
@@ -580,6 +580,75 @@ pub(crate) fn stale() -> crate::StoreError {
     crate::StoreError::Conflict("the case changed meanwhile; reload it and try again".into())
 }
 
+// The insert and the update of each record bind the same values in the same order (`$1` the
+// id, the last the time of the change), so one binder serves both statements.
+
+fn user_fields(sql: &str, id: Uuid, u: &UserRecord) -> Query {
+    query(sql)
+        .bind(id)
+        .bind(&u.name)
+        .bind(u.email.to_lowercase())
+        .bind(&u.subject)
+        .bind(u.role.as_str())
+        .bind(json(&u.teams))
+        .bind(u.department_id)
+        .bind(u.active)
+        .bind(to_ms(Utc::now()))
+}
+
+fn team_fields(sql: &str, id: Uuid, t: &TeamRecord) -> Query {
+    query(sql)
+        .bind(id)
+        .bind(&t.name)
+        .bind(&t.auto_assign)
+        .bind(t.max_open_per_agent)
+        .bind(to_ms(Utc::now()))
+}
+
+fn department_fields(sql: &str, id: Uuid, d: &DepartmentRecord) -> Query {
+    query(sql)
+        .bind(id)
+        .bind(&d.name)
+        .bind(d.contact_persons.clone())
+        .bind(d.answer_minutes)
+        .bind(d.calendar_id)
+        .bind(to_ms(Utc::now()))
+}
+
+fn canned_fields(sql: &str, id: Uuid, c: &CannedRecord) -> Query {
+    query(sql)
+        .bind(id)
+        .bind(&c.team)
+        .bind(&c.title)
+        .bind(&c.text)
+        .bind(to_ms(Utc::now()))
+}
+
+/// The row of `table` with this id.
+async fn by_id<T: FromBoth>(db: &Db, table: &str, cols: &str, id: Uuid) -> Result<Option<T>> {
+    query(format!("SELECT {cols} FROM {table} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db.read())
+        .await
+}
+
+/// Up to `limit + 1` rows of `table` after `after` in id order: a page and whether there is more.
+async fn page_after<T: FromBoth>(
+    db: &Db,
+    table: &str,
+    cols: &str,
+    after: Option<Uuid>,
+    limit: u32,
+) -> Result<Vec<T>> {
+    query(format!(
+        "SELECT {cols} FROM {table} WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"
+    ))
+    .bind(after)
+    .bind(i64::from(limit) + 1)
+    .fetch_all(db.read())
+    .await
+}
+
 pub(crate) async fn apply_case_write(
     tx: &mut Conn<'_>,
     w: &CaseWrite,
@@ -746,16 +815,7 @@ impl<S: SqlCore> AgentStore for S {
             "INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
              RETURNING {USER_COLS}"
         );
-        let row: UserRow = query(&sql)
-            .bind(Uuid::now_v7())
-            .bind(&u.name)
-            .bind(u.email.to_lowercase())
-            .bind(&u.subject)
-            .bind(u.role.as_str())
-            .bind(json(&u.teams))
-            .bind(u.department_id)
-            .bind(u.active)
-            .bind(to_ms(Utc::now()))
+        let row: UserRow = user_fields(&sql, Uuid::now_v7(), &u)
             .fetch_one(self.db().write())
             .await
             .map_err(|e| e.conflict_if_unique("a user with this email or subject exists"))?;
@@ -767,16 +827,7 @@ impl<S: SqlCore> AgentStore for S {
             "UPDATE users SET name = $2, email = $3, subject = $4, role = $5, teams = $6, \
              department_id = $7, active = $8, updated_at = $9 WHERE id = $1 RETURNING {USER_COLS}"
         );
-        let row: Option<UserRow> = query(&sql)
-            .bind(u.id)
-            .bind(&u.name)
-            .bind(u.email.to_lowercase())
-            .bind(&u.subject)
-            .bind(u.role.as_str())
-            .bind(json(&u.teams))
-            .bind(u.department_id)
-            .bind(u.active)
-            .bind(to_ms(Utc::now()))
+        let row: Option<UserRow> = user_fields(&sql, u.id, &u)
             .fetch_optional(self.db().write())
             .await
             .map_err(|e| e.conflict_if_unique("a user with this email or subject exists"))?;
@@ -785,23 +836,12 @@ impl<S: SqlCore> AgentStore for S {
     }
 
     async fn get_user(&self, id: Uuid) -> Result<Option<UserRecord>> {
-        let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
-        let row: Option<UserRow> = query(&sql)
-            .bind(id)
-            .fetch_optional(self.db().read())
-            .await?;
+        let row: Option<UserRow> = by_id(self.db(), "users", USER_COLS, id).await?;
         row.map(TryInto::try_into).transpose()
     }
 
     async fn list_users(&self, after: Option<Uuid>, limit: u32) -> Result<Page<UserRecord>> {
-        let sql = format!(
-            "SELECT {USER_COLS} FROM users WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"
-        );
-        let rows: Vec<UserRow> = query(&sql)
-            .bind(after)
-            .bind(i64::from(limit) + 1)
-            .fetch_all(self.db().read())
-            .await?;
+        let rows: Vec<UserRow> = page_after(self.db(), "users", USER_COLS, after, limit).await?;
         let items = rows
             .into_iter()
             .map(TryInto::try_into)
@@ -831,12 +871,7 @@ impl<S: SqlCore> AgentStore for S {
         let sql = format!(
             "INSERT INTO teams ({TEAM_COLS}) VALUES ($1, $2, $3, $4, $5, $5) RETURNING {TEAM_COLS}"
         );
-        let row: TeamRow = query(&sql)
-            .bind(Uuid::now_v7())
-            .bind(&t.name)
-            .bind(&t.auto_assign)
-            .bind(t.max_open_per_agent)
-            .bind(to_ms(Utc::now()))
+        let row: TeamRow = team_fields(&sql, Uuid::now_v7(), &t)
             .fetch_one(self.db().write())
             .await
             .map_err(|e| e.conflict_if_unique("a team with this name exists"))?;
@@ -848,12 +883,7 @@ impl<S: SqlCore> AgentStore for S {
             "UPDATE teams SET name = $2, auto_assign = $3, max_open_per_agent = $4, updated_at = $5 \
              WHERE id = $1 RETURNING {TEAM_COLS}"
         );
-        let row: Option<TeamRow> = query(&sql)
-            .bind(t.id)
-            .bind(&t.name)
-            .bind(&t.auto_assign)
-            .bind(t.max_open_per_agent)
-            .bind(to_ms(Utc::now()))
+        let row: Option<TeamRow> = team_fields(&sql, t.id, &t)
             .fetch_optional(self.db().write())
             .await
             .map_err(|e| e.conflict_if_unique("a team with this name exists"))?;
@@ -863,11 +893,7 @@ impl<S: SqlCore> AgentStore for S {
     }
 
     async fn get_team(&self, id: Uuid) -> Result<Option<TeamRecord>> {
-        let sql = format!("SELECT {TEAM_COLS} FROM teams WHERE id = $1");
-        let row: Option<TeamRow> = query(&sql)
-            .bind(id)
-            .fetch_optional(self.db().read())
-            .await?;
+        let row: Option<TeamRow> = by_id(self.db(), "teams", TEAM_COLS, id).await?;
         Ok(row.map(Into::into))
     }
 
@@ -890,14 +916,7 @@ impl<S: SqlCore> AgentStore for S {
     }
 
     async fn list_teams(&self, after: Option<Uuid>, limit: u32) -> Result<Page<TeamRecord>> {
-        let sql = format!(
-            "SELECT {TEAM_COLS} FROM teams WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"
-        );
-        let rows: Vec<TeamRow> = query(&sql)
-            .bind(after)
-            .bind(i64::from(limit) + 1)
-            .fetch_all(self.db().read())
-            .await?;
+        let rows: Vec<TeamRow> = page_after(self.db(), "teams", TEAM_COLS, after, limit).await?;
         Ok(into_page(
             rows.into_iter().map(Into::into).collect(),
             limit,
@@ -909,13 +928,7 @@ impl<S: SqlCore> AgentStore for S {
         let sql = format!(
             "INSERT INTO departments ({DEPT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {DEPT_COLS}"
         );
-        let row: DepartmentRow = query(&sql)
-            .bind(Uuid::now_v7())
-            .bind(&d.name)
-            .bind(json(&d.contact_persons))
-            .bind(d.answer_minutes)
-            .bind(d.calendar_id)
-            .bind(to_ms(Utc::now()))
+        let row: DepartmentRow = department_fields(&sql, Uuid::now_v7(), &d)
             .fetch_one(self.db().write())
             .await
             .map_err(|e| e.conflict_if_unique("a department with this name exists"))?;
@@ -927,13 +940,7 @@ impl<S: SqlCore> AgentStore for S {
             "UPDATE departments SET name = $2, contact_persons = $3, answer_minutes = $4, \
              calendar_id = $5, updated_at = $6 WHERE id = $1 RETURNING {DEPT_COLS}"
         );
-        let row: Option<DepartmentRow> = query(&sql)
-            .bind(d.id)
-            .bind(&d.name)
-            .bind(json(&d.contact_persons))
-            .bind(d.answer_minutes)
-            .bind(d.calendar_id)
-            .bind(to_ms(Utc::now()))
+        let row: Option<DepartmentRow> = department_fields(&sql, d.id, &d)
             .fetch_optional(self.db().write())
             .await
             .map_err(|e| e.conflict_if_unique("a department with this name exists"))?;
@@ -943,11 +950,7 @@ impl<S: SqlCore> AgentStore for S {
     }
 
     async fn get_department(&self, id: Uuid) -> Result<Option<DepartmentRecord>> {
-        let sql = format!("SELECT {DEPT_COLS} FROM departments WHERE id = $1");
-        let row: Option<DepartmentRow> = query(&sql)
-            .bind(id)
-            .fetch_optional(self.db().read())
-            .await?;
+        let row: Option<DepartmentRow> = by_id(self.db(), "departments", DEPT_COLS, id).await?;
         Ok(row.map(Into::into))
     }
 
@@ -956,14 +959,8 @@ impl<S: SqlCore> AgentStore for S {
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Page<DepartmentRecord>> {
-        let sql = format!(
-            "SELECT {DEPT_COLS} FROM departments WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"
-        );
-        let rows: Vec<DepartmentRow> = query(&sql)
-            .bind(after)
-            .bind(i64::from(limit) + 1)
-            .fetch_all(self.db().read())
-            .await?;
+        let rows: Vec<DepartmentRow> =
+            page_after(self.db(), "departments", DEPT_COLS, after, limit).await?;
         Ok(into_page(
             rows.into_iter().map(Into::into).collect(),
             limit,
@@ -1113,12 +1110,7 @@ impl<S: SqlCore> AgentStore for S {
         let sql = format!(
             "INSERT INTO canned_answers ({CANNED_COLS}) VALUES ($1, $2, $3, $4, $5, $5) RETURNING {CANNED_COLS}"
         );
-        let row: CannedRow = query(&sql)
-            .bind(Uuid::now_v7())
-            .bind(&c.team)
-            .bind(&c.title)
-            .bind(&c.text)
-            .bind(to_ms(Utc::now()))
+        let row: CannedRow = canned_fields(&sql, Uuid::now_v7(), &c)
             .fetch_one(self.db().write())
             .await?;
         Ok(row.into())
@@ -1129,12 +1121,7 @@ impl<S: SqlCore> AgentStore for S {
             "UPDATE canned_answers SET team = $2, title = $3, text = $4, updated_at = $5 \
              WHERE id = $1 RETURNING {CANNED_COLS}"
         );
-        let row: Option<CannedRow> = query(&sql)
-            .bind(c.id)
-            .bind(&c.team)
-            .bind(&c.title)
-            .bind(&c.text)
-            .bind(to_ms(Utc::now()))
+        let row: Option<CannedRow> = canned_fields(&sql, c.id, &c)
             .fetch_optional(self.db().write())
             .await?;
         Ok(row
@@ -1143,11 +1130,7 @@ impl<S: SqlCore> AgentStore for S {
     }
 
     async fn get_canned(&self, id: Uuid) -> Result<Option<CannedRecord>> {
-        let sql = format!("SELECT {CANNED_COLS} FROM canned_answers WHERE id = $1");
-        let row: Option<CannedRow> = query(&sql)
-            .bind(id)
-            .fetch_optional(self.db().read())
-            .await?;
+        let row: Option<CannedRow> = by_id(self.db(), "canned_answers", CANNED_COLS, id).await?;
         Ok(row.map(Into::into))
     }
 
