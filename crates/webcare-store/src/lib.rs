@@ -1,5 +1,6 @@
-//! The case store: repository traits, and one SQL implementation per backend (SQLite, PostgreSQL)
-//! with its own migrations. The backend is chosen from the database URL's scheme in [`connect`].
+//! The case store: repository traits, implemented once over a small dialect seam (`db.rs`) for
+//! SQLite and PostgreSQL, each with its own migrations. The backend is chosen from the database
+//! URL's scheme in [`connect`].
 //! May use: webcare-domain (its rules decide; the store plans with them and writes set-wise).
 #![forbid(unsafe_code)]
 
