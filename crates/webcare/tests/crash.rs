@@ -2,47 +2,22 @@
 //! middle of a stream of ingest requests and the clients retry after a restart. Runs the real
 //! binary on SQLite and on PostgreSQL.
 
+use common::Server;
 use std::collections::{BTreeSet, HashMap};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use webcare_e2e::Backend;
 
+mod common;
+
 const ADMIN: &str = "crash-test-admin-token-0123456789";
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
 fn start(db: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_webcare"))
-        .arg("serve")
-        // A delivery journaled by a killed server is taken by the sweep after its lease.
-        .env("WEBCARE_INGEST__JOURNAL_LEASE_SECONDS", "2")
-        .env("WEBCARE_DATABASE_URL", db)
-        .env("WEBCARE_BIND", "127.0.0.1:0")
-        .env("WEBCARE_ADMIN_TOKEN", ADMIN)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start webcare");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("webcare exited before listening")
-            .unwrap();
-        if let Some(addr) = line.strip_prefix("webcare listening on ") {
-            break addr.trim().to_owned();
-        }
-    };
-    // Keep draining stdout so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, base }
+    let mut cmd = common::command(db, ADMIN, &["serve"]);
+    // A delivery journaled by a killed server is taken by the sweep after its lease.
+    cmd.env("WEBCARE_INGEST__JOURNAL_LEASE_SECONDS", "2");
+    common::listen(cmd)
 }
 
 fn message(account: &str, id: &str) -> serde_json::Value {

@@ -6,8 +6,6 @@
 //! Both databases.
 
 use chrono::{DateTime, Utc};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use uuid::Uuid;
 use webcare_domain::sla::{ClockKind, StopReason};
@@ -16,43 +14,21 @@ use webcare_e2e::Backend;
 use webcare_store::sla::ClockRecord;
 use webcare_store::Store;
 
+mod common;
+use common::Server;
+
 const ADMIN: &str = "crash-clocks-admin-token-0123456789";
 /// What `crash_point` exits with.
 const CRASHED: i32 = 86;
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
 /// Starts the binary; `point`: the crash point to arm.
 fn start(db: &str, point: Option<&str>) -> Server {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_webcare"));
-    cmd.arg("serve")
-        .env("WEBCARE_DATABASE_URL", db)
-        .env("WEBCARE_BIND", "127.0.0.1:0")
-        .env("WEBCARE_ADMIN_TOKEN", ADMIN)
-        .env("RUST_LOG", "warn")
-        .env_remove("FAILPOINTS")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+    let mut cmd = common::command(db, ADMIN, &["serve"]);
+    cmd.env_remove("FAILPOINTS");
     if let Some(p) = point {
         cmd.env("FAILPOINTS", format!("{p}=return"));
     }
-    let mut child = cmd.spawn().expect("start webcare");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("webcare exited before listening")
-            .unwrap();
-        if let Some(addr) = line.strip_prefix("webcare listening on ") {
-            break addr.trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, base }
+    common::listen(cmd)
 }
 
 /// Waits until the armed server dies at its crash point.

@@ -2,48 +2,30 @@
 //! without the API answers only its probes, and work taken in by an API node is done by the node
 //! that has the role for it (a reply queued on the API node is sent by the outbox node, once).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 use webcare_e2e::Backend;
 
+mod common;
+
 const ADMIN: &str = "roles-test-admin-token-0123456789";
 
-struct Node {
-    child: Child,
-    base: String,
-}
+/// A node of the desk; killed when dropped.
+struct Node(common::Server);
 
 impl Drop for Node {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.0.child.kill();
+        let _ = self.0.child.wait();
     }
 }
 
 fn node(db: &str, roles: &str) -> Node {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_webcare"))
-        .args(["serve", "--roles", roles])
-        .env("WEBCARE_DATABASE_URL", db)
-        .env("WEBCARE_BIND", "127.0.0.1:0")
-        .env("WEBCARE_ADMIN_TOKEN", ADMIN)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start webcare");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("webcare exited before listening")
-            .unwrap();
-        if let Some(addr) = line.strip_prefix("webcare listening on ") {
-            break addr.trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Node { child, base }
+    Node(common::listen(common::command(
+        db,
+        ADMIN,
+        &["serve", "--roles", roles],
+    )))
 }
 
 async fn json(res: reqwest::Response, want: u16) -> serde_json::Value {
@@ -75,7 +57,7 @@ async fn each_role_runs_where_it_is_given() {
     let api = node(&db, "api");
 
     let account = json(
-        http.post(format!("{}/api/v1/channel-accounts", api.base))
+        http.post(format!("{}/api/v1/channel-accounts", api.0.base))
             .bearer_auth(ADMIN)
             .json(
                 &serde_json::json!({"kind": "api", "name": "website", "externalId": "website",
@@ -89,7 +71,7 @@ async fn each_role_runs_where_it_is_given() {
     )
     .await;
     let message = json(
-        http.post(format!("{}/api/v1/messages", api.base))
+        http.post(format!("{}/api/v1/messages", api.0.base))
             .bearer_auth(ADMIN)
             .json(
                 &serde_json::json!({"channelAccountId": account["id"], "platformMessageId": "m-1",
@@ -105,7 +87,7 @@ async fn each_role_runs_where_it_is_given() {
     .await;
     let case = message["caseId"].as_str().unwrap();
     json(
-        http.post(format!("{}/api/v1/cases/{case}/replies", api.base))
+        http.post(format!("{}/api/v1/cases/{case}/replies", api.0.base))
             .bearer_auth(ADMIN)
             .json(&serde_json::json!({"text": "Dinsdag, tussen 7 en 16 uur."}))
             .send()
@@ -121,13 +103,13 @@ async fn each_role_runs_where_it_is_given() {
     // A worker node answers its probes and nothing else.
     let worker = node(&db, "ingest,sla,outbox,pollers,webhooks");
     let res = http
-        .get(format!("{}/readyz", worker.base))
+        .get(format!("{}/readyz", worker.0.base))
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
     let res = http
-        .get(format!("{}/api/v1/cases", worker.base))
+        .get(format!("{}/api/v1/cases", worker.0.base))
         .bearer_auth(ADMIN)
         .send()
         .await
@@ -138,7 +120,7 @@ async fn each_role_runs_where_it_is_given() {
     // The container health check the image uses.
     let probe = |path: &str| {
         Command::new(env!("CARGO_BIN_EXE_webcare"))
-            .args(["probe", "--url", &format!("{}{path}", worker.base)])
+            .args(["probe", "--url", &format!("{}{path}", worker.0.base)])
             .output()
             .unwrap()
     };
