@@ -22,6 +22,21 @@ pub struct NewEvent {
     pub payload: serde_json::Value,
 }
 
+impl NewEvent {
+    /// An event about `case`, scoped like the case as it is now (its team, assignee and
+    /// department).
+    pub fn about(kind: &str, case: &crate::CaseRecord, payload: serde_json::Value) -> Self {
+        NewEvent {
+            kind: kind.into(),
+            case_id: Some(case.id),
+            team: case.team.clone(),
+            assignee: case.assignee.clone(),
+            department_id: case.department_id,
+            payload,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventRecord {
     pub seq: i64,
@@ -101,10 +116,17 @@ pub trait LiveEvents: Send + Sync {
     /// Like [`LiveEvents::append_event`] for many events in one transaction (a worker's batch);
     /// they are numbered in the order given.
     async fn append_events(&self, events: Vec<NewEvent>) -> Result<Vec<EventRecord>>;
-    /// The events appended by this process from now on. Other nodes' events are in the log
-    /// (`events_after`), not here.
+    /// The events appended by this process from now on, and the other nodes' events that this
+    /// node's live relay (`webcare-workers`) hands over ([`LiveEvents::publish_to_streams`]).
     fn subscribe_events(&self) -> tokio::sync::broadcast::Receiver<EventRecord>;
     async fn events_after(&self, seq: i64, limit: u32) -> Result<Vec<EventRecord>>;
+    /// The highest number in the log (0 when it is empty).
+    async fn last_event_seq(&self) -> Result<i64>;
+    /// The log after `seq`, each event with whether this node (process) appended it: what the
+    /// live relay reads.
+    async fn events_of_all_nodes(&self, seq: i64, limit: u32) -> Result<Vec<(EventRecord, bool)>>;
+    /// Hands logged events to this process's streams (the live relay, for other nodes' events).
+    fn publish_to_streams(&self, recs: &[EventRecord]);
     async fn create_webhook(
         &self,
         url: &str,
@@ -146,6 +168,20 @@ pub(crate) struct EventRow {
     pub assignee: Option<String>,
     pub department_id: Option<Uuid>,
     pub payload: sqlx::types::Json<serde_json::Value>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RelayRow {
+    origin: Option<Uuid>,
+    #[sqlx(flatten)]
+    event: EventRow,
+}
+
+/// This node: a process's id in the `origin` of the events it logs. Stores in one process share
+/// it (they share the process's streams' audience).
+pub(crate) fn node_id() -> Uuid {
+    static NODE: std::sync::OnceLock<Uuid> = std::sync::OnceLock::new();
+    *NODE.get_or_init(Uuid::now_v7)
 }
 
 impl From<EventRow> for EventRecord {
@@ -237,10 +273,11 @@ pub(crate) async fn insert_events(
     let mut recs: Vec<EventRecord> = Vec::with_capacity(events.len());
     for chunk in events.chunks(500) {
         let mut q = query(
-            "INSERT INTO events (at, kind, case_id, team, assignee, department_id, payload) ",
+            "INSERT INTO events (origin, at, kind, case_id, team, assignee, department_id, payload) ",
         );
         q.push_values(chunk.iter().map(|e| {
             [
+                Arg::from(node_id()),
                 Arg::from(now),
                 e.kind.as_str().into(),
                 e.case_id.into(),
@@ -309,6 +346,33 @@ impl<S: SqlCore> LiveEvents for S {
 
     fn subscribe_events(&self) -> tokio::sync::broadcast::Receiver<EventRecord> {
         self.events().subscribe()
+    }
+
+    async fn last_event_seq(&self) -> Result<i64> {
+        let last: Option<i64> = query("SELECT MAX(seq) FROM events")
+            .scalar_optional(self.db().read())
+            .await?
+            .flatten();
+        Ok(last.unwrap_or(0))
+    }
+
+    async fn events_of_all_nodes(&self, seq: i64, limit: u32) -> Result<Vec<(EventRecord, bool)>> {
+        let rows: Vec<RelayRow> = query(format!(
+            "SELECT origin, {EVENT_COLS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"
+        ))
+        .bind(seq)
+        .bind(limit)
+        .fetch_all(self.db().read())
+        .await?;
+        let me = node_id();
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.event.into(), r.origin == Some(me)))
+            .collect())
+    }
+
+    fn publish_to_streams(&self, recs: &[EventRecord]) {
+        broadcast(self.events(), recs);
     }
 
     async fn events_after(&self, seq: i64, limit: u32) -> Result<Vec<EventRecord>> {

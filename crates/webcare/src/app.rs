@@ -192,6 +192,7 @@ impl App {
             connectors: workers.connectors.clone(),
             webhooks: workers.webhooks.clone(),
             sla: workers.sla,
+            live_relay: workers.api,
         };
         let mut handles = webcare_workers::start(&desk, loops, stop_workers.clone());
         handles.push(tokio::spawn(backfill_inbox_rows(

@@ -1,6 +1,7 @@
 //! Roles per process (`webcare serve --roles`) on one PostgreSQL, with the real binary: a node
 //! without the API answers only its probes, and work taken in by an API node is done by the node
-//! that has the role for it (a reply queued on the API node is sent by the outbox node, once).
+//! that has the role for it (a reply queued on the API node is sent by the outbox node, once),
+//! and an agent connected to the API node sees live what the other node did.
 
 use std::process::Command;
 use std::time::Duration;
@@ -96,6 +97,14 @@ async fn each_role_runs_where_it_is_given() {
         201,
     )
     .await;
+    // An agent's live stream on the API node.
+    let mut live = http
+        .get(format!("{}/api/v1/events", api.0.base))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 200);
     // The API node has no outbox: the reply waits in it.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(fakes.requests_to("POST", "callback").is_empty());
@@ -146,6 +155,29 @@ async fn each_role_runs_where_it_is_given() {
         1,
         "and only once"
     );
+    // The worker node recorded the send; the API node's stream shows it (the live relay), once.
+    let sent_event = |e: &(i64, String, serde_json::Value)| {
+        e.1 == "reply.updated" && e.2["state"] == "sent" && e.2["caseId"] == case
+    };
+    let events = webcare_e2e::read_events(&mut live, |es| es.iter().any(sent_event)).await;
+    let more =
+        webcare_e2e::read_events_within(&mut live, Duration::from_millis(1500), |_| false).await;
+    assert_eq!(
+        events.iter().chain(&more).filter(|e| sent_event(e)).count(),
+        1,
+        "{events:?} {more:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.1 == "case.updated" && e.2["status"] == "open"),
+        "the case opened by the reply, from the other node: {events:?}"
+    );
+    let mut seqs: Vec<i64> = events.iter().chain(&more).map(|e| e.0).collect();
+    let n = seqs.len();
+    seqs.sort_unstable();
+    seqs.dedup();
+    assert_eq!(seqs.len(), n, "no event twice: {events:?} {more:?}");
     drop(worker);
     drop(api);
 }
