@@ -103,6 +103,17 @@ string_enum!(
     }
 );
 
+impl Direction {
+    /// An echo of the desk's own account is ours (outbound); anything else is the citizen's.
+    pub fn of_echo(echo: bool) -> Self {
+        if echo {
+            Direction::Outbound
+        } else {
+            Direction::Inbound
+        }
+    }
+}
+
 string_enum!(
     /// Public posts and comments versus private messages (DM, Messenger, WhatsApp).
     Visibility, "visibility" {

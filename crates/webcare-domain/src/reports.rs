@@ -18,7 +18,7 @@ pub struct Span {
 }
 
 /// What one case contributes to the reports.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CaseFacts {
     pub case_id: Uuid,
     /// The sent time of the first citizen message.
@@ -561,12 +561,7 @@ mod tests {
     }
 
     fn seg(from: DateTime<Utc>, to: Option<DateTime<Utc>>, running: bool) -> Segment {
-        Segment {
-            from,
-            to,
-            running,
-            reason: None,
-        }
+        Segment::new(from, to, running)
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! The desk's background loops: the journal sweep, the outbox sender, the X poller, the SLA
-//! timers and the outbound webhook deliveries; each ends when its cancellation token fires, and
-//! [`start`] (called by the composition root) starts the chosen ones.
+//! timers, the outbound webhook deliveries and the live relay between nodes; each ends when its
+//! cancellation token fires, and [`start`] (called by the composition root) starts the chosen ones.
 //! May use: webcare-domain, webcare-store, webcare-connectors, webcare-desk.
 #![forbid(unsafe_code)]
 
+pub mod live_relay;
 pub mod outbox;
 pub mod sla_worker;
 pub mod webhooks;
@@ -25,6 +26,8 @@ pub struct Loops {
     pub webhooks: Option<webhooks::RetryPolicy>,
     /// SLA timers and their notifications.
     pub sla: bool,
+    /// The other nodes' live events to this node's streams (a node that serves the API).
+    pub live_relay: bool,
 }
 
 /// Starts the chosen workers over the desk; each ends when `cancel` fires.
@@ -41,6 +44,12 @@ pub fn start(desk: &Desk, workers: Loops, cancel: CancellationToken) -> Vec<Join
     if let Some(policy) = workers.webhooks {
         let w = webhooks::WebhookWorker::new(desk.store.clone(), policy);
         handles.push(tokio::spawn(w.run(cancel.clone())));
+    }
+    if workers.live_relay {
+        handles.push(tokio::spawn(live_relay::run(
+            desk.store.clone(),
+            cancel.clone(),
+        )));
     }
     if workers.sla {
         // Warnings and breaches go to the live events and webhooks.
@@ -125,4 +134,13 @@ pub fn start_connectors(
         )));
     }
     handles
+}
+
+/// A response's headers as the connectors' pure parsers take them (a value that is not text
+/// reads as empty).
+pub(crate) fn header_pairs(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+        .collect()
 }

@@ -281,11 +281,7 @@ async fn send(
     let outcome = match http.send().await {
         Ok(res) => {
             let status = res.status().as_u16();
-            let headers: Vec<(String, String)> = res
-                .headers()
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
-                .collect();
+            let headers = crate::header_pairs(res.headers());
             match res.bytes().await {
                 Ok(body) => parse_send_response(account.kind, status, &headers, &body, Utc::now()),
                 Err(e) => transport_failure(&e.to_string()),

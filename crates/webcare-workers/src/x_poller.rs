@@ -113,11 +113,7 @@ async fn get(
         .await
         .map_err(|e| PollError::Failed(format!("no response from X: {e}")))?;
     let status = res.status().as_u16();
-    let headers: Vec<(String, String)> = res
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
-        .collect();
+    let headers = crate::header_pairs(res.headers());
     let body = res
         .bytes()
         .await

@@ -84,11 +84,7 @@ fn comment_added(page_id: &str, id: &str, value: &Value, at: DateTime<Utc>) -> I
         in_reply_to,
         conversation_key,
         visibility: Visibility::Public,
-        direction: if echo {
-            Direction::Outbound
-        } else {
-            Direction::Inbound
-        },
+        direction: Direction::of_echo(echo),
         author: author(value, from_id),
         text: str_at(value, &["message"]).unwrap_or("").to_owned(),
         sent_at: at,
@@ -170,11 +166,7 @@ pub(crate) fn parse_instagram_comment(
         in_reply_to: str_at(value, &["parent_id"]).map(str::to_owned),
         conversation_key,
         visibility: Visibility::Public,
-        direction: if echo {
-            Direction::Outbound
-        } else {
-            Direction::Inbound
-        },
+        direction: Direction::of_echo(echo),
         author: Author {
             platform_user_id: from_id.unwrap_or_default(),
             handle: str_at(value, &["from", "username"]).map(|u| format!("@{u}")),

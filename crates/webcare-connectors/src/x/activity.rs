@@ -94,11 +94,7 @@ fn tweet(t: &Value, ours: &str, fallback: DateTime<Utc>) -> InboundEvent {
         conversation_key: in_reply_to.is_none().then(|| format!("x:conv:{id}")),
         in_reply_to,
         visibility: Visibility::Public,
-        direction: if echo {
-            Direction::Outbound
-        } else {
-            Direction::Inbound
-        },
+        direction: Direction::of_echo(echo),
         author: Author {
             platform_user_id: user_id.unwrap_or_default(),
             handle: str_at(t, &["user", "screen_name"]).map(|s| format!("@{s}")),
@@ -174,11 +170,7 @@ fn direct_message(d: &Value, ours: &str, root: &Value, fallback: DateTime<Utc>) 
         conversation_key: (!citizen.is_empty())
             .then(|| format!("x:dm:{}", dm_conversation_id(ours, citizen))),
         visibility: Visibility::Private,
-        direction: if echo {
-            Direction::Outbound
-        } else {
-            Direction::Inbound
-        },
+        direction: Direction::of_echo(echo),
         author: Author {
             handle: user
                 .and_then(|u| str_at(u, &["screen_name"]))

@@ -178,11 +178,7 @@ fn post(t: &Value, inc: &Includes, ours: &str) -> InboundEvent {
         in_reply_to,
         conversation_key,
         visibility: Visibility::Public,
-        direction: if echo {
-            Direction::Outbound
-        } else {
-            Direction::Inbound
-        },
+        direction: Direction::of_echo(echo),
         author: inc.author(author_id),
         text,
         sent_at,
@@ -238,11 +234,7 @@ fn dm_event(e: &Value, inc: &Includes, ours: &str) -> InboundEvent {
         in_reply_to: None,
         conversation_key,
         visibility: Visibility::Private,
-        direction: if echo {
-            Direction::Outbound
-        } else {
-            Direction::Inbound
-        },
+        direction: Direction::of_echo(echo),
         author: inc.author(sender),
         text: str_at(e, &["text"]).unwrap_or("").to_owned(),
         sent_at: rfc3339_at(e, &["created_at"])

@@ -55,6 +55,18 @@ pub struct Segment {
     pub reason: Option<String>,
 }
 
+impl Segment {
+    /// A stretch from `from` (to `to`, or still open), running or paused, without a reason.
+    pub fn new(from: DateTime<Utc>, to: Option<DateTime<Utc>>, running: bool) -> Self {
+        Segment {
+            from,
+            to,
+            running,
+            reason: None,
+        }
+    }
+}
+
 /// Where a clock run stands. `running`: consuming budget. `paused`: not consuming budget
 /// (waiting on the citizen); it resumes later. `met`: stopped by what the clock measures (a reply
 /// or holding answer for a reaction, the department's answer, resolving the case) at or before

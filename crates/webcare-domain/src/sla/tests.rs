@@ -798,12 +798,7 @@ mod truth {
     use proptest::prelude::*;
 
     fn seg(from: DateTime<Utc>, to: Option<DateTime<Utc>>, running: bool) -> Segment {
-        Segment {
-            from,
-            to,
-            running,
-            reason: None,
-        }
+        Segment::new(from, to, running)
     }
 
     #[test]
