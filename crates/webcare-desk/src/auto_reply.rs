@@ -26,12 +26,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::sync::Arc;
 use uuid::Uuid;
-use webcare_connectors::outbound::{check_reply, OutboundReply, WindowInfo};
+use webcare_connectors::outbound::WindowInfo;
 use webcare_domain::{out_of_hours, Direction, Visibility};
 use webcare_store::connectors::NewReply;
-use webcare_store::{
-    AccountSettings, ChannelAccount, IngestOutcome, NewAuditEvent, Store, StoreError,
-};
+use webcare_store::{AccountSettings, ChannelAccount, IngestOutcome, Store, StoreError};
 
 /// The settings key.
 pub const SETTING: &str = "outOfHoursReply";
@@ -250,60 +248,33 @@ impl AutoReplier {
             Visibility::Public => (Some(c.platform_message_id.clone()), Some(c.author.clone())),
             Visibility::Private => (None, Some(c.author.clone())),
         };
-        let id = Uuid::now_v7();
-        let dry = OutboundReply {
-            kind: account.kind,
-            account_external_id: account.external_id.clone(),
-            reply_id: id,
-            text: text.clone(),
+        let new = NewReply {
+            id: Uuid::now_v7(),
+            case_id: c.case,
+            channel_account_id: account.id,
+            text,
             visibility: c.visibility,
-            in_reply_to_platform_id: in_reply_to.clone(),
-            recipient_platform_user_id: recipient.clone(),
-            window: WindowInfo {
-                last_citizen_message_at: Some(c.received_at),
-            },
-            now,
-            template: None,
+            in_reply_to,
+            recipient,
+            process_answer: false,
+            author: ACTOR.into(),
+            canned_answer_id: None,
+            whatsapp_template: None,
+            auto_reply: true,
         };
-        if let Err(refused) = check_reply(&dry) {
-            tracing::warn!(account = %account.id, case = %c.case, reason = %refused.reason, "auto-reply not sent: the platform would refuse it");
-            return Ok(());
-        }
-        if let Err(no) = webcare_connectors::outbound::delivery_route(
-            account.kind,
-            account.callback_url.as_deref(),
-            |k| account.credentials.get(k),
-        ) {
-            tracing::warn!(account = %account.id, case = %c.case, reason = %no.reason, "auto-reply not queued: no delivery route");
-            return Ok(());
-        }
-        let (reply, created) = store
-            .enqueue_reply(NewReply {
-                id,
-                case_id: c.case,
-                channel_account_id: account.id,
-                text,
-                visibility: c.visibility,
-                in_reply_to,
-                recipient,
-                process_answer: false,
-                author: ACTOR.into(),
-                canned_answer_id: None,
-                whatsapp_template: None,
-                auto_reply: true,
-            })
-            .await?;
-        if created {
-            store
-                .record_audit(NewAuditEvent {
-                    actor: ACTOR.into(),
-                    action: "reply.created".into(),
-                    case_id: Some(c.case),
-                    detail: serde_json::json!({"replyId": reply.id, "autoReply": true}),
-                })
-                .await?;
-            crate::live::reply_updated(store, &reply).await;
-            tracing::info!(case = %c.case, reply = %reply.id, "out-of-hours auto-reply queued");
+        let window = WindowInfo {
+            last_citizen_message_at: Some(c.received_at),
+        };
+        match crate::replies::queue(store, account, new, window, now).await {
+            Ok((reply, true)) => {
+                tracing::info!(case = %c.case, reply = %reply.id, "out-of-hours auto-reply queued")
+            }
+            Ok((_, false)) => {}
+            // Nobody waits for this answer: what the platform would refuse, an account without
+            // a delivery route, or a failed write is logged and not sent.
+            Err(e) => {
+                tracing::warn!(account = %account.id, case = %c.case, reason = ?e, "out-of-hours auto-reply not queued")
+            }
         }
         Ok(())
     }

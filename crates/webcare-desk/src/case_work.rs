@@ -141,25 +141,22 @@ async fn check_team(desk: &Desk, team: &str) -> DeskResult<()> {
 /// clock changes from the change: a forward starts the department clock, the department's
 /// answer stops it, resolve/close stops the clocks, waiting on the citizen pauses the
 /// resolution clock, a reopen starts a new run, a new classification re-selects the policy),
-/// and tells the live stream and webhooks about it.
-pub async fn write(desk: &Desk, w: CaseWrite) -> DeskResult<CaseRecord> {
+/// and tells the live stream and webhooks about it (`case.updated`, and `case.resolved` when it
+/// resolves the case), in that same transaction.
+pub async fn write(desk: &Desk, mut w: CaseWrite) -> DeskResult<CaseRecord> {
     let action = w
         .audit
         .first()
         .map(|a| a.action.clone())
         .unwrap_or_default();
-    let resolved = w.before.status != CaseStatus::Resolved;
+    let a = &w.after;
+    let payload = serde_json::json!({"action": action, "status": a.status, "assignee": a.assignee});
+    if w.before.status != CaseStatus::Resolved && a.status == CaseStatus::Resolved {
+        w.events.push(("case.resolved", payload.clone()));
+    }
+    w.events.insert(0, ("case.updated", payload));
     let c = desk.store.write_case(w).await?;
     webcare_store::crash::crash_point("case.after_commit");
-    let payload = serde_json::json!({"action": action, "status": c.status, "assignee": c.assignee});
-    crate::live::publish(
-        desk,
-        crate::live::case_event("case.updated", &c, payload.clone()),
-    )
-    .await;
-    if resolved && c.status == CaseStatus::Resolved {
-        crate::live::publish(desk, crate::live::case_event("case.resolved", &c, payload)).await;
-    }
     Ok(c)
 }
 
@@ -417,19 +414,13 @@ pub async fn merge_case(
         into.id,
         serde_json::json!({"fromCaseId": id}),
     ));
+    iw.events.push((
+        "case.updated",
+        serde_json::json!({"action": "merged", "fromCaseId": id, "status": iw.after.status}),
+    ));
     // The merged case's clocks stop (reason `merged`) in the same transaction; the case merged
     // into carries on.
-    let c = desk.store.merge_cases(fw, iw).await?;
-    crate::live::publish(
-        desk,
-        crate::live::case_event(
-            "case.updated",
-            &c,
-            serde_json::json!({"action": "merged", "fromCaseId": id, "status": c.status}),
-        ),
-    )
-    .await;
-    Ok(c)
+    Ok(desk.store.merge_cases(fw, iw).await?)
 }
 
 // ------------------------------------------------------------------------------------ bulk

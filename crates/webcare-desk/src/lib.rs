@@ -15,6 +15,7 @@ pub mod live;
 pub mod metrics;
 pub mod principal;
 pub mod replies;
+pub mod routing;
 
 pub use error::{DeskError, DeskResult, InvalidParam};
 pub use ingest::{IngestConfig, IngestError, Ingestor, Intake, IntakeConfig};

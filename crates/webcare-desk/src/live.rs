@@ -43,17 +43,7 @@ pub async fn reply_updated(store: &Arc<dyn Store>, r: &ReplyRecord) {
             return;
         }
     };
-    let payload = serde_json::json!({
-        "replyId": r.id,
-        "caseId": r.case_id,
-        "state": r.state,
-        "attempts": r.attempts,
-        "platformMessageId": r.platform_message_id,
-        "failureReason": r.failure_reason,
-        "lastError": r.last_error,
-        "autoReply": r.auto_reply,
-    });
-    publish_to(store, case_event("reply.updated", &case, payload)).await
+    publish_to(store, case_event("reply.updated", &case, r.event_payload())).await
 }
 
 /// [`reply_updated`] for a reply known by id (after a store call that returns nothing).
@@ -67,14 +57,7 @@ pub async fn reply_updated_by_id(store: &Arc<dyn Store>, id: uuid::Uuid) {
 
 /// An event about `case`, with the case as payload.
 pub fn case_event(kind: &str, case: &CaseRecord, payload: serde_json::Value) -> NewEvent {
-    NewEvent {
-        kind: kind.into(),
-        case_id: Some(case.id),
-        team: case.team.clone(),
-        assignee: case.assignee.clone(),
-        department_id: case.department_id,
-        payload,
-    }
+    NewEvent::about(kind, case, payload)
 }
 
 /// Whether `p` may see event `e`: the case scope's rule (`webcare_domain::access`), applied to

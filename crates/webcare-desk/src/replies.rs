@@ -20,8 +20,9 @@
 use crate::error::{DeskError, DeskResult, InvalidParam};
 use crate::principal::Principal;
 use crate::Desk;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use uuid::Uuid;
 use webcare_connectors::outbound::{
     channel_limits, check_reply, delivery_route, text_length, window_state, OutboundReply,
@@ -30,7 +31,7 @@ use webcare_connectors::outbound::{
 use webcare_domain::canned::{self, TemplateError};
 use webcare_domain::{ChannelKind, Direction, Visibility};
 use webcare_store::connectors::{NewReply, ReplyRecord, ReplyTemplate};
-use webcare_store::NewAuditEvent;
+use webcare_store::{ChannelAccount, Store};
 
 /// The connectors' form of a stored template.
 pub fn whatsapp_template(t: &ReplyTemplate) -> WhatsAppTemplate {
@@ -250,10 +251,7 @@ pub async fn create_reply(
             )
         })?;
     // A reply that cannot be delivered is refused now, not failed silently later.
-    delivery_route(account.kind, account.callback_url.as_deref(), |k| {
-        account.credentials.get(k)
-    })
-    .map_err(|no| DeskError::invalid("channelAccount", no.code, no.reason))?;
+    deliverable(&account)?;
     let whatsapp_template = body
         .whatsapp_template
         .as_ref()
@@ -332,18 +330,80 @@ pub async fn create_reply(
     let window = WindowInfo {
         last_citizen_message_at: last_any.map(|m| m.sent_at),
     };
-    // The same check the worker makes, now, so the agent learns at once (dry run, no secrets).
+    let window_remaining_seconds = match window_state(account.kind, visibility, &window, now) {
+        WindowState::Open { remaining } | WindowState::TagOnly { remaining } => {
+            Some(remaining.num_seconds())
+        }
+        WindowState::Closed => Some(0),
+        WindowState::NotApplicable => None,
+    };
+    let (reply, created) = queue(
+        &desk.store,
+        &account,
+        NewReply {
+            id,
+            case_id,
+            channel_account_id: account.id,
+            text,
+            visibility,
+            in_reply_to,
+            recipient,
+            process_answer: body.process_answer,
+            author: principal.actor(),
+            canned_answer_id: body.template_id,
+            whatsapp_template,
+            auto_reply: false,
+        },
+        window,
+        now,
+    )
+    .await?;
+    Ok(QueuedReply {
+        created,
+        reply,
+        limits: ReplyLimits {
+            max_chars: limits.max_chars,
+            length,
+            window_remaining_seconds,
+        },
+    })
+}
+
+/// Whether replies on `account` have a way out (an `api` account needs a `callbackUrl`, a
+/// platform account its send credential).
+fn deliverable(account: &ChannelAccount) -> DeskResult<()> {
+    delivery_route(account.kind, account.callback_url.as_deref(), |k| {
+        account.credentials.get(k)
+    })
+    .map(|_| ())
+    .map_err(|no| DeskError::invalid("channelAccount", no.code, no.reason))
+}
+
+/// The one way into the outbox, for agent replies, canned answers and the out-of-hours
+/// auto-reply: the reply needs a delivery route and must pass the checks the outbox worker will
+/// make (a dry run of the send, without secrets), so the agent learns at once; then the store
+/// writes it with its audit entry and its `reply.updated` event in one transaction. Answers the
+/// reply and whether it was created now (`false`: the same id, or the case's auto-reply, was
+/// queued before).
+pub(crate) async fn queue(
+    store: &Arc<dyn Store>,
+    account: &ChannelAccount,
+    new: NewReply,
+    window: WindowInfo,
+    now: DateTime<Utc>,
+) -> DeskResult<(ReplyRecord, bool)> {
+    deliverable(account)?;
     let dry = OutboundReply {
         kind: account.kind,
         account_external_id: account.external_id.clone(),
-        reply_id: id,
-        text: text.clone(),
-        visibility,
-        in_reply_to_platform_id: in_reply_to.clone(),
-        recipient_platform_user_id: recipient.clone(),
+        reply_id: new.id,
+        text: new.text.clone(),
+        visibility: new.visibility,
+        in_reply_to_platform_id: new.in_reply_to.clone(),
+        recipient_platform_user_id: new.recipient.clone(),
         window,
         now,
-        template: whatsapp_template.as_ref().map(self::whatsapp_template),
+        template: new.whatsapp_template.as_ref().map(whatsapp_template),
     };
     if let Err(refused) = check_reply(&dry) {
         let (name, code) = refusal_param(refused.kind);
@@ -355,54 +415,7 @@ pub async fn create_reply(
             name, code, reason,
         )]));
     }
-    let window_remaining_seconds = match window_state(account.kind, visibility, &window, now) {
-        WindowState::Open { remaining } | WindowState::TagOnly { remaining } => {
-            Some(remaining.num_seconds())
-        }
-        WindowState::Closed => Some(0),
-        WindowState::NotApplicable => None,
-    };
-    let (reply, created) = desk
-        .store
-        .enqueue_reply(NewReply {
-            id,
-            case_id,
-            channel_account_id: account.id,
-            text,
-            visibility,
-            in_reply_to,
-            recipient,
-            process_answer: body.process_answer,
-            author: principal.actor(),
-            canned_answer_id: body.template_id,
-            whatsapp_template: whatsapp_template.clone(),
-            auto_reply: false,
-        })
-        .await?;
-    if created {
-        desk.store
-            .record_audit(NewAuditEvent {
-                actor: principal.actor(),
-                action: "reply.created".into(),
-                case_id: Some(case_id),
-                detail: serde_json::json!({
-                    "replyId": reply.id, "visibility": visibility,
-                    "cannedAnswerId": body.template_id,
-                    "whatsappTemplate": whatsapp_template.as_ref().map(|t| &t.name),
-                }),
-            })
-            .await?;
-        crate::live::reply_updated(&desk.store, &reply).await;
-    }
-    Ok(QueuedReply {
-        created,
-        reply,
-        limits: ReplyLimits {
-            max_chars: limits.max_chars,
-            length,
-            window_remaining_seconds,
-        },
-    })
+    Ok(store.enqueue_reply(new).await?)
 }
 
 /// Resolving a case whose last reply by an agent is not delivered (pending, sending or failed)

@@ -9,7 +9,9 @@
 //! one transaction only if nobody changed the case meanwhile (else a 409 to retry), together with
 //! its audit events, notes and forward bookkeeping. Nothing half-done is left behind.
 
-use crate::db::{json, query, Conn, Db, Dialect, FromBoth, Query, SqlCore};
+use crate::agent_events::{broadcast, insert_events, EventRecord, NewEvent};
+use crate::db::{json, query, Arg, Conn, Db, Dialect, Query, SqlCore, Tx};
+use crate::entity::{self, Entity};
 use crate::records::{CaseFilter, CaseRecord, NewAuditEvent, Page};
 use crate::sql::{into_page, CaseRow, CASE_COLS};
 use crate::time::to_ms;
@@ -169,6 +171,10 @@ pub struct CaseWrite {
     /// Resolved or closed as "geen reactie nodig", with this reason: the reaction clocks that
     /// still wait for a reply stop as `cancelled` with it.
     pub no_reply_reason: Option<String>,
+    /// Live events about the change, `(kind, payload)`: appended to the event log (and the
+    /// webhook queue) in the same transaction, scoped like the case as written, and handed to
+    /// this process's streams after the commit.
+    pub events: Vec<(&'static str, serde_json::Value)>,
 }
 
 impl CaseWrite {
@@ -180,7 +186,16 @@ impl CaseWrite {
             note: None,
             forward: None,
             no_reply_reason: None,
+            events: Vec::new(),
         }
+    }
+
+    /// The change's live events, about the case as it was written.
+    fn new_events(&self, written: &CaseRecord) -> Vec<NewEvent> {
+        self.events
+            .iter()
+            .map(|(kind, payload)| NewEvent::about(kind, written, payload.clone()))
+            .collect()
     }
 
     /// What this change means for the case's clocks (written in the same transaction).
@@ -559,16 +574,9 @@ impl From<CannedRow> for CannedRecord {
     }
 }
 
-pub(crate) const USER_COLS: &str =
-    "id, name, email, subject, role, teams, department_id, active, created_at, updated_at";
-pub(crate) const TEAM_COLS: &str =
-    "id, name, auto_assign, max_open_per_agent, created_at, updated_at";
-pub(crate) const DEPT_COLS: &str =
-    "id, name, contact_persons, answer_minutes, calendar_id, created_at, updated_at";
 pub(crate) const FORWARD_COLS: &str = "id, case_id, department_id, question, forwarded_by, \
     forwarded_at, answer, answered_by, answered_at, return_reason, returned_at, answered_in_time, \
     answer_outcome, answer_settled_at";
-pub(crate) const CANNED_COLS: &str = "id, team, title, text, created_at, updated_at";
 
 /// A new `updated_at` strictly after the old one, so compare-and-set never confuses two versions
 /// written in the same millisecond.
@@ -580,73 +588,104 @@ pub(crate) fn stale() -> crate::StoreError {
     crate::StoreError::Conflict("the case changed meanwhile; reload it and try again".into())
 }
 
-// The insert and the update of each record bind the same values in the same order (`$1` the
-// id, the last the time of the change), so one binder serves both statements.
+// Users, teams, departments and canned answers are stored whole (`crate::entity`).
 
-fn user_fields(sql: &str, id: Uuid, u: &UserRecord) -> Query {
-    query(sql)
-        .bind(id)
-        .bind(&u.name)
-        .bind(u.email.to_lowercase())
-        .bind(&u.subject)
-        .bind(u.role.as_str())
-        .bind(json(&u.teams))
-        .bind(u.department_id)
-        .bind(u.active)
-        .bind(to_ms(Utc::now()))
+impl Entity for UserRecord {
+    const TABLE: &'static str = "users";
+    const FIELDS: &'static [&'static str] = &[
+        "name",
+        "email",
+        "subject",
+        "role",
+        "teams",
+        "department_id",
+        "active",
+    ];
+    const NAME: &'static str = "user";
+    const CLASH: &'static str = "a user with this email or subject exists";
+    type Row = UserRow;
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn values(&self) -> Vec<Arg> {
+        vec![
+            self.name.as_str().into(),
+            self.email.to_lowercase().into(),
+            self.subject.as_deref().into(),
+            self.role.as_str().into(),
+            json(&self.teams),
+            self.department_id.into(),
+            self.active.into(),
+        ]
+    }
+    fn from_row(row: UserRow) -> Result<Self> {
+        row.try_into()
+    }
 }
 
-fn team_fields(sql: &str, id: Uuid, t: &TeamRecord) -> Query {
-    query(sql)
-        .bind(id)
-        .bind(&t.name)
-        .bind(&t.auto_assign)
-        .bind(t.max_open_per_agent)
-        .bind(to_ms(Utc::now()))
+impl Entity for TeamRecord {
+    const TABLE: &'static str = "teams";
+    const FIELDS: &'static [&'static str] = &["name", "auto_assign", "max_open_per_agent"];
+    const NAME: &'static str = "team";
+    const CLASH: &'static str = "a team with this name exists";
+    type Row = TeamRow;
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn values(&self) -> Vec<Arg> {
+        vec![
+            self.name.as_str().into(),
+            self.auto_assign.as_str().into(),
+            self.max_open_per_agent.into(),
+        ]
+    }
+    fn from_row(row: TeamRow) -> Result<Self> {
+        Ok(row.into())
+    }
 }
 
-fn department_fields(sql: &str, id: Uuid, d: &DepartmentRecord) -> Query {
-    query(sql)
-        .bind(id)
-        .bind(&d.name)
-        .bind(d.contact_persons.clone())
-        .bind(d.answer_minutes)
-        .bind(d.calendar_id)
-        .bind(to_ms(Utc::now()))
+impl Entity for DepartmentRecord {
+    const TABLE: &'static str = "departments";
+    const FIELDS: &'static [&'static str] =
+        &["name", "contact_persons", "answer_minutes", "calendar_id"];
+    const NAME: &'static str = "department";
+    const CLASH: &'static str = "a department with this name exists";
+    type Row = DepartmentRow;
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn values(&self) -> Vec<Arg> {
+        vec![
+            self.name.as_str().into(),
+            self.contact_persons.clone().into(),
+            self.answer_minutes.into(),
+            self.calendar_id.into(),
+        ]
+    }
+    fn from_row(row: DepartmentRow) -> Result<Self> {
+        Ok(row.into())
+    }
 }
 
-fn canned_fields(sql: &str, id: Uuid, c: &CannedRecord) -> Query {
-    query(sql)
-        .bind(id)
-        .bind(&c.team)
-        .bind(&c.title)
-        .bind(&c.text)
-        .bind(to_ms(Utc::now()))
-}
-
-/// The row of `table` with this id.
-async fn by_id<T: FromBoth>(db: &Db, table: &str, cols: &str, id: Uuid) -> Result<Option<T>> {
-    query(format!("SELECT {cols} FROM {table} WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(db.read())
-        .await
-}
-
-/// Up to `limit + 1` rows of `table` after `after` in id order: a page and whether there is more.
-async fn page_after<T: FromBoth>(
-    db: &Db,
-    table: &str,
-    cols: &str,
-    after: Option<Uuid>,
-    limit: u32,
-) -> Result<Vec<T>> {
-    query(format!(
-        "SELECT {cols} FROM {table} WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"
-    ))
-    .bind(after)
-    .bind(i64::from(limit) + 1)
-    .fetch_all(db.read())
-    .await
+impl Entity for CannedRecord {
+    const TABLE: &'static str = "canned_answers";
+    const FIELDS: &'static [&'static str] = &["team", "title", "text"];
+    const NAME: &'static str = "canned answer";
+    const CLASH: &'static str = "this canned answer exists";
+    type Row = CannedRow;
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn values(&self) -> Vec<Arg> {
+        vec![
+            self.team.as_deref().into(),
+            self.title.as_str().into(),
+            self.text.as_str().into(),
+        ]
+    }
+    fn from_row(row: CannedRow) -> Result<Self> {
+        Ok(row.into())
+    }
 }
 
 pub(crate) async fn apply_case_write(
@@ -753,20 +792,29 @@ pub(crate) async fn apply_case_write(
         }
     }
     for e in &w.audit {
-        query(
-            "INSERT INTO audit_events (id, at, actor, action, case_id, detail) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(Uuid::now_v7())
-        .bind(to_ms(now))
-        .bind(&e.actor)
-        .bind(&e.action)
-        .bind(e.case_id)
-        .bind(json(&e.detail))
-        .execute(&mut *tx)
-        .await?;
+        crate::sql::insert_audit(&mut *tx, e, now).await?;
     }
     Ok(rec)
+}
+
+/// The rest of a case change inside its transaction: what the change means for the case's
+/// clocks, then its live events, about the case as stored after the clocks moved its due time.
+async fn clocks_and_events(
+    tx: &mut Tx,
+    sla: &crate::sla::SlaState,
+    w: &CaseWrite,
+    rec: CaseRecord,
+    now: DateTime<Utc>,
+) -> Result<(CaseRecord, Vec<EventRecord>)> {
+    let effects = w.sla_effects();
+    let rec = if effects.any() {
+        crate::sla::case_changed_in(tx, sla, &effects, now).await?;
+        case_in(&mut tx.conn(), rec.id).await?
+    } else {
+        rec
+    };
+    let events = insert_events(&mut tx.conn(), &w.new_events(&rec)).await?;
+    Ok((rec, events))
 }
 
 /// The case as stored now, inside the transaction.
@@ -810,43 +858,20 @@ async fn open_forward(
 
 #[async_trait]
 impl<S: SqlCore> AgentStore for S {
-    async fn create_user(&self, u: UserRecord) -> Result<UserRecord> {
-        let sql = format!(
-            "INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
-             RETURNING {USER_COLS}"
-        );
-        let row: UserRow = user_fields(&sql, Uuid::now_v7(), &u)
-            .fetch_one(self.db().write())
-            .await
-            .map_err(|e| e.conflict_if_unique("a user with this email or subject exists"))?;
-        row.try_into()
+    async fn create_user(&self, r: UserRecord) -> Result<UserRecord> {
+        entity::create(self.db(), &r).await
     }
 
-    async fn save_user(&self, u: UserRecord) -> Result<UserRecord> {
-        let sql = format!(
-            "UPDATE users SET name = $2, email = $3, subject = $4, role = $5, teams = $6, \
-             department_id = $7, active = $8, updated_at = $9 WHERE id = $1 RETURNING {USER_COLS}"
-        );
-        let row: Option<UserRow> = user_fields(&sql, u.id, &u)
-            .fetch_optional(self.db().write())
-            .await
-            .map_err(|e| e.conflict_if_unique("a user with this email or subject exists"))?;
-        row.ok_or_else(|| crate::StoreError::NotFound("user".into()))?
-            .try_into()
+    async fn save_user(&self, r: UserRecord) -> Result<UserRecord> {
+        entity::save(self.db(), &r).await
     }
 
     async fn get_user(&self, id: Uuid) -> Result<Option<UserRecord>> {
-        let row: Option<UserRow> = by_id(self.db(), "users", USER_COLS, id).await?;
-        row.map(TryInto::try_into).transpose()
+        entity::get(self.db(), id).await
     }
 
     async fn list_users(&self, after: Option<Uuid>, limit: u32) -> Result<Page<UserRecord>> {
-        let rows: Vec<UserRow> = page_after(self.db(), "users", USER_COLS, after, limit).await?;
-        let items = rows
-            .into_iter()
-            .map(TryInto::try_into)
-            .collect::<Result<Vec<UserRecord>>>()?;
-        Ok(into_page(items, limit, |u: &UserRecord| u.id))
+        entity::list(self.db(), after, limit).await
     }
 
     async fn find_user_for_login(
@@ -855,8 +880,9 @@ impl<S: SqlCore> AgentStore for S {
         email: Option<&str>,
     ) -> Result<Option<UserRecord>> {
         let sql = format!(
-            "SELECT {USER_COLS} FROM users WHERE active = $3 AND (subject = $1 OR email = $2) \
-             ORDER BY CASE WHEN subject = $1 THEN 0 ELSE 1 END LIMIT 1"
+            "SELECT {} FROM users WHERE active = $3 AND (subject = $1 OR email = $2) \
+             ORDER BY CASE WHEN subject = $1 THEN 0 ELSE 1 END LIMIT 1",
+            entity::cols::<UserRecord>()
         );
         let row: Option<UserRow> = query(&sql)
             .bind(subject)
@@ -867,34 +893,16 @@ impl<S: SqlCore> AgentStore for S {
         row.map(TryInto::try_into).transpose()
     }
 
-    async fn create_team(&self, t: TeamRecord) -> Result<TeamRecord> {
-        let sql = format!(
-            "INSERT INTO teams ({TEAM_COLS}) VALUES ($1, $2, $3, $4, $5, $5) RETURNING {TEAM_COLS}"
-        );
-        let row: TeamRow = team_fields(&sql, Uuid::now_v7(), &t)
-            .fetch_one(self.db().write())
-            .await
-            .map_err(|e| e.conflict_if_unique("a team with this name exists"))?;
-        Ok(row.into())
+    async fn create_team(&self, r: TeamRecord) -> Result<TeamRecord> {
+        entity::create(self.db(), &r).await
     }
 
-    async fn save_team(&self, t: TeamRecord) -> Result<TeamRecord> {
-        let sql = format!(
-            "UPDATE teams SET name = $2, auto_assign = $3, max_open_per_agent = $4, updated_at = $5 \
-             WHERE id = $1 RETURNING {TEAM_COLS}"
-        );
-        let row: Option<TeamRow> = team_fields(&sql, t.id, &t)
-            .fetch_optional(self.db().write())
-            .await
-            .map_err(|e| e.conflict_if_unique("a team with this name exists"))?;
-        Ok(row
-            .ok_or_else(|| crate::StoreError::NotFound("team".into()))?
-            .into())
+    async fn save_team(&self, r: TeamRecord) -> Result<TeamRecord> {
+        entity::save(self.db(), &r).await
     }
 
     async fn get_team(&self, id: Uuid) -> Result<Option<TeamRecord>> {
-        let row: Option<TeamRow> = by_id(self.db(), "teams", TEAM_COLS, id).await?;
-        Ok(row.map(Into::into))
+        entity::get(self.db(), id).await
     }
 
     async fn team_names(&self, names: &[String]) -> Result<Vec<String>> {
@@ -907,7 +915,10 @@ impl<S: SqlCore> AgentStore for S {
     }
 
     async fn team_by_name(&self, name: &str) -> Result<Option<TeamRecord>> {
-        let sql = format!("SELECT {TEAM_COLS} FROM teams WHERE name = $1");
+        let sql = format!(
+            "SELECT {} FROM teams WHERE name = $1",
+            entity::cols::<TeamRecord>()
+        );
         let row: Option<TeamRow> = query(&sql)
             .bind(name)
             .fetch_optional(self.db().read())
@@ -916,42 +927,19 @@ impl<S: SqlCore> AgentStore for S {
     }
 
     async fn list_teams(&self, after: Option<Uuid>, limit: u32) -> Result<Page<TeamRecord>> {
-        let rows: Vec<TeamRow> = page_after(self.db(), "teams", TEAM_COLS, after, limit).await?;
-        Ok(into_page(
-            rows.into_iter().map(Into::into).collect(),
-            limit,
-            |t: &TeamRecord| t.id,
-        ))
+        entity::list(self.db(), after, limit).await
     }
 
-    async fn create_department(&self, d: DepartmentRecord) -> Result<DepartmentRecord> {
-        let sql = format!(
-            "INSERT INTO departments ({DEPT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {DEPT_COLS}"
-        );
-        let row: DepartmentRow = department_fields(&sql, Uuid::now_v7(), &d)
-            .fetch_one(self.db().write())
-            .await
-            .map_err(|e| e.conflict_if_unique("a department with this name exists"))?;
-        Ok(row.into())
+    async fn create_department(&self, r: DepartmentRecord) -> Result<DepartmentRecord> {
+        entity::create(self.db(), &r).await
     }
 
-    async fn save_department(&self, d: DepartmentRecord) -> Result<DepartmentRecord> {
-        let sql = format!(
-            "UPDATE departments SET name = $2, contact_persons = $3, answer_minutes = $4, \
-             calendar_id = $5, updated_at = $6 WHERE id = $1 RETURNING {DEPT_COLS}"
-        );
-        let row: Option<DepartmentRow> = department_fields(&sql, d.id, &d)
-            .fetch_optional(self.db().write())
-            .await
-            .map_err(|e| e.conflict_if_unique("a department with this name exists"))?;
-        Ok(row
-            .ok_or_else(|| crate::StoreError::NotFound("department".into()))?
-            .into())
+    async fn save_department(&self, r: DepartmentRecord) -> Result<DepartmentRecord> {
+        entity::save(self.db(), &r).await
     }
 
     async fn get_department(&self, id: Uuid) -> Result<Option<DepartmentRecord>> {
-        let row: Option<DepartmentRow> = by_id(self.db(), "departments", DEPT_COLS, id).await?;
-        Ok(row.map(Into::into))
+        entity::get(self.db(), id).await
     }
 
     async fn list_departments(
@@ -959,31 +947,19 @@ impl<S: SqlCore> AgentStore for S {
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Page<DepartmentRecord>> {
-        let rows: Vec<DepartmentRow> =
-            page_after(self.db(), "departments", DEPT_COLS, after, limit).await?;
-        Ok(into_page(
-            rows.into_iter().map(Into::into).collect(),
-            limit,
-            |d: &DepartmentRecord| d.id,
-        ))
+        entity::list(self.db(), after, limit).await
     }
 
     async fn write_case(&self, w: CaseWrite) -> Result<CaseRecord> {
         let now = Utc::now();
         let mut tx = self.db().begin().await?;
         let rec = apply_case_write(&mut tx.conn(), &w, now, None).await?;
-        // The case change and its clock effects commit together.
+        // The case change, its clock effects and its events commit together.
         crate::crash::crash_point("case.before_clocks");
-        let effects = w.sla_effects();
-        let rec = if effects.any() {
-            crate::sla::case_changed_in(&mut tx, self.sla(), &effects, now).await?;
-            // The clocks moved the case's due time: answer what is stored now.
-            case_in(&mut tx.conn(), rec.id).await?
-        } else {
-            rec
-        };
+        let (rec, events) = clocks_and_events(&mut tx, self.sla(), &w, rec, now).await?;
         tx.commit().await?;
-        if effects.any() {
+        broadcast(self.events(), &events);
+        if w.sla_effects().any() {
             self.sla().changed();
         }
         Ok(rec)
@@ -1020,14 +996,9 @@ impl<S: SqlCore> AgentStore for S {
         // The merged case's clocks stop (`merged`); the other case carries on with
         // whatever its own change means for its clocks. One transaction.
         crate::sla::merged_in(&mut tx, self.sla(), src, now).await?;
-        let effects = into.sla_effects();
-        let rec = if effects.any() {
-            crate::sla::case_changed_in(&mut tx, self.sla(), &effects, now).await?;
-            case_in(&mut tx.conn(), rec.id).await?
-        } else {
-            rec
-        };
+        let (rec, events) = clocks_and_events(&mut tx, self.sla(), &into, rec, now).await?;
         tx.commit().await?;
+        broadcast(self.events(), &events);
         self.sla().changed();
         Ok(rec)
     }
@@ -1093,11 +1064,7 @@ impl<S: SqlCore> AgentStore for S {
         if let Some(t) = f.to {
             q.push(" AND at < ").push_bind(to_ms(t));
         }
-        if let Some(a) = after {
-            q.push(" AND id > ").push_bind(a);
-        }
-        q.push(" ORDER BY id LIMIT ")
-            .push_bind(i64::from(limit) + 1);
+        q.page_by_id(after, limit);
         let rows: Vec<AuditRow> = q.fetch_all(self.db().read()).await?;
         Ok(into_page(
             rows.into_iter().map(Into::into).collect(),
@@ -1107,31 +1074,15 @@ impl<S: SqlCore> AgentStore for S {
     }
 
     async fn create_canned(&self, c: CannedRecord) -> Result<CannedRecord> {
-        let sql = format!(
-            "INSERT INTO canned_answers ({CANNED_COLS}) VALUES ($1, $2, $3, $4, $5, $5) RETURNING {CANNED_COLS}"
-        );
-        let row: CannedRow = canned_fields(&sql, Uuid::now_v7(), &c)
-            .fetch_one(self.db().write())
-            .await?;
-        Ok(row.into())
+        entity::create(self.db(), &c).await
     }
 
     async fn save_canned(&self, c: CannedRecord) -> Result<CannedRecord> {
-        let sql = format!(
-            "UPDATE canned_answers SET team = $2, title = $3, text = $4, updated_at = $5 \
-             WHERE id = $1 RETURNING {CANNED_COLS}"
-        );
-        let row: Option<CannedRow> = canned_fields(&sql, c.id, &c)
-            .fetch_optional(self.db().write())
-            .await?;
-        Ok(row
-            .ok_or_else(|| crate::StoreError::NotFound("canned answer".into()))?
-            .into())
+        entity::save(self.db(), &c).await
     }
 
     async fn get_canned(&self, id: Uuid) -> Result<Option<CannedRecord>> {
-        let row: Option<CannedRow> = by_id(self.db(), "canned_answers", CANNED_COLS, id).await?;
-        Ok(row.map(Into::into))
+        entity::get(self.db(), id).await
     }
 
     async fn delete_canned(&self, id: Uuid) -> Result<bool> {
@@ -1150,7 +1101,8 @@ impl<S: SqlCore> AgentStore for S {
         limit: u32,
     ) -> Result<Page<CannedRecord>> {
         let mut q = query(format!(
-            "SELECT {CANNED_COLS} FROM canned_answers WHERE 1 = 1"
+            "SELECT {} FROM canned_answers WHERE 1 = 1",
+            entity::cols::<CannedRecord>()
         ));
         if let Some(t) = team {
             // Answers of the team, and the desk-wide ones (no team).
@@ -1172,11 +1124,7 @@ impl<S: SqlCore> AgentStore for S {
                 .push_bind(pat)
                 .push(" ESCAPE '\\')");
         }
-        if let Some(a) = after {
-            q.push(" AND id > ").push_bind(a);
-        }
-        q.push(" ORDER BY id LIMIT ")
-            .push_bind(i64::from(limit) + 1);
+        q.page_by_id(after, limit);
         let rows: Vec<CannedRow> = q.fetch_all(self.db().read()).await?;
         Ok(into_page(
             rows.into_iter().map(Into::into).collect(),

@@ -7,6 +7,7 @@
 //! PostgreSQL; SQLite runs the same statement without the lock clause inside its one immediate
 //! writer transaction), so two workers or two nodes never hold the same row at once.
 
+use crate::agent_events::{broadcast, insert_events, NewEvent};
 use crate::db::{json, json_opt, query, Arg, SqlCore, Tx};
 use crate::records::{ChannelAccount, EditRecord, MessageRecord};
 use crate::sql::{rows_into, AccountRow, MessageRow, ACCOUNT_COLS, MESSAGE_COLS};
@@ -240,6 +241,62 @@ pub struct ReplyRecord {
     pub canned_answer_id: Option<Uuid>,
     pub whatsapp_template: Option<ReplyTemplate>,
     pub auto_reply: bool,
+}
+
+impl ReplyRecord {
+    /// The `reply.updated` live event's payload: the reply's delivery state.
+    pub fn event_payload(&self) -> serde_json::Value {
+        serde_json::json!({
+            "replyId": self.id,
+            "caseId": self.case_id,
+            "state": self.state,
+            "attempts": self.attempts,
+            "platformMessageId": self.platform_message_id,
+            "failureReason": self.failure_reason,
+            "lastError": self.last_error,
+            "autoReply": self.auto_reply,
+        })
+    }
+
+    /// The audit entry of a reply queued: who wrote it, how (a canned answer, a WhatsApp
+    /// template, the out-of-hours auto-reply).
+    fn created_audit(&self) -> crate::NewAuditEvent {
+        crate::NewAuditEvent {
+            actor: self.author.clone(),
+            action: "reply.created".into(),
+            case_id: Some(self.case_id),
+            detail: serde_json::json!({
+                "replyId": self.id, "visibility": self.visibility,
+                "cannedAnswerId": self.canned_answer_id,
+                "whatsappTemplate": self.whatsapp_template.as_ref().map(|t| &t.name),
+                "autoReply": self.auto_reply,
+            }),
+        }
+    }
+}
+
+/// The reply stored before under `n`'s id (or, for an auto-reply, the case's one), when queueing
+/// `n` wrote nothing: an idempotent repeat. An id taken by another case's reply is a conflict.
+async fn queued_before(db: &crate::db::Db, n: &NewReply) -> Result<ReplyRecord> {
+    let (sql, key) = if n.auto_reply {
+        ("case_id = $1 AND auto_reply", n.case_id)
+    } else {
+        ("id = $1", n.id)
+    };
+    let row: Option<ReplyRow> = query(format!(
+        "SELECT {REPLY_COLS} FROM outbox_replies WHERE {sql}"
+    ))
+    .bind(key)
+    .fetch_optional(db.read())
+    .await?;
+    match row {
+        Some(r) if r.case_id == n.case_id => r.try_into(),
+        Some(_) => Err(StoreError::Conflict(
+            "this idempotency key was used for a reply on another case".into(),
+        )),
+        // The id was taken by a reply of another case.
+        None => Err(StoreError::Conflict("reply id in use".into())),
+    }
 }
 
 /// A reply taken by a worker.
@@ -1176,7 +1233,7 @@ impl<S: SqlCore> Connectors for S {
     }
 
     async fn enqueue_reply(&self, n: NewReply) -> Result<(ReplyRecord, bool)> {
-        let now = to_ms(Utc::now());
+        let now = Utc::now();
         // An auto-reply may also meet the one-per-case index: no conflict target, so
         // either constraint turns the insert into a no-op.
         let conflict = if n.auto_reply { "" } else { "(id)" };
@@ -1187,6 +1244,7 @@ impl<S: SqlCore> Connectors for S {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10, $10, $11, $12, $13) \
              ON CONFLICT {conflict} DO NOTHING RETURNING {REPLY_COLS}"
         );
+        let mut tx = self.db().begin().await?;
         let row: Option<ReplyRow> = query(&sql)
             .bind(n.id)
             .bind(n.case_id)
@@ -1197,41 +1255,25 @@ impl<S: SqlCore> Connectors for S {
             .bind(&n.recipient)
             .bind(n.process_answer)
             .bind(&n.author)
-            .bind(now)
+            .bind(to_ms(now))
             .bind(n.canned_answer_id)
             .bind(json_opt(n.whatsapp_template.as_ref()))
             .bind(n.auto_reply)
-            .fetch_optional(self.db().write())
+            .fetch_optional(&mut tx)
             .await?;
-        match row {
-            Some(r) => Ok((r.try_into()?, true)),
-            None if n.auto_reply => {
-                let sql = format!(
-                    "SELECT {REPLY_COLS} FROM outbox_replies WHERE case_id = $1 AND auto_reply"
-                );
-                let row: Option<ReplyRow> = query(&sql)
-                    .bind(n.case_id)
-                    .fetch_optional(self.db().read())
-                    .await?;
-                match row {
-                    Some(r) => Ok((r.try_into()?, false)),
-                    // The id was taken by a reply of another case.
-                    None => Err(StoreError::Conflict("reply id in use".into())),
-                }
-            }
-            None => {
-                let existing = self
-                    .get_reply(n.id)
-                    .await?
-                    .ok_or_else(|| StoreError::Conflict("reply id in use".into()))?;
-                if existing.case_id != n.case_id {
-                    return Err(StoreError::Conflict(
-                        "this idempotency key was used for a reply on another case".into(),
-                    ));
-                }
-                Ok((existing, false))
-            }
-        }
+        let Some(row) = row else {
+            drop(tx);
+            return Ok((queued_before(self.db(), &n).await?, false));
+        };
+        // The reply, its audit entry and its `reply.updated` event are stored together.
+        let reply: ReplyRecord = row.try_into()?;
+        crate::sql::insert_audit(&mut tx, &reply.created_audit(), now).await?;
+        let case = crate::agent::case_in(&mut tx.conn(), reply.case_id).await?;
+        let event = NewEvent::about("reply.updated", &case, reply.event_payload());
+        let events = insert_events(&mut tx.conn(), &[event]).await?;
+        tx.commit().await?;
+        broadcast(self.events(), &events);
+        Ok((reply, true))
     }
 
     async fn get_reply(&self, id: Uuid) -> Result<Option<ReplyRecord>> {

@@ -462,11 +462,7 @@ impl<S: SqlCore> ContactStore for S {
             }
             q.push(")");
         }
-        if let Some(a) = after {
-            q.push(" AND id > ").push_bind(a);
-        }
-        q.push(" ORDER BY id LIMIT ")
-            .push_bind(i64::from(limit) + 1);
+        q.page_by_id(after, limit);
         let rows: Vec<ContactRow> = q.fetch_all(self.db().read()).await?;
         let profiles = profiles_of(self.db().read(), rows).await?;
         Ok(into_page(profiles, limit, |c: &ContactProfile| c.id))
@@ -771,11 +767,7 @@ impl<S: SqlCore> ContactStore for S {
             .push(" OR merged_into = ")
             .push_bind(contact)
             .push(")");
-        if let Some(a) = after {
-            q.push(" AND id > ").push_bind(a);
-        }
-        q.push(" ORDER BY id LIMIT ")
-            .push_bind(i64::from(limit) + 1);
+        q.page_by_id(after, limit);
         let rows: Vec<AuditRow> = q.fetch_all(self.db().read()).await?;
         Ok(into_page(
             rows.into_iter().map(Into::into).collect(),

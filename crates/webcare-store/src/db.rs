@@ -220,6 +220,16 @@ impl Query {
         self
     }
 
+    /// Ends a list query with its keyset page: ids after `after`, ordered by id, one row more
+    /// than `limit` (so [`crate::sql::into_page`] can tell whether another page follows).
+    pub fn page_by_id(&mut self, after: Option<uuid::Uuid>, limit: u32) -> &mut Query {
+        if let Some(a) = after {
+            self.push(" AND id > ").push_bind(a);
+        }
+        self.push(" ORDER BY id LIMIT ")
+            .push_bind(i64::from(limit) + 1)
+    }
+
     /// Appends a placeholder for `v`.
     pub fn push_bind(&mut self, v: impl Into<Arg>) -> &mut Query {
         self.args.push(v.into());

@@ -10,6 +10,7 @@ pub mod connectors;
 pub mod contacts;
 pub mod crash;
 mod db;
+mod entity;
 mod error;
 mod inbox_row;
 mod ingest;

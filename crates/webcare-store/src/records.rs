@@ -132,6 +132,31 @@ pub struct CaseRecord {
     pub routing: Option<RoutedBy>,
 }
 
+impl CaseRecord {
+    /// The fields a routing rule may set.
+    pub fn routable(&self) -> webcare_domain::routing::Routable {
+        webcare_domain::routing::Routable {
+            team: self.team.clone(),
+            priority: self.priority,
+            theme: self.theme.clone(),
+            kind: self.kind,
+            target_group: self.target_group,
+            labels: self.labels.clone(),
+        }
+    }
+
+    /// Takes the fields a rule set (see [`Self::routable`]), and which rule it was.
+    pub fn set_routable(&mut self, f: webcare_domain::routing::Routable, by: RoutedBy) {
+        self.team = f.team;
+        self.priority = f.priority;
+        self.theme = f.theme;
+        self.kind = f.kind;
+        self.target_group = f.target_group;
+        self.labels = f.labels;
+        self.routing = Some(by);
+    }
+}
+
 /// Which rule routed a case: the rule's id within the set's `version`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RoutedBy {

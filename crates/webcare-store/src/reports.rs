@@ -1,17 +1,16 @@
 //! The facts the reports are computed from (`docs/REPORTS.md`): per case arrived in a period, its
 //! dimensions, message counts, clock runs and forwards. Read in pages of [`PAGE`] cases in arrival
 //! order (keyset on `(first_message_at, id)`), so a year of a national desk streams with bounded
-//! memory. One function over any sqlx backend with plain `$n` SQL; the figures themselves are
+//! memory. Written once over the store's dialect seam (`crate::db`); the figures themselves are
 //! computed in `webcare_domain::reports`, never in SQL, so both databases agree.
 
-use crate::postgres::PgStore;
+use crate::db::{query, Arg, Db, Query, SqlCore};
 use crate::sla::{build_config, VersionRow};
-use crate::sqlite::SqliteStore;
 use crate::time::{from_ms, to_ms};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
-use sqlx::{Database, Encode, Executor, FromRow, Type};
+use sqlx::FromRow;
 use std::collections::HashMap;
 use uuid::Uuid;
 use webcare_domain::reports::{CaseFacts, ClockRun};
@@ -51,24 +50,13 @@ pub trait ReportStore: Send + Sync {
 }
 
 #[async_trait]
-impl ReportStore for SqliteStore {
+impl<S: SqlCore> ReportStore for S {
     async fn report_facts(
         &self,
         q: &FactsQuery,
         each: &mut (dyn FnMut(CaseFacts) + Send),
     ) -> crate::Result<u64> {
-        facts(&mut *self.pool.acquire().await?, q, each).await
-    }
-}
-
-#[async_trait]
-impl ReportStore for PgStore {
-    async fn report_facts(
-        &self,
-        q: &FactsQuery,
-        each: &mut (dyn FnMut(CaseFacts) + Send),
-    ) -> crate::Result<u64> {
-        facts(&mut *self.pool.acquire().await?, q, each).await
+        facts(self.db(), q, each).await
     }
 }
 
@@ -110,130 +98,101 @@ pub(crate) struct ForwardRow {
     case_id: Uuid,
 }
 
-/// A bound value of the filter SQL.
-enum Arg {
-    Text(String),
-    Id(Uuid),
-}
-
-/// `$from, $from+1, ...`: `count` placeholders.
-fn placeholders(from: usize, count: usize) -> String {
-    (from..from + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The `WHERE` conditions of `q` after the period and keyset (`$1`..`$4`), with their values.
-fn filters(q: &FactsQuery) -> (String, Vec<Arg>) {
-    let mut sql = String::new();
-    let mut args = Vec::new();
-    let mut add = |col: &str, a: Arg| {
-        args.push(a);
-        sql.push_str(&format!(" AND {col} = ${}", args.len() + 4));
+/// Adds the `WHERE` conditions of `q`'s filters (beyond the period) to `sql`.
+fn filters(sql: &mut Query, q: &FactsQuery) {
+    let mut eq = |col: &str, a: Arg| {
+        sql.push(&format!(" AND {col} = ")).push_bind(a);
     };
     if let Some(a) = q.channel_account_id {
-        add("channel_account_id", Arg::Id(a));
+        eq("channel_account_id", a.into());
     }
     if let Some(s) = q.status {
-        add("status", Arg::Text(s.as_str().into()));
+        eq("status", s.as_str().into());
     }
     if let Some(Some(a)) = &q.assignee {
-        add("assignee", Arg::Text(a.clone()));
+        eq("assignee", a.as_str().into());
     }
     if let Some(t) = &q.team {
-        add("team", Arg::Text(t.clone()));
+        eq("team", t.as_str().into());
     }
     if let Some(t) = &q.theme {
-        add("theme", Arg::Text(t.clone()));
+        eq("theme", t.as_str().into());
     }
     if let Some(k) = q.kind {
-        add("kind", Arg::Text(k.as_str().into()));
+        eq("kind", k.as_str().into());
     }
     if let Some(p) = q.priority {
-        add("priority", Arg::Text(p.as_str().into()));
+        eq("priority", p.as_str().into());
     }
     if let Some(d) = q.department_id {
-        add("department_id", Arg::Id(d));
+        eq("department_id", d.into());
     }
     if let Some(None) = q.assignee {
-        sql.push_str(" AND assignee IS NULL");
+        sql.push(" AND assignee IS NULL");
     }
     if q.forwarded_only {
-        sql.push_str(" AND department_id IS NOT NULL");
+        sql.push(" AND department_id IS NOT NULL");
     }
-    (sql, args)
 }
 
 /// Streams the facts of `q` to `each`, page by page.
-pub(crate) async fn facts<DB, C>(
-    conn: &mut C,
+pub(crate) async fn facts(
+    db: &Db,
     q: &FactsQuery,
     each: &mut (dyn FnMut(CaseFacts) + Send),
-) -> crate::Result<u64>
-where
-    DB: Database,
-    for<'a> Uuid: Encode<'a, DB> + Type<DB>,
-    for<'a> i64: Encode<'a, DB> + Type<DB>,
-    for<'a> String: Encode<'a, DB> + Type<DB>,
-    for<'r> CaseRow: FromRow<'r, DB::Row>,
-    for<'r> CountRow: FromRow<'r, DB::Row>,
-    for<'r> ClockRow: FromRow<'r, DB::Row>,
-    for<'r> ForwardRow: FromRow<'r, DB::Row>,
-    for<'r> VersionRow: FromRow<'r, DB::Row>,
-    for<'c> &'c mut C: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-{
+) -> crate::Result<u64> {
     // Calendars once per report: a clock's business time is measured on its own calendar.
-    let versions: Vec<VersionRow> = sqlx::query_as::<DB, VersionRow>(
-        "SELECT calendar_id, effective_from, spec FROM sla_calendar_versions",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let versions: Vec<VersionRow> =
+        query("SELECT calendar_id, effective_from, spec FROM sla_calendar_versions")
+            .fetch_all(db.read())
+            .await?;
     let config = build_config(0, versions, Vec::new());
 
-    let (filter_sql, args) = filters(q);
-    // The channel kind sits on the case since migration 0016; the account's is the fallback.
-    let page_sql = format!(
-        "SELECT id, first_message_at, \
-         COALESCE(channel_kind, (SELECT a.kind FROM channel_accounts a WHERE a.id = cases.channel_account_id)) AS channel_kind, \
-         channel_account_id, theme, kind, target_group, team, department_id, assignee, priority \
-         FROM cases WHERE merged_into IS NULL AND first_message_at >= $1 AND first_message_at < $2 \
-         AND (first_message_at > $3 OR (first_message_at = $3 AND id > $4)){filter_sql} \
-         ORDER BY first_message_at, id LIMIT {PAGE}"
-    );
     let (from, to) = (to_ms(q.from), to_ms(q.to));
     let (mut after_at, mut after_id) = (i64::MIN, Uuid::nil());
     let mut total = 0u64;
     loop {
-        let mut query = sqlx::query_as::<DB, CaseRow>(&page_sql)
-            .bind(from)
-            .bind(to)
-            .bind(after_at)
-            .bind(after_id);
-        for a in &args {
-            query = match a {
-                Arg::Text(v) => query.bind(v.clone()),
-                Arg::Id(v) => query.bind(*v),
-            };
-        }
-        let cases = query.fetch_all(&mut *conn).await?;
+        // The channel kind sits on the case since migration 0016; the account's is the fallback.
+        let mut page = query(
+            "SELECT id, first_message_at, \
+             COALESCE(channel_kind, (SELECT a.kind FROM channel_accounts a \
+             WHERE a.id = cases.channel_account_id)) AS channel_kind, \
+             channel_account_id, theme, kind, target_group, team, department_id, assignee, \
+             priority FROM cases WHERE merged_into IS NULL AND first_message_at >= ",
+        );
+        page.push_bind(from)
+            .push(" AND first_message_at < ")
+            .push_bind(to)
+            .push(" AND (first_message_at > ")
+            .push_bind(after_at)
+            .push(" OR (first_message_at = ")
+            .push_bind(after_at)
+            .push(" AND id > ")
+            .push_bind(after_id)
+            .push("))");
+        filters(&mut page, q);
+        page.push(&format!(" ORDER BY first_message_at, id LIMIT {PAGE}"));
+        let cases: Vec<CaseRow> = page.fetch_all(db.read()).await?;
         let Some(last) = cases.last() else { break };
         (after_at, after_id) = (last.first_message_at, last.id);
         let full = cases.len() == PAGE;
         let ids: Vec<Uuid> = cases.iter().map(|c| c.id).collect();
-        let list = placeholders(1, ids.len());
+        let of_page = |sql: &str, tail: &str| {
+            let mut q = query(sql);
+            q.push(" WHERE case_id IN ")
+                .push_list(ids.iter().copied())
+                .push(tail);
+            q
+        };
 
-        let sql = format!(
-            "SELECT case_id, direction, COUNT(*) AS n FROM messages WHERE case_id IN ({list}) \
-             GROUP BY case_id, direction"
-        );
-        let mut cq = sqlx::query_as::<DB, CountRow>(&sql);
-        for id in &ids {
-            cq = cq.bind(*id);
-        }
+        let counted: Vec<CountRow> = of_page(
+            "SELECT case_id, direction, COUNT(*) AS n FROM messages",
+            " GROUP BY case_id, direction",
+        )
+        .fetch_all(db.read())
+        .await?;
         let mut counts: HashMap<Uuid, (i64, i64)> = HashMap::new();
-        for r in cq.fetch_all(&mut *conn).await? {
+        for r in counted {
             let e = counts.entry(r.case_id).or_default();
             if r.direction == "inbound" {
                 e.0 += r.n;
@@ -242,16 +201,14 @@ where
             }
         }
 
-        let sql = format!(
-            "SELECT case_id, kind, run, state, stop_reason, segments, calendar_id FROM sla_clocks \
-             WHERE case_id IN ({list})"
-        );
-        let mut kq = sqlx::query_as::<DB, ClockRow>(&sql);
-        for id in &ids {
-            kq = kq.bind(*id);
-        }
+        let runs: Vec<ClockRow> = of_page(
+            "SELECT case_id, kind, run, state, stop_reason, segments, calendar_id FROM sla_clocks",
+            "",
+        )
+        .fetch_all(db.read())
+        .await?;
         let mut clocks: HashMap<Uuid, Vec<ClockRun<'_>>> = HashMap::new();
-        for r in kq.fetch_all(&mut *conn).await? {
+        for r in runs {
             // A row this version does not know (a clock kind or state added later) is left out
             // rather than failing the whole report.
             let (Some(kind), Some(state)) = (clock_kind(&r.kind), clock_state(&r.state)) else {
@@ -267,17 +224,13 @@ where
             });
         }
 
-        let sql = format!("SELECT DISTINCT case_id FROM case_forwards WHERE case_id IN ({list})");
-        let mut fq = sqlx::query_as::<DB, ForwardRow>(&sql);
-        for id in &ids {
-            fq = fq.bind(*id);
-        }
-        let forwarded: std::collections::HashSet<Uuid> = fq
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .map(|r| r.case_id)
-            .collect();
+        let forwarded: std::collections::HashSet<Uuid> =
+            of_page("SELECT DISTINCT case_id FROM case_forwards", "")
+                .fetch_all::<ForwardRow>(db.read())
+                .await?
+                .into_iter()
+                .map(|r| r.case_id)
+                .collect();
 
         for c in cases {
             let (messages_in, messages_out) = counts.get(&c.id).copied().unwrap_or_default();
@@ -295,14 +248,9 @@ where
                 priority: c.priority,
                 messages_in,
                 messages_out,
-                reaction: None,
-                reaction_waiting_since: None,
-                resolution: None,
-                department_time: None,
-                reaction_met: None,
-                resolution_met: None,
-                department_met: None,
                 forwarded: forwarded.contains(&c.id),
+                // The clock figures, from the runs below.
+                ..CaseFacts::default()
             };
             if let Some(runs) = clocks.get(&c.id) {
                 f.apply_clocks(runs);

@@ -2,12 +2,12 @@
 //! SQLite and PostgreSQL accept the same `$n` placeholders, `ON CONFLICT` and `RETURNING`, so
 //! each statement is written once; what differs in setup lives in `sqlite.rs` and `postgres.rs`.
 
-use crate::db::{json, query, Db, SqlCore};
+use crate::db::{json, query, Db, Exec, SqlCore};
 use crate::records::*;
 use crate::time::{from_ms, opt_from_ms, to_ms};
 use crate::{Audit, Cases, ChannelAccounts, Result, StoreError, Tokens};
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
 use webcare_domain::inbound::{Attachment, Author};
@@ -616,11 +616,7 @@ impl<S: SqlCore> Tokens for S {
         if let Some(u) = user_id {
             q.push(" AND user_id = ").push_bind(u);
         }
-        if let Some(a) = after {
-            q.push(" AND id > ").push_bind(a);
-        }
-        q.push(" ORDER BY id LIMIT ")
-            .push_bind(i64::from(limit) + 1);
+        q.page_by_id(after, limit);
         let rows: Vec<TokenRow> = q.fetch_all(self.db().read()).await?;
         let items = rows_into::<_, TokenRecord>(rows)?;
         Ok(into_page(items, limit, |t: &TokenRecord| t.id))
@@ -683,19 +679,29 @@ async fn insert_token(
 #[async_trait]
 impl<S: SqlCore> Audit for S {
     async fn record_audit(&self, e: NewAuditEvent) -> Result<()> {
-        query(
-            "INSERT INTO audit_events (id, at, actor, action, case_id, detail) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(Uuid::now_v7())
-        .bind(to_ms(Utc::now()))
-        .bind(&e.actor)
-        .bind(&e.action)
-        .bind(e.case_id)
-        .bind(json(&e.detail))
-        .execute(self.db().write())
-        .await?;
-        Ok(())
+        insert_audit(self.db().write(), &e, Utc::now()).await
     }
+}
+
+/// Writes one audit entry, alone or in the caller's transaction (with the change it records).
+pub(crate) async fn insert_audit<'e>(
+    ex: impl Into<Exec<'e>>,
+    e: &NewAuditEvent,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    query(
+        "INSERT INTO audit_events (id, at, actor, action, case_id, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(to_ms(at))
+    .bind(&e.actor)
+    .bind(&e.action)
+    .bind(e.case_id)
+    .bind(json(&e.detail))
+    .execute(ex)
+    .await?;
+    Ok(())
 }
 
 /// Maps a unique violation to a readable conflict; other errors pass through.

@@ -165,10 +165,22 @@ async fn consistent(
         .filter_map(|k| k.due_at)
         .min();
     assert_eq!(c.due_at, due, "the case's due time is its clocks' ({ctx})");
+    // The live events (and their webhook deliveries) are written with the action: there
+    // exactly when it happened.
+    let kinds: Vec<String> = store
+        .events_after(0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event.case_id == Some(case))
+        .map(|e| e.event.kind)
+        .collect();
+    let updated = kinds.iter().any(|k| k == "case.updated");
+    let resolved_event = kinds.iter().any(|k| k == "case.resolved");
     let reaction = latest(&clocks, ClockKind::Reaction).expect("reaction clock");
     let resolution = latest(&clocks, ClockKind::Resolution).expect("resolution clock");
     let department = latest(&clocks, ClockKind::Department);
-    match action {
+    let happened = match action {
         Action::Reply => {
             let replies = store.case_replies(case).await.unwrap();
             let sent = replies.iter().any(|r| r.sent_at.is_some());
@@ -230,7 +242,14 @@ async fn consistent(
                 false
             }
         }
-    }
+    };
+    assert_eq!(updated, happened, "case.updated event: {kinds:?} ({ctx})");
+    assert_eq!(
+        resolved_event,
+        happened && action == Action::Resolve,
+        "case.resolved event: {kinds:?} ({ctx})"
+    );
+    happened
 }
 
 async fn run(backend: Backend) {

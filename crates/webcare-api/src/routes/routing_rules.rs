@@ -3,7 +3,6 @@
 //! Team leads may read the rules and try them on a sample message (`/test`, nothing stored).
 //! The matching itself is `webcare_domain::routing`, pure.
 
-use super::case_work;
 use crate::auth::{roles, Authorized};
 use crate::dto::Case;
 use crate::error::{ApiError, ApiResult, InvalidParam, Problem};
@@ -17,14 +16,9 @@ use chrono_tz::Europe::Amsterdam;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
-use webcare_domain::model::CaseStatus;
-use webcare_domain::routing::{
-    Actions, Conditions, Facts, OpeningHours, Routable, RuleSet, RuleSpec,
-};
-use webcare_domain::{CaseKind, ChannelKind, Direction, TargetGroup, Visibility};
-use webcare_store::agent::{CaseWrite, ForwardOp};
+use webcare_domain::routing::{Actions, Conditions, Facts, OpeningHours, RuleSet, RuleSpec};
+use webcare_domain::{CaseKind, ChannelKind, TargetGroup, Visibility};
 use webcare_store::routing::{RuleSetRecord, StoredRule};
-use webcare_store::{CaseRecord, NewAuditEvent, RoutedBy};
 
 /// One rule, with the id it keeps across versions.
 #[derive(Debug, Serialize, ToSchema)]
@@ -451,111 +445,13 @@ pub async fn route_case(
     caller: Authorized<roles::CaseWork>,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<RouteResult>> {
-    let before = case_work::visible_case(&state, &caller, id).await?;
-    let (version, rules) = load(&state).await?;
-    let version = version.unwrap_or(0);
-    let unmatched = |case: CaseRecord| RouteResult {
-        version,
-        matched: false,
-        rule: None,
-        reasons: Vec::new(),
-        case: case.into(),
-    };
-    let messages = state.store.case_messages(id).await?;
-    let Some(first) = messages
-        .iter()
-        .find(|m| m.direction == Direction::Inbound && m.deleted_at.is_none())
-    else {
-        return Ok(Json(unmatched(before)));
-    };
-    let specs: Vec<RuleSpec> = rules.iter().map(|r| r.spec.clone()).collect();
-    let set = RuleSet::compile(&specs).map_err(|_| {
-        ApiError::Internal(anyhow::anyhow!("the stored routing rules do not compile"))
-    })?;
-    let account = state
-        .store
-        .get_channel_account(before.channel_account_id)
-        .await?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the case's account is missing")))?;
-    let calendar = match account.calendar_id {
-        Some(c) => state.store.calendar_versions(c).await?,
-        None => None,
-    }
-    .unwrap_or_else(|| webcare_store::sla::default_calendar().clone());
-    let facts = Facts {
-        channel_kind: account.kind,
-        channel_account_id: account.id,
-        visibility: first.visibility,
-        text: &first.text,
-        flags: &first.flags,
-        theme: before.theme.as_deref(),
-        kind: before.kind,
-        target_group: before.target_group,
-        local: first
-            .sent_at
-            .with_timezone(&calendar.in_force(first.sent_at).time_zone())
-            .naive_local(),
-        within_opening_hours: calendar.is_open(first.sent_at),
-    };
-    let Some(hit) = set.first_match(&facts) else {
-        return Ok(Json(unmatched(before)));
-    };
-    let rule = rules[hit.index].clone();
-    let actions = &rule.spec.actions;
-    let mut w = CaseWrite::new(before);
-    let mut fields = Routable {
-        team: w.after.team.clone(),
-        priority: w.after.priority,
-        theme: w.after.theme.clone(),
-        kind: w.after.kind,
-        target_group: w.after.target_group,
-        labels: w.after.labels.clone(),
-    };
-    actions.apply(&mut fields);
-    w.after.team = fields.team;
-    w.after.priority = fields.priority;
-    w.after.theme = fields.theme;
-    w.after.kind = fields.kind;
-    w.after.target_group = fields.target_group;
-    w.after.labels = fields.labels;
-    w.after.routing = Some(RoutedBy {
-        version,
-        rule_id: rule.id,
-    });
-    let detail = serde_json::json!({
-        "version": version, "ruleId": rule.id, "rule": rule.spec.name, "reasons": hit.reasons,
-        "departmentId": actions.department_id, "createZaak": actions.create_zaak,
-    });
-    w.audit.push(NewAuditEvent {
-        actor: caller.actor(),
-        action: "case.routed".into(),
-        case_id: Some(id),
-        detail,
-    });
-    // A forward only where the case is not with that department already.
-    if let Some(department_id) = actions
-        .department_id
-        .filter(|d| w.before.status != CaseStatus::Forwarded || w.before.department_id != Some(*d))
-    {
-        if state.store.get_department(department_id).await?.is_none() {
-            return Err(ApiError::Conflict(
-                "the rule forwards to a department that no longer exists".into(),
-            ));
-        }
-        case_work::set_status(&mut w.after, CaseStatus::Forwarded, Utc::now())?;
-        w.after.department_id = Some(department_id);
-        w.forward = Some(ForwardOp::Open {
-            department_id,
-            question: format!("Doorgestuurd door routeringsregel '{}'.", rule.spec.name),
-            by: caller.actor(),
-        });
-    }
-    let case = case_work::write(&state, w).await?;
+    let r = webcare_desk::routing::route_case(&state, &caller, id).await?;
+    let (rule, reasons) = r.rule.unzip();
     Ok(Json(RouteResult {
-        version,
-        matched: true,
-        rule: Some(rule.into()),
-        reasons: hit.reasons,
-        case: case.into(),
+        version: r.version,
+        matched: rule.is_some(),
+        rule: rule.map(Into::into),
+        reasons: reasons.unwrap_or_default(),
+        case: r.case.into(),
     }))
 }
