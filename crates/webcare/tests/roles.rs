@@ -157,7 +157,7 @@ async fn each_role_runs_where_it_is_given() {
     );
     // The worker node recorded the send; the API node's stream shows it (the live relay), once.
     let sent_event = |e: &(i64, String, serde_json::Value)| {
-        e.1 == "reply.updated" && e.2["state"] == "sent" && e.2["caseId"] == case
+        e.1 == "reply.updated" && e.2["data"]["state"] == "sent" && e.2["caseId"] == case
     };
     let events = webcare_e2e::read_events(&mut live, |es| es.iter().any(sent_event)).await;
     let more =
@@ -170,7 +170,7 @@ async fn each_role_runs_where_it_is_given() {
     assert!(
         events
             .iter()
-            .any(|e| e.1 == "case.updated" && e.2["status"] == "open"),
+            .any(|e| e.1 == "case.updated" && e.2["data"]["status"] == "open"),
         "the case opened by the reply, from the other node: {events:?}"
     );
     let mut seqs: Vec<i64> = events.iter().chain(&more).map(|e| e.0).collect();
