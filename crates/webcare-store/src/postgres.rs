@@ -28,9 +28,12 @@ impl PgStore {
         // crosses jit_above_cost (large IN lists, tables without fresh statistics) PostgreSQL
         // spends 10-20 ms compiling a statement that runs in under 1 ms (seen in EXPLAIN ANALYZE
         // of the SLA refresh during the ingest bench).
-        let options = PgConnectOptions::from_str(url)?
-            .application_name("webcare")
-            .options([("jit", "off")]);
+        let mut options = PgConnectOptions::from_str(url)?.options([("jit", "off")]);
+        // "webcare" in pg_stat_activity, unless the URL names the node itself
+        // (`?application_name=webcare-api-1`).
+        if options.get_application_name().is_none() {
+            options = options.application_name("webcare");
+        }
         let pool = PgPoolOptions::new()
             .max_connections(opts.max_connections)
             .acquire_timeout(Duration::from_secs(10))
