@@ -33,3 +33,19 @@ pub const SSE_SUBSCRIBERS: &str = "webcare_sse_subscribers";
 /// Gauges, sampled at scrape time: database connections open and in use.
 pub const DB_CONNECTIONS_OPEN: &str = "webcare_db_connections_open";
 pub const DB_CONNECTIONS_IN_USE: &str = "webcare_db_connections_in_use";
+/// Gauges, sampled at scrape time: replies waiting in the outbox (`pending` or being sent) and
+/// parked as failed.
+pub const OUTBOX_PENDING: &str = "webcare_outbox_pending";
+pub const OUTBOX_FAILED: &str = "webcare_outbox_failed";
+/// Gauge, sampled at scrape time: SLA clocks with a warning or breach still to fire (the
+/// timer's queue).
+pub const SLA_CLOCKS_ARMED: &str = "webcare_sla_clocks_armed";
+/// Gauge, sampled at scrape time: outbound webhook deliveries not yet delivered.
+pub const WEBHOOK_DELIVERIES_PENDING: &str = "webcare_webhook_deliveries_pending";
+/// Gauge: when a poller last finished a poll of an account, as a Unix time, by `platform` and
+/// `account` (poller lag: `time() - webcare_poller_last_success_timestamp_seconds`).
+pub const POLLER_LAST_SUCCESS: &str = "webcare_poller_last_success_timestamp_seconds";
+/// Counter: polls stopped by the platform's rate limit, by `platform`.
+pub const POLLER_RATE_LIMITED: &str = "webcare_poller_rate_limited_total";
+/// Counter: seconds pollers waited for a rate-limit reset, by `platform`.
+pub const POLLER_RATE_LIMIT_WAIT: &str = "webcare_poller_rate_limit_wait_seconds_total";

@@ -139,6 +139,18 @@ pub struct JournalStats {
     pub oldest_pending: Option<DateTime<Utc>>,
 }
 
+/// Queue depths, for the metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Replies `pending` or `sending`.
+    pub outbox_pending: i64,
+    pub outbox_failed: i64,
+    /// SLA clocks with a warning or breach still to fire.
+    pub clocks_armed: i64,
+    /// Outbound webhook deliveries not yet delivered.
+    pub webhook_pending: i64,
+}
+
 /// What linking an echo of our own message did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EchoOutcome {
@@ -352,6 +364,8 @@ pub trait Connectors: Send + Sync {
     async fn journal_replay(&self, only: Option<Uuid>) -> Result<u64>;
     async fn journal_get(&self, id: Uuid) -> Result<Option<JournalEntry>>;
     async fn journal_stats(&self) -> Result<JournalStats>;
+    /// The outbox, SLA timer and webhook queues' depths (each an index range count).
+    async fn queue_stats(&self) -> Result<QueueStats>;
     /// Failed entries by id (oldest first), after `after`, at most `limit`; without their bodies.
     async fn journal_failed(&self, after: Option<Uuid>, limit: u32) -> Result<Vec<JournalFailure>>;
     /// Rejected items by id (oldest first), after `after`, at most `limit`.
@@ -846,6 +860,39 @@ impl<S: SqlCore> Connectors for S {
             .fetch_optional(self.db().read())
             .await?;
         row.map(TryInto::try_into).transpose()
+    }
+
+    async fn queue_stats(&self) -> Result<QueueStats> {
+        let outbox: Vec<(String, i64)> = query(
+            "SELECT state, COUNT(*) FROM outbox_replies \
+             WHERE state IN ('pending', 'sending', 'failed') GROUP BY state",
+        )
+        .fetch_all(self.db().read())
+        .await?;
+        let count = |sql: &'static str| async move {
+            query(sql)
+                .scalar_optional::<i64>(self.db().read())
+                .await
+                .map(Option::unwrap_or_default)
+        };
+        Ok(QueueStats {
+            outbox_pending: outbox
+                .iter()
+                .filter(|(s, _)| s != "failed")
+                .map(|(_, n)| n)
+                .sum(),
+            outbox_failed: outbox
+                .iter()
+                .filter(|(s, _)| s == "failed")
+                .map(|(_, n)| n)
+                .sum(),
+            clocks_armed: count("SELECT COUNT(*) FROM sla_clocks WHERE next_fire_at IS NOT NULL")
+                .await?,
+            webhook_pending: count(
+                "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'",
+            )
+            .await?,
+        })
     }
 
     async fn journal_stats(&self) -> Result<JournalStats> {

@@ -27,6 +27,7 @@ use webcare_connectors::x::{
     XAuth,
 };
 use webcare_desk::ingest::journal;
+use webcare_desk::metrics as m;
 use webcare_desk::Ingestor;
 use webcare_store::connectors::{JournalSource, NewJournalEntry};
 use webcare_store::{ChannelAccount, Store, StoreError};
@@ -410,10 +411,18 @@ pub async fn run(
                     d.poll_at = Some(match result {
                         Ok(()) => {
                             d.failures = 0;
+                            metrics::gauge!(m::POLLER_LAST_SUCCESS, "platform" => "x", "account" => a.id.to_string())
+                                .set(Utc::now().timestamp() as f64);
                             Utc::now() + interval
                         }
                         Err(PollError::RateLimited(reset)) => {
                             tracing::info!(account = %a.id, %reset, "x: rate limited; waiting for the reset");
+                            metrics::counter!(m::POLLER_RATE_LIMITED, "platform" => "x")
+                                .increment(1);
+                            let wait =
+                                (reset - Utc::now()).num_milliseconds().max(0) as f64 / 1000.0;
+                            metrics::counter!(m::POLLER_RATE_LIMIT_WAIT, "platform" => "x")
+                                .increment(wait.ceil() as u64);
                             reset.max(Utc::now() + chrono::Duration::seconds(1))
                         }
                         Err(PollError::Failed(e)) => {

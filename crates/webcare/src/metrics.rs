@@ -4,8 +4,9 @@
 //! `deploy/grafana-dashboard.json`.
 //!
 //! Counters and histograms are recorded where things happen (HTTP requests here, ingest,
-//! journal, outbox, SLA alerts and SSE streams in `webcare-api`); the journal's depth and lag
-//! are read from the database when scraped.
+//! journal, outbox, SLA alerts, pollers and SSE streams where they happen); the journal's depth
+//! and lag and the queues (outbox, armed SLA clocks, webhook deliveries) are read from the
+//! database when scraped.
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -120,6 +121,15 @@ async fn scrape(State(s): State<Scrape>, headers: HeaderMap) -> Response {
             metrics::gauge!(m::JOURNAL_OLDEST_PENDING_AGE).set(age);
         }
         Err(e) => tracing::warn!(error = %e, "metrics: reading the journal failed"),
+    }
+    match s.store.queue_stats().await {
+        Ok(q) => {
+            metrics::gauge!(m::OUTBOX_PENDING).set(q.outbox_pending as f64);
+            metrics::gauge!(m::OUTBOX_FAILED).set(q.outbox_failed as f64);
+            metrics::gauge!(m::SLA_CLOCKS_ARMED).set(q.clocks_armed as f64);
+            metrics::gauge!(m::WEBHOOK_DELIVERIES_PENDING).set(q.webhook_pending as f64);
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: reading the queues failed"),
     }
     (
         [(

@@ -1,6 +1,7 @@
 //! Prometheus `/metrics` (issue 17): behind a token on the main address and on a separate
 //! address without one; a scrape shows the counters move with what the desk does (HTTP requests
-//! by route template, ingest outcomes, SSE subscribers, the journal's gauges). On both databases.
+//! by route template, ingest outcomes, SSE subscribers, the journal's and the queues' gauges). On
+//! both databases.
 
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -155,6 +156,29 @@ async fn a_scrape_shows_the_counters_move(d: Desk) {
             .unwrap();
         assert_eq!(r.status(), want);
     }
+    // A reply queued on a desk without an outbox worker: it waits.
+    let case = d
+        .client
+        .get(d.url("/api/v1/cases"))
+        .bearer_auth(&d.admin)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = d
+        .client
+        .post(d.url(&format!("/api/v1/cases/{case}/replies")))
+        .bearer_auth(&d.admin)
+        .json(&json!({"text": "We kijken ernaar."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
     // An open live-event stream.
     let stream = d
         .client
@@ -203,6 +227,20 @@ async fn a_scrape_shows_the_counters_move(d: Desk) {
         "{after}"
     );
     assert!(after.contains("webcare_db_connections_in_use "));
+    // The queues: the waiting reply, the new case's armed reaction and resolution clocks.
+    assert!(
+        value(&after, "webcare_outbox_pending", &[]) >= 1.0,
+        "{after}"
+    );
+    assert!(after.contains("webcare_outbox_failed "), "{after}");
+    assert!(
+        value(&after, "webcare_sla_clocks_armed", &[]) >= 1.0,
+        "{after}"
+    );
+    assert!(
+        after.contains("webcare_webhook_deliveries_pending "),
+        "{after}"
+    );
     drop(stream);
 
     // The separate address needs no token.
