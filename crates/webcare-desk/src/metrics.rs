@@ -49,3 +49,5 @@ pub const POLLER_LAST_SUCCESS: &str = "webcare_poller_last_success_timestamp_sec
 pub const POLLER_RATE_LIMITED: &str = "webcare_poller_rate_limited_total";
 /// Counter: seconds pollers waited for a rate-limit reset, by `platform`.
 pub const POLLER_RATE_LIMIT_WAIT: &str = "webcare_poller_rate_limit_wait_seconds_total";
+/// Histogram (seconds): a write transaction's wait for its connection (recorded by the store).
+pub use webcare_store::DB_BEGIN_WAIT;

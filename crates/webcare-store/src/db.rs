@@ -484,10 +484,13 @@ impl Db {
     /// A write transaction. SQLite's starts with `BEGIN IMMEDIATE`, so a writer in another
     /// process waits on the busy timeout instead of failing on a lock upgrade.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(match self {
+        let start = std::time::Instant::now();
+        let tx = match self {
             Db::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(p) => Tx::Pg(p.begin().await?),
-        })
+        };
+        metrics::histogram!(crate::DB_BEGIN_WAIT).record(start.elapsed().as_secs_f64());
+        Ok(tx)
     }
 }
 

@@ -33,6 +33,10 @@ use std::sync::Arc;
 use uuid::Uuid;
 use webcare_domain::inbound::InboundMessage;
 
+/// Histogram (seconds): how long a write transaction waited for its connection (and, on SQLite,
+/// the write lock) before it began: the pool's wait time.
+pub const DB_BEGIN_WAIT: &str = "webcare_db_begin_wait_seconds";
+
 pub use agent::AgentStore;
 pub use connectors::Connectors;
 pub use error::StoreError;
