@@ -4,7 +4,7 @@
 //! account, or refused by the input contract). Never a delivery's body: it holds citizens'
 //! messages.
 
-use super::{decode_cursor, next_link, page_limit, query_pairs};
+use super::{decode_cursor, next_link, page_limit, query_pairs, PageQuery};
 use crate::auth::{roles, Authorized};
 use crate::dto::List;
 use crate::error::{ApiResult, Problem};
@@ -14,21 +14,9 @@ use axum::extract::State;
 use axum::http::Uri;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PageQuery {
-    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
-    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
-    pub cursor: Option<String>,
-    /// 1 to 200, default 50.
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-}
 
 /// A journaled delivery whose processing was given up: it waits for `webcare journal replay`.
 #[derive(Debug, Serialize, ToSchema)]

@@ -669,116 +669,44 @@ async fn answer(
 }
 
 /// Cases and messages in and out per group, by arrival in the period.
-#[utoipa::path(
-    get, path = "/api/v1/reports/volume", tag = "reports", params(ReportQuery),
-    responses(
-        (status = 200, description = "The report's rows as JSON, or with `Accept: text/csv` as CSV",
-         content((ReportView = "application/json"), (String = "text/csv"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn volume(
-    State(state): State<AppState>,
-    caller: Authorized<ReportReaders>,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<ReportQuery>,
-) -> ApiResult<Response> {
-    answer(&state, &caller.0, ReportKind::Volume, q, &headers).await
+
+/// One handler per report, each documented with the same query and answers; only the path, the
+/// report and the summary differ.
+macro_rules! report_handlers {
+    ($($(#[doc = $doc:tt])* $name:ident => $kind:ident, $path:tt;)*) => {$(
+        $(#[doc = $doc])*
+        #[utoipa::path(
+            get, path = $path, tag = "reports", params(ReportQuery),
+            responses(
+                (status = 200, description = "The report's rows as JSON, or with `Accept: text/csv` as CSV",
+                 content((ReportView = "application/json"), (String = "text/csv"))),
+                (status = 400, body = Problem, content_type = "application/problem+json"),
+            ),
+            security(("bearer" = []))
+        )]
+        pub async fn $name(
+            State(state): State<AppState>,
+            caller: Authorized<ReportReaders>,
+            headers: HeaderMap,
+            ApiQuery(q): ApiQuery<ReportQuery>,
+        ) -> ApiResult<Response> {
+            answer(&state, &caller.0, ReportKind::$kind, q, &headers).await
+        }
+    )*};
 }
 
-/// First reaction times (median, p90, mean; business and wall-clock) and the share answered
-/// within 24 hours.
-#[utoipa::path(
-    get, path = "/api/v1/reports/reaction", tag = "reports", params(ReportQuery),
-    responses(
-        (status = 200, description = "The report's rows as JSON, or with `Accept: text/csv` as CSV",
-         content((ReportView = "application/json"), (String = "text/csv"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn reaction(
-    State(state): State<AppState>,
-    caller: Authorized<ReportReaders>,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<ReportQuery>,
-) -> ApiResult<Response> {
-    answer(&state, &caller.0, ReportKind::Reaction, q, &headers).await
-}
-
-/// Resolution times (median, p90, mean; business and wall-clock); a reopened case counts once.
-#[utoipa::path(
-    get, path = "/api/v1/reports/resolution", tag = "reports", params(ReportQuery),
-    responses(
-        (status = 200, description = "The report's rows as JSON, or with `Accept: text/csv` as CSV",
-         content((ReportView = "application/json"), (String = "text/csv"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn resolution(
-    State(state): State<AppState>,
-    caller: Authorized<ReportReaders>,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<ReportQuery>,
-) -> ApiResult<Response> {
-    answer(&state, &caller.0, ReportKind::Resolution, q, &headers).await
-}
-
-/// The share within norm per clock (reaction, resolution, department) and within 24 hours.
-#[utoipa::path(
-    get, path = "/api/v1/reports/norms", tag = "reports", params(ReportQuery),
-    responses(
-        (status = 200, description = "The report's rows as JSON, or with `Accept: text/csv` as CSV",
-         content((ReportView = "application/json"), (String = "text/csv"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn norms(
-    State(state): State<AppState>,
-    caller: Authorized<ReportReaders>,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<ReportQuery>,
-) -> ApiResult<Response> {
-    answer(&state, &caller.0, ReportKind::Norms, q, &headers).await
-}
-
-/// The share of cases forwarded to departments and the departments' answer times.
-#[utoipa::path(
-    get, path = "/api/v1/reports/forwarding", tag = "reports", params(ReportQuery),
-    responses(
-        (status = 200, description = "The report's rows as JSON, or with `Accept: text/csv` as CSV",
-         content((ReportView = "application/json"), (String = "text/csv"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn forwarding(
-    State(state): State<AppState>,
-    caller: Authorized<ReportReaders>,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<ReportQuery>,
-) -> ApiResult<Response> {
-    answer(&state, &caller.0, ReportKind::Forwarding, q, &headers).await
-}
-
-/// Figures per agent (the case's assignee), optionally split by one more key.
-#[utoipa::path(
-    get, path = "/api/v1/reports/agents", tag = "reports", params(ReportQuery),
-    responses(
-        (status = 200, description = "The report's rows as JSON, or with `Accept: text/csv` as CSV",
-         content((ReportView = "application/json"), (String = "text/csv"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn agents(
-    State(state): State<AppState>,
-    caller: Authorized<ReportReaders>,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<ReportQuery>,
-) -> ApiResult<Response> {
-    answer(&state, &caller.0, ReportKind::Agents, q, &headers).await
+report_handlers! {
+    /// Cases and messages in and out per group, by arrival in the period.
+    volume => Volume, "/api/v1/reports/volume";
+    /// First reaction times (median, p90, mean; business and wall-clock) and the share answered
+    /// within 24 hours.
+    reaction => Reaction, "/api/v1/reports/reaction";
+    /// Resolution times (median, p90, mean; business and wall-clock); a reopened case counts once.
+    resolution => Resolution, "/api/v1/reports/resolution";
+    /// The share within norm per clock (reaction, resolution, department) and within 24 hours.
+    norms => Norms, "/api/v1/reports/norms";
+    /// The share of cases forwarded to departments and the departments' answer times.
+    forwarding => Forwarding, "/api/v1/reports/forwarding";
+    /// Figures per agent (the case's assignee), optionally split by one more key.
+    agents => Agents, "/api/v1/reports/agents";
 }
