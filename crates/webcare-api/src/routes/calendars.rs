@@ -15,7 +15,6 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use webcare_domain::sla::{CalendarSpec, FieldError, SlaError, HORIZON_SECONDS};
 use webcare_store::sla::CalendarRecord;
-use webcare_store::NewAuditEvent;
 
 const PATH: &str = "/api/v1/calendars";
 
@@ -376,14 +375,5 @@ pub(crate) async fn audit(
     action: &str,
     id: Uuid,
 ) -> ApiResult<()> {
-    state
-        .store
-        .record_audit(NewAuditEvent {
-            actor: p.actor(),
-            action: action.into(),
-            case_id: None,
-            detail: serde_json::json!({ "id": id }),
-        })
-        .await?;
-    Ok(())
+    super::people::audit(state, p, action, serde_json::json!({ "id": id })).await
 }

@@ -7,7 +7,6 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::Json;
-use webcare_store::NewAuditEvent;
 
 const PATH: &str = "/api/v1/channel-accounts";
 
@@ -125,14 +124,11 @@ async fn audit(
     action: &str,
     id: uuid::Uuid,
 ) -> ApiResult<()> {
-    state
-        .store
-        .record_audit(NewAuditEvent {
-            actor: p.actor(),
-            action: action.into(),
-            case_id: None,
-            detail: serde_json::json!({ "channelAccountId": id }),
-        })
-        .await?;
-    Ok(())
+    super::people::audit(
+        state,
+        p,
+        action,
+        serde_json::json!({ "channelAccountId": id }),
+    )
+    .await
 }
