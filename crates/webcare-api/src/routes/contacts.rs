@@ -8,7 +8,7 @@
 //! show names and identities, not messages or cases, and a row per result would put the cost of
 //! an audit write on every search keystroke.
 
-use super::{decode_cursor, next_link, page_limit, query_pairs, PageQuery};
+use super::{decode_cursor, page_limit, PageQuery};
 use crate::auth::{roles, Authorized, Principal};
 use crate::dto::{Case, List, Message};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -616,25 +616,8 @@ pub async fn access_log(
     // Recorded before the read, so the answer includes this very look.
     audit_read(&state, &caller, id, "contact.access_log_read").await?;
     let page = state.store.access_log(id, after, limit).await?;
-    Ok(Json(List {
-        next: next_link(
-            &format!("{PATH}/{id}/access-log"),
-            &query_pairs(&uri),
-            page.next_after,
-        ),
-        items: page
-            .items
-            .into_iter()
-            .map(|a| AuditEvent {
-                id: a.id,
-                at: a.at,
-                actor: a.actor,
-                action: a.action,
-                case_id: a.case_id,
-                detail: a.detail,
-            })
-            .collect(),
-    }))
+    let path = format!("{PATH}/{id}/access-log");
+    Ok(Json(List::page(&path, &uri, page)))
 }
 
 // ------------------------------------------------------------------------------------ export
@@ -780,17 +763,7 @@ async fn write_export(
         for a in page.items {
             let mut buf = if first { Vec::new() } else { b",".to_vec() };
             first = false;
-            serde_json::to_writer(
-                &mut buf,
-                &AuditEvent {
-                    id: a.id,
-                    at: a.at,
-                    actor: a.actor,
-                    action: a.action,
-                    case_id: a.case_id,
-                    detail: a.detail,
-                },
-            )?;
+            serde_json::to_writer(&mut buf, &AuditEvent::from(a))?;
             send(buf).await?;
         }
         match page.next_after {
