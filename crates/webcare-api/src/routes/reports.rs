@@ -171,47 +171,65 @@ impl ReportKind {
     }
 }
 
-/// One figure column. Times are in minutes, shares in 0..1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Column {
-    Cases,
-    MessagesIn,
-    MessagesOut,
-    Reactions,
-    ReactionBusinessMedian,
-    ReactionBusinessP90,
-    ReactionBusinessMean,
-    ReactionWallMedian,
-    ReactionWallP90,
-    ReactionWallMean,
-    Within24h,
-    Within24hOf,
-    Within24hShare,
-    Resolved,
-    ResolutionBusinessMedian,
-    ResolutionBusinessP90,
-    ResolutionBusinessMean,
-    ResolutionWallMedian,
-    ResolutionWallP90,
-    ResolutionWallMean,
-    ReactionMet,
-    ReactionJudged,
-    ReactionWithinNorm,
-    ResolutionMet,
-    ResolutionJudged,
-    ResolutionWithinNorm,
-    DepartmentMet,
-    DepartmentJudged,
-    DepartmentWithinNorm,
-    Forwarded,
-    ForwardedShare,
-    DepartmentAnswers,
-    DepartmentBusinessMedian,
-    DepartmentBusinessP90,
-    DepartmentBusinessMean,
-    DepartmentWallMedian,
-    DepartmentWallP90,
-    DepartmentWallMean,
+/// Declares [`Column`] and the name of each column, once.
+macro_rules! columns {
+    ($($col:ident => $name:literal,)*) => {
+        /// One figure column. Times are in minutes, shares in 0..1.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Column {
+            $($col,)*
+        }
+
+        impl Column {
+            /// The column's key in JSON rows and its CSV header.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Column::$col => $name,)*
+                }
+            }
+        }
+    };
+}
+
+columns! {
+    Cases => "cases",
+    MessagesIn => "messagesIn",
+    MessagesOut => "messagesOut",
+    Reactions => "reactions",
+    ReactionBusinessMedian => "reactionBusinessMinutesMedian",
+    ReactionBusinessP90 => "reactionBusinessMinutesP90",
+    ReactionBusinessMean => "reactionBusinessMinutesMean",
+    ReactionWallMedian => "reactionWallMinutesMedian",
+    ReactionWallP90 => "reactionWallMinutesP90",
+    ReactionWallMean => "reactionWallMinutesMean",
+    Within24h => "within24h",
+    Within24hOf => "within24hOf",
+    Within24hShare => "within24hShare",
+    Resolved => "resolved",
+    ResolutionBusinessMedian => "resolutionBusinessMinutesMedian",
+    ResolutionBusinessP90 => "resolutionBusinessMinutesP90",
+    ResolutionBusinessMean => "resolutionBusinessMinutesMean",
+    ResolutionWallMedian => "resolutionWallMinutesMedian",
+    ResolutionWallP90 => "resolutionWallMinutesP90",
+    ResolutionWallMean => "resolutionWallMinutesMean",
+    ReactionMet => "reactionMet",
+    ReactionJudged => "reactionJudged",
+    ReactionWithinNorm => "reactionWithinNormShare",
+    ResolutionMet => "resolutionMet",
+    ResolutionJudged => "resolutionJudged",
+    ResolutionWithinNorm => "resolutionWithinNormShare",
+    DepartmentMet => "departmentMet",
+    DepartmentJudged => "departmentJudged",
+    DepartmentWithinNorm => "departmentWithinNormShare",
+    Forwarded => "forwarded",
+    ForwardedShare => "forwardedShare",
+    DepartmentAnswers => "departmentAnswers",
+    DepartmentBusinessMedian => "departmentBusinessMinutesMedian",
+    DepartmentBusinessP90 => "departmentBusinessMinutesP90",
+    DepartmentBusinessMean => "departmentBusinessMinutesMean",
+    DepartmentWallMedian => "departmentWallMinutesMedian",
+    DepartmentWallP90 => "departmentWallMinutesP90",
+    DepartmentWallMean => "departmentWallMinutesMean",
 }
 
 /// A cell: a count, or a time or share that may be missing (`null`, an empty CSV cell).
@@ -228,50 +246,6 @@ fn round(v: Option<f64>, places: i32) -> Option<f64> {
 }
 
 impl Column {
-    pub fn name(self) -> &'static str {
-        use Column::*;
-        match self {
-            Cases => "cases",
-            MessagesIn => "messagesIn",
-            MessagesOut => "messagesOut",
-            Reactions => "reactions",
-            ReactionBusinessMedian => "reactionBusinessMinutesMedian",
-            ReactionBusinessP90 => "reactionBusinessMinutesP90",
-            ReactionBusinessMean => "reactionBusinessMinutesMean",
-            ReactionWallMedian => "reactionWallMinutesMedian",
-            ReactionWallP90 => "reactionWallMinutesP90",
-            ReactionWallMean => "reactionWallMinutesMean",
-            Within24h => "within24h",
-            Within24hOf => "within24hOf",
-            Within24hShare => "within24hShare",
-            Resolved => "resolved",
-            ResolutionBusinessMedian => "resolutionBusinessMinutesMedian",
-            ResolutionBusinessP90 => "resolutionBusinessMinutesP90",
-            ResolutionBusinessMean => "resolutionBusinessMinutesMean",
-            ResolutionWallMedian => "resolutionWallMinutesMedian",
-            ResolutionWallP90 => "resolutionWallMinutesP90",
-            ResolutionWallMean => "resolutionWallMinutesMean",
-            ReactionMet => "reactionMet",
-            ReactionJudged => "reactionJudged",
-            ReactionWithinNorm => "reactionWithinNormShare",
-            ResolutionMet => "resolutionMet",
-            ResolutionJudged => "resolutionJudged",
-            ResolutionWithinNorm => "resolutionWithinNormShare",
-            DepartmentMet => "departmentMet",
-            DepartmentJudged => "departmentJudged",
-            DepartmentWithinNorm => "departmentWithinNormShare",
-            Forwarded => "forwarded",
-            ForwardedShare => "forwardedShare",
-            DepartmentAnswers => "departmentAnswers",
-            DepartmentBusinessMedian => "departmentBusinessMinutesMedian",
-            DepartmentBusinessP90 => "departmentBusinessMinutesP90",
-            DepartmentBusinessMean => "departmentBusinessMinutesMean",
-            DepartmentWallMedian => "departmentWallMinutesMedian",
-            DepartmentWallP90 => "departmentWallMinutesP90",
-            DepartmentWallMean => "departmentWallMinutesMean",
-        }
-    }
-
     pub fn cell(self, r: &Row) -> Cell {
         use Column::*;
         let minutes = |v: Option<f64>| Cell::Number(round(v, 2));
@@ -667,8 +641,6 @@ async fn answer(
         Json(to_json(&report)).into_response()
     })
 }
-
-/// Cases and messages in and out per group, by arrival in the period.
 
 /// One handler per report, each documented with the same query and answers; only the path, the
 /// report and the summary differ.
