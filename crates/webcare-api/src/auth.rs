@@ -1,7 +1,7 @@
 //! Bearer-token authentication and role checks. Every `/api/v1` route except the OpenAPI document
 //! takes a [`Principal`]; handlers say which roles they allow with [`Principal::require`].
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -177,14 +177,9 @@ impl FromRequestParts<AppState> for Principal {
             .ok_or_else(|| ApiError::Unauthorized("unknown or revoked token".into()))?;
         let principal = match rec.user_id {
             Some(user_id) => {
-                let user = state
-                    .store
-                    .get_user(user_id)
-                    .await?
-                    .filter(|u| u.active)
-                    .ok_or_else(|| {
-                        ApiError::Unauthorized("the token's user is not an active desk user".into())
-                    })?;
+                let user = active_user(state, user_id).await?.ok_or_else(|| {
+                    ApiError::Unauthorized("the token's user is not an active desk user".into())
+                })?;
                 user_principal(rec.id, user)
             }
             None => Principal {
@@ -215,6 +210,14 @@ fn note_use(state: &AppState, token_id: Uuid, last_used_at: Option<chrono::DateT
 }
 
 /// A JWT from the identity provider, mapped to an active desk user by `sub`, else by `email`.
+/// The desk user with this id, if they are active.
+pub(crate) async fn active_user(
+    state: &AppState,
+    id: Uuid,
+) -> ApiResult<Option<webcare_store::agent::UserRecord>> {
+    Ok(state.store.get_user(id).await?.filter(|u| u.active))
+}
+
 async fn oidc_principal(state: &AppState, token: &str) -> Result<Principal, ApiError> {
     let verifier = state.oidc.as_ref().ok_or_else(|| {
         ApiError::Unauthorized("sign-in through the identity provider is not configured".into())

@@ -425,11 +425,13 @@ struct AccountFields<'a> {
     api_base_url: Option<&'a str>,
     callback_url: Option<&'a str>,
     credentials: Option<&'a std::collections::BTreeMap<String, String>>,
-    intervals: [(&'static str, Option<u32>); 2],
+    poll_interval_seconds: Option<u32>,
+    delete_check_interval_seconds: Option<u32>,
     out_of_hours_reply: Option<&'a webcare_desk::auto_reply::OutOfHoursReply>,
 }
 
-fn check_account_fields(errs: &mut Vec<InvalidParam>, f: AccountFields<'_>) {
+/// Every invalid field of a new account or a change, named.
+fn check_account_fields(f: AccountFields<'_>) -> Result<(), ApiError> {
     let AccountFields {
         kind,
         name,
@@ -437,9 +439,12 @@ fn check_account_fields(errs: &mut Vec<InvalidParam>, f: AccountFields<'_>) {
         api_base_url,
         callback_url,
         credentials,
-        intervals,
+        poll_interval_seconds,
+        delete_check_interval_seconds,
         out_of_hours_reply,
     } = f;
+    let mut invalid = Vec::new();
+    let errs = &mut invalid;
     if let Some(o) = out_of_hours_reply {
         for (name, code, reason) in o.problems(kind) {
             errs.push(InvalidParam::new(name, code, reason));
@@ -478,6 +483,10 @@ fn check_account_fields(errs: &mut Vec<InvalidParam>, f: AccountFields<'_>) {
             ));
         }
     }
+    let intervals = [
+        ("pollIntervalSeconds", poll_interval_seconds),
+        ("deleteCheckIntervalSeconds", delete_check_interval_seconds),
+    ];
     for (name, v) in intervals {
         if v.is_some() && kind != ChannelKind::X {
             errs.push(InvalidParam::new(
@@ -489,6 +498,24 @@ fn check_account_fields(errs: &mut Vec<InvalidParam>, f: AccountFields<'_>) {
         if v == Some(0) {
             errs.push(InvalidParam::new(name, "out_of_range", "at least 1 second"));
         }
+    }
+    if invalid.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Invalid(invalid))
+    }
+}
+
+/// The out-of-hours reply, where one is set, in an account's settings.
+fn set_out_of_hours_reply(
+    settings: &mut rec::AccountSettings,
+    reply: Option<&webcare_desk::auto_reply::OutOfHoursReply>,
+) {
+    if let Some(o) = reply {
+        settings.insert(
+            webcare_desk::auto_reply::SETTING.into(),
+            serde_json::to_value(o).unwrap_or_default(),
+        );
     }
 }
 
@@ -521,29 +548,17 @@ fn interval_settings(poll: Option<u32>, delete: Option<u32>) -> rec::AccountSett
 
 impl NewChannelAccount {
     pub fn into_record(self) -> Result<rec::NewChannelAccount, ApiError> {
-        let mut errs = Vec::new();
-        check_account_fields(
-            &mut errs,
-            AccountFields {
-                kind: self.kind,
-                name: Some(&self.name),
-                external_id: Some(&self.external_id),
-                api_base_url: self.api_base_url.as_deref(),
-                callback_url: self.callback_url.as_deref(),
-                credentials: Some(&self.credentials),
-                intervals: [
-                    ("pollIntervalSeconds", self.poll_interval_seconds),
-                    (
-                        "deleteCheckIntervalSeconds",
-                        self.delete_check_interval_seconds,
-                    ),
-                ],
-                out_of_hours_reply: self.out_of_hours_reply.as_ref(),
-            },
-        );
-        if !errs.is_empty() {
-            return Err(ApiError::Invalid(errs));
-        }
+        check_account_fields(AccountFields {
+            kind: self.kind,
+            name: Some(&self.name),
+            external_id: Some(&self.external_id),
+            api_base_url: self.api_base_url.as_deref(),
+            callback_url: self.callback_url.as_deref(),
+            credentials: Some(&self.credentials),
+            poll_interval_seconds: self.poll_interval_seconds,
+            delete_check_interval_seconds: self.delete_check_interval_seconds,
+            out_of_hours_reply: self.out_of_hours_reply.as_ref(),
+        })?;
         let mut settings = rec::AccountSettings::new();
         if self.kind == ChannelKind::X {
             // Defaults made explicit, so what the poller uses is what the API shows.
@@ -552,12 +567,7 @@ impl NewChannelAccount {
                 Some(self.delete_check_interval_seconds.unwrap_or(900)),
             );
         }
-        if let Some(o) = &self.out_of_hours_reply {
-            settings.insert(
-                webcare_desk::auto_reply::SETTING.into(),
-                serde_json::to_value(o).unwrap_or_default(),
-            );
-        }
+        set_out_of_hours_reply(&mut settings, self.out_of_hours_reply.as_ref());
         Ok(rec::NewChannelAccount {
             kind: self.kind,
             name: self.name.trim().to_owned(),
@@ -574,39 +584,22 @@ impl NewChannelAccount {
 
 impl ChannelAccountPatch {
     pub fn into_record(self, kind: ChannelKind) -> Result<rec::ChannelAccountPatch, ApiError> {
-        let mut errs = Vec::new();
-        check_account_fields(
-            &mut errs,
-            AccountFields {
-                kind,
-                name: self.name.as_deref(),
-                external_id: self.external_id.as_deref(),
-                api_base_url: self.api_base_url.as_ref().and_then(|o| o.as_deref()),
-                callback_url: self.callback_url.as_ref().and_then(|o| o.as_deref()),
-                credentials: self.credentials.as_ref(),
-                intervals: [
-                    ("pollIntervalSeconds", self.poll_interval_seconds),
-                    (
-                        "deleteCheckIntervalSeconds",
-                        self.delete_check_interval_seconds,
-                    ),
-                ],
-                out_of_hours_reply: self.out_of_hours_reply.as_ref(),
-            },
-        );
-        if !errs.is_empty() {
-            return Err(ApiError::Invalid(errs));
-        }
+        check_account_fields(AccountFields {
+            kind,
+            name: self.name.as_deref(),
+            external_id: self.external_id.as_deref(),
+            api_base_url: self.api_base_url.as_ref().and_then(|o| o.as_deref()),
+            callback_url: self.callback_url.as_ref().and_then(|o| o.as_deref()),
+            credentials: self.credentials.as_ref(),
+            poll_interval_seconds: self.poll_interval_seconds,
+            delete_check_interval_seconds: self.delete_check_interval_seconds,
+            out_of_hours_reply: self.out_of_hours_reply.as_ref(),
+        })?;
         let mut settings = interval_settings(
             self.poll_interval_seconds,
             self.delete_check_interval_seconds,
         );
-        if let Some(o) = &self.out_of_hours_reply {
-            settings.insert(
-                webcare_desk::auto_reply::SETTING.into(),
-                serde_json::to_value(o).unwrap_or_default(),
-            );
-        }
+        set_out_of_hours_reply(&mut settings, self.out_of_hours_reply.as_ref());
         Ok(rec::ChannelAccountPatch {
             name: self.name.map(|n| n.trim().to_owned()),
             external_id: self.external_id,

@@ -406,3 +406,19 @@ impl Report {
         println!("{json}");
     }
 }
+
+/// One GET with the admin token, timed until the whole body is read; an answer other than 2xx is
+/// an error that names it.
+pub async fn timed_get(client: &reqwest::Client, url: &str) -> anyhow::Result<(Duration, Vec<u8>)> {
+    let t = std::time::Instant::now();
+    let res = client.get(url).bearer_auth(ADMIN_TOKEN).send().await?;
+    let status = res.status();
+    let body = res.bytes().await?;
+    let el = t.elapsed();
+    anyhow::ensure!(
+        status.is_success(),
+        "{url} answered {status}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    Ok((el, body.to_vec()))
+}

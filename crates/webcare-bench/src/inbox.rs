@@ -37,6 +37,44 @@ pub fn default_cases(quick: bool) -> usize {
     }
 }
 
+/// A suite over seeded cases: its fresh database (dropped afterwards), the server binary and how
+/// many cases to seed.
+pub struct CaseRun {
+    pub bdb: BenchDb,
+    pub bin: std::path::PathBuf,
+    pub n: usize,
+    pub quick: bool,
+}
+
+impl CaseRun {
+    /// Migrates, opens a pool of `connections` and seeds the cases; the seconds the seeding took.
+    pub async fn seed(&self, connections: u32) -> anyhow::Result<(Pool, f64)> {
+        self.bdb.migrate().await?;
+        let pool = self.bdb.pool(connections).await?;
+        let t = Instant::now();
+        seed_cases(&pool, self.n).await.context("seeding cases")?;
+        Ok((pool, t.elapsed().as_secs_f64()))
+    }
+
+    /// Autovacuum would do this shortly after a bulk load; done now so plans are stable.
+    pub async fn analyze(&self, pool: &Pool) -> anyhow::Result<()> {
+        if self.bdb.db == Db::Postgres {
+            pool.exec("ANALYZE").await?;
+        }
+        Ok(())
+    }
+
+    /// The `cases` metric: `what` they are, with `quick_note` under `--quick`.
+    pub fn report_cases(&self, report: &mut Report, what: &str, quick_note: &str) {
+        let note = if self.quick {
+            format!("{what} (--quick; {quick_note})")
+        } else {
+            what.to_owned()
+        };
+        report.metric("cases", self.n as f64, &note);
+    }
+}
+
 /// Seeds `n` cases (and n/10 contacts, 4 channel accounts) with one multi-row INSERT per 1,000
 /// rows and one transaction per 50,000. Ids are UUIDv7 in creation order, as the desk makes them.
 pub async fn seed_cases(pool: &Pool, n: usize) -> anyhow::Result<()> {
@@ -242,47 +280,11 @@ fn http_query(q: &Query, i: usize) -> String {
     }
 }
 
-pub async fn run(
-    db: Db,
-    pg_url: &str,
-    quick: bool,
-    cases: Option<usize>,
-) -> anyhow::Result<Report> {
-    let mut report = Report::new("inbox", db);
-    let n = cases.unwrap_or(default_cases(quick));
-    let bin = webcare_binary()?;
-    let bdb = BenchDb::fresh(db, pg_url).await?;
-    let r = run_inner(&bdb, &bin, n, quick, &mut report).await;
-    bdb.drop_db().await;
-    r?;
-    Ok(report)
-}
-
-async fn run_inner(
-    bdb: &BenchDb,
-    bin: &std::path::PathBuf,
-    n: usize,
-    quick: bool,
-    report: &mut Report,
-) -> anyhow::Result<()> {
-    bdb.migrate().await?;
-    let pool = bdb.pool(1).await?;
-    let t = Instant::now();
-    seed_cases(&pool, n).await.context("seeding cases")?;
-    let seed_s = t.elapsed().as_secs_f64();
-    if bdb.db == Db::Postgres {
-        // Autovacuum would do this shortly after a bulk load; do it now so plans are stable.
-        pool.exec("ANALYZE").await?;
-    }
-    report.metric(
-        "cases",
-        n as f64,
-        if quick {
-            "seeded (--quick; the full run seeds 1,000,000)"
-        } else {
-            "seeded"
-        },
-    );
+pub async fn run(c: &CaseRun, report: &mut Report) -> anyhow::Result<()> {
+    let (bdb, bin, quick) = (&c.bdb, &c.bin, c.quick);
+    let (pool, seed_s) = c.seed(1).await?;
+    c.analyze(&pool).await?;
+    c.report_cases(report, "seeded", "the full run seeds 1,000,000");
     report.metric(
         "seed_s",
         seed_s,
@@ -331,16 +333,7 @@ async fn measure(
             let mut times = Vec::with_capacity(reps);
             for i in 0..(reps + 20) {
                 let url = format!("{base}/api/v1/cases?{}&limit=50", http_query(&q, i));
-                let t = Instant::now();
-                let res = client.get(&url).bearer_auth(ADMIN_TOKEN).send().await?;
-                let status = res.status();
-                let body = res.bytes().await?;
-                let el = t.elapsed();
-                anyhow::ensure!(
-                    status.is_success(),
-                    "{url} answered {status}: {}",
-                    String::from_utf8_lossy(&body)
-                );
+                let (el, _) = timed_get(client, &url).await?;
                 if i >= 20 {
                     times.push(el);
                 }

@@ -19,7 +19,8 @@ mod sla;
 mod workload;
 
 use clap::{Parser, ValueEnum};
-use common::Db;
+use common::{webcare_binary, BenchDb, Db, Report};
+use inbox::CaseRun;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Suite {
@@ -65,12 +66,36 @@ async fn main() -> anyhow::Result<()> {
         Suite::Ingest => {
             ingest::run(cli.db, &cli.pg_url, cli.quick, cli.via, cli.n, cli.rules).await?
         }
-        Suite::Inbox => inbox::run(cli.db, &cli.pg_url, cli.quick, cli.n).await?,
+        Suite::Inbox => over_cases(&cli, "inbox", inbox::default_cases, inbox::run).await?,
         Suite::Sla => sla::run(cli.db, &cli.pg_url, cli.quick, cli.n).await?,
-        Suite::Memory => memory::run(cli.db, &cli.pg_url, cli.quick, cli.n).await?,
+        Suite::Memory => over_cases(&cli, "memory", inbox::default_cases, memory::run).await?,
         Suite::Routing => routing::run(cli.db, cli.quick, cli.n)?,
-        Suite::Reports => reports::run(cli.db, &cli.pg_url, cli.quick, cli.n).await?,
+        Suite::Reports => over_cases(&cli, "reports", reports::default_cases, reports::run).await?,
     };
     report.print();
     Ok(())
+}
+
+/// Runs a suite over seeded cases (`--n`, or `default` by `--quick`) in a fresh database, dropped
+/// afterwards whatever the outcome.
+async fn over_cases(
+    cli: &Cli,
+    name: &'static str,
+    default: fn(bool) -> usize,
+    suite: impl AsyncFnOnce(&CaseRun, &mut Report) -> anyhow::Result<()>,
+) -> anyhow::Result<Report> {
+    let mut report = Report::new(name, cli.db);
+    let n = cli.n.unwrap_or(default(cli.quick));
+    let bin = webcare_binary()?;
+    let bdb = BenchDb::fresh(cli.db, &cli.pg_url).await?;
+    let run = CaseRun {
+        bdb,
+        bin,
+        n,
+        quick: cli.quick,
+    };
+    let r = suite(&run, &mut report).await;
+    run.bdb.drop_db().await;
+    r?;
+    Ok(report)
 }

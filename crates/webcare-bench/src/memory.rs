@@ -2,47 +2,15 @@
 //! N cases stored, after a round of inbox queries, and at its peak under the ingest load.
 
 use crate::common::*;
-use crate::{inbox, ingest, workload};
+use crate::inbox::{self, CaseRun};
+use crate::{ingest, workload};
 use std::time::Duration;
 
-pub async fn run(
-    db: Db,
-    pg_url: &str,
-    quick: bool,
-    cases: Option<usize>,
-) -> anyhow::Result<Report> {
-    let mut report = Report::new("memory", db);
-    let n = cases.unwrap_or(inbox::default_cases(quick));
-    let bin = webcare_binary()?;
-    let bdb = BenchDb::fresh(db, pg_url).await?;
-    let r = run_inner(&bdb, &bin, n, quick, &mut report).await;
-    bdb.drop_db().await;
-    r?;
-    Ok(report)
-}
-
-async fn run_inner(
-    bdb: &BenchDb,
-    bin: &std::path::PathBuf,
-    n: usize,
-    quick: bool,
-    report: &mut Report,
-) -> anyhow::Result<()> {
-    bdb.migrate().await?;
-    let pool = bdb.pool(2).await?;
-    inbox::seed_cases(&pool, n).await?;
-    if bdb.db == Db::Postgres {
-        pool.exec("ANALYZE").await?;
-    }
-    report.metric(
-        "cases",
-        n as f64,
-        if quick {
-            "stored (--quick; the full run stores 1,000,000)"
-        } else {
-            "stored"
-        },
-    );
+pub async fn run(c: &CaseRun, report: &mut Report) -> anyhow::Result<()> {
+    let (bdb, bin, quick) = (&c.bdb, &c.bin, c.quick);
+    let (pool, _) = c.seed(2).await?;
+    c.analyze(&pool).await?;
+    c.report_cases(report, "stored", "the full run stores 1,000,000");
     let server = Server::start(bin, &bdb.url, &[]).await?;
     let r = async {
         tokio::time::sleep(Duration::from_secs(2)).await;

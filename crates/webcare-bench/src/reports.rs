@@ -5,6 +5,7 @@
 //! with their message counts and clock rows) and groups them by week and channel in the database.
 
 use crate::common::*;
+use crate::inbox::CaseRun;
 use anyhow::Context;
 use std::time::{Duration, Instant};
 
@@ -127,49 +128,15 @@ fn floor_sql(db: Db, from: i64, to: i64) -> String {
     )
 }
 
-pub async fn run(
-    db: Db,
-    pg_url: &str,
-    quick: bool,
-    cases: Option<usize>,
-) -> anyhow::Result<Report> {
-    let mut report = Report::new("reports", db);
-    let n = cases.unwrap_or(default_cases(quick));
-    let bin = webcare_binary()?;
-    let bdb = BenchDb::fresh(db, pg_url).await?;
-    let r = run_inner(&bdb, &bin, n, quick, &mut report).await;
-    bdb.drop_db().await;
-    r?;
-    Ok(report)
-}
-
-async fn run_inner(
-    bdb: &BenchDb,
-    bin: &std::path::PathBuf,
-    n: usize,
-    quick: bool,
-    report: &mut Report,
-) -> anyhow::Result<()> {
-    bdb.migrate().await?;
-    let pool = bdb.pool(1).await?;
+pub async fn run(c: &CaseRun, report: &mut Report) -> anyhow::Result<()> {
+    let (bdb, bin, n, quick) = (&c.bdb, &c.bin, c.n, c.quick);
+    let (pool, seed_s) = c.seed(1).await?;
     let t = Instant::now();
-    crate::inbox::seed_cases(&pool, n)
-        .await
-        .context("seeding cases")?;
     seed_facts(&pool, bdb.db).await?;
-    let seed_s = t.elapsed().as_secs_f64();
-    if bdb.db == Db::Postgres {
-        pool.exec("ANALYZE").await?;
-    }
-    report.metric(
-        "cases",
-        n as f64,
-        if quick {
-            "seeded over a year, 2 messages and 1-2 clocks each (--quick; the full run seeds 600,000)"
-        } else {
-            "seeded over a year, 2 messages and 1-2 clocks each"
-        },
-    );
+    let seed_s = seed_s + t.elapsed().as_secs_f64();
+    c.analyze(&pool).await?;
+    let what = "seeded over a year, 2 messages and 1-2 clocks each";
+    c.report_cases(report, what, "the full run seeds 600,000");
     report.metric("seed_s", seed_s, "bulk seed time");
 
     // The whole seeded year (and a day either side), in Amsterdam dates.
@@ -256,16 +223,7 @@ async fn time_report(
     let mut times: Vec<Duration> = Vec::with_capacity(reps);
     let mut rows = 0;
     for i in 0..=reps {
-        let t = Instant::now();
-        let res = client.get(url).bearer_auth(ADMIN_TOKEN).send().await?;
-        let status = res.status();
-        let body = res.bytes().await?;
-        let el = t.elapsed();
-        anyhow::ensure!(
-            status.is_success(),
-            "{url} answered {status}: {}",
-            String::from_utf8_lossy(&body)
-        );
+        let (el, body) = timed_get(client, url).await?;
         let v: serde_json::Value = serde_json::from_slice(&body)?;
         rows = v["rows"].as_array().map_or(0, Vec::len);
         if i > 0 {

@@ -29,28 +29,23 @@ fn fingerprint(bytes: &[u8]) -> String {
     format!("{:08x}", h >> 32)
 }
 
+/// A vendored file, served under its own (versioned) name.
+macro_rules! vendored {
+    ($name:literal, $content_type:expr) => {
+        Asset {
+            name: $name.into(),
+            bytes: include_bytes!(concat!("../assets/vendor/", $name)),
+            content_type: $content_type,
+        }
+    };
+}
+
 static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
     vec![
-        Asset {
-            name: "htmx-2.0.11.min.js".into(),
-            bytes: include_bytes!("../assets/vendor/htmx-2.0.11.min.js"),
-            content_type: JS,
-        },
-        Asset {
-            name: "htmx-ext-sse-2.2.4.min.js".into(),
-            bytes: include_bytes!("../assets/vendor/htmx-ext-sse-2.2.4.min.js"),
-            content_type: JS,
-        },
-        Asset {
-            name: "utrecht-component-library-css-9.0.4.css".into(),
-            bytes: include_bytes!("../assets/vendor/utrecht-component-library-css-9.0.4.css"),
-            content_type: CSS,
-        },
-        Asset {
-            name: "voorbeeld-design-tokens-7.4.1.css".into(),
-            bytes: include_bytes!("../assets/vendor/voorbeeld-design-tokens-7.4.1.css"),
-            content_type: CSS,
-        },
+        vendored!("htmx-2.0.11.min.js", JS),
+        vendored!("htmx-ext-sse-2.2.4.min.js", JS),
+        vendored!("utrecht-component-library-css-9.0.4.css", CSS),
+        vendored!("voorbeeld-design-tokens-7.4.1.css", CSS),
         Asset {
             name: format!("webcare.{}.css", fingerprint(OWN_CSS)),
             bytes: OWN_CSS,

@@ -6,7 +6,7 @@ use crate::format;
 use crate::session::WebUser;
 use crate::WebState;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -986,77 +986,90 @@ fn uuid_field(f: &FormMap, k: &str, what: &str) -> Result<Uuid, DeskError> {
         .map_err(|_| DeskError::invalid(k, "required", format!("kies {what}")))
 }
 
-macro_rules! action {
-    ($web:ident, $user:ident, $id:ident) => {{
-        match case_for(&$web, &$user, &$id).await {
-            Ok(c) => c.id,
-            Err(r) => return r,
-        }
-    }};
+/// A form posted to an action on a case: the user, the case id and the form, then the case
+/// (which the user must be able to see) and the action's policy `P`, checked in that order.
+pub struct CaseForm<P: Policy> {
+    web: WebState,
+    user: WebUser,
+    id: Uuid,
+    p: Authorized<P>,
+    f: FormMap,
 }
 
-macro_rules! policy {
-    ($user:ident, $p:ty) => {{
-        match allowed::<$p>(&$user) {
-            Ok(p) => p,
-            Err(r) => return r,
-        }
-    }};
+impl<P: Policy> FromRequest<WebState> for CaseForm<P> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, web: &WebState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let user = WebUser::from_request_parts(&mut parts, web).await?;
+        let Path(id) = Path::<String>::from_request_parts(&mut parts, web)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Form(f) = Form::<FormMap>::from_request(Request::from_parts(parts, body), web)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let id = case_for(web, &user, &id).await?.id;
+        let p = allowed::<P>(&user)?;
+        Ok(CaseForm {
+            web: web.clone(),
+            user,
+            id,
+            p,
+            f,
+        })
+    }
+}
+
+impl<P: Policy> CaseForm<P> {
+    fn field(&self, k: &str) -> String {
+        field(&self.f, k)
+    }
+
+    /// See [`after`]; `form` names the form that was posted.
+    async fn after<T>(self, form: &'static str, r: Result<T, DeskError>) -> Response {
+        after(&self.web, &self.user, self.id, form, self.f, r.map(|_| ())).await
+    }
 }
 
 pub async fn claim(State(web): State<WebState>, user: WebUser, Path(id): Path<String>) -> Response {
-    let id = action!(web, user, id);
-    let p = policy!(user, roles::CaseWork);
+    let id = match case_for(&web, &user, &id).await {
+        Ok(c) => c.id,
+        Err(r) => return r,
+    };
+    let p = match allowed::<roles::CaseWork>(&user) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let r = case_work::claim_case(&web.app, &p, id).await.map(|_| ());
     after(&web, &user, id, "claim", FormMap::new(), r).await
 }
 
-pub async fn assign(
-    State(web): State<WebState>,
-    user: WebUser,
-    Path(id): Path<String>,
-    Form(f): Form<FormMap>,
-) -> Response {
-    let id = action!(web, user, id);
-    let p = policy!(user, roles::CaseWork);
-    let a = field(&f, "assignee");
-    let patch = serde_json::json!({ "assignee": if a.is_empty() { None } else { Some(a) } });
+pub async fn assign(a: CaseForm<roles::CaseWork>) -> Response {
+    let assignee = a.field("assignee");
+    let patch = serde_json::json!({ "assignee": (!assignee.is_empty()).then_some(assignee) });
     let r = match serde_json::from_value::<case_work::CasePatch>(patch) {
-        Ok(b) => case_work::patch_case(&web.app, &p, id, b).await.map(|_| ()),
+        Ok(b) => case_work::patch_case(&a.web.app, &a.p, a.id, b).await,
         Err(e) => Err(DeskError::invalid("assignee", "invalid", e.to_string())),
     };
-    after(&web, &user, id, "assign", f, r).await
+    a.after("assign", r).await
 }
 
-pub async fn resolve(
-    State(web): State<WebState>,
-    user: WebUser,
-    Path(id): Path<String>,
-    Form(f): Form<FormMap>,
-) -> Response {
-    let id = action!(web, user, id);
-    let p = policy!(user, roles::CaseWork);
+pub async fn resolve(a: CaseForm<roles::CaseWork>) -> Response {
     let patch = serde_json::json!({
         "status": "resolved",
-        "confirmUndelivered": f.contains_key("confirmUndelivered"),
+        "confirmUndelivered": a.f.contains_key("confirmUndelivered"),
     });
     let r = match serde_json::from_value::<case_work::CasePatch>(patch) {
-        Ok(b) => case_work::patch_case(&web.app, &p, id, b).await.map(|_| ()),
+        Ok(b) => case_work::patch_case(&a.web.app, &a.p, a.id, b).await,
         Err(e) => return api_error_page(ApiError::BadRequest(e.to_string())),
     };
-    after(&web, &user, id, "resolve", f, r).await
+    a.after("resolve", r).await
 }
 
-pub async fn reply(
-    State(web): State<WebState>,
-    user: WebUser,
-    Path(id): Path<String>,
-    Form(f): Form<FormMap>,
-) -> Response {
-    let id = action!(web, user, id);
-    let p = policy!(user, roles::Reply);
+pub async fn reply(a: CaseForm<roles::Reply>) -> Response {
+    let f = &a.f;
     let r = async {
-        let text = field(&f, "text");
+        let text = field(f, "text");
         let template_id = match f.get("templateId").map(|s| s.trim()) {
             None | Some("") => None,
             Some(t) => Some(Uuid::parse_str(t).map_err(|_| {
@@ -1079,87 +1092,51 @@ pub async fn reply(
             template_id,
             whatsapp_template: None,
         };
-        replies::create_reply(&web.app, &p, id, reply_id, body)
-            .await
-            .map(|_| ())
+        replies::create_reply(&a.web.app, &a.p, a.id, reply_id, body).await
     }
     .await;
-    after(&web, &user, id, "reply", f, r).await
+    a.after("reply", r).await
 }
 
-pub async fn forward(
-    State(web): State<WebState>,
-    user: WebUser,
-    Path(id): Path<String>,
-    Form(f): Form<FormMap>,
-) -> Response {
-    let id = action!(web, user, id);
-    let p = policy!(user, roles::CaseWork);
-    let r = async {
-        let department_id = uuid_field(&f, "departmentId", "een afdeling")?;
-        let b = case_work::ForwardRequest {
-            department_id,
-            question: field(&f, "question"),
-        };
-        case_work::forward_case(&web.app, &p, id, b)
-            .await
-            .map(|_| ())
-    }
-    .await;
-    after(&web, &user, id, "forward", f, r).await
-}
-
-pub async fn answer(
-    State(web): State<WebState>,
-    user: WebUser,
-    Path(id): Path<String>,
-    Form(f): Form<FormMap>,
-) -> Response {
-    let id = action!(web, user, id);
-    let p = policy!(user, roles::DepartmentWork);
-    let b = case_work::DepartmentAnswer {
-        text: field(&f, "text"),
+pub async fn forward(a: CaseForm<roles::CaseWork>) -> Response {
+    let r = match uuid_field(&a.f, "departmentId", "een afdeling") {
+        Ok(department_id) => {
+            let question = a.field("question");
+            let b = case_work::ForwardRequest {
+                department_id,
+                question,
+            };
+            case_work::forward_case(&a.web.app, &a.p, a.id, b).await
+        }
+        Err(e) => Err(e),
     };
-    let r = case_work::answer_forward(&web.app, &p, id, b)
-        .await
-        .map(|_| ());
+    a.after("forward", r).await
+}
+
+pub async fn answer(a: CaseForm<roles::DepartmentWork>) -> Response {
+    let b = case_work::DepartmentAnswer {
+        text: a.field("text"),
+    };
+    let r = case_work::answer_forward(&a.web.app, &a.p, a.id, b).await;
     // The answered case leaves the department's scope: back to its inbox.
-    if r.is_ok() && user.principal.role == Role::Department {
+    if r.is_ok() && a.user.principal.role == Role::Department {
         return Redirect::to("/inbox").into_response();
     }
-    after(&web, &user, id, "answer", f, r).await
+    a.after("answer", r).await
 }
 
-pub async fn hand_back(
-    State(web): State<WebState>,
-    user: WebUser,
-    Path(id): Path<String>,
-    Form(f): Form<FormMap>,
-) -> Response {
-    let id = action!(web, user, id);
-    let p = policy!(user, roles::CaseWork);
+pub async fn hand_back(a: CaseForm<roles::CaseWork>) -> Response {
     let b = case_work::ReturnRequest {
-        reason: field(&f, "reason"),
+        reason: a.field("reason"),
     };
-    let r = case_work::return_case(&web.app, &p, id, b)
-        .await
-        .map(|_| ());
-    after(&web, &user, id, "return", f, r).await
+    let r = case_work::return_case(&a.web.app, &a.p, a.id, b).await;
+    a.after("return", r).await
 }
 
-pub async fn note(
-    State(web): State<WebState>,
-    user: WebUser,
-    Path(id): Path<String>,
-    Form(f): Form<FormMap>,
-) -> Response {
-    let id = action!(web, user, id);
-    let p = policy!(user, roles::CaseWork);
+pub async fn note(a: CaseForm<roles::CaseWork>) -> Response {
     let b = case_work::NewNote {
-        text: field(&f, "text"),
+        text: a.field("text"),
     };
-    let r = case_work::add_note_to(&web.app, &p, id, b)
-        .await
-        .map(|_| ());
-    after(&web, &user, id, "note", f, r).await
+    let r = case_work::add_note_to(&a.web.app, &a.p, a.id, b).await;
+    a.after("note", r).await
 }

@@ -13,7 +13,7 @@ use axum::response::Response;
 use chrono::{Duration, Utc};
 use chrono_tz::Europe::Amsterdam;
 use serde::Deserialize;
-use webcare_api::auth::Authorized;
+use webcare_api::auth::{Authorized, Principal};
 use webcare_api::error::ApiError;
 use webcare_api::routes::reports::{
     self as api, Cell, Report, ReportKind, ReportQuery, ReportReaders,
@@ -206,17 +206,26 @@ fn group_choices(current: Option<&str>) -> Vec<Choice> {
     out
 }
 
+/// The caller, if they may read reports, and the report the form asks for.
+fn request(
+    user: &WebUser,
+    form: &ReportForm,
+) -> Result<(Principal, ReportKind, ReportQuery), ApiError> {
+    let caller = Authorized::<ReportReaders>::check(user.principal.clone())?.0;
+    let (kind, q) = query(form);
+    Ok((caller, kind, q))
+}
+
 /// `GET /rapportages`: the form, and the report when it is valid.
 pub async fn page(
     State(web): State<WebState>,
     user: WebUser,
     Query(form): Query<ReportForm>,
 ) -> Response {
-    let caller = match Authorized::<ReportReaders>::check(user.principal.clone()) {
-        Ok(c) => c,
+    let (caller, kind, q) = match request(&user, &form) {
+        Ok(r) => r,
         Err(e) => return api_error_page(e),
     };
-    let (kind, q) = query(&form);
     let mut page = ReportsPage {
         layout: Layout::of(&user, "Rapportages"),
         reports: choices(
@@ -238,7 +247,7 @@ pub async fn page(
         rows: Vec::new(),
     };
     let link = csv_link(kind, &q, &form);
-    let req = match api::parse(kind, q, &caller.0) {
+    let req = match api::parse(kind, q, &caller) {
         Ok(r) => r,
         Err(ApiError::Invalid(ps)) => {
             for p in ps {
@@ -334,16 +343,11 @@ pub async fn csv(
     user: WebUser,
     Query(form): Query<ReportForm>,
 ) -> Response {
-    let caller = match Authorized::<ReportReaders>::check(user.principal.clone()) {
-        Ok(c) => c,
-        Err(e) => return api_error_page(e),
+    let report = async {
+        let (caller, kind, q) = request(&user, &form)?;
+        api::run(&web.app, api::parse(kind, q, &caller)?).await
     };
-    let (kind, q) = query(&form);
-    let result = match api::parse(kind, q, &caller.0) {
-        Ok(req) => api::run(&web.app, req).await,
-        Err(e) => Err(e),
-    };
-    match result {
+    match report.await {
         Ok(report) => api::csv_response(report),
         Err(e) => api_error_page(e),
     }

@@ -449,17 +449,23 @@ async fn demo_runs_a_living_desk() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `webcare user set-password` reads the password from stdin, refuses a short one, and stores an
-/// argon2id hash the web app's sign-in verifies.
-#[tokio::test]
-async fn user_set_password_from_stdin() {
-    use std::io::Write;
+/// A fresh SQLite database and the store on it.
+async fn fresh_sqlite() -> (String, std::sync::Arc<dyn webcare_store::Store>) {
     let db = webcare_store::testing::fresh_database_url(Backend::Sqlite)
         .await
         .unwrap();
     let store = webcare_store::connect(&db, Default::default())
         .await
         .unwrap();
+    (db, store)
+}
+
+/// `webcare user set-password` reads the password from stdin, refuses a short one, and stores an
+/// argon2id hash the web app's sign-in verifies.
+#[tokio::test]
+async fn user_set_password_from_stdin() {
+    use std::io::Write;
+    let (db, store) = fresh_sqlite().await;
     let now = chrono::Utc::now();
     let user = store
         .create_user(webcare_store::agent::UserRecord {
@@ -545,12 +551,7 @@ fn backup_item(account: uuid::Uuid, n: usize) -> webcare_store::IngestItem {
 /// started, opens as a desk (migrations current, ingest works), and never overwrites a file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_while_writing_restores_as_a_desk() {
-    let db = webcare_store::testing::fresh_database_url(Backend::Sqlite)
-        .await
-        .unwrap();
-    let store = webcare_store::connect(&db, Default::default())
-        .await
-        .unwrap();
+    let (db, store) = fresh_sqlite().await;
     let account = store
         .create_channel_account(webcare_store::NewChannelAccount {
             kind: webcare_domain::ChannelKind::Api,

@@ -1,6 +1,6 @@
 //! The audit trail: who did what to which case, including who read it (admin only).
 
-use super::{decode_cursor, next_link, page_limit, query_pairs};
+use super::{decode_cursor, page_limit};
 use crate::auth::{roles, Authorized};
 use crate::dto::List;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use webcare_store::agent::AuditFilter;
+use webcare_store::agent::{AuditFilter, AuditRecord};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -46,6 +46,19 @@ pub struct AuditEvent {
     pub case_id: Option<Uuid>,
     #[schema(value_type = Object)]
     pub detail: serde_json::Value,
+}
+
+impl From<AuditRecord> for AuditEvent {
+    fn from(a: AuditRecord) -> Self {
+        AuditEvent {
+            id: a.id,
+            at: a.at,
+            actor: a.actor,
+            action: a.action,
+            case_id: a.case_id,
+            detail: a.detail,
+        }
+    }
 }
 
 /// The audit trail, oldest first, filtered by case, actor or user, and time.
@@ -83,19 +96,5 @@ pub async fn list(
             page_limit(q.limit)?,
         )
         .await?;
-    Ok(Json(List {
-        next: next_link("/api/v1/audit-events", &query_pairs(&uri), page.next_after),
-        items: page
-            .items
-            .into_iter()
-            .map(|a| AuditEvent {
-                id: a.id,
-                at: a.at,
-                actor: a.actor,
-                action: a.action,
-                case_id: a.case_id,
-                detail: a.detail,
-            })
-            .collect(),
-    }))
+    Ok(Json(List::page("/api/v1/audit-events", &uri, page)))
 }

@@ -1,6 +1,6 @@
 //! Opening-hours calendars (admin writes, every role reads) and the deadline math on them.
 
-use super::page_request;
+use super::{found, PageQuery};
 use crate::auth::{roles, Authorized};
 use crate::dto::List;
 use crate::error::{ApiError, ApiResult, InvalidParam, Problem};
@@ -15,7 +15,6 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use webcare_domain::sla::{CalendarSpec, FieldError, SlaError, HORIZON_SECONDS};
 use webcare_store::sla::CalendarRecord;
-use webcare_store::NewAuditEvent;
 
 const PATH: &str = "/api/v1/calendars";
 
@@ -120,18 +119,6 @@ impl CalendarInput {
     }
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ListQuery {
-    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
-    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
-    pub cursor: Option<String>,
-    /// 1 to 200, default 50.
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-}
-
 /// Create a calendar (its first version).
 #[utoipa::path(
     post, path = "/api/v1/calendars", tag = "sla",
@@ -157,7 +144,7 @@ pub async fn create(
 /// List calendars.
 #[utoipa::path(
     get, path = "/api/v1/calendars", tag = "sla",
-    params(ListQuery),
+    params(PageQuery),
     responses((status = 200, body = List<Calendar>)),
     security(("bearer" = []))
 )]
@@ -165,12 +152,9 @@ pub async fn list(
     State(state): State<AppState>,
     _caller: Authorized<roles::ReadCalendars>,
     uri: Uri,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<List<Calendar>>> {
-    let page = state
-        .store
-        .list_calendars(page_request(q.cursor.as_deref(), q.limit)?)
-        .await?;
+    let page = state.store.list_calendars(q.page()?).await?;
     Ok(Json(List::page(PATH, &uri, page)))
 }
 
@@ -186,11 +170,7 @@ pub async fn get(
     _caller: Authorized<roles::ReadCalendars>,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<Calendar>> {
-    let cal = state
-        .store
-        .get_calendar(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("calendar".into()))?;
+    let cal = found(state.store.get_calendar(id).await?, "calendar")?;
     Ok(Json(cal.into()))
 }
 
@@ -211,11 +191,13 @@ pub async fn update(
 ) -> ApiResult<Json<Calendar>> {
     body.check()?;
     let from = body.effective_from.unwrap_or_else(Utc::now);
-    let cal = state
-        .store
-        .put_calendar_version(id, Some(body.name.trim().to_owned()), from, body.spec)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("calendar".into()))?;
+    let cal = found(
+        state
+            .store
+            .put_calendar_version(id, Some(body.name.trim().to_owned()), from, body.spec)
+            .await?,
+        "calendar",
+    )?;
     audit(&state, &principal, "calendar.updated", id).await?;
     Ok(Json(cal.into()))
 }
@@ -283,11 +265,7 @@ async fn calendar_of(
     state: &AppState,
     id: Uuid,
 ) -> ApiResult<webcare_domain::sla::CalendarVersions> {
-    state
-        .store
-        .calendar_versions(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("calendar".into()))
+    found(state.store.calendar_versions(id).await?, "calendar")
 }
 
 /// The earliest instant at which `businessMinutes` of open time have passed since `start`.
@@ -397,14 +375,5 @@ pub(crate) async fn audit(
     action: &str,
     id: Uuid,
 ) -> ApiResult<()> {
-    state
-        .store
-        .record_audit(NewAuditEvent {
-            actor: p.actor(),
-            action: action.into(),
-            case_id: None,
-            detail: serde_json::json!({ "id": id }),
-        })
-        .await?;
-    Ok(())
+    super::people::audit(state, p, action, serde_json::json!({ "id": id })).await
 }

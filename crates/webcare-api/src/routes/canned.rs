@@ -2,6 +2,7 @@
 //! `{{zaaknummer}}` and `{{afdeling}}`, per team (or desk-wide), searchable, rendered for a case.
 //! A text with any other variable is refused when it is saved (create and update), naming it.
 
+use super::found;
 use super::{decode_cursor, page_limit};
 use crate::auth::{roles, Authorized};
 use crate::dto::List;
@@ -187,11 +188,7 @@ pub async fn update(
     IdPath(id): IdPath,
     ApiJson(b): ApiJson<CannedAnswerPatch>,
 ) -> ApiResult<Json<CannedAnswer>> {
-    let mut c = state
-        .store
-        .get_canned(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("canned answer".into()))?;
+    let mut c = found(state.store.get_canned(id).await?, "canned answer")?;
     if let Some(v) = b.team {
         c.team = v;
     }

@@ -1,4 +1,4 @@
-use super::page_request;
+use super::{found, PageQuery};
 use crate::auth::{roles, Authorized};
 use crate::dto::{ChannelAccount, ChannelAccountPatch, List, NewChannelAccount};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -7,23 +7,8 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::Json;
-use serde::Deserialize;
-use utoipa::IntoParams;
-use webcare_store::NewAuditEvent;
 
 const PATH: &str = "/api/v1/channel-accounts";
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ListQuery {
-    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
-    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
-    pub cursor: Option<String>,
-    /// 1 to 200, default 50.
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-}
 
 /// Connect a channel account.
 #[utoipa::path(
@@ -52,7 +37,7 @@ pub async fn create(
 /// List channel accounts.
 #[utoipa::path(
     get, path = "/api/v1/channel-accounts", tag = "channel-accounts",
-    params(ListQuery),
+    params(PageQuery),
     responses((status = 200, body = List<ChannelAccount>)),
     security(("bearer" = []))
 )]
@@ -60,12 +45,9 @@ pub async fn list(
     State(state): State<AppState>,
     _caller: Authorized<roles::AdminOnly>,
     uri: Uri,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<List<ChannelAccount>>> {
-    let page = state
-        .store
-        .list_channel_accounts(page_request(q.cursor.as_deref(), q.limit)?)
-        .await?;
+    let page = state.store.list_channel_accounts(q.page()?).await?;
     Ok(Json(List::page(PATH, &uri, page)))
 }
 
@@ -81,11 +63,10 @@ pub async fn get(
     _caller: Authorized<roles::AdminOnly>,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<ChannelAccount>> {
-    let a = state
-        .store
-        .get_channel_account(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("channel account".into()))?;
+    let a = found(
+        state.store.get_channel_account(id).await?,
+        "channel account",
+    )?;
     Ok(Json(a.into()))
 }
 
@@ -103,17 +84,15 @@ pub async fn update(
     IdPath(id): IdPath,
     ApiJson(body): ApiJson<ChannelAccountPatch>,
 ) -> ApiResult<Json<ChannelAccount>> {
-    let current = state
-        .store
-        .get_channel_account(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("channel account".into()))?;
+    let current = found(
+        state.store.get_channel_account(id).await?,
+        "channel account",
+    )?;
     let patch = body.into_record(current.kind)?;
-    let a = state
-        .store
-        .update_channel_account(id, patch)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("channel account".into()))?;
+    let a = found(
+        state.store.update_channel_account(id, patch).await?,
+        "channel account",
+    )?;
     state.intake.forget_accounts();
     audit(&state, &principal, "channel_account.updated", id).await?;
     Ok(Json(a.into()))
@@ -145,14 +124,11 @@ async fn audit(
     action: &str,
     id: uuid::Uuid,
 ) -> ApiResult<()> {
-    state
-        .store
-        .record_audit(NewAuditEvent {
-            actor: p.actor(),
-            action: action.into(),
-            case_id: None,
-            detail: serde_json::json!({ "channelAccountId": id }),
-        })
-        .await?;
-    Ok(())
+    super::people::audit(
+        state,
+        p,
+        action,
+        serde_json::json!({ "channelAccountId": id }),
+    )
+    .await
 }

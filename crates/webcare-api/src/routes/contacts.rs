@@ -8,7 +8,7 @@
 //! show names and identities, not messages or cases, and a row per result would put the cost of
 //! an audit write on every search keystroke.
 
-use super::{decode_cursor, next_link, page_limit, query_pairs};
+use super::{decode_cursor, page_limit, PageQuery};
 use crate::auth::{roles, Authorized, Principal};
 use crate::dto::{Case, List, Message};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -594,24 +594,12 @@ pub async fn suggestions(
 
 // ------------------------------------------------------------------------------------ access log
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct AccessLogQuery {
-    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
-    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
-    pub cursor: Option<String>,
-    /// 1 to 200, default 50.
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-}
-
 /// Who read or changed the contact's data, when and how (reads of the contact and of its cases,
 /// links, merges, changes), oldest first; also of contacts merged into it. Reading it is itself
 /// recorded. Audit rows are never changed or deleted through the API.
 #[utoipa::path(
     get, path = "/api/v1/contacts/{id}/access-log", tag = "contacts",
-    params(("id" = Uuid, Path), AccessLogQuery),
+    params(("id" = Uuid, Path), PageQuery),
     responses((status = 200, body = List<AuditEvent>), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
@@ -620,7 +608,7 @@ pub async fn access_log(
     caller: Authorized<roles::ContactPrivacy>,
     IdPath(id): IdPath,
     uri: Uri,
-    ApiQuery(q): ApiQuery<AccessLogQuery>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<List<AuditEvent>>> {
     let after = decode_cursor(q.cursor.as_deref())?;
     let limit = page_limit(q.limit)?;
@@ -628,25 +616,8 @@ pub async fn access_log(
     // Recorded before the read, so the answer includes this very look.
     audit_read(&state, &caller, id, "contact.access_log_read").await?;
     let page = state.store.access_log(id, after, limit).await?;
-    Ok(Json(List {
-        next: next_link(
-            &format!("{PATH}/{id}/access-log"),
-            &query_pairs(&uri),
-            page.next_after,
-        ),
-        items: page
-            .items
-            .into_iter()
-            .map(|a| AuditEvent {
-                id: a.id,
-                at: a.at,
-                actor: a.actor,
-                action: a.action,
-                case_id: a.case_id,
-                detail: a.detail,
-            })
-            .collect(),
-    }))
+    let path = format!("{PATH}/{id}/access-log");
+    Ok(Json(List::page(&path, &uri, page)))
 }
 
 // ------------------------------------------------------------------------------------ export
@@ -792,17 +763,7 @@ async fn write_export(
         for a in page.items {
             let mut buf = if first { Vec::new() } else { b",".to_vec() };
             first = false;
-            serde_json::to_writer(
-                &mut buf,
-                &AuditEvent {
-                    id: a.id,
-                    at: a.at,
-                    actor: a.actor,
-                    action: a.action,
-                    case_id: a.case_id,
-                    detail: a.detail,
-                },
-            )?;
+            serde_json::to_writer(&mut buf, &AuditEvent::from(a))?;
             send(buf).await?;
         }
         match page.next_after {

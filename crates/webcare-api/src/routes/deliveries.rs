@@ -4,7 +4,7 @@
 //! account, or refused by the input contract). Never a delivery's body: it holds citizens'
 //! messages.
 
-use super::{decode_cursor, next_link, page_limit, query_pairs};
+use super::{decode_cursor, next_link, page_limit, query_pairs, PageQuery};
 use crate::auth::{roles, Authorized};
 use crate::dto::List;
 use crate::error::{ApiResult, Problem};
@@ -14,21 +14,10 @@ use axum::extract::State;
 use axum::http::Uri;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PageQuery {
-    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
-    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
-    pub cursor: Option<String>,
-    /// 1 to 200, default 50.
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-}
+use webcare_store::connectors::{JournalFailure, RejectedRecord};
 
 /// A journaled delivery whose processing was given up: it waits for `webcare journal replay`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -74,24 +63,14 @@ pub async fn parked(
 ) -> ApiResult<Json<List<ParkedDelivery>>> {
     let limit = page_limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
-    let mut rows = state.store.journal_failed(after, limit + 1).await?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let last = rows.last().map(|r| r.id).filter(|_| more);
-    Ok(Json(List {
-        next: next_link("/api/v1/parked-deliveries", &query_pairs(&uri), last),
-        items: rows
-            .into_iter()
-            .map(|r| ParkedDelivery {
-                id: r.id,
-                source: r.source.as_str().to_owned(),
-                channel_account_id: r.channel_account_id,
-                received_at: r.received_at,
-                attempts: r.attempts,
-                error: r.error,
-            })
-            .collect(),
-    }))
+    let rows = state.store.journal_failed(after, limit + 1).await?;
+    Ok(Json(page_of(
+        "/api/v1/parked-deliveries",
+        &uri,
+        rows,
+        limit,
+        |r| r.id,
+    )))
 }
 
 /// Items of accepted deliveries that were not stored, oldest first (admin).
@@ -108,23 +87,56 @@ pub async fn rejected(
 ) -> ApiResult<Json<List<RejectedItem>>> {
     let limit = page_limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
-    let mut rows = state.store.journal_rejected(after, limit + 1).await?;
+    let rows = state.store.journal_rejected(after, limit + 1).await?;
+    Ok(Json(page_of(
+        "/api/v1/rejected-items",
+        &uri,
+        rows,
+        limit,
+        |r| r.id,
+    )))
+}
+
+impl From<JournalFailure> for ParkedDelivery {
+    fn from(r: JournalFailure) -> Self {
+        ParkedDelivery {
+            id: r.id,
+            source: r.source.as_str().to_owned(),
+            channel_account_id: r.channel_account_id,
+            received_at: r.received_at,
+            attempts: r.attempts,
+            error: r.error,
+        }
+    }
+}
+
+impl From<RejectedRecord> for RejectedItem {
+    fn from(r: RejectedRecord) -> Self {
+        RejectedItem {
+            id: r.id,
+            journal_id: r.journal_id,
+            source: r.source.as_str().to_owned(),
+            received_at: r.received_at,
+            account_external_id: r.item.account_external_id,
+            platform_message_id: r.item.platform_message_id,
+            reason: r.item.reason,
+        }
+    }
+}
+
+/// A page from up to `limit + 1` rows in id order: the extra row only says there is a next one.
+fn page_of<R, T: ToSchema + From<R>>(
+    path: &str,
+    uri: &Uri,
+    mut rows: Vec<R>,
+    limit: u32,
+    id: impl Fn(&R) -> Uuid,
+) -> List<T> {
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
-    let last = rows.last().map(|r| r.id).filter(|_| more);
-    Ok(Json(List {
-        next: next_link("/api/v1/rejected-items", &query_pairs(&uri), last),
-        items: rows
-            .into_iter()
-            .map(|r| RejectedItem {
-                id: r.id,
-                journal_id: r.journal_id,
-                source: r.source.as_str().to_owned(),
-                received_at: r.received_at,
-                account_external_id: r.item.account_external_id,
-                platform_message_id: r.item.platform_message_id,
-                reason: r.item.reason,
-            })
-            .collect(),
-    }))
+    let last = rows.last().map(id).filter(|_| more);
+    List {
+        next: next_link(path, &query_pairs(uri), last),
+        items: rows.into_iter().map(T::from).collect(),
+    }
 }

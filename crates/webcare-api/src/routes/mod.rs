@@ -21,10 +21,37 @@ pub mod webhooks;
 
 use crate::error::ApiError;
 use base64::Engine;
+use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
+
+/// The query of a list that takes nothing but the page.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PageQuery {
+    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
+    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
+    pub cursor: Option<String>,
+    /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+}
+
+impl PageQuery {
+    /// See [`page_request`].
+    pub fn page(&self) -> Result<webcare_store::PageRequest, ApiError> {
+        page_request(self.cursor.as_deref(), self.limit)
+    }
+}
+
+/// The record, or a 404 naming what was not found.
+pub fn found<T>(record: Option<T>, what: &str) -> Result<T, ApiError> {
+    record.ok_or_else(|| ApiError::NotFound(what.into()))
+}
 
 /// Checks `limit` (1..=200, default 50).
 pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {

@@ -1,6 +1,7 @@
 //! Users, teams and departments of the desk. Admins manage them; the KCC reads them.
 
 use super::{decode_cursor, page_limit};
+use super::{found, PageQuery};
 use crate::auth::{roles, Authorized, Principal};
 use crate::dto::List;
 use crate::error::{ApiError, ApiResult, InvalidParam, Problem};
@@ -11,23 +12,11 @@ use axum::http::{StatusCode, Uri};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 use webcare_domain::Role;
 use webcare_store::agent::{DepartmentRecord, TeamRecord, UserRecord};
 use webcare_store::NewAuditEvent;
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PageQuery {
-    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
-    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
-    pub cursor: Option<String>,
-    /// 1 to 200, default 50.
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-}
 
 fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
     de: D,
@@ -302,11 +291,7 @@ pub async fn get_user(
     _p: Authorized<roles::Lead>,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<User>> {
-    let u = state
-        .store
-        .get_user(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("user".into()))?;
+    let u = found(state.store.get_user(id).await?, "user")?;
     Ok(Json(u.into()))
 }
 
@@ -326,11 +311,7 @@ pub async fn update_user(
     IdPath(id): IdPath,
     ApiJson(b): ApiJson<UserPatch>,
 ) -> ApiResult<Json<User>> {
-    let mut u = state
-        .store
-        .get_user(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("user".into()))?;
+    let mut u = found(state.store.get_user(id).await?, "user")?;
     if let Some(v) = b.name {
         u.name = v.trim().to_owned();
     }
@@ -522,11 +503,7 @@ pub async fn update_team(
     IdPath(id): IdPath,
     ApiJson(b): ApiJson<TeamPatch>,
 ) -> ApiResult<Json<Team>> {
-    let mut t = state
-        .store
-        .get_team(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("team".into()))?;
+    let mut t = found(state.store.get_team(id).await?, "team")?;
     if let Some(v) = b.name {
         t.name = v.trim().to_owned();
     }
@@ -707,11 +684,7 @@ pub async fn update_department(
     IdPath(id): IdPath,
     ApiJson(b): ApiJson<DepartmentPatch>,
 ) -> ApiResult<Json<Department>> {
-    let mut d = state
-        .store
-        .get_department(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("department".into()))?;
+    let mut d = found(state.store.get_department(id).await?, "department")?;
     let mut people: Vec<ContactPerson> =
         serde_json::from_value(d.contact_persons.clone()).unwrap_or_default();
     if let Some(v) = b.name {

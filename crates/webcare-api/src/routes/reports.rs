@@ -171,47 +171,65 @@ impl ReportKind {
     }
 }
 
-/// One figure column. Times are in minutes, shares in 0..1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Column {
-    Cases,
-    MessagesIn,
-    MessagesOut,
-    Reactions,
-    ReactionBusinessMedian,
-    ReactionBusinessP90,
-    ReactionBusinessMean,
-    ReactionWallMedian,
-    ReactionWallP90,
-    ReactionWallMean,
-    Within24h,
-    Within24hOf,
-    Within24hShare,
-    Resolved,
-    ResolutionBusinessMedian,
-    ResolutionBusinessP90,
-    ResolutionBusinessMean,
-    ResolutionWallMedian,
-    ResolutionWallP90,
-    ResolutionWallMean,
-    ReactionMet,
-    ReactionJudged,
-    ReactionWithinNorm,
-    ResolutionMet,
-    ResolutionJudged,
-    ResolutionWithinNorm,
-    DepartmentMet,
-    DepartmentJudged,
-    DepartmentWithinNorm,
-    Forwarded,
-    ForwardedShare,
-    DepartmentAnswers,
-    DepartmentBusinessMedian,
-    DepartmentBusinessP90,
-    DepartmentBusinessMean,
-    DepartmentWallMedian,
-    DepartmentWallP90,
-    DepartmentWallMean,
+/// Declares [`Column`] and the name of each column, once.
+macro_rules! columns {
+    ($($col:ident => $name:literal,)*) => {
+        /// One figure column. Times are in minutes, shares in 0..1.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Column {
+            $($col,)*
+        }
+
+        impl Column {
+            /// The column's key in JSON rows and its CSV header.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Column::$col => $name,)*
+                }
+            }
+        }
+    };
+}
+
+columns! {
+    Cases => "cases",
+    MessagesIn => "messagesIn",
+    MessagesOut => "messagesOut",
+    Reactions => "reactions",
+    ReactionBusinessMedian => "reactionBusinessMinutesMedian",
+    ReactionBusinessP90 => "reactionBusinessMinutesP90",
+    ReactionBusinessMean => "reactionBusinessMinutesMean",
+    ReactionWallMedian => "reactionWallMinutesMedian",
+    ReactionWallP90 => "reactionWallMinutesP90",
+    ReactionWallMean => "reactionWallMinutesMean",
+    Within24h => "within24h",
+    Within24hOf => "within24hOf",
+    Within24hShare => "within24hShare",
+    Resolved => "resolved",
+    ResolutionBusinessMedian => "resolutionBusinessMinutesMedian",
+    ResolutionBusinessP90 => "resolutionBusinessMinutesP90",
+    ResolutionBusinessMean => "resolutionBusinessMinutesMean",
+    ResolutionWallMedian => "resolutionWallMinutesMedian",
+    ResolutionWallP90 => "resolutionWallMinutesP90",
+    ResolutionWallMean => "resolutionWallMinutesMean",
+    ReactionMet => "reactionMet",
+    ReactionJudged => "reactionJudged",
+    ReactionWithinNorm => "reactionWithinNormShare",
+    ResolutionMet => "resolutionMet",
+    ResolutionJudged => "resolutionJudged",
+    ResolutionWithinNorm => "resolutionWithinNormShare",
+    DepartmentMet => "departmentMet",
+    DepartmentJudged => "departmentJudged",
+    DepartmentWithinNorm => "departmentWithinNormShare",
+    Forwarded => "forwarded",
+    ForwardedShare => "forwardedShare",
+    DepartmentAnswers => "departmentAnswers",
+    DepartmentBusinessMedian => "departmentBusinessMinutesMedian",
+    DepartmentBusinessP90 => "departmentBusinessMinutesP90",
+    DepartmentBusinessMean => "departmentBusinessMinutesMean",
+    DepartmentWallMedian => "departmentWallMinutesMedian",
+    DepartmentWallP90 => "departmentWallMinutesP90",
+    DepartmentWallMean => "departmentWallMinutesMean",
 }
 
 /// A cell: a count, or a time or share that may be missing (`null`, an empty CSV cell).
@@ -228,50 +246,6 @@ fn round(v: Option<f64>, places: i32) -> Option<f64> {
 }
 
 impl Column {
-    pub fn name(self) -> &'static str {
-        use Column::*;
-        match self {
-            Cases => "cases",
-            MessagesIn => "messagesIn",
-            MessagesOut => "messagesOut",
-            Reactions => "reactions",
-            ReactionBusinessMedian => "reactionBusinessMinutesMedian",
-            ReactionBusinessP90 => "reactionBusinessMinutesP90",
-            ReactionBusinessMean => "reactionBusinessMinutesMean",
-            ReactionWallMedian => "reactionWallMinutesMedian",
-            ReactionWallP90 => "reactionWallMinutesP90",
-            ReactionWallMean => "reactionWallMinutesMean",
-            Within24h => "within24h",
-            Within24hOf => "within24hOf",
-            Within24hShare => "within24hShare",
-            Resolved => "resolved",
-            ResolutionBusinessMedian => "resolutionBusinessMinutesMedian",
-            ResolutionBusinessP90 => "resolutionBusinessMinutesP90",
-            ResolutionBusinessMean => "resolutionBusinessMinutesMean",
-            ResolutionWallMedian => "resolutionWallMinutesMedian",
-            ResolutionWallP90 => "resolutionWallMinutesP90",
-            ResolutionWallMean => "resolutionWallMinutesMean",
-            ReactionMet => "reactionMet",
-            ReactionJudged => "reactionJudged",
-            ReactionWithinNorm => "reactionWithinNormShare",
-            ResolutionMet => "resolutionMet",
-            ResolutionJudged => "resolutionJudged",
-            ResolutionWithinNorm => "resolutionWithinNormShare",
-            DepartmentMet => "departmentMet",
-            DepartmentJudged => "departmentJudged",
-            DepartmentWithinNorm => "departmentWithinNormShare",
-            Forwarded => "forwarded",
-            ForwardedShare => "forwardedShare",
-            DepartmentAnswers => "departmentAnswers",
-            DepartmentBusinessMedian => "departmentBusinessMinutesMedian",
-            DepartmentBusinessP90 => "departmentBusinessMinutesP90",
-            DepartmentBusinessMean => "departmentBusinessMinutesMean",
-            DepartmentWallMedian => "departmentWallMinutesMedian",
-            DepartmentWallP90 => "departmentWallMinutesP90",
-            DepartmentWallMean => "departmentWallMinutesMean",
-        }
-    }
-
     pub fn cell(self, r: &Row) -> Cell {
         use Column::*;
         let minutes = |v: Option<f64>| Cell::Number(round(v, 2));
@@ -668,117 +642,43 @@ async fn answer(
     })
 }
 
-/// Cases and messages in and out per group, by arrival in the period.
-#[utoipa::path(
-    get, path = "/api/v1/reports/volume", tag = "reports", params(ReportQuery),
-    responses(
-        (status = 200, description = "The report's rows as JSON, or with `Accept: text/csv` as CSV",
-         content((ReportView = "application/json"), (String = "text/csv"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn volume(
-    State(state): State<AppState>,
-    caller: Authorized<ReportReaders>,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<ReportQuery>,
-) -> ApiResult<Response> {
-    answer(&state, &caller.0, ReportKind::Volume, q, &headers).await
+/// One handler per report, each documented with the same query and answers; only the path, the
+/// report and the summary differ.
+macro_rules! report_handlers {
+    ($($(#[doc = $doc:tt])* $name:ident => $kind:ident, $path:tt;)*) => {$(
+        $(#[doc = $doc])*
+        #[utoipa::path(
+            get, path = $path, tag = "reports", params(ReportQuery),
+            responses(
+                (status = 200, description = "The report's rows as JSON, or with `Accept: text/csv` as CSV",
+                 content((ReportView = "application/json"), (String = "text/csv"))),
+                (status = 400, body = Problem, content_type = "application/problem+json"),
+            ),
+            security(("bearer" = []))
+        )]
+        pub async fn $name(
+            State(state): State<AppState>,
+            caller: Authorized<ReportReaders>,
+            headers: HeaderMap,
+            ApiQuery(q): ApiQuery<ReportQuery>,
+        ) -> ApiResult<Response> {
+            answer(&state, &caller.0, ReportKind::$kind, q, &headers).await
+        }
+    )*};
 }
 
-/// First reaction times (median, p90, mean; business and wall-clock) and the share answered
-/// within 24 hours.
-#[utoipa::path(
-    get, path = "/api/v1/reports/reaction", tag = "reports", params(ReportQuery),
-    responses(
-        (status = 200, description = "The report's rows as JSON, or with `Accept: text/csv` as CSV",
-         content((ReportView = "application/json"), (String = "text/csv"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn reaction(
-    State(state): State<AppState>,
-    caller: Authorized<ReportReaders>,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<ReportQuery>,
-) -> ApiResult<Response> {
-    answer(&state, &caller.0, ReportKind::Reaction, q, &headers).await
-}
-
-/// Resolution times (median, p90, mean; business and wall-clock); a reopened case counts once.
-#[utoipa::path(
-    get, path = "/api/v1/reports/resolution", tag = "reports", params(ReportQuery),
-    responses(
-        (status = 200, description = "The report's rows as JSON, or with `Accept: text/csv` as CSV",
-         content((ReportView = "application/json"), (String = "text/csv"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn resolution(
-    State(state): State<AppState>,
-    caller: Authorized<ReportReaders>,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<ReportQuery>,
-) -> ApiResult<Response> {
-    answer(&state, &caller.0, ReportKind::Resolution, q, &headers).await
-}
-
-/// The share within norm per clock (reaction, resolution, department) and within 24 hours.
-#[utoipa::path(
-    get, path = "/api/v1/reports/norms", tag = "reports", params(ReportQuery),
-    responses(
-        (status = 200, description = "The report's rows as JSON, or with `Accept: text/csv` as CSV",
-         content((ReportView = "application/json"), (String = "text/csv"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn norms(
-    State(state): State<AppState>,
-    caller: Authorized<ReportReaders>,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<ReportQuery>,
-) -> ApiResult<Response> {
-    answer(&state, &caller.0, ReportKind::Norms, q, &headers).await
-}
-
-/// The share of cases forwarded to departments and the departments' answer times.
-#[utoipa::path(
-    get, path = "/api/v1/reports/forwarding", tag = "reports", params(ReportQuery),
-    responses(
-        (status = 200, description = "The report's rows as JSON, or with `Accept: text/csv` as CSV",
-         content((ReportView = "application/json"), (String = "text/csv"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn forwarding(
-    State(state): State<AppState>,
-    caller: Authorized<ReportReaders>,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<ReportQuery>,
-) -> ApiResult<Response> {
-    answer(&state, &caller.0, ReportKind::Forwarding, q, &headers).await
-}
-
-/// Figures per agent (the case's assignee), optionally split by one more key.
-#[utoipa::path(
-    get, path = "/api/v1/reports/agents", tag = "reports", params(ReportQuery),
-    responses(
-        (status = 200, description = "The report's rows as JSON, or with `Accept: text/csv` as CSV",
-         content((ReportView = "application/json"), (String = "text/csv"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn agents(
-    State(state): State<AppState>,
-    caller: Authorized<ReportReaders>,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<ReportQuery>,
-) -> ApiResult<Response> {
-    answer(&state, &caller.0, ReportKind::Agents, q, &headers).await
+report_handlers! {
+    /// Cases and messages in and out per group, by arrival in the period.
+    volume => Volume, "/api/v1/reports/volume";
+    /// First reaction times (median, p90, mean; business and wall-clock) and the share answered
+    /// within 24 hours.
+    reaction => Reaction, "/api/v1/reports/reaction";
+    /// Resolution times (median, p90, mean; business and wall-clock); a reopened case counts once.
+    resolution => Resolution, "/api/v1/reports/resolution";
+    /// The share within norm per clock (reaction, resolution, department) and within 24 hours.
+    norms => Norms, "/api/v1/reports/norms";
+    /// The share of cases forwarded to departments and the departments' answer times.
+    forwarding => Forwarding, "/api/v1/reports/forwarding";
+    /// Figures per agent (the case's assignee), optionally split by one more key.
+    agents => Agents, "/api/v1/reports/agents";
 }

@@ -3,7 +3,7 @@
 //! Team leads may read the rules and try them on a sample message (`/test`, nothing stored).
 //! The matching itself is `webcare_domain::routing`, pure.
 
-use crate::auth::{roles, Authorized};
+use crate::auth::{roles, Authorized, Principal};
 use crate::dto::Case;
 use crate::error::{ApiError, ApiResult, InvalidParam, Problem};
 use crate::extract::{ApiJson, IdPath};
@@ -189,10 +189,20 @@ async fn load(state: &AppState) -> ApiResult<(Option<i64>, Vec<StoredRule>)> {
 }
 
 fn find(rules: &[StoredRule], id: Uuid) -> ApiResult<usize> {
-    rules
-        .iter()
-        .position(|r| r.id == id)
-        .ok_or_else(|| ApiError::NotFound("routing rule".into()))
+    super::found(rules.iter().position(|r| r.id == id), "routing rule")
+}
+
+/// Stores `rules` as the version after `version` (a conflict when the rules changed meanwhile).
+async fn save(
+    state: &AppState,
+    version: Option<i64>,
+    rules: &[StoredRule],
+    caller: &Principal,
+) -> ApiResult<RuleSetRecord> {
+    Ok(state
+        .store
+        .save_routing_rules(version, rules, &caller.actor())
+        .await?)
 }
 
 /// The routing rules in force, in the order they are tried.
@@ -239,10 +249,7 @@ pub async fn create(
     };
     rules.insert(at, rule.clone());
     check(&state, &rules, at).await?;
-    let saved = state
-        .store
-        .save_routing_rules(version, &rules, &caller.actor())
-        .await?;
+    let saved = save(&state, version, &rules, &caller).await?;
     Ok((
         StatusCode::CREATED,
         Json(RoutingRuleSaved {
@@ -291,10 +298,7 @@ pub async fn update(
         .map_or(from, |p| (p as usize).min(rules.len()));
     rules.insert(at, rule.clone());
     check(&state, &rules, at).await?;
-    let saved = state
-        .store
-        .save_routing_rules(version, &rules, &caller.actor())
-        .await?;
+    let saved = save(&state, version, &rules, &caller).await?;
     Ok(Json(RoutingRuleSaved {
         version: saved.version,
         rule: rule.into(),
@@ -320,10 +324,7 @@ pub async fn delete(
     let (version, mut rules) = load(&state).await?;
     let at = find(&rules, id)?;
     rules.remove(at);
-    state
-        .store
-        .save_routing_rules(version, &rules, &caller.actor())
-        .await?;
+    save(&state, version, &rules, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,6 +1,7 @@
 //! SLA policies (admin), alerts (team lead), and the `sla` block of a case.
 
 use super::calendars::{audit, field_errors};
+use super::found;
 use super::page_request;
 use crate::auth::{roles, Authorized};
 use crate::dto::List;
@@ -195,11 +196,7 @@ pub async fn get_policy(
     _caller: Authorized<roles::AdminOnly>,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<Policy>> {
-    let p = state
-        .store
-        .get_policy(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("SLA policy".into()))?;
+    let p = found(state.store.get_policy(id).await?, "SLA policy")?;
     Ok(Json(p.into()))
 }
 
@@ -219,11 +216,7 @@ pub async fn update_policy(
     ApiJson(body): ApiJson<SlaPolicy>,
 ) -> ApiResult<Json<Policy>> {
     check_policy(&state, &body).await?;
-    let p = state
-        .store
-        .put_policy(id, body)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("SLA policy".into()))?;
+    let p = found(state.store.put_policy(id, body).await?, "SLA policy")?;
     audit(&state, &principal, "sla_policy.updated", p.id).await?;
     Ok(Json(p.into()))
 }

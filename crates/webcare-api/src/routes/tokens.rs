@@ -144,11 +144,8 @@ pub async fn create(
                     "only the admin may create a token for another user".into(),
                 ));
             }
-            let user = state
-                .store
-                .get_user(user_id)
+            let user = crate::auth::active_user(&state, user_id)
                 .await?
-                .filter(|u| u.active)
                 .ok_or_else(|| {
                     ApiError::invalid("userId", "unknown_user", "no active user with this id")
                 })?;
