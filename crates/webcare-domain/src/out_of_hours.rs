@@ -15,7 +15,8 @@ pub const DEFAULT_TEXT: &str = "Bedankt voor uw bericht. We zijn nu gesloten; va
 /// Variables an auto-reply text may use.
 pub const VARIABLES: &[&str] = &["volgendeopening", "openingstijden"];
 
-const WEEKDAYS: [&str; 7] = [
+/// Dutch weekday names, Monday first.
+pub const WEEKDAYS: [&str; 7] = [
     "maandag",
     "dinsdag",
     "woensdag",

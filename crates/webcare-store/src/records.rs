@@ -65,6 +65,23 @@ pub struct NewChannelAccount {
     pub settings: AccountSettings,
 }
 
+impl NewChannelAccount {
+    /// An account of `kind` known on its platform as `external_id`, with nothing else set.
+    pub fn new(kind: ChannelKind, name: &str, external_id: &str) -> Self {
+        NewChannelAccount {
+            kind,
+            name: name.into(),
+            external_id: external_id.into(),
+            api_base_url: None,
+            credentials: Credentials::default(),
+            callback_url: None,
+            calendar_id: None,
+            default_team: None,
+            settings: AccountSettings::default(),
+        }
+    }
+}
+
 /// A partial update; `Some(None)` clears an optional field.
 #[derive(Debug, Clone, Default)]
 pub struct ChannelAccountPatch {

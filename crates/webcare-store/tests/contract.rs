@@ -177,17 +177,7 @@ async fn channel_accounts_crud(store: Arc<dyn Store>) {
 async fn channel_account_external_ids_are_unique_while_live(store: Arc<dyn Store>) {
     let a = account(&store, ChannelKind::X, "42").await;
     let err = store
-        .create_channel_account(NewChannelAccount {
-            kind: ChannelKind::X,
-            name: "again".into(),
-            external_id: "42".into(),
-            api_base_url: None,
-            credentials: Default::default(),
-            callback_url: None,
-            calendar_id: None,
-            default_team: None,
-            settings: Default::default(),
-        })
+        .create_channel_account(NewChannelAccount::new(ChannelKind::X, "again", "42"))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err}");

@@ -18,6 +18,7 @@ use webcare_api::error::ApiError;
 use webcare_api::routes::reports::{
     self as api, Cell, Report, ReportKind, ReportQuery, ReportReaders,
 };
+use webcare_domain::out_of_hours::WEEKDAYS;
 use webcare_domain::reports::GroupBy;
 
 /// The form's fields (all optional: the page opens with the last 30 days).
@@ -139,16 +140,6 @@ fn cell_text(name: &str, c: Cell) -> String {
         Cell::Number(Some(v)) => number(v, 1),
     }
 }
-
-const WEEKDAYS: [&str; 7] = [
-    "maandag",
-    "dinsdag",
-    "woensdag",
-    "donderdag",
-    "vrijdag",
-    "zaterdag",
-    "zondag",
-];
 
 /// The report's query from the form; the defaults are the last 30 days (Amsterdam dates).
 fn query(f: &ReportForm) -> (ReportKind, ReportQuery) {

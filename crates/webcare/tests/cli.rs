@@ -553,17 +553,11 @@ fn backup_item(account: uuid::Uuid, n: usize) -> webcare_store::IngestItem {
 async fn backup_while_writing_restores_as_a_desk() {
     let (db, store) = fresh_sqlite().await;
     let account = store
-        .create_channel_account(webcare_store::NewChannelAccount {
-            kind: webcare_domain::ChannelKind::Api,
-            name: "website".into(),
-            external_id: "website".into(),
-            api_base_url: None,
-            credentials: Default::default(),
-            callback_url: None,
-            calendar_id: None,
-            default_team: None,
-            settings: Default::default(),
-        })
+        .create_channel_account(webcare_store::NewChannelAccount::new(
+            webcare_domain::ChannelKind::Api,
+            "website",
+            "website",
+        ))
         .await
         .unwrap()
         .id;

@@ -24,10 +24,7 @@ fn start(db: &str) -> Server {
 /// available.
 async fn started(backend: Backend) -> Option<(String, reqwest::Client, Server)> {
     let db = webcare_store::testing::fresh_database_url(backend).await?;
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
+    let client = common::client();
     let server = start(&db);
     Some((db, client, server))
 }
@@ -233,16 +230,10 @@ async fn deliver_all(
         );
         tasks.push(tokio::spawn(async move {
             for i in chunk {
-                let (body, sig) = meta_comment(i);
-                let res = client
-                    .post(format!("{base}/webhooks/meta"))
-                    .header("content-type", "application/json")
-                    .header("x-hub-signature-256", sig)
-                    .body(body)
-                    .send()
-                    .await;
-                let Ok(res) = res else { return };
-                if res.status() == 200 {
+                let Some(status) = common::post_meta(&client, &base, meta_comment(i)).await else {
+                    return;
+                };
+                if status == 200 {
                     acked.lock().unwrap().insert(i);
                 }
             }

@@ -257,10 +257,7 @@ async fn run(backend: Backend) {
         return;
     };
     let fakes = webcare_fakes::FakePlatforms::start().await.unwrap();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
+    let client = common::client();
 
     // Set up on a healthy server: an api channel that delivers to the fake callback, a
     // department, and a fresh (new) case per scenario and per control action.

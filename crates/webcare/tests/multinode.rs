@@ -89,20 +89,12 @@ async fn deliver(
     acked: Arc<Mutex<BTreeSet<usize>>>,
 ) {
     for i in ids {
-        let (body, sig) = comment(i, written);
-        let res = client
-            .post(format!("{base}/webhooks/meta"))
-            .header("content-type", "application/json")
-            .header("x-hub-signature-256", sig)
-            .body(body)
-            .send()
-            .await;
-        match res {
-            Ok(r) if r.status() == 200 => {
+        match common::post_meta(&client, &base, comment(i, written)).await {
+            Some(s) if s == 200 => {
                 acked.lock().unwrap().insert(i);
             }
-            Ok(_) => {}
-            Err(_) => return,
+            Some(_) => {}
+            None => return,
         }
     }
 }
@@ -181,10 +173,7 @@ async fn three_nodes_lose_nothing_through_a_kill_and_cut_connections() {
         return;
     };
     let fakes = webcare_fakes::FakePlatforms::start().await.unwrap();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
+    let client = common::client();
     let app = format!("wcmn{}", uuid::Uuid::now_v7().simple());
     // Two API nodes (one also ingests and sends), one worker node.
     let mut a = Node::start(&db, &format!("{app}-a"), "api");

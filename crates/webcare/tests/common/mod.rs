@@ -41,3 +41,31 @@ pub fn listen(mut cmd: Command) -> Server {
     std::thread::spawn(move || for _ in lines {});
     Server { child, base }
 }
+
+/// A client for tests that kill servers: a request to a dead one fails within 10 s.
+#[allow(dead_code)] // not every test binary uses every helper
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// Posts a signed Meta delivery (`body`, its `X-Hub-Signature-256`) to the server at `base`;
+/// `None` when the server is gone.
+#[allow(dead_code)]
+pub async fn post_meta(
+    client: &reqwest::Client,
+    base: &str,
+    (body, sig): (Vec<u8>, String),
+) -> Option<reqwest::StatusCode> {
+    client
+        .post(format!("{base}/webhooks/meta"))
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", sig)
+        .body(body)
+        .send()
+        .await
+        .ok()
+        .map(|r| r.status())
+}
