@@ -1,6 +1,6 @@
 //! Prometheus `/metrics`: the exporter is installed as the process's `metrics` recorder once,
 //! the first time a desk with metrics configured starts (until then recording is a no-op, so a
-//! desk without metrics pays nothing). The names are in `webcare_api::metrics`; the dashboard is
+//! desk without metrics pays nothing). The names are in `webcare_desk::metrics`; the dashboard is
 //! `deploy/grafana-dashboard.json`.
 //!
 //! Counters and histograms are recorded where things happen (HTTP requests here, ingest,
