@@ -23,6 +23,7 @@ both_backends!(
     the_running_worker_fires_at_the_due_instant,
     case_list_sorts_by_due_time_with_stable_cursors,
     a_lost_sla_update_is_repaired_before_it_breaches,
+    a_redelivered_alert_is_told_once,
 );
 
 /// Counts deliveries.
@@ -1233,4 +1234,45 @@ async fn a_lost_sla_update_is_repaired_before_it_breaches(app: TestApp) {
         pass.fired
     );
     assert_eq!(sink.0.load(Ordering::SeqCst), 0);
+}
+
+/// The live sink marks alerts notified with their events in one transaction: a batch delivered
+/// again (its lease ran out while a slow node still held it) adds no second event or webhook
+/// delivery.
+async fn a_redelivered_alert_is_told_once(app: TestApp) {
+    let cal = create_calendar(&app, &always()).await;
+    let account = account_with_calendar(&app, "web", &cal).await;
+    citizen(
+        &app,
+        &account,
+        "m1",
+        "u1",
+        secs(Utc::now() - Duration::minutes(300)),
+    )
+    .await;
+    let sink = Arc::new(webcare_workers::sla_worker::LiveAlertSink::new(
+        app.store.clone(),
+    ));
+    let pass = SlaWorker::new(app.store.clone(), sink.clone())
+        .run_once(Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        pass.fired.len(),
+        2,
+        "the reaction clock's warning and breach"
+    );
+    let told = |events: Vec<webcare_store::agent_events::EventRecord>| {
+        events
+            .iter()
+            .filter(|e| e.event.kind.starts_with("sla."))
+            .count()
+    };
+    assert_eq!(told(app.store.events_after(0, 100).await.unwrap()), 2);
+    sink.deliver(&pass.fired).await.unwrap();
+    assert_eq!(
+        told(app.store.events_after(0, 100).await.unwrap()),
+        2,
+        "delivered again: told once"
+    );
 }

@@ -127,6 +127,16 @@ pub trait LiveEvents: Send + Sync {
     async fn events_of_all_nodes(&self, seq: i64, limit: u32) -> Result<Vec<(EventRecord, bool)>>;
     /// Hands logged events to this process's streams (the live relay, for other nodes' events).
     fn publish_to_streams(&self, recs: &[EventRecord]);
+    /// Marks the SLA alerts `alert_ids` notified and appends their live events (`events`, keyed by
+    /// alert), in one transaction: an alert another node notified meanwhile (its lease ran out)
+    /// gets no second event, so each warning and breach reaches the streams and webhooks once.
+    /// Answers how many events were appended.
+    async fn notify_alerts(
+        &self,
+        alert_ids: &[Uuid],
+        events: Vec<(Uuid, NewEvent)>,
+        at: DateTime<Utc>,
+    ) -> Result<usize>;
     async fn create_webhook(
         &self,
         url: &str,
@@ -373,6 +383,36 @@ impl<S: SqlCore> LiveEvents for S {
 
     fn publish_to_streams(&self, recs: &[EventRecord]) {
         broadcast(self.events(), recs);
+    }
+
+    async fn notify_alerts(
+        &self,
+        alert_ids: &[Uuid],
+        events: Vec<(Uuid, NewEvent)>,
+        at: DateTime<Utc>,
+    ) -> Result<usize> {
+        if alert_ids.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.db().begin().await?;
+        let mut fresh = std::collections::HashSet::new();
+        for chunk in alert_ids.chunks(500) {
+            let mut q = query("UPDATE sla_alerts SET notified_at = ");
+            q.push_bind(to_ms(at))
+                .push(" WHERE notified_at IS NULL AND id IN ")
+                .push_list(chunk)
+                .push(" RETURNING id");
+            fresh.extend(q.scalars::<Uuid>(&mut tx).await?);
+        }
+        let events: Vec<NewEvent> = events
+            .into_iter()
+            .filter(|(id, _)| fresh.contains(id))
+            .map(|(_, e)| e)
+            .collect();
+        let recs = insert_events(&mut tx.conn(), &events).await?;
+        tx.commit().await?;
+        broadcast(self.events(), &recs);
+        Ok(recs.len())
     }
 
     async fn events_after(&self, seq: i64, limit: u32) -> Result<Vec<EventRecord>> {

@@ -56,7 +56,8 @@ impl AlertSink for LogSink {
 }
 
 /// Hands SLA warnings and breaches to the live events (SSE) and, through the event log, to the
-/// outbound webhooks. Errors are returned so the SLA worker retries the alert after its lease.
+/// outbound webhooks, exactly once: the events and the alerts' `notified_at` are written in one
+/// transaction. Errors are returned so the SLA worker retries the alert after its lease.
 pub struct LiveAlertSink {
     store: Arc<dyn Store>,
 }
@@ -92,14 +93,18 @@ impl AlertSink for LiveAlertSink {
                     "dueAt": a.due_at,
                     "firedAt": a.fired_at,
                 });
-                Some(webcare_desk::live::case_event(
-                    &format!("sla.{status}"),
-                    case,
-                    payload,
+                Some((
+                    a.id,
+                    webcare_desk::live::case_event(&format!("sla.{status}"), case, payload),
                 ))
             })
             .collect();
-        self.store.append_events(events).await?;
+        // Marked notified with the events in one transaction: a batch whose lease ran out and
+        // was delivered by another node meanwhile adds nothing.
+        let ids: Vec<_> = alerts.iter().map(|a| a.id).collect();
+        self.store
+            .notify_alerts(&ids, events, chrono::Utc::now())
+            .await?;
         // Counted once delivered (a failed delivery is retried and would count twice).
         for a in alerts {
             let status = webcare_store::sla::status_str(a.status);

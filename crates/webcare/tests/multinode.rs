@@ -298,6 +298,19 @@ async fn three_nodes_lose_nothing_through_a_kill_and_cut_connections() {
     );
     assert_eq!(alerts.len(), expected, "every warning and breach, once");
     assert!(fired, "every alert notified");
+    // And told once: one live event (and webhook delivery) per alert.
+    let mut told = 0;
+    let mut after = 0;
+    loop {
+        let page = store.events_after(after, 1000).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        told += page
+            .iter()
+            .filter(|e| e.event.kind.starts_with("sla."))
+            .count();
+    }
+    assert_eq!(told, expected, "one sla.* event per alert");
 
     // Agents answer on node B while the database cuts the connections again, then B dies and
     // comes back: the worker node and B send every reply, once.
