@@ -93,6 +93,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(contacts::link))
         .routes(routes!(contacts::unlink))
         .routes(routes!(contacts::merge))
+        .routes(routes!(contacts::erase))
         .routes(routes!(contacts::suggestions))
         .routes(routes!(contacts::access_log))
         .routes(routes!(contacts::export))

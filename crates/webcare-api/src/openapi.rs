@@ -181,6 +181,7 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
         "/api/v1/contacts/{id}/identities/{identityId}",
         "unlinkContactIdentity",
     ),
+    ("post", "/api/v1/contacts/{id}/erase", "eraseContact"),
     ("post", "/api/v1/contacts/{id}/export", "exportContact"),
     ("post", "/api/v1/contacts/{id}/merge", "mergeContacts"),
     (

@@ -11,6 +11,7 @@ pub mod contacts;
 pub mod crash;
 mod db;
 mod entity;
+pub mod erase;
 mod error;
 mod inbox_row;
 mod ingest;
@@ -149,6 +150,7 @@ pub trait Store:
     + WebSessions
     + routing::RoutingRules
     + reports::ReportStore
+    + erase::Erasure
 {
     /// The backend's name: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -12,6 +12,7 @@ crate::both!(
     suggestions_find_the_same_citizen_and_never_link,
     reads_are_audited_by_contact_and_departments_see_their_own,
     an_export_holds_everything_about_the_contact,
+    an_erase_leaves_no_trace_of_the_citizen,
 );
 
 /// An account of `kind` whose cases go to the `kcc` team.
@@ -901,4 +902,232 @@ async fn an_export_holds_everything_about_the_contact(app: TestApp, idp: Idp) {
         .await
         .unwrap();
     expect_problem(res, 404).await;
+}
+
+/// Every row of every text, JSON or binary column in the desk's database that contains `needle`,
+/// as `table.column` (the scan an auditor would run after an erase).
+async fn rows_naming(app: &TestApp, needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    match app.backend {
+        webcare_e2e::Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+            let tables: Vec<(String,)> = sqlx::query_as(
+                "SELECT name FROM sqlite_master WHERE type = 'table' \
+                 AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%'",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            for (t,) in tables {
+                let cols: Vec<(i64, String, String, i64, Option<String>, i64)> =
+                    sqlx::query_as(&format!("PRAGMA table_info({t})"))
+                        .fetch_all(&pool)
+                        .await
+                        .unwrap();
+                for (_, c, _, _, _, _) in cols {
+                    let (n,): (i64,) = sqlx::query_as(&format!(
+                        "SELECT COUNT(*) FROM {t} WHERE instr(CAST({c} AS BLOB), CAST(? AS BLOB)) > 0"
+                    ))
+                    .bind(needle)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                    if n > 0 {
+                        found.push(format!("{t}.{c}"));
+                    }
+                }
+            }
+            pool.close().await;
+        }
+        webcare_e2e::Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+            let cols: Vec<(String, String, String)> = sqlx::query_as(
+                "SELECT table_name::text, column_name::text, data_type::text \
+                 FROM information_schema.columns WHERE table_schema = current_schema() \
+                 AND table_name NOT LIKE '_sqlx%'",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            for (t, c, ty) in cols {
+                let test = match ty.as_str() {
+                    "bytea" => format!("position(convert_to($1, 'UTF8') in {c}) > 0"),
+                    _ => format!("strpos({c}::text, $1) > 0"),
+                };
+                let (n,): (i64,) =
+                    sqlx::query_as(&format!("SELECT COUNT(*) FROM {t} WHERE {test}"))
+                        .bind(needle)
+                        .fetch_one(&pool)
+                        .await
+                        .unwrap();
+                if n > 0 {
+                    found.push(format!("{t}.{c}"));
+                }
+            }
+            pool.close().await;
+        }
+    }
+    found
+}
+
+/// AVG art. 17: after an erase, no table holds the citizen's name, ids, phone, words or notes,
+/// on any channel (a scan of every column); another citizen's data stays; the audit says that
+/// an erase happened, by whom and why; the case counts stay for the reports.
+async fn an_erase_leaves_no_trace_of_the_citizen(app: TestApp, _idp: Idp) {
+    team(&app, "kcc").await;
+    let wa = account(&app, "whatsapp", "31308001400").await;
+    const PAGE: &str = "1049612399";
+    let fb = admin_post(
+        &app,
+        "/api/v1/channel-accounts",
+        json!({"kind": "facebook_page", "name": "Gemeente", "externalId": PAGE, "defaultTeam": "kcc",
+               "credentials": {"appSecret": "erase-app-secret", "verifyToken": "v"}}),
+        201,
+    )
+    .await["id"]
+    .as_str()
+    .unwrap()
+    .to_owned();
+    let c1 = say(
+        &app,
+        &wa,
+        "wamid.e1",
+        json!({"platformUserId": "31687654321", "displayName": "Sanne Jansen"}),
+        "Mijn container aan de Lindelaan is niet geleegd",
+    )
+    .await;
+    // The same citizen on Messenger, through the signed webhook (so the journal holds the raw
+    // delivery).
+    let body = json!({"object": "page", "entry": [{"id": PAGE, "time": 1773047700, "messaging": [{
+        "sender": {"id": "psid-sanne-77"}, "recipient": {"id": PAGE},
+        "timestamp": chrono::Utc::now().timestamp_millis(),
+        "message": {"mid": "m_erase_1", "text": "Hallo, ik ben Sanne Jansen van de Lindelaan"}}]}]})
+    .to_string();
+    let sig = webcare_connectors::signature::sign_meta(b"erase-app-secret", body.as_bytes());
+    let res = app
+        .client
+        .post(app.url("/webhooks/meta"))
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let mut c2 = None;
+    for _ in 0..100 {
+        let (_, list) = send(app.get("/api/v1/cases?limit=50")).await;
+        c2 = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["channelAccountId"] == fb.as_str())
+            .map(|c| c["id"].as_str().unwrap().to_owned());
+        if c2.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let c2 = c2.expect("the Messenger message became a case");
+    let kees = say(
+        &app,
+        &wa,
+        "wamid.k1",
+        json!({"platformUserId": "31611112222", "displayName": "Kees Bakker"}),
+        "Lantaarnpaal Kerkstraat stuk",
+    )
+    .await;
+    let sanne = contact_of(&app, &c1).await;
+    let other = contact_of(&app, &c2).await;
+    send(app.post(
+        &format!("/api/v1/contacts/{sanne}/merge"),
+        &json!({"contactId": other}),
+    ))
+    .await;
+    send(app.patch(
+        &format!("/api/v1/contacts/{sanne}"),
+        &json!({"notes": "Belt vaak over de Lindelaan", "phone": "+31687654321"}),
+    ))
+    .await;
+    let (s, _) = send(app.post(
+        &format!("/api/v1/cases/{c1}/notes"),
+        &json!({"text": "Sanne Jansen gebeld over de Lindelaan"}),
+    ))
+    .await;
+    assert_eq!(s, 201);
+
+    // Not while a case is open.
+    let res = app
+        .post(
+            &format!("/api/v1/contacts/{sanne}/erase"),
+            &json!({"reason": "Verzoek van de burger, 6 december 2026"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 409).await;
+    for case in [&c1, &c2] {
+        let (s, b) = send(app.patch(
+            &format!("/api/v1/cases/{case}"),
+            &json!({"status": "closed", "noReplyReason": "Verwijderd op verzoek"}),
+        ))
+        .await;
+        assert_eq!(s, 200, "{b}");
+    }
+    let needles = [
+        "Sanne",
+        "Jansen",
+        "31687654321",
+        "psid-sanne-77",
+        "Lindelaan",
+    ];
+    for n in needles {
+        assert!(
+            !rows_naming(&app, n).await.is_empty(),
+            "{n} is stored before"
+        );
+    }
+    let (s, erased) = send(app.post(
+        &format!("/api/v1/contacts/{sanne}/erase"),
+        &json!({"reason": "Verzoek van de burger, 6 december 2026"}),
+    ))
+    .await;
+    assert_eq!(s, 200, "{erased}");
+    assert_eq!(erased["cases"], 2);
+    assert_eq!(erased["identities"], 2);
+    assert!(erased["journalEntries"].as_u64().unwrap() >= 1, "{erased}");
+    for n in needles {
+        let left = rows_naming(&app, n).await;
+        assert!(left.is_empty(), "{n} is still in {left:?}");
+    }
+    // Another citizen's data stays; the cases stay for the reports, without their words.
+    assert!(!rows_naming(&app, "Kees Bakker").await.is_empty());
+    assert!(!rows_naming(&app, "Kerkstraat").await.is_empty());
+    let (s, case) = send(app.get(&format!("/api/v1/cases/{c1}"))).await;
+    assert_eq!(s, 200);
+    assert_eq!(case["status"], "closed");
+    let (s, _) = send(app.get(&format!("/api/v1/cases/{kees}"))).await;
+    assert_eq!(s, 200);
+    // The audit says an erase happened, by whom and why.
+    let (s, log) = send(app.get(&format!("/api/v1/contacts/{sanne}/access-log?limit=100"))).await;
+    assert_eq!(s, 200, "{log}");
+    let items: Vec<&Value> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "contact.erased")
+        .collect();
+    assert_eq!(items.len(), 1, "{log}");
+    assert_eq!(
+        items[0]["detail"]["reason"],
+        "Verzoek van de burger, 6 december 2026"
+    );
+    // Erased is erased: a second erase finds nothing left to name.
+    let (s, again) = send(app.post(
+        &format!("/api/v1/contacts/{sanne}/erase"),
+        &json!({"reason": "nogmaals"}),
+    ))
+    .await;
+    assert_eq!(s, 200, "{again}");
+    assert_eq!(again["identities"], 0);
 }

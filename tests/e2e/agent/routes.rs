@@ -114,6 +114,7 @@ const POLICY: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/v1/contacts/{id}/suggestions", KCC),
     ("GET", "/api/v1/contacts/{id}/access-log", ADMIN),
     ("POST", "/api/v1/contacts/{id}/export", ADMIN),
+    ("POST", "/api/v1/contacts/{id}/erase", ADMIN),
 ];
 
 /// Fills every `{param}` with a fresh id.

@@ -542,6 +542,66 @@ pub async fn merge(
     Ok(Json(m.into()))
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EraseContact {
+    /// Why (e.g. the citizen's request and its date); kept in the audit trail.
+    pub reason: String,
+}
+
+/// What an erase removed.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErasedContact {
+    pub contact_id: Uuid,
+    pub cases: u64,
+    pub messages: u64,
+    pub identities: u64,
+    /// Raw webhook deliveries in the journal that named the citizen, emptied.
+    pub journal_entries: u64,
+}
+
+/// Erase a contact (AVG art. 17): its name, notes, phone and identities, and in its cases the
+/// messages, notes, department questions, replies and audit details; what the reports count
+/// stays. Refused while one of its cases is open. Admin only; audited without personal data.
+#[utoipa::path(
+    post, path = "/api/v1/contacts/{id}/erase", tag = "contacts",
+    params(("id" = Uuid, Path)), request_body = EraseContact,
+    responses(
+        (status = 200, body = ErasedContact),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An open case, or the contact was merged away", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn erase(
+    State(state): State<AppState>,
+    caller: Authorized<roles::AdminOnly>,
+    IdPath(id): IdPath,
+    ApiJson(body): ApiJson<EraseContact>,
+) -> ApiResult<Json<ErasedContact>> {
+    let reason = body.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ApiError::invalid(
+            "reason",
+            "invalid",
+            "1 to 500 characters: why the contact is erased",
+        ));
+    }
+    let e = state
+        .store
+        .erase_contact(id, &caller.actor(), reason)
+        .await?;
+    Ok(Json(ErasedContact {
+        contact_id: id,
+        cases: e.cases,
+        messages: e.messages,
+        identities: e.identities,
+        journal_entries: e.journal_entries,
+    }))
+}
+
 // ------------------------------------------------------------------------------------ suggestions
 
 /// Contacts that may be the same citizen: the same phone number (a WhatsApp number, a recorded

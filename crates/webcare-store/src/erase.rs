@@ -1,0 +1,212 @@
+//! The citizen's right to erasure (AVG art. 17): everything the desk holds about a contact is
+//! removed or blanked in one transaction, while what the statistics need stays (the cases with
+//! their status, theme, timings and SLA clocks, message counts and directions), so earlier
+//! reports keep their figures.
+//!
+//! Removed or blanked: the contact's name, notes and phone (and those of contacts merged into
+//! it); its identities on every channel (platform user ids, handles, names); in its cases the
+//! messages' texts, authors, attachments and edit histories, the conversation keys and thread
+//! keys (they embed platform user ids), internal notes, department questions and answers, the
+//! replies' texts and recipients, the inbox row's preview, the live events' payloads, and the
+//! audit details; the raw webhook deliveries in the journal that name one of its identities.
+//! The audit keeps that an erase happened, by whom and why, without personal data.
+
+use crate::db::{query, Dialect, SqlCore, Tx};
+use crate::time::to_ms;
+use crate::{Result, StoreError};
+use async_trait::async_trait;
+use chrono::Utc;
+use uuid::Uuid;
+
+/// What an erase removed, for the audit and the caller.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Erased {
+    pub contacts: u64,
+    pub identities: u64,
+    pub cases: u64,
+    pub messages: u64,
+    pub journal_entries: u64,
+}
+
+#[async_trait]
+pub trait Erasure: Send + Sync {
+    /// Erases contact `id` (a live contact) and what was merged into it. Refused (conflict)
+    /// while one of its cases is still open: close or resolve them first, so no clock or reply
+    /// waits on a citizen who no longer exists. `reason` and `actor` go to the audit.
+    async fn erase_contact(&self, id: Uuid, actor: &str, reason: &str) -> Result<Erased>;
+}
+
+/// The blank a removed text becomes.
+const GONE: &str = "[gewist]";
+
+#[async_trait]
+impl<S: SqlCore> Erasure for S {
+    async fn erase_contact(&self, id: Uuid, actor: &str, reason: &str) -> Result<Erased> {
+        let now = to_ms(Utc::now());
+        let mut tx = self.db().begin().await?;
+        let merged: Option<Option<Uuid>> = query("SELECT merged_into FROM contacts WHERE id = $1")
+            .bind(id)
+            .scalar_optional(&mut tx)
+            .await?;
+        match merged {
+            None => return Err(StoreError::NotFound(format!("contact {id}"))),
+            Some(Some(to)) => {
+                return Err(StoreError::Conflict(format!(
+                    "contact {id} was merged into {to}; erase that one"
+                )))
+            }
+            Some(None) => {}
+        }
+        let open: Vec<Uuid> = query(
+            "SELECT id FROM cases WHERE contact_id = $1 AND status NOT IN ('resolved', 'closed') \
+             ORDER BY id LIMIT 20",
+        )
+        .bind(id)
+        .scalars(&mut tx)
+        .await?;
+        if !open.is_empty() {
+            let ids: Vec<String> = open.iter().map(Uuid::to_string).collect();
+            return Err(StoreError::Conflict(format!(
+                "the contact has open cases ({}); resolve or close them before erasing",
+                ids.join(", ")
+            )));
+        }
+        let cases: Vec<Uuid> = query("SELECT id FROM cases WHERE contact_id = $1")
+            .bind(id)
+            .scalars(&mut tx)
+            .await?;
+        // The strings the raw deliveries would name the citizen by.
+        let names: Vec<(String, Option<String>)> =
+            query("SELECT platform_user_id, handle FROM contact_identities WHERE contact_id = $1")
+                .bind(id)
+                .fetch_all(&mut tx)
+                .await?;
+        let mut out = Erased {
+            cases: cases.len() as u64,
+            ..Erased::default()
+        };
+        out.journal_entries = scrub_journal(&mut tx, &names).await?;
+        for chunk in cases.chunks(500) {
+            out.messages += blank_cases(&mut tx, chunk).await?;
+        }
+        out.identities = query("DELETE FROM contact_identities WHERE contact_id = $1")
+            .bind(id)
+            .execute(&mut tx)
+            .await?;
+        out.contacts = query(
+            "UPDATE contacts SET display_name = NULL, notes = NULL, phone = NULL, \
+             updated_at = $2 WHERE id = $1 OR merged_into = $1",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut tx)
+        .await?;
+        query(
+            "UPDATE audit_events SET detail = $2 WHERE contact_id = $1 AND action <> 'contact.erased'",
+        )
+        .bind(id)
+        .bind(crate::db::json(&serde_json::json!({"erased": true})))
+        .execute(&mut tx)
+        .await?;
+        query(
+            "INSERT INTO audit_events (id, at, actor, action, case_id, detail, contact_id) \
+             VALUES ($1, $2, $3, 'contact.erased', NULL, $4, $5)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(now)
+        .bind(actor)
+        .bind(crate::db::json(&serde_json::json!({
+            "reason": reason, "cases": out.cases, "messages": out.messages,
+            "identities": out.identities, "journalEntries": out.journal_entries,
+        })))
+        .bind(id)
+        .execute(&mut tx)
+        .await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+}
+
+/// Blanks what the cases `ids` hold about the citizen; answers how many messages it blanked.
+async fn blank_cases(tx: &mut Tx, ids: &[Uuid]) -> Result<u64> {
+    let mut n = 0;
+    let author = crate::db::json(&webcare_domain::inbound::Author::default());
+    let gone = crate::db::json(&serde_json::json!({"erased": true}));
+    let empty = crate::db::json(&serde_json::json!([]));
+    let statements: [(&str, Vec<crate::db::Arg>); 8] = [
+        (
+            "UPDATE messages SET text = '', author = $1, attachments = $2, edit_history = $2, \
+             conversation_key = NULL, author_identity_id = NULL WHERE case_id IN ",
+            vec![author, empty],
+        ),
+        ("DELETE FROM case_threads WHERE case_id IN ", vec![]),
+        (
+            "UPDATE cases SET preview = NULL, author_name = NULL, author_handle = NULL, \
+             department_answer = NULL WHERE id IN ",
+            vec![],
+        ),
+        (
+            "UPDATE case_notes SET text = $1 WHERE case_id IN ",
+            vec![GONE.into()],
+        ),
+        (
+            "UPDATE case_forwards SET question = $1, \
+             answer = CASE WHEN answer IS NULL THEN NULL ELSE $1 END, \
+             return_reason = CASE WHEN return_reason IS NULL THEN NULL ELSE $1 END \
+             WHERE case_id IN ",
+            vec![GONE.into()],
+        ),
+        (
+            "UPDATE outbox_replies SET text = '', recipient = NULL, whatsapp_template = NULL, \
+             last_error = NULL, failure_reason = NULL WHERE case_id IN ",
+            vec![],
+        ),
+        (
+            "UPDATE events SET payload = $1 WHERE case_id IN ",
+            vec![gone.clone()],
+        ),
+        (
+            "UPDATE audit_events SET detail = $1 WHERE case_id IN ",
+            vec![gone],
+        ),
+    ];
+    for (i, (sql, args)) in statements.into_iter().enumerate() {
+        let mut q = query(sql);
+        for a in args {
+            q = q.bind(a);
+        }
+        // Each statement's own arguments come first, then the case ids.
+        q.push_list(ids.iter().copied());
+        let done = q.execute(&mut *tx).await?;
+        if i == 0 {
+            n = done;
+        }
+    }
+    Ok(n)
+}
+
+/// Empties the raw webhook deliveries that name one of `names` (platform user ids and handles):
+/// the journal keeps that a delivery came, not what it said.
+async fn scrub_journal(tx: &mut Tx, names: &[(String, Option<String>)]) -> Result<u64> {
+    let needles: Vec<&str> = names
+        .iter()
+        .flat_map(|(id, handle)| std::iter::once(id.as_str()).chain(handle.as_deref()))
+        .map(|s| s.trim_start_matches('@'))
+        .filter(|s| s.len() >= 3)
+        .collect();
+    let contains = match tx.dialect() {
+        Dialect::Sqlite => "instr(body, CAST($1 AS BLOB)) > 0",
+        Dialect::Postgres => "position(convert_to($1, 'UTF8') in body) > 0",
+    };
+    let mut n = 0;
+    for needle in needles {
+        n += query(format!(
+            "UPDATE webhook_journal SET body = $2, summary = NULL WHERE {contains}"
+        ))
+        .bind(needle)
+        .bind(Vec::<u8>::new())
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(n)
+}
