@@ -10,6 +10,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod assets;
+mod contact_page;
 mod format;
 mod pages;
 pub mod password;
@@ -52,6 +53,8 @@ pub fn router(app: AppState) -> Router {
         .route("/rapportages", get(reports_page::page))
         .route("/rapportages.csv", get(reports_page::csv))
         .route("/cases/{id}", get(pages::case_page))
+        .route("/burgers/{id}", get(contact_page::page))
+        .route("/burgers/{id}/wissen", post(contact_page::erase))
         .route("/cases/{id}/replies", get(pages::case_replies))
         .route("/cases/{id}/canned", get(pages::canned_preview))
         .route("/cases/{id}/claim", post(pages::claim))

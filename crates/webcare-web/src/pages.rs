@@ -550,6 +550,8 @@ struct CasePage {
     status: &'static str,
     channel: &'static str,
     citizen: String,
+    /// The citizen's page (`/burgers/{id}`).
+    contact_id: Uuid,
     handles: Vec<String>,
     messages: Vec<MessageView>,
     bsn_warning: bool,
@@ -787,6 +789,7 @@ async fn case_view_inner(
             .as_ref()
             .and_then(|k| k.display_name.clone())
             .unwrap_or_else(|| "Onbekend".into()),
+        contact_id: c.contact_id,
         handles: contact
             .map(|k| {
                 k.identities

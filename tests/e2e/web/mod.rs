@@ -3,6 +3,7 @@
 //! (`browser`) drives the same pages in a real Chromium.
 
 mod browser;
+mod contact;
 mod reports;
 
 use crate::agent::{account_for_team, citizen_message, department, user};
