@@ -4,7 +4,7 @@
 //! memory. Written once over the store's dialect seam (`crate::db`); the figures themselves are
 //! computed in `webcare_domain::reports`, never in SQL, so both databases agree.
 
-use crate::db::{query, Arg, Db, Query, SqlCore};
+use crate::db::{query, Arg, Db, Dialect, Query, SqlCore};
 use crate::sla::{build_config, VersionRow};
 use crate::time::{from_ms, to_ms};
 use async_trait::async_trait;
@@ -34,6 +34,10 @@ pub struct FactsQuery {
     pub kind: Option<CaseKind>,
     pub priority: Option<Priority>,
     pub department_id: Option<Uuid>,
+    /// Every one of these labels is on the case.
+    pub labels: Vec<String>,
+    /// The case's messages or the citizen's names hold these words (the inbox's search).
+    pub q: Option<String>,
     /// Only cases forwarded to a department (a department token without a user sees those).
     pub forwarded_only: bool,
 }
@@ -99,7 +103,13 @@ pub(crate) struct ForwardRow {
 }
 
 /// Adds the `WHERE` conditions of `q`'s filters (beyond the period) to `sql`.
-fn filters(sql: &mut Query, q: &FactsQuery) {
+fn filters(sql: &mut Query, dialect: Dialect, q: &FactsQuery) {
+    for l in &q.labels {
+        dialect.push_label(sql, l);
+    }
+    if let Some(text) = q.q.as_deref() {
+        dialect.push_case_search(sql, &crate::agent::search_words(text));
+    }
     let mut eq = |col: &str, a: Arg| {
         sql.push(&format!(" AND {col} = ")).push_bind(a);
     };
@@ -170,7 +180,7 @@ pub(crate) async fn facts(
             .push(" AND id > ")
             .push_bind(after_id)
             .push("))");
-        filters(&mut page, q);
+        filters(&mut page, db.dialect(), q);
         page.push(&format!(" ORDER BY first_message_at, id LIMIT {PAGE}"));
         let cases: Vec<CaseRow> = page.fetch_all(db.read()).await?;
         let Some(last) = cases.last() else { break };

@@ -29,6 +29,10 @@ pub struct ReportForm {
     to: Option<String>,
     groep1: Option<String>,
     groep2: Option<String>,
+    /// Only cases with this label.
+    label: Option<String>,
+    /// Only cases whose messages or citizen hold these words.
+    zoek: Option<String>,
 }
 
 pub struct Choice {
@@ -49,6 +53,9 @@ struct ReportsPage {
     from_error: String,
     to_error: String,
     group_error: String,
+    label: String,
+    zoek: String,
+    filter_error: String,
     csv_link: Option<String>,
     caption: String,
     headers: Vec<String>,
@@ -168,6 +175,8 @@ fn query(f: &ReportForm) -> (ReportKind, ReportQuery) {
         kind: None,
         priority: None,
         department_id: None,
+        labels: non_empty(&f.label),
+        q: non_empty(&f.zoek),
     };
     (kind, q)
 }
@@ -232,6 +241,9 @@ pub async fn page(
         from_error: String::new(),
         to_error: String::new(),
         group_error: String::new(),
+        label: form.label.clone().unwrap_or_default(),
+        zoek: form.zoek.clone().unwrap_or_default(),
+        filter_error: String::new(),
         csv_link: None,
         caption: String::new(),
         headers: Vec::new(),
@@ -246,11 +258,16 @@ pub async fn page(
                     "invalid_time" => "Vul een datum in (dd-mm-jjjj).".to_owned(),
                     "out_of_range" => "Kies een datum tussen het jaar 1 en 9998.".to_owned(),
                     "before_from" => "Kies een einddatum na de begindatum.".to_owned(),
+                    "no_words" | "too_long" if p.name == "q" => {
+                        "Zoek op één of meer woorden (hoogstens 200 tekens).".to_owned()
+                    }
+                    "too_many" => "Hoogstens 20 labels.".to_owned(),
                     _ => format!("Kies een andere groepering: {}", p.reason),
                 };
                 match p.name.as_str() {
                     "from" => page.from_error = text,
                     "to" => page.to_error = text,
+                    "q" | "labels" => page.filter_error = text,
                     _ => page.group_error = text,
                 }
             }
@@ -317,7 +334,12 @@ fn csv_link(kind: ReportKind, q: &ReportQuery, form: &ReportForm) -> String {
         ("from", q.from.clone()),
         ("to", q.to.clone()),
     ];
-    for (k, v) in [("groep1", &form.groep1), ("groep2", &form.groep2)] {
+    for (k, v) in [
+        ("groep1", &form.groep1),
+        ("groep2", &form.groep2),
+        ("label", &form.label),
+        ("zoek", &form.zoek),
+    ] {
         if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
             pairs.push((k, v.clone()));
         }

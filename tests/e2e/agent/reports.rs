@@ -241,6 +241,31 @@ async fn reports_answer_the_hand_worked_figures(app: TestApp) {
         json!({"cases": 7, "messagesIn": 9, "messagesOut": 6})
     );
 
+    // The inbox's text filters: the words of a message, and labels.
+    let v = report(&app, &format!("/api/v1/reports/volume?{PERIOD}&q=e1")).await;
+    assert_eq!(total(&v)["cases"], 1, "only E says 'e1'");
+    let (_, found) = send(app.get("/api/v1/cases?q=e1")).await;
+    let e = found["items"][0]["id"].as_str().unwrap().to_owned();
+    let (s, b) =
+        send(app.patch(&format!("/api/v1/cases/{e}"), &json!({"labels": ["storm"]}))).await;
+    assert_eq!(s, 200, "{b}");
+    let v = report(
+        &app,
+        &format!("/api/v1/reports/volume?{PERIOD}&labels=storm"),
+    )
+    .await;
+    assert_eq!(total(&v)["cases"], 1, "{v}");
+    let v = report(
+        &app,
+        &format!("/api/v1/reports/volume?{PERIOD}&labels=storm,hagel"),
+    )
+    .await;
+    assert_eq!(
+        total(&v)["cases"],
+        0,
+        "every label must be on the case: {v}"
+    );
+
     // Reaction (first run, reply or holding answer): A 90/90, B 3900/90 (Fri 16:00-17:00 and Mon
     // 08:30-09:00), C 1110/360, D 15/15, I 510/30 minutes wall/business. Nearest rank: median is
     // the 3rd of 5, p90 the 5th. E needed no reaction; F still waits, past 24 h. Within 24 h:

@@ -87,31 +87,7 @@ pub async fn list(
     uri: Uri,
     ApiQuery(q): ApiQuery<CaseQuery>,
 ) -> ApiResult<Json<List<Case>>> {
-    let labels: Vec<String> = q
-        .labels
-        .as_deref()
-        .map(|l| {
-            l.split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
-    if labels.len() > 20 {
-        return Err(ApiError::invalid("labels", "too_many", "at most 20"));
-    }
-    if let Some(text) = &q.q {
-        if text.chars().count() > 200 {
-            return Err(ApiError::invalid("q", "too_long", "at most 200 characters"));
-        }
-        if webcare_store::agent::search_words(text).is_empty() {
-            return Err(ApiError::invalid(
-                "q",
-                "no_words",
-                "search for at least one word",
-            ));
-        }
-    }
+    let labels = text_filters(q.labels.as_deref(), q.q.as_deref())?;
     if let (Some(f), Some(t)) = (q.created_from, q.created_to) {
         if f >= t {
             return Err(ApiError::invalid(
@@ -233,4 +209,33 @@ pub async fn get(
             .map(Into::into)
             .collect(),
     }))
+}
+
+/// The `labels` (comma-separated, at most 20, each must be on the case) and `q` (at most 200
+/// characters, at least one word) filters, checked once for the inbox and the reports.
+pub(crate) fn text_filters(labels: Option<&str>, q: Option<&str>) -> ApiResult<Vec<String>> {
+    let labels: Vec<String> = labels
+        .map(|l| {
+            l.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    if labels.len() > 20 {
+        return Err(ApiError::invalid("labels", "too_many", "at most 20"));
+    }
+    if let Some(text) = q {
+        if text.chars().count() > 200 {
+            return Err(ApiError::invalid("q", "too_long", "at most 200 characters"));
+        }
+        if webcare_store::agent::search_words(text).is_empty() {
+            return Err(ApiError::invalid(
+                "q",
+                "no_words",
+                "search for at least one word",
+            ));
+        }
+    }
+    Ok(labels)
 }

@@ -63,6 +63,13 @@ pub struct ReportQuery {
     pub kind: Option<CaseKind>,
     pub priority: Option<Priority>,
     pub department_id: Option<Uuid>,
+    /// Comma-separated, at most 20; every label must be on the case.
+    #[param(pattern = r"^[^,]*(,[^,]*){0,19}$")]
+    pub labels: Option<String>,
+    /// Words in the case's messages or the citizen's names (as the inbox searches): at most 200
+    /// characters with at least one letter or digit.
+    #[param(max_length = 200, pattern = r"[^\W_]")]
+    pub q: Option<String>,
 }
 
 /// The reports, each a set of columns over the same figures.
@@ -404,6 +411,7 @@ pub fn parse(
     if kind == ReportKind::Agents && !group_by.contains(&GroupBy::Agent) {
         group_by.insert(0, GroupBy::Agent);
     }
+    let labels = super::cases::text_filters(q.labels.as_deref(), q.q.as_deref())?;
     let mut facts = FactsQuery {
         from: from.unwrap_or_default(),
         to: to.unwrap_or_default(),
@@ -415,6 +423,8 @@ pub fn parse(
         kind: q.kind,
         priority: q.priority,
         department_id: q.department_id,
+        labels,
+        q: q.q,
         forwarded_only: false,
     };
     (facts.department_id, facts.forwarded_only) = scope(caller, facts.department_id)?;
