@@ -976,7 +976,7 @@ impl<S: SqlCore> AgentStore for S {
         crate::crash::crash_point("case.before_clocks");
         let effects = w.sla_effects();
         let rec = if effects.any() {
-            crate::sla::case_changed_in(&mut tx, self.sla(), &effects, now).await?;
+            crate::sla::case_changed(&mut tx.conn(), self.sla(), &effects, now).await?;
             // The clocks moved the case's due time: answer what is stored now.
             case_in(&mut tx.conn(), rec.id).await?
         } else {
@@ -1019,10 +1019,10 @@ impl<S: SqlCore> AgentStore for S {
         let rec = apply_case_write(&mut tx.conn(), &into, now, None).await?;
         // The merged case's clocks stop (`merged`); the other case carries on with
         // whatever its own change means for its clocks. One transaction.
-        crate::sla::merged_in(&mut tx, self.sla(), src, now).await?;
+        crate::sla::merged(&mut tx.conn(), self.sla(), src, now).await?;
         let effects = into.sla_effects();
         let rec = if effects.any() {
-            crate::sla::case_changed_in(&mut tx, self.sla(), &effects, now).await?;
+            crate::sla::case_changed(&mut tx.conn(), self.sla(), &effects, now).await?;
             case_in(&mut tx.conn(), rec.id).await?
         } else {
             rec

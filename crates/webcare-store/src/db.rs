@@ -9,6 +9,7 @@
 
 use crate::agent_events::EventRecord;
 use crate::Result;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::types::Json;
@@ -36,6 +37,23 @@ impl Dialect {
         match self {
             Dialect::Sqlite => "",
             Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
+    /// Row lock until the transaction ends (SQLite's write transaction already excludes others).
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// SQLite's ` INDEXED BY index` after a table name, where its planner (without statistics)
+    /// picks a worse index; PostgreSQL plans by cost.
+    pub fn indexed_by(self, index: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!(" INDEXED BY {index}"),
+            Dialect::Postgres => String::new(),
         }
     }
 }
@@ -471,6 +489,14 @@ impl Db {
         }
     }
 
+    /// A reader connection, for several statements outside a transaction.
+    pub async fn acquire_read(&self) -> Result<PoolConn> {
+        Ok(match self {
+            Db::Sqlite { read, .. } => PoolConn::Sqlite(read.acquire().await?),
+            Db::Postgres(p) => PoolConn::Pg(p.acquire().await?),
+        })
+    }
+
     /// A write transaction. SQLite's starts with `BEGIN IMMEDIATE`, so a writer in another
     /// process waits on the busy timeout instead of failing on a lock upgrade.
     pub async fn begin(&self) -> Result<Tx> {
@@ -511,11 +537,35 @@ impl Tx {
     }
 }
 
+/// A connection taken from a pool; back to the pool when dropped.
+pub(crate) enum PoolConn {
+    Sqlite(PoolConnection<sqlx::Sqlite>),
+    Pg(PoolConnection<sqlx::Postgres>),
+}
+
+impl PoolConn {
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            PoolConn::Sqlite(c) => Conn::Sqlite(c),
+            PoolConn::Pg(c) => Conn::Pg(c),
+        }
+    }
+}
+
 /// A borrowed connection inside a transaction: what helpers that run several statements in
 /// their caller's transaction take.
 pub(crate) enum Conn<'a> {
     Sqlite(&'a mut SqliteConnection),
     Pg(&'a mut PgConnection),
+}
+
+impl Conn<'_> {
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Conn::Sqlite(_) => Dialect::Sqlite,
+            Conn::Pg(_) => Dialect::Postgres,
+        }
+    }
 }
 
 impl<'a> From<&'a mut SqliteConnection> for Conn<'a> {

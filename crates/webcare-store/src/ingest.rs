@@ -507,7 +507,7 @@ macro_rules! ingest_fns {
             }
             let now = $crate::time::to_ms(chrono::Utc::now());
             write_plan(tx, &plan, now).await?;
-            sla_impl::on_inbound_many(&mut **tx, sla, &plan).await?;
+            $crate::sla::on_inbound_many(&mut $crate::db::Conn::from(&mut **tx), sla, &plan).await?;
             let outcomes: Vec<_> = std::mem::take(&mut plan.results).into_iter().map(|r| match r {
                 ItemResult::Existing(message) => Ok(IngestOutcome { message: *message, created: false, new_case: false }),
                 ItemResult::New { index, new_case } => Ok(IngestOutcome { message: plan.messages[index].clone(), created: true, new_case }),
@@ -524,7 +524,7 @@ macro_rules! ingest_fns {
             rules: &$crate::routing::InForce,
             plan: &mut $crate::ingest_plan::Plan,
         ) -> $crate::Result<()> {
-            let cfg = sla_impl::config(&mut **tx, sla).await?;
+            let cfg = $crate::sla::config(&mut $crate::db::Conn::from(&mut **tx), sla).await?;
             let ids = $crate::ingest::distinct(plan.new_cases.iter().map(|id| plan.cases[id].account));
             let mut q = sqlx::QueryBuilder::<$db>::new("SELECT id, kind, calendar_id FROM channel_accounts WHERE id IN ");
             $crate::sql::push_list(&mut q, ids.iter().copied());
@@ -625,7 +625,7 @@ macro_rules! impl_ingest_store {
                     let before = $crate::agent::case_in(&mut $crate::db::Conn::from(&mut **tx), case_id).await?;
                     let w = crate::routing::forward_write(before, department_id, &rule);
                     $crate::agent::apply_case_write(&mut $crate::db::Conn::from(&mut **tx), &w, now, None).await?;
-                    sla_impl::case_changed(&mut **tx, &self.sla, &w.sla_effects(), now).await?;
+                    $crate::sla::case_changed(&mut $crate::db::Conn::from(&mut **tx), &self.sla, &w.sla_effects(), now).await?;
                 }
                 Ok(())
             }

@@ -8,8 +8,6 @@ use std::time::Duration;
 
 pub(crate) struct PgStore {
     pub(crate) pool: PgPool,
-    /// The same pool: PostgreSQL has no single-writer limit (SQLite keeps a separate one).
-    pub(crate) wpool: PgPool,
     /// The same pool behind the dialect seam (the converted store code uses this).
     pub(crate) db: crate::db::Db,
     pub(crate) reopen_window: chrono::Duration,
@@ -39,7 +37,6 @@ impl PgStore {
         MIGRATOR.run(&pool).await?;
         Ok(Self {
             db: crate::db::Db::Postgres(pool.clone()),
-            wpool: pool.clone(),
             pool,
             reopen_window: opts.reopen_window,
             sla: Default::default(),
@@ -54,7 +51,6 @@ impl PgStore {
 }
 
 crate::ingest::impl_ingest_store!(PgStore, Postgres);
-crate::sla::impl_sla_store!(PgStore, Postgres);
 
 impl crate::db::SqlCore for PgStore {
     fn db(&self) -> &crate::db::Db {

@@ -41,24 +41,6 @@ pub(crate) fn push_list<'a, DB, T>(
     q.push(")");
 }
 
-/// Pushes `CASE id WHEN $id THEN $value ... END`: per-row values for a set-wise `UPDATE` whose
-/// rows are found through the primary key (`WHERE id IN`). (An `UPDATE ... FROM (VALUES ...)`
-/// let PostgreSQL hash-join a scan of the whole table.)
-pub(crate) fn push_case_by_id<'a, DB, T>(
-    q: &mut sqlx::QueryBuilder<'a, DB>,
-    rows: impl IntoIterator<Item = (Uuid, T)>,
-) where
-    DB: sqlx::Database,
-    Uuid: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    T: 'a + sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    q.push("CASE id");
-    for (id, v) in rows {
-        q.push(" WHEN ").push_bind(id).push(" THEN ").push_bind(v);
-    }
-    q.push(" END");
-}
-
 pub(crate) fn parse<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
     s.parse()
         .map_err(|_| StoreError::Corrupt(format!("bad {what} '{s}' in database")))
@@ -695,14 +677,6 @@ impl<S: SqlCore> Audit for S {
         .execute(self.db().write())
         .await?;
         Ok(())
-    }
-}
-
-/// Maps a unique violation to a readable conflict; other errors pass through.
-pub(crate) fn conflict_on_unique(e: sqlx::Error, what: &str) -> StoreError {
-    match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(what.into()),
-        _ => StoreError::Database(e),
     }
 }
 

@@ -138,7 +138,6 @@ fn sqlite_dir(url: &str) -> Option<String> {
 }
 
 crate::ingest::impl_ingest_store!(SqliteStore, Sqlite);
-crate::sla::impl_sla_store!(SqliteStore, Sqlite);
 
 impl crate::db::SqlCore for SqliteStore {
     fn db(&self) -> &crate::db::Db {
