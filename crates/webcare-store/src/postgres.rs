@@ -2,7 +2,7 @@
 //! safe; a commit is durable (`synchronous_commit` as the server has it) before we answer.
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::PgPool;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -44,13 +44,7 @@ impl PgStore {
             events: crate::agent_events::event_feed(),
         })
     }
-
-    pub(crate) async fn begin_write(&self) -> crate::Result<Transaction<'static, Postgres>> {
-        Ok(self.pool.begin().await?)
-    }
 }
-
-crate::ingest::impl_ingest_store!(PgStore, Postgres);
 
 impl crate::db::SqlCore for PgStore {
     fn db(&self) -> &crate::db::Db {
@@ -64,6 +58,9 @@ impl crate::db::SqlCore for PgStore {
     }
     fn sla(&self) -> &crate::sla::SlaState {
         &self.sla
+    }
+    fn reopen_window(&self) -> chrono::Duration {
+        self.reopen_window
     }
 }
 

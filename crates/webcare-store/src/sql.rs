@@ -25,22 +25,6 @@ pub(crate) const MESSAGE_COLS: &str = "id, case_id, channel_account_id, platform
     in_reply_to, conversation_key, direction, visibility, author, text, sent_at, received_at, \
     attachments, edit_history, flags, deleted_at";
 
-/// Pushes `(v1, v2, ...)`, each value bound: the list of an `IN`.
-pub(crate) fn push_list<'a, DB, T>(
-    q: &mut sqlx::QueryBuilder<'a, DB>,
-    values: impl IntoIterator<Item = T>,
-) where
-    DB: sqlx::Database,
-    T: 'a + sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    q.push("(");
-    let mut sep = q.separated(", ");
-    for v in values {
-        sep.push_bind(v);
-    }
-    q.push(")");
-}
-
 pub(crate) fn parse<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
     s.parse()
         .map_err(|_| StoreError::Corrupt(format!("bad {what} '{s}' in database")))
