@@ -14,6 +14,7 @@ use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::types::Json;
 use sqlx::{Arguments, FromRow, PgConnection, PgPool, SqliteConnection, SqlitePool, Transaction};
+use std::borrow::Cow;
 use uuid::Uuid;
 
 /// The SQL differences between the backends, and the one way to branch on them.
@@ -228,6 +229,8 @@ impl<T> FromBoth for T where
 pub(crate) struct Query {
     sql: String,
     args: Vec<Arg>,
+    /// Where `push_bind` wrote its placeholders: (byte offset, length), in order.
+    pushed: Vec<(usize, usize)>,
 }
 
 impl Query {
@@ -235,6 +238,7 @@ impl Query {
         Query {
             sql: sql.into(),
             args: Vec::new(),
+            pushed: Vec::new(),
         }
     }
 
@@ -253,9 +257,10 @@ impl Query {
     /// Appends a placeholder for `v`.
     pub fn push_bind(&mut self, v: impl Into<Arg>) -> &mut Query {
         self.args.push(v.into());
-        let n = self.args.len();
+        let n = self.args.len().to_string();
+        self.pushed.push((self.sql.len(), n.len() + 1));
         self.sql.push('$');
-        self.sql.push_str(&n.to_string());
+        self.sql.push_str(&n);
         self
     }
 
@@ -312,14 +317,15 @@ impl Query {
 
     pub async fn fetch_all<'e, T: FromBoth>(self, ex: impl Into<Exec<'e>>) -> Result<Vec<T>> {
         let sql = self.sql.as_str();
+        let lite = sqlite_sql(sql, &self.pushed, self.args.len());
         Ok(match ex.into() {
             Exec::SqlitePool(p) => {
-                sqlx::query_as_with(sql, sqlite_args(self.args)?)
+                sqlx::query_as_with(&lite, sqlite_args(self.args)?)
                     .fetch_all(p)
                     .await?
             }
             Exec::Sqlite(c) => {
-                sqlx::query_as_with(sql, sqlite_args(self.args)?)
+                sqlx::query_as_with(&lite, sqlite_args(self.args)?)
                     .fetch_all(c)
                     .await?
             }
@@ -341,14 +347,15 @@ impl Query {
         ex: impl Into<Exec<'e>>,
     ) -> Result<Option<T>> {
         let sql = self.sql.as_str();
+        let lite = sqlite_sql(sql, &self.pushed, self.args.len());
         Ok(match ex.into() {
             Exec::SqlitePool(p) => {
-                sqlx::query_as_with(sql, sqlite_args(self.args)?)
+                sqlx::query_as_with(&lite, sqlite_args(self.args)?)
                     .fetch_optional(p)
                     .await?
             }
             Exec::Sqlite(c) => {
-                sqlx::query_as_with(sql, sqlite_args(self.args)?)
+                sqlx::query_as_with(&lite, sqlite_args(self.args)?)
                     .fetch_optional(c)
                     .await?
             }
@@ -401,12 +408,13 @@ impl Query {
     /// Runs the statement; answers the number of rows it changed.
     pub async fn execute<'e>(self, ex: impl Into<Exec<'e>>) -> Result<u64> {
         let sql = self.sql.as_str();
+        let lite = sqlite_sql(sql, &self.pushed, self.args.len());
         Ok(match ex.into() {
-            Exec::SqlitePool(p) => sqlx::query_with(sql, sqlite_args(self.args)?)
+            Exec::SqlitePool(p) => sqlx::query_with(&lite, sqlite_args(self.args)?)
                 .execute(p)
                 .await?
                 .rows_affected(),
-            Exec::Sqlite(c) => sqlx::query_with(sql, sqlite_args(self.args)?)
+            Exec::Sqlite(c) => sqlx::query_with(&lite, sqlite_args(self.args)?)
                 .execute(c)
                 .await?
                 .rows_affected(),
@@ -420,6 +428,26 @@ impl Query {
                 .rows_affected(),
         })
     }
+}
+
+/// The statement as SQLite gets it: when every value was pushed (dynamic SQL), with plain `?`
+/// placeholders, which number themselves in order. SQLite finds each named or numbered one
+/// (`$n`, `?n`) by a linear search of those seen before, when preparing and again when binding:
+/// quadratic in their count. A multi-row insert of 256 messages (4,352 values) took 60 ms with
+/// `$n`, 0.2 ms with `?`.
+fn sqlite_sql<'a>(sql: &'a str, pushed: &[(usize, usize)], args: usize) -> Cow<'a, str> {
+    if pushed.is_empty() || pushed.len() != args {
+        return Cow::Borrowed(sql);
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut last = 0;
+    for &(at, len) in pushed {
+        out.push_str(&sql[last..at]);
+        out.push('?');
+        last = at + len;
+    }
+    out.push_str(&sql[last..]);
+    Cow::Owned(out)
 }
 
 /// Shorthand for [`Query::new`].
