@@ -38,11 +38,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use uuid::Uuid;
-use webcare_domain::sla::{reselect, Reselection};
+use webcare_domain::sla::clocks::{alert_due, new_clock, norms_for, plan_inbound, ClockFacts};
+pub use webcare_domain::sla::clocks::{
+    default_calendar, default_calendar_spec, ClockRecord, SlaConfig, SlaDefaults,
+};
+use webcare_domain::sla::{reselect, CaseFacts, Reselection};
 use webcare_domain::sla::{
     Budget, CalendarSpec, CalendarVersions, ClockKind, ClockNorms, ClockStatus, ClockView,
     MinutesKind, Segment, SlaPolicy, StopReason,
@@ -80,39 +84,6 @@ pub struct PolicyRecord {
     pub policy: SlaPolicy,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-/// A clock run of a case.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClockRecord {
-    pub id: Uuid,
-    pub case_id: Uuid,
-    pub kind: ClockKind,
-    /// 0 for the first run; next-reaction and department clocks count up, and a reopened case
-    /// starts a new resolution run.
-    pub run: i32,
-    pub segments: Vec<Segment>,
-    pub budget: Budget,
-    pub warning_fraction: f64,
-    /// `None`: the built-in default calendar.
-    pub calendar_id: Option<Uuid>,
-    pub policy_name: Option<String>,
-    /// `running`, `paused`, `met`, `missed` or `cancelled` (`webcare_domain::sla::ClockState`).
-    pub state: String,
-    /// Highest status fired so far.
-    pub status: ClockStatus,
-    pub started_at: DateTime<Utc>,
-    pub due_at: Option<DateTime<Utc>>,
-    pub warning_at: Option<DateTime<Utc>>,
-    pub stopped_at: Option<DateTime<Utc>>,
-    pub next_fire_at: Option<i64>,
-    /// How often the clock's norms changed (policy re-selection); alerts are unique per
-    /// generation, so a re-armed warning or breach is recorded again for its new deadline.
-    pub generation: i32,
-    /// Why the run stopped (`None` while it runs, and for runs stopped before reasons were kept).
-    pub stop_reason: Option<StopReason>,
-    /// The reason given with "geen reactie nodig".
-    pub stop_note: Option<String>,
 }
 
 /// A warning or breach, recorded once.
@@ -186,60 +157,6 @@ impl CaseEffects {
             || self.no_reply_reason.is_some()
             || self.before != self.after
     }
-}
-
-/// Norms used when no policy matches.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SlaDefaults {
-    pub reaction_minutes: u32,
-    pub resolution_minutes: u32,
-    pub department_minutes: u32,
-    pub minutes_kind: MinutesKind,
-    pub warning_at: f64,
-    /// Whether a process answer ("we're looking into it") stops the reaction clock.
-    pub process_answer_stops_reaction: bool,
-}
-
-impl Default for SlaDefaults {
-    fn default() -> Self {
-        SlaDefaults {
-            reaction_minutes: 240,
-            resolution_minutes: 1440,
-            department_minutes: 480,
-            minutes_kind: MinutesKind::Business,
-            warning_at: webcare_domain::sla::policy::DEFAULT_WARNING_AT,
-            process_answer_stops_reaction: true,
-        }
-    }
-}
-
-/// The built-in calendar: Monday to Friday 08:30-17:00 Europe/Amsterdam, Dutch public holidays.
-pub fn default_calendar_spec() -> CalendarSpec {
-    let day = vec![["08:30".to_string(), "17:00".to_string()]];
-    let mut spec = CalendarSpec {
-        time_zone: "Europe/Amsterdam".into(),
-        weekly: Default::default(),
-        holidays: Default::default(),
-        closures: vec![],
-        extra_openings: vec![],
-    };
-    for d in 0..5 {
-        if let Some(v) = spec.weekly.day_mut(d) {
-            *v = day.clone();
-        }
-    }
-    spec
-}
-
-pub fn default_calendar() -> &'static CalendarVersions {
-    static CAL: OnceLock<CalendarVersions> = OnceLock::new();
-    CAL.get_or_init(|| {
-        CalendarVersions::single(
-            default_calendar_spec()
-                .validate()
-                .expect("the built-in calendar is valid"),
-        )
-    })
 }
 
 // --------------------------------------------------------------------------- the repository
@@ -390,21 +307,6 @@ pub trait SlaStore: Send + Sync {
 
 // ------------------------------------------------------------------------------- the cache
 
-/// Calendars and policies as the engine uses them.
-pub struct SlaConfig {
-    pub rev: i64,
-    pub policies: Vec<SlaPolicy>,
-    pub calendars: HashMap<Uuid, CalendarVersions>,
-}
-
-impl SlaConfig {
-    /// The calendar with `id`, or the built-in default.
-    pub fn calendar(&self, id: Option<Uuid>) -> &CalendarVersions {
-        id.and_then(|id| self.calendars.get(&id))
-            .unwrap_or_else(|| default_calendar())
-    }
-}
-
 /// Per-store SLA state: the config cache, the defaults and the change signal.
 pub struct SlaState {
     cache: Mutex<Option<(Instant, Arc<SlaConfig>)>>,
@@ -513,14 +415,6 @@ pub(crate) fn parse_status(s: &str) -> Result<ClockStatus> {
         "breached" => ClockStatus::Breached,
         _ => return Err(StoreError::Corrupt(format!("bad clock status '{s}'"))),
     })
-}
-
-fn rank(s: ClockStatus) -> u8 {
-    match s {
-        ClockStatus::Within => 0,
-        ClockStatus::Warning => 1,
-        ClockStatus::Breached => 2,
-    }
 }
 
 pub(crate) fn minutes_kind_str(k: MinutesKind) -> &'static str {
@@ -710,16 +604,6 @@ pub(crate) fn build_config(
     }
 }
 
-/// The norms for a new clock.
-#[derive(Debug, Clone)]
-pub(crate) struct Norms {
-    pub minutes: Option<u32>,
-    pub kind: MinutesKind,
-    pub warning_at: f64,
-    pub calendar_id: Option<Uuid>,
-    pub policy_name: Option<String>,
-}
-
 /// What a policy lookup needs to know about a case.
 #[derive(sqlx::FromRow)]
 pub(crate) struct FactsRow {
@@ -730,6 +614,30 @@ pub(crate) struct FactsRow {
     pub kind: Option<String>,
     pub priority: String,
     pub status: String,
+}
+
+impl FactsRow {
+    /// What the clocks need of the case. An unknown channel kind or priority matches as `api` or
+    /// `normal` (the columns are checked, so neither occurs).
+    fn clock_facts(&self) -> Result<ClockFacts> {
+        Ok(ClockFacts {
+            case: CaseFacts {
+                channel_kind: self
+                    .account_kind
+                    .parse()
+                    .unwrap_or(webcare_domain::ChannelKind::Api),
+                channel_account_id: self.account_id,
+                theme: self.theme.clone(),
+                kind: self.kind.as_deref().and_then(|k| k.parse().ok()),
+                priority: self
+                    .priority
+                    .parse()
+                    .unwrap_or(webcare_domain::Priority::Normal),
+            },
+            account_calendar: self.account_calendar,
+            status: crate::sql::parse(&self.status, "case status")?,
+        })
+    }
 }
 
 /// [`FactsRow`] with its case, for a batch.
@@ -743,338 +651,6 @@ pub(crate) struct CaseFactsRow {
 pub(crate) const SLA_FACTS_SQL: &str = "SELECT a.kind AS account_kind, a.id AS account_id, \
     a.calendar_id AS account_calendar, c.theme, c.kind, c.priority, c.status \
     FROM cases c JOIN channel_accounts a ON a.id = c.channel_account_id WHERE c.id = $1";
-
-/// Picks the norms of `clock` for a case: the matching policy in force at `at`, else the defaults.
-/// The calendar is the policy's, else the account's, else (None) the built-in default.
-pub(crate) fn norms_for(
-    cfg: &SlaConfig,
-    defaults: &SlaDefaults,
-    facts: &FactsRow,
-    clock: ClockKind,
-    at: DateTime<Utc>,
-) -> Norms {
-    let case_facts = webcare_domain::sla::CaseFacts {
-        channel_kind: facts
-            .account_kind
-            .parse()
-            .unwrap_or(webcare_domain::ChannelKind::Api),
-        channel_account_id: facts.account_id,
-        theme: facts.theme.clone(),
-        kind: facts.kind.as_deref().and_then(|k| k.parse().ok()),
-        priority: facts
-            .priority
-            .parse()
-            .unwrap_or(webcare_domain::Priority::Normal),
-    };
-    let exists = |id: Option<Uuid>| id.filter(|id| cfg.calendars.contains_key(id));
-    match webcare_domain::sla::select_policy(&cfg.policies, &case_facts, at) {
-        Some(p) => Norms {
-            minutes: match clock {
-                ClockKind::Reaction | ClockKind::NextReaction => p.reaction_minutes,
-                ClockKind::Resolution => p.resolution_minutes,
-                ClockKind::Department => p.department_minutes,
-            },
-            kind: p.minutes_kind,
-            warning_at: p.warning_at,
-            calendar_id: exists(p.calendar_id).or(exists(facts.account_calendar)),
-            policy_name: Some(p.name.clone()),
-        },
-        None => Norms {
-            minutes: Some(match clock {
-                ClockKind::Reaction | ClockKind::NextReaction => defaults.reaction_minutes,
-                ClockKind::Resolution => defaults.resolution_minutes,
-                ClockKind::Department => defaults.department_minutes,
-            }),
-            kind: defaults.minutes_kind,
-            warning_at: defaults.warning_at,
-            calendar_id: exists(facts.account_calendar),
-            policy_name: None,
-        },
-    }
-}
-
-/// What a citizen message sent at `at` does to a case's clocks, decided without IO (the ingest
-/// hook): it starts the reaction clock (or a next-reaction clock after a reply) and the
-/// resolution clock, resumes a paused resolution clock, and an earlier message moves a running
-/// clock's start back (out-of-order delivery). Changes `clocks` in place and returns the indexes
-/// it wrote, with `true` for a new clock.
-pub(crate) fn plan_inbound(
-    cfg: &SlaConfig,
-    defaults: &SlaDefaults,
-    facts: &FactsRow,
-    case_id: Uuid,
-    clocks: &mut Vec<ClockRecord>,
-    at: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Vec<(usize, bool)> {
-    let mut writes = Vec::new();
-    if facts.status == "closed" {
-        return writes;
-    }
-    let start = |kind: ClockKind, run: i32, from: DateTime<Utc>, reason: &str| {
-        let norms = norms_for(cfg, defaults, facts, kind, from);
-        norms.minutes.map(|minutes| {
-            let mut c = new_clock(case_id, kind, run, &norms, minutes, from, reason);
-            c.recompute(cfg.calendar(c.calendar_id), from);
-            c
-        })
-    };
-    let push =
-        |clocks: &mut Vec<ClockRecord>, writes: &mut Vec<(usize, bool)>, c: Option<ClockRecord>| {
-            if let Some(c) = c {
-                clocks.push(c);
-                writes.push((clocks.len() - 1, true));
-            }
-        };
-    // Out of order: an earlier message moves a clock's start back (while it has one segment).
-    let start_earlier = |c: &mut ClockRecord| {
-        let moved = !c.is_stopped() && c.segments.len() == 1 && at < c.started_at;
-        if moved {
-            c.segments[0].from = at;
-            c.recompute(cfg.calendar(c.calendar_id), now);
-        }
-        moved
-    };
-    // Reaction / next reaction.
-    let reactions: Vec<usize> = (0..clocks.len())
-        .filter(|&i| {
-            matches!(
-                clocks[i].kind,
-                ClockKind::Reaction | ClockKind::NextReaction
-            )
-        })
-        .collect();
-    match reactions.iter().copied().find(|&i| !clocks[i].is_stopped()) {
-        None if reactions.is_empty() => {
-            push(
-                clocks,
-                &mut writes,
-                start(ClockKind::Reaction, 0, at, "citizen message"),
-            );
-        }
-        None => {
-            let last_stop = reactions.iter().filter_map(|&i| clocks[i].stopped_at).max();
-            let run = reactions.iter().map(|&i| clocks[i].run).max().unwrap_or(0) + 1;
-            let from = last_stop.map_or(at, |s| at.max(s));
-            let c = start(
-                ClockKind::NextReaction,
-                run,
-                from,
-                "citizen message after a reply",
-            );
-            push(clocks, &mut writes, c);
-        }
-        Some(i) => {
-            if start_earlier(&mut clocks[i]) {
-                writes.push((i, false));
-            }
-        }
-    }
-    // Resolution.
-    let latest = (0..clocks.len())
-        .filter(|&i| clocks[i].kind == ClockKind::Resolution)
-        .max_by_key(|&i| clocks[i].run);
-    match latest {
-        None => push(
-            clocks,
-            &mut writes,
-            start(ClockKind::Resolution, 0, at, "first message"),
-        ),
-        Some(i) if clocks[i].is_stopped() => {
-            if facts.status != "resolved" {
-                let (run, from) = (
-                    clocks[i].run + 1,
-                    at.max(clocks[i].stopped_at.unwrap_or(at)),
-                );
-                let c = start(
-                    ClockKind::Resolution,
-                    run,
-                    from,
-                    "reopened by a citizen message",
-                );
-                push(clocks, &mut writes, c);
-            }
-        }
-        Some(i) if clocks[i].state == "paused" && facts.status != "waiting_on_citizen" => {
-            let c = &mut clocks[i];
-            c.resume(at, "citizen answered");
-            c.recompute(cfg.calendar(c.calendar_id), now);
-            writes.push((i, false));
-        }
-        Some(i) if start_earlier(&mut clocks[i]) => writes.push((i, false)),
-        Some(_) => {}
-    }
-    writes
-}
-
-/// A new clock run starting at `start`.
-pub(crate) fn new_clock(
-    case_id: Uuid,
-    kind: ClockKind,
-    run: i32,
-    norms: &Norms,
-    minutes: u32,
-    start: DateTime<Utc>,
-    reason: &str,
-) -> ClockRecord {
-    ClockRecord {
-        id: Uuid::now_v7(),
-        case_id,
-        kind,
-        run,
-        segments: vec![Segment {
-            from: start,
-            to: None,
-            running: true,
-            reason: Some(reason.into()),
-        }],
-        budget: Budget::minutes(minutes, norms.kind),
-        warning_fraction: norms.warning_at,
-        calendar_id: norms.calendar_id,
-        policy_name: norms.policy_name.clone(),
-        state: "running".into(),
-        status: ClockStatus::Within,
-        started_at: start,
-        due_at: None,
-        warning_at: None,
-        stopped_at: None,
-        next_fire_at: None,
-        generation: 0,
-        stop_reason: None,
-        stop_note: None,
-    }
-}
-
-impl ClockRecord {
-    /// What the clock is measured against.
-    pub fn norms(&self) -> ClockNorms {
-        ClockNorms {
-            budget: self.budget,
-            warning_at: self.warning_fraction,
-            calendar_id: self.calendar_id,
-            policy: self.policy_name.clone(),
-        }
-    }
-
-    /// Measures the clock against `norms` from now on (a new generation), with `fired` as the
-    /// status fired so far; call `recompute` after.
-    pub(crate) fn set_norms(&mut self, norms: ClockNorms, fired: ClockStatus) {
-        self.budget = norms.budget;
-        self.warning_fraction = norms.warning_at;
-        self.calendar_id = norms.calendar_id;
-        self.policy_name = norms.policy;
-        self.status = fired;
-        self.generation += 1;
-    }
-
-    pub fn is_stopped(&self) -> bool {
-        matches!(self.state.as_str(), "met" | "missed" | "cancelled")
-    }
-
-    /// The evaluated clock, its stopped state decided by its stop reason
-    /// (`webcare_domain::sla::settle`).
-    pub fn view(&self, cal: &CalendarVersions, now: DateTime<Utc>) -> Option<ClockView> {
-        webcare_domain::sla::evaluate(&self.segments, self.budget, self.warning_fraction, cal, now)
-            .ok()
-            .map(|v| v.settled(self.kind, self.stop_reason, self.stop_note.clone()))
-    }
-
-    /// Re-evaluates after a segment change at `at`: due/warning instants, state, next timer.
-    pub(crate) fn recompute(&mut self, cal: &CalendarVersions, at: DateTime<Utc>) {
-        if let Some(v) = self.view(cal, at) {
-            self.due_at = v.due_at;
-            self.warning_at = v.warning_at;
-            self.stopped_at = v.stopped_at;
-            self.started_at = v.started_at;
-            self.state = v.state.as_str().into();
-        }
-        self.next_fire_at = self.next_fire();
-    }
-
-    /// When the next not-yet-fired status falls due. For a paused or stopped clock only what
-    /// happened before the pause or stop can still fire.
-    pub(crate) fn next_fire(&self) -> Option<i64> {
-        let candidate = match self.status {
-            ClockStatus::Within => self.warning_at.map(to_ms),
-            ClockStatus::Warning => self.due_at.map(|d| to_ms(d) + 1),
-            ClockStatus::Breached => None,
-        }?;
-        let limit = if self.is_stopped() {
-            self.stopped_at.map(to_ms)
-        } else if self.state == "paused" {
-            self.segments.last().map(|s| to_ms(s.from))
-        } else {
-            None
-        };
-        match limit {
-            Some(l) if candidate > l => None,
-            _ => Some(candidate),
-        }
-    }
-
-    /// Closes the open segment at `at` (never before its start).
-    fn close_open(&mut self, at: DateTime<Utc>) {
-        if let Some(last) = self.segments.last_mut() {
-            if last.to.is_none() {
-                last.to = Some(at.max(last.from));
-            }
-        }
-    }
-
-    /// Stops the run at `at` for `reason` (`note`: the reason given with "geen reactie nodig").
-    /// A run already stopped keeps its stop and reason.
-    pub(crate) fn stop(&mut self, at: DateTime<Utc>, reason: StopReason, note: Option<&str>) {
-        if self.segments.last().is_some_and(|s| s.to.is_none()) {
-            self.close_open(at);
-            self.stop_reason = Some(reason);
-            self.stop_note = note.map(str::to_owned);
-        }
-    }
-
-    pub(crate) fn pause(&mut self, at: DateTime<Utc>, reason: &str) {
-        if self.is_stopped() || self.state == "paused" {
-            return;
-        }
-        let at = self.segments.last().map_or(at, |s| at.max(s.from));
-        self.close_open(at);
-        self.segments.push(Segment {
-            from: at,
-            to: None,
-            running: false,
-            reason: Some(reason.into()),
-        });
-    }
-
-    pub(crate) fn resume(&mut self, at: DateTime<Utc>, reason: &str) {
-        if self.state != "paused" {
-            return;
-        }
-        let at = self.segments.last().map_or(at, |s| at.max(s.from));
-        self.close_open(at);
-        self.segments.push(Segment {
-            from: at,
-            to: None,
-            running: true,
-            reason: Some(reason.into()),
-        });
-    }
-
-    /// The statuses to fire now, given the evaluated view: every one above what has fired.
-    pub(crate) fn to_fire(&self, view: &ClockView) -> Vec<ClockStatus> {
-        [ClockStatus::Warning, ClockStatus::Breached]
-            .into_iter()
-            .filter(|s| rank(*s) > rank(self.status) && rank(*s) <= rank(view.status))
-            .collect()
-    }
-}
-
-/// The alert's due instant for a status.
-pub(crate) fn alert_due(c: &ClockRecord, s: ClockStatus) -> DateTime<Utc> {
-    match s {
-        ClockStatus::Warning => c.warning_at.or(c.due_at).unwrap_or(c.started_at),
-        _ => c.due_at.unwrap_or(c.started_at),
-    }
-}
 
 /// Refreshes the case's due time and SLA status from its clocks.
 pub(crate) const REFRESH_CASE_SQL: &str = "UPDATE cases SET \
@@ -1248,7 +824,7 @@ async fn start_clock(
     conn: &mut Conn<'_>,
     cfg: &SlaConfig,
     defaults: &SlaDefaults,
-    facts: &FactsRow,
+    facts: &ClockFacts,
     case_id: Uuid,
     kind: ClockKind,
     run: i32,
@@ -1265,7 +841,16 @@ async fn start_clock(
     let Some(minutes) = override_minutes.or(norms.minutes) else {
         return Ok(());
     };
-    let mut c = new_clock(case_id, kind, run, &norms, minutes, start, reason);
+    let mut c = new_clock(
+        Uuid::now_v7(),
+        case_id,
+        kind,
+        run,
+        &norms,
+        minutes,
+        start,
+        reason,
+    );
     c.recompute(cfg.calendar(c.calendar_id), start);
     insert_clocks(conn, &[&c], now).await
 }
@@ -1291,12 +876,12 @@ pub(crate) async fn on_inbound_many(
          FROM cases c JOIN channel_accounts a ON a.id = c.channel_account_id WHERE c.id IN ",
     );
     q.push_list(cases.iter().copied());
-    let facts: HashMap<Uuid, FactsRow> = q
+    let facts: HashMap<Uuid, ClockFacts> = q
         .fetch_all::<CaseFactsRow>(&mut *conn)
         .await?
         .into_iter()
-        .map(|r| (r.case_id, r.facts))
-        .collect();
+        .map(|r| Ok((r.case_id, r.facts.clock_facts()?)))
+        .collect::<Result<_>>()?;
     let stored: Vec<Uuid> =
         crate::ingest::distinct(plan.inbound.iter().filter(|x| !x.1).map(|x| x.0));
     let mut clocks: HashMap<Uuid, Vec<ClockRecord>> = Default::default();
@@ -1321,7 +906,7 @@ pub(crate) async fn on_inbound_many(
             continue;
         };
         let list = clocks.entry(*case_id).or_default();
-        for (i, new) in plan_inbound(&cfg, &defaults, f, *case_id, list, *at, now) {
+        for (i, new) in plan_inbound(&cfg, &defaults, f, *case_id, list, *at, now, Uuid::now_v7) {
             let id = list[i].id;
             if !written.iter().any(|w| w.1 == id) {
                 written.push((*case_id, id, new));
@@ -1487,6 +1072,7 @@ async fn start_on_case(
     let Some(facts) = facts(&mut *conn, case_id).await? else {
         return Err(StoreError::NotFound("case".into()));
     };
+    let facts = facts.clock_facts()?;
     let clocks = load_clocks(&mut *conn, case_id, true).await?;
     let same: Vec<&ClockRecord> = clocks.iter().filter(|c| c.kind == kind).collect();
     let now = to_ms(Utc::now());
@@ -1786,13 +1372,14 @@ async fn classified(
     let Some(facts) = facts(&mut *conn, case_id).await? else {
         return Err(StoreError::NotFound("case".into()));
     };
+    let clock_facts = facts.clock_facts()?;
     let now = Utc::now().max(at);
     let mut changes = Vec::new();
     for c in clocks.iter_mut() {
         if c.kind == ClockKind::Department || c.is_stopped() {
             continue;
         }
-        let norms = norms_for(&cfg, &defaults, &facts, c.kind, c.started_at);
+        let norms = norms_for(&cfg, &defaults, &clock_facts, c.kind, c.started_at);
         let Some(minutes) = norms.minutes else {
             continue;
         };
@@ -2423,123 +2010,5 @@ impl<S: SqlCore> SlaStore for S {
         .fetch_one(self.db().read())
         .await?;
         Ok(b.into_iter().chain(c).min().map(from_ms))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    fn at(h: u32, m: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 3, 9, h, m, 0).unwrap()
-    }
-
-    fn always() -> CalendarVersions {
-        let mut spec = default_calendar_spec();
-        spec.holidays.set = "none".into();
-        for d in 0..7 {
-            *spec.weekly.day_mut(d).unwrap() = vec![["00:00".into(), "24:00".into()]];
-        }
-        CalendarVersions::single(spec.validate().unwrap())
-    }
-
-    fn clock(start: DateTime<Utc>, minutes: u32) -> ClockRecord {
-        let norms = Norms {
-            minutes: Some(minutes),
-            kind: MinutesKind::Business,
-            warning_at: 0.5,
-            calendar_id: None,
-            policy_name: None,
-        };
-        new_clock(
-            Uuid::nil(),
-            ClockKind::Reaction,
-            0,
-            &norms,
-            minutes,
-            start,
-            "test",
-        )
-    }
-
-    #[test]
-    fn timers_fire_warning_then_breach_just_after_due() {
-        let cal = always();
-        let mut c = clock(at(9, 0), 60);
-        c.recompute(&cal, at(9, 0));
-        assert_eq!(c.warning_at, Some(at(9, 30)));
-        assert_eq!(c.next_fire_at, Some(to_ms(at(9, 30))));
-        c.status = ClockStatus::Warning;
-        assert_eq!(
-            c.next_fire(),
-            Some(to_ms(at(10, 0)) + 1),
-            "breach only strictly after due"
-        );
-        c.status = ClockStatus::Breached;
-        assert_eq!(c.next_fire(), None);
-    }
-
-    #[test]
-    fn a_stop_or_pause_keeps_only_what_happened_before_it() {
-        let cal = always();
-        // Stopped between warning and due: the warning still fires, the breach never.
-        let mut c = clock(at(9, 0), 60);
-        c.stop(at(9, 45), StopReason::Reply, None);
-        c.recompute(&cal, at(11, 0));
-        assert_eq!(c.state, "met");
-        assert_eq!(c.next_fire(), Some(to_ms(at(9, 30))));
-        let v = c.view(&cal, at(11, 0)).unwrap();
-        assert_eq!(c.to_fire(&v), vec![ClockStatus::Warning]);
-        c.status = ClockStatus::Warning;
-        assert_eq!(c.next_fire(), None);
-        // Stopped after due: missed, both fire.
-        let mut c = clock(at(9, 0), 60);
-        c.stop(at(10, 1), StopReason::Reply, None);
-        c.recompute(&cal, at(11, 0));
-        assert_eq!(c.state, "missed");
-        let v = c.view(&cal, at(11, 0)).unwrap();
-        assert_eq!(
-            c.to_fire(&v),
-            vec![ClockStatus::Warning, ClockStatus::Breached]
-        );
-        // Resolved without a reply before the deadline: not met, cancelled; after it: missed.
-        let mut c = clock(at(9, 0), 60);
-        c.stop(at(9, 45), StopReason::ResolvedWithoutReply, None);
-        c.recompute(&cal, at(11, 0));
-        assert_eq!(c.state, "cancelled");
-        assert!(c.is_stopped());
-        assert_eq!(
-            c.view(&cal, at(11, 0)).unwrap().stop_reason,
-            Some(StopReason::ResolvedWithoutReply)
-        );
-        // A second stop keeps the first stop and reason.
-        c.stop(at(10, 30), StopReason::Reply, None);
-        assert_eq!(c.stop_reason, Some(StopReason::ResolvedWithoutReply));
-        assert_eq!(c.stopped_at, Some(at(9, 45)));
-        // Paused before the warning: nothing to fire while paused; resuming moves the due time.
-        let mut c = clock(at(9, 0), 60);
-        c.pause(at(9, 10), "waiting on the citizen");
-        c.recompute(&cal, at(9, 10));
-        assert_eq!(c.state, "paused");
-        assert_eq!(c.next_fire_at, None);
-        c.resume(at(10, 10), "answered");
-        c.recompute(&cal, at(10, 10));
-        assert_eq!(c.state, "running");
-        assert_eq!(c.due_at, Some(at(11, 0)));
-        assert_eq!(c.segments.len(), 3);
-    }
-
-    #[test]
-    fn the_default_calendar_is_weekdays_half_nine_to_five_in_amsterdam() {
-        let cal = default_calendar();
-        // Friday 6 March 2026 17:30 CET + 120 business minutes -> Monday 10:30 CET.
-        let start = Utc.with_ymd_and_hms(2026, 3, 6, 16, 30, 0).unwrap();
-        assert_eq!(
-            cal.deadline_minutes(start, 120).unwrap(),
-            Utc.with_ymd_and_hms(2026, 3, 9, 9, 30, 0).unwrap()
-        );
-        // Koningsdag 2026 (Monday 27 April) is closed.
-        assert!(!cal.is_open(Utc.with_ymd_and_hms(2026, 4, 27, 10, 0, 0).unwrap()));
     }
 }
