@@ -9,6 +9,7 @@
 
 use crate::agent_events::EventRecord;
 use crate::Result;
+use serde_json::value::RawValue;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
@@ -169,15 +170,17 @@ pub(crate) enum Arg {
     Bool(Option<bool>),
     Text(Option<String>),
     Bytes(Option<Vec<u8>>),
-    Json(Option<serde_json::Value>),
+    /// Serialised JSON text: written to the statement as it is (a `Value` tree would be built
+    /// and then walked again for every message the ingest writes).
+    Json(Option<Box<RawValue>>),
 }
 
 /// A JSON value to bind (`Json(&x).into()` would need the backend's encoder; this serialises once).
 pub(crate) fn json<T: serde::Serialize + ?Sized>(v: &T) -> Arg {
     // Serialising our own records cannot fail (no non-string map keys); null is the safe fallback.
-    Arg::Json(Some(
-        serde_json::to_value(v).unwrap_or(serde_json::Value::Null),
-    ))
+    Arg::Json(Some(serde_json::value::to_raw_value(v).unwrap_or_else(
+        |_| RawValue::from_string("null".into()).expect("null is JSON"),
+    )))
 }
 
 /// An optional JSON value to bind (NULL when absent).
@@ -212,7 +215,12 @@ arg_from!(Text:
     &Option<String> => |v: &Option<String>| v.clone(),
 );
 arg_from!(Bytes: Vec<u8> => Some, Option<Vec<u8>> => |v| v);
-arg_from!(Json: serde_json::Value => Some, Option<serde_json::Value> => |v| v);
+
+impl From<serde_json::Value> for Arg {
+    fn from(v: serde_json::Value) -> Arg {
+        json(&v)
+    }
+}
 
 /// Rows decodable from both backends (any `#[derive(FromRow)]` struct or tuple of our types).
 pub(crate) trait FromBoth:

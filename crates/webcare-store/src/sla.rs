@@ -1,6 +1,7 @@
 //! SLA storage: versioned calendars and policies, per-case clocks, alerts (warnings and breaches as
 //! case events) with notification leases, and the hooks other parts of the desk call when a case
-//! changes. The math is pure and lives in `webcare_domain::sla`; this module only keeps state.
+//! changes. The math and the clock mechanics are pure and live in `webcare_domain::sla` (runs in
+//! `webcare_domain::sla::clocks`); this module keeps state: rows to records and back, and the SQL.
 //!
 //! Choices, in one place:
 //! - Clocks are rows with their segments as JSON. `due_at`/`warning_at` are evaluated by the domain
