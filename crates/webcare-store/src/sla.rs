@@ -31,7 +31,7 @@
 //!   [`CONFIG_TTL`] (every change bumps `sla_config_rev`).
 
 use crate::agent_events::{insert_events, EventRecord, NewEvent};
-use crate::db::{json, query, Arg, Conn, Db, SqlCore, Tx};
+use crate::db::{json, query, Arg, Conn, Db, FromBoth, Query, SqlCore, Tx};
 use crate::sql::into_page;
 use crate::time::{from_ms, opt_from_ms, to_ms};
 use crate::{Page, PageRequest, Result, StoreError};
@@ -700,11 +700,37 @@ pub(crate) async fn config(conn: &mut Conn<'_>, state: &SlaState) -> Result<Arc<
     Ok(cfg)
 }
 
-async fn bump_rev(tx: &mut Tx) -> Result<()> {
+/// Commits a change of calendars or policies: the revision goes up (other nodes see the change
+/// within `CONFIG_TTL`), and this node's cache is dropped.
+async fn commit_config(mut tx: Tx, state: &SlaState) -> Result<()> {
     query("UPDATE sla_config_rev SET rev = rev + 1 WHERE id = 1")
-        .execute(tx)
+        .execute(&mut tx)
         .await?;
+    tx.commit().await?;
+    state.invalidate();
     Ok(())
+}
+
+/// The insert of a policy version, with `upsert` (an `ON CONFLICT` clause, or nothing).
+fn insert_policy(p: &SlaPolicy, now: i64, upsert: &str) -> Query {
+    query(format!(
+        "INSERT INTO sla_policies (id, name, effective_from, ord, policy, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6){upsert} RETURNING {POLICY_COLS}"
+    ))
+    .bind(Uuid::now_v7())
+    .bind(&p.name)
+    .bind(to_ms(p.effective_from))
+    .bind(p.order)
+    .bind(json(p))
+    .bind(now)
+}
+
+/// The row of `table` with `id`, from a reader.
+async fn by_id<T: FromBoth>(db: &Db, cols: &str, table: &str, id: Uuid) -> Result<Option<T>> {
+    query(format!("SELECT {cols} FROM {table} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db.read())
+        .await
 }
 
 /// The case's clocks by kind and run; `lock`: for update, in the caller's transaction.
@@ -1031,111 +1057,363 @@ async fn open_on_reply(conn: &mut Conn<'_>, case_id: Uuid, now: i64) -> Result<b
     Ok(done > 0)
 }
 
-/// Runs `f` over the case's clocks inside the caller's transaction, writes the changed ones and
-/// refreshes the case's due time and SLA status.
-async fn with_clocks<F>(
-    conn: &mut Conn<'_>,
-    state: &SlaState,
+/// One case's clocks inside the caller's transaction: what the hooks work on, at `at`.
+struct CaseClocks<'c, 'a> {
+    conn: &'c mut Conn<'a>,
+    state: &'c SlaState,
     case_id: Uuid,
     at: DateTime<Utc>,
-    f: F,
-) -> Result<()>
-where
-    F: FnOnce(&mut Vec<ClockRecord>, DateTime<Utc>) -> Vec<usize> + Send,
-{
-    let cfg = config(&mut *conn, state).await?;
-    let mut clocks = load_clocks(&mut *conn, case_id, true).await?;
-    let changed = f(&mut clocks, at);
-    let now = Utc::now();
-    for i in changed {
-        let c = &mut clocks[i];
-        c.recompute(cfg.calendar(c.calendar_id), now.max(at));
-        update_clock(&mut *conn, c, to_ms(now)).await?;
-    }
-    refresh_case(&mut *conn, case_id).await
 }
 
-/// Starts a new run of `kind` inside the caller's transaction (a still running run of the same
-/// kind stops first), and refreshes the case.
-#[allow(clippy::too_many_arguments)]
-async fn start_on_case(
-    conn: &mut Conn<'_>,
-    state: &SlaState,
-    case_id: Uuid,
-    kind: ClockKind,
-    at: DateTime<Utc>,
-    reason: &str,
-    minutes: Option<u32>,
-    calendar: Option<Uuid>,
-) -> Result<()> {
-    let cfg = config(&mut *conn, state).await?;
-    let defaults = state.defaults();
-    let Some(facts) = facts(&mut *conn, case_id).await? else {
-        return Err(StoreError::NotFound("case".into()));
-    };
-    let facts = facts.clock_facts()?;
-    let clocks = load_clocks(&mut *conn, case_id, true).await?;
-    let same: Vec<&ClockRecord> = clocks.iter().filter(|c| c.kind == kind).collect();
-    let now = to_ms(Utc::now());
-    // Stop a still running run of the same kind (a second forward restarts it).
-    for c in same.iter().filter(|c| !c.is_stopped()) {
-        let mut c = (*c).clone();
-        let reason = if kind == ClockKind::Department {
-            StopReason::Reforwarded
+impl CaseClocks<'_, '_> {
+    async fn config(&mut self) -> Result<Arc<SlaConfig>> {
+        config(self.conn, self.state).await
+    }
+
+    /// The case's clocks, locked.
+    async fn load(&mut self) -> Result<Vec<ClockRecord>> {
+        load_clocks(self.conn, self.case_id, true).await
+    }
+
+    async fn facts(&mut self) -> Result<FactsRow> {
+        facts(self.conn, self.case_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("case".into()))
+    }
+
+    async fn refresh(&mut self) -> Result<()> {
+        refresh_case(self.conn, self.case_id).await
+    }
+
+    /// Runs `f` over the case's clocks, writes the changed ones and refreshes the case's due time
+    /// and SLA status.
+    async fn change<F>(&mut self, f: F) -> Result<()>
+    where
+        F: FnOnce(&mut Vec<ClockRecord>, DateTime<Utc>) -> Vec<usize> + Send,
+    {
+        let cfg = self.config().await?;
+        let mut clocks = self.load().await?;
+        let at = self.at;
+        let changed = f(&mut clocks, at);
+        let now = Utc::now();
+        for i in changed {
+            let c = &mut clocks[i];
+            c.recompute(cfg.calendar(c.calendar_id), now.max(at));
+            update_clock(self.conn, c, to_ms(now)).await?;
+        }
+        self.refresh().await
+    }
+
+    /// Stops every unstopped clock `which` selects, for `reason`.
+    async fn stop(
+        &mut self,
+        which: fn(&ClockRecord) -> bool,
+        reason: StopReason,
+        note: Option<&str>,
+    ) -> Result<()> {
+        self.change(|clocks, at| {
+            let mut changed = Vec::new();
+            for (i, c) in clocks.iter_mut().enumerate() {
+                if which(c) && !c.is_stopped() {
+                    c.stop(at, reason, note);
+                    changed.push(i);
+                }
+            }
+            changed
+        })
+        .await
+    }
+
+    /// Starts a new run of `kind` (a still running run of the same kind stops first), and
+    /// refreshes the case.
+    async fn start(
+        &mut self,
+        kind: ClockKind,
+        reason: &str,
+        minutes: Option<u32>,
+        calendar: Option<Uuid>,
+    ) -> Result<()> {
+        let cfg = self.config().await?;
+        let defaults = self.state.defaults();
+        let facts = self.facts().await?.clock_facts()?;
+        let clocks = self.load().await?;
+        let same: Vec<&ClockRecord> = clocks.iter().filter(|c| c.kind == kind).collect();
+        let (at, now) = (self.at, to_ms(Utc::now()));
+        // Stop a still running run of the same kind (a second forward restarts it).
+        for c in same.iter().filter(|c| !c.is_stopped()) {
+            let mut c = (*c).clone();
+            let reason = if kind == ClockKind::Department {
+                StopReason::Reforwarded
+            } else {
+                StopReason::Resolved
+            };
+            c.stop(at, reason, None);
+            c.recompute(cfg.calendar(c.calendar_id), Utc::now().max(at));
+            update_clock(self.conn, &c, now).await?;
+        }
+        let run = same.iter().map(|c| c.run + 1).max().unwrap_or(0);
+        let case_id = self.case_id;
+        start_clock(
+            self.conn, &cfg, &defaults, &facts, case_id, kind, run, at, reason, minutes, calendar,
+            now,
+        )
+        .await?;
+        self.refresh().await
+    }
+
+    /// A person's reply (or holding answer) was sent, inside the transaction that records it:
+    /// the reaction clocks stop (a holding answer only when so configured), a `new` case opens, a
+    /// pending department answer counts as sent. Returns whether the case opened.
+    async fn reply_sent(&mut self, process_answer: bool) -> Result<bool> {
+        // A holding answer stops the reaction clocks only when so configured; it is a person's
+        // reply all the same (the case opens, a department answer is used).
+        let stops = !process_answer || self.state.defaults().process_answer_stops_reaction;
+        let reason = if process_answer {
+            StopReason::HoldingAnswer
         } else {
-            StopReason::Resolved
+            StopReason::Reply
         };
-        c.stop(at, reason, None);
-        c.recompute(cfg.calendar(c.calendar_id), Utc::now().max(at));
-        update_clock(&mut *conn, &c, now).await?;
-    }
-    let run = same.iter().map(|c| c.run + 1).max().unwrap_or(0);
-    start_clock(
-        &mut *conn, &cfg, &defaults, &facts, case_id, kind, run, at, reason, minutes, calendar, now,
-    )
-    .await?;
-    refresh_case(&mut *conn, case_id).await
-}
-
-/// A person's reply (or holding answer) was sent, inside the transaction that records it: the
-/// reaction clocks stop (a holding answer only when so configured), a `new` case opens, a
-/// pending department answer counts as sent. Returns whether the case opened.
-async fn reply_sent(
-    conn: &mut Conn<'_>,
-    state: &SlaState,
-    case_id: Uuid,
-    at: DateTime<Utc>,
-    process_answer: bool,
-) -> Result<bool> {
-    // A holding answer stops the reaction clocks only when so configured; it is a person's
-    // reply all the same (the case opens, a department answer is used).
-    let stops = !process_answer || state.defaults().process_answer_stops_reaction;
-    let reason = if process_answer {
-        StopReason::HoldingAnswer
-    } else {
-        StopReason::Reply
-    };
-    let cfg = config(&mut *conn, state).await?;
-    let now = Utc::now();
-    if stops {
-        let mut clocks = load_clocks(&mut *conn, case_id, true).await?;
-        for c in clocks.iter_mut() {
-            if matches!(c.kind, ClockKind::Reaction | ClockKind::NextReaction) && !c.is_stopped() {
-                c.stop(at, reason, None);
-                c.recompute(cfg.calendar(c.calendar_id), now.max(at));
-                update_clock(&mut *conn, c, to_ms(now)).await?;
+        let cfg = self.config().await?;
+        let (at, now) = (self.at, Utc::now());
+        if stops {
+            let mut clocks = self.load().await?;
+            for c in clocks.iter_mut() {
+                if is_reaction(c) && !c.is_stopped() {
+                    c.stop(at, reason, None);
+                    c.recompute(cfg.calendar(c.calendar_id), now.max(at));
+                    update_clock(self.conn, c, to_ms(now)).await?;
+                }
             }
         }
+        let opened = open_on_reply(self.conn, self.case_id, to_ms(now)).await?;
+        settle_department_answer(self.conn, self.case_id, "sent", to_ms(at)).await?;
+        self.refresh().await?;
+        Ok(opened)
     }
-    let opened = open_on_reply(&mut *conn, case_id, to_ms(now)).await?;
-    settle_department_answer(&mut *conn, case_id, "sent", to_ms(at)).await?;
-    refresh_case(&mut *conn, case_id).await?;
-    Ok(opened)
+
+    /// A status change: resolve/close stops the clocks (and sets a pending department answer
+    /// aside), waiting on the citizen pauses the resolution clock and leaving it resumes it, a
+    /// reopen starts a new resolution run.
+    async fn status_change(&mut self, from: CaseStatus, to: CaseStatus) -> Result<()> {
+        if from == CaseStatus::Resolved && !matches!(to, CaseStatus::Resolved | CaseStatus::Closed)
+        {
+            return self
+                .start(ClockKind::Resolution, "reopened", None, None)
+                .await;
+        }
+        self.change(|clocks, at| {
+            let mut changed = Vec::new();
+            for (i, c) in clocks.iter_mut().enumerate() {
+                if c.is_stopped() {
+                    continue;
+                }
+                let touched = match to {
+                    CaseStatus::Resolved | CaseStatus::Closed => {
+                        c.stop(at, StopReason::on_resolve(c.kind), None);
+                        true
+                    }
+                    CaseStatus::WaitingOnCitizen if c.kind == ClockKind::Resolution => {
+                        c.pause(at, "waiting on the citizen");
+                        true
+                    }
+                    _ if c.kind == ClockKind::Resolution && c.state == "paused" => {
+                        c.resume(at, "no longer waiting on the citizen");
+                        true
+                    }
+                    _ => false,
+                };
+                if touched {
+                    changed.push(i);
+                }
+            }
+            changed
+        })
+        .await?;
+        if matches!(to, CaseStatus::Resolved | CaseStatus::Closed) {
+            // Resolved without sending the department's answer: it is set aside.
+            settle_department_answer(self.conn, self.case_id, "set_aside", to_ms(self.at)).await?;
+        }
+        Ok(())
+    }
+
+    /// The department answered: its clock stops, and its verdict is kept on the forward.
+    async fn department_answer(&mut self) -> Result<()> {
+        let cfg = self.config().await?;
+        let mut clocks = self.load().await?;
+        let (at, now) = (self.at, Utc::now());
+        let mut verdict = None;
+        for c in clocks.iter_mut() {
+            if c.kind == ClockKind::Department && !c.is_stopped() {
+                c.stop(at, StopReason::DepartmentAnswer, None);
+                c.recompute(cfg.calendar(c.calendar_id), now.max(at));
+                update_clock(self.conn, c, to_ms(now)).await?;
+                verdict = Some(c.state == "met");
+            }
+        }
+        // The department clock decides whether the answer was in time (business minutes on the
+        // department's calendar); the report reads it from the forward.
+        if let Some(in_time) = verdict {
+            query(
+                "UPDATE case_forwards SET answered_in_time = $2 WHERE id = (SELECT id FROM case_forwards \
+                 WHERE case_id = $1 AND answered_at IS NOT NULL AND answered_in_time IS NULL \
+                 ORDER BY answered_at DESC, id DESC LIMIT 1)",
+            )
+            .bind(self.case_id)
+            .bind(in_time)
+            .execute(&mut *self.conn)
+            .await?;
+        }
+        self.refresh().await
+    }
+
+    /// The department clock of a forward, on the department's agreed time and calendar.
+    async fn forward(&mut self, department: Uuid) -> Result<()> {
+        let dept: Option<(i64, Option<Uuid>)> =
+            query("SELECT answer_minutes, calendar_id FROM departments WHERE id = $1")
+                .bind(department)
+                .fetch_optional(&mut *self.conn)
+                .await?;
+        let minutes = dept.as_ref().and_then(|d| u32::try_from(d.0).ok());
+        let calendar = dept.and_then(|d| d.1);
+        self.start(ClockKind::Department, "forwarded", minutes, calendar)
+            .await
+    }
+
+    /// Policy re-selection after a change of theme, kind or priority.
+    async fn classified(&mut self) -> Result<Vec<PolicyChange>> {
+        let cfg = self.config().await?;
+        let defaults = self.state.defaults();
+        // Clocks locked first, then the facts: a classification committed meanwhile is seen, so
+        // the last of two concurrent ones wins.
+        let mut clocks = self.load().await?;
+        let facts = self.facts().await?;
+        let clock_facts = facts.clock_facts()?;
+        let now = Utc::now().max(self.at);
+        let mut changes = Vec::new();
+        for c in clocks.iter_mut() {
+            if c.kind == ClockKind::Department || c.is_stopped() {
+                continue;
+            }
+            let norms = norms_for(&cfg, &defaults, &clock_facts, c.kind, c.started_at);
+            let Some(minutes) = norms.minutes else {
+                continue;
+            };
+            let new = ClockNorms {
+                budget: Budget::minutes(minutes, norms.kind),
+                warning_at: norms.warning_at,
+                calendar_id: norms.calendar_id,
+                policy: norms.policy_name,
+            };
+            let cal = cfg.calendar(new.calendar_id);
+            let fired = match reselect(&c.segments, c.status, &c.norms(), &new, cal, now) {
+                Ok(Reselection::Keep) => continue,
+                Ok(Reselection::Rewrite { fired, .. }) => fired,
+                Err(e) => {
+                    tracing::warn!(clock = %c.id, error = %e, "clock kept its norms: the new ones do not evaluate");
+                    continue;
+                }
+            };
+            let before = c.clone();
+            c.set_norms(new, fired);
+            c.recompute(cal, now);
+            update_clock_norms(self.conn, c, to_ms(now)).await?;
+            changes.push(PolicyChange {
+                clock: c.kind,
+                run: c.run,
+                from_policy: before.policy_name,
+                to_policy: c.policy_name.clone(),
+                from_due: before.due_at,
+                to_due: c.due_at,
+                from_status: before.status,
+                to_status: c.status,
+            });
+        }
+        if !changes.is_empty() {
+            let detail = serde_json::json!({
+                "theme": facts.theme,
+                "kind": facts.kind,
+                "priority": facts.priority,
+                "clocks": changes.iter().map(PolicyChange::to_json).collect::<Vec<_>>(),
+            });
+            query(
+                "INSERT INTO audit_events (id, at, actor, action, case_id, detail) \
+                 VALUES ($1, $2, 'system:sla', 'sla.policy_changed', $3, $4)",
+            )
+            .bind(Uuid::now_v7())
+            .bind(to_ms(now))
+            .bind(self.case_id)
+            .bind(detail)
+            .execute(&mut *self.conn)
+            .await?;
+            self.refresh().await?;
+        }
+        Ok(changes)
+    }
+
+    /// What a case change means for its clocks. A classification goes first: a case classified
+    /// and resolved in one change is judged by the policy that matches its new classification.
+    async fn case_changed(&mut self, e: &CaseEffects) -> Result<()> {
+        if e.classified {
+            self.classified().await?;
+        }
+        if let Some(d) = e.forward_to {
+            self.forward(d).await?;
+        }
+        if e.answered {
+            self.department_answer().await?;
+        }
+        if let Some(reason) = &e.no_reply_reason {
+            self.stop(is_reaction, StopReason::NoReplyNeeded, Some(reason))
+                .await?;
+        }
+        if e.before != e.after {
+            self.status_change(e.before, e.after).await?;
+        }
+        Ok(())
+    }
 }
 
-/// A sent reply answers the citizen, inside the transaction that records it ([`reply_sent`]),
-/// with the `case.updated` live event when the reply opened the case (appended in the
-/// transaction; broadcast after the commit). An out-of-hours auto-reply is no answer: nothing.
+fn is_reaction(c: &ClockRecord) -> bool {
+    matches!(c.kind, ClockKind::Reaction | ClockKind::NextReaction)
+}
+
+/// What a case change means for its clocks, inside the transaction that writes the change.
+pub(crate) async fn case_changed(
+    conn: &mut Conn<'_>,
+    state: &SlaState,
+    e: &CaseEffects,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let case_id = e.case_id;
+    let mut clocks = CaseClocks {
+        conn,
+        state,
+        case_id,
+        at,
+    };
+    clocks.case_changed(e).await
+}
+
+/// The case was merged into another: its clocks stop (`merged`), in the caller's transaction.
+pub(crate) async fn merged(
+    conn: &mut Conn<'_>,
+    state: &SlaState,
+    case_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let mut clocks = CaseClocks {
+        conn,
+        state,
+        case_id,
+        at,
+    };
+    clocks.stop(|_| true, StopReason::Merged, None).await
+}
+
+/// A sent reply answers the citizen, inside the transaction that records it
+/// ([`CaseClocks::reply_sent`]), with the `case.updated` live event when the reply opened the
+/// case (appended in the transaction; broadcast after the commit). An out-of-hours auto-reply is
+/// no answer: nothing.
 pub(crate) async fn reply_recorded(
     conn: &mut Conn<'_>,
     state: &SlaState,
@@ -1146,17 +1424,24 @@ pub(crate) async fn reply_recorded(
         return Ok(Vec::new());
     }
     crate::crash::crash_point("reply.before_clocks");
-    if !reply_sent(&mut *conn, state, reply.case_id, at, reply.process_answer).await? {
+    let case_id = reply.case_id;
+    let mut clocks = CaseClocks {
+        conn: &mut *conn,
+        state,
+        case_id,
+        at,
+    };
+    if !clocks.reply_sent(reply.process_answer).await? {
         return Ok(Vec::new());
     }
     let (team, assignee, department_id): (Option<String>, Option<String>, Option<Uuid>) =
         query("SELECT team, assignee, department_id FROM cases WHERE id = $1")
-            .bind(reply.case_id)
+            .bind(case_id)
             .fetch_one(&mut *conn)
             .await?;
     let event = NewEvent {
         kind: "case.updated".into(),
-        case_id: Some(reply.case_id),
+        case_id: Some(case_id),
         team,
         assignee: assignee.clone(),
         department_id,
@@ -1168,277 +1453,33 @@ pub(crate) async fn reply_recorded(
     insert_events(conn, &[event]).await
 }
 
-/// "Geen reactie nodig": the waiting reaction clocks stop as `cancelled`.
-async fn no_reply_needed(
-    conn: &mut Conn<'_>,
-    state: &SlaState,
-    case_id: Uuid,
-    reason: &str,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    with_clocks(conn, state, case_id, at, |clocks, at| {
-        let mut changed = Vec::new();
-        for (i, c) in clocks.iter_mut().enumerate() {
-            if matches!(c.kind, ClockKind::Reaction | ClockKind::NextReaction) && !c.is_stopped() {
-                c.stop(at, StopReason::NoReplyNeeded, Some(reason));
-                changed.push(i);
-            }
-        }
-        changed
-    })
-    .await
-}
-
-/// The case was merged into another: its clocks stop (`merged`), in the caller's transaction.
-pub(crate) async fn merged(
-    conn: &mut Conn<'_>,
-    state: &SlaState,
-    case_id: Uuid,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    with_clocks(conn, state, case_id, at, |clocks, at| {
-        let mut changed = Vec::new();
-        for (i, c) in clocks.iter_mut().enumerate() {
-            if !c.is_stopped() {
-                c.stop(at, StopReason::Merged, None);
-                changed.push(i);
-            }
-        }
-        changed
-    })
-    .await
-}
-
-/// A status change: resolve/close stops the clocks (and sets a pending department answer
-/// aside), waiting on the citizen pauses the resolution clock and leaving it resumes it, a
-/// reopen starts a new resolution run.
-async fn status_change(
-    conn: &mut Conn<'_>,
-    state: &SlaState,
-    case_id: Uuid,
-    from: CaseStatus,
-    to: CaseStatus,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    if from == CaseStatus::Resolved && !matches!(to, CaseStatus::Resolved | CaseStatus::Closed) {
-        return start_on_case(
-            conn,
-            state,
-            case_id,
-            ClockKind::Resolution,
-            at,
-            "reopened",
-            None,
-            None,
-        )
-        .await;
-    }
-    with_clocks(&mut *conn, state, case_id, at, |clocks, at| {
-        let mut changed = Vec::new();
-        for (i, c) in clocks.iter_mut().enumerate() {
-            if c.is_stopped() {
-                continue;
-            }
-            let touched = match to {
-                CaseStatus::Resolved | CaseStatus::Closed => {
-                    c.stop(at, StopReason::on_resolve(c.kind), None);
-                    true
-                }
-                CaseStatus::WaitingOnCitizen if c.kind == ClockKind::Resolution => {
-                    c.pause(at, "waiting on the citizen");
-                    true
-                }
-                _ if c.kind == ClockKind::Resolution && c.state == "paused" => {
-                    c.resume(at, "no longer waiting on the citizen");
-                    true
-                }
-                _ => false,
-            };
-            if touched {
-                changed.push(i);
-            }
-        }
-        changed
-    })
-    .await?;
-    if matches!(to, CaseStatus::Resolved | CaseStatus::Closed) {
-        // Resolved without sending the department's answer: it is set aside.
-        settle_department_answer(&mut *conn, case_id, "set_aside", to_ms(at)).await?;
-    }
-    Ok(())
-}
-
-/// The department answered: its clock stops, and its verdict is kept on the forward.
-async fn department_answer(
-    conn: &mut Conn<'_>,
-    state: &SlaState,
-    case_id: Uuid,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    let cfg = config(&mut *conn, state).await?;
-    let mut clocks = load_clocks(&mut *conn, case_id, true).await?;
-    let now = Utc::now();
-    let mut verdict = None;
-    for c in clocks.iter_mut() {
-        if c.kind == ClockKind::Department && !c.is_stopped() {
-            c.stop(at, StopReason::DepartmentAnswer, None);
-            c.recompute(cfg.calendar(c.calendar_id), now.max(at));
-            update_clock(&mut *conn, c, to_ms(now)).await?;
-            verdict = Some(c.state == "met");
-        }
-    }
-    // The department clock decides whether the answer was in time (business minutes on the
-    // department's calendar); the report reads it from the forward.
-    if let Some(in_time) = verdict {
-        query(
-            "UPDATE case_forwards SET answered_in_time = $2 WHERE id = (SELECT id FROM case_forwards \
-             WHERE case_id = $1 AND answered_at IS NOT NULL AND answered_in_time IS NULL \
-             ORDER BY answered_at DESC, id DESC LIMIT 1)",
-        )
-        .bind(case_id)
-        .bind(in_time)
-        .execute(&mut *conn)
-        .await?;
-    }
-    refresh_case(&mut *conn, case_id).await
-}
-
-/// The department clock of a forward, on the department's agreed time and calendar.
-async fn forward(
-    conn: &mut Conn<'_>,
-    state: &SlaState,
-    case_id: Uuid,
-    department: Uuid,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    let dept: Option<(i64, Option<Uuid>)> =
-        query("SELECT answer_minutes, calendar_id FROM departments WHERE id = $1")
-            .bind(department)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let minutes = dept.as_ref().and_then(|d| u32::try_from(d.0).ok());
-    let calendar = dept.and_then(|d| d.1);
-    start_on_case(
-        conn,
-        state,
-        case_id,
-        ClockKind::Department,
-        at,
-        "forwarded",
-        minutes,
-        calendar,
-    )
-    .await
-}
-
-/// What a case change means for its clocks, inside the transaction that writes the change. A
-/// classification goes first: a case classified and resolved in one change is judged by the
-/// policy that matches its new classification.
-pub(crate) async fn case_changed(
-    conn: &mut Conn<'_>,
-    state: &SlaState,
-    e: &CaseEffects,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    if e.classified {
-        classified(&mut *conn, state, e.case_id, at).await?;
-    }
-    if let Some(d) = e.forward_to {
-        forward(&mut *conn, state, e.case_id, d, at).await?;
-    }
-    if e.answered {
-        department_answer(&mut *conn, state, e.case_id, at).await?;
-    }
-    if let Some(reason) = &e.no_reply_reason {
-        no_reply_needed(&mut *conn, state, e.case_id, reason, at).await?;
-    }
-    if e.before != e.after {
-        status_change(&mut *conn, state, e.case_id, e.before, e.after, at).await?;
-    }
-    Ok(())
-}
-
-/// Policy re-selection after a change of theme, kind or priority.
-async fn classified(
-    conn: &mut Conn<'_>,
-    state: &SlaState,
-    case_id: Uuid,
-    at: DateTime<Utc>,
-) -> Result<Vec<PolicyChange>> {
-    let cfg = config(&mut *conn, state).await?;
-    let defaults = state.defaults();
-    // Clocks locked first, then the facts: a classification committed meanwhile is seen, so
-    // the last of two concurrent ones wins.
-    let mut clocks = load_clocks(&mut *conn, case_id, true).await?;
-    let Some(facts) = facts(&mut *conn, case_id).await? else {
-        return Err(StoreError::NotFound("case".into()));
-    };
-    let clock_facts = facts.clock_facts()?;
-    let now = Utc::now().max(at);
-    let mut changes = Vec::new();
-    for c in clocks.iter_mut() {
-        if c.kind == ClockKind::Department || c.is_stopped() {
-            continue;
-        }
-        let norms = norms_for(&cfg, &defaults, &clock_facts, c.kind, c.started_at);
-        let Some(minutes) = norms.minutes else {
-            continue;
-        };
-        let new = ClockNorms {
-            budget: Budget::minutes(minutes, norms.kind),
-            warning_at: norms.warning_at,
-            calendar_id: norms.calendar_id,
-            policy: norms.policy_name,
-        };
-        let cal = cfg.calendar(new.calendar_id);
-        let fired = match reselect(&c.segments, c.status, &c.norms(), &new, cal, now) {
-            Ok(Reselection::Keep) => continue,
-            Ok(Reselection::Rewrite { fired, .. }) => fired,
-            Err(e) => {
-                tracing::warn!(clock = %c.id, error = %e, "clock kept its norms: the new ones do not evaluate");
-                continue;
-            }
-        };
-        let before = c.clone();
-        c.set_norms(new, fired);
-        c.recompute(cal, now);
-        update_clock_norms(&mut *conn, c, to_ms(now)).await?;
-        changes.push(PolicyChange {
-            clock: c.kind,
-            run: c.run,
-            from_policy: before.policy_name,
-            to_policy: c.policy_name.clone(),
-            from_due: before.due_at,
-            to_due: c.due_at,
-            from_status: before.status,
-            to_status: c.status,
-        });
-    }
-    if !changes.is_empty() {
-        let detail = serde_json::json!({
-            "theme": facts.theme,
-            "kind": facts.kind,
-            "priority": facts.priority,
-            "clocks": changes.iter().map(PolicyChange::to_json).collect::<Vec<_>>(),
-        });
-        query(
-            "INSERT INTO audit_events (id, at, actor, action, case_id, detail) \
-             VALUES ($1, $2, 'system:sla', 'sla.policy_changed', $3, $4)",
-        )
-        .bind(Uuid::now_v7())
-        .bind(to_ms(now))
-        .bind(case_id)
-        .bind(detail)
-        .execute(&mut *conn)
-        .await?;
-        refresh_case(&mut *conn, case_id).await?;
-    }
-    Ok(changes)
-}
-
 const CALENDAR_COLS: &str = "id, name, created_at, updated_at";
 const VERSION_COLS: &str = "calendar_id, effective_from, spec";
 const POLICY_COLS: &str = "id, policy, created_at, updated_at";
+
+/// Stores a calendar version in `tx` (replacing the one with the same `effective_from`), bumps
+/// the configuration's revision and commits.
+async fn put_version(
+    mut tx: Tx,
+    state: &SlaState,
+    id: Uuid,
+    effective_from: DateTime<Utc>,
+    spec: &CalendarSpec,
+    now: i64,
+) -> Result<()> {
+    query(
+        "INSERT INTO sla_calendar_versions (calendar_id, effective_from, spec, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (calendar_id, effective_from) \
+         DO UPDATE SET spec = excluded.spec, created_at = excluded.created_at",
+    )
+    .bind(id)
+    .bind(to_ms(effective_from))
+    .bind(json(spec))
+    .bind(now)
+    .execute(&mut tx)
+    .await?;
+    commit_config(tx, state).await
+}
 
 async fn calendar_versions_of(db: &Db, id: Uuid) -> Result<Vec<VersionRow>> {
     query(format!(
@@ -1448,6 +1489,70 @@ async fn calendar_versions_of(db: &Db, id: Uuid) -> Result<Vec<VersionRow>> {
     .bind(id)
     .fetch_all(db.read())
     .await
+}
+
+/// A hook the [`SlaStore`] methods run in a transaction of their own.
+enum Hook<'a> {
+    Reply {
+        process_answer: bool,
+    },
+    NoReplyNeeded(&'a str),
+    Merged,
+    Status {
+        from: CaseStatus,
+        to: CaseStatus,
+    },
+    Forward {
+        minutes: Option<u32>,
+        calendar: Option<Uuid>,
+    },
+    DepartmentAnswer,
+}
+
+/// Runs `hook` for the case in one write transaction, then wakes the timer worker.
+async fn in_own_tx<S: SqlCore + ?Sized>(
+    s: &S,
+    case_id: Uuid,
+    at: DateTime<Utc>,
+    hook: Hook<'_>,
+) -> Result<()> {
+    let mut tx = s.db().begin().await?;
+    let mut conn = tx.conn();
+    let state = s.sla();
+    let mut clocks = CaseClocks {
+        conn: &mut conn,
+        state,
+        case_id,
+        at,
+    };
+    match hook {
+        Hook::Reply { process_answer } => clocks.reply_sent(process_answer).await.map(drop)?,
+        Hook::NoReplyNeeded(reason) => {
+            let reason_ = StopReason::NoReplyNeeded;
+            clocks.stop(is_reaction, reason_, Some(reason)).await?
+        }
+        Hook::Merged => clocks.stop(|_| true, StopReason::Merged, None).await?,
+        Hook::Status { from, to } => clocks.status_change(from, to).await?,
+        Hook::Forward { minutes, calendar } => {
+            let kind = ClockKind::Department;
+            clocks.start(kind, "forwarded", minutes, calendar).await?
+        }
+        Hook::DepartmentAnswer => clocks.department_answer().await?,
+    }
+    tx.commit().await?;
+    state.changed();
+    Ok(())
+}
+
+/// The configuration and the case's clocks, read outside a transaction.
+async fn read_clocks<S: SqlCore + ?Sized>(
+    s: &S,
+    case_id: Uuid,
+) -> Result<(Arc<SlaConfig>, Vec<ClockRecord>)> {
+    let mut pooled = s.db().acquire_read().await?;
+    let mut conn = pooled.conn();
+    let cfg = config(&mut conn, s.sla()).await?;
+    Ok((cfg, load_clocks(&mut conn, case_id, false).await?))
 }
 
 #[async_trait]
@@ -1481,19 +1586,7 @@ impl<S: SqlCore> SlaStore for S {
         .bind(now)
         .execute(&mut tx)
         .await?;
-        query(
-            "INSERT INTO sla_calendar_versions (calendar_id, effective_from, spec, created_at) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(id)
-        .bind(to_ms(effective_from))
-        .bind(json(&spec))
-        .bind(now)
-        .execute(&mut tx)
-        .await?;
-        bump_rev(&mut tx).await?;
-        tx.commit().await?;
-        self.sla().invalidate();
+        put_version(tx, self.sla(), id, effective_from, &spec, now).await?;
         self.get_calendar(id)
             .await?
             .ok_or_else(|| StoreError::NotFound("calendar".into()))
@@ -1519,30 +1612,12 @@ impl<S: SqlCore> SlaStore for S {
         if done == 0 {
             return Ok(None);
         }
-        query(
-            "INSERT INTO sla_calendar_versions (calendar_id, effective_from, spec, created_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (calendar_id, effective_from) \
-             DO UPDATE SET spec = excluded.spec, created_at = excluded.created_at",
-        )
-        .bind(id)
-        .bind(to_ms(effective_from))
-        .bind(json(&spec))
-        .bind(now)
-        .execute(&mut tx)
-        .await?;
-        bump_rev(&mut tx).await?;
-        tx.commit().await?;
-        self.sla().invalidate();
+        put_version(tx, self.sla(), id, effective_from, &spec, now).await?;
         self.get_calendar(id).await
     }
 
     async fn get_calendar(&self, id: Uuid) -> Result<Option<CalendarRecord>> {
-        let row: Option<CalendarRow> = query(format!(
-            "SELECT {CALENDAR_COLS} FROM sla_calendars WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(self.db().read())
-        .await?;
+        let row: Option<CalendarRow> = by_id(self.db(), CALENDAR_COLS, "sla_calendars", id).await?;
         let Some(row) = row else {
             return Ok(None);
         };
@@ -1576,24 +1651,13 @@ impl<S: SqlCore> SlaStore for S {
     async fn create_policy(&self, p: SlaPolicy) -> Result<PolicyRecord> {
         let now = to_ms(Utc::now());
         let mut tx = self.db().begin().await?;
-        let row: PolicyRow = query(format!(
-            "INSERT INTO sla_policies (id, name, effective_from, ord, policy, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {POLICY_COLS}"
-        ))
-        .bind(Uuid::now_v7())
-        .bind(&p.name)
-        .bind(to_ms(p.effective_from))
-        .bind(p.order)
-        .bind(json(&p))
-        .bind(now)
-        .fetch_one(&mut tx)
-        .await
-        .map_err(|e| {
-            e.conflict_if_unique("a version of this policy with this effectiveFrom exists")
-        })?;
-        bump_rev(&mut tx).await?;
-        tx.commit().await?;
-        self.sla().invalidate();
+        let row: PolicyRow = insert_policy(&p, now, "")
+            .fetch_one(&mut tx)
+            .await
+            .map_err(|e| {
+                e.conflict_if_unique("a version of this policy with this effectiveFrom exists")
+            })?;
+        commit_config(tx, self.sla()).await?;
         Ok(row.into())
     }
 
@@ -1627,35 +1691,16 @@ impl<S: SqlCore> SlaStore for S {
             .fetch_one(&mut tx)
             .await?
         } else {
-            query(format!(
-                "INSERT INTO sla_policies (id, name, effective_from, ord, policy, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $6) \
-                 ON CONFLICT (name, effective_from) DO UPDATE SET ord = excluded.ord, \
-                 policy = excluded.policy, updated_at = excluded.updated_at \
-                 RETURNING {POLICY_COLS}"
-            ))
-            .bind(Uuid::now_v7())
-            .bind(&p.name)
-            .bind(to_ms(p.effective_from))
-            .bind(p.order)
-            .bind(json(&p))
-            .bind(now)
-            .fetch_one(&mut tx)
-            .await?
+            let upsert = " ON CONFLICT (name, effective_from) DO UPDATE SET ord = excluded.ord, \
+                          policy = excluded.policy, updated_at = excluded.updated_at";
+            insert_policy(&p, now, upsert).fetch_one(&mut tx).await?
         };
-        bump_rev(&mut tx).await?;
-        tx.commit().await?;
-        self.sla().invalidate();
+        commit_config(tx, self.sla()).await?;
         Ok(Some(row.into()))
     }
 
     async fn get_policy(&self, id: Uuid) -> Result<Option<PolicyRecord>> {
-        let row: Option<PolicyRow> = query(format!(
-            "SELECT {POLICY_COLS} FROM sla_policies WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(self.db().read())
-        .await?;
+        let row: Option<PolicyRow> = by_id(self.db(), POLICY_COLS, "sla_policies", id).await?;
         Ok(row.map(Into::into))
     }
 
@@ -1678,10 +1723,7 @@ impl<S: SqlCore> SlaStore for S {
         case_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Vec<(ClockKind, ClockView)>> {
-        let mut pooled = self.db().acquire_read().await?;
-        let mut conn = pooled.conn();
-        let cfg = config(&mut conn, self.sla()).await?;
-        let clocks = load_clocks(&mut conn, case_id, false).await?;
+        let (cfg, clocks) = read_clocks(self, case_id).await?;
         let mut latest: Vec<&ClockRecord> = Vec::new();
         for c in &clocks {
             match latest.iter_mut().find(|l| l.kind == c.kind) {
@@ -1705,11 +1747,7 @@ impl<S: SqlCore> SlaStore for S {
         at: DateTime<Utc>,
         process_answer: bool,
     ) -> Result<()> {
-        let mut tx = self.db().begin().await?;
-        reply_sent(&mut tx.conn(), self.sla(), case_id, at, process_answer).await?;
-        tx.commit().await?;
-        self.sla().changed();
-        Ok(())
+        in_own_tx(self, case_id, at, Hook::Reply { process_answer }).await
     }
 
     async fn on_no_reply_needed(
@@ -1718,19 +1756,11 @@ impl<S: SqlCore> SlaStore for S {
         reason: &str,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        let mut tx = self.db().begin().await?;
-        no_reply_needed(&mut tx.conn(), self.sla(), case_id, reason, at).await?;
-        tx.commit().await?;
-        self.sla().changed();
-        Ok(())
+        in_own_tx(self, case_id, at, Hook::NoReplyNeeded(reason)).await
     }
 
     async fn on_merged(&self, case_id: Uuid, at: DateTime<Utc>) -> Result<()> {
-        let mut tx = self.db().begin().await?;
-        merged(&mut tx.conn(), self.sla(), case_id, at).await?;
-        tx.commit().await?;
-        self.sla().changed();
-        Ok(())
+        in_own_tx(self, case_id, at, Hook::Merged).await
     }
 
     async fn case_clock_runs(
@@ -1738,10 +1768,7 @@ impl<S: SqlCore> SlaStore for S {
         case_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Vec<(ClockKind, i32, ClockView)>> {
-        let mut pooled = self.db().acquire_read().await?;
-        let mut conn = pooled.conn();
-        let cfg = config(&mut conn, self.sla()).await?;
-        let mut clocks = load_clocks(&mut conn, case_id, false).await?;
+        let (cfg, mut clocks) = read_clocks(self, case_id).await?;
         clocks.sort_by_key(|c| (c.started_at, c.run));
         Ok(clocks
             .iter()
@@ -1759,11 +1786,7 @@ impl<S: SqlCore> SlaStore for S {
         to: CaseStatus,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        let mut tx = self.db().begin().await?;
-        status_change(&mut tx.conn(), self.sla(), case_id, from, to, at).await?;
-        tx.commit().await?;
-        self.sla().changed();
-        Ok(())
+        in_own_tx(self, case_id, at, Hook::Status { from, to }).await
     }
 
     async fn on_forward(
@@ -1773,34 +1796,27 @@ impl<S: SqlCore> SlaStore for S {
         calendar_id: Option<Uuid>,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        let mut tx = self.db().begin().await?;
-        start_on_case(
-            &mut tx.conn(),
-            self.sla(),
-            case_id,
-            ClockKind::Department,
-            at,
-            "forwarded",
-            department_minutes,
-            calendar_id,
-        )
-        .await?;
-        tx.commit().await?;
-        self.sla().changed();
-        Ok(())
+        let forward = Hook::Forward {
+            minutes: department_minutes,
+            calendar: calendar_id,
+        };
+        in_own_tx(self, case_id, at, forward).await
     }
 
     async fn on_department_answer(&self, case_id: Uuid, at: DateTime<Utc>) -> Result<()> {
-        let mut tx = self.db().begin().await?;
-        department_answer(&mut tx.conn(), self.sla(), case_id, at).await?;
-        tx.commit().await?;
-        self.sla().changed();
-        Ok(())
+        in_own_tx(self, case_id, at, Hook::DepartmentAnswer).await
     }
 
     async fn on_classified(&self, case_id: Uuid, at: DateTime<Utc>) -> Result<Vec<PolicyChange>> {
         let mut tx = self.db().begin().await?;
-        let changes = classified(&mut tx.conn(), self.sla(), case_id, at).await?;
+        let mut conn = tx.conn();
+        let mut clocks = CaseClocks {
+            conn: &mut conn,
+            state: self.sla(),
+            case_id,
+            at,
+        };
+        let changes = clocks.classified().await?;
         tx.commit().await?;
         if !changes.is_empty() {
             self.sla().changed();

@@ -207,21 +207,6 @@ pub fn plan_inbound(
     if facts.status == CaseStatus::Closed {
         return writes;
     }
-    let mut start = |kind: ClockKind, run: i32, from: DateTime<Utc>, reason: &str| {
-        let norms = norms_for(cfg, defaults, facts, kind, from);
-        norms.minutes.map(|minutes| {
-            let mut c = new_clock(new_id(), case_id, kind, run, &norms, minutes, from, reason);
-            c.recompute(cfg.calendar(c.calendar_id), from);
-            c
-        })
-    };
-    let push =
-        |clocks: &mut Vec<ClockRecord>, writes: &mut Vec<(usize, bool)>, c: Option<ClockRecord>| {
-            if let Some(c) = c {
-                clocks.push(c);
-                writes.push((clocks.len() - 1, true));
-            }
-        };
     // Out of order: an earlier message moves a clock's start back (while it has one segment).
     let start_earlier = |c: &mut ClockRecord| {
         let moved = !c.is_stopped() && c.segments.len() == 1 && at < c.started_at;
@@ -231,6 +216,8 @@ pub fn plan_inbound(
         }
         moved
     };
+    // The runs to start: (kind, run, from, reason).
+    let mut starts: Vec<(ClockKind, i32, DateTime<Utc>, &str)> = Vec::new();
     // Reaction / next reaction.
     let reactions: Vec<usize> = (0..clocks.len())
         .filter(|&i| {
@@ -242,23 +229,18 @@ pub fn plan_inbound(
         .collect();
     match reactions.iter().copied().find(|&i| !clocks[i].is_stopped()) {
         None if reactions.is_empty() => {
-            push(
-                clocks,
-                &mut writes,
-                start(ClockKind::Reaction, 0, at, "citizen message"),
-            );
+            starts.push((ClockKind::Reaction, 0, at, "citizen message"));
         }
         None => {
             let last_stop = reactions.iter().filter_map(|&i| clocks[i].stopped_at).max();
             let run = reactions.iter().map(|&i| clocks[i].run).max().unwrap_or(0) + 1;
             let from = last_stop.map_or(at, |s| at.max(s));
-            let c = start(
+            starts.push((
                 ClockKind::NextReaction,
                 run,
                 from,
                 "citizen message after a reply",
-            );
-            push(clocks, &mut writes, c);
+            ));
         }
         Some(i) => {
             if start_earlier(&mut clocks[i]) {
@@ -271,24 +253,12 @@ pub fn plan_inbound(
         .filter(|&i| clocks[i].kind == ClockKind::Resolution)
         .max_by_key(|&i| clocks[i].run);
     match latest {
-        None => push(
-            clocks,
-            &mut writes,
-            start(ClockKind::Resolution, 0, at, "first message"),
-        ),
+        None => starts.push((ClockKind::Resolution, 0, at, "first message")),
         Some(i) if clocks[i].is_stopped() => {
             if facts.status != CaseStatus::Resolved {
-                let (run, from) = (
-                    clocks[i].run + 1,
-                    at.max(clocks[i].stopped_at.unwrap_or(at)),
-                );
-                let c = start(
-                    ClockKind::Resolution,
-                    run,
-                    from,
-                    "reopened by a citizen message",
-                );
-                push(clocks, &mut writes, c);
+                let from = at.max(clocks[i].stopped_at.unwrap_or(at));
+                let reason = "reopened by a citizen message";
+                starts.push((ClockKind::Resolution, clocks[i].run + 1, from, reason));
             }
         }
         Some(i) if clocks[i].state == "paused" && facts.status != CaseStatus::WaitingOnCitizen => {
@@ -299,6 +269,15 @@ pub fn plan_inbound(
         }
         Some(i) if start_earlier(&mut clocks[i]) => writes.push((i, false)),
         Some(_) => {}
+    }
+    for (kind, run, from, reason) in starts {
+        let norms = norms_for(cfg, defaults, facts, kind, from);
+        if let Some(minutes) = norms.minutes {
+            let mut c = new_clock(new_id(), case_id, kind, run, &norms, minutes, from, reason);
+            c.recompute(cfg.calendar(c.calendar_id), from);
+            clocks.push(c);
+            writes.push((clocks.len() - 1, true));
+        }
     }
     writes
 }
@@ -429,29 +408,25 @@ impl ClockRecord {
     }
 
     pub fn pause(&mut self, at: DateTime<Utc>, reason: &str) {
-        if self.is_stopped() || self.state == "paused" {
-            return;
+        if !self.is_stopped() && self.state != "paused" {
+            self.next_segment(at, false, reason);
         }
-        let at = self.segments.last().map_or(at, |s| at.max(s.from));
-        self.close_open(at);
-        self.segments.push(Segment {
-            from: at,
-            to: None,
-            running: false,
-            reason: Some(reason.into()),
-        });
     }
 
     pub fn resume(&mut self, at: DateTime<Utc>, reason: &str) {
-        if self.state != "paused" {
-            return;
+        if self.state == "paused" {
+            self.next_segment(at, true, reason);
         }
+    }
+
+    /// Closes the open segment at `at` (never before its start) and opens the next one there.
+    fn next_segment(&mut self, at: DateTime<Utc>, running: bool, reason: &str) {
         let at = self.segments.last().map_or(at, |s| at.max(s.from));
         self.close_open(at);
         self.segments.push(Segment {
             from: at,
             to: None,
-            running: true,
+            running,
             reason: Some(reason.into()),
         });
     }
@@ -551,6 +526,19 @@ mod tests {
         }
     }
 
+    /// [`plan_inbound`] on the defaults for the nil case.
+    fn plan(
+        cfg: &SlaConfig,
+        f: &ClockFacts,
+        clocks: &mut Vec<ClockRecord>,
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+        new_id: impl FnMut() -> Uuid,
+    ) -> Vec<(usize, bool)> {
+        let d = SlaDefaults::default();
+        plan_inbound(cfg, &d, f, Uuid::nil(), clocks, at, now, new_id)
+    }
+
     fn ids() -> impl FnMut() -> Uuid {
         let mut n = 0u128;
         move || {
@@ -644,13 +632,10 @@ mod tests {
     #[test]
     fn a_first_message_starts_reaction_and_resolution_on_the_defaults() {
         let (cfg, cal) = config();
-        let d = SlaDefaults::default();
         let mut clocks = Vec::new();
-        let w = plan_inbound(
+        let w = plan(
             &cfg,
-            &d,
             &facts(CaseStatus::New, cal),
-            Uuid::nil(),
             &mut clocks,
             at(9, 0),
             at(9, 0),
@@ -664,47 +649,21 @@ mod tests {
         // A closed case starts nothing.
         let mut clocks = Vec::new();
         let f = facts(CaseStatus::Closed, cal);
-        let w = plan_inbound(
-            &cfg,
-            &d,
-            &f,
-            Uuid::nil(),
-            &mut clocks,
-            at(9, 0),
-            at(9, 0),
-            ids(),
-        );
+        let w = plan(&cfg, &f, &mut clocks, at(9, 0), at(9, 0), ids());
         assert!(w.is_empty() && clocks.is_empty());
     }
 
     #[test]
     fn after_a_reply_a_message_starts_the_next_reaction_run() {
         let (cfg, cal) = config();
-        let d = SlaDefaults::default();
         let f = facts(CaseStatus::Open, cal);
         let mut clocks = Vec::new();
-        plan_inbound(
-            &cfg,
-            &d,
-            &f,
-            Uuid::nil(),
-            &mut clocks,
-            at(9, 0),
-            at(9, 0),
-            ids(),
-        );
+        plan(&cfg, &f, &mut clocks, at(9, 0), at(9, 0), ids());
         clocks[0].stop(at(9, 30), StopReason::Reply, None);
         clocks[0].recompute(cfg.calendar(Some(cal)), at(9, 30));
-        let w = plan_inbound(
-            &cfg,
-            &d,
-            &f,
-            Uuid::nil(),
-            &mut clocks,
-            at(9, 10),
-            at(10, 0),
-            || Uuid::from_u128(99),
-        );
+        let w = plan(&cfg, &f, &mut clocks, at(9, 10), at(10, 0), || {
+            Uuid::from_u128(99)
+        });
         assert_eq!(w, vec![(2, true)]);
         let next = &clocks[2];
         assert_eq!((next.kind, next.run), (ClockKind::NextReaction, 1));
@@ -782,16 +741,15 @@ mod tests {
             gaps in proptest::collection::vec(0i64..600, 1..6),
         ) {
             let (cfg, cal) = config();
-            let d = SlaDefaults::default();
-            let f = facts(CaseStatus::Open, cal);
+                let f = facts(CaseStatus::Open, cal);
             let mut clocks = Vec::new();
             let mut ids = ids();
-            plan_inbound(&cfg, &d, &f, Uuid::nil(), &mut clocks, at(9, 0), at(9, 0), &mut ids);
+            plan(&cfg, &f, &mut clocks, at(9, 0), at(9, 0), &mut ids);
             let before = clocks.clone();
             let mut t = at(9, 0);
             for g in gaps {
                 t += Duration::minutes(g);
-                let w = plan_inbound(&cfg, &d, &f, Uuid::nil(), &mut clocks, t, t, &mut ids);
+                let w = plan(&cfg, &f, &mut clocks, t, t, &mut ids);
                 prop_assert!(w.is_empty());
             }
             prop_assert_eq!(clocks, before);
