@@ -808,7 +808,7 @@ async fn clocks_and_events(
 ) -> Result<(CaseRecord, Vec<EventRecord>)> {
     let effects = w.sla_effects();
     let rec = if effects.any() {
-        crate::sla::case_changed_in(tx, sla, &effects, now).await?;
+        crate::sla::case_changed(&mut tx.conn(), sla, &effects, now).await?;
         case_in(&mut tx.conn(), rec.id).await?
     } else {
         rec
@@ -995,7 +995,7 @@ impl<S: SqlCore> AgentStore for S {
         let rec = apply_case_write(&mut tx.conn(), &into, now, None).await?;
         // The merged case's clocks stop (`merged`); the other case carries on with
         // whatever its own change means for its clocks. One transaction.
-        crate::sla::merged_in(&mut tx, self.sla(), src, now).await?;
+        crate::sla::merged(&mut tx.conn(), self.sla(), src, now).await?;
         let (rec, events) = clocks_and_events(&mut tx, self.sla(), &into, rec, now).await?;
         tx.commit().await?;
         broadcast(self.events(), &events);

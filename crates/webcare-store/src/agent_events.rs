@@ -294,7 +294,7 @@ pub(crate) async fn insert_events(
                 e.team.as_deref().into(),
                 e.assignee.as_deref().into(),
                 e.department_id.into(),
-                Arg::Json(Some(e.payload.clone())),
+                json(&e.payload),
             ]
         }));
         // Only the numbers come back: the rows are what we just wrote, and decoding them (the

@@ -1226,7 +1226,7 @@ impl<S: SqlCore> Connectors for S {
         .await?;
         // An adopted reply went out: it answers the citizen, in this transaction.
         let events = if adopted {
-            crate::sla::reply_recorded_in(&mut tx, self.sla(), &reply, m.sent_at).await?
+            crate::sla::reply_recorded(&mut tx.conn(), self.sla(), &reply, m.sent_at).await?
         } else {
             Vec::new()
         };
@@ -1459,7 +1459,7 @@ impl<S: SqlCore> Connectors for S {
         // The citizen is answered: the clocks stop in this transaction (the first
         // time it is recorded; a repeat changes nothing).
         let events = if r.sent_at.is_none() {
-            crate::sla::reply_recorded_in(&mut tx, self.sla(), &r, at).await?
+            crate::sla::reply_recorded(&mut tx.conn(), self.sla(), &r, at).await?
         } else {
             Vec::new()
         };

@@ -2,14 +2,12 @@
 //! safe; a commit is durable (`synchronous_commit` as the server has it) before we answer.
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::PgPool;
 use std::str::FromStr;
 use std::time::Duration;
 
 pub(crate) struct PgStore {
     pub(crate) pool: PgPool,
-    /// The same pool: PostgreSQL has no single-writer limit (SQLite keeps a separate one).
-    pub(crate) wpool: PgPool,
     /// The same pool behind the dialect seam (the converted store code uses this).
     pub(crate) db: crate::db::Db,
     pub(crate) reopen_window: chrono::Duration,
@@ -42,7 +40,6 @@ impl PgStore {
         MIGRATOR.run(&pool).await?;
         Ok(Self {
             db: crate::db::Db::Postgres(pool.clone()),
-            wpool: pool.clone(),
             pool,
             reopen_window: opts.reopen_window,
             sla: Default::default(),
@@ -50,14 +47,7 @@ impl PgStore {
             events: crate::agent_events::event_feed(),
         })
     }
-
-    pub(crate) async fn begin_write(&self) -> crate::Result<Transaction<'static, Postgres>> {
-        Ok(self.pool.begin().await?)
-    }
 }
-
-crate::ingest::impl_ingest_store!(PgStore, Postgres);
-crate::sla::impl_sla_store!(PgStore, Postgres);
 
 impl crate::db::SqlCore for PgStore {
     fn db(&self) -> &crate::db::Db {
@@ -71,6 +61,9 @@ impl crate::db::SqlCore for PgStore {
     }
     fn sla(&self) -> &crate::sla::SlaState {
         &self.sla
+    }
+    fn reopen_window(&self) -> chrono::Duration {
+        self.reopen_window
     }
 }
 

@@ -7,7 +7,7 @@
 //! auto-assignment): [`route_new_cases`] is pure, the set is read through a short-lived cache.
 
 use crate::agent::{CaseWrite, ForwardOp};
-use crate::db::{json, query, SqlCore};
+use crate::db::{json, query, Conn, SqlCore};
 use crate::ingest_plan::Plan;
 use crate::records::{CaseRecord, RoutedBy};
 use crate::time::{from_ms, to_ms};
@@ -16,7 +16,6 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
-use sqlx::{Database, Encode, Executor, Type};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -96,21 +95,14 @@ impl RoutingCache {
 
 /// The newest version whose effective time has come, compiled; `None` when there is none or it
 /// has no enabled rule.
-pub(crate) async fn in_force<DB, C>(
-    conn: &mut C,
+pub(crate) async fn in_force(
+    conn: &mut Conn<'_>,
     cache: &RoutingCache,
-) -> Result<Option<Arc<InForce>>>
-where
-    DB: Database,
-    for<'c> &'c mut C: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'a> i64: Encode<'a, DB> + Type<DB>,
-    for<'r> Row: sqlx::FromRow<'r, DB::Row>,
-{
+) -> Result<Option<Arc<InForce>>> {
     if let Some(set) = cache.fresh() {
         return Ok(set);
     }
-    let row: Option<Row> = sqlx::query_as(
+    let row: Option<Row> = query(
         "SELECT version, effective_from, rules, created_by FROM routing_rule_sets \
          WHERE effective_from <= $1 ORDER BY version DESC LIMIT 1",
     )

@@ -25,40 +25,6 @@ pub(crate) const MESSAGE_COLS: &str = "id, case_id, channel_account_id, platform
     in_reply_to, conversation_key, direction, visibility, author, text, sent_at, received_at, \
     attachments, edit_history, flags, deleted_at";
 
-/// Pushes `(v1, v2, ...)`, each value bound: the list of an `IN`.
-pub(crate) fn push_list<'a, DB, T>(
-    q: &mut sqlx::QueryBuilder<'a, DB>,
-    values: impl IntoIterator<Item = T>,
-) where
-    DB: sqlx::Database,
-    T: 'a + sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    q.push("(");
-    let mut sep = q.separated(", ");
-    for v in values {
-        sep.push_bind(v);
-    }
-    q.push(")");
-}
-
-/// Pushes `CASE id WHEN $id THEN $value ... END`: per-row values for a set-wise `UPDATE` whose
-/// rows are found through the primary key (`WHERE id IN`). (An `UPDATE ... FROM (VALUES ...)`
-/// let PostgreSQL hash-join a scan of the whole table.)
-pub(crate) fn push_case_by_id<'a, DB, T>(
-    q: &mut sqlx::QueryBuilder<'a, DB>,
-    rows: impl IntoIterator<Item = (Uuid, T)>,
-) where
-    DB: sqlx::Database,
-    Uuid: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    T: 'a + sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    q.push("CASE id");
-    for (id, v) in rows {
-        q.push(" WHEN ").push_bind(id).push(" THEN ").push_bind(v);
-    }
-    q.push(" END");
-}
-
 pub(crate) fn parse<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
     s.parse()
         .map_err(|_| StoreError::Corrupt(format!("bad {what} '{s}' in database")))
@@ -702,14 +668,6 @@ pub(crate) async fn insert_audit<'e>(
     .execute(ex)
     .await?;
     Ok(())
-}
-
-/// Maps a unique violation to a readable conflict; other errors pass through.
-pub(crate) fn conflict_on_unique(e: sqlx::Error, what: &str) -> StoreError {
-    match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(what.into()),
-        _ => StoreError::Database(e),
-    }
 }
 
 /// Ready means: the database answers, and it has every migration this binary knows.

@@ -6,7 +6,7 @@
 //! timeout instead of failing on a lock upgrade.
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::SqlitePool;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -75,10 +75,6 @@ impl SqliteStore {
             events: crate::agent_events::event_feed(),
         })
     }
-
-    pub(crate) async fn begin_write(&self) -> crate::Result<Transaction<'static, Sqlite>> {
-        Ok(self.wpool.begin_with("BEGIN IMMEDIATE").await?)
-    }
 }
 
 /// Log frames (pages) after which the log is made to restart: 32 MB of 4 KB pages. (At 256 MB
@@ -137,9 +133,6 @@ fn sqlite_dir(url: &str) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
-crate::ingest::impl_ingest_store!(SqliteStore, Sqlite);
-crate::sla::impl_sla_store!(SqliteStore, Sqlite);
-
 impl crate::db::SqlCore for SqliteStore {
     fn db(&self) -> &crate::db::Db {
         &self.db
@@ -152,6 +145,9 @@ impl crate::db::SqlCore for SqliteStore {
     }
     fn sla(&self) -> &crate::sla::SlaState {
         &self.sla
+    }
+    fn reopen_window(&self) -> chrono::Duration {
+        self.reopen_window
     }
 }
 

@@ -6,11 +6,14 @@
 //! - [`holidays`]: Dutch public holidays for any year.
 //! - [`policy`]: which norms apply to a case.
 //! - [`clock`]: segment-list clocks evaluated to due/warning instants and a status.
+//! - [`clocks`]: a case's clock runs as the desk keeps them: started, stopped, paused, resumed
+//!   and re-evaluated, what a citizen message does to them, which alerts fall due.
 //! - [`reselect`]: how a running clock follows a policy that matches after a classification.
 //! - [`naive`]: slow minute-by-minute reference for tests and benchmarks.
 
 pub mod calendar;
 pub mod clock;
+pub mod clocks;
 pub mod error;
 pub mod holidays;
 pub mod naive;
