@@ -14,6 +14,7 @@ mod format;
 mod pages;
 pub mod password;
 mod reports_page;
+mod routing_page;
 mod session;
 
 use axum::extract::Request;
@@ -51,6 +52,20 @@ pub fn router(app: AppState) -> Router {
         .route("/board", get(pages::board))
         .route("/rapportages", get(reports_page::page))
         .route("/rapportages.csv", get(reports_page::csv))
+        .route(
+            "/beheer/routering",
+            get(routing_page::page).post(routing_page::create),
+        )
+        .route("/beheer/routering/probeer", post(routing_page::try_rules))
+        .route("/beheer/routering/{id}", post(routing_page::update))
+        .route(
+            "/beheer/routering/{id}/verplaats",
+            post(routing_page::move_rule),
+        )
+        .route(
+            "/beheer/routering/{id}/verwijder",
+            post(routing_page::remove),
+        )
         .route("/cases/{id}", get(pages::case_page))
         .route("/cases/{id}/replies", get(pages::case_replies))
         .route("/cases/{id}/canned", get(pages::canned_preview))

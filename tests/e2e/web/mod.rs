@@ -4,6 +4,7 @@
 
 mod browser;
 mod reports;
+mod routing;
 
 use crate::agent::{account_for_team, citizen_message, department, user};
 use serde_json::json;
