@@ -13,6 +13,7 @@ pub mod assets;
 mod format;
 mod pages;
 pub mod password;
+mod people_page;
 mod reports_page;
 mod routing_page;
 mod session;
@@ -65,6 +66,19 @@ pub fn router(app: AppState) -> Router {
         .route(
             "/beheer/routering/{id}/verwijder",
             post(routing_page::remove),
+        )
+        .route(
+            "/beheer/teams",
+            get(people_page::teams).post(people_page::save_team),
+        )
+        .route("/beheer/teams/{id}", post(people_page::save_team))
+        .route(
+            "/beheer/afdelingen",
+            get(people_page::departments).post(people_page::save_department),
+        )
+        .route(
+            "/beheer/afdelingen/{id}",
+            post(people_page::save_department),
         )
         .route("/cases/{id}", get(pages::case_page))
         .route("/cases/{id}/replies", get(pages::case_replies))

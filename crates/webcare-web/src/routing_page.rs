@@ -26,9 +26,9 @@ use webcare_store::routing::StoredRule;
 const PATH: &str = "/beheer/routering";
 
 /// A posted form as its pairs: check boxes repeat a key.
-type Fields = Vec<(String, String)>;
+pub(crate) type Fields = Vec<(String, String)>;
 
-fn get<'a>(f: &'a [(String, String)], k: &str) -> &'a str {
+pub(crate) fn get<'a>(f: &'a [(String, String)], k: &str) -> &'a str {
     f.iter()
         .find(|(n, _)| n == k)
         .map_or("", |(_, v)| v.as_str())
@@ -54,12 +54,12 @@ fn text(s: &str) -> Option<String> {
 }
 
 pub struct Opt {
-    value: String,
-    label: String,
-    selected: bool,
+    pub(crate) value: String,
+    pub(crate) label: String,
+    pub(crate) selected: bool,
 }
 
-fn opts<'a>(
+pub(crate) fn opts<'a>(
     all: impl IntoIterator<Item = (String, String)>,
     chosen: impl Fn(&str) -> bool + 'a,
 ) -> Vec<Opt> {
@@ -73,7 +73,7 @@ fn opts<'a>(
 }
 
 /// A select's choices with "(geen)" first, the form's value selected.
-fn select(form: &[(String, String)], k: &str, all: Vec<(String, String)>) -> Vec<Opt> {
+pub(crate) fn select(form: &[(String, String)], k: &str, all: Vec<(String, String)>) -> Vec<Opt> {
     let current = get(form, k);
     let none = (String::new(), "(geen)".to_owned());
     opts(std::iter::once(none).chain(all), |v| v == current)
@@ -450,16 +450,16 @@ pub struct TryView {
     text: String,
 }
 
-/// What a page shows besides the rules: the rule form (a new rule, or the one being edited) with
-/// its errors, and the try form with its answer.
+/// What a Beheer page shows besides its list: the form (a new item, or the one being edited)
+/// with its errors; here also the try form with its answer.
 #[derive(Default)]
-struct Shown {
-    editing: Option<Uuid>,
-    form: Fields,
-    errors: BTreeMap<String, String>,
-    general: String,
-    sample: Fields,
-    result: Option<TryView>,
+pub(crate) struct Shown {
+    pub(crate) editing: Option<Uuid>,
+    pub(crate) form: Fields,
+    pub(crate) errors: BTreeMap<String, String>,
+    pub(crate) general: String,
+    pub(crate) sample: Fields,
+    pub(crate) result: Option<TryView>,
 }
 
 #[derive(Template)]
