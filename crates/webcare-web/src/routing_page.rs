@@ -883,3 +883,84 @@ fn try_view(t: Tried) -> TryView {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(v: &[(&str, &str)]) -> Fields {
+        v.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn the_form_keeps_what_it_does_not_show() {
+        let mut base = RuleSpec {
+            name: "Oud".into(),
+            enabled: true,
+            conditions: Conditions::default(),
+            actions: Actions::default(),
+        };
+        base.conditions.kinds = vec![webcare_domain::CaseKind::Klacht];
+        let f = pairs(&[
+            ("naam", " Avond "),
+            ("kanaal", "x"),
+            ("kanaal", "whatsapp"),
+            ("dag", "sat"),
+            ("trefwoorden", "boom, , *takken "),
+            ("van", "17:00"),
+            ("tot", "08:30"),
+            ("openingstijden", "outside"),
+            ("team", "groen"),
+            ("prioriteit", "high"),
+        ]);
+        let spec = rule_from(&f, &base).unwrap();
+        assert_eq!(spec.name, "Avond");
+        assert!(!spec.enabled, "unchecked");
+        let c = &spec.conditions;
+        assert_eq!(c.channel_kinds, [ChannelKind::X, ChannelKind::Whatsapp]);
+        assert_eq!(c.keywords, ["boom", "*takken"]);
+        assert_eq!(c.weekdays, [Weekday::Sat]);
+        assert_eq!(c.kinds, base.conditions.kinds, "kept");
+        assert_eq!(
+            conditions_text(c),
+            "kanaal X of WhatsApp; rubriek klacht; tekst bevat 'boom' of '*takken'; op zaterdag; \
+             van 17:00 tot 08:30; buiten openingstijden"
+        );
+        assert_eq!(
+            actions_text(&spec.actions, &HashMap::new()),
+            "naar team groen; prioriteit hoog"
+        );
+        // The form as it shows the rule reads back as the same rule.
+        let stored = StoredRule {
+            id: Uuid::nil(),
+            spec: spec.clone(),
+        };
+        assert_eq!(rule_from(&rule_fields(&stored), &base).unwrap(), spec);
+    }
+
+    #[test]
+    fn bad_times_are_named_by_their_field() {
+        let base = RuleSpec {
+            name: String::new(),
+            enabled: true,
+            conditions: Conditions::default(),
+            actions: Actions::default(),
+        };
+        let Err(DeskError::Invalid(ps)) = rule_from(&pairs(&[("van", "25:99")]), &base) else {
+            panic!("refused");
+        };
+        assert_eq!(form_field(&ps[0].name), "van");
+        assert_eq!(form_field("conditions.keywords[3]"), "trefwoorden");
+        assert_eq!(
+            message("too_long", "at most 500 characters"),
+            "Te lang: hoogstens 500 tekens."
+        );
+        assert_eq!(
+            actor_name("user:0191:ada@gemeente.test"),
+            "ada@gemeente.test"
+        );
+        assert_eq!(actor_name("token:bootstrap:0191"), "bootstrap");
+    }
+}
