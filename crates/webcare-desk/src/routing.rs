@@ -4,17 +4,24 @@
 //! effects (a forward starts the department clock, the audit entry, the live event); a rule never
 //! overwrites a theme, kind or target group the case has. New cases are routed at ingest, in the
 //! ingest transaction (`webcare_store::routing`).
+//!
+//! Editing the rules (the API's `/routing-rules` and the web app's Beheer page call the same
+//! functions): each change stores the next version of the whole list; a change made meanwhile is
+//! a conflict, never a lost update. Trying the rules on a sample message stores nothing.
 
 use crate::case_work::{set_status, visible_case, write};
 use crate::error::{DeskError, DeskResult};
 use crate::principal::Principal;
 use crate::Desk;
-use chrono::Utc;
+use crate::InvalidParam;
+use chrono::{DateTime, Utc};
+use chrono_tz::Europe::Amsterdam;
+use serde::Deserialize;
 use uuid::Uuid;
-use webcare_domain::routing::{Facts, RuleSet, RuleSpec};
-use webcare_domain::{CaseStatus, Direction};
+use webcare_domain::routing::{Actions, Conditions, Facts, OpeningHours, RuleSet, RuleSpec};
+use webcare_domain::{CaseKind, CaseStatus, ChannelKind, Direction, TargetGroup, Visibility};
 use webcare_store::agent::{CaseWrite, ForwardOp};
-use webcare_store::routing::StoredRule;
+use webcare_store::routing::{RuleSetRecord, StoredRule};
 use webcare_store::{CaseRecord, NewAuditEvent, RoutedBy};
 
 /// What the rules did to a case.
@@ -31,10 +38,7 @@ pub struct Routed {
 /// Runs the rules in force on case `id` (one the caller may see) and applies the first match.
 pub async fn route_case(desk: &Desk, p: &Principal, id: Uuid) -> DeskResult<Routed> {
     let before = visible_case(desk, p, id).await?;
-    let (version, rules) = match desk.store.routing_rules().await? {
-        Some(r) => (r.version, r.rules),
-        None => (0, Vec::new()),
-    };
+    let (version, rules) = rules_in_force(desk).await?;
     let unmatched = |case| Routed {
         version,
         rule: None,
@@ -125,4 +129,281 @@ pub async fn route_case(desk: &Desk, p: &Principal, id: Uuid) -> DeskResult<Rout
         rule: Some((rule, hit.reasons)),
         case,
     })
+}
+
+// ------------------------------------------------------------------------------ editing
+
+/// A change to one rule; what is `None` stays as it is.
+#[derive(Debug, Default)]
+pub struct RulePatch {
+    pub name: Option<String>,
+    pub enabled: Option<bool>,
+    pub conditions: Option<Conditions>,
+    pub actions: Option<Actions>,
+    /// Where it goes in the list, from 0 (at most [`webcare_domain::routing::MAX_RULES`]).
+    pub position: Option<u32>,
+}
+
+/// A change saved: the rule as it is now, and the version of the set that holds it.
+#[derive(Debug)]
+pub struct RuleSaved {
+    pub version: i64,
+    pub rule: StoredRule,
+}
+
+/// The rule set in force: its version (0 before the first) and its rules.
+pub async fn rules_in_force(desk: &Desk) -> DeskResult<(i64, Vec<StoredRule>)> {
+    Ok(match desk.store.routing_rules().await? {
+        Some(r) => (r.version, r.rules),
+        None => (0, Vec::new()),
+    })
+}
+
+/// The set in force, as the version the caller saw (`seen`; any when `None`) to change.
+async fn load(desk: &Desk, seen: Option<i64>) -> DeskResult<(Option<i64>, Vec<StoredRule>)> {
+    let (version, rules) = match desk.store.routing_rules().await? {
+        Some(r) => (Some(r.version), r.rules),
+        None => (None, Vec::new()),
+    };
+    match seen {
+        Some(v) if v != version.unwrap_or(0) => Err(DeskError::Conflict(format!(
+            "the routing rules changed meanwhile (version {} is in force, not {v}): reload and try again",
+            version.unwrap_or(0)
+        ))),
+        _ => Ok((version, rules)),
+    }
+}
+
+/// A position in the list: at most [`webcare_domain::routing::MAX_RULES`].
+fn check_position(p: Option<u32>) -> DeskResult<()> {
+    match p {
+        Some(p) if p as usize > webcare_domain::routing::MAX_RULES => {
+            Err(DeskError::invalid("position", "maximum", "at most 500"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn find(rules: &[StoredRule], id: Uuid) -> DeskResult<usize> {
+    rules
+        .iter()
+        .position(|r| r.id == id)
+        .ok_or_else(|| DeskError::NotFound("routing rule".into()))
+}
+
+/// Checks the whole list as it would be saved (every problem at once, named by the changed
+/// rule's fields) and that the teams and departments it names exist.
+async fn check(desk: &Desk, rules: &[StoredRule], changed: usize) -> DeskResult<()> {
+    let specs: Vec<RuleSpec> = rules.iter().map(|r| r.spec.clone()).collect();
+    let mut errs: Vec<InvalidParam> = match RuleSet::compile(&specs) {
+        Ok(_) => Vec::new(),
+        Err(errors) => {
+            let prefix = format!("rules[{changed}].");
+            errors
+                .into_iter()
+                .map(|e| {
+                    let name = e.field.strip_prefix(&prefix).unwrap_or(&e.field).to_owned();
+                    InvalidParam::new(name, e.code, e.reason)
+                })
+                .collect()
+        }
+    };
+    let a = &rules[changed].spec.actions;
+    if let Some(team) = &a.team {
+        if desk
+            .store
+            .team_names(std::slice::from_ref(team))
+            .await?
+            .is_empty()
+        {
+            errs.push(InvalidParam::new(
+                "actions.team",
+                "unknown_team",
+                "no such team",
+            ));
+        }
+    }
+    if let Some(d) = a.department_id {
+        if desk.store.get_department(d).await?.is_none() {
+            errs.push(InvalidParam::new(
+                "actions.departmentId",
+                "unknown_department",
+                "no such department",
+            ));
+        }
+    }
+    if let Some(z) = &a.create_zaak {
+        // A zaaktype is named by its URL in the Catalogi API.
+        let ok = url::Url::parse(z).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        if !ok || z.len() > 1000 {
+            errs.push(InvalidParam::new(
+                "actions.createZaak",
+                "invalid_url",
+                "the zaaktype's URL in the Catalogi API (http or https)",
+            ));
+        }
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(DeskError::Invalid(errs))
+    }
+}
+
+/// Stores `rules` as the version after `version` (a conflict when the rules changed meanwhile).
+async fn save(
+    desk: &Desk,
+    version: Option<i64>,
+    rules: &[StoredRule],
+    p: &Principal,
+) -> DeskResult<RuleSetRecord> {
+    Ok(desk
+        .store
+        .save_routing_rules(version, rules, &p.actor())
+        .await?)
+}
+
+/// Puts `rule` at `at` in `rules` (version `version`), checks the list and stores it.
+async fn place(
+    desk: &Desk,
+    p: &Principal,
+    version: Option<i64>,
+    mut rules: Vec<StoredRule>,
+    at: usize,
+    rule: StoredRule,
+) -> DeskResult<RuleSaved> {
+    rules.insert(at, rule.clone());
+    check(desk, &rules, at).await?;
+    let saved = save(desk, version, &rules, p).await?;
+    Ok(RuleSaved {
+        version: saved.version,
+        rule,
+    })
+}
+
+/// Adds `spec` at `position` (else last) to the version `seen` (any when `None`).
+pub async fn add_rule(
+    desk: &Desk,
+    p: &Principal,
+    seen: Option<i64>,
+    spec: RuleSpec,
+    position: Option<u32>,
+) -> DeskResult<RuleSaved> {
+    check_position(position)?;
+    let (version, rules) = load(desk, seen).await?;
+    let at = position.map_or(rules.len(), |p| (p as usize).min(rules.len()));
+    let rule = StoredRule {
+        id: Uuid::now_v7(),
+        spec,
+    };
+    place(desk, p, version, rules, at, rule).await
+}
+
+/// Changes rule `id`, or moves it (`position`), in the version `seen` (any when `None`).
+pub async fn change_rule(
+    desk: &Desk,
+    p: &Principal,
+    seen: Option<i64>,
+    id: Uuid,
+    patch: RulePatch,
+) -> DeskResult<RuleSaved> {
+    check_position(patch.position)?;
+    let (version, mut rules) = load(desk, seen).await?;
+    let from = find(&rules, id)?;
+    let mut rule = rules.remove(from);
+    if let Some(n) = patch.name {
+        rule.spec.name = n;
+    }
+    if let Some(e) = patch.enabled {
+        rule.spec.enabled = e;
+    }
+    if let Some(c) = patch.conditions {
+        rule.spec.conditions = c;
+    }
+    if let Some(a) = patch.actions {
+        rule.spec.actions = a;
+    }
+    let at = patch
+        .position
+        .map_or(from, |p| (p as usize).min(rules.len()));
+    place(desk, p, version, rules, at, rule).await
+}
+
+/// Removes rule `id` from the version `seen` (any when `None`); answers the new version.
+pub async fn remove_rule(
+    desk: &Desk,
+    p: &Principal,
+    seen: Option<i64>,
+    id: Uuid,
+) -> DeskResult<i64> {
+    let (version, mut rules) = load(desk, seen).await?;
+    let at = find(&rules, id)?;
+    rules.remove(at);
+    Ok(save(desk, version, &rules, p).await?.version)
+}
+
+// ------------------------------------------------------------------------------ trying
+
+/// A sample message to try the rules on.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoutingTest {
+    pub channel_kind: ChannelKind,
+    pub channel_account_id: Option<Uuid>,
+    /// Public when absent.
+    pub visibility: Option<Visibility>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 100000))]
+    pub text: String,
+    #[serde(default)]
+    pub flags: Vec<String>,
+    pub theme: Option<String>,
+    pub kind: Option<CaseKind>,
+    pub target_group: Option<TargetGroup>,
+    /// When the message is sent (now when absent); days and times count in Europe/Amsterdam.
+    pub at: Option<DateTime<Utc>>,
+    /// Whether the desk is open then; `within` when absent.
+    pub opening_hours: Option<OpeningHours>,
+}
+
+/// Which rule would take a sample message, and why.
+#[derive(Debug)]
+pub struct Tried {
+    pub version: i64,
+    /// The position (from 0), the rule and the reasons.
+    pub hit: Option<(usize, StoredRule, Vec<String>)>,
+}
+
+/// Runs the rules in force on `s`: which rule matches and why. Nothing is stored.
+pub async fn try_rules(desk: &Desk, s: &RoutingTest) -> DeskResult<Tried> {
+    if s.text.chars().count() > 100_000 {
+        return Err(DeskError::invalid(
+            "text",
+            "too_long",
+            "at most 100,000 characters",
+        ));
+    }
+    let (version, rules) = rules_in_force(desk).await?;
+    let specs: Vec<RuleSpec> = rules.iter().map(|r| r.spec.clone()).collect();
+    // A stored set always compiled when it was saved.
+    let set = RuleSet::compile(&specs).map_err(|_| {
+        DeskError::Internal(anyhow::anyhow!("the stored routing rules do not compile"))
+    })?;
+    let at = s.at.unwrap_or_else(Utc::now);
+    let facts = Facts {
+        channel_kind: s.channel_kind,
+        channel_account_id: s.channel_account_id.unwrap_or(Uuid::nil()),
+        visibility: s.visibility.unwrap_or(Visibility::Public),
+        text: &s.text,
+        flags: &s.flags,
+        theme: s.theme.as_deref(),
+        kind: s.kind,
+        target_group: s.target_group,
+        local: at.with_timezone(&Amsterdam).naive_local(),
+        within_opening_hours: s.opening_hours != Some(OpeningHours::Outside),
+    };
+    let hit = set
+        .first_match(&facts)
+        .and_then(|m| Some((m.index, rules.get(m.index)?.clone(), m.reasons)));
+    Ok(Tried { version, hit })
 }

@@ -14,7 +14,9 @@ mod contact_page;
 mod format;
 mod pages;
 pub mod password;
+mod people_page;
 mod reports_page;
+mod routing_page;
 mod session;
 
 use axum::extract::Request;
@@ -52,6 +54,33 @@ pub fn router(app: AppState) -> Router {
         .route("/board", get(pages::board))
         .route("/rapportages", get(reports_page::page))
         .route("/rapportages.csv", get(reports_page::csv))
+        .route(
+            "/beheer/routering",
+            get(routing_page::page).post(routing_page::create),
+        )
+        .route("/beheer/routering/probeer", post(routing_page::try_rules))
+        .route("/beheer/routering/{id}", post(routing_page::update))
+        .route(
+            "/beheer/routering/{id}/verplaats",
+            post(routing_page::move_rule),
+        )
+        .route(
+            "/beheer/routering/{id}/verwijder",
+            post(routing_page::remove),
+        )
+        .route(
+            "/beheer/teams",
+            get(people_page::teams).post(people_page::save_team),
+        )
+        .route("/beheer/teams/{id}", post(people_page::save_team))
+        .route(
+            "/beheer/afdelingen",
+            get(people_page::departments).post(people_page::save_department),
+        )
+        .route(
+            "/beheer/afdelingen/{id}",
+            post(people_page::save_department),
+        )
         .route("/cases/{id}", get(pages::case_page))
         .route("/burgers/{id}", get(contact_page::page))
         .route("/burgers/{id}/wissen", post(contact_page::erase))

@@ -120,7 +120,7 @@ pub(crate) fn api_error_page(e: ApiError) -> Response {
     }
 }
 
-fn allowed<P: Policy>(user: &WebUser) -> Result<Authorized<P>, Response> {
+pub(crate) fn allowed<P: Policy>(user: &WebUser) -> Result<Authorized<P>, Response> {
     Authorized::<P>::check(user.principal.clone()).map_err(api_error_page)
 }
 
@@ -989,6 +989,22 @@ fn uuid_field(f: &FormMap, k: &str, what: &str) -> Result<Uuid, DeskError> {
         .map_err(|_| DeskError::invalid(k, "required", format!("kies {what}")))
 }
 
+/// What a form posted to `.../{id}/...` carries: the signed-in user, the path's id, the form.
+pub(crate) async fn user_path_form<F: serde::de::DeserializeOwned>(
+    req: Request,
+    web: &WebState,
+) -> Result<(WebUser, String, F), Response> {
+    let (mut parts, body) = req.into_parts();
+    let user = WebUser::from_request_parts(&mut parts, web).await?;
+    let Path(id) = Path::<String>::from_request_parts(&mut parts, web)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let Form(f) = Form::<F>::from_request(Request::from_parts(parts, body), web)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok((user, id, f))
+}
+
 /// A form posted to an action on a case: the user, the case id and the form, then the case
 /// (which the user must be able to see) and the action's policy `P`, checked in that order.
 pub struct CaseForm<P: Policy> {
@@ -1003,14 +1019,7 @@ impl<P: Policy> FromRequest<WebState> for CaseForm<P> {
     type Rejection = Response;
 
     async fn from_request(req: Request, web: &WebState) -> Result<Self, Response> {
-        let (mut parts, body) = req.into_parts();
-        let user = WebUser::from_request_parts(&mut parts, web).await?;
-        let Path(id) = Path::<String>::from_request_parts(&mut parts, web)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let Form(f) = Form::<FormMap>::from_request(Request::from_parts(parts, body), web)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let (user, id, f) = user_path_form::<FormMap>(req, web).await?;
         let id = case_for(web, &user, &id).await?.id;
         let p = allowed::<P>(&user)?;
         Ok(CaseForm {

@@ -2,7 +2,8 @@
 //! fantoccini), against the desk with its connector workers and the fake platforms. One agent's
 //! day on one case: a Facebook comment arrives live, is claimed, answered with a canned answer
 //! (the fake platform receives it, the state turns to sent), forwarded, answered by the
-//! department, resolved. On SQLite; the pages' store paths run on PostgreSQL in `super`.
+//! department, resolved; before that, an admin adds the routing rule that labels it (Beheer).
+//! On SQLite; the pages' store paths run on PostgreSQL in `super`.
 //!
 //! Without chromedriver the test is skipped, unless `CI` is set (then it fails).
 //! `UPDATE_SCREENSHOTS=1` writes the inbox and case screenshots to `docs/screenshots/`.
@@ -202,8 +203,38 @@ async fn an_agents_day_in_the_browser() {
         201,
     )
     .await;
+    desk_user(
+        &app,
+        json!({"name": "Ada Beheer", "email": "ada@gemeente.test", "role": "admin"}),
+    )
+    .await;
     let base = app.base.clone();
     let c = browser(&driver).await;
+
+    // The admin adds a routing rule on the Beheer page; the comment below is routed by it.
+    sign_in(&c, &base, "ada@gemeente.test").await;
+    click(&c, "nav a[href='/beheer/routering']").await;
+    for (id, text) in [
+        ("naam", "Straatverlichting"),
+        ("trefwoorden", "lantaarn*"),
+        ("labels", "verlichting"),
+    ] {
+        c.find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+    c.find(Locator::Css("#team option[value='kcc']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click(&c, "#save-rule").await;
+    until_text(&c, ".wc-rule h2", "1. Straatverlichting").await;
+    sign_out(&c).await;
 
     sign_in(&c, &base, "anna@gemeente.test").await;
     // A marker on the page: it is still there after the comment arrives, so the row came live
@@ -239,6 +270,11 @@ async fn an_agents_day_in_the_browser() {
         .contains("<script>alert(1)</script>"));
     let case_url = c.current_url().await.unwrap();
     let case_id = case_url.path().trim_start_matches("/cases/").to_owned();
+    assert_eq!(
+        app.case(&case_id).await["labels"],
+        json!(["verlichting"]),
+        "routed by the rule added on the page"
+    );
 
     c.find(Locator::Id("claim"))
         .await

@@ -4,7 +4,9 @@
 
 mod browser;
 mod contact;
+mod people;
 mod reports;
+mod routing;
 
 use crate::agent::{account_for_team, citizen_message, department, user};
 use serde_json::json;

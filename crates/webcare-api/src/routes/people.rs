@@ -4,7 +4,7 @@ use super::{decode_cursor, page_limit};
 use super::{found, PageQuery};
 use crate::auth::{roles, Authorized, Principal};
 use crate::dto::List;
-use crate::error::{ApiError, ApiResult, InvalidParam, Problem};
+use crate::error::{ApiResult, InvalidParam, Problem};
 use crate::extract::{ApiJson, ApiQuery, IdPath};
 use crate::state::AppState;
 use axum::extract::State;
@@ -14,9 +14,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
+use webcare_desk::people::{self, check_text};
 use webcare_domain::Role;
 use webcare_store::agent::{DepartmentRecord, TeamRecord, UserRecord};
-use webcare_store::NewAuditEvent;
 
 fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
     de: D,
@@ -30,42 +30,11 @@ pub(crate) async fn audit(
     action: &str,
     detail: serde_json::Value,
 ) -> ApiResult<()> {
-    state
-        .store
-        .record_audit(NewAuditEvent {
-            actor: p.actor(),
-            action: action.into(),
-            case_id: None,
-            detail,
-        })
-        .await?;
-    Ok(())
-}
-
-fn check_text(errs: &mut Vec<InvalidParam>, name: &str, v: &str, max: usize) {
-    if v.trim().is_empty() {
-        errs.push(InvalidParam::new(name, "required", "must not be empty"));
-    } else if v.chars().count() > max {
-        errs.push(InvalidParam::new(
-            name,
-            "too_long",
-            format!("at most {max} characters"),
-        ));
-    } else if v.chars().any(char::is_control) {
-        errs.push(InvalidParam::new(
-            name,
-            "invalid",
-            "must not contain control characters",
-        ));
-    }
+    Ok(people::audit(state, p, action, detail).await?)
 }
 
 fn done(errs: Vec<InvalidParam>) -> ApiResult<()> {
-    if errs.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Invalid(errs))
-    }
+    Ok(people::checked(errs)?)
 }
 
 // ------------------------------------------------------------------------------------ users
@@ -421,21 +390,6 @@ pub struct TeamPatch {
     pub max_open_per_agent: Option<Option<i64>>,
 }
 
-fn check_team(t: &TeamRecord) -> ApiResult<()> {
-    let mut errs = Vec::new();
-    check_text(&mut errs, "name", &t.name, 100);
-    if t.max_open_per_agent
-        .is_some_and(|m| !(1..=10_000).contains(&m))
-    {
-        errs.push(InvalidParam::new(
-            "maxOpenPerAgent",
-            "out_of_range",
-            "between 1 and 10000",
-        ));
-    }
-    done(errs)
-}
-
 /// Add a team.
 #[utoipa::path(
     post, path = "/api/v1/teams", tag = "people", request_body = NewTeam,
@@ -448,22 +402,12 @@ pub async fn create_team(
     p: Authorized<roles::AdminOnly>,
     ApiJson(b): ApiJson<NewTeam>,
 ) -> ApiResult<(StatusCode, Json<Team>)> {
-    let now = Utc::now();
-    let t = TeamRecord {
-        id: Uuid::nil(),
-        name: b.name.trim().to_owned(),
-        auto_assign: b.auto_assign.as_str().into(),
-        max_open_per_agent: b.max_open_per_agent,
-        created_at: now,
-        updated_at: now,
-    };
-    check_team(&t)?;
-    let t = state.store.create_team(t).await?;
-    audit(
+    let t = people::create_team(
         &state,
         &p,
-        "team.created",
-        serde_json::json!({"teamId": t.id}),
+        &b.name,
+        b.auto_assign.as_str(),
+        b.max_open_per_agent,
     )
     .await?;
     Ok((StatusCode::CREATED, Json(t.into())))
@@ -503,39 +447,18 @@ pub async fn update_team(
     IdPath(id): IdPath,
     ApiJson(b): ApiJson<TeamPatch>,
 ) -> ApiResult<Json<Team>> {
-    let mut t = found(state.store.get_team(id).await?, "team")?;
-    if let Some(v) = b.name {
-        t.name = v.trim().to_owned();
-    }
-    if let Some(v) = b.auto_assign {
-        t.auto_assign = v.as_str().into();
-    }
-    if let Some(v) = b.max_open_per_agent {
-        t.max_open_per_agent = v;
-    }
-    check_team(&t)?;
-    let t = state.store.save_team(t).await?;
-    audit(
-        &state,
-        &p,
-        "team.updated",
-        serde_json::json!({"teamId": t.id}),
-    )
-    .await?;
+    let change = people::TeamChange {
+        name: b.name,
+        auto_assign: b.auto_assign.map(AutoAssign::as_str),
+        max_open_per_agent: b.max_open_per_agent,
+    };
+    let t = people::update_team(&state, &p, id, change).await?;
     Ok(Json(t.into()))
 }
 
 // ------------------------------------------------------------------------------------ departments
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ContactPerson {
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
-}
+pub use webcare_desk::people::ContactPerson;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -553,9 +476,9 @@ pub struct Department {
 impl From<DepartmentRecord> for Department {
     fn from(d: DepartmentRecord) -> Self {
         Department {
+            contact_persons: people::contact_persons(&d),
             id: d.id,
             name: d.name,
-            contact_persons: serde_json::from_value(d.contact_persons).unwrap_or_default(),
             answer_minutes: d.answer_minutes,
             calendar_id: d.calendar_id,
             created_at: d.created_at,
@@ -586,34 +509,6 @@ pub struct DepartmentPatch {
     pub calendar_id: Option<Option<Uuid>>,
 }
 
-fn check_department(name: &str, people: &[ContactPerson], minutes: i64) -> ApiResult<()> {
-    let mut errs = Vec::new();
-    check_text(&mut errs, "name", name, 200);
-    if !(1..=525_600).contains(&minutes) {
-        errs.push(InvalidParam::new(
-            "answerMinutes",
-            "out_of_range",
-            "between 1 and 525600 (a year)",
-        ));
-    }
-    if people.len() > 50 {
-        errs.push(InvalidParam::new(
-            "contactPersons",
-            "too_many",
-            "at most 50",
-        ));
-    }
-    for (i, p) in people.iter().enumerate() {
-        check_text(
-            &mut errs,
-            &format!("contactPersons[{i}].name"),
-            &p.name,
-            200,
-        );
-    }
-    done(errs)
-}
-
 /// Add a department (vakafdeling).
 #[utoipa::path(
     post, path = "/api/v1/departments", tag = "people", request_body = NewDepartment,
@@ -626,27 +521,13 @@ pub async fn create_department(
     p: Authorized<roles::AdminOnly>,
     ApiJson(b): ApiJson<NewDepartment>,
 ) -> ApiResult<(StatusCode, Json<Department>)> {
-    check_department(&b.name, &b.contact_persons, b.answer_minutes)?;
-    let now = Utc::now();
-    let d = state
-        .store
-        .create_department(DepartmentRecord {
-            id: Uuid::nil(),
-            name: b.name.trim().to_owned(),
-            contact_persons: serde_json::to_value(&b.contact_persons).unwrap_or_default(),
-            answer_minutes: b.answer_minutes,
-            calendar_id: b.calendar_id,
-            created_at: now,
-            updated_at: now,
-        })
-        .await?;
-    audit(
-        &state,
-        &p,
-        "department.created",
-        serde_json::json!({"departmentId": d.id}),
-    )
-    .await?;
+    let new = people::NewDepartment {
+        name: b.name,
+        contact_persons: b.contact_persons,
+        answer_minutes: b.answer_minutes,
+        calendar_id: b.calendar_id,
+    };
+    let d = people::create_department(&state, &p, new).await?;
     Ok((StatusCode::CREATED, Json(d.into())))
 }
 
@@ -684,30 +565,12 @@ pub async fn update_department(
     IdPath(id): IdPath,
     ApiJson(b): ApiJson<DepartmentPatch>,
 ) -> ApiResult<Json<Department>> {
-    let mut d = found(state.store.get_department(id).await?, "department")?;
-    let mut people: Vec<ContactPerson> =
-        serde_json::from_value(d.contact_persons.clone()).unwrap_or_default();
-    if let Some(v) = b.name {
-        d.name = v.trim().to_owned();
-    }
-    if let Some(v) = b.contact_persons {
-        people = v;
-    }
-    if let Some(v) = b.answer_minutes {
-        d.answer_minutes = v;
-    }
-    if let Some(v) = b.calendar_id {
-        d.calendar_id = v;
-    }
-    check_department(&d.name, &people, d.answer_minutes)?;
-    d.contact_persons = serde_json::to_value(&people).unwrap_or_default();
-    let d = state.store.save_department(d).await?;
-    audit(
-        &state,
-        &p,
-        "department.updated",
-        serde_json::json!({"departmentId": d.id}),
-    )
-    .await?;
+    let change = people::DepartmentChange {
+        name: b.name,
+        contact_persons: b.contact_persons,
+        answer_minutes: b.answer_minutes,
+        calendar_id: b.calendar_id,
+    };
+    let d = people::update_department(&state, &p, id, change).await?;
     Ok(Json(d.into()))
 }

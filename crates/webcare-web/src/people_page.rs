@@ -1,0 +1,488 @@
+//! Beheer: teams (`/beheer/teams`) and departments (`/beheer/afdelingen`). The KCC reads them;
+//! admins add and change them through the use cases the API's `/teams` and `/departments` call
+//! (`webcare_desk::people`), so the checks, the audit entries and the roles are the API's. Both
+//! pages are one template: a table, and a form for a new item or the one being edited.
+
+use crate::pages::{allowed, api_error_page, error_page, render, Layout};
+use crate::routing_page::{get, opts, Fields, Opt, Shown};
+use crate::session::WebUser;
+use crate::WebState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use std::collections::HashMap;
+use uuid::Uuid;
+use webcare_api::auth::{roles, Principal};
+use webcare_desk::people::{self, ContactPerson, DepartmentChange, NewDepartment, TeamChange};
+use webcare_desk::{DeskError, DeskResult};
+use webcare_domain::Role;
+use webcare_store::agent::{DepartmentRecord, TeamRecord};
+
+pub struct Row {
+    id: Uuid,
+    name: String,
+    cells: Vec<String>,
+}
+
+/// One input of the form; `kind` is `text`, `number`, `textarea` or `select`.
+pub struct Field {
+    key: &'static str,
+    label: &'static str,
+    kind: &'static str,
+    value: String,
+    error: String,
+    options: Vec<Opt>,
+}
+
+#[derive(Template)]
+#[template(path = "beheer_list.html")]
+struct ListPage {
+    layout: Layout,
+    admin: bool,
+    base: &'static str,
+    caption: &'static str,
+    new_title: &'static str,
+    edit_title: &'static str,
+    headers: &'static [&'static str],
+    rows: Vec<Row>,
+    editing: Option<Uuid>,
+    fields: Vec<Field>,
+    general: String,
+}
+
+/// What differs between the pages.
+trait Kind: Sized {
+    const BASE: &'static str;
+    const TITLE: &'static str;
+    const CAPTION: &'static str;
+    const NEW: &'static str;
+    const EDIT: &'static str;
+    const HEADERS: &'static [&'static str];
+    /// The form's inputs: (key, label, kind, choices for a select).
+    const INPUTS: &'static [(&'static str, &'static str, &'static str)];
+
+    async fn list(web: &WebState) -> DeskResult<Vec<Self>>;
+    fn id(&self) -> Uuid;
+    fn name(&self) -> String;
+    fn cells(&self) -> Vec<String>;
+    fn fields(&self) -> Fields;
+    /// A select's choices (value, label).
+    fn options(_key: &str) -> Vec<(String, String)> {
+        Vec::new()
+    }
+    /// The form field a use case's field name belongs to.
+    fn field_of(name: &str) -> &'static str;
+    /// Adds (`id` none) or changes the item as the form says.
+    async fn save(web: &WebState, p: &Principal, id: Option<Uuid>, f: &Fields) -> DeskResult<()>;
+}
+
+fn view<K: Kind>(user: &WebUser, status: StatusCode, s: Shown, items: Vec<K>) -> Response {
+    let fields = K::INPUTS
+        .iter()
+        .map(|(key, label, kind)| {
+            let value = get(&s.form, key).to_owned();
+            Field {
+                key,
+                label,
+                kind,
+                options: opts(K::options(key), |v| v == value),
+                error: s.errors.get(*key).cloned().unwrap_or_default(),
+                value,
+            }
+        })
+        .collect();
+    render(
+        status,
+        ListPage {
+            layout: Layout::of(user, K::TITLE),
+            admin: user.principal.role == Role::Admin,
+            base: K::BASE,
+            caption: K::CAPTION,
+            new_title: K::NEW,
+            edit_title: K::EDIT,
+            headers: K::HEADERS,
+            rows: items
+                .iter()
+                .map(|t| Row {
+                    id: t.id(),
+                    name: t.name(),
+                    cells: t.cells(),
+                })
+                .collect(),
+            editing: s.editing,
+            fields,
+            general: s.general,
+        },
+    )
+}
+
+/// `GET` a Beheer list (`?bewerk=<id>`: with that item in the form): the KCC reads.
+async fn page<K: Kind>(web: WebState, user: WebUser, q: HashMap<String, String>) -> Response {
+    if let Err(r) = allowed::<roles::ReadPeople>(&user) {
+        return r;
+    }
+    let items = match K::list(&web).await {
+        Ok(items) => items,
+        Err(e) => return api_error_page(e.into()),
+    };
+    let chosen = q
+        .get("bewerk")
+        .and_then(|v| Uuid::parse_str(v).ok())
+        .and_then(|v| items.iter().find(|t| t.id() == v));
+    let shown = match chosen {
+        Some(t) => Shown {
+            editing: Some(t.id()),
+            form: t.fields(),
+            ..Default::default()
+        },
+        None => Shown::default(),
+    };
+    view(&user, StatusCode::OK, shown, items)
+}
+
+/// A use case's validation message in Dutch.
+fn message(field: &str, code: &str, reason: &str) -> String {
+    match code {
+        "form" => reason.to_owned(),
+        "required" => "Vul dit veld in.".to_owned(),
+        "too_long" => format!(
+            "Te lang: hoogstens {} tekens.",
+            reason
+                .trim_start_matches("at most ")
+                .trim_end_matches(" characters")
+        ),
+        "invalid" => "Gebruik geen regeleinden of tabs.".to_owned(),
+        "out_of_range" if field == "max" => {
+            "Kies een aantal van 1 tot 10.000, of laat het leeg.".into()
+        }
+        "out_of_range" => "Kies een antwoordtijd van 1 tot 525.600 werkminuten (een jaar).".into(),
+        "too_many" => "Hoogstens 50 contactpersonen.".to_owned(),
+        _ => reason.to_owned(),
+    }
+}
+
+/// `POST` a Beheer form (with an id in the path: a change): back to the list (303), or the page
+/// again with the messages beside the fields and nothing changed. Admins only.
+async fn post<K: Kind>(web: WebState, user: WebUser, id: Option<String>, f: Fields) -> Response {
+    let p = match allowed::<roles::AdminOnly>(&user) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let id = match id.map(|id| Uuid::parse_str(&id)).transpose() {
+        Ok(id) => id,
+        Err(_) => return error_page(StatusCode::NOT_FOUND, "Dit bestaat niet."),
+    };
+    let mut s = Shown {
+        editing: id,
+        ..Default::default()
+    };
+    let status = match K::save(&web, &p, id, &f).await {
+        Ok(()) => return Redirect::to(K::BASE).into_response(),
+        Err(DeskError::Invalid(ps)) => {
+            for p in ps {
+                let field = K::field_of(&p.name);
+                let text = message(field, &p.code, &p.reason);
+                s.errors.entry(field.to_owned()).or_insert(text);
+            }
+            s.general = "Niet opgeslagen; zie de meldingen bij de velden.".into();
+            StatusCode::BAD_REQUEST
+        }
+        Err(DeskError::Conflict(m)) => {
+            s.general = format!("Niet opgeslagen: {m}.");
+            StatusCode::CONFLICT
+        }
+        Err(DeskError::NotFound(_)) => {
+            return error_page(StatusCode::NOT_FOUND, "Dit bestaat niet (meer).")
+        }
+        Err(e) => return api_error_page(e.into()),
+    };
+    s.form = f;
+    match K::list(&web).await {
+        Ok(items) => view(&user, status, s, items),
+        Err(e) => api_error_page(e.into()),
+    }
+}
+
+fn page_error(field: &str, message: &str) -> DeskError {
+    DeskError::invalid(field, "form", message)
+}
+
+// ------------------------------------------------------------------------------ teams
+
+const AUTO_ASSIGN: [(&str, &str); 3] = [
+    ("off", "Niet automatisch"),
+    ("round_robin", "Om de beurt"),
+    ("least_loaded", "Wie de minste open zaken heeft"),
+];
+
+impl Kind for TeamRecord {
+    const BASE: &'static str = "/beheer/teams";
+    const TITLE: &'static str = "Teams";
+    const CAPTION: &'static str = "De teams van het KCC";
+    const NEW: &'static str = "Nieuw team";
+    const EDIT: &'static str = "Team bewerken";
+    const HEADERS: &'static [&'static str] = &[
+        "Naam",
+        "Automatisch toewijzen",
+        "Hoogstens open zaken per medewerker",
+    ];
+    const INPUTS: &'static [(&'static str, &'static str, &'static str)] = &[
+        ("naam", "Naam", "text"),
+        ("toewijzen", "Nieuwe zaken automatisch toewijzen", "select"),
+        (
+            "max",
+            "Hoogstens open zaken per medewerker (leeg: geen grens)",
+            "number",
+        ),
+    ];
+
+    async fn list(web: &WebState) -> DeskResult<Vec<Self>> {
+        Ok(web.app.store.list_teams(None, 200).await?.items)
+    }
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn cells(&self) -> Vec<String> {
+        let auto = AUTO_ASSIGN
+            .iter()
+            .find(|(k, _)| *k == self.auto_assign)
+            .map_or("?", |(_, l)| l);
+        let max = self
+            .max_open_per_agent
+            .map_or("geen".into(), |m| m.to_string());
+        vec![self.name.clone(), auto.to_owned(), max]
+    }
+
+    fn fields(&self) -> Fields {
+        vec![
+            ("naam".into(), self.name.clone()),
+            ("toewijzen".into(), self.auto_assign.clone()),
+            (
+                "max".into(),
+                self.max_open_per_agent
+                    .map(|m| m.to_string())
+                    .unwrap_or_default(),
+            ),
+        ]
+    }
+
+    fn options(key: &str) -> Vec<(String, String)> {
+        match key {
+            "toewijzen" => AUTO_ASSIGN
+                .iter()
+                .map(|(k, l)| ((*k).to_owned(), (*l).to_owned()))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn field_of(name: &str) -> &'static str {
+        match name {
+            "maxOpenPerAgent" | "max" => "max",
+            _ => "naam",
+        }
+    }
+
+    async fn save(web: &WebState, p: &Principal, id: Option<Uuid>, f: &Fields) -> DeskResult<()> {
+        let auto = AUTO_ASSIGN
+            .iter()
+            .find(|(k, _)| *k == get(f, "toewijzen"))
+            .map_or("off", |(k, _)| k);
+        let max = match get(f, "max").trim() {
+            "" => None,
+            v => Some(v.parse::<i64>().map_err(|_| {
+                page_error(
+                    "max",
+                    "Vul een aantal in (een heel getal), of laat het leeg.",
+                )
+            })?),
+        };
+        let name = get(f, "naam");
+        match id {
+            None => people::create_team(&web.app, p, name, auto, max).await?,
+            Some(id) => {
+                let change = TeamChange {
+                    name: Some(name.to_owned()),
+                    auto_assign: Some(auto),
+                    max_open_per_agent: Some(max),
+                };
+                people::update_team(&web.app, p, id, change).await?
+            }
+        };
+        Ok(())
+    }
+}
+
+// ------------------------------------------------------------------------------ departments
+
+/// A contact person as a line of the form: `naam; e-mail; telefoon`.
+fn person_line(p: &ContactPerson) -> String {
+    let mut parts = vec![p.name.clone()];
+    match (&p.email, &p.phone) {
+        (Some(e), Some(t)) => parts.extend([e.clone(), t.clone()]),
+        (Some(e), None) => parts.push(e.clone()),
+        (None, Some(t)) => parts.extend([String::new(), t.clone()]),
+        (None, None) => {}
+    }
+    parts.join("; ")
+}
+
+fn person_lines(d: &DepartmentRecord) -> String {
+    let lines: Vec<String> = people::contact_persons(d).iter().map(person_line).collect();
+    lines.join("\n")
+}
+
+/// The form's contact persons: one a line, `naam; e-mail; telefoon`.
+fn persons(text: &str) -> Vec<ContactPerson> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut parts = l.split(';').map(str::trim);
+            let mut next = || parts.next().filter(|s| !s.is_empty()).map(str::to_owned);
+            ContactPerson {
+                name: next().unwrap_or_default(),
+                email: next(),
+                phone: next(),
+            }
+        })
+        .collect()
+}
+
+impl Kind for DepartmentRecord {
+    const BASE: &'static str = "/beheer/afdelingen";
+    const TITLE: &'static str = "Vakafdelingen";
+    const CAPTION: &'static str = "Vakafdelingen waar het KCC zaken naar doorzet";
+    const NEW: &'static str = "Nieuwe vakafdeling";
+    const EDIT: &'static str = "Vakafdeling bewerken";
+    const HEADERS: &'static [&'static str] =
+        &["Naam", "Antwoordtijd (werkminuten)", "Contactpersonen"];
+    const INPUTS: &'static [(&'static str, &'static str, &'static str)] = &[
+        ("naam", "Naam", "text"),
+        (
+            "minuten",
+            "Afgesproken antwoordtijd in werkminuten (480 is een werkdag)",
+            "number",
+        ),
+        (
+            "contactpersonen",
+            "Contactpersonen, één per regel: naam; e-mail; telefoon",
+            "textarea",
+        ),
+    ];
+
+    async fn list(web: &WebState) -> DeskResult<Vec<Self>> {
+        Ok(web.app.store.list_departments(None, 200).await?.items)
+    }
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.name.clone(),
+            self.answer_minutes.to_string(),
+            person_lines(self),
+        ]
+    }
+
+    fn fields(&self) -> Fields {
+        vec![
+            ("naam".into(), self.name.clone()),
+            ("minuten".into(), self.answer_minutes.to_string()),
+            ("contactpersonen".into(), person_lines(self)),
+        ]
+    }
+
+    fn field_of(name: &str) -> &'static str {
+        match name.split('[').next().unwrap_or(name) {
+            "answerMinutes" | "minuten" => "minuten",
+            "contactPersons" => "contactpersonen",
+            _ => "naam",
+        }
+    }
+
+    async fn save(web: &WebState, p: &Principal, id: Option<Uuid>, f: &Fields) -> DeskResult<()> {
+        let minutes = get(f, "minuten").trim().parse::<i64>().map_err(|_| {
+            page_error(
+                "minuten",
+                "Vul de antwoordtijd in werkminuten in (een heel getal).",
+            )
+        })?;
+        let (name, people_) = (
+            get(f, "naam").to_owned(),
+            persons(get(f, "contactpersonen")),
+        );
+        match id {
+            None => {
+                let new = NewDepartment {
+                    name,
+                    contact_persons: people_,
+                    answer_minutes: minutes,
+                    calendar_id: None,
+                };
+                people::create_department(&web.app, p, new).await?
+            }
+            Some(id) => {
+                let change = DepartmentChange {
+                    name: Some(name),
+                    contact_persons: Some(people_),
+                    answer_minutes: Some(minutes),
+                    calendar_id: None,
+                };
+                people::update_department(&web.app, p, id, change).await?
+            }
+        };
+        Ok(())
+    }
+}
+
+// ------------------------------------------------------------------------------ handlers
+
+pub async fn teams(
+    State(web): State<WebState>,
+    user: WebUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    page::<TeamRecord>(web, user, q).await
+}
+
+/// `POST /beheer/teams` (a new team) and `POST /beheer/teams/{id}` (a change).
+pub async fn save_team(
+    State(web): State<WebState>,
+    user: WebUser,
+    id: Option<Path<String>>,
+    Form(f): Form<Fields>,
+) -> Response {
+    post::<TeamRecord>(web, user, id.map(|Path(id)| id), f).await
+}
+
+pub async fn departments(
+    State(web): State<WebState>,
+    user: WebUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    page::<DepartmentRecord>(web, user, q).await
+}
+
+/// `POST /beheer/afdelingen` (a new department) and `POST /beheer/afdelingen/{id}` (a change).
+pub async fn save_department(
+    State(web): State<WebState>,
+    user: WebUser,
+    id: Option<Path<String>>,
+    Form(f): Form<Fields>,
+) -> Response {
+    post::<DepartmentRecord>(web, user, id.map(|Path(id)| id), f).await
+}
