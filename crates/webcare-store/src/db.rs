@@ -660,14 +660,46 @@ impl<'a, 'b> From<&'a mut Conn<'b>> for Exec<'a> {
 }
 
 /// What the store implementations share, whichever backend: the database and this process's
-/// live-event feed. Traits converted to this seam are implemented once, for every `SqlCore`.
+/// live-event feed, the routing and SLA caches, and the reopen window.
+pub(crate) struct Core {
+    pub db: Db,
+    pub events: tokio::sync::broadcast::Sender<EventRecord>,
+    pub routing: crate::routing::RoutingCache,
+    pub sla: crate::sla::SlaState,
+    pub reopen_window: chrono::Duration,
+}
+
+impl Core {
+    pub fn new(db: Db, opts: &crate::ConnectOptions) -> Core {
+        Core {
+            db,
+            events: crate::agent_events::event_feed(),
+            routing: Default::default(),
+            sla: Default::default(),
+            reopen_window: opts.reopen_window,
+        }
+    }
+}
+
+/// A store over the seam. Traits converted to it are implemented once, for every `SqlCore`.
 pub(crate) trait SqlCore: Send + Sync {
-    fn db(&self) -> &Db;
-    fn events(&self) -> &tokio::sync::broadcast::Sender<EventRecord>;
+    fn core(&self) -> &Core;
+    fn db(&self) -> &Db {
+        &self.core().db
+    }
+    fn events(&self) -> &tokio::sync::broadcast::Sender<EventRecord> {
+        &self.core().events
+    }
     /// The routing rules in force, compiled; a save empties it.
-    fn routing(&self) -> &crate::routing::RoutingCache;
+    fn routing(&self) -> &crate::routing::RoutingCache {
+        &self.core().routing
+    }
     /// The SLA engine's cached configuration and wake-up signal.
-    fn sla(&self) -> &crate::sla::SlaState;
+    fn sla(&self) -> &crate::sla::SlaState {
+        &self.core().sla
+    }
     /// How long after resolving a citizen's message reopens the case rather than starting one.
-    fn reopen_window(&self) -> chrono::Duration;
+    fn reopen_window(&self) -> chrono::Duration {
+        self.core().reopen_window
+    }
 }

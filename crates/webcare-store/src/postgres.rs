@@ -8,14 +8,8 @@ use std::time::Duration;
 
 pub(crate) struct PgStore {
     pub(crate) pool: PgPool,
-    /// The same pool behind the dialect seam (the converted store code uses this).
-    pub(crate) db: crate::db::Db,
-    pub(crate) reopen_window: chrono::Duration,
-    pub(crate) sla: crate::sla::SlaState,
-    /// The routing rules in force, compiled (see `routing::in_force`).
-    pub(crate) routing: crate::routing::RoutingCache,
-    /// Events appended by this process, for its live streams.
-    pub(crate) events: tokio::sync::broadcast::Sender<crate::agent_events::EventRecord>,
+    /// The same pool behind the dialect seam, with what every backend keeps.
+    pub(crate) core: crate::db::Core,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -39,31 +33,15 @@ impl PgStore {
             .await?;
         MIGRATOR.run(&pool).await?;
         Ok(Self {
-            db: crate::db::Db::Postgres(pool.clone()),
+            core: crate::db::Core::new(crate::db::Db::Postgres(pool.clone()), opts),
             pool,
-            reopen_window: opts.reopen_window,
-            sla: Default::default(),
-            routing: Default::default(),
-            events: crate::agent_events::event_feed(),
         })
     }
 }
 
 impl crate::db::SqlCore for PgStore {
-    fn db(&self) -> &crate::db::Db {
-        &self.db
-    }
-    fn events(&self) -> &tokio::sync::broadcast::Sender<crate::agent_events::EventRecord> {
-        &self.events
-    }
-    fn routing(&self) -> &crate::routing::RoutingCache {
-        &self.routing
-    }
-    fn sla(&self) -> &crate::sla::SlaState {
-        &self.sla
-    }
-    fn reopen_window(&self) -> chrono::Duration {
-        self.reopen_window
+    fn core(&self) -> &crate::db::Core {
+        &self.core
     }
 }
 

@@ -17,14 +17,8 @@ pub(crate) struct SqliteStore {
     /// order, instead of on the file lock avoids its busy handler, which sleeps in growing steps
     /// (up to 100 ms) and left writers waiting over a second under ingest load.
     pub(crate) wpool: SqlitePool,
-    /// The same pools behind the dialect seam (the converted store code uses this).
-    pub(crate) db: crate::db::Db,
-    pub(crate) reopen_window: chrono::Duration,
-    pub(crate) sla: crate::sla::SlaState,
-    /// The routing rules in force, compiled (see `routing::in_force`).
-    pub(crate) routing: crate::routing::RoutingCache,
-    /// Events appended by this process, for its live streams.
-    pub(crate) events: tokio::sync::broadcast::Sender<crate::agent_events::EventRecord>,
+    /// The same pools behind the dialect seam, with what every backend keeps.
+    pub(crate) core: crate::db::Core,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -62,17 +56,14 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         tokio::spawn(checkpoints(pool.clone(), wpool.clone()));
+        let db = crate::db::Db::Sqlite {
+            read: pool.clone(),
+            write: wpool.clone(),
+        };
         Ok(Self {
-            db: crate::db::Db::Sqlite {
-                read: pool.clone(),
-                write: wpool.clone(),
-            },
+            core: crate::db::Core::new(db, opts),
             pool,
             wpool,
-            reopen_window: opts.reopen_window,
-            sla: Default::default(),
-            routing: Default::default(),
-            events: crate::agent_events::event_feed(),
         })
     }
 }
@@ -134,20 +125,8 @@ fn sqlite_dir(url: &str) -> Option<String> {
 }
 
 impl crate::db::SqlCore for SqliteStore {
-    fn db(&self) -> &crate::db::Db {
-        &self.db
-    }
-    fn events(&self) -> &tokio::sync::broadcast::Sender<crate::agent_events::EventRecord> {
-        &self.events
-    }
-    fn routing(&self) -> &crate::routing::RoutingCache {
-        &self.routing
-    }
-    fn sla(&self) -> &crate::sla::SlaState {
-        &self.sla
-    }
-    fn reopen_window(&self) -> chrono::Duration {
-        self.reopen_window
+    fn core(&self) -> &crate::db::Core {
+        &self.core
     }
 }
 
