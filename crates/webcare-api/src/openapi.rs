@@ -93,9 +93,8 @@ pub fn document_body_errors(doc: &mut utoipa::openapi::OpenApi) {
 pub const BASE_PATH: &str = "/api/v1";
 
 /// The operationId of every operation, by method and full path: unique and meaningful (utoipa
-/// would use the handler's name, and `list`, `create`, `get` repeat). A new route needs a line
-/// here (a test says so).
-/// One operation a line: method, full path, operationId.
+/// would use the handler's name, and `list`, `create`, `get` repeat). One line an operation:
+/// method, full path, operationId; a new route needs its line (a test says so).
 const OPERATION_IDS: &str = "
 get    /api/v1/audit-events                          listAuditEvents
 get    /api/v1/board                                 getBoard
