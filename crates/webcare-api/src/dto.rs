@@ -3,9 +3,10 @@
 
 use crate::error::{ApiError, InvalidParam};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
+use webcare_desk::patch::double_option;
 use webcare_domain::inbound::{self, InboundMessage};
 use webcare_domain::sla::ClockStatus;
 use webcare_domain::{
@@ -35,15 +36,6 @@ impl<T: ToSchema> List<T> {
             items: page.items.into_iter().map(Into::into).collect(),
         }
     }
-}
-
-/// Distinguishes an absent key (leave unchanged) from `null` (clear) in PATCH bodies.
-fn double_option<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: Deserializer<'de>,
-{
-    Option::<T>::deserialize(de).map(Some)
 }
 
 // ---------------------------------------------------------------- messages

@@ -5,10 +5,11 @@
 //! role is checked by the door (the API's `Authorized<roles::...>`, the web app's session).
 
 use crate::error::{DeskError, DeskResult};
+use crate::patch::double_option;
 use crate::principal::Principal;
 use crate::Desk;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use uuid::Uuid;
 use webcare_domain::status::{transition, InvalidTransition, Trigger};
 use webcare_domain::{CaseKind, CaseStatus, Priority, Role, TargetGroup, DEFAULT_THEMES};
@@ -18,12 +19,6 @@ use webcare_store::{CaseRecord, NewAuditEvent};
 const MAX_NOTE_CHARS: usize = 10_000;
 const MAX_LABELS: usize = 20;
 const MAX_BULK: usize = 100;
-
-fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    de: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(de).map(Some)
-}
 
 /// The case if the caller may see it; a case outside the caller's scope is a 404, so its
 /// existence does not leak.

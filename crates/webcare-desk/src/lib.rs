@@ -13,6 +13,7 @@ pub mod error;
 pub mod ingest;
 pub mod live;
 pub mod metrics;
+pub mod patch;
 pub mod people;
 pub mod principal;
 pub mod replies;

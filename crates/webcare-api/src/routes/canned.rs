@@ -13,22 +13,17 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use webcare_desk::patch::double_option;
 use webcare_domain::canned;
 use webcare_store::agent::CannedRecord;
 // The rendering and who may use an answer are the desk's (`webcare_desk::canned`).
 pub use webcare_desk::canned::{may_use, render_canned, template_error};
 
 const MAX_TEXT: usize = 5_000;
-
-fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    de: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(de).map(Some)
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

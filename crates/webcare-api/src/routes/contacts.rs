@@ -20,9 +20,10 @@ use axum::http::request::Parts;
 use axum::http::Uri;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use webcare_desk::patch::double_option;
 use webcare_domain::contacts as rules;
 use webcare_domain::ChannelKind;
 use webcare_store::contacts::{
@@ -39,12 +40,6 @@ const MAX_NOTES_CHARS: usize = 10_000;
 const MAX_SEARCH_CHARS: usize = 200;
 /// Candidates looked at for suggestions.
 const MAX_CANDIDATES: u32 = 50;
-
-fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    de: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(de).map(Some)
-}
 
 // ------------------------------------------------------------------------------------ DTOs
 

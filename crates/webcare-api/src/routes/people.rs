@@ -11,18 +11,13 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
+use webcare_desk::patch::double_option;
 use webcare_desk::people::{self, check_text};
 use webcare_domain::Role;
 use webcare_store::agent::{DepartmentRecord, TeamRecord, UserRecord};
-
-fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    de: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(de).map(Some)
-}
 
 pub(crate) async fn audit(
     state: &AppState,

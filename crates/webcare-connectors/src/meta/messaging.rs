@@ -123,6 +123,32 @@ fn parties(account: &str, item: &Value, echo_flag: bool) -> Parties {
     }
 }
 
+impl Parties {
+    /// A private message between these parties, in the conversation `prefix:<citizen>`.
+    fn message(
+        self,
+        prefix: &str,
+        id: String,
+        in_reply_to: Option<String>,
+        text: String,
+        at: DateTime<Utc>,
+        attachments: Vec<Attachment>,
+    ) -> InboundEvent {
+        InboundEvent::Message(InboundMessage {
+            platform_message_id: id,
+            in_reply_to,
+            conversation_key: self.citizen.map(|c| format!("{prefix}:{c}")),
+            visibility: Visibility::Private,
+            direction: self.direction,
+            author: self.author,
+            text,
+            sent_at: at,
+            attachments,
+            flags: Vec::new(),
+        })
+    }
+}
+
 fn message_event(
     prefix: &str,
     account: &str,
@@ -159,18 +185,8 @@ fn message_event(
     if text.is_empty() && attachments.is_empty() {
         return ignored(format!("{prefix} message without text or attachments"));
     }
-    InboundEvent::Message(InboundMessage {
-        platform_message_id: mid.to_owned(),
-        in_reply_to: str_at(message, &["reply_to", "mid"]).map(str::to_owned),
-        conversation_key: p.citizen.map(|c| format!("{prefix}:{c}")),
-        visibility: Visibility::Private,
-        direction: p.direction,
-        author: p.author,
-        text,
-        sent_at: at,
-        attachments,
-        flags: Vec::new(),
-    })
+    let in_reply_to = str_at(message, &["reply_to", "mid"]).map(str::to_owned);
+    p.message(prefix, mid.to_owned(), in_reply_to, text, at, attachments)
 }
 
 /// A tap on a button: the button's title is what the citizen "said". Older postbacks have no
@@ -195,18 +211,7 @@ fn postback_event(
         .or_else(|| str_at(postback, &["payload"]))
         .unwrap_or("")
         .to_owned();
-    InboundEvent::Message(InboundMessage {
-        platform_message_id: id,
-        in_reply_to: None,
-        conversation_key: p.citizen.map(|c| format!("{prefix}:{c}")),
-        visibility: Visibility::Private,
-        direction: p.direction,
-        author: p.author,
-        text,
-        sent_at: at,
-        attachments: Vec::new(),
-        flags: Vec::new(),
-    })
+    p.message(prefix, id, None, text, at, Vec::new())
 }
 
 fn flag(v: &Value, key: &str) -> bool {
