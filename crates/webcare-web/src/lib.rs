@@ -12,6 +12,7 @@
 pub mod assets;
 mod contact_page;
 mod format;
+mod norms_page;
 mod pages;
 pub mod password;
 mod people_page;
@@ -33,6 +34,8 @@ use webcare_api::AppState;
 pub struct WebState {
     pub app: AppState,
     limiter: Arc<session::LoginLimiter>,
+    /// The public norms page's figures (`norms_page`).
+    norms: norms_page::NormsCache,
 }
 
 /// The web app's routes, at `/` beside the API. The composition root merges it with
@@ -42,6 +45,7 @@ pub fn router(app: AppState) -> Router {
     let state = WebState {
         app,
         limiter: Arc::new(session::LoginLimiter::default()),
+        norms: Default::default(),
     };
     let assets = Router::new().route("/assets/{name}", get(assets::serve));
     let pages = Router::new()
@@ -52,6 +56,7 @@ pub fn router(app: AppState) -> Router {
         .route("/inbox/rows", get(pages::inbox_rows))
         .route("/live", get(pages::live))
         .route("/board", get(pages::board))
+        .route("/public/service-norms", get(norms_page::page))
         .route("/rapportages", get(reports_page::page))
         .route("/rapportages.csv", get(reports_page::csv))
         .route(

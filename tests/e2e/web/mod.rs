@@ -4,6 +4,7 @@
 
 mod browser;
 mod contact;
+mod norms;
 mod people;
 mod reports;
 mod routing;
