@@ -81,6 +81,11 @@ pub fn router(app: AppState) -> Router {
             "/beheer/afdelingen/{id}",
             post(people_page::save_department),
         )
+        .route(
+            "/beheer/gebruikers",
+            get(people_page::users).post(people_page::save_user),
+        )
+        .route("/beheer/gebruikers/{id}", post(people_page::save_user))
         .route("/cases/{id}", get(pages::case_page))
         .route("/burgers/{id}", get(contact_page::page))
         .route("/burgers/{id}/wissen", post(contact_page::erase))
