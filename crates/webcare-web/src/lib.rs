@@ -10,6 +10,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod assets;
+mod canned_page;
 mod contact_page;
 mod format;
 mod pages;
@@ -86,6 +87,15 @@ pub fn router(app: AppState) -> Router {
             get(people_page::users).post(people_page::save_user),
         )
         .route("/beheer/gebruikers/{id}", post(people_page::save_user))
+        .route(
+            "/beheer/standaardantwoorden",
+            get(canned_page::list).post(canned_page::save),
+        )
+        .route("/beheer/standaardantwoorden/{id}", post(canned_page::save))
+        .route(
+            "/beheer/standaardantwoorden/{id}/verwijder",
+            post(canned_page::delete),
+        )
         .route("/cases/{id}", get(pages::case_page))
         .route("/burgers/{id}", get(contact_page::page))
         .route("/burgers/{id}/wissen", post(contact_page::erase))

@@ -23,7 +23,7 @@ use webcare_desk::{DeskError, DeskResult};
 use webcare_domain::Role;
 use webcare_store::agent::{DepartmentRecord, TeamRecord, UserRecord};
 
-pub struct Row {
+pub(crate) struct Row {
     id: Uuid,
     name: String,
     cells: Vec<String>,
@@ -31,7 +31,7 @@ pub struct Row {
 
 /// One input of the form; `kind` is `text`, `number`, `password`, `textarea`, `select` or
 /// `multiselect`.
-pub struct Field {
+pub(crate) struct Field {
     key: &'static str,
     label: &'static str,
     kind: &'static str,
@@ -44,7 +44,8 @@ pub struct Field {
 #[template(path = "beheer_list.html")]
 struct ListPage {
     layout: Layout,
-    admin: bool,
+    may_change: bool,
+    deletable: bool,
     base: &'static str,
     caption: &'static str,
     new_title: &'static str,
@@ -57,9 +58,13 @@ struct ListPage {
 }
 
 /// What differs between the pages.
-trait Kind: Sized {
+pub(crate) trait Kind: Sized {
     /// Who may read the list (the API's role for listing these).
     type Readers: Policy;
+    /// Who may add, change (and delete) items: the API's role for that.
+    type Writers: Policy;
+    /// Whether items can be deleted (`POST {BASE}/{id}/verwijder`).
+    const DELETABLE: bool = false;
     const BASE: &'static str;
     const TITLE: &'static str;
     const CAPTION: &'static str;
@@ -86,6 +91,10 @@ trait Kind: Sized {
     }
     /// Adds (`id` none) or changes the item as the form says.
     async fn save(web: &WebState, p: &Principal, id: Option<Uuid>, f: &Fields) -> DeskResult<()>;
+    /// Deletes item `id` (only called when `DELETABLE`).
+    async fn delete(_web: &WebState, _p: &Principal, _id: Uuid) -> DeskResult<()> {
+        Err(DeskError::NotFound("item".into()))
+    }
 }
 
 async fn view<K: Kind>(
@@ -119,7 +128,8 @@ async fn view<K: Kind>(
         status,
         ListPage {
             layout: Layout::of(user, K::TITLE),
-            admin: user.principal.role == Role::Admin,
+            may_change: K::Writers::ROLES.contains(&user.principal.role),
+            deletable: K::DELETABLE,
             base: K::BASE,
             caption: K::CAPTION,
             new_title: K::NEW,
@@ -141,7 +151,11 @@ async fn view<K: Kind>(
 }
 
 /// `GET` a Beheer list (`?bewerk=<id>`: with that item in the form): the KCC reads.
-async fn page<K: Kind>(web: WebState, user: WebUser, q: HashMap<String, String>) -> Response {
+pub(crate) async fn page<K: Kind>(
+    web: WebState,
+    user: WebUser,
+    q: HashMap<String, String>,
+) -> Response {
     if let Err(r) = allowed::<K::Readers>(&user) {
         return r;
     }
@@ -179,16 +193,36 @@ fn message(field: &str, code: &str, reason: &str) -> String {
                 .trim_end_matches(" characters")
         ),
         "invalid" if field == "email" => "Vul een e-mailadres in.".to_owned(),
+        "invalid" if reason.starts_with("1 to ") => format!(
+            "Vul dit veld in, met hoogstens {} tekens.",
+            reason
+                .trim_start_matches("1 to ")
+                .trim_end_matches(" characters")
+        ),
         "invalid" => "Gebruik geen regeleinden of tabs.".to_owned(),
         "out_of_range" if field == "max" => {
             "Kies een aantal van 1 tot 10.000, of laat het leeg.".into()
         }
         "out_of_range" => "Kies een antwoordtijd van 1 tot 525.600 werkminuten (een jaar).".into(),
         "too_many" => "Hoogstens 50 contactpersonen.".to_owned(),
-        "unknown_team" => format!(
-            "Onbekend team: {}.",
-            reason.trim_start_matches("no such team: ")
+        "unknown_variables" => format!(
+            "Onbekende variabele: {}. Gebruik alleen {}.",
+            reason
+                .trim_start_matches("unknown variables: ")
+                .split(';')
+                .next()
+                .unwrap_or_default(),
+            webcare_domain::canned::VARIABLES
+                .iter()
+                .map(|v| format!("{{{{{v}}}}}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
+        "unclosed_variable" => "Sluit elke {{ af met }}.".to_owned(),
+        "unknown_team" => match reason.strip_prefix("no such team: ") {
+            Some(names) => format!("Onbekend team: {names}."),
+            None => "Dit team bestaat niet.".to_owned(),
+        },
         "unknown_department" => "Deze vakafdeling bestaat niet.".to_owned(),
         "not_allowed" if field == "afdeling" => {
             "Alleen gebruikers met de rol Vakafdeling horen bij een vakafdeling.".into()
@@ -198,9 +232,14 @@ fn message(field: &str, code: &str, reason: &str) -> String {
 }
 
 /// `POST` a Beheer form (with an id in the path: a change): back to the list (303), or the page
-/// again with the messages beside the fields and nothing changed. Admins only.
-async fn post<K: Kind>(web: WebState, user: WebUser, id: Option<String>, f: Fields) -> Response {
-    let p = match allowed::<roles::AdminOnly>(&user) {
+/// again with the messages beside the fields and nothing changed. `K::Writers` only.
+pub(crate) async fn post<K: Kind>(
+    web: WebState,
+    user: WebUser,
+    id: Option<String>,
+    f: Fields,
+) -> Response {
+    let p = match allowed::<K::Writers>(&user) {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -245,11 +284,29 @@ async fn post<K: Kind>(web: WebState, user: WebUser, id: Option<String>, f: Fiel
     }
 }
 
+/// `POST {BASE}/{id}/verwijder`: deletes the item and goes back to the list. `K::Writers` only.
+pub(crate) async fn remove<K: Kind>(web: WebState, user: WebUser, id: String) -> Response {
+    let p = match allowed::<K::Writers>(&user) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return error_page(StatusCode::NOT_FOUND, "Dit bestaat niet.");
+    };
+    match K::delete(&web, &p, id).await {
+        Ok(()) => Redirect::to(K::BASE).into_response(),
+        Err(DeskError::NotFound(_)) => {
+            error_page(StatusCode::NOT_FOUND, "Dit bestaat niet (meer).")
+        }
+        Err(e) => api_error_page(e.into()),
+    }
+}
+
 fn page_error(field: &str, message: &str) -> DeskError {
     DeskError::invalid(field, "form", message)
 }
 
-fn pairs(all: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(crate) fn pairs(all: &[(&str, &str)]) -> Vec<(String, String)> {
     all.iter()
         .map(|(k, l)| ((*k).to_owned(), (*l).to_owned()))
         .collect()
@@ -274,6 +331,7 @@ pub struct UserRow {
 
 impl Kind for UserRow {
     type Readers = roles::Lead;
+    type Writers = roles::AdminOnly;
     const BASE: &'static str = "/beheer/gebruikers";
     const TITLE: &'static str = "Gebruikers";
     const CAPTION: &'static str = "De gebruikers van de desk";
@@ -461,6 +519,7 @@ const AUTO_ASSIGN: [(&str, &str); 3] = [
 
 impl Kind for TeamRecord {
     type Readers = roles::ReadPeople;
+    type Writers = roles::AdminOnly;
     const BASE: &'static str = "/beheer/teams";
     const TITLE: &'static str = "Teams";
     const CAPTION: &'static str = "De teams van het KCC";
@@ -598,6 +657,7 @@ fn persons(text: &str) -> Vec<ContactPerson> {
 
 impl Kind for DepartmentRecord {
     type Readers = roles::ReadPeople;
+    type Writers = roles::AdminOnly;
     const BASE: &'static str = "/beheer/afdelingen";
     const TITLE: &'static str = "Vakafdelingen";
     const CAPTION: &'static str = "Vakafdelingen waar het KCC zaken naar doorzet";
