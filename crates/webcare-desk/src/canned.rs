@@ -1,6 +1,7 @@
-//! Canned answers filled in for a case: which answers a caller may use, the variables a case
-//! has values for, and the rendering (the API's preview, the web app's reply box, and a reply
-//! with `templateId`). The template rules themselves are pure (`webcare_domain::canned`).
+//! Canned answers: adding, changing and deleting them (the API's `/canned-answers` and the web
+//! app's Beheer page), which answers a caller may use, the variables a case has values for, and
+//! the rendering (the API's preview, the web app's reply box, and a reply with `templateId`). The
+//! template rules themselves are pure (`webcare_domain::canned`).
 
 use crate::error::{DeskError, DeskResult};
 use crate::principal::Principal;
@@ -10,6 +11,113 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 use webcare_domain::canned::{self, TemplateError};
 use webcare_store::agent::CannedRecord;
+
+const MAX_TEXT: usize = 5_000;
+
+/// A new canned answer's fields, or a change to one: what is `None` stays as it is (for a new
+/// answer: empty and desk-wide).
+#[derive(Debug, Default)]
+pub struct CannedChange {
+    /// The team it belongs to; `Some(None)`: desk-wide.
+    pub team: Option<Option<String>>,
+    pub title: Option<String>,
+    pub text: Option<String>,
+}
+
+fn apply(c: &mut CannedRecord, change: CannedChange) {
+    if let Some(v) = change.team {
+        c.team = v;
+    }
+    if let Some(v) = change.title {
+        c.title = v.trim().to_owned();
+    }
+    if let Some(v) = change.text {
+        c.text = v;
+    }
+}
+
+/// The first problem with an answer: its title, its text (length, then an unknown variable),
+/// then its team.
+async fn check(desk: &Desk, c: &CannedRecord) -> DeskResult<()> {
+    if c.title.trim().is_empty() || c.title.chars().count() > 200 {
+        return Err(DeskError::invalid(
+            "title",
+            "invalid",
+            "1 to 200 characters",
+        ));
+    }
+    if c.text.trim().is_empty() || c.text.chars().count() > MAX_TEXT {
+        return Err(DeskError::invalid(
+            "text",
+            "invalid",
+            format!("1 to {MAX_TEXT} characters"),
+        ));
+    }
+    canned::check(&c.text).map_err(|e| template_error("text", e))?;
+    if let Some(t) = &c.team {
+        if desk
+            .store
+            .team_names(std::slice::from_ref(t))
+            .await?
+            .is_empty()
+        {
+            return Err(DeskError::invalid("team", "unknown_team", "no such team"));
+        }
+    }
+    Ok(())
+}
+
+/// Adds a canned answer.
+pub async fn create_canned(
+    desk: &Desk,
+    p: &Principal,
+    change: CannedChange,
+) -> DeskResult<CannedRecord> {
+    let now = Utc::now();
+    let mut c = CannedRecord {
+        id: Uuid::nil(),
+        team: None,
+        title: String::new(),
+        text: String::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    apply(&mut c, change);
+    check(desk, &c).await?;
+    let c = desk.store.create_canned(c).await?;
+    let detail = serde_json::json!({"id": c.id});
+    crate::people::audit(desk, p, "canned_answer.created", detail).await?;
+    Ok(c)
+}
+
+fn not_found() -> DeskError {
+    DeskError::NotFound("canned answer".into())
+}
+
+/// Changes canned answer `id`.
+pub async fn update_canned(
+    desk: &Desk,
+    p: &Principal,
+    id: Uuid,
+    change: CannedChange,
+) -> DeskResult<CannedRecord> {
+    let mut c = desk.store.get_canned(id).await?.ok_or_else(not_found)?;
+    apply(&mut c, change);
+    check(desk, &c).await?;
+    let c = desk.store.save_canned(c).await?;
+    let detail = serde_json::json!({"id": c.id});
+    crate::people::audit(desk, p, "canned_answer.updated", detail).await?;
+    Ok(c)
+}
+
+/// Deletes canned answer `id`.
+pub async fn delete_canned(desk: &Desk, p: &Principal, id: Uuid) -> DeskResult<()> {
+    if !desk.store.delete_canned(id).await? {
+        return Err(not_found());
+    }
+    let detail = serde_json::json!({"id": id});
+    crate::people::audit(desk, p, "canned_answer.deleted", detail).await
+}
 
 /// Whether `p` may use canned answer `c`: desk-wide answers are for everyone, a team's answers
 /// for that team's members (and callers who see every case: team leads, admins, tokens).
@@ -100,11 +208,7 @@ pub async fn render_canned(
     case_id: Option<Uuid>,
     extra: BTreeMap<String, String>,
 ) -> DeskResult<String> {
-    let c = desk
-        .store
-        .get_canned(id)
-        .await?
-        .ok_or_else(|| DeskError::NotFound("canned answer".into()))?;
+    let c = desk.store.get_canned(id).await?.ok_or_else(not_found)?;
     let mut values = BTreeMap::new();
     values.insert("agent".to_owned(), canned::first_name(&p.name));
     if let Some(case_id) = case_id {

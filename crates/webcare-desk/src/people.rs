@@ -1,5 +1,6 @@
-//! Teams and departments (vakafdelingen): the admin adds and changes them, through the API's
-//! `/teams` and `/departments` or the web app's Beheer pages; both call these functions. Each
+//! Users, teams and departments (vakafdelingen): the admin adds and changes them, through the
+//! API's `/users`, `/teams` and `/departments` or the web app's Beheer pages; both call these
+//! functions. Each
 //! change is checked as a whole (every problem at once) and audited.
 
 use crate::error::{DeskError, DeskResult, InvalidParam};
@@ -8,7 +9,8 @@ use crate::Desk;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use webcare_store::agent::{DepartmentRecord, TeamRecord};
+use webcare_domain::Role;
+use webcare_store::agent::{DepartmentRecord, TeamRecord, UserRecord};
 use webcare_store::NewAuditEvent;
 
 /// Records an admin's change in the audit trail.
@@ -55,6 +57,147 @@ pub fn checked(errs: Vec<InvalidParam>) -> DeskResult<()> {
     } else {
         Err(DeskError::Invalid(errs))
     }
+}
+
+// ------------------------------------------------------------------------------ users
+
+/// A new user's fields, or a change to a user: what is `None` stays as it is (for a new user:
+/// empty, no department, active).
+#[derive(Debug, Default)]
+pub struct UserChange {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub subject: Option<Option<String>>,
+    pub role: Option<Role>,
+    pub teams: Option<Vec<String>>,
+    pub department_id: Option<Option<Uuid>>,
+    pub active: Option<bool>,
+}
+
+/// Checks a user's fields against each other and the stored teams and departments.
+async fn check_user(desk: &Desk, u: &UserRecord) -> DeskResult<()> {
+    let mut errs = Vec::new();
+    check_text(&mut errs, "name", &u.name, 200);
+    let email_ok = u.email.len() <= 254
+        && u.email.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty() && d.contains('.') && !u.email.chars().any(char::is_whitespace)
+        });
+    if !email_ok {
+        errs.push(InvalidParam::new(
+            "email",
+            "invalid",
+            "must be an e-mail address",
+        ));
+    }
+    if let Some(s) = &u.subject {
+        check_text(&mut errs, "subject", s, 255);
+    }
+    for t in &u.teams {
+        check_text(&mut errs, "teams", t, 100);
+    }
+    if errs.is_empty() && !u.teams.is_empty() {
+        let known = desk.store.team_names(&u.teams).await?;
+        let unknown: Vec<&str> = u
+            .teams
+            .iter()
+            .filter(|t| !known.contains(t))
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            errs.push(InvalidParam::new(
+                "teams",
+                "unknown_team",
+                format!("no such team: {}", unknown.join(", ")),
+            ));
+        }
+    }
+    match (u.role, u.department_id) {
+        (Role::Department, None) => errs.push(InvalidParam::new(
+            "departmentId",
+            "required",
+            "a department user needs a department",
+        )),
+        (Role::Department, Some(d)) if desk.store.get_department(d).await?.is_none() => {
+            errs.push(InvalidParam::new(
+                "departmentId",
+                "unknown_department",
+                "no such department",
+            ));
+        }
+        (Role::Department, Some(_)) => {}
+        (_, Some(_)) => errs.push(InvalidParam::new(
+            "departmentId",
+            "not_allowed",
+            "only department users belong to a department",
+        )),
+        _ => {}
+    }
+    checked(errs)
+}
+
+/// Adds a desk user.
+pub async fn create_user(desk: &Desk, p: &Principal, c: UserChange) -> DeskResult<UserRecord> {
+    let now = Utc::now();
+    let mut u = UserRecord {
+        id: Uuid::nil(),
+        name: String::new(),
+        email: String::new(),
+        subject: None,
+        role: Role::Agent,
+        teams: Vec::new(),
+        department_id: None,
+        active: true,
+        created_at: now,
+        updated_at: now,
+    };
+    apply(&mut u, c);
+    check_user(desk, &u).await?;
+    let u = desk.store.create_user(u).await?;
+    audit(desk, p, "user.created", serde_json::json!({"userId": u.id})).await?;
+    Ok(u)
+}
+
+fn apply(u: &mut UserRecord, c: UserChange) {
+    if let Some(v) = c.name {
+        u.name = v.trim().to_owned();
+    }
+    if let Some(v) = c.email {
+        u.email = v.trim().to_lowercase();
+    }
+    if let Some(v) = c.subject {
+        u.subject = v;
+    }
+    if let Some(v) = c.role {
+        u.role = v;
+    }
+    if let Some(v) = c.teams {
+        u.teams = v;
+    }
+    if let Some(v) = c.department_id {
+        u.department_id = v;
+    }
+    if let Some(v) = c.active {
+        u.active = v;
+    }
+}
+
+/// Changes user `id`.
+pub async fn update_user(
+    desk: &Desk,
+    p: &Principal,
+    id: Uuid,
+    c: UserChange,
+) -> DeskResult<UserRecord> {
+    let mut u = desk
+        .store
+        .get_user(id)
+        .await?
+        .ok_or_else(|| DeskError::NotFound("user".into()))?;
+    apply(&mut u, c);
+    check_user(desk, &u).await?;
+    let u = desk.store.save_user(u).await?;
+    audit(desk, p, "user.updated", serde_json::json!({"userId": u.id})).await?;
+    Ok(u)
 }
 
 // ------------------------------------------------------------------------------ teams

@@ -10,6 +10,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod assets;
+mod canned_page;
 mod contact_page;
 mod format;
 mod norms_page;
@@ -85,6 +86,20 @@ pub fn router(app: AppState) -> Router {
         .route(
             "/beheer/afdelingen/{id}",
             post(people_page::save_department),
+        )
+        .route(
+            "/beheer/gebruikers",
+            get(people_page::users).post(people_page::save_user),
+        )
+        .route("/beheer/gebruikers/{id}", post(people_page::save_user))
+        .route(
+            "/beheer/standaardantwoorden",
+            get(canned_page::list).post(canned_page::save),
+        )
+        .route("/beheer/standaardantwoorden/{id}", post(canned_page::save))
+        .route(
+            "/beheer/standaardantwoorden/{id}/verwijder",
+            post(canned_page::delete),
         )
         .route("/cases/{id}", get(pages::case_page))
         .route("/burgers/{id}", get(contact_page::page))

@@ -1,6 +1,7 @@
-//! Beheer: teams (`/beheer/teams`) and departments (`/beheer/afdelingen`). The KCC reads them;
-//! admins add and change them through the use cases the API's `/teams` and `/departments` call
-//! (`webcare_desk::people`), so the checks, the audit entries and the roles are the API's. Both
+//! Beheer: users (`/beheer/gebruikers`), teams (`/beheer/teams`) and departments
+//! (`/beheer/afdelingen`). The KCC reads teams and departments, team leads the users; admins add
+//! and change them through the use cases the API's `/users`, `/teams` and `/departments` call
+//! (`webcare_desk::people`), so the checks, the audit entries and the roles are the API's. The
 //! pages are one template: a table, and a form for a new item or the one being edited.
 
 use crate::pages::{allowed, api_error_page, error_page, render, Layout};
@@ -14,20 +15,23 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use std::collections::HashMap;
 use uuid::Uuid;
-use webcare_api::auth::{roles, Principal};
-use webcare_desk::people::{self, ContactPerson, DepartmentChange, NewDepartment, TeamChange};
+use webcare_api::auth::{roles, Policy, Principal};
+use webcare_desk::people::{
+    self, ContactPerson, DepartmentChange, NewDepartment, TeamChange, UserChange,
+};
 use webcare_desk::{DeskError, DeskResult};
 use webcare_domain::Role;
-use webcare_store::agent::{DepartmentRecord, TeamRecord};
+use webcare_store::agent::{DepartmentRecord, TeamRecord, UserRecord};
 
-pub struct Row {
+pub(crate) struct Row {
     id: Uuid,
     name: String,
     cells: Vec<String>,
 }
 
-/// One input of the form; `kind` is `text`, `number`, `textarea` or `select`.
-pub struct Field {
+/// One input of the form; `kind` is `text`, `number`, `password`, `textarea`, `select` or
+/// `multiselect`.
+pub(crate) struct Field {
     key: &'static str,
     label: &'static str,
     kind: &'static str,
@@ -40,7 +44,8 @@ pub struct Field {
 #[template(path = "beheer_list.html")]
 struct ListPage {
     layout: Layout,
-    admin: bool,
+    may_change: bool,
+    deletable: bool,
     base: &'static str,
     caption: &'static str,
     new_title: &'static str,
@@ -53,7 +58,13 @@ struct ListPage {
 }
 
 /// What differs between the pages.
-trait Kind: Sized {
+pub(crate) trait Kind: Sized {
+    /// Who may read the list (the API's role for listing these).
+    type Readers: Policy;
+    /// Who may add, change (and delete) items: the API's role for that.
+    type Writers: Policy;
+    /// Whether items can be deleted (`POST {BASE}/{id}/verwijder`).
+    const DELETABLE: bool = false;
     const BASE: &'static str;
     const TITLE: &'static str;
     const CAPTION: &'static str;
@@ -69,35 +80,56 @@ trait Kind: Sized {
     fn cells(&self) -> Vec<String>;
     fn fields(&self) -> Fields;
     /// A select's choices (value, label).
-    fn options(_key: &str) -> Vec<(String, String)> {
-        Vec::new()
+    async fn options(_web: &WebState, _key: &str) -> DeskResult<Vec<(String, String)>> {
+        Ok(Vec::new())
     }
     /// The form field a use case's field name belongs to.
     fn field_of(name: &str) -> &'static str;
+    /// A clash with a stored item as a field's message, where one field explains it.
+    fn clash() -> Option<(&'static str, &'static str)> {
+        None
+    }
     /// Adds (`id` none) or changes the item as the form says.
     async fn save(web: &WebState, p: &Principal, id: Option<Uuid>, f: &Fields) -> DeskResult<()>;
+    /// Deletes item `id` (only called when `DELETABLE`).
+    async fn delete(_web: &WebState, _p: &Principal, _id: Uuid) -> DeskResult<()> {
+        Err(DeskError::NotFound("item".into()))
+    }
 }
 
-fn view<K: Kind>(user: &WebUser, status: StatusCode, s: Shown, items: Vec<K>) -> Response {
-    let fields = K::INPUTS
-        .iter()
-        .map(|(key, label, kind)| {
-            let value = get(&s.form, key).to_owned();
-            Field {
-                key,
-                label,
-                kind,
-                options: opts(K::options(key), |v| v == value),
-                error: s.errors.get(*key).cloned().unwrap_or_default(),
-                value,
-            }
-        })
-        .collect();
+async fn view<K: Kind>(
+    web: &WebState,
+    user: &WebUser,
+    status: StatusCode,
+    s: Shown,
+    items: Vec<K>,
+) -> Response {
+    let mut fields = Vec::new();
+    for (key, label, kind) in K::INPUTS {
+        let options = match K::options(web, key).await {
+            Ok(o) => o,
+            Err(e) => return api_error_page(e.into()),
+        };
+        // A password is never sent back to the browser.
+        let value = match *kind {
+            "password" => String::new(),
+            _ => get(&s.form, key).to_owned(),
+        };
+        fields.push(Field {
+            key,
+            label,
+            kind,
+            options: opts(options, |v| s.form.iter().any(|(k, f)| k == key && f == v)),
+            error: s.errors.get(*key).cloned().unwrap_or_default(),
+            value,
+        });
+    }
     render(
         status,
         ListPage {
             layout: Layout::of(user, K::TITLE),
-            admin: user.principal.role == Role::Admin,
+            may_change: K::Writers::ROLES.contains(&user.principal.role),
+            deletable: K::DELETABLE,
             base: K::BASE,
             caption: K::CAPTION,
             new_title: K::NEW,
@@ -119,8 +151,12 @@ fn view<K: Kind>(user: &WebUser, status: StatusCode, s: Shown, items: Vec<K>) ->
 }
 
 /// `GET` a Beheer list (`?bewerk=<id>`: with that item in the form): the KCC reads.
-async fn page<K: Kind>(web: WebState, user: WebUser, q: HashMap<String, String>) -> Response {
-    if let Err(r) = allowed::<roles::ReadPeople>(&user) {
+pub(crate) async fn page<K: Kind>(
+    web: WebState,
+    user: WebUser,
+    q: HashMap<String, String>,
+) -> Response {
+    if let Err(r) = allowed::<K::Readers>(&user) {
         return r;
     }
     let items = match K::list(&web).await {
@@ -139,18 +175,28 @@ async fn page<K: Kind>(web: WebState, user: WebUser, q: HashMap<String, String>)
         },
         None => Shown::default(),
     };
-    view(&user, StatusCode::OK, shown, items)
+    view(&web, &user, StatusCode::OK, shown, items).await
 }
 
 /// A use case's validation message in Dutch.
 fn message(field: &str, code: &str, reason: &str) -> String {
     match code {
         "form" => reason.to_owned(),
+        "required" if field == "afdeling" => {
+            "Kies de vakafdeling van een gebruiker met de rol Vakafdeling.".into()
+        }
         "required" => "Vul dit veld in.".to_owned(),
         "too_long" => format!(
             "Te lang: hoogstens {} tekens.",
             reason
                 .trim_start_matches("at most ")
+                .trim_end_matches(" characters")
+        ),
+        "invalid" if field == "email" => "Vul een e-mailadres in.".to_owned(),
+        "invalid" if reason.starts_with("1 to ") => format!(
+            "Vul dit veld in, met hoogstens {} tekens.",
+            reason
+                .trim_start_matches("1 to ")
                 .trim_end_matches(" characters")
         ),
         "invalid" => "Gebruik geen regeleinden of tabs.".to_owned(),
@@ -159,14 +205,41 @@ fn message(field: &str, code: &str, reason: &str) -> String {
         }
         "out_of_range" => "Kies een antwoordtijd van 1 tot 525.600 werkminuten (een jaar).".into(),
         "too_many" => "Hoogstens 50 contactpersonen.".to_owned(),
+        "unknown_variables" => format!(
+            "Onbekende variabele: {}. Gebruik alleen {}.",
+            reason
+                .trim_start_matches("unknown variables: ")
+                .split(';')
+                .next()
+                .unwrap_or_default(),
+            webcare_domain::canned::VARIABLES
+                .iter()
+                .map(|v| format!("{{{{{v}}}}}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        "unclosed_variable" => "Sluit elke {{ af met }}.".to_owned(),
+        "unknown_team" => match reason.strip_prefix("no such team: ") {
+            Some(names) => format!("Onbekend team: {names}."),
+            None => "Dit team bestaat niet.".to_owned(),
+        },
+        "unknown_department" => "Deze vakafdeling bestaat niet.".to_owned(),
+        "not_allowed" if field == "afdeling" => {
+            "Alleen gebruikers met de rol Vakafdeling horen bij een vakafdeling.".into()
+        }
         _ => reason.to_owned(),
     }
 }
 
 /// `POST` a Beheer form (with an id in the path: a change): back to the list (303), or the page
-/// again with the messages beside the fields and nothing changed. Admins only.
-async fn post<K: Kind>(web: WebState, user: WebUser, id: Option<String>, f: Fields) -> Response {
-    let p = match allowed::<roles::AdminOnly>(&user) {
+/// again with the messages beside the fields and nothing changed. `K::Writers` only.
+pub(crate) async fn post<K: Kind>(
+    web: WebState,
+    user: WebUser,
+    id: Option<String>,
+    f: Fields,
+) -> Response {
+    let p = match allowed::<K::Writers>(&user) {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -190,7 +263,13 @@ async fn post<K: Kind>(web: WebState, user: WebUser, id: Option<String>, f: Fiel
             StatusCode::BAD_REQUEST
         }
         Err(DeskError::Conflict(m)) => {
-            s.general = format!("Niet opgeslagen: {m}.");
+            s.general = match K::clash() {
+                Some((field, text)) => {
+                    s.errors.insert(field.to_owned(), text.to_owned());
+                    "Niet opgeslagen; zie de meldingen bij de velden.".into()
+                }
+                None => format!("Niet opgeslagen: {m}."),
+            };
             StatusCode::CONFLICT
         }
         Err(DeskError::NotFound(_)) => {
@@ -200,13 +279,234 @@ async fn post<K: Kind>(web: WebState, user: WebUser, id: Option<String>, f: Fiel
     };
     s.form = f;
     match K::list(&web).await {
-        Ok(items) => view(&user, status, s, items),
+        Ok(items) => view(&web, &user, status, s, items).await,
+        Err(e) => api_error_page(e.into()),
+    }
+}
+
+/// `POST {BASE}/{id}/verwijder`: deletes the item and goes back to the list. `K::Writers` only.
+pub(crate) async fn remove<K: Kind>(web: WebState, user: WebUser, id: String) -> Response {
+    let p = match allowed::<K::Writers>(&user) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return error_page(StatusCode::NOT_FOUND, "Dit bestaat niet.");
+    };
+    match K::delete(&web, &p, id).await {
+        Ok(()) => Redirect::to(K::BASE).into_response(),
+        Err(DeskError::NotFound(_)) => {
+            error_page(StatusCode::NOT_FOUND, "Dit bestaat niet (meer).")
+        }
         Err(e) => api_error_page(e.into()),
     }
 }
 
 fn page_error(field: &str, message: &str) -> DeskError {
     DeskError::invalid(field, "form", message)
+}
+
+pub(crate) fn pairs(all: &[(&str, &str)]) -> Vec<(String, String)> {
+    all.iter()
+        .map(|(k, l)| ((*k).to_owned(), (*l).to_owned()))
+        .collect()
+}
+
+// ------------------------------------------------------------------------------ users
+
+const ROLES: [(&str, &str); 4] = [
+    ("agent", "Medewerker KCC"),
+    ("teamlead", "Teamleider"),
+    ("department", "Vakafdeling"),
+    ("admin", "Beheerder"),
+];
+
+const ACTIVE: [(&str, &str); 2] = [("ja", "Ja"), ("nee", "Nee (kan niet aanmelden)")];
+
+/// A user with the name of their department.
+pub struct UserRow {
+    user: UserRecord,
+    department: String,
+}
+
+impl Kind for UserRow {
+    type Readers = roles::Lead;
+    type Writers = roles::AdminOnly;
+    const BASE: &'static str = "/beheer/gebruikers";
+    const TITLE: &'static str = "Gebruikers";
+    const CAPTION: &'static str = "De gebruikers van de desk";
+    const NEW: &'static str = "Nieuwe gebruiker";
+    const EDIT: &'static str = "Gebruiker bewerken";
+    const HEADERS: &'static [&'static str] =
+        &["Naam", "E-mail", "Rol", "Teams", "Vakafdeling", "Actief"];
+    const INPUTS: &'static [(&'static str, &'static str, &'static str)] = &[
+        ("naam", "Naam", "text"),
+        ("email", "E-mailadres", "text"),
+        ("rol", "Rol", "select"),
+        ("teams", "Teams (kies er een of meer)", "multiselect"),
+        (
+            "afdeling",
+            "Vakafdeling (alleen voor de rol Vakafdeling)",
+            "select",
+        ),
+        ("actief", "Actief", "select"),
+        (
+            "wachtwoord",
+            "Nieuw wachtwoord om lokaal aan te melden (leeg: niet veranderen)",
+            "password",
+        ),
+    ];
+
+    async fn list(web: &WebState) -> DeskResult<Vec<Self>> {
+        let users = web.app.store.list_users(None, 200).await?.items;
+        let departments = web.app.store.list_departments(None, 200).await?.items;
+        Ok(users
+            .into_iter()
+            .map(|user| UserRow {
+                department: user
+                    .department_id
+                    .and_then(|d| departments.iter().find(|x| x.id == d))
+                    .map(|d| d.name.clone())
+                    .unwrap_or_default(),
+                user,
+            })
+            .collect())
+    }
+
+    fn id(&self) -> Uuid {
+        self.user.id
+    }
+
+    fn name(&self) -> String {
+        self.user.name.clone()
+    }
+
+    fn cells(&self) -> Vec<String> {
+        let u = &self.user;
+        let role = ROLES
+            .iter()
+            .find(|(k, _)| *k == u.role.as_str())
+            .map_or(u.role.as_str(), |(_, l)| l);
+        vec![
+            u.name.clone(),
+            u.email.clone(),
+            role.to_owned(),
+            u.teams.join("\n"),
+            self.department.clone(),
+            if u.active { "ja" } else { "nee" }.to_owned(),
+        ]
+    }
+
+    fn fields(&self) -> Fields {
+        let u = &self.user;
+        let mut f: Fields = vec![
+            ("naam".into(), u.name.clone()),
+            ("email".into(), u.email.clone()),
+            ("rol".into(), u.role.as_str().to_owned()),
+            (
+                "afdeling".into(),
+                u.department_id.map(|d| d.to_string()).unwrap_or_default(),
+            ),
+            ("actief".into(), if u.active { "ja" } else { "nee" }.into()),
+        ];
+        f.extend(u.teams.iter().map(|t| ("teams".to_owned(), t.clone())));
+        f
+    }
+
+    async fn options(web: &WebState, key: &str) -> DeskResult<Vec<(String, String)>> {
+        Ok(match key {
+            "rol" => pairs(&ROLES),
+            "actief" => pairs(&ACTIVE),
+            "teams" => {
+                let teams = web.app.store.list_teams(None, 200).await?.items;
+                teams
+                    .into_iter()
+                    .map(|t| (t.name.clone(), t.name))
+                    .collect()
+            }
+            "afdeling" => {
+                let all = web.app.store.list_departments(None, 200).await?.items;
+                std::iter::once((String::new(), "Geen".to_owned()))
+                    .chain(all.into_iter().map(|d| (d.id.to_string(), d.name)))
+                    .collect()
+            }
+            _ => Vec::new(),
+        })
+    }
+
+    fn field_of(name: &str) -> &'static str {
+        match name {
+            "email" => "email",
+            "teams" => "teams",
+            "departmentId" | "afdeling" => "afdeling",
+            "rol" => "rol",
+            "wachtwoord" => "wachtwoord",
+            _ => "naam",
+        }
+    }
+
+    fn clash() -> Option<(&'static str, &'static str)> {
+        Some(("email", "Er is al een gebruiker met dit e-mailadres."))
+    }
+
+    async fn save(web: &WebState, p: &Principal, id: Option<Uuid>, f: &Fields) -> DeskResult<()> {
+        let role = get(f, "rol")
+            .parse::<Role>()
+            .ok()
+            .filter(|r| ROLES.iter().any(|(k, _)| *k == r.as_str()))
+            .ok_or_else(|| page_error("rol", "Kies een rol."))?;
+        let department_id = match get(f, "afdeling") {
+            "" => None,
+            v => Some(
+                Uuid::parse_str(v).map_err(|_| page_error("afdeling", "Kies een vakafdeling."))?,
+            ),
+        };
+        let password = get(f, "wachtwoord");
+        let hash = match password {
+            "" => None,
+            pw => {
+                crate::password::check_policy(pw).map_err(|m| {
+                    page_error("wachtwoord", &format!("Het wachtwoord moet {m} hebben."))
+                })?;
+                let pw = pw.to_owned();
+                let hashed = tokio::task::spawn_blocking(move || crate::password::hash(&pw))
+                    .await
+                    .map_err(|e| DeskError::Internal(e.into()))?;
+                Some(hashed.map_err(|e| {
+                    DeskError::Internal(std::io::Error::other(e.to_string()).into())
+                })?)
+            }
+        };
+        let teams: Vec<String> = f
+            .iter()
+            .filter(|(k, v)| k == "teams" && !v.is_empty())
+            .map(|(_, v)| v.clone())
+            .collect();
+        let change = UserChange {
+            name: Some(get(f, "naam").to_owned()),
+            email: Some(get(f, "email").to_owned()),
+            role: Some(role),
+            teams: Some(teams),
+            department_id: Some(department_id),
+            active: Some(get(f, "actief") != "nee"),
+            subject: None,
+        };
+        let u = match id {
+            None => people::create_user(&web.app, p, change).await?,
+            Some(id) => people::update_user(&web.app, p, id, change).await?,
+        };
+        if let Some(hash) = hash {
+            web.app.store.set_password_hash(u.id, &hash).await?;
+            people::audit(
+                &web.app,
+                p,
+                "user.password_set",
+                serde_json::json!({"userId": u.id}),
+            )
+            .await?;
+        }
+        Ok(())
+    }
 }
 
 // ------------------------------------------------------------------------------ teams
@@ -218,6 +518,8 @@ const AUTO_ASSIGN: [(&str, &str); 3] = [
 ];
 
 impl Kind for TeamRecord {
+    type Readers = roles::ReadPeople;
+    type Writers = roles::AdminOnly;
     const BASE: &'static str = "/beheer/teams";
     const TITLE: &'static str = "Teams";
     const CAPTION: &'static str = "De teams van het KCC";
@@ -274,14 +576,11 @@ impl Kind for TeamRecord {
         ]
     }
 
-    fn options(key: &str) -> Vec<(String, String)> {
-        match key {
-            "toewijzen" => AUTO_ASSIGN
-                .iter()
-                .map(|(k, l)| ((*k).to_owned(), (*l).to_owned()))
-                .collect(),
+    async fn options(_web: &WebState, key: &str) -> DeskResult<Vec<(String, String)>> {
+        Ok(match key {
+            "toewijzen" => pairs(&AUTO_ASSIGN),
             _ => Vec::new(),
-        }
+        })
     }
 
     fn field_of(name: &str) -> &'static str {
@@ -357,6 +656,8 @@ fn persons(text: &str) -> Vec<ContactPerson> {
 }
 
 impl Kind for DepartmentRecord {
+    type Readers = roles::ReadPeople;
+    type Writers = roles::AdminOnly;
     const BASE: &'static str = "/beheer/afdelingen";
     const TITLE: &'static str = "Vakafdelingen";
     const CAPTION: &'static str = "Vakafdelingen waar het KCC zaken naar doorzet";
@@ -450,6 +751,24 @@ impl Kind for DepartmentRecord {
 }
 
 // ------------------------------------------------------------------------------ handlers
+
+pub async fn users(
+    State(web): State<WebState>,
+    user: WebUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    page::<UserRow>(web, user, q).await
+}
+
+/// `POST /beheer/gebruikers` (a new user) and `POST /beheer/gebruikers/{id}` (a change).
+pub async fn save_user(
+    State(web): State<WebState>,
+    user: WebUser,
+    id: Option<Path<String>>,
+    Form(f): Form<Fields>,
+) -> Response {
+    post::<UserRow>(web, user, id.map(|Path(id)| id), f).await
+}
 
 pub async fn teams(
     State(web): State<WebState>,

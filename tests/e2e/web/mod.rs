@@ -3,6 +3,7 @@
 //! (`browser`) drives the same pages in a real Chromium.
 
 mod browser;
+mod canned;
 mod contact;
 mod norms;
 mod people;

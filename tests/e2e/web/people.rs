@@ -1,7 +1,7 @@
 //! Beheer: the teams and departments pages over plain HTTP. The KCC reads them; admins add and
 //! change them with the API's checks, told in Dutch beside the field; others get a 403 page.
 
-use super::{desk, desk_user, Web};
+use super::{desk, desk_user, try_sign_in, Web};
 use crate::agent::send;
 use serde_json::{json, Value};
 use webcare_e2e::{both_backends, TestApp};
@@ -9,6 +9,7 @@ use webcare_e2e::{both_backends, TestApp};
 both_backends!(
     an_admin_adds_and_changes_teams_on_the_page,
     an_admin_adds_and_changes_departments_on_the_page,
+    an_admin_adds_and_changes_users_on_the_page,
 );
 
 async fn admin(app: &TestApp) -> Web {
@@ -250,6 +251,212 @@ async fn an_admin_adds_and_changes_departments_on_the_page(app: TestApp) {
     assert_eq!(anna.post("/beheer/afdelingen", &form).await.status, 403);
     assert_eq!(
         anna.post(&format!("/beheer/afdelingen/{id}"), &form)
+            .await
+            .status,
+        403
+    );
+}
+
+async fn an_admin_adds_and_changes_users_on_the_page(app: TestApp) {
+    let d = desk(&app).await;
+    crate::agent::team(&app, "groen").await;
+    let ada = admin(&app).await;
+    let p = ada.get("/beheer/gebruikers").await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p
+        .body
+        .contains(r#"href="/beheer/gebruikers">Gebruikers</a>"#));
+    assert!(p.body.contains("Openbare ruimte"), "{}", p.body);
+    assert!(p
+        .body
+        .contains(r#"<label class="utrecht-form-label" for="wachtwoord">"#));
+
+    let p = ada
+        .post(
+            "/beheer/gebruikers",
+            &[
+                ("naam", "Kim Groen"),
+                ("email", " Kim@Gemeente.test "),
+                ("rol", "agent"),
+                ("teams", "kcc"),
+                ("teams", "groen"),
+                ("afdeling", ""),
+                ("actief", "ja"),
+                ("wachtwoord", "een lang genoeg wachtwoord"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (p.status, p.location()),
+        (303, "/beheer/gebruikers"),
+        "{}",
+        p.body
+    );
+    let users = list(&app, "/api/v1/users").await;
+    let kim = named(&users, "Kim Groen").expect("the new user").clone();
+    assert_eq!(
+        (&kim["email"], &kim["role"], &kim["teams"], &kim["active"]),
+        (
+            &json!("kim@gemeente.test"),
+            &json!("agent"),
+            &json!(["kcc", "groen"]),
+            &json!(true)
+        )
+    );
+    let id = kim["id"].as_str().unwrap();
+    let signed = try_sign_in(&app.base, "kim@gemeente.test", "een lang genoeg wachtwoord").await;
+    assert_eq!(signed.status, 303, "{}", signed.body);
+
+    let p = ada.get(&format!("/beheer/gebruikers?bewerk={id}")).await;
+    assert!(
+        p.body
+            .contains(&format!(r#"action="/beheer/gebruikers/{id}""#)),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body.contains(r#"<option value="groen" selected>"#),
+        "{}",
+        p.body
+    );
+    assert!(!p.body.contains("een lang genoeg wachtwoord"));
+
+    // A department user, then deactivated; the password stays.
+    let dept = d.department.clone();
+    let p = ada
+        .post(
+            &format!("/beheer/gebruikers/{id}"),
+            &[
+                ("naam", "Kim Groen"),
+                ("email", "kim@gemeente.test"),
+                ("rol", "department"),
+                ("afdeling", dept.as_str()),
+                ("actief", "nee"),
+                ("wachtwoord", ""),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let (s, u) = send(app.get(&format!("/api/v1/users/{id}"))).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        (&u["role"], &u["teams"], &u["departmentId"], &u["active"]),
+        (
+            &json!("department"),
+            &json!([]),
+            &json!(dept),
+            &json!(false)
+        )
+    );
+
+    // Field errors in Dutch; nothing changed.
+    let p = ada
+        .post(
+            &format!("/beheer/gebruikers/{id}"),
+            &[
+                ("naam", "Kim Groen"),
+                ("email", "geen adres"),
+                ("rol", "department"),
+                ("teams", "bestaat-niet"),
+                ("afdeling", ""),
+                ("actief", "ja"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 400, "{}", p.body);
+    for text in [
+        r#"id="email-error">Vul een e-mailadres in."#,
+        r#"id="afdeling-error">Kies de vakafdeling"#,
+    ] {
+        assert!(p.body.contains(text), "{text}: {}", p.body);
+    }
+    let p = ada
+        .post(
+            &format!("/beheer/gebruikers/{id}"),
+            &[
+                ("naam", "Kim Groen"),
+                ("email", "kim@gemeente.test"),
+                ("rol", "agent"),
+                ("teams", "bestaat-niet"),
+                ("afdeling", dept.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 400, "{}", p.body);
+    for text in [
+        r#"id="teams-error">Onbekend team: bestaat-niet."#,
+        r#"id="afdeling-error">Alleen gebruikers met de rol Vakafdeling"#,
+    ] {
+        assert!(p.body.contains(text), "{text}: {}", p.body);
+    }
+    let p = ada
+        .post(
+            &format!("/beheer/gebruikers/{id}"),
+            &[
+                ("naam", "Kim Groen"),
+                ("email", "kim@gemeente.test"),
+                ("rol", "agent"),
+                ("wachtwoord", "te kort"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(
+        p.body
+            .contains(r#"id="wachtwoord-error">Het wachtwoord moet minstens 12 tekens hebben."#),
+        "{}",
+        p.body
+    );
+    assert!(!p.body.contains("te kort\""), "{}", p.body);
+    let p = ada
+        .post(
+            "/beheer/gebruikers",
+            &[
+                ("naam", "Anna twee"),
+                ("email", "anna@gemeente.test"),
+                ("rol", "agent"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 409, "{}", p.body);
+    assert!(
+        p.body
+            .contains(r#"id="email-error">Er is al een gebruiker met dit e-mailadres."#),
+        "{}",
+        p.body
+    );
+    let (_, u) = send(app.get(&format!("/api/v1/users/{id}"))).await;
+    assert_eq!(
+        (&u["role"], &u["active"]),
+        (&json!("department"), &json!(false))
+    );
+    assert!(named(&list(&app, "/api/v1/users").await, "Anna twee").is_none());
+
+    // Without the CSRF token: refused.
+    let p = ada
+        .post_raw(
+            "/beheer/gebruikers",
+            &[
+                ("naam", "Zonder token"),
+                ("email", "z@gemeente.test"),
+                ("rol", "agent"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 403);
+    assert!(named(&list(&app, "/api/v1/users").await, "Zonder token").is_none());
+
+    // Agents neither read nor change users (as the API's /users).
+    let anna = Web::sign_in(&app, "anna@gemeente.test").await;
+    assert_eq!(anna.get("/beheer/gebruikers").await.status, 403);
+    let form = [
+        ("naam", "Anna"),
+        ("email", "a2@gemeente.test"),
+        ("rol", "admin"),
+    ];
+    assert_eq!(anna.post("/beheer/gebruikers", &form).await.status, 403);
+    assert_eq!(
+        anna.post(&format!("/beheer/gebruikers/{id}"), &form)
             .await
             .status,
         403

@@ -2,7 +2,6 @@
 //! `{{zaaknummer}}` and `{{afdeling}}`, per team (or desk-wide), searchable, rendered for a case.
 //! A text with any other variable is refused when it is saved (create and update), naming it.
 
-use super::found;
 use super::{decode_cursor, page_limit};
 use crate::auth::{roles, Authorized};
 use crate::dto::List;
@@ -21,9 +20,8 @@ use webcare_desk::patch::double_option;
 use webcare_domain::canned;
 use webcare_store::agent::CannedRecord;
 // The rendering and who may use an answer are the desk's (`webcare_desk::canned`).
+use webcare_desk::canned::CannedChange;
 pub use webcare_desk::canned::{may_use, render_canned, template_error};
-
-const MAX_TEXT: usize = 5_000;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -69,31 +67,6 @@ pub struct CannedAnswerPatch {
     pub text: Option<String>,
 }
 
-async fn check(state: &AppState, c: &CannedRecord) -> ApiResult<()> {
-    if c.title.trim().is_empty() || c.title.chars().count() > 200 {
-        return Err(ApiError::invalid("title", "invalid", "1 to 200 characters"));
-    }
-    if c.text.trim().is_empty() || c.text.chars().count() > MAX_TEXT {
-        return Err(ApiError::invalid(
-            "text",
-            "invalid",
-            format!("1 to {MAX_TEXT} characters"),
-        ));
-    }
-    canned::check(&c.text).map_err(|e| template_error("text", e))?;
-    if let Some(t) = &c.team {
-        if state
-            .store
-            .team_names(std::slice::from_ref(t))
-            .await?
-            .is_empty()
-        {
-            return Err(ApiError::invalid("team", "unknown_team", "no such team"));
-        }
-    }
-    Ok(())
-}
-
 /// Add a canned answer.
 #[utoipa::path(
     post, path = "/api/v1/canned-answers", tag = "canned-answers", request_body = NewCannedAnswer,
@@ -105,24 +78,12 @@ pub async fn create(
     p: Authorized<roles::Lead>,
     ApiJson(b): ApiJson<NewCannedAnswer>,
 ) -> ApiResult<(StatusCode, Json<CannedAnswer>)> {
-    let now = Utc::now();
-    let c = CannedRecord {
-        id: Uuid::nil(),
-        team: b.team,
-        title: b.title.trim().to_owned(),
-        text: b.text,
-        created_at: now,
-        updated_at: now,
+    let change = CannedChange {
+        team: Some(b.team),
+        title: Some(b.title),
+        text: Some(b.text),
     };
-    check(&state, &c).await?;
-    let c = state.store.create_canned(c).await?;
-    super::people::audit(
-        &state,
-        &p,
-        "canned_answer.created",
-        serde_json::json!({"id": c.id}),
-    )
-    .await?;
+    let c = webcare_desk::canned::create_canned(&state, &p, change).await?;
     Ok((StatusCode::CREATED, Json(c.into())))
 }
 
@@ -183,25 +144,12 @@ pub async fn update(
     IdPath(id): IdPath,
     ApiJson(b): ApiJson<CannedAnswerPatch>,
 ) -> ApiResult<Json<CannedAnswer>> {
-    let mut c = found(state.store.get_canned(id).await?, "canned answer")?;
-    if let Some(v) = b.team {
-        c.team = v;
-    }
-    if let Some(v) = b.title {
-        c.title = v.trim().to_owned();
-    }
-    if let Some(v) = b.text {
-        c.text = v;
-    }
-    check(&state, &c).await?;
-    let c = state.store.save_canned(c).await?;
-    super::people::audit(
-        &state,
-        &p,
-        "canned_answer.updated",
-        serde_json::json!({"id": c.id}),
-    )
-    .await?;
+    let change = CannedChange {
+        team: b.team,
+        title: b.title,
+        text: b.text,
+    };
+    let c = webcare_desk::canned::update_canned(&state, &p, id, change).await?;
     Ok(Json(c.into()))
 }
 
@@ -216,16 +164,7 @@ pub async fn delete(
     p: Authorized<roles::Lead>,
     IdPath(id): IdPath,
 ) -> ApiResult<StatusCode> {
-    if !state.store.delete_canned(id).await? {
-        return Err(ApiError::NotFound("canned answer".into()));
-    }
-    super::people::audit(
-        &state,
-        &p,
-        "canned_answer.deleted",
-        serde_json::json!({"id": id}),
-    )
-    .await?;
+    webcare_desk::canned::delete_canned(&state, &p, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -4,7 +4,7 @@ use super::{decode_cursor, page_limit};
 use super::{found, PageQuery};
 use crate::auth::{roles, Authorized, Principal};
 use crate::dto::List;
-use crate::error::{ApiResult, InvalidParam, Problem};
+use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, IdPath};
 use crate::state::AppState;
 use axum::extract::State;
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use webcare_desk::patch::double_option;
-use webcare_desk::people::{self, check_text};
+use webcare_desk::people;
 use webcare_domain::Role;
 use webcare_store::agent::{DepartmentRecord, TeamRecord, UserRecord};
 
@@ -26,10 +26,6 @@ pub(crate) async fn audit(
     detail: serde_json::Value,
 ) -> ApiResult<()> {
     Ok(people::audit(state, p, action, detail).await?)
-}
-
-fn done(errs: Vec<InvalidParam>) -> ApiResult<()> {
-    Ok(people::checked(errs)?)
 }
 
 // ------------------------------------------------------------------------------------ users
@@ -126,67 +122,6 @@ pub struct UserPatch {
     pub active: Option<bool>,
 }
 
-/// Checks a user's fields against each other and the stored teams and departments.
-async fn check_user(state: &AppState, u: &UserRecord) -> ApiResult<()> {
-    let mut errs = Vec::new();
-    check_text(&mut errs, "name", &u.name, 200);
-    let email_ok = u.email.len() <= 254
-        && u.email.split_once('@').is_some_and(|(l, d)| {
-            !l.is_empty() && d.contains('.') && !u.email.chars().any(char::is_whitespace)
-        });
-    if !email_ok {
-        errs.push(InvalidParam::new(
-            "email",
-            "invalid",
-            "must be an e-mail address",
-        ));
-    }
-    if let Some(s) = &u.subject {
-        check_text(&mut errs, "subject", s, 255);
-    }
-    for t in &u.teams {
-        check_text(&mut errs, "teams", t, 100);
-    }
-    if errs.is_empty() && !u.teams.is_empty() {
-        let known = state.store.team_names(&u.teams).await?;
-        let unknown: Vec<&str> = u
-            .teams
-            .iter()
-            .filter(|t| !known.contains(t))
-            .map(String::as_str)
-            .collect();
-        if !unknown.is_empty() {
-            errs.push(InvalidParam::new(
-                "teams",
-                "unknown_team",
-                format!("no such team: {}", unknown.join(", ")),
-            ));
-        }
-    }
-    match (u.role, u.department_id) {
-        (Role::Department, None) => errs.push(InvalidParam::new(
-            "departmentId",
-            "required",
-            "a department user needs a department",
-        )),
-        (Role::Department, Some(d)) if state.store.get_department(d).await?.is_none() => {
-            errs.push(InvalidParam::new(
-                "departmentId",
-                "unknown_department",
-                "no such department",
-            ));
-        }
-        (Role::Department, Some(_)) => {}
-        (_, Some(_)) => errs.push(InvalidParam::new(
-            "departmentId",
-            "not_allowed",
-            "only department users belong to a department",
-        )),
-        _ => {}
-    }
-    done(errs)
-}
-
 /// Add a desk user.
 #[utoipa::path(
     post, path = "/api/v1/users", tag = "people",
@@ -200,26 +135,18 @@ pub async fn create_user(
     p: Authorized<roles::AdminOnly>,
     ApiJson(b): ApiJson<NewUser>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
-    let now = Utc::now();
-    let rec = UserRecord {
-        id: Uuid::nil(),
-        name: b.name.trim().to_owned(),
-        email: b.email.trim().to_lowercase(),
-        subject: b.subject,
-        role: b.role.into(),
-        teams: b.teams,
-        department_id: b.department_id,
-        active: b.active,
-        created_at: now,
-        updated_at: now,
-    };
-    check_user(&state, &rec).await?;
-    let u = state.store.create_user(rec).await?;
-    audit(
+    let u = people::create_user(
         &state,
         &p,
-        "user.created",
-        serde_json::json!({"userId": u.id}),
+        people::UserChange {
+            name: Some(b.name),
+            email: Some(b.email),
+            subject: Some(b.subject),
+            role: Some(b.role.into()),
+            teams: Some(b.teams),
+            department_id: Some(b.department_id),
+            active: Some(b.active),
+        },
     )
     .await?;
     Ok((StatusCode::CREATED, Json(u.into())))
@@ -275,37 +202,16 @@ pub async fn update_user(
     IdPath(id): IdPath,
     ApiJson(b): ApiJson<UserPatch>,
 ) -> ApiResult<Json<User>> {
-    let mut u = found(state.store.get_user(id).await?, "user")?;
-    if let Some(v) = b.name {
-        u.name = v.trim().to_owned();
-    }
-    if let Some(v) = b.email {
-        u.email = v.trim().to_lowercase();
-    }
-    if let Some(v) = b.subject {
-        u.subject = v;
-    }
-    if let Some(v) = b.role {
-        u.role = v.into();
-    }
-    if let Some(v) = b.teams {
-        u.teams = v;
-    }
-    if let Some(v) = b.department_id {
-        u.department_id = v;
-    }
-    if let Some(v) = b.active {
-        u.active = v;
-    }
-    check_user(&state, &u).await?;
-    let u = state.store.save_user(u).await?;
-    audit(
-        &state,
-        &p,
-        "user.updated",
-        serde_json::json!({"userId": u.id}),
-    )
-    .await?;
+    let change = people::UserChange {
+        name: b.name,
+        email: b.email,
+        subject: b.subject,
+        role: b.role.map(Role::from),
+        teams: b.teams,
+        department_id: b.department_id,
+        active: b.active,
+    };
+    let u = people::update_user(&state, &p, id, change).await?;
     Ok(Json(u.into()))
 }
 
