@@ -361,41 +361,23 @@ async fn case_list_filters_and_paginates_stably(store: Arc<dyn Store>) {
         channel_account_id: Some(a.id),
         ..Default::default()
     };
-    let p1 = store
-        .list_cases(
-            filter.clone(),
-            PageRequest {
+    let page = |after| {
+        let (store, filter) = (store.clone(), filter.clone());
+        async move {
+            let req = PageRequest {
                 limit: 3,
+                after,
                 ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+            };
+            store.list_cases(filter, req).await.unwrap()
+        }
+    };
+    let p1 = page(None).await;
     assert_eq!(p1.items.len(), 3);
     // A case arriving between pages does not shift the next page (keyset, newest first).
     ingest(&store, a.id, msg("late", "u", Visibility::Public)).await;
-    let p2 = store
-        .list_cases(
-            filter.clone(),
-            PageRequest {
-                limit: 3,
-                after: p1.next_after,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    let p3 = store
-        .list_cases(
-            filter.clone(),
-            PageRequest {
-                limit: 3,
-                after: p2.next_after,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let p2 = page(p1.next_after).await;
+    let p3 = page(p2.next_after).await;
     assert_eq!(p3.items.len(), 1);
     assert!(p3.next_after.is_none());
     let mut ids: Vec<Uuid> = [p1.items, p2.items, p3.items]

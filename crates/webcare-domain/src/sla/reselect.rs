@@ -147,33 +147,24 @@ mod tests {
     #[test]
     fn a_longer_norm_re_arms_a_fired_breach() {
         let cal = always();
-        // 2 h norm breached at 2 h; at 3 h the case turns out to be a plain question (24 h).
-        let (view, fired) = rewrite(
-            reselect(
+        // 2 h norm breached at 2 h; the case turns out to be a plain question (24 h) at `h`.
+        let at = |h| {
+            let (old, new) = (norms("2 uur", 120), norms("24 uur", 24 * 60));
+            let r = reselect(
                 &running_since(0),
                 ClockStatus::Breached,
-                &norms("2 uur", 120),
-                &norms("24 uur", 24 * 60),
+                &old,
+                &new,
                 &cal,
-                t(3),
-            )
-            .unwrap(),
-        );
+                t(h),
+            );
+            rewrite(r.unwrap())
+        };
+        let (view, fired) = at(3);
         assert_eq!(view.due_at, Some(t(24)));
         assert_eq!(fired, ClockStatus::Within);
         // At 13 h the new warning (12 h) has passed: the fired warning stands, the breach re-arms.
-        let (_, fired) = rewrite(
-            reselect(
-                &running_since(0),
-                ClockStatus::Breached,
-                &norms("2 uur", 120),
-                &norms("24 uur", 24 * 60),
-                &cal,
-                t(13),
-            )
-            .unwrap(),
-        );
-        assert_eq!(fired, ClockStatus::Warning);
+        assert_eq!(at(13).1, ClockStatus::Warning);
     }
 
     #[test]
