@@ -9,6 +9,7 @@ mod norms;
 mod people;
 mod reports;
 mod routing;
+mod tokens;
 
 use crate::agent::{account_for_team, citizen_message, department, user};
 use serde_json::json;
