@@ -30,9 +30,12 @@ struct Row {
     last_used: String,
 }
 
-struct Created {
-    name: String,
-    secret: String,
+/// A secret shown once, on the page that answers the form that made it.
+pub(crate) struct Secret {
+    pub title: String,
+    pub label: &'static str,
+    pub secret: String,
+    pub back: &'static str,
 }
 
 struct Confirm {
@@ -51,7 +54,7 @@ struct TokensPage {
     name: String,
     error: String,
     general: String,
-    created: Option<Created>,
+    created: Option<Secret>,
     confirm: Option<Confirm>,
 }
 
@@ -132,9 +135,11 @@ pub async fn create(State(web): State<WebState>, user: WebUser, Form(f): Form<Fi
     let mut page = TokensPage::of(&user);
     match tokens::create_token(&web.app, &p, name, TokenFor::User(None), false).await {
         Ok((rec, secret)) => {
-            page.created = Some(Created {
-                name: rec.name,
+            page.created = Some(Secret {
+                title: format!("Token „{}” is gemaakt", rec.name),
+                label: "Token (stuur mee als Authorization: Bearer …)",
                 secret,
+                back: BASE,
             });
             render(StatusCode::CREATED, page)
         }

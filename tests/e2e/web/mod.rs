@@ -10,6 +10,7 @@ mod people;
 mod reports;
 mod routing;
 mod tokens;
+mod webhooks;
 
 use crate::agent::{account_for_team, citizen_message, department, user};
 use serde_json::json;
