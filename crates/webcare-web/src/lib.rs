@@ -19,6 +19,7 @@ pub mod password;
 mod people_page;
 mod reports_page;
 mod routing_page;
+mod secret_page;
 mod session;
 mod tokens_page;
 mod webhooks_page;

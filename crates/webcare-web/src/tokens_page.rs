@@ -1,14 +1,13 @@
 //! Beheer: API tokens (`/beheer/tokens`). Every desk user makes and revokes their own tokens, the
 //! admin sees and revokes everyone's, as through the API's `/tokens` and with its use cases
-//! (`webcare_desk::tokens`). A new token's secret is shown once, on the page that answers the
-//! form, and never again.
+//! (`webcare_desk::tokens`). A new token's secret is shown once (`secret_page`).
 
 use crate::format::datetime;
-use crate::pages::{allowed, api_error_page, error_page, render, user_names, Layout};
+use crate::pages::{allowed, api_error_page, error_page, user_names};
 use crate::routing_page::{get, Fields};
+use crate::secret_page::{Confirm, Input, Row, Secret, SecretPage};
 use crate::session::WebUser;
 use crate::WebState;
-use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -22,60 +21,28 @@ use webcare_store::TokenRecord;
 
 const BASE: &str = "/beheer/tokens";
 
-struct Row {
-    id: Uuid,
-    name: String,
-    user: String,
-    created: String,
-    last_used: String,
-}
-
-/// A secret shown once, on the page that answers the form that made it.
-pub(crate) struct Secret {
-    pub title: String,
-    pub label: &'static str,
-    pub secret: String,
-    pub back: &'static str,
-}
-
-struct Confirm {
-    id: Uuid,
-    name: String,
-}
-
-#[derive(Template)]
-#[template(path = "beheer_tokens.html")]
-struct TokensPage {
-    layout: Layout,
-    caption: &'static str,
-    /// The admin's list: everyone's tokens, with their user.
-    all: bool,
-    rows: Vec<Row>,
-    name: String,
-    error: String,
-    general: String,
-    created: Option<Secret>,
-    confirm: Option<Confirm>,
-}
-
-impl TokensPage {
-    fn of(user: &WebUser) -> Self {
-        let all = user.principal.role == Role::Admin;
-        TokensPage {
-            layout: Layout::of(user, "API-tokens"),
-            caption: if all {
-                "De API-tokens van alle gebruikers en koppelingen"
-            } else {
-                "Uw API-tokens"
-            },
-            all,
-            rows: Vec::new(),
-            name: String::new(),
-            error: String::new(),
-            general: String::new(),
-            created: None,
-            confirm: None,
-        }
+fn page(user: &WebUser, name: &str, error: &str) -> SecretPage {
+    let input = Input {
+        key: "naam",
+        label: "Naam (waar is het token voor, bijvoorbeeld „laptop”)",
+        value: name.to_owned(),
+        error: error.to_owned(),
+    };
+    let all = user.principal.role == Role::Admin;
+    SecretPage {
+        caption: if all {
+            "De API-tokens van alle gebruikers en koppelingen"
+        } else {
+            "Uw API-tokens"
+        },
+        headers: if all {
+            &["Naam", "Gebruiker", "Gemaakt", "Laatst gebruikt"]
+        } else {
+            &["Naam", "Gemaakt", "Laatst gebruikt"]
+        },
+        new_title: "Nieuw token",
+        submit: "Token maken",
+        ..SecretPage::new(user, "API-tokens", BASE, input)
     }
 }
 
@@ -88,41 +55,45 @@ async fn visible(web: &WebState, user: &WebUser) -> Result<Vec<TokenRecord>, Res
         .map_err(|e| api_error_page(e.into()))
 }
 
-async fn list_view(web: &WebState, user: &WebUser, mut page: TokensPage) -> Response {
+async fn list_view(web: &WebState, user: &WebUser, mut page: SecretPage) -> Response {
     let items = match visible(web, user).await {
         Ok(items) => items,
         Err(r) => return r,
     };
-    let names = if page.all {
+    let all = user.principal.role == Role::Admin;
+    let names = if all {
         user_names(web).await
     } else {
         Default::default()
     };
     page.rows = items
         .into_iter()
-        .map(|t| Row {
-            id: t.id,
-            user: t
-                .user_id
-                .map(|u| names.get(&u.to_string()).cloned().unwrap_or_default())
-                .unwrap_or_else(|| "Koppeling (geen gebruiker)".into()),
-            created: datetime(t.created_at),
-            last_used: t.last_used_at.map_or("nooit".into(), datetime),
-            name: t.name,
+        .map(|t| {
+            let mut cells = vec![t.name.clone()];
+            if all {
+                cells.push(
+                    t.user_id
+                        .map(|u| names.get(&u.to_string()).cloned().unwrap_or_default())
+                        .unwrap_or_else(|| "Koppeling (geen gebruiker)".into()),
+                );
+            }
+            cells.push(datetime(t.created_at));
+            cells.push(t.last_used_at.map_or("nooit".into(), datetime));
+            Row {
+                cells,
+                name: t.name,
+                verb: "Intrekken",
+                action: format!("{BASE}/{}/intrekken", t.id),
+                post: false,
+            }
         })
         .collect();
-    let status = if page.error.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
-    render(status, page)
+    page.show()
 }
 
 /// `GET /beheer/tokens`.
 pub async fn list(State(web): State<WebState>, user: WebUser) -> Response {
-    let page = TokensPage::of(&user);
-    list_view(&web, &user, page).await
+    list_view(&web, &user, page(&user, "", "")).await
 }
 
 /// `POST /beheer/tokens`: a new token for the user, its secret on the answer (and nowhere else).
@@ -132,21 +103,19 @@ pub async fn create(State(web): State<WebState>, user: WebUser, Form(f): Form<Fi
         Err(r) => return r,
     };
     let name = get(&f, "naam");
-    let mut page = TokensPage::of(&user);
     match tokens::create_token(&web.app, &p, name, TokenFor::User(None), false).await {
-        Ok((rec, secret)) => {
-            page.created = Some(Secret {
+        Ok((rec, secret)) => SecretPage {
+            created: Some(Secret {
                 title: format!("Token „{}” is gemaakt", rec.name),
                 label: "Token (stuur mee als Authorization: Bearer …)",
                 secret,
-                back: BASE,
-            });
-            render(StatusCode::CREATED, page)
+            }),
+            ..page(&user, "", "")
         }
+        .show(),
         Err(DeskError::Invalid(_)) => {
-            page.name = name.to_owned();
-            page.error =
-                "Vul een naam in van hoogstens 100 tekens, zonder regeleinden of tabs.".into();
+            let error = "Vul een naam in van hoogstens 100 tekens, zonder regeleinden of tabs.";
+            let mut page = page(&user, name, error);
             page.general = "Geen token gemaakt; zie de melding bij het veld.".into();
             list_view(&web, &user, page).await
         }
@@ -179,9 +148,16 @@ pub async fn confirm(
     let Some(t) = items.into_iter().find(|t| t.id == id) else {
         return gone();
     };
-    let mut page = TokensPage::of(&user);
-    page.confirm = Some(Confirm { id, name: t.name });
-    render(StatusCode::OK, page)
+    SecretPage {
+        confirm: Some(Confirm {
+            action: format!("{BASE}/{id}/intrekken"),
+            question: format!("Token „{}” intrekken?", t.name),
+            explain: "Wie het token gebruikt, krijgt daarna meteen geen toegang meer. Dit is niet terug te draaien.",
+            button: "Intrekken",
+        }),
+        ..page(&user, "", "")
+    }
+    .show()
 }
 
 /// `POST /beheer/tokens/{id}/intrekken`: revokes it and goes back to the list.

@@ -1,14 +1,13 @@
 //! Beheer: outbound webhooks (`/beheer/webhooks`, admin). The admin lists, adds and deletes them
 //! as through the API's `/webhooks`, with its use cases (`webcare_desk::webhooks`); the signing
-//! secret is shown once, on the page that answers the form.
+//! secret is shown once (`secret_page`).
 
 use crate::format::datetime;
-use crate::pages::{allowed, api_error_page, error_page, render, Layout};
-use crate::routing_page::{get, opts, Fields, Opt};
+use crate::pages::{allowed, api_error_page, error_page};
+use crate::routing_page::{get, opts, Fields};
+use crate::secret_page::{Choices, Input, Row, Secret, SecretPage};
 use crate::session::WebUser;
-use crate::tokens_page::Secret;
 use crate::WebState;
-use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -31,26 +30,6 @@ const EVENT_LABELS: [&str; 7] = [
     "Antwoordtermijn verstreken",
 ];
 
-struct Row {
-    id: Uuid,
-    url: String,
-    events: String,
-    created: String,
-}
-
-#[derive(Template)]
-#[template(path = "beheer_webhooks.html")]
-struct WebhooksPage {
-    layout: Layout,
-    rows: Vec<Row>,
-    url: String,
-    url_error: String,
-    events: Vec<Opt>,
-    events_error: String,
-    general: String,
-    created: Option<Secret>,
-}
-
 fn event_label(t: &str) -> String {
     EVENT_TYPES
         .iter()
@@ -72,39 +51,52 @@ async fn view(web: &WebState, user: &WebUser, f: &Fields, errors: Vec<InvalidPar
             .map(|p| message(&p.code, &p.reason))
             .unwrap_or_default()
     };
-    let page = WebhooksPage {
-        layout: Layout::of(user, "Webhooks"),
-        rows: all
-            .into_iter()
-            .map(|w| Row {
-                id: w.id,
-                url: w.url,
-                events: w.event_types.join("\n"),
-                created: datetime(w.created_at),
-            })
-            .collect(),
-        url: get(f, "url").to_owned(),
-        url_error: error_of("url"),
-        events: opts(
+    let mut page = page(user, get(f, "url"), error_of("url"));
+    page.choices = Some(Choices {
+        key: "gebeurtenissen",
+        legend: "Gebeurtenissen (kies er een of meer)",
+        options: opts(
             EVENT_TYPES
                 .iter()
                 .map(|t| ((*t).to_owned(), event_label(t))),
             |v| f.iter().any(|(k, e)| k == "gebeurtenissen" && e == v),
         ),
-        events_error: error_of("eventTypes"),
-        general: if errors.is_empty() {
-            String::new()
-        } else {
-            "Geen webhook gemaakt; zie de meldingen bij de velden.".into()
-        },
-        created: None,
+        error: error_of("eventTypes"),
+    });
+    if !errors.is_empty() {
+        page.general = "Geen webhook gemaakt; zie de meldingen bij de velden.".into();
+    }
+    page.rows = all
+        .into_iter()
+        .map(|w| Row {
+            cells: vec![
+                w.url.clone(),
+                w.event_types.join("\n"),
+                datetime(w.created_at),
+            ],
+            name: w.url,
+            verb: "Verwijderen",
+            action: format!("{BASE}/{}/verwijder", w.id),
+            post: true,
+        })
+        .collect();
+    page.show()
+}
+
+fn page(user: &WebUser, url: &str, error: String) -> SecretPage {
+    let input = Input {
+        key: "url",
+        label: "Adres (http:// of https://)",
+        value: url.to_owned(),
+        error,
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
-    render(status, page)
+    SecretPage {
+        caption: "Adressen die gebeurtenissen van de desk ontvangen",
+        headers: &["Adres", "Gebeurtenissen", "Gemaakt"],
+        new_title: "Nieuwe webhook",
+        submit: "Webhook maken",
+        ..SecretPage::new(user, "Webhooks", BASE, input)
+    }
 }
 
 /// The use case's refusal in Dutch.
@@ -154,24 +146,15 @@ pub async fn create(
         .chain(web.app.settings.public_hosts.iter().map(String::as_str));
     let url = get(&f, "url").trim();
     match webhooks::create_webhook(&web.app, &p, url, &events, own).await {
-        Ok((w, secret)) => render(
-            StatusCode::CREATED,
-            WebhooksPage {
-                layout: Layout::of(&user, "Webhooks"),
-                rows: Vec::new(),
-                url: String::new(),
-                url_error: String::new(),
-                events: Vec::new(),
-                events_error: String::new(),
-                general: String::new(),
-                created: Some(Secret {
-                    title: format!("Webhook voor {} is gemaakt", w.url),
-                    label: "Geheim waarmee de desk elke levering ondertekent",
-                    secret,
-                    back: BASE,
-                }),
-            },
-        ),
+        Ok((w, secret)) => SecretPage {
+            created: Some(Secret {
+                title: format!("Webhook voor {} is gemaakt", w.url),
+                label: "Geheim waarmee de desk elke levering ondertekent",
+                secret,
+            }),
+            ..page(&user, "", String::new())
+        }
+        .show(),
         Err(DeskError::Invalid(ps)) => view(&web, &user, &f, ps).await,
         Err(e) => api_error_page(e.into()),
     }

@@ -58,12 +58,7 @@ async fn desk_users_manage_their_api_tokens_on_the_page(app: TestApp) {
 
     // The list names it, never its secret.
     let p = anna.get("/beheer/tokens").await;
-    assert!(
-        p.body
-            .contains("<td class=\"utrecht-table__cell\">laptop</td>"),
-        "{}",
-        p.body
-    );
+    assert!(p.body.contains(">laptop</td>"), "{}", p.body);
     assert!(!p.body.contains(&secret));
     assert!(p
         .body

@@ -30,7 +30,7 @@ async fn the_admin_manages_webhooks_on_the_page(app: TestApp) {
         .body
         .contains(r#"<label class="utrecht-form-label" for="url">"#));
     assert!(
-        p.body.contains(r#"<label class="utrecht-form-label" for="gebeurtenis-1">Nieuwe zaak (case.created)</label>"#),
+        p.body.contains(r#"<label class="utrecht-form-label" for="gebeurtenissen-1">Nieuwe zaak (case.created)</label>"#),
         "{}",
         p.body
     );
