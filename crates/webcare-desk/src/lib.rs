@@ -18,6 +18,8 @@ pub mod people;
 pub mod principal;
 pub mod replies;
 pub mod routing;
+pub mod tokens;
+pub mod webhooks;
 
 pub use error::{DeskError, DeskResult, InvalidParam};
 pub use ingest::{IngestConfig, IngestError, Ingestor, Intake, IntakeConfig};

@@ -19,7 +19,10 @@ pub mod password;
 mod people_page;
 mod reports_page;
 mod routing_page;
+mod secret_page;
 mod session;
+mod tokens_page;
+mod webhooks_page;
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
@@ -100,6 +103,22 @@ pub fn router(app: AppState) -> Router {
         .route(
             "/beheer/standaardantwoorden/{id}/verwijder",
             post(canned_page::delete),
+        )
+        .route(
+            "/beheer/tokens",
+            get(tokens_page::list).post(tokens_page::create),
+        )
+        .route(
+            "/beheer/tokens/{id}/intrekken",
+            get(tokens_page::confirm).post(tokens_page::revoke),
+        )
+        .route(
+            "/beheer/webhooks",
+            get(webhooks_page::list).post(webhooks_page::create),
+        )
+        .route(
+            "/beheer/webhooks/{id}/verwijder",
+            post(webhooks_page::delete),
         )
         .route("/cases/{id}", get(pages::case_page))
         .route("/burgers/{id}", get(contact_page::page))

@@ -35,6 +35,7 @@ pub struct Layout {
     pub css: String,
     pub js: String,
     pub lead: bool,
+    pub admin: bool,
 }
 
 impl Layout {
@@ -46,6 +47,7 @@ impl Layout {
             css: crate::assets::own_css(),
             js: crate::assets::own_js(),
             lead: false,
+            admin: false,
         }
     }
 
@@ -58,6 +60,7 @@ impl Layout {
             css: crate::assets::own_css(),
             js: crate::assets::own_js(),
             lead: matches!(role, Role::Teamlead | Role::Admin),
+            admin: role == Role::Admin,
         }
     }
 }

@@ -9,6 +9,8 @@ mod norms;
 mod people;
 mod reports;
 mod routing;
+mod tokens;
+mod webhooks;
 
 use crate::agent::{account_for_team, citizen_message, department, user};
 use serde_json::json;

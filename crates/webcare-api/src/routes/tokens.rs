@@ -2,11 +2,10 @@
 //! own tokens, the admin everyone's. The secret is answered once, at creation; only its hash is
 //! stored. Integration tokens (no user) can be made by the admin here or with the CLI.
 
-use super::people::audit;
 use super::{decode_cursor, page_limit};
-use crate::auth::{roles, Authorized, Principal};
+use crate::auth::{roles, Authorized};
 use crate::dto::List;
-use crate::error::{ApiError, ApiResult, InvalidParam, Problem};
+use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, IdPath};
 use crate::state::AppState;
 use axum::extract::State;
@@ -16,6 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use webcare_desk::tokens::{self, TokenFor};
 use webcare_domain::Role;
 use webcare_store::TokenRecord;
 
@@ -107,68 +107,12 @@ pub async fn create(
     p: Authorized<roles::Tokens>,
     ApiJson(b): ApiJson<NewToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
-    let name = b.name.trim().to_owned();
-    let mut errs = Vec::new();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        errs.push(InvalidParam::new(
-            "name",
-            "invalid",
-            "must be 1 to 100 characters without control characters",
-        ));
-    }
-    if b.role.is_some() && b.user_id.is_some() {
-        errs.push(InvalidParam::new(
-            "role",
-            "not_allowed",
-            "a user's token acts with the user's role; leave out either role or userId",
-        ));
-    }
-    if !errs.is_empty() {
-        return Err(ApiError::Invalid(errs));
-    }
-    let is_admin = p.role == Role::Admin;
-    let own = p.user.as_ref().map(|u| u.id);
-    let secret = webcare_store::token::generate();
-    let hash = webcare_store::token::hash(&secret);
-    let rec = match (b.role, b.user_id.or(own)) {
-        (Some(UnboundRole::Integration), _) => {
-            require_admin(&p)?;
-            state
-                .store
-                .create_token(&name, Role::Integration, &hash)
-                .await?
-        }
-        (None, Some(user_id)) => {
-            if !is_admin && Some(user_id) != own {
-                return Err(ApiError::Forbidden(
-                    "only the admin may create a token for another user".into(),
-                ));
-            }
-            let user = crate::auth::active_user(&state, user_id)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::invalid("userId", "unknown_user", "no active user with this id")
-                })?;
-            state
-                .store
-                .create_user_token(user.id, &name, user.role, &hash)
-                .await?
-        }
-        (None, None) => {
-            return Err(ApiError::invalid(
-                "userId",
-                "required",
-                "this caller has no user: name the user, or ask for role 'integration'",
-            ))
-        }
+    let owner = match b.role {
+        Some(UnboundRole::Integration) => TokenFor::Integration,
+        None => TokenFor::User(b.user_id),
     };
-    audit(
-        &state,
-        &p,
-        "token.created",
-        serde_json::json!({"tokenId": rec.id, "userId": rec.user_id, "role": rec.role}),
-    )
-    .await?;
+    let both = b.role.is_some() && b.user_id.is_some();
+    let (rec, secret) = tokens::create_token(&state, &p, &b.name, owner, both).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedToken {
@@ -192,26 +136,14 @@ pub async fn list(
     uri: Uri,
     ApiQuery(q): ApiQuery<TokenQuery>,
 ) -> ApiResult<Json<List<Token>>> {
-    let user_id = if p.role == Role::Admin {
-        q.user_id
-    } else {
-        // A token without a user (made with the CLI) has no tokens of its own: an empty list.
-        let own = p.user.as_ref().map_or(Uuid::nil(), |u| u.id);
-        if q.user_id.is_some_and(|u| u != own) {
-            return Err(ApiError::Forbidden(
-                "only the admin may list another user's tokens".into(),
-            ));
-        }
-        Some(own)
-    };
-    let page = state
-        .store
-        .list_tokens(
-            user_id,
-            decode_cursor(q.cursor.as_deref())?,
-            page_limit(q.limit)?,
-        )
-        .await?;
+    let page = tokens::list_tokens(
+        &state,
+        &p,
+        q.user_id,
+        decode_cursor(q.cursor.as_deref())?,
+        page_limit(q.limit)?,
+    )
+    .await?;
     Ok(Json(List::page("/api/v1/tokens", &uri, page)))
 }
 
@@ -229,30 +161,6 @@ pub async fn revoke(
     p: Authorized<roles::Tokens>,
     IdPath(id): IdPath,
 ) -> ApiResult<StatusCode> {
-    let not_found = || ApiError::NotFound("token".into());
-    let t = state
-        .store
-        .get_token(id)
-        .await?
-        .filter(|t| t.revoked_at.is_none())
-        .ok_or_else(not_found)?;
-    let own = p.user.as_ref().map(|u| u.id);
-    if p.role != Role::Admin && (own.is_none() || t.user_id != own) {
-        return Err(not_found());
-    }
-    if !state.store.revoke_token(id).await? {
-        return Err(not_found());
-    }
-    audit(
-        &state,
-        &p,
-        "token.revoked",
-        serde_json::json!({"tokenId": id, "userId": t.user_id}),
-    )
-    .await?;
+    tokens::revoke_token(&state, &p, id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-fn require_admin(p: &Principal) -> ApiResult<()> {
-    Ok(p.require(&[Role::Admin])?)
 }

@@ -13,17 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use webcare_desk::live::delivery_id;
-
-/// The event types a webhook can subscribe to.
-pub const EVENT_TYPES: &[&str] = &[
-    "case.created",
-    "case.updated",
-    "case.resolved",
-    "message.received",
-    "reply.updated",
-    "sla.warning",
-    "sla.breached",
-];
+use webcare_desk::webhooks;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -45,33 +35,6 @@ pub struct Webhook {
     pub created_at: DateTime<Utc>,
 }
 
-fn check_url(state: &AppState, raw: &str, host_header: Option<&str>) -> ApiResult<()> {
-    let bad = |why: &str| ApiError::invalid("url", "invalid_url", why.to_owned());
-    let u = url::Url::parse(raw).map_err(|_| bad("must be an absolute http(s) URL"))?;
-    if !matches!(u.scheme(), "http" | "https") {
-        return Err(bad("only http and https URLs"));
-    }
-    let host = u
-        .host_str()
-        .ok_or_else(|| bad("needs a host"))?
-        .to_ascii_lowercase();
-    let port = u.port_or_known_default();
-    // The desk itself: the address this request came in on, and the desk's own bind address.
-    let own: Vec<String> = host_header
-        .into_iter()
-        .map(str::to_ascii_lowercase)
-        .chain(state.settings.public_hosts.iter().cloned())
-        .collect();
-    let target = match port {
-        Some(p) => format!("{host}:{p}"),
-        None => host.clone(),
-    };
-    if own.iter().any(|h| *h == target || *h == host) {
-        return Err(bad("must not point at this desk"));
-    }
-    Ok(())
-}
-
 /// Subscribe a URL to event types.
 #[utoipa::path(
     post, path = "/api/v1/webhooks", tag = "webhooks", request_body = NewWebhook,
@@ -85,37 +48,10 @@ pub async fn create(
     ApiJson(b): ApiJson<NewWebhook>,
 ) -> ApiResult<(StatusCode, Json<Webhook>)> {
     let host = headers.get("host").and_then(|h| h.to_str().ok());
-    check_url(&state, &b.url, host)?;
-    if b.event_types.is_empty() {
-        return Err(ApiError::invalid(
-            "eventTypes",
-            "required",
-            "at least one event type",
-        ));
-    }
-    if let Some(t) = b
-        .event_types
-        .iter()
-        .find(|t| !EVENT_TYPES.contains(&t.as_str()))
-    {
-        return Err(ApiError::invalid(
-            "eventTypes",
-            "unknown_event_type",
-            format!("unknown '{t}'; one of: {}", EVENT_TYPES.join(", ")),
-        ));
-    }
-    let secret = webcare_store::token::generate();
-    let w = state
-        .store
-        .create_webhook(&b.url, &b.event_types, &secret)
-        .await?;
-    super::people::audit(
-        &state,
-        &p,
-        "webhook.created",
-        serde_json::json!({"id": w.id}),
-    )
-    .await?;
+    let own = host
+        .into_iter()
+        .chain(state.settings.public_hosts.iter().map(String::as_str));
+    let (w, secret) = webhooks::create_webhook(&state, &p, &b.url, &b.event_types, own).await?;
     Ok((
         StatusCode::CREATED,
         Json(Webhook {
@@ -166,10 +102,7 @@ pub async fn delete(
     p: Authorized<roles::AdminOnly>,
     IdPath(id): IdPath,
 ) -> ApiResult<StatusCode> {
-    if !state.store.delete_webhook(id).await? {
-        return Err(ApiError::NotFound("webhook".into()));
-    }
-    super::people::audit(&state, &p, "webhook.deleted", serde_json::json!({"id": id})).await?;
+    webhooks::delete_webhook(&state, &p, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
