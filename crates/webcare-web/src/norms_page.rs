@@ -72,16 +72,7 @@ async fn compute(web: &WebState) -> Result<Norms, Response> {
         from: from.to_rfc3339_opts(SecondsFormat::Millis, true),
         to: to.to_rfc3339_opts(SecondsFormat::Millis, true),
         group_by: Some("channel".into()),
-        channel_account_id: None,
-        status: None,
-        assignee: None,
-        team: None,
-        theme: None,
-        kind: None,
-        priority: None,
-        department_id: None,
-        labels: None,
-        q: None,
+        ..Default::default()
     };
     let failed = |_| {
         crate::pages::error_page(

@@ -167,16 +167,9 @@ fn query(f: &ReportForm) -> (ReportKind, ReportQuery) {
         from,
         to,
         group_by: (!keys.is_empty()).then(|| keys.join(",")),
-        channel_account_id: None,
-        status: None,
-        assignee: None,
-        team: None,
-        theme: None,
-        kind: None,
-        priority: None,
-        department_id: None,
         labels: non_empty(&f.label),
         q: non_empty(&f.zoek),
+        ..Default::default()
     };
     (kind, q)
 }

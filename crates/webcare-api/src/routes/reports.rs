@@ -32,7 +32,7 @@ pub const MAX_GROUP_BY: usize = 2;
 /// The longest text filter (`assignee`, `team`, `theme`).
 const MAX_TEXT: usize = 200;
 
-#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[derive(Default, Debug, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReportQuery {
