@@ -191,7 +191,12 @@ async fn handle(
     c: ClaimedReply,
 ) -> Result<(), StoreError> {
     let r = &c.reply;
-    let Some(account) = store.get_channel_account(r.channel_account_id).await? else {
+    let account = match store.get_channel_account(r.channel_account_id).await {
+        Ok(a) => a,
+        Err(e) if !c.in_doubt => return release(store, r, e).await,
+        Err(e) => return Err(e),
+    };
+    let Some(account) = account else {
         return fail(
             store,
             r.id,
@@ -203,6 +208,21 @@ async fn handle(
         return recover(store, client, cfg, &account, &c).await;
     }
     send(store, client, cfg, &account, r).await
+}
+
+/// A read before the send failed (the database went away for a moment): nothing went out, so the
+/// claim is given back for a prompt retry instead of leaving the reply in doubt until its lease
+/// runs out (for Meta that ends in "check the conversation"). If giving it back fails too, the
+/// lease decides, as after a crash.
+async fn release(store: &Arc<dyn Store>, r: &ReplyRecord, e: StoreError) -> Result<(), StoreError> {
+    store
+        .reply_retry(
+            r.id,
+            &format!("not sent yet: {e}"),
+            Utc::now() + Duration::seconds(2),
+        )
+        .await?;
+    Err(e)
 }
 
 /// The retry schedule: `max_attempts`, doubling from `base_backoff`, at most 10 minutes apart.
@@ -236,7 +256,10 @@ async fn send(
     else {
         return fail(store, r.id, "the channel account cannot send this reply").await;
     };
-    let last = store.last_citizen_message(r.case_id).await?;
+    let last = match store.last_citizen_message(r.case_id).await {
+        Ok(l) => l,
+        Err(e) => return release(store, r, e).await,
+    };
     let out = OutboundReply {
         kind: account.kind,
         account_external_id: account.external_id.clone(),
