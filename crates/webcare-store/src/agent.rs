@@ -13,7 +13,7 @@ use crate::agent_events::{broadcast, insert_events, EventRecord, NewEvent};
 use crate::db::{json, query, Arg, Conn, Db, Dialect, Query, SqlCore, Tx};
 use crate::entity::{self, Entity};
 use crate::records::{CaseFilter, CaseRecord, NewAuditEvent, Page};
-use crate::sql::{into_page, CaseRow, CASE_COLS};
+use crate::sql::{CaseRow, CASE_COLS};
 use crate::time::to_ms;
 use crate::Result;
 use async_trait::async_trait;
@@ -1064,13 +1064,8 @@ impl<S: SqlCore> AgentStore for S {
         if let Some(t) = f.to {
             q.push(" AND at < ").push_bind(to_ms(t));
         }
-        q.page_by_id(after, limit);
-        let rows: Vec<AuditRow> = q.fetch_all(self.db().read()).await?;
-        Ok(into_page(
-            rows.into_iter().map(Into::into).collect(),
-            limit,
-            |a: &AuditRecord| a.id,
-        ))
+        q.fetch_page::<AuditRow, AuditRecord>(after, limit, self.db().read(), |a| a.id)
+            .await
     }
 
     async fn create_canned(&self, c: CannedRecord) -> Result<CannedRecord> {
@@ -1124,13 +1119,8 @@ impl<S: SqlCore> AgentStore for S {
                 .push_bind(pat)
                 .push(" ESCAPE '\\')");
         }
-        q.page_by_id(after, limit);
-        let rows: Vec<CannedRow> = q.fetch_all(self.db().read()).await?;
-        Ok(into_page(
-            rows.into_iter().map(Into::into).collect(),
-            limit,
-            |c: &CannedRecord| c.id,
-        ))
+        q.fetch_page::<CannedRow, CannedRecord>(after, limit, self.db().read(), |c| c.id)
+            .await
     }
 
     async fn department_report(

@@ -767,12 +767,7 @@ impl<S: SqlCore> ContactStore for S {
             .push(" OR merged_into = ")
             .push_bind(contact)
             .push(")");
-        q.page_by_id(after, limit);
-        let rows: Vec<AuditRow> = q.fetch_all(self.db().read()).await?;
-        Ok(into_page(
-            rows.into_iter().map(Into::into).collect(),
-            limit,
-            |a: &AuditRecord| a.id,
-        ))
+        q.fetch_page::<AuditRow, AuditRecord>(after, limit, self.db().read(), |a| a.id)
+            .await
     }
 }

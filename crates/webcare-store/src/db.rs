@@ -272,6 +272,24 @@ impl Query {
             .push_bind(i64::from(limit) + 1)
     }
 
+    /// Ends the query with its keyset page after `after` ([`Query::page_by_id`]) and reads it:
+    /// rows `R` as records `T`, with whether another page follows.
+    pub async fn fetch_page<'e, R, T>(
+        mut self,
+        after: Option<uuid::Uuid>,
+        limit: u32,
+        ex: impl Into<Exec<'e>>,
+        key: impl Fn(&T) -> uuid::Uuid,
+    ) -> Result<crate::records::Page<T>>
+    where
+        R: FromBoth + Into<T>,
+    {
+        self.page_by_id(after, limit);
+        let rows: Vec<R> = self.fetch_all(ex).await?;
+        let items = rows.into_iter().map(Into::into).collect();
+        Ok(crate::sql::into_page(items, limit, key))
+    }
+
     /// Appends a placeholder for `v`.
     pub fn push_bind(&mut self, v: impl Into<Arg>) -> &mut Query {
         self.args.push(v.into());
