@@ -24,12 +24,15 @@ use webcare_domain::{CaseStatus, Role};
 
 // ------------------------------------------------------------------------------------ records
 
-#[derive(Debug, Clone, PartialEq)]
+// The API shows it as it is (`User`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = User))]
+#[serde(rename_all = "camelCase")]
 pub struct UserRecord {
     pub id: Uuid,
     pub name: String,
     pub email: String,
-    /// The identity provider's `sub` claim, when known.
+    /// The identity provider's subject (`sub`), when known.
     pub subject: Option<String>,
     pub role: Role,
     pub teams: Vec<String>,
@@ -71,9 +74,14 @@ pub struct NoteRecord {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+// The API shows it as it is (`Forward`), in the list of its case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Forward))]
+#[serde(rename_all = "camelCase")]
 pub struct ForwardRecord {
     pub id: Uuid,
+    // Said by the list's path.
+    #[serde(skip)]
     pub case_id: Uuid,
     pub department_id: Uuid,
     pub question: String,
@@ -84,11 +92,11 @@ pub struct ForwardRecord {
     pub answered_at: Option<DateTime<Utc>>,
     pub return_reason: Option<String>,
     pub returned_at: Option<DateTime<Utc>>,
-    /// Whether the department clock was met by this answer (business time on the department's
-    /// calendar); `None` while unanswered.
+    /// Whether the department answered within its agreed time, as its department clock decided
+    /// (business minutes on the department's calendar); null while unanswered.
     pub answered_in_time: Option<bool>,
-    /// `sent` (used in a reply) or `set_aside` (resolved without sending it); `None` while the
-    /// answer is pending or when there is none.
+    /// What became of the answer: `sent` (the agent replied) or `set_aside` (the case was
+    /// resolved without sending it); null while it is pending or when there is none.
     pub answer_outcome: Option<String>,
     pub answer_settled_at: Option<DateTime<Utc>>,
 }
@@ -114,9 +122,13 @@ pub struct AuditFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+// The API shows it as it is (`CannedAnswer`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CannedAnswer))]
+#[serde(rename_all = "camelCase")]
 pub struct CannedRecord {
     pub id: Uuid,
+    /// The team it belongs to; null: desk-wide.
     pub team: Option<String>,
     pub title: String,
     pub text: String,

@@ -166,14 +166,18 @@ pub enum EchoOutcome {
     NotLinked,
 }
 
-/// An approved WhatsApp template for a reply (sent as `type: template` outside the 24-hour window,
-/// or when the reply has no text). Stored as JSON.
+/// An approved WhatsApp message template, as registered with Meta.
+// For a reply: sent as `type: template` outside the 24-hour window, or when the reply has no
+// text. Stored as JSON; the API takes and shows it as it is (`WhatsAppTemplateBody`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = WhatsAppTemplateBody))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReplyTemplate {
+    /// The template's name: lowercase letters, digits and `_`.
     pub name: String,
-    /// Language code, e.g. `nl`.
+    /// Its language code, e.g. `nl` or `en_US`.
     pub language: String,
-    /// Body parameters `{{1}}`, `{{2}}`, ... in order.
+    /// Values for the body's `{{1}}`, `{{2}}`, ... in order.
     #[serde(default)]
     pub parameters: Vec<String>,
 }

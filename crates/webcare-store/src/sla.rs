@@ -37,6 +37,7 @@ use crate::time::{from_ms, opt_from_ms, to_ms};
 use crate::{Page, PageRequest, Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use sqlx::types::Json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -79,9 +80,13 @@ pub struct CalendarRecord {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// A policy version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Policy))]
+#[serde(rename_all = "camelCase")]
 pub struct PolicyRecord {
     pub id: Uuid,
+    #[serde(flatten)]
     pub policy: SlaPolicy,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

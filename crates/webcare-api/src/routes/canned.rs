@@ -11,7 +11,6 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::Json;
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
@@ -23,30 +22,8 @@ use webcare_store::agent::CannedRecord;
 use webcare_desk::canned::CannedChange;
 pub use webcare_desk::canned::{may_use, render_canned, template_error};
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CannedAnswer {
-    pub id: Uuid,
-    /// The team it belongs to; null: desk-wide.
-    pub team: Option<String>,
-    pub title: String,
-    pub text: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<CannedRecord> for CannedAnswer {
-    fn from(c: CannedRecord) -> Self {
-        CannedAnswer {
-            id: c.id,
-            team: c.team,
-            title: c.title,
-            text: c.text,
-            created_at: c.created_at,
-            updated_at: c.updated_at,
-        }
-    }
-}
+/// A canned answer as the store holds it.
+pub type CannedAnswer = CannedRecord;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -84,7 +61,7 @@ pub async fn create(
         text: Some(b.text),
     };
     let c = webcare_desk::canned::create_canned(&state, &p, change).await?;
-    Ok((StatusCode::CREATED, Json(c.into())))
+    Ok((StatusCode::CREATED, Json(c)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -150,7 +127,7 @@ pub async fn update(
         text: b.text,
     };
     let c = webcare_desk::canned::update_canned(&state, &p, id, change).await?;
-    Ok(Json(c.into()))
+    Ok(Json(c))
 }
 
 /// Delete a canned answer.

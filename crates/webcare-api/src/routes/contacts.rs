@@ -25,9 +25,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use webcare_desk::patch::double_option;
 use webcare_domain::contacts as rules;
-use webcare_domain::ChannelKind;
 use webcare_store::contacts::{
-    ContactAudit, ContactIdentity, ContactMove, ContactPatch, ContactProfile, ContactSearch,
+    ContactAudit, ContactMove, ContactPatch, ContactProfile, ContactSearch,
 };
 
 const PATH: &str = "/api/v1/contacts";
@@ -43,63 +42,8 @@ const MAX_CANDIDATES: u32 = 50;
 
 // ------------------------------------------------------------------------------------ DTOs
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ContactIdentityDto {
-    pub id: Uuid,
-    pub channel_account_id: Uuid,
-    pub channel: ChannelKind,
-    pub platform_user_id: String,
-    pub handle: Option<String>,
-    pub display_name: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<ContactIdentity> for ContactIdentityDto {
-    fn from(i: ContactIdentity) -> Self {
-        ContactIdentityDto {
-            id: i.id,
-            channel_account_id: i.channel_account_id,
-            channel: i.channel,
-            platform_user_id: i.platform_user_id,
-            handle: i.handle,
-            display_name: i.display_name,
-            created_at: i.created_at,
-        }
-    }
-}
-
-/// A contact as lists show it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ContactSummary {
-    pub id: Uuid,
-    pub display_name: Option<String>,
-    /// Digits with the country code, as recorded by the desk.
-    pub phone: Option<String>,
-    /// The out-of-hours auto-reply leaves this citizen alone.
-    pub do_not_auto_reply: bool,
-    /// The contact this one was merged into; it then has no identities or cases of its own.
-    pub merged_into: Option<Uuid>,
-    pub identities: Vec<ContactIdentityDto>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<ContactProfile> for ContactSummary {
-    fn from(c: ContactProfile) -> Self {
-        ContactSummary {
-            id: c.id,
-            display_name: c.display_name,
-            phone: c.phone,
-            do_not_auto_reply: c.no_auto_reply,
-            merged_into: c.merged_into,
-            identities: c.identities.into_iter().map(Into::into).collect(),
-            created_at: c.created_at,
-            updated_at: c.updated_at,
-        }
-    }
-}
+/// A contact and its identities as the store holds them (the notes are not shown in lists).
+pub type ContactSummary = ContactProfile;
 
 /// One contact with everything the desk shows about it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -118,26 +62,8 @@ pub struct ContactDetail {
     pub latest_messages: Vec<Message>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ContactMoveResult {
-    /// Where the identities (and their cases) went: for an unlink, the new contact.
-    pub to_contact_id: Uuid,
-    pub from_contact_id: Uuid,
-    pub identity_ids: Vec<Uuid>,
-    pub case_ids: Vec<Uuid>,
-}
-
-impl From<ContactMove> for ContactMoveResult {
-    fn from(m: ContactMove) -> Self {
-        ContactMoveResult {
-            to_contact_id: m.to_contact,
-            from_contact_id: m.from_contact,
-            identity_ids: m.identities,
-            case_ids: m.cases,
-        }
-    }
-}
+/// What a link, unlink or merge moved, as the store tells it.
+pub type ContactMoveResult = ContactMove;
 
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -284,9 +210,9 @@ pub async fn get(
             .iter()
             .filter(|c| webcare_domain::status::is_active(c.status))
             .count(),
-        cases: cases.into_iter().map(Into::into).collect(),
+        cases: cases.into_iter().collect(),
         latest_messages: messages,
-        contact: contact.into(),
+        contact,
     }))
 }
 
@@ -401,7 +327,7 @@ pub async fn patch(
         )
         .await?;
     match updated {
-        Some(c) => Ok(Json(c.into())),
+        Some(c) => Ok(Json(c)),
         None => match state.store.contact_profile(id).await? {
             Some(ContactProfile {
                 merged_into: Some(to),
@@ -446,7 +372,7 @@ pub async fn link(
         .store
         .link_identity(id, body.identity_id, &caller.actor())
         .await?;
-    Ok(Json(m.into()))
+    Ok(Json(m))
 }
 
 /// `{id}` and `{identityId}` of a path; a malformed one is a 400 naming it.
@@ -494,7 +420,7 @@ pub async fn unlink(
         .store
         .unlink_identity(id, identity, &caller.actor())
         .await?;
-    Ok(Json(m.into()))
+    Ok(Json(m))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -534,7 +460,7 @@ pub async fn merge(
         .store
         .merge_contacts(id, body.contact_id, &caller.actor())
         .await?;
-    Ok(Json(m.into()))
+    Ok(Json(m))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -631,7 +557,7 @@ pub async fn suggestions(
         .into_iter()
         .filter_map(|s| {
             Some(ContactSuggestion {
-                contact: by_id.remove(&s.contact_id)?.into(),
+                contact: by_id.remove(&s.contact_id)?,
                 reasons: s
                     .reasons
                     .into_iter()
@@ -765,7 +691,7 @@ async fn write_export(
     head.extend_from_slice(br#","notes":"#);
     serde_json::to_writer(&mut head, &contact.notes)?;
     head.extend_from_slice(br#","contact":"#);
-    serde_json::to_writer(&mut head, &ContactSummary::from(contact))?;
+    serde_json::to_writer(&mut head, &contact)?;
     head.extend_from_slice(br#","cases":["#);
     send(head).await?;
     let mut after = None;
@@ -794,10 +720,10 @@ async fn write_export(
                 state.store.case_replies(case.id),
             )?;
             let item = ExportCase {
-                case: case.into(),
+                case,
                 messages: messages.into_iter().map(Into::into).collect(),
                 notes: notes.into_iter().map(Into::into).collect(),
-                forwards: forwards.into_iter().map(Into::into).collect(),
+                forwards: forwards.into_iter().collect(),
                 replies: replies.into_iter().map(Into::into).collect(),
             };
             let mut buf = if first { Vec::new() } else { b",".to_vec() };

@@ -70,7 +70,7 @@ impl From<ReplyRecord> for Reply {
             created_at: r.created_at,
             sent_at: r.sent_at,
             canned_answer_id: r.canned_answer_id,
-            whatsapp_template: r.whatsapp_template.map(Into::into),
+            whatsapp_template: r.whatsapp_template,
             auto_reply: r.auto_reply,
         }
     }

@@ -95,27 +95,8 @@ pub async fn case_sla(state: &AppState, case_id: Uuid) -> ApiResult<CaseSla> {
     Ok(out)
 }
 
-/// A policy version.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Policy {
-    pub id: Uuid,
-    #[serde(flatten)]
-    pub policy: SlaPolicy,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<PolicyRecord> for Policy {
-    fn from(p: PolicyRecord) -> Self {
-        Policy {
-            id: p.id,
-            policy: p.policy,
-            created_at: p.created_at,
-            updated_at: p.updated_at,
-        }
-    }
-}
+/// A policy version, as the store holds it.
+pub type Policy = PolicyRecord;
 
 /// Checks a policy and that its calendar exists.
 async fn check_policy(state: &AppState, p: &SlaPolicy) -> ApiResult<()> {
@@ -164,7 +145,7 @@ pub async fn create_policy(
     check_policy(&state, &body).await?;
     let p = state.store.create_policy(body).await?;
     audit(&state, &principal, "sla_policy.created", p.id).await?;
-    Ok((StatusCode::CREATED, Json(p.into())))
+    Ok((StatusCode::CREATED, Json(p)))
 }
 
 /// Every policy version, in match order.
@@ -179,7 +160,7 @@ pub async fn list_policies(
 ) -> ApiResult<Json<List<Policy>>> {
     let items = state.store.list_policies().await?;
     Ok(Json(List {
-        items: items.into_iter().map(Into::into).collect(),
+        items: items.into_iter().collect(),
         next: None,
     }))
 }
@@ -197,7 +178,7 @@ pub async fn get_policy(
     IdPath(id): IdPath,
 ) -> ApiResult<Json<Policy>> {
     let p = found(state.store.get_policy(id).await?, "SLA policy")?;
-    Ok(Json(p.into()))
+    Ok(Json(p))
 }
 
 /// Add a version of this policy (a later `effectiveFrom`), or change this version when
@@ -218,7 +199,7 @@ pub async fn update_policy(
     check_policy(&state, &body).await?;
     let p = found(state.store.put_policy(id, body).await?, "SLA policy")?;
     audit(&state, &principal, "sla_policy.updated", p.id).await?;
-    Ok(Json(p.into()))
+    Ok(Json(p))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]

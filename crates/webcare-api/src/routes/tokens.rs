@@ -11,42 +11,14 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::Json;
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use webcare_desk::tokens::{self, TokenFor};
-use webcare_domain::Role;
 use webcare_store::TokenRecord;
 
-/// An API token as listed: never its secret or hash.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Token {
-    pub id: Uuid,
-    pub name: String,
-    /// For a user's token, the user's role when it was made; the caller acts with the user's
-    /// current role.
-    pub role: Role,
-    /// The user the token belongs to; null for integration and bootstrap tokens.
-    pub user_id: Option<Uuid>,
-    pub created_at: DateTime<Utc>,
-    /// When the token was last used, to the minute.
-    pub last_used_at: Option<DateTime<Utc>>,
-}
-
-impl From<TokenRecord> for Token {
-    fn from(t: TokenRecord) -> Self {
-        Token {
-            id: t.id,
-            name: t.name,
-            role: t.role,
-            user_id: t.user_id,
-            created_at: t.created_at,
-            last_used_at: t.last_used_at,
-        }
-    }
-}
+/// An API token as the store holds it (its `revokedAt` is not shown).
+pub type Token = TokenRecord;
 
 /// A new token and its secret, answered this once.
 #[derive(Debug, Serialize, ToSchema)]
@@ -115,10 +87,7 @@ pub async fn create(
     let (rec, secret) = tokens::create_token(&state, &p, &b.name, owner, both).await?;
     Ok((
         StatusCode::CREATED,
-        Json(CreatedToken {
-            token: rec.into(),
-            secret,
-        }),
+        Json(CreatedToken { token: rec, secret }),
     ))
 }
 
