@@ -20,6 +20,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
+use webcare_domain::reports::Share;
 use webcare_domain::{CaseStatus, Role};
 
 // ------------------------------------------------------------------------------------ records
@@ -138,20 +139,17 @@ pub struct CannedRecord {
 
 /// Which cases a caller may see: the rule is pure, in `webcare_domain::access`.
 pub use webcare_domain::access::CaseScope;
+use webcare_domain::access::{ScopeFacts, Scoped};
 
 /// What the scope rule reads of a case (the case list filter above says the same in SQL).
-impl webcare_domain::access::Scoped for CaseRecord {
-    fn team(&self) -> Option<&str> {
-        self.team.as_deref()
-    }
-    fn assignee(&self) -> Option<&str> {
-        self.assignee.as_deref()
-    }
-    fn department_id(&self) -> Option<Uuid> {
-        self.department_id
-    }
-    fn with_department(&self) -> bool {
-        self.status == CaseStatus::Forwarded
+impl Scoped for CaseRecord {
+    fn scope_facts(&self) -> ScopeFacts<'_> {
+        ScopeFacts {
+            team: self.team.as_deref(),
+            assignee: self.assignee.as_deref(),
+            department_id: self.department_id,
+            with_department: self.status == CaseStatus::Forwarded,
+        }
     }
 }
 
@@ -231,18 +229,24 @@ impl CaseWrite {
     }
 }
 
+// The API shows it as it is (`DepartmentTimeliness`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = DepartmentTimeliness))]
 #[serde(rename_all = "camelCase")]
 pub struct DepartmentReportRow {
     pub department_id: Uuid,
     pub name: String,
     pub answer_minutes: i64,
+    /// Questions forwarded in the period.
     pub forwards: i64,
     pub answered: i64,
     /// Answered within the agreed time, as the department clock decided it (business minutes on
     /// the department's calendar). Forwards answered before the clock recorded it (migration
     /// 0010) count by wall-clock minutes.
     pub answered_in_time: i64,
+    /// Share answered in time of those answered (0..1); null when none were answered.
+    pub in_time_share: Option<f64>,
+    /// Still waiting for an answer.
     pub open: i64,
 }
 
@@ -1192,6 +1196,11 @@ impl<S: SqlCore> AgentStore for S {
                         forwards,
                         answered,
                         answered_in_time,
+                        in_time_share: Share {
+                            part: answered_in_time,
+                            of: answered,
+                        }
+                        .share(),
                         open,
                     },
                 )

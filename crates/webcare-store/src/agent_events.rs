@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
+use webcare_domain::access::{ScopeFacts, Scoped};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
@@ -20,6 +21,20 @@ pub struct NewEvent {
     pub assignee: Option<String>,
     pub department_id: Option<Uuid>,
     pub payload: serde_json::Value,
+}
+
+/// An event is seen by whoever may see the case as the event describes it. It carries no
+/// status: one naming a department is about a case with that department (a `journal.parked`
+/// event names none, so only callers who see all get it).
+impl Scoped for NewEvent {
+    fn scope_facts(&self) -> ScopeFacts<'_> {
+        ScopeFacts {
+            team: self.team.as_deref(),
+            assignee: self.assignee.as_deref(),
+            department_id: self.department_id,
+            with_department: self.department_id.is_some(),
+        }
+    }
 }
 
 impl NewEvent {

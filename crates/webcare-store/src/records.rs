@@ -314,6 +314,16 @@ pub struct TokenRecord {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// A token to store: never its secret, only its hash.
+#[derive(Debug, Clone, Copy)]
+pub struct NewToken<'a> {
+    /// The user it belongs to; `None` for the bootstrap admin and integration tokens.
+    pub user_id: Option<Uuid>,
+    pub name: &'a str,
+    pub role: Role,
+    pub token_hash: &'a str,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewAuditEvent {
     pub actor: String,
