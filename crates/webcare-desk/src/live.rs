@@ -90,8 +90,4 @@ pub async fn answered_by_id(
     }
 }
 
-/// The id of one webhook delivery of an event: the same in the delivery log and the
-/// `X-Webcare-Delivery-Id` header, so a receiver can drop a repeat.
-pub fn delivery_id(webhook: uuid::Uuid, seq: i64) -> String {
-    format!("{webhook}-{seq}")
-}
+pub use webcare_store::agent_events::delivery_id;

@@ -48,6 +48,7 @@ use webcare_domain::sla::clocks::{alert_due, new_clock, norms_for, plan_inbound,
 pub use webcare_domain::sla::clocks::{
     default_calendar, default_calendar_spec, ClockRecord, SlaConfig, SlaDefaults,
 };
+use webcare_domain::sla::BusinessHours;
 use webcare_domain::sla::{reselect, CaseFacts, Reselection};
 use webcare_domain::sla::{
     Budget, CalendarSpec, CalendarVersions, ClockKind, ClockNorms, ClockStatus, ClockView,

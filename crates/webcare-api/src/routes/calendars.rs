@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use webcare_domain::sla::BusinessHours;
 use webcare_domain::sla::{CalendarSpec, FieldError, SlaError, HORIZON_SECONDS};
 use webcare_store::sla::CalendarRecord;
 
