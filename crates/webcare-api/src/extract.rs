@@ -2,6 +2,7 @@
 //! instead of axum's plain text rejections or the parser's own messages.
 
 use crate::error::{ApiError, InvalidParam};
+use crate::routes::PageQuery;
 use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
@@ -126,6 +127,29 @@ where
         let q = parts.uri.query().unwrap_or("");
         let de = serde_urlencoded_de(q);
         de.map(ApiQuery)
+    }
+}
+
+/// A list's query: its own parameters (`T`) and the page (`cursor` and `limit`, read as
+/// [`PageQuery`]), each with the same 400 answer on bad input as [`ApiQuery`]. The OpenAPI
+/// document names both: `params(T, PageQuery)`.
+pub struct ApiListQuery<T>(pub T, pub PageQuery);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiListQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let pairs = form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes());
+        let (page, own): (Vec<_>, Vec<_>) = pairs.partition(|(k, _)| k == "cursor" || k == "limit");
+        let encode = |p: Vec<_>| {
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(p)
+                .finish()
+        };
+        Ok(ApiListQuery(
+            serde_urlencoded_de(&encode(own))?,
+            serde_urlencoded_de(&encode(page))?,
+        ))
     }
 }
 

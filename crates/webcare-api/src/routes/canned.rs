@@ -2,11 +2,11 @@
 //! `{{zaaknummer}}` and `{{afdeling}}`, per team (or desk-wide), searchable, rendered for a case.
 //! A text with any other variable is refused when it is saved (create and update), naming it.
 
-use super::{decode_cursor, page_limit};
+use super::{decode_cursor, page_limit, PageQuery};
 use crate::auth::{roles, Authorized};
 use crate::dto::List;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, ApiQuery, IdPath};
+use crate::extract::{ApiJson, ApiListQuery, IdPath};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
@@ -72,17 +72,11 @@ pub struct CannedQuery {
     pub team: Option<String>,
     /// Search in title and text.
     pub q: Option<String>,
-    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
-    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
-    pub cursor: Option<String>,
-    /// 1 to 200, default 50.
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
 }
 
 /// List and search canned answers.
 #[utoipa::path(
-    get, path = "/api/v1/canned-answers", tag = "canned-answers", params(CannedQuery),
+    get, path = "/api/v1/canned-answers", tag = "canned-answers", params(CannedQuery, PageQuery),
     responses((status = 200, body = List<CannedAnswer>)),
     security(("bearer" = []))
 )]
@@ -90,7 +84,7 @@ pub async fn list(
     State(state): State<AppState>,
     _p: Authorized<roles::CaseWork>,
     uri: Uri,
-    ApiQuery(q): ApiQuery<CannedQuery>,
+    ApiListQuery(q, page): ApiListQuery<CannedQuery>,
 ) -> ApiResult<Json<List<CannedAnswer>>> {
     if q.q.as_ref().is_some_and(|s| s.chars().count() > 200) {
         return Err(ApiError::invalid("q", "too_long", "at most 200 characters"));
@@ -100,8 +94,8 @@ pub async fn list(
         .list_canned(
             q.team,
             q.q.filter(|s| !s.trim().is_empty()),
-            decode_cursor(q.cursor.as_deref())?,
-            page_limit(q.limit)?,
+            decode_cursor(page.cursor.as_deref())?,
+            page_limit(page.limit)?,
         )
         .await?;
     Ok(Json(List::page("/api/v1/canned-answers", &uri, page)))

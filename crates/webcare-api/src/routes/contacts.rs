@@ -12,7 +12,7 @@ use super::{decode_cursor, page_limit, PageQuery};
 use crate::auth::{roles, Authorized, Principal};
 use crate::dto::{Case, List, Message};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, ApiQuery, IdPath};
+use crate::extract::{ApiJson, ApiListQuery, ApiQuery, IdPath};
 use crate::routes::audit::AuditEvent;
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, State};
@@ -125,18 +125,12 @@ pub struct ContactQuery {
     /// most 200 characters, not blank.
     #[param(max_length = 200, pattern = r"\S")]
     pub q: Option<String>,
-    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
-    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
-    pub cursor: Option<String>,
-    /// 1 to 200, default 50.
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
 }
 
 /// Search contacts, in id order, with cursor pagination. Department users find only the
 /// contacts of cases forwarded to their department.
 #[utoipa::path(
-    get, path = "/api/v1/contacts", tag = "contacts", params(ContactQuery),
+    get, path = "/api/v1/contacts", tag = "contacts", params(ContactQuery, PageQuery),
     responses((status = 200, body = List<ContactSummary>), (status = 400, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
@@ -144,7 +138,7 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Authorized<roles::ReadContacts>,
     uri: Uri,
-    ApiQuery(q): ApiQuery<ContactQuery>,
+    ApiListQuery(q, page): ApiListQuery<ContactQuery>,
 ) -> ApiResult<Json<List<ContactSummary>>> {
     if let Some(text) = &q.q {
         if text.chars().count() > MAX_SEARCH_CHARS {
@@ -167,8 +161,8 @@ pub async fn list(
                 phone,
                 scope: caller.case_scope(),
             },
-            decode_cursor(q.cursor.as_deref())?,
-            page_limit(q.limit)?,
+            decode_cursor(page.cursor.as_deref())?,
+            page_limit(page.limit)?,
         )
         .await?;
     Ok(Json(List::page(PATH, &uri, page)))

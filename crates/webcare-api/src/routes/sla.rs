@@ -2,11 +2,11 @@
 
 use super::calendars::{audit, field_errors};
 use super::found;
-use super::page_request;
+use super::PageQuery;
 use crate::auth::{roles, Authorized};
 use crate::dto::List;
 use crate::error::{ApiError, ApiResult, InvalidParam, Problem};
-use crate::extract::{ApiJson, ApiQuery, IdPath};
+use crate::extract::{ApiJson, ApiListQuery, IdPath};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
@@ -215,12 +215,6 @@ pub enum AlertStatus {
 pub struct AlertQuery {
     /// `warning` or `breached`; absent: both.
     pub status: Option<AlertStatus>,
-    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
-    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
-    pub cursor: Option<String>,
-    /// 1 to 200, default 50.
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
 }
 
 /// A warning or breach of one clock of a case, recorded once.
@@ -262,7 +256,7 @@ impl From<AlertRecord> for Alert {
 /// SLA warnings and breaches, newest first.
 #[utoipa::path(
     get, path = "/api/v1/sla/alerts", tag = "sla",
-    params(AlertQuery),
+    params(AlertQuery, PageQuery),
     responses((status = 200, body = List<Alert>), (status = 400, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
@@ -270,15 +264,12 @@ pub async fn alerts(
     State(state): State<AppState>,
     _caller: Authorized<roles::SlaWatch>,
     uri: Uri,
-    ApiQuery(q): ApiQuery<AlertQuery>,
+    ApiListQuery(q, page): ApiListQuery<AlertQuery>,
 ) -> ApiResult<Json<List<Alert>>> {
     let status = q.status.map(|s| match s {
         AlertStatus::Warning => ClockStatus::Warning,
         AlertStatus::Breached => ClockStatus::Breached,
     });
-    let page = state
-        .store
-        .list_alerts(status, page_request(q.cursor.as_deref(), q.limit)?)
-        .await?;
+    let page = state.store.list_alerts(status, page.page()?).await?;
     Ok(Json(List::page(ALERTS_PATH, &uri, page)))
 }

@@ -2,11 +2,11 @@
 //! own tokens, the admin everyone's. The secret is answered once, at creation; only its hash is
 //! stored. Integration tokens (no user) can be made by the admin here or with the CLI.
 
-use super::{decode_cursor, page_limit};
+use super::{decode_cursor, page_limit, PageQuery};
 use crate::auth::{roles, Authorized};
 use crate::dto::List;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{ApiJson, ApiQuery, IdPath};
+use crate::extract::{ApiJson, ApiListQuery, IdPath};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
@@ -56,12 +56,6 @@ pub struct NewToken {
 pub struct TokenQuery {
     /// Only this user's tokens (the admin; other callers see only their own).
     pub user_id: Option<Uuid>,
-    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
-    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
-    pub cursor: Option<String>,
-    /// 1 to 200, default 50.
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
 }
 
 /// Create an API token, for the caller or (admin) for any user or an integration. The secret is
@@ -93,7 +87,7 @@ pub async fn create(
 
 /// List live API tokens: the caller's own; the admin sees all (or one user's with `userId`).
 #[utoipa::path(
-    get, path = "/api/v1/tokens", tag = "tokens", params(TokenQuery),
+    get, path = "/api/v1/tokens", tag = "tokens", params(TokenQuery, PageQuery),
     responses((status = 200, body = List<Token>),
               (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 403, body = Problem, content_type = "application/problem+json")),
@@ -103,14 +97,14 @@ pub async fn list(
     State(state): State<AppState>,
     p: Authorized<roles::Tokens>,
     uri: Uri,
-    ApiQuery(q): ApiQuery<TokenQuery>,
+    ApiListQuery(q, page): ApiListQuery<TokenQuery>,
 ) -> ApiResult<Json<List<Token>>> {
     let page = tokens::list_tokens(
         &state,
         &p,
         q.user_id,
-        decode_cursor(q.cursor.as_deref())?,
-        page_limit(q.limit)?,
+        decode_cursor(page.cursor.as_deref())?,
+        page_limit(page.limit)?,
     )
     .await?;
     Ok(Json(List::page("/api/v1/tokens", &uri, page)))
