@@ -241,8 +241,9 @@ pub struct DepartmentReportRow {
     pub forwards: i64,
     pub answered: i64,
     /// Answered within the agreed time, as the department clock decided it (business minutes on
-    /// the department's calendar). Forwards answered before the clock recorded it (migration
-    /// 0010) count by wall-clock minutes.
+    /// the department's calendar); answers from before the desk kept that clock count by
+    /// wall-clock minutes.
+    // Forwards answered before migration 0010 have no recorded outcome.
     pub answered_in_time: i64,
     /// Share answered in time of those answered (0..1); null when none were answered.
     pub in_time_share: Option<f64>,

@@ -48,7 +48,7 @@
 //! have acted (no platform here takes an idempotency key), so that one case can duplicate on
 //! Meta and X; the echo linking above then records both under the reply.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 use serde_json::Value;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -551,9 +551,4 @@ async fn x_lookup(
         }
     });
     Ok(found.and_then(|t| t["id"].as_str().map(str::to_owned)))
-}
-
-/// When a reply is due next (for status displays).
-pub fn next_attempt(r: &ReplyRecord) -> Option<DateTime<Utc>> {
-    (r.state == webcare_domain::inbound::DeliveryState::Pending).then_some(r.next_attempt_at)
 }

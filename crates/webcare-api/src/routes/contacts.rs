@@ -718,7 +718,7 @@ async fn write_export(
                 messages: messages.into_iter().map(Into::into).collect(),
                 notes: notes.into_iter().map(Into::into).collect(),
                 forwards: forwards.into_iter().collect(),
-                replies: replies.into_iter().map(Into::into).collect(),
+                replies,
             };
             let mut buf = if first { Vec::new() } else { b",".to_vec() };
             first = false;
