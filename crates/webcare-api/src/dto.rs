@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use webcare_desk::patch::double_option;
+use webcare_desk::DeskError;
 use webcare_domain::inbound::{self, InboundMessage};
 use webcare_domain::{ChannelKind, Direction, Visibility};
 use webcare_store::records as rec;
@@ -197,7 +198,7 @@ impl NewMessage {
         if errs.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::Invalid(errs))
+            Err(ApiError::Desk(DeskError::Invalid(errs)))
         }
     }
 
@@ -213,9 +214,9 @@ impl NewMessage {
         if anomalies.is_empty() {
             return Ok(m);
         }
-        Err(ApiError::Invalid(
+        Err(ApiError::Desk(DeskError::Invalid(
             anomalies.iter().map(invalid_param_of).collect(),
-        ))
+        )))
     }
 
     pub fn into_inbound(self) -> InboundMessage {
@@ -491,7 +492,7 @@ fn check_account_fields(f: AccountFields<'_>) -> Result<(), ApiError> {
     if invalid.is_empty() {
         Ok(())
     } else {
-        Err(ApiError::Invalid(invalid))
+        Err(ApiError::Desk(DeskError::Invalid(invalid)))
     }
 }
 

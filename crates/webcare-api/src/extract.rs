@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
+use webcare_desk::DeskError;
 
 /// A JSON body. A body without a JSON `Content-Type` is a 415; malformed JSON is one 400; a body
 /// with wrong types, missing or unknown fields is a 400 naming every invalid field (see
@@ -88,7 +89,7 @@ fn parse_body<T: DeserializeOwned>(
     if !params.iter().any(|p| p.name == first.name) {
         params.push(first);
     }
-    Err(ApiError::Invalid(params))
+    Err(ApiError::Desk(DeskError::Invalid(params)))
 }
 
 fn serde_param(path: &str, e: &serde_json::Error) -> InvalidParam {
@@ -167,7 +168,9 @@ fn serde_urlencoded_de<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
             ("invalid", _) | ("type", _) => ("invalid", message),
             (code, reason) => (code, reason),
         };
-        ApiError::Invalid(vec![InvalidParam::new(name, code, reason)])
+        ApiError::Desk(DeskError::Invalid(vec![InvalidParam::new(
+            name, code, reason,
+        )]))
     })
 }
 

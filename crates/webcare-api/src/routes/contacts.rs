@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use webcare_desk::patch::double_option;
+use webcare_desk::DeskError;
 use webcare_domain::contacts as rules;
 use webcare_store::contacts::{
     ContactAudit, ContactMove, ContactPatch, ContactProfile, ContactSearch,
@@ -92,7 +93,7 @@ async fn visible_contact(state: &AppState, p: &Principal, id: Uuid) -> ApiResult
     )?;
     profile
         .filter(|_| in_scope)
-        .ok_or_else(|| ApiError::NotFound("contact".into()))
+        .ok_or_else(|| ApiError::Desk(DeskError::NotFound("contact".into())))
 }
 
 async fn audit_read(
@@ -297,7 +298,7 @@ pub async fn patch(
         fields.push("doNotAutoReply");
     }
     if !problems.is_empty() {
-        return Err(ApiError::Invalid(problems));
+        return Err(ApiError::Desk(DeskError::Invalid(problems)));
     }
     // A department user may not change contacts at all (role), so no scope check beyond 404.
     let updated = state
@@ -326,10 +327,10 @@ pub async fn patch(
             Some(ContactProfile {
                 merged_into: Some(to),
                 ..
-            }) => Err(ApiError::Conflict(format!(
+            }) => Err(ApiError::Desk(DeskError::Conflict(format!(
                 "the contact was merged into {to}; change that one"
-            ))),
-            _ => Err(ApiError::NotFound("contact".into())),
+            )))),
+            _ => Err(ApiError::Desk(DeskError::NotFound("contact".into()))),
         },
     }
 }
@@ -664,7 +665,7 @@ pub async fn export(
             format!("attachment; filename=\"contact-{id}.json\""),
         )
         .body(body)
-        .map_err(|e| ApiError::Internal(e.into()))
+        .map_err(|e| ApiError::Desk(DeskError::Internal(e.into())))
 }
 
 /// Writes the export document piece by piece into `tx`.

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use webcare_desk::DeskError;
 use webcare_domain::sla::{ClockKind, ClockStatus, ClockView, SlaPolicy};
 use webcare_store::sla::{AlertRecord, PolicyRecord};
 
@@ -103,7 +104,7 @@ async fn check_policy(state: &AppState, p: &SlaPolicy) -> ApiResult<()> {
     let mut errs: Vec<InvalidParam> = match p.validate() {
         Ok(()) => vec![],
         Err(e) => match field_errors(e) {
-            ApiError::Invalid(v) => v,
+            ApiError::Desk(DeskError::Invalid(v)) => v,
             _ => vec![],
         },
     };
@@ -126,7 +127,7 @@ async fn check_policy(state: &AppState, p: &SlaPolicy) -> ApiResult<()> {
     if errs.is_empty() {
         Ok(())
     } else {
-        Err(ApiError::Invalid(errs))
+        Err(ApiError::Desk(DeskError::Invalid(errs)))
     }
 }
 

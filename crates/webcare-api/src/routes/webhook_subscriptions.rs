@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use webcare_desk::webhooks;
+use webcare_desk::DeskError;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -132,7 +133,7 @@ pub async fn deliveries(
     ApiQuery(q): ApiQuery<DeliveryQuery>,
 ) -> ApiResult<Json<Vec<Delivery>>> {
     if state.store.get_webhook(id).await?.is_none() {
-        return Err(ApiError::NotFound("webhook".into()));
+        return Err(ApiError::Desk(DeskError::NotFound("webhook".into())));
     }
     let limit = super::page_limit(q.limit)?;
     Ok(Json(state.store.list_deliveries(id, q.after, limit).await?))
