@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 use serde_json::{json, Value};
 use webcare_e2e::connectors::ConnApp;
 use webcare_e2e::{both_backends, read_events};
-use webcare_workers::x_poller::{poll_mentions, PollerConfig};
+use webcare_workers::x_poller::{poll_mentions, Poll, PollerConfig};
 
 both_backends!(app = webcare_e2e::connectors::ConnApp; every_door_has_the_same_effects);
 
@@ -86,10 +86,12 @@ fn x_poller(app: &ConnApp) -> BoxFuture<'_, ()> {
                 .await
                 .unwrap();
             poll_mentions(
-                &app.store,
-                &ingestor,
-                &client,
-                &PollerConfig::default(),
+                &Poll {
+                    store: &app.store,
+                    ingestor: &ingestor,
+                    client: &client,
+                    cfg: &PollerConfig::default(),
+                },
                 &account,
             )
             .await

@@ -676,10 +676,18 @@ async fn x_replies_and_dm_reads_are_signed_with_oauth1_keys(app: ConnApp) {
         .unwrap();
     let ingestor = webcare_desk::Ingestor::start(app.store.clone(), 1, 64);
     let cfg = webcare_workers::x_poller::PollerConfig::default();
-    webcare_workers::x_poller::poll_dms(&app.store, &ingestor, &app.client, &cfg, &record)
-        .await
-        .map_err(|e| format!("{e:?}"))
-        .unwrap();
+    webcare_workers::x_poller::poll_dms(
+        &webcare_workers::x_poller::Poll {
+            store: &app.store,
+            ingestor: &ingestor,
+            client: &app.client,
+            cfg: &cfg,
+        },
+        &record,
+    )
+    .await
+    .map_err(|e| format!("{e:?}"))
+    .unwrap();
     let dm_reads = app.fakes.requests_to("GET", "/2/dm_events");
     assert_eq!(dm_reads.len(), 1);
     assert!(dm_reads[0].auth.as_deref().unwrap().starts_with("OAuth "));

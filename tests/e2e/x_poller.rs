@@ -4,7 +4,9 @@
 use serde_json::json;
 use webcare_e2e::connectors::*;
 use webcare_e2e::Backend;
-use webcare_workers::x_poller::{check_deletes, poll_dms, poll_mentions, PollError, PollerConfig};
+use webcare_workers::x_poller::{
+    check_deletes, poll_dms, poll_mentions, Poll, PollError, PollerConfig,
+};
 
 const X_ME: &str = "1460000000000000001";
 
@@ -60,7 +62,7 @@ async fn poller_pages_edits_deletes_and_rate_limits(backend: Backend) {
         page_size: 5,
         ..Default::default()
     };
-    let pages = poll_mentions(&app.store, &ingestor, &client, &cfg, &account)
+    let pages = poll_mentions(&poll(&app, &ingestor, &client, &cfg), &account)
         .await
         .map_err(|e| format!("{e:?}"))
         .unwrap();
@@ -102,7 +104,7 @@ async fn poller_pages_edits_deletes_and_rate_limits(backend: Backend) {
         "@gemeente nieuwe vraag",
         base + 21,
     ));
-    poll_mentions(&app.store, &ingestor, &client, &cfg, &account)
+    poll_mentions(&poll(&app, &ingestor, &client, &cfg), &account)
         .await
         .map_err(|e| format!("{e:?}"))
         .unwrap();
@@ -132,7 +134,7 @@ async fn poller_pages_edits_deletes_and_rate_limits(backend: Backend) {
 
     // Rate limited: the poll stops with the reset time and the cursor stays.
     f.inject("GET", "/mentions", Fault::RateLimited { reset_in_s: 120 });
-    match poll_mentions(&app.store, &ingestor, &client, &cfg, &account).await {
+    match poll_mentions(&poll(&app, &ingestor, &client, &cfg), &account).await {
         Err(PollError::RateLimited(reset)) => {
             let wait = (reset - chrono::Utc::now()).num_seconds();
             assert!((100..=121).contains(&wait), "{wait}");
@@ -149,7 +151,7 @@ async fn poller_pages_edits_deletes_and_rate_limits(backend: Backend) {
     );
     f.inject("GET", "/mentions", Fault::ServerError);
     assert!(matches!(
-        poll_mentions(&app.store, &ingestor, &client, &cfg, &account).await,
+        poll_mentions(&poll(&app, &ingestor, &client, &cfg), &account).await,
         Err(PollError::Failed(_))
     ));
 
@@ -184,11 +186,11 @@ async fn poller_pages_edits_deletes_and_rate_limits(backend: Backend) {
         "sender_id": "801", "participant_ids": ["801", X_ME], "dm_conversation_id": conv, "created_at": "2026-03-10T09:00:00.000Z"}));
     f.x_add_dm_event(json!({"id": "1700000000000000002", "event_type": "MessageCreate", "text": "Dank, we sturen iemand",
         "sender_id": X_ME, "participant_ids": ["801", X_ME], "dm_conversation_id": conv, "created_at": "2026-03-10T09:01:00.000Z"}));
-    poll_dms(&app.store, &ingestor, &client, &cfg, &account)
+    poll_dms(&poll(&app, &ingestor, &client, &cfg), &account)
         .await
         .map_err(|e| format!("{e:?}"))
         .unwrap();
-    poll_dms(&app.store, &ingestor, &client, &cfg, &account)
+    poll_dms(&poll(&app, &ingestor, &client, &cfg), &account)
         .await
         .map_err(|e| format!("{e:?}"))
         .unwrap();
@@ -258,4 +260,19 @@ async fn poller_pages_edits_deletes_and_rate_limits(backend: Backend) {
         .try_lease("x-poll:a", "node-1", now, ttl)
         .await
         .unwrap());
+}
+
+/// The poller's context over the test app.
+fn poll<'a>(
+    app: &'a ConnApp,
+    ingestor: &'a webcare_desk::Ingestor,
+    client: &'a reqwest::Client,
+    cfg: &'a PollerConfig,
+) -> Poll<'a> {
+    Poll {
+        store: &app.store,
+        ingestor,
+        client,
+        cfg,
+    }
 }

@@ -141,12 +141,14 @@ async fn get(
 
 /// Journals and processes one fetched page; `Err` unless it was processed.
 async fn store_page(
-    store: &Arc<dyn Store>,
-    ingestor: &Ingestor,
+    poll: &Poll<'_>,
     account: &ChannelAccount,
     source: JournalSource,
     body: &[u8],
 ) -> Result<(), PollError> {
+    let Poll {
+        store, ingestor, ..
+    } = *poll;
     // Journaled already leased to this poller, then processed like any delivery.
     let entry = NewJournalEntry {
         source,
@@ -177,14 +179,20 @@ fn max_id(a: Option<String>, b: &str) -> Option<String> {
     }
 }
 
+/// What every poll needs: where its pages are journaled and processed, and how they are fetched.
+#[derive(Clone, Copy)]
+pub struct Poll<'a> {
+    pub store: &'a Arc<dyn Store>,
+    pub ingestor: &'a Ingestor,
+    pub client: &'a reqwest::Client,
+    pub cfg: &'a PollerConfig,
+}
+
 /// One mentions poll: every page since the cursor, then the cursor. Returns the pages fetched.
-pub async fn poll_mentions(
-    store: &Arc<dyn Store>,
-    ingestor: &Ingestor,
-    client: &reqwest::Client,
-    cfg: &PollerConfig,
-    account: &ChannelAccount,
-) -> Result<u32, PollError> {
+pub async fn poll_mentions(poll: &Poll<'_>, account: &ChannelAccount) -> Result<u32, PollError> {
+    let Poll {
+        store, client, cfg, ..
+    } = *poll;
     let base = platform_base(account).unwrap_or_default();
     let auth = auth(account, XAccess::App).ok_or(PollError::Failed(NO_READ_CREDENTIAL.into()))?;
     let since = store.get_cursor(account.id, "mentions").await?;
@@ -209,14 +217,7 @@ pub async fn poll_mentions(
             .map_err(|e| PollError::Failed(format!("unreadable mentions page: {e}")))?;
         pages += 1;
         if parsed.result_count > 0 || !parsed.events.is_empty() {
-            store_page(
-                store,
-                ingestor,
-                account,
-                JournalSource::XMentions,
-                &page.body,
-            )
-            .await?;
+            store_page(poll, account, JournalSource::XMentions, &page.body).await?;
         }
         if let Some(n) = &parsed.newest_id {
             newest = max_id(newest, n);
@@ -234,13 +235,10 @@ pub async fn poll_mentions(
 }
 
 /// One DM poll: newest first until an event at or below the cursor.
-pub async fn poll_dms(
-    store: &Arc<dyn Store>,
-    ingestor: &Ingestor,
-    client: &reqwest::Client,
-    cfg: &PollerConfig,
-    account: &ChannelAccount,
-) -> Result<u32, PollError> {
+pub async fn poll_dms(poll: &Poll<'_>, account: &ChannelAccount) -> Result<u32, PollError> {
+    let Poll {
+        store, client, cfg, ..
+    } = *poll;
     let base = platform_base(account).unwrap_or_default();
     let Some(auth) = auth(account, XAccess::User) else {
         return Ok(0); // DMs need user context; mentions still work.
@@ -271,14 +269,7 @@ pub async fn poll_dms(
             .filter_map(|e| e["id"].as_str().map(str::to_owned))
             .collect();
         if !ids.is_empty() {
-            store_page(
-                store,
-                ingestor,
-                account,
-                JournalSource::XDmEvents,
-                &page.body,
-            )
-            .await?;
+            store_page(poll, account, JournalSource::XDmEvents, &page.body).await?;
         }
         for id in &ids {
             newest = max_id(newest, id);
@@ -388,8 +379,14 @@ pub async fn run(
                             setting_secs(&a, "pollIntervalSeconds", 60) as i64
                         );
                     let result = async {
-                        poll_mentions(&store, &ingestor, &client, &cfg, &a).await?;
-                        poll_dms(&store, &ingestor, &client, &cfg, &a).await?;
+                        let poll = Poll {
+                            store: &store,
+                            ingestor: &ingestor,
+                            client: &client,
+                            cfg: &cfg,
+                        };
+                        poll_mentions(&poll, &a).await?;
+                        poll_dms(&poll, &a).await?;
                         if d.delete_check_at.is_none_or(|t| t <= Utc::now()) {
                             let n = check_deletes(&store, &client, &cfg, &a).await?;
                             if n > 0 {
