@@ -10,7 +10,9 @@
 #![allow(clippy::result_large_err)]
 
 pub mod assets;
+mod calendars_page;
 mod canned_page;
+mod channels_page;
 mod contact_page;
 mod format;
 mod norms_page;
@@ -30,6 +32,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
+use channels_page::AccountRow as Channel;
 use std::sync::Arc;
 use webcare_api::AppState;
 
@@ -119,6 +122,26 @@ pub fn router(app: AppState) -> Router {
         .route(
             "/beheer/webhooks/{id}/verwijder",
             post(webhooks_page::delete),
+        )
+        .route(
+            "/beheer/kanalen",
+            get(people_page::list_route::<Channel>).post(people_page::save_route::<Channel>),
+        )
+        .route(
+            "/beheer/kanalen/{id}",
+            post(people_page::save_route::<Channel>),
+        )
+        .route(
+            "/beheer/kanalen/{id}/verwijder",
+            get(people_page::confirm_route::<Channel>).post(people_page::remove_route::<Channel>),
+        )
+        .route(
+            "/beheer/kalenders",
+            get(calendars_page::list).post(calendars_page::create),
+        )
+        .route(
+            "/beheer/kalenders/{id}",
+            get(calendars_page::page).post(calendars_page::update),
         )
         .route("/cases/{id}", get(pages::case_page))
         .route("/burgers/{id}", get(contact_page::page))

@@ -3,7 +3,9 @@
 //! (`browser`) drives the same pages in a real Chromium.
 
 mod browser;
+mod calendars;
 mod canned;
+mod channels;
 mod contact;
 mod norms;
 mod people;
