@@ -20,6 +20,7 @@ pub mod people;
 pub mod principal;
 pub mod replies;
 pub mod routing;
+pub mod sla_policies;
 pub mod tokens;
 pub mod webhooks;
 

@@ -395,7 +395,11 @@ fn midnight(tz: Tz, date: NaiveDate) -> Option<DateTime<Utc>> {
 
 /// The instant a change from the form's date takes effect: now for today (or no date), local
 /// midnight for a later date; an earlier date is refused (the past is never rewritten).
-fn effective_from(f: &Fields, tz: Tz, now: DateTime<Utc>) -> Result<DateTime<Utc>, DeskError> {
+pub(crate) fn effective_from(
+    f: &Fields,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, DeskError> {
     let today = now.with_timezone(&tz).date_naive();
     let refuse = |why: &str| DeskError::invalid("vanaf", "form", why);
     match get(f, "vanaf").trim() {

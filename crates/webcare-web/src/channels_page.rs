@@ -45,7 +45,7 @@ pub struct AccountRow {
 }
 
 /// The calendars as (id, name).
-async fn calendars(web: &WebState) -> DeskResult<Vec<(String, String)>> {
+pub(crate) async fn calendars(web: &WebState) -> DeskResult<Vec<(String, String)>> {
     let page = PageRequest {
         limit: 200,
         ..Default::default()

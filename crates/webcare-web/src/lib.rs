@@ -23,6 +23,7 @@ mod reports_page;
 mod routing_page;
 mod secret_page;
 mod session;
+mod sla_page;
 mod tokens_page;
 mod webhooks_page;
 
@@ -33,6 +34,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use channels_page::AccountRow as Channel;
+use sla_page::PolicyRow as Norm;
 use std::sync::Arc;
 use webcare_api::AppState;
 
@@ -142,6 +144,14 @@ pub fn router(app: AppState) -> Router {
         .route(
             "/beheer/kalenders/{id}",
             get(calendars_page::page).post(calendars_page::update),
+        )
+        .route(
+            "/beheer/sla-normen",
+            get(people_page::list_route::<Norm>).post(people_page::save_route::<Norm>),
+        )
+        .route(
+            "/beheer/sla-normen/{id}",
+            post(people_page::save_route::<Norm>),
         )
         .route("/cases/{id}", get(pages::case_page))
         .route("/burgers/{id}", get(contact_page::page))

@@ -210,6 +210,13 @@ fn message(field: &str, code: &str, reason: &str) -> String {
                 .trim_end_matches(" characters")
         ),
         "invalid" => "Gebruik geen regeleinden of tabs.".to_owned(),
+        "out_of_range" if field == "waarschuwing" => {
+            "Kies een percentage groter dan 0 en kleiner dan 100.".into()
+        }
+        "out_of_range" if matches!(field, "reactie" | "afhandeling" | "vakafdeling") => {
+            "Kies een termijn van 1 minuut tot tien jaar.".into()
+        }
+        "unknown_calendar" => "Deze kalender bestaat niet.".into(),
         "out_of_range" if field == "max" => {
             "Kies een aantal van 1 tot 10.000, of laat het leeg.".into()
         }

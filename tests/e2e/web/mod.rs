@@ -8,6 +8,7 @@ mod canned;
 mod channels;
 mod contact;
 mod norms;
+mod norms_admin;
 mod people;
 mod reports;
 mod routing;

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use webcare_desk::calendars;
-use webcare_domain::sla::{CalendarSpec, FieldError, SlaError, HORIZON_SECONDS};
+use webcare_domain::sla::{CalendarSpec, SlaError, HORIZON_SECONDS};
 use webcare_store::sla::CalendarRecord;
 
 const PATH: &str = "/api/v1/calendars";
@@ -86,11 +86,6 @@ impl From<CalendarRecord> for Calendar {
             updated_at: c.updated_at,
         }
     }
-}
-
-/// Domain validation errors as `invalidParams`.
-pub fn field_errors(errors: Vec<FieldError>) -> ApiError {
-    calendars::field_errors(errors).into()
 }
 
 /// Create a calendar (its first version).
@@ -329,13 +324,4 @@ pub async fn business_time(
     Ok(Json(BusinessTime {
         business_minutes: minutes,
     }))
-}
-
-pub(crate) async fn audit(
-    state: &AppState,
-    p: &crate::auth::Principal,
-    action: &str,
-    id: Uuid,
-) -> ApiResult<()> {
-    super::people::audit(state, p, action, serde_json::json!({ "id": id })).await
 }
