@@ -121,6 +121,7 @@ pub fn router(app: AppState) -> Router {
             "/beheer/webhooks",
             get(webhooks_page::list).post(webhooks_page::create),
         )
+        .route("/beheer/webhooks/{id}", get(webhooks_page::deliveries))
         .route(
             "/beheer/webhooks/{id}/verwijder",
             post(webhooks_page::delete),
