@@ -31,8 +31,8 @@ pub fn credential_keys(kind: ChannelKind) -> &'static [&'static str] {
     }
 }
 
-/// A new account as a door submits it.
-#[derive(Debug, Clone)]
+/// A new account as a door submits it. No `Debug`: it holds secrets, which are never logged.
+#[derive(Clone)]
 pub struct NewAccount {
     pub kind: ChannelKind,
     pub name: String,
@@ -48,8 +48,8 @@ pub struct NewAccount {
 }
 
 /// A change: absent fields stay; `Some(None)` clears an optional one; credential keys given are
-/// set, the others keep their stored value.
-#[derive(Debug, Clone, Default)]
+/// set, the others keep their stored value. No `Debug`: it may hold secrets.
+#[derive(Clone, Default)]
 pub struct AccountChange {
     pub name: Option<String>,
     pub external_id: Option<String>,

@@ -115,7 +115,13 @@ impl CalendarVersions {
         let t0 = from.timestamp();
         let tz = self.in_force(from).time_zone();
         // A day back: a stretch under way at `from` may have started the day before.
-        let first = from.with_timezone(&tz).date_naive() - Days::new(1);
+        let Some(first) = from
+            .with_timezone(&tz)
+            .date_naive()
+            .checked_sub_days(Days::new(1))
+        else {
+            return Vec::new();
+        };
         let mut out: Vec<(i64, i64)> = Vec::with_capacity(count + 1);
         for offset in 0..OPENINGS_DAYS {
             let Some(date) = first.checked_add_days(Days::new(offset)) else {
