@@ -300,7 +300,7 @@ fn message(spec: &CalendarSpec, p: &InvalidParam) -> String {
                 .to_owned()
         }
         "unknown_holiday_set" => "Kies of de feestdagen gelden.".to_owned(),
-        "form" => p.reason.clone(),
+        // The page's own refusals ("form") are Dutch already.
         _ => p.reason.clone(),
     };
     match field_of(&p.name).1 {
