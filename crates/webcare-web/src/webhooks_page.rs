@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use uuid::Uuid;
-use webcare_api::auth::roles;
+use webcare_api::auth::{roles, Authorized};
 use webcare_desk::webhooks::{self, EVENT_TYPES};
 use webcare_desk::{DeskError, InvalidParam};
 
@@ -196,19 +196,29 @@ fn state_label(s: &str) -> &'static str {
     }
 }
 
+fn gone() -> Response {
+    error_page(StatusCode::NOT_FOUND, "Deze webhook bestaat niet (meer).")
+}
+
+/// The admin's rights and the webhook id of the path (a 403 or 404 page otherwise).
+fn admin_and_id(
+    user: &WebUser,
+    id: &str,
+) -> Result<(Authorized<roles::AdminOnly>, Uuid), Response> {
+    let p = allowed::<roles::AdminOnly>(user)?;
+    let id = Uuid::parse_str(id).map_err(|_| gone())?;
+    Ok((p, id))
+}
+
 /// `GET /beheer/webhooks/{id}`: the webhook and its latest deliveries, newest first.
 pub async fn deliveries(
     State(web): State<WebState>,
     user: WebUser,
     Path(id): Path<String>,
 ) -> Response {
-    let p = match allowed::<roles::AdminOnly>(&user) {
-        Ok(p) => p,
+    let (p, id) = match admin_and_id(&user, &id) {
+        Ok(r) => r,
         Err(r) => return r,
-    };
-    let gone = || error_page(StatusCode::NOT_FOUND, "Deze webhook bestaat niet (meer).");
-    let Ok(id) = Uuid::parse_str(&id) else {
-        return gone();
     };
     let (w, log) = match webhooks::latest_deliveries(&web.app, &p, id, LOG).await {
         Ok(r) => r,
@@ -255,13 +265,9 @@ pub async fn delete(
     user: WebUser,
     Path(id): Path<String>,
 ) -> Response {
-    let p = match allowed::<roles::AdminOnly>(&user) {
-        Ok(p) => p,
+    let (p, id) = match admin_and_id(&user, &id) {
+        Ok(r) => r,
         Err(r) => return r,
-    };
-    let gone = || error_page(StatusCode::NOT_FOUND, "Deze webhook bestaat niet (meer).");
-    let Ok(id) = Uuid::parse_str(&id) else {
-        return gone();
     };
     match webhooks::delete_webhook(&web.app, &p, id).await {
         Ok(()) => Redirect::to(BASE).into_response(),
