@@ -92,34 +92,7 @@ fn default_visibility() -> Visibility {
     Visibility::Public
 }
 
-fn check_id(errs: &mut Vec<InvalidParam>, name: &str, v: &str) {
-    if v.trim().is_empty() {
-        errs.push(InvalidParam::new(name, "required", "must not be empty"));
-    } else if v.chars().count() > MAX_ID_CHARS {
-        errs.push(InvalidParam::new(
-            name,
-            "too_long",
-            format!("at most {MAX_ID_CHARS} characters"),
-        ));
-    } else if v.chars().any(char::is_control) {
-        errs.push(InvalidParam::new(
-            name,
-            "invalid",
-            "must not contain control characters",
-        ));
-    }
-}
-
-pub fn check_url(errs: &mut Vec<InvalidParam>, name: &str, v: &str) {
-    match url::Url::parse(v) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-        _ => errs.push(InvalidParam::new(
-            name,
-            "invalid_url",
-            "must be an absolute http(s) URL",
-        )),
-    }
-}
+pub use webcare_desk::channel_accounts::{check_id, check_url};
 
 fn invalid_param_of(a: &inbound::Anomaly) -> InvalidParam {
     use inbound::{Anomaly, Implausible};
@@ -330,22 +303,7 @@ impl From<rec::MessageRecord> for Message {
 
 // ---------------------------------------------------------------- channel accounts
 
-/// Credential keys each kind accepts; anything else is refused so a typo cannot go unnoticed.
-pub fn credential_keys(kind: ChannelKind) -> &'static [&'static str] {
-    match kind {
-        ChannelKind::FacebookPage | ChannelKind::Instagram | ChannelKind::Whatsapp => {
-            &["appSecret", "verifyToken", "accessToken"]
-        }
-        ChannelKind::X => &[
-            "bearerToken",
-            "consumerKey",
-            "consumerSecret",
-            "accessToken",
-            "accessTokenSecret",
-        ],
-        ChannelKind::Api => &["webhookSecret"],
-    }
-}
+pub use webcare_desk::channel_accounts::credential_keys;
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -407,199 +365,39 @@ pub struct ChannelAccountPatch {
     pub out_of_hours_reply: Option<webcare_desk::auto_reply::OutOfHoursReply>,
 }
 
-/// The account fields a create or a patch sets, borrowed for validation.
-struct AccountFields<'a> {
-    kind: ChannelKind,
-    name: Option<&'a str>,
-    external_id: Option<&'a str>,
-    api_base_url: Option<&'a str>,
-    callback_url: Option<&'a str>,
-    credentials: Option<&'a std::collections::BTreeMap<String, String>>,
-    poll_interval_seconds: Option<u32>,
-    delete_check_interval_seconds: Option<u32>,
-    out_of_hours_reply: Option<&'a webcare_desk::auto_reply::OutOfHoursReply>,
-}
-
-/// Every invalid field of a new account or a change, named.
-fn check_account_fields(f: AccountFields<'_>) -> Result<(), ApiError> {
-    let AccountFields {
-        kind,
-        name,
-        external_id,
-        api_base_url,
-        callback_url,
-        credentials,
-        poll_interval_seconds,
-        delete_check_interval_seconds,
-        out_of_hours_reply,
-    } = f;
-    let mut invalid = Vec::new();
-    let errs = &mut invalid;
-    if let Some(o) = out_of_hours_reply {
-        for (name, code, reason) in o.problems(kind) {
-            errs.push(InvalidParam::new(name, code, reason));
+impl From<NewChannelAccount> for webcare_desk::channel_accounts::NewAccount {
+    fn from(b: NewChannelAccount) -> Self {
+        webcare_desk::channel_accounts::NewAccount {
+            kind: b.kind,
+            name: b.name,
+            external_id: b.external_id,
+            api_base_url: b.api_base_url,
+            credentials: b.credentials,
+            callback_url: b.callback_url,
+            calendar_id: b.calendar_id,
+            default_team: b.default_team,
+            poll_interval_seconds: b.poll_interval_seconds,
+            delete_check_interval_seconds: b.delete_check_interval_seconds,
+            out_of_hours_reply: b.out_of_hours_reply,
         }
-    }
-    if let Some(n) = name {
-        if n.trim().is_empty() || n.chars().count() > 200 {
-            errs.push(InvalidParam::new("name", "invalid", "1 to 200 characters"));
-        }
-    }
-    if let Some(e) = external_id {
-        check_id(errs, "externalId", e);
-    }
-    if let Some(u) = api_base_url {
-        check_url(errs, "apiBaseUrl", u);
-    }
-    if let Some(u) = callback_url {
-        check_url(errs, "callbackUrl", u);
-    }
-    if let Some(creds) = credentials {
-        let allowed = credential_keys(kind);
-        for k in creds.keys() {
-            if !allowed.contains(&k.as_str()) {
-                errs.push(InvalidParam::new(
-                    format!("credentials.{k}"),
-                    "unknown_key",
-                    format!("{kind} accounts take: {}", allowed.join(", ")),
-                ));
-            }
-        }
-        if kind == ChannelKind::X && incomplete_oauth1(creds) {
-            errs.push(InvalidParam::new(
-                "credentials",
-                "incomplete",
-                "OAuth 1.0a needs all four of consumerKey, consumerSecret, accessToken and accessTokenSecret",
-            ));
-        }
-    }
-    let intervals = [
-        ("pollIntervalSeconds", poll_interval_seconds),
-        ("deleteCheckIntervalSeconds", delete_check_interval_seconds),
-    ];
-    for (name, v) in intervals {
-        if v.is_some() && kind != ChannelKind::X {
-            errs.push(InvalidParam::new(
-                name,
-                "not_applicable",
-                "only X accounts are polled",
-            ));
-        }
-        if v == Some(0) {
-            errs.push(InvalidParam::new(name, "out_of_range", "at least 1 second"));
-        }
-    }
-    if invalid.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Desk(DeskError::Invalid(invalid)))
     }
 }
 
-/// The out-of-hours reply, where one is set, in an account's settings.
-fn set_out_of_hours_reply(
-    settings: &mut rec::AccountSettings,
-    reply: Option<&webcare_desk::auto_reply::OutOfHoursReply>,
-) {
-    if let Some(o) = reply {
-        settings.insert(
-            webcare_desk::auto_reply::SETTING.into(),
-            serde_json::to_value(o).unwrap_or_default(),
-        );
-    }
-}
-
-/// `consumerKey` or `accessTokenSecret` only make sense as part of the full OAuth 1.0a set
-/// (`consumerSecret` alone is the Account Activity webhook secret; `accessToken` alone an OAuth
-/// 2.0 token).
-fn incomplete_oauth1(creds: &std::collections::BTreeMap<String, String>) -> bool {
-    let set = |k: &str| creds.get(k).is_some_and(|v| !v.is_empty());
-    (creds.contains_key("consumerKey") || creds.contains_key("accessTokenSecret"))
-        && ![
-            "consumerKey",
-            "consumerSecret",
-            "accessToken",
-            "accessTokenSecret",
-        ]
-        .into_iter()
-        .all(set)
-}
-
-fn interval_settings(poll: Option<u32>, delete: Option<u32>) -> rec::AccountSettings {
-    let mut s = rec::AccountSettings::new();
-    if let Some(v) = poll {
-        s.insert("pollIntervalSeconds".into(), v.into());
-    }
-    if let Some(v) = delete {
-        s.insert("deleteCheckIntervalSeconds".into(), v.into());
-    }
-    s
-}
-
-impl NewChannelAccount {
-    pub fn into_record(self) -> Result<rec::NewChannelAccount, ApiError> {
-        check_account_fields(AccountFields {
-            kind: self.kind,
-            name: Some(&self.name),
-            external_id: Some(&self.external_id),
-            api_base_url: self.api_base_url.as_deref(),
-            callback_url: self.callback_url.as_deref(),
-            credentials: Some(&self.credentials),
-            poll_interval_seconds: self.poll_interval_seconds,
-            delete_check_interval_seconds: self.delete_check_interval_seconds,
-            out_of_hours_reply: self.out_of_hours_reply.as_ref(),
-        })?;
-        let mut settings = rec::AccountSettings::new();
-        if self.kind == ChannelKind::X {
-            // Defaults made explicit, so what the poller uses is what the API shows.
-            settings = interval_settings(
-                Some(self.poll_interval_seconds.unwrap_or(60)),
-                Some(self.delete_check_interval_seconds.unwrap_or(900)),
-            );
+impl From<ChannelAccountPatch> for webcare_desk::channel_accounts::AccountChange {
+    fn from(b: ChannelAccountPatch) -> Self {
+        webcare_desk::channel_accounts::AccountChange {
+            name: b.name,
+            external_id: b.external_id,
+            api_base_url: b.api_base_url,
+            credentials: b.credentials,
+            callback_url: b.callback_url,
+            calendar_id: b.calendar_id,
+            default_team: b.default_team,
+            poll_interval_seconds: b.poll_interval_seconds,
+            delete_check_interval_seconds: b.delete_check_interval_seconds,
+            out_of_hours_reply: b.out_of_hours_reply,
+            seen: None,
         }
-        set_out_of_hours_reply(&mut settings, self.out_of_hours_reply.as_ref());
-        Ok(rec::NewChannelAccount {
-            kind: self.kind,
-            name: self.name.trim().to_owned(),
-            external_id: self.external_id,
-            api_base_url: self.api_base_url,
-            credentials: rec::Credentials(self.credentials),
-            callback_url: self.callback_url,
-            calendar_id: self.calendar_id,
-            default_team: self.default_team,
-            settings,
-        })
-    }
-}
-
-impl ChannelAccountPatch {
-    pub fn into_record(self, kind: ChannelKind) -> Result<rec::ChannelAccountPatch, ApiError> {
-        check_account_fields(AccountFields {
-            kind,
-            name: self.name.as_deref(),
-            external_id: self.external_id.as_deref(),
-            api_base_url: self.api_base_url.as_ref().and_then(|o| o.as_deref()),
-            callback_url: self.callback_url.as_ref().and_then(|o| o.as_deref()),
-            credentials: self.credentials.as_ref(),
-            poll_interval_seconds: self.poll_interval_seconds,
-            delete_check_interval_seconds: self.delete_check_interval_seconds,
-            out_of_hours_reply: self.out_of_hours_reply.as_ref(),
-        })?;
-        let mut settings = interval_settings(
-            self.poll_interval_seconds,
-            self.delete_check_interval_seconds,
-        );
-        set_out_of_hours_reply(&mut settings, self.out_of_hours_reply.as_ref());
-        Ok(rec::ChannelAccountPatch {
-            name: self.name.map(|n| n.trim().to_owned()),
-            external_id: self.external_id,
-            api_base_url: self.api_base_url,
-            credentials: self.credentials.map(rec::Credentials),
-            callback_url: self.callback_url,
-            calendar_id: self.calendar_id,
-            default_team: self.default_team,
-            settings: (!settings.is_empty()).then_some(settings),
-        })
     }
 }
 

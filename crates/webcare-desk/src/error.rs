@@ -75,3 +75,7 @@ impl From<StoreError> for DeskError {
         }
     }
 }
+
+/// The [`DeskError::Conflict`] of a change made on an out-of-date copy (a form opened before
+/// someone else's change): nothing changed, the doors say "reload".
+pub const STALE: &str = "changed by someone else after this copy was read; reload and try again";

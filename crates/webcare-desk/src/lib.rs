@@ -6,9 +6,11 @@
 #![forbid(unsafe_code)]
 
 pub mod auto_reply;
+pub mod calendars;
 pub mod canned;
 pub mod case_calendar;
 pub mod case_work;
+pub mod channel_accounts;
 pub mod error;
 pub mod ingest;
 pub mod live;
@@ -18,10 +20,11 @@ pub mod people;
 pub mod principal;
 pub mod replies;
 pub mod routing;
+pub mod sla_policies;
 pub mod tokens;
 pub mod webhooks;
 
-pub use error::{DeskError, DeskResult, InvalidParam};
+pub use error::{DeskError, DeskResult, InvalidParam, STALE};
 pub use ingest::{IngestConfig, IngestError, Ingestor, Intake, IntakeConfig};
 pub use principal::{Principal, UserRef};
 

@@ -7,7 +7,7 @@ use crate::principal::Principal;
 use crate::Desk;
 use uuid::Uuid;
 use webcare_domain::Role;
-use webcare_store::agent_events::WebhookRecord;
+use webcare_store::agent_events::{DeliveryRecord, WebhookRecord};
 
 /// The event types a webhook can subscribe to.
 pub const EVENT_TYPES: &[&str] = &[
@@ -86,4 +86,36 @@ pub async fn delete_webhook(desk: &Desk, p: &Principal, id: Uuid) -> DeskResult<
         return Err(DeskError::NotFound("webhook".into()));
     }
     audit(desk, p, "webhook.deleted", serde_json::json!({"id": id})).await
+}
+
+/// A webhook and its delivery log from event `after` on, oldest first.
+pub async fn list_deliveries(
+    desk: &Desk,
+    p: &Principal,
+    id: Uuid,
+    after: Option<i64>,
+    limit: u32,
+) -> DeskResult<Vec<DeliveryRecord>> {
+    found(desk, p, id).await?;
+    Ok(desk.store.list_deliveries(id, after, limit).await?)
+}
+
+/// A webhook and its latest `limit` deliveries, newest first, each with its event type (once
+/// the event is pruned from the log, `None`).
+pub async fn latest_deliveries(
+    desk: &Desk,
+    p: &Principal,
+    id: Uuid,
+    limit: u32,
+) -> DeskResult<(WebhookRecord, Vec<(DeliveryRecord, Option<String>)>)> {
+    let w = found(desk, p, id).await?;
+    Ok((w, desk.store.latest_deliveries(id, limit).await?))
+}
+
+async fn found(desk: &Desk, p: &Principal, id: Uuid) -> DeskResult<WebhookRecord> {
+    p.require(&[Role::Admin])?;
+    desk.store
+        .get_webhook(id)
+        .await?
+        .ok_or_else(|| DeskError::NotFound("webhook".into()))
 }

@@ -5,7 +5,7 @@
 use crate::canned::{self, TemplateError};
 use crate::sla::BusinessHours;
 use crate::sla::{Calendar, CalendarVersions};
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use std::collections::BTreeMap;
 
@@ -40,6 +40,17 @@ const MONTHS: [&str; 12] = [
     "november",
     "december",
 ];
+
+/// A date in Dutch with its weekday: `maandag 7 december 2026` (nl-NL).
+pub fn date_nl(d: NaiveDate) -> String {
+    format!(
+        "{} {} {} {}",
+        WEEKDAYS[d.weekday().num_days_from_monday() as usize],
+        d.day(),
+        MONTHS[d.month0() as usize],
+        d.year()
+    )
+}
 
 /// The next opening when an auto-reply is due: the desk was closed from the message's arrival
 /// until `now` without a moment open in between (a message handled late, after an outage, when
@@ -255,6 +266,13 @@ mod tests {
             next_opening_nl(now, ams(2027, 1, 4, 8, 30), AMS),
             "maandag 4 januari 2027 08:30"
         );
+    }
+
+    #[test]
+    fn dates_in_dutch() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(date_nl(d(2026, 12, 7)), "maandag 7 december 2026");
+        assert_eq!(date_nl(d(2027, 3, 28)), "zondag 28 maart 2027");
     }
 
     #[test]

@@ -195,6 +195,13 @@ pub trait LiveEvents: Send + Sync {
         after_seq: Option<i64>,
         limit: u32,
     ) -> Result<Vec<DeliveryRecord>>;
+    /// The latest `limit` deliveries of a webhook, newest first, each with its event's kind
+    /// (`None` once the event has been pruned from the log).
+    async fn latest_deliveries(
+        &self,
+        webhook_id: Uuid,
+        limit: u32,
+    ) -> Result<Vec<(DeliveryRecord, Option<String>)>>;
 }
 
 #[derive(sqlx::FromRow)]
@@ -272,6 +279,13 @@ pub(crate) struct DeliveryRow {
     pub last_error: Option<String>,
     pub created_at: i64,
     pub delivered_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct KindedDeliveryRow {
+    #[sqlx(flatten)]
+    delivery: DeliveryRow,
+    kind: Option<String>,
 }
 
 impl From<DeliveryRow> for DeliveryRecord {
@@ -618,5 +632,26 @@ impl<S: SqlCore> LiveEvents for S {
         .fetch_all(self.db().read())
         .await?;
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn latest_deliveries(
+        &self,
+        wid: Uuid,
+        limit: u32,
+    ) -> Result<Vec<(DeliveryRecord, Option<String>)>> {
+        let rows: Vec<KindedDeliveryRow> = query(
+            "SELECT d.webhook_id, d.event_seq, d.status, d.attempts, d.next_attempt_at, \
+             d.last_status, d.last_error, d.created_at, d.delivered_at, e.kind \
+             FROM webhook_deliveries d LEFT JOIN events e ON e.seq = d.event_seq \
+             WHERE d.webhook_id = $1 ORDER BY d.event_seq DESC LIMIT $2",
+        )
+        .bind(wid)
+        .bind(limit)
+        .fetch_all(self.db().read())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.delivery.into(), r.kind))
+            .collect())
     }
 }

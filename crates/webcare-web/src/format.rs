@@ -59,6 +59,11 @@ pub fn channel_icon(k: ChannelKind) -> &'static str {
     }
 }
 
+/// `08:30` of minutes since midnight (`24:00` for 1440).
+pub fn clock(minutes: u32) -> String {
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
 /// A validation message of the API in Dutch, by its code; the API's own words otherwise.
 pub fn invalid_param(code: &str, reason: &str) -> String {
     let nl = match code {
@@ -100,5 +105,10 @@ mod tests {
         assert_eq!(duration(Duration::seconds(20)), "< 1 min");
         assert_eq!(invalid_param("required", "x"), "Vul dit veld in.");
         assert_eq!(invalid_param("odd", "as the API says"), "as the API says");
+    }
+
+    #[test]
+    fn clock_times_run_to_24_00() {
+        assert_eq!((clock(510), clock(1440)), ("08:30".into(), "24:00".into()));
     }
 }

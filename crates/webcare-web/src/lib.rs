@@ -10,7 +10,9 @@
 #![allow(clippy::result_large_err)]
 
 pub mod assets;
+mod calendars_page;
 mod canned_page;
+mod channels_page;
 mod contact_page;
 mod format;
 mod norms_page;
@@ -21,6 +23,7 @@ mod reports_page;
 mod routing_page;
 mod secret_page;
 mod session;
+mod sla_page;
 mod tokens_page;
 mod webhooks_page;
 
@@ -30,6 +33,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
+use channels_page::AccountRow as Channel;
+use sla_page::PolicyRow as Norm;
 use std::sync::Arc;
 use webcare_api::AppState;
 
@@ -116,9 +121,38 @@ pub fn router(app: AppState) -> Router {
             "/beheer/webhooks",
             get(webhooks_page::list).post(webhooks_page::create),
         )
+        .route("/beheer/webhooks/{id}", get(webhooks_page::deliveries))
         .route(
             "/beheer/webhooks/{id}/verwijder",
             post(webhooks_page::delete),
+        )
+        .route(
+            "/beheer/kanalen",
+            get(people_page::list_route::<Channel>).post(people_page::save_route::<Channel>),
+        )
+        .route(
+            "/beheer/kanalen/{id}",
+            post(people_page::save_route::<Channel>),
+        )
+        .route(
+            "/beheer/kanalen/{id}/verwijder",
+            get(people_page::confirm_route::<Channel>).post(people_page::remove_route::<Channel>),
+        )
+        .route(
+            "/beheer/kalenders",
+            get(calendars_page::list).post(calendars_page::create),
+        )
+        .route(
+            "/beheer/kalenders/{id}",
+            get(calendars_page::page).post(calendars_page::update),
+        )
+        .route(
+            "/beheer/sla-normen",
+            get(people_page::list_route::<Norm>).post(people_page::save_route::<Norm>),
+        )
+        .route(
+            "/beheer/sla-normen/{id}",
+            post(people_page::save_route::<Norm>),
         )
         .route("/cases/{id}", get(pages::case_page))
         .route("/burgers/{id}", get(contact_page::page))

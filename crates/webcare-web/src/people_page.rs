@@ -6,6 +6,7 @@
 
 use crate::pages::{allowed, api_error_page, error_page, render, Layout};
 use crate::routing_page::{get, opts, Fields, Opt, Shown};
+use crate::secret_page::{Confirm, Input, SecretPage};
 use crate::session::WebUser;
 use crate::WebState;
 use askama::Template;
@@ -19,7 +20,7 @@ use webcare_api::auth::{roles, Policy, Principal};
 use webcare_desk::people::{
     self, ContactPerson, DepartmentChange, NewDepartment, TeamChange, UserChange,
 };
-use webcare_desk::{DeskError, DeskResult};
+use webcare_desk::{DeskError, DeskResult, STALE};
 use webcare_domain::Role;
 use webcare_store::agent::{DepartmentRecord, TeamRecord, UserRecord};
 
@@ -32,12 +33,12 @@ pub(crate) struct Row {
 /// One input of the form; `kind` is `text`, `number`, `password`, `textarea`, `select` or
 /// `multiselect`.
 pub(crate) struct Field {
-    key: &'static str,
-    label: &'static str,
-    kind: &'static str,
-    value: String,
-    error: String,
-    options: Vec<Opt>,
+    pub key: &'static str,
+    pub label: &'static str,
+    pub kind: &'static str,
+    pub value: String,
+    pub error: String,
+    pub options: Vec<Opt>,
 }
 
 #[derive(Template)]
@@ -53,6 +54,9 @@ struct ListPage {
     headers: &'static [&'static str],
     rows: Vec<Row>,
     editing: Option<Uuid>,
+    /// The edited item's version (`versie`), sent back so a stale form is a conflict.
+    version: String,
+    confirm_delete: bool,
     fields: Vec<Field>,
     general: String,
 }
@@ -65,6 +69,10 @@ pub(crate) trait Kind: Sized {
     type Writers: Policy;
     /// Whether items can be deleted (`POST {BASE}/{id}/verwijder`).
     const DELETABLE: bool = false;
+    /// Whether deleting asks first (`GET {BASE}/{id}/verwijder`), for what cannot be undone.
+    const CONFIRM_DELETE: bool = false;
+    /// What the question before deleting explains.
+    const DELETE_EXPLAIN: &'static str = "Dit is niet terug te draaien.";
     const BASE: &'static str;
     const TITLE: &'static str;
     const CAPTION: &'static str;
@@ -144,6 +152,8 @@ async fn view<K: Kind>(
                 })
                 .collect(),
             editing: s.editing,
+            version: get(&s.form, "versie").to_owned(),
+            confirm_delete: K::CONFIRM_DELETE,
             fields,
             general: s.general,
         },
@@ -200,6 +210,13 @@ fn message(field: &str, code: &str, reason: &str) -> String {
                 .trim_end_matches(" characters")
         ),
         "invalid" => "Gebruik geen regeleinden of tabs.".to_owned(),
+        "out_of_range" if field == "waarschuwing" => {
+            "Kies een percentage groter dan 0 en kleiner dan 100.".into()
+        }
+        "out_of_range" if matches!(field, "reactie" | "afhandeling" | "vakafdeling") => {
+            "Kies een termijn van 1 minuut tot tien jaar.".into()
+        }
+        "unknown_calendar" => "Deze kalender bestaat niet.".into(),
         "out_of_range" if field == "max" => {
             "Kies een aantal van 1 tot 10.000, of laat het leeg.".into()
         }
@@ -224,6 +241,13 @@ fn message(field: &str, code: &str, reason: &str) -> String {
             None => "Dit team bestaat niet.".to_owned(),
         },
         "unknown_department" => "Deze vakafdeling bestaat niet.".to_owned(),
+        "unknown_key" => format!(
+            "Dit platform gebruikt dit geheim niet; het neemt alleen {}.",
+            reason.split("take: ").nth(1).unwrap_or_default()
+        ),
+        "incomplete" => "Vul voor OAuth 1.0a alle vier in: consumer key, consumer secret, \
+                         access token en access token secret."
+            .to_owned(),
         "not_allowed" if field == "afdeling" => {
             "Alleen gebruikers met de rol Vakafdeling horen bij een vakafdeling.".into()
         }
@@ -261,6 +285,12 @@ pub(crate) async fn post<K: Kind>(
             }
             s.general = "Niet opgeslagen; zie de meldingen bij de velden.".into();
             StatusCode::BAD_REQUEST
+        }
+        Err(DeskError::Conflict(m)) if m == STALE => {
+            s.general = "Niet opgeslagen: dit is intussen door iemand anders gewijzigd. \
+                         Open het opnieuw en breng uw wijziging dan aan."
+                .into();
+            StatusCode::CONFLICT
         }
         Err(DeskError::Conflict(m)) => {
             s.general = match K::clash() {
@@ -300,6 +330,40 @@ pub(crate) async fn remove<K: Kind>(web: WebState, user: WebUser, id: String) ->
         }
         Err(e) => api_error_page(e.into()),
     }
+}
+
+/// `GET {BASE}/{id}/verwijder`: asks before deleting (`K::CONFIRM_DELETE`). `K::Writers` only.
+pub(crate) async fn confirm_remove<K: Kind>(web: WebState, user: WebUser, id: String) -> Response {
+    if let Err(r) = allowed::<K::Writers>(&user) {
+        return r;
+    }
+    let gone = || error_page(StatusCode::NOT_FOUND, "Dit bestaat niet (meer).");
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return gone();
+    };
+    let items = match K::list(&web).await {
+        Ok(items) => items,
+        Err(e) => return api_error_page(e.into()),
+    };
+    let Some(item) = items.iter().find(|t| t.id() == id) else {
+        return gone();
+    };
+    let input = Input {
+        key: "",
+        label: "",
+        value: String::new(),
+        error: String::new(),
+    };
+    SecretPage {
+        confirm: Some(Confirm {
+            action: format!("{}/{id}/verwijder", K::BASE),
+            question: format!("„{}” verwijderen?", item.name()),
+            explain: K::DELETE_EXPLAIN,
+            button: "Verwijderen",
+        }),
+        ..SecretPage::new(&user, K::TITLE, K::BASE, input)
+    }
+    .show()
 }
 
 fn page_error(field: &str, message: &str) -> DeskError {
@@ -751,6 +815,43 @@ impl Kind for DepartmentRecord {
 }
 
 // ------------------------------------------------------------------------------ handlers
+
+/// `GET {BASE}` of a Beheer list, as a route.
+pub(crate) async fn list_route<K: Kind>(
+    State(web): State<WebState>,
+    user: WebUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    page::<K>(web, user, q).await
+}
+
+/// `POST {BASE}` (a new item) and `POST {BASE}/{id}` (a change), as a route.
+pub(crate) async fn save_route<K: Kind>(
+    State(web): State<WebState>,
+    user: WebUser,
+    id: Option<Path<String>>,
+    Form(f): Form<Fields>,
+) -> Response {
+    post::<K>(web, user, id.map(|Path(id)| id), f).await
+}
+
+/// `GET {BASE}/{id}/verwijder`, the question, as a route.
+pub(crate) async fn confirm_route<K: Kind>(
+    State(web): State<WebState>,
+    user: WebUser,
+    Path(id): Path<String>,
+) -> Response {
+    confirm_remove::<K>(web, user, id).await
+}
+
+/// `POST {BASE}/{id}/verwijder`, as a route.
+pub(crate) async fn remove_route<K: Kind>(
+    State(web): State<WebState>,
+    user: WebUser,
+    Path(id): Path<String>,
+) -> Response {
+    remove::<K>(web, user, id).await
+}
 
 pub async fn users(
     State(web): State<WebState>,

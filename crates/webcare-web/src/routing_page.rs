@@ -86,7 +86,7 @@ fn visibility_label(v: Visibility) -> &'static str {
     }
 }
 
-fn priority_label(p: Priority) -> &'static str {
+pub(crate) fn priority_label(p: Priority) -> &'static str {
     match p {
         Priority::Low => "laag",
         Priority::Normal => "normaal",

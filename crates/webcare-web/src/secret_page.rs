@@ -18,6 +18,13 @@ pub(crate) struct Row {
     pub verb: &'static str,
     pub action: String,
     pub post: bool,
+    /// A page about the row (a link before the action), if any.
+    pub more: Option<Link>,
+}
+
+pub(crate) struct Link {
+    pub href: String,
+    pub text: &'static str,
 }
 
 pub(crate) struct Input {

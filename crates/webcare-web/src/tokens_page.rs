@@ -85,6 +85,7 @@ async fn list_view(web: &WebState, user: &WebUser, mut page: SecretPage) -> Resp
                 verb: "Intrekken",
                 action: format!("{BASE}/{}/intrekken", t.id),
                 post: false,
+                more: None,
             }
         })
         .collect();

@@ -1,19 +1,21 @@
 //! Beheer: outbound webhooks (`/beheer/webhooks`, admin). The admin lists, adds and deletes them
 //! as through the API's `/webhooks`, with its use cases (`webcare_desk::webhooks`); the signing
-//! secret is shown once (`secret_page`).
+//! secret is shown once (`secret_page`). Per webhook, its latest deliveries
+//! (`/beheer/webhooks/{id}`), as the API's `/webhooks/{id}/deliveries` logs them.
 
 use crate::format::datetime;
-use crate::pages::{allowed, api_error_page, error_page};
+use crate::pages::{allowed, api_error_page, error_page, render, Layout};
 use crate::routing_page::{get, opts, Fields};
-use crate::secret_page::{Choices, Input, Row, Secret, SecretPage};
+use crate::secret_page::{Choices, Input, Link, Row, Secret, SecretPage};
 use crate::session::WebUser;
 use crate::WebState;
+use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use uuid::Uuid;
-use webcare_api::auth::roles;
+use webcare_api::auth::{roles, Authorized};
 use webcare_desk::webhooks::{self, EVENT_TYPES};
 use webcare_desk::{DeskError, InvalidParam};
 
@@ -78,6 +80,10 @@ async fn view(web: &WebState, user: &WebUser, f: &Fields, errors: Vec<InvalidPar
             verb: "Verwijderen",
             action: format!("{BASE}/{}/verwijder", w.id),
             post: true,
+            more: Some(Link {
+                href: format!("{BASE}/{}", w.id),
+                text: "Leveringen",
+            }),
         })
         .collect();
     page.show()
@@ -160,19 +166,108 @@ pub async fn create(
     }
 }
 
+/// The latest deliveries shown.
+const LOG: u32 = 50;
+
+pub struct DeliveryLine {
+    event: String,
+    attempts: i64,
+    status_code: String,
+    next: String,
+    state: &'static str,
+    error: String,
+    created: String,
+}
+
+#[derive(Template)]
+#[template(path = "webhook_deliveries.html")]
+struct DeliveriesPage {
+    layout: Layout,
+    url: String,
+    events: String,
+    lines: Vec<DeliveryLine>,
+}
+
+fn state_label(s: &str) -> &'static str {
+    match s {
+        "succeeded" => "afgeleverd",
+        "failed" => "mislukt (geen nieuwe poging)",
+        _ => "wacht op (nieuwe) poging",
+    }
+}
+
+fn gone() -> Response {
+    error_page(StatusCode::NOT_FOUND, "Deze webhook bestaat niet (meer).")
+}
+
+/// The admin's rights and the webhook id of the path (a 403 or 404 page otherwise).
+fn admin_and_id(
+    user: &WebUser,
+    id: &str,
+) -> Result<(Authorized<roles::AdminOnly>, Uuid), Response> {
+    let p = allowed::<roles::AdminOnly>(user)?;
+    let id = Uuid::parse_str(id).map_err(|_| gone())?;
+    Ok((p, id))
+}
+
+/// `GET /beheer/webhooks/{id}`: the webhook and its latest deliveries, newest first.
+pub async fn deliveries(
+    State(web): State<WebState>,
+    user: WebUser,
+    Path(id): Path<String>,
+) -> Response {
+    let (p, id) = match admin_and_id(&user, &id) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let (w, log) = match webhooks::latest_deliveries(&web.app, &p, id, LOG).await {
+        Ok(r) => r,
+        Err(DeskError::NotFound(_)) => return gone(),
+        Err(e) => return api_error_page(e.into()),
+    };
+    let lines = log
+        .into_iter()
+        .map(|(d, kind)| DeliveryLine {
+            event: kind.map_or_else(
+                || format!("gebeurtenis {}", d.event_seq),
+                |k| event_label(&k),
+            ),
+            attempts: d.attempts,
+            status_code: d
+                .last_status
+                .map_or_else(|| "geen".into(), |s| s.to_string()),
+            next: match d.status.as_str() {
+                "pending" => datetime(d.next_attempt_at),
+                _ => "geen".into(),
+            },
+            state: state_label(&d.status),
+            error: d.last_error.unwrap_or_default(),
+            created: datetime(d.created_at),
+        })
+        .collect();
+    let page = DeliveriesPage {
+        layout: Layout::of(&user, "Leveringen van een webhook"),
+        url: w.url,
+        events: w
+            .event_types
+            .iter()
+            .map(|t| event_label(t))
+            .collect::<Vec<_>>()
+            .join(", "),
+        lines,
+    };
+    render(StatusCode::OK, page)
+}
+
 /// `POST /beheer/webhooks/{id}/verwijder`: deletes it and goes back to the list.
 pub async fn delete(
     State(web): State<WebState>,
     user: WebUser,
     Path(id): Path<String>,
 ) -> Response {
-    let p = match allowed::<roles::AdminOnly>(&user) {
-        Ok(p) => p,
+    let (p, id) = match admin_and_id(&user, &id) {
+        Ok(r) => r,
         Err(r) => return r,
-    };
-    let gone = || error_page(StatusCode::NOT_FOUND, "Deze webhook bestaat niet (meer).");
-    let Ok(id) = Uuid::parse_str(&id) else {
-        return gone();
     };
     match webhooks::delete_webhook(&web.app, &p, id).await {
         Ok(()) => Redirect::to(BASE).into_response(),

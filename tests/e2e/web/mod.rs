@@ -3,9 +3,12 @@
 //! (`browser`) drives the same pages in a real Chromium.
 
 mod browser;
+mod calendars;
 mod canned;
+mod channels;
 mod contact;
 mod norms;
+mod norms_admin;
 mod people;
 mod reports;
 mod routing;

@@ -3,11 +3,14 @@
 //! in Dutch beside the field; other roles get a 403 page.
 
 use super::{between, desk, desk_user, Web};
-use crate::agent::send;
+use crate::agent::{citizen_message, send};
 use serde_json::{json, Value};
 use webcare_e2e::{both_backends, TestApp};
 
-both_backends!(the_admin_manages_webhooks_on_the_page);
+both_backends!(
+    the_admin_manages_webhooks_on_the_page,
+    the_admin_reads_the_delivery_log_of_a_webhook,
+);
 
 async fn hooks(app: &TestApp) -> Vec<Value> {
     let (s, b) = send(app.get("/api/v1/webhooks")).await;
@@ -150,4 +153,79 @@ async fn the_admin_manages_webhooks_on_the_page(app: TestApp) {
     );
     assert!(hooks(&app).await.is_empty());
     assert_eq!(ada.post(&delete, &[]).await.status, 404);
+}
+
+async fn the_admin_reads_the_delivery_log_of_a_webhook(app: TestApp) {
+    let d = desk(&app).await;
+    desk_user(
+        &app,
+        json!({"name": "Ada Beheer", "email": "ada@gemeente.test", "role": "admin"}),
+    )
+    .await;
+    let ada = Web::sign_in(&app, "ada@gemeente.test").await;
+    let body = json!({"url": "https://zaak.example.test/hook", "eventTypes": ["case.created", "message.received"]});
+    let (s, w) = send(app.post("/api/v1/webhooks", &body)).await;
+    assert_eq!(s, 201, "{w}");
+    let id = w["id"].as_str().unwrap().to_owned();
+    let page = format!("/beheer/webhooks/{id}");
+
+    // Linked from the list; no deliveries yet.
+    let p = ada.get("/beheer/webhooks").await;
+    assert!(
+        p.body.contains(&format!(r#"href="{page}">Leveringen"#)),
+        "{}",
+        p.body
+    );
+    let p = ada.get(&page).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("Nog geen leveringen."), "{}", p.body);
+
+    // A citizen's message: a new case and a message, each a delivery.
+    citizen_message(
+        &app,
+        &d.account,
+        "wh-1",
+        ("u-1", "Jan"),
+        "Lantaarnpaal kapot",
+    )
+    .await;
+    let (s, log) = send(app.get(&format!("/api/v1/webhooks/{id}/deliveries"))).await;
+    assert_eq!(s, 200, "{log}");
+    let log = log.as_array().cloned().unwrap_or_default();
+    assert_eq!(log.len(), 2, "{log:?}");
+    let p = ada.get(&page).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(
+        p.body.contains("<dd>https://zaak.example.test/hook</dd>"),
+        "{}",
+        p.body
+    );
+    let rows: Vec<&str> = p
+        .body
+        .split("<tr class=\"utrecht-table__row\">")
+        .skip(2)
+        .collect();
+    assert_eq!(rows.len(), 2, "{}", p.body);
+    // Newest first: the log's last event on top, with its type.
+    let newest = log
+        .iter()
+        .filter_map(|d| d["eventSeq"].as_i64())
+        .max()
+        .unwrap();
+    let event = app.store.events_after(newest - 1, 1).await.unwrap();
+    let label = match event[0].event.kind.as_str() {
+        "case.created" => "Nieuwe zaak (case.created)",
+        "message.received" => "Bericht ontvangen (message.received)",
+        other => panic!("not subscribed: {other}"),
+    };
+    assert!(rows[0].contains(label), "{label}: {}", rows[0]);
+    assert!(p.body.contains("Nieuwe zaak (case.created)"));
+    assert!(p.body.contains("Bericht ontvangen (message.received)"));
+
+    // Admin only; an unknown webhook is a 404 page.
+    let anna = Web::sign_in(&app, "anna@gemeente.test").await;
+    assert_eq!(anna.get(&page).await.status, 403);
+    assert_eq!(ada.get("/beheer/webhooks/geen-id").await.status, 404);
+    let unknown = format!("/beheer/webhooks/{}", uuid::Uuid::new_v4());
+    assert_eq!(ada.get(&unknown).await.status, 404);
 }

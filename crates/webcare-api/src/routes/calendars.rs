@@ -13,9 +13,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use webcare_desk::calendars;
 use webcare_desk::DeskError;
 use webcare_domain::sla::BusinessHours;
-use webcare_domain::sla::{CalendarSpec, FieldError, SlaError, HORIZON_SECONDS};
+use webcare_domain::sla::{CalendarSpec, SlaError, HORIZON_SECONDS};
 use webcare_store::sla::CalendarRecord;
 
 const PATH: &str = "/api/v1/calendars";
@@ -89,38 +90,6 @@ impl From<CalendarRecord> for Calendar {
     }
 }
 
-/// Domain validation errors as `invalidParams`.
-pub fn field_errors(errors: Vec<FieldError>) -> ApiError {
-    ApiError::Desk(DeskError::Invalid(
-        errors
-            .into_iter()
-            .map(|e| InvalidParam::new(e.name, e.code, e.reason))
-            .collect(),
-    ))
-}
-
-impl CalendarInput {
-    fn check(&self) -> ApiResult<()> {
-        let mut errors = match self.spec.validate() {
-            Ok(_) => vec![],
-            Err(e) => e,
-        };
-        if self.name.trim().is_empty() {
-            errors.insert(0, FieldError::new("name", "required", "must not be empty"));
-        } else if self.name.chars().count() > 200 {
-            errors.insert(
-                0,
-                FieldError::new("name", "too_long", "at most 200 characters"),
-            );
-        }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(field_errors(errors))
-        }
-    }
-}
-
 /// Create a calendar (its first version).
 #[utoipa::path(
     post, path = "/api/v1/calendars", tag = "sla",
@@ -133,13 +102,8 @@ pub async fn create(
     principal: Authorized<roles::AdminOnly>,
     ApiJson(body): ApiJson<CalendarInput>,
 ) -> ApiResult<(StatusCode, Json<Calendar>)> {
-    body.check()?;
     let from = body.effective_from.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-    let cal = state
-        .store
-        .create_calendar(body.name.trim(), from, body.spec)
-        .await?;
-    audit(&state, &principal, "calendar.created", cal.id).await?;
+    let cal = calendars::create_calendar(&state, &principal, &body.name, from, body.spec).await?;
     Ok((StatusCode::CREATED, Json(cal.into())))
 }
 
@@ -191,16 +155,9 @@ pub async fn update(
     IdPath(id): IdPath,
     ApiJson(body): ApiJson<CalendarInput>,
 ) -> ApiResult<Json<Calendar>> {
-    body.check()?;
     let from = body.effective_from.unwrap_or_else(Utc::now);
-    let cal = found(
-        state
-            .store
-            .put_calendar_version(id, Some(body.name.trim().to_owned()), from, body.spec)
-            .await?,
-        "calendar",
-    )?;
-    audit(&state, &principal, "calendar.updated", id).await?;
+    let cal =
+        calendars::put_version(&state, &principal, id, &body.name, from, body.spec, None).await?;
     Ok(Json(cal.into()))
 }
 
@@ -369,13 +326,4 @@ pub async fn business_time(
     Ok(Json(BusinessTime {
         business_minutes: minutes,
     }))
-}
-
-pub(crate) async fn audit(
-    state: &AppState,
-    p: &crate::auth::Principal,
-    action: &str,
-    id: Uuid,
-) -> ApiResult<()> {
-    super::people::audit(state, p, action, serde_json::json!({ "id": id })).await
 }

@@ -1,13 +1,13 @@
 use super::{found, PageQuery};
 use crate::auth::{roles, Authorized};
 use crate::dto::{ChannelAccount, ChannelAccountPatch, List, NewChannelAccount};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, IdPath};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::Json;
-use webcare_desk::DeskError;
+use webcare_desk::channel_accounts;
 
 const PATH: &str = "/api/v1/channel-accounts";
 
@@ -27,11 +27,7 @@ pub async fn create(
     principal: Authorized<roles::AdminOnly>,
     ApiJson(body): ApiJson<NewChannelAccount>,
 ) -> ApiResult<(StatusCode, Json<ChannelAccount>)> {
-    let account = state
-        .store
-        .create_channel_account(body.into_record()?)
-        .await?;
-    audit(&state, &principal, "channel_account.created", account.id).await?;
+    let account = channel_accounts::create_account(&state, &principal, body.into()).await?;
     Ok((StatusCode::CREATED, Json(account.into())))
 }
 
@@ -85,17 +81,7 @@ pub async fn update(
     IdPath(id): IdPath,
     ApiJson(body): ApiJson<ChannelAccountPatch>,
 ) -> ApiResult<Json<ChannelAccount>> {
-    let current = found(
-        state.store.get_channel_account(id).await?,
-        "channel account",
-    )?;
-    let patch = body.into_record(current.kind)?;
-    let a = found(
-        state.store.update_channel_account(id, patch).await?,
-        "channel account",
-    )?;
-    state.intake.forget_accounts();
-    audit(&state, &principal, "channel_account.updated", id).await?;
+    let a = channel_accounts::update_account(&state, &principal, id, body.into()).await?;
     Ok(Json(a.into()))
 }
 
@@ -111,27 +97,6 @@ pub async fn delete(
     principal: Authorized<roles::AdminOnly>,
     IdPath(id): IdPath,
 ) -> ApiResult<StatusCode> {
-    if !state.store.delete_channel_account(id).await? {
-        return Err(ApiError::Desk(DeskError::NotFound(
-            "channel account".into(),
-        )));
-    }
-    state.intake.forget_accounts();
-    audit(&state, &principal, "channel_account.deleted", id).await?;
+    channel_accounts::delete_account(&state, &principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-async fn audit(
-    state: &AppState,
-    p: &crate::auth::Principal,
-    action: &str,
-    id: uuid::Uuid,
-) -> ApiResult<()> {
-    super::people::audit(
-        state,
-        p,
-        action,
-        serde_json::json!({ "channelAccountId": id }),
-    )
-    .await
 }

@@ -2,7 +2,7 @@
 
 use super::{decode_cursor, page_limit};
 use super::{found, PageQuery};
-use crate::auth::{roles, Authorized, Principal};
+use crate::auth::{roles, Authorized};
 use crate::dto::List;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, IdPath};
@@ -18,15 +18,6 @@ use webcare_desk::patch::double_option;
 use webcare_desk::people;
 use webcare_domain::Role;
 use webcare_store::agent::{DepartmentRecord, TeamRecord, UserRecord};
-
-pub(crate) async fn audit(
-    state: &AppState,
-    p: &Principal,
-    action: &str,
-    detail: serde_json::Value,
-) -> ApiResult<()> {
-    Ok(people::audit(state, p, action, detail).await?)
-}
 
 // ------------------------------------------------------------------------------------ users
 

@@ -1,11 +1,10 @@
 //! SLA policies (admin), alerts (team lead), and the `sla` block of a case.
 
-use super::calendars::{audit, field_errors};
 use super::found;
 use super::PageQuery;
 use crate::auth::{roles, Authorized};
 use crate::dto::List;
-use crate::error::{ApiError, ApiResult, InvalidParam, Problem};
+use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiListQuery, IdPath};
 use crate::state::AppState;
 use axum::extract::State;
@@ -15,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use webcare_desk::DeskError;
+use webcare_desk::sla_policies;
 use webcare_domain::sla::{ClockKind, ClockStatus, ClockView, SlaPolicy};
 use webcare_store::sla::{AlertRecord, PolicyRecord};
 
@@ -99,38 +98,6 @@ pub async fn case_sla(state: &AppState, case_id: Uuid) -> ApiResult<CaseSla> {
 /// A policy version, as the store holds it.
 pub type Policy = PolicyRecord;
 
-/// Checks a policy and that its calendar exists.
-async fn check_policy(state: &AppState, p: &SlaPolicy) -> ApiResult<()> {
-    let mut errs: Vec<InvalidParam> = match p.validate() {
-        Ok(()) => vec![],
-        Err(e) => match field_errors(e) {
-            ApiError::Desk(DeskError::Invalid(v)) => v,
-            _ => vec![],
-        },
-    };
-    if p.name.chars().count() > 200 {
-        errs.push(InvalidParam::new(
-            "name",
-            "too_long",
-            "at most 200 characters",
-        ));
-    }
-    if let Some(id) = p.calendar_id {
-        if state.store.get_calendar(id).await?.is_none() {
-            errs.push(InvalidParam::new(
-                "calendarId",
-                "unknown_calendar",
-                format!("no calendar {id}"),
-            ));
-        }
-    }
-    if errs.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Desk(DeskError::Invalid(errs)))
-    }
-}
-
 /// Create a policy (ordered; first match wins; versioned by name and `effectiveFrom`).
 #[utoipa::path(
     post, path = "/api/v1/sla-policies", tag = "sla",
@@ -143,9 +110,7 @@ pub async fn create_policy(
     principal: Authorized<roles::AdminOnly>,
     ApiJson(body): ApiJson<SlaPolicy>,
 ) -> ApiResult<(StatusCode, Json<Policy>)> {
-    check_policy(&state, &body).await?;
-    let p = state.store.create_policy(body).await?;
-    audit(&state, &principal, "sla_policy.created", p.id).await?;
+    let p = sla_policies::create_policy(&state, &principal, body).await?;
     Ok((StatusCode::CREATED, Json(p)))
 }
 
@@ -197,9 +162,7 @@ pub async fn update_policy(
     IdPath(id): IdPath,
     ApiJson(body): ApiJson<SlaPolicy>,
 ) -> ApiResult<Json<Policy>> {
-    check_policy(&state, &body).await?;
-    let p = found(state.store.put_policy(id, body).await?, "SLA policy")?;
-    audit(&state, &principal, "sla_policy.updated", p.id).await?;
+    let p = sla_policies::put_policy(&state, &principal, id, body, None).await?;
     Ok(Json(p))
 }
 

@@ -2,7 +2,7 @@
 //! backoff for more than 24 hours, logged, and never sent again after a success.
 
 use crate::auth::{roles, Authorized};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, IdPath};
 use crate::state::AppState;
 use axum::extract::State;
@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use webcare_desk::webhooks;
-use webcare_desk::DeskError;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -128,13 +127,12 @@ pub type Delivery = webcare_store::agent_events::DeliveryRecord;
 )]
 pub async fn deliveries(
     State(state): State<AppState>,
-    _p: Authorized<roles::AdminOnly>,
+    p: Authorized<roles::AdminOnly>,
     IdPath(id): IdPath,
     ApiQuery(q): ApiQuery<DeliveryQuery>,
 ) -> ApiResult<Json<Vec<Delivery>>> {
-    if state.store.get_webhook(id).await?.is_none() {
-        return Err(ApiError::Desk(DeskError::NotFound("webhook".into())));
-    }
     let limit = super::page_limit(q.limit)?;
-    Ok(Json(state.store.list_deliveries(id, q.after, limit).await?))
+    Ok(Json(
+        webhooks::list_deliveries(&state, &p, id, q.after, limit).await?,
+    ))
 }

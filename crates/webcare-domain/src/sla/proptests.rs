@@ -379,3 +379,36 @@ proptest! {
         prop_assert_eq!(back, before);
     }
 }
+
+proptest! {
+    #![proptest_config(config(128))]
+
+    /// The preview of the next openings lists the open stretches the deadline walk sees: each
+    /// open to its last second and closed right after, the next one where the walk finds the
+    /// next open instant.
+    #[test]
+    fn openings_are_the_open_stretches((cal, base) in world(), at in -2_000i64..20_000) {
+        let from = base + Duration::minutes(at);
+        let list = cal.openings(from, 10);
+        let second = Duration::seconds(1);
+        let mut prev: Option<DateTime<Utc>> = None;
+        for &(a, b) in &list {
+            prop_assert!(a < b && b > from, "{a} {b} {from}");
+            prop_assert!(cal.is_open(b - second), "open until {b}");
+            prop_assert!(!cal.is_open(b), "closed at {b}");
+            let expected = match prev {
+                Some(_) => {
+                    prop_assert!(!cal.is_open(a - second), "closed before {a}");
+                    Some(a)
+                }
+                None => Some(a.max(from)),
+            };
+            prop_assert_eq!(cal.next_opening(prev.unwrap_or(from)), expected);
+            prev = Some(b);
+        }
+        if list.is_empty() {
+            // Never open in the year looked at.
+            prop_assert!(cal.next_opening(from).is_none_or(|t| t > from + Duration::days(360)));
+        }
+    }
+}

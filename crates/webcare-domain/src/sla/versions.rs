@@ -3,10 +3,10 @@
 //! first version, the first version applies. Deadline math crosses versions: time before a
 //! version's effective instant counts with the older version.
 
-use crate::sla::calendar::walk::Timeline;
+use crate::sla::calendar::walk::{day_number, resolve_local, Timeline};
 use crate::sla::calendar::{BusinessHours, Calendar, Inner};
 use crate::sla::error::SlaError;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Days, Utc};
 
 /// One calendar version.
 #[derive(Debug, Clone)]
@@ -66,7 +66,67 @@ impl CalendarVersions {
     pub fn in_force(&self, at: DateTime<Utc>) -> &Calendar {
         &self.versions[self.index_at(at.timestamp())].calendar
     }
+
+    /// The next `count` opening stretches as `[start, end)`: the one under way at `from` (from
+    /// its start), then the following ones. A stretch that runs on past midnight or into a newer
+    /// version is one stretch. Looks about a year ahead, so a calendar that is never open answers
+    /// an empty list.
+    pub fn openings(
+        &self,
+        from: DateTime<Utc>,
+        count: usize,
+    ) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        let t0 = from.timestamp();
+        let tz = self.in_force(from).time_zone();
+        // A day back: a stretch under way at `from` may have started the day before.
+        let Some(first) = from
+            .with_timezone(&tz)
+            .date_naive()
+            .checked_sub_days(Days::new(1))
+        else {
+            return Vec::new();
+        };
+        let mut out: Vec<(i64, i64)> = Vec::with_capacity(count + 1);
+        for offset in 0..OPENINGS_DAYS {
+            let Some(date) = first.checked_add_days(Days::new(offset)) else {
+                break;
+            };
+            let day = day_number(date);
+            for i in 0..self.versions.len() {
+                let (from_i, until_i) = (self.starts_at(i), self.ends_at(i));
+                let cal = &self.versions[i].calendar;
+                let tz = cal.time_zone();
+                for (s, e) in cal.spans_on(date) {
+                    let a = resolve_local(&tz, day, s).max(from_i);
+                    let b = resolve_local(&tz, day, e).min(until_i);
+                    if a >= b || b <= t0 {
+                        continue;
+                    }
+                    match out.last_mut() {
+                        Some(last) if last.1 >= a => last.1 = last.1.max(b),
+                        _ => out.push((a, b)),
+                    }
+                }
+            }
+            // One more than asked: the last one may still run on into the next day.
+            if out.len() > count {
+                break;
+            }
+        }
+        out.truncate(count);
+        out.into_iter()
+            .filter_map(|(a, b)| {
+                Some((
+                    DateTime::from_timestamp(a, 0)?,
+                    DateTime::from_timestamp(b, 0)?,
+                ))
+            })
+            .collect()
+    }
 }
+
+/// How many local days [`CalendarVersions::openings`] looks at, at most.
+const OPENINGS_DAYS: u64 = 400;
 
 impl BusinessHours for CalendarVersions {}
 

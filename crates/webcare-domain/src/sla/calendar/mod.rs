@@ -133,6 +133,29 @@ impl Calendar {
     pub fn week_open_seconds(&self) -> i64 {
         self.inner.tables.week_open
     }
+
+    /// The opening hours of local `date` as the rules say (an extra opening replaces the rest; a
+    /// closure or a holiday closes the day; else the weekly hours), touching intervals merged, in
+    /// minutes since local midnight (the end may be 1440).
+    pub fn hours_on(&self, date: NaiveDate) -> Vec<(u32, u32)> {
+        self.spans_on(date)
+            .into_iter()
+            .map(|(s, e)| (s / 60, e / 60))
+            .collect()
+    }
+
+    pub(crate) fn spans_on(&self, date: NaiveDate) -> Vec<Span> {
+        let r = &self.inner.rules;
+        if let Ok(i) = r.extras.binary_search_by_key(&date, |(d, _)| *d) {
+            return merged(&r.extras[i].1);
+        }
+        let holiday = r.holidays_enabled && crate::sla::holidays::is_holiday(date, r.good_friday);
+        if holiday || r.closures.binary_search(&date).is_ok() {
+            return Vec::new();
+        }
+        let weekday = chrono::Datelike::weekday(&date).num_days_from_monday() as usize;
+        self.inner.tables.weekly[weekday].to_vec()
+    }
 }
 
 /// Business-time arithmetic over opening hours, the same for one [`Calendar`] and for its

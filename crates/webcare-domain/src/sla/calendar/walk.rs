@@ -43,7 +43,7 @@ fn offset_at(tz: &Tz, utc: i64) -> i64 {
 
 /// The instant the wall clock first shows `secs` after local midnight of `day`: a time in a gap
 /// maps to the first instant after the gap, an ambiguous time to the earliest instant.
-fn resolve_local(tz: &Tz, day: i64, secs: u32) -> i64 {
+pub(crate) fn resolve_local(tz: &Tz, day: i64, secs: u32) -> i64 {
     let local = day * DAY + i64::from(secs);
     let Some(ndt) = DateTime::from_timestamp(local, 0).map(|d| d.naive_utc()) else {
         return local;
