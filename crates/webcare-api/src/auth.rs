@@ -109,6 +109,12 @@ pub mod roles {
         const ROLES: &'static [Role] = &[Admin];
     }
 
+    /// The citizen's privacy (AVG): retention preview and terms, legal holds.
+    pub struct Privacy;
+    impl Policy for Privacy {
+        const ROLES: &'static [Role] = &[Admin];
+    }
+
     /// Managing API tokens: every desk user their own, the admin all. Integrations may not.
     pub struct Tokens;
     impl Policy for Tokens {

@@ -17,6 +17,7 @@ pub mod patch;
 pub mod people;
 pub mod principal;
 pub mod replies;
+pub mod retention;
 pub mod routing;
 pub mod tokens;
 pub mod webhooks;

@@ -906,7 +906,7 @@ async fn an_export_holds_everything_about_the_contact(app: TestApp, idp: Idp) {
 
 /// Every row of every text, JSON or binary column in the desk's database that contains `needle`,
 /// as `table.column` (the scan an auditor would run after an erase).
-async fn rows_naming(app: &TestApp, needle: &str) -> Vec<String> {
+pub(super) async fn rows_naming(app: &TestApp, needle: &str) -> Vec<String> {
     let mut found = Vec::new();
     match app.backend {
         webcare_e2e::Backend::Sqlite => {

@@ -9,6 +9,7 @@ mod desk;
 mod live;
 mod oidc;
 mod reports;
+mod retention;
 mod routes;
 mod routing;
 mod tokens;

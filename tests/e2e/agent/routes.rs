@@ -15,6 +15,8 @@ const LEAD: &[&str] = &["admin", "teamlead"];
 const ADMIN: &[&str] = &["admin"];
 /// Reports: department users their own department's.
 const REPORTS: &[&str] = &["admin", "teamlead", "department"];
+/// The citizen's privacy: retention and legal holds.
+const PRIVACY: &[&str] = &["admin"];
 /// Every desk user (tokens: their own).
 const USERS: &[&str] = &["admin", "teamlead", "agent", "department"];
 
@@ -115,6 +117,13 @@ const POLICY: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/v1/contacts/{id}/access-log", ADMIN),
     ("POST", "/api/v1/contacts/{id}/export", ADMIN),
     ("POST", "/api/v1/contacts/{id}/erase", ADMIN),
+    ("GET", "/api/v1/retention/terms", PRIVACY),
+    ("PUT", "/api/v1/retention/terms", ADMIN),
+    ("GET", "/api/v1/retention/preview", PRIVACY),
+    ("POST", "/api/v1/cases/{id}/legal-hold", PRIVACY),
+    ("DELETE", "/api/v1/cases/{id}/legal-hold", PRIVACY),
+    ("POST", "/api/v1/contacts/{id}/legal-hold", PRIVACY),
+    ("DELETE", "/api/v1/contacts/{id}/legal-hold", PRIVACY),
 ];
 
 /// Fills every `{param}` with a fresh id.

@@ -1,0 +1,23 @@
+-- Retention (issue 15): the terms per case kind (and theme), versioned like the routing rules
+-- (each change stores the whole set as the next version; the primary key makes two concurrent
+-- changes conflict); a legal hold on a case or a contact; when a case was anonymised.
+CREATE TABLE retention_term_sets (
+    version         BIGINT PRIMARY KEY,
+    effective_from  BIGINT NOT NULL,
+    terms           JSONB NOT NULL,
+    created_by      TEXT NOT NULL,
+    created_at      BIGINT NOT NULL
+);
+
+ALTER TABLE cases ADD COLUMN anonymised_at BIGINT;
+ALTER TABLE cases ADD COLUMN legal_hold_at BIGINT;
+ALTER TABLE cases ADD COLUMN legal_hold_reason TEXT;
+ALTER TABLE contacts ADD COLUMN legal_hold_at BIGINT;
+ALTER TABLE contacts ADD COLUMN legal_hold_reason TEXT;
+
+-- The retention run reads the finished cases not yet anonymised by closing time; anonymised
+-- cases leave the index, so it stays as small as what is still to come.
+CREATE INDEX cases_retention ON cases (kind, (COALESCE(closed_at, resolved_at)), id)
+    WHERE anonymised_at IS NULL AND status IN ('resolved', 'closed');
+-- Raw deliveries past their short term are found by age.
+CREATE INDEX webhook_journal_received ON webhook_journal (received_at) WHERE octet_length(body) > 0;
