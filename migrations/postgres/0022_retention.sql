@@ -21,3 +21,12 @@ CREATE INDEX cases_retention ON cases (kind, (COALESCE(closed_at, resolved_at)),
     WHERE anonymised_at IS NULL AND status IN ('resolved', 'closed');
 -- Raw deliveries past their short term are found by age.
 CREATE INDEX webhook_journal_received ON webhook_journal (received_at) WHERE octet_length(body) > 0;
+
+-- The privacy officer (issue 15): reads the access log, exports, previews retention and sets
+-- legal holds; no agent work.
+ALTER TABLE api_tokens DROP CONSTRAINT api_tokens_role_check;
+ALTER TABLE api_tokens ADD CONSTRAINT api_tokens_role_check
+    CHECK (role IN ('admin','teamlead','agent','department','integration','privacy_officer'));
+ALTER TABLE users DROP CONSTRAINT users_role_check;
+ALTER TABLE users ADD CONSTRAINT users_role_check
+    CHECK (role IN ('agent','teamlead','department','admin','privacy_officer'));

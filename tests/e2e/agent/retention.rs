@@ -503,6 +503,44 @@ async fn retention_routes_are_for_admins_and_privacy(app: TestApp, _idp: Idp) {
             expect_problem(res, 403).await;
         }
     }
+    // The privacy officer previews, reads the terms and sets holds, but does not change the
+    // terms, and does no case work.
+    let po = app.token(Role::PrivacyOfficer).await;
+    let as_po = |m: reqwest::Method, path: &str| {
+        app.client
+            .request(m, app.url(path))
+            .bearer_auth(&po)
+            .json(&json!({"reason": "Formele klacht"}))
+    };
+    let (s, p) = send(as_po(reqwest::Method::GET, "/api/v1/retention/preview")).await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(p["cases"], 0);
+    let (s, _) = send(as_po(reqwest::Method::GET, "/api/v1/retention/terms")).await;
+    assert_eq!(s, 200);
+    let res = as_po(reqwest::Method::PUT, "/api/v1/retention/terms")
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 403).await;
+    let res = as_po(reqwest::Method::GET, "/api/v1/cases")
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 403).await;
+    let (s, _) = send(as_po(
+        reqwest::Method::POST,
+        &format!("/api/v1/cases/{case}/legal-hold"),
+    ))
+    .await;
+    assert_eq!(s, 404);
+    // A desk user may be a privacy officer (the role lists of migration 0022).
+    admin_post(
+        &app,
+        "/api/v1/users",
+        json!({"name": "P", "email": "fg@gemeente.test", "role": "privacy_officer"}),
+        201,
+    )
+    .await;
     // An unknown case or contact is a 404.
     let (s, _) = send(app.post(
         &format!("/api/v1/cases/{case}/legal-hold"),
