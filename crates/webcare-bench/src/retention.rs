@@ -1,12 +1,12 @@
 //! `retention`: N cases over the last year (the inbox suite's seed: 67% resolved or closed,
 //! n/10 contacts), each with a citizen message and a reply and their clocks (the reports
-//! suite's facts); terms of one day, so every finished case has expired. Then the retention
-//! run as the worker does it (`webcare_store::retention`: the pre-selection by kind, one
-//! transaction per batch of 1,000 that blanks and hashes, the contacts left with nothing to
-//! keep), in this process over the store, next to its floor measured in the same run: the two
-//! set-wise statements that blank every finished case's messages and mark the cases, at once.
-//! The floor is undone (the marks cleared) before the run; its blanked texts stay, which costs
-//! the run nothing.
+//! suite's facts), two live events and a note; terms of one day, so every case finished a day
+//! ago has expired. Then the retention run as the worker does it (`webcare_store::retention`:
+//! the pre-selection by kind, one transaction per batch of 1,000 that blanks and hashes, the
+//! contacts left with nothing to keep), in this process over the store, next to its floor
+//! measured in the same run: the set-wise statements that blank every expired case's messages,
+//! notes and events and mark the cases, at once. The floor is undone (the marks cleared) before
+//! the run; its blanked texts stay, which costs the run nothing.
 
 use crate::common::*;
 use crate::inbox::CaseRun;
@@ -22,30 +22,65 @@ pub fn default_cases(quick: bool) -> usize {
     }
 }
 
-const FINISHED: &str = "status IN ('resolved', 'closed')";
-
 pub async fn run(c: &CaseRun, report: &mut Report) -> anyhow::Result<()> {
+    // Every case finished more than a day ago has expired under terms of one day.
+    let now = chrono::Utc::now();
+    let cutoff = (now - chrono::Duration::days(1)).timestamp_millis();
+    let expired = format!(
+        "status IN ('resolved', 'closed') AND COALESCE(closed_at, resolved_at) <= {cutoff}"
+    );
     let (pool, _) = c.seed(1).await?;
     crate::reports::seed_facts(&pool, c.bdb.db).await?;
+    // What the desk logs per case besides: two live events and an internal note.
+    let payload = match c.bdb.db {
+        Db::Sqlite => "'{\"text\": \"Vraag\"}'",
+        Db::Postgres => "'{\"text\": \"Vraag\"}'::jsonb",
+    };
+    for kind in ["case.created", "message.received"] {
+        pool.exec(&format!(
+            "INSERT INTO events (at, kind, case_id, payload) \
+             SELECT first_message_at, '{kind}', id, {payload} FROM cases"
+        ))
+        .await?;
+    }
+    let new_id = match c.bdb.db {
+        Db::Sqlite => "randomblob(16)",
+        Db::Postgres => "gen_random_uuid()",
+    };
+    pool.exec(&format!(
+        "INSERT INTO case_notes (id, case_id, author, text, created_at) \
+         SELECT {new_id}, id, 'agent01', 'Burger gebeld', first_message_at FROM cases"
+    ))
+    .await?;
     c.analyze(&pool).await?;
     c.report_cases(
         report,
-        "seeded over a year, 2 messages and 1-2 clocks each",
+        "seeded over a year, 2 messages, 1-2 clocks, 2 events and a note each",
         "the full run seeds 300,000",
     );
     let finished = pool
-        .count(&format!("SELECT COUNT(*) FROM cases WHERE {FINISHED}"))
+        .count(&format!("SELECT COUNT(*) FROM cases WHERE {expired}"))
         .await?;
-    report.metric("finished_cases", finished as f64, "resolved or closed");
+    report.metric(
+        "expired_cases",
+        finished as f64,
+        "resolved or closed more than a day ago",
+    );
 
-    // The floor: blank and mark every finished case in two statements, then clear the marks.
+    // The floor: blank and mark every expired case set-wise, then clear the marks.
     let t = Instant::now();
+    for (table, set) in [
+        ("messages", "text = ''"),
+        ("case_notes", "text = ''"),
+        ("events", "payload = '{}'"),
+    ] {
+        pool.exec(&format!(
+            "UPDATE {table} SET {set} WHERE case_id IN (SELECT id FROM cases WHERE {expired})"
+        ))
+        .await?;
+    }
     pool.exec(&format!(
-        "UPDATE messages SET text = '' WHERE case_id IN (SELECT id FROM cases WHERE {FINISHED})"
-    ))
-    .await?;
-    pool.exec(&format!(
-        "UPDATE cases SET anonymised_at = 1 WHERE {FINISHED}"
+        "UPDATE cases SET anonymised_at = 1 WHERE {expired}"
     ))
     .await?;
     let floor_s = t.elapsed().as_secs_f64();
@@ -54,7 +89,7 @@ pub async fn run(c: &CaseRun, report: &mut Report) -> anyhow::Result<()> {
     report.metric(
         "floor_cases_per_s",
         finished as f64 / floor_s.max(1e-9),
-        "two set-wise UPDATEs: the messages blanked, the cases marked",
+        "set-wise UPDATEs: messages, notes and events blanked, the cases marked",
     );
     pool.close().await;
 
@@ -68,7 +103,6 @@ pub async fn run(c: &CaseRun, report: &mut Report) -> anyhow::Result<()> {
             .collect(),
         themes: Vec::new(),
     };
-    let now = chrono::Utc::now();
     let key = b"bench-retention-key-of-32-characters".to_vec();
     let t = Instant::now();
     let mut done = webcare_store::retention::Anonymised::default();
@@ -87,7 +121,7 @@ pub async fn run(c: &CaseRun, report: &mut Report) -> anyhow::Result<()> {
     let run_s = t.elapsed().as_secs_f64();
     anyhow::ensure!(
         done.cases == finished as u64,
-        "the run anonymised {} of {finished} finished cases",
+        "the run anonymised {} of {finished} expired cases",
         done.cases
     );
     let per_s = done.cases as f64 / run_s.max(1e-9);

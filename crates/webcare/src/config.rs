@@ -285,7 +285,8 @@ pub struct Config {
     pub retention: RetentionSettings,
     /// OIDC sign-in; off when absent.
     pub oidc: Option<OidcConfig>,
-    /// What this process does: `all`, or some of api, ingest, sla, outbox, pollers, webhooks
+    /// What this process does: `all`, or some of api, ingest, sla, outbox, pollers, webhooks,
+    /// retention
     /// (`WEBCARE_ROLES=api,sla`; `serve --roles` overrides). See docs/OPERATIONS.md.
     pub roles: crate::roles::Roles,
 }
@@ -448,6 +449,31 @@ mod tests {
                 "abcdefghijklmnopqrstuvwxyz012345"
             );
             assert!(!format!("{cfg:?}").contains("abcdefghij"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn retention_settings_come_from_files_and_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            // No key: no worker.
+            assert!(Config::load(None).unwrap().retention.worker().is_none());
+            jail.create_file("key", "0123456789abcdefghijklmnopqrstuvwxyz\n")?;
+            jail.set_env("WEBCARE_RETENTION__HASH_KEY_FILE", "key");
+            jail.set_env("WEBCARE_RETENTION__WINDOW", "22:00-04:00");
+            let cfg = Config::load(None).unwrap();
+            assert!(!format!("{cfg:?}").contains("0123456789"));
+            let w = cfg.retention.worker().expect("a key: the worker runs");
+            assert_eq!(w.run.key, b"0123456789abcdefghijklmnopqrstuvwxyz");
+            assert_eq!(w.run.journal_days, 30);
+            assert!(w
+                .window
+                .contains(chrono::NaiveTime::from_hms_opt(23, 0, 0).unwrap()));
+            jail.set_env("WEBCARE_RETENTION__WINDOW", "nachts");
+            assert!(Config::load(None).is_err());
+            jail.set_env("WEBCARE_RETENTION__WINDOW", "always");
+            jail.create_file("key", "short")?;
+            assert!(Config::load(None).is_err());
             Ok(())
         });
     }

@@ -125,35 +125,82 @@ fn needles(i: usize) -> [String; 4] {
     ]
 }
 
-/// Sets the closing of case `id` to `at` (a case closed long ago), in the database itself.
-async fn backdate(app: &TestApp, id: &str, at: chrono::DateTime<Utc>) {
-    let id: uuid::Uuid = id.parse().unwrap();
-    let ms = at.timestamp_millis();
-    let sql = "UPDATE cases SET \
-        closed_at = CASE WHEN closed_at IS NULL THEN NULL ELSE $1 END, \
-        resolved_at = CASE WHEN resolved_at IS NULL THEN NULL ELSE $1 END WHERE id = $2";
+/// Runs `sql` with the values `ms` and `id` ($1, $2) on the desk's database itself.
+async fn exec(app: &TestApp, sql: &str, ms: i64, id: Option<uuid::Uuid>) {
     match app.backend {
         Backend::Sqlite => {
             let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
-            sqlx::query(sql)
-                .bind(ms)
-                .bind(id)
-                .execute(&pool)
-                .await
-                .unwrap();
+            let mut q = sqlx::query(sql).bind(ms);
+            if let Some(id) = id {
+                q = q.bind(id);
+            }
+            q.execute(&pool).await.unwrap();
             pool.close().await;
         }
         Backend::Postgres => {
             let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
-            sqlx::query(sql)
-                .bind(ms)
-                .bind(id)
-                .execute(&pool)
-                .await
-                .unwrap();
+            let mut q = sqlx::query(sql).bind(ms);
+            if let Some(id) = id {
+                q = q.bind(id);
+            }
+            q.execute(&pool).await.unwrap();
             pool.close().await;
         }
     }
+}
+
+/// Sets the closing of case `id` to `at` (a case closed long ago), in the database itself.
+async fn backdate(app: &TestApp, id: &str, at: chrono::DateTime<Utc>) {
+    let sql = "UPDATE cases SET \
+        closed_at = CASE WHEN closed_at IS NULL THEN NULL ELSE $1 END, \
+        resolved_at = CASE WHEN resolved_at IS NULL THEN NULL ELSE $1 END WHERE id = $2";
+    exec(app, sql, at.timestamp_millis(), Some(id.parse().unwrap())).await;
+}
+
+/// A signed Messenger delivery, journalled and processed, then made 40 days old: its raw body
+/// is past the journal's 30-day term.
+async fn old_delivery(app: &TestApp) {
+    const PAGE: &str = "1049612400";
+    admin_post(
+        app,
+        "/api/v1/channel-accounts",
+        json!({"kind": "facebook_page", "name": "Gemeente", "externalId": PAGE, "defaultTeam": "kcc",
+               "credentials": {"appSecret": "retention-app-secret", "verifyToken": "v"}}),
+        201,
+    )
+    .await;
+    let body = json!({"object": "page", "entry": [{"id": PAGE, "time": 1773047700, "messaging": [{
+        "sender": {"id": "psid-oud-12"}, "recipient": {"id": PAGE},
+        "timestamp": Utc::now().timestamp_millis(),
+        "message": {"mid": "m_ret_1", "text": "Een oud bericht"}}]}]})
+    .to_string();
+    let sig = webcare_connectors::signature::sign_meta(b"retention-app-secret", body.as_bytes());
+    let res = app
+        .client
+        .post(app.url("/webhooks/meta"))
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let old = (Utc::now() - Days::days(40)).timestamp_millis();
+    for _ in 0..100 {
+        exec(
+            app,
+            "UPDATE webhook_journal SET received_at = $1",
+            old,
+            None,
+        )
+        .await;
+        let (_, p) = send(app.get("/api/v1/retention/preview")).await;
+        if p["journalEntries"] == 1 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the delivery was not processed");
 }
 
 /// Every report the desk answers, over every case (arrival from 2015 to 2030).
@@ -310,12 +357,14 @@ async fn a_retention_run_anonymises_exactly_the_expired_cases(app: TestApp, _idp
         }
         let _ = c;
     }
+    old_delivery(&app).await;
     let before = all_reports(&app).await;
 
     let (s, preview) = send(app.get("/api/v1/retention/preview")).await;
     assert_eq!(s, 200, "{preview}");
     let expired: Vec<usize> = (0..CASES.len()).filter(|i| CASES[*i].expired).collect();
     assert_eq!(preview["cases"], expired.len(), "{preview}");
+    assert_eq!(preview["journalEntries"], 1, "{preview}");
     let count = |kind: Value| {
         preview["kinds"]
             .as_array()
@@ -361,6 +410,7 @@ async fn a_retention_run_anonymises_exactly_the_expired_cases(app: TestApp, _idp
         .expect("the lease is free");
     assert_eq!(run.anonymised.cases, expired.len() as u64, "{run:?}");
     assert!(!run.interrupted);
+    assert_eq!(run.journal_entries, 1, "{run:?}");
     // Each expired case had one message.
     assert_eq!(run.anonymised.messages, expired.len() as u64, "{run:?}");
     // Every expired case's citizen has no other case: each contact is anonymised too.
@@ -389,6 +439,7 @@ async fn a_retention_run_anonymises_exactly_the_expired_cases(app: TestApp, _idp
     // Nothing is left for the next run; a second run does nothing.
     let (_, after) = send(app.get("/api/v1/retention/preview")).await;
     assert_eq!(after["cases"], 0, "{after}");
+    assert_eq!(after["journalEntries"], 0, "{after}");
     let again = webcare_workers::retention::run_leased(app.desk(), &cfg, Utc::now(), &stop)
         .await
         .unwrap()
