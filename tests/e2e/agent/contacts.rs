@@ -998,22 +998,15 @@ async fn an_erase_leaves_no_trace_of_the_citizen(app: TestApp, _idp: Idp) {
     .await;
     // The same citizen on Messenger, through the signed webhook (so the journal holds the raw
     // delivery).
-    let body = json!({"object": "page", "entry": [{"id": PAGE, "time": 1773047700, "messaging": [{
-        "sender": {"id": "psid-sanne-77"}, "recipient": {"id": PAGE},
-        "timestamp": chrono::Utc::now().timestamp_millis(),
-        "message": {"mid": "m_erase_1", "text": "Hallo, ik ben Sanne Jansen van de Lindelaan"}}]}]})
-    .to_string();
-    let sig = webcare_connectors::signature::sign_meta(b"erase-app-secret", body.as_bytes());
-    let res = app
-        .client
-        .post(app.url("/webhooks/meta"))
-        .header("content-type", "application/json")
-        .header("x-hub-signature-256", sig)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    post_messenger(
+        &app,
+        b"erase-app-secret",
+        PAGE,
+        "psid-sanne-77",
+        "m_erase_1",
+        "Hallo, ik ben Sanne Jansen van de Lindelaan",
+    )
+    .await;
     let mut c2 = None;
     for _ in 0..100 {
         let (_, list) = send(app.get("/api/v1/cases?limit=50")).await;

@@ -164,6 +164,34 @@ pub async fn admin_post(app: &TestApp, path: &str, body: Value, expect: u16) -> 
     b
 }
 
+/// A Messenger message from `sender` to `page`, as Meta delivers it signed with `secret`;
+/// asserts the 200 (the delivery is journalled, then processed).
+pub async fn post_messenger(
+    app: &TestApp,
+    secret: &[u8],
+    page: &str,
+    sender: &str,
+    mid: &str,
+    text: &str,
+) {
+    let body = json!({"object": "page", "entry": [{"id": page, "time": 1773047700, "messaging": [{
+        "sender": {"id": sender}, "recipient": {"id": page},
+        "timestamp": chrono::Utc::now().timestamp_millis(),
+        "message": {"mid": mid, "text": text}}]}]})
+    .to_string();
+    let sig = webcare_connectors::signature::sign_meta(secret, body.as_bytes());
+    let res = app
+        .client
+        .post(app.url("/webhooks/meta"))
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
 pub async fn team(app: &TestApp, name: &str) -> Value {
     admin_post(app, "/api/v1/teams", json!({"name": name}), 201).await
 }

@@ -169,22 +169,15 @@ async fn old_delivery(app: &TestApp) {
         201,
     )
     .await;
-    let body = json!({"object": "page", "entry": [{"id": PAGE, "time": 1773047700, "messaging": [{
-        "sender": {"id": "psid-oud-12"}, "recipient": {"id": PAGE},
-        "timestamp": Utc::now().timestamp_millis(),
-        "message": {"mid": "m_ret_1", "text": "Een oud bericht"}}]}]})
-    .to_string();
-    let sig = webcare_connectors::signature::sign_meta(b"retention-app-secret", body.as_bytes());
-    let res = app
-        .client
-        .post(app.url("/webhooks/meta"))
-        .header("content-type", "application/json")
-        .header("x-hub-signature-256", sig)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    post_messenger(
+        app,
+        b"retention-app-secret",
+        PAGE,
+        "psid-oud-12",
+        "m_ret_1",
+        "Een oud bericht",
+    )
+    .await;
     let old = (Utc::now() - Days::days(40)).timestamp_millis();
     for _ in 0..100 {
         exec(
