@@ -87,6 +87,11 @@ impl TestApp {
         }
     }
 
+    /// The desk core the app runs (for use cases a test drives directly, such as a worker's run).
+    pub fn desk(&self) -> &webcare_desk::Desk {
+        &self._app.state.desk
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

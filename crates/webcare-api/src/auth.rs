@@ -103,10 +103,17 @@ pub mod roles {
         const ROLES: &'static [Role] = &[Agent, Teamlead, Admin];
     }
 
-    /// Who read a citizen's data (the access log): the admin, for the citizen's request.
+    /// Who read a citizen's data (the access log) and the export: the admin and the privacy
+    /// officer, for the citizen's request.
     pub struct ContactPrivacy;
     impl Policy for ContactPrivacy {
-        const ROLES: &'static [Role] = &[Admin];
+        const ROLES: &'static [Role] = &[Admin, PrivacyOfficer];
+    }
+
+    /// The citizen's privacy (AVG): retention preview and terms, legal holds.
+    pub struct Privacy;
+    impl Policy for Privacy {
+        const ROLES: &'static [Role] = &[Admin, PrivacyOfficer];
     }
 
     /// Managing API tokens: every desk user their own, the admin all. Integrations may not.

@@ -97,6 +97,11 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(contacts::suggestions))
         .routes(routes!(contacts::access_log))
         .routes(routes!(contacts::export))
+        // Retention and legal holds (issue 15).
+        .routes(routes!(retention::get_terms, retention::put_terms))
+        .routes(routes!(retention::preview))
+        .routes(routes!(retention::hold_case, retention::release_case))
+        .routes(routes!(retention::hold_contact, retention::release_contact))
         .routes(routes!(routing_rules::list, routing_rules::create))
         .routes(routes!(routing_rules::update, routing_rules::delete))
         .routes(routes!(routing_rules::test))

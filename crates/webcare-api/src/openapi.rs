@@ -34,6 +34,7 @@ use utoipa::{Modify, OpenApi};
         (name = "tokens", description = "API tokens: each user their own, the admin all"),
         (name = "routing", description = "Routing rules: an ordered, versioned list; the first match routes a new case (admin; team leads read and test)"),
         (name = "contacts", description = "The citizen's record: contacts across channels, links, merges, suggestions, access log, export"),
+        (name = "retention", description = "Retention terms, what the next run would anonymise, legal holds (admin and privacy officer)"),
         (name = "deliveries", description = "Platform deliveries accepted but not stored: parked and rejected (admin)"),
     )
 )]
@@ -124,6 +125,8 @@ post   /api/v1/cases/{id}/notes                      createCaseNote
 get    /api/v1/cases/{id}/replies                    listCaseReplies
 post   /api/v1/cases/{id}/replies                    createCaseReply
 get    /api/v1/cases/{id}/sla                        listCaseClockRuns
+post   /api/v1/cases/{id}/legal-hold                 createCaseLegalHold
+delete /api/v1/cases/{id}/legal-hold                 deleteCaseLegalHold
 get    /api/v1/channel-accounts                      listChannelAccounts
 post   /api/v1/channel-accounts                      createChannelAccount
 get    /api/v1/channel-accounts/{id}                 getChannelAccount
@@ -145,6 +148,8 @@ post   /api/v1/contacts/{id}/erase                   eraseContact
 post   /api/v1/contacts/{id}/export                  exportContact
 post   /api/v1/contacts/{id}/merge                   mergeContacts
 get    /api/v1/contacts/{id}/suggestions             listContactSuggestions
+post   /api/v1/contacts/{id}/legal-hold              createContactLegalHold
+delete /api/v1/contacts/{id}/legal-hold              deleteContactLegalHold
 get    /api/v1/departments                           listDepartments
 post   /api/v1/departments                           createDepartment
 patch  /api/v1/departments/{id}                      updateDepartment
@@ -159,6 +164,9 @@ get    /api/v1/reports/norms                         getNormsReport
 get    /api/v1/reports/reaction                      getReactionReport
 get    /api/v1/reports/resolution                    getResolutionReport
 get    /api/v1/reports/volume                        getVolumeReport
+get    /api/v1/retention/preview                     getRetentionPreview
+get    /api/v1/retention/terms                       getRetentionTerms
+put    /api/v1/retention/terms                       updateRetentionTerms
 get    /api/v1/sla-policies                          listSlaPolicies
 post   /api/v1/sla-policies                          createSlaPolicy
 get    /api/v1/sla-policies/{id}                     getSlaPolicy

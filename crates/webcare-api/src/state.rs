@@ -8,6 +8,8 @@ pub struct ApiSettings {
     pub body_limit: usize,
     /// `host:port` names this desk is reached by; webhooks may not point at them.
     pub public_hosts: Vec<String>,
+    /// Days a raw platform delivery keeps its body in the journal (retention preview).
+    pub journal_days: u32,
 }
 
 impl Default for ApiSettings {
@@ -16,6 +18,7 @@ impl Default for ApiSettings {
         Self {
             body_limit: 4 * 1024 * 1024,
             public_hosts: Vec::new(),
+            journal_days: 30,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! webcare-bench: measures the desk against the floor of its own database in the same run.
 //!
-//! `cargo run --release -p webcare-bench -- <ingest|inbox|sla|memory|routing|reports> --db sqlite|postgres [--quick]`
+//! `cargo run --release -p webcare-bench -- <ingest|inbox|sla|memory|routing|reports|retention> --db sqlite|postgres [--quick]`
 //!
 //! Each suite prints a readable table and, as its last line, one JSON object
 //! `{"suite": "...", "db": "...", "metrics": {...}}`. Suites that need the server build it with
@@ -14,6 +14,7 @@ mod inbox;
 mod ingest;
 mod memory;
 mod reports;
+mod retention;
 mod routing;
 mod sla;
 mod workload;
@@ -30,6 +31,7 @@ enum Suite {
     Memory,
     Routing,
     Reports,
+    Retention,
 }
 
 #[derive(Debug, Parser)]
@@ -71,6 +73,9 @@ async fn main() -> anyhow::Result<()> {
         Suite::Memory => over_cases(&cli, "memory", inbox::default_cases, memory::run).await?,
         Suite::Routing => routing::run(cli.db, cli.quick, cli.n)?,
         Suite::Reports => over_cases(&cli, "reports", reports::default_cases, reports::run).await?,
+        Suite::Retention => {
+            over_cases(&cli, "retention", retention::default_cases, retention::run).await?
+        }
     };
     report.print();
     Ok(())

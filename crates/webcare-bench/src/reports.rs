@@ -57,7 +57,7 @@ fn dialect(db: Db) -> Dialect {
 /// Adds to every seeded case a citizen message, a reply 1 to 121 minutes later, a reaction clock
 /// stopped by that reply, and for resolved and closed cases a resolution clock (one set-wise
 /// `INSERT ... SELECT` each).
-async fn seed_facts(pool: &Pool, db: Db) -> anyhow::Result<()> {
+pub(crate) async fn seed_facts(pool: &Pool, db: Db) -> anyhow::Result<()> {
     let d = dialect(db);
     let (new_id, id_text) = (d.new_id, d.id_text);
     // Whole seconds: the segments' JSON has second precision.

@@ -19,6 +19,7 @@ pub mod patch;
 pub mod people;
 pub mod principal;
 pub mod replies;
+pub mod retention;
 pub mod routing;
 pub mod sla_policies;
 pub mod tokens;

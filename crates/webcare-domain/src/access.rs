@@ -151,7 +151,12 @@ mod tests {
 
     #[test]
     fn leads_admins_integrations_and_agent_tokens_see_everything() {
-        for role in [Role::Teamlead, Role::Admin, Role::Integration] {
+        for role in [
+            Role::Teamlead,
+            Role::Admin,
+            Role::Integration,
+            Role::PrivacyOfficer,
+        ] {
             assert_eq!(CaseScope::of(role, None), CaseScope::All);
         }
         assert_eq!(CaseScope::of(Role::Agent, None), CaseScope::All);

@@ -15,6 +15,7 @@ pub mod model;
 pub mod out_of_hours;
 pub mod replies;
 pub mod reports;
+pub mod retention;
 pub mod routing;
 pub mod sla;
 pub mod status;

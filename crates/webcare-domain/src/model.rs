@@ -153,13 +153,16 @@ string_enum!(
 );
 
 string_enum!(
-    /// What an API caller may do. Integrations feed messages in; admins configure the desk.
+    /// What an API caller may do. Integrations feed messages in; admins configure the desk; the
+    /// privacy officer (functionaris gegevensbescherming) reads the access log, exports a
+    /// citizen's record, previews retention and sets legal holds, and does no case work.
     Role, "role" {
         Admin => "admin",
         Teamlead => "teamlead",
         Agent => "agent",
         Department => "department",
         Integration => "integration",
+        PrivacyOfficer => "privacy_officer",
     }
 );
 

@@ -73,6 +73,14 @@ impl Dialect {
 }
 
 impl Dialect {
+    /// A raw journal delivery that still holds its body (an emptied one is zero bytes).
+    pub fn body_not_empty(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "length(body) > 0",
+            Dialect::Postgres => "octet_length(body) > 0",
+        }
+    }
+
     /// Appends `SELECT contact_id ...` of the identities whose names contain every word
     /// (SQLite: the FTS5 table; PostgreSQL: the `tsvector` GIN index of migration 0004).
     pub fn push_name_words(self, q: &mut Query, words: &[String]) {

@@ -32,7 +32,8 @@ pub struct Erased {
 pub trait Erasure: Send + Sync {
     /// Erases contact `id` (a live contact) and what was merged into it. Refused (conflict)
     /// while one of its cases is still open: close or resolve them first, so no clock or reply
-    /// waits on a citizen who no longer exists. `reason` and `actor` go to the audit.
+    /// waits on a citizen who no longer exists; and while the contact or one of its cases is
+    /// under a legal hold. `reason` and `actor` go to the audit.
     async fn erase_contact(&self, id: Uuid, actor: &str, reason: &str) -> Result<Erased>;
 }
 
@@ -44,18 +45,35 @@ impl<S: SqlCore> Erasure for S {
     async fn erase_contact(&self, id: Uuid, actor: &str, reason: &str) -> Result<Erased> {
         let now = to_ms(Utc::now());
         let mut tx = self.db().begin().await?;
-        let merged: Option<Option<Uuid>> = query("SELECT merged_into FROM contacts WHERE id = $1")
-            .bind(id)
-            .scalar_optional(&mut tx)
-            .await?;
+        let merged: Option<(Option<Uuid>, bool)> =
+            query("SELECT merged_into, legal_hold_at IS NOT NULL FROM contacts WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut tx)
+                .await?;
         match merged {
             None => return Err(StoreError::NotFound(format!("contact {id}"))),
-            Some(Some(to)) => {
+            Some((Some(to), _)) => {
                 return Err(StoreError::Conflict(format!(
                     "contact {id} was merged into {to}; erase that one"
                 )))
             }
-            Some(None) => {}
+            Some((None, true)) => {
+                return Err(StoreError::Conflict(format!(
+                    "contact {id} is under a legal hold; lift it before erasing"
+                )))
+            }
+            Some((None, false)) => {}
+        }
+        let held: Option<Uuid> = query(
+            "SELECT id FROM cases WHERE contact_id = $1 AND legal_hold_at IS NOT NULL LIMIT 1",
+        )
+        .bind(id)
+        .scalar_optional(&mut tx)
+        .await?;
+        if let Some(case) = held {
+            return Err(StoreError::Conflict(format!(
+                "case {case} of the contact is under a legal hold; lift it before erasing"
+            )));
         }
         let open: Vec<Uuid> = query(
             "SELECT id FROM cases WHERE contact_id = $1 AND status NOT IN ('resolved', 'closed') \
@@ -87,7 +105,7 @@ impl<S: SqlCore> Erasure for S {
         };
         out.journal_entries = scrub_journal(&mut tx, &names).await?;
         for chunk in cases.chunks(500) {
-            out.messages += blank_cases(&mut tx, chunk).await?;
+            out.messages += blank_cases(&mut tx, chunk, Keys::Drop).await?;
         }
         out.identities = query("DELETE FROM contact_identities WHERE contact_id = $1")
             .bind(id)
@@ -127,19 +145,45 @@ impl<S: SqlCore> Erasure for S {
     }
 }
 
-/// Blanks what the cases `ids` hold about the citizen; answers how many messages it blanked.
-async fn blank_cases(tx: &mut Tx, ids: &[Uuid]) -> Result<u64> {
+/// What becomes of the keys that embed a platform user id (thread keys, conversation keys).
+#[derive(Clone, Copy)]
+pub(crate) enum Keys<'a> {
+    /// Removed: an erase leaves nothing to thread on.
+    Drop,
+    /// Replaced by the keyed hash (`retention::keyed_hash`): retention keeps the anonymised
+    /// messages of one conversation together.
+    Hash(&'a [u8]),
+}
+
+/// Blanks what the cases `ids` hold about the citizen (an erase and a retention run alike);
+/// answers how many messages it blanked.
+pub(crate) async fn blank_cases(tx: &mut Tx, ids: &[Uuid], keys: Keys<'_>) -> Result<u64> {
     let mut n = 0;
     let author = crate::db::json(&webcare_domain::inbound::Author::default());
-    let gone = crate::db::json(&serde_json::json!({"erased": true}));
+    let gone = crate::db::json(&match keys {
+        Keys::Drop => serde_json::json!({"erased": true}),
+        Keys::Hash(_) => serde_json::json!({"anonymised": true}),
+    });
     let empty = crate::db::json(&serde_json::json!([]));
-    let statements: [(&str, Vec<crate::db::Arg>); 8] = [
-        (
+    if let Keys::Hash(key) = keys {
+        hash_keys(tx, ids, key).await?;
+    }
+    let messages = match keys {
+        Keys::Drop => {
             "UPDATE messages SET text = '', author = $1, attachments = $2, edit_history = $2, \
-             conversation_key = NULL, author_identity_id = NULL WHERE case_id IN ",
-            vec![author, empty],
-        ),
-        ("DELETE FROM case_threads WHERE case_id IN ", vec![]),
+             conversation_key = NULL, author_identity_id = NULL WHERE case_id IN "
+        }
+        // The identity stays linked: the contact is anonymised with its last case.
+        Keys::Hash(_) => {
+            "UPDATE messages SET text = '', author = $1, attachments = $2, edit_history = $2 \
+             WHERE case_id IN "
+        }
+    };
+    let mut statements: Vec<(&str, Vec<crate::db::Arg>)> = vec![(messages, vec![author, empty])];
+    if let Keys::Drop = keys {
+        statements.push(("DELETE FROM case_threads WHERE case_id IN ", vec![]));
+    }
+    statements.extend([
         (
             "UPDATE cases SET preview = NULL, author_name = NULL, author_handle = NULL, \
              department_answer = NULL WHERE id IN ",
@@ -169,7 +213,7 @@ async fn blank_cases(tx: &mut Tx, ids: &[Uuid]) -> Result<u64> {
             "UPDATE audit_events SET detail = $1 WHERE case_id IN ",
             vec![gone],
         ),
-    ];
+    ]);
     for (i, (sql, args)) in statements.into_iter().enumerate() {
         let mut q = query(sql);
         for a in args {
@@ -183,6 +227,59 @@ async fn blank_cases(tx: &mut Tx, ids: &[Uuid]) -> Result<u64> {
         }
     }
     Ok(n)
+}
+
+/// Replaces the thread keys and conversation keys of the cases `ids` by their keyed hash.
+async fn hash_keys(tx: &mut Tx, ids: &[Uuid], key: &[u8]) -> Result<()> {
+    use crate::retention::keyed_hash;
+    let mut q =
+        query("SELECT channel_account_id, thread_key, case_id FROM case_threads WHERE case_id IN ");
+    q.push_list(ids.iter().copied());
+    let threads: Vec<(Uuid, String, Uuid)> = q.fetch_all(&mut *tx).await?;
+    if !threads.is_empty() {
+        let mut q = query("DELETE FROM case_threads WHERE case_id IN ");
+        q.push_list(ids.iter().copied());
+        q.execute(&mut *tx).await?;
+        for chunk in threads.chunks(500) {
+            let mut q =
+                query("INSERT INTO case_threads (channel_account_id, thread_key, case_id) ");
+            q.push_values(chunk.iter().map(|(account, k, case)| {
+                let k = if k.starts_with("h:") {
+                    k.clone()
+                } else {
+                    keyed_hash(key, k)
+                };
+                [(*account).into(), k.into(), (*case).into()]
+            }))
+            .push(" ON CONFLICT DO NOTHING");
+            q.execute(&mut *tx).await?;
+        }
+    }
+    let mut q = query(
+        "SELECT DISTINCT conversation_key FROM messages WHERE conversation_key IS NOT NULL \
+         AND case_id IN ",
+    );
+    q.push_list(ids.iter().copied());
+    let conversations: Vec<String> = q.scalars(&mut *tx).await?;
+    let conversations: Vec<String> = conversations
+        .into_iter()
+        .filter(|k| !k.starts_with("h:"))
+        .collect();
+    for chunk in conversations.chunks(500) {
+        let mut q = query("UPDATE messages SET conversation_key = CASE conversation_key");
+        for k in chunk {
+            q.push(" WHEN ")
+                .push_bind(k.as_str())
+                .push(" THEN ")
+                .push_bind(keyed_hash(key, k));
+        }
+        q.push(" END WHERE case_id IN ")
+            .push_list(ids.iter().copied())
+            .push(" AND conversation_key IN ")
+            .push_list(chunk.iter().map(String::as_str));
+        q.execute(&mut *tx).await?;
+    }
+    Ok(())
 }
 
 /// Empties the raw webhook deliveries that name one of `names` (platform user ids and handles):

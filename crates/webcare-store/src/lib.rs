@@ -20,6 +20,7 @@ mod ingest_plan;
 mod postgres;
 pub mod records;
 pub mod reports;
+pub mod retention;
 pub mod routing;
 pub mod sla;
 mod sql;
@@ -154,6 +155,7 @@ pub trait Store:
     + routing::RoutingRules
     + reports::ReportStore
     + erase::Erasure
+    + retention::Retention
 {
     /// The backend's name: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

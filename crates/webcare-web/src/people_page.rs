@@ -378,11 +378,12 @@ pub(crate) fn pairs(all: &[(&str, &str)]) -> Vec<(String, String)> {
 
 // ------------------------------------------------------------------------------ users
 
-const ROLES: [(&str, &str); 4] = [
+const ROLES: [(&str, &str); 5] = [
     ("agent", "Medewerker KCC"),
     ("teamlead", "Teamleider"),
     ("department", "Vakafdeling"),
     ("admin", "Beheerder"),
+    ("privacy_officer", "Privacyfunctionaris"),
 ];
 
 const ACTIVE: [(&str, &str); 2] = [("ja", "Ja"), ("nee", "Nee (kan niet aanmelden)")];

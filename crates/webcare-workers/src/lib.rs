@@ -1,11 +1,12 @@
 //! The desk's background loops: the journal sweep, the outbox sender, the X poller, the SLA
-//! timers, the outbound webhook deliveries and the live relay between nodes; each ends when its
+//! timers, the outbound webhook deliveries, retention and the live relay between nodes; each ends when its
 //! cancellation token fires, and [`start`] (called by the composition root) starts the chosen ones.
 //! May use: webcare-domain, webcare-store, webcare-connectors, webcare-desk.
 #![forbid(unsafe_code)]
 
 pub mod live_relay;
 pub mod outbox;
+pub mod retention;
 pub mod sla_worker;
 pub mod webhooks;
 pub mod x_poller;
@@ -28,6 +29,8 @@ pub struct Loops {
     pub sla: bool,
     /// The other nodes' live events to this node's streams (a node that serves the API).
     pub live_relay: bool,
+    /// Anonymising what has passed its retention term.
+    pub retention: Option<retention::RetentionConfig>,
 }
 
 /// Starts the chosen workers over the desk; each ends when `cancel` fires.
@@ -48,6 +51,13 @@ pub fn start(desk: &Desk, workers: Loops, cancel: CancellationToken) -> Vec<Join
     if workers.live_relay {
         handles.push(tokio::spawn(live_relay::run(
             desk.store.clone(),
+            cancel.clone(),
+        )));
+    }
+    if let Some(cfg) = workers.retention {
+        handles.push(tokio::spawn(retention::run_loop(
+            desk.clone(),
+            cfg,
             cancel.clone(),
         )));
     }

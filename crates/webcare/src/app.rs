@@ -29,6 +29,8 @@ pub struct Workers {
     pub webhooks: Option<RetryPolicy>,
     /// SLA timers and their notifications.
     pub sla: bool,
+    /// The retention worker (role `retention`, with a hash key configured).
+    pub retention: Option<webcare_workers::retention::RetentionConfig>,
 }
 
 impl Workers {
@@ -52,6 +54,17 @@ impl Workers {
             connectors: any.then_some(connectors),
             webhooks: roles.has(Role::Webhooks).then(RetryPolicy::default),
             sla: roles.has(Role::Sla) && cfg.sla.worker,
+            retention: if roles.has(Role::Retention) {
+                let w = cfg.retention.worker();
+                if w.is_none() {
+                    tracing::warn!(
+                        "role retention: no retention.hash_key configured; nothing is anonymised"
+                    );
+                }
+                w
+            } else {
+                None
+            },
         }
     }
 
@@ -62,6 +75,7 @@ impl Workers {
             connectors: None,
             webhooks: None,
             sla: false,
+            retention: None,
         }
     }
 }
@@ -178,6 +192,7 @@ impl App {
             settings: Arc::new(ApiSettings {
                 body_limit: cfg.body_limit_bytes,
                 public_hosts: vec![cfg.bind.to_ascii_lowercase(), addr.to_string()],
+                journal_days: cfg.retention.journal_days,
             }),
             oidc: cfg
                 .oidc
@@ -193,6 +208,7 @@ impl App {
             webhooks: workers.webhooks.clone(),
             sla: workers.sla,
             live_relay: workers.api,
+            retention: workers.retention.clone(),
         };
         let mut handles = webcare_workers::start(&desk, loops, stop_workers.clone());
         handles.push(tokio::spawn(backfill_inbox_rows(

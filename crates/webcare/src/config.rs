@@ -120,6 +120,55 @@ impl MetricsConfig {
     }
 }
 
+/// Retention (issue 15): the worker of the `retention` role and the journal's short term. The
+/// terms per case kind are the admin's (`/api/v1/retention/terms`), not configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RetentionSettings {
+    /// The key of the HMAC-SHA256 that replaces platform user ids in anonymised data (at least
+    /// 32 characters; keep it stable: a new key no longer groups a conversation across runs).
+    /// Also `WEBCARE_RETENTION__HASH_KEY_FILE`. Without it the retention worker does not run.
+    pub hash_key: Option<Secret>,
+    /// Days a raw platform delivery keeps its body in the journal.
+    pub journal_days: u32,
+    /// When the worker runs, Europe/Amsterdam time: `HH:MM-HH:MM` or `always`.
+    pub window: String,
+    /// Cases anonymised per transaction.
+    pub batch: u32,
+    /// How often the worker looks whether a run is due, in seconds.
+    pub check_seconds: u64,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            hash_key: None,
+            journal_days: 30,
+            window: "01:00-05:00".into(),
+            batch: 1000,
+            check_seconds: 300,
+        }
+    }
+}
+
+impl RetentionSettings {
+    /// The worker's settings; `None` without a hash key.
+    pub fn worker(&self) -> Option<webcare_workers::retention::RetentionConfig> {
+        let key = self.hash_key.as_ref()?;
+        let window = webcare_domain::retention::Window::parse(&self.window).ok()?;
+        let mut cfg = webcare_workers::retention::RetentionConfig::new(
+            webcare_desk::retention::RunSettings {
+                key: key.0.as_bytes().to_vec(),
+                journal_days: self.journal_days,
+                batch: self.batch,
+            },
+            window,
+        );
+        cfg.check_every = std::time::Duration::from_secs(self.check_seconds.max(1));
+        Some(cfg)
+    }
+}
+
 /// SLA defaults (used when no SLA policy matches a case) and the timer worker.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -233,9 +282,11 @@ pub struct Config {
     pub http: HttpConfig,
     pub metrics: MetricsConfig,
     pub sla: SlaSettings,
+    pub retention: RetentionSettings,
     /// OIDC sign-in; off when absent.
     pub oidc: Option<OidcConfig>,
-    /// What this process does: `all`, or some of api, ingest, sla, outbox, pollers, webhooks
+    /// What this process does: `all`, or some of api, ingest, sla, outbox, pollers, webhooks,
+    /// retention
     /// (`WEBCARE_ROLES=api,sla`; `serve --roles` overrides). See docs/OPERATIONS.md.
     pub roles: crate::roles::Roles,
 }
@@ -254,6 +305,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             metrics: MetricsConfig::default(),
             sla: SlaSettings::default(),
+            retention: RetentionSettings::default(),
             oidc: None,
             roles: crate::roles::Roles::all(),
         }
@@ -261,7 +313,7 @@ impl Default for Config {
 }
 
 /// Secrets that may also be given as a file path in `WEBCARE_<NAME>_FILE`.
-const FILE_SECRETS: &[&str] = &["DATABASE_URL", "ADMIN_TOKEN"];
+const FILE_SECRETS: &[&str] = &["DATABASE_URL", "ADMIN_TOKEN", "RETENTION__HASH_KEY"];
 
 impl Config {
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
@@ -275,7 +327,9 @@ impl Config {
                 let value = std::fs::read_to_string(&path).map_err(|e| {
                     anyhow::anyhow!("cannot read WEBCARE_{name}_FILE ({path}): {e}")
                 })?;
-                fig = fig.merge((name.to_lowercase(), value.trim().to_owned()));
+                // `RETENTION__HASH_KEY` is the nested key `retention.hash_key`.
+                let key = name.to_lowercase().replace("__", ".");
+                fig = fig.merge((key, value.trim().to_owned()));
             }
         }
         fig = fig.merge(
@@ -295,6 +349,22 @@ impl Config {
                 "admin_token must be at least 24 characters (use `openssl rand -base64 32`)"
             );
         }
+        if let Some(k) = &self.retention.hash_key {
+            anyhow::ensure!(
+                k.0.len() >= 32,
+                "retention.hash_key must be at least 32 characters (use `openssl rand -base64 32`)"
+            );
+        }
+        webcare_domain::retention::Window::parse(&self.retention.window)
+            .map_err(|e| anyhow::anyhow!("retention.window: {e}"))?;
+        anyhow::ensure!(
+            (1..=5000).contains(&self.retention.batch),
+            "retention.batch must be between 1 and 5000"
+        );
+        anyhow::ensure!(
+            (1..=3650).contains(&self.retention.journal_days),
+            "retention.journal_days must be between 1 and 3650"
+        );
         anyhow::ensure!(
             (1..=2000).contains(&self.ingest.max_batch),
             "ingest.max_batch must be between 1 and 2000"
@@ -379,6 +449,31 @@ mod tests {
                 "abcdefghijklmnopqrstuvwxyz012345"
             );
             assert!(!format!("{cfg:?}").contains("abcdefghij"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn retention_settings_come_from_files_and_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            // No key: no worker.
+            assert!(Config::load(None).unwrap().retention.worker().is_none());
+            jail.create_file("key", "0123456789abcdefghijklmnopqrstuvwxyz\n")?;
+            jail.set_env("WEBCARE_RETENTION__HASH_KEY_FILE", "key");
+            jail.set_env("WEBCARE_RETENTION__WINDOW", "22:00-04:00");
+            let cfg = Config::load(None).unwrap();
+            assert!(!format!("{cfg:?}").contains("0123456789"));
+            let w = cfg.retention.worker().expect("a key: the worker runs");
+            assert_eq!(w.run.key, b"0123456789abcdefghijklmnopqrstuvwxyz");
+            assert_eq!(w.run.journal_days, 30);
+            assert!(w
+                .window
+                .contains(chrono::NaiveTime::from_hms_opt(23, 0, 0).unwrap()));
+            jail.set_env("WEBCARE_RETENTION__WINDOW", "nachts");
+            assert!(Config::load(None).is_err());
+            jail.set_env("WEBCARE_RETENTION__WINDOW", "always");
+            jail.create_file("key", "short")?;
+            assert!(Config::load(None).is_err());
             Ok(())
         });
     }

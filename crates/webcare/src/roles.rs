@@ -25,16 +25,19 @@ pub enum Role {
     Pollers,
     /// Delivering the desk's events to subscribed webhooks.
     Webhooks,
+    /// Anonymising what has passed its retention term (off-hours, once across nodes).
+    Retention,
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::Api,
         Role::Ingest,
         Role::Sla,
         Role::Outbox,
         Role::Pollers,
         Role::Webhooks,
+        Role::Retention,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +48,7 @@ impl Role {
             Role::Outbox => "outbox",
             Role::Pollers => "pollers",
             Role::Webhooks => "webhooks",
+            Role::Retention => "retention",
         }
     }
 }
@@ -94,7 +98,7 @@ impl FromStr for Roles {
         }
         if set.is_empty() {
             return Err(
-                "no role given: use all or any of api, ingest, sla, outbox, pollers, webhooks"
+                "no role given: use all or any of api, ingest, sla, outbox, pollers, webhooks, retention"
                     .into(),
             );
         }
@@ -145,6 +149,8 @@ mod tests {
         assert_eq!(r.to_string(), "api,sla,outbox");
         let e = "api,retentie".parse::<Roles>().unwrap_err();
         assert!(e.contains("unknown role 'retentie'"), "{e}");
+        assert!(Roles::all().has(Role::Retention));
+        assert!("retention".parse::<Roles>().unwrap().has(Role::Retention));
         assert!(" , ".parse::<Roles>().is_err());
         let from_toml: Roles =
             serde_json::from_value(serde_json::json!(["webhooks", "ingest"])).unwrap();

@@ -906,7 +906,7 @@ async fn an_export_holds_everything_about_the_contact(app: TestApp, idp: Idp) {
 
 /// Every row of every text, JSON or binary column in the desk's database that contains `needle`,
 /// as `table.column` (the scan an auditor would run after an erase).
-async fn rows_naming(app: &TestApp, needle: &str) -> Vec<String> {
+pub(super) async fn rows_naming(app: &TestApp, needle: &str) -> Vec<String> {
     let mut found = Vec::new();
     match app.backend {
         webcare_e2e::Backend::Sqlite => {
@@ -998,22 +998,15 @@ async fn an_erase_leaves_no_trace_of_the_citizen(app: TestApp, _idp: Idp) {
     .await;
     // The same citizen on Messenger, through the signed webhook (so the journal holds the raw
     // delivery).
-    let body = json!({"object": "page", "entry": [{"id": PAGE, "time": 1773047700, "messaging": [{
-        "sender": {"id": "psid-sanne-77"}, "recipient": {"id": PAGE},
-        "timestamp": chrono::Utc::now().timestamp_millis(),
-        "message": {"mid": "m_erase_1", "text": "Hallo, ik ben Sanne Jansen van de Lindelaan"}}]}]})
-    .to_string();
-    let sig = webcare_connectors::signature::sign_meta(b"erase-app-secret", body.as_bytes());
-    let res = app
-        .client
-        .post(app.url("/webhooks/meta"))
-        .header("content-type", "application/json")
-        .header("x-hub-signature-256", sig)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    post_messenger(
+        &app,
+        b"erase-app-secret",
+        PAGE,
+        "psid-sanne-77",
+        "m_erase_1",
+        "Hallo, ik ben Sanne Jansen van de Lindelaan",
+    )
+    .await;
     let mut c2 = None;
     for _ in 0..100 {
         let (_, list) = send(app.get("/api/v1/cases?limit=50")).await;

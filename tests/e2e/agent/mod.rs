@@ -9,6 +9,7 @@ mod desk;
 mod live;
 mod oidc;
 mod reports;
+mod retention;
 mod routes;
 mod routing;
 mod tokens;
@@ -161,6 +162,34 @@ pub async fn admin_post(app: &TestApp, path: &str, body: Value, expect: u16) -> 
     let (s, b) = send(app.post(path, &body)).await;
     assert_eq!(s, expect, "POST {path}: {b}");
     b
+}
+
+/// A Messenger message from `sender` to `page`, as Meta delivers it signed with `secret`;
+/// asserts the 200 (the delivery is journalled, then processed).
+pub async fn post_messenger(
+    app: &TestApp,
+    secret: &[u8],
+    page: &str,
+    sender: &str,
+    mid: &str,
+    text: &str,
+) {
+    let body = json!({"object": "page", "entry": [{"id": page, "time": 1773047700, "messaging": [{
+        "sender": {"id": sender}, "recipient": {"id": page},
+        "timestamp": chrono::Utc::now().timestamp_millis(),
+        "message": {"mid": mid, "text": text}}]}]})
+    .to_string();
+    let sig = webcare_connectors::signature::sign_meta(secret, body.as_bytes());
+    let res = app
+        .client
+        .post(app.url("/webhooks/meta"))
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
 }
 
 pub async fn team(app: &TestApp, name: &str) -> Value {

@@ -9,12 +9,24 @@ use webcare_domain::Role;
 
 webcare_e2e::both_backends!(every_route_in_the_openapi_document_is_authorised);
 
+/// Every role with case work (the privacy officer has none).
 const ALL: &[&str] = &["admin", "teamlead", "agent", "department", "integration"];
+/// The roles each route is tried with.
+const EVERY_ROLE: &[&str] = &[
+    "admin",
+    "teamlead",
+    "agent",
+    "department",
+    "integration",
+    "privacy_officer",
+];
 const KCC: &[&str] = &["admin", "teamlead", "agent"];
 const LEAD: &[&str] = &["admin", "teamlead"];
 const ADMIN: &[&str] = &["admin"];
 /// Reports: department users their own department's.
 const REPORTS: &[&str] = &["admin", "teamlead", "department"];
+/// The citizen's privacy: retention and legal holds.
+const PRIVACY: &[&str] = &["admin", "privacy_officer"];
 /// Every desk user (tokens: their own).
 const USERS: &[&str] = &["admin", "teamlead", "agent", "department"];
 
@@ -112,9 +124,16 @@ const POLICY: &[(&str, &str, &[&str])] = &[
     ),
     ("POST", "/api/v1/contacts/{id}/merge", KCC),
     ("GET", "/api/v1/contacts/{id}/suggestions", KCC),
-    ("GET", "/api/v1/contacts/{id}/access-log", ADMIN),
-    ("POST", "/api/v1/contacts/{id}/export", ADMIN),
+    ("GET", "/api/v1/contacts/{id}/access-log", PRIVACY),
+    ("POST", "/api/v1/contacts/{id}/export", PRIVACY),
     ("POST", "/api/v1/contacts/{id}/erase", ADMIN),
+    ("GET", "/api/v1/retention/terms", PRIVACY),
+    ("PUT", "/api/v1/retention/terms", ADMIN),
+    ("GET", "/api/v1/retention/preview", PRIVACY),
+    ("POST", "/api/v1/cases/{id}/legal-hold", PRIVACY),
+    ("DELETE", "/api/v1/cases/{id}/legal-hold", PRIVACY),
+    ("POST", "/api/v1/contacts/{id}/legal-hold", PRIVACY),
+    ("DELETE", "/api/v1/contacts/{id}/legal-hold", PRIVACY),
 ];
 
 /// Fills every `{param}` with a fresh id.
@@ -148,6 +167,7 @@ async fn every_route_in_the_openapi_document_is_authorised(app: TestApp) {
         ("agent", Role::Agent),
         ("department", Role::Department),
         ("integration", Role::Integration),
+        ("privacy_officer", Role::PrivacyOfficer),
     ] {
         tokens.insert(name, app.token(role).await);
     }
@@ -177,7 +197,7 @@ async fn every_route_in_the_openapi_document_is_authorised(app: TestApp) {
                 .await
                 .unwrap();
             assert_eq!(res.status(), 401, "{m} {path} without credentials");
-            for role in ALL {
+            for role in EVERY_ROLE {
                 let res = app
                     .client
                     .request(method.clone(), &url)

@@ -13,6 +13,7 @@ pub mod messages;
 pub mod people;
 pub mod replies;
 pub mod reports;
+pub mod retention;
 pub mod routing_rules;
 pub mod sla;
 pub mod tokens;

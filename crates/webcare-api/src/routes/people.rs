@@ -29,6 +29,9 @@ pub enum UserRole {
     Teamlead,
     Department,
     Admin,
+    /// Reads the access log, exports, previews retention and sets legal holds; no case work.
+    #[serde(rename = "privacy_officer")]
+    PrivacyOfficer,
 }
 
 impl From<UserRole> for Role {
@@ -38,6 +41,7 @@ impl From<UserRole> for Role {
             UserRole::Teamlead => Role::Teamlead,
             UserRole::Department => Role::Department,
             UserRole::Admin => Role::Admin,
+            UserRole::PrivacyOfficer => Role::PrivacyOfficer,
         }
     }
 }

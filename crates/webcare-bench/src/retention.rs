@@ -1,0 +1,142 @@
+//! `retention`: N cases over the last year (the inbox suite's seed: 67% resolved or closed,
+//! n/10 contacts), each with a citizen message and a reply and their clocks (the reports
+//! suite's facts), two live events and a note; terms of one day, so every case finished a day
+//! ago has expired. Then the retention run as the worker does it (`webcare_store::retention`:
+//! the pre-selection by kind, one transaction per batch of 1,000 that blanks and hashes, the
+//! contacts left with nothing to keep), in this process over the store, next to its floor
+//! measured in the same run: the set-wise statements that blank every expired case's messages,
+//! notes and events and mark the cases, at once. The floor is undone (the marks cleared) before
+//! the run; its blanked texts stay, which costs the run nothing.
+
+use crate::common::*;
+use crate::inbox::CaseRun;
+use std::time::Instant;
+use webcare_domain::retention::Terms;
+use webcare_store::retention::kinds;
+
+pub fn default_cases(quick: bool) -> usize {
+    if quick {
+        20_000
+    } else {
+        300_000
+    }
+}
+
+pub async fn run(c: &CaseRun, report: &mut Report) -> anyhow::Result<()> {
+    // Every case finished more than a day ago has expired under terms of one day.
+    let now = chrono::Utc::now();
+    let cutoff = (now - chrono::Duration::days(1)).timestamp_millis();
+    let expired = format!(
+        "status IN ('resolved', 'closed') AND COALESCE(closed_at, resolved_at) <= {cutoff}"
+    );
+    let (pool, _) = c.seed(1).await?;
+    crate::reports::seed_facts(&pool, c.bdb.db).await?;
+    // What the desk logs per case besides: two live events and an internal note.
+    let payload = match c.bdb.db {
+        Db::Sqlite => "'{\"text\": \"Vraag\"}'",
+        Db::Postgres => "'{\"text\": \"Vraag\"}'::jsonb",
+    };
+    for kind in ["case.created", "message.received"] {
+        pool.exec(&format!(
+            "INSERT INTO events (at, kind, case_id, payload) \
+             SELECT first_message_at, '{kind}', id, {payload} FROM cases"
+        ))
+        .await?;
+    }
+    let new_id = match c.bdb.db {
+        Db::Sqlite => "randomblob(16)",
+        Db::Postgres => "gen_random_uuid()",
+    };
+    pool.exec(&format!(
+        "INSERT INTO case_notes (id, case_id, author, text, created_at) \
+         SELECT {new_id}, id, 'agent01', 'Burger gebeld', first_message_at FROM cases"
+    ))
+    .await?;
+    c.analyze(&pool).await?;
+    c.report_cases(
+        report,
+        "seeded over a year, 2 messages, 1-2 clocks, 2 events and a note each",
+        "the full run seeds 300,000",
+    );
+    let finished = pool
+        .count(&format!("SELECT COUNT(*) FROM cases WHERE {expired}"))
+        .await?;
+    report.metric(
+        "expired_cases",
+        finished as f64,
+        "resolved or closed more than a day ago",
+    );
+
+    // The floor: blank and mark every expired case set-wise, then clear the marks.
+    let t = Instant::now();
+    for (table, set) in [
+        ("messages", "text = ''"),
+        ("case_notes", "text = ''"),
+        ("events", "payload = '{}'"),
+    ] {
+        pool.exec(&format!(
+            "UPDATE {table} SET {set} WHERE case_id IN (SELECT id FROM cases WHERE {expired})"
+        ))
+        .await?;
+    }
+    pool.exec(&format!(
+        "UPDATE cases SET anonymised_at = 1 WHERE {expired}"
+    ))
+    .await?;
+    let floor_s = t.elapsed().as_secs_f64();
+    pool.exec("UPDATE cases SET anonymised_at = NULL").await?;
+    c.analyze(&pool).await?;
+    report.metric(
+        "floor_cases_per_s",
+        finished as f64 / floor_s.max(1e-9),
+        "set-wise UPDATEs: messages, notes and events blanked, the cases marked",
+    );
+    pool.close().await;
+
+    let store =
+        webcare_store::connect(&c.bdb.url, webcare_store::ConnectOptions::default()).await?;
+    let terms = Terms {
+        default_days: 1,
+        kinds: webcare_domain::CaseKind::ALL
+            .iter()
+            .map(|k| (*k, 1))
+            .collect(),
+        themes: Vec::new(),
+    };
+    let key = b"bench-retention-key-of-32-characters".to_vec();
+    let t = Instant::now();
+    let mut done = webcare_store::retention::Anonymised::default();
+    for kind in kinds() {
+        let mut after = None;
+        loop {
+            let (page, next) = store.expired_cases(kind, &terms, now, after, 1000).await?;
+            let ids: Vec<_> = page.iter().map(|e| e.id).collect();
+            done += store.anonymise_cases(&ids, &key, now).await?;
+            match next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+    }
+    let run_s = t.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        done.cases == finished as u64,
+        "the run anonymised {} of {finished} expired cases",
+        done.cases
+    );
+    let per_s = done.cases as f64 / run_s.max(1e-9);
+    report.metric("run_s", run_s, "the whole run, batches of 1,000");
+    report.metric("cases_per_s", per_s, "target >= 10,000 (issue 15)");
+    report.metric(
+        "contacts_anonymised",
+        done.contacts as f64,
+        "contacts left with nothing to keep",
+    );
+    report.metric(
+        "ratio",
+        (finished as f64 / floor_s.max(1e-9)) / per_s.max(1e-9),
+        "the floor's rate to the run's",
+    );
+    store.close().await;
+    Ok(())
+}
