@@ -10,6 +10,8 @@
 //! a reset, 500, a slow answer (client timeout), a malformed body, or any Graph/X error.
 #![forbid(unsafe_code)]
 
+pub mod zgw;
+
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
