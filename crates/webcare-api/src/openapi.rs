@@ -35,6 +35,7 @@ use utoipa::{Modify, OpenApi};
         (name = "routing", description = "Routing rules: an ordered, versioned list; the first match routes a new case (admin; team leads read and test)"),
         (name = "contacts", description = "The citizen's record: contacts across channels, links, merges, suggestions, access log, export"),
         (name = "deliveries", description = "Platform deliveries accepted but not stored: parked and rejected (admin)"),
+        (name = "zaken", description = "A case's zaak in the municipality's zaaksysteem (ZGW Zaken API, Open Zaak)"),
     )
 )]
 pub struct ApiDoc;
@@ -118,6 +119,8 @@ post   /api/v1/cases/{id}/department-answer          createDepartmentAnswer
 post   /api/v1/cases/{id}/department-answer/return   returnDepartmentAnswer
 post   /api/v1/cases/{id}/forward                    forwardCase
 get    /api/v1/cases/{id}/forwards                   listCaseForwards
+post   /api/v1/cases/{id}/zaak                       createCaseZaak
+get    /api/v1/cases/{id}/zaak                       getCaseZaak
 post   /api/v1/cases/{id}/merge                      mergeCase
 get    /api/v1/cases/{id}/notes                      listCaseNotes
 post   /api/v1/cases/{id}/notes                      createCaseNote

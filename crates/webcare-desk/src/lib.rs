@@ -20,6 +20,7 @@ pub mod replies;
 pub mod routing;
 pub mod tokens;
 pub mod webhooks;
+pub mod zgw;
 
 pub use error::{DeskError, DeskResult, InvalidParam};
 pub use ingest::{IngestConfig, IngestError, Ingestor, Intake, IntakeConfig};
@@ -36,6 +37,8 @@ pub struct Desk {
     pub ingestor: Ingestor,
     /// Journals verified webhook deliveries (group commit) and processes them.
     pub intake: Intake,
+    /// The municipality's zaaksysteem, when configured (`[zgw]`).
+    pub zgw: Option<Arc<zgw::ZgwSettings>>,
 }
 
 impl Desk {
@@ -47,6 +50,13 @@ impl Desk {
             store,
             ingestor,
             intake,
+            zgw: None,
         }
+    }
+
+    /// With the municipality's zaaksysteem (checked settings).
+    pub fn with_zgw(mut self, zgw: Option<zgw::ZgwSettings>) -> Self {
+        self.zgw = zgw.map(Arc::new);
+        self
     }
 }

@@ -28,6 +28,7 @@ pub mod testing;
 pub mod time;
 pub mod token;
 pub mod web_session;
+pub mod zaak;
 
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -151,6 +152,7 @@ pub trait Store:
     + routing::RoutingRules
     + reports::ReportStore
     + erase::Erasure
+    + zaak::ZaakJobs
 {
     /// The backend's name: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

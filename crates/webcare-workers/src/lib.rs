@@ -9,6 +9,7 @@ pub mod outbox;
 pub mod sla_worker;
 pub mod webhooks;
 pub mod x_poller;
+pub mod zaak;
 
 use std::sync::Arc;
 use tokio::task::JoinHandle;
@@ -28,6 +29,8 @@ pub struct Loops {
     pub sla: bool,
     /// The other nodes' live events to this node's streams (a node that serves the API).
     pub live_relay: bool,
+    /// The zaak jobs (runs only when the desk has a zaaksysteem configured); with the outbox role.
+    pub zaak: Option<zaak::ZaakWorkerConfig>,
 }
 
 /// Starts the chosen workers over the desk; each ends when `cancel` fires.
@@ -48,6 +51,14 @@ pub fn start(desk: &Desk, workers: Loops, cancel: CancellationToken) -> Vec<Join
     if workers.live_relay {
         handles.push(tokio::spawn(live_relay::run(
             desk.store.clone(),
+            cancel.clone(),
+        )));
+    }
+    if let (Some(cfg), Some(zgw)) = (workers.zaak, desk.zgw.clone()) {
+        handles.push(tokio::spawn(zaak::run(
+            desk.store.clone(),
+            zgw,
+            cfg,
             cancel.clone(),
         )));
     }

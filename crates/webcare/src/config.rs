@@ -238,6 +238,8 @@ pub struct Config {
     /// What this process does: `all`, or some of api, ingest, sla, outbox, pollers, webhooks
     /// (`WEBCARE_ROLES=api,sla`; `serve --roles` overrides). See docs/OPERATIONS.md.
     pub roles: crate::roles::Roles,
+    /// The municipality's zaaksysteem (Open Zaak); off when absent.
+    pub zgw: Option<webcare_desk::zgw::ZgwSettings>,
 }
 
 impl Default for Config {
@@ -256,12 +258,13 @@ impl Default for Config {
             sla: SlaSettings::default(),
             oidc: None,
             roles: crate::roles::Roles::all(),
+            zgw: None,
         }
     }
 }
 
 /// Secrets that may also be given as a file path in `WEBCARE_<NAME>_FILE`.
-const FILE_SECRETS: &[&str] = &["DATABASE_URL", "ADMIN_TOKEN"];
+const FILE_SECRETS: &[&str] = &["DATABASE_URL", "ADMIN_TOKEN", "ZGW__SECRET"];
 
 impl Config {
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
@@ -275,7 +278,9 @@ impl Config {
                 let value = std::fs::read_to_string(&path).map_err(|e| {
                     anyhow::anyhow!("cannot read WEBCARE_{name}_FILE ({path}): {e}")
                 })?;
-                fig = fig.merge((name.to_lowercase(), value.trim().to_owned()));
+                // `ZGW__SECRET` is the nested key `zgw.secret`.
+                let key = name.to_lowercase().replace("__", ".");
+                fig = fig.merge((key, value.trim().to_owned()));
             }
         }
         fig = fig.merge(
@@ -339,6 +344,9 @@ impl Config {
             "body_limit_bytes must be at least 1024"
         );
         self.sla.defaults()?;
+        if let Some(z) = &self.zgw {
+            z.check().map_err(|e| anyhow::anyhow!(e))?;
+        }
         Ok(())
     }
 }
@@ -420,6 +428,79 @@ mod tests {
             assert!(Config::load(None).is_err());
             jail.set_env("WEBCARE_SLA__WARNING_AT", "0.8");
             jail.set_env("WEBCARE_SLA__MINUTES_KIND", "weekdays");
+            assert!(Config::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    fn zgw_env(jail: &mut figment::Jail) {
+        let oz = "https://openzaak.example.nl";
+        for (k, v) in [
+            ("ZAKEN_URL", format!("{oz}/zaken/api/v1")),
+            ("CATALOGI_URL", format!("{oz}/catalogi/api/v1")),
+            ("CLIENT_ID", "webcare".into()),
+            ("RSIN", "002220647".into()),
+            (
+                "ZAAKTYPEN__DEFAULT",
+                format!("{oz}/catalogi/api/v1/zaaktypen/1"),
+            ),
+            (
+                "ZAAKTYPEN__AFVAL",
+                format!("{oz}/catalogi/api/v1/zaaktypen/2"),
+            ),
+            (
+                "STATUSTYPEN__ONTVANGEN",
+                format!("{oz}/catalogi/api/v1/statustypen/1"),
+            ),
+            (
+                "STATUSTYPEN__IN_BEHANDELING",
+                format!("{oz}/catalogi/api/v1/statustypen/2"),
+            ),
+            (
+                "STATUSTYPEN__AFGEROND",
+                format!("{oz}/catalogi/api/v1/statustypen/3"),
+            ),
+            (
+                "RESULTAATTYPE",
+                format!("{oz}/catalogi/api/v1/resultaattypen/1"),
+            ),
+            (
+                "ROLTYPE_AFDELING",
+                format!("{oz}/catalogi/api/v1/roltypen/1"),
+            ),
+        ] {
+            jail.set_env(format!("WEBCARE_ZGW__{k}"), v);
+        }
+    }
+
+    #[test]
+    fn zgw_is_off_unless_configured_and_its_secret_comes_from_a_file() {
+        figment::Jail::expect_with(|jail| {
+            assert!(Config::load(None).unwrap().zgw.is_none());
+            zgw_env(jail);
+            jail.create_file("zgw-secret", "een-heel-geheim-zgw-secret\n")?;
+            jail.set_env("WEBCARE_ZGW__SECRET_FILE", "zgw-secret");
+            let cfg = Config::load(None).unwrap();
+            let z = cfg.zgw.as_ref().unwrap();
+            assert_eq!(z.secret, "een-heel-geheim-zgw-secret");
+            assert_eq!(z.vertrouwelijkheid, "zaakvertrouwelijk");
+            assert!(z.zaaktype_for(Some("afval")).ends_with("/zaaktypen/2"));
+            assert!(z.zaaktype_for(Some("groen")).ends_with("/zaaktypen/1"));
+            assert!(!format!("{cfg:?}").contains("een-heel-geheim"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_wrong_rsin_is_a_clear_start_up_error() {
+        figment::Jail::expect_with(|jail| {
+            zgw_env(jail);
+            jail.set_env("WEBCARE_ZGW__SECRET", "s");
+            jail.set_env("WEBCARE_ZGW__RSIN", "002220648");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("11-proef"), "{err}");
+            jail.set_env("WEBCARE_ZGW__RSIN", "002220647");
+            jail.set_env("WEBCARE_ZGW__VERTROUWELIJKHEID", "heel_geheim");
             assert!(Config::load(None).is_err());
             Ok(())
         });
