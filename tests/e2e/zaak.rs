@@ -242,6 +242,27 @@ async fn a_case_becomes_one_spec_valid_zaak_with_its_first_status(app: ZaakApp) 
             .starts_with("token:test-admin"));
         assert_eq!(r.header("accept-crs"), Some("EPSG:4326"));
     }
+    // Canned answers quote the zaak's number.
+    let (s, canned) = app
+        .json(
+            reqwest::Method::POST,
+            "/api/v1/canned-answers",
+            Some(json!({"title": "Zaak", "text": "Uw melding heeft zaaknummer {{zaaknummer}}."})),
+        )
+        .await;
+    assert_eq!(s, 201, "{canned}");
+    let (s, r) = app
+        .json(
+            reqwest::Method::POST,
+            &format!(
+                "/api/v1/canned-answers/{}/render",
+                canned["id"].as_str().unwrap()
+            ),
+            Some(json!({"caseId": case})),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["text"], format!("Uw melding heeft zaaknummer {number}."));
     // A request for a case that has its zaak: 409, and nothing more is sent.
     let (s, _) = app
         .json(

@@ -492,6 +492,28 @@ mod tests {
     }
 
     #[test]
+    fn zgw_from_the_file_as_the_readme_shows_it() {
+        figment::Jail::expect_with(|jail| {
+            let oz = "https://openzaak.gemeente.nl";
+            jail.create_file(
+                "w.toml",
+                &format!(
+                    "[zgw]\nzaken_url = \"{oz}/zaken/api/v1\"\ncatalogi_url = \"{oz}/catalogi/api/v1\"\n\
+                     client_id = \"webcare\"\nsecret = \"s\"\nrsin = \"002220647\"\n\
+                     resultaattype = \"{oz}/r/1\"\nroltype_afdeling = \"{oz}/rt/1\"\n\
+                     [zgw.zaaktypen]\ndefault = \"{oz}/zt/1\"\n\
+                     [zgw.statustypen]\nontvangen = \"{oz}/st/1\"\nin_behandeling = \"{oz}/st/2\"\nafgerond = \"{oz}/st/3\"\n"
+                ),
+            )?;
+            let cfg = Config::load(Some(Path::new("w.toml"))).unwrap();
+            let z = cfg.zgw.unwrap();
+            assert_eq!(z.rsin, "002220647");
+            assert_eq!(z.statustypen.afgerond, format!("{oz}/st/3"));
+            Ok(())
+        });
+    }
+
+    #[test]
     fn a_wrong_rsin_is_a_clear_start_up_error() {
         figment::Jail::expect_with(|jail| {
             zgw_env(jail);
