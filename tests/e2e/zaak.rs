@@ -19,6 +19,7 @@ webcare_e2e::both_backends!(
     forward_adds_a_status_and_a_rol_and_resolve_closes_in_order,
     a_503_is_retried_and_a_lost_answer_finds_the_zaak_instead_of_making_a_second,
     a_refusal_fails_the_job_with_its_reason_visible,
+    a_routing_rule_creates_the_zaak_and_forwards_it,
 );
 
 mod not_configured {
@@ -440,6 +441,56 @@ async fn a_refusal_fails_the_job_with_its_reason_visible(app: ZaakApp) {
     let z = app.settled(&case).await;
     assert_eq!(z["jobs"][1]["state"], "done", "{z}");
     assert_eq!(app.oz.zaken().len(), 1);
+}
+
+async fn a_routing_rule_creates_the_zaak_and_forwards_it(app: ZaakApp) {
+    let (s, dept) = app
+        .json(
+            reqwest::Method::POST,
+            "/api/v1/departments",
+            Some(json!({"name": "Afvalbeheer", "answerMinutes": 480})),
+        )
+        .await;
+    assert_eq!(s, 201, "{dept}");
+    let (s, rule) = app
+        .json(
+            reqwest::Method::POST,
+            "/api/v1/routing-rules",
+            Some(
+                json!({"name": "Container", "conditions": {"keywords": ["container"]},
+                "actions": {"departmentId": dept["id"], "createZaak": app.oz.catalogus.zaaktype}}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 201, "{rule}");
+    // The ingest itself enqueues the create and, after it, the forward's status and rol.
+    let case = app.case("Mijn container is niet geleegd").await;
+    let z = app.settled(&case).await;
+    let kinds: Vec<&str> = z["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["create", "status", "rol"], "{z}");
+    assert!(
+        z["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|j| j["state"] == "done"),
+        "{z}"
+    );
+    assert_eq!(app.oz.zaken().len(), 1);
+    assert_eq!(
+        app.oz.rollen()[0]["betrokkeneIdentificatie"]["naam"],
+        "Afvalbeheer"
+    );
+    // A case no rule asks a zaak for gets none.
+    let other = app.case("Een vraag over parkeren").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.zaak(&other).await["jobs"], json!([]));
+    app.no_violations();
 }
 
 async fn without_zgw_the_request_is_503(backend: Backend) {

@@ -160,7 +160,7 @@ pub async fn write(desk: &Desk, mut w: CaseWrite) -> DeskResult<CaseRecord> {
             _ => None,
         };
         let actor = w.audit.first().map(|a| a.actor.clone()).unwrap_or_default();
-        w.zaak_jobs = crate::zgw::follow_ups(&w, &actor, department.as_deref());
+        w.zaak_jobs = webcare_store::zaak::follow_ups(&w, &actor, department.as_deref());
     }
     let c = desk.store.write_case(w).await?;
     webcare_store::crash::crash_point("case.after_commit");

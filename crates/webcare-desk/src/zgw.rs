@@ -8,9 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use uuid::Uuid;
-use webcare_domain::CaseStatus;
-use webcare_store::agent::{CaseWrite, ForwardOp};
-use webcare_store::zaak::{CaseZaak, NewZaakJob, ZaakJobKind};
+use webcare_store::zaak::CaseZaak;
 use webcare_store::StoreError;
 
 /// The statustypen (Catalogi API URLs) the desk sets.
@@ -181,35 +179,4 @@ pub async fn request_zaak(desk: &Desk, p: &Principal, id: Uuid) -> DeskResult<Ca
 pub async fn case_zaak(desk: &Desk, p: &Principal, id: Uuid) -> DeskResult<CaseZaak> {
     visible_case(desk, p, id).await?;
     Ok(desk.store.case_zaak(id).await?)
-}
-
-/// The zaak calls a case change causes: a forward sets "in behandeling" and adds a rol for the
-/// department; resolving closes the zaak (resultaat first, then the eindstatus). The store
-/// enqueues them only for a case that has, or is getting, a zaak.
-pub fn follow_ups(w: &CaseWrite, actor: &str, department_name: Option<&str>) -> Vec<NewZaakJob> {
-    let mut jobs = Vec::new();
-    if let Some(ForwardOp::Open { department_id, .. }) = &w.forward {
-        let name = department_name.unwrap_or("afdeling");
-        jobs.push(NewZaakJob {
-            kind: ZaakJobKind::Status,
-            payload: serde_json::json!({
-                "statustype": "in_behandeling",
-                "toelichting": format!("Doorgezet naar {name}"),
-                "userId": actor,
-            }),
-        });
-        jobs.push(NewZaakJob {
-            kind: ZaakJobKind::Rol,
-            payload: serde_json::json!({
-                "departmentId": department_id, "departmentName": name, "userId": actor,
-            }),
-        });
-    }
-    if w.before.status != CaseStatus::Resolved && w.after.status == CaseStatus::Resolved {
-        jobs.push(NewZaakJob {
-            kind: ZaakJobKind::Close,
-            payload: serde_json::json!({"toelichting": "Afgehandeld via webcare", "userId": actor}),
-        });
-    }
-    jobs
 }

@@ -164,6 +164,62 @@ async fn insert(
     row.map(job).transpose()
 }
 
+/// The zaak calls a case change causes: a forward sets "in behandeling" and adds a rol for the
+/// department; resolving closes the zaak (resultaat first, then the eindstatus).
+/// [`enqueue_follow_ups`] enqueues them only for a case that has, or is getting, a zaak.
+pub fn follow_ups(
+    w: &crate::agent::CaseWrite,
+    actor: &str,
+    department_name: Option<&str>,
+) -> Vec<NewZaakJob> {
+    let mut jobs = Vec::new();
+    if let Some(crate::agent::ForwardOp::Open { department_id, .. }) = &w.forward {
+        let name = department_name.unwrap_or("afdeling");
+        jobs.push(NewZaakJob {
+            kind: ZaakJobKind::Status,
+            payload: serde_json::json!({
+                "statustype": "in_behandeling",
+                "toelichting": format!("Doorgezet naar {name}"),
+                "userId": actor,
+            }),
+        });
+        jobs.push(NewZaakJob {
+            kind: ZaakJobKind::Rol,
+            payload: serde_json::json!({
+                "departmentId": department_id, "departmentName": name, "userId": actor,
+            }),
+        });
+    }
+    let resolved = webcare_domain::CaseStatus::Resolved;
+    if w.before.status != resolved && w.after.status == resolved {
+        jobs.push(NewZaakJob {
+            kind: ZaakJobKind::Close,
+            payload: serde_json::json!({"toelichting": "Afgehandeld via webcare", "userId": actor}),
+        });
+    }
+    jobs
+}
+
+/// A routing rule's "create zaak" for a new case, in the ingest transaction: the create job with
+/// the rule's zaaktype (the worker sends it once a zaaksysteem is configured).
+pub(crate) async fn enqueue_routed_create(
+    conn: &mut Conn<'_>,
+    case_id: Uuid,
+    zaaktype: &str,
+    rule: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let j = NewZaakJob {
+        kind: ZaakJobKind::Create,
+        payload: serde_json::json!({
+            "zaaktype": zaaktype, "userId": crate::routing::ROUTING_ACTOR,
+            "userName": format!("routeringsregel {rule}"),
+        }),
+    };
+    insert(conn, case_id, &j, now).await?;
+    Ok(())
+}
+
 /// Enqueues a case change's follow-up jobs (a status and a rol on a forward, the close on a
 /// resolve) in the change's own transaction, but only for a case that has, or is getting, a
 /// zaak: a case without one has nothing to update.
