@@ -142,6 +142,27 @@ impl ZaakApp {
         m["caseId"].as_str().unwrap().to_owned()
     }
 
+    async fn request_zaak(&self, case: &str) -> (u16, Value) {
+        self.json(
+            reqwest::Method::POST,
+            &format!("/api/v1/cases/{case}/zaak"),
+            None,
+        )
+        .await
+    }
+
+    async fn department(&self, name: &str) -> Value {
+        let (s, d) = self
+            .json(
+                reqwest::Method::POST,
+                "/api/v1/departments",
+                Some(json!({"name": name, "answerMinutes": 480})),
+            )
+            .await;
+        assert_eq!(s, 201, "{d}");
+        d
+    }
+
     async fn zaak(&self, case: &str) -> Value {
         let (s, z) = self
             .json(
@@ -177,24 +198,12 @@ async fn a_case_becomes_one_spec_valid_zaak_with_its_first_status(app: ZaakApp) 
     let case = app
         .case("Er ligt een losse stoeptegel op de Oudegracht. Mijn BSN is 123456782.")
         .await;
-    let (s, z) = app
-        .json(
-            reqwest::Method::POST,
-            &format!("/api/v1/cases/{case}/zaak"),
-            None,
-        )
-        .await;
+    let (s, z) = app.request_zaak(&case).await;
     assert_eq!(s, 202, "{z}");
     assert_eq!(z["jobs"][0]["kind"], "create");
     assert_eq!(z["jobs"][0]["state"], "pending");
     // A second request while one is on its way: 409.
-    let (s, _) = app
-        .json(
-            reqwest::Method::POST,
-            &format!("/api/v1/cases/{case}/zaak"),
-            None,
-        )
-        .await;
+    let (s, _) = app.request_zaak(&case).await;
     assert_eq!(s, 409);
 
     let z = app.settled(&case).await;
@@ -265,33 +274,15 @@ async fn a_case_becomes_one_spec_valid_zaak_with_its_first_status(app: ZaakApp) 
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["text"], format!("Uw melding heeft zaaknummer {number}."));
     // A request for a case that has its zaak: 409, and nothing more is sent.
-    let (s, _) = app
-        .json(
-            reqwest::Method::POST,
-            &format!("/api/v1/cases/{case}/zaak"),
-            None,
-        )
-        .await;
+    let (s, _) = app.request_zaak(&case).await;
     assert_eq!(s, 409);
     app.no_violations();
 }
 
 async fn forward_adds_a_status_and_a_rol_and_resolve_closes_in_order(app: ZaakApp) {
     let case = app.case("De lantaarnpaal in mijn straat is kapot").await;
-    let (s, dept) = app
-        .json(
-            reqwest::Method::POST,
-            "/api/v1/departments",
-            Some(json!({"name": "Stadsbeheer", "answerMinutes": 480})),
-        )
-        .await;
-    assert_eq!(s, 201, "{dept}");
-    app.json(
-        reqwest::Method::POST,
-        &format!("/api/v1/cases/{case}/zaak"),
-        None,
-    )
-    .await;
+    let dept = app.department("Stadsbeheer").await;
+    app.request_zaak(&case).await;
     // Forwarded right away: the status and the rol wait for the create, in order.
     let (s, f) = app
         .json(
@@ -374,13 +365,7 @@ async fn a_503_is_retried_and_a_lost_answer_finds_the_zaak_instead_of_making_a_s
     app.oz.fail_next(1, 503);
     let case = app.case("Afval niet opgehaald").await;
     app.oz.drop_after_commit(1);
-    let (s, _) = app
-        .json(
-            reqwest::Method::POST,
-            &format!("/api/v1/cases/{case}/zaak"),
-            None,
-        )
-        .await;
+    let (s, _) = app.request_zaak(&case).await;
     assert_eq!(s, 202);
     let z = app.settled(&case).await;
     assert_eq!(z["jobs"][0]["state"], "done", "{z}");
@@ -430,13 +415,7 @@ async fn a_refusal_fails_the_job_with_its_reason_visible(app: ZaakApp) {
     }
     assert!(seen.contains("zaak.failed"), "{seen}");
     // After a failed create the agent may ask again.
-    let (s, _) = app
-        .json(
-            reqwest::Method::POST,
-            &format!("/api/v1/cases/{case}/zaak"),
-            None,
-        )
-        .await;
+    let (s, _) = app.request_zaak(&case).await;
     assert_eq!(s, 202);
     let z = app.settled(&case).await;
     assert_eq!(z["jobs"][1]["state"], "done", "{z}");
@@ -444,14 +423,7 @@ async fn a_refusal_fails_the_job_with_its_reason_visible(app: ZaakApp) {
 }
 
 async fn a_routing_rule_creates_the_zaak_and_forwards_it(app: ZaakApp) {
-    let (s, dept) = app
-        .json(
-            reqwest::Method::POST,
-            "/api/v1/departments",
-            Some(json!({"name": "Afvalbeheer", "answerMinutes": 480})),
-        )
-        .await;
-    assert_eq!(s, 201, "{dept}");
+    let dept = app.department("Afvalbeheer").await;
     let (s, rule) = app
         .json(
             reqwest::Method::POST,

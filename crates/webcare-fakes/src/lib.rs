@@ -155,18 +155,10 @@ impl FakePlatforms {
                 async move { handle(s, method, uri, headers, body).await }
             },
         );
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
         Ok(FakePlatforms {
             base,
             state,
-            stop: Some(stop),
+            stop: Some(serve(listener, app)),
         })
     }
 
@@ -275,6 +267,22 @@ impl Drop for FakePlatforms {
             let _ = s.send(());
         }
     }
+}
+
+/// Serves `app` on `listener` until the answered sender is used or dropped.
+pub(crate) fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+) -> tokio::sync::oneshot::Sender<()> {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    stop
 }
 
 fn now_s() -> i64 {

@@ -247,11 +247,13 @@ pub(crate) async fn enqueue_follow_ups(
     Ok(())
 }
 
-fn event(kind: &str, case: &CaseRecord, payload: serde_json::Value) -> NewEvent {
-    NewEvent::about(kind, case, payload)
-}
-
-async fn case_row(conn: &mut Conn<'_>, case_id: Uuid) -> Result<CaseRecord> {
+/// Appends a live event about the case as it is now, in the caller's transaction.
+async fn event_about(
+    conn: &mut Conn<'_>,
+    case_id: Uuid,
+    kind: &str,
+    payload: serde_json::Value,
+) -> Result<Vec<crate::agent_events::EventRecord>> {
     let row: Option<crate::sql::CaseRow> = query(format!(
         "SELECT {} FROM cases WHERE id = $1",
         crate::sql::CASE_COLS
@@ -259,8 +261,19 @@ async fn case_row(conn: &mut Conn<'_>, case_id: Uuid) -> Result<CaseRecord> {
     .bind(case_id)
     .fetch_optional(&mut *conn)
     .await?;
-    row.ok_or_else(|| StoreError::NotFound(format!("case {case_id}")))?
-        .try_into()
+    let case: CaseRecord = row
+        .ok_or_else(|| StoreError::NotFound(format!("case {case_id}")))?
+        .try_into()?;
+    insert_events(conn, &[NewEvent::about(kind, &case, payload)]).await
+}
+
+async fn mark_done(conn: &mut Conn<'_>, job_id: Uuid, now: DateTime<Utc>) -> Result<()> {
+    query("UPDATE zaak_jobs SET state = 'done', lease_until = NULL, last_error = NULL, updated_at = $2 WHERE id = $1")
+        .bind(job_id)
+        .bind(to_ms(now))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 #[async_trait]
@@ -368,19 +381,12 @@ impl<S: SqlCore> ZaakJobs for S {
         .bind(to_ms(now))
         .execute(&mut tx)
         .await?;
-        query("UPDATE zaak_jobs SET state = 'done', lease_until = NULL, last_error = NULL, updated_at = $2 WHERE id = $1")
-            .bind(j.id)
-            .bind(to_ms(now))
-            .execute(&mut tx)
-            .await?;
-        let case = case_row(&mut tx.conn(), j.case_id).await?;
-        let events = insert_events(
+        mark_done(&mut tx.conn(), j.id, now).await?;
+        let events = event_about(
             &mut tx.conn(),
-            &[event(
-                "zaak.created",
-                &case,
-                serde_json::json!({"zaakUrl": zaak_url, "identificatie": identificatie}),
-            )],
+            j.case_id,
+            "zaak.created",
+            serde_json::json!({"zaakUrl": zaak_url, "identificatie": identificatie}),
         )
         .await?;
         tx.commit().await?;
@@ -389,12 +395,9 @@ impl<S: SqlCore> ZaakJobs for S {
     }
 
     async fn zaak_job_done(&self, job_id: Uuid) -> Result<()> {
-        query("UPDATE zaak_jobs SET state = 'done', lease_until = NULL, last_error = NULL, updated_at = $2 WHERE id = $1")
-            .bind(job_id)
-            .bind(to_ms(Utc::now()))
-            .execute(self.db().write())
-            .await?;
-        Ok(())
+        let mut tx = self.db().begin().await?;
+        mark_done(&mut tx.conn(), job_id, Utc::now()).await?;
+        tx.commit().await
     }
 
     async fn zaak_job_retry(
@@ -428,14 +431,11 @@ impl<S: SqlCore> ZaakJobs for S {
         .bind(to_ms(now))
         .execute(&mut tx)
         .await?;
-        let case = case_row(&mut tx.conn(), j.case_id).await?;
-        let events = insert_events(
+        let events = event_about(
             &mut tx.conn(),
-            &[event(
-                "zaak.failed",
-                &case,
-                serde_json::json!({"jobId": j.id, "kind": j.kind, "reason": reason}),
-            )],
+            j.case_id,
+            "zaak.failed",
+            serde_json::json!({"jobId": j.id, "kind": j.kind, "reason": reason}),
         )
         .await?;
         tx.commit().await?;

@@ -107,24 +107,16 @@ pub fn start_connectors(
         let (store, ingestor, cancel) = (store.clone(), ingestor.clone(), cancel.clone());
         let every = cfg.journal_sweep;
         handles.push(tokio::spawn(async move {
-            loop {
-                let busy = match journal::sweep(&store, &ingestor, 32).await {
+            until_cancelled(&cancel, every, || async {
+                match journal::sweep(&store, &ingestor, 32).await {
                     Ok(n) => n > 0,
                     Err(e) => {
                         tracing::warn!(error = %e, "journal sweep failed");
                         false
                     }
-                };
-                if cancel.is_cancelled() {
-                    break;
                 }
-                if !busy {
-                    tokio::select! {
-                        _ = cancel.cancelled() => break,
-                        _ = tokio::time::sleep(every) => {}
-                    }
-                }
-            }
+            })
+            .await
         }));
     }
     if let Some(ocfg) = cfg.outbox {
@@ -145,6 +137,30 @@ pub fn start_connectors(
         )));
     }
     handles
+}
+
+/// Runs `pass` again and again until `cancel` fires: at once while it answers that it found work,
+/// else after `idle`.
+pub(crate) async fn until_cancelled<F, Fut>(
+    cancel: &CancellationToken,
+    idle: std::time::Duration,
+    mut pass: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    loop {
+        let busy = pass().await;
+        if cancel.is_cancelled() {
+            break;
+        }
+        if !busy {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tokio::time::sleep(idle) => {}
+            }
+        }
+    }
 }
 
 /// A response's headers as the connectors' pure parsers take them (a value that is not text

@@ -19,8 +19,8 @@ use webcare_domain::zgw as rules;
 use webcare_store::zaak::{ZaakJob, ZaakJobKind};
 use webcare_store::Store;
 
-/// Attempts before a job that keeps failing transiently fails for good (about two days with the
-/// backoff capped at 5 minutes... and the first ones quick).
+/// Attempts before a job that keeps failing transiently fails for good: about two days, with the
+/// backoff capped at 5 minutes.
 const MAX_ATTEMPTS: i64 = 600;
 
 #[derive(Debug, Clone)]
@@ -74,24 +74,16 @@ pub async fn run(
         client,
         cfg,
     };
-    loop {
-        let busy = match w.pass().await {
+    crate::until_cancelled(&cancel, w.cfg.poll, || async {
+        match w.pass().await {
             Ok(n) => n > 0,
             Err(e) => {
                 tracing::warn!(error = %e, "zaak jobs: claim failed");
                 false
             }
-        };
-        if cancel.is_cancelled() {
-            break;
         }
-        if !busy {
-            tokio::select! {
-                _ = cancel.cancelled() => break,
-                _ = tokio::time::sleep(w.cfg.poll) => {}
-            }
-        }
-    }
+    })
+    .await
 }
 
 struct Worker {

@@ -158,14 +158,7 @@ impl FakeOpenZaak {
                 async move { handle(&s, method, uri, headers, body) }
             },
         );
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        let stop = crate::serve(listener, app);
         Ok(FakeOpenZaak {
             base,
             client_id: client_id.to_owned(),
