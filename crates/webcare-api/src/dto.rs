@@ -7,11 +7,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use webcare_desk::patch::double_option;
+use webcare_desk::DeskError;
 use webcare_domain::inbound::{self, InboundMessage};
-use webcare_domain::sla::ClockStatus;
-use webcare_domain::{
-    CaseKind, CaseStatus, ChannelKind, Direction, Priority, TargetGroup, Visibility,
-};
+use webcare_domain::{ChannelKind, Direction, Visibility};
 use webcare_store::records as rec;
 
 pub use webcare_domain::inbound::{MAX_ID_CHARS, MAX_TEXT_CHARS};
@@ -200,7 +198,7 @@ impl NewMessage {
         if errs.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::Invalid(errs))
+            Err(ApiError::Desk(DeskError::Invalid(errs)))
         }
     }
 
@@ -216,9 +214,9 @@ impl NewMessage {
         if anomalies.is_empty() {
             return Ok(m);
         }
-        Err(ApiError::Invalid(
+        Err(ApiError::Desk(DeskError::Invalid(
             anomalies.iter().map(invalid_param_of).collect(),
-        ))
+        )))
     }
 
     pub fn into_inbound(self) -> InboundMessage {
@@ -494,7 +492,7 @@ fn check_account_fields(f: AccountFields<'_>) -> Result<(), ApiError> {
     if invalid.is_empty() {
         Ok(())
     } else {
-        Err(ApiError::Invalid(invalid))
+        Err(ApiError::Desk(DeskError::Invalid(invalid)))
     }
 }
 
@@ -651,129 +649,11 @@ impl From<rec::ChannelAccount> for ChannelAccount {
 
 // ---------------------------------------------------------------- cases
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Case {
-    pub id: Uuid,
-    pub channel_account_id: Uuid,
-    pub contact_id: Uuid,
-    pub status: CaseStatus,
-    pub priority: Priority,
-    pub team: Option<String>,
-    pub assignee: Option<String>,
-    pub department_id: Option<Uuid>,
-    pub theme: Option<String>,
-    pub kind: Option<CaseKind>,
-    pub target_group: Option<TargetGroup>,
-    pub labels: Vec<String>,
-    pub zaak_url: Option<String>,
-    pub first_message_at: DateTime<Utc>,
-    pub last_message_at: DateTime<Utc>,
-    pub resolved_at: Option<DateTime<Utc>>,
-    pub closed_at: Option<DateTime<Utc>>,
-    pub due_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// The channel the case came in on.
-    pub channel_kind: Option<ChannelKind>,
-    /// The worst state of the case's running SLA clocks; absent when none runs.
-    pub sla_status: Option<ClockStatus>,
-    /// The first line of the citizen's latest message (at most 120 characters and an ellipsis,
-    /// BSNs masked); empty when the citizen has written nothing yet.
-    pub preview: Option<String>,
-    /// The citizen as they appear on this channel (their latest message's author).
-    pub author_name: Option<String>,
-    pub author_handle: Option<String>,
-    /// When the citizen's latest message was sent.
-    pub last_inbound_at: Option<DateTime<Utc>>,
-    /// The routing rule that routed the case, if one matched.
-    pub routed_by: Option<RoutedBy>,
-}
+/// A case as the store holds it, with its inbox row.
+pub type Case = rec::CaseRecord;
 
-/// Which rule of which version of the routing rules routed a case.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RoutedBy {
-    pub version: i64,
-    pub rule_id: Uuid,
-}
-
-impl From<rec::CaseRecord> for Case {
-    fn from(c: rec::CaseRecord) -> Self {
-        Case {
-            id: c.id,
-            channel_account_id: c.channel_account_id,
-            contact_id: c.contact_id,
-            status: c.status,
-            priority: c.priority,
-            team: c.team,
-            assignee: c.assignee,
-            department_id: c.department_id,
-            theme: c.theme,
-            kind: c.kind,
-            target_group: c.target_group,
-            labels: c.labels,
-            zaak_url: c.zaak_url,
-            first_message_at: c.first_message_at,
-            last_message_at: c.last_message_at,
-            resolved_at: c.resolved_at,
-            closed_at: c.closed_at,
-            due_at: c.due_at,
-            created_at: c.created_at,
-            updated_at: c.updated_at,
-            channel_kind: c.channel_kind,
-            sla_status: c.sla_status,
-            preview: c.preview,
-            author_name: c.author_name,
-            author_handle: c.author_handle,
-            last_inbound_at: c.last_inbound_at,
-            routed_by: c.routing.map(|r| RoutedBy {
-                version: r.version,
-                rule_id: r.rule_id,
-            }),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct IdentityDto {
-    pub id: Uuid,
-    pub channel_account_id: Uuid,
-    pub platform_user_id: String,
-    pub handle: Option<String>,
-    pub display_name: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Contact {
-    pub id: Uuid,
-    pub display_name: Option<String>,
-    pub identities: Vec<IdentityDto>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<rec::ContactRecord> for Contact {
-    fn from(c: rec::ContactRecord) -> Self {
-        Contact {
-            id: c.id,
-            display_name: c.display_name,
-            identities: c
-                .identities
-                .into_iter()
-                .map(|i| IdentityDto {
-                    id: i.id,
-                    channel_account_id: i.channel_account_id,
-                    platform_user_id: i.platform_user_id,
-                    handle: i.handle,
-                    display_name: i.display_name,
-                })
-                .collect(),
-            created_at: c.created_at,
-        }
-    }
-}
+/// A contact with its identities on the channels, as the store holds it.
+pub type Contact = rec::ContactRecord;
 
 /// A case with its messages (platform-time order) and contact.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -31,75 +31,70 @@ pub struct Problem {
     pub extra: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
+/// What a request can answer besides success: a use case's answer ([`DeskError`], which the
+/// store's errors reach through), or what only HTTP knows of.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("invalid input")]
-    Invalid(Vec<InvalidParam>),
+    /// Invalid input 400, forbidden 403, not found 404, a conflict or refused status change 409
+    /// (with the statuses that are allowed, `allowed`), unavailable 503, internal 500.
+    #[error(transparent)]
+    Desk(#[from] DeskError),
     #[error("{0}")]
     BadRequest(String),
     #[error("authentication required")]
     Unauthorized(String),
-    #[error("forbidden")]
-    Forbidden(String),
-    #[error("{0} not found")]
-    NotFound(String),
-    #[error("{0}")]
-    Conflict(String),
-    /// A refused status change: 409 with the statuses that are allowed (`allowed`).
-    #[error("{detail}")]
-    InvalidTransition {
-        detail: String,
-        allowed: Vec<String>,
-    },
     #[error("payload too large")]
     PayloadTooLarge(String),
     /// A body sent without the media type the route reads (415).
     #[error("unsupported media type")]
     UnsupportedMediaType(String),
-    #[error("{0}")]
-    Unavailable(String),
-    #[error("internal error")]
-    Internal(#[source] anyhow::Error),
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn invalid(name: &str, code: &str, reason: impl Into<String>) -> Self {
-        ApiError::Invalid(vec![InvalidParam::new(name, code, reason)])
+        DeskError::invalid(name, code, reason).into()
     }
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Invalid(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Desk(e) => match e {
+                DeskError::Invalid(_) => StatusCode::BAD_REQUEST,
+                DeskError::Forbidden(_) => StatusCode::FORBIDDEN,
+                DeskError::NotFound(_) => StatusCode::NOT_FOUND,
+                DeskError::Conflict(_) | DeskError::InvalidTransition { .. } => {
+                    StatusCode::CONFLICT
+                }
+                DeskError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                DeskError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) | ApiError::InvalidTransition { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn detail(&self) -> String {
         match self {
-            ApiError::Invalid(p) => format!(
-                "the request has {} invalid parameter{}",
-                p.len(),
-                if p.len() == 1 { "" } else { "s" }
-            ),
+            ApiError::Desk(e) => match e {
+                DeskError::Invalid(p) => format!(
+                    "the request has {} invalid parameter{}",
+                    p.len(),
+                    if p.len() == 1 { "" } else { "s" }
+                ),
+                DeskError::Forbidden(d) | DeskError::Conflict(d) | DeskError::Unavailable(d) => {
+                    d.clone()
+                }
+                DeskError::InvalidTransition { detail, .. } => detail.clone(),
+                DeskError::NotFound(what) => format!("{what} does not exist"),
+                DeskError::Internal(_) => "an internal error occurred; it has been logged".into(),
+            },
             ApiError::BadRequest(d)
             | ApiError::Unauthorized(d)
-            | ApiError::Forbidden(d)
-            | ApiError::Conflict(d)
             | ApiError::PayloadTooLarge(d)
-            | ApiError::UnsupportedMediaType(d)
-            | ApiError::Unavailable(d) => d.clone(),
-            ApiError::InvalidTransition { detail, .. } => detail.clone(),
-            ApiError::NotFound(what) => format!("{what} does not exist"),
-            ApiError::Internal(_) => "an internal error occurred; it has been logged".into(),
+            | ApiError::UnsupportedMediaType(d) => d.clone(),
         }
     }
 }
@@ -138,12 +133,14 @@ pub fn problem(status: StatusCode, body: &Problem) -> Response {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if let ApiError::Internal(e) = &self {
+        if let ApiError::Desk(DeskError::Internal(e)) = &self {
             tracing::error!(error = ?e, "internal error");
         }
         let mut res = match self {
-            ApiError::Invalid(params) => problem_response(status, self_detail(&params), params),
-            ApiError::InvalidTransition { detail, allowed } => {
+            ApiError::Desk(DeskError::Invalid(params)) => {
+                problem_response(status, self_detail(&params), params)
+            }
+            ApiError::Desk(DeskError::InvalidTransition { detail, allowed }) => {
                 let mut extra = serde_json::Map::new();
                 extra.insert("allowed".into(), serde_json::json!(allowed));
                 problem_with(status, detail, vec![], Some(extra))
@@ -159,35 +156,12 @@ impl IntoResponse for ApiError {
 }
 
 fn self_detail(p: &[InvalidParam]) -> String {
-    ApiError::Invalid(p.to_vec()).detail()
+    ApiError::Desk(DeskError::Invalid(p.to_vec())).detail()
 }
 
+/// The store's errors mean what they mean to a use case.
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound(what) => ApiError::NotFound(what),
-            StoreError::Conflict(what) => ApiError::Conflict(what),
-            e if e.is_transient() => {
-                ApiError::Unavailable("the database is busy; retry the request".into())
-            }
-            e => ApiError::Internal(e.into()),
-        }
-    }
-}
-
-/// A use case's answer as problem+json: the same statuses and texts the handlers gave before.
-impl From<DeskError> for ApiError {
-    fn from(e: DeskError) -> Self {
-        match e {
-            DeskError::Invalid(params) => ApiError::Invalid(params),
-            DeskError::Forbidden(d) => ApiError::Forbidden(d),
-            DeskError::NotFound(what) => ApiError::NotFound(what),
-            DeskError::Conflict(d) => ApiError::Conflict(d),
-            DeskError::InvalidTransition { detail, allowed } => {
-                ApiError::InvalidTransition { detail, allowed }
-            }
-            DeskError::Unavailable(d) => ApiError::Unavailable(d),
-            DeskError::Internal(e) => ApiError::Internal(e),
-        }
+        DeskError::from(e).into()
     }
 }

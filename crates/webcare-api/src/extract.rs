@@ -2,11 +2,13 @@
 //! instead of axum's plain text rejections or the parser's own messages.
 
 use crate::error::{ApiError, InvalidParam};
+use crate::routes::PageQuery;
 use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
+use webcare_desk::DeskError;
 
 /// A JSON body. A body without a JSON `Content-Type` is a 415; malformed JSON is one 400; a body
 /// with wrong types, missing or unknown fields is a 400 naming every invalid field (see
@@ -87,7 +89,7 @@ fn parse_body<T: DeserializeOwned>(
     if !params.iter().any(|p| p.name == first.name) {
         params.push(first);
     }
-    Err(ApiError::Invalid(params))
+    Err(ApiError::Desk(DeskError::Invalid(params)))
 }
 
 fn serde_param(path: &str, e: &serde_json::Error) -> InvalidParam {
@@ -129,6 +131,29 @@ where
     }
 }
 
+/// A list's query: its own parameters (`T`) and the page (`cursor` and `limit`, read as
+/// [`PageQuery`]), each with the same 400 answer on bad input as [`ApiQuery`]. The OpenAPI
+/// document names both: `params(T, PageQuery)`.
+pub struct ApiListQuery<T>(pub T, pub PageQuery);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiListQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let pairs = form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes());
+        let (page, own): (Vec<_>, Vec<_>) = pairs.partition(|(k, _)| k == "cursor" || k == "limit");
+        let encode = |p: Vec<_>| {
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(p)
+                .finish()
+        };
+        Ok(ApiListQuery(
+            serde_urlencoded_de(&encode(own))?,
+            serde_urlencoded_de(&encode(page))?,
+        ))
+    }
+}
+
 fn serde_urlencoded_de<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
     serde_path_to_error::deserialize(de).map_err(|e| {
@@ -143,7 +168,9 @@ fn serde_urlencoded_de<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
             ("invalid", _) | ("type", _) => ("invalid", message),
             (code, reason) => (code, reason),
         };
-        ApiError::Invalid(vec![InvalidParam::new(name, code, reason)])
+        ApiError::Desk(DeskError::Invalid(vec![InvalidParam::new(
+            name, code, reason,
+        )]))
     })
 }
 

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, RwLock};
+use webcare_desk::DeskError;
 
 /// What the desk needs to know about the identity provider.
 #[derive(Debug, Clone)]
@@ -154,15 +155,17 @@ impl OidcVerifier {
         let set: JwkSet = match res {
             Ok(r) => r.json().await.map_err(|e| {
                 tracing::warn!(error = %e, "the identity provider's key set is not valid JSON");
-                ApiError::Unavailable("the identity provider's key set is unreadable".into())
+                ApiError::Desk(DeskError::Unavailable(
+                    "the identity provider's key set is unreadable".into(),
+                ))
             })?,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot fetch the identity provider's key set");
                 // Count the attempt, so a down provider is not asked on every request.
                 self.cache.write().await.fetched_at = Some(Instant::now());
-                return Err(ApiError::Unavailable(
+                return Err(ApiError::Desk(DeskError::Unavailable(
                     "the identity provider cannot be reached; retry later".into(),
-                ));
+                )));
             }
         };
         let mut cache = KeyCache {

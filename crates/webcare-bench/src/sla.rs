@@ -13,6 +13,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::hint::black_box;
 use std::time::Instant;
+use webcare_domain::sla::BusinessHours;
 use webcare_domain::sla::{Calendar, CalendarSpec};
 
 /// Realistic calendars: a plain KCC week, a split day with evening and Saturday openings and

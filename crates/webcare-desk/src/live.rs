@@ -13,8 +13,6 @@ use crate::principal::Principal;
 use crate::Desk;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
-use uuid::Uuid;
-use webcare_domain::access::Scoped;
 use webcare_store::agent_events::NewEvent;
 use webcare_store::connectors::ReplyRecord;
 use webcare_store::{CaseRecord, Store, StoreError};
@@ -63,26 +61,7 @@ pub fn case_event(kind: &str, case: &CaseRecord, payload: serde_json::Value) -> 
 /// Whether `p` may see event `e`: the case scope's rule (`webcare_domain::access`), applied to
 /// the case as the event describes it (team, assignee and department now).
 pub fn may_see(p: &Principal, e: &NewEvent) -> bool {
-    p.case_scope().allows(&EventScope(e))
-}
-
-struct EventScope<'a>(&'a NewEvent);
-
-impl Scoped for EventScope<'_> {
-    fn team(&self) -> Option<&str> {
-        self.0.team.as_deref()
-    }
-    fn assignee(&self) -> Option<&str> {
-        self.0.assignee.as_deref()
-    }
-    fn department_id(&self) -> Option<Uuid> {
-        self.0.department_id
-    }
-    /// An event carries no status: one naming a department is about a case with that
-    /// department (a `journal.parked` event names none, so only callers who see all get it).
-    fn with_department(&self) -> bool {
-        self.0.department_id.is_some()
-    }
+    p.case_scope().allows(e)
 }
 
 /// Tells the live stream about a recorded reply (`reply.updated`). The reply's effects on the
@@ -111,8 +90,4 @@ pub async fn answered_by_id(
     }
 }
 
-/// The id of one webhook delivery of an event: the same in the delivery log and the
-/// `X-Webcare-Delivery-Id` header, so a receiver can drop a repeat.
-pub fn delivery_id(webhook: uuid::Uuid, seq: i64) -> String {
-    format!("{webhook}-{seq}")
-}
+pub use webcare_store::agent_events::delivery_id;

@@ -66,29 +66,8 @@ pub struct NewReplyBody {
     pub whatsapp_template: Option<WhatsAppTemplateBody>,
 }
 
-/// An approved WhatsApp message template, as registered with Meta.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct WhatsAppTemplateBody {
-    /// The template's name: lowercase letters, digits and `_`.
-    pub name: String,
-    /// Its language code, e.g. `nl` or `en_US`.
-    pub language: String,
-    /// Values for the body's `{{1}}`, `{{2}}`, ... in order.
-    #[serde(default)]
-    pub parameters: Vec<String>,
-}
-
-impl From<ReplyTemplate> for WhatsAppTemplateBody {
-    fn from(t: ReplyTemplate) -> Self {
-        WhatsAppTemplateBody {
-            name: t.name,
-            language: t.language,
-            parameters: t.parameters,
-        }
-    }
-}
+/// An approved WhatsApp message template: the store's, taken and shown as it is.
+pub type WhatsAppTemplateBody = ReplyTemplate;
 
 /// WhatsApp's own limits: template names up to 512 characters, parameters non-empty.
 fn check_whatsapp_template(

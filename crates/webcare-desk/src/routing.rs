@@ -19,6 +19,7 @@ use chrono_tz::Europe::Amsterdam;
 use serde::Deserialize;
 use uuid::Uuid;
 use webcare_domain::routing::{Actions, Conditions, Facts, OpeningHours, RuleSet, RuleSpec};
+use webcare_domain::sla::BusinessHours;
 use webcare_domain::{CaseKind, CaseStatus, ChannelKind, Direction, TargetGroup, Visibility};
 use webcare_store::agent::{CaseWrite, ForwardOp};
 use webcare_store::routing::{RuleSetRecord, StoredRule};

@@ -8,7 +8,7 @@ use crate::principal::Principal;
 use crate::Desk;
 use uuid::Uuid;
 use webcare_domain::Role;
-use webcare_store::{Page, TokenRecord};
+use webcare_store::{NewToken, Page, TokenRecord};
 
 /// Whom a new token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +79,12 @@ pub async fn create_token(
                     DeskError::invalid("userId", "unknown_user", "no active user with this id")
                 })?;
             desk.store
-                .create_user_token(user.id, &name, user.role, &hash)
+                .add_token(NewToken {
+                    user_id: Some(user.id),
+                    name: &name,
+                    role: user.role,
+                    token_hash: &hash,
+                })
                 .await?
         }
     };

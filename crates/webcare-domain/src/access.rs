@@ -20,12 +20,24 @@ pub enum CaseScope {
 }
 
 /// What the scope rule reads of a case (or of an event about one).
-pub trait Scoped {
-    fn team(&self) -> Option<&str>;
-    fn assignee(&self) -> Option<&str>;
-    fn department_id(&self) -> Option<Uuid>;
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScopeFacts<'a> {
+    pub team: Option<&'a str>,
+    pub assignee: Option<&'a str>,
+    pub department_id: Option<Uuid>,
     /// With a department now: a case `forwarded`; an event, when it names a department.
-    fn with_department(&self) -> bool;
+    pub with_department: bool,
+}
+
+/// Anything the scope rule can be applied to: it says its [`ScopeFacts`].
+pub trait Scoped {
+    fn scope_facts(&self) -> ScopeFacts<'_>;
+}
+
+impl Scoped for ScopeFacts<'_> {
+    fn scope_facts(&self) -> ScopeFacts<'_> {
+        *self
+    }
 }
 
 /// A desk user, as far as the scope needs them.
@@ -59,14 +71,15 @@ impl CaseScope {
 
     /// The same rule as the store's SQL filter, for one case or event.
     pub fn allows(&self, c: &impl Scoped) -> bool {
+        let c = c.scope_facts();
         match self {
             CaseScope::All => true,
             CaseScope::Teams { teams, assignee } => {
-                c.assignee() == Some(assignee.as_str())
-                    || c.team().is_some_and(|t| teams.iter().any(|x| x == t))
+                c.assignee == Some(assignee.as_str())
+                    || c.team.is_some_and(|t| teams.iter().any(|x| x == t))
             }
             CaseScope::Department(d) => {
-                c.with_department() && d.is_none_or(|d| c.department_id() == Some(d))
+                c.with_department && d.is_none_or(|d| c.department_id == Some(d))
             }
         }
     }
@@ -76,34 +89,17 @@ impl CaseScope {
 mod tests {
     use super::*;
 
-    struct Case {
-        team: Option<String>,
-        assignee: Option<String>,
-        department_id: Option<Uuid>,
-        forwarded: bool,
-    }
-
-    impl Scoped for Case {
-        fn team(&self) -> Option<&str> {
-            self.team.as_deref()
-        }
-        fn assignee(&self) -> Option<&str> {
-            self.assignee.as_deref()
-        }
-        fn department_id(&self) -> Option<Uuid> {
-            self.department_id
-        }
-        fn with_department(&self) -> bool {
-            self.forwarded
-        }
-    }
-
-    fn case(team: Option<&str>, assignee: Option<&str>, dept: Option<Uuid>, fwd: bool) -> Case {
-        Case {
-            team: team.map(Into::into),
-            assignee: assignee.map(Into::into),
+    fn case<'a>(
+        team: Option<&'a str>,
+        assignee: Option<&'a str>,
+        dept: Option<Uuid>,
+        fwd: bool,
+    ) -> ScopeFacts<'a> {
+        ScopeFacts {
+            team,
+            assignee,
             department_id: dept,
-            forwarded: fwd,
+            with_department: fwd,
         }
     }
 

@@ -3,6 +3,7 @@
 //! canned answers). Times are read in the calendar's time zone (Europe/Amsterdam by default).
 
 use crate::canned::{self, TemplateError};
+use crate::sla::BusinessHours;
 use crate::sla::{Calendar, CalendarVersions};
 use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;

@@ -1,6 +1,7 @@
 //! Report figures from per-case facts (definitions: `docs/REPORTS.md`). Pure: the store reads the
 //! facts, this module groups and summarises them, so both databases answer the same figures.
 
+use crate::sla::BusinessHours;
 use crate::sla::{CalendarVersions, ClockKind, ClockState, Segment, StopReason};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use chrono_tz::Europe::Amsterdam;

@@ -20,16 +20,20 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
+use webcare_domain::reports::Share;
 use webcare_domain::{CaseStatus, Role};
 
 // ------------------------------------------------------------------------------------ records
 
-#[derive(Debug, Clone, PartialEq)]
+// The API shows it as it is (`User`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = User))]
+#[serde(rename_all = "camelCase")]
 pub struct UserRecord {
     pub id: Uuid,
     pub name: String,
     pub email: String,
-    /// The identity provider's `sub` claim, when known.
+    /// The identity provider's subject (`sub`), when known.
     pub subject: Option<String>,
     pub role: Role,
     pub teams: Vec<String>,
@@ -71,9 +75,14 @@ pub struct NoteRecord {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+// The API shows it as it is (`Forward`), in the list of its case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Forward))]
+#[serde(rename_all = "camelCase")]
 pub struct ForwardRecord {
     pub id: Uuid,
+    // Said by the list's path.
+    #[serde(skip)]
     pub case_id: Uuid,
     pub department_id: Uuid,
     pub question: String,
@@ -84,11 +93,11 @@ pub struct ForwardRecord {
     pub answered_at: Option<DateTime<Utc>>,
     pub return_reason: Option<String>,
     pub returned_at: Option<DateTime<Utc>>,
-    /// Whether the department clock was met by this answer (business time on the department's
-    /// calendar); `None` while unanswered.
+    /// Whether the department answered within its agreed time, as its department clock decided
+    /// (business minutes on the department's calendar); null while unanswered.
     pub answered_in_time: Option<bool>,
-    /// `sent` (used in a reply) or `set_aside` (resolved without sending it); `None` while the
-    /// answer is pending or when there is none.
+    /// What became of the answer: `sent` (the agent replied) or `set_aside` (the case was
+    /// resolved without sending it); null while it is pending or when there is none.
     pub answer_outcome: Option<String>,
     pub answer_settled_at: Option<DateTime<Utc>>,
 }
@@ -114,9 +123,13 @@ pub struct AuditFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+// The API shows it as it is (`CannedAnswer`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CannedAnswer))]
+#[serde(rename_all = "camelCase")]
 pub struct CannedRecord {
     pub id: Uuid,
+    /// The team it belongs to; null: desk-wide.
     pub team: Option<String>,
     pub title: String,
     pub text: String,
@@ -126,20 +139,17 @@ pub struct CannedRecord {
 
 /// Which cases a caller may see: the rule is pure, in `webcare_domain::access`.
 pub use webcare_domain::access::CaseScope;
+use webcare_domain::access::{ScopeFacts, Scoped};
 
 /// What the scope rule reads of a case (the case list filter above says the same in SQL).
-impl webcare_domain::access::Scoped for CaseRecord {
-    fn team(&self) -> Option<&str> {
-        self.team.as_deref()
-    }
-    fn assignee(&self) -> Option<&str> {
-        self.assignee.as_deref()
-    }
-    fn department_id(&self) -> Option<Uuid> {
-        self.department_id
-    }
-    fn with_department(&self) -> bool {
-        self.status == CaseStatus::Forwarded
+impl Scoped for CaseRecord {
+    fn scope_facts(&self) -> ScopeFacts<'_> {
+        ScopeFacts {
+            team: self.team.as_deref(),
+            assignee: self.assignee.as_deref(),
+            department_id: self.department_id,
+            with_department: self.status == CaseStatus::Forwarded,
+        }
     }
 }
 
@@ -223,18 +233,25 @@ impl CaseWrite {
     }
 }
 
+// The API shows it as it is (`DepartmentTimeliness`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = DepartmentTimeliness))]
 #[serde(rename_all = "camelCase")]
 pub struct DepartmentReportRow {
     pub department_id: Uuid,
     pub name: String,
     pub answer_minutes: i64,
+    /// Questions forwarded in the period.
     pub forwards: i64,
     pub answered: i64,
     /// Answered within the agreed time, as the department clock decided it (business minutes on
-    /// the department's calendar). Forwards answered before the clock recorded it (migration
-    /// 0010) count by wall-clock minutes.
+    /// the department's calendar); answers from before the desk kept that clock count by
+    /// wall-clock minutes.
+    // Forwards answered before migration 0010 have no recorded outcome.
     pub answered_in_time: i64,
+    /// Share answered in time of those answered (0..1); null when none were answered.
+    pub in_time_share: Option<f64>,
+    /// Still waiting for an answer.
     pub open: i64,
 }
 
@@ -1185,6 +1202,11 @@ impl<S: SqlCore> AgentStore for S {
                         forwards,
                         answered,
                         answered_in_time,
+                        in_time_share: Share {
+                            part: answered_in_time,
+                            of: answered,
+                        }
+                        .share(),
                         open,
                     },
                 )

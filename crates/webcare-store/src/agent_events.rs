@@ -7,8 +7,10 @@ use crate::time::{from_ms, to_ms};
 use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use sqlx::types::Json;
 use uuid::Uuid;
+use webcare_domain::access::{ScopeFacts, Scoped};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
@@ -20,6 +22,20 @@ pub struct NewEvent {
     pub assignee: Option<String>,
     pub department_id: Option<Uuid>,
     pub payload: serde_json::Value,
+}
+
+/// An event is seen by whoever may see the case as the event describes it. It carries no
+/// status: one naming a department is about a case with that department (a `journal.parked`
+/// event names none, so only callers who see all get it).
+impl Scoped for NewEvent {
+    fn scope_facts(&self) -> ScopeFacts<'_> {
+        ScopeFacts {
+            team: self.team.as_deref(),
+            assignee: self.assignee.as_deref(),
+            department_id: self.department_id,
+            with_department: self.department_id.is_some(),
+        }
+    }
 }
 
 impl NewEvent {
@@ -53,8 +69,21 @@ pub struct WebhookRecord {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// The id of one webhook delivery of an event: the same in the delivery log and the
+/// `X-Webcare-Delivery-Id` header, so a receiver can drop a repeat.
+pub fn delivery_id(webhook: Uuid, seq: i64) -> String {
+    format!("{webhook}-{seq}")
+}
+
+// The API shows it as it is (`Delivery`), in its webhook's delivery log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Delivery))]
+#[serde(rename_all = "camelCase")]
 pub struct DeliveryRecord {
+    /// Also sent as the `Webcare-Delivery-Id` header.
+    // [`delivery_id`] of the webhook and the event.
+    pub id: String,
+    #[serde(skip)]
     pub webhook_id: Uuid,
     pub event_seq: i64,
     /// `pending`, `succeeded` or `failed`.
@@ -248,6 +277,7 @@ pub(crate) struct DeliveryRow {
 impl From<DeliveryRow> for DeliveryRecord {
     fn from(r: DeliveryRow) -> Self {
         DeliveryRecord {
+            id: delivery_id(r.webhook_id, r.event_seq),
             webhook_id: r.webhook_id,
             event_seq: r.event_seq,
             status: r.status,

@@ -166,14 +166,18 @@ pub enum EchoOutcome {
     NotLinked,
 }
 
-/// An approved WhatsApp template for a reply (sent as `type: template` outside the 24-hour window,
-/// or when the reply has no text). Stored as JSON.
+/// An approved WhatsApp message template, as registered with Meta.
+// For a reply: sent as `type: template` outside the 24-hour window, or when the reply has no
+// text. Stored as JSON; the API takes and shows it as it is (`WhatsAppTemplateBody`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = WhatsAppTemplateBody))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReplyTemplate {
+    /// The template's name: lowercase letters, digits and `_`.
     pub name: String,
-    /// Language code, e.g. `nl`.
+    /// Its language code, e.g. `nl` or `en_US`.
     pub language: String,
-    /// Body parameters `{{1}}`, `{{2}}`, ... in order.
+    /// Values for the body's `{{1}}`, `{{2}}`, ... in order.
     #[serde(default)]
     pub parameters: Vec<String>,
 }
@@ -228,7 +232,10 @@ pub struct NewReply {
     pub auto_reply: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+// The API shows it as it is (`Reply`), without who it is for and who wrote it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Reply))]
+#[serde(rename_all = "camelCase")]
 pub struct ReplyRecord {
     pub id: Uuid,
     pub case_id: Uuid,
@@ -236,22 +243,31 @@ pub struct ReplyRecord {
     pub text: String,
     pub visibility: Visibility,
     pub in_reply_to: Option<String>,
+    #[serde(skip)]
     pub recipient: Option<String>,
     pub process_answer: bool,
+    // The audit actor.
+    #[serde(skip)]
     pub author: String,
+    /// pending, sending, sent, delivered, read or failed.
     pub state: DeliveryState,
     pub attempts: i64,
-    pub next_attempt_at: DateTime<Utc>,
+    // When the next attempt is due: only while the reply is pending.
+    pub next_attempt_at: Option<DateTime<Utc>>,
     pub platform_message_id: Option<String>,
-    /// Why it failed (permanent), readable for the agent.
+    /// Why it failed, for the agent, with what to do instead; also why the outbox gave up on it
+    /// ("gave up after N attempts: ...") once its attempts were used.
     pub failure_reason: Option<String>,
-    /// The last transient error, while retrying.
+    /// The last transient error while it is being retried.
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
+    #[serde(skip)]
     pub updated_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// The canned answer the reply was made from.
     pub canned_answer_id: Option<Uuid>,
     pub whatsapp_template: Option<ReplyTemplate>,
+    /// The out-of-hours auto-reply (sent by the desk, not an answer by an agent).
     pub auto_reply: bool,
 }
 
@@ -556,6 +572,8 @@ pub fn parse_delivery_state(s: &str) -> Option<DeliveryState> {
 impl TryFrom<ReplyRow> for ReplyRecord {
     type Error = StoreError;
     fn try_from(r: ReplyRow) -> Result<Self> {
+        let state = parse_delivery_state(&r.state)
+            .ok_or_else(|| StoreError::Corrupt(format!("reply state '{}'", r.state)))?;
         Ok(ReplyRecord {
             id: r.id,
             case_id: r.case_id,
@@ -569,10 +587,9 @@ impl TryFrom<ReplyRow> for ReplyRecord {
             recipient: r.recipient,
             process_answer: r.process_answer,
             author: r.author,
-            state: parse_delivery_state(&r.state)
-                .ok_or_else(|| StoreError::Corrupt(format!("reply state '{}'", r.state)))?,
+            state,
             attempts: r.attempts,
-            next_attempt_at: from_ms(r.next_attempt_at),
+            next_attempt_at: (state == DeliveryState::Pending).then(|| from_ms(r.next_attempt_at)),
             platform_message_id: r.platform_message_id,
             failure_reason: r.failure_reason,
             last_error: r.last_error,

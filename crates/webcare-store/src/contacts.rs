@@ -16,13 +16,18 @@ use crate::time::to_ms;
 use crate::{Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use uuid::Uuid;
 use webcare_domain::ChannelKind;
 
-/// One identity of a contact, with its channel's kind.
-#[derive(Debug, Clone, PartialEq)]
+// One identity of a contact, with its channel's kind. The API shows it as it is
+// (`ContactIdentityDto`), among its contact's identities.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ContactIdentityDto))]
+#[serde(rename_all = "camelCase")]
 pub struct ContactIdentity {
     pub id: Uuid,
+    #[serde(skip)]
     pub contact_id: Uuid,
     pub channel_account_id: Uuid,
     pub channel: ChannelKind,
@@ -32,17 +37,24 @@ pub struct ContactIdentity {
     pub created_at: DateTime<Utc>,
 }
 
-/// A contact as the desk keeps it.
-#[derive(Debug, Clone, PartialEq)]
+/// A contact as lists show it.
+// The API shows it as it is (`ContactSummary`), without the notes, which only the contact's
+// detail and export show.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ContactSummary))]
+#[serde(rename_all = "camelCase")]
 pub struct ContactProfile {
     pub id: Uuid,
     pub display_name: Option<String>,
+    #[serde(skip)]
     pub notes: Option<String>,
-    /// Normalised: digits with the country code.
+    /// Digits with the country code, as recorded by the desk.
+    // Normalised.
     pub phone: Option<String>,
     /// The out-of-hours auto-reply leaves this citizen alone.
+    #[serde(rename = "doNotAutoReply")]
     pub no_auto_reply: bool,
-    /// Set once the contact was merged into another; it then has no identities or cases.
+    /// The contact this one was merged into; it then has no identities or cases of its own.
     pub merged_into: Option<Uuid>,
     pub identities: Vec<ContactIdentity>,
     pub created_at: DateTime<Utc>,
@@ -101,13 +113,19 @@ pub struct ContactAudit {
     pub detail: serde_json::Value,
 }
 
-/// What a link, unlink or merge moved.
-#[derive(Debug, Clone, PartialEq)]
+// What a link, unlink or merge moved; the API shows it as it is (`ContactMoveResult`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ContactMoveResult))]
+#[serde(rename_all = "camelCase")]
 pub struct ContactMove {
-    /// Where the identities went (for an unlink: the new contact).
+    /// Where the identities (and their cases) went: for an unlink, the new contact.
+    #[serde(rename = "toContactId")]
     pub to_contact: Uuid,
+    #[serde(rename = "fromContactId")]
     pub from_contact: Uuid,
+    #[serde(rename = "identityIds")]
     pub identities: Vec<Uuid>,
+    #[serde(rename = "caseIds")]
     pub cases: Vec<Uuid>,
 }
 

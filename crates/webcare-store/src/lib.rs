@@ -93,20 +93,23 @@ pub trait Ingest: Send + Sync {
 /// API tokens, stored hashed.
 #[async_trait]
 pub trait Tokens: Send + Sync {
+    /// Stores a token; one with a `user_id` belongs to that user: its caller acts as them.
+    async fn add_token(&self, t: NewToken<'_>) -> Result<TokenRecord>;
+    /// A token without a user (the bootstrap admin, an integration).
     async fn create_token(
         &self,
         name: &str,
         role: webcare_domain::Role,
         token_hash: &str,
-    ) -> Result<TokenRecord>;
-    /// A token that belongs to `user_id`: its caller acts as that user.
-    async fn create_user_token(
-        &self,
-        user_id: Uuid,
-        name: &str,
-        role: webcare_domain::Role,
-        token_hash: &str,
-    ) -> Result<TokenRecord>;
+    ) -> Result<TokenRecord> {
+        self.add_token(NewToken {
+            user_id: None,
+            name,
+            role,
+            token_hash,
+        })
+        .await
+    }
     /// The live (not revoked) token with this hash.
     async fn find_token(&self, token_hash: &str) -> Result<Option<TokenRecord>>;
     /// A token by id, revoked or not.

@@ -97,7 +97,10 @@ pub struct ChannelAccountPatch {
     pub settings: Option<AccountSettings>,
 }
 
+// The API shows it as it is (`IdentityDto`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = IdentityDto))]
+#[serde(rename_all = "camelCase")]
 pub struct Identity {
     pub id: Uuid,
     pub channel_account_id: Uuid,
@@ -106,7 +109,10 @@ pub struct Identity {
     pub display_name: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+// The API shows it as it is (`Contact`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Contact))]
+#[serde(rename_all = "camelCase")]
 pub struct ContactRecord {
     pub id: Uuid,
     pub display_name: Option<String>,
@@ -114,7 +120,10 @@ pub struct ContactRecord {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+// The API shows it as it is (`Case`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Case))]
+#[serde(rename_all = "camelCase")]
 pub struct CaseRecord {
     pub id: Uuid,
     pub channel_account_id: Uuid,
@@ -136,16 +145,23 @@ pub struct CaseRecord {
     pub due_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// The inbox row (see `inbox_row.rs`): the channel, the worst SLA state of the running
-    /// clocks, and the first line and author of the latest citizen message (BSNs masked).
+    // The inbox row (see `inbox_row.rs`): the channel, the worst SLA state of the running
+    // clocks, and the first line and author of the latest citizen message (BSNs masked).
+    /// The channel the case came in on.
     pub channel_kind: Option<ChannelKind>,
+    /// The worst state of the case's running SLA clocks; absent when none runs.
     pub sla_status: Option<webcare_domain::sla::ClockStatus>,
+    /// The first line of the citizen's latest message (at most 120 characters and an ellipsis,
+    /// BSNs masked); empty when the citizen has written nothing yet.
     pub preview: Option<String>,
+    /// The citizen as they appear on this channel (their latest message's author).
     pub author_name: Option<String>,
     pub author_handle: Option<String>,
+    /// When the citizen's latest message was sent.
     pub last_inbound_at: Option<DateTime<Utc>>,
-    /// The routing rule set version and the rule of it that routed the case (issue 14); `None`
-    /// when no rule matched.
+    // The routing rule set version and the rule of it (issue 14).
+    /// The routing rule that routed the case, if one matched.
+    #[serde(rename = "routedBy")]
     pub routing: Option<RoutedBy>,
 }
 
@@ -174,8 +190,10 @@ impl CaseRecord {
     }
 }
 
-/// Which rule routed a case: the rule's id within the set's `version`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which rule of which version of the routing rules routed a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct RoutedBy {
     pub version: i64,
     pub rule_id: Uuid,
@@ -275,19 +293,35 @@ pub struct Page<T> {
     pub next_after: Option<Uuid>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// An API token as listed: never its secret or hash.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Token))]
+#[serde(rename_all = "camelCase")]
 pub struct TokenRecord {
     pub id: Uuid,
     pub name: String,
     /// For a user's token, the user's role when it was made; the caller acts with the user's
-    /// role at the time of the call.
+    /// current role.
     pub role: Role,
-    /// The user the token belongs to; `None` for the bootstrap admin and integration tokens.
+    /// The user the token belongs to; null for integration and bootstrap tokens.
     pub user_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
-    /// Updated at most about once a minute (see [`crate::Tokens::touch_token`]).
+    /// When the token was last used, to the minute.
+    // Updated at most about once a minute (see [`crate::Tokens::touch_token`]).
     pub last_used_at: Option<DateTime<Utc>>,
+    // Revoked tokens are not listed, so the API does not show it.
+    #[serde(skip)]
     pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A token to store: never its secret, only its hash.
+#[derive(Debug, Clone, Copy)]
+pub struct NewToken<'a> {
+    /// The user it belongs to; `None` for the bootstrap admin and integration tokens.
+    pub user_id: Option<Uuid>,
+    pub name: &'a str,
+    pub role: Role,
+    pub token_hash: &'a str,
 }
 
 #[derive(Debug, Clone)]

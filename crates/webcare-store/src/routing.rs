@@ -23,6 +23,7 @@ use uuid::Uuid;
 use webcare_domain::model::CaseStatus;
 use webcare_domain::routing::RuleSpec;
 use webcare_domain::routing::{Facts, Routable, RuleSet};
+use webcare_domain::sla::BusinessHours;
 use webcare_domain::sla::CalendarVersions;
 use webcare_domain::{ChannelKind, Direction, Priority};
 

@@ -37,6 +37,7 @@ use crate::time::{from_ms, opt_from_ms, to_ms};
 use crate::{Page, PageRequest, Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use sqlx::types::Json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -47,6 +48,7 @@ use webcare_domain::sla::clocks::{alert_due, new_clock, norms_for, plan_inbound,
 pub use webcare_domain::sla::clocks::{
     default_calendar, default_calendar_spec, ClockRecord, SlaConfig, SlaDefaults,
 };
+use webcare_domain::sla::BusinessHours;
 use webcare_domain::sla::{reselect, CaseFacts, Reselection};
 use webcare_domain::sla::{
     Budget, CalendarSpec, CalendarVersions, ClockKind, ClockNorms, ClockStatus, ClockView,
@@ -79,9 +81,13 @@ pub struct CalendarRecord {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// A policy version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Policy))]
+#[serde(rename_all = "camelCase")]
 pub struct PolicyRecord {
     pub id: Uuid,
+    #[serde(flatten)]
     pub policy: SlaPolicy,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -2,7 +2,7 @@
 //! SQLite and PostgreSQL accept the same `$n` placeholders, `ON CONFLICT` and `RETURNING`, so
 //! each statement is written once; what differs in setup lives in `sqlite.rs` and `postgres.rs`.
 
-use crate::db::{json, query, Db, Exec, SqlCore};
+use crate::db::{json, query, Exec, SqlCore};
 use crate::records::*;
 use crate::time::{from_ms, opt_from_ms, to_ms};
 use crate::{Audit, Cases, ChannelAccounts, Result, StoreError, Tokens};
@@ -531,23 +531,22 @@ impl<S: SqlCore> Cases for S {
 
 #[async_trait]
 impl<S: SqlCore> Tokens for S {
-    async fn create_token(
-        &self,
-        name: &str,
-        role: webcare_domain::Role,
-        token_hash: &str,
-    ) -> Result<TokenRecord> {
-        insert_token(self.db(), None, name, role, token_hash).await
-    }
-
-    async fn create_user_token(
-        &self,
-        user_id: Uuid,
-        name: &str,
-        role: webcare_domain::Role,
-        token_hash: &str,
-    ) -> Result<TokenRecord> {
-        insert_token(self.db(), Some(user_id), name, role, token_hash).await
+    async fn add_token(&self, t: NewToken<'_>) -> Result<TokenRecord> {
+        let sql = format!(
+            "INSERT INTO api_tokens (id, name, role, token_hash, created_at, user_id) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {TOKEN_COLS}"
+        );
+        let row: TokenRow = query(&sql)
+            .bind(Uuid::now_v7())
+            .bind(t.name)
+            .bind(t.role.as_str())
+            .bind(t.token_hash)
+            .bind(to_ms(Utc::now()))
+            .bind(t.user_id)
+            .fetch_one(self.db().write())
+            .await
+            .map_err(|e| e.conflict_if_unique("token exists"))?;
+        row.try_into()
     }
 
     async fn find_token(&self, token_hash: &str) -> Result<Option<TokenRecord>> {
@@ -616,30 +615,6 @@ impl<S: SqlCore> Tokens for S {
         .await?;
         Ok(())
     }
-}
-
-async fn insert_token(
-    db: &Db,
-    user_id: Option<Uuid>,
-    name: &str,
-    role: webcare_domain::Role,
-    token_hash: &str,
-) -> Result<TokenRecord> {
-    let sql = format!(
-        "INSERT INTO api_tokens (id, name, role, token_hash, created_at, user_id) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {TOKEN_COLS}"
-    );
-    let row: TokenRow = query(&sql)
-        .bind(Uuid::now_v7())
-        .bind(name)
-        .bind(role.as_str())
-        .bind(token_hash)
-        .bind(to_ms(Utc::now()))
-        .bind(user_id)
-        .fetch_one(db.write())
-        .await
-        .map_err(|e| e.conflict_if_unique("token exists"))?;
-    row.try_into()
 }
 
 #[async_trait]

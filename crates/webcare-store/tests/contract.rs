@@ -111,6 +111,32 @@ fn msg(id: &str, user: &str, vis: Visibility) -> InboundMessage {
     }
 }
 
+/// The first 50 cases that match `filter`, newest first.
+async fn first_cases(store: &Arc<dyn Store>, filter: CaseFilter) -> Vec<CaseRecord> {
+    let first = PageRequest {
+        limit: 50,
+        ..Default::default()
+    };
+    store.list_cases(filter, first).await.unwrap().items
+}
+
+/// A token of agent `user_id` with this secret.
+async fn agent_token(
+    store: &Arc<dyn Store>,
+    user_id: Uuid,
+    name: &str,
+    secret: &str,
+) -> TokenRecord {
+    let token_hash = webcare_store::token::hash(secret);
+    let t = NewToken {
+        user_id: Some(user_id),
+        name,
+        role: Role::Agent,
+        token_hash: &token_hash,
+    };
+    store.add_token(t).await.unwrap()
+}
+
 async fn ingest(store: &Arc<dyn Store>, account: Uuid, m: InboundMessage) -> IngestOutcome {
     let mut out = store
         .ingest_batch(vec![IngestItem {
@@ -395,35 +421,17 @@ async fn case_list_filters_and_paginates_stably(store: Arc<dyn Store>) {
     assert_eq!(ids, sorted, "newest first, by id");
     ids.dedup();
     assert_eq!(ids.len(), 7);
-    let unassigned = store
-        .list_cases(
-            CaseFilter {
-                assignee: Some(None),
-                status: Some(CaseStatus::New),
-                ..Default::default()
-            },
-            PageRequest {
-                limit: 50,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(unassigned.items.len(), 9);
-    let none = store
-        .list_cases(
-            CaseFilter {
-                assignee: Some(Some("anna".into())),
-                ..Default::default()
-            },
-            PageRequest {
-                limit: 50,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    assert!(none.items.is_empty());
+    let unassigned = CaseFilter {
+        assignee: Some(None),
+        status: Some(CaseStatus::New),
+        ..Default::default()
+    };
+    assert_eq!(first_cases(&store, unassigned).await.len(), 9);
+    let annas = CaseFilter {
+        assignee: Some(Some("anna".into())),
+        ..Default::default()
+    };
+    assert!(first_cases(&store, annas).await.is_empty());
     let oldest = store
         .list_cases(
             CaseFilter::default(),
@@ -478,18 +486,9 @@ async fn user_tokens_are_listed_touched_and_revoked(store: Arc<dyn Store>) {
     let anna = store.create_user(user("anna@gemeente.test")).await.unwrap();
     let bob = store.create_user(user("bob@gemeente.test")).await.unwrap();
     let hash = |s: &str| webcare_store::token::hash(s);
-    let a1 = store
-        .create_user_token(anna.id, "laptop", Role::Agent, &hash("wc_a1"))
-        .await
-        .unwrap();
-    let a2 = store
-        .create_user_token(anna.id, "telefoon", Role::Agent, &hash("wc_a2"))
-        .await
-        .unwrap();
-    let b1 = store
-        .create_user_token(bob.id, "laptop", Role::Agent, &hash("wc_b1"))
-        .await
-        .unwrap();
+    let a1 = agent_token(&store, anna.id, "laptop", "wc_a1").await;
+    let a2 = agent_token(&store, anna.id, "telefoon", "wc_a2").await;
+    let b1 = agent_token(&store, bob.id, "laptop", "wc_b1").await;
     let ci = store
         .create_token("ci", Role::Integration, &hash("wc_ci"))
         .await
@@ -1153,17 +1152,7 @@ async fn the_inbox_row_says_what_the_case_is(store: Arc<dyn Store>) {
     assert_eq!(c.last_inbound_at, Some(t(10, 0)));
 
     // The list answers the same row.
-    let page = store
-        .list_cases(
-            CaseFilter::default(),
-            PageRequest {
-                limit: 50,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(page.items, vec![c]);
+    assert_eq!(first_cases(&store, CaseFilter::default()).await, vec![c]);
 }
 
 async fn the_inbox_row_follows_edits_and_deletes(store: Arc<dyn Store>) {

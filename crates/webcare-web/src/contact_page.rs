@@ -18,6 +18,7 @@ use webcare_api::auth::{roles, Authorized};
 use webcare_api::error::ApiError;
 use webcare_api::extract::{ApiJson, IdPath};
 use webcare_api::routes::contacts::{self as api, ContactDetail, EraseContact};
+use webcare_desk::DeskError;
 use webcare_domain::Role;
 
 struct IdentityView {
@@ -177,8 +178,8 @@ pub async fn erase(
         .await
         {
             Ok(_) => None,
-            Err(ApiError::Conflict(why)) => Some(format!("Niet gewist: {why}")),
-            Err(ApiError::Invalid(_)) => Some(
+            Err(ApiError::Desk(DeskError::Conflict(why))) => Some(format!("Niet gewist: {why}")),
+            Err(ApiError::Desk(DeskError::Invalid(_))) => Some(
                 "Geef een reden op (1 tot 500 tekens), bijvoorbeeld het verzoek en de datum."
                     .into(),
             ),

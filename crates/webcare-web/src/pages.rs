@@ -104,15 +104,15 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
 /// An API error as a page: what a form can show next to its fields is handled by the caller.
 pub(crate) fn api_error_page(e: ApiError) -> Response {
     match e {
-        ApiError::Forbidden(_) => error_page(
+        ApiError::Desk(DeskError::Forbidden(_)) => error_page(
             StatusCode::FORBIDDEN,
             "Uw rol geeft geen toegang tot deze pagina of actie.",
         ),
-        ApiError::NotFound(_) => error_page(
+        ApiError::Desk(DeskError::NotFound(_)) => error_page(
             StatusCode::NOT_FOUND,
             "Deze zaak bestaat niet of is niet voor u zichtbaar.",
         ),
-        ApiError::Internal(e) => {
+        ApiError::Desk(DeskError::Internal(e)) => {
             tracing::error!(error = ?e, "page failed");
             error_page(
                 StatusCode::INTERNAL_SERVER_ERROR,

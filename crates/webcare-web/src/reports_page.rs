@@ -18,6 +18,7 @@ use webcare_api::error::ApiError;
 use webcare_api::routes::reports::{
     self as api, Cell, Report, ReportKind, ReportQuery, ReportReaders,
 };
+use webcare_desk::DeskError;
 use webcare_domain::out_of_hours::WEEKDAYS;
 use webcare_domain::reports::GroupBy;
 
@@ -245,7 +246,7 @@ pub async fn page(
     let link = csv_link(kind, &q, &form);
     let req = match api::parse(kind, q, &caller) {
         Ok(r) => r,
-        Err(ApiError::Invalid(ps)) => {
+        Err(ApiError::Desk(DeskError::Invalid(ps))) => {
             for p in ps {
                 let text = match p.code.as_str() {
                     "invalid_time" => "Vul een datum in (dd-mm-jjjj).".to_owned(),

@@ -48,7 +48,7 @@
 //! have acted (no platform here takes an idempotency key), so that one case can duplicate on
 //! Meta and X; the echo linking above then records both under the reply.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 use serde_json::Value;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -140,9 +140,10 @@ pub async fn tick(
         .claim_replies(Utc::now(), cfg.lease, cfg.batch)
         .await?;
     let n = claimed.len();
+    let outbox = Outbox { store, client, cfg };
     let jobs = claimed.into_iter().map(|c| async move {
         let id = c.reply.id;
-        if let Err(e) = handle(store, client, cfg, c).await {
+        if let Err(e) = outbox.handle(c).await {
             // The lease runs out and the reply comes back in doubt: never lost, never resent blindly.
             tracing::warn!(reply = %id, error = %e, "outbox: recording a reply outcome failed");
         }
@@ -184,32 +185,6 @@ async fn fail(store: &Arc<dyn Store>, id: Uuid, reason: &str) -> Result<(), Stor
     Ok(())
 }
 
-async fn handle(
-    store: &Arc<dyn Store>,
-    client: &reqwest::Client,
-    cfg: &OutboxConfig,
-    c: ClaimedReply,
-) -> Result<(), StoreError> {
-    let r = &c.reply;
-    let account = match store.get_channel_account(r.channel_account_id).await {
-        Ok(a) => a,
-        Err(e) if !c.in_doubt => return release(store, r, e).await,
-        Err(e) => return Err(e),
-    };
-    let Some(account) = account else {
-        return fail(
-            store,
-            r.id,
-            "the channel account was removed; the reply cannot be sent",
-        )
-        .await;
-    };
-    if c.in_doubt {
-        return recover(store, client, cfg, &account, &c).await;
-    }
-    send(store, client, cfg, &account, r).await
-}
-
 /// A read before the send failed (the database went away for a moment): nothing went out, so the
 /// claim is given back for a prompt retry instead of leaving the reply in doubt until its lease
 /// runs out (for Meta that ends in "check the conversation"). If giving it back fails too, the
@@ -236,85 +211,6 @@ fn policy(cfg: &OutboxConfig) -> RetryPolicy {
 
 fn backoff(cfg: &OutboxConfig, attempts: i64) -> Duration {
     policy(cfg).backoff(attempts)
-}
-
-async fn send(
-    store: &Arc<dyn Store>,
-    client: &reqwest::Client,
-    cfg: &OutboxConfig,
-    account: &ChannelAccount,
-    r: &ReplyRecord,
-) -> Result<(), StoreError> {
-    let now = Utc::now();
-    // The reply endpoint refuses replies without a route; the account may have changed since.
-    if let Err(no) = delivery_route(account.kind, account.callback_url.as_deref(), |k| {
-        account.credentials.get(k)
-    }) {
-        return fail(store, r.id, &no.reason).await;
-    }
-    let (Some(base), Some(credentials)) = (platform_base(account), send_credentials(account))
-    else {
-        return fail(store, r.id, "the channel account cannot send this reply").await;
-    };
-    let last = match store.last_citizen_message(r.case_id).await {
-        Ok(l) => l,
-        Err(e) => return release(store, r, e).await,
-    };
-    let out = OutboundReply {
-        kind: account.kind,
-        account_external_id: account.external_id.clone(),
-        reply_id: r.id,
-        text: r.text.clone(),
-        visibility: r.visibility,
-        in_reply_to_platform_id: r.in_reply_to.clone(),
-        recipient_platform_user_id: r.recipient.clone(),
-        window: WindowInfo {
-            last_citizen_message_at: last.map(|m| m.sent_at),
-        },
-        now,
-        template: r
-            .whatsapp_template
-            .as_ref()
-            .map(webcare_desk::replies::whatsapp_template),
-    };
-    let req = match build_request(&out, &base, &cfg.graph_version, &credentials) {
-        Ok(req) => req,
-        Err(refused) => {
-            let reason = match &refused.alternative {
-                Some(alt) => format!("{}; {alt}", refused.reason),
-                None => refused.reason.clone(),
-            };
-            return fail(store, r.id, &reason).await;
-        }
-    };
-    // A template goes out instead of the text (outside the window, or no text): the case's
-    // history shows which template was sent.
-    let sent_text = (req.json_body["type"] == "template")
-        .then(|| r.whatsapp_template.as_ref().map(ReplyTemplate::describe))
-        .flatten();
-    let mut http = client
-        .post(&req.url)
-        .timeout(cfg.http_timeout)
-        .body(req.body_bytes());
-    for (k, v) in &req.headers {
-        http = http.header(k, v);
-    }
-    // The claim ("sending") is committed; nothing went out yet.
-    webcare_store::crash::crash_point("outbox.before_send");
-    let outcome = match http.send().await {
-        Ok(res) => {
-            let status = res.status().as_u16();
-            let headers = crate::header_pairs(res.headers());
-            match res.bytes().await {
-                Ok(body) => parse_send_response(account.kind, status, &headers, &body, Utc::now()),
-                Err(e) => transport_failure(&e.to_string()),
-            }
-        }
-        Err(e) => transport_failure(&e.to_string()),
-    };
-    // The platform has the reply; nothing is recorded yet.
-    webcare_store::crash::crash_point("outbox.after_send");
-    record(store, cfg, account, r, outcome, sent_text.as_deref()).await
 }
 
 /// Records a sent reply (an empty platform id: the reply id stands in) and stops the clocks.
@@ -403,41 +299,170 @@ async fn record(
     }
 }
 
-/// An in-doubt reply: find out whether the earlier send arrived before sending again.
-async fn recover(
-    store: &Arc<dyn Store>,
-    client: &reqwest::Client,
-    cfg: &OutboxConfig,
-    account: &ChannelAccount,
-    c: &ClaimedReply,
-) -> Result<(), StoreError> {
-    let r = &c.reply;
-    // Each in-doubt claim counts as an attempt: a reply whose outcome cannot be recorded is not
-    // checked (or, on `api` channels, re-sent) for ever.
-    let used_up = r.attempts > cfg.max_attempts;
-    let give_up = |what: &str| {
-        format!(
-            "gave up after {} attempts: {what}; check the conversation before sending it again",
-            r.attempts
-        )
-    };
-    match account.kind {
-        ChannelKind::X => match x_lookup(client, cfg, account, r).await {
-            Ok(Some(id)) => {
-                tracing::info!(reply = %r.id, platform_message_id = %id, "in-doubt reply was sent before the crash; recorded, not resent");
-                record(
-                    store,
-                    cfg,
-                    account,
-                    r,
-                    SendOutcome::Sent {
-                        platform_message_id: id,
-                    },
-                    None,
-                )
-                .await
+/// What a pass of the outbox works with.
+#[derive(Clone, Copy)]
+struct Outbox<'a> {
+    store: &'a Arc<dyn Store>,
+    client: &'a reqwest::Client,
+    cfg: &'a OutboxConfig,
+}
+
+impl Outbox<'_> {
+    async fn handle(&self, c: ClaimedReply) -> Result<(), StoreError> {
+        let store = self.store;
+        let r = &c.reply;
+        let account = match store.get_channel_account(r.channel_account_id).await {
+            Ok(a) => a,
+            Err(e) if !c.in_doubt => return release(store, r, e).await,
+            Err(e) => return Err(e),
+        };
+        let Some(account) = account else {
+            return fail(
+                store,
+                r.id,
+                "the channel account was removed; the reply cannot be sent",
+            )
+            .await;
+        };
+        if c.in_doubt {
+            return self.recover(&account, &c).await;
+        }
+        self.send(&account, r).await
+    }
+
+    async fn send(&self, account: &ChannelAccount, r: &ReplyRecord) -> Result<(), StoreError> {
+        let Outbox { store, client, cfg } = *self;
+        let now = Utc::now();
+        // The reply endpoint refuses replies without a route; the account may have changed since.
+        if let Err(no) = delivery_route(account.kind, account.callback_url.as_deref(), |k| {
+            account.credentials.get(k)
+        }) {
+            return fail(store, r.id, &no.reason).await;
+        }
+        let (Some(base), Some(credentials)) = (platform_base(account), send_credentials(account))
+        else {
+            return fail(store, r.id, "the channel account cannot send this reply").await;
+        };
+        let last = match store.last_citizen_message(r.case_id).await {
+            Ok(l) => l,
+            Err(e) => return release(store, r, e).await,
+        };
+        let out = OutboundReply {
+            kind: account.kind,
+            account_external_id: account.external_id.clone(),
+            reply_id: r.id,
+            text: r.text.clone(),
+            visibility: r.visibility,
+            in_reply_to_platform_id: r.in_reply_to.clone(),
+            recipient_platform_user_id: r.recipient.clone(),
+            window: WindowInfo {
+                last_citizen_message_at: last.map(|m| m.sent_at),
+            },
+            now,
+            template: r
+                .whatsapp_template
+                .as_ref()
+                .map(webcare_desk::replies::whatsapp_template),
+        };
+        let req = match build_request(&out, &base, &cfg.graph_version, &credentials) {
+            Ok(req) => req,
+            Err(refused) => {
+                let reason = match &refused.alternative {
+                    Some(alt) => format!("{}; {alt}", refused.reason),
+                    None => refused.reason.clone(),
+                };
+                return fail(store, r.id, &reason).await;
             }
-            Ok(None) if used_up => {
+        };
+        // A template goes out instead of the text (outside the window, or no text): the case's
+        // history shows which template was sent.
+        let sent_text = (req.json_body["type"] == "template")
+            .then(|| r.whatsapp_template.as_ref().map(ReplyTemplate::describe))
+            .flatten();
+        let mut http = client
+            .post(&req.url)
+            .timeout(cfg.http_timeout)
+            .body(req.body_bytes());
+        for (k, v) in &req.headers {
+            http = http.header(k, v);
+        }
+        // The claim ("sending") is committed; nothing went out yet.
+        webcare_store::crash::crash_point("outbox.before_send");
+        let outcome = match http.send().await {
+            Ok(res) => {
+                let status = res.status().as_u16();
+                let headers = crate::header_pairs(res.headers());
+                match res.bytes().await {
+                    Ok(body) => {
+                        parse_send_response(account.kind, status, &headers, &body, Utc::now())
+                    }
+                    Err(e) => transport_failure(&e.to_string()),
+                }
+            }
+            Err(e) => transport_failure(&e.to_string()),
+        };
+        // The platform has the reply; nothing is recorded yet.
+        webcare_store::crash::crash_point("outbox.after_send");
+        record(store, cfg, account, r, outcome, sent_text.as_deref()).await
+    }
+
+    /// An in-doubt reply: find out whether the earlier send arrived before sending again.
+    async fn recover(&self, account: &ChannelAccount, c: &ClaimedReply) -> Result<(), StoreError> {
+        let Outbox { store, client, cfg } = *self;
+        let r = &c.reply;
+        // Each in-doubt claim counts as an attempt: a reply whose outcome cannot be recorded is not
+        // checked (or, on `api` channels, re-sent) for ever.
+        let used_up = r.attempts > cfg.max_attempts;
+        let give_up = |what: &str| {
+            format!(
+                "gave up after {} attempts: {what}; check the conversation before sending it again",
+                r.attempts
+            )
+        };
+        match account.kind {
+            ChannelKind::X => match x_lookup(client, cfg, account, r).await {
+                Ok(Some(id)) => {
+                    tracing::info!(reply = %r.id, platform_message_id = %id, "in-doubt reply was sent before the crash; recorded, not resent");
+                    record(
+                        store,
+                        cfg,
+                        account,
+                        r,
+                        SendOutcome::Sent {
+                            platform_message_id: id,
+                        },
+                        None,
+                    )
+                    .await
+                }
+                Ok(None) if used_up => {
+                    fail(
+                        store,
+                        r.id,
+                        &give_up("the reply could not be recorded as sent"),
+                    )
+                    .await
+                }
+                Ok(None) => {
+                    tracing::info!(reply = %r.id, "in-doubt reply not found on X; sending it now");
+                    self.send(account, r).await
+                }
+                Err(e) if used_up => {
+                    fail(
+                        store,
+                        r.id,
+                        &give_up(&format!("X could not be asked whether it arrived ({e})")),
+                    )
+                    .await
+                }
+                Err(e) => {
+                    tracing::warn!(reply = %r.id, error = %e, "X lookup for an in-doubt reply failed; will look again");
+                    store
+                        .reply_hold(r.id, Utc::now() + backoff(cfg, r.attempts))
+                        .await
+                }
+            },
+            ChannelKind::Api if used_up => {
                 fail(
                     store,
                     r.id,
@@ -445,43 +470,16 @@ async fn recover(
                 )
                 .await
             }
-            Ok(None) => {
-                tracing::info!(reply = %r.id, "in-doubt reply not found on X; sending it now");
-                send(store, client, cfg, account, r).await
-            }
-            Err(e) if used_up => {
-                fail(
-                    store,
-                    r.id,
-                    &give_up(&format!("X could not be asked whether it arrived ({e})")),
-                )
-                .await
-            }
-            Err(e) => {
-                tracing::warn!(reply = %r.id, error = %e, "X lookup for an in-doubt reply failed; will look again");
-                store
-                    .reply_hold(r.id, Utc::now() + backoff(cfg, r.attempts))
-                    .await
-            }
-        },
-        ChannelKind::Api if used_up => {
-            fail(
-                store,
-                r.id,
-                &give_up("the reply could not be recorded as sent"),
-            )
-            .await
-        }
-        // Re-sent with the same `Idempotency-Key`: a receiver that already has it answers 409,
-        // which is recorded as sent.
-        ChannelKind::Api => send(store, client, cfg, account, r).await,
-        _ => {
-            let since = c.lease_expired_at.unwrap_or(r.updated_at);
-            let deadline = since + cfg.in_doubt_grace;
-            if Utc::now() < deadline {
-                store.reply_hold(r.id, deadline).await
-            } else {
-                fail(
+            // Re-sent with the same `Idempotency-Key`: a receiver that already has it answers 409,
+            // which is recorded as sent.
+            ChannelKind::Api => self.send(account, r).await,
+            _ => {
+                let since = c.lease_expired_at.unwrap_or(r.updated_at);
+                let deadline = since + cfg.in_doubt_grace;
+                if Utc::now() < deadline {
+                    store.reply_hold(r.id, deadline).await
+                } else {
+                    fail(
                     store,
                     r.id,
                     &format!(
@@ -490,6 +488,7 @@ async fn recover(
                     ),
                 )
                 .await
+                }
             }
         }
     }
@@ -552,9 +551,4 @@ async fn x_lookup(
         }
     });
     Ok(found.and_then(|t| t["id"].as_str().map(str::to_owned)))
-}
-
-/// When a reply is due next (for status displays).
-pub fn next_attempt(r: &ReplyRecord) -> Option<DateTime<Utc>> {
-    (r.state == webcare_domain::inbound::DeliveryState::Pending).then_some(r.next_attempt_at)
 }

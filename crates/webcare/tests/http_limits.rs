@@ -40,6 +40,15 @@ fn quick() -> HttpConfig {
     }
 }
 
+/// [`quick`], but with the idle and header-read timeouts out of the way of what a test looks at.
+fn patient(idle_seconds: u64, header_read_seconds: u64) -> HttpConfig {
+    HttpConfig {
+        idle_timeout_seconds: idle_seconds,
+        header_read_timeout_seconds: header_read_seconds,
+        ..quick()
+    }
+}
+
 /// Reads until the peer closes; the bytes read, and how long it took.
 async fn read_to_close(s: &mut TcpStream, within: Duration) -> (String, Duration) {
     let t = Instant::now();
@@ -101,16 +110,7 @@ async fn half_sent_and_idle_connections_are_closed(backend: Backend) {
 }
 
 async fn over_the_limit_answers_503_and_frees_up(backend: Backend) {
-    let Some(app) = start(
-        backend,
-        HttpConfig {
-            idle_timeout_seconds: 30,
-            header_read_timeout_seconds: 30,
-            ..quick()
-        },
-    )
-    .await
-    else {
+    let Some(app) = start(backend, patient(30, 30)).await else {
         return;
     };
     let mut held = Vec::new();
@@ -137,15 +137,7 @@ async fn over_the_limit_answers_503_and_frees_up(backend: Backend) {
 }
 
 async fn a_body_that_never_arrives_is_answered_in_time(backend: Backend) {
-    let Some(app) = start(
-        backend,
-        HttpConfig {
-            idle_timeout_seconds: 30,
-            ..quick()
-        },
-    )
-    .await
-    else {
+    let Some(app) = start(backend, patient(30, 1)).await else {
         return;
     };
     let token = webcare_store::token::generate();
@@ -177,16 +169,7 @@ async fn a_body_that_never_arrives_is_answered_in_time(backend: Backend) {
 
 async fn a_half_sent_request_does_not_hold_up_shutdown(backend: Backend) {
     // The header-read timeout is long here: the shutdown bound must end it, not the timeout.
-    let Some(app) = start(
-        backend,
-        HttpConfig {
-            header_read_timeout_seconds: 60,
-            idle_timeout_seconds: 60,
-            ..quick()
-        },
-    )
-    .await
-    else {
+    let Some(app) = start(backend, patient(60, 60)).await else {
         return;
     };
     let mut half = TcpStream::connect(app.addr).await.unwrap();

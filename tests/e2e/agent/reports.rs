@@ -469,12 +469,12 @@ async fn reports_are_authorised_and_validated(app: TestApp) {
     let user: Uuid = u["id"].as_str().unwrap().parse().unwrap();
     let token = webcare_store::token::generate();
     app.store
-        .create_user_token(
-            user,
-            "dirk",
-            Role::Department,
-            &webcare_store::token::hash(&token),
-        )
+        .add_token(webcare_store::NewToken {
+            user_id: Some(user),
+            name: "dirk",
+            role: Role::Department,
+            token_hash: &webcare_store::token::hash(&token),
+        })
         .await
         .unwrap();
     let v = {

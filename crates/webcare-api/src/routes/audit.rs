@@ -1,10 +1,10 @@
 //! The audit trail: who did what to which case, including who read it (admin only).
 
-use super::{decode_cursor, page_limit};
+use super::{decode_cursor, page_limit, PageQuery};
 use crate::auth::{roles, Authorized};
 use crate::dto::List;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::ApiQuery;
+use crate::extract::ApiListQuery;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::Uri;
@@ -28,12 +28,6 @@ pub struct AuditQuery {
     pub from: Option<DateTime<Utc>>,
     /// Until this time (exclusive).
     pub to: Option<DateTime<Utc>>,
-    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
-    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
-    pub cursor: Option<String>,
-    /// 1 to 200, default 50.
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -63,7 +57,7 @@ impl From<AuditRecord> for AuditEvent {
 
 /// The audit trail, oldest first, filtered by case, actor or user, and time.
 #[utoipa::path(
-    get, path = "/api/v1/audit-events", tag = "audit", params(AuditQuery),
+    get, path = "/api/v1/audit-events", tag = "audit", params(AuditQuery, PageQuery),
     responses((status = 200, body = List<AuditEvent>), (status = 400, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
@@ -71,7 +65,7 @@ pub async fn list(
     State(state): State<AppState>,
     _p: Authorized<roles::AdminOnly>,
     uri: Uri,
-    ApiQuery(q): ApiQuery<AuditQuery>,
+    ApiListQuery(q, page): ApiListQuery<AuditQuery>,
 ) -> ApiResult<Json<List<AuditEvent>>> {
     if let (Some(f), Some(t)) = (q.from, q.to) {
         if f >= t {
@@ -92,8 +86,8 @@ pub async fn list(
                 from: q.from,
                 to: q.to,
             },
-            decode_cursor(q.cursor.as_deref())?,
-            page_limit(q.limit)?,
+            decode_cursor(page.cursor.as_deref())?,
+            page_limit(page.limit)?,
         )
         .await?;
     Ok(Json(List::page("/api/v1/audit-events", &uri, page)))

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use webcare_domain::reports::Share;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -67,22 +68,8 @@ pub struct PeriodQuery {
     pub to: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DepartmentTimeliness {
-    pub department_id: Uuid,
-    pub name: String,
-    pub answer_minutes: i64,
-    /// Questions forwarded in the period.
-    pub forwards: i64,
-    pub answered: i64,
-    /// Answered within the agreed time (wall clock).
-    pub answered_in_time: i64,
-    /// Share answered in time of those answered (0..1); null when none were answered.
-    pub in_time_share: Option<f64>,
-    /// Still waiting for an answer.
-    pub open: i64,
-}
+/// One department's figures in the period, as the store counts them.
+pub type DepartmentTimeliness = webcare_store::agent::DepartmentReportRow;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -119,26 +106,16 @@ pub async fn departments(
         ));
     }
     let r = state.store.department_report(from, to).await?;
-    let share = |a: i64, b: i64| (b > 0).then(|| a as f64 / b as f64);
     Ok(Json(DepartmentReportView {
         from,
         to,
         cases: r.cases,
         forwarded_cases: r.forwarded_cases,
-        forwarded_share: share(r.forwarded_cases, r.cases),
-        departments: r
-            .departments
-            .into_iter()
-            .map(|d| DepartmentTimeliness {
-                in_time_share: share(d.answered_in_time, d.answered),
-                department_id: d.department_id,
-                name: d.name,
-                answer_minutes: d.answer_minutes,
-                forwards: d.forwards,
-                answered: d.answered,
-                answered_in_time: d.answered_in_time,
-                open: d.open,
-            })
-            .collect(),
+        forwarded_share: Share {
+            part: r.forwarded_cases,
+            of: r.cases,
+        }
+        .share(),
+        departments: r.departments,
     }))
 }

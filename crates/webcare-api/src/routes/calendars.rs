@@ -13,6 +13,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use webcare_desk::DeskError;
+use webcare_domain::sla::BusinessHours;
 use webcare_domain::sla::{CalendarSpec, FieldError, SlaError, HORIZON_SECONDS};
 use webcare_store::sla::CalendarRecord;
 
@@ -89,12 +91,12 @@ impl From<CalendarRecord> for Calendar {
 
 /// Domain validation errors as `invalidParams`.
 pub fn field_errors(errors: Vec<FieldError>) -> ApiError {
-    ApiError::Invalid(
+    ApiError::Desk(DeskError::Invalid(
         errors
             .into_iter()
             .map(|e| InvalidParam::new(e.name, e.code, e.reason))
             .collect(),
-    )
+    ))
 }
 
 impl CalendarInput {
@@ -304,13 +306,13 @@ pub async fn deadline(
         }
     };
     let (Some(start), Some(minutes)) = (start, minutes) else {
-        return Err(ApiError::Invalid(errs));
+        return Err(ApiError::Desk(DeskError::Invalid(errs)));
     };
     let cal = calendar_of(&state, id).await?;
     // The walk is bounded (ten years), but keep it off the async workers.
     let result = tokio::task::spawn_blocking(move || cal.deadline_minutes(start, minutes))
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+        .map_err(|e| ApiError::Desk(DeskError::Internal(e.into())))?;
     match result {
         Ok(deadline) => Ok(Json(Deadline { deadline })),
         Err(SlaError::NoOpenTime) => Err(ApiError::invalid(
@@ -344,7 +346,7 @@ pub async fn business_time(
     let from = instant("from", q.from.as_deref(), &mut errs);
     let to = instant("to", q.to.as_deref(), &mut errs);
     let (Some(from), Some(to)) = (from, to) else {
-        return Err(ApiError::Invalid(errs));
+        return Err(ApiError::Desk(DeskError::Invalid(errs)));
     };
     if to < from {
         return Err(ApiError::invalid(
@@ -363,7 +365,7 @@ pub async fn business_time(
     let cal = calendar_of(&state, id).await?;
     let minutes = tokio::task::spawn_blocking(move || cal.business_minutes_between(from, to))
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+        .map_err(|e| ApiError::Desk(DeskError::Internal(e.into())))?;
     Ok(Json(BusinessTime {
         business_minutes: minutes,
     }))

@@ -2,16 +2,15 @@
 //! `{{zaaknummer}}` and `{{afdeling}}`, per team (or desk-wide), searchable, rendered for a case.
 //! A text with any other variable is refused when it is saved (create and update), naming it.
 
-use super::{decode_cursor, page_limit};
+use super::{decode_cursor, page_limit, PageQuery};
 use crate::auth::{roles, Authorized};
 use crate::dto::List;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, ApiQuery, IdPath};
+use crate::extract::{ApiJson, ApiListQuery, IdPath};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::Json;
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
@@ -23,30 +22,8 @@ use webcare_store::agent::CannedRecord;
 use webcare_desk::canned::CannedChange;
 pub use webcare_desk::canned::{may_use, render_canned, template_error};
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CannedAnswer {
-    pub id: Uuid,
-    /// The team it belongs to; null: desk-wide.
-    pub team: Option<String>,
-    pub title: String,
-    pub text: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<CannedRecord> for CannedAnswer {
-    fn from(c: CannedRecord) -> Self {
-        CannedAnswer {
-            id: c.id,
-            team: c.team,
-            title: c.title,
-            text: c.text,
-            created_at: c.created_at,
-            updated_at: c.updated_at,
-        }
-    }
-}
+/// A canned answer as the store holds it.
+pub type CannedAnswer = CannedRecord;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -84,7 +61,7 @@ pub async fn create(
         text: Some(b.text),
     };
     let c = webcare_desk::canned::create_canned(&state, &p, change).await?;
-    Ok((StatusCode::CREATED, Json(c.into())))
+    Ok((StatusCode::CREATED, Json(c)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -95,17 +72,11 @@ pub struct CannedQuery {
     pub team: Option<String>,
     /// Search in title and text.
     pub q: Option<String>,
-    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
-    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
-    pub cursor: Option<String>,
-    /// 1 to 200, default 50.
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
 }
 
 /// List and search canned answers.
 #[utoipa::path(
-    get, path = "/api/v1/canned-answers", tag = "canned-answers", params(CannedQuery),
+    get, path = "/api/v1/canned-answers", tag = "canned-answers", params(CannedQuery, PageQuery),
     responses((status = 200, body = List<CannedAnswer>)),
     security(("bearer" = []))
 )]
@@ -113,7 +84,7 @@ pub async fn list(
     State(state): State<AppState>,
     _p: Authorized<roles::CaseWork>,
     uri: Uri,
-    ApiQuery(q): ApiQuery<CannedQuery>,
+    ApiListQuery(q, page): ApiListQuery<CannedQuery>,
 ) -> ApiResult<Json<List<CannedAnswer>>> {
     if q.q.as_ref().is_some_and(|s| s.chars().count() > 200) {
         return Err(ApiError::invalid("q", "too_long", "at most 200 characters"));
@@ -123,8 +94,8 @@ pub async fn list(
         .list_canned(
             q.team,
             q.q.filter(|s| !s.trim().is_empty()),
-            decode_cursor(q.cursor.as_deref())?,
-            page_limit(q.limit)?,
+            decode_cursor(page.cursor.as_deref())?,
+            page_limit(page.limit)?,
         )
         .await?;
     Ok(Json(List::page("/api/v1/canned-answers", &uri, page)))
@@ -150,7 +121,7 @@ pub async fn update(
         text: b.text,
     };
     let c = webcare_desk::canned::update_canned(&state, &p, id, change).await?;
-    Ok(Json(c.into()))
+    Ok(Json(c))
 }
 
 /// Delete a canned answer.

@@ -41,7 +41,7 @@ pub async fn patch(
     IdPath(id): IdPath,
     ApiJson(b): ApiJson<CasePatch>,
 ) -> ApiResult<Json<Case>> {
-    Ok(Json(patch_case(&state, &p, id, b).await?.into()))
+    Ok(Json(patch_case(&state, &p, id, b).await?))
 }
 
 /// Take a case: assign it to the caller (a new case opens).
@@ -56,7 +56,7 @@ pub async fn claim(
     p: Authorized<roles::CaseWork>,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<Case>> {
-    Ok(Json(claim_case(&state, &p, id).await?.into()))
+    Ok(Json(claim_case(&state, &p, id).await?))
 }
 
 // ------------------------------------------------------------------------------------ notes
@@ -145,7 +145,7 @@ pub async fn merge(
     IdPath(id): IdPath,
     ApiJson(b): ApiJson<MergeRequest>,
 ) -> ApiResult<Json<Case>> {
-    Ok(Json(merge_case(&state, &p, id, b).await?.into()))
+    Ok(Json(merge_case(&state, &p, id, b).await?))
 }
 
 // ------------------------------------------------------------------------------------ bulk
@@ -186,7 +186,7 @@ pub async fn bulk(
                 case_id: id,
                 status: 200,
                 error: None,
-                case: Some(c.into()),
+                case: Some(c),
             },
             Err(e) => BulkResult {
                 case_id: id,
@@ -216,7 +216,7 @@ pub async fn forward(
     IdPath(id): IdPath,
     ApiJson(b): ApiJson<ForwardRequest>,
 ) -> ApiResult<Json<Case>> {
-    Ok(Json(forward_case(&state, &p, id, b).await?.into()))
+    Ok(Json(forward_case(&state, &p, id, b).await?))
 }
 
 /// The department answers a case forwarded to it: the department clock stops and the case goes
@@ -235,7 +235,7 @@ pub async fn department_answer(
     IdPath(id): IdPath,
     ApiJson(b): ApiJson<DepartmentAnswer>,
 ) -> ApiResult<Json<Case>> {
-    Ok(Json(answer_forward(&state, &p, id, b).await?.into()))
+    Ok(Json(answer_forward(&state, &p, id, b).await?))
 }
 
 /// Hand the department's answer back with a reason: the case is forwarded again to the same
@@ -254,30 +254,11 @@ pub async fn return_answer(
     IdPath(id): IdPath,
     ApiJson(b): ApiJson<ReturnRequest>,
 ) -> ApiResult<Json<Case>> {
-    Ok(Json(return_case(&state, &p, id, b).await?.into()))
+    Ok(Json(return_case(&state, &p, id, b).await?))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Forward {
-    pub id: Uuid,
-    pub department_id: Uuid,
-    pub question: String,
-    pub forwarded_by: String,
-    pub forwarded_at: DateTime<Utc>,
-    pub answer: Option<String>,
-    pub answered_by: Option<String>,
-    pub answered_at: Option<DateTime<Utc>>,
-    pub return_reason: Option<String>,
-    pub returned_at: Option<DateTime<Utc>>,
-    /// Whether the department answered within its agreed time, as its department clock decided
-    /// (business minutes on the department's calendar); null while unanswered.
-    pub answered_in_time: Option<bool>,
-    /// What became of the answer: `sent` (the agent replied) or `set_aside` (the case was
-    /// resolved without sending it); null while it is pending or when there is none.
-    pub answer_outcome: Option<String>,
-    pub answer_settled_at: Option<DateTime<Utc>>,
-}
+/// One question to a department, as the store holds it.
+pub type Forward = webcare_store::agent::ForwardRecord;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -310,26 +291,6 @@ pub async fn forwards(
     Ok(Json(Forwards {
         pending_answer: pending,
         merged_into: merged,
-        forwards: list.into_iter().map(Into::into).collect(),
+        forwards: list,
     }))
-}
-
-impl From<webcare_store::agent::ForwardRecord> for Forward {
-    fn from(f: webcare_store::agent::ForwardRecord) -> Forward {
-        Forward {
-            id: f.id,
-            department_id: f.department_id,
-            question: f.question,
-            forwarded_by: f.forwarded_by,
-            forwarded_at: f.forwarded_at,
-            answer: f.answer,
-            answered_by: f.answered_by,
-            answered_at: f.answered_at,
-            return_reason: f.return_reason,
-            returned_at: f.returned_at,
-            answered_in_time: f.answered_in_time,
-            answer_outcome: f.answer_outcome,
-            answer_settled_at: f.answer_settled_at,
-        }
-    }
 }

@@ -160,7 +160,7 @@ pub async fn list(
     });
     Ok(Json(List {
         next: next_link_cursor(PATH, &query_pairs(&uri), next),
-        items: page.items.into_iter().map(Into::into).collect(),
+        items: page.items,
     }))
 }
 
@@ -199,15 +199,11 @@ pub async fn get(
         .await?;
     let scope = principal.case_scope();
     Ok(Json(CaseDetail {
-        case: case.into(),
+        case,
         messages: messages.into_iter().map(Into::into).collect(),
-        contact: contact.map(Into::into),
+        contact,
         sla,
-        other_open_cases: others
-            .into_iter()
-            .filter(|c| scope.allows(c))
-            .map(Into::into)
-            .collect(),
+        other_open_cases: others.into_iter().filter(|c| scope.allows(c)).collect(),
     }))
 }
 

@@ -7,6 +7,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::Json;
+use webcare_desk::DeskError;
 
 const PATH: &str = "/api/v1/channel-accounts";
 
@@ -111,7 +112,9 @@ pub async fn delete(
     IdPath(id): IdPath,
 ) -> ApiResult<StatusCode> {
     if !state.store.delete_channel_account(id).await? {
-        return Err(ApiError::NotFound("channel account".into()));
+        return Err(ApiError::Desk(DeskError::NotFound(
+            "channel account".into(),
+        )));
     }
     state.intake.forget_accounts();
     audit(&state, &principal, "channel_account.deleted", id).await?;

@@ -12,7 +12,7 @@ use super::{decode_cursor, page_limit, PageQuery};
 use crate::auth::{roles, Authorized, Principal};
 use crate::dto::{Case, List, Message};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, ApiQuery, IdPath};
+use crate::extract::{ApiJson, ApiListQuery, ApiQuery, IdPath};
 use crate::routes::audit::AuditEvent;
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, State};
@@ -24,10 +24,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use webcare_desk::patch::double_option;
+use webcare_desk::DeskError;
 use webcare_domain::contacts as rules;
-use webcare_domain::ChannelKind;
 use webcare_store::contacts::{
-    ContactAudit, ContactIdentity, ContactMove, ContactPatch, ContactProfile, ContactSearch,
+    ContactAudit, ContactMove, ContactPatch, ContactProfile, ContactSearch,
 };
 
 const PATH: &str = "/api/v1/contacts";
@@ -43,63 +43,8 @@ const MAX_CANDIDATES: u32 = 50;
 
 // ------------------------------------------------------------------------------------ DTOs
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ContactIdentityDto {
-    pub id: Uuid,
-    pub channel_account_id: Uuid,
-    pub channel: ChannelKind,
-    pub platform_user_id: String,
-    pub handle: Option<String>,
-    pub display_name: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<ContactIdentity> for ContactIdentityDto {
-    fn from(i: ContactIdentity) -> Self {
-        ContactIdentityDto {
-            id: i.id,
-            channel_account_id: i.channel_account_id,
-            channel: i.channel,
-            platform_user_id: i.platform_user_id,
-            handle: i.handle,
-            display_name: i.display_name,
-            created_at: i.created_at,
-        }
-    }
-}
-
-/// A contact as lists show it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ContactSummary {
-    pub id: Uuid,
-    pub display_name: Option<String>,
-    /// Digits with the country code, as recorded by the desk.
-    pub phone: Option<String>,
-    /// The out-of-hours auto-reply leaves this citizen alone.
-    pub do_not_auto_reply: bool,
-    /// The contact this one was merged into; it then has no identities or cases of its own.
-    pub merged_into: Option<Uuid>,
-    pub identities: Vec<ContactIdentityDto>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<ContactProfile> for ContactSummary {
-    fn from(c: ContactProfile) -> Self {
-        ContactSummary {
-            id: c.id,
-            display_name: c.display_name,
-            phone: c.phone,
-            do_not_auto_reply: c.no_auto_reply,
-            merged_into: c.merged_into,
-            identities: c.identities.into_iter().map(Into::into).collect(),
-            created_at: c.created_at,
-            updated_at: c.updated_at,
-        }
-    }
-}
+/// A contact and its identities as the store holds them (the notes are not shown in lists).
+pub type ContactSummary = ContactProfile;
 
 /// One contact with everything the desk shows about it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -118,26 +63,8 @@ pub struct ContactDetail {
     pub latest_messages: Vec<Message>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ContactMoveResult {
-    /// Where the identities (and their cases) went: for an unlink, the new contact.
-    pub to_contact_id: Uuid,
-    pub from_contact_id: Uuid,
-    pub identity_ids: Vec<Uuid>,
-    pub case_ids: Vec<Uuid>,
-}
-
-impl From<ContactMove> for ContactMoveResult {
-    fn from(m: ContactMove) -> Self {
-        ContactMoveResult {
-            to_contact_id: m.to_contact,
-            from_contact_id: m.from_contact,
-            identity_ids: m.identities,
-            case_ids: m.cases,
-        }
-    }
-}
+/// What a link, unlink or merge moved, as the store tells it.
+pub type ContactMoveResult = ContactMove;
 
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -166,7 +93,7 @@ async fn visible_contact(state: &AppState, p: &Principal, id: Uuid) -> ApiResult
     )?;
     profile
         .filter(|_| in_scope)
-        .ok_or_else(|| ApiError::NotFound("contact".into()))
+        .ok_or_else(|| ApiError::Desk(DeskError::NotFound("contact".into())))
 }
 
 async fn audit_read(
@@ -199,18 +126,12 @@ pub struct ContactQuery {
     /// most 200 characters, not blank.
     #[param(max_length = 200, pattern = r"\S")]
     pub q: Option<String>,
-    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
-    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
-    pub cursor: Option<String>,
-    /// 1 to 200, default 50.
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
 }
 
 /// Search contacts, in id order, with cursor pagination. Department users find only the
 /// contacts of cases forwarded to their department.
 #[utoipa::path(
-    get, path = "/api/v1/contacts", tag = "contacts", params(ContactQuery),
+    get, path = "/api/v1/contacts", tag = "contacts", params(ContactQuery, PageQuery),
     responses((status = 200, body = List<ContactSummary>), (status = 400, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
@@ -218,7 +139,7 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Authorized<roles::ReadContacts>,
     uri: Uri,
-    ApiQuery(q): ApiQuery<ContactQuery>,
+    ApiListQuery(q, page): ApiListQuery<ContactQuery>,
 ) -> ApiResult<Json<List<ContactSummary>>> {
     if let Some(text) = &q.q {
         if text.chars().count() > MAX_SEARCH_CHARS {
@@ -241,8 +162,8 @@ pub async fn list(
                 phone,
                 scope: caller.case_scope(),
             },
-            decode_cursor(q.cursor.as_deref())?,
-            page_limit(q.limit)?,
+            decode_cursor(page.cursor.as_deref())?,
+            page_limit(page.limit)?,
         )
         .await?;
     Ok(Json(List::page(PATH, &uri, page)))
@@ -284,9 +205,9 @@ pub async fn get(
             .iter()
             .filter(|c| webcare_domain::status::is_active(c.status))
             .count(),
-        cases: cases.into_iter().map(Into::into).collect(),
+        cases: cases.into_iter().collect(),
         latest_messages: messages,
-        contact: contact.into(),
+        contact,
     }))
 }
 
@@ -377,7 +298,7 @@ pub async fn patch(
         fields.push("doNotAutoReply");
     }
     if !problems.is_empty() {
-        return Err(ApiError::Invalid(problems));
+        return Err(ApiError::Desk(DeskError::Invalid(problems)));
     }
     // A department user may not change contacts at all (role), so no scope check beyond 404.
     let updated = state
@@ -401,15 +322,15 @@ pub async fn patch(
         )
         .await?;
     match updated {
-        Some(c) => Ok(Json(c.into())),
+        Some(c) => Ok(Json(c)),
         None => match state.store.contact_profile(id).await? {
             Some(ContactProfile {
                 merged_into: Some(to),
                 ..
-            }) => Err(ApiError::Conflict(format!(
+            }) => Err(ApiError::Desk(DeskError::Conflict(format!(
                 "the contact was merged into {to}; change that one"
-            ))),
-            _ => Err(ApiError::NotFound("contact".into())),
+            )))),
+            _ => Err(ApiError::Desk(DeskError::NotFound("contact".into()))),
         },
     }
 }
@@ -446,7 +367,7 @@ pub async fn link(
         .store
         .link_identity(id, body.identity_id, &caller.actor())
         .await?;
-    Ok(Json(m.into()))
+    Ok(Json(m))
 }
 
 /// `{id}` and `{identityId}` of a path; a malformed one is a 400 naming it.
@@ -494,7 +415,7 @@ pub async fn unlink(
         .store
         .unlink_identity(id, identity, &caller.actor())
         .await?;
-    Ok(Json(m.into()))
+    Ok(Json(m))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -534,7 +455,7 @@ pub async fn merge(
         .store
         .merge_contacts(id, body.contact_id, &caller.actor())
         .await?;
-    Ok(Json(m.into()))
+    Ok(Json(m))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -631,7 +552,7 @@ pub async fn suggestions(
         .into_iter()
         .filter_map(|s| {
             Some(ContactSuggestion {
-                contact: by_id.remove(&s.contact_id)?.into(),
+                contact: by_id.remove(&s.contact_id)?,
                 reasons: s
                     .reasons
                     .into_iter()
@@ -744,7 +665,7 @@ pub async fn export(
             format!("attachment; filename=\"contact-{id}.json\""),
         )
         .body(body)
-        .map_err(|e| ApiError::Internal(e.into()))
+        .map_err(|e| ApiError::Desk(DeskError::Internal(e.into())))
 }
 
 /// Writes the export document piece by piece into `tx`.
@@ -765,7 +686,7 @@ async fn write_export(
     head.extend_from_slice(br#","notes":"#);
     serde_json::to_writer(&mut head, &contact.notes)?;
     head.extend_from_slice(br#","contact":"#);
-    serde_json::to_writer(&mut head, &ContactSummary::from(contact))?;
+    serde_json::to_writer(&mut head, &contact)?;
     head.extend_from_slice(br#","cases":["#);
     send(head).await?;
     let mut after = None;
@@ -794,11 +715,11 @@ async fn write_export(
                 state.store.case_replies(case.id),
             )?;
             let item = ExportCase {
-                case: case.into(),
+                case,
                 messages: messages.into_iter().map(Into::into).collect(),
                 notes: notes.into_iter().map(Into::into).collect(),
-                forwards: forwards.into_iter().map(Into::into).collect(),
-                replies: replies.into_iter().map(Into::into).collect(),
+                forwards: forwards.into_iter().collect(),
+                replies,
             };
             let mut buf = if first { Vec::new() } else { b",".to_vec() };
             first = false;

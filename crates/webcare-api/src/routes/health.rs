@@ -3,6 +3,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
+use webcare_desk::DeskError;
 
 /// Alive: the process answers.
 pub async fn healthz() -> Json<Value> {
@@ -13,7 +14,9 @@ pub async fn healthz() -> Json<Value> {
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     state.store.ready().await.map_err(|e| {
         tracing::warn!(error = %e, "not ready");
-        ApiError::Unavailable("the database is not reachable or not migrated".into())
+        ApiError::Desk(DeskError::Unavailable(
+            "the database is not reachable or not migrated".into(),
+        ))
     })?;
     Ok(Json(
         json!({"status": "ready", "database": state.store.backend()}),

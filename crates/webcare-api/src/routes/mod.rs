@@ -25,6 +25,7 @@ use base64::Engine;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
+use webcare_desk::DeskError;
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
@@ -51,7 +52,7 @@ impl PageQuery {
 
 /// The record, or a 404 naming what was not found.
 pub fn found<T>(record: Option<T>, what: &str) -> Result<T, ApiError> {
-    record.ok_or_else(|| ApiError::NotFound(what.into()))
+    record.ok_or_else(|| ApiError::Desk(DeskError::NotFound(what.into())))
 }
 
 /// Checks `limit` (1..=200, default 50).

@@ -51,38 +51,8 @@ impl From<UserRole> for Role {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct User {
-    pub id: Uuid,
-    pub name: String,
-    pub email: String,
-    /// The identity provider's subject (`sub`), when known.
-    pub subject: Option<String>,
-    pub role: Role,
-    pub teams: Vec<String>,
-    pub department_id: Option<Uuid>,
-    pub active: bool,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<UserRecord> for User {
-    fn from(u: UserRecord) -> Self {
-        User {
-            id: u.id,
-            name: u.name,
-            email: u.email,
-            subject: u.subject,
-            role: u.role,
-            teams: u.teams,
-            department_id: u.department_id,
-            active: u.active,
-            created_at: u.created_at,
-            updated_at: u.updated_at,
-        }
-    }
-}
+/// A desk user as the store holds it.
+pub type User = UserRecord;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -149,7 +119,7 @@ pub async fn create_user(
         },
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(u.into())))
+    Ok((StatusCode::CREATED, Json(u)))
 }
 
 /// List desk users.
@@ -183,7 +153,7 @@ pub async fn get_user(
     IdPath(id): IdPath,
 ) -> ApiResult<Json<User>> {
     let u = found(state.store.get_user(id).await?, "user")?;
-    Ok(Json(u.into()))
+    Ok(Json(u))
 }
 
 /// Change a desk user (deactivate with `"active": false`; users are never deleted, so the audit
@@ -212,7 +182,7 @@ pub async fn update_user(
         active: b.active,
     };
     let u = people::update_user(&state, &p, id, change).await?;
-    Ok(Json(u.into()))
+    Ok(Json(u))
 }
 
 // ------------------------------------------------------------------------------------ teams

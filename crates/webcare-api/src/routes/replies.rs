@@ -10,71 +10,17 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
-use webcare_domain::inbound::DeliveryState;
-use webcare_domain::Visibility;
 use webcare_store::connectors::ReplyRecord;
 // The use case and its request body (named by the OpenAPI document) are the desk's.
 pub use webcare_desk::replies::{
     check_resolvable, create_reply, NewReplyBody, ReplyLimits, WhatsAppTemplateBody,
 };
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Reply {
-    pub id: Uuid,
-    pub case_id: Uuid,
-    pub channel_account_id: Uuid,
-    pub text: String,
-    pub visibility: Visibility,
-    pub in_reply_to: Option<String>,
-    pub process_answer: bool,
-    /// pending, sending, sent, delivered, read or failed.
-    pub state: DeliveryState,
-    pub attempts: i64,
-    pub platform_message_id: Option<String>,
-    /// Why it failed, for the agent, with what to do instead; also why the outbox gave up on it
-    /// ("gave up after N attempts: ...") once its attempts were used.
-    pub failure_reason: Option<String>,
-    /// The last transient error while it is being retried.
-    pub last_error: Option<String>,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub sent_at: Option<DateTime<Utc>>,
-    /// The canned answer the reply was made from.
-    pub canned_answer_id: Option<Uuid>,
-    pub whatsapp_template: Option<WhatsAppTemplateBody>,
-    /// The out-of-hours auto-reply (sent by the desk, not an answer by an agent).
-    pub auto_reply: bool,
-}
-
-impl From<ReplyRecord> for Reply {
-    fn from(r: ReplyRecord) -> Self {
-        Reply {
-            next_attempt_at: (r.state == DeliveryState::Pending).then_some(r.next_attempt_at),
-            id: r.id,
-            case_id: r.case_id,
-            channel_account_id: r.channel_account_id,
-            text: r.text,
-            visibility: r.visibility,
-            in_reply_to: r.in_reply_to,
-            process_answer: r.process_answer,
-            state: r.state,
-            attempts: r.attempts,
-            platform_message_id: r.platform_message_id,
-            failure_reason: r.failure_reason,
-            last_error: r.last_error,
-            created_at: r.created_at,
-            sent_at: r.sent_at,
-            canned_answer_id: r.canned_answer_id,
-            whatsapp_template: r.whatsapp_template.map(Into::into),
-            auto_reply: r.auto_reply,
-        }
-    }
-}
+/// A reply and its delivery state, as the store holds it.
+pub type Reply = ReplyRecord;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -123,7 +69,7 @@ pub async fn create(
     let (created, reply) = (
         q.created,
         CreatedReply {
-            reply: q.reply.into(),
+            reply: q.reply,
             limits: q.limits,
         },
     );
@@ -149,5 +95,5 @@ pub async fn list(
 ) -> ApiResult<Json<Vec<Reply>>> {
     super::case_work::visible_case(&state, &caller, case_id).await?;
     let replies = state.store.case_replies(case_id).await?;
-    Ok(Json(replies.into_iter().map(Into::into).collect()))
+    Ok(Json(replies))
 }

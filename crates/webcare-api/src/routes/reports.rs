@@ -16,6 +16,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use webcare_desk::DeskError;
 use webcare_domain::reports::{parse_group_by, Aggregator, GroupBy, Row, Share, Summary};
 use webcare_domain::{CaseKind, CaseStatus, Priority, Role};
 use webcare_store::reports::FactsQuery;
@@ -406,7 +407,7 @@ pub fn parse(
         }
     }
     if !invalid.is_empty() {
-        return Err(ApiError::Invalid(invalid));
+        return Err(ApiError::Desk(DeskError::Invalid(invalid)));
     }
     if kind == ReportKind::Agents && !group_by.contains(&GroupBy::Agent) {
         group_by.insert(0, GroupBy::Agent);
@@ -449,15 +450,15 @@ fn scope(caller: &Principal, asked: Option<Uuid>) -> Result<(Option<Uuid>, bool)
             // exist.
             let own = user.department_id.unwrap_or(Uuid::nil());
             match asked {
-                Some(d) if d != own => Err(ApiError::Forbidden(
+                Some(d) if d != own => Err(ApiError::Desk(DeskError::Forbidden(
                     "a department user sees only their own department's figures".into(),
-                )),
+                ))),
                 _ => Ok((Some(own), true)),
             }
         }
-        _ => Err(ApiError::Forbidden(
+        _ => Err(ApiError::Desk(DeskError::Forbidden(
             "reports are for team leads, admins and department users".into(),
-        )),
+        ))),
     }
 }
 

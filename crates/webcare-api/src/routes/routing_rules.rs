@@ -287,6 +287,6 @@ pub async fn route_case(
         matched: rule.is_some(),
         rule: rule.map(Into::into),
         reasons: reasons.unwrap_or_default(),
-        case: r.case.into(),
+        case: r.case,
     }))
 }

@@ -2,11 +2,11 @@
 
 use super::calendars::{audit, field_errors};
 use super::found;
-use super::page_request;
+use super::PageQuery;
 use crate::auth::{roles, Authorized};
 use crate::dto::List;
 use crate::error::{ApiError, ApiResult, InvalidParam, Problem};
-use crate::extract::{ApiJson, ApiQuery, IdPath};
+use crate::extract::{ApiJson, ApiListQuery, IdPath};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use webcare_desk::DeskError;
 use webcare_domain::sla::{ClockKind, ClockStatus, ClockView, SlaPolicy};
 use webcare_store::sla::{AlertRecord, PolicyRecord};
 
@@ -95,34 +96,15 @@ pub async fn case_sla(state: &AppState, case_id: Uuid) -> ApiResult<CaseSla> {
     Ok(out)
 }
 
-/// A policy version.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Policy {
-    pub id: Uuid,
-    #[serde(flatten)]
-    pub policy: SlaPolicy,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<PolicyRecord> for Policy {
-    fn from(p: PolicyRecord) -> Self {
-        Policy {
-            id: p.id,
-            policy: p.policy,
-            created_at: p.created_at,
-            updated_at: p.updated_at,
-        }
-    }
-}
+/// A policy version, as the store holds it.
+pub type Policy = PolicyRecord;
 
 /// Checks a policy and that its calendar exists.
 async fn check_policy(state: &AppState, p: &SlaPolicy) -> ApiResult<()> {
     let mut errs: Vec<InvalidParam> = match p.validate() {
         Ok(()) => vec![],
         Err(e) => match field_errors(e) {
-            ApiError::Invalid(v) => v,
+            ApiError::Desk(DeskError::Invalid(v)) => v,
             _ => vec![],
         },
     };
@@ -145,7 +127,7 @@ async fn check_policy(state: &AppState, p: &SlaPolicy) -> ApiResult<()> {
     if errs.is_empty() {
         Ok(())
     } else {
-        Err(ApiError::Invalid(errs))
+        Err(ApiError::Desk(DeskError::Invalid(errs)))
     }
 }
 
@@ -164,7 +146,7 @@ pub async fn create_policy(
     check_policy(&state, &body).await?;
     let p = state.store.create_policy(body).await?;
     audit(&state, &principal, "sla_policy.created", p.id).await?;
-    Ok((StatusCode::CREATED, Json(p.into())))
+    Ok((StatusCode::CREATED, Json(p)))
 }
 
 /// Every policy version, in match order.
@@ -179,7 +161,7 @@ pub async fn list_policies(
 ) -> ApiResult<Json<List<Policy>>> {
     let items = state.store.list_policies().await?;
     Ok(Json(List {
-        items: items.into_iter().map(Into::into).collect(),
+        items: items.into_iter().collect(),
         next: None,
     }))
 }
@@ -197,7 +179,7 @@ pub async fn get_policy(
     IdPath(id): IdPath,
 ) -> ApiResult<Json<Policy>> {
     let p = found(state.store.get_policy(id).await?, "SLA policy")?;
-    Ok(Json(p.into()))
+    Ok(Json(p))
 }
 
 /// Add a version of this policy (a later `effectiveFrom`), or change this version when
@@ -218,7 +200,7 @@ pub async fn update_policy(
     check_policy(&state, &body).await?;
     let p = found(state.store.put_policy(id, body).await?, "SLA policy")?;
     audit(&state, &principal, "sla_policy.updated", p.id).await?;
-    Ok(Json(p.into()))
+    Ok(Json(p))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
@@ -234,12 +216,6 @@ pub enum AlertStatus {
 pub struct AlertQuery {
     /// `warning` or `breached`; absent: both.
     pub status: Option<AlertStatus>,
-    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
-    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
-    pub cursor: Option<String>,
-    /// 1 to 200, default 50.
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
 }
 
 /// A warning or breach of one clock of a case, recorded once.
@@ -281,7 +257,7 @@ impl From<AlertRecord> for Alert {
 /// SLA warnings and breaches, newest first.
 #[utoipa::path(
     get, path = "/api/v1/sla/alerts", tag = "sla",
-    params(AlertQuery),
+    params(AlertQuery, PageQuery),
     responses((status = 200, body = List<Alert>), (status = 400, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
@@ -289,15 +265,12 @@ pub async fn alerts(
     State(state): State<AppState>,
     _caller: Authorized<roles::SlaWatch>,
     uri: Uri,
-    ApiQuery(q): ApiQuery<AlertQuery>,
+    ApiListQuery(q, page): ApiListQuery<AlertQuery>,
 ) -> ApiResult<Json<List<Alert>>> {
     let status = q.status.map(|s| match s {
         AlertStatus::Warning => ClockStatus::Warning,
         AlertStatus::Breached => ClockStatus::Breached,
     });
-    let page = state
-        .store
-        .list_alerts(status, page_request(q.cursor.as_deref(), q.limit)?)
-        .await?;
+    let page = state.store.list_alerts(status, page.page()?).await?;
     Ok(Json(List::page(ALERTS_PATH, &uri, page)))
 }

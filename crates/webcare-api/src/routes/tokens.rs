@@ -2,51 +2,23 @@
 //! own tokens, the admin everyone's. The secret is answered once, at creation; only its hash is
 //! stored. Integration tokens (no user) can be made by the admin here or with the CLI.
 
-use super::{decode_cursor, page_limit};
+use super::{decode_cursor, page_limit, PageQuery};
 use crate::auth::{roles, Authorized};
 use crate::dto::List;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{ApiJson, ApiQuery, IdPath};
+use crate::extract::{ApiJson, ApiListQuery, IdPath};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::Json;
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use webcare_desk::tokens::{self, TokenFor};
-use webcare_domain::Role;
 use webcare_store::TokenRecord;
 
-/// An API token as listed: never its secret or hash.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Token {
-    pub id: Uuid,
-    pub name: String,
-    /// For a user's token, the user's role when it was made; the caller acts with the user's
-    /// current role.
-    pub role: Role,
-    /// The user the token belongs to; null for integration and bootstrap tokens.
-    pub user_id: Option<Uuid>,
-    pub created_at: DateTime<Utc>,
-    /// When the token was last used, to the minute.
-    pub last_used_at: Option<DateTime<Utc>>,
-}
-
-impl From<TokenRecord> for Token {
-    fn from(t: TokenRecord) -> Self {
-        Token {
-            id: t.id,
-            name: t.name,
-            role: t.role,
-            user_id: t.user_id,
-            created_at: t.created_at,
-            last_used_at: t.last_used_at,
-        }
-    }
-}
+/// An API token as the store holds it (its `revokedAt` is not shown).
+pub type Token = TokenRecord;
 
 /// A new token and its secret, answered this once.
 #[derive(Debug, Serialize, ToSchema)]
@@ -84,12 +56,6 @@ pub struct NewToken {
 pub struct TokenQuery {
     /// Only this user's tokens (the admin; other callers see only their own).
     pub user_id: Option<Uuid>,
-    /// Opaque: the `cursor` of this list's `next` link; anything else is refused (400).
-    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
-    pub cursor: Option<String>,
-    /// 1 to 200, default 50.
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
 }
 
 /// Create an API token, for the caller or (admin) for any user or an integration. The secret is
@@ -115,16 +81,13 @@ pub async fn create(
     let (rec, secret) = tokens::create_token(&state, &p, &b.name, owner, both).await?;
     Ok((
         StatusCode::CREATED,
-        Json(CreatedToken {
-            token: rec.into(),
-            secret,
-        }),
+        Json(CreatedToken { token: rec, secret }),
     ))
 }
 
 /// List live API tokens: the caller's own; the admin sees all (or one user's with `userId`).
 #[utoipa::path(
-    get, path = "/api/v1/tokens", tag = "tokens", params(TokenQuery),
+    get, path = "/api/v1/tokens", tag = "tokens", params(TokenQuery, PageQuery),
     responses((status = 200, body = List<Token>),
               (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 403, body = Problem, content_type = "application/problem+json")),
@@ -134,14 +97,14 @@ pub async fn list(
     State(state): State<AppState>,
     p: Authorized<roles::Tokens>,
     uri: Uri,
-    ApiQuery(q): ApiQuery<TokenQuery>,
+    ApiListQuery(q, page): ApiListQuery<TokenQuery>,
 ) -> ApiResult<Json<List<Token>>> {
     let page = tokens::list_tokens(
         &state,
         &p,
         q.user_id,
-        decode_cursor(q.cursor.as_deref())?,
-        page_limit(q.limit)?,
+        decode_cursor(page.cursor.as_deref())?,
+        page_limit(page.limit)?,
     )
     .await?;
     Ok(Json(List::page("/api/v1/tokens", &uri, page)))

@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use webcare_desk::live::delivery_id;
 use webcare_desk::webhooks;
+use webcare_desk::DeskError;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -117,21 +117,8 @@ pub struct DeliveryQuery {
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Delivery {
-    /// Also sent as the `Webcare-Delivery-Id` header.
-    pub id: String,
-    pub event_seq: i64,
-    /// `pending`, `succeeded` or `failed`.
-    pub status: String,
-    pub attempts: i64,
-    pub next_attempt_at: DateTime<Utc>,
-    pub last_status: Option<i64>,
-    pub last_error: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub delivered_at: Option<DateTime<Utc>>,
-}
+/// One delivery of an event to a webhook, as the store logs it.
+pub type Delivery = webcare_store::agent_events::DeliveryRecord;
 
 /// The delivery log of a webhook.
 #[utoipa::path(
@@ -146,26 +133,8 @@ pub async fn deliveries(
     ApiQuery(q): ApiQuery<DeliveryQuery>,
 ) -> ApiResult<Json<Vec<Delivery>>> {
     if state.store.get_webhook(id).await?.is_none() {
-        return Err(ApiError::NotFound("webhook".into()));
+        return Err(ApiError::Desk(DeskError::NotFound("webhook".into())));
     }
     let limit = super::page_limit(q.limit)?;
-    Ok(Json(
-        state
-            .store
-            .list_deliveries(id, q.after, limit)
-            .await?
-            .into_iter()
-            .map(|d| Delivery {
-                id: delivery_id(d.webhook_id, d.event_seq),
-                event_seq: d.event_seq,
-                status: d.status,
-                attempts: d.attempts,
-                next_attempt_at: d.next_attempt_at,
-                last_status: d.last_status,
-                last_error: d.last_error,
-                created_at: d.created_at,
-                delivered_at: d.delivered_at,
-            })
-            .collect(),
-    ))
+    Ok(Json(state.store.list_deliveries(id, q.after, limit).await?))
 }

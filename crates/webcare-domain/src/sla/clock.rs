@@ -20,6 +20,7 @@ use crate::sla::calendar::walk::HORIZON_SECONDS;
 use crate::sla::error::SlaError;
 use crate::sla::policy::MinutesKind;
 use crate::sla::versions::CalendarVersions;
+use crate::sla::BusinessHours;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -460,6 +460,7 @@ pub fn rank(s: ClockStatus) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sla::BusinessHours;
     use crate::{ChannelKind, Priority};
     use chrono::{Duration, TimeZone};
     use proptest::prelude::*;

@@ -28,7 +28,7 @@ mod tests;
 mod proptests;
 
 pub use calendar::walk::HORIZON_SECONDS;
-pub use calendar::{Calendar, CalendarSpec};
+pub use calendar::{BusinessHours, Calendar, CalendarSpec};
 pub use clock::{
     ceil_second, evaluate, settle, Budget, ClockKind, ClockState, ClockStatus, ClockView, Segment,
     StopReason,

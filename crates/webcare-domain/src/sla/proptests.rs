@@ -10,6 +10,7 @@ use super::{
     evaluate, naive, reselect, Budget, Calendar, CalendarVersions, ClockNorms, ClockStatus,
     MinutesKind, Reselection, Segment,
 };
+use crate::sla::BusinessHours;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::Config;

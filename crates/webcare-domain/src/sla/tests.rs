@@ -2,6 +2,7 @@
 //! the naive reference live in `proptests.rs`.
 
 use super::*;
+use crate::sla::BusinessHours;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use chrono_tz::Europe::Amsterdam;
 

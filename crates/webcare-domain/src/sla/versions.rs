@@ -3,8 +3,8 @@
 //! first version, the first version applies. Deadline math crosses versions: time before a
 //! version's effective instant counts with the older version.
 
-use crate::sla::calendar::walk::{self, Timeline};
-use crate::sla::calendar::{Calendar, Inner};
+use crate::sla::calendar::walk::Timeline;
+use crate::sla::calendar::{BusinessHours, Calendar, Inner};
 use crate::sla::error::SlaError;
 use chrono::{DateTime, Utc};
 
@@ -66,43 +66,9 @@ impl CalendarVersions {
     pub fn in_force(&self, at: DateTime<Utc>) -> &Calendar {
         &self.versions[self.index_at(at.timestamp())].calendar
     }
-
-    /// See [`Calendar::deadline`]; crosses version changes.
-    pub fn deadline(
-        &self,
-        start: DateTime<Utc>,
-        business_seconds: i64,
-    ) -> Result<DateTime<Utc>, SlaError> {
-        walk::deadline(self, start, business_seconds)
-    }
-
-    pub fn deadline_minutes(
-        &self,
-        start: DateTime<Utc>,
-        minutes: i64,
-    ) -> Result<DateTime<Utc>, SlaError> {
-        walk::deadline(self, start, walk::minutes_to_seconds(minutes)?)
-    }
-
-    /// Open seconds in `[from, to)`, each stretch counted with the version in force then.
-    pub fn business_seconds_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
-        walk::between(self, from, to)
-    }
-
-    /// Whole open minutes in `[from, to)`, rounded down.
-    pub fn business_minutes_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
-        walk::between(self, from, to) / 60
-    }
-
-    /// The earliest open instant at or after `at`, within ten years.
-    pub fn next_opening(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        walk::deadline(self, at, 0).ok()
-    }
-
-    pub fn is_open(&self, at: DateTime<Utc>) -> bool {
-        walk::is_open(self, at)
-    }
 }
+
+impl BusinessHours for CalendarVersions {}
 
 impl From<Calendar> for CalendarVersions {
     fn from(calendar: Calendar) -> Self {

@@ -115,7 +115,12 @@ pub async fn seed(store: &Arc<dyn Store>, base: &str, admin: &str) -> anyhow::Re
         // The user's own token: it acts as that user (assignee=me, audit, scope).
         let token = webcare_store::token::generate();
         store
-            .create_user_token(user_id, "demo", role, &webcare_store::token::hash(&token))
+            .add_token(webcare_store::NewToken {
+                user_id: Some(user_id),
+                name: "demo",
+                role,
+                token_hash: &webcare_store::token::hash(&token),
+            })
             .await?;
         sign_ins.push(SignIn {
             name: name.into(),

@@ -63,10 +63,12 @@ pub(crate) struct Tables {
     pub extra_spans: Box<[Span]>,
 }
 
+/// The compiled rules behind a [`Calendar`]; opaque outside this crate (it is named only by the
+/// sealed bound of [`BusinessHours`]).
 #[derive(Debug)]
-pub(crate) struct Inner {
-    pub rules: Rules,
-    pub tables: Tables,
+pub struct Inner {
+    pub(crate) rules: Rules,
+    pub(crate) tables: Tables,
 }
 
 /// A validated calendar, cheap to clone (shared), ready for fast deadline math.
@@ -131,13 +133,18 @@ impl Calendar {
     pub fn week_open_seconds(&self) -> i64 {
         self.inner.tables.week_open
     }
+}
 
+/// Business-time arithmetic over opening hours, the same for one [`Calendar`] and for its
+/// versions over time ([`crate::sla::CalendarVersions`], which count each stretch with the
+/// version in force then).
+pub trait BusinessHours: walk::Timeline {
     /// The earliest instant at which `business_seconds` of open time have passed since `start`.
     ///
     /// A start outside opening hours counts from the next opening. When the budget runs out
     /// exactly at a closing time the answer is that closing instant. With zero seconds the answer
     /// is `start` itself when open, else the next opening. Searches at most ten years ahead.
-    pub fn deadline(
+    fn deadline(
         &self,
         start: DateTime<Utc>,
         business_seconds: i64,
@@ -145,8 +152,8 @@ impl Calendar {
         walk::deadline(self, start, business_seconds)
     }
 
-    /// [`Calendar::deadline`] with a budget in business minutes.
-    pub fn deadline_minutes(
+    /// [`BusinessHours::deadline`] with a budget in business minutes.
+    fn deadline_minutes(
         &self,
         start: DateTime<Utc>,
         minutes: i64,
@@ -155,22 +162,24 @@ impl Calendar {
     }
 
     /// Open seconds in `[from, to)`; 0 when `to <= from`.
-    pub fn business_seconds_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+    fn business_seconds_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
         walk::between(self, from, to)
     }
 
     /// Whole open minutes in `[from, to)`, rounded down.
-    pub fn business_minutes_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+    fn business_minutes_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
         walk::between(self, from, to) / 60
     }
 
     /// The earliest open instant at or after `at` (so `at` itself when open), within ten years.
-    pub fn next_opening(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    fn next_opening(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         walk::deadline(self, at, 0).ok()
     }
 
     /// Whether the desk is open at `at` (intervals include their start, exclude their end).
-    pub fn is_open(&self, at: DateTime<Utc>) -> bool {
+    fn is_open(&self, at: DateTime<Utc>) -> bool {
         walk::is_open(self, at)
     }
 }
+
+impl BusinessHours for Calendar {}

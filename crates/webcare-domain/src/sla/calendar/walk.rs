@@ -59,7 +59,8 @@ fn resolve_local(tz: &Tz, day: i64, secs: u32) -> i64 {
 }
 
 /// A sequence of calendars, each in force from its start instant until the next one's.
-pub(crate) trait Timeline {
+// `pub` in a crate-private module: sealed, the bound of the public `BusinessHours`.
+pub trait Timeline {
     fn versions(&self) -> usize;
     /// Start of version `i` in Unix seconds; version 0 starts at `i64::MIN`.
     fn starts_at(&self, i: usize) -> i64;
