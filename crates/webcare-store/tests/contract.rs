@@ -1421,7 +1421,7 @@ async fn routing_rules_route_new_cases_in_the_ingest_transaction(store: Arc<dyn 
 /// Issue 14: two creates at once (two agents, two nodes) leave one; a case's jobs are claimed one
 /// at a time in order, also while an earlier one is leased; a zaak recorded ends the create.
 async fn one_zaak_create_per_case_and_its_jobs_in_order(store: Arc<dyn Store>) {
-    use webcare_store::zaak::{ZaakJobKind, ZaakJobs};
+    use webcare_store::zaak::ZaakJobKind;
     let a = account(&store, ChannelKind::Api, "zaak").await;
     let case = ingest(&store, a.id, msg("z-1", "u-1", Visibility::Private))
         .await
