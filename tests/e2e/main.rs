@@ -14,3 +14,4 @@ mod sla_truth;
 mod web;
 mod webhook_load;
 mod x_poller;
+mod zaak;

@@ -68,6 +68,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(case_work::department_answer))
         .routes(routes!(case_work::return_answer))
         .routes(routes!(case_work::forwards))
+        .routes(routes!(zaak::create, zaak::get))
         .routes(routes!(audit::list))
         .routes(routes!(board::board))
         .routes(routes!(board::departments))

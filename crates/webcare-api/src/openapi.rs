@@ -36,6 +36,7 @@ use utoipa::{Modify, OpenApi};
         (name = "contacts", description = "The citizen's record: contacts across channels, links, merges, suggestions, access log, export"),
         (name = "retention", description = "Retention terms, what the next run would anonymise, legal holds (admin and privacy officer)"),
         (name = "deliveries", description = "Platform deliveries accepted but not stored: parked and rejected (admin)"),
+        (name = "zaken", description = "A case's zaak in the municipality's zaaksysteem (ZGW Zaken API, Open Zaak)"),
     )
 )]
 pub struct ApiDoc;
@@ -119,6 +120,8 @@ post   /api/v1/cases/{id}/department-answer          createDepartmentAnswer
 post   /api/v1/cases/{id}/department-answer/return   returnDepartmentAnswer
 post   /api/v1/cases/{id}/forward                    forwardCase
 get    /api/v1/cases/{id}/forwards                   listCaseForwards
+post   /api/v1/cases/{id}/zaak                       createCaseZaak
+get    /api/v1/cases/{id}/zaak                       getCaseZaak
 post   /api/v1/cases/{id}/merge                      mergeCase
 get    /api/v1/cases/{id}/notes                      listCaseNotes
 post   /api/v1/cases/{id}/notes                      createCaseNote

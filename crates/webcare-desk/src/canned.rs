@@ -143,9 +143,12 @@ pub async fn case_values(
 ) -> DeskResult<BTreeMap<String, String>> {
     let mut values = BTreeMap::new();
     values.insert("agent".to_owned(), canned::first_name(&p.name));
+    // The zaak's identificatie as the zaaksysteem knows it, once the desk made the zaak; a zaak
+    // linked by URL only gives its URL's last segment.
+    let identificatie = desk.store.case_zaak(case.id).await?.identificatie;
     values.insert(
         "zaaknummer".to_owned(),
-        canned::zaaknummer(case.zaak_url.as_deref(), case.id),
+        identificatie.unwrap_or_else(|| canned::zaaknummer(case.zaak_url.as_deref(), case.id)),
     );
     if let Some(d) = case.department_id {
         if let Some(d) = desk.store.get_department(d).await? {

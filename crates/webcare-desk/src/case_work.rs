@@ -150,6 +150,18 @@ pub async fn write(desk: &Desk, mut w: CaseWrite) -> DeskResult<CaseRecord> {
         w.events.push(("case.resolved", payload.clone()));
     }
     w.events.insert(0, ("case.updated", payload));
+    if desk.zgw.is_some() {
+        let department = match &w.forward {
+            Some(ForwardOp::Open { department_id, .. }) => desk
+                .store
+                .get_department(*department_id)
+                .await?
+                .map(|d| d.name),
+            _ => None,
+        };
+        let actor = w.audit.first().map(|a| a.actor.clone()).unwrap_or_default();
+        w.zaak_jobs = webcare_store::zaak::follow_ups(&w, &actor, department.as_deref());
+    }
     let c = desk.store.write_case(w).await?;
     webcare_store::crash::crash_point("case.after_commit");
     Ok(c)

@@ -24,6 +24,7 @@ pub mod routing;
 pub mod sla_policies;
 pub mod tokens;
 pub mod webhooks;
+pub mod zgw;
 
 pub use error::{DeskError, DeskResult, InvalidParam, STALE};
 pub use ingest::{IngestConfig, IngestError, Ingestor, Intake, IntakeConfig};
@@ -40,6 +41,8 @@ pub struct Desk {
     pub ingestor: Ingestor,
     /// Journals verified webhook deliveries (group commit) and processes them.
     pub intake: Intake,
+    /// The municipality's zaaksysteem, when configured (`[zgw]`).
+    pub zgw: Option<Arc<zgw::ZgwSettings>>,
 }
 
 impl Desk {
@@ -51,6 +54,13 @@ impl Desk {
             store,
             ingestor,
             intake,
+            zgw: None,
         }
+    }
+
+    /// With the municipality's zaaksysteem (checked settings).
+    pub fn with_zgw(mut self, zgw: Option<zgw::ZgwSettings>) -> Self {
+        self.zgw = zgw.map(Arc::new);
+        self
     }
 }

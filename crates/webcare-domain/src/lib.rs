@@ -21,5 +21,6 @@ pub mod sla;
 pub mod status;
 pub mod threading;
 pub mod urgency;
+pub mod zgw;
 
 pub use model::*;

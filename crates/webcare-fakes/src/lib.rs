@@ -10,6 +10,8 @@
 //! a reset, 500, a slow answer (client timeout), a malformed body, or any Graph/X error.
 #![forbid(unsafe_code)]
 
+pub mod zgw;
+
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -153,18 +155,10 @@ impl FakePlatforms {
                 async move { handle(s, method, uri, headers, body).await }
             },
         );
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
         Ok(FakePlatforms {
             base,
             state,
-            stop: Some(stop),
+            stop: Some(serve(listener, app)),
         })
     }
 
@@ -273,6 +267,22 @@ impl Drop for FakePlatforms {
             let _ = s.send(());
         }
     }
+}
+
+/// Serves `app` on `listener` until the answered sender is used or dropped.
+pub(crate) fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+) -> tokio::sync::oneshot::Sender<()> {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    stop
 }
 
 fn now_s() -> i64 {

@@ -185,6 +185,9 @@ pub struct CaseWrite {
     /// webhook queue) in the same transaction, scoped like the case as written, and handed to
     /// this process's streams after the commit.
     pub events: Vec<(&'static str, serde_json::Value)>,
+    /// Calls to the case's zaak that the change causes (issue 14): enqueued in the same
+    /// transaction, and only when the case has or is getting a zaak.
+    pub zaak_jobs: Vec<crate::zaak::NewZaakJob>,
 }
 
 impl CaseWrite {
@@ -197,6 +200,7 @@ impl CaseWrite {
             forward: None,
             no_reply_reason: None,
             events: Vec::new(),
+            zaak_jobs: Vec::new(),
         }
     }
 
@@ -971,7 +975,8 @@ impl<S: SqlCore> AgentStore for S {
         let now = Utc::now();
         let mut tx = self.db().begin().await?;
         let rec = apply_case_write(&mut tx.conn(), &w, now, None).await?;
-        // The case change, its clock effects and its events commit together.
+        crate::zaak::enqueue_follow_ups(&mut tx.conn(), rec.id, &w.zaak_jobs, now).await?;
+        // The case change, its clock effects, its events and its zaak jobs commit together.
         crate::crash::crash_point("case.before_clocks");
         let (rec, events) = clocks_and_events(&mut tx, self.sla(), &w, rec, now).await?;
         tx.commit().await?;

@@ -700,19 +700,41 @@ async fn forward_routed(conn: &mut Conn<'_>, sla: &SlaState, plan: &Plan) -> Res
     if wanted.is_empty() {
         return Ok(());
     }
-    let mut q = query("SELECT id FROM departments WHERE id IN ");
+    let mut q = query("SELECT id, name FROM departments WHERE id IN ");
     q.push_list(distinct(wanted.iter().map(|w| w.1)));
-    let known: Vec<Uuid> = q.scalars(&mut *conn).await?;
+    let known: HashMap<Uuid, String> = q
+        .fetch_all::<(Uuid, String)>(&mut *conn)
+        .await?
+        .into_iter()
+        .collect();
     let now = Utc::now();
     for (case_id, department_id, rule) in wanted {
-        if !known.contains(&department_id) {
+        let Some(name) = known.get(&department_id) else {
             tracing::warn!(%case_id, %department_id, "a routing rule names a department that does not exist; not forwarded");
             continue;
-        }
+        };
         let before = crate::agent::case_in(conn, case_id).await?;
         let w = crate::routing::forward_write(before, department_id, &rule);
         crate::agent::apply_case_write(conn, &w, now, None).await?;
         crate::sla::case_changed(conn, sla, &w.sla_effects(), now).await?;
+        // A zaak the same rule asked for gets its status and rol (after its create).
+        let jobs = crate::zaak::follow_ups(&w, ROUTING_ACTOR, Some(name));
+        crate::zaak::enqueue_follow_ups(conn, case_id, &jobs, now).await?;
+    }
+    Ok(())
+}
+
+/// The routing rules' "create zaak" of each new case, in the ingest transaction.
+async fn zaak_routed(conn: &mut Conn<'_>, plan: &Plan) -> Result<()> {
+    let now = Utc::now();
+    for id in &plan.new_cases {
+        if let Some((r, zaaktype)) = plan
+            .routed
+            .get(id)
+            .and_then(|r| r.create_zaak.as_deref().map(|z| (r, z)))
+        {
+            crate::zaak::enqueue_routed_create(conn, *id, zaaktype, &r.rule_name, now).await?;
+        }
     }
     Ok(())
 }
@@ -729,6 +751,7 @@ async fn ingest_tx<S: SqlCore + ?Sized>(
     let mut conn = tx.conn();
     let (plan, out, now) =
         ingest_rows(&mut conn, batch, s.reopen_window(), s.sla(), s.routing()).await?;
+    zaak_routed(&mut conn, &plan).await?;
     forward_routed(&mut conn, s.sla(), &plan).await?;
     let events = write_effects(&mut conn, &plan, &out, now).await?;
     tx.commit().await?;

@@ -29,6 +29,7 @@ pub mod testing;
 pub mod time;
 pub mod token;
 pub mod web_session;
+pub mod zaak;
 
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -156,6 +157,7 @@ pub trait Store:
     + reports::ReportStore
     + erase::Erasure
     + retention::Retention
+    + zaak::ZaakJobs
 {
     /// The backend's name: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

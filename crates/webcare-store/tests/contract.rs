@@ -47,6 +47,7 @@ contract!(
     the_inbox_row_says_what_the_case_is,
     the_inbox_row_follows_edits_and_deletes,
     routing_rules_route_new_cases_in_the_ingest_transaction,
+    one_zaak_create_per_case_and_its_jobs_in_order,
 );
 
 async fn run<F, Fut>(backend: Backend, test: F)
@@ -1415,4 +1416,73 @@ async fn routing_rules_route_new_cases_in_the_ingest_transaction(store: Arc<dyn 
     let c5 = case_of(&store, &ingest(&store, a.id, m).await).await;
     assert_eq!(c5.routing, None);
     assert_eq!(c5.team.as_deref(), Some("kcc"));
+}
+
+/// Issue 14: two creates at once (two agents, two nodes) leave one; a case's jobs are claimed one
+/// at a time in order, also while an earlier one is leased; a zaak recorded ends the create.
+async fn one_zaak_create_per_case_and_its_jobs_in_order(store: Arc<dyn Store>) {
+    use webcare_store::zaak::ZaakJobKind;
+    let a = account(&store, ChannelKind::Api, "zaak").await;
+    let case = ingest(&store, a.id, msg("z-1", "u-1", Visibility::Private))
+        .await
+        .message
+        .case_id;
+    let payload = serde_json::json!({"zaaktype": "https://oz/zt/1"});
+    let (x, y) = tokio::join!(
+        store.enqueue_zaak_create(case, payload.clone()),
+        store.enqueue_zaak_create(case, payload.clone()),
+    );
+    assert!(
+        matches!(
+            (&x, &y),
+            (Ok(_), Err(StoreError::Conflict(_))) | (Err(StoreError::Conflict(_)), Ok(_))
+        ),
+        "{x:?} {y:?}"
+    );
+    // A forward of a case with a live create enqueues its status and rol in the same write.
+    let before = store.get_case(case).await.unwrap().unwrap();
+    let mut w = agent::CaseWrite::new(before);
+    w.zaak_jobs = vec![webcare_store::zaak::NewZaakJob {
+        kind: ZaakJobKind::Status,
+        payload: serde_json::json!({}),
+    }];
+    store.write_case(w).await.unwrap();
+    let now = Utc::now();
+    let lease = Duration::seconds(60);
+    let first = store.claim_zaak_jobs(now, lease, 10).await.unwrap();
+    assert_eq!(first.len(), 1, "only the oldest job of the case");
+    assert_eq!(first[0].kind, ZaakJobKind::Create);
+    assert!(
+        store
+            .claim_zaak_jobs(now, lease, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the create is leased"
+    );
+    store
+        .zaak_created(&first[0], "https://oz/zaken/api/v1/zaken/1", "WC-1")
+        .await
+        .unwrap();
+    let next = store.claim_zaak_jobs(now, lease, 10).await.unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].kind, ZaakJobKind::Status);
+    let z = store.case_zaak(case).await.unwrap();
+    assert_eq!(z.identificatie.as_deref(), Some("WC-1"));
+    assert!(matches!(
+        store.enqueue_zaak_create(case, payload).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // A case without a zaak gets no follow-ups.
+    let other = ingest(&store, a.id, msg("z-2", "u-2", Visibility::Private))
+        .await
+        .message
+        .case_id;
+    let mut w = agent::CaseWrite::new(store.get_case(other).await.unwrap().unwrap());
+    w.zaak_jobs = vec![webcare_store::zaak::NewZaakJob {
+        kind: ZaakJobKind::Status,
+        payload: serde_json::json!({}),
+    }];
+    store.write_case(w).await.unwrap();
+    assert!(store.case_zaak(other).await.unwrap().jobs.is_empty());
 }

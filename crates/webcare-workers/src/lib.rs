@@ -10,6 +10,7 @@ pub mod retention;
 pub mod sla_worker;
 pub mod webhooks;
 pub mod x_poller;
+pub mod zaak;
 
 use std::sync::Arc;
 use tokio::task::JoinHandle;
@@ -31,6 +32,8 @@ pub struct Loops {
     pub live_relay: bool,
     /// Anonymising what has passed its retention term.
     pub retention: Option<retention::RetentionConfig>,
+    /// The zaak jobs (runs only when the desk has a zaaksysteem configured); with the outbox role.
+    pub zaak: Option<zaak::ZaakWorkerConfig>,
 }
 
 /// Starts the chosen workers over the desk; each ends when `cancel` fires.
@@ -57,6 +60,14 @@ pub fn start(desk: &Desk, workers: Loops, cancel: CancellationToken) -> Vec<Join
     if let Some(cfg) = workers.retention {
         handles.push(tokio::spawn(retention::run_loop(
             desk.clone(),
+            cfg,
+            cancel.clone(),
+        )));
+    }
+    if let (Some(cfg), Some(zgw)) = (workers.zaak, desk.zgw.clone()) {
+        handles.push(tokio::spawn(zaak::run(
+            desk.store.clone(),
+            zgw,
             cfg,
             cancel.clone(),
         )));
@@ -106,24 +117,16 @@ pub fn start_connectors(
         let (store, ingestor, cancel) = (store.clone(), ingestor.clone(), cancel.clone());
         let every = cfg.journal_sweep;
         handles.push(tokio::spawn(async move {
-            loop {
-                let busy = match journal::sweep(&store, &ingestor, 32).await {
+            until_cancelled(&cancel, every, || async {
+                match journal::sweep(&store, &ingestor, 32).await {
                     Ok(n) => n > 0,
                     Err(e) => {
                         tracing::warn!(error = %e, "journal sweep failed");
                         false
                     }
-                };
-                if cancel.is_cancelled() {
-                    break;
                 }
-                if !busy {
-                    tokio::select! {
-                        _ = cancel.cancelled() => break,
-                        _ = tokio::time::sleep(every) => {}
-                    }
-                }
-            }
+            })
+            .await
         }));
     }
     if let Some(ocfg) = cfg.outbox {
@@ -144,6 +147,30 @@ pub fn start_connectors(
         )));
     }
     handles
+}
+
+/// Runs `pass` again and again until `cancel` fires: at once while it answers that it found work,
+/// else after `idle`.
+pub(crate) async fn until_cancelled<F, Fut>(
+    cancel: &CancellationToken,
+    idle: std::time::Duration,
+    mut pass: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    loop {
+        let busy = pass().await;
+        if cancel.is_cancelled() {
+            break;
+        }
+        if !busy {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tokio::time::sleep(idle) => {}
+            }
+        }
+    }
 }
 
 /// A response's headers as the connectors' pure parsers take them (a value that is not text

@@ -185,7 +185,8 @@ impl App {
                 lease: chrono::Duration::seconds(cfg.ingest.journal_lease_seconds as i64),
                 ..Default::default()
             },
-        );
+        )
+        .with_zgw(cfg.zgw.clone());
         let addr = listener.local_addr()?;
         let state = AppState {
             desk: desk.clone(),
@@ -209,6 +210,12 @@ impl App {
             sla: workers.sla,
             live_relay: workers.api,
             retention: workers.retention.clone(),
+            // The zaak jobs go with the outbox: both send the desk's calls to others.
+            zaak: workers
+                .connectors
+                .as_ref()
+                .and_then(|c| c.outbox.as_ref())
+                .map(|_| Default::default()),
         };
         let mut handles = webcare_workers::start(&desk, loops, stop_workers.clone());
         handles.push(tokio::spawn(backfill_inbox_rows(

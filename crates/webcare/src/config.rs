@@ -289,6 +289,8 @@ pub struct Config {
     /// retention
     /// (`WEBCARE_ROLES=api,sla`; `serve --roles` overrides). See docs/OPERATIONS.md.
     pub roles: crate::roles::Roles,
+    /// The municipality's zaaksysteem (Open Zaak); off when absent.
+    pub zgw: Option<webcare_desk::zgw::ZgwSettings>,
 }
 
 impl Default for Config {
@@ -308,12 +310,18 @@ impl Default for Config {
             retention: RetentionSettings::default(),
             oidc: None,
             roles: crate::roles::Roles::all(),
+            zgw: None,
         }
     }
 }
 
 /// Secrets that may also be given as a file path in `WEBCARE_<NAME>_FILE`.
-const FILE_SECRETS: &[&str] = &["DATABASE_URL", "ADMIN_TOKEN", "RETENTION__HASH_KEY"];
+const FILE_SECRETS: &[&str] = &[
+    "DATABASE_URL",
+    "ADMIN_TOKEN",
+    "RETENTION__HASH_KEY",
+    "ZGW__SECRET",
+];
 
 impl Config {
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
@@ -327,7 +335,7 @@ impl Config {
                 let value = std::fs::read_to_string(&path).map_err(|e| {
                     anyhow::anyhow!("cannot read WEBCARE_{name}_FILE ({path}): {e}")
                 })?;
-                // `RETENTION__HASH_KEY` is the nested key `retention.hash_key`.
+                // `RETENTION__HASH_KEY` is the nested key `retention.hash_key`, and so on.
                 let key = name.to_lowercase().replace("__", ".");
                 fig = fig.merge((key, value.trim().to_owned()));
             }
@@ -409,6 +417,9 @@ impl Config {
             "body_limit_bytes must be at least 1024"
         );
         self.sla.defaults()?;
+        if let Some(z) = &self.zgw {
+            z.check().map_err(|e| anyhow::anyhow!(e))?;
+        }
         Ok(())
     }
 }
@@ -515,6 +526,101 @@ mod tests {
             assert!(Config::load(None).is_err());
             jail.set_env("WEBCARE_SLA__WARNING_AT", "0.8");
             jail.set_env("WEBCARE_SLA__MINUTES_KIND", "weekdays");
+            assert!(Config::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    fn zgw_env(jail: &mut figment::Jail) {
+        let oz = "https://openzaak.example.nl";
+        for (k, v) in [
+            ("ZAKEN_URL", format!("{oz}/zaken/api/v1")),
+            ("CATALOGI_URL", format!("{oz}/catalogi/api/v1")),
+            ("CLIENT_ID", "webcare".into()),
+            ("RSIN", "002220647".into()),
+            (
+                "ZAAKTYPEN__DEFAULT",
+                format!("{oz}/catalogi/api/v1/zaaktypen/1"),
+            ),
+            (
+                "ZAAKTYPEN__AFVAL",
+                format!("{oz}/catalogi/api/v1/zaaktypen/2"),
+            ),
+            (
+                "STATUSTYPEN__ONTVANGEN",
+                format!("{oz}/catalogi/api/v1/statustypen/1"),
+            ),
+            (
+                "STATUSTYPEN__IN_BEHANDELING",
+                format!("{oz}/catalogi/api/v1/statustypen/2"),
+            ),
+            (
+                "STATUSTYPEN__AFGEROND",
+                format!("{oz}/catalogi/api/v1/statustypen/3"),
+            ),
+            (
+                "RESULTAATTYPE",
+                format!("{oz}/catalogi/api/v1/resultaattypen/1"),
+            ),
+            (
+                "ROLTYPE_AFDELING",
+                format!("{oz}/catalogi/api/v1/roltypen/1"),
+            ),
+        ] {
+            jail.set_env(format!("WEBCARE_ZGW__{k}"), v);
+        }
+    }
+
+    #[test]
+    fn zgw_is_off_unless_configured_and_its_secret_comes_from_a_file() {
+        figment::Jail::expect_with(|jail| {
+            assert!(Config::load(None).unwrap().zgw.is_none());
+            zgw_env(jail);
+            jail.create_file("zgw-secret", "een-heel-geheim-zgw-secret\n")?;
+            jail.set_env("WEBCARE_ZGW__SECRET_FILE", "zgw-secret");
+            let cfg = Config::load(None).unwrap();
+            let z = cfg.zgw.as_ref().unwrap();
+            assert_eq!(z.secret, "een-heel-geheim-zgw-secret");
+            assert_eq!(z.vertrouwelijkheid, "zaakvertrouwelijk");
+            assert!(z.zaaktype_for(Some("afval")).ends_with("/zaaktypen/2"));
+            assert!(z.zaaktype_for(Some("groen")).ends_with("/zaaktypen/1"));
+            assert!(!format!("{cfg:?}").contains("een-heel-geheim"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn zgw_from_the_file_as_the_readme_shows_it() {
+        figment::Jail::expect_with(|jail| {
+            let oz = "https://openzaak.gemeente.nl";
+            jail.create_file(
+                "w.toml",
+                &format!(
+                    "[zgw]\nzaken_url = \"{oz}/zaken/api/v1\"\ncatalogi_url = \"{oz}/catalogi/api/v1\"\n\
+                     client_id = \"webcare\"\nsecret = \"s\"\nrsin = \"002220647\"\n\
+                     resultaattype = \"{oz}/r/1\"\nroltype_afdeling = \"{oz}/rt/1\"\n\
+                     [zgw.zaaktypen]\ndefault = \"{oz}/zt/1\"\n\
+                     [zgw.statustypen]\nontvangen = \"{oz}/st/1\"\nin_behandeling = \"{oz}/st/2\"\nafgerond = \"{oz}/st/3\"\n"
+                ),
+            )?;
+            let cfg = Config::load(Some(Path::new("w.toml"))).unwrap();
+            let z = cfg.zgw.unwrap();
+            assert_eq!(z.rsin, "002220647");
+            assert_eq!(z.statustypen.afgerond, format!("{oz}/st/3"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_wrong_rsin_is_a_clear_start_up_error() {
+        figment::Jail::expect_with(|jail| {
+            zgw_env(jail);
+            jail.set_env("WEBCARE_ZGW__SECRET", "s");
+            jail.set_env("WEBCARE_ZGW__RSIN", "002220648");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("11-proef"), "{err}");
+            jail.set_env("WEBCARE_ZGW__RSIN", "002220647");
+            jail.set_env("WEBCARE_ZGW__VERTROUWELIJKHEID", "heel_geheim");
             assert!(Config::load(None).is_err());
             Ok(())
         });

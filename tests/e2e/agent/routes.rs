@@ -60,6 +60,8 @@ const POLICY: &[(&str, &str, &[&str])] = &[
     ),
     ("POST", "/api/v1/cases/{id}/department-answer/return", KCC),
     ("GET", "/api/v1/cases/{id}/forwards", ALL),
+    ("POST", "/api/v1/cases/{id}/zaak", KCC),
+    ("GET", "/api/v1/cases/{id}/zaak", KCC),
     ("GET", "/api/v1/cases/{id}/sla", ALL),
     ("POST", "/api/v1/users", ADMIN),
     ("GET", "/api/v1/users", LEAD),

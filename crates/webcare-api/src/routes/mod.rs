@@ -19,6 +19,7 @@ pub mod sla;
 pub mod tokens;
 pub mod webhook_subscriptions;
 pub mod webhooks;
+pub mod zaak;
 
 use crate::error::ApiError;
 use base64::Engine;
