@@ -296,7 +296,7 @@ async fn journal_commands_on_postgres() {
 
 /// `webcare demo` is a living desk: it prints sign-ins, citizens write on every channel through
 /// the real doors, new cases are auto-assigned in team kcc and published live, Bram answers his
-/// cases through the outbox, and no BSN reaches the console.
+/// cases through the outbox, a broken streetlight becomes a zaak, and no BSN reaches the console.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_runs_a_living_desk() {
     use std::io::{BufRead, BufReader};
@@ -412,12 +412,14 @@ async fn demo_runs_a_living_desk() {
                 .as_array()
                 .is_some_and(|r| r.iter().any(|r| r["state"] == "sent"));
         }
-        if accounts.len() == 4 && assigned_both && sent {
+        // A broken streetlight became a zaak in the demo's fake Open Zaak (its routing rule).
+        let zaak = items.iter().any(|c| c["zaakUrl"].is_string());
+        if accounts.len() == 4 && assigned_both && sent && zaak {
             break;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "accounts {}, both assigned {assigned_both}, a reply sent {sent}",
+            "accounts {}, both assigned {assigned_both}, a reply sent {sent}, a zaak {zaak}",
             accounts.len()
         );
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;

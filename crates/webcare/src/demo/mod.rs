@@ -3,7 +3,8 @@
 //! poller against the fake X API. A team with two agents, a team lead, a department with its user
 //! and canned answers are seeded; one agent (Bram) answers his cases by himself after a while, so
 //! replies go out to the fakes, and the norms are short on a 24/7 clock, so warnings and breaches
-//! show within minutes. Nothing reaches the internet.
+//! show within minutes. A broken streetlight becomes a zaak in a local fake Open Zaak (a routing
+//! rule with "create zaak"), forwarded to the department. Nothing reaches the internet.
 
 mod seed;
 pub mod traffic;
@@ -16,10 +17,35 @@ use webcare::app::{App, Workers};
 use webcare::config::{Config, Secret};
 use webcare_connectors::signature::sign_meta;
 use webcare_domain::ChannelKind;
+use webcare_fakes::zgw::FakeOpenZaak;
 use webcare_fakes::FakePlatforms;
 use webcare_store::{ChannelAccount, Credentials, NewChannelAccount, Store};
 
 const APP_SECRET: &str = "demo-meta-app-secret";
+/// The demo's fake Open Zaak: its JWT-ZGW secret and the municipality's RSIN (a valid 11-proef).
+const ZGW_SECRET: &str = "demo-zgw-secret-for-the-local-fake";
+const RSIN: &str = "002220647";
+
+/// The desk's ZGW settings for the fake Open Zaak, with its catalogue's types.
+fn zgw_settings(oz: &FakeOpenZaak) -> webcare_desk::zgw::ZgwSettings {
+    let c = &oz.catalogus;
+    webcare_desk::zgw::ZgwSettings {
+        zaken_url: oz.zaken_url(),
+        catalogi_url: oz.catalogi_url(),
+        client_id: oz.client_id.clone(),
+        secret: ZGW_SECRET.into(),
+        rsin: RSIN.into(),
+        vertrouwelijkheid: "zaakvertrouwelijk".into(),
+        zaaktypen: [("default".to_owned(), c.zaaktype.clone())].into(),
+        statustypen: webcare_desk::zgw::Statustypen {
+            ontvangen: c.statustype_ontvangen.clone(),
+            in_behandeling: c.statustype_in_behandeling.clone(),
+            afgerond: c.statustype_afgerond.clone(),
+        },
+        resultaattype: c.resultaattype.clone(),
+        roltype_afdeling: c.roltype_afdeling.clone(),
+    }
+}
 
 /// How the demo runs.
 #[derive(Debug, Clone)]
@@ -109,6 +135,10 @@ pub async fn run(mut cfg: Config, opts: DemoOptions) -> anyhow::Result<()> {
     for (id, handle, name) in traffic::x_users() {
         fakes.x_add_user(&id, &handle, name);
     }
+    let oz = FakeOpenZaak::start("webcare-demo", ZGW_SECRET)
+        .await
+        .context("starting the fake Open Zaak")?;
+    cfg.zgw = Some(zgw_settings(&oz));
     let mut workers = Workers::all(&cfg);
     if let Some(o) = workers.connectors.as_mut().and_then(|c| c.outbox.as_mut()) {
         o.base_backoff = chrono::Duration::seconds(1);
@@ -124,12 +154,17 @@ pub async fn run(mut cfg: Config, opts: DemoOptions) -> anyhow::Result<()> {
     }
     let base = format!("http://{}", app.addr);
     let desk = seed::seed(&app.store, &base, &admin).await?;
+    seed::zaak_rule(&base, &admin, &oz.catalogus.zaaktype).await?;
 
     println!(
         "webcare demo: the desk is at {base} (SQLite: {})",
         cfg.database_url.0
     );
     println!("fake Facebook/Instagram/WhatsApp/X APIs at {}", fakes.base);
+    println!(
+        "fake Open Zaak at {}: a broken streetlight becomes a zaak (GET /api/v1/cases/{{id}}/zaak)",
+        oz.base
+    );
     println!("norms: reaction 5 min, resolution 60 min, department 30 min, 24/7 (warning at 80 %)");
     println!(
         "web app: open {base}/ and sign in (password {}):",

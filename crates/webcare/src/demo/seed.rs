@@ -172,3 +172,54 @@ pub async fn colleague(base: String, admin: String, bram: SignIn, answer_after: 
         }
     }
 }
+
+/// The rule that makes a broken streetlight a zaak (in the demo's fake Open Zaak).
+const ZAAK_RULE: &str = "Kapotte straatverlichting wordt een zaak";
+
+/// A melding about a broken streetlight becomes a zaak and goes to Openbare ruimte: one routing
+/// rule, pointed at this run's zaaktype (the fake Open Zaak's URLs change with every run).
+pub async fn zaak_rule(base: &str, admin: &str, zaaktype: &str) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let get = |path: String| {
+        let req = client.get(format!("{base}{path}")).bearer_auth(admin);
+        async move {
+            anyhow::Ok(
+                req.send()
+                    .await?
+                    .error_for_status()?
+                    .json::<Value>()
+                    .await?,
+            )
+        }
+    };
+    let departments = get("/api/v1/departments?limit=200".into()).await?;
+    let department = departments["items"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["name"] == "Openbare ruimte"))
+        .context("the demo's department")?;
+    let actions = json!({"departmentId": department["id"], "createZaak": zaaktype});
+    let rules = get("/api/v1/routing-rules".into()).await?;
+    let existing = rules["rules"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["name"] == ZAAK_RULE));
+    let req = match existing.and_then(|r| r["id"].as_str()) {
+        Some(id) => client
+            .patch(format!("{base}/api/v1/routing-rules/{id}"))
+            .json(&json!({"actions": actions})),
+        None => client
+            .post(format!("{base}/api/v1/routing-rules"))
+            .json(&json!({
+                "name": ZAAK_RULE,
+                "conditions": {"keywords": ["lantaarnpaal", "straatverlichting"]},
+                "actions": actions,
+            })),
+    };
+    let res = req.bearer_auth(admin).send().await?;
+    let status = res.status();
+    anyhow::ensure!(
+        status.is_success(),
+        "the zaak rule: {status} {}",
+        res.text().await.unwrap_or_default()
+    );
+    Ok(())
+}
