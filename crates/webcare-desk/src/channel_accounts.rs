@@ -35,7 +35,7 @@ pub fn credential_keys(kind: ChannelKind) -> &'static [&'static str] {
 
 // A new account as a door submits it (the API's `NewChannelAccount` body). No `Debug`: it holds
 // secrets, which are never logged. (Plain comments: a doc comment would become the schema's
-// description.)
+// description.) A missing `Option` field is `None` without `#[serde(default)]`.
 #[derive(Clone, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(as = NewChannelAccount))]
@@ -45,24 +45,17 @@ pub struct NewAccount {
     pub name: String,
     /// Page id, Instagram account id, WhatsApp phone_number_id, X user id, or any id for `api`.
     pub external_id: String,
-    #[serde(default)]
     pub api_base_url: Option<String>,
     /// Write-only: never returned.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub credentials: BTreeMap<String, String>,
-    #[serde(default)]
     pub callback_url: Option<String>,
-    #[serde(default)]
     pub calendar_id: Option<Uuid>,
-    #[serde(default)]
     pub default_team: Option<String>,
-    #[serde(default)]
     pub poll_interval_seconds: Option<u32>,
-    #[serde(default)]
     pub delete_check_interval_seconds: Option<u32>,
     /// The out-of-hours auto-reply (default off).
-    #[serde(default)]
     pub out_of_hours_reply: Option<OutOfHoursReply>,
 }
 
@@ -74,15 +67,12 @@ pub struct NewAccount {
 #[cfg_attr(feature = "openapi", schema(as = ChannelAccountPatch))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AccountChange {
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub external_id: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub api_base_url: Option<Option<String>>,
     /// Keys given are set; keys not given keep their stored value.
-    #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub credentials: Option<BTreeMap<String, String>>,
     #[serde(default, deserialize_with = "double_option")]
@@ -94,12 +84,9 @@ pub struct AccountChange {
     #[serde(default, deserialize_with = "double_option")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub default_team: Option<Option<String>>,
-    #[serde(default)]
     pub poll_interval_seconds: Option<u32>,
-    #[serde(default)]
     pub delete_check_interval_seconds: Option<u32>,
     /// Replaces the out-of-hours auto-reply setting as a whole.
-    #[serde(default)]
     pub out_of_hours_reply: Option<OutOfHoursReply>,
     // When the editor's copy was last changed (a form; never in a JSON body): a later change
     // makes this one a conflict, so an edit made on an out-of-date page never overwrites a
