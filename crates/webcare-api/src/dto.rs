@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
-use webcare_desk::patch::double_option;
 use webcare_desk::DeskError;
 use webcare_domain::inbound::{self, InboundMessage};
 use webcare_domain::{ChannelKind, Direction, Visibility};
@@ -304,102 +303,6 @@ impl From<rec::MessageRecord> for Message {
 // ---------------------------------------------------------------- channel accounts
 
 pub use webcare_desk::channel_accounts::credential_keys;
-
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct NewChannelAccount {
-    pub kind: ChannelKind,
-    pub name: String,
-    /// Page id, Instagram account id, WhatsApp phone_number_id, X user id, or any id for `api`.
-    pub external_id: String,
-    #[serde(default)]
-    pub api_base_url: Option<String>,
-    /// Write-only: never returned.
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub credentials: std::collections::BTreeMap<String, String>,
-    #[serde(default)]
-    pub callback_url: Option<String>,
-    #[serde(default)]
-    pub calendar_id: Option<Uuid>,
-    #[serde(default)]
-    pub default_team: Option<String>,
-    #[serde(default)]
-    pub poll_interval_seconds: Option<u32>,
-    #[serde(default)]
-    pub delete_check_interval_seconds: Option<u32>,
-    /// The out-of-hours auto-reply (default off).
-    #[serde(default)]
-    pub out_of_hours_reply: Option<webcare_desk::auto_reply::OutOfHoursReply>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ChannelAccountPatch {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub external_id: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
-    pub api_base_url: Option<Option<String>>,
-    /// Keys given are set; keys not given keep their stored value.
-    #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    pub credentials: Option<std::collections::BTreeMap<String, String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
-    pub callback_url: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<Uuid>)]
-    pub calendar_id: Option<Option<Uuid>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
-    pub default_team: Option<Option<String>>,
-    #[serde(default)]
-    pub poll_interval_seconds: Option<u32>,
-    #[serde(default)]
-    pub delete_check_interval_seconds: Option<u32>,
-    /// Replaces the out-of-hours auto-reply setting as a whole.
-    #[serde(default)]
-    pub out_of_hours_reply: Option<webcare_desk::auto_reply::OutOfHoursReply>,
-}
-
-impl From<NewChannelAccount> for webcare_desk::channel_accounts::NewAccount {
-    fn from(b: NewChannelAccount) -> Self {
-        webcare_desk::channel_accounts::NewAccount {
-            kind: b.kind,
-            name: b.name,
-            external_id: b.external_id,
-            api_base_url: b.api_base_url,
-            credentials: b.credentials,
-            callback_url: b.callback_url,
-            calendar_id: b.calendar_id,
-            default_team: b.default_team,
-            poll_interval_seconds: b.poll_interval_seconds,
-            delete_check_interval_seconds: b.delete_check_interval_seconds,
-            out_of_hours_reply: b.out_of_hours_reply,
-        }
-    }
-}
-
-impl From<ChannelAccountPatch> for webcare_desk::channel_accounts::AccountChange {
-    fn from(b: ChannelAccountPatch) -> Self {
-        webcare_desk::channel_accounts::AccountChange {
-            name: b.name,
-            external_id: b.external_id,
-            api_base_url: b.api_base_url,
-            credentials: b.credentials,
-            callback_url: b.callback_url,
-            calendar_id: b.calendar_id,
-            default_team: b.default_team,
-            poll_interval_seconds: b.poll_interval_seconds,
-            delete_check_interval_seconds: b.delete_check_interval_seconds,
-            out_of_hours_reply: b.out_of_hours_reply,
-            seen: None,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

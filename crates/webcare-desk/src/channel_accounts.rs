@@ -4,10 +4,12 @@
 
 use crate::auto_reply::{self, OutOfHoursReply};
 use crate::error::{DeskError, DeskResult, InvalidParam};
+use crate::patch::double_option;
 use crate::people::audit;
 use crate::principal::Principal;
 use crate::Desk;
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 use webcare_domain::inbound::MAX_ID_CHARS;
@@ -31,38 +33,65 @@ pub fn credential_keys(kind: ChannelKind) -> &'static [&'static str] {
     }
 }
 
-/// A new account as a door submits it. No `Debug`: it holds secrets, which are never logged.
-#[derive(Clone)]
+// A new account as a door submits it (the API's `NewChannelAccount` body). No `Debug`: it holds
+// secrets, which are never logged. (Plain comments: a doc comment would become the schema's
+// description.) A missing `Option` field is `None` without `#[serde(default)]`.
+#[derive(Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = NewChannelAccount))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewAccount {
     pub kind: ChannelKind,
     pub name: String,
+    /// Page id, Instagram account id, WhatsApp phone_number_id, X user id, or any id for `api`.
     pub external_id: String,
     pub api_base_url: Option<String>,
+    /// Write-only: never returned.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub credentials: BTreeMap<String, String>,
     pub callback_url: Option<String>,
     pub calendar_id: Option<Uuid>,
     pub default_team: Option<String>,
     pub poll_interval_seconds: Option<u32>,
     pub delete_check_interval_seconds: Option<u32>,
+    /// The out-of-hours auto-reply (default off).
     pub out_of_hours_reply: Option<OutOfHoursReply>,
 }
 
-/// A change: absent fields stay; `Some(None)` clears an optional one; credential keys given are
-/// set, the others keep their stored value. No `Debug`: it may hold secrets.
-#[derive(Clone, Default)]
+// A change (the API's `ChannelAccountPatch` body): absent fields stay; `Some(None)` clears an
+// optional one; credential keys given are set, the others keep their stored value. No `Debug`:
+// it may hold secrets.
+#[derive(Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ChannelAccountPatch))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AccountChange {
     pub name: Option<String>,
     pub external_id: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub api_base_url: Option<Option<String>>,
+    /// Keys given are set; keys not given keep their stored value.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub credentials: Option<BTreeMap<String, String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub callback_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Uuid>))]
     pub calendar_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub default_team: Option<Option<String>>,
     pub poll_interval_seconds: Option<u32>,
     pub delete_check_interval_seconds: Option<u32>,
+    /// Replaces the out-of-hours auto-reply setting as a whole.
     pub out_of_hours_reply: Option<OutOfHoursReply>,
-    /// When the editor's copy was last changed (a form); a later change makes this one a
-    /// conflict, so an edit made on an out-of-date page never overwrites a newer one.
+    // When the editor's copy was last changed (a form; never in a JSON body): a later change
+    // makes this one a conflict, so an edit made on an out-of-date page never overwrites a
+    // newer one.
+    #[serde(skip)]
     pub seen: Option<DateTime<Utc>>,
 }
 

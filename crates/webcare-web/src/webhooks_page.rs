@@ -10,7 +10,8 @@ use crate::secret_page::{Choices, Input, Link, Row, Secret, SecretPage};
 use crate::session::WebUser;
 use crate::WebState;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -200,26 +201,31 @@ fn gone() -> Response {
     error_page(StatusCode::NOT_FOUND, "Deze webhook bestaat niet (meer).")
 }
 
-/// The admin's rights and the webhook id of the path (a 403 or 404 page otherwise).
-fn admin_and_id(
-    user: &WebUser,
-    id: &str,
-) -> Result<(Authorized<roles::AdminOnly>, Uuid), Response> {
-    let p = allowed::<roles::AdminOnly>(user)?;
-    let id = Uuid::parse_str(id).map_err(|_| gone())?;
-    Ok((p, id))
+/// The admin, their rights and the webhook id of the path (a 403 or 404 page otherwise): what
+/// every page of one webhook starts with.
+pub struct AdminWebhook {
+    user: WebUser,
+    p: Authorized<roles::AdminOnly>,
+    id: Uuid,
+}
+
+impl FromRequestParts<WebState> for AdminWebhook {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, web: &WebState) -> Result<Self, Response> {
+        let user = WebUser::from_request_parts(parts, web).await?;
+        let p = allowed::<roles::AdminOnly>(&user)?;
+        let Path(raw) = Path::<String>::from_request_parts(parts, web)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let id = Uuid::parse_str(&raw).map_err(|_| gone())?;
+        Ok(AdminWebhook { user, p, id })
+    }
 }
 
 /// `GET /beheer/webhooks/{id}`: the webhook and its latest deliveries, newest first.
-pub async fn deliveries(
-    State(web): State<WebState>,
-    user: WebUser,
-    Path(id): Path<String>,
-) -> Response {
-    let (p, id) = match admin_and_id(&user, &id) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+pub async fn deliveries(State(web): State<WebState>, hook: AdminWebhook) -> Response {
+    let AdminWebhook { user, p, id } = hook;
     let (w, log) = match webhooks::latest_deliveries(&web.app, &p, id, LOG).await {
         Ok(r) => r,
         Err(DeskError::NotFound(_)) => return gone(),
@@ -260,16 +266,8 @@ pub async fn deliveries(
 }
 
 /// `POST /beheer/webhooks/{id}/verwijder`: deletes it and goes back to the list.
-pub async fn delete(
-    State(web): State<WebState>,
-    user: WebUser,
-    Path(id): Path<String>,
-) -> Response {
-    let (p, id) = match admin_and_id(&user, &id) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    match webhooks::delete_webhook(&web.app, &p, id).await {
+pub async fn delete(State(web): State<WebState>, hook: AdminWebhook) -> Response {
+    match webhooks::delete_webhook(&web.app, &hook.p, hook.id).await {
         Ok(()) => Redirect::to(BASE).into_response(),
         Err(DeskError::NotFound(_)) => gone(),
         Err(e) => api_error_page(e.into()),

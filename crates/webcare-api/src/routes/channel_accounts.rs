@@ -1,20 +1,22 @@
 use super::{found, PageQuery};
 use crate::auth::{roles, Authorized};
-use crate::dto::{ChannelAccount, ChannelAccountPatch, List, NewChannelAccount};
+use crate::dto::{ChannelAccount, List};
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, IdPath};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::Json;
-use webcare_desk::channel_accounts;
+// The request bodies are the desk's (their schemas are named `NewChannelAccount` and
+// `ChannelAccountPatch`).
+use webcare_desk::channel_accounts::{self, AccountChange, NewAccount};
 
 const PATH: &str = "/api/v1/channel-accounts";
 
 /// Connect a channel account.
 #[utoipa::path(
     post, path = "/api/v1/channel-accounts", tag = "channel-accounts",
-    request_body = NewChannelAccount,
+    request_body = NewAccount,
     responses(
         (status = 201, body = ChannelAccount),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -25,9 +27,9 @@ const PATH: &str = "/api/v1/channel-accounts";
 pub async fn create(
     State(state): State<AppState>,
     principal: Authorized<roles::AdminOnly>,
-    ApiJson(body): ApiJson<NewChannelAccount>,
+    ApiJson(body): ApiJson<NewAccount>,
 ) -> ApiResult<(StatusCode, Json<ChannelAccount>)> {
-    let account = channel_accounts::create_account(&state, &principal, body.into()).await?;
+    let account = channel_accounts::create_account(&state, &principal, body).await?;
     Ok((StatusCode::CREATED, Json(account.into())))
 }
 
@@ -71,7 +73,7 @@ pub async fn get(
 #[utoipa::path(
     patch, path = "/api/v1/channel-accounts/{id}", tag = "channel-accounts",
     params(("id" = uuid::Uuid, Path)),
-    request_body = ChannelAccountPatch,
+    request_body = AccountChange,
     responses((status = 200, body = ChannelAccount), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
@@ -79,9 +81,9 @@ pub async fn update(
     State(state): State<AppState>,
     principal: Authorized<roles::AdminOnly>,
     IdPath(id): IdPath,
-    ApiJson(body): ApiJson<ChannelAccountPatch>,
+    ApiJson(body): ApiJson<AccountChange>,
 ) -> ApiResult<Json<ChannelAccount>> {
-    let a = channel_accounts::update_account(&state, &principal, id, body.into()).await?;
+    let a = channel_accounts::update_account(&state, &principal, id, body).await?;
     Ok(Json(a.into()))
 }
 

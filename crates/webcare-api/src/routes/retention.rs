@@ -158,84 +158,67 @@ pub struct LegalHold {
     pub reason: String,
 }
 
-/// Put a legal hold on a case: it is never anonymised while held (admin and privacy officer;
-/// audited).
-#[utoipa::path(
-    post, path = "/api/v1/cases/{id}/legal-hold", tag = "retention",
-    params(("id" = Uuid, Path)), request_body = LegalHold,
-    responses(
-        (status = 204, description = "Held"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn hold_case(
-    State(state): State<AppState>,
-    caller: Authorized<roles::Privacy>,
-    IdPath(id): IdPath,
-    ApiJson(body): ApiJson<LegalHold>,
-) -> ApiResult<StatusCode> {
-    retention::set_hold(&state, &caller, HoldTarget::Case(id), Some(&body.reason)).await?;
-    Ok(StatusCode::NO_CONTENT)
+/// The two legal-hold handlers (set and lift) of one kind of target: one body each, the route
+/// and its documentation per target (utoipa reads both from the handler).
+macro_rules! legal_hold {
+    ($target:ident, $path:tt, $hold:ident, $hold_doc:tt, $release:ident, $release_doc:tt) => {
+        #[doc = $hold_doc]
+        #[utoipa::path(
+                    post, path = $path, tag = "retention",
+                    params(("id" = Uuid, Path)), request_body = LegalHold,
+                    responses(
+                        (status = 204, description = "Held"),
+                        (status = 400, body = Problem, content_type = "application/problem+json"),
+                        (status = 404, body = Problem, content_type = "application/problem+json"),
+                    ),
+                    security(("bearer" = []))
+                )]
+        pub async fn $hold(
+            State(state): State<AppState>,
+            caller: Authorized<roles::Privacy>,
+            IdPath(id): IdPath,
+            ApiJson(body): ApiJson<LegalHold>,
+        ) -> ApiResult<StatusCode> {
+            retention::set_hold(&state, &caller, HoldTarget::$target(id), Some(&body.reason))
+                .await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+
+        #[doc = $release_doc]
+        #[utoipa::path(
+                    delete, path = $path, tag = "retention",
+                    params(("id" = Uuid, Path)),
+                    responses(
+                        (status = 204, description = "No longer held"),
+                        (status = 404, body = Problem, content_type = "application/problem+json"),
+                    ),
+                    security(("bearer" = []))
+                )]
+        pub async fn $release(
+            State(state): State<AppState>,
+            caller: Authorized<roles::Privacy>,
+            IdPath(id): IdPath,
+        ) -> ApiResult<StatusCode> {
+            retention::set_hold(&state, &caller, HoldTarget::$target(id), None).await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+    };
 }
 
-/// Lift a case's legal hold (admin and privacy officer; audited).
-#[utoipa::path(
-    delete, path = "/api/v1/cases/{id}/legal-hold", tag = "retention",
-    params(("id" = Uuid, Path)),
-    responses(
-        (status = 204, description = "No longer held"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn release_case(
-    State(state): State<AppState>,
-    caller: Authorized<roles::Privacy>,
-    IdPath(id): IdPath,
-) -> ApiResult<StatusCode> {
-    retention::set_hold(&state, &caller, HoldTarget::Case(id), None).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
+legal_hold!(
+    Case,
+    "/api/v1/cases/{id}/legal-hold",
+    hold_case,
+    " Put a legal hold on a case: it is never anonymised while held (admin and privacy officer;\naudited).",
+    release_case,
+    " Lift a case's legal hold (admin and privacy officer; audited)."
+);
 
-/// Put a legal hold on a contact: none of its cases is anonymised, and it cannot be erased
-/// (409), while held (admin and privacy officer; audited).
-#[utoipa::path(
-    post, path = "/api/v1/contacts/{id}/legal-hold", tag = "retention",
-    params(("id" = Uuid, Path)), request_body = LegalHold,
-    responses(
-        (status = 204, description = "Held"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn hold_contact(
-    State(state): State<AppState>,
-    caller: Authorized<roles::Privacy>,
-    IdPath(id): IdPath,
-    ApiJson(body): ApiJson<LegalHold>,
-) -> ApiResult<StatusCode> {
-    retention::set_hold(&state, &caller, HoldTarget::Contact(id), Some(&body.reason)).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Lift a contact's legal hold (admin and privacy officer; audited).
-#[utoipa::path(
-    delete, path = "/api/v1/contacts/{id}/legal-hold", tag = "retention",
-    params(("id" = Uuid, Path)),
-    responses(
-        (status = 204, description = "No longer held"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn release_contact(
-    State(state): State<AppState>,
-    caller: Authorized<roles::Privacy>,
-    IdPath(id): IdPath,
-) -> ApiResult<StatusCode> {
-    retention::set_hold(&state, &caller, HoldTarget::Contact(id), None).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
+legal_hold!(
+    Contact,
+    "/api/v1/contacts/{id}/legal-hold",
+    hold_contact,
+    " Put a legal hold on a contact: none of its cases is anonymised, and it cannot be erased\n(409), while held (admin and privacy officer; audited).",
+    release_contact,
+    " Lift a contact's legal hold (admin and privacy officer; audited)."
+);
