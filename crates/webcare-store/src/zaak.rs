@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 /// What a job does at the zaaksysteem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ZaakJobKind {
     /// Find the zaak by its identificatie or create it, with its first status.
@@ -56,27 +57,40 @@ pub struct NewZaakJob {
     pub payload: serde_json::Value,
 }
 
+// The API shows it as it is, but for what only the worker needs.
+/// One call to the zaaksysteem.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ZaakJob {
     pub id: Uuid,
+    #[serde(skip)]
     pub case_id: Uuid,
     pub kind: ZaakJobKind,
+    #[serde(skip)]
     pub payload: serde_json::Value,
     /// `pending`, `done` or `failed`.
     pub state: String,
     pub attempts: i64,
+    #[serde(skip)]
     pub next_attempt_at: DateTime<Utc>,
+    /// Why the last attempt did not succeed (for `failed`: Open Zaak's refusal).
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-/// A case's zaak: where it is (absolute URL), its number, and the jobs for it, oldest first.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// A case's zaak.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Zaak))]
+#[serde(rename_all = "camelCase")]
 pub struct CaseZaak {
+    /// The zaak's absolute URL in the Zaken API; null until it is created.
+    #[serde(rename = "url")]
     pub zaak_url: Option<String>,
+    /// The zaak's number (what `{{zaaknummer}}` shows); null until it is created.
     pub identificatie: Option<String>,
+    /// Every call for this zaak, oldest first.
     pub jobs: Vec<ZaakJob>,
 }
 

@@ -9,61 +9,10 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{DateTime, Utc};
-use serde::Serialize;
-use utoipa::ToSchema;
-use uuid::Uuid;
 use webcare_store::zaak::CaseZaak;
 
-/// A case's zaak.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Zaak {
-    /// The zaak's absolute URL in the Zaken API; null until it is created.
-    pub url: Option<String>,
-    /// The zaak's number (what `{{zaaknummer}}` shows); null until it is created.
-    pub identificatie: Option<String>,
-    /// Every call for this zaak, oldest first.
-    pub jobs: Vec<ZaakJob>,
-}
-
-/// One call to the zaaksysteem.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ZaakJob {
-    pub id: Uuid,
-    /// `create`, `status`, `rol` or `close`.
-    pub kind: String,
-    /// `pending`, `done` or `failed`.
-    pub state: String,
-    pub attempts: i64,
-    /// Why the last attempt did not succeed (for `failed`: Open Zaak's refusal).
-    pub last_error: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<CaseZaak> for Zaak {
-    fn from(z: CaseZaak) -> Self {
-        Zaak {
-            url: z.zaak_url,
-            identificatie: z.identificatie,
-            jobs: z
-                .jobs
-                .into_iter()
-                .map(|j| ZaakJob {
-                    id: j.id,
-                    kind: j.kind.as_str().to_owned(),
-                    state: j.state,
-                    attempts: j.attempts,
-                    last_error: j.last_error,
-                    created_at: j.created_at,
-                    updated_at: j.updated_at,
-                })
-                .collect(),
-        }
-    }
-}
+/// A case's zaak: where it is, its number, and its calls, as the store holds them.
+pub type Zaak = CaseZaak;
 
 /// Make the case a zaak: the desk finds (by its identificatie) or creates the zaak with its
 /// first status, in the background; `GET` shows how it went.
@@ -83,7 +32,7 @@ pub async fn create(
     IdPath(id): IdPath,
 ) -> ApiResult<(StatusCode, Json<Zaak>)> {
     let z = webcare_desk::zgw::request_zaak(&state, &p, id).await?;
-    Ok((StatusCode::ACCEPTED, Json(z.into())))
+    Ok((StatusCode::ACCEPTED, Json(z)))
 }
 
 /// The case's zaak: its URL and number, and each call with its state and last error.
@@ -100,7 +49,5 @@ pub async fn get(
     p: Authorized<roles::CaseWork>,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<Zaak>> {
-    Ok(Json(
-        webcare_desk::zgw::case_zaak(&state, &p, id).await?.into(),
-    ))
+    Ok(Json(webcare_desk::zgw::case_zaak(&state, &p, id).await?))
 }
