@@ -353,8 +353,8 @@ async fn demo_runs_a_living_desk() {
     }
     let admin = tokens["admin (functioneel beheer)"].clone();
     let client = reqwest::Client::new();
-    let get = |path: String| {
-        let req = client.get(format!("{base}{path}")).bearer_auth(&admin);
+    let get_as = |token: &str, path: String| {
+        let req = client.get(format!("{base}{path}")).bearer_auth(token);
         async move {
             req.send()
                 .await
@@ -364,6 +364,7 @@ async fn demo_runs_a_living_desk() {
                 .unwrap()
         }
     };
+    let get = |path: String| get_as(&admin, path);
     let mut events = client
         .get(format!("{base}/api/v1/events"))
         .bearer_auth(&admin)
@@ -425,15 +426,11 @@ async fn demo_runs_a_living_desk() {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
     // Anna's printed sign-in acts as Anna: her inbox holds the cases auto-assigned to her.
-    let mine: serde_json::Value = client
-        .get(format!("{base}/api/v1/cases?assignee=me&limit=200"))
-        .bearer_auth(&tokens["Anna de Vries (agent)"])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mine = get_as(
+        &tokens["Anna de Vries (agent)"],
+        "/api/v1/cases?assignee=me&limit=200".into(),
+    )
+    .await;
     let mine = mine["items"].as_array().unwrap();
     assert!(!mine.is_empty());
     assert!(mine.iter().all(|c| c["assignee"] == anna.as_str()));
