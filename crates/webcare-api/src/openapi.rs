@@ -161,6 +161,7 @@ post   /api/v1/messages                              createMessage
 get    /api/v1/parked-deliveries                     listParkedDeliveries
 get    /api/v1/rejected-items                        listRejectedItems
 get    /api/v1/reports/agents                        getAgentsReport
+get    /api/v1/reports/cases                         getCaseExport
 get    /api/v1/reports/departments                   getDepartmentReport
 get    /api/v1/reports/forwarding                    getForwardingReport
 get    /api/v1/reports/norms                         getNormsReport
