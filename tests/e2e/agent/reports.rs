@@ -225,6 +225,18 @@ async fn report(app: &TestApp, path: &str) -> Value {
     v
 }
 
+/// `path` answers 400 naming exactly `names` as invalid.
+async fn assert_invalid(app: &TestApp, path: &str, names: &[&str]) {
+    let p = expect_problem(app.get(path).send().await.unwrap(), 400).await;
+    let got: Vec<&str> = p["invalidParams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, names, "{path}: {p}");
+}
+
 /// The only row of an ungrouped report.
 fn total(v: &Value) -> Value {
     let rows = v["rows"].as_array().unwrap();
@@ -518,19 +530,7 @@ async fn reports_are_authorised_and_validated(app: TestApp) {
         ),
         (long_theme.as_str(), vec!["theme"]),
     ] {
-        let res = app
-            .get(&format!("/api/v1/reports/norms?{query}"))
-            .send()
-            .await
-            .unwrap();
-        let p = expect_problem(res, 400).await;
-        let got: Vec<&str> = p["invalidParams"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["name"].as_str().unwrap())
-            .collect();
-        assert_eq!(got, names, "{query}: {p}");
+        assert_invalid(&app, &format!("/api/v1/reports/norms?{query}"), &names).await;
     }
     for query in ["to=2026-03-09", "from=2026-03-02&to=2026-03-09&limit=5"] {
         let res = app
@@ -868,19 +868,7 @@ async fn case_export_is_scoped_and_validated(app: TestApp) {
             vec!["cursor"],
         ),
     ] {
-        let res = app
-            .get(&format!("/api/v1/reports/cases?{query}"))
-            .send()
-            .await
-            .unwrap();
-        let p = expect_problem(res, 400).await;
-        let got: Vec<&str> = p["invalidParams"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["name"].as_str().unwrap())
-            .collect();
-        assert_eq!(got, names, "{query}: {p}");
+        assert_invalid(&app, &format!("/api/v1/reports/cases?{query}"), &names).await;
     }
     for query in [
         "to=2026-03-09",
