@@ -78,6 +78,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(reports::norms))
         .routes(routes!(reports::forwarding))
         .routes(routes!(reports::agents))
+        .routes(routes!(reports::cases))
         .routes(routes!(canned::create, canned::list))
         .routes(routes!(canned::update, canned::delete))
         .routes(routes!(canned::render))

@@ -202,6 +202,17 @@ pub async fn run(c: &CaseRun, report: &mut Report) -> anyhow::Result<()> {
         }
     }
     if r.is_ok() {
+        r = export(
+            &client,
+            &server,
+            &pool,
+            (from, to),
+            (from_ms, to_ms),
+            report,
+        )
+        .await;
+    }
+    if r.is_ok() {
         report.metric("worst_report_ms", worst, "target <= 500 (issue 16)");
         report.metric(
             "cases_per_s",
@@ -232,4 +243,147 @@ async fn time_report(
     }
     times.sort();
     Ok((percentile_ms(&times, 50.0), rows))
+}
+
+/// The columns of the floor's CSV: the case row as stored (no clocks or message counts, which the
+/// export adds), so the floor is the least any export of these cases does.
+#[derive(sqlx::FromRow, serde::Serialize)]
+struct FloorRow {
+    id: uuid::Uuid,
+    first_message_at: i64,
+    channel_kind: Option<String>,
+    channel_account_id: uuid::Uuid,
+    theme: Option<String>,
+    kind: Option<String>,
+    target_group: Option<String>,
+    team: Option<String>,
+    department_id: Option<uuid::Uuid>,
+    assignee: Option<String>,
+    status: String,
+    priority: String,
+    resolved_at: Option<i64>,
+}
+
+/// The export floor: the year's cases read with one streamed query and written with the csv
+/// crate to a sink. Answers the rows and the time.
+async fn export_floor(pool: &Pool, from_ms: i64, to_ms: i64) -> anyhow::Result<(usize, Duration)> {
+    use futures::TryStreamExt;
+    let sql = format!(
+        "SELECT id, first_message_at, channel_kind, channel_account_id, theme, kind, target_group, \
+         team, department_id, assignee, status, priority, resolved_at FROM cases \
+         WHERE merged_into IS NULL AND first_message_at >= {from_ms} AND first_message_at < {to_ms} \
+         ORDER BY first_message_at, id"
+    );
+    let mut w = csv::Writer::from_writer(std::io::sink());
+    let mut rows = 0;
+    let t = Instant::now();
+    match pool {
+        Pool::Sqlite(p) => {
+            let mut s = sqlx::query_as::<_, FloorRow>(&sql).fetch(p);
+            while let Some(r) = s.try_next().await? {
+                w.serialize(r)?;
+                rows += 1;
+            }
+        }
+        Pool::Pg(p) => {
+            let mut s = sqlx::query_as::<_, FloorRow>(&sql).fetch(p);
+            while let Some(r) = s.try_next().await? {
+                w.serialize(r)?;
+                rows += 1;
+            }
+        }
+    }
+    w.flush()?;
+    Ok((rows, t.elapsed()))
+}
+
+/// One CSV download of the per-case export, read chunk by chunk while the server's resident
+/// memory is sampled: (data rows, time, peak VmRSS in MiB during the download).
+async fn export_once(
+    client: &reqwest::Client,
+    url: &str,
+    pid: u32,
+) -> anyhow::Result<(usize, Duration, f64)> {
+    let sampler = tokio::spawn(async move {
+        let mut peak: f64 = 0.0;
+        while let Some((rss, _)) = rss_mb(pid) {
+            peak = peak.max(rss);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        peak
+    });
+    let t = Instant::now();
+    let mut res = client
+        .get(url)
+        .bearer_auth(ADMIN_TOKEN)
+        .header("accept", "text/csv")
+        .send()
+        .await?;
+    anyhow::ensure!(res.status() == 200, "{url}: {}", res.status());
+    let mut lines = 0;
+    while let Some(chunk) = res.chunk().await? {
+        lines += chunk.iter().filter(|b| **b == b'\n').count();
+    }
+    let el = t.elapsed();
+    let (rss_now, _) = rss_mb(pid).unwrap_or((f64::NAN, f64::NAN));
+    sampler.abort();
+    let peak = sampler.await.unwrap_or(rss_now).max(rss_now);
+    // The header is one line; the seed's texts hold no line breaks.
+    Ok((lines.saturating_sub(1), el, peak))
+}
+
+/// The per-case CSV export of the whole year against its floor, and the server's memory while
+/// it streams half the year and then the whole year (flat: the same peak for twice the rows).
+async fn export(
+    client: &reqwest::Client,
+    server: &Server,
+    pool: &Pool,
+    (from, to): (chrono::NaiveDate, chrono::NaiveDate),
+    (from_ms, to_ms): (i64, i64),
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let (floor_rows, floor_el) = export_floor(pool, from_ms, to_ms).await?;
+    let floor_rate = floor_rows as f64 / floor_el.as_secs_f64().max(1e-6);
+    report.metric(
+        "export_floor_rows_per_s",
+        floor_rate,
+        format!("{floor_rows} case rows: one streamed SELECT written with the csv crate to a sink"),
+    );
+    let (rss_before, _) = rss_mb(server.pid).unwrap_or((f64::NAN, f64::NAN));
+    report.metric(
+        "export_rss_before_mb",
+        rss_before,
+        "server VmRSS before the exports",
+    );
+    let half = from + (to - from) / 2;
+    let url =
+        |to: chrono::NaiveDate| format!("{}/api/v1/reports/cases?from={from}&to={to}", server.base);
+    let (half_rows, _, half_peak) = export_once(client, &url(half), server.pid).await?;
+    report.metric(
+        "export_half_rss_peak_mb",
+        half_peak,
+        format!("server VmRSS peak while streaming half the year ({half_rows} rows)"),
+    );
+    let (rows, el, peak) = export_once(client, &url(to), server.pid).await?;
+    anyhow::ensure!(
+        rows == floor_rows,
+        "the export streamed {rows} rows, the floor read {floor_rows}"
+    );
+    let rate = rows as f64 / el.as_secs_f64().max(1e-6);
+    report.metric(
+        "export_rows_per_s",
+        rate,
+        format!("{rows} rows of the year as CSV over HTTP; target >= 50,000 (issue 16)"),
+    );
+    report.metric(
+        "export_ratio",
+        floor_rate / rate.max(1e-6),
+        "floor rate / export rate",
+    );
+    report.metric(
+        "export_rss_peak_mb",
+        peak,
+        "server VmRSS peak while streaming the whole year (flat: about the half-year peak)",
+    );
+    Ok(())
 }

@@ -5,7 +5,7 @@
 //! computed in `webcare_domain::reports`, never in SQL, so both databases agree.
 
 use crate::db::{query, Arg, Db, Dialect, Query, SqlCore};
-use crate::sla::{build_config, VersionRow};
+use crate::sla::{build_config, SlaConfig, VersionRow};
 use crate::time::{from_ms, to_ms};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -51,6 +51,24 @@ pub trait ReportStore: Send + Sync {
         q: &FactsQuery,
         each: &mut (dyn FnMut(CaseFacts) + Send),
     ) -> crate::Result<u64>;
+
+    /// One page of at most `limit` cases of `q` in arrival order, after `after` (the arrival and
+    /// id of the previous page's last case): the per-case export reads a year this way.
+    async fn report_cases(
+        &self,
+        q: &FactsQuery,
+        after: Option<(DateTime<Utc>, Uuid)>,
+        limit: usize,
+    ) -> crate::Result<Vec<CaseExport>>;
+}
+
+/// One case of the per-case export: its report facts, status and resolution time. No citizen
+/// data: the store reads none for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseExport {
+    pub facts: CaseFacts,
+    pub status: String,
+    pub resolved_at: Option<DateTime<Utc>>,
 }
 
 #[async_trait]
@@ -61,6 +79,16 @@ impl<S: SqlCore> ReportStore for S {
         each: &mut (dyn FnMut(CaseFacts) + Send),
     ) -> crate::Result<u64> {
         facts(self.db(), q, each).await
+    }
+
+    async fn report_cases(
+        &self,
+        q: &FactsQuery,
+        after: Option<(DateTime<Utc>, Uuid)>,
+        limit: usize,
+    ) -> crate::Result<Vec<CaseExport>> {
+        let db = self.db();
+        page(db, &calendars(db).await?, q, after, limit).await
     }
 }
 
@@ -77,6 +105,8 @@ pub(crate) struct CaseRow {
     department_id: Option<Uuid>,
     assignee: Option<String>,
     priority: String,
+    status: String,
+    resolved_at: Option<i64>,
 }
 
 #[derive(FromRow)]
@@ -152,97 +182,126 @@ pub(crate) async fn facts(
     each: &mut (dyn FnMut(CaseFacts) + Send),
 ) -> crate::Result<u64> {
     // Calendars once per report: a clock's business time is measured on its own calendar.
+    let config = calendars(db).await?;
+    let mut after = None;
+    let mut total = 0u64;
+    loop {
+        let cases = page(db, &config, q, after, PAGE).await?;
+        let full = cases.len() == PAGE;
+        after = cases.last().map(|c| (c.facts.arrival, c.facts.case_id));
+        for c in cases {
+            each(c.facts);
+            total += 1;
+        }
+        if !full {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+async fn calendars(db: &Db) -> crate::Result<SlaConfig> {
     let versions: Vec<VersionRow> =
         query("SELECT calendar_id, effective_from, spec FROM sla_calendar_versions")
             .fetch_all(db.read())
             .await?;
-    let config = build_config(0, versions, Vec::new());
+    Ok(build_config(0, versions, Vec::new()))
+}
 
+/// One page of at most `limit` cases of `q` in arrival order, after the case `after` (its
+/// arrival and id).
+async fn page(
+    db: &Db,
+    config: &SlaConfig,
+    q: &FactsQuery,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: usize,
+) -> crate::Result<Vec<CaseExport>> {
     let (from, to) = (to_ms(q.from), to_ms(q.to));
-    let (mut after_at, mut after_id) = (i64::MIN, Uuid::nil());
-    let mut total = 0u64;
-    loop {
-        // The channel kind sits on the case since migration 0016; the account's is the fallback.
-        let mut page = query(
-            "SELECT id, first_message_at, \
-             COALESCE(channel_kind, (SELECT a.kind FROM channel_accounts a \
-             WHERE a.id = cases.channel_account_id)) AS channel_kind, \
-             channel_account_id, theme, kind, target_group, team, department_id, assignee, \
-             priority FROM cases WHERE merged_into IS NULL AND first_message_at >= ",
-        );
-        page.push_bind(from)
-            .push(" AND first_message_at < ")
-            .push_bind(to)
-            .push(" AND (first_message_at > ")
-            .push_bind(after_at)
-            .push(" OR (first_message_at = ")
-            .push_bind(after_at)
-            .push(" AND id > ")
-            .push_bind(after_id)
-            .push("))");
-        filters(&mut page, db.dialect(), q);
-        page.push(&format!(" ORDER BY first_message_at, id LIMIT {PAGE}"));
-        let cases: Vec<CaseRow> = page.fetch_all(db.read()).await?;
-        let Some(last) = cases.last() else { break };
-        (after_at, after_id) = (last.first_message_at, last.id);
-        let full = cases.len() == PAGE;
-        let ids: Vec<Uuid> = cases.iter().map(|c| c.id).collect();
-        let of_page = |sql: &str, tail: &str| {
-            let mut q = query(sql);
-            q.push(" WHERE case_id IN ")
-                .push_list(ids.iter().copied())
-                .push(tail);
-            q
+    let (after_at, after_id) = after.map_or((i64::MIN, Uuid::nil()), |(t, id)| (to_ms(t), id));
+    // The channel kind sits on the case since migration 0016; the account's is the fallback.
+    let mut page = query(
+        "SELECT id, first_message_at, \
+         COALESCE(channel_kind, (SELECT a.kind FROM channel_accounts a \
+         WHERE a.id = cases.channel_account_id)) AS channel_kind, \
+         channel_account_id, theme, kind, target_group, team, department_id, assignee, \
+         priority, status, resolved_at FROM cases WHERE merged_into IS NULL AND first_message_at >= ",
+    );
+    page.push_bind(from)
+        .push(" AND first_message_at < ")
+        .push_bind(to)
+        .push(" AND (first_message_at > ")
+        .push_bind(after_at)
+        .push(" OR (first_message_at = ")
+        .push_bind(after_at)
+        .push(" AND id > ")
+        .push_bind(after_id)
+        .push("))");
+    filters(&mut page, db.dialect(), q);
+    page.push(&format!(" ORDER BY first_message_at, id LIMIT {limit}"));
+    let cases: Vec<CaseRow> = page.fetch_all(db.read()).await?;
+    if cases.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = cases.iter().map(|c| c.id).collect();
+    let of_page = |sql: &str, tail: &str| {
+        let mut q = query(sql);
+        q.push(" WHERE case_id IN ")
+            .push_list(ids.iter().copied())
+            .push(tail);
+        q
+    };
+
+    let counted: Vec<CountRow> = of_page(
+        "SELECT case_id, direction, COUNT(*) AS n FROM messages",
+        " GROUP BY case_id, direction",
+    )
+    .fetch_all(db.read())
+    .await?;
+    let mut counts: HashMap<Uuid, (i64, i64)> = HashMap::new();
+    for r in counted {
+        let e = counts.entry(r.case_id).or_default();
+        if r.direction == "inbound" {
+            e.0 += r.n;
+        } else {
+            e.1 += r.n;
+        }
+    }
+
+    let runs: Vec<ClockRow> = of_page(
+        "SELECT case_id, kind, run, state, stop_reason, segments, calendar_id FROM sla_clocks",
+        "",
+    )
+    .fetch_all(db.read())
+    .await?;
+    let mut clocks: HashMap<Uuid, Vec<ClockRun<'_>>> = HashMap::new();
+    for r in runs {
+        // A row this version does not know (a clock kind or state added later) is left out
+        // rather than failing the whole report.
+        let (Some(kind), Some(state)) = (clock_kind(&r.kind), clock_state(&r.state)) else {
+            continue;
         };
+        clocks.entry(r.case_id).or_default().push(ClockRun {
+            kind,
+            run: r.run,
+            state,
+            stop_reason: r.stop_reason.as_deref().and_then(StopReason::parse),
+            segments: r.segments.0,
+            calendar: config.calendar(r.calendar_id),
+        });
+    }
 
-        let counted: Vec<CountRow> = of_page(
-            "SELECT case_id, direction, COUNT(*) AS n FROM messages",
-            " GROUP BY case_id, direction",
-        )
-        .fetch_all(db.read())
-        .await?;
-        let mut counts: HashMap<Uuid, (i64, i64)> = HashMap::new();
-        for r in counted {
-            let e = counts.entry(r.case_id).or_default();
-            if r.direction == "inbound" {
-                e.0 += r.n;
-            } else {
-                e.1 += r.n;
-            }
-        }
+    let forwarded: std::collections::HashSet<Uuid> =
+        of_page("SELECT DISTINCT case_id FROM case_forwards", "")
+            .fetch_all::<ForwardRow>(db.read())
+            .await?
+            .into_iter()
+            .map(|r| r.case_id)
+            .collect();
 
-        let runs: Vec<ClockRow> = of_page(
-            "SELECT case_id, kind, run, state, stop_reason, segments, calendar_id FROM sla_clocks",
-            "",
-        )
-        .fetch_all(db.read())
-        .await?;
-        let mut clocks: HashMap<Uuid, Vec<ClockRun<'_>>> = HashMap::new();
-        for r in runs {
-            // A row this version does not know (a clock kind or state added later) is left out
-            // rather than failing the whole report.
-            let (Some(kind), Some(state)) = (clock_kind(&r.kind), clock_state(&r.state)) else {
-                continue;
-            };
-            clocks.entry(r.case_id).or_default().push(ClockRun {
-                kind,
-                run: r.run,
-                state,
-                stop_reason: r.stop_reason.as_deref().and_then(StopReason::parse),
-                segments: r.segments.0,
-                calendar: config.calendar(r.calendar_id),
-            });
-        }
-
-        let forwarded: std::collections::HashSet<Uuid> =
-            of_page("SELECT DISTINCT case_id FROM case_forwards", "")
-                .fetch_all::<ForwardRow>(db.read())
-                .await?
-                .into_iter()
-                .map(|r| r.case_id)
-                .collect();
-
-        for c in cases {
+    Ok(cases
+        .into_iter()
+        .map(|c| {
             let (messages_in, messages_out) = counts.get(&c.id).copied().unwrap_or_default();
             let mut f = CaseFacts {
                 case_id: c.id,
@@ -265,14 +324,13 @@ pub(crate) async fn facts(
             if let Some(runs) = clocks.get(&c.id) {
                 f.apply_clocks(runs);
             }
-            each(f);
-            total += 1;
-        }
-        if !full {
-            break;
-        }
-    }
-    Ok(total)
+            CaseExport {
+                facts: f,
+                status: c.status,
+                resolved_at: c.resolved_at.map(from_ms),
+            }
+        })
+        .collect())
 }
 
 fn clock_kind(s: &str) -> Option<ClockKind> {

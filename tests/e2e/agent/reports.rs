@@ -27,7 +27,10 @@ use webcare_e2e::{expect_problem, TestApp};
 
 webcare_e2e::both_backends!(
     reports_answer_the_hand_worked_figures,
-    reports_are_authorised_and_validated
+    reports_are_authorised_and_validated,
+    report_csv_equals_the_json_rows,
+    case_export_has_every_case_once_and_no_personal_data,
+    case_export_is_scoped_and_validated
 );
 
 const PERIOD: &str = "from=2026-03-02&to=2026-03-09";
@@ -220,6 +223,18 @@ async fn report(app: &TestApp, path: &str) -> Value {
     let (s, v) = send(app.get(path)).await;
     assert_eq!(s, 200, "{path}: {v}");
     v
+}
+
+/// `path` answers 400 naming exactly `names` as invalid.
+async fn assert_invalid(app: &TestApp, path: &str, names: &[&str]) {
+    let p = expect_problem(app.get(path).send().await.unwrap(), 400).await;
+    let got: Vec<&str> = p["invalidParams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, names, "{path}: {p}");
 }
 
 /// The only row of an ungrouped report.
@@ -515,19 +530,7 @@ async fn reports_are_authorised_and_validated(app: TestApp) {
         ),
         (long_theme.as_str(), vec!["theme"]),
     ] {
-        let res = app
-            .get(&format!("/api/v1/reports/norms?{query}"))
-            .send()
-            .await
-            .unwrap();
-        let p = expect_problem(res, 400).await;
-        let got: Vec<&str> = p["invalidParams"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["name"].as_str().unwrap())
-            .collect();
-        assert_eq!(got, names, "{query}: {p}");
+        assert_invalid(&app, &format!("/api/v1/reports/norms?{query}"), &names).await;
     }
     for query in ["to=2026-03-09", "from=2026-03-02&to=2026-03-09&limit=5"] {
         let res = app
@@ -544,4 +547,338 @@ async fn reports_are_authorised_and_validated(app: TestApp) {
     .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(total(&v)["cases"], 7);
+}
+
+/// The case of the export arrived at `at`.
+async fn first_case_at(app: &TestApp, at: DateTime<Utc>) -> Uuid {
+    let cases = report(app, &format!("/api/v1/reports/cases?{PERIOD}&limit=200")).await;
+    cases["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["arrival"] == json!(at))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Sets a theme the API would refuse (themes are a list) in the database itself: an admin may
+/// rename a theme to anything, and an import may hold anything.
+async fn raw_theme(app: &TestApp, case: Uuid, theme: &str) {
+    let sql = "UPDATE cases SET theme = $1 WHERE id = $2";
+    match app.backend {
+        webcare_e2e::Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+            let q = sqlx::query(sql).bind(theme).bind(case);
+            assert_eq!(q.execute(&pool).await.unwrap().rows_affected(), 1);
+            pool.close().await;
+        }
+        webcare_e2e::Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+            let q = sqlx::query(sql).bind(theme).bind(case);
+            assert_eq!(q.execute(&pool).await.unwrap().rows_affected(), 1);
+            pool.close().await;
+        }
+    }
+}
+
+/// A CSV download (status 200, CSV headers) read back as records, the header first.
+async fn csv_of(app: &TestApp, token: Option<&str>, path: &str, file: &str) -> Vec<Vec<String>> {
+    let req = match token {
+        Some(t) => app.client.get(app.url(path)).bearer_auth(t.to_owned()),
+        None => app.get(path),
+    };
+    let res = req.header("accept", "text/csv").send().await.unwrap();
+    assert_eq!(res.status(), 200, "{path}");
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    let disposition = res.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(disposition, format!("attachment; filename=\"{file}\""));
+    let text = res.text().await.unwrap();
+    assert!(text.is_empty() || text.ends_with("\r\n"), "{text:?}");
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+/// A CSV cell equals a JSON value: empty for null, the same number, the same text (a formula
+/// prefixed with a quote).
+fn cell_matches(cell: &str, v: &Value) -> bool {
+    match v {
+        Value::Null => cell.is_empty(),
+        Value::Number(n) => cell.parse::<f64>().ok() == n.as_f64(),
+        Value::Bool(b) => cell == b.to_string(),
+        Value::String(s) if s.starts_with(['=', '+', '-', '@']) => cell == format!("'{s}"),
+        Value::String(s) => cell == s,
+        _ => false,
+    }
+}
+
+/// `rows` (JSON objects, `columns` keys) equal the CSV records after its header.
+fn assert_csv_is_json(csv: &[Vec<String>], columns: &Value, rows: &[Value]) {
+    let columns: Vec<&str> = columns
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(csv[0], columns);
+    assert_eq!(csv.len() - 1, rows.len());
+    for (record, row) in csv[1..].iter().zip(rows) {
+        assert_eq!(row.as_object().unwrap().len(), columns.len(), "{row}");
+        for (cell, col) in record.iter().zip(&columns) {
+            assert!(
+                cell_matches(cell, &row[*col]),
+                "{col}: {cell:?} vs {}",
+                row[*col]
+            );
+        }
+    }
+}
+
+async fn report_csv_equals_the_json_rows(app: TestApp) {
+    let w = build_week(&app).await;
+    // A theme a spreadsheet would run.
+    let f = first_case_at(&app, local(7, 12, 0)).await;
+    raw_theme(&app, f, "=HYPERLINK(\"http://x\")").await;
+    for name in [
+        "volume",
+        "reaction",
+        "resolution",
+        "norms",
+        "forwarding",
+        "agents",
+    ] {
+        for group in ["", "&groupBy=theme,account", "&groupBy=day"] {
+            let path = format!("/api/v1/reports/{name}?{PERIOD}{group}");
+            let v = report(&app, &path).await;
+            let csv = csv_of(&app, None, &path, &format!("{name}-20260302-20260309.csv")).await;
+            assert_csv_is_json(&csv, &v["columns"], v["rows"].as_array().unwrap());
+        }
+    }
+    let path = format!("/api/v1/reports/volume?{PERIOD}&groupBy=theme");
+    let csv = csv_of(&app, None, &path, "volume-20260302-20260309.csv").await;
+    assert!(
+        csv.iter().any(|r| r[0] == "'=HYPERLINK(\"http://x\")"),
+        "{csv:?}"
+    );
+    let _ = w;
+}
+
+async fn case_export_has_every_case_once_and_no_personal_data(app: TestApp) {
+    let w = build_week(&app).await;
+    // A citizen with a name and handle, saying something, with a theme a spreadsheet would run.
+    let item = webcare_store::IngestItem {
+        channel_account_id: w.acc1,
+        message: InboundMessage {
+            platform_message_id: "p1".into(),
+            in_reply_to: None,
+            conversation_key: Some("persoon".into()),
+            visibility: Visibility::Private,
+            direction: Direction::Inbound,
+            author: Author {
+                platform_user_id: "geheim-account-4471".into(),
+                handle: Some("annemiekjansen".into()),
+                display_name: Some("Annemiek Jansen".into()),
+            },
+            text: "Mijn vuilniszak is opengescheurd door meeuwen".into(),
+            sent_at: local(6, 9, 0),
+            attachments: vec![],
+            flags: vec![],
+        },
+        received_at: local(6, 9, 0),
+        default_team: Some("kcc".into()),
+    };
+    let p = app
+        .store
+        .ingest_batch(vec![item])
+        .await
+        .pop()
+        .unwrap()
+        .unwrap()
+        .message
+        .case_id;
+    raw_theme(&app, p, "@SUM(1+1)").await;
+    // F resolved through the API: its status and resolution time (now) are exported.
+    let before = Utc::now();
+    let f = first_case_at(&app, local(7, 12, 0)).await;
+    let (s, v) = send(app.patch(
+        &format!("/api/v1/cases/{f}"),
+        &json!({"status": "resolved"}),
+    ))
+    .await;
+    assert_eq!(s, 200, "{v}");
+
+    // JSON pages of 3: every case of the period once, in arrival order.
+    let mut rows: Vec<Value> = Vec::new();
+    let mut next = Some(format!("/api/v1/reports/cases?{PERIOD}&limit=3"));
+    let mut pages = 0;
+    while let Some(path) = next {
+        let v = report(&app, &path).await;
+        assert_eq!(v["columns"].as_array().unwrap().len(), 23, "{v}");
+        rows.extend(v["rows"].as_array().unwrap().iter().cloned());
+        next = v["next"].as_str().map(str::to_owned);
+        pages += 1;
+        assert!(pages <= 3, "{v}");
+    }
+    assert_eq!(pages, 3);
+    let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    // A, B, C, D, E, F, I and the new one; G is merged, two arrived outside the period.
+    assert_eq!((ids.len(), unique.len()), (8, 8), "{rows:?}");
+    let arrivals: Vec<&str> = rows
+        .iter()
+        .map(|r| r["arrival"].as_str().unwrap())
+        .collect();
+    assert!(arrivals.windows(2).all(|a| a[0] <= a[1]), "{arrivals:?}");
+    assert_eq!(
+        report(&app, &format!("/api/v1/reports/volume?{PERIOD}")).await["rows"][0]["cases"],
+        8
+    );
+    // Case A (the first): reply after 90 minutes (met), resolved at 12:00 after 180.
+    let a = &rows[1];
+    assert_eq!(a["arrival"], json!(local(2, 9, 0)), "{rows:?}");
+    assert_eq!(a["theme"], "Afval");
+    assert_eq!(a["reactionWallMinutes"], 90.0);
+    assert_eq!(a["reactionBusinessMinutes"], 90.0);
+    assert_eq!(a["reactionNorm"], "met");
+    assert_eq!(a["resolutionWallMinutes"], 180.0);
+    assert_eq!(a["forwarded"], false);
+    assert_eq!(a["departmentNorm"], Value::Null);
+    let f_row = rows.iter().find(|r| r["id"] == f.to_string()).unwrap();
+    assert_eq!(f_row["status"], "resolved");
+    let resolved_at: DateTime<Utc> = f_row["resolvedAt"].as_str().unwrap().parse().unwrap();
+    assert!(
+        resolved_at >= before - chrono::Duration::seconds(1),
+        "{f_row}"
+    );
+    assert_eq!(a["resolvedAt"], Value::Null);
+    // D was forwarded; its department answered late.
+    let d = rows
+        .iter()
+        .find(|r| r["arrival"] == json!(local(4, 10, 0)))
+        .unwrap();
+    assert_eq!(d["forwarded"], true);
+    assert_eq!(d["department"], w.dept.to_string());
+    assert_eq!(d["departmentNorm"], "missed");
+
+    // The CSV: the same rows, all of them in one download.
+    let csv = csv_of(
+        &app,
+        None,
+        &format!("/api/v1/reports/cases?{PERIOD}&limit=1"),
+        "cases-20260302-20260309.csv",
+    )
+    .await;
+    let columns = report(&app, &format!("/api/v1/reports/cases?{PERIOD}")).await["columns"].clone();
+    assert_csv_is_json(&csv, &columns, &rows);
+    assert!(csv.iter().any(|r| r[4] == "'@SUM(1+1)"), "{csv:?}");
+
+    // No personal data: neither the citizen's name, handle, account nor words.
+    let json_text = serde_json::to_string(&rows).unwrap();
+    let csv_text = format!("{csv:?}");
+    for secret in [
+        "Jansen",
+        "Annemiek",
+        "annemiekjansen",
+        "geheim-account",
+        "vuilniszak",
+        "meeuwen",
+        "burger-",
+        "bericht",
+    ] {
+        assert!(!json_text.contains(secret), "{secret} in {json_text}");
+        assert!(!csv_text.contains(secret), "{secret} in {csv_text}");
+    }
+
+    // A period without cases: the header only.
+    let csv = csv_of(
+        &app,
+        None,
+        "/api/v1/reports/cases?from=2025-01-01&to=2025-02-01",
+        "cases-20250101-20250201.csv",
+    )
+    .await;
+    assert_eq!(csv.len(), 1);
+}
+
+async fn case_export_is_scoped_and_validated(app: TestApp) {
+    let w = build_week(&app).await;
+    let get = |token: &str, path: &str| app.client.get(app.url(path)).bearer_auth(token.to_owned());
+    let path = format!("/api/v1/reports/cases?{PERIOD}");
+    for role in [Role::Agent, Role::Integration] {
+        let t = app.token(role).await;
+        expect_problem(get(&t, &path).send().await.unwrap(), 403).await;
+        let res = get(&t, &path)
+            .header("accept", "text/csv")
+            .send()
+            .await
+            .unwrap();
+        expect_problem(res, 403).await;
+    }
+    let admin = app.token(Role::Admin).await;
+    let (s, v) = send(get(&admin, &path)).await;
+    assert_eq!((s, v["rows"].as_array().unwrap().len()), (200, 7), "{v}");
+
+    // A department user: only their department's case (D), in JSON and CSV.
+    let (s, u) = send(app.post(
+        "/api/v1/users",
+        &json!({"name": "Dirk", "email": "dirk@gemeente.test", "role": "department", "departmentId": w.dept}),
+    ))
+    .await;
+    assert_eq!(s, 201, "{u}");
+    let token = webcare_store::token::generate();
+    app.store
+        .add_token(webcare_store::NewToken {
+            user_id: Some(u["id"].as_str().unwrap().parse().unwrap()),
+            name: "dirk",
+            role: Role::Department,
+            token_hash: &webcare_store::token::hash(&token),
+        })
+        .await
+        .unwrap();
+    let (s, v) = send(get(&token, &path)).await;
+    assert_eq!(s, 200, "{v}");
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{v}");
+    assert_eq!(rows[0]["department"], w.dept.to_string());
+    let csv = csv_of(&app, Some(&token), &path, "cases-20260302-20260309.csv").await;
+    assert_eq!(csv.len(), 2, "{csv:?}");
+    assert_eq!(csv[1][0], rows[0]["id"].as_str().unwrap());
+    let other = format!("{path}&departmentId={}", Uuid::now_v7());
+    expect_problem(get(&token, &other).send().await.unwrap(), 403).await;
+
+    // Bad input: 400 naming the parameters.
+    for (query, names) in [
+        ("from=2026-03-09&to=2026-03-02", vec!["to"]),
+        ("from=2026-03-02&to=2026-03-09&limit=0", vec!["limit"]),
+        ("from=2026-03-02&to=2026-03-09&cursor=bm9wZQ", vec!["cursor"]),
+        (
+            // A cursor of the case list (no arrival) is not one of this export.
+            "from=2026-03-02&to=2026-03-09&cursor=djE6MDE5MDAwMDAtMDAwMC03MDAwLTgwMDAtMDAwMDAwMDAwMDAw",
+            vec!["cursor"],
+        ),
+    ] {
+        assert_invalid(&app, &format!("/api/v1/reports/cases?{query}"), &names).await;
+    }
+    for query in [
+        "to=2026-03-09",
+        "from=2026-03-02&to=2026-03-09&groupBy=week",
+    ] {
+        let res = app
+            .get(&format!("/api/v1/reports/cases?{query}"))
+            .send()
+            .await
+            .unwrap();
+        expect_problem(res, 400).await;
+    }
 }

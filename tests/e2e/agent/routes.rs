@@ -84,6 +84,7 @@ const POLICY: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/v1/reports/norms", REPORTS),
     ("GET", "/api/v1/reports/forwarding", REPORTS),
     ("GET", "/api/v1/reports/agents", REPORTS),
+    ("GET", "/api/v1/reports/cases", REPORTS),
     ("POST", "/api/v1/canned-answers", LEAD),
     ("GET", "/api/v1/canned-answers", KCC),
     ("PATCH", "/api/v1/canned-answers/{id}", LEAD),
