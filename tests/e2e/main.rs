@@ -6,6 +6,7 @@ mod connectors;
 mod doors;
 mod ingest;
 mod input_contract;
+mod notificaties;
 mod outbox;
 mod replies;
 mod sla;

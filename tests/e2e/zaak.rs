@@ -10,8 +10,10 @@ use webcare_e2e::{expect_problem, Backend, Workers};
 use webcare_fakes::zgw::FakeOpenZaak;
 use webcare_store::Store;
 
-const SECRET: &str = "een-lang-zgw-geheim-voor-de-test";
+pub(crate) const SECRET: &str = "een-lang-zgw-geheim-voor-de-test";
 const RSIN: &str = "002220647";
+/// The abonnement's `auth`: what Open Notificaties sends on each callback.
+pub(crate) const CALLBACK_AUTH: &str = "Bearer een-notificaties-geheim";
 
 webcare_e2e::both_backends!(
     app = crate::zaak::ZaakApp;
@@ -37,11 +39,11 @@ mod not_configured {
 /// The desk with a `[zgw]` section pointing at a fake Open Zaak, and the outbox role (which runs
 /// the zaak worker).
 pub struct ZaakApp {
-    base: String,
+    pub(crate) base: String,
     admin: String,
-    client: reqwest::Client,
-    store: Arc<dyn Store>,
-    oz: FakeOpenZaak,
+    pub(crate) client: reqwest::Client,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) oz: FakeOpenZaak,
     _app: webcare::app::App,
 }
 
@@ -65,6 +67,8 @@ impl ZaakApp {
             },
             resultaattype: c.resultaattype.clone(),
             roltype_afdeling: c.roltype_afdeling.clone(),
+            notificaties_url: None,
+            callback_auth: Some(CALLBACK_AUTH.into()),
         };
         zgw.check().unwrap();
         let cfg = webcare::config::Config {
@@ -109,7 +113,12 @@ impl ZaakApp {
             .bearer_auth(&self.admin)
     }
 
-    async fn json(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut r = self.req(method, path);
         if let Some(b) = body {
             r = r.json(&b);
@@ -120,7 +129,7 @@ impl ZaakApp {
     }
 
     /// A citizen's message on a new API channel account; answers its case id.
-    async fn case(&self, text: &str) -> String {
+    pub(crate) async fn case(&self, text: &str) -> String {
         let (s, acc) = self
             .json(
                 reqwest::Method::POST,
@@ -142,7 +151,7 @@ impl ZaakApp {
         m["caseId"].as_str().unwrap().to_owned()
     }
 
-    async fn request_zaak(&self, case: &str) -> (u16, Value) {
+    pub(crate) async fn request_zaak(&self, case: &str) -> (u16, Value) {
         self.json(
             reqwest::Method::POST,
             &format!("/api/v1/cases/{case}/zaak"),
@@ -176,7 +185,7 @@ impl ZaakApp {
     }
 
     /// Polls the case's zaak until every job is done or failed.
-    async fn settled(&self, case: &str) -> Value {
+    pub(crate) async fn settled(&self, case: &str) -> Value {
         let mut last = Value::Null;
         for _ in 0..400 {
             last = self.zaak(case).await;
@@ -189,7 +198,7 @@ impl ZaakApp {
         panic!("the zaak jobs of {case} did not settle: {last}");
     }
 
-    fn no_violations(&self) {
+    pub(crate) fn no_violations(&self) {
         assert_eq!(self.oz.violations(), Vec::<String>::new());
     }
 }

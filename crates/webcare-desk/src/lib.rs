@@ -15,6 +15,7 @@ pub mod error;
 pub mod ingest;
 pub mod live;
 pub mod metrics;
+pub mod notificaties;
 pub mod patch;
 pub mod people;
 pub mod principal;

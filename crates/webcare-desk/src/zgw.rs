@@ -44,6 +44,14 @@ pub struct ZgwSettings {
     pub resultaattype: String,
     /// The roltype of the department a case is forwarded to (an organisatorische eenheid).
     pub roltype_afdeling: String,
+    /// Base of the Notificaties API (Open Notificaties), e.g.
+    /// `https://opennotificaties.example.nl/api/v1`: where the desk takes its abonnement.
+    #[serde(default)]
+    pub notificaties_url: Option<String>,
+    /// The `Authorization` value Open Notificaties sends on each callback (the abonnement's
+    /// `auth`): write-only, never logged. Without it every callback is refused.
+    #[serde(default)]
+    pub callback_auth: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -87,6 +95,11 @@ impl fmt::Debug for ZgwSettings {
             .field("statustypen", &self.statustypen)
             .field("resultaattype", &self.resultaattype)
             .field("roltype_afdeling", &self.roltype_afdeling)
+            .field("notificaties_url", &self.notificaties_url)
+            .field(
+                "callback_auth",
+                &self.callback_auth.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -128,6 +141,11 @@ impl ZgwSettings {
             ("resultaattype", &self.resultaattype),
             ("roltype_afdeling", &self.roltype_afdeling),
         ];
+        if let Some(u) = &self.notificaties_url {
+            if !is_url(u) {
+                return Err("zgw.notificaties_url must be an http(s) URL".into());
+            }
+        }
         for (name, u) in urls
             .into_iter()
             .chain(self.zaaktypen.iter().map(|(k, v)| (k.as_str(), v)))

@@ -17,6 +17,7 @@ mod inbox_row;
 mod ingest;
 mod ingest_effects;
 mod ingest_plan;
+pub mod notificatie;
 mod postgres;
 pub mod records;
 pub mod reports;
@@ -158,6 +159,7 @@ pub trait Store:
     + erase::Erasure
     + retention::Retention
     + zaak::ZaakJobs
+    + notificatie::Notificaties
 {
     /// The backend's name: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

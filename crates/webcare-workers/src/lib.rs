@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod live_relay;
+pub mod notificaties;
 pub mod outbox;
 pub mod retention;
 pub mod sla_worker;
@@ -65,6 +66,13 @@ pub fn start(desk: &Desk, workers: Loops, cancel: CancellationToken) -> Vec<Join
         )));
     }
     if let (Some(cfg), Some(zgw)) = (workers.zaak, desk.zgw.clone()) {
+        // The notifications Open Notificaties delivers are processed beside the zaak jobs.
+        handles.push(tokio::spawn(notificaties::run(
+            desk.clone(),
+            zgw.clone(),
+            cfg.clone(),
+            cancel.clone(),
+        )));
         handles.push(tokio::spawn(zaak::run(
             desk.store.clone(),
             zgw,

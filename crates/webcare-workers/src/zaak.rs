@@ -21,7 +21,7 @@ use webcare_store::Store;
 
 /// Attempts before a job that keeps failing transiently fails for good: about two days, with the
 /// backoff capped at 5 minutes.
-const MAX_ATTEMPTS: i64 = 600;
+pub(crate) const MAX_ATTEMPTS: i64 = 600;
 
 #[derive(Debug, Clone)]
 pub struct ZaakWorkerConfig {
@@ -50,7 +50,7 @@ impl Default for ZaakWorkerConfig {
 
 /// Why a call did not succeed.
 #[derive(Debug)]
-enum CallError {
+pub(crate) enum CallError {
     /// Try again (after at least this long, when the server said).
     Transient(String, Option<Duration>),
     /// Open Zaak refused it: the job fails with this reason.
@@ -157,7 +157,8 @@ impl Worker {
         let user = job.payload["userId"].as_str().unwrap_or("webcare");
         let user_name = job.payload["userName"].as_str().unwrap_or(user);
         let call = Call {
-            w: self,
+            client: &self.client,
+            settings: &self.settings,
             user,
             user_name,
         };
@@ -166,7 +167,7 @@ impl Worker {
                 // A create for a case that has its zaak: nothing to do.
                 return Ok(None);
             }
-            return call.create(job, &case).await.map(Some);
+            return call.create(&*self.store, job, &case).await.map(Some);
         }
         let Some(zaak_url) = zaak.zaak_url else {
             return Err(CallError::Refused(
@@ -220,21 +221,24 @@ impl Worker {
     }
 }
 
-/// One job's calls, as its agent.
-struct Call<'a> {
-    w: &'a Worker,
-    user: &'a str,
-    user_name: &'a str,
+/// Calls to the zaaksysteem as one user (a job's agent), each with a fresh JWT-ZGW; the
+/// notificaties worker fetches with it too.
+pub(crate) struct Call<'a> {
+    pub client: &'a reqwest::Client,
+    pub settings: &'a ZgwSettings,
+    pub user: &'a str,
+    pub user_name: &'a str,
 }
 
 impl Call<'_> {
     /// Finds the case's zaak by its identificatie, or creates it; then its first status.
     async fn create(
         &self,
+        store: &dyn Store,
         job: &ZaakJob,
         case: &webcare_store::CaseRecord,
     ) -> Result<(String, String), CallError> {
-        let s = &self.w.settings;
+        let s = &self.settings;
         let identificatie = rules::identificatie(case.id);
         let found = self
             .get(&format!(
@@ -247,9 +251,7 @@ impl Call<'_> {
         let zaak = match found["results"].as_array().and_then(|r| r.first()) {
             Some(z) => z.clone(),
             None => {
-                let messages = self
-                    .w
-                    .store
+                let messages = store
                     .case_messages(case.id)
                     .await
                     .map_err(|e| CallError::Transient(e.to_string(), None))?;
@@ -308,7 +310,7 @@ impl Call<'_> {
 
     fn token(&self) -> String {
         let claims = rules::jwt_claims(
-            &self.w.settings.client_id,
+            &self.settings.client_id,
             self.user,
             self.user_name,
             Utc::now(),
@@ -316,12 +318,12 @@ impl Call<'_> {
         jsonwebtoken::encode(
             &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
             &claims,
-            &jsonwebtoken::EncodingKey::from_secret(self.w.settings.secret.as_bytes()),
+            &jsonwebtoken::EncodingKey::from_secret(self.settings.secret.as_bytes()),
         )
         .unwrap_or_default()
     }
 
-    async fn get(&self, url: &str) -> Result<Value, CallError> {
+    pub(crate) async fn get(&self, url: &str) -> Result<Value, CallError> {
         self.send(Method::GET, url, None).await
     }
 
@@ -332,7 +334,7 @@ impl Call<'_> {
     ) -> Result<Value, CallError> {
         let url = format!(
             "{}/{resource}",
-            self.w.settings.zaken_url.trim_end_matches('/')
+            self.settings.zaken_url.trim_end_matches('/')
         );
         let body = serde_json::to_value(body).map_err(|e| CallError::Refused(e.to_string()))?;
         self.send(Method::POST, &url, Some(body)).await
@@ -347,7 +349,6 @@ impl Call<'_> {
         // A fresh token per call (Open Zaak expires them an hour after `iat`); the CRS headers
         // Open Zaak demands on zaken, harmless on the other resources.
         let mut req = self
-            .w
             .client
             .request(method, url)
             .bearer_auth(self.token())
@@ -386,7 +387,11 @@ impl Call<'_> {
 
 /// The delay before attempt `attempts + 1`: doubling from `first_backoff` up to `max_backoff`,
 /// and never shorter than the server's `Retry-After`.
-fn backoff(cfg: &ZaakWorkerConfig, attempts: i64, retry_after: Option<Duration>) -> Duration {
+pub(crate) fn backoff(
+    cfg: &ZaakWorkerConfig,
+    attempts: i64,
+    retry_after: Option<Duration>,
+) -> Duration {
     let exp = u32::try_from(attempts.clamp(1, 20) - 1).unwrap_or(0);
     let d = cfg
         .first_backoff

@@ -321,6 +321,7 @@ const FILE_SECRETS: &[&str] = &[
     "ADMIN_TOKEN",
     "RETENTION__HASH_KEY",
     "ZGW__SECRET",
+    "ZGW__CALLBACK_AUTH",
 ];
 
 impl Config {

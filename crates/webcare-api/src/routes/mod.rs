@@ -10,6 +10,7 @@ pub mod deliveries;
 pub mod events;
 pub mod health;
 pub mod messages;
+pub mod notificaties;
 pub mod people;
 pub mod replies;
 pub mod reports;

@@ -208,6 +208,33 @@ impl FakeOpenZaak {
         self.lock().rollen.clone()
     }
 
+    /// A behandelaar sets a status on the zaak in Open Zaak itself (not through the desk): for
+    /// the eindstatus with a resultaat first, as Open Zaak demands. Answers the status's URL,
+    /// the `resourceUrl` of the notification Open Zaak would send.
+    pub fn set_status_in_zaaksysteem(&self, zaak_url: &str, statustype: &str) -> Option<String> {
+        let mut st = self.lock();
+        let zi = st.zaken.iter().position(|z| z["url"] == zaak_url)?;
+        let eind = statustype == self.catalogus.statustype_afgerond;
+        if eind && st.zaken[zi]["resultaat"].is_null() {
+            let url = format!("{}/zaken/api/v1/resultaten/{}", self.base, Uuid::new_v4());
+            st.zaken[zi]["resultaat"] = json!(url);
+            st.resultaten.push(json!({"url": url, "zaak": zaak_url,
+                "resultaattype": self.catalogus.resultaattype, "toelichting": "Afgehandeld"}));
+        }
+        let uuid = Uuid::new_v4();
+        let url = format!("{}/zaken/api/v1/statussen/{uuid}", self.base);
+        let status = json!({"url": url, "uuid": uuid.to_string(), "zaak": zaak_url,
+            "statustype": statustype, "datumStatusGezet": chrono::Utc::now().to_rfc3339(),
+            "statustoelichting": "Gezet door de behandelaar", "indicatieLaatstGezetteStatus": true,
+            "zaakinformatieobjecten": []});
+        st.zaken[zi]["status"] = json!(url);
+        if eind {
+            st.zaken[zi]["einddatum"] = json!(chrono::Utc::now().date_naive().to_string());
+        }
+        st.statussen.push(status);
+        Some(url)
+    }
+
     /// The next `n` calls answer `status` (e.g. 500 or 503) and change nothing.
     pub fn fail_next(&self, n: usize, status: u16) {
         self.lock().fail.extend(std::iter::repeat_n(status, n));
@@ -368,6 +395,13 @@ fn route(
             }
         }
         ("POST", ["zaken", "api", "v1", "statussen"]) => create_status(s, st, body),
+        ("GET", ["zaken", "api", "v1", "statussen", _uuid]) => {
+            let url = format!("{}{}", s.base, path);
+            match st.statussen.iter().find(|z| z["url"] == url.as_str()) {
+                Some(z) => json_response(StatusCode::OK, z.clone()),
+                None => fout(404, "not_found", "Niet gevonden.", "Niet gevonden."),
+            }
+        }
         ("POST", ["zaken", "api", "v1", "resultaten"]) => create_resultaat(s, st, body),
         ("POST", ["zaken", "api", "v1", "rollen"]) => create_rol(s, st, body),
         ("GET", ["catalogi", "api", "v1", "zaaktypen", _uuid]) => {

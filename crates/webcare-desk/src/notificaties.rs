@@ -1,0 +1,317 @@
+//! Notifications from the municipality's Notificaties API (Open Notificaties 1.0; issue 14).
+//! The callback checks the abonnement's `auth` header, validates the message and records it
+//! durably (a retried delivery once) before answering 204; the notificaties worker
+//! (`webcare-workers/src/notificaties.rs`) fetches its resource and applies it here: a zaak
+//! closed in the zaaksysteem resolves its case, another status is a note and a live event.
+
+use crate::case_work::{set_status, write};
+use crate::error::{DeskError, DeskResult, InvalidParam};
+use crate::zgw::ZgwSettings;
+use crate::Desk;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+use webcare_domain::CaseStatus;
+use webcare_store::agent::CaseWrite;
+use webcare_store::notificatie::NewNotificatie;
+use webcare_store::NewAuditEvent;
+
+/// Who the zaaksysteem's changes are in the audit trail and on notes.
+pub const ZAAKSYSTEEM_ACTOR: &str = "zaaksysteem";
+
+/// A notification (the Notificaties API 1.0 `Message`). Unknown fields are tolerated: the
+/// publisher may add some (e.g. `source`).
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Notificatie {
+    /// The kanaal, e.g. `zaken` (1 to 50 characters).
+    pub kanaal: String,
+    /// The URL of the main object, for `zaken` the zaak.
+    pub hoofd_object: String,
+    /// The resource it is about, e.g. `zaak` or `status` (1 to 100 characters).
+    pub resource: String,
+    /// Where the resource is: the desk fetches it.
+    pub resource_url: String,
+    /// What happened, e.g. `create` or `update` (1 to 100 characters).
+    pub actie: String,
+    pub aanmaakdatum: DateTime<Utc>,
+    /// Key/value features of the notification (values 1 to 1000 characters).
+    #[serde(default)]
+    pub kenmerken: Option<BTreeMap<String, String>>,
+}
+
+/// Why a callback is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackDenied {
+    /// No `Authorization` header: 401.
+    Missing,
+    /// A header that is not the abonnement's `auth` (or no abonnement configured): 403.
+    Wrong,
+}
+
+/// Checks the callback's `Authorization` header against `zgw.callback_auth`, in constant time
+/// (of the digests, so the length does not show either). The configured value is the whole
+/// header (`Bearer <secret>`), or the bare secret sent as a Bearer token.
+pub fn check_callback(desk: &Desk, header: Option<&[u8]>) -> Result<(), CallbackDenied> {
+    let got = header
+        .filter(|h| !h.is_empty())
+        .ok_or(CallbackDenied::Missing)?;
+    let expected = desk
+        .zgw
+        .as_ref()
+        .and_then(|z| z.callback_auth.as_deref())
+        .filter(|a| !a.is_empty())
+        .ok_or(CallbackDenied::Wrong)?;
+    let digest = |b: &[u8]| Sha256::digest(b);
+    let g = digest(got);
+    let whole = g.ct_eq(&digest(expected.as_bytes()));
+    let bearer = g.ct_eq(&digest(format!("Bearer {expected}").as_bytes()));
+    if bool::from(whole | bearer) {
+        Ok(())
+    } else {
+        Err(CallbackDenied::Wrong)
+    }
+}
+
+fn is_url(s: &str) -> bool {
+    url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+fn check(n: &Notificatie) -> DeskResult<()> {
+    let mut bad = Vec::new();
+    for (name, v, max) in [
+        ("kanaal", &n.kanaal, 50),
+        ("resource", &n.resource, 100),
+        ("actie", &n.actie, 100),
+    ] {
+        let len = v.chars().count();
+        if len == 0 || len > max {
+            bad.push(InvalidParam::new(
+                name,
+                "length",
+                format!("1 to {max} characters"),
+            ));
+        }
+    }
+    for (name, v) in [
+        ("hoofdObject", &n.hoofd_object),
+        ("resourceUrl", &n.resource_url),
+    ] {
+        if !is_url(v) || v.len() > 1000 {
+            bad.push(InvalidParam::new(name, "url", "an absolute http(s) URL"));
+        }
+    }
+    for (k, v) in n.kenmerken.iter().flatten() {
+        let len = v.chars().count();
+        if len == 0 || len > 1000 {
+            bad.push(InvalidParam::new(
+                format!("kenmerken.{k}"),
+                "length",
+                "1 to 1000 characters",
+            ));
+        }
+    }
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(DeskError::Invalid(bad))
+    }
+}
+
+/// `POST /notificaties` after its auth check: validates and records the notification for the
+/// worker. A retried delivery changes nothing; both answer 204.
+pub async fn receive(desk: &Desk, n: Notificatie) -> DeskResult<()> {
+    check(&n)?;
+    let body = serde_json::json!({
+        "kanaal": n.kanaal, "hoofdObject": n.hoofd_object, "resource": n.resource,
+        "resourceUrl": n.resource_url, "actie": n.actie, "aanmaakdatum": n.aanmaakdatum,
+        "kenmerken": n.kenmerken.unwrap_or_default(),
+    });
+    let new = NewNotificatie {
+        kanaal: n.kanaal,
+        hoofd_object: n.hoofd_object,
+        resource: n.resource,
+        resource_url: n.resource_url,
+        actie: n.actie,
+        aanmaakdatum: n.aanmaakdatum,
+        body,
+    };
+    if !desk.store.record_notificatie(&new).await? {
+        tracing::debug!("notificatie: a retried delivery, recorded before");
+    }
+    Ok(())
+}
+
+/// What a fetched resource means for the case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ZaakChange {
+    /// The zaak reached its eindstatus (or has an einddatum): resolve the case.
+    Closed,
+    /// Another status was set.
+    Status {
+        statustype: String,
+        toelichting: String,
+    },
+}
+
+/// What a notification's fetched resource means: a `status` with the configured `afgerond`
+/// statustype, or a `zaak` with an `einddatum`, closes; another `status` is a status change;
+/// anything else changes nothing.
+pub fn change_from(
+    settings: &ZgwSettings,
+    resource: &str,
+    fetched: &serde_json::Value,
+) -> Option<ZaakChange> {
+    match resource {
+        "status" => {
+            let statustype = fetched["statustype"].as_str()?;
+            if statustype == settings.statustypen.afgerond {
+                Some(ZaakChange::Closed)
+            } else {
+                Some(ZaakChange::Status {
+                    statustype: statustype.to_owned(),
+                    toelichting: fetched["statustoelichting"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                })
+            }
+        }
+        "zaak" => fetched["einddatum"]
+            .as_str()
+            .filter(|d| !d.is_empty())
+            .map(|_| ZaakChange::Closed),
+        _ => None,
+    }
+}
+
+/// The desk's name for a statustype it knows, for the note.
+fn status_name(settings: &ZgwSettings, statustype: &str) -> &'static str {
+    let t = &settings.statustypen;
+    if statustype == t.ontvangen {
+        "ontvangen"
+    } else if statustype == t.in_behandeling {
+        "in behandeling"
+    } else {
+        "gewijzigd"
+    }
+}
+
+/// Applies a zaak change to its case, through the case-work write (SLA effects, audit, live
+/// events in one transaction). Resolving a case that is resolved or closed already does
+/// nothing, so the desk's own close coming back as a notification does not loop.
+/// Answers whether the case changed.
+pub async fn apply(desk: &Desk, case_id: Uuid, change: &ZaakChange) -> DeskResult<bool> {
+    let before = desk
+        .store
+        .get_case(case_id)
+        .await?
+        .ok_or_else(|| DeskError::NotFound("case".into()))?;
+    let mut w = CaseWrite::new(before);
+    let audit = |action: &str, detail: serde_json::Value| NewAuditEvent {
+        actor: ZAAKSYSTEEM_ACTOR.into(),
+        action: action.into(),
+        case_id: Some(case_id),
+        detail,
+    };
+    match change {
+        ZaakChange::Closed => {
+            if matches!(w.before.status, CaseStatus::Resolved | CaseStatus::Closed) {
+                return Ok(false);
+            }
+            set_status(&mut w.after, CaseStatus::Resolved, Utc::now())?;
+            w.note = Some((
+                ZAAKSYSTEEM_ACTOR.into(),
+                "Zaak afgesloten in het zaaksysteem".into(),
+            ));
+            w.audit.push(audit(
+                "case.updated",
+                serde_json::json!({"changes": {"status": [w.before.status, CaseStatus::Resolved]},
+                    "source": "zaaksysteem"}),
+            ));
+        }
+        ZaakChange::Status {
+            statustype,
+            toelichting,
+        } => {
+            let settings = desk.zgw.as_deref();
+            let name = settings.map_or("gewijzigd", |s| status_name(s, statustype));
+            let mut text = format!("Status van de zaak in het zaaksysteem: {name}");
+            if !toelichting.trim().is_empty() {
+                text.push_str(&format!(" ({})", toelichting.trim()));
+            }
+            w.note = Some((ZAAKSYSTEEM_ACTOR.into(), text));
+            w.audit.push(audit(
+                "case.note_added",
+                serde_json::json!({"source": "zaaksysteem"}),
+            ));
+            w.events.push((
+                "zaak.status_changed",
+                serde_json::json!({"statustype": statustype, "status": name}),
+            ));
+        }
+    }
+    write(desk, w).await?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> ZgwSettings {
+        ZgwSettings {
+            zaken_url: "http://oz/zaken/api/v1".into(),
+            catalogi_url: "http://oz/catalogi/api/v1".into(),
+            client_id: "webcare".into(),
+            secret: "s".into(),
+            rsin: "002220647".into(),
+            vertrouwelijkheid: "zaakvertrouwelijk".into(),
+            zaaktypen: BTreeMap::new(),
+            statustypen: crate::zgw::Statustypen {
+                ontvangen: "http://oz/st/1".into(),
+                in_behandeling: "http://oz/st/2".into(),
+                afgerond: "http://oz/st/3".into(),
+            },
+            resultaattype: "http://oz/rt/1".into(),
+            roltype_afdeling: "http://oz/rol/1".into(),
+            notificaties_url: None,
+            callback_auth: None,
+        }
+    }
+
+    #[test]
+    fn the_eindstatus_or_an_einddatum_closes_and_another_status_is_a_change() {
+        let s = settings();
+        let st = |t: &str| serde_json::json!({"statustype": t, "statustoelichting": "x"});
+        assert_eq!(
+            change_from(&s, "status", &st("http://oz/st/3")),
+            Some(ZaakChange::Closed)
+        );
+        assert_eq!(
+            change_from(&s, "status", &st("http://oz/st/2")),
+            Some(ZaakChange::Status {
+                statustype: "http://oz/st/2".into(),
+                toelichting: "x".into()
+            })
+        );
+        let zaak = |e: serde_json::Value| serde_json::json!({"einddatum": e});
+        assert_eq!(
+            change_from(&s, "zaak", &zaak("2026-12-07".into())),
+            Some(ZaakChange::Closed)
+        );
+        assert_eq!(
+            change_from(&s, "zaak", &zaak(serde_json::Value::Null)),
+            None
+        );
+        assert_eq!(change_from(&s, "rol", &st("http://oz/st/3")), None);
+        assert_eq!(
+            change_from(&s, "status", &serde_json::json!({"statustype": 3})),
+            None
+        );
+    }
+}

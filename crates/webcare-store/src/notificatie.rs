@@ -1,0 +1,231 @@
+//! Notifications from the Notificaties API (issue 14): the callback records each one durably
+//! (migration 0023) and the notificaties worker processes it, so a crash between the 204 and the
+//! processing loses nothing. A retried delivery carries the same key and is recorded once.
+
+use crate::db::{json, query, SqlCore};
+use crate::time::{from_ms, to_ms};
+use crate::Result;
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+/// A notification as received (the Notificaties API 1.0 `Message`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewNotificatie {
+    pub kanaal: String,
+    pub hoofd_object: String,
+    pub resource: String,
+    pub resource_url: String,
+    pub actie: String,
+    pub aanmaakdatum: DateTime<Utc>,
+    /// The whole body, kept for processing and for reading back what came in.
+    pub body: serde_json::Value,
+}
+
+impl NewNotificatie {
+    /// What makes a delivery the same notification: Open Notificaties retries with the same
+    /// message, so kanaal, resource URL, actie and time identify it (hashed: URLs can be long).
+    pub fn dedup_key(&self) -> String {
+        let mut h = Sha256::new();
+        for part in [
+            self.kanaal.as_str(),
+            self.resource_url.as_str(),
+            self.actie.as_str(),
+        ] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        h.update(self.aanmaakdatum.timestamp_micros().to_be_bytes());
+        hex::encode(h.finalize())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notificatie {
+    pub id: Uuid,
+    pub kanaal: String,
+    pub hoofd_object: String,
+    pub resource: String,
+    pub resource_url: String,
+    pub actie: String,
+    pub body: serde_json::Value,
+    /// `pending`, `done` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub received_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait Notificaties: Send + Sync {
+    /// Records a notification; `false` when the same one was recorded before (nothing changes).
+    async fn record_notificatie(&self, n: &NewNotificatie) -> Result<bool>;
+    /// Leases up to `limit` due notifications, oldest first.
+    async fn claim_notificaties(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Notificatie>>;
+    async fn notificatie_done(&self, id: Uuid) -> Result<()>;
+    async fn notificatie_retry(
+        &self,
+        id: Uuid,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<()>;
+    async fn notificatie_failed(&self, id: Uuid, reason: &str) -> Result<()>;
+    /// Every notification, oldest first (tests and support).
+    async fn notificaties(&self) -> Result<Vec<Notificatie>>;
+    /// The case whose zaak is at `zaak_url`.
+    async fn case_by_zaak_url(&self, zaak_url: &str) -> Result<Option<Uuid>>;
+}
+
+const COLS: &str = "id, kanaal, hoofd_object, resource, resource_url, actie, body, state, attempts, last_error, received_at";
+
+type Row = (
+    Uuid,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Json<serde_json::Value>,
+    String,
+    i64,
+    Option<String>,
+    i64,
+);
+
+fn row(r: Row) -> Notificatie {
+    Notificatie {
+        id: r.0,
+        kanaal: r.1,
+        hoofd_object: r.2,
+        resource: r.3,
+        resource_url: r.4,
+        actie: r.5,
+        body: r.6 .0,
+        state: r.7,
+        attempts: r.8,
+        last_error: r.9,
+        received_at: from_ms(r.10),
+    }
+}
+
+#[async_trait]
+impl<S: SqlCore> Notificaties for S {
+    async fn record_notificatie(&self, n: &NewNotificatie) -> Result<bool> {
+        let now = to_ms(Utc::now());
+        // The unique key makes a concurrent retry (another node) a no-op too.
+        let inserted = query(
+            "INSERT INTO notificaties (id, dedup_key, kanaal, hoofd_object, resource, resource_url, actie, \
+             body, next_attempt_at, received_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9) ON CONFLICT (dedup_key) DO NOTHING",
+        )
+        .bind(Uuid::now_v7())
+        .bind(n.dedup_key())
+        .bind(n.kanaal.as_str())
+        .bind(n.hoofd_object.as_str())
+        .bind(n.resource.as_str())
+        .bind(n.resource_url.as_str())
+        .bind(n.actie.as_str())
+        .bind(json(&n.body))
+        .bind(now)
+        .execute(self.db().write())
+        .await?;
+        Ok(inserted == 1)
+    }
+
+    async fn claim_notificaties(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Notificatie>> {
+        let now_ms = to_ms(now);
+        let mut tx = self.db().begin().await?;
+        let sql = format!(
+            "SELECT id FROM notificaties WHERE state = 'pending' AND next_attempt_at <= $1 \
+             AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_attempt_at, id LIMIT $2 {}",
+            self.db().dialect().skip_locked()
+        );
+        let ids: Vec<Uuid> = query(sql)
+            .bind(now_ms)
+            .bind(i64::from(limit))
+            .scalars(&mut tx)
+            .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let r: Row = query(format!(
+                "UPDATE notificaties SET lease_until = $2, attempts = attempts + 1, updated_at = $3 \
+                 WHERE id = $1 RETURNING {COLS}"
+            ))
+            .bind(id)
+            .bind(to_ms(now + lease))
+            .bind(now_ms)
+            .fetch_one(&mut tx)
+            .await?;
+            out.push(row(r));
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn notificatie_done(&self, id: Uuid) -> Result<()> {
+        query("UPDATE notificaties SET state = 'done', lease_until = NULL, last_error = NULL, updated_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(to_ms(Utc::now()))
+            .execute(self.db().write())
+            .await?;
+        Ok(())
+    }
+
+    async fn notificatie_retry(
+        &self,
+        id: Uuid,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<()> {
+        query(
+            "UPDATE notificaties SET lease_until = NULL, last_error = $2, next_attempt_at = $3, updated_at = $4 \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(error)
+        .bind(to_ms(next_attempt_at))
+        .bind(to_ms(Utc::now()))
+        .execute(self.db().write())
+        .await?;
+        Ok(())
+    }
+
+    async fn notificatie_failed(&self, id: Uuid, reason: &str) -> Result<()> {
+        query(
+            "UPDATE notificaties SET state = 'failed', lease_until = NULL, last_error = $2, updated_at = $3 \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(reason)
+        .bind(to_ms(Utc::now()))
+        .execute(self.db().write())
+        .await?;
+        Ok(())
+    }
+
+    async fn notificaties(&self) -> Result<Vec<Notificatie>> {
+        let rows: Vec<Row> = query(format!("SELECT {COLS} FROM notificaties ORDER BY id"))
+            .fetch_all(self.db().read())
+            .await?;
+        Ok(rows.into_iter().map(row).collect())
+    }
+
+    async fn case_by_zaak_url(&self, zaak_url: &str) -> Result<Option<Uuid>> {
+        query("SELECT id FROM cases WHERE zaak_url = $1")
+            .bind(zaak_url)
+            .scalar_optional(self.db().read())
+            .await
+    }
+}

@@ -1,0 +1,131 @@
+//! The notificaties worker (issue 14): processes the notifications the callback recorded, each
+//! under a lease. For kanaal `zaken` it fetches `resourceUrl` with JWT-ZGW (the zaak worker's
+//! client) and applies what it means to the case linked to the `hoofdObject` zaak
+//! (`webcare_desk::notificaties`). A zaak the desk does not know is ignored with a log line.
+//! A 5xx, 429 or network error is retried with the zaak worker's backoff; another 4xx fails it.
+
+use crate::zaak::{backoff, Call, CallError, ZaakWorkerConfig, MAX_ATTEMPTS};
+use chrono::Utc;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use webcare_desk::notificaties::{apply, change_from};
+use webcare_desk::zgw::ZgwSettings;
+use webcare_desk::Desk;
+use webcare_store::notificatie::Notificatie;
+
+pub async fn run(
+    desk: Desk,
+    settings: Arc<ZgwSettings>,
+    cfg: ZaakWorkerConfig,
+    cancel: CancellationToken,
+) {
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(cfg.timeout)
+        .build()
+        .unwrap_or_default();
+    let w = Worker {
+        desk,
+        settings,
+        client,
+        cfg,
+    };
+    crate::until_cancelled(&cancel, w.cfg.poll, || async {
+        match w.pass().await {
+            Ok(n) => n > 0,
+            Err(e) => {
+                tracing::warn!(error = %e, "notificaties: claim failed");
+                false
+            }
+        }
+    })
+    .await
+}
+
+struct Worker {
+    desk: Desk,
+    settings: Arc<ZgwSettings>,
+    client: reqwest::Client,
+    cfg: ZaakWorkerConfig,
+}
+
+impl Worker {
+    async fn pass(&self) -> anyhow::Result<usize> {
+        let lease = chrono::Duration::from_std(self.cfg.lease)?;
+        let store = &self.desk.store;
+        let claimed = store.claim_notificaties(Utc::now(), lease, 16).await?;
+        let n = claimed.len();
+        for item in claimed {
+            let outcome = self.process(&item).await;
+            let recorded = match outcome {
+                Ok(()) => store.notificatie_done(item.id).await,
+                Err(CallError::Refused(reason)) => {
+                    tracing::warn!(notificatie = %item.id, %reason, "notificatie failed");
+                    store.notificatie_failed(item.id, &reason).await
+                }
+                Err(CallError::Transient(error, _)) if item.attempts >= MAX_ATTEMPTS => {
+                    let reason = format!("gave up after {} attempts: {error}", item.attempts);
+                    store.notificatie_failed(item.id, &reason).await
+                }
+                Err(CallError::Transient(error, retry_after)) => {
+                    let next = Utc::now()
+                        + chrono::Duration::from_std(backoff(
+                            &self.cfg,
+                            item.attempts,
+                            retry_after,
+                        ))?;
+                    tracing::info!(notificatie = %item.id, %error, "notificatie: retry");
+                    store.notificatie_retry(item.id, &error, next).await
+                }
+            };
+            if let Err(e) = recorded {
+                // The lease runs out and it is processed again; applying twice changes nothing.
+                tracing::warn!(notificatie = %item.id, error = %e, "notificatie: recording failed");
+            }
+        }
+        Ok(n)
+    }
+
+    async fn process(&self, n: &Notificatie) -> Result<(), CallError> {
+        if n.kanaal != "zaken" {
+            return Ok(());
+        }
+        let transient = |e: &dyn std::fmt::Display| CallError::Transient(e.to_string(), None);
+        let Some(case_id) = self
+            .desk
+            .store
+            .case_by_zaak_url(&n.hoofd_object)
+            .await
+            .map_err(|e| transient(&e))?
+        else {
+            // Only ids: the zaak's URL is the municipality's, but nothing personal belongs here.
+            tracing::info!(notificatie = %n.id, resource = %n.resource, "notificatie about a zaak the desk does not know: ignored");
+            return Ok(());
+        };
+        if !matches!(n.resource.as_str(), "status" | "zaak") || n.actie == "destroy" {
+            return Ok(());
+        }
+        let call = Call {
+            client: &self.client,
+            settings: &self.settings,
+            user: "webcare",
+            user_name: "webcare notificaties",
+        };
+        let fetched = call.get(&n.resource_url).await?;
+        let Some(change) = change_from(&self.settings, &n.resource, &fetched) else {
+            return Ok(());
+        };
+        match apply(&self.desk, case_id, &change).await {
+            Ok(changed) => {
+                tracing::info!(notificatie = %n.id, %case_id, changed, "notificatie applied");
+                Ok(())
+            }
+            Err(webcare_desk::DeskError::Unavailable(e)) => Err(CallError::Transient(e, None)),
+            Err(webcare_desk::DeskError::Internal(e)) => Err(transient(&e)),
+            // A 409 (changed meanwhile) is tried again; anything else will not get better.
+            Err(webcare_desk::DeskError::Conflict(e)) => Err(CallError::Transient(e, None)),
+            Err(e) => Err(CallError::Refused(e.to_string())),
+        }
+    }
+}
