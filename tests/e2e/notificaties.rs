@@ -27,6 +27,16 @@ fn message(zaak: &str, resource: &str, resource_url: &str) -> Value {
     })
 }
 
+/// The names of a problem's `invalidParams`.
+fn param_names(p: &Value) -> Vec<String> {
+    p["invalidParams"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
 impl ZaakApp {
     async fn notify(&self, auth: Option<&str>, body: &Value) -> reqwest::Response {
         let mut r = self
@@ -116,26 +126,16 @@ async fn the_callback_needs_the_abonnements_auth_and_a_valid_message(app: ZaakAp
     bad["resourceUrl"] = json!("geen url");
     let res = app.notify(Some(CALLBACK_AUTH), &bad).await;
     let p = expect_problem(res, 400).await;
-    let names: Vec<&str> = p["invalidParams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["name"].as_str().unwrap())
-        .collect();
-    assert!(names.contains(&"actie"), "{p}");
+    let names = param_names(&p);
+    assert!(names.iter().any(|n| n == "actie"), "{p}");
     let mut bad = body.clone();
     bad["resourceUrl"] = json!("geen url");
     bad["kanaal"] = json!("");
     let res = app.notify(Some(CALLBACK_AUTH), &bad).await;
     let p = expect_problem(res, 400).await;
-    let names: Vec<&str> = p["invalidParams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["name"].as_str().unwrap())
-        .collect();
+    let names = param_names(&p);
     assert!(
-        names.contains(&"resourceUrl") && names.contains(&"kanaal"),
+        names.iter().any(|n| n == "resourceUrl") && names.iter().any(|n| n == "kanaal"),
         "{p}"
     );
     assert!(app.store.notificaties().await.unwrap().is_empty());

@@ -157,21 +157,10 @@ impl<S: SqlCore> Notificaties for S {
             .bind(i64::from(limit))
             .scalars(&mut tx)
             .await?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let r: Row = query(format!(
-                "UPDATE notificaties SET lease_until = $2, attempts = attempts + 1, updated_at = $3 \
-                 WHERE id = $1 RETURNING {COLS}"
-            ))
-            .bind(id)
-            .bind(to_ms(now + lease))
-            .bind(now_ms)
-            .fetch_one(&mut tx)
-            .await?;
-            out.push(row(r));
-        }
+        let rows: Vec<Row> =
+            crate::zaak::lease_rows(&mut tx, "notificaties", COLS, ids, now, lease).await?;
         tx.commit().await?;
-        Ok(out)
+        Ok(rows.into_iter().map(row).collect())
     }
 
     async fn notificatie_done(&self, id: Uuid) -> Result<()> {

@@ -281,6 +281,32 @@ async fn event_about(
     insert_events(conn, &[NewEvent::about(kind, &case, payload)]).await
 }
 
+/// Leases the rows `ids` of `table` (a job table with `lease_until` and `attempts`) until
+/// `now + lease`, one more attempt each, in the claim's transaction; answers them as `cols`.
+pub(crate) async fn lease_rows<R: crate::db::FromBoth>(
+    tx: &mut crate::db::Tx,
+    table: &str,
+    cols: &str,
+    ids: Vec<Uuid>,
+    now: DateTime<Utc>,
+    lease: Duration,
+) -> Result<Vec<R>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let row: R = query(format!(
+            "UPDATE {table} SET lease_until = $2, attempts = attempts + 1, updated_at = $3 \
+             WHERE id = $1 RETURNING {cols}"
+        ))
+        .bind(id)
+        .bind(to_ms(now + lease))
+        .bind(to_ms(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        out.push(row);
+    }
+    Ok(out)
+}
+
 async fn mark_done(conn: &mut Conn<'_>, job_id: Uuid, now: DateTime<Utc>) -> Result<()> {
     query("UPDATE zaak_jobs SET state = 'done', lease_until = NULL, last_error = NULL, updated_at = $2 WHERE id = $1")
         .bind(job_id)
@@ -366,21 +392,9 @@ impl<S: SqlCore> ZaakJobs for S {
             .bind(i64::from(limit))
             .scalars(&mut tx)
             .await?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let row: Row = query(format!(
-                "UPDATE zaak_jobs SET lease_until = $2, attempts = attempts + 1, updated_at = $3 \
-                 WHERE id = $1 RETURNING {COLS}"
-            ))
-            .bind(id)
-            .bind(to_ms(now + lease))
-            .bind(now_ms)
-            .fetch_one(&mut tx)
-            .await?;
-            out.push(job(row)?);
-        }
+        let rows: Vec<Row> = lease_rows(&mut tx, "zaak_jobs", COLS, ids, now, lease).await?;
         tx.commit().await?;
-        Ok(out)
+        rows.into_iter().map(job).collect()
     }
 
     async fn zaak_created(&self, j: &ZaakJob, zaak_url: &str, identificatie: &str) -> Result<()> {

@@ -4,10 +4,9 @@
 //! (`webcare_desk::notificaties`). A zaak the desk does not know is ignored with a log line.
 //! A 5xx, 429 or network error is retried with the zaak worker's backoff; another 4xx fails it.
 
-use crate::zaak::{backoff, Call, CallError, ZaakWorkerConfig, MAX_ATTEMPTS};
+use crate::zaak::{backoff, poll_passes, Call, CallError, ZaakWorkerConfig, MAX_ATTEMPTS};
 use chrono::Utc;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use webcare_desk::notificaties::{apply, change_from};
 use webcare_desk::zgw::ZgwSettings;
@@ -20,27 +19,13 @@ pub async fn run(
     cfg: ZaakWorkerConfig,
     cancel: CancellationToken,
 ) {
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(cfg.timeout)
-        .build()
-        .unwrap_or_default();
     let w = Worker {
         desk,
         settings,
-        client,
+        client: cfg.client(),
         cfg,
     };
-    crate::until_cancelled(&cancel, w.cfg.poll, || async {
-        match w.pass().await {
-            Ok(n) => n > 0,
-            Err(e) => {
-                tracing::warn!(error = %e, "notificaties: claim failed");
-                false
-            }
-        }
-    })
-    .await
+    poll_passes(&cancel, w.cfg.poll, "notificaties", || w.pass()).await
 }
 
 struct Worker {

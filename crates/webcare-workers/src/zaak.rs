@@ -63,22 +63,41 @@ pub async fn run(
     cfg: ZaakWorkerConfig,
     cancel: CancellationToken,
 ) {
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(cfg.timeout)
-        .build()
-        .unwrap_or_default();
     let w = Worker {
         store,
         settings,
-        client,
+        client: cfg.client(),
         cfg,
     };
-    crate::until_cancelled(&cancel, w.cfg.poll, || async {
-        match w.pass().await {
+    poll_passes(&cancel, w.cfg.poll, "zaak jobs", || w.pass()).await
+}
+
+impl ZaakWorkerConfig {
+    /// The HTTP client for the zaaksysteem's APIs, with this configuration's timeout.
+    pub(crate) fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(self.timeout)
+            .build()
+            .unwrap_or_default()
+    }
+}
+
+/// Runs `pass` until cancelled: again at once after a pass that did something, else after `poll`.
+pub(crate) async fn poll_passes<F, Fut>(
+    cancel: &CancellationToken,
+    poll: Duration,
+    what: &str,
+    pass: F,
+) where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<usize>>,
+{
+    crate::until_cancelled(cancel, poll, || async {
+        match pass().await {
             Ok(n) => n > 0,
             Err(e) => {
-                tracing::warn!(error = %e, "zaak jobs: claim failed");
+                tracing::warn!(error = %e, "{what}: claim failed");
                 false
             }
         }
