@@ -586,6 +586,33 @@ mod tests {
             assert!(z.zaaktype_for(Some("afval")).ends_with("/zaaktypen/2"));
             assert!(z.zaaktype_for(Some("groen")).ends_with("/zaaktypen/1"));
             assert!(!format!("{cfg:?}").contains("een-heel-geheim"));
+            assert_eq!(z.callback_auth, None);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_notificaties_callback_auth_comes_from_a_file_and_is_never_shown() {
+        figment::Jail::expect_with(|jail| {
+            zgw_env(jail);
+            jail.set_env("WEBCARE_ZGW__SECRET", "een-zgw-secret");
+            jail.create_file("callback-auth", "Bearer een-geheime-callback\n")?;
+            jail.set_env("WEBCARE_ZGW__CALLBACK_AUTH_FILE", "callback-auth");
+            jail.set_env(
+                "WEBCARE_ZGW__NOTIFICATIES_URL",
+                "https://on.example.nl/api/v1",
+            );
+            let cfg = Config::load(None).unwrap();
+            let z = cfg.zgw.as_ref().unwrap();
+            assert_eq!(
+                z.callback_auth.as_deref(),
+                Some("Bearer een-geheime-callback")
+            );
+            assert_eq!(
+                z.notificaties_url.as_deref(),
+                Some("https://on.example.nl/api/v1")
+            );
+            assert!(!format!("{cfg:?}").contains("een-geheime-callback"));
             Ok(())
         });
     }
