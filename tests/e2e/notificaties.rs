@@ -214,14 +214,10 @@ async fn a_zaak_closed_in_the_zaaksysteem_resolves_its_case_once(app: ZaakApp) {
     // The resolve's own close job finds the zaak closed and sends nothing more: no second
     // resultaat, no second eindstatus.
     let z = app.settled(&case).await;
-    assert!(
-        z["jobs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|j| j["state"] == "done"),
-        "{z}"
-    );
+    let unfinished = z["jobs"]
+        .as_array()
+        .map(|jobs| jobs.iter().filter(|j| j["state"] != "done").count());
+    assert_eq!(unfinished, Some(0), "{z}");
     assert_eq!(app.oz.resultaten().len(), 1);
     let eindstatussen = app
         .oz

@@ -178,17 +178,14 @@ impl<S: SqlCore> Notificaties for S {
         error: &str,
         next_attempt_at: DateTime<Utc>,
     ) -> Result<()> {
-        query(
-            "UPDATE notificaties SET lease_until = NULL, last_error = $2, next_attempt_at = $3, updated_at = $4 \
-             WHERE id = $1",
+        crate::zaak::retry_row(
+            self.db().write(),
+            "notificaties",
+            id,
+            error,
+            next_attempt_at,
         )
-        .bind(id)
-        .bind(error)
-        .bind(to_ms(next_attempt_at))
-        .bind(to_ms(Utc::now()))
-        .execute(self.db().write())
-        .await?;
-        Ok(())
+        .await
     }
 
     async fn notificatie_failed(&self, id: Uuid, reason: &str) -> Result<()> {

@@ -307,6 +307,27 @@ pub(crate) async fn lease_rows<R: crate::db::FromBoth>(
     Ok(out)
 }
 
+/// Back to pending for another attempt at `next_attempt_at`, in a job table like `lease_rows`'.
+pub(crate) async fn retry_row(
+    ex: crate::db::Exec<'_>,
+    table: &str,
+    id: Uuid,
+    error: &str,
+    next_attempt_at: DateTime<Utc>,
+) -> Result<()> {
+    query(format!(
+        "UPDATE {table} SET lease_until = NULL, last_error = $2, next_attempt_at = $3, updated_at = $4 \
+         WHERE id = $1"
+    ))
+    .bind(id)
+    .bind(error)
+    .bind(to_ms(next_attempt_at))
+    .bind(to_ms(Utc::now()))
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
 async fn mark_done(conn: &mut Conn<'_>, job_id: Uuid, now: DateTime<Utc>) -> Result<()> {
     query("UPDATE zaak_jobs SET state = 'done', lease_until = NULL, last_error = NULL, updated_at = $2 WHERE id = $1")
         .bind(job_id)
@@ -434,17 +455,14 @@ impl<S: SqlCore> ZaakJobs for S {
         error: &str,
         next_attempt_at: DateTime<Utc>,
     ) -> Result<()> {
-        query(
-            "UPDATE zaak_jobs SET lease_until = NULL, last_error = $2, next_attempt_at = $3, updated_at = $4 \
-             WHERE id = $1",
+        retry_row(
+            self.db().write(),
+            "zaak_jobs",
+            job_id,
+            error,
+            next_attempt_at,
         )
-        .bind(job_id)
-        .bind(error)
-        .bind(to_ms(next_attempt_at))
-        .bind(to_ms(Utc::now()))
-        .execute(self.db().write())
-        .await?;
-        Ok(())
+        .await
     }
 
     async fn zaak_job_failed(&self, j: &ZaakJob, reason: &str) -> Result<()> {
