@@ -44,6 +44,9 @@ fn zgw_settings(oz: &FakeOpenZaak) -> webcare_desk::zgw::ZgwSettings {
         },
         resultaattype: c.resultaattype.clone(),
         roltype_afdeling: c.roltype_afdeling.clone(),
+        // The demo takes no abonnement: nothing notifies it.
+        notificaties_url: None,
+        callback_auth: None,
     }
 }
 
