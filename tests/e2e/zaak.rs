@@ -27,12 +27,12 @@ webcare_e2e::both_backends!(
 mod not_configured {
     use super::*;
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite_without_zgw_the_request_is_503() {
-        without_zgw_the_request_is_503(Backend::Sqlite).await
+    async fn sqlite_without_zgw_the_request_is_409() {
+        without_zgw_the_request_is_409(Backend::Sqlite).await
     }
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres_without_zgw_the_request_is_503() {
-        without_zgw_the_request_is_503(Backend::Postgres).await
+    async fn postgres_without_zgw_the_request_is_409() {
+        without_zgw_the_request_is_409(Backend::Postgres).await
     }
 }
 
@@ -474,7 +474,7 @@ async fn a_routing_rule_creates_the_zaak_and_forwards_it(app: ZaakApp) {
     app.no_violations();
 }
 
-async fn without_zgw_the_request_is_503(backend: Backend) {
+async fn without_zgw_the_request_is_409(backend: Backend) {
     let Some(app) = webcare_e2e::TestApp::spawn(backend).await else {
         return;
     };
@@ -496,6 +496,6 @@ async fn without_zgw_the_request_is_503(backend: Backend) {
         .send()
         .await
         .unwrap();
-    let p = expect_problem(res, 503).await;
+    let p = expect_problem(res, 409).await;
     assert!(p["detail"].as_str().unwrap().contains("zgw"), "{p}");
 }

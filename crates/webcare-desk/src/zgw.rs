@@ -168,14 +168,15 @@ impl ZgwSettings {
 }
 
 /// `POST /cases/{id}/zaak`: enqueues the case's create job (the worker finds or creates the zaak
-/// and sets its first status). 409 when the case has a zaak or one is on its way.
+/// and sets its first status). 409 when the case has a zaak or one is on its way, and when the
+/// desk has no zaaksysteem (a setting, not a passing outage: not a 503).
 pub async fn request_zaak(desk: &Desk, p: &Principal, id: Uuid) -> DeskResult<CaseZaak> {
+    let case = visible_case(desk, p, id).await?;
     let Some(zgw) = &desk.zgw else {
-        return Err(DeskError::Unavailable(
+        return Err(DeskError::Conflict(
             "no zaaksysteem is configured (the [zgw] section of the configuration)".into(),
         ));
     };
-    let case = visible_case(desk, p, id).await?;
     let payload = serde_json::json!({
         "zaaktype": zgw.zaaktype_for(case.theme.as_deref()),
         "userId": p.actor(),

@@ -21,8 +21,7 @@ pub type Zaak = CaseZaak;
     responses(
         (status = 202, description = "The create is queued", body = Zaak),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The case has a zaak, or one is being created", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "No zaaksysteem is configured", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The case has a zaak, or one is being created, or no zaaksysteem is configured", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
