@@ -10,11 +10,11 @@
 //! its audit events, notes and forward bookkeeping. Nothing half-done is left behind.
 
 use crate::agent_events::{broadcast, insert_events, EventRecord, NewEvent};
-use crate::db::{json, query, Arg, Conn, Db, Dialect, Query, SqlCore, Tx};
-use crate::entity::{self, Entity};
+use crate::db::{json, query, Conn, Db, Dialect, Query, SqlCore, Tx};
+use crate::entity;
 use crate::records::{CaseFilter, CaseRecord, NewAuditEvent, Page};
 use crate::sql::{CaseRow, CASE_COLS};
-use crate::time::to_ms;
+use crate::time::{to_ms, Millis, OptMillis};
 use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -43,40 +43,46 @@ pub struct UserRecord {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct TeamRecord {
     pub id: Uuid,
     pub name: String,
     /// `off`, `round_robin` or `least_loaded`.
     pub auto_assign: String,
     pub max_open_per_agent: Option<i64>,
+    #[sqlx(try_from = "Millis")]
     pub created_at: DateTime<Utc>,
+    #[sqlx(try_from = "Millis")]
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct DepartmentRecord {
     pub id: Uuid,
     pub name: String,
+    #[sqlx(json)]
     pub contact_persons: serde_json::Value,
     /// The agreed answer time (werkafspraak) in business minutes.
     pub answer_minutes: i64,
     pub calendar_id: Option<Uuid>,
+    #[sqlx(try_from = "Millis")]
     pub created_at: DateTime<Utc>,
+    #[sqlx(try_from = "Millis")]
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct NoteRecord {
     pub id: Uuid,
     pub case_id: Uuid,
     pub author: String,
     pub text: String,
+    #[sqlx(try_from = "Millis")]
     pub created_at: DateTime<Utc>,
 }
 
 // The API shows it as it is (`Forward`), in the list of its case.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Forward))]
 #[serde(rename_all = "camelCase")]
 pub struct ForwardRecord {
@@ -87,11 +93,14 @@ pub struct ForwardRecord {
     pub department_id: Uuid,
     pub question: String,
     pub forwarded_by: String,
+    #[sqlx(try_from = "Millis")]
     pub forwarded_at: DateTime<Utc>,
     pub answer: Option<String>,
     pub answered_by: Option<String>,
+    #[sqlx(try_from = "OptMillis")]
     pub answered_at: Option<DateTime<Utc>>,
     pub return_reason: Option<String>,
+    #[sqlx(try_from = "OptMillis")]
     pub returned_at: Option<DateTime<Utc>>,
     /// Whether the department answered within its agreed time, as its department clock decided
     /// (business minutes on the department's calendar); null while unanswered.
@@ -99,16 +108,19 @@ pub struct ForwardRecord {
     /// What became of the answer: `sent` (the agent replied) or `set_aside` (the case was
     /// resolved without sending it); null while it is pending or when there is none.
     pub answer_outcome: Option<String>,
+    #[sqlx(try_from = "OptMillis")]
     pub answer_settled_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct AuditRecord {
     pub id: Uuid,
+    #[sqlx(try_from = "Millis")]
     pub at: DateTime<Utc>,
     pub actor: String,
     pub action: String,
     pub case_id: Option<Uuid>,
+    #[sqlx(json)]
     pub detail: serde_json::Value,
 }
 
@@ -124,7 +136,7 @@ pub struct AuditFilter {
 }
 
 // The API shows it as it is (`CannedAnswer`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CannedAnswer))]
 #[serde(rename_all = "camelCase")]
 pub struct CannedRecord {
@@ -133,7 +145,9 @@ pub struct CannedRecord {
     pub team: Option<String>,
     pub title: String,
     pub text: String,
+    #[sqlx(try_from = "Millis")]
     pub created_at: DateTime<Utc>,
+    #[sqlx(try_from = "Millis")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -403,7 +417,7 @@ pub(crate) fn push_case_filters(q: &mut Query, dialect: Dialect, f: &CaseFilter)
 
 // ------------------------------------------------------------------------------------ rows
 
-use crate::time::{from_ms, opt_from_ms};
+use crate::time::from_ms;
 use sqlx::types::Json;
 
 #[derive(sqlx::FromRow)]
@@ -441,160 +455,6 @@ impl TryFrom<UserRow> for UserRecord {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct TeamRow {
-    id: Uuid,
-    name: String,
-    auto_assign: String,
-    max_open_per_agent: Option<i64>,
-    created_at: i64,
-    updated_at: i64,
-}
-
-impl From<TeamRow> for TeamRecord {
-    fn from(r: TeamRow) -> Self {
-        TeamRecord {
-            id: r.id,
-            name: r.name,
-            auto_assign: r.auto_assign,
-            max_open_per_agent: r.max_open_per_agent,
-            created_at: from_ms(r.created_at),
-            updated_at: from_ms(r.updated_at),
-        }
-    }
-}
-
-#[derive(sqlx::FromRow)]
-pub(crate) struct DepartmentRow {
-    id: Uuid,
-    name: String,
-    contact_persons: Json<serde_json::Value>,
-    answer_minutes: i64,
-    calendar_id: Option<Uuid>,
-    created_at: i64,
-    updated_at: i64,
-}
-
-impl From<DepartmentRow> for DepartmentRecord {
-    fn from(r: DepartmentRow) -> Self {
-        DepartmentRecord {
-            id: r.id,
-            name: r.name,
-            contact_persons: r.contact_persons.0,
-            answer_minutes: r.answer_minutes,
-            calendar_id: r.calendar_id,
-            created_at: from_ms(r.created_at),
-            updated_at: from_ms(r.updated_at),
-        }
-    }
-}
-
-#[derive(sqlx::FromRow)]
-pub(crate) struct NoteRow {
-    id: Uuid,
-    case_id: Uuid,
-    author: String,
-    text: String,
-    created_at: i64,
-}
-
-impl From<NoteRow> for NoteRecord {
-    fn from(r: NoteRow) -> Self {
-        NoteRecord {
-            id: r.id,
-            case_id: r.case_id,
-            author: r.author,
-            text: r.text,
-            created_at: from_ms(r.created_at),
-        }
-    }
-}
-
-#[derive(sqlx::FromRow)]
-pub(crate) struct ForwardRow {
-    id: Uuid,
-    case_id: Uuid,
-    department_id: Uuid,
-    question: String,
-    forwarded_by: String,
-    forwarded_at: i64,
-    answer: Option<String>,
-    answered_by: Option<String>,
-    answered_at: Option<i64>,
-    return_reason: Option<String>,
-    returned_at: Option<i64>,
-    answered_in_time: Option<bool>,
-    answer_outcome: Option<String>,
-    answer_settled_at: Option<i64>,
-}
-
-impl From<ForwardRow> for ForwardRecord {
-    fn from(r: ForwardRow) -> Self {
-        ForwardRecord {
-            id: r.id,
-            case_id: r.case_id,
-            department_id: r.department_id,
-            question: r.question,
-            forwarded_by: r.forwarded_by,
-            forwarded_at: from_ms(r.forwarded_at),
-            answer: r.answer,
-            answered_by: r.answered_by,
-            answered_at: opt_from_ms(r.answered_at),
-            return_reason: r.return_reason,
-            returned_at: opt_from_ms(r.returned_at),
-            answered_in_time: r.answered_in_time,
-            answer_outcome: r.answer_outcome,
-            answer_settled_at: opt_from_ms(r.answer_settled_at),
-        }
-    }
-}
-
-#[derive(sqlx::FromRow)]
-pub(crate) struct AuditRow {
-    id: Uuid,
-    at: i64,
-    actor: String,
-    action: String,
-    case_id: Option<Uuid>,
-    detail: Json<serde_json::Value>,
-}
-
-impl From<AuditRow> for AuditRecord {
-    fn from(r: AuditRow) -> Self {
-        AuditRecord {
-            id: r.id,
-            at: from_ms(r.at),
-            actor: r.actor,
-            action: r.action,
-            case_id: r.case_id,
-            detail: r.detail.0,
-        }
-    }
-}
-
-#[derive(sqlx::FromRow)]
-pub(crate) struct CannedRow {
-    id: Uuid,
-    team: Option<String>,
-    title: String,
-    text: String,
-    created_at: i64,
-    updated_at: i64,
-}
-
-impl From<CannedRow> for CannedRecord {
-    fn from(r: CannedRow) -> Self {
-        CannedRecord {
-            id: r.id,
-            team: r.team,
-            title: r.title,
-            text: r.text,
-            created_at: from_ms(r.created_at),
-            updated_at: from_ms(r.updated_at),
-        }
-    }
-}
-
 pub(crate) const FORWARD_COLS: &str = "id, case_id, department_id, question, forwarded_by, \
     forwarded_at, answer, answered_by, answered_at, return_reason, returned_at, answered_in_time, \
     answer_outcome, answer_settled_at";
@@ -609,105 +469,40 @@ pub(crate) fn stale() -> crate::StoreError {
     crate::StoreError::Conflict("the case changed meanwhile; reload it and try again".into())
 }
 
-// Users, teams, departments and canned answers are stored whole (`crate::entity`).
+// Users, teams, departments and canned answers are stored whole (`crate::entity`): each says
+// its table, names and columns with their values, in bind order.
 
-impl Entity for UserRecord {
-    const TABLE: &'static str = "users";
-    const FIELDS: &'static [&'static str] = &[
-        "name",
-        "email",
-        "subject",
-        "role",
-        "teams",
-        "department_id",
-        "active",
-    ];
-    const NAME: &'static str = "user";
-    const CLASH: &'static str = "a user with this email or subject exists";
-    type Row = UserRow;
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn values(&self) -> Vec<Arg> {
-        vec![
-            self.name.as_str().into(),
-            self.email.to_lowercase().into(),
-            self.subject.as_deref().into(),
-            self.role.as_str().into(),
-            json(&self.teams),
-            self.department_id.into(),
-            self.active.into(),
-        ]
-    }
-    fn from_row(row: UserRow) -> Result<Self> {
-        row.try_into()
-    }
-}
+crate::entity::entity!(UserRecord, UserRow, "users", "user",
+    "a user with this email or subject exists", |u| {
+    "name" => u.name.as_str(),
+    "email" => u.email.to_lowercase(),
+    "subject" => u.subject.as_deref(),
+    "role" => u.role.as_str(),
+    "teams" => json(&u.teams),
+    "department_id" => u.department_id,
+    "active" => u.active,
+});
 
-impl Entity for TeamRecord {
-    const TABLE: &'static str = "teams";
-    const FIELDS: &'static [&'static str] = &["name", "auto_assign", "max_open_per_agent"];
-    const NAME: &'static str = "team";
-    const CLASH: &'static str = "a team with this name exists";
-    type Row = TeamRow;
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn values(&self) -> Vec<Arg> {
-        vec![
-            self.name.as_str().into(),
-            self.auto_assign.as_str().into(),
-            self.max_open_per_agent.into(),
-        ]
-    }
-    fn from_row(row: TeamRow) -> Result<Self> {
-        Ok(row.into())
-    }
-}
+crate::entity::entity!(TeamRecord, TeamRecord, "teams", "team", "a team with this name exists", |t| {
+    "name" => t.name.as_str(),
+    "auto_assign" => t.auto_assign.as_str(),
+    "max_open_per_agent" => t.max_open_per_agent,
+});
 
-impl Entity for DepartmentRecord {
-    const TABLE: &'static str = "departments";
-    const FIELDS: &'static [&'static str] =
-        &["name", "contact_persons", "answer_minutes", "calendar_id"];
-    const NAME: &'static str = "department";
-    const CLASH: &'static str = "a department with this name exists";
-    type Row = DepartmentRow;
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn values(&self) -> Vec<Arg> {
-        vec![
-            self.name.as_str().into(),
-            self.contact_persons.clone().into(),
-            self.answer_minutes.into(),
-            self.calendar_id.into(),
-        ]
-    }
-    fn from_row(row: DepartmentRow) -> Result<Self> {
-        Ok(row.into())
-    }
-}
+crate::entity::entity!(DepartmentRecord, DepartmentRecord, "departments", "department",
+    "a department with this name exists", |d| {
+    "name" => d.name.as_str(),
+    "contact_persons" => d.contact_persons.clone(),
+    "answer_minutes" => d.answer_minutes,
+    "calendar_id" => d.calendar_id,
+});
 
-impl Entity for CannedRecord {
-    const TABLE: &'static str = "canned_answers";
-    const FIELDS: &'static [&'static str] = &["team", "title", "text"];
-    const NAME: &'static str = "canned answer";
-    const CLASH: &'static str = "this canned answer exists";
-    type Row = CannedRow;
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn values(&self) -> Vec<Arg> {
-        vec![
-            self.team.as_deref().into(),
-            self.title.as_str().into(),
-            self.text.as_str().into(),
-        ]
-    }
-    fn from_row(row: CannedRow) -> Result<Self> {
-        Ok(row.into())
-    }
-}
+crate::entity::entity!(CannedRecord, CannedRecord, "canned_answers", "canned answer",
+    "this canned answer exists", |c| {
+    "team" => c.team.as_deref(),
+    "title" => c.title.as_str(),
+    "text" => c.text.as_str(),
+});
 
 pub(crate) async fn apply_case_write(
     tx: &mut Conn<'_>,
@@ -940,11 +735,10 @@ impl<S: SqlCore> AgentStore for S {
             "SELECT {} FROM teams WHERE name = $1",
             entity::cols::<TeamRecord>()
         );
-        let row: Option<TeamRow> = query(&sql)
+        query(&sql)
             .bind(name)
             .fetch_optional(self.db().read())
-            .await?;
-        Ok(row.map(Into::into))
+            .await
     }
 
     async fn list_teams(&self, after: Option<Uuid>, limit: u32) -> Result<Page<TeamRecord>> {
@@ -1034,24 +828,19 @@ impl<S: SqlCore> AgentStore for S {
     }
 
     async fn list_notes(&self, case_id: Uuid) -> Result<Vec<NoteRecord>> {
-        let rows: Vec<NoteRow> = query(
+        query(
             "SELECT id, case_id, author, text, created_at FROM case_notes WHERE case_id = $1 ORDER BY id",
         )
         .bind(case_id)
         .fetch_all(self.db().read())
-        .await?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        .await
     }
 
     async fn list_forwards(&self, case_id: Uuid) -> Result<Vec<ForwardRecord>> {
         let sql = format!(
             "SELECT {FORWARD_COLS} FROM case_forwards WHERE case_id = $1 ORDER BY forwarded_at, id"
         );
-        let rows: Vec<ForwardRow> = query(&sql)
-            .bind(case_id)
-            .fetch_all(self.db().read())
-            .await?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        query(&sql).bind(case_id).fetch_all(self.db().read()).await
     }
 
     async fn department_answer(&self, case_id: Uuid) -> Result<Option<String>> {
@@ -1086,7 +875,7 @@ impl<S: SqlCore> AgentStore for S {
         if let Some(t) = f.to {
             q.push(" AND at < ").push_bind(to_ms(t));
         }
-        q.fetch_page::<AuditRow, AuditRecord>(after, limit, self.db().read(), |a| a.id)
+        q.fetch_page::<AuditRecord, AuditRecord>(after, limit, self.db().read(), |a| a.id)
             .await
     }
 
@@ -1141,7 +930,7 @@ impl<S: SqlCore> AgentStore for S {
                 .push_bind(pat)
                 .push(" ESCAPE '\\')");
         }
-        q.fetch_page::<CannedRow, CannedRecord>(after, limit, self.db().read(), |c| c.id)
+        q.fetch_page::<CannedRecord, CannedRecord>(after, limit, self.db().read(), |c| c.id)
             .await
     }
 
@@ -1151,19 +940,14 @@ impl<S: SqlCore> AgentStore for S {
         to: DateTime<Utc>,
     ) -> Result<DepartmentReport> {
         let (from, to) = (to_ms(from), to_ms(to));
-        let cases: i64 =
-            query("SELECT COUNT(*) FROM cases WHERE created_at >= $1 AND created_at < $2")
-                .bind(from)
-                .bind(to)
-                .scalar(self.db().read())
-                .await?;
-        let forwarded_cases: i64 = query(
-            "SELECT COUNT(*) FROM cases c WHERE c.created_at >= $1 AND c.created_at < $2 \
-             AND EXISTS (SELECT 1 FROM case_forwards f WHERE f.case_id = c.id)",
+        let (cases, forwarded_cases): (i64, i64) = query(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM case_forwards f \
+             WHERE f.case_id = c.id) THEN 1 ELSE 0 END), 0) \
+             FROM cases c WHERE c.created_at >= $1 AND c.created_at < $2",
         )
         .bind(from)
         .bind(to)
-        .scalar(self.db().read())
+        .fetch_one(self.db().read())
         .await?;
         let rows: Vec<(Uuid, String, i64, i64, i64, i64, i64)> = query(
             "SELECT d.id, d.name, d.answer_minutes, \
@@ -1186,30 +970,16 @@ impl<S: SqlCore> AgentStore for S {
             forwarded_cases,
             departments: rows
                 .into_iter()
-                .map(
-                    |(
-                        department_id,
-                        name,
-                        answer_minutes,
-                        forwards,
-                        answered,
-                        answered_in_time,
-                        open,
-                    )| DepartmentReportRow {
-                        department_id,
-                        name,
-                        answer_minutes,
-                        forwards,
-                        answered,
-                        answered_in_time,
-                        in_time_share: Share {
-                            part: answered_in_time,
-                            of: answered,
-                        }
-                        .share(),
-                        open,
-                    },
-                )
+                .map(|r| DepartmentReportRow {
+                    department_id: r.0,
+                    name: r.1,
+                    answer_minutes: r.2,
+                    forwards: r.3,
+                    answered: r.4,
+                    answered_in_time: r.5,
+                    in_time_share: Share { part: r.5, of: r.4 }.share(),
+                    open: r.6,
+                })
                 .collect(),
         })
     }

@@ -8,7 +8,7 @@
 //!
 //! The name search differs per backend (FTS5 or `tsvector`): [`crate::db::Dialect`].
 
-use crate::agent::{AuditRecord, AuditRow, CaseScope};
+use crate::agent::{AuditRecord, CaseScope};
 use crate::db::{query, Exec, Query, SqlCore, Tx};
 use crate::records::{CaseRecord, MessageRecord, Page};
 use crate::sql::{into_page, rows_into, CaseRow, MessageRow, CASE_COLS, MESSAGE_COLS};
@@ -785,7 +785,7 @@ impl<S: SqlCore> ContactStore for S {
             .push(" OR merged_into = ")
             .push_bind(contact)
             .push(")");
-        q.fetch_page::<AuditRow, AuditRecord>(after, limit, self.db().read(), |a| a.id)
+        q.fetch_page::<AuditRecord, AuditRecord>(after, limit, self.db().read(), |a| a.id)
             .await
     }
 }

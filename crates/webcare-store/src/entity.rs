@@ -24,6 +24,33 @@ pub(crate) trait Entity: Sized + Send + Sync {
     fn from_row(row: Self::Row) -> Result<Self>;
 }
 
+/// One [`Entity`] impl: `entity!(Record, Row, table, name, clash, |r| { column => value, ... })`.
+/// The records differ only in these, so the rest is written once here. A row converts with
+/// `TryFrom` (a plain `From` has `Infallible` for its error).
+macro_rules! entity {
+    ($rec:ty, $row:ty, $table:literal, $name:literal, $clash:literal,
+     |$r:ident| { $($col:literal => $val:expr),+ $(,)? }) => {
+        impl $crate::entity::Entity for $rec {
+            const TABLE: &'static str = $table;
+            const FIELDS: &'static [&'static str] = &[$($col),+];
+            const NAME: &'static str = $name;
+            const CLASH: &'static str = $clash;
+            type Row = $row;
+            fn id(&self) -> ::uuid::Uuid {
+                self.id
+            }
+            fn values(&self) -> Vec<$crate::db::Arg> {
+                let $r = self;
+                vec![$($val.into()),+]
+            }
+            fn from_row(row: $row) -> $crate::Result<Self> {
+                <$rec>::try_from(row).map_err($crate::StoreError::from)
+            }
+        }
+    };
+}
+pub(crate) use entity;
+
 /// Its columns, as `SELECT` and `RETURNING` list them.
 pub(crate) fn cols<E: Entity>() -> String {
     format!("id, {}, created_at, updated_at", E::FIELDS.join(", "))

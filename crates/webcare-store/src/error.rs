@@ -46,3 +46,10 @@ impl StoreError {
         matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
     }
 }
+
+/// A conversion that cannot fail (a plain `From` seen as `TryFrom`) never makes a store error.
+impl From<std::convert::Infallible> for StoreError {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}
