@@ -8,41 +8,19 @@ use crate::case_work::{set_status, write};
 use crate::error::{DeskError, DeskResult, InvalidParam};
 use crate::zgw::ZgwSettings;
 use crate::Desk;
-use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use chrono::Utc;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 use webcare_domain::CaseStatus;
 use webcare_store::agent::CaseWrite;
-use webcare_store::notificatie::NewNotificatie;
 use webcare_store::NewAuditEvent;
 
 /// Who the zaaksysteem's changes are in the audit trail and on notes.
 pub const ZAAKSYSTEEM_ACTOR: &str = "zaaksysteem";
 
-/// A notification (the Notificaties API 1.0 `Message`). Unknown fields are tolerated: the
-/// publisher may add some (e.g. `source`).
-#[derive(Debug, Clone, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct Notificatie {
-    /// The kanaal, e.g. `zaken` (1 to 50 characters).
-    pub kanaal: String,
-    /// The URL of the main object, for `zaken` the zaak.
-    pub hoofd_object: String,
-    /// The resource it is about, e.g. `zaak` or `status` (1 to 100 characters).
-    pub resource: String,
-    /// Where the resource is: the desk fetches it.
-    pub resource_url: String,
-    /// What happened, e.g. `create` or `update` (1 to 100 characters).
-    pub actie: String,
-    pub aanmaakdatum: DateTime<Utc>,
-    /// Key/value features of the notification (values 1 to 1000 characters).
-    #[serde(default)]
-    pub kenmerken: Option<BTreeMap<String, String>>,
-}
+/// A notification as Open Notificaties sends it: the store records it as it came.
+pub use webcare_store::notificatie::NewNotificatie as Notificatie;
 
 /// Why a callback is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,21 +104,7 @@ fn check(n: &Notificatie) -> DeskResult<()> {
 /// worker. A retried delivery changes nothing; both answer 204.
 pub async fn receive(desk: &Desk, n: Notificatie) -> DeskResult<()> {
     check(&n)?;
-    let body = serde_json::json!({
-        "kanaal": n.kanaal, "hoofdObject": n.hoofd_object, "resource": n.resource,
-        "resourceUrl": n.resource_url, "actie": n.actie, "aanmaakdatum": n.aanmaakdatum,
-        "kenmerken": n.kenmerken.unwrap_or_default(),
-    });
-    let new = NewNotificatie {
-        kanaal: n.kanaal,
-        hoofd_object: n.hoofd_object,
-        resource: n.resource,
-        resource_url: n.resource_url,
-        actie: n.actie,
-        aanmaakdatum: n.aanmaakdatum,
-        body,
-    };
-    if !desk.store.record_notificatie(&new).await? {
+    if !desk.store.record_notificatie(&n).await? {
         tracing::debug!("notificatie: a retried delivery, recorded before");
     }
     Ok(())
@@ -262,6 +226,7 @@ pub async fn apply(desk: &Desk, case_id: Uuid, change: &ZaakChange) -> DeskResul
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn settings() -> ZgwSettings {
         ZgwSettings {

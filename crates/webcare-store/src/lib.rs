@@ -17,6 +17,7 @@ mod inbox_row;
 mod ingest;
 mod ingest_effects;
 mod ingest_plan;
+mod jobs;
 pub mod notificatie;
 mod postgres;
 pub mod records;

@@ -3,25 +3,37 @@
 //! processing loses nothing. A retried delivery carries the same key and is recorded once.
 
 use crate::db::{json, query, SqlCore};
+use crate::jobs;
 use crate::time::{from_ms, to_ms};
 use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use sqlx::types::Json;
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
-/// A notification as received (the Notificaties API 1.0 `Message`).
-#[derive(Debug, Clone, PartialEq)]
+/// A notification as received (the Notificaties API 1.0 `Message`). Unknown fields are
+/// tolerated: the publisher may add some (e.g. `source`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Notificatie))]
+#[serde(rename_all = "camelCase")]
 pub struct NewNotificatie {
+    /// The kanaal, e.g. `zaken` (1 to 50 characters).
     pub kanaal: String,
+    /// The URL of the main object, for `zaken` the zaak.
     pub hoofd_object: String,
+    /// The resource it is about, e.g. `zaak` or `status` (1 to 100 characters).
     pub resource: String,
+    /// Where the resource is: the desk fetches it.
     pub resource_url: String,
+    /// What happened, e.g. `create` or `update` (1 to 100 characters).
     pub actie: String,
     pub aanmaakdatum: DateTime<Utc>,
-    /// The whole body, kept for processing and for reading back what came in.
-    pub body: serde_json::Value,
+    /// Key/value features of the notification (values 1 to 1000 characters).
+    #[serde(default)]
+    pub kenmerken: Option<BTreeMap<String, String>>,
 }
 
 impl NewNotificatie {
@@ -39,6 +51,15 @@ impl NewNotificatie {
         }
         h.update(self.aanmaakdatum.timestamp_micros().to_be_bytes());
         hex::encode(h.finalize())
+    }
+
+    /// The whole message, kept for processing and for reading back what came in.
+    fn body(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kanaal": self.kanaal, "hoofdObject": self.hoofd_object, "resource": self.resource,
+            "resourceUrl": self.resource_url, "actie": self.actie, "aanmaakdatum": self.aanmaakdatum,
+            "kenmerken": self.kenmerken.clone().unwrap_or_default(),
+        })
     }
 }
 
@@ -132,7 +153,7 @@ impl<S: SqlCore> Notificaties for S {
         .bind(n.resource.as_str())
         .bind(n.resource_url.as_str())
         .bind(n.actie.as_str())
-        .bind(json(&n.body))
+        .bind(json(&n.body()))
         .bind(now)
         .execute(self.db().write())
         .await?;
@@ -145,31 +166,13 @@ impl<S: SqlCore> Notificaties for S {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<Notificatie>> {
-        let now_ms = to_ms(now);
-        let mut tx = self.db().begin().await?;
-        let sql = format!(
-            "SELECT id FROM notificaties WHERE state = 'pending' AND next_attempt_at <= $1 \
-             AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_attempt_at, id LIMIT $2 {}",
-            self.db().dialect().skip_locked()
-        );
-        let ids: Vec<Uuid> = query(sql)
-            .bind(now_ms)
-            .bind(i64::from(limit))
-            .scalars(&mut tx)
-            .await?;
         let rows: Vec<Row> =
-            crate::zaak::lease_rows(&mut tx, "notificaties", COLS, ids, now, lease).await?;
-        tx.commit().await?;
+            jobs::claim(self.db(), "notificaties", COLS, "", now, lease, limit).await?;
         Ok(rows.into_iter().map(row).collect())
     }
 
     async fn notificatie_done(&self, id: Uuid) -> Result<()> {
-        query("UPDATE notificaties SET state = 'done', lease_until = NULL, last_error = NULL, updated_at = $2 WHERE id = $1")
-            .bind(id)
-            .bind(to_ms(Utc::now()))
-            .execute(self.db().write())
-            .await?;
-        Ok(())
+        jobs::finish(self.db().write(), "notificaties", id, None, Utc::now()).await
     }
 
     async fn notificatie_retry(
@@ -178,7 +181,7 @@ impl<S: SqlCore> Notificaties for S {
         error: &str,
         next_attempt_at: DateTime<Utc>,
     ) -> Result<()> {
-        crate::zaak::retry_row(
+        jobs::retry(
             self.db().write(),
             "notificaties",
             id,
@@ -189,16 +192,14 @@ impl<S: SqlCore> Notificaties for S {
     }
 
     async fn notificatie_failed(&self, id: Uuid, reason: &str) -> Result<()> {
-        query(
-            "UPDATE notificaties SET state = 'failed', lease_until = NULL, last_error = $2, updated_at = $3 \
-             WHERE id = $1",
+        jobs::finish(
+            self.db().write(),
+            "notificaties",
+            id,
+            Some(reason),
+            Utc::now(),
         )
-        .bind(id)
-        .bind(reason)
-        .bind(to_ms(Utc::now()))
-        .execute(self.db().write())
-        .await?;
-        Ok(())
+        .await
     }
 
     async fn notificaties(&self) -> Result<Vec<Notificatie>> {

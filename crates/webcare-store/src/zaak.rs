@@ -5,6 +5,7 @@
 
 use crate::agent_events::{broadcast, insert_events, NewEvent};
 use crate::db::{json, query, Conn, SqlCore};
+use crate::jobs;
 use crate::records::CaseRecord;
 use crate::time::{from_ms, to_ms};
 use crate::{Result, StoreError};
@@ -281,60 +282,8 @@ async fn event_about(
     insert_events(conn, &[NewEvent::about(kind, &case, payload)]).await
 }
 
-/// Leases the rows `ids` of `table` (a job table with `lease_until` and `attempts`) until
-/// `now + lease`, one more attempt each, in the claim's transaction; answers them as `cols`.
-pub(crate) async fn lease_rows<R: crate::db::FromBoth>(
-    tx: &mut crate::db::Tx,
-    table: &str,
-    cols: &str,
-    ids: Vec<Uuid>,
-    now: DateTime<Utc>,
-    lease: Duration,
-) -> Result<Vec<R>> {
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        let row: R = query(format!(
-            "UPDATE {table} SET lease_until = $2, attempts = attempts + 1, updated_at = $3 \
-             WHERE id = $1 RETURNING {cols}"
-        ))
-        .bind(id)
-        .bind(to_ms(now + lease))
-        .bind(to_ms(now))
-        .fetch_one(&mut *tx)
-        .await?;
-        out.push(row);
-    }
-    Ok(out)
-}
-
-/// Back to pending for another attempt at `next_attempt_at`, in a job table like `lease_rows`'.
-pub(crate) async fn retry_row(
-    ex: crate::db::Exec<'_>,
-    table: &str,
-    id: Uuid,
-    error: &str,
-    next_attempt_at: DateTime<Utc>,
-) -> Result<()> {
-    query(format!(
-        "UPDATE {table} SET lease_until = NULL, last_error = $2, next_attempt_at = $3, updated_at = $4 \
-         WHERE id = $1"
-    ))
-    .bind(id)
-    .bind(error)
-    .bind(to_ms(next_attempt_at))
-    .bind(to_ms(Utc::now()))
-    .execute(ex)
-    .await?;
-    Ok(())
-}
-
 async fn mark_done(conn: &mut Conn<'_>, job_id: Uuid, now: DateTime<Utc>) -> Result<()> {
-    query("UPDATE zaak_jobs SET state = 'done', lease_until = NULL, last_error = NULL, updated_at = $2 WHERE id = $1")
-        .bind(job_id)
-        .bind(to_ms(now))
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    jobs::finish(&mut *conn, "zaak_jobs", job_id, None, now).await
 }
 
 #[async_trait]
@@ -397,24 +346,12 @@ impl<S: SqlCore> ZaakJobs for S {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<ZaakJob>> {
-        let now_ms = to_ms(now);
-        let mut tx = self.db().begin().await?;
         // The oldest unfinished job of each case only: a status waits for its create, the
         // eindstatus for the rol before it (a leased job is still pending).
-        let sql = format!(
-            "SELECT j.id FROM zaak_jobs j WHERE j.state = 'pending' AND j.next_attempt_at <= $1 \
-             AND (j.lease_until IS NULL OR j.lease_until < $1) \
-             AND NOT EXISTS (SELECT 1 FROM zaak_jobs e WHERE e.case_id = j.case_id AND e.state = 'pending' AND e.id < j.id) \
-             ORDER BY j.next_attempt_at, j.id LIMIT $2 {}",
-            self.db().dialect().skip_locked()
-        );
-        let ids: Vec<Uuid> = query(sql)
-            .bind(now_ms)
-            .bind(i64::from(limit))
-            .scalars(&mut tx)
-            .await?;
-        let rows: Vec<Row> = lease_rows(&mut tx, "zaak_jobs", COLS, ids, now, lease).await?;
-        tx.commit().await?;
+        let oldest = "AND NOT EXISTS (SELECT 1 FROM zaak_jobs e WHERE e.case_id = j.case_id \
+                      AND e.state = 'pending' AND e.id < j.id)";
+        let rows: Vec<Row> =
+            jobs::claim(self.db(), "zaak_jobs", COLS, oldest, now, lease, limit).await?;
         rows.into_iter().map(job).collect()
     }
 
@@ -455,7 +392,7 @@ impl<S: SqlCore> ZaakJobs for S {
         error: &str,
         next_attempt_at: DateTime<Utc>,
     ) -> Result<()> {
-        retry_row(
+        jobs::retry(
             self.db().write(),
             "zaak_jobs",
             job_id,
@@ -468,15 +405,7 @@ impl<S: SqlCore> ZaakJobs for S {
     async fn zaak_job_failed(&self, j: &ZaakJob, reason: &str) -> Result<()> {
         let now = Utc::now();
         let mut tx = self.db().begin().await?;
-        query(
-            "UPDATE zaak_jobs SET state = 'failed', lease_until = NULL, last_error = $2, updated_at = $3 \
-             WHERE id = $1",
-        )
-        .bind(j.id)
-        .bind(reason)
-        .bind(to_ms(now))
-        .execute(&mut tx)
-        .await?;
+        jobs::finish(&mut tx, "zaak_jobs", j.id, Some(reason), now).await?;
         let events = event_about(
             &mut tx.conn(),
             j.case_id,

@@ -1,0 +1,106 @@
+//! The job tables (zaak jobs, notificaties): rows with `state` (`pending`, `done`, `failed`),
+//! `attempts`, `next_attempt_at`, `lease_until` and `last_error`, claimed under a lease by one
+//! node at a time and finished or retried by the worker. The SQL of that life cycle is written
+//! once here; each table adds only its own columns and claim order.
+
+use crate::db::{query, Db, Exec, FromBoth, Tx};
+use crate::time::to_ms;
+use crate::Result;
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+
+/// Claims at most `limit` due, unleased pending rows of `table` (aliased `j`; `also` narrows the
+/// choice further, e.g. to the oldest job of each case) and leases them until `now + lease`, one
+/// more attempt each, in one transaction. Answers them as `cols`.
+pub(crate) async fn claim<R: FromBoth>(
+    db: &Db,
+    table: &str,
+    cols: &str,
+    also: &str,
+    now: DateTime<Utc>,
+    lease: Duration,
+    limit: u32,
+) -> Result<Vec<R>> {
+    let mut tx = db.begin().await?;
+    let sql = format!(
+        "SELECT j.id FROM {table} j WHERE j.state = 'pending' AND j.next_attempt_at <= $1 \
+         AND (j.lease_until IS NULL OR j.lease_until < $1) {also} \
+         ORDER BY j.next_attempt_at, j.id LIMIT $2 {}",
+        db.dialect().skip_locked()
+    );
+    let ids: Vec<Uuid> = query(sql)
+        .bind(to_ms(now))
+        .bind(i64::from(limit))
+        .scalars(&mut tx)
+        .await?;
+    let rows = lease_rows(&mut tx, table, cols, ids, now, lease).await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+async fn lease_rows<R: FromBoth>(
+    tx: &mut Tx,
+    table: &str,
+    cols: &str,
+    ids: Vec<Uuid>,
+    now: DateTime<Utc>,
+    lease: Duration,
+) -> Result<Vec<R>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let row: R = query(format!(
+            "UPDATE {table} SET lease_until = $2, attempts = attempts + 1, updated_at = $3 \
+             WHERE id = $1 RETURNING {cols}"
+        ))
+        .bind(id)
+        .bind(to_ms(now + lease))
+        .bind(to_ms(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        out.push(row);
+    }
+    Ok(out)
+}
+
+/// Back to pending for another attempt at `next_attempt_at`.
+pub(crate) async fn retry(
+    ex: impl Into<Exec<'_>>,
+    table: &str,
+    id: Uuid,
+    error: &str,
+    next_attempt_at: DateTime<Utc>,
+) -> Result<()> {
+    query(format!(
+        "UPDATE {table} SET lease_until = NULL, last_error = $2, next_attempt_at = $3, updated_at = $4 \
+         WHERE id = $1"
+    ))
+    .bind(id)
+    .bind(error)
+    .bind(to_ms(next_attempt_at))
+    .bind(to_ms(Utc::now()))
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// The row is finished: `done` (no error kept) or `failed` with its reason.
+pub(crate) async fn finish(
+    ex: impl Into<Exec<'_>>,
+    table: &str,
+    id: Uuid,
+    failed: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let state = if failed.is_some() { "failed" } else { "done" };
+    query(format!(
+        "UPDATE {table} SET state = $2, lease_until = NULL, last_error = $3, updated_at = $4 \
+         WHERE id = $1"
+    ))
+    .bind(id)
+    .bind(state)
+    .bind(failed)
+    .bind(to_ms(now))
+    .execute(ex)
+    .await?;
+    Ok(())
+}
