@@ -139,17 +139,44 @@ pub struct ApiListQuery<T>(pub T, pub PageQuery);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiListQuery<T> {
     type Rejection = ApiError;
 
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let ApiQueries(own, page) = ApiQueries::from_request_parts(parts, state).await?;
+        Ok(ApiListQuery(own, page))
+    }
+}
+
+/// The keys of a query struct that [`ApiQueries`] reads apart from the rest.
+pub trait QueryKeys {
+    const KEYS: &'static [&'static str];
+}
+
+impl QueryKeys for PageQuery {
+    const KEYS: &'static [&'static str] = &["cursor", "limit"];
+}
+
+/// A query read as two structs: `U`'s keys go to `U`, every other key to `T` (so each may refuse
+/// unknown keys). Bad input is the same 400 as [`ApiQuery`]'s.
+pub struct ApiQueries<T, U>(pub T, pub U);
+
+impl<S, T, U> FromRequestParts<S> for ApiQueries<T, U>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+    U: DeserializeOwned + QueryKeys,
+{
+    type Rejection = ApiError;
+
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let pairs = form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes());
-        let (page, own): (Vec<_>, Vec<_>) = pairs.partition(|(k, _)| k == "cursor" || k == "limit");
+        let (theirs, own): (Vec<_>, Vec<_>) = pairs.partition(|(k, _)| U::KEYS.contains(&&**k));
         let encode = |p: Vec<_>| {
             form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(p)
                 .finish()
         };
-        Ok(ApiListQuery(
+        Ok(ApiQueries(
             serde_urlencoded_de(&encode(own))?,
-            serde_urlencoded_de(&encode(page))?,
+            serde_urlencoded_de(&encode(theirs))?,
         ))
     }
 }

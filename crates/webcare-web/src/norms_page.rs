@@ -18,7 +18,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use uuid::Uuid;
 use webcare_api::auth::Principal;
-use webcare_api::routes::reports::{self as api, Cell, Column, ReportKind, ReportQuery};
+use webcare_api::routes::reports::{
+    self as api, Cell, Column, ReportFilters, ReportKind, ReportQuery,
+};
 use webcare_domain::{ChannelKind, Role};
 
 /// How long a computed page is served.
@@ -69,10 +71,12 @@ async fn compute(web: &WebState) -> Result<Norms, Response> {
         user: None,
     };
     let q = ReportQuery {
-        from: from.to_rfc3339_opts(SecondsFormat::Millis, true),
-        to: to.to_rfc3339_opts(SecondsFormat::Millis, true),
+        filters: ReportFilters {
+            from: from.to_rfc3339_opts(SecondsFormat::Millis, true),
+            to: to.to_rfc3339_opts(SecondsFormat::Millis, true),
+            ..Default::default()
+        },
         group_by: Some("channel".into()),
-        ..Default::default()
     };
     let failed = |_| {
         crate::pages::error_page(

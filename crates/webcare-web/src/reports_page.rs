@@ -16,7 +16,7 @@ use serde::Deserialize;
 use webcare_api::auth::{Authorized, Principal};
 use webcare_api::error::ApiError;
 use webcare_api::routes::reports::{
-    self as api, Cell, Report, ReportKind, ReportQuery, ReportReaders,
+    self as api, Cell, Report, ReportFilters, ReportKind, ReportQuery, ReportReaders,
 };
 use webcare_desk::DeskError;
 use webcare_domain::out_of_hours::WEEKDAYS;
@@ -165,12 +165,14 @@ fn query(f: &ReportForm) -> (ReportKind, ReportQuery) {
         .filter_map(non_empty)
         .collect();
     let q = ReportQuery {
-        from,
-        to,
+        filters: ReportFilters {
+            from,
+            to,
+            labels: non_empty(&f.label),
+            q: non_empty(&f.zoek),
+            ..Default::default()
+        },
         group_by: (!keys.is_empty()).then(|| keys.join(",")),
-        labels: non_empty(&f.label),
-        q: non_empty(&f.zoek),
-        ..Default::default()
     };
     (kind, q)
 }
@@ -228,8 +230,8 @@ pub async fn page(
             report_label,
             Some(kind.as_str()),
         ),
-        from: q.from.clone(),
-        to: q.to.clone(),
+        from: q.filters.from.clone(),
+        to: q.filters.to.clone(),
         group1: group_choices(form.groep1.as_deref()),
         group2: group_choices(form.groep2.as_deref()),
         from_error: String::new(),
@@ -325,8 +327,8 @@ fn rows(report: &Report, names: &std::collections::HashMap<String, String>) -> V
 fn csv_link(kind: ReportKind, q: &ReportQuery, form: &ReportForm) -> String {
     let mut pairs = vec![
         ("rapport", kind.as_str().to_owned()),
-        ("from", q.from.clone()),
-        ("to", q.to.clone()),
+        ("from", q.filters.from.clone()),
+        ("to", q.filters.to.clone()),
     ];
     for (k, v) in [
         ("groep1", &form.groep1),

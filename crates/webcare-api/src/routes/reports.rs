@@ -2,9 +2,10 @@
 //! handlers parse and authorise; [`run`] reads the facts and [`webcare_domain::reports`] computes
 //! the figures. The web app's report page calls the same functions.
 
+use super::PageQuery;
 use crate::auth::{Authorized, Policy, Principal};
 use crate::error::{ApiError, ApiResult, InvalidParam, Problem};
-use crate::extract::ApiQuery;
+use crate::extract::ApiQueries;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Uri};
@@ -34,10 +35,34 @@ pub const MAX_GROUP_BY: usize = 2;
 /// The longest text filter (`assignee`, `team`, `theme`).
 const MAX_TEXT: usize = 200;
 
+/// A report's query: its period and filters, and its grouping.
+#[derive(Default, Debug, Clone)]
+pub struct ReportQuery {
+    pub filters: ReportFilters,
+    /// See [`GroupQuery`].
+    pub group_by: Option<String>,
+}
+
+/// The grouping of a report (not of the per-case export, which has a row per case).
 #[derive(Default, Debug, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ReportQuery {
+pub struct GroupQuery {
+    /// Comma-separated, at most 2 of: channel, account, theme, kind, targetGroup, team,
+    /// department, agent, priority, hour, weekday, day, week, month.
+    #[param(pattern = r"^[A-Za-z]*(,[A-Za-z]+)?$")]
+    pub group_by: Option<String>,
+}
+
+impl crate::extract::QueryKeys for GroupQuery {
+    const KEYS: &'static [&'static str] = &["groupBy"];
+}
+
+/// The period and the inbox's filters, as every report and the per-case export take them.
+#[derive(Default, Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReportFilters {
     /// Start of the period (inclusive): a date (midnight in Europe/Amsterdam) or an RFC 3339
     /// time, in the years 1 to 9998. Cases count in the period of their arrival.
     #[param(
@@ -49,10 +74,6 @@ pub struct ReportQuery {
         pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$"
     )]
     pub to: String,
-    /// Comma-separated, at most 2 of: channel, account, theme, kind, targetGroup, team,
-    /// department, agent, priority, hour, weekday, day, week, month.
-    #[param(pattern = r"^[A-Za-z]*(,[A-Za-z]+)?$")]
-    pub group_by: Option<String>,
     pub channel_account_id: Option<Uuid>,
     pub status: Option<CaseStatus>,
     /// A user id; `none` for unassigned cases.
@@ -373,9 +394,13 @@ fn parse_time(name: &str, s: &str) -> Result<DateTime<Utc>, InvalidParam> {
 /// Checks the query and applies what the caller may see; every invalid parameter is named.
 pub fn parse(
     kind: ReportKind,
-    q: ReportQuery,
+    query: ReportQuery,
     caller: &Principal,
 ) -> Result<ReportRequest, ApiError> {
+    let ReportQuery {
+        filters: q,
+        group_by,
+    } = query;
     let mut invalid = Vec::new();
     let from = parse_instant("from", &q.from)
         .map_err(|e| invalid.push(e))
@@ -390,7 +415,7 @@ pub fn parse(
             ));
         }
     }
-    let mut group_by = parse_group_by(q.group_by.as_deref().unwrap_or(""), MAX_GROUP_BY)
+    let mut group_by = parse_group_by(group_by.as_deref().unwrap_or(""), MAX_GROUP_BY)
         .map_err(|reason| invalid.push(InvalidParam::new("groupBy", "invalid_group_by", reason)))
         .unwrap_or_default();
     // The documented limits (`maxLength`), so what the schema refuses is refused.
@@ -660,7 +685,7 @@ macro_rules! report_handlers {
     ($($(#[doc = $doc:tt])* $name:ident => $kind:ident, $path:tt;)*) => {$(
         $(#[doc = $doc])*
         #[utoipa::path(
-            get, path = $path, tag = "reports", params(ReportQuery),
+            get, path = $path, tag = "reports", params(ReportFilters, GroupQuery),
             responses(
                 (status = 200, description = "The report's rows as JSON, or with `Accept: text/csv` as CSV",
                  content((ReportView = "application/json"), (String = "text/csv"))),
@@ -672,8 +697,9 @@ macro_rules! report_handlers {
             State(state): State<AppState>,
             caller: Authorized<ReportReaders>,
             headers: HeaderMap,
-            ApiQuery(q): ApiQuery<ReportQuery>,
+            ApiQueries(filters, group): ApiQueries<ReportFilters, GroupQuery>,
         ) -> ApiResult<Response> {
+            let q = ReportQuery { filters, group_by: group.group_by };
             answer(&state, &caller.0, ReportKind::$kind, q, &headers).await
         }
     )*};
@@ -697,68 +723,6 @@ report_handlers! {
 
 // --------------------------------------------------------------------------- per-case export
 
-/// The per-case export's query: the reports' period and inbox filters, and a page.
-#[derive(Default, Debug, Clone, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CaseExportQuery {
-    /// Start of the period (inclusive), as in the reports.
-    #[param(
-        pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$"
-    )]
-    pub from: String,
-    /// End of the period (exclusive), as `from`.
-    #[param(
-        pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$"
-    )]
-    pub to: String,
-    pub channel_account_id: Option<Uuid>,
-    pub status: Option<CaseStatus>,
-    /// A user id; `none` for unassigned cases.
-    #[param(max_length = 200)]
-    pub assignee: Option<String>,
-    #[param(max_length = 200)]
-    pub team: Option<String>,
-    #[param(max_length = 200)]
-    pub theme: Option<String>,
-    pub kind: Option<CaseKind>,
-    pub priority: Option<Priority>,
-    pub department_id: Option<Uuid>,
-    /// Comma-separated, at most 20; every label must be on the case.
-    #[param(pattern = r"^[^,]*(,[^,]*){0,19}$")]
-    pub labels: Option<String>,
-    /// Words in the case's messages or the citizen's names, as in the reports.
-    #[param(max_length = 200, pattern = r"[^\W_]")]
-    pub q: Option<String>,
-    /// Opaque: the `cursor` of this export's `next` link (also where a CSV download resumes).
-    #[param(pattern = r"^[A-Za-z0-9_-]{1,200}$")]
-    pub cursor: Option<String>,
-    /// Cases per JSON page: 1 to 200, default 50. A CSV download streams every case.
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-}
-
-impl CaseExportQuery {
-    /// The report query with the same period and filters (no grouping).
-    fn report_query(&self) -> ReportQuery {
-        ReportQuery {
-            from: self.from.clone(),
-            to: self.to.clone(),
-            group_by: None,
-            channel_account_id: self.channel_account_id,
-            status: self.status,
-            assignee: self.assignee.clone(),
-            team: self.team.clone(),
-            theme: self.theme.clone(),
-            kind: self.kind,
-            priority: self.priority,
-            department_id: self.department_id,
-            labels: self.labels.clone(),
-            q: self.q.clone(),
-        }
-    }
-}
-
 /// `met` or `missed` as the SLA engine judged a clock, absent when it did not.
 fn verdict(met: Option<bool>) -> Option<&'static str> {
     met.map(|m| if m { "met" } else { "missed" })
@@ -775,15 +739,16 @@ pub struct CaseExportRow {
     /// The platform kind.
     pub channel: String,
     pub account: Uuid,
-    pub theme: Option<String>,
-    pub kind: Option<String>,
-    pub target_group: Option<String>,
+    // Where the case stands and who has it, then what it is about.
+    pub status: String,
+    pub priority: String,
     pub team: Option<String>,
     pub department: Option<Uuid>,
     /// The assigned user's id.
     pub assignee: Option<String>,
-    pub status: String,
-    pub priority: String,
+    pub theme: Option<String>,
+    pub kind: Option<String>,
+    pub target_group: Option<String>,
     pub reaction_wall_minutes: Option<f64>,
     pub reaction_business_minutes: Option<f64>,
     pub resolution_wall_minutes: Option<f64>,
@@ -804,14 +769,14 @@ pub const CASE_COLUMNS: [&str; 23] = [
     "arrival",
     "channel",
     "account",
-    "theme",
-    "kind",
-    "targetGroup",
+    "status",
+    "priority",
     "team",
     "department",
     "assignee",
-    "status",
-    "priority",
+    "theme",
+    "kind",
+    "targetGroup",
     "reactionWallMinutes",
     "reactionBusinessMinutes",
     "resolutionWallMinutes",
@@ -836,14 +801,14 @@ impl From<CaseExport> for CaseExportRow {
             arrival: f.arrival,
             channel: f.channel,
             account: f.account,
-            theme: f.theme,
-            kind: f.kind,
-            target_group: f.target_group,
+            status: c.status,
+            priority: f.priority,
             team: f.team,
             department: f.department,
             assignee: f.agent,
-            status: c.status,
-            priority: f.priority,
+            theme: f.theme,
+            kind: f.kind,
+            target_group: f.target_group,
             reaction_wall_minutes: wall(f.reaction),
             reaction_business_minutes: business(f.reaction),
             resolution_wall_minutes: wall(f.resolution),
@@ -963,7 +928,7 @@ pub fn case_csv_response(
 /// Every case of the period, one row each (no personal data): JSON pages, or with
 /// `Accept: text/csv` one CSV download of all of them.
 #[utoipa::path(
-    get, path = "/api/v1/reports/cases", tag = "reports", params(CaseExportQuery),
+    get, path = "/api/v1/reports/cases", tag = "reports", params(ReportFilters, PageQuery),
     responses(
         (status = 200, description = "A page of cases as JSON, or with `Accept: text/csv` every case as CSV",
          content((CaseExportPage = "application/json"), (String = "text/csv"))),
@@ -976,11 +941,15 @@ pub async fn cases(
     caller: Authorized<ReportReaders>,
     headers: HeaderMap,
     uri: Uri,
-    ApiQuery(q): ApiQuery<CaseExportQuery>,
+    ApiQueries(filters, page): ApiQueries<ReportFilters, PageQuery>,
 ) -> ApiResult<Response> {
-    let req = parse(ReportKind::Volume, q.report_query(), &caller.0)?;
-    let limit = super::page_limit(q.limit)? as usize;
-    let after = match super::decode_cursor_any(q.cursor.as_deref())? {
+    let q = ReportQuery {
+        filters,
+        group_by: None,
+    };
+    let req = parse(ReportKind::Volume, q, &caller.0)?;
+    let limit = super::page_limit(page.limit)? as usize;
+    let after = match super::decode_cursor_any(page.cursor.as_deref())? {
         None => None,
         Some((Some(ms), id)) => Some((
             DateTime::from_timestamp_millis(ms).ok_or_else(bad_export_cursor)?,
