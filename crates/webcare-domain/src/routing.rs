@@ -120,7 +120,7 @@ impl Actions {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RuleSpec {
     pub name: String,
-    #[serde(default = "yes")]
+    #[serde(default = "enabled_by_default")]
     pub enabled: bool,
     #[serde(default)]
     pub conditions: Conditions,
@@ -128,7 +128,8 @@ pub struct RuleSpec {
     pub actions: Actions,
 }
 
-fn yes() -> bool {
+/// A new rule is enabled unless it says otherwise.
+pub fn enabled_by_default() -> bool {
     true
 }
 

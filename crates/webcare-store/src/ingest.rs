@@ -50,10 +50,11 @@ pub(crate) struct EvidenceRow {
     pub resolved_at: Option<i64>,
     pub first_message_at: i64,
     pub last_message_at: i64,
-    pub theme: Option<String>,
-    pub kind: Option<String>,
+    // (In another order than `CaseState`'s: a row is read by column name.)
     pub priority: String,
     pub team: Option<String>,
+    pub theme: Option<String>,
+    pub kind: Option<String>,
 }
 
 impl EvidenceRow {

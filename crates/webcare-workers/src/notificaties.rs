@@ -30,9 +30,9 @@ pub async fn run(
 
 struct Worker {
     desk: Desk,
-    settings: Arc<ZgwSettings>,
-    client: reqwest::Client,
     cfg: ZaakWorkerConfig,
+    client: reqwest::Client,
+    settings: Arc<ZgwSettings>,
 }
 
 impl Worker {

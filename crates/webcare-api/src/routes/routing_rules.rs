@@ -77,19 +77,15 @@ impl From<Option<RuleSetRecord>> for RoutingRuleSet {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewRoutingRule {
     pub name: String,
-    #[serde(default = "yes")]
+    #[serde(default = "webcare_domain::routing::enabled_by_default")]
     pub enabled: bool,
+    /// Where it goes in the list, from 0; at the end when absent.
+    #[schema(minimum = 0, maximum = 500)]
+    pub position: Option<u32>,
     #[serde(default)]
     pub conditions: Conditions,
     #[serde(default)]
     pub actions: Actions,
-    /// Where it goes in the list, from 0; at the end when absent.
-    #[schema(minimum = 0, maximum = 500)]
-    pub position: Option<u32>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
