@@ -285,46 +285,61 @@ fn days_in_year(year: i32) -> f64 {
     }
 }
 
+/// Where `t` falls: its Amsterdam date and how far into that day (0..1, by the day's seconds:
+/// a day of 23 or 25 hours counts as one day).
+fn day_position(t: DateTime<Utc>) -> (NaiveDate, f64) {
+    let d = t.with_timezone(&Amsterdam).date_naive();
+    let start = midnight(d);
+    let end = d
+        .succ_opt()
+        .map_or(start + chrono::Duration::days(1), midnight);
+    let len = (end - start).num_milliseconds().max(1) as f64;
+    (d, (t - start).num_milliseconds() as f64 / len)
+}
+
 /// What `[from, to)` costs under `versions`, in cents (not rounded), prorated by days (see the
-/// module). A version that takes effect during a day applies from that instant on.
+/// module). A version that takes effect during a day applies from that instant on. The period is
+/// cut where the model or the year changes; each piece costs its days (whole and partial) times
+/// the model's yearly total over the days of its year, so a period of centuries is as quick as a
+/// week.
 pub fn period_cents(versions: &[CostModelVersion], from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
     if from >= to {
         return 0.0;
     }
-    // The instants where the model may change inside the period.
-    let mut changes: Vec<DateTime<Utc>> = versions
+    // The yearly totals once, in the order they take effect.
+    let mut yearly: Vec<(DateTime<Utc>, i64, i64)> = versions
         .iter()
-        .map(|v| v.effective_from)
-        .filter(|t| *t > from && *t < to)
+        .map(|v| (v.effective_from, v.version, v.model.yearly_cents()))
         .collect();
-    changes.sort();
-    let mut total = 0.0;
-    let mut day = from.with_timezone(&Amsterdam).date_naive();
-    loop {
-        let start = midnight(day);
-        if start >= to {
-            break;
-        }
-        let Some(next) = day.succ_opt() else { break };
-        let end = midnight(next);
-        let day_secs = (end - start).num_seconds() as f64;
-        let per_day = 1.0 / days_in_year(day.year());
-        // Split the day's overlap with the period at every change of model.
-        let (lo, hi) = (start.max(from), end.min(to));
-        let mut cut = lo;
-        for t in changes
+    yearly.sort_by_key(|&(at, version, _)| (at, version));
+    let default = CostModel::default().yearly_cents();
+    let at = |t: DateTime<Utc>| {
+        yearly
             .iter()
-            .copied()
-            .filter(|t| *t > lo && *t < hi)
-            .chain([hi])
-        {
-            let secs = (t - cut).num_seconds() as f64;
-            total += in_force(versions, cut).yearly_cents() as f64 * per_day * secs / day_secs;
-            cut = t;
-        }
-        day = next;
-    }
-    total
+            .rev()
+            .find(|(from, _, _)| *from <= t)
+            .map_or(default, |&(_, _, c)| c)
+    };
+    let (first, last) = (
+        from.with_timezone(&Amsterdam).year(),
+        to.with_timezone(&Amsterdam).year(),
+    );
+    let mut cuts: Vec<DateTime<Utc>> = (first + 1..=last)
+        .filter_map(|y| NaiveDate::from_ymd_opt(y, 1, 1))
+        .map(midnight)
+        .chain(yearly.iter().map(|&(t, _, _)| t))
+        .filter(|t| *t > from && *t < to)
+        .chain([from, to])
+        .collect();
+    cuts.sort();
+    cuts.dedup();
+    cuts.windows(2)
+        .map(|w| {
+            let ((da, fa), (db, fb)) = (day_position(w[0]), day_position(w[1]));
+            let days = (db - da).num_days() as f64 + fb - fa;
+            at(w[0]) as f64 * days / days_in_year(da.year())
+        })
+        .sum()
 }
 
 /// `total` cents over `units`, rounded half up to whole cents; `None` for no units.
@@ -460,6 +475,13 @@ mod tests {
             t("2028-03-01T00:00:00+01:00"),
         );
         assert!((leap - 7_300_000.0 / 366.0).abs() < 1e-6, "{leap}");
+        // Whole calendar years cost their yearly total, leap years too, however many.
+        let century = period_cents(
+            &[],
+            t("1900-01-01T00:00:00Z"),
+            t("2000-01-01T00:00:00+01:00"),
+        );
+        assert!((century - 100.0 * 4_941_000.0).abs() < 1e-3, "{century}");
         // Before any version the defaults apply.
         let early = period_cents(
             &vs[1..],
