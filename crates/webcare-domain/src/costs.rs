@@ -205,7 +205,7 @@ impl CostModel {
             }
             let money = |v: Option<f64>, max: f64, positive: bool| match v {
                 None => Some("required for this kind of line"),
-                Some(v) if !v.is_finite() || v < 0.0 || v > max || (positive && v == 0.0) => {
+                Some(v) if !v.is_finite() || v < 0.0 || v > max || (positive && cents(v) < 1) => {
                     Some(if positive {
                         "more than 0, within the accepted range"
                     } else {
@@ -507,6 +507,8 @@ mod tests {
                     hours_per_week: Some(f64::NAN),
                     ..CostLine::staff("ok", 1.0, 1.0)
                 },
+                // Not zero, yet less than a hundredth: no hours at all.
+                CostLine::staff("ok", 1e-300, 1.0),
             ],
         };
         let fields: Vec<String> = m.check().into_iter().map(|e| e.field).collect();
@@ -519,6 +521,7 @@ mod tests {
                 "lines[1].amount",
                 "lines[1].per",
                 "lines[2].hoursPerWeek",
+                "lines[3].hoursPerWeek",
             ]
         );
     }
