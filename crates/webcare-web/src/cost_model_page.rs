@@ -361,3 +361,30 @@ pub async fn save(State(web): State<WebState>, user: WebUser, Form(f): Form<Fiel
     page.rows = numbered(rows);
     render(status, page)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dutch_numbers_are_read_and_shown() {
+        for (typed, value) in [
+            ("29250", Some(29_250.0)),
+            ("29.250", Some(29_250.0)),
+            ("1.250,50", Some(1_250.5)),
+            ("0,5", Some(0.5)),
+            ("12.5", Some(12.5)),
+            ("€ 750", Some(750.0)),
+            ("veel", None),
+            ("", None),
+        ] {
+            assert_eq!(parse_number(typed), value, "{typed}");
+        }
+        assert_eq!(shown(Some(0.5)), "0,5");
+        assert_eq!(shown(Some(29_250.0)), "29250");
+        assert_eq!(shown(Some(0.0)), "0");
+        assert_eq!(euros(4_941_000), "€ 49.410,00");
+        assert_eq!(euros(96_526), "€ 965,26");
+        assert_eq!(euros(5), "€ 0,05");
+    }
+}
