@@ -97,6 +97,23 @@ async fn the_costs_report_answers_the_hand_worked_figures(app: TestApp) {
                "cost": 220.0, "costPerAnswered": 220.0, "costPerCase": 110.0})
     );
 
+    // A department token sees the forwarded cases (D): its share, of the whole desk's cost.
+    let dept = app.token(webcare_domain::Role::Department).await;
+    let res = app
+        .client
+        .get(app.url(&format!("/api/v1/reports/costs?{PERIOD}")))
+        .bearer_auth(&dept)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(
+        v["rows"][0],
+        json!({"cases": 1, "answered": 1, "answeredTotal": 5, "periodCost": 1100.0,
+               "cost": 220.0, "costPerAnswered": 220.0, "costPerCase": 220.0})
+    );
+
     // A period without answered questions: the cost is known, its allocation is not.
     let v = report(&app, "/api/v1/reports/costs?from=2026-03-07&to=2026-03-08").await;
     assert_eq!(
