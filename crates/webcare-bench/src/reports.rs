@@ -17,13 +17,15 @@ pub fn default_cases(quick: bool) -> usize {
     }
 }
 
-const REPORTS: [&str; 6] = [
+const REPORTS: [&str; 7] = [
     "volume",
     "reaction",
     "resolution",
     "norms",
     "forwarding",
     "agents",
+    // The period's cost under the cost model, allocated by answered questions (issue 16).
+    "costs",
 ];
 
 /// The SQL that differs per backend: a new UUID, a UUID as text, an epoch-ms column as an

@@ -11,6 +11,7 @@ pub mod canned;
 pub mod case_calendar;
 pub mod case_work;
 pub mod channel_accounts;
+pub mod costs;
 pub mod error;
 pub mod ingest;
 pub mod live;

@@ -9,6 +9,7 @@ pub mod assign;
 pub mod bsn;
 pub mod canned;
 pub mod contacts;
+pub mod costs;
 pub mod inbound;
 pub mod inbox;
 pub mod model;

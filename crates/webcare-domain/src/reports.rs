@@ -301,6 +301,8 @@ pub struct Row {
     /// Reactions within 24 wall-clock hours.
     pub within_24h: Share,
     pub forwarded: Share,
+    /// The costs report's figures (`crate::costs::allocate`); `None` in the other reports.
+    pub cost: Option<crate::costs::RowCost>,
 }
 
 /// The value at rank `ceil(percent / 100 * n)` of `sorted` (nearest rank); `None` when empty.

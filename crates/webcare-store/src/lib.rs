@@ -8,6 +8,7 @@ pub mod agent;
 pub mod agent_events;
 pub mod connectors;
 pub mod contacts;
+pub mod costs;
 pub mod crash;
 mod db;
 mod entity;
@@ -159,6 +160,7 @@ pub trait Store:
     + reports::ReportStore
     + erase::Erasure
     + retention::Retention
+    + costs::CostModels
     + zaak::ZaakJobs
     + notificatie::Notificaties
 {

@@ -14,6 +14,7 @@ mod calendars_page;
 mod canned_page;
 mod channels_page;
 mod contact_page;
+mod cost_model_page;
 mod format;
 mod norms_page;
 mod pages;
@@ -145,6 +146,10 @@ pub fn router(app: AppState) -> Router {
         .route(
             "/beheer/kalenders/{id}",
             get(calendars_page::page).post(calendars_page::update),
+        )
+        .route(
+            "/beheer/kostenmodel",
+            get(cost_model_page::page).post(cost_model_page::save),
         )
         .route(
             "/beheer/sla-normen",

@@ -71,6 +71,7 @@ fn report_label(k: ReportKind) -> &'static str {
         ReportKind::Norms => "Binnen de norm",
         ReportKind::Forwarding => "Doorgezet naar vakafdelingen",
         ReportKind::Agents => "Per medewerker",
+        ReportKind::Costs => "Kosten",
     }
 }
 
@@ -107,6 +108,12 @@ fn column_label(name: &str) -> String {
         "forwarded" => "Doorgezet",
         "forwardedShare" => "Doorgezet (%)",
         "departmentAnswers" => "Antwoorden vakafdeling",
+        "answered" => "Beantwoorde vragen",
+        "answeredTotal" => "Beantwoord (hele desk)",
+        "periodCost" => "Kosten periode (hele desk)",
+        "cost" => "Kosten",
+        "costPerAnswered" => "Per beantwoorde vraag",
+        "costPerCase" => "Per zaak",
         _ => "",
     };
     if !fixed.is_empty() {
@@ -145,6 +152,9 @@ fn cell_text(name: &str, c: Cell) -> String {
         Cell::Count(n) => n.to_string(),
         Cell::Number(None) => "–".into(),
         Cell::Number(Some(v)) if name.ends_with("Share") => format!("{}%", number(v * 100.0, 1)),
+        Cell::Number(Some(v)) if name.starts_with("cost") || name == "periodCost" => {
+            format!("€ {}", number(v, 2))
+        }
         Cell::Number(Some(v)) => number(v, 1),
     }
 }

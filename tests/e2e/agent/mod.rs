@@ -5,6 +5,7 @@
 mod access;
 mod bench;
 mod contacts;
+mod costs;
 mod desk;
 mod live;
 mod oidc;

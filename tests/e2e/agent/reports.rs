@@ -36,13 +36,13 @@ webcare_e2e::both_backends!(
 const PERIOD: &str = "from=2026-03-02&to=2026-03-09";
 
 /// `d` March 2026 at `h:m` Amsterdam time (UTC+1 that week).
-fn local(d: u32, h: u32, m: u32) -> DateTime<Utc> {
+pub(super) fn local(d: u32, h: u32, m: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, d, h, m, 0).unwrap() - chrono::Duration::hours(1)
 }
 
 /// Stores a message on conversation `conv` (an outbound echo of our reply when `out`), and
 /// answers its case.
-async fn message(
+pub(super) async fn message(
     app: &TestApp,
     account: Uuid,
     conv: &str,
@@ -90,7 +90,7 @@ async fn message(
 }
 
 /// A reply at `at`: its echo (a message out) and the clocks' stop.
-async fn reply(
+pub(super) async fn reply(
     app: &TestApp,
     account: Uuid,
     conv: &str,
@@ -115,13 +115,13 @@ async fn theme(app: &TestApp, case: Uuid, theme: &str) {
     assert_eq!(s, 200, "{v}");
 }
 
-struct Week {
+pub(super) struct Week {
     acc1: Uuid,
     acc2: Uuid,
     dept: Uuid,
 }
 
-async fn build_week(app: &TestApp) -> Week {
+pub(super) async fn build_week(app: &TestApp) -> Week {
     let acc1: Uuid = app
         .channel_account("api", "centraal")
         .await

@@ -7,6 +7,7 @@ mod calendars;
 mod canned;
 mod channels;
 mod contact;
+mod costs;
 mod norms;
 mod norms_admin;
 mod people;

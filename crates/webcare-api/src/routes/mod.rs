@@ -6,6 +6,7 @@ pub mod case_work;
 pub mod cases;
 pub mod channel_accounts;
 pub mod contacts;
+pub mod cost_model;
 pub mod deliveries;
 pub mod events;
 pub mod health;

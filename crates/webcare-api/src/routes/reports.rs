@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use webcare_desk::DeskError;
+use webcare_domain::costs;
 use webcare_domain::reports::{parse_group_by, Aggregator, GroupBy, Row, Share, Span, Summary};
 use webcare_domain::{CaseKind, CaseStatus, Priority, Role};
 use webcare_store::reports::{CaseExport, FactsQuery};
@@ -104,16 +105,18 @@ pub enum ReportKind {
     Norms,
     Forwarding,
     Agents,
+    Costs,
 }
 
 impl ReportKind {
-    pub const ALL: [ReportKind; 6] = [
+    pub const ALL: [ReportKind; 7] = [
         ReportKind::Volume,
         ReportKind::Reaction,
         ReportKind::Resolution,
         ReportKind::Norms,
         ReportKind::Forwarding,
         ReportKind::Agents,
+        ReportKind::Costs,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -124,6 +127,7 @@ impl ReportKind {
             ReportKind::Norms => "norms",
             ReportKind::Forwarding => "forwarding",
             ReportKind::Agents => "agents",
+            ReportKind::Costs => "costs",
         }
     }
 
@@ -197,6 +201,15 @@ impl ReportKind {
                 ResolutionBusinessMedian,
                 ResolutionWallMedian,
             ],
+            ReportKind::Costs => &[
+                Cases,
+                Answered,
+                AnsweredTotal,
+                PeriodCost,
+                Cost,
+                CostPerAnswered,
+                CostPerCase,
+            ],
         }
     }
 }
@@ -260,6 +273,12 @@ columns! {
     DepartmentWallMedian => "departmentWallMinutesMedian",
     DepartmentWallP90 => "departmentWallMinutesP90",
     DepartmentWallMean => "departmentWallMinutesMean",
+    Answered => "answered",
+    AnsweredTotal => "answeredTotal",
+    PeriodCost => "periodCost",
+    Cost => "cost",
+    CostPerAnswered => "costPerAnswered",
+    CostPerCase => "costPerCase",
 }
 
 /// A cell: a count, or a time or share that may be missing (`null`, an empty CSV cell).
@@ -322,8 +341,29 @@ impl Column {
             DepartmentWallMedian => median(r.department.wall),
             DepartmentWallP90 => p90(r.department.wall),
             DepartmentWallMean => mean(r.department.wall),
+            Answered => Cell::Count(r.reaction.count),
+            AnsweredTotal => Cell::Count(r.cost.map_or(0, |c| c.answered_total)),
+            // Euros, rounded to the cent.
+            PeriodCost => euros(r.cost.map(|c| c.period_cents)),
+            Cost => euros(r.cost.and_then(|c| c.cents)),
+            CostPerAnswered => per(r.cost.and_then(|c| c.cents), r.reaction.count),
+            CostPerCase => per(r.cost.and_then(|c| c.cents), r.cases),
         }
     }
+}
+
+/// Cents as euros, rounded to the cent.
+fn euros(cents: Option<f64>) -> Cell {
+    Cell::Number(cents.map(|c| c.round() / 100.0))
+}
+
+/// `cents` over `units` in euros, rounded to the cent; empty for no units.
+fn per(cents: Option<f64>, units: i64) -> Cell {
+    Cell::Number(
+        cents
+            .and_then(|c| costs::per_unit_cents(c, units))
+            .map(|c| c as f64 / 100.0),
+    )
 }
 
 /// A parsed, authorised report request.
@@ -496,14 +536,73 @@ pub async fn run(state: &AppState, req: ReportRequest) -> ApiResult<Report> {
         .store
         .report_facts(&req.facts, &mut |f| agg.add(&f))
         .await?;
+    let mut rows = agg.finish();
+    if req.kind == ReportKind::Costs {
+        allocate_costs(state, &req.facts, &mut rows).await?;
+    }
     Ok(Report {
         kind: req.kind,
         from: req.facts.from,
         to: req.facts.to,
         group_by: req.group_by,
-        rows: agg.finish(),
+        rows,
         generated_at: now,
     })
+}
+
+/// The costs report's figures: the period's cost under the model versions in force, allocated to
+/// `rows` by their share of the questions the whole desk answered in the period (unfiltered, so a
+/// filtered report shows its part of the cost, not all of it).
+async fn allocate_costs(state: &AppState, facts: &FactsQuery, rows: &mut [Row]) -> ApiResult<()> {
+    let versions = state.store.cost_models().await?;
+    let period = costs::period_cents(&versions, facts.from, facts.to);
+    let whole = FactsQuery {
+        from: facts.from,
+        to: facts.to,
+        ..FactsQuery::default()
+    };
+    let answered_total = if is_whole(facts) {
+        rows.iter().map(|r| r.reaction.count).sum()
+    } else {
+        let mut n = 0i64;
+        state
+            .store
+            .report_facts(&whole, &mut |f| n += i64::from(f.reaction.is_some()))
+            .await?;
+        n
+    };
+    costs::allocate(rows, period, answered_total);
+    Ok(())
+}
+
+/// Whether `q` covers every case of its period (no filter, no scope).
+fn is_whole(q: &FactsQuery) -> bool {
+    let FactsQuery {
+        from: _,
+        to: _,
+        channel_account_id,
+        status,
+        assignee,
+        team,
+        theme,
+        kind,
+        priority,
+        department_id,
+        labels,
+        q,
+        forwarded_only,
+    } = q;
+    channel_account_id.is_none()
+        && status.is_none()
+        && assignee.is_none()
+        && team.is_none()
+        && theme.is_none()
+        && kind.is_none()
+        && priority.is_none()
+        && department_id.is_none()
+        && labels.is_empty()
+        && q.is_none()
+        && !forwarded_only
 }
 
 // ------------------------------------------------------------------------------------ JSON
@@ -719,6 +818,9 @@ report_handlers! {
     forwarding => Forwarding, "/api/v1/reports/forwarding";
     /// Figures per agent (the case's assignee), optionally split by one more key.
     agents => Agents, "/api/v1/reports/agents";
+    /// The period's cost under the cost model (prorated by days) and the cost per answered
+    /// question, allocated to each group by its share of the desk's answered questions.
+    costs => Costs, "/api/v1/reports/costs";
 }
 
 // --------------------------------------------------------------------------- per-case export

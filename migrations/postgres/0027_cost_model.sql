@@ -1,0 +1,10 @@
+-- The cost model (issue 16, DESIGN 10): versioned like the retention terms (each change stores
+-- the whole model as the next version, in force from its effective time; the primary key makes
+-- two concurrent changes conflict). No row: the research's defaults apply.
+CREATE TABLE cost_model_versions (
+    version         BIGINT PRIMARY KEY,
+    effective_from  BIGINT NOT NULL,
+    model           JSONB NOT NULL,
+    created_by      TEXT NOT NULL,
+    created_at      BIGINT NOT NULL
+);
