@@ -16,6 +16,7 @@ mod channels_page;
 mod contact_page;
 mod format;
 mod norms_page;
+pub mod oidc_login;
 mod pages;
 pub mod password;
 mod people_page;
@@ -45,21 +46,31 @@ pub struct WebState {
     limiter: Arc<session::LoginLimiter>,
     /// The public norms page's figures (`norms_page`).
     norms: norms_page::NormsCache,
+    /// Sign-in through the municipality's identity provider; `None` when not set up.
+    oidc: Option<Arc<oidc_login::WebOidc>>,
 }
 
 /// The web app's routes, at `/` beside the API. The composition root merges it with
 /// `webcare_api::router` and serves it with `ConnectInfo<SocketAddr>` (sign-in is rate-limited
 /// per IP).
 pub fn router(app: AppState) -> Router {
+    router_with_oidc(app, None)
+}
+
+/// The web app with sign-in through the identity provider (`oidc_login`) when `oidc` is given.
+pub fn router_with_oidc(app: AppState, oidc: Option<oidc_login::WebOidcSettings>) -> Router {
     let state = WebState {
         app,
         limiter: Arc::new(session::LoginLimiter::default()),
         norms: Default::default(),
+        oidc: oidc.map(|o| Arc::new(oidc_login::WebOidc::new(o))),
     };
     let assets = Router::new().route("/assets/{name}", get(assets::serve));
     let pages = Router::new()
         .route("/", get(pages::home))
         .route("/login", get(session::login_page).post(session::login))
+        .route("/login/oidc", get(oidc_login::start))
+        .route(oidc_login::CALLBACK_PATH, get(oidc_login::callback))
         .route("/logout", post(session::logout))
         .route("/inbox", get(pages::inbox))
         .route("/inbox/rows", get(pages::inbox_rows))

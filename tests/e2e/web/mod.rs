@@ -9,6 +9,7 @@ mod channels;
 mod contact;
 mod norms;
 mod norms_admin;
+mod oidc;
 mod people;
 mod reports;
 mod routing;
