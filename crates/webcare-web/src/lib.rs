@@ -20,6 +20,7 @@ pub mod oidc_login;
 mod pages;
 pub mod password;
 mod people_page;
+mod privacy_page;
 mod reports_page;
 mod routing_page;
 mod secret_page;
@@ -166,6 +167,11 @@ pub fn router_with_oidc(app: AppState, oidc: Option<oidc_login::WebOidcSettings>
             post(people_page::save_route::<Norm>),
         )
         .route("/cases/{id}", get(pages::case_page))
+        .route("/privacy", get(privacy_page::page))
+        .route("/privacy/bewaarplicht", post(privacy_page::hold))
+        .route("/privacy/inzage", get(privacy_page::lookup))
+        .route("/privacy/burgers/{id}", get(privacy_page::access_log))
+        .route("/privacy/burgers/{id}/export", post(privacy_page::export))
         .route("/burgers/{id}", get(contact_page::page))
         .route("/burgers/{id}/wissen", post(contact_page::erase))
         .route("/cases/{id}/replies", get(pages::case_replies))

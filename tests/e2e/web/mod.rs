@@ -11,6 +11,7 @@ mod norms;
 mod norms_admin;
 mod oidc;
 mod people;
+mod privacy;
 mod reports;
 mod routing;
 mod tokens;
