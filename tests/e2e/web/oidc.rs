@@ -21,6 +21,13 @@ pub struct OidcDesk {
 
 impl OidcDesk {
     pub async fn spawn(backend: Backend) -> Option<OidcDesk> {
+        Self::spawn_by(backend, webcare::config::OidcUserClaim::Email).await
+    }
+
+    async fn spawn_by(
+        backend: Backend,
+        user_claim: webcare::config::OidcUserClaim,
+    ) -> Option<OidcDesk> {
         let idp = FakeOidc::start(FakeOidcClient {
             client_id: CLIENT_ID.into(),
             client_secret: Some(SECRET.into()),
@@ -42,6 +49,7 @@ impl OidcDesk {
                 client_secret: Some(webcare::config::Secret(SECRET.into())),
                 redirect_url: Some(REDIRECT.into()),
                 provider_name: "Gemeente Voorbeeld".into(),
+                user_claim,
                 ..Default::default()
             },
         )
@@ -272,4 +280,72 @@ async fn a_person_without_a_desk_account_is_refused(d: OidcDesk) {
     let (flow, path) = to_provider_and_back(&d).await;
     let p = callback(&d, &flow, &path).await;
     assert_refused(&p, 403, "geen account in de desk");
+}
+
+/// The desk told to name users by the `sub` claim.
+mod by_subject {
+    use super::*;
+
+    pub struct BySub(OidcDesk);
+
+    impl BySub {
+        pub async fn spawn(backend: Backend) -> Option<BySub> {
+            OidcDesk::spawn_by(backend, webcare::config::OidcUserClaim::Sub)
+                .await
+                .map(BySub)
+        }
+    }
+
+    webcare_e2e::both_backends!(app = super::BySub; users_are_found_by_subject_when_so_configured);
+
+    async fn users_are_found_by_subject_when_so_configured(d: BySub) {
+        let d = d.0;
+        // Anna's address but another subject: by `sub`, that is nobody.
+        d.idp
+            .sign_in_as(json!({"sub": "someone-else", "email": "anna@gemeente.test"}));
+        let (flow, path) = to_provider_and_back(&d).await;
+        assert_refused(
+            &callback(&d, &flow, &path).await,
+            403,
+            "geen account in de desk",
+        );
+        d.idp
+            .sign_in_as(json!({"sub": "sub-anna", "email": "ander@adres.test"}));
+        let (flow, path) = to_provider_and_back(&d).await;
+        let p = callback(&d, &flow, &path).await;
+        assert_eq!((p.status, p.location()), (303, "/inbox"), "{}", p.body);
+    }
+}
+
+/// Without web sign-in configured: no button, and its routes are a 404 page.
+mod not_configured {
+    use super::*;
+
+    webcare_e2e::both_backends!(without_oidc_the_sign_in_page_has_only_the_password_form);
+
+    async fn without_oidc_the_sign_in_page_has_only_the_password_form(app: TestApp) {
+        let login = page(
+            client()
+                .get(format!("{}/login", app.base))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(login.status, 200);
+        assert!(!login.body.contains("Inloggen met"), "{}", login.body);
+        assert!(login.body.contains(r#"name="password""#));
+        for path in ["/login/oidc", "/login/oidc/callback?code=x&state=y"] {
+            let p = page(
+                client()
+                    .get(format!("{}{path}", app.base))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(p.status, 404, "{path}");
+            assert!(cookie_of(&p, "webcare_session").is_none());
+        }
+    }
 }
