@@ -32,6 +32,8 @@ const FLOW_PATH: &str = "/login/oidc";
 /// Time the user has at the provider to sign in.
 const FLOW_TTL: Duration = Duration::minutes(10);
 pub const CALLBACK_PATH: &str = "/login/oidc/callback";
+/// Used states remembered per node (each a 64-character hash), at most.
+const MAX_USED: usize = 100_000;
 
 /// Which ID token claim names the desk user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,8 +172,19 @@ impl WebOidc {
     fn first_use(&self, state: &str, now: DateTime<Utc>) -> bool {
         let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
         used.retain(|_, at| now - *at < FLOW_TTL);
-        used.insert(webcare_store::token::hash(state), now)
-            .is_none()
+        if used.len() >= MAX_USED {
+            // A flood of sign-ins: forget rather than grow. The provider still takes each code
+            // once; this set only spares it the second request.
+            tracing::warn!("too many recent OIDC sign-ins to remember; forgetting the used states");
+            used.clear();
+        }
+        match used.entry(webcare_store::token::hash(state)) {
+            std::collections::hash_map::Entry::Occupied(_) => false,
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(now);
+                true
+            }
+        }
     }
 }
 
@@ -526,6 +539,28 @@ mod tests {
         assert_eq!(q["code_challenge_method"], "S256");
         assert_eq!(q["code_challenge"], pkce_challenge(&f.verifier));
         assert!(!u.as_str().contains(&f.verifier), "the verifier stays here");
+    }
+
+    #[test]
+    fn a_state_is_used_once_and_forgotten_after_the_flows_lifetime() {
+        let o = WebOidc::new(WebOidcSettings {
+            provider_name: "P".into(),
+            issuer: "https://idp.test".into(),
+            client_id: "desk".into(),
+            client_secret: Some("geheim".into()),
+            redirect_url: "https://desk.test/login/oidc/callback".into(),
+            authorization_endpoint: None,
+            token_endpoint: None,
+            jwks_url: "https://idp.test/jwks".into(),
+            user_claim: UserClaim::Email,
+            min_refresh_interval: std::time::Duration::ZERO,
+        });
+        let t = Utc::now();
+        assert!(o.first_use("s1", t));
+        assert!(!o.first_use("s1", t + Duration::minutes(1)));
+        assert!(o.first_use("s2", t));
+        assert!(o.first_use("s1", t + FLOW_TTL + Duration::seconds(1)));
+        assert!(!format!("{:?}", o.settings).contains("geheim"));
     }
 
     #[test]
