@@ -73,6 +73,8 @@ async fn the_privacy_officer_holds_cases_and_answers_a_citizens_request(app: Tes
         p.body.contains(r#"href="/privacy">Privacy</a>"#),
         "in the menu"
     );
+    // Not the pages the role may not open (the inbox, API tokens).
+    assert!(!p.body.contains(r#"href="/inbox""#) && !p.body.contains(r#"href="/beheer/tokens""#));
     // The Selectielijst's defaults (no version stored yet) and the preview.
     assert!(p.body.contains("standaardtermijnen uit de Selectielijst"));
     let terms = between(&p.body, r#"id="terms">"#, "</table>").unwrap();
