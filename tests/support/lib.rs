@@ -36,7 +36,23 @@ impl TestApp {
         oidc: Option<webcare_api::oidc::OidcSettings>,
     ) -> Option<TestApp> {
         let url = webcare_store::testing::fresh_database_url(backend).await?;
+        let oidc = oidc.map(|o| webcare::config::OidcConfig {
+            issuer: o.issuer,
+            audience: o.audience,
+            jwks_url: o.jwks_url,
+            min_refresh_seconds: o.min_refresh_interval.as_secs(),
+            ..Default::default()
+        });
         Some(Self::start(backend, url, oidc, Workers::none()).await)
+    }
+
+    /// With these OIDC settings as configured (the web sign-in's too).
+    pub async fn spawn_with_oidc(
+        backend: Backend,
+        oidc: webcare::config::OidcConfig,
+    ) -> Option<TestApp> {
+        let url = webcare_store::testing::fresh_database_url(backend).await?;
+        Some(Self::start(backend, url, Some(oidc), Workers::none()).await)
     }
 
     /// Starts the app on an existing database (a restart after a crash keeps its data) with
@@ -48,19 +64,14 @@ impl TestApp {
     async fn start(
         backend: Backend,
         url: String,
-        oidc: Option<webcare_api::oidc::OidcSettings>,
+        oidc: Option<webcare::config::OidcConfig>,
         workers: Workers,
     ) -> TestApp {
         let cfg = webcare::config::Config {
             database_url: webcare::config::Secret(url.clone()),
             bind: "127.0.0.1:0".into(),
             max_db_connections: 8,
-            oidc: oidc.map(|o| webcare::config::OidcConfig {
-                issuer: o.issuer,
-                audience: o.audience,
-                jwks_url: o.jwks_url,
-                min_refresh_seconds: o.min_refresh_interval.as_secs(),
-            }),
+            oidc,
             ..Default::default()
         };
         let app = webcare::app::App::start(&cfg, workers)

@@ -27,6 +27,12 @@ pub struct OidcSettings {
 pub struct OidcClaims {
     pub sub: Option<String>,
     pub email: Option<String>,
+    /// Set by the web sign-in's authorization request; checked there (the API ignores it).
+    #[serde(default)]
+    pub nonce: Option<String>,
+    /// As the provider sends it (a boolean, or by some providers the string "true"/"false").
+    #[serde(default)]
+    pub email_verified: Option<serde_json::Value>,
 }
 
 #[derive(Default)]

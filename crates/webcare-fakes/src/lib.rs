@@ -10,6 +10,7 @@
 //! a reset, 500, a slow answer (client timeout), a malformed body, or any Graph/X error.
 #![forbid(unsafe_code)]
 
+pub mod oidc;
 pub mod zgw;
 
 use axum::body::Bytes;

@@ -17,9 +17,11 @@ mod contact_page;
 mod cost_model_page;
 mod format;
 mod norms_page;
+pub mod oidc_login;
 mod pages;
 pub mod password;
 mod people_page;
+mod privacy_page;
 mod reports_page;
 mod routing_page;
 mod secret_page;
@@ -46,21 +48,31 @@ pub struct WebState {
     limiter: Arc<session::LoginLimiter>,
     /// The public norms page's figures (`norms_page`).
     norms: norms_page::NormsCache,
+    /// Sign-in through the municipality's identity provider; `None` when not set up.
+    oidc: Option<Arc<oidc_login::WebOidc>>,
 }
 
 /// The web app's routes, at `/` beside the API. The composition root merges it with
 /// `webcare_api::router` and serves it with `ConnectInfo<SocketAddr>` (sign-in is rate-limited
 /// per IP).
 pub fn router(app: AppState) -> Router {
+    router_with_oidc(app, None)
+}
+
+/// The web app with sign-in through the identity provider (`oidc_login`) when `oidc` is given.
+pub fn router_with_oidc(app: AppState, oidc: Option<oidc_login::WebOidcSettings>) -> Router {
     let state = WebState {
         app,
         limiter: Arc::new(session::LoginLimiter::default()),
         norms: Default::default(),
+        oidc: oidc.map(|o| Arc::new(oidc_login::WebOidc::new(o))),
     };
     let assets = Router::new().route("/assets/{name}", get(assets::serve));
     let pages = Router::new()
         .route("/", get(pages::home))
         .route("/login", get(session::login_page).post(session::login))
+        .route("/login/oidc", get(oidc_login::start))
+        .route(oidc_login::CALLBACK_PATH, get(oidc_login::callback))
         .route("/logout", post(session::logout))
         .route("/inbox", get(pages::inbox))
         .route("/inbox/rows", get(pages::inbox_rows))
@@ -160,6 +172,11 @@ pub fn router(app: AppState) -> Router {
             post(people_page::save_route::<Norm>),
         )
         .route("/cases/{id}", get(pages::case_page))
+        .route("/privacy", get(privacy_page::page))
+        .route("/privacy/bewaarplicht", post(privacy_page::hold))
+        .route("/privacy/inzage", get(privacy_page::lookup))
+        .route("/privacy/burgers/{id}", get(privacy_page::access_log))
+        .route("/privacy/burgers/{id}/export", post(privacy_page::export))
         .route("/burgers/{id}", get(contact_page::page))
         .route("/burgers/{id}/wissen", post(contact_page::erase))
         .route("/cases/{id}/replies", get(pages::case_replies))

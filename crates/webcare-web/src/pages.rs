@@ -36,6 +36,8 @@ pub struct Layout {
     pub js: String,
     pub lead: bool,
     pub admin: bool,
+    /// The privacy officer's page (`/privacy`) is in the menu (privacy officer, admin).
+    pub privacy: bool,
 }
 
 impl Layout {
@@ -48,6 +50,7 @@ impl Layout {
             js: crate::assets::own_js(),
             lead: false,
             admin: false,
+            privacy: false,
         }
     }
 
@@ -61,6 +64,7 @@ impl Layout {
             js: crate::assets::own_js(),
             lead: matches!(role, Role::Teamlead | Role::Admin),
             admin: role == Role::Admin,
+            privacy: matches!(role, Role::PrivacyOfficer | Role::Admin),
         }
     }
 }
@@ -130,6 +134,7 @@ pub(crate) fn allowed<P: Policy>(user: &WebUser) -> Result<Authorized<P>, Respon
 pub async fn home(user: Option<WebUser>) -> Redirect {
     match user {
         Some(u) if u.principal.role == Role::Teamlead => Redirect::to("/board"),
+        Some(u) if u.principal.role == Role::PrivacyOfficer => Redirect::to("/privacy"),
         Some(_) => Redirect::to("/inbox"),
         None => Redirect::to("/login"),
     }

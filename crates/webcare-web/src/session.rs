@@ -43,25 +43,30 @@ pub struct WebUser {
     pub id_hash: String,
 }
 
-fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE)
+}
+
+/// The value of the cookie `name`, if the request carries it.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
 }
 
 /// Served over https (directly, or behind a proxy that says so): the cookie gets `Secure`.
-fn is_https(headers: &HeaderMap) -> bool {
+pub(crate) fn is_https(headers: &HeaderMap) -> bool {
     headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
@@ -156,7 +161,7 @@ async fn current_user(web: &WebState, headers: &HeaderMap) -> Result<Option<WebU
     }))
 }
 
-fn internal(e: webcare_store::StoreError) -> Response {
+pub(crate) fn internal(e: webcare_store::StoreError) -> Response {
     tracing::error!(error = %e, "session lookup failed");
     error_page(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -229,24 +234,30 @@ impl LoginLimiter {
 
 #[derive(Template)]
 #[template(path = "login.html")]
-struct LoginPage {
+pub(crate) struct LoginPage {
     layout: Layout,
     email: String,
     error: Option<String>,
+    /// "Inloggen met <provider>" when sign-in through the identity provider is set up.
+    provider: Option<String>,
 }
 
-pub async fn login_page(user: Option<WebUser>) -> Response {
+impl LoginPage {
+    pub(crate) fn new(web: &WebState, email: String, error: Option<String>) -> LoginPage {
+        LoginPage {
+            layout: Layout::anonymous("Inloggen"),
+            email,
+            error,
+            provider: web.oidc.as_ref().map(|o| o.provider_name().to_owned()),
+        }
+    }
+}
+
+pub async fn login_page(State(web): State<WebState>, user: Option<WebUser>) -> Response {
     if user.is_some() {
         return Redirect::to("/inbox").into_response();
     }
-    crate::pages::render(
-        StatusCode::OK,
-        LoginPage {
-            layout: Layout::anonymous("Inloggen"),
-            email: String::new(),
-            error: None,
-        },
-    )
+    crate::pages::render(StatusCode::OK, LoginPage::new(&web, String::new(), None))
 }
 
 impl axum::extract::OptionalFromRequestParts<WebState> for WebUser {
@@ -285,11 +296,7 @@ pub async fn login(State(web): State<WebState>, req: Request) -> Response {
     let again = |status: StatusCode, msg: &str| {
         crate::pages::render(
             status,
-            LoginPage {
-                layout: Layout::anonymous("Inloggen"),
-                email: email.clone(),
-                error: Some(msg.to_owned()),
-            },
+            LoginPage::new(&web, email.clone(), Some(msg.to_owned())),
         )
     };
     let now = Utc::now();
@@ -330,6 +337,19 @@ pub async fn login(State(web): State<WebState>, req: Request) -> Response {
         );
     };
     web.limiter.clear(&acct_key);
+    open(&web, user, "password", secure, now).await
+}
+
+/// Opens a session for `user` (signed in `via` a password or the identity provider): the cookie,
+/// the audit line, and on to the inbox.
+pub(crate) async fn open(
+    web: &WebState,
+    user: webcare_store::agent::UserRecord,
+    via: &str,
+    secure: bool,
+    now: DateTime<Utc>,
+) -> Response {
+    let store = &web.app.store;
     let raw = random_token();
     let record = WebSessionRecord {
         id_hash: webcare_store::token::hash(&raw),
@@ -347,10 +367,16 @@ pub async fn login(State(web): State<WebState>, req: Request) -> Response {
             actor: format!("user:{}:{}", user.id, user.email),
             action: "user.signed_in".into(),
             case_id: None,
-            detail: serde_json::json!({"via": "password"}),
+            detail: serde_json::json!({"via": via}),
         })
         .await;
-    let mut res = Redirect::to("/inbox").into_response();
+    // The privacy officer has no inbox: to their own page.
+    let to = if user.role == webcare_domain::Role::PrivacyOfficer {
+        "/privacy"
+    } else {
+        "/inbox"
+    };
+    let mut res = Redirect::to(to).into_response();
     res.headers_mut().insert(
         header::SET_COOKIE,
         set_cookie(&raw, IDLE.num_seconds(), secure),

@@ -231,7 +231,10 @@ impl App {
         // is known (the outer router only sees its fallback).
         let (mut web, mut api) = if workers.api {
             (
-                webcare_web::router(state.clone()),
+                webcare_web::router_with_oidc(
+                    state.clone(),
+                    cfg.oidc.as_ref().and_then(|o| o.web()),
+                ),
                 webcare_api::router(state.clone()),
             )
         } else {

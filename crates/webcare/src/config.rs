@@ -203,7 +203,8 @@ impl Default for SlaSettings {
     }
 }
 
-/// OIDC sign-in for agents: bearer JWTs from the municipality's identity provider.
+/// OIDC sign-in for agents: bearer JWTs from the municipality's identity provider for the API,
+/// and (with `redirect_url`) sign-in to the web app by the authorization code flow with PKCE.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct OidcConfig {
     /// Expected `iss` claim.
@@ -215,10 +216,62 @@ pub struct OidcConfig {
     /// Least seconds between two key-set fetches on an unknown key id.
     #[serde(default = "default_jwks_refresh")]
     pub min_refresh_seconds: u64,
+    /// Web sign-in is on when this is set: our callback as registered at the provider,
+    /// `https://<desk>/login/oidc/callback`.
+    #[serde(default)]
+    pub redirect_url: Option<String>,
+    /// The web app's client id at the provider; default `audience`.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// For a confidential client; write-only (never logged or shown).
+    #[serde(default)]
+    pub client_secret: Option<Secret>,
+    /// Default: from `<issuer>/.well-known/openid-configuration`.
+    #[serde(default)]
+    pub authorization_endpoint: Option<String>,
+    #[serde(default)]
+    pub token_endpoint: Option<String>,
+    /// On the sign-in button: "Inloggen met <provider_name>".
+    #[serde(default = "default_provider_name")]
+    pub provider_name: String,
+    /// The ID token claim that names the desk user: `email` or `sub` (the user's `subject`).
+    #[serde(default)]
+    pub user_claim: OidcUserClaim,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OidcUserClaim {
+    #[default]
+    Email,
+    Sub,
 }
 
 fn default_jwks_refresh() -> u64 {
     30
+}
+
+/// Empty names (not a valid configuration by itself): for `..Default::default()` in code.
+impl Default for OidcConfig {
+    fn default() -> Self {
+        Self {
+            issuer: String::new(),
+            audience: String::new(),
+            jwks_url: String::new(),
+            min_refresh_seconds: default_jwks_refresh(),
+            redirect_url: None,
+            client_id: None,
+            client_secret: None,
+            authorization_endpoint: None,
+            token_endpoint: None,
+            provider_name: default_provider_name(),
+            user_claim: OidcUserClaim::Email,
+        }
+    }
+}
+
+fn default_provider_name() -> String {
+    "de inlogdienst van de gemeente".into()
 }
 
 impl OidcConfig {
@@ -230,6 +283,33 @@ impl OidcConfig {
             min_refresh_interval: std::time::Duration::from_secs(self.min_refresh_seconds),
         }
     }
+
+    /// The web sign-in's settings; `None` when `redirect_url` is not set.
+    pub fn web(&self) -> Option<webcare_web::oidc_login::WebOidcSettings> {
+        use webcare_web::oidc_login::UserClaim;
+        Some(webcare_web::oidc_login::WebOidcSettings {
+            provider_name: self.provider_name.clone(),
+            issuer: self.issuer.clone(),
+            client_id: self
+                .client_id
+                .clone()
+                .unwrap_or_else(|| self.audience.clone()),
+            client_secret: self.client_secret.as_ref().map(|s| s.0.clone()),
+            redirect_url: self.redirect_url.clone()?,
+            authorization_endpoint: self.authorization_endpoint.clone(),
+            token_endpoint: self.token_endpoint.clone(),
+            jwks_url: self.jwks_url.clone(),
+            user_claim: match self.user_claim {
+                OidcUserClaim::Email => UserClaim::Email,
+                OidcUserClaim::Sub => UserClaim::Sub,
+            },
+            min_refresh_interval: std::time::Duration::from_secs(self.min_refresh_seconds),
+        })
+    }
+}
+
+fn is_http_url(u: &str) -> bool {
+    u.starts_with("https://") || u.starts_with("http://")
 }
 
 impl SlaSettings {
@@ -322,6 +402,7 @@ const FILE_SECRETS: &[&str] = &[
     "RETENTION__HASH_KEY",
     "ZGW__SECRET",
     "ZGW__CALLBACK_AUTH",
+    "OIDC__CLIENT_SECRET",
 ];
 
 impl Config {
@@ -412,6 +493,25 @@ impl Config {
                 !o.issuer.is_empty() && !o.audience.is_empty(),
                 "oidc.issuer and oidc.audience must be set"
             );
+            if let Some(r) = &o.redirect_url {
+                anyhow::ensure!(
+                    is_http_url(r) && r.ends_with(webcare_web::oidc_login::CALLBACK_PATH),
+                    "oidc.redirect_url must be the desk's own http(s) URL ending in {}",
+                    webcare_web::oidc_login::CALLBACK_PATH
+                );
+                anyhow::ensure!(
+                    is_http_url(&o.issuer),
+                    "oidc.issuer must be an http(s) URL for web sign-in (discovery)"
+                );
+            }
+            for (name, v) in [
+                ("authorization_endpoint", &o.authorization_endpoint),
+                ("token_endpoint", &o.token_endpoint),
+            ] {
+                if let Some(v) = v {
+                    anyhow::ensure!(is_http_url(v), "oidc.{name} must be an http(s) URL");
+                }
+            }
         }
         anyhow::ensure!(
             self.body_limit_bytes >= 1024,
@@ -501,6 +601,47 @@ mod tests {
             assert_eq!(o.audience, "webcare");
             assert_eq!(o.min_refresh_seconds, 30);
             jail.set_env("WEBCARE_OIDC__JWKS_URL", "file:///etc/passwd");
+            assert!(Config::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn web_sign_in_is_on_with_a_redirect_url_and_its_secret_is_redacted() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("WEBCARE_OIDC__ISSUER", "https://idp.example");
+            jail.set_env("WEBCARE_OIDC__AUDIENCE", "webcare");
+            jail.set_env("WEBCARE_OIDC__JWKS_URL", "https://idp.example/jwks");
+            let o = Config::load(None).unwrap().oidc.unwrap();
+            assert!(
+                o.web().is_none(),
+                "bearer tokens only without a redirect URL"
+            );
+            jail.set_env(
+                "WEBCARE_OIDC__REDIRECT_URL",
+                "https://desk.example/login/oidc/callback",
+            );
+            jail.set_env("WEBCARE_OIDC__USER_CLAIM", "sub");
+            jail.create_file("secret", "s3cret-value\n")?;
+            jail.set_env("WEBCARE_OIDC__CLIENT_SECRET_FILE", "secret");
+            let cfg = Config::load(None).unwrap();
+            let w = cfg.oidc.as_ref().unwrap().web().unwrap();
+            assert_eq!(w.client_id, "webcare", "the audience by default");
+            assert_eq!(w.client_secret.as_deref(), Some("s3cret-value"));
+            assert_eq!(w.user_claim, webcare_web::oidc_login::UserClaim::Sub);
+            assert!(w.authorization_endpoint.is_none(), "from discovery");
+            assert!(!format!("{cfg:?}").contains("s3cret"));
+            assert!(!format!("{w:?}").contains("s3cret"));
+            jail.set_env(
+                "WEBCARE_OIDC__REDIRECT_URL",
+                "https://desk.example/elsewhere",
+            );
+            assert!(Config::load(None).is_err());
+            jail.set_env(
+                "WEBCARE_OIDC__REDIRECT_URL",
+                "https://desk.example/login/oidc/callback",
+            );
+            jail.set_env("WEBCARE_OIDC__TOKEN_ENDPOINT", "ftp://idp.example/token");
             assert!(Config::load(None).is_err());
             Ok(())
         });

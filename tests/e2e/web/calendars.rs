@@ -53,6 +53,14 @@ async fn the_admin_keeps_the_calendars_on_the_page(app: TestApp) {
     assert!(p
         .body
         .contains(r#"id="maandag" name="maandag" value="08:30-17:00""#));
+    // No calendar yet: a sentence says so (and what holds meanwhile), not an empty table.
+    assert!(
+        p.body
+            .contains(r#"id="no-calendars">Er is nog geen kalender."#),
+        "{}",
+        p.body
+    );
+    assert!(!p.body.contains("wc-inbox"));
 
     // The domain's refusals, in Dutch beside the fields; nothing made.
     let bad = [

@@ -1,0 +1,398 @@
+//! The privacy officer's page (`/privacy`, issue 15; the admin too): the retention terms in force,
+//! what the next retention run would anonymise, legal holds on a case or a citizen, and for a
+//! citizen's request who read their data (the access log) and the export. It calls the API's own
+//! handlers (`webcare_api::routes::{retention, contacts}`), so the page allows, audits and refuses
+//! exactly what the API does.
+
+use crate::format::datetime;
+use crate::pages::{allowed, api_error_page, render, Layout};
+use crate::session::WebUser;
+use crate::WebState;
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use serde::Deserialize;
+use std::collections::HashMap;
+use uuid::Uuid;
+use webcare_api::auth::roles;
+use webcare_api::error::ApiError;
+use webcare_api::extract::{ApiJson, ApiQuery, IdPath};
+use webcare_api::routes::contacts as contacts_api;
+use webcare_api::routes::retention::{self as api, LegalHold};
+use webcare_api::routes::PageQuery;
+use webcare_desk::DeskError;
+use webcare_domain::CaseKind;
+
+const BASE: &str = "/privacy";
+/// Rows of the access log shown on the page; the export holds them all.
+const LOG_ROWS: u32 = 200;
+
+fn kind_label(k: Option<CaseKind>) -> String {
+    match k {
+        Some(CaseKind::Vraag) => "Vraag",
+        Some(CaseKind::Melding) => "Melding",
+        Some(CaseKind::Klacht) => "Klacht",
+        Some(CaseKind::Compliment) => "Compliment",
+        Some(CaseKind::Overig) => "Overig",
+        None => "Zonder soort",
+    }
+    .into()
+}
+
+/// `365` days as "365 dagen (1 jaar)" where it is whole years.
+fn days_label(days: u32) -> String {
+    if days > 0 && days.is_multiple_of(365) {
+        let y = days / 365;
+        format!("{days} dagen ({y} jaar)")
+    } else {
+        format!("{days} dagen")
+    }
+}
+
+/// What a line of the access log says, in Dutch (unknown actions as they are stored).
+fn action_label(action: &str) -> String {
+    match action {
+        "contact.read" => "Burger bekeken",
+        "case.read" => "Zaak bekeken",
+        "contact.exported" => "Gegevens uitgevoerd (export)",
+        "contact.access_log_read" => "Inzageoverzicht bekeken",
+        "contact.suggestions_read" => "Mogelijke dubbelen bekeken",
+        "contact.updated" => "Burger gewijzigd",
+        "contact.identity_linked" => "Account gekoppeld",
+        "contact.identity_unlinked" => "Account ontkoppeld",
+        "contact.legal_hold_set" => "Bewaarplicht op burger gezet",
+        "contact.legal_hold_released" => "Bewaarplicht op burger opgeheven",
+        "case.legal_hold_set" => "Bewaarplicht op zaak gezet",
+        "case.legal_hold_released" => "Bewaarplicht op zaak opgeheven",
+        other => return other.to_owned(),
+    }
+    .into()
+}
+
+/// Who did it: `user:<id>:<email>` as the e-mail address, tokens and the system as they are.
+fn actor_label(actor: &str) -> String {
+    let mut parts = actor.splitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("user"), Some(_), Some(email)) => email.to_owned(),
+        _ => actor.to_owned(),
+    }
+}
+
+pub struct Row {
+    pub cells: Vec<String>,
+}
+
+/// The legal-hold form as typed, with its messages.
+#[derive(Default, Deserialize)]
+pub struct HoldForm {
+    #[serde(default)]
+    soort: String,
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    reden: String,
+    #[serde(default)]
+    actie: String,
+}
+
+#[derive(Template)]
+#[template(path = "privacy.html")]
+struct PrivacyPage {
+    layout: Layout,
+    terms_version: i64,
+    terms: Vec<Row>,
+    preview_at: String,
+    preview_cases: u64,
+    preview: Vec<Row>,
+    journal_entries: u64,
+    hold: HoldForm,
+    id_error: String,
+    reden_error: String,
+    hold_error: String,
+    notice: String,
+    burger: String,
+    burger_error: String,
+}
+
+async fn privacy_page(web: &WebState, user: &WebUser) -> Result<PrivacyPage, Response> {
+    let caller = allowed::<roles::Privacy>(user)?;
+    let Json(t) = api::get_terms(State(web.app.clone()), caller)
+        .await
+        .map_err(api_error_page)?;
+    let caller = allowed::<roles::Privacy>(user)?;
+    let Json(p) = api::preview(State(web.app.clone()), caller)
+        .await
+        .map_err(api_error_page)?;
+    let mut terms: Vec<Row> = t
+        .in_force
+        .kinds
+        .iter()
+        .map(|(k, d)| Row {
+            cells: vec![kind_label(Some(*k)), String::new(), days_label(*d)],
+        })
+        .collect();
+    terms.extend(t.in_force.themes.iter().map(|th| Row {
+        cells: vec![
+            kind_label(Some(th.kind)),
+            th.theme.clone(),
+            days_label(th.days),
+        ],
+    }));
+    terms.push(Row {
+        cells: vec![
+            "Al het andere".into(),
+            String::new(),
+            days_label(t.in_force.default_days),
+        ],
+    });
+    Ok(PrivacyPage {
+        layout: Layout::of(user, "Privacy"),
+        terms_version: t.version,
+        terms,
+        preview_at: datetime(p.at),
+        preview_cases: p.cases,
+        preview: p
+            .kinds
+            .iter()
+            .map(|k| Row {
+                cells: vec![
+                    kind_label(k.kind),
+                    k.cases.to_string(),
+                    datetime(k.oldest_closing),
+                ],
+            })
+            .collect(),
+        journal_entries: p.journal_entries,
+        hold: HoldForm::default(),
+        id_error: String::new(),
+        reden_error: String::new(),
+        hold_error: String::new(),
+        notice: String::new(),
+        burger: String::new(),
+        burger_error: String::new(),
+    })
+}
+
+/// `GET /privacy` (privacy officer, admin).
+pub async fn page(
+    State(web): State<WebState>,
+    user: WebUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut page = match privacy_page(&web, &user).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    page.notice = match q.get("klaar").map(String::as_str) {
+        Some("geplaatst") => {
+            "De bewaarplicht is geplaatst: dit wordt niet geanonimiseerd zolang die geldt.".into()
+        }
+        Some("opgeheven") => "De bewaarplicht is opgeheven.".into(),
+        _ => String::new(),
+    };
+    render(StatusCode::OK, page)
+}
+
+/// `POST /privacy/bewaarplicht`: place or lift a legal hold on a case or a citizen, as
+/// `POST|DELETE /api/v1/{cases|contacts}/{id}/legal-hold`. Bad input is shown next to the fields
+/// and changes nothing.
+pub async fn hold(State(web): State<WebState>, user: WebUser, Form(f): Form<HoldForm>) -> Response {
+    let mut page = match privacy_page(&web, &user).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let place = f.actie != "opheffen";
+    let case = f.soort != "burger";
+    let id = Uuid::parse_str(f.id.trim()).ok();
+    if id.is_none() {
+        page.id_error = "Vul het nummer (UUID) van de zaak of burger in.".into();
+    }
+    let reason = f.reden.trim();
+    if place && (reason.is_empty() || reason.chars().count() > 500) {
+        page.reden_error =
+            "Geef een reden op (1 tot 500 tekens), bijvoorbeeld „formele klacht in behandeling”."
+                .into();
+    }
+    let result = match id {
+        Some(id) if page.reden_error.is_empty() => {
+            let caller = match allowed::<roles::Privacy>(&user) {
+                Ok(c) => c,
+                Err(r) => return r,
+            };
+            let (s, path) = (State(web.app.clone()), IdPath(id));
+            let body = || {
+                ApiJson(LegalHold {
+                    reason: reason.to_owned(),
+                })
+            };
+            Some(match (case, place) {
+                (true, true) => api::hold_case(s, caller, path, body()).await,
+                (true, false) => api::release_case(s, caller, path).await,
+                (false, true) => api::hold_contact(s, caller, path, body()).await,
+                (false, false) => api::release_contact(s, caller, path).await,
+            })
+        }
+        _ => None,
+    };
+    match result {
+        Some(Ok(_)) => {
+            let done = if place { "geplaatst" } else { "opgeheven" };
+            return Redirect::to(&format!("{BASE}?klaar={done}")).into_response();
+        }
+        Some(Err(ApiError::Desk(DeskError::NotFound(_)))) => {
+            page.id_error = if case {
+                "Er is geen zaak met dit nummer.".into()
+            } else {
+                "Er is geen burger met dit nummer.".into()
+            };
+        }
+        Some(Err(ApiError::Desk(DeskError::Invalid(_)))) => {
+            page.reden_error = "Geef een reden op (1 tot 500 tekens).".into();
+        }
+        Some(Err(ApiError::Desk(DeskError::Conflict(why)))) => {
+            page.hold_error = format!("Dat kan nu niet: {why}");
+        }
+        Some(Err(e)) => return api_error_page(e),
+        None => {}
+    }
+    if page.hold_error.is_empty() {
+        page.hold_error = "Niets gewijzigd; zie de melding bij het veld.".into();
+    }
+    page.hold = f;
+    render(StatusCode::BAD_REQUEST, page)
+}
+
+#[derive(Template)]
+#[template(path = "privacy_contact.html")]
+struct AccessLogPage {
+    layout: Layout,
+    id: String,
+    rows: Vec<Row>,
+    more: bool,
+}
+
+fn contact_id(raw: &str) -> Option<Uuid> {
+    Uuid::parse_str(raw.trim()).ok()
+}
+
+/// `GET /privacy/inzage?burger=<id>`: the form on `/privacy` leads here; a bad number is shown
+/// at the field.
+pub async fn lookup(
+    State(web): State<WebState>,
+    user: WebUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let raw = q.get("burger").cloned().unwrap_or_default();
+    match contact_id(&raw) {
+        Some(id) => Redirect::to(&format!("{BASE}/burgers/{id}")).into_response(),
+        None => {
+            let mut page = match privacy_page(&web, &user).await {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            page.burger = raw;
+            page.burger_error = "Vul het nummer (UUID) van de burger in.".into();
+            render(StatusCode::BAD_REQUEST, page)
+        }
+    }
+}
+
+fn not_found() -> Response {
+    crate::pages::error_page(StatusCode::NOT_FOUND, "Deze burger bestaat niet.")
+}
+
+/// `GET /privacy/burgers/{id}`: who read or changed this citizen's data (the API's access log,
+/// which records this look too), and the export.
+pub async fn access_log(
+    State(web): State<WebState>,
+    user: WebUser,
+    Path(raw): Path<String>,
+) -> Response {
+    let Some(id) = contact_id(&raw) else {
+        return not_found();
+    };
+    let caller = match allowed::<roles::ContactPrivacy>(&user) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let uri: Uri = format!("/api/v1/contacts/{id}/access-log")
+        .parse()
+        .expect("a path");
+    let log = contacts_api::access_log(
+        State(web.app.clone()),
+        caller,
+        IdPath(id),
+        uri,
+        ApiQuery(PageQuery {
+            cursor: None,
+            limit: Some(LOG_ROWS),
+        }),
+    )
+    .await;
+    let Json(list) = match log {
+        Ok(l) => l,
+        Err(ApiError::Desk(DeskError::NotFound(_))) => return not_found(),
+        Err(e) => return api_error_page(e),
+    };
+    render(
+        StatusCode::OK,
+        AccessLogPage {
+            layout: Layout::of(&user, "Inzage burger"),
+            id: id.to_string(),
+            more: list.next.is_some(),
+            rows: list
+                .items
+                .iter()
+                .map(|a| Row {
+                    cells: vec![
+                        datetime(a.at),
+                        actor_label(&a.actor),
+                        action_label(&a.action),
+                        a.case_id.map(|c| c.to_string()).unwrap_or_default(),
+                    ],
+                })
+                .collect(),
+        },
+    )
+}
+
+/// `POST /privacy/burgers/{id}/export`: everything about the citizen as a JSON download, as
+/// `POST /api/v1/contacts/{id}/export` streams it (and records it in the access log).
+pub async fn export(
+    State(web): State<WebState>,
+    user: WebUser,
+    Path(raw): Path<String>,
+) -> Response {
+    let Some(id) = contact_id(&raw) else {
+        return not_found();
+    };
+    let caller = match allowed::<roles::ContactPrivacy>(&user) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    match contacts_api::export(State(web.app.clone()), caller, IdPath(id)).await {
+        Ok(r) => r,
+        Err(ApiError::Desk(DeskError::NotFound(_))) => not_found(),
+        Err(e) => api_error_page(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_dutch_and_unknown_actions_stay_readable() {
+        assert_eq!(days_label(1825), "1825 dagen (5 jaar)");
+        assert_eq!(days_label(30), "30 dagen");
+        assert_eq!(action_label("contact.read"), "Burger bekeken");
+        assert_eq!(action_label("contact.new_thing"), "contact.new_thing");
+        assert_eq!(
+            actor_label("user:0190:anna@gemeente.test"),
+            "anna@gemeente.test"
+        );
+        assert_eq!(actor_label("token:koppeling"), "token:koppeling");
+    }
+}
