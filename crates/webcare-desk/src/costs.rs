@@ -6,6 +6,7 @@ use crate::principal::Principal;
 use crate::Desk;
 use chrono::{DateTime, Duration, Utc};
 use webcare_domain::costs::{in_force, CostModel, CostModelVersion};
+use webcare_store::versions::NewVersion;
 
 /// The stored versions and the model in force now (the research's defaults when none was ever
 /// stored).
@@ -59,6 +60,11 @@ pub async fn set_model(
     }
     Ok(desk
         .store
-        .save_cost_model(seen, &model, effective_from.unwrap_or(now), &p.actor())
+        .save_cost_model(NewVersion {
+            after: seen,
+            value: &model,
+            effective_from: effective_from.unwrap_or(now),
+            actor: &p.actor(),
+        })
         .await?)
 }

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use webcare_domain::retention::{in_force, Terms, TermsVersion};
 use webcare_domain::CaseKind;
 use webcare_store::retention::{kinds, Anonymised, HoldTarget};
+use webcare_store::versions::NewVersion;
 
 /// Cases read per page of the pre-selection (and anonymised per transaction).
 pub const PAGE: u32 = 1000;
@@ -72,7 +73,12 @@ pub async fn set_terms(
     }
     Ok(desk
         .store
-        .save_retention_terms(seen, &terms, effective_from.unwrap_or(now), &p.actor())
+        .save_retention_terms(NewVersion {
+            after: seen,
+            value: &terms,
+            effective_from: effective_from.unwrap_or(now),
+            actor: &p.actor(),
+        })
         .await?)
 }
 

@@ -31,6 +31,7 @@ mod sqlite;
 pub mod testing;
 pub mod time;
 pub mod token;
+pub mod versions;
 pub mod web_session;
 pub mod zaak;
 

@@ -14,16 +14,22 @@
 use crate::db::{json, query, SqlCore, Tx};
 use crate::erase::{blank_cases, Keys};
 use crate::time::{from_ms, to_ms};
+use crate::versions::{self, NewVersion, Table};
 use crate::{Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use sqlx::types::Json;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 use webcare_domain::retention::{self as rules, Terms, TermsVersion};
 use webcare_domain::{CaseKind, CaseStatus};
+
+const TERMS: Table = Table {
+    name: "retention_term_sets",
+    column: "terms",
+    stale: "the retention terms changed meanwhile",
+};
 
 /// What an anonymisation batch did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -70,13 +76,7 @@ pub trait Retention: Send + Sync {
     async fn retention_terms(&self) -> Result<Vec<TermsVersion>>;
     /// Stores `terms` as the version after `after` (`None`: the first), in force from
     /// `effective_from`. [`StoreError::Conflict`] when another change took that version first.
-    async fn save_retention_terms(
-        &self,
-        after: Option<i64>,
-        terms: &Terms,
-        effective_from: DateTime<Utc>,
-        actor: &str,
-    ) -> Result<TermsVersion>;
+    async fn save_retention_terms(&self, v: NewVersion<'_, Terms>) -> Result<TermsVersion>;
     /// One page (up to `limit` read) of the finished cases of `kind` past `after` that have
     /// expired at `now` under `terms`, not held and not anonymised; and where the page ended
     /// (`None`: nothing more of this kind).
@@ -137,46 +137,23 @@ type CandidateRow = (
 #[async_trait]
 impl<S: SqlCore> Retention for S {
     async fn retention_terms(&self) -> Result<Vec<TermsVersion>> {
-        let rows: Vec<(i64, i64, Json<Terms>)> = query(
-            "SELECT version, effective_from, terms FROM retention_term_sets ORDER BY version",
-        )
-        .fetch_all(self.db().read())
-        .await?;
+        let rows = versions::load(self.db(), &TERMS).await?;
         Ok(rows
             .into_iter()
-            .map(|(version, from, terms)| TermsVersion {
+            .map(|(version, effective_from, terms)| TermsVersion {
                 version,
-                effective_from: from_ms(from),
-                terms: terms.0,
+                effective_from,
+                terms,
             })
             .collect())
     }
 
-    async fn save_retention_terms(
-        &self,
-        after: Option<i64>,
-        terms: &Terms,
-        effective_from: DateTime<Utc>,
-        actor: &str,
-    ) -> Result<TermsVersion> {
-        let version = after.unwrap_or(0) + 1;
-        let from = to_ms(effective_from);
-        query(
-            "INSERT INTO retention_term_sets (version, effective_from, terms, created_by, \
-             created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(version)
-        .bind(from)
-        .bind(json(terms))
-        .bind(actor)
-        .bind(to_ms(Utc::now()))
-        .execute(self.db().write())
-        .await
-        .map_err(|e| e.conflict_if_unique("the retention terms changed meanwhile"))?;
+    async fn save_retention_terms(&self, v: NewVersion<'_, Terms>) -> Result<TermsVersion> {
+        let (version, effective_from) = versions::save(self.db(), &TERMS, v).await?;
         Ok(TermsVersion {
             version,
-            effective_from: from_ms(from),
-            terms: terms.clone(),
+            effective_from,
+            terms: v.value.clone(),
         })
     }
 

@@ -9,7 +9,7 @@ use crate::pages::{allowed, api_error_page, render, Layout};
 use crate::session::WebUser;
 use crate::WebState;
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, FromRequestParts, Path, Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
@@ -299,6 +299,30 @@ pub async fn lookup(
     }
 }
 
+/// The citizen of a `/privacy/burgers/{id}` path whose record the user may see: 404 for a
+/// malformed id, the 403 page for another role.
+pub struct Citizen {
+    id: Uuid,
+    caller: webcare_api::auth::Authorized<roles::ContactPrivacy>,
+}
+
+impl FromRequestParts<WebState> for Citizen {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &WebState,
+    ) -> Result<Self, Response> {
+        let user = WebUser::from_request_parts(parts, state).await?;
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| not_found())?;
+        let id = contact_id(&raw).ok_or_else(not_found)?;
+        let caller = allowed::<roles::ContactPrivacy>(&user)?;
+        Ok(Citizen { id, caller })
+    }
+}
+
 fn not_found() -> Response {
     crate::pages::error_page(StatusCode::NOT_FOUND, "Deze burger bestaat niet.")
 }
@@ -308,15 +332,8 @@ fn not_found() -> Response {
 pub async fn access_log(
     State(web): State<WebState>,
     user: WebUser,
-    Path(raw): Path<String>,
+    Citizen { id, caller }: Citizen,
 ) -> Response {
-    let Some(id) = contact_id(&raw) else {
-        return not_found();
-    };
-    let caller = match allowed::<roles::ContactPrivacy>(&user) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let uri: Uri = format!("/api/v1/contacts/{id}/access-log")
         .parse()
         .expect("a path");
@@ -360,18 +377,7 @@ pub async fn access_log(
 
 /// `POST /privacy/burgers/{id}/export`: everything about the citizen as a JSON download, as
 /// `POST /api/v1/contacts/{id}/export` streams it (and records it in the access log).
-pub async fn export(
-    State(web): State<WebState>,
-    user: WebUser,
-    Path(raw): Path<String>,
-) -> Response {
-    let Some(id) = contact_id(&raw) else {
-        return not_found();
-    };
-    let caller = match allowed::<roles::ContactPrivacy>(&user) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+pub async fn export(State(web): State<WebState>, Citizen { id, caller }: Citizen) -> Response {
     match contacts_api::export(State(web.app.clone()), caller, IdPath(id)).await {
         Ok(r) => r,
         Err(ApiError::Desk(DeskError::NotFound(_))) => not_found(),

@@ -7,6 +7,7 @@ use super::*;
 use chrono::{DateTime, Duration, Utc};
 use webcare_domain::costs::{CostLine, CostModel, Per};
 use webcare_e2e::{expect_problem, TestApp};
+use webcare_store::versions::NewVersion;
 
 webcare_e2e::both_backends!(
     the_costs_report_answers_the_hand_worked_figures,
@@ -37,16 +38,21 @@ async fn the_costs_report_answers_the_hand_worked_figures(app: TestApp) {
     // Versions stored past the API (which refuses a past effective time): 36,500 a year (100 a
     // day in 2026), from Thursday 5 March 73,000 (200 a day). The week costs 3 x 100 + 4 x 200.
     app.store
-        .save_cost_model(None, &fixed(36_500.0), t("2000-01-01T00:00:00Z"), "test")
+        .save_cost_model(NewVersion {
+            after: None,
+            value: &fixed(36_500.0),
+            effective_from: t("2000-01-01T00:00:00Z"),
+            actor: "test",
+        })
         .await
         .unwrap();
     app.store
-        .save_cost_model(
-            Some(1),
-            &fixed(73_000.0),
-            t("2026-03-05T00:00:00+01:00"),
-            "test",
-        )
+        .save_cost_model(NewVersion {
+            after: Some(1),
+            value: &fixed(73_000.0),
+            effective_from: t("2026-03-05T00:00:00+01:00"),
+            actor: "test",
+        })
         .await
         .unwrap();
 
