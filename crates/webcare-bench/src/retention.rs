@@ -12,7 +12,7 @@ use crate::common::*;
 use crate::inbox::CaseRun;
 use std::time::Instant;
 use webcare_domain::retention::Terms;
-use webcare_store::retention::kinds;
+use webcare_store::retention::{kinds, ExpiryQuery};
 
 pub fn default_cases(quick: bool) -> usize {
     if quick {
@@ -109,7 +109,15 @@ pub async fn run(c: &CaseRun, report: &mut Report) -> anyhow::Result<()> {
     for kind in kinds() {
         let mut after = None;
         loop {
-            let (page, next) = store.expired_cases(kind, &terms, now, after, 1000).await?;
+            let (page, next) = store
+                .expired_cases(&ExpiryQuery {
+                    kind,
+                    terms: &terms,
+                    now,
+                    after,
+                    limit: 1000,
+                })
+                .await?;
             let ids: Vec<_> = page.iter().map(|e| e.id).collect();
             done += store.anonymise_cases(&ids, &key, now).await?;
             match next {

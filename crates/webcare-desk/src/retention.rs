@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 use webcare_domain::retention::{in_force, Terms, TermsVersion};
 use webcare_domain::CaseKind;
-use webcare_store::retention::{kinds, Anonymised, HoldTarget};
+use webcare_store::retention::{kinds, Anonymised, ExpiryQuery, HoldTarget};
 use webcare_store::versions::NewVersion;
 
 /// Cases read per page of the pre-selection (and anonymised per transaction).
@@ -108,7 +108,13 @@ pub async fn preview(desk: &Desk, now: DateTime<Utc>, journal_days: u32) -> Desk
         loop {
             let (page, next) = desk
                 .store
-                .expired_cases(kind, &terms, now, after, PAGE)
+                .expired_cases(&ExpiryQuery {
+                    kind,
+                    terms: &terms,
+                    now,
+                    after,
+                    limit: PAGE,
+                })
                 .await?;
             for c in page {
                 let e = counts.entry(c.kind).or_insert(KindCount {
@@ -176,7 +182,13 @@ pub async fn run(
             // starts where the unexpired (a longer theme term) or skipped ones end.
             let (page, next) = desk
                 .store
-                .expired_cases(kind, &terms, now, after, batch)
+                .expired_cases(&ExpiryQuery {
+                    kind,
+                    terms: &terms,
+                    now,
+                    after,
+                    limit: batch,
+                })
                 .await?;
             let ids: Vec<_> = page.iter().map(|c| c.id).collect();
             out.anonymised += desk.store.anonymise_cases(&ids, &settings.key, now).await?;

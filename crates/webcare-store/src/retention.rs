@@ -58,6 +58,16 @@ pub struct Expired {
 /// Where a page of the pre-selection of one kind ends: (closing, id).
 pub type After = Option<(i64, Uuid)>;
 
+/// One page of a kind's expired cases: at `now` under `terms`, up to `limit` read past `after`.
+#[derive(Debug, Clone, Copy)]
+pub struct ExpiryQuery<'a> {
+    pub kind: Option<CaseKind>,
+    pub terms: &'a Terms,
+    pub now: DateTime<Utc>,
+    pub after: After,
+    pub limit: u32,
+}
+
 /// The kinds a run walks, each an index range of its own (`None`: unclassified cases).
 pub fn kinds() -> impl Iterator<Item = Option<CaseKind>> {
     std::iter::once(None).chain(CaseKind::ALL.iter().copied().map(Some))
@@ -80,14 +90,7 @@ pub trait Retention: Send + Sync {
     /// One page (up to `limit` read) of the finished cases of `kind` past `after` that have
     /// expired at `now` under `terms`, not held and not anonymised; and where the page ended
     /// (`None`: nothing more of this kind).
-    async fn expired_cases(
-        &self,
-        kind: Option<CaseKind>,
-        terms: &Terms,
-        now: DateTime<Utc>,
-        after: After,
-        limit: u32,
-    ) -> Result<(Vec<Expired>, After)>;
+    async fn expired_cases(&self, q: &ExpiryQuery<'_>) -> Result<(Vec<Expired>, After)>;
     /// Anonymises the cases `ids` (found expired) in one transaction, those still finished,
     /// not held and not anonymised; then their contacts that have nothing left to keep. `key`
     /// keys the hash that replaces the platform user ids.
@@ -157,14 +160,14 @@ impl<S: SqlCore> Retention for S {
         })
     }
 
-    async fn expired_cases(
-        &self,
-        kind: Option<CaseKind>,
-        terms: &Terms,
-        now: DateTime<Utc>,
-        after: After,
-        limit: u32,
-    ) -> Result<(Vec<Expired>, After)> {
+    async fn expired_cases(&self, q: &ExpiryQuery<'_>) -> Result<(Vec<Expired>, After)> {
+        let ExpiryQuery {
+            kind,
+            terms,
+            now,
+            after,
+            limit,
+        } = *q;
         let cut = to_ms(now - Duration::days(i64::from(terms.shortest_for(kind))));
         // The literal predicate of the partial index `cases_retention`, so both planners use it.
         let mut q = query(format!(
