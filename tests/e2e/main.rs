@@ -16,3 +16,4 @@ mod web;
 mod webhook_load;
 mod x_poller;
 mod zaak;
+mod zgw_admin;

@@ -31,6 +31,7 @@ pub mod time;
 pub mod token;
 pub mod web_session;
 pub mod zaak;
+pub mod zgw_admin;
 
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -160,6 +161,7 @@ pub trait Store:
     + retention::Retention
     + zaak::ZaakJobs
     + notificatie::Notificaties
+    + zgw_admin::ZgwAdmin
 {
     /// The backend's name: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

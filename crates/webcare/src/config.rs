@@ -634,7 +634,10 @@ mod tests {
             let cfg = Config::load(Some(Path::new("w.toml"))).unwrap();
             let z = cfg.zgw.unwrap();
             assert_eq!(z.rsin, "002220647");
-            assert_eq!(z.statustypen.afgerond, format!("{oz}/st/3"));
+            assert_eq!(
+                z.statustypen.as_ref().unwrap().afgerond,
+                format!("{oz}/st/3")
+            );
             Ok(())
         });
     }
