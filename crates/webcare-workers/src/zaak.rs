@@ -358,8 +358,6 @@ async fn create(
         );
         call.post("statussen", &body).await?;
     }
-    // The crash test kills the process here: Open Zaak has the zaak, the desk has not recorded it.
-    webcare_store::crash::crash_point("zaak.before_record");
     Ok((url, number))
 }
 

@@ -289,8 +289,12 @@ pub struct Config {
     /// retention
     /// (`WEBCARE_ROLES=api,sla`; `serve --roles` overrides). See docs/OPERATIONS.md.
     pub roles: crate::roles::Roles,
-    /// The municipality's zaaksysteem (Open Zaak); off when absent.
+    /// The municipality's zaaksysteem (Open Zaak); off when absent (or set through the admin
+    /// API, whose stored settings take precedence).
     pub zgw: Option<webcare_desk::zgw::ZgwSettings>,
+    /// How long a zaak job sent by a node stays that node's: a node that dies mid-call leaves
+    /// it to another (or its own restart) after this.
+    pub zaak_lease_seconds: u64,
 }
 
 impl Default for Config {
@@ -311,6 +315,7 @@ impl Default for Config {
             oidc: None,
             roles: crate::roles::Roles::all(),
             zgw: None,
+            zaak_lease_seconds: 60,
         }
     }
 }
@@ -377,6 +382,10 @@ impl Config {
         anyhow::ensure!(
             (1..=2000).contains(&self.ingest.max_batch),
             "ingest.max_batch must be between 1 and 2000"
+        );
+        anyhow::ensure!(
+            self.zaak_lease_seconds >= 1,
+            "zaak_lease_seconds must be at least 1"
         );
         anyhow::ensure!(
             self.ingest.journal_lease_seconds >= 1,
