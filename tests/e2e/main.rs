@@ -9,6 +9,7 @@ mod input_contract;
 mod notificaties;
 mod outbox;
 mod replies;
+mod routing_effective;
 mod sla;
 mod sla_reselect;
 mod sla_truth;

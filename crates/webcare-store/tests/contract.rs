@@ -1305,7 +1305,7 @@ async fn routing_rules_route_new_cases_in_the_ingest_transaction(store: Arc<dyn 
         },
     );
     let set = store
-        .save_routing_rules(None, &[lights.clone(), waste], "admin")
+        .save_routing_rules(None, &[lights.clone(), waste], "admin", None)
         .await
         .unwrap();
 
@@ -1409,7 +1409,7 @@ async fn routing_rules_route_new_cases_in_the_ingest_transaction(store: Arc<dyn 
     let mut off = lights.clone();
     off.spec.enabled = false;
     store
-        .save_routing_rules(Some(set.version), &[off], "admin")
+        .save_routing_rules(Some(set.version), &[off], "admin", None)
         .await
         .unwrap();
     let mut m = msg("r-5", "u5", Visibility::Public);
