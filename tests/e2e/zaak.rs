@@ -40,7 +40,9 @@ mod not_configured {
 /// the zaak worker).
 pub struct ZaakApp {
     pub(crate) base: String,
-    admin: String,
+    /// The database, for a second node on it.
+    pub(crate) database_url: String,
+    pub(crate) admin: String,
     pub(crate) client: reqwest::Client,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) oz: FakeOpenZaak,
@@ -78,7 +80,7 @@ impl ZaakApp {
         };
         zgw.check().unwrap();
         let cfg = webcare::config::Config {
-            database_url: webcare::config::Secret(url),
+            database_url: webcare::config::Secret(url.clone()),
             bind: "127.0.0.1:0".into(),
             max_db_connections: 8,
             zgw: in_config.then_some(zgw),
@@ -105,6 +107,7 @@ impl ZaakApp {
             .unwrap();
         Some(ZaakApp {
             base: format!("http://{}", app.addr),
+            database_url: url,
             admin,
             client: reqwest::Client::new(),
             store: app.store.clone(),

@@ -17,6 +17,7 @@ webcare_e2e::both_backends!(
     the_abonnement_is_registered_once_and_its_notifications_reach_the_desk,
     settings_are_validated_and_their_secrets_never_shown,
     a_status_and_a_rol_committed_but_answered_500_are_not_sent_twice,
+    a_change_on_one_node_applies_on_another_within_a_second,
 );
 
 mod without_zgw_in_the_config {
@@ -363,4 +364,54 @@ async fn settings_apply_without_a_restart_and_statustypen_come_from_the_catalogi
         .count();
     assert_eq!(lookups, 1);
     app.no_violations();
+}
+
+async fn a_change_on_one_node_applies_on_another_within_a_second(app: ZaakApp) {
+    // A second node on the same database, with no [zgw] in its configuration file.
+    let cfg = webcare::config::Config {
+        database_url: webcare::config::Secret(app.database_url.clone()),
+        bind: "127.0.0.1:0".into(),
+        max_db_connections: 4,
+        ..Default::default()
+    };
+    let other = webcare::app::App::start(&cfg, webcare_e2e::Workers::none())
+        .await
+        .unwrap();
+    let other_base = format!("http://{}", other.addr);
+    let get_other = || async {
+        let res = app
+            .client
+            .get(format!("{other_base}/api/v1/zgw/settings"))
+            .bearer_auth(&app.admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        res.json::<Value>().await.unwrap()
+    };
+    assert_eq!(get_other().await["source"], "none");
+    let mut body = settings_body(&app);
+    body["rsin"] = json!("001005650");
+    let (s, v) = app
+        .json(Method::PUT, "/api/v1/zgw/settings", Some(body))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let changed = tokio::time::Instant::now();
+    let mut seen = Value::Null;
+    while changed.elapsed() < Duration::from_secs(3) {
+        seen = get_other().await;
+        if seen["source"] == "database" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen["source"], "database", "{seen}");
+    assert_eq!(seen["rsin"], "001005650");
+    assert_eq!(seen["version"], 1);
+    // The secret came from the first node's configuration file and was stored with the change.
+    assert_eq!(seen["secretSet"], true);
+    assert!(
+        changed.elapsed() < Duration::from_millis(2500),
+        "within the cache's second (and the request's time)"
+    );
 }
