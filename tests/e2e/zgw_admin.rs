@@ -182,6 +182,20 @@ async fn settings_are_validated_and_their_secrets_never_shown(app: ZaakApp) {
     ] {
         assert!(names.contains(&n.to_owned()), "{n} in {names:?}");
     }
+    // Control characters (PostgreSQL stores no NUL) are refused, not a 500.
+    let mut nul = settings_body(&app);
+    nul["clientId"] = json!("web\u{0}care");
+    nul["zaaktypen"] = json!({"default": format!("{}/\u{0}", app.oz.catalogi_url())});
+    let res = app
+        .req(Method::PUT, "/api/v1/zgw/settings")
+        .json(&nul)
+        .send()
+        .await
+        .unwrap();
+    let p = expect_problem(res, 400).await;
+    let names = param_names(&p);
+    assert!(names.contains(&"clientId".to_owned()), "{names:?}");
+    assert!(names.contains(&"zaaktypen.default".to_owned()), "{names:?}");
     let mut unknown = settings_body(&app);
     unknown["geheim"] = json!(true);
     let res = app

@@ -173,7 +173,7 @@ impl ZgwSettings {
             urls.push((format!("zaaktypen.{k}"), v));
         }
         for (name, u) in urls {
-            if !is_url(u) {
+            if !is_url(u) || u.chars().any(char::is_control) {
                 bad(&name, "must be an http(s) URL");
             }
         }
@@ -183,6 +183,23 @@ impl ZgwSettings {
             .is_some_and(|a| a.trim().is_empty() || a.len() > 1000)
         {
             bad("callback_auth", "must be 1 to 1000 characters");
+        }
+        // No control characters anywhere (PostgreSQL stores no NUL; a header carries none).
+        let mut texts: Vec<(String, &str)> = vec![
+            ("client_id".into(), &self.client_id),
+            ("secret".into(), &self.secret),
+            (
+                "callback_auth".into(),
+                self.callback_auth.as_deref().unwrap_or(""),
+            ),
+        ];
+        for k in self.zaaktypen.keys() {
+            texts.push((format!("zaaktypen.{k}"), k));
+        }
+        for (name, t) in texts {
+            if t.chars().any(char::is_control) && !out.iter().any(|(n, _)| *n == name) {
+                out.push((name, "must not contain control characters".to_owned()));
+            }
         }
         out
     }
