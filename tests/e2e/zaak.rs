@@ -40,7 +40,9 @@ mod not_configured {
 /// the zaak worker).
 pub struct ZaakApp {
     pub(crate) base: String,
-    admin: String,
+    /// The database, for a second node on it.
+    pub(crate) database_url: String,
+    pub(crate) admin: String,
     pub(crate) client: reqwest::Client,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) oz: FakeOpenZaak,
@@ -49,6 +51,11 @@ pub struct ZaakApp {
 
 impl ZaakApp {
     pub async fn spawn(backend: Backend) -> Option<ZaakApp> {
+        Self::spawn_with(backend, true).await
+    }
+
+    /// With the `[zgw]` section in the configuration, or without (the admin API sets it).
+    pub async fn spawn_with(backend: Backend, in_config: bool) -> Option<ZaakApp> {
         let url = webcare_store::testing::fresh_database_url(backend).await?;
         let oz = FakeOpenZaak::start("webcare", SECRET).await.unwrap();
         let c = &oz.catalogus;
@@ -60,22 +67,23 @@ impl ZaakApp {
             rsin: RSIN.into(),
             vertrouwelijkheid: "zaakvertrouwelijk".into(),
             zaaktypen: [("default".to_owned(), c.zaaktype.clone())].into(),
-            statustypen: webcare_desk::zgw::Statustypen {
+            statustypen: Some(webcare_desk::zgw::Statustypen {
                 ontvangen: c.statustype_ontvangen.clone(),
                 in_behandeling: c.statustype_in_behandeling.clone(),
                 afgerond: c.statustype_afgerond.clone(),
-            },
+            }),
             resultaattype: c.resultaattype.clone(),
             roltype_afdeling: c.roltype_afdeling.clone(),
             notificaties_url: None,
             callback_auth: Some(CALLBACK_AUTH.into()),
+            public_url: None,
         };
         zgw.check().unwrap();
         let cfg = webcare::config::Config {
-            database_url: webcare::config::Secret(url),
+            database_url: webcare::config::Secret(url.clone()),
             bind: "127.0.0.1:0".into(),
             max_db_connections: 8,
-            zgw: Some(zgw),
+            zgw: in_config.then_some(zgw),
             ..Default::default()
         };
         let workers = Workers {
@@ -99,6 +107,7 @@ impl ZaakApp {
             .unwrap();
         Some(ZaakApp {
             base: format!("http://{}", app.addr),
+            database_url: url,
             admin,
             client: reqwest::Client::new(),
             store: app.store.clone(),
@@ -107,7 +116,7 @@ impl ZaakApp {
         })
     }
 
-    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    pub(crate) fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client
             .request(method, format!("{}{path}", self.base))
             .bearer_auth(&self.admin)
@@ -160,7 +169,7 @@ impl ZaakApp {
         .await
     }
 
-    async fn department(&self, name: &str) -> Value {
+    pub(crate) async fn department(&self, name: &str) -> Value {
         let (s, d) = self
             .json(
                 reqwest::Method::POST,
@@ -172,7 +181,7 @@ impl ZaakApp {
         d
     }
 
-    async fn zaak(&self, case: &str) -> Value {
+    pub(crate) async fn zaak(&self, case: &str) -> Value {
         let (s, z) = self
             .json(
                 reqwest::Method::GET,

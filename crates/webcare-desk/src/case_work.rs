@@ -150,7 +150,7 @@ pub async fn write(desk: &Desk, mut w: CaseWrite) -> DeskResult<CaseRecord> {
         w.events.push(("case.resolved", payload.clone()));
     }
     w.events.insert(0, ("case.updated", payload));
-    if desk.zgw.is_some() {
+    if desk.zgw().await.is_some() {
         let department = match &w.forward {
             Some(ForwardOp::Open { department_id, .. }) => desk
                 .store

@@ -27,6 +27,9 @@ pub mod sla_policies;
 pub mod tokens;
 pub mod webhooks;
 pub mod zgw;
+pub mod zgw_admin;
+pub mod zgw_client;
+pub mod zgw_source;
 
 pub use error::{DeskError, DeskResult, InvalidParam, STALE};
 pub use ingest::{IngestConfig, IngestError, Ingestor, Intake, IntakeConfig};
@@ -43,8 +46,9 @@ pub struct Desk {
     pub ingestor: Ingestor,
     /// Journals verified webhook deliveries (group commit) and processes them.
     pub intake: Intake,
-    /// The municipality's zaaksysteem, when configured (`[zgw]`).
-    pub zgw: Option<Arc<zgw::ZgwSettings>>,
+    /// The municipality's zaaksysteem, when configured (`[zgw]` in the file, or the admin
+    /// API's stored settings): read the settings in force with [`Desk::zgw`].
+    pub zgw: Arc<zgw_source::ZgwSource>,
 }
 
 impl Desk {
@@ -56,13 +60,18 @@ impl Desk {
             store,
             ingestor,
             intake,
-            zgw: None,
+            zgw: Arc::new(zgw_source::ZgwSource::new(None)),
         }
     }
 
     /// With the municipality's zaaksysteem (checked settings).
     pub fn with_zgw(mut self, zgw: Option<zgw::ZgwSettings>) -> Self {
-        self.zgw = zgw.map(Arc::new);
+        self.zgw = Arc::new(zgw_source::ZgwSource::new(zgw));
         self
+    }
+
+    /// The zaaksysteem settings in force now (stored ones before the file's); `None`: none.
+    pub async fn zgw(&self) -> Option<Arc<zgw::ZgwSettings>> {
+        self.zgw.current(&*self.store).await
     }
 }

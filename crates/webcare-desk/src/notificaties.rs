@@ -6,7 +6,7 @@
 
 use crate::case_work::{set_status, write};
 use crate::error::{DeskError, DeskResult, InvalidParam};
-use crate::zgw::ZgwSettings;
+use crate::zgw::{Statustypen, ZgwSettings};
 use crate::Desk;
 use chrono::Utc;
 use sha2::{Digest, Sha256};
@@ -34,13 +34,14 @@ pub enum CallbackDenied {
 /// Checks the callback's `Authorization` header against `zgw.callback_auth`, in constant time
 /// (of the digests, so the length does not show either). The configured value is the whole
 /// header (`Bearer <secret>`), or the bare secret sent as a Bearer token.
-pub fn check_callback(desk: &Desk, header: Option<&[u8]>) -> Result<(), CallbackDenied> {
+pub fn check_callback(
+    settings: Option<&ZgwSettings>,
+    header: Option<&[u8]>,
+) -> Result<(), CallbackDenied> {
     let got = header
         .filter(|h| !h.is_empty())
         .ok_or(CallbackDenied::Missing)?;
-    let expected = desk
-        .zgw
-        .as_ref()
+    let expected = settings
         .and_then(|z| z.callback_auth.as_deref())
         .filter(|a| !a.is_empty())
         .ok_or(CallbackDenied::Wrong)?;
@@ -118,26 +119,29 @@ pub enum ZaakChange {
     /// Another status was set.
     Status {
         statustype: String,
+        /// The desk's name for it, for the note.
+        name: &'static str,
         toelichting: String,
     },
 }
 
-/// What a notification's fetched resource means: a `status` with the configured `afgerond`
+/// What a notification's fetched resource means: a `status` with the zaak's `afgerond`
 /// statustype, or a `zaak` with an `einddatum`, closes; another `status` is a status change;
 /// anything else changes nothing.
 pub fn change_from(
-    settings: &ZgwSettings,
+    statustypen: &Statustypen,
     resource: &str,
     fetched: &serde_json::Value,
 ) -> Option<ZaakChange> {
     match resource {
         "status" => {
             let statustype = fetched["statustype"].as_str()?;
-            if statustype == settings.statustypen.afgerond {
+            if statustype == statustypen.afgerond {
                 Some(ZaakChange::Closed)
             } else {
                 Some(ZaakChange::Status {
                     statustype: statustype.to_owned(),
+                    name: status_name(statustypen, statustype),
                     toelichting: fetched["statustoelichting"]
                         .as_str()
                         .unwrap_or_default()
@@ -154,8 +158,7 @@ pub fn change_from(
 }
 
 /// The desk's name for a statustype it knows, for the note.
-fn status_name(settings: &ZgwSettings, statustype: &str) -> &'static str {
-    let t = &settings.statustypen;
+fn status_name(t: &Statustypen, statustype: &str) -> &'static str {
     if statustype == t.ontvangen {
         "ontvangen"
     } else if statustype == t.in_behandeling {
@@ -200,10 +203,9 @@ pub async fn apply(desk: &Desk, case_id: Uuid, change: &ZaakChange) -> DeskResul
         }
         ZaakChange::Status {
             statustype,
+            name,
             toelichting,
         } => {
-            let settings = desk.zgw.as_deref();
-            let name = settings.map_or("gewijzigd", |s| status_name(s, statustype));
             let mut text = format!("Status van de zaak in het zaaksysteem: {name}");
             if !toelichting.trim().is_empty() {
                 text.push_str(&format!(" ({})", toelichting.trim()));
@@ -226,26 +228,12 @@ pub async fn apply(desk: &Desk, case_id: Uuid, change: &ZaakChange) -> DeskResul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
-    fn settings() -> ZgwSettings {
-        ZgwSettings {
-            zaken_url: "http://oz/zaken/api/v1".into(),
-            catalogi_url: "http://oz/catalogi/api/v1".into(),
-            client_id: "webcare".into(),
-            secret: "s".into(),
-            rsin: "002220647".into(),
-            vertrouwelijkheid: "zaakvertrouwelijk".into(),
-            zaaktypen: BTreeMap::new(),
-            statustypen: crate::zgw::Statustypen {
-                ontvangen: "http://oz/st/1".into(),
-                in_behandeling: "http://oz/st/2".into(),
-                afgerond: "http://oz/st/3".into(),
-            },
-            resultaattype: "http://oz/rt/1".into(),
-            roltype_afdeling: "http://oz/rol/1".into(),
-            notificaties_url: None,
-            callback_auth: None,
+    fn settings() -> Statustypen {
+        Statustypen {
+            ontvangen: "http://oz/st/1".into(),
+            in_behandeling: "http://oz/st/2".into(),
+            afgerond: "http://oz/st/3".into(),
         }
     }
 
@@ -261,6 +249,7 @@ mod tests {
             change_from(&s, "status", &st("http://oz/st/2")),
             Some(ZaakChange::Status {
                 statustype: "http://oz/st/2".into(),
+                name: "in behandeling",
                 toelichting: "x".into()
             })
         );

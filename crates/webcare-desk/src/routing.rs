@@ -143,6 +143,8 @@ pub struct RulePatch {
     pub actions: Option<Actions>,
     /// Where it goes in the list, from 0 (at most [`webcare_domain::routing::MAX_RULES`]).
     pub position: Option<u32>,
+    /// When the changed set takes effect (see [`add_rule_at`]).
+    pub effective_from: Option<DateTime<Utc>>,
 }
 
 /// A change saved: the rule as it is now, and the version of the set that holds it.
@@ -152,26 +154,70 @@ pub struct RuleSaved {
     pub rule: StoredRule,
 }
 
-/// The rule set in force: its version (0 before the first) and its rules.
+/// The rule set in force now: its version (0 before the first) and its rules. A version whose
+/// effective time lies ahead is not (yet).
 pub async fn rules_in_force(desk: &Desk) -> DeskResult<(i64, Vec<StoredRule>)> {
-    Ok(match desk.store.routing_rules().await? {
+    Ok(match desk.store.routing_rules_at(Utc::now()).await? {
         Some(r) => (r.version, r.rules),
         None => (0, Vec::new()),
     })
 }
 
-/// The set in force, as the version the caller saw (`seen`; any when `None`) to change.
-async fn load(desk: &Desk, seen: Option<i64>) -> DeskResult<(Option<i64>, Vec<StoredRule>)> {
-    let (version, rules) = match desk.store.routing_rules().await? {
-        Some(r) => (Some(r.version), r.rules),
-        None => (None, Vec::new()),
+/// The newest version (a change builds on it, also when it is scheduled), as the version the
+/// caller saw (`seen`; any when `None`) to change.
+async fn load(desk: &Desk, seen: Option<i64>) -> DeskResult<Loaded> {
+    let (version, rules, newest_from) = match desk.store.routing_rules().await? {
+        Some(r) => (Some(r.version), r.rules, Some(r.effective_from)),
+        None => (None, Vec::new(), None),
     };
     match seen {
         Some(v) if v != version.unwrap_or(0) => Err(DeskError::Conflict(format!(
             "the routing rules changed meanwhile (version {} is in force, not {v}): reload and try again",
             version.unwrap_or(0)
         ))),
-        _ => Ok((version, rules)),
+        _ => Ok(Loaded {
+            version,
+            rules,
+            newest_from,
+        }),
+    }
+}
+
+/// The newest version of the rules, to change.
+struct Loaded {
+    version: Option<i64>,
+    rules: Vec<StoredRule>,
+    newest_from: Option<DateTime<Utc>>,
+}
+
+/// When a change takes effect: `asked` (never in the past), or now; never before the newest
+/// version's effective time, so the versions take effect in their order (a change made on top of
+/// a scheduled version joins its time when none is asked; an earlier time asked would overlap it).
+fn effective_time(
+    asked: Option<DateTime<Utc>>,
+    newest_from: Option<DateTime<Utc>>,
+) -> DeskResult<DateTime<Utc>> {
+    let now = Utc::now();
+    let at = match asked {
+        // A second of slack for the caller's clock and the request's travel.
+        Some(t) if t < now - chrono::Duration::seconds(1) => {
+            return Err(DeskError::invalid(
+                "effectiveFrom",
+                "past",
+                "a change takes effect now or later, never in the past",
+            ))
+        }
+        Some(t) => t.max(now),
+        None => now,
+    };
+    match newest_from {
+        Some(n) if asked.is_some() && at < n => Err(DeskError::invalid(
+            "effectiveFrom",
+            "overlap",
+            format!("the newest version takes effect at {n}; a change on top of it cannot take effect before"),
+        )),
+        Some(n) => Ok(at.max(n)),
+        None => Ok(at),
     }
 }
 
@@ -251,38 +297,43 @@ async fn check(desk: &Desk, rules: &[StoredRule], changed: usize) -> DeskResult<
     }
 }
 
-/// Stores `rules` as the version after `version` (a conflict when the rules changed meanwhile).
+/// Stores `rules` as the version after `version` (a conflict when the rules changed meanwhile),
+/// effective from `from`.
 async fn save(
     desk: &Desk,
     version: Option<i64>,
     rules: &[StoredRule],
     p: &Principal,
+    from: DateTime<Utc>,
 ) -> DeskResult<RuleSetRecord> {
     Ok(desk
         .store
-        .save_routing_rules(version, rules, &p.actor())
+        .save_routing_rules(version, rules, &p.actor(), Some(from))
         .await?)
 }
 
-/// Puts `rule` at `at` in `rules` (version `version`), checks the list and stores it.
+/// Puts `rule` at `at` in the loaded list, checks the list and stores it.
 async fn place(
     desk: &Desk,
     p: &Principal,
-    version: Option<i64>,
-    mut rules: Vec<StoredRule>,
+    loaded: Loaded,
     at: usize,
     rule: StoredRule,
+    asked: Option<DateTime<Utc>>,
 ) -> DeskResult<RuleSaved> {
+    let from = effective_time(asked, loaded.newest_from)?;
+    let mut rules = loaded.rules;
     rules.insert(at, rule.clone());
     check(desk, &rules, at).await?;
-    let saved = save(desk, version, &rules, p).await?;
+    let saved = save(desk, loaded.version, &rules, p, from).await?;
     Ok(RuleSaved {
         version: saved.version,
         rule,
     })
 }
 
-/// Adds `spec` at `position` (else last) to the version `seen` (any when `None`).
+/// Adds `spec` at `position` (else last) to the version `seen` (any when `None`), effective now
+/// (or with the scheduled newest version).
 pub async fn add_rule(
     desk: &Desk,
     p: &Principal,
@@ -290,14 +341,28 @@ pub async fn add_rule(
     spec: RuleSpec,
     position: Option<u32>,
 ) -> DeskResult<RuleSaved> {
+    add_rule_at(desk, p, seen, spec, position, None).await
+}
+
+/// [`add_rule`], the new version taking effect at `effective_from` (now when `None`; never in
+/// the past, nor before the newest version's time: 400 `effectiveFrom`).
+pub async fn add_rule_at(
+    desk: &Desk,
+    p: &Principal,
+    seen: Option<i64>,
+    spec: RuleSpec,
+    position: Option<u32>,
+    effective_from: Option<DateTime<Utc>>,
+) -> DeskResult<RuleSaved> {
     check_position(position)?;
-    let (version, rules) = load(desk, seen).await?;
-    let at = position.map_or(rules.len(), |p| (p as usize).min(rules.len()));
+    let loaded = load(desk, seen).await?;
+    let n = loaded.rules.len();
+    let at = position.map_or(n, |p| (p as usize).min(n));
     let rule = StoredRule {
         id: Uuid::now_v7(),
         spec,
     };
-    place(desk, p, version, rules, at, rule).await
+    place(desk, p, loaded, at, rule, effective_from).await
 }
 
 /// Changes rule `id`, or moves it (`position`), in the version `seen` (any when `None`).
@@ -309,9 +374,9 @@ pub async fn change_rule(
     patch: RulePatch,
 ) -> DeskResult<RuleSaved> {
     check_position(patch.position)?;
-    let (version, mut rules) = load(desk, seen).await?;
-    let from = find(&rules, id)?;
-    let mut rule = rules.remove(from);
+    let mut loaded = load(desk, seen).await?;
+    let from = find(&loaded.rules, id)?;
+    let mut rule = loaded.rules.remove(from);
     if let Some(n) = patch.name {
         rule.spec.name = n;
     }
@@ -326,8 +391,8 @@ pub async fn change_rule(
     }
     let at = patch
         .position
-        .map_or(from, |p| (p as usize).min(rules.len()));
-    place(desk, p, version, rules, at, rule).await
+        .map_or(from, |p| (p as usize).min(loaded.rules.len()));
+    place(desk, p, loaded, at, rule, patch.effective_from).await
 }
 
 /// Removes rule `id` from the version `seen` (any when `None`); answers the new version.
@@ -337,10 +402,13 @@ pub async fn remove_rule(
     seen: Option<i64>,
     id: Uuid,
 ) -> DeskResult<i64> {
-    let (version, mut rules) = load(desk, seen).await?;
-    let at = find(&rules, id)?;
-    rules.remove(at);
-    Ok(save(desk, version, &rules, p).await?.version)
+    let mut loaded = load(desk, seen).await?;
+    let at = find(&loaded.rules, id)?;
+    loaded.rules.remove(at);
+    let from = effective_time(None, loaded.newest_from)?;
+    Ok(save(desk, loaded.version, &loaded.rules, p, from)
+        .await?
+        .version)
 }
 
 // ------------------------------------------------------------------------------ trying

@@ -39,7 +39,11 @@ pub struct ZgwSettings {
     pub vertrouwelijkheid: String,
     /// Theme -> zaaktype URL; `default` for a case without a listed theme.
     pub zaaktypen: BTreeMap<String, String>,
-    pub statustypen: Statustypen,
+    /// The statustypen to set; when absent they are looked up per zaaktype in the Catalogi API
+    /// (by volgnummer: the first is "ontvangen", the second "in behandeling", the last the
+    /// eindstatus).
+    #[serde(default)]
+    pub statustypen: Option<Statustypen>,
     /// The resultaattype a resolved case closes with.
     pub resultaattype: String,
     /// The roltype of the department a case is forwarded to (an organisatorische eenheid).
@@ -52,6 +56,10 @@ pub struct ZgwSettings {
     /// `auth`): write-only, never logged. Without it every callback is refused.
     #[serde(default)]
     pub callback_auth: Option<String>,
+    /// The desk's public base URL as Open Notificaties reaches it, e.g.
+    /// `https://webcare.gemeente.nl`: the abonnement's callback is this + `/api/v1/notificaties`.
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -100,6 +108,7 @@ impl fmt::Debug for ZgwSettings {
                 "callback_auth",
                 &self.callback_auth.as_ref().map(|_| "<redacted>"),
             )
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -109,52 +118,102 @@ fn is_url(s: &str) -> bool {
 }
 
 impl ZgwSettings {
-    /// Checked at start-up: a wrong RSIN or URL is a clear error, not a failed job later.
+    /// Checked at start-up and on every change: a wrong RSIN or URL is a clear error, not a
+    /// failed job later. Answers the first problem.
     pub fn check(&self) -> Result<(), String> {
+        match self.problems().into_iter().next() {
+            Some((name, why)) => Err(format!("zgw.{name} {why}")),
+            None => Ok(()),
+        }
+    }
+
+    /// Every problem, as (field, why); the admin API answers them as `invalidParams`.
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut bad = |name: &str, why: &str| out.push((name.to_owned(), why.to_owned()));
         if !webcare_domain::zgw::is_valid_rsin(&self.rsin) {
-            return Err(format!(
-                "zgw.rsin must be nine digits passing the 11-proef; {:?} does not",
-                self.rsin
-            ));
+            bad("rsin", "must be nine digits passing the 11-proef");
         }
         if !webcare_domain::zgw::VERTROUWELIJKHEID.contains(&self.vertrouwelijkheid.as_str()) {
-            return Err(format!(
-                "zgw.vertrouwelijkheid must be one of {}",
-                webcare_domain::zgw::VERTROUWELIJKHEID.join(", ")
-            ));
+            bad(
+                "vertrouwelijkheid",
+                &format!(
+                    "must be one of {}",
+                    webcare_domain::zgw::VERTROUWELIJKHEID.join(", ")
+                ),
+            );
         }
-        if self.client_id.is_empty() || self.secret.is_empty() {
-            return Err("zgw.client_id and zgw.secret must be set".into());
+        if self.client_id.trim().is_empty() {
+            bad("client_id", "must be set");
+        }
+        if self.secret.is_empty() {
+            bad("secret", "must be set");
         }
         if !self.zaaktypen.contains_key("default") {
-            return Err("zgw.zaaktypen needs a `default` zaaktype".into());
+            bad("zaaktypen", "needs a `default` zaaktype");
         }
-        let urls = [
-            ("zaken_url", &self.zaken_url),
-            ("catalogi_url", &self.catalogi_url),
-            ("statustypen.ontvangen", &self.statustypen.ontvangen),
-            (
-                "statustypen.in_behandeling",
-                &self.statustypen.in_behandeling,
-            ),
-            ("statustypen.afgerond", &self.statustypen.afgerond),
-            ("resultaattype", &self.resultaattype),
-            ("roltype_afdeling", &self.roltype_afdeling),
+        let mut urls: Vec<(String, &String)> = vec![
+            ("zaken_url".into(), &self.zaken_url),
+            ("catalogi_url".into(), &self.catalogi_url),
+            ("resultaattype".into(), &self.resultaattype),
+            ("roltype_afdeling".into(), &self.roltype_afdeling),
         ];
+        if let Some(t) = &self.statustypen {
+            urls.push(("statustypen.ontvangen".into(), &t.ontvangen));
+            urls.push(("statustypen.in_behandeling".into(), &t.in_behandeling));
+            urls.push(("statustypen.afgerond".into(), &t.afgerond));
+        }
         if let Some(u) = &self.notificaties_url {
-            if !is_url(u) {
-                return Err("zgw.notificaties_url must be an http(s) URL".into());
+            urls.push(("notificaties_url".into(), u));
+        }
+        if let Some(u) = &self.public_url {
+            urls.push(("public_url".into(), u));
+        }
+        for (k, v) in &self.zaaktypen {
+            urls.push((format!("zaaktypen.{k}"), v));
+        }
+        for (name, u) in urls {
+            if !is_url(u) || u.chars().any(char::is_control) {
+                bad(&name, "must be an http(s) URL");
             }
         }
-        for (name, u) in urls
-            .into_iter()
-            .chain(self.zaaktypen.iter().map(|(k, v)| (k.as_str(), v)))
+        if self
+            .callback_auth
+            .as_ref()
+            .is_some_and(|a| a.trim().is_empty() || a.len() > 1000)
         {
-            if !is_url(u) {
-                return Err(format!("zgw.{name} must be an http(s) URL"));
+            bad("callback_auth", "must be 1 to 1000 characters");
+        }
+        // No control characters anywhere (PostgreSQL stores no NUL; a header carries none).
+        let mut texts: Vec<(String, &str)> = vec![
+            ("client_id".into(), &self.client_id),
+            ("secret".into(), &self.secret),
+            (
+                "callback_auth".into(),
+                self.callback_auth.as_deref().unwrap_or(""),
+            ),
+        ];
+        for k in self.zaaktypen.keys() {
+            texts.push((format!("zaaktypen.{k}"), k));
+        }
+        for (name, t) in texts {
+            if t.chars().any(char::is_control) && !out.iter().any(|(n, _)| *n == name) {
+                out.push((name, "must not contain control characters".to_owned()));
             }
         }
-        Ok(())
+        out
+    }
+
+    /// The zaaktype of a case's zaak: the one its (newest live) create asked for, e.g. a routing
+    /// rule's, else the one for the case's theme.
+    pub fn zaaktype_of(&self, zaak: &CaseZaak, theme: Option<&str>) -> String {
+        zaak.jobs
+            .iter()
+            .rev()
+            .find(|j| j.kind == webcare_store::zaak::ZaakJobKind::Create && j.state != "failed")
+            .and_then(|j| j.payload["zaaktype"].as_str())
+            .unwrap_or_else(|| self.zaaktype_for(theme))
+            .to_owned()
     }
 
     /// The zaaktype for a case's theme, else the default.
@@ -172,7 +231,7 @@ impl ZgwSettings {
 /// desk has no zaaksysteem (a setting, not a passing outage: not a 503).
 pub async fn request_zaak(desk: &Desk, p: &Principal, id: Uuid) -> DeskResult<CaseZaak> {
     let case = visible_case(desk, p, id).await?;
-    let Some(zgw) = &desk.zgw else {
+    let Some(zgw) = desk.zgw().await else {
         return Err(DeskError::Conflict(
             "no zaaksysteem is configured (the [zgw] section of the configuration)".into(),
         ));

@@ -242,6 +242,25 @@ pub fn jwt_claims(
     }
 }
 
+/// The statustypen a zaaktype's Catalogi lists, chosen by volgnummer: the first is "ontvangen",
+/// the second "in behandeling", the last the eindstatus ("afgerond"; the Catalogi API makes the
+/// highest volgnummer the eindstatus). `None` for fewer than three distinct statustypen.
+/// Answers (ontvangen, in behandeling, afgerond).
+pub fn pick_statustypen(types: &[(i64, String)]) -> Option<(String, String, String)> {
+    let mut sorted: Vec<&(i64, String)> = types.iter().collect();
+    sorted.sort_by_key(|t| t.0);
+    sorted.dedup_by_key(|t| t.0);
+    if sorted.len() < 3 {
+        return None;
+    }
+    let last = sorted.len() - 1;
+    Some((
+        sorted[0].1.clone(),
+        sorted[1].1.clone(),
+        sorted[last].1.clone(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,6 +326,26 @@ mod tests {
         fn omschrijving_and_toelichting_keep_their_limits(text in "\\PC{0,3000}") {
             prop_assert!(omschrijving(&text).chars().count() <= OMSCHRIJVING_MAX);
             prop_assert!(toelichting("X", "@burger", &text).chars().count() <= TOELICHTING_MAX);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn statustypen_are_picked_by_volgnummer(mut nums in proptest::collection::btree_set(1i64..100, 0..8), shuffle in any::<u64>()) {
+            let sorted: Vec<i64> = std::mem::take(&mut nums).into_iter().collect();
+            let mut types: Vec<(i64, String)> = sorted.iter().map(|n| (*n, format!("st/{n}"))).collect();
+            // The order the Catalogi API answers in does not matter.
+            let k = types.len().max(1);
+            types.rotate_left((shuffle as usize) % k);
+            match pick_statustypen(&types) {
+                None => prop_assert!(sorted.len() < 3),
+                Some((o, b, a)) => {
+                    prop_assert!(sorted.len() >= 3);
+                    prop_assert_eq!(o, format!("st/{}", sorted[0]));
+                    prop_assert_eq!(b, format!("st/{}", sorted[1]));
+                    prop_assert_eq!(a, format!("st/{}", sorted[sorted.len() - 1]));
+                }
+            }
         }
     }
 

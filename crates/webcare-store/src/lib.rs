@@ -34,6 +34,7 @@ pub mod token;
 pub mod versions;
 pub mod web_session;
 pub mod zaak;
+pub mod zgw_admin;
 
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -164,6 +165,7 @@ pub trait Store:
     + costs::CostModels
     + zaak::ZaakJobs
     + notificatie::Notificaties
+    + zgw_admin::ZgwAdmin
 {
     /// The backend's name: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

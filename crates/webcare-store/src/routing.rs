@@ -45,15 +45,19 @@ pub struct RuleSetRecord {
 
 #[async_trait]
 pub trait RoutingRules: Send + Sync {
-    /// The newest version, if the rules were ever set.
+    /// The newest version, if the rules were ever set (its effective time may lie ahead).
     async fn routing_rules(&self) -> Result<Option<RuleSetRecord>>;
-    /// Stores `rules` as the version after `after` (`None`: the first), effective now.
+    /// The version in force at `at`: the newest whose effective time has come.
+    async fn routing_rules_at(&self, at: DateTime<Utc>) -> Result<Option<RuleSetRecord>>;
+    /// Stores `rules` as the version after `after` (`None`: the first), effective from
+    /// `effective_from` (now when `None`).
     /// [`crate::StoreError::Conflict`] when another change took that version first.
     async fn save_routing_rules(
         &self,
         after: Option<i64>,
         rules: &[StoredRule],
         actor: &str,
+        effective_from: Option<DateTime<Utc>>,
     ) -> Result<RuleSetRecord>;
 }
 
@@ -261,6 +265,15 @@ pub(crate) fn route_new_cases<'a>(
     }
 }
 
+fn record((version, from, rules, created_by): Row) -> RuleSetRecord {
+    RuleSetRecord {
+        version,
+        effective_from: from_ms(from),
+        rules: rules.0,
+        created_by,
+    }
+}
+
 #[async_trait]
 impl<S: SqlCore> RoutingRules for S {
     async fn routing_rules(&self) -> Result<Option<RuleSetRecord>> {
@@ -270,12 +283,18 @@ impl<S: SqlCore> RoutingRules for S {
         )
         .fetch_optional(self.db().read())
         .await?;
-        Ok(row.map(|(version, from, rules, created_by)| RuleSetRecord {
-            version,
-            effective_from: from_ms(from),
-            rules: rules.0,
-            created_by,
-        }))
+        Ok(row.map(record))
+    }
+
+    async fn routing_rules_at(&self, at: DateTime<Utc>) -> Result<Option<RuleSetRecord>> {
+        let row: Option<Row> = query(
+            "SELECT version, effective_from, rules, created_by FROM routing_rule_sets \
+             WHERE effective_from <= $1 ORDER BY version DESC LIMIT 1",
+        )
+        .bind(to_ms(at))
+        .fetch_optional(self.db().read())
+        .await?;
+        Ok(row.map(record))
     }
 
     async fn save_routing_rules(
@@ -283,25 +302,27 @@ impl<S: SqlCore> RoutingRules for S {
         after: Option<i64>,
         rules: &[StoredRule],
         actor: &str,
+        effective_from: Option<DateTime<Utc>>,
     ) -> Result<RuleSetRecord> {
         // Stored in ms: what comes back is what a later read answers.
-        let now = from_ms(to_ms(Utc::now()));
+        let from = from_ms(to_ms(effective_from.unwrap_or_else(Utc::now)));
         let version = after.unwrap_or(0) + 1;
         let saved = query(
             "INSERT INTO routing_rule_sets (version, effective_from, rules, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $2)",
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(version)
-        .bind(to_ms(now))
+        .bind(to_ms(from))
         .bind(json(rules))
         .bind(actor)
+        .bind(to_ms(Utc::now()))
         .execute(self.db().write())
         .await;
         self.routing().invalidate();
         saved.map_err(|e| e.conflict_if_unique("the routing rules changed meanwhile"))?;
         Ok(RuleSetRecord {
             version,
-            effective_from: now,
+            effective_from: from,
             rules: rules.to_vec(),
             created_by: actor.to_owned(),
         })

@@ -48,6 +48,7 @@ contract!(
     the_inbox_row_follows_edits_and_deletes,
     routing_rules_route_new_cases_in_the_ingest_transaction,
     one_zaak_create_per_case_and_its_jobs_in_order,
+    zgw_settings_are_versioned_and_the_abonnement_is_one_row,
 );
 
 async fn run<F, Fut>(backend: Backend, test: F)
@@ -1304,7 +1305,7 @@ async fn routing_rules_route_new_cases_in_the_ingest_transaction(store: Arc<dyn 
         },
     );
     let set = store
-        .save_routing_rules(None, &[lights.clone(), waste], "admin")
+        .save_routing_rules(None, &[lights.clone(), waste], "admin", None)
         .await
         .unwrap();
 
@@ -1408,7 +1409,7 @@ async fn routing_rules_route_new_cases_in_the_ingest_transaction(store: Arc<dyn 
     let mut off = lights.clone();
     off.spec.enabled = false;
     store
-        .save_routing_rules(Some(set.version), &[off], "admin")
+        .save_routing_rules(Some(set.version), &[off], "admin", None)
         .await
         .unwrap();
     let mut m = msg("r-5", "u5", Visibility::Public);
@@ -1485,4 +1486,35 @@ async fn one_zaak_create_per_case_and_its_jobs_in_order(store: Arc<dyn Store>) {
     }];
     store.write_case(w).await.unwrap();
     assert!(store.case_zaak(other).await.unwrap().jobs.is_empty());
+}
+
+async fn zgw_settings_are_versioned_and_the_abonnement_is_one_row(store: Arc<dyn Store>) {
+    use webcare_store::zgw_admin::ZgwAbonnement;
+    assert_eq!(store.zgw_settings_version().await.unwrap(), 0);
+    assert!(store.zgw_settings().await.unwrap().is_none());
+    let v1 = serde_json::json!({"rsin": "002220647", "secret": "s1"});
+    assert_eq!(store.put_zgw_settings(&v1, "admin-1").await.unwrap(), 1);
+    let v2 = serde_json::json!({"rsin": "001005650", "secret": "s2"});
+    assert_eq!(store.put_zgw_settings(&v2, "admin-2").await.unwrap(), 2);
+    assert_eq!(store.zgw_settings_version().await.unwrap(), 2);
+    let got = store.zgw_settings().await.unwrap().unwrap();
+    assert_eq!(got.version, 2);
+    assert_eq!(got.settings, v2);
+    assert_eq!(got.updated_by, "admin-2");
+
+    assert!(store.zgw_abonnement().await.unwrap().is_none());
+    let at = Utc.with_ymd_and_hms(2026, 12, 7, 9, 0, 0).unwrap();
+    let a = ZgwAbonnement {
+        url: "http://on/api/v1/abonnement/1".into(),
+        callback_url: "http://desk/api/v1/notificaties".into(),
+        notificaties_url: "http://on/api/v1".into(),
+        registered_at: at,
+    };
+    store.set_zgw_abonnement(&a).await.unwrap();
+    let b = ZgwAbonnement {
+        url: "http://on/api/v1/abonnement/2".into(),
+        ..a.clone()
+    };
+    store.set_zgw_abonnement(&b).await.unwrap();
+    assert_eq!(store.zgw_abonnement().await.unwrap(), Some(b));
 }

@@ -787,6 +787,7 @@ pub async fn update(a: RuleForm) -> Response {
             conditions: Some(spec.conditions),
             actions: Some(spec.actions),
             position: None,
+            effective_from: None,
         };
         routing::change_rule(&a.web.app, &a.p, seen(&a.f), a.id, patch).await
     }

@@ -33,7 +33,8 @@ pub struct Loops {
     pub live_relay: bool,
     /// Anonymising what has passed its retention term.
     pub retention: Option<retention::RetentionConfig>,
-    /// The zaak jobs (runs only when the desk has a zaaksysteem configured); with the outbox role.
+    /// The zaak jobs and notificaties (they wait while no zaaksysteem is configured); with the
+    /// outbox role.
     pub zaak: Option<zaak::ZaakWorkerConfig>,
 }
 
@@ -65,20 +66,15 @@ pub fn start(desk: &Desk, workers: Loops, cancel: CancellationToken) -> Vec<Join
             cancel.clone(),
         )));
     }
-    if let (Some(cfg), Some(zgw)) = (workers.zaak, desk.zgw.clone()) {
-        // The notifications Open Notificaties delivers are processed beside the zaak jobs.
+    if let Some(cfg) = workers.zaak {
+        // The notifications Open Notificaties delivers are processed beside the zaak jobs. Both
+        // read the settings in force on each pass and wait while there is no zaaksysteem.
         handles.push(tokio::spawn(notificaties::run(
             desk.clone(),
-            zgw.clone(),
             cfg.clone(),
             cancel.clone(),
         )));
-        handles.push(tokio::spawn(zaak::run(
-            desk.store.clone(),
-            zgw,
-            cfg,
-            cancel.clone(),
-        )));
+        handles.push(tokio::spawn(zaak::run(desk.clone(), cfg, cancel.clone())));
     }
     if workers.sla {
         // Warnings and breaches go to the live events and webhooks.

@@ -6,22 +6,15 @@
 
 use crate::zaak::{backoff, poll_passes, Call, CallError, ZaakWorkerConfig, MAX_ATTEMPTS};
 use chrono::Utc;
-use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use webcare_desk::notificaties::{apply, change_from};
 use webcare_desk::zgw::ZgwSettings;
 use webcare_desk::Desk;
 use webcare_store::notificatie::Notificatie;
 
-pub async fn run(
-    desk: Desk,
-    settings: Arc<ZgwSettings>,
-    cfg: ZaakWorkerConfig,
-    cancel: CancellationToken,
-) {
+pub async fn run(desk: Desk, cfg: ZaakWorkerConfig, cancel: CancellationToken) {
     let w = Worker {
         desk,
-        settings,
         client: cfg.client(),
         cfg,
     };
@@ -32,17 +25,20 @@ struct Worker {
     desk: Desk,
     cfg: ZaakWorkerConfig,
     client: reqwest::Client,
-    settings: Arc<ZgwSettings>,
 }
 
 impl Worker {
     async fn pass(&self) -> anyhow::Result<usize> {
+        // Without a zaaksysteem the recorded notifications wait (they cannot be fetched).
+        let Some(settings) = self.desk.zgw().await else {
+            return Ok(0);
+        };
         let lease = chrono::Duration::from_std(self.cfg.lease)?;
         let store = &self.desk.store;
         let claimed = store.claim_notificaties(Utc::now(), lease, 16).await?;
         let n = claimed.len();
         for item in claimed {
-            let outcome = self.process(&item).await;
+            let outcome = self.process(&settings, &item).await;
             let recorded = match outcome {
                 Ok(()) => store.notificatie_done(item.id).await,
                 Err(CallError::Refused(reason)) => {
@@ -72,7 +68,7 @@ impl Worker {
         Ok(n)
     }
 
-    async fn process(&self, n: &Notificatie) -> Result<(), CallError> {
+    async fn process(&self, settings: &ZgwSettings, n: &Notificatie) -> Result<(), CallError> {
         if n.kanaal != "zaken" {
             return Ok(());
         }
@@ -93,12 +89,28 @@ impl Worker {
         }
         let call = Call {
             client: &self.client,
-            settings: &self.settings,
+            settings,
             user: "webcare",
             user_name: "webcare notificaties",
         };
         let fetched = call.get(&n.resource_url).await?;
-        let Some(change) = change_from(&self.settings, &n.resource, &fetched) else {
+        // The statustypen of the case's zaak's zaaktype (configured, or from the Catalogi API).
+        let case = self
+            .desk
+            .store
+            .get_case(case_id)
+            .await
+            .map_err(|e| transient(&e))?
+            .ok_or_else(|| CallError::Refused("the case no longer exists".into()))?;
+        let zaak = self
+            .desk
+            .store
+            .case_zaak(case_id)
+            .await
+            .map_err(|e| transient(&e))?;
+        let zaaktype = settings.zaaktype_of(&zaak, case.theme.as_deref());
+        let statustypen = self.desk.zgw.statustypen(settings, &zaaktype).await?;
+        let Some(change) = change_from(&statustypen, &n.resource, &fetched) else {
             return Ok(());
         };
         match apply(&self.desk, case_id, &change).await {

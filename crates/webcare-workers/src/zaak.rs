@@ -5,16 +5,21 @@
 //!
 //! Exactly once: the zaak's `identificatie` is chosen by the desk (`WC-` + the case id), and a
 //! create first looks the zaak up by it, so a create sent before a crash (or answered with a 5xx
-//! after Open Zaak committed) is found and recorded, never made twice. Closing reads the zaak
-//! first and skips the resultaat or the eindstatus it already has.
+//! after Open Zaak committed) is found and recorded, never made twice. A status or a rol looks
+//! first whether the zaak got it since the job was enqueued (a POST committed but answered with a
+//! 5xx is not sent twice); closing reads the zaak first and skips the resultaat or the eindstatus
+//! it already has.
+//!
+//! The settings are read for every pass (`Desk::zgw`: a change through the admin API applies
+//! without a restart); without a zaaksysteem the jobs wait. The statustypen come from the
+//! settings, else from the Catalogi API per zaaktype (cached by the desk).
 
 use chrono::Utc;
-use reqwest::{Method, StatusCode};
-use serde_json::Value;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use webcare_desk::zgw::ZgwSettings;
+pub(crate) use webcare_desk::zgw_client::{Call, CallError};
+use webcare_desk::Desk;
 use webcare_domain::zgw as rules;
 use webcare_store::zaak::{ZaakJob, ZaakJobKind};
 use webcare_store::Store;
@@ -48,24 +53,9 @@ impl Default for ZaakWorkerConfig {
     }
 }
 
-/// Why a call did not succeed.
-#[derive(Debug)]
-pub(crate) enum CallError {
-    /// Try again (after at least this long, when the server said).
-    Transient(String, Option<Duration>),
-    /// Open Zaak refused it: the job fails with this reason.
-    Refused(String),
-}
-
-pub async fn run(
-    store: Arc<dyn Store>,
-    settings: Arc<ZgwSettings>,
-    cfg: ZaakWorkerConfig,
-    cancel: CancellationToken,
-) {
+pub async fn run(desk: Desk, cfg: ZaakWorkerConfig, cancel: CancellationToken) {
     let w = Worker {
-        store,
-        settings,
+        desk,
         client: cfg.client(),
         cfg,
     };
@@ -75,11 +65,7 @@ pub async fn run(
 impl ZaakWorkerConfig {
     /// The HTTP client for the zaaksysteem's APIs, with this configuration's timeout.
     pub(crate) fn client(&self) -> reqwest::Client {
-        reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(self.timeout)
-            .build()
-            .unwrap_or_default()
+        webcare_desk::zgw_client::http_client(self.timeout)
     }
 }
 
@@ -106,19 +92,26 @@ pub(crate) async fn poll_passes<F, Fut>(
 }
 
 struct Worker {
-    store: Arc<dyn Store>,
-    settings: Arc<ZgwSettings>,
+    desk: Desk,
     client: reqwest::Client,
     cfg: ZaakWorkerConfig,
 }
 
 impl Worker {
     async fn pass(&self) -> anyhow::Result<usize> {
+        // Without a zaaksysteem the jobs wait (a routing rule may enqueue them before one is set).
+        let Some(settings) = self.desk.zgw().await else {
+            return Ok(0);
+        };
         let lease = chrono::Duration::from_std(self.cfg.lease)?;
-        let jobs = self.store.claim_zaak_jobs(Utc::now(), lease, 16).await?;
+        let jobs = self
+            .desk
+            .store
+            .claim_zaak_jobs(Utc::now(), lease, 16)
+            .await?;
         let n = jobs.len();
         for job in jobs {
-            let outcome = self.run_job(&job).await;
+            let outcome = self.run_job(&settings, &job).await;
             if let Err(e) = self.record(&job, outcome).await {
                 // The lease runs out and the job is claimed again: every step looks before it acts.
                 tracing::warn!(job = %job.id, case_id = %job.case_id, error = %e, "zaak job: recording failed");
@@ -132,18 +125,19 @@ impl Worker {
         job: &ZaakJob,
         outcome: Result<Option<(String, String)>, CallError>,
     ) -> anyhow::Result<()> {
+        let store = &self.desk.store;
         match outcome {
             Ok(Some((url, identificatie))) => {
-                self.store.zaak_created(job, &url, &identificatie).await?;
+                store.zaak_created(job, &url, &identificatie).await?;
                 tracing::info!(case_id = %job.case_id, %identificatie, "zaak created");
             }
-            Ok(None) => self.store.zaak_job_done(job.id).await?,
+            Ok(None) => store.zaak_job_done(job.id).await?,
             Err(CallError::Refused(reason)) => {
                 tracing::warn!(case_id = %job.case_id, kind = job.kind.as_str(), %reason, "zaak job failed");
-                self.store.zaak_job_failed(job, &reason).await?;
+                store.zaak_job_failed(job, &reason).await?;
             }
             Err(CallError::Transient(error, _)) if job.attempts >= MAX_ATTEMPTS => {
-                self.store
+                store
                     .zaak_job_failed(
                         job,
                         &format!("gave up after {} attempts: {error}", job.attempts),
@@ -154,22 +148,25 @@ impl Worker {
                 let next = Utc::now()
                     + chrono::Duration::from_std(backoff(&self.cfg, job.attempts, retry_after))?;
                 tracing::info!(case_id = %job.case_id, kind = job.kind.as_str(), %error, "zaak job: retry");
-                self.store.zaak_job_retry(job.id, &error, next).await?;
+                store.zaak_job_retry(job.id, &error, next).await?;
             }
         }
         Ok(())
     }
 
     /// Runs one job; a create answers the zaak to record.
-    async fn run_job(&self, job: &ZaakJob) -> Result<Option<(String, String)>, CallError> {
-        let case = self
-            .store
+    async fn run_job(
+        &self,
+        s: &ZgwSettings,
+        job: &ZaakJob,
+    ) -> Result<Option<(String, String)>, CallError> {
+        let store = &*self.desk.store;
+        let case = store
             .get_case(job.case_id)
             .await
             .map_err(|e| CallError::Transient(e.to_string(), None))?
             .ok_or_else(|| CallError::Refused("the case no longer exists".into()))?;
-        let zaak = self
-            .store
+        let zaak = store
             .case_zaak(job.case_id)
             .await
             .map_err(|e| CallError::Transient(e.to_string(), None))?;
@@ -177,32 +174,60 @@ impl Worker {
         let user_name = job.payload["userName"].as_str().unwrap_or(user);
         let call = Call {
             client: &self.client,
-            settings: &self.settings,
+            settings: s,
             user,
             user_name,
+        };
+        let zaaktype = match job.payload["zaaktype"].as_str() {
+            Some(z) if job.kind == ZaakJobKind::Create => z.to_owned(),
+            _ => s.zaaktype_of(&zaak, case.theme.as_deref()),
         };
         if job.kind == ZaakJobKind::Create {
             if zaak.zaak_url.is_some() {
                 // A create for a case that has its zaak: nothing to do.
                 return Ok(None);
             }
-            return call.create(&*self.store, job, &case).await.map(Some);
+            let statustypen = self.desk.zgw.statustypen(s, &zaaktype).await?;
+            return create(&call, store, &case, &zaaktype, &statustypen)
+                .await
+                .map(Some);
         }
         let Some(zaak_url) = zaak.zaak_url else {
             return Err(CallError::Refused(
                 "the case has no zaak (its create failed)".into(),
             ));
         };
-        let s = &self.settings;
         let now = Utc::now();
+        let zaken = s.zaken_url.trim_end_matches('/');
         match job.kind {
             ZaakJobKind::Create => Ok(None),
             ZaakJobKind::Status => {
+                let t = self.desk.zgw.statustypen(s, &zaaktype).await?;
                 let statustype = match job.payload["statustype"].as_str() {
-                    Some("afgerond") => &s.statustypen.afgerond,
-                    Some("ontvangen") => &s.statustypen.ontvangen,
-                    _ => &s.statustypen.in_behandeling,
+                    Some("afgerond") => &t.afgerond,
+                    Some("ontvangen") => &t.ontvangen,
+                    _ => &t.in_behandeling,
                 };
+                // A status of this type set since the job was enqueued is this job's (a POST
+                // committed but answered with a 5xx), or a behandelaar's: either way the zaak
+                // has it.
+                let found = call
+                    .get(&format!(
+                        "{zaken}/statussen?zaak={}&statustype={}",
+                        enc(&zaak_url),
+                        enc(statustype)
+                    ))
+                    .await?;
+                let since = job.created_at.timestamp();
+                let has = found["results"].as_array().into_iter().flatten().any(|st| {
+                    st["datumStatusGezet"]
+                        .as_str()
+                        .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
+                        .is_some_and(|d| d.timestamp() >= since)
+                });
+                if has {
+                    return Ok(None);
+                }
                 let toelichting = job.payload["toelichting"].as_str().unwrap_or_default();
                 let body = rules::status_request(&zaak_url, statustype, now, toelichting);
                 call.post("statussen", &body).await.map(|_| None)
@@ -214,6 +239,22 @@ impl Worker {
                     .unwrap_or_default();
                 let name = job.payload["departmentName"].as_str().unwrap_or("afdeling");
                 let body = rules::rol_request(&zaak_url, &s.roltype_afdeling, department, name);
+                // The department is on the zaak already (this job's POST committed before a
+                // lost answer, or an earlier forward to it): one rol is enough.
+                let found = call
+                    .get(&format!(
+                        "{zaken}/rollen?zaak={}&roltype={}&betrokkeneType=organisatorische_eenheid\
+                         &betrokkeneIdentificatie__organisatorischeEenheid__identificatie={}",
+                        enc(&zaak_url),
+                        enc(&s.roltype_afdeling),
+                        enc(&body.betrokkene_identificatie.identificatie)
+                    ))
+                    .await?;
+                if found["count"].as_i64().unwrap_or(0) > 0
+                    || found["results"].as_array().is_some_and(|r| !r.is_empty())
+                {
+                    return Ok(None);
+                }
                 call.post("rollen", &body).await.map(|_| None)
             }
             ZaakJobKind::Close => {
@@ -226,9 +267,10 @@ impl Worker {
                     call.post("resultaten", &body).await?;
                 }
                 if z["einddatum"].is_null() {
+                    let t = self.desk.zgw.statustypen(s, &zaaktype).await?;
                     let body = rules::status_request(
                         &zaak_url,
-                        &s.statustypen.afgerond,
+                        &t.afgerond,
                         now,
                         "Afgehandeld via webcare",
                     );
@@ -240,168 +282,83 @@ impl Worker {
     }
 }
 
-/// Calls to the zaaksysteem as one user (a job's agent), each with a fresh JWT-ZGW; the
-/// notificaties worker fetches with it too.
-pub(crate) struct Call<'a> {
-    pub client: &'a reqwest::Client,
-    pub settings: &'a ZgwSettings,
-    pub user: &'a str,
-    pub user_name: &'a str,
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-impl Call<'_> {
-    /// Finds the case's zaak by its identificatie, or creates it; then its first status.
-    async fn create(
-        &self,
-        store: &dyn Store,
-        job: &ZaakJob,
-        case: &webcare_store::CaseRecord,
-    ) -> Result<(String, String), CallError> {
-        let s = &self.settings;
-        let identificatie = rules::identificatie(case.id);
-        let found = self
-            .get(&format!(
-                "{}/zaken?identificatie={}&bronorganisatie={}",
-                s.zaken_url.trim_end_matches('/'),
-                identificatie,
-                s.rsin
-            ))
-            .await?;
-        let zaak = match found["results"].as_array().and_then(|r| r.first()) {
-            Some(z) => z.clone(),
-            None => {
-                let messages = store
-                    .case_messages(case.id)
-                    .await
-                    .map_err(|e| CallError::Transient(e.to_string(), None))?;
-                let first = messages
-                    .iter()
-                    .find(|m| m.direction == webcare_domain::Direction::Inbound);
-                let text = first.map(|m| m.text.as_str()).unwrap_or_default();
-                let author = case
-                    .author_handle
-                    .as_deref()
-                    .or(case.author_name.as_deref())
-                    .unwrap_or("een inwoner");
-                let channel = case
-                    .channel_kind
-                    .map(|k| k.as_str().to_owned())
-                    .unwrap_or_else(|| "sociale media".into());
-                let zaaktype = job.payload["zaaktype"]
-                    .as_str()
-                    .unwrap_or_else(|| s.zaaktype_for(case.theme.as_deref()));
-                let body = rules::zaak_request(
-                    &rules::ZaakInput {
-                        case_id: case.id,
-                        started_at: case.created_at,
-                        channel: &channel,
-                        author,
-                        text,
-                    },
-                    &rules::ZaakSettings {
-                        rsin: &s.rsin,
-                        zaaktype,
-                        vertrouwelijkheid: &s.vertrouwelijkheid,
-                    },
-                );
-                self.post("zaken", &body).await?
-            }
-        };
-        let url = zaak["url"]
-            .as_str()
-            .ok_or_else(|| CallError::Transient("the zaak has no url".into(), None))?
-            .to_owned();
-        let number = zaak["identificatie"]
-            .as_str()
-            .unwrap_or(&identificatie)
-            .to_owned();
-        if zaak["status"].is_null() {
-            let body = rules::status_request(
-                &url,
-                &s.statustypen.ontvangen,
-                Utc::now(),
-                "Ontvangen via webcare",
+/// Finds the case's zaak by its identificatie, or creates it; then its first status.
+async fn create(
+    call: &Call<'_>,
+    store: &dyn Store,
+    case: &webcare_store::CaseRecord,
+    zaaktype: &str,
+    statustypen: &webcare_desk::zgw::Statustypen,
+) -> Result<(String, String), CallError> {
+    let s = call.settings;
+    let identificatie = rules::identificatie(case.id);
+    let found = call
+        .get(&format!(
+            "{}/zaken?identificatie={}&bronorganisatie={}",
+            s.zaken_url.trim_end_matches('/'),
+            identificatie,
+            s.rsin
+        ))
+        .await?;
+    let zaak = match found["results"].as_array().and_then(|r| r.first()) {
+        Some(z) => z.clone(),
+        None => {
+            let messages = store
+                .case_messages(case.id)
+                .await
+                .map_err(|e| CallError::Transient(e.to_string(), None))?;
+            let first = messages
+                .iter()
+                .find(|m| m.direction == webcare_domain::Direction::Inbound);
+            let text = first.map(|m| m.text.as_str()).unwrap_or_default();
+            let author = case
+                .author_handle
+                .as_deref()
+                .or(case.author_name.as_deref())
+                .unwrap_or("een inwoner");
+            let channel = case
+                .channel_kind
+                .map(|k| k.as_str().to_owned())
+                .unwrap_or_else(|| "sociale media".into());
+            let body = rules::zaak_request(
+                &rules::ZaakInput {
+                    case_id: case.id,
+                    started_at: case.created_at,
+                    channel: &channel,
+                    author,
+                    text,
+                },
+                &rules::ZaakSettings {
+                    rsin: &s.rsin,
+                    zaaktype,
+                    vertrouwelijkheid: &s.vertrouwelijkheid,
+                },
             );
-            self.post("statussen", &body).await?;
+            call.post("zaken", &body).await?
         }
-        Ok((url, number))
-    }
-
-    fn token(&self) -> String {
-        let claims = rules::jwt_claims(
-            &self.settings.client_id,
-            self.user,
-            self.user_name,
+    };
+    let url = zaak["url"]
+        .as_str()
+        .ok_or_else(|| CallError::Transient("the zaak has no url".into(), None))?
+        .to_owned();
+    let number = zaak["identificatie"]
+        .as_str()
+        .unwrap_or(&identificatie)
+        .to_owned();
+    if zaak["status"].is_null() {
+        let body = rules::status_request(
+            &url,
+            &statustypen.ontvangen,
             Utc::now(),
+            "Ontvangen via webcare",
         );
-        jsonwebtoken::encode(
-            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-            &claims,
-            &jsonwebtoken::EncodingKey::from_secret(self.settings.secret.as_bytes()),
-        )
-        .unwrap_or_default()
+        call.post("statussen", &body).await?;
     }
-
-    pub(crate) async fn get(&self, url: &str) -> Result<Value, CallError> {
-        self.send(Method::GET, url, None).await
-    }
-
-    async fn post<B: serde::Serialize>(
-        &self,
-        resource: &str,
-        body: &B,
-    ) -> Result<Value, CallError> {
-        let url = format!(
-            "{}/{resource}",
-            self.settings.zaken_url.trim_end_matches('/')
-        );
-        let body = serde_json::to_value(body).map_err(|e| CallError::Refused(e.to_string()))?;
-        self.send(Method::POST, &url, Some(body)).await
-    }
-
-    async fn send(
-        &self,
-        method: Method,
-        url: &str,
-        body: Option<Value>,
-    ) -> Result<Value, CallError> {
-        // A fresh token per call (Open Zaak expires them an hour after `iat`); the CRS headers
-        // Open Zaak demands on zaken, harmless on the other resources.
-        let mut req = self
-            .client
-            .request(method, url)
-            .bearer_auth(self.token())
-            .header("Accept-Crs", "EPSG:4326")
-            .header("Content-Crs", "EPSG:4326");
-        if let Some(b) = &body {
-            req = req.json(b);
-        }
-        let res = req
-            .send()
-            .await
-            .map_err(|e| CallError::Transient(format!("Open Zaak unreachable: {e}"), None))?;
-        let status = res.status();
-        let retry_after = res
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let text = res.text().await.unwrap_or_default();
-        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        if status.is_success() {
-            return Ok(json);
-        }
-        let why = reason(status, &json);
-        if status.is_server_error()
-            || status == StatusCode::TOO_MANY_REQUESTS
-            || status == StatusCode::REQUEST_TIMEOUT
-        {
-            Err(CallError::Transient(why, retry_after))
-        } else {
-            Err(CallError::Refused(why))
-        }
-    }
+    Ok((url, number))
 }
 
 /// The delay before attempt `attempts + 1`: doubling from `first_backoff` up to `max_backoff`,
@@ -419,41 +376,9 @@ pub(crate) fn backoff(
     retry_after.map_or(d, |r| r.max(d))
 }
 
-/// Open Zaak's refusal in a line: status, code, title and each invalid field.
-fn reason(status: StatusCode, body: &Value) -> String {
-    let mut out = format!("{}", status.as_u16());
-    for k in ["code", "title", "detail"] {
-        if let Some(v) = body[k].as_str().filter(|v| !v.is_empty()) {
-            out.push_str(": ");
-            out.push_str(v);
-        }
-    }
-    if let Some(params) = body["invalidParams"].as_array() {
-        for p in params {
-            out.push_str(&format!(
-                "; {} ({}): {}",
-                p["name"].as_str().unwrap_or_default(),
-                p["code"].as_str().unwrap_or_default(),
-                p["reason"].as_str().unwrap_or_default()
-            ));
-        }
-    }
-    out.chars().take(1000).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_refusal_names_its_fields() {
-        let body = serde_json::json!({"code": "invalid", "title": "Invalid input.", "invalidParams": [
-            {"name": "zaaktype", "code": "bad-url", "reason": "Onbekend"}]});
-        assert_eq!(
-            reason(StatusCode::BAD_REQUEST, &body),
-            "400: invalid: Invalid input.; zaaktype (bad-url): Onbekend"
-        );
-    }
 
     #[test]
     fn backoff_doubles_to_its_cap_and_respects_retry_after() {

@@ -215,7 +215,10 @@ impl App {
                 .connectors
                 .as_ref()
                 .and_then(|c| c.outbox.as_ref())
-                .map(|_| Default::default()),
+                .map(|_| webcare_workers::zaak::ZaakWorkerConfig {
+                    lease: std::time::Duration::from_secs(cfg.zaak_lease_seconds),
+                    ..Default::default()
+                }),
         };
         let mut handles = webcare_workers::start(&desk, loops, stop_workers.clone());
         handles.push(tokio::spawn(backfill_inbox_rows(

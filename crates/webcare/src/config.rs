@@ -369,8 +369,12 @@ pub struct Config {
     /// retention
     /// (`WEBCARE_ROLES=api,sla`; `serve --roles` overrides). See docs/OPERATIONS.md.
     pub roles: crate::roles::Roles,
-    /// The municipality's zaaksysteem (Open Zaak); off when absent.
+    /// The municipality's zaaksysteem (Open Zaak); off when absent (or set through the admin
+    /// API, whose stored settings take precedence).
     pub zgw: Option<webcare_desk::zgw::ZgwSettings>,
+    /// How long a zaak job sent by a node stays that node's: a node that dies mid-call leaves
+    /// it to another (or its own restart) after this.
+    pub zaak_lease_seconds: u64,
 }
 
 impl Default for Config {
@@ -391,6 +395,7 @@ impl Default for Config {
             oidc: None,
             roles: crate::roles::Roles::all(),
             zgw: None,
+            zaak_lease_seconds: 60,
         }
     }
 }
@@ -458,6 +463,10 @@ impl Config {
         anyhow::ensure!(
             (1..=2000).contains(&self.ingest.max_batch),
             "ingest.max_batch must be between 1 and 2000"
+        );
+        anyhow::ensure!(
+            self.zaak_lease_seconds >= 1,
+            "zaak_lease_seconds must be at least 1"
         );
         anyhow::ensure!(
             self.ingest.journal_lease_seconds >= 1,
@@ -775,7 +784,10 @@ mod tests {
             let cfg = Config::load(Some(Path::new("w.toml"))).unwrap();
             let z = cfg.zgw.unwrap();
             assert_eq!(z.rsin, "002220647");
-            assert_eq!(z.statustypen.afgerond, format!("{oz}/st/3"));
+            assert_eq!(
+                z.statustypen.as_ref().unwrap().afgerond,
+                format!("{oz}/st/3")
+            );
             Ok(())
         });
     }

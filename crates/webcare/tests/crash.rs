@@ -322,6 +322,121 @@ async fn kill_9_during_signed_webhooks_loses_nothing_on_postgres() {
     run_webhooks(Backend::Postgres).await;
 }
 
+const ZGW_SECRET: &str = "crash-test-zgw-secret-0123456789";
+
+/// The server with its zaaksysteem at `oz` (statustypen from its Catalogi API) and zaak jobs
+/// leased for 2 s, so a restart takes over a killed server's job quickly.
+fn start_with_zgw(db: &str, oz: &webcare_fakes::zgw::FakeOpenZaak) -> Server {
+    let mut cmd = common::command(db, ADMIN, &["serve"]);
+    let c = &oz.catalogus;
+    for (k, v) in [
+        ("ZAKEN_URL", oz.zaken_url()),
+        ("CATALOGI_URL", oz.catalogi_url()),
+        ("CLIENT_ID", "webcare".into()),
+        ("SECRET", ZGW_SECRET.into()),
+        ("RSIN", "002220647".into()),
+        ("ZAAKTYPEN__DEFAULT", c.zaaktype.clone()),
+        ("RESULTAATTYPE", c.resultaattype.clone()),
+        ("ROLTYPE_AFDELING", c.roltype_afdeling.clone()),
+    ] {
+        cmd.env(format!("WEBCARE_ZGW__{k}"), v);
+    }
+    cmd.env("WEBCARE_ZAAK_LEASE_SECONDS", "2");
+    common::listen(cmd)
+}
+
+/// kill -9 between sending and recording a zaak: Open Zaak has committed the zaak but its answer
+/// has not reached the desk when the server dies. After the restart the create is taken up again,
+/// finds the zaak by its identificatie and records it: exactly one zaak, one first status.
+async fn run_zaak(backend: Backend) {
+    let Some(db) = webcare_store::testing::fresh_database_url(backend).await else {
+        return;
+    };
+    let oz = webcare_fakes::zgw::FakeOpenZaak::start("webcare", ZGW_SECRET)
+        .await
+        .unwrap();
+    let client = common::client();
+    let mut server = start_with_zgw(&db, &oz);
+    let account = create_account(
+        &client,
+        &server.base,
+        serde_json::json!({"kind": "api", "name": "web", "externalId": "web"}),
+    )
+    .await;
+    let res = client
+        .post(format!("{}/api/v1/messages", server.base))
+        .bearer_auth(ADMIN)
+        .json(&message(&account, "zaak-1"))
+        .send()
+        .await
+        .unwrap();
+    let case = res.json::<serde_json::Value>().await.unwrap()["caseId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Open Zaak stores the zaak, then holds its answer back.
+    oz.stall_after_commit(1);
+    let res = client
+        .post(format!("{}/api/v1/cases/{case}/zaak", server.base))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while oz.zaken().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the zaak was never sent"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Between Open Zaak's commit and the desk's record.
+    server.child.kill().expect("kill -9");
+    server.child.wait().unwrap();
+    let zaak_url = oz.zaken()[0]["url"].as_str().unwrap().to_owned();
+
+    let mut server = start_with_zgw(&db, &oz);
+    let mut z = serde_json::Value::Null;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while tokio::time::Instant::now() < deadline {
+        let res = client
+            .get(format!("{}/api/v1/cases/{case}/zaak", server.base))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap();
+        z = res.json().await.unwrap();
+        if z["jobs"][0]["state"] != "pending" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(z["jobs"][0]["state"], "done", "{z}");
+    assert_eq!(z["url"], zaak_url.as_str(), "the zaak made before the kill");
+    assert_eq!(oz.zaken().len(), 1, "exactly one zaak");
+    let posts = oz
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/zaken"))
+        .count();
+    assert_eq!(posts, 1, "the create was not sent again");
+    assert_eq!(oz.statussen().len(), 1, "one first status");
+    assert_eq!(oz.violations(), Vec::<String>::new());
+    server.child.kill().unwrap();
+    let _ = server.child.wait();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_between_sending_and_recording_a_zaak_makes_one_zaak_on_sqlite() {
+    run_zaak(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_between_sending_and_recording_a_zaak_makes_one_zaak_on_postgres() {
+    run_zaak(Backend::Postgres).await;
+}
+
 /// SIGTERM: the server stops accepting, finishes what is in flight, and exits cleanly; every
 /// request that was answered 2xx is stored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

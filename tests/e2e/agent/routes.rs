@@ -64,6 +64,10 @@ const POLICY: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/v1/cases/{id}/zaak", KCC),
     // The Notificaties callback: only the abonnement's own auth, never a desk token (403).
     ("POST", "/api/v1/notificaties", &[]),
+    ("GET", "/api/v1/zgw/settings", ADMIN),
+    ("PUT", "/api/v1/zgw/settings", ADMIN),
+    ("GET", "/api/v1/zgw/abonnement", ADMIN),
+    ("POST", "/api/v1/zgw/abonnement", ADMIN),
     ("GET", "/api/v1/cases/{id}/sla", ALL),
     ("POST", "/api/v1/users", ADMIN),
     ("GET", "/api/v1/users", LEAD),

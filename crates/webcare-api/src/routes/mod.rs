@@ -22,6 +22,7 @@ pub mod tokens;
 pub mod webhook_subscriptions;
 pub mod webhooks;
 pub mod zaak;
+pub mod zgw;
 
 use crate::error::ApiError;
 use base64::Engine;

@@ -28,7 +28,8 @@ pub async fn receive(State(state): State<AppState>, req: Request) -> ApiResult<S
         .headers()
         .get(header::AUTHORIZATION)
         .map(|v| v.as_bytes().to_vec());
-    match check_callback(&state, auth.as_deref()) {
+    let settings = state.zgw().await;
+    match check_callback(settings.as_deref(), auth.as_deref()) {
         Ok(()) => {}
         Err(CallbackDenied::Missing) => {
             return Err(ApiError::Unauthorized(

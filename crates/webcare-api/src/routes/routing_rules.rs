@@ -43,13 +43,18 @@ impl From<StoredRule> for RoutingRule {
     }
 }
 
-/// The rule set in force: its version and its rules in the order they are tried.
+/// The newest version of the rule set (what a change builds on) and its rules in the order they
+/// are tried; it is in force from `effectiveFrom` on.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoutingRuleSet {
     /// 0 before the rules were first set.
     pub version: i64,
+    /// When this version takes effect (may lie ahead: the version in force until then is
+    /// `inForceVersion`).
     pub effective_from: Option<DateTime<Utc>>,
+    /// The version routing cases now (0: none).
+    pub in_force_version: i64,
     pub changed_by: Option<String>,
     pub rules: Vec<RoutingRule>,
 }
@@ -60,12 +65,14 @@ impl From<Option<RuleSetRecord>> for RoutingRuleSet {
             None => RoutingRuleSet {
                 version: 0,
                 effective_from: None,
+                in_force_version: 0,
                 changed_by: None,
                 rules: Vec::new(),
             },
             Some(r) => RoutingRuleSet {
                 version: r.version,
                 effective_from: Some(r.effective_from),
+                in_force_version: r.version,
                 changed_by: Some(r.created_by),
                 rules: r.rules.into_iter().map(Into::into).collect(),
             },
@@ -86,6 +93,9 @@ pub struct NewRoutingRule {
     pub conditions: Conditions,
     #[serde(default)]
     pub actions: Actions,
+    /// When the new version of the set takes effect: now when absent (or with a scheduled
+    /// newest version); never in the past, nor before the newest version's time.
+    pub effective_from: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -97,6 +107,8 @@ pub struct RoutingRulePatch {
     pub actions: Option<Actions>,
     #[schema(minimum = 0, maximum = 500)]
     pub position: Option<u32>,
+    /// When the new version of the set takes effect (as for a new rule).
+    pub effective_from: Option<DateTime<Utc>>,
 }
 
 /// A change saved: the rule as it is now, and the version of the set that holds it.
@@ -107,7 +119,8 @@ pub struct RoutingRuleSaved {
     pub rule: RoutingRule,
 }
 
-/// The routing rules in force, in the order they are tried.
+/// The newest version of the routing rules (its effective time may lie ahead), in the order they
+/// are tried.
 #[utoipa::path(
     get, path = "/api/v1/routing-rules", tag = "routing",
     responses((status = 200, body = RoutingRuleSet)),
@@ -117,7 +130,15 @@ pub async fn list(
     State(state): State<AppState>,
     _caller: Authorized<roles::Lead>,
 ) -> ApiResult<Json<RoutingRuleSet>> {
-    Ok(Json(state.store.routing_rules().await?.into()))
+    let mut set: RoutingRuleSet = state.store.routing_rules().await?.into();
+    if set.effective_from.is_some_and(|f| f > Utc::now()) {
+        set.in_force_version = state
+            .store
+            .routing_rules_at(Utc::now())
+            .await?
+            .map_or(0, |r| r.version);
+    }
+    Ok(Json(set))
 }
 
 /// Add a rule (at `position`, else last). Stores the next version of the rule set.
@@ -141,7 +162,15 @@ pub async fn create(
         conditions: body.conditions,
         actions: body.actions,
     };
-    let saved = routing::add_rule(&state, &caller, None, spec, body.position).await?;
+    let saved = routing::add_rule_at(
+        &state,
+        &caller,
+        None,
+        spec,
+        body.position,
+        body.effective_from,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(RoutingRuleSaved {
@@ -175,6 +204,7 @@ pub async fn update(
         conditions: patch.conditions,
         actions: patch.actions,
         position: patch.position,
+        effective_from: patch.effective_from,
     };
     let saved = routing::change_rule(&state, &caller, None, id, patch).await?;
     Ok(Json(RoutingRuleSaved {

@@ -10,10 +10,16 @@
 //!   test asserts is empty.
 //! - An eindstatus without a resultaat is refused with 400 `resultaat-does-not-exist`.
 //!
-//! Knobs: [`FakeOpenZaak::fail_next`] (5xx for the next calls) and
+//! Knobs: [`FakeOpenZaak::fail_next`] (5xx for the next calls),
 //! [`FakeOpenZaak::drop_after_commit`] (store, then answer 500, as a crash between the zaaksysteem's
-//! commit and the desk's record of it looks to the desk).
+//! commit and the desk's record of it looks to the desk) and [`FakeOpenZaak::stall_after_commit`]
+//! (store, then hold the answer back: the window a crash test kills the desk in).
+//!
+//! The Catalogi API lists the statustypen out of volgnummer order, and the Zaken API lists
+//! statussen and rollen by `zaak`, `statustype`, `roltype`, `betrokkeneType` and the
+//! organisatorische eenheid's identificatie, as the desk looks them up before a retry.
 
+pub mod notificaties;
 pub mod schema;
 
 use axum::body::Bytes;
@@ -88,6 +94,8 @@ struct State {
     fail: Vec<u16>,
     /// The next this many creating calls are stored and then answered 500.
     drop_after_commit: u32,
+    /// The next this many creating calls are stored and then answered only after a long wait.
+    stall_after_commit: u32,
     next_number: u64,
 }
 
@@ -155,7 +163,14 @@ impl FakeOpenZaak {
         let app = Router::new().fallback(
             move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
                 let s = shared.clone();
-                async move { handle(&s, method, uri, headers, body) }
+                async move {
+                    let r = handle(&s, method, uri, headers, body);
+                    if r.extensions().get::<Stalled>().is_some() {
+                        // Committed; the answer comes too late for anyone still waiting.
+                        tokio::time::sleep(std::time::Duration::from_secs(120)).await;
+                    }
+                    r
+                }
             },
         );
         let stop = crate::serve(listener, app);
@@ -243,6 +258,12 @@ impl FakeOpenZaak {
     /// The next `n` creating calls (POST) are stored, then answered 500.
     pub fn drop_after_commit(&self, n: u32) {
         self.lock().drop_after_commit = n;
+    }
+
+    /// The next `n` creating calls (POST) are stored, then answered only two minutes later: the
+    /// window in which a crash test kills the desk between Open Zaak's commit and its record.
+    pub fn stall_after_commit(&self, n: u32) {
+        self.lock().stall_after_commit = n;
     }
 }
 
@@ -402,6 +423,27 @@ fn route(
                 None => fout(404, "not_found", "Niet gevonden.", "Niet gevonden."),
             }
         }
+        ("GET", ["zaken", "api", "v1", "statussen"]) => {
+            let q: HashMap<String, String> = uri
+                .query()
+                .map(|q| url_pairs(q).into_iter().collect())
+                .unwrap_or_default();
+            let found = filtered(&st.statussen, &q, &["zaak", "statustype"]);
+            paginated(found)
+        }
+        ("GET", ["zaken", "api", "v1", "rollen"]) => {
+            let q: HashMap<String, String> = uri
+                .query()
+                .map(|q| url_pairs(q).into_iter().collect())
+                .unwrap_or_default();
+            let mut found = filtered(&st.rollen, &q, &["zaak", "roltype", "betrokkeneType"]);
+            if let Some(id) =
+                q.get("betrokkeneIdentificatie__organisatorischeEenheid__identificatie")
+            {
+                found.retain(|r| r["betrokkeneIdentificatie"]["identificatie"] == id.as_str());
+            }
+            paginated(found)
+        }
         ("POST", ["zaken", "api", "v1", "resultaten"]) => create_resultaat(s, st, body),
         ("POST", ["zaken", "api", "v1", "rollen"]) => create_rol(s, st, body),
         ("GET", ["catalogi", "api", "v1", "zaaktypen", _uuid]) => {
@@ -416,7 +458,9 @@ fn route(
                 .query()
                 .map(|q| url_pairs(q).into_iter().collect())
                 .unwrap_or_default();
-            let all = statustypen(s);
+            // Not in volgnummer order: the desk must sort them itself.
+            let mut all = statustypen(s);
+            all.rotate_left(2);
             let found: Vec<Value> = all
                 .into_iter()
                 .filter(|t| {
@@ -437,6 +481,26 @@ fn route(
     }
 }
 
+/// The items whose listed fields equal the query's values (a field not in the query: any).
+fn filtered(items: &[Value], q: &HashMap<String, String>, fields: &[&str]) -> Vec<Value> {
+    items
+        .iter()
+        .filter(|i| {
+            fields
+                .iter()
+                .all(|f| q.get(*f).is_none_or(|v| i[*f] == v.as_str()))
+        })
+        .cloned()
+        .collect()
+}
+
+fn paginated(found: Vec<Value>) -> Response {
+    json_response(
+        StatusCode::OK,
+        json!({"count": found.len(), "next": null, "previous": null, "results": found}),
+    )
+}
+
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
@@ -453,6 +517,16 @@ struct Claims {
 }
 
 fn check_jwt(s: &Shared, headers: &HeaderMap) -> Result<(), String> {
+    check_jwt_of(&s.client_id, &s.secret, headers)
+}
+
+/// JWT-ZGW as Open Zaak and Open Notificaties check it: HS256 with the client's secret, `iss`,
+/// `client_id` and an `iat` within the last hour.
+pub(crate) fn check_jwt_of(
+    expected_client: &str,
+    secret: &str,
+    headers: &HeaderMap,
+) -> Result<(), String> {
     let auth = header(headers, "authorization").ok_or("no Authorization header")?;
     let token = auth
         .strip_prefix("Bearer ")
@@ -463,7 +537,7 @@ fn check_jwt(s: &Shared, headers: &HeaderMap) -> Result<(), String> {
     v.validate_exp = false;
     let data = jsonwebtoken::decode::<Claims>(
         token,
-        &jsonwebtoken::DecodingKey::from_secret(s.secret.as_bytes()),
+        &jsonwebtoken::DecodingKey::from_secret(secret.as_bytes()),
         &v,
     )
     .map_err(|e| format!("the JWT does not verify: {e}"))?;
@@ -471,7 +545,7 @@ fn check_jwt(s: &Shared, headers: &HeaderMap) -> Result<(), String> {
     let iss = c.iss.ok_or("the JWT has no iss")?;
     let client_id = c.client_id.ok_or("the JWT has no client_id")?;
     let iat = c.iat.ok_or("the JWT has no iat")?;
-    if client_id != s.client_id || iss.is_empty() {
+    if client_id != expected_client || iss.is_empty() {
         return Err(format!("unknown client_id {client_id}"));
     }
     let now = chrono::Utc::now().timestamp();
@@ -531,7 +605,17 @@ fn validators() -> &'static Validators {
 }
 
 /// Answers a created resource: 201, or 500 after storing when "drop after commit" is armed.
+/// Marks a response the server holds back (see [`FakeOpenZaak::stall_after_commit`]).
+#[derive(Clone, Copy)]
+struct Stalled;
+
 fn created(st: &mut State, url: &str, body: Value) -> Response {
+    if st.stall_after_commit > 0 {
+        st.stall_after_commit -= 1;
+        let mut r = json_response(StatusCode::CREATED, body);
+        r.extensions_mut().insert(Stalled);
+        return r;
+    }
     if st.drop_after_commit > 0 {
         st.drop_after_commit -= 1;
         return fout(

@@ -37,16 +37,14 @@ fn zgw_settings(oz: &FakeOpenZaak) -> webcare_desk::zgw::ZgwSettings {
         rsin: RSIN.into(),
         vertrouwelijkheid: "zaakvertrouwelijk".into(),
         zaaktypen: [("default".to_owned(), c.zaaktype.clone())].into(),
-        statustypen: webcare_desk::zgw::Statustypen {
-            ontvangen: c.statustype_ontvangen.clone(),
-            in_behandeling: c.statustype_in_behandeling.clone(),
-            afgerond: c.statustype_afgerond.clone(),
-        },
+        // Looked up in the fake's Catalogi API by the zaaktype, as a municipality may leave them.
+        statustypen: None,
         resultaattype: c.resultaattype.clone(),
         roltype_afdeling: c.roltype_afdeling.clone(),
         // The demo takes no abonnement: nothing notifies it.
         notificaties_url: None,
         callback_auth: None,
+        public_url: None,
     }
 }
 
