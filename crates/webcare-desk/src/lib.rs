@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod live;
 pub mod metrics;
 pub mod notificaties;
+pub mod openklant;
 pub mod patch;
 pub mod people;
 pub mod principal;
@@ -44,6 +45,8 @@ pub struct Desk {
     pub intake: Intake,
     /// The municipality's zaaksysteem, when configured (`[zgw]`).
     pub zgw: Option<Arc<zgw::ZgwSettings>>,
+    /// The municipality's Open Klant, when configured (`[openklant]`).
+    pub openklant: Option<Arc<openklant::OpenKlantSettings>>,
 }
 
 impl Desk {
@@ -56,12 +59,19 @@ impl Desk {
             ingestor,
             intake,
             zgw: None,
+            openklant: None,
         }
     }
 
     /// With the municipality's zaaksysteem (checked settings).
     pub fn with_zgw(mut self, zgw: Option<zgw::ZgwSettings>) -> Self {
         self.zgw = zgw.map(Arc::new);
+        self
+    }
+
+    /// With the municipality's Open Klant (checked settings).
+    pub fn with_openklant(mut self, ok: Option<openklant::OpenKlantSettings>) -> Self {
+        self.openklant = ok.map(Arc::new);
         self
     }
 }

@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod inbound;
 pub mod inbox;
 pub mod model;
+pub mod openklant;
 pub mod out_of_hours;
 pub mod replies;
 pub mod reports;

@@ -17,6 +17,7 @@ mod inbox_row;
 mod ingest;
 mod ingest_effects;
 mod ingest_plan;
+pub mod klantcontact;
 pub mod notificatie;
 mod postgres;
 pub mod records;
@@ -159,6 +160,7 @@ pub trait Store:
     + erase::Erasure
     + retention::Retention
     + zaak::ZaakJobs
+    + klantcontact::KlantcontactJobs
     + notificatie::Notificaties
 {
     /// The backend's name: `sqlite` or `postgres`.
@@ -196,6 +198,9 @@ pub struct ConnectOptions {
     pub max_connections: u32,
     /// How long a resolved case can be reopened by a new citizen message.
     pub reopen_window: chrono::Duration,
+    /// Register every stored message (and every forward) in Open Klant: the jobs are enqueued
+    /// only when this is on (`[openklant]` configured).
+    pub openklant: bool,
 }
 
 impl Default for ConnectOptions {
@@ -203,6 +208,7 @@ impl Default for ConnectOptions {
         Self {
             max_connections: 16,
             reopen_window: webcare_domain::status::default_reopen_window(),
+            openklant: false,
         }
     }
 }

@@ -420,7 +420,7 @@ pub(crate) fn backoff(
 }
 
 /// Open Zaak's refusal in a line: status, code, title and each invalid field.
-fn reason(status: StatusCode, body: &Value) -> String {
+pub(crate) fn reason(status: StatusCode, body: &Value) -> String {
     let mut out = format!("{}", status.as_u16());
     for k in ["code", "title", "detail"] {
         if let Some(v) = body[k].as_str().filter(|v| !v.is_empty()) {

@@ -291,6 +291,8 @@ pub struct Config {
     pub roles: crate::roles::Roles,
     /// The municipality's zaaksysteem (Open Zaak); off when absent.
     pub zgw: Option<webcare_desk::zgw::ZgwSettings>,
+    /// The municipality's Open Klant (Klantinteracties API); off when absent.
+    pub openklant: Option<webcare_desk::openklant::OpenKlantSettings>,
 }
 
 impl Default for Config {
@@ -311,6 +313,7 @@ impl Default for Config {
             oidc: None,
             roles: crate::roles::Roles::all(),
             zgw: None,
+            openklant: None,
         }
     }
 }
@@ -322,6 +325,7 @@ const FILE_SECRETS: &[&str] = &[
     "RETENTION__HASH_KEY",
     "ZGW__SECRET",
     "ZGW__CALLBACK_AUTH",
+    "OPENKLANT__TOKEN",
 ];
 
 impl Config {
@@ -420,6 +424,9 @@ impl Config {
         self.sla.defaults()?;
         if let Some(z) = &self.zgw {
             z.check().map_err(|e| anyhow::anyhow!(e))?;
+        }
+        if let Some(o) = &self.openklant {
+            o.check().map_err(|e| anyhow::anyhow!(e))?;
         }
         Ok(())
     }
@@ -635,6 +642,28 @@ mod tests {
             let z = cfg.zgw.unwrap();
             assert_eq!(z.rsin, "002220647");
             assert_eq!(z.statustypen.afgerond, format!("{oz}/st/3"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn openklant_is_off_unless_configured_and_its_token_comes_from_a_file() {
+        figment::Jail::expect_with(|jail| {
+            assert!(Config::load(None).unwrap().openklant.is_none());
+            jail.create_file(
+                "w.toml",
+                "[openklant]\nurl = \"https://openklant.gemeente.nl/klantinteracties/api/v1\"\n\
+                 [openklant.actoren]\nStadsbeheer = \"https://openklant.gemeente.nl/klantinteracties/api/v1/actoren/1\"\n",
+            )?;
+            jail.create_file("ok-token", "een-geheim-open-klant-token\n")?;
+            jail.set_env("WEBCARE_OPENKLANT__TOKEN_FILE", "ok-token");
+            let cfg = Config::load(Some(Path::new("w.toml"))).unwrap();
+            let o = cfg.openklant.as_ref().unwrap();
+            assert_eq!(o.token, "een-geheim-open-klant-token");
+            assert!(o.actor_for("Stadsbeheer").unwrap().ends_with("/actoren/1"));
+            assert!(!format!("{cfg:?}").contains("een-geheim-open-klant-token"));
+            jail.set_env("WEBCARE_OPENKLANT__URL", "geen-url");
+            assert!(Config::load(Some(Path::new("w.toml"))).is_err());
             Ok(())
         });
     }

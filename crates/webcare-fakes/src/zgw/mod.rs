@@ -14,6 +14,7 @@
 //! [`FakeOpenZaak::drop_after_commit`] (store, then answer 500, as a crash between the zaaksysteem's
 //! commit and the desk's record of it looks to the desk).
 
+pub mod openklant;
 pub mod schema;
 
 use axum::body::Bytes;
