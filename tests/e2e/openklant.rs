@@ -393,7 +393,8 @@ async fn a_refusal_fails_the_job_with_open_klants_reason(app: OkApp) {
         "{why}"
     );
     // A department without a configured actor: failed with a reason that names the setting.
-    let other = app.message(&acc, "dm-2", "Nog een vraag").await;
+    let acc2 = app.account().await;
+    let other = app.message(&acc2, "dm-2", "Nog een vraag").await;
     let (s, _) = app
         .json(
             reqwest::Method::POST,
