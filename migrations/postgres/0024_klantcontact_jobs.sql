@@ -1,13 +1,13 @@
 -- Issue 14: every social message is registered in the municipality's klantbeeld (Open Klant 2,
 -- Klantinteracties API) as a klantcontact; a forward hands the question to the department as an
--- internetaak. Each is a durable job, enqueued (when Open Klant is configured) in the transaction
+-- internetaak; a zaak made later is linked to the klantcontacten registered before it. Each is a durable job, enqueued (when Open Klant is configured) in the transaction
 -- that stores the message or the forward, and sent in order per case by the Open Klant worker.
 CREATE TABLE klantcontact_jobs (
     id                UUID PRIMARY KEY,
     case_id           UUID NOT NULL REFERENCES cases (id),
     -- The message a 'klantcontact' job registers; NULL for an 'internetaak'.
     message_id        UUID REFERENCES messages (id),
-    kind              TEXT NOT NULL CHECK (kind IN ('klantcontact','internetaak')),
+    kind              TEXT NOT NULL CHECK (kind IN ('klantcontact','internetaak','zaak')),
     payload           JSONB NOT NULL,
     state             TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','done','failed')),
     attempts          BIGINT NOT NULL DEFAULT 0,

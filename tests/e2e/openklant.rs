@@ -21,6 +21,7 @@ webcare_e2e::both_backends!(
     app = crate::openklant::OkApp;
     inbound_and_outbound_messages_become_spec_valid_klantcontacten_with_one_partij,
     the_zaak_is_linked_and_a_forward_becomes_an_internetaak,
+    a_zaak_made_later_is_linked_to_the_klantcontacten_before_it,
     a_503_is_retried_and_a_lost_answer_is_found_instead_of_made_twice,
     a_refusal_fails_the_job_with_open_klants_reason,
 );
@@ -343,7 +344,7 @@ async fn the_zaak_is_linked_and_a_forward_becomes_an_internetaak(app: OkApp) {
     assert_eq!(id["objectId"], zaken[0]["uuid"]);
     // A forward: an internetaak for the department's actor on the citizen's klantcontact.
     app.forward(&case, &dept).await;
-    let jobs = app.settled(&case, 2).await;
+    let jobs = app.settled(&case, 3).await;
     assert!(jobs.iter().all(|j| j.state == "done"), "{jobs:?}");
     let taken = app.ok.objects("internetaken");
     assert_eq!(taken.len(), 1, "{taken:?}");
@@ -354,7 +355,50 @@ async fn the_zaak_is_linked_and_a_forward_becomes_an_internetaak(app: OkApp) {
     );
     assert_eq!(taken[0]["status"], "te_verwerken");
     assert_eq!(taken[0]["toelichting"], "Kunnen jullie dit oppakken?");
-    assert_eq!(jobs[1].internetaak_url.as_deref(), taken[0]["url"].as_str());
+    let taak = jobs
+        .iter()
+        .find(|j| j.kind == webcare_store::klantcontact::KlantcontactJobKind::Internetaak)
+        .unwrap();
+    assert_eq!(taak.internetaak_url.as_deref(), taken[0]["url"].as_str());
+    // The zaak's link job found the klantcontact linked already: one onderwerpobject.
+    assert_eq!(app.ok.objects("onderwerpobjecten").len(), 1);
+    app.no_violations();
+}
+
+async fn a_zaak_made_later_is_linked_to_the_klantcontacten_before_it(app: OkApp) {
+    let acc = app.account().await;
+    let case = app
+        .message(&acc, "dm-1", "Er ligt afval naast de container")
+        .await;
+    app.settled(&case, 1).await;
+    assert!(app.ok.objects("onderwerpobjecten").is_empty());
+    // An agent asks for the zaak afterwards: the registered klantcontact gets it, once.
+    let (s, z) = app
+        .json(
+            reqwest::Method::POST,
+            &format!("/api/v1/cases/{case}/zaak"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 202, "{z}");
+    let jobs = app.settled(&case, 2).await;
+    assert!(jobs.iter().all(|j| j.state == "done"), "{jobs:?}");
+    let zaken = app.oz.zaken();
+    assert_eq!(zaken.len(), 1);
+    let objs = app.ok.objects("onderwerpobjecten");
+    assert_eq!(objs.len(), 1, "{objs:?}");
+    let kc = &app.ok.objects("klantcontacten")[0];
+    assert_eq!(objs[0]["klantcontact"]["uuid"], kc["uuid"]);
+    assert_eq!(
+        objs[0]["onderwerpobjectidentificator"]["objectId"],
+        zaken[0]["uuid"]
+    );
+    // A message after the zaak links it itself.
+    let again = app.message(&acc, "dm-2", "En nog een zak ernaast").await;
+    assert_eq!(again, case, "threaded into the same case");
+    let jobs = app.settled(&case, 3).await;
+    assert!(jobs.iter().all(|j| j.state == "done"), "{jobs:?}");
+    assert_eq!(app.ok.objects("onderwerpobjecten").len(), 2);
     app.no_violations();
 }
 

@@ -26,6 +26,9 @@ pub enum KlantcontactJobKind {
     Klantcontact,
     /// A forward as an internetaak for the department's actor.
     Internetaak,
+    /// The case's zaak, made after some of its messages were registered, as the onderwerpobject
+    /// of those klantcontacten.
+    Zaak,
 }
 
 impl KlantcontactJobKind {
@@ -33,6 +36,7 @@ impl KlantcontactJobKind {
         match self {
             KlantcontactJobKind::Klantcontact => "klantcontact",
             KlantcontactJobKind::Internetaak => "internetaak",
+            KlantcontactJobKind::Zaak => "zaak",
         }
     }
 
@@ -40,6 +44,7 @@ impl KlantcontactJobKind {
         Ok(match s {
             "klantcontact" => KlantcontactJobKind::Klantcontact,
             "internetaak" => KlantcontactJobKind::Internetaak,
+            "zaak" => KlantcontactJobKind::Zaak,
             other => {
                 return Err(StoreError::Corrupt(format!(
                     "klantcontact job kind {other}"
@@ -207,6 +212,31 @@ pub(crate) async fn enqueue_forward(
     .bind(Uuid::now_v7())
     .bind(w.after.id)
     .bind(json(&serde_json::json!({"departmentId": department_id, "question": question})))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// When Open Klant is on, links the case's new zaak to its klantcontacten registered before it,
+/// in the transaction that records the zaak (messages registered after it link it themselves).
+pub(crate) async fn enqueue_zaak_link(
+    conn: &mut Conn<'_>,
+    on: bool,
+    case_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if !on {
+        return Ok(());
+    }
+    let now = to_ms(now);
+    query(
+        "INSERT INTO klantcontact_jobs (id, case_id, message_id, kind, payload, next_attempt_at, created_at, updated_at) \
+         VALUES ($1, $2, NULL, 'zaak', $3, $4, $4, $4)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(case_id)
+    .bind(json(&serde_json::json!({})))
     .bind(now)
     .execute(&mut *conn)
     .await?;

@@ -431,6 +431,8 @@ impl<S: SqlCore> ZaakJobs for S {
         .execute(&mut tx)
         .await?;
         mark_done(&mut tx.conn(), j.id, now).await?;
+        crate::klantcontact::enqueue_zaak_link(&mut tx.conn(), self.openklant(), j.case_id, now)
+            .await?;
         let events = event_about(
             &mut tx.conn(),
             j.case_id,

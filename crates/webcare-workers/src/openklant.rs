@@ -62,6 +62,7 @@ impl Worker {
             let outcome = match job.kind {
                 KlantcontactJobKind::Klantcontact => self.klantcontact(&job).await.map(|_| None),
                 KlantcontactJobKind::Internetaak => self.internetaak(&job).await.map(Some),
+                KlantcontactJobKind::Zaak => self.link_zaak(&job).await.map(|_| None),
             };
             if let Err(e) = self.record(&job, outcome).await {
                 // The lease runs out and the job is claimed again: every step looks before it acts.
@@ -189,6 +190,36 @@ impl Worker {
         if let (Some(zaak), true) = (&case.zaak_url, none("gingOverOnderwerpobjecten")) {
             let body = ok::onderwerpobject_request(&kc_uuid, zaak);
             self.call.post("onderwerpobjecten", &body).await?;
+        }
+        Ok(())
+    }
+
+    /// Links the case's zaak to each klantcontact registered before it that has no
+    /// onderwerpobject yet.
+    async fn link_zaak(&self, job: &KlantcontactJob) -> Result<(), CallError> {
+        let case = self.case(job).await?;
+        let zaak = case
+            .zaak_url
+            .as_deref()
+            .ok_or_else(|| CallError::Refused("the case has no zaak".into()))?;
+        let jobs = self
+            .store
+            .case_klantcontact_jobs(case.id)
+            .await
+            .map_err(transient)?;
+        for url in jobs
+            .iter()
+            .filter(|j| j.kind == KlantcontactJobKind::Klantcontact && j.state == "done")
+            .filter_map(|j| j.klantcontact_url.as_deref())
+        {
+            let kc = self.call.get(url).await?;
+            if kc["gingOverOnderwerpobjecten"]
+                .as_array()
+                .is_none_or(|a| a.is_empty())
+            {
+                let body = ok::onderwerpobject_request(ok::uuid_of(url), zaak);
+                self.call.post("onderwerpobjecten", &body).await?;
+            }
         }
         Ok(())
     }
