@@ -436,6 +436,29 @@ async fn a_refusal_fails_the_job_with_open_klants_reason(app: OkApp) {
         why.starts_with("400") && why.contains("toegewezenAanActoren.0 (does_not_exist)"),
         "{why}"
     );
+    // Agents see it on the case.
+    let (s, shown) = app
+        .json(
+            reqwest::Method::GET,
+            &format!("/api/v1/cases/{case}/klantcontacten"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{shown}");
+    assert_eq!(shown["jobs"][0]["kind"], "klantcontact");
+    assert_eq!(shown["jobs"][0]["state"], "done");
+    assert!(shown["jobs"][0]["klantcontactUrl"].is_string());
+    assert_eq!(shown["jobs"][1]["kind"], "internetaak");
+    assert_eq!(shown["jobs"][1]["state"], "failed");
+    assert_eq!(shown["jobs"][1]["lastError"], why);
+    let (s, _) = app
+        .json(
+            reqwest::Method::GET,
+            &format!("/api/v1/cases/{}/klantcontacten", uuid::Uuid::now_v7()),
+            None,
+        )
+        .await;
+    assert_eq!(s, 404);
     // A department without a configured actor: failed with a reason that names the setting.
     let acc2 = app.account().await;
     let other = app.message(&acc2, "dm-2", "Nog een vraag").await;

@@ -3,9 +3,35 @@
 //! the jobs (`webcare-store/src/klantcontact.rs`) and the Open Klant worker
 //! (`webcare-workers/src/openklant.rs`) sends them.
 
+use crate::case_work::visible_case;
+use crate::{Desk, DeskResult, Principal};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
+use uuid::Uuid;
+use webcare_store::klantcontact::KlantcontactJob;
+
+/// A case's registrations in Open Klant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CaseKlantcontacten {
+    /// Every registration (a message's klantcontact, a forward's internetaak, a zaak's link),
+    /// oldest first, with its state and last error; empty when Open Klant is not configured.
+    pub jobs: Vec<KlantcontactJob>,
+}
+
+/// `GET /cases/{id}/klantcontacten`: how the case's registrations in Open Klant went.
+pub async fn case_klantcontacten(
+    desk: &Desk,
+    p: &Principal,
+    id: Uuid,
+) -> DeskResult<CaseKlantcontacten> {
+    visible_case(desk, p, id).await?;
+    Ok(CaseKlantcontacten {
+        jobs: desk.store.case_klantcontact_jobs(id).await?,
+    })
+}
 
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct OpenKlantSettings {

@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod deliveries;
 pub mod events;
 pub mod health;
+pub mod klantcontacten;
 pub mod messages;
 pub mod notificaties;
 pub mod people;
