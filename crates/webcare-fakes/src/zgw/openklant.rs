@@ -76,6 +76,25 @@ pub fn check_body(schema_name: &str, body: &Value) -> Vec<schema::Invalid> {
         "Onderwerpobject" => &v.onderwerpobject,
         "InterneTaak" => &v.internetaak,
         "Partij" => {
+            // Open Klant's serializer requires these keys (null or empty allowed) beyond what
+            // the document lists (its `test_create_partij_only_required`).
+            let missing: Vec<schema::Invalid> = [
+                "digitaleAdressen",
+                "voorkeursDigitaalAdres",
+                "rekeningnummers",
+                "voorkeursRekeningnummer",
+            ]
+            .into_iter()
+            .filter(|k| body.get(*k).is_none())
+            .map(|k| schema::Invalid {
+                name: k.into(),
+                code: "required".into(),
+                reason: "Dit veld is vereist.".into(),
+            })
+            .collect();
+            if !missing.is_empty() {
+                return missing;
+            }
             let soort = body["soortPartij"].as_str().unwrap_or_default();
             match v.partij.get(soort) {
                 Some(p) => p,
@@ -584,5 +603,9 @@ mod tests {
         let mut p = ok::partij_request();
         p.as_object_mut().unwrap().remove("indicatieActief");
         assert_eq!(check_body("Partij", &p)[0].name, "indicatieActief");
+        // Open Klant requires the address keys the document leaves optional.
+        let mut p = ok::partij_request();
+        p.as_object_mut().unwrap().remove("digitaleAdressen");
+        assert_eq!(check_body("Partij", &p)[0].name, "digitaleAdressen");
     }
 }
