@@ -132,16 +132,19 @@ impl Worker {
         let kc = match &job.klantcontact_url {
             Some(url) => self.call.get(url).await?,
             None => {
+                // Open Klant filters `onderwerp` by "contains" (without case): the exact one
+                // among the results is this message's (the id closes with a parenthesis).
+                let kanaal = ok::kanaal(case.channel_kind);
+                let onderwerp = ok::onderwerp(&input);
                 let found = self
                     .call
-                    .find(
+                    .list(
                         "klantcontacten",
-                        &[
-                            ("kanaal", ok::kanaal(case.channel_kind)),
-                            ("onderwerp", &ok::onderwerp(&input)),
-                        ],
+                        &[("kanaal", kanaal), ("onderwerp", &onderwerp)],
                     )
-                    .await?;
+                    .await?
+                    .into_iter()
+                    .find(|k| k["onderwerp"] == onderwerp.as_str() && k["kanaal"] == kanaal);
                 let kc = match found {
                     Some(kc) => kc,
                     None => {
@@ -353,17 +356,26 @@ impl Call {
         self.send(Method::GET, url, None).await
     }
 
-    /// The first of `resource` matching the filters, if any.
+    /// The first page of `resource` matching the filters.
+    async fn list(
+        &self,
+        resource: &str,
+        filters: &[(&str, &str)],
+    ) -> Result<Vec<Value>, CallError> {
+        let mut url = reqwest::Url::parse(&self.url(resource))
+            .map_err(|e| CallError::Refused(format!("openklant.url: {e}")))?;
+        url.query_pairs_mut().extend_pairs(filters.iter());
+        let list = self.get(url.as_str()).await?;
+        Ok(list["results"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// The first of `resource` matching exact filters, if any.
     async fn find(
         &self,
         resource: &str,
         filters: &[(&str, &str)],
     ) -> Result<Option<Value>, CallError> {
-        let mut url = reqwest::Url::parse(&self.url(resource))
-            .map_err(|e| CallError::Refused(format!("openklant.url: {e}")))?;
-        url.query_pairs_mut().extend_pairs(filters.iter());
-        let list = self.get(url.as_str()).await?;
-        Ok(list["results"].as_array().and_then(|r| r.first()).cloned())
+        Ok(self.list(resource, filters).await?.into_iter().next())
     }
 
     async fn post(&self, resource: &str, body: &Value) -> Result<Value, CallError> {

@@ -218,6 +218,18 @@ impl FakeOpenKlant {
         url
     }
 
+    /// A klantcontact someone else registered (not through the desk); answers its URL.
+    pub fn add_klantcontact(&self, kanaal: &str, onderwerp: &str) -> String {
+        let uuid = Uuid::new_v4();
+        let url = format!("{}/klantcontacten/{uuid}", self.url());
+        self.lock().resources.entry("klantcontacten").or_default().push(json!({
+            "uuid": uuid.to_string(), "url": url, "kanaal": kanaal, "onderwerp": onderwerp,
+            "taal": "nld", "vertrouwelijk": false, "hadBetrokkenen": [], "gingOverOnderwerpobjecten": [],
+            "leiddeTotInterneTaken": [], "omvatteBijlagen": [], "hadBetrokkenActoren": [],
+        }));
+        url
+    }
+
     /// Every request so far, in arrival order.
     pub fn requests(&self) -> Vec<OpenKlantRequest> {
         self.lock().requests.clone()
@@ -385,10 +397,13 @@ fn route(
         })
         .unwrap_or_default();
     match (method.as_str(), segments.as_slice()) {
+        // Open Klant filters `onderwerp` by "icontains" (its KlantcontactFilterSet).
         ("GET", ["klantcontacten"]) => list(st, "klantcontacten", |o| {
-            q.get("onderwerp")
-                .is_none_or(|v| o["onderwerp"] == v.as_str())
-                && q.get("kanaal").is_none_or(|v| o["kanaal"] == v.as_str())
+            q.get("onderwerp").is_none_or(|v| {
+                o["onderwerp"]
+                    .as_str()
+                    .is_some_and(|s| s.to_lowercase().contains(&v.to_lowercase()))
+            }) && q.get("kanaal").is_none_or(|v| o["kanaal"] == v.as_str())
         }),
         ("GET", ["digitaleadressen"]) => list(st, "digitaleadressen", |o| {
             q.get("adres").is_none_or(|v| o["adres"] == v.as_str())
