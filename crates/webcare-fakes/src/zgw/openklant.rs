@@ -588,6 +588,48 @@ mod tests {
             "plaatsgevondenOp": "2026-12-07T09:30:00Z", "metadata": {"platformMessageId": "1"}})
     }
 
+    #[tokio::test]
+    async fn the_token_is_enforced_and_a_refused_body_gets_invalid_params() {
+        let ok = FakeOpenKlant::start("goed").await.unwrap();
+        let c = reqwest::Client::new();
+        let url = format!("{}/klantcontacten", ok.url());
+        let none = c.get(&url).send().await.unwrap();
+        assert_eq!(none.status(), 401);
+        let wrong = c
+            .get(&url)
+            .header("Authorization", "Token fout")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 401);
+        assert_eq!(ok.violations().len(), 2);
+        let mut body = klantcontact();
+        body.as_object_mut().unwrap().remove("vertrouwelijk");
+        let res = c
+            .post(&url)
+            .header("Authorization", "Token goed")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+        let problem: Value = res.json().await.unwrap();
+        assert_eq!(problem["invalidParams"][0]["name"], "vertrouwelijk");
+        assert_eq!(problem["invalidParams"][0]["code"], "required");
+        assert!(ok.objects("klantcontacten").is_empty());
+        let res = c
+            .post(&url)
+            .header("Authorization", "Token goed")
+            .json(&klantcontact())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let made: Value = res.json().await.unwrap();
+        assert!(made["url"].as_str().unwrap().starts_with(&url));
+        assert_eq!(made["hadBetrokkenen"], json!([]));
+    }
+
     #[test]
     fn the_desks_bodies_pass_and_a_missing_required_field_is_refused() {
         assert_eq!(check_body("Klantcontact", &klantcontact()), vec![]);
