@@ -193,12 +193,7 @@ pub(crate) async fn enqueue_forward(
     w: &crate::agent::CaseWrite,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let Some(crate::agent::ForwardOp::Open {
-        department_id,
-        question,
-        ..
-    }) = &w.forward
-    else {
+    let Some(crate::agent::ForwardOp::Open { department_id, .. }) = &w.forward else {
         return Ok(());
     };
     if !on {
@@ -211,7 +206,9 @@ pub(crate) async fn enqueue_forward(
     )
     .bind(Uuid::now_v7())
     .bind(w.after.id)
-    .bind(json(&serde_json::json!({"departmentId": department_id, "question": question})))
+    // The department only: the worker reads the question from the forward itself (which the
+    // retention anonymises), so no personal data waits in the job.
+    .bind(json(&serde_json::json!({"departmentId": department_id})))
     .bind(now)
     .execute(&mut *conn)
     .await?;

@@ -334,7 +334,13 @@ impl Worker {
         {
             return Ok(t["url"].as_str().unwrap_or_default().to_owned());
         }
-        let question = job.payload["question"].as_str();
+        // The latest forward to this department asked the question.
+        let forwards = self.store.list_forwards(case.id).await.map_err(transient)?;
+        let question = forwards
+            .iter()
+            .rev()
+            .find(|f| f.department_id == department_id)
+            .map(|f| f.question.as_str());
         let body = ok::internetaak_request(kc_uuid, actor_uuid, &department.name, question);
         let t = self.call.post("internetaken", &body).await?;
         Ok(t["url"].as_str().unwrap_or_default().to_owned())
