@@ -7,6 +7,7 @@ mod doors;
 mod ingest;
 mod input_contract;
 mod notificaties;
+mod openklant;
 mod outbox;
 mod replies;
 mod routing_effective;

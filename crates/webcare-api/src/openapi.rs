@@ -37,6 +37,7 @@ use utoipa::{Modify, OpenApi};
         (name = "retention", description = "Retention terms, what the next run would anonymise, legal holds (admin and privacy officer)"),
         (name = "deliveries", description = "Platform deliveries accepted but not stored: parked and rejected (admin)"),
         (name = "zaken", description = "A case's zaak in the municipality's zaaksysteem (ZGW Zaken API, Open Zaak)"),
+        (name = "klantcontacten", description = "A case's registrations in the municipality's klantbeeld (Klantinteracties API, Open Klant)"),
     )
 )]
 pub struct ApiDoc;

@@ -17,6 +17,7 @@ pub mod ingest;
 pub mod live;
 pub mod metrics;
 pub mod notificaties;
+pub mod openklant;
 pub mod patch;
 pub mod people;
 pub mod principal;
@@ -49,6 +50,8 @@ pub struct Desk {
     /// The municipality's zaaksysteem, when configured (`[zgw]` in the file, or the admin
     /// API's stored settings): read the settings in force with [`Desk::zgw`].
     pub zgw: Arc<zgw_source::ZgwSource>,
+    /// The municipality's Open Klant, when configured (`[openklant]`).
+    pub openklant: Option<Arc<openklant::OpenKlantSettings>>,
 }
 
 impl Desk {
@@ -61,6 +64,7 @@ impl Desk {
             ingestor,
             intake,
             zgw: Arc::new(zgw_source::ZgwSource::new(None)),
+            openklant: None,
         }
     }
 
@@ -73,5 +77,11 @@ impl Desk {
     /// The zaaksysteem settings in force now (stored ones before the file's); `None`: none.
     pub async fn zgw(&self) -> Option<Arc<zgw::ZgwSettings>> {
         self.zgw.current(&*self.store).await
+    }
+
+    /// With the municipality's Open Klant (checked settings).
+    pub fn with_openklant(mut self, ok: Option<openklant::OpenKlantSettings>) -> Self {
+        self.openklant = ok.map(Arc::new);
+        self
     }
 }

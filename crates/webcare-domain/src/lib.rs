@@ -13,6 +13,7 @@ pub mod costs;
 pub mod inbound;
 pub mod inbox;
 pub mod model;
+pub mod openklant;
 pub mod out_of_hours;
 pub mod replies;
 pub mod reports;

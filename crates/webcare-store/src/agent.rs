@@ -770,7 +770,9 @@ impl<S: SqlCore> AgentStore for S {
         let mut tx = self.db().begin().await?;
         let rec = apply_case_write(&mut tx.conn(), &w, now, None).await?;
         crate::zaak::enqueue_follow_ups(&mut tx.conn(), rec.id, &w.zaak_jobs, now).await?;
-        // The case change, its clock effects, its events and its zaak jobs commit together.
+        crate::klantcontact::enqueue_forward(&mut tx.conn(), self.openklant(), &w, now).await?;
+        // The case change, its clock effects, its events and its zaak and Open Klant jobs
+        // commit together.
         crate::crash::crash_point("case.before_clocks");
         let (rec, events) = clocks_and_events(&mut tx, self.sla(), &w, rec, now).await?;
         tx.commit().await?;

@@ -635,8 +635,11 @@ pub(crate) fn merge_edit(
     }
 }
 
+/// Records a sent reply as the case's outbound message (once: a repeat inserts nothing) and,
+/// when Open Klant is on, its klantcontact job, in the caller's transaction.
 async fn insert_reply_message(
     tx: &mut Tx,
+    openklant: bool,
     r: &ReplyRecord,
     pmid: &str,
     our_user_id: &str,
@@ -651,9 +654,9 @@ async fn insert_reply_message(
     let sql = format!(
         "INSERT INTO messages ({MESSAGE_COLS}, author_identity_id) VALUES \
              ($1, $2, $3, $4, $5, NULL, 'outbound', $6, $7, $8, $9, $9, $10, $11, $12, NULL, NULL) \
-             ON CONFLICT (channel_account_id, platform_message_id) DO NOTHING"
+             ON CONFLICT (channel_account_id, platform_message_id) DO NOTHING RETURNING id"
     );
-    query(&sql)
+    let inserted: Option<Uuid> = query(&sql)
         .bind(Uuid::now_v7())
         .bind(r.case_id)
         .bind(r.channel_account_id)
@@ -670,8 +673,12 @@ async fn insert_reply_message(
         .bind(json(&Vec::<webcare_domain::inbound::Attachment>::new()))
         .bind(json(&Vec::<EditRecord>::new()))
         .bind(json(&flags))
-        .execute(&mut *tx)
+        .scalar_optional(&mut *tx)
         .await?;
+    if let (true, Some(id)) = (openklant, inserted) {
+        crate::klantcontact::enqueue_messages(&mut tx.conn(), &[(r.case_id, id)], Utc::now())
+            .await?;
+    }
     Ok(())
 }
 
@@ -1234,6 +1241,7 @@ impl<S: SqlCore> Connectors for S {
         }
         insert_reply_message(
             &mut tx,
+            self.openklant(),
             &reply,
             &m.platform_message_id,
             &m.author.platform_user_id,
@@ -1472,7 +1480,16 @@ impl<S: SqlCore> Connectors for S {
             Some(_) => format!("{pmid}#{id}"),
             None => pmid.to_owned(),
         };
-        insert_reply_message(&mut tx, &r, &message_id, our_user_id, to_ms(at), text).await?;
+        insert_reply_message(
+            &mut tx,
+            self.openklant(),
+            &r,
+            &message_id,
+            our_user_id,
+            to_ms(at),
+            text,
+        )
+        .await?;
         // The citizen is answered: the clocks stop in this transaction (the first
         // time it is recorded; a repeat changes nothing).
         let events = if r.sent_at.is_none() {

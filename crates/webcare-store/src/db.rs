@@ -693,6 +693,8 @@ pub(crate) struct Core {
     pub routing: crate::routing::RoutingCache,
     pub sla: crate::sla::SlaState,
     pub reopen_window: chrono::Duration,
+    /// Whether messages and forwards are registered in Open Klant.
+    pub openklant: bool,
 }
 
 impl Core {
@@ -703,6 +705,7 @@ impl Core {
             routing: Default::default(),
             sla: Default::default(),
             reopen_window: opts.reopen_window,
+            openklant: opts.openklant,
         }
     }
 }
@@ -727,5 +730,9 @@ pub(crate) trait SqlCore: Send + Sync {
     /// How long after resolving a citizen's message reopens the case rather than starting one.
     fn reopen_window(&self) -> chrono::Duration {
         self.core().reopen_window
+    }
+    /// Whether messages and forwards are registered in Open Klant (jobs enqueued).
+    fn openklant(&self) -> bool {
+        self.core().openklant
     }
 }

@@ -688,7 +688,12 @@ async fn route(
 /// Forwards each new case a rule sends to a department, as an agent's forward would (the
 /// department clock starts), in the ingest transaction. A department that no longer exists is
 /// skipped: routing never fails an ingest.
-async fn forward_routed(conn: &mut Conn<'_>, sla: &SlaState, plan: &Plan) -> Result<()> {
+async fn forward_routed(
+    conn: &mut Conn<'_>,
+    sla: &SlaState,
+    openklant: bool,
+    plan: &Plan,
+) -> Result<()> {
     let wanted: Vec<(Uuid, Uuid, String)> = plan
         .new_cases
         .iter()
@@ -721,6 +726,7 @@ async fn forward_routed(conn: &mut Conn<'_>, sla: &SlaState, plan: &Plan) -> Res
         // A zaak the same rule asked for gets its status and rol (after its create).
         let jobs = crate::zaak::follow_ups(&w, ROUTING_ACTOR, Some(name));
         crate::zaak::enqueue_follow_ups(conn, case_id, &jobs, now).await?;
+        crate::klantcontact::enqueue_forward(conn, openklant, &w, now).await?;
     }
     Ok(())
 }
@@ -753,7 +759,17 @@ async fn ingest_tx<S: SqlCore + ?Sized>(
     let (plan, out, now) =
         ingest_rows(&mut conn, batch, s.reopen_window(), s.sla(), s.routing()).await?;
     zaak_routed(&mut conn, &plan).await?;
-    forward_routed(&mut conn, s.sla(), &plan).await?;
+    // Each new message's klantcontact before the forward's internetaak (which points at it).
+    if s.openklant() {
+        let stored: Vec<(Uuid, Uuid)> = out
+            .iter()
+            .flatten()
+            .filter(|o| o.created)
+            .map(|o| (o.message.case_id, o.message.id))
+            .collect();
+        crate::klantcontact::enqueue_messages(&mut conn, &stored, Utc::now()).await?;
+    }
+    forward_routed(&mut conn, s.sla(), s.openklant(), &plan).await?;
     let events = write_effects(&mut conn, &plan, &out, now).await?;
     tx.commit().await?;
     s.sla().changed();

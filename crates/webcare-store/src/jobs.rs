@@ -3,9 +3,12 @@
 //! node at a time and finished or retried by the worker. The SQL of that life cycle is written
 //! once here; each table adds only its own columns and claim order.
 
-use crate::db::{query, Db, Exec, FromBoth, Tx};
+use crate::agent_events::{insert_events, EventRecord, NewEvent};
+use crate::db::{query, Conn, Db, Exec, FromBoth, Tx};
+use crate::records::CaseRecord;
+use crate::sql::{CaseRow, CASE_COLS};
 use crate::time::to_ms;
-use crate::Result;
+use crate::{Result, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
@@ -103,4 +106,22 @@ pub(crate) async fn finish(
     .execute(ex)
     .await?;
     Ok(())
+}
+
+/// Appends a live event about the case as it is now (a job's outcome: `zaak.failed`, ...), in
+/// the caller's transaction.
+pub(crate) async fn event_about(
+    conn: &mut Conn<'_>,
+    case_id: Uuid,
+    kind: &str,
+    payload: serde_json::Value,
+) -> Result<Vec<EventRecord>> {
+    let row: Option<CaseRow> = query(format!("SELECT {CASE_COLS} FROM cases WHERE id = $1"))
+        .bind(case_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let case: CaseRecord = row
+        .ok_or_else(|| StoreError::NotFound(format!("case {case_id}")))?
+        .try_into()?;
+    insert_events(conn, &[NewEvent::about(kind, &case, payload)]).await
 }

@@ -19,6 +19,7 @@ mod ingest;
 mod ingest_effects;
 mod ingest_plan;
 mod jobs;
+pub mod klantcontact;
 pub mod notificatie;
 mod postgres;
 pub mod records;
@@ -164,6 +165,7 @@ pub trait Store:
     + retention::Retention
     + costs::CostModels
     + zaak::ZaakJobs
+    + klantcontact::KlantcontactJobs
     + notificatie::Notificaties
     + zgw_admin::ZgwAdmin
 {
@@ -202,6 +204,9 @@ pub struct ConnectOptions {
     pub max_connections: u32,
     /// How long a resolved case can be reopened by a new citizen message.
     pub reopen_window: chrono::Duration,
+    /// Register every stored message (and every forward) in Open Klant: the jobs are enqueued
+    /// only when this is on (`[openklant]` configured).
+    pub openklant: bool,
 }
 
 impl Default for ConnectOptions {
@@ -209,6 +214,7 @@ impl Default for ConnectOptions {
         Self {
             max_connections: 16,
             reopen_window: webcare_domain::status::default_reopen_window(),
+            openklant: false,
         }
     }
 }

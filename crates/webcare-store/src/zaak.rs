@@ -3,10 +3,9 @@
 //! by the zaak worker (`webcare-workers/src/zaak.rs`). A case has at most one live `create` (a
 //! partial unique index), so two requests, or two nodes, never make two zaken.
 
-use crate::agent_events::{broadcast, insert_events, NewEvent};
+use crate::agent_events::broadcast;
 use crate::db::{json, query, Conn, SqlCore};
 use crate::jobs;
-use crate::records::CaseRecord;
 use crate::time::{from_ms, to_ms};
 use crate::{Result, StoreError};
 use async_trait::async_trait;
@@ -262,26 +261,6 @@ pub(crate) async fn enqueue_follow_ups(
     Ok(())
 }
 
-/// Appends a live event about the case as it is now, in the caller's transaction.
-async fn event_about(
-    conn: &mut Conn<'_>,
-    case_id: Uuid,
-    kind: &str,
-    payload: serde_json::Value,
-) -> Result<Vec<crate::agent_events::EventRecord>> {
-    let row: Option<crate::sql::CaseRow> = query(format!(
-        "SELECT {} FROM cases WHERE id = $1",
-        crate::sql::CASE_COLS
-    ))
-    .bind(case_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let case: CaseRecord = row
-        .ok_or_else(|| StoreError::NotFound(format!("case {case_id}")))?
-        .try_into()?;
-    insert_events(conn, &[NewEvent::about(kind, &case, payload)]).await
-}
-
 async fn mark_done(conn: &mut Conn<'_>, job_id: Uuid, now: DateTime<Utc>) -> Result<()> {
     jobs::finish(&mut *conn, "zaak_jobs", job_id, None, now).await
 }
@@ -368,7 +347,9 @@ impl<S: SqlCore> ZaakJobs for S {
         .execute(&mut tx)
         .await?;
         mark_done(&mut tx.conn(), j.id, now).await?;
-        let events = event_about(
+        crate::klantcontact::enqueue_zaak_link(&mut tx.conn(), self.openklant(), j.case_id, now)
+            .await?;
+        let events = jobs::event_about(
             &mut tx.conn(),
             j.case_id,
             "zaak.created",
@@ -406,7 +387,7 @@ impl<S: SqlCore> ZaakJobs for S {
         let now = Utc::now();
         let mut tx = self.db().begin().await?;
         jobs::finish(&mut tx, "zaak_jobs", j.id, Some(reason), now).await?;
-        let events = event_about(
+        let events = jobs::event_about(
             &mut tx.conn(),
             j.case_id,
             "zaak.failed",

@@ -6,6 +6,7 @@
 
 pub mod live_relay;
 pub mod notificaties;
+pub mod openklant;
 pub mod outbox;
 pub mod retention;
 pub mod sla_worker;
@@ -33,8 +34,8 @@ pub struct Loops {
     pub live_relay: bool,
     /// Anonymising what has passed its retention term.
     pub retention: Option<retention::RetentionConfig>,
-    /// The zaak jobs and notificaties (they wait while no zaaksysteem is configured); with the
-    /// outbox role.
+    /// The zaak jobs and notificaties (they wait while no zaaksysteem is configured), and the
+    /// Open Klant jobs (only with `[openklant]`); with the outbox role.
     pub zaak: Option<zaak::ZaakWorkerConfig>,
 }
 
@@ -62,6 +63,15 @@ pub fn start(desk: &Desk, workers: Loops, cancel: CancellationToken) -> Vec<Join
     if let Some(cfg) = workers.retention {
         handles.push(tokio::spawn(retention::run_loop(
             desk.clone(),
+            cfg,
+            cancel.clone(),
+        )));
+    }
+    if let (Some(cfg), Some(ok)) = (workers.zaak.clone(), desk.openklant.clone()) {
+        // Open Klant registrations run beside the zaak jobs (same role, same retry policy).
+        handles.push(tokio::spawn(openklant::run(
+            desk.store.clone(),
+            ok,
             cfg,
             cancel.clone(),
         )));

@@ -101,6 +101,7 @@ pub async fn open_store(cfg: &Config) -> anyhow::Result<Arc<dyn Store>> {
         ConnectOptions {
             max_connections: cfg.max_db_connections,
             reopen_window: chrono::Duration::days(cfg.reopen_window_days),
+            openklant: cfg.openklant.is_some(),
         },
     )
     .await?;
@@ -186,7 +187,8 @@ impl App {
                 ..Default::default()
             },
         )
-        .with_zgw(cfg.zgw.clone());
+        .with_zgw(cfg.zgw.clone())
+        .with_openklant(cfg.openklant.clone());
         let addr = listener.local_addr()?;
         let state = AppState {
             desk: desk.clone(),
@@ -210,7 +212,7 @@ impl App {
             sla: workers.sla,
             live_relay: workers.api,
             retention: workers.retention.clone(),
-            // The zaak jobs go with the outbox: both send the desk's calls to others.
+            // The zaak and Open Klant jobs go with the outbox: all send the desk's calls to others.
             zaak: workers
                 .connectors
                 .as_ref()

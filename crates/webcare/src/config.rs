@@ -375,6 +375,8 @@ pub struct Config {
     /// How long a zaak job sent by a node stays that node's: a node that dies mid-call leaves
     /// it to another (or its own restart) after this.
     pub zaak_lease_seconds: u64,
+    /// The municipality's Open Klant (Klantinteracties API); off when absent.
+    pub openklant: Option<webcare_desk::openklant::OpenKlantSettings>,
 }
 
 impl Default for Config {
@@ -396,6 +398,7 @@ impl Default for Config {
             roles: crate::roles::Roles::all(),
             zgw: None,
             zaak_lease_seconds: 60,
+            openklant: None,
         }
     }
 }
@@ -408,6 +411,7 @@ const FILE_SECRETS: &[&str] = &[
     "ZGW__SECRET",
     "ZGW__CALLBACK_AUTH",
     "OIDC__CLIENT_SECRET",
+    "OPENKLANT__TOKEN",
 ];
 
 impl Config {
@@ -529,6 +533,9 @@ impl Config {
         self.sla.defaults()?;
         if let Some(z) = &self.zgw {
             z.check().map_err(|e| anyhow::anyhow!(e))?;
+        }
+        if let Some(o) = &self.openklant {
+            o.check().map_err(|e| anyhow::anyhow!(e))?;
         }
         Ok(())
     }
@@ -788,6 +795,28 @@ mod tests {
                 z.statustypen.as_ref().unwrap().afgerond,
                 format!("{oz}/st/3")
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn openklant_is_off_unless_configured_and_its_token_comes_from_a_file() {
+        figment::Jail::expect_with(|jail| {
+            assert!(Config::load(None).unwrap().openklant.is_none());
+            jail.create_file(
+                "w.toml",
+                "[openklant]\nurl = \"https://openklant.gemeente.nl/klantinteracties/api/v1\"\n\
+                 [openklant.actoren]\nStadsbeheer = \"https://openklant.gemeente.nl/klantinteracties/api/v1/actoren/1\"\n",
+            )?;
+            jail.create_file("ok-token", "een-geheim-open-klant-token\n")?;
+            jail.set_env("WEBCARE_OPENKLANT__TOKEN_FILE", "ok-token");
+            let cfg = Config::load(Some(Path::new("w.toml"))).unwrap();
+            let o = cfg.openklant.as_ref().unwrap();
+            assert_eq!(o.token, "een-geheim-open-klant-token");
+            assert!(o.actor_for("Stadsbeheer").unwrap().ends_with("/actoren/1"));
+            assert!(!format!("{cfg:?}").contains("een-geheim-open-klant-token"));
+            jail.set_env("WEBCARE_OPENKLANT__URL", "geen-url");
+            assert!(Config::load(Some(Path::new("w.toml"))).is_err());
             Ok(())
         });
     }

@@ -62,6 +62,7 @@ const POLICY: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/v1/cases/{id}/forwards", ALL),
     ("POST", "/api/v1/cases/{id}/zaak", KCC),
     ("GET", "/api/v1/cases/{id}/zaak", KCC),
+    ("GET", "/api/v1/cases/{id}/klantcontacten", KCC),
     // The Notificaties callback: only the abonnement's own auth, never a desk token (403).
     ("POST", "/api/v1/notificaties", &[]),
     ("GET", "/api/v1/zgw/settings", ADMIN),

@@ -10,6 +10,7 @@ pub mod cost_model;
 pub mod deliveries;
 pub mod events;
 pub mod health;
+pub mod klantcontacten;
 pub mod messages;
 pub mod notificaties;
 pub mod people;

@@ -20,6 +20,7 @@
 //! organisatorische eenheid's identificatie, as the desk looks them up before a retry.
 
 pub mod notificaties;
+pub mod openklant;
 pub mod schema;
 
 use axum::body::Bytes;
