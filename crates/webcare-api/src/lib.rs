@@ -69,7 +69,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(case_work::return_answer))
         .routes(routes!(case_work::forwards))
         .routes(routes!(zaak::create, zaak::get))
-        .routes(routes!(klantcontacten::get))
+        .routes(routes!(klantcontacten::list))
         .routes(routes!(notificaties::receive))
         .routes(routes!(zgw::get_settings, zgw::put_settings))
         .routes(routes!(zgw::get_abonnement, zgw::register_abonnement))

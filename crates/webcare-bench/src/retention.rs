@@ -107,21 +107,13 @@ pub async fn run(c: &CaseRun, report: &mut Report) -> anyhow::Result<()> {
     let t = Instant::now();
     let mut done = webcare_store::retention::Anonymised::default();
     for kind in kinds() {
-        let mut after = None;
+        let mut q = ExpiryQuery::first(kind, &terms, now, 1000);
         loop {
-            let (page, next) = store
-                .expired_cases(&ExpiryQuery {
-                    kind,
-                    terms: &terms,
-                    now,
-                    after,
-                    limit: 1000,
-                })
-                .await?;
+            let (page, next) = store.expired_cases(&q).await?;
             let ids: Vec<_> = page.iter().map(|e| e.id).collect();
             done += store.anonymise_cases(&ids, &key, now).await?;
             match next {
-                Some(n) => after = Some(n),
+                Some(n) => q.after = Some(n),
                 None => break,
             }
         }

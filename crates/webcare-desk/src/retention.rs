@@ -104,18 +104,9 @@ pub async fn preview(desk: &Desk, now: DateTime<Utc>, journal_days: u32) -> Desk
     let terms = terms(desk, now).await?.in_force;
     let mut counts: BTreeMap<Option<CaseKind>, KindCount> = BTreeMap::new();
     for kind in kinds() {
-        let mut after = None;
+        let mut q = ExpiryQuery::first(kind, &terms, now, PAGE);
         loop {
-            let (page, next) = desk
-                .store
-                .expired_cases(&ExpiryQuery {
-                    kind,
-                    terms: &terms,
-                    now,
-                    after,
-                    limit: PAGE,
-                })
-                .await?;
+            let (page, next) = desk.store.expired_cases(&q).await?;
             for c in page {
                 let e = counts.entry(c.kind).or_insert(KindCount {
                     kind: c.kind,
@@ -126,7 +117,7 @@ pub async fn preview(desk: &Desk, now: DateTime<Utc>, journal_days: u32) -> Desk
                 e.oldest_closing = e.oldest_closing.min(c.closing);
             }
             match next {
-                Some(n) => after = Some(n),
+                Some(n) => q.after = Some(n),
                 None => break,
             }
         }
@@ -172,7 +163,7 @@ pub async fn run(
     let mut out = RunReport::default();
     let batch = settings.batch.clamp(1, 5000);
     for kind in kinds() {
-        let mut after = None;
+        let mut q = ExpiryQuery::first(kind, &terms, now, batch);
         loop {
             if !keep_going() {
                 out.interrupted = true;
@@ -180,20 +171,11 @@ pub async fn run(
             }
             // Anonymised cases leave the pre-selection, so the page after the last one read
             // starts where the unexpired (a longer theme term) or skipped ones end.
-            let (page, next) = desk
-                .store
-                .expired_cases(&ExpiryQuery {
-                    kind,
-                    terms: &terms,
-                    now,
-                    after,
-                    limit: batch,
-                })
-                .await?;
+            let (page, next) = desk.store.expired_cases(&q).await?;
             let ids: Vec<_> = page.iter().map(|c| c.id).collect();
             out.anonymised += desk.store.anonymise_cases(&ids, &settings.key, now).await?;
             match next {
-                Some(n) => after = Some(n),
+                Some(n) => q.after = Some(n),
                 None => break,
             }
         }

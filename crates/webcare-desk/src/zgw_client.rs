@@ -96,31 +96,38 @@ impl Call<'_> {
         if let Some(b) = &body {
             req = req.json(b);
         }
-        let res = req
-            .send()
-            .await
-            .map_err(|e| CallError::Transient(format!("unreachable: {e}"), None))?;
-        let status = res.status();
-        let retry_after = res
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let text = res.text().await.unwrap_or_default();
-        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        if status.is_success() {
-            return Ok(json);
-        }
-        let why = reason(status, &json);
-        if status.is_server_error()
-            || status == StatusCode::TOO_MANY_REQUESTS
-            || status == StatusCode::REQUEST_TIMEOUT
-        {
-            Err(CallError::Transient(why, retry_after))
-        } else {
-            Err(CallError::Refused(why))
-        }
+        send(req, "the ZGW API").await
+    }
+}
+
+/// Sends a request to a municipal API (ZGW, Open Klant) and sorts its answer: the JSON body on
+/// success; a network error, 5xx, 408 or 429 is transient (with `Retry-After`), another status
+/// refused with the server's reason (`server` names it in a network error).
+pub async fn send(req: reqwest::RequestBuilder, server: &str) -> Result<Value, CallError> {
+    let res = req
+        .send()
+        .await
+        .map_err(|e| CallError::Transient(format!("{server} unreachable: {e}"), None))?;
+    let status = res.status();
+    let retry_after = res
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let text = res.text().await.unwrap_or_default();
+    let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    if status.is_success() {
+        return Ok(json);
+    }
+    let why = reason(status, &json);
+    if status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+    {
+        Err(CallError::Transient(why, retry_after))
+    } else {
+        Err(CallError::Refused(why))
     }
 }
 

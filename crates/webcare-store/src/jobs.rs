@@ -3,8 +3,8 @@
 //! node at a time and finished or retried by the worker. The SQL of that life cycle is written
 //! once here; each table adds only its own columns and claim order.
 
-use crate::agent_events::{insert_events, EventRecord, NewEvent};
-use crate::db::{query, Conn, Db, Exec, FromBoth, Tx};
+use crate::agent_events::{broadcast, insert_events, EventRecord, NewEvent};
+use crate::db::{query, Conn, Db, Exec, FromBoth, SqlCore, Tx};
 use crate::records::CaseRecord;
 use crate::sql::{CaseRow, CASE_COLS};
 use crate::time::to_ms;
@@ -67,7 +67,7 @@ async fn lease_rows<R: FromBoth>(
 
 /// Back to pending for another attempt at `next_attempt_at`.
 pub(crate) async fn retry(
-    ex: impl Into<Exec<'_>>,
+    core: &impl SqlCore,
     table: &str,
     id: Uuid,
     error: &str,
@@ -81,8 +81,27 @@ pub(crate) async fn retry(
     .bind(error)
     .bind(to_ms(next_attempt_at))
     .bind(to_ms(Utc::now()))
-    .execute(ex)
+    .execute(core.db().write())
     .await?;
+    Ok(())
+}
+
+/// The job failed for good: finished with its `reason`, and the live event `event` (with
+/// `payload`) about its case, in one transaction.
+pub(crate) async fn fail(
+    core: &impl SqlCore,
+    table: &str,
+    (id, case_id): (Uuid, Uuid),
+    reason: &str,
+    event: &str,
+    payload: serde_json::Value,
+) -> Result<()> {
+    let now = Utc::now();
+    let mut tx = core.db().begin().await?;
+    finish(&mut tx, table, id, Some(reason), now).await?;
+    let events = event_about(&mut tx.conn(), case_id, event, payload).await?;
+    tx.commit().await?;
+    broadcast(core.events(), &events);
     Ok(())
 }
 

@@ -5,7 +5,6 @@
 //! configured (`ConnectOptions::openklant`): a desk without it writes nothing. The Open Klant
 //! worker (`webcare-workers/src/openklant.rs`) sends them in order per case.
 
-use crate::agent_events::broadcast;
 use crate::db::{json, query, Arg, Conn, SqlCore};
 use crate::jobs;
 use crate::time::{from_ms, to_ms};
@@ -311,30 +310,20 @@ impl<S: SqlCore> KlantcontactJobs for S {
         error: &str,
         next_attempt_at: DateTime<Utc>,
     ) -> Result<()> {
-        jobs::retry(
-            self.db().write(),
-            "klantcontact_jobs",
-            job_id,
-            error,
-            next_attempt_at,
-        )
-        .await
+        jobs::retry(self, "klantcontact_jobs", job_id, error, next_attempt_at).await
     }
 
     async fn klantcontact_job_failed(&self, j: &KlantcontactJob, reason: &str) -> Result<()> {
-        let now = Utc::now();
-        let mut tx = self.db().begin().await?;
-        jobs::finish(&mut tx, "klantcontact_jobs", j.id, Some(reason), now).await?;
-        let events = jobs::event_about(
-            &mut tx.conn(),
-            j.case_id,
+        let payload = serde_json::json!({"jobId": j.id, "kind": j.kind, "reason": reason});
+        jobs::fail(
+            self,
+            "klantcontact_jobs",
+            (j.id, j.case_id),
+            reason,
             "klantcontact.failed",
-            serde_json::json!({"jobId": j.id, "kind": j.kind, "reason": reason}),
+            payload,
         )
-        .await?;
-        tx.commit().await?;
-        broadcast(self.events(), &events);
-        Ok(())
+        .await
     }
 
     async fn contact_partij(&self, contact_id: Uuid) -> Result<Option<String>> {

@@ -181,14 +181,7 @@ impl<S: SqlCore> Notificaties for S {
         error: &str,
         next_attempt_at: DateTime<Utc>,
     ) -> Result<()> {
-        jobs::retry(
-            self.db().write(),
-            "notificaties",
-            id,
-            error,
-            next_attempt_at,
-        )
-        .await
+        jobs::retry(self, "notificaties", id, error, next_attempt_at).await
     }
 
     async fn notificatie_failed(&self, id: Uuid, reason: &str) -> Result<()> {

@@ -68,6 +68,19 @@ pub struct ExpiryQuery<'a> {
     pub limit: u32,
 }
 
+impl<'a> ExpiryQuery<'a> {
+    /// The first page of `kind`.
+    pub fn first(kind: Option<CaseKind>, terms: &'a Terms, now: DateTime<Utc>, limit: u32) -> Self {
+        ExpiryQuery {
+            kind,
+            terms,
+            now,
+            after: None,
+            limit,
+        }
+    }
+}
+
 /// The kinds a run walks, each an index range of its own (`None`: unclassified cases).
 pub fn kinds() -> impl Iterator<Item = Option<CaseKind>> {
     std::iter::once(None).chain(CaseKind::ALL.iter().copied().map(Some))

@@ -373,29 +373,19 @@ impl<S: SqlCore> ZaakJobs for S {
         error: &str,
         next_attempt_at: DateTime<Utc>,
     ) -> Result<()> {
-        jobs::retry(
-            self.db().write(),
-            "zaak_jobs",
-            job_id,
-            error,
-            next_attempt_at,
-        )
-        .await
+        jobs::retry(self, "zaak_jobs", job_id, error, next_attempt_at).await
     }
 
     async fn zaak_job_failed(&self, j: &ZaakJob, reason: &str) -> Result<()> {
-        let now = Utc::now();
-        let mut tx = self.db().begin().await?;
-        jobs::finish(&mut tx, "zaak_jobs", j.id, Some(reason), now).await?;
-        let events = jobs::event_about(
-            &mut tx.conn(),
-            j.case_id,
+        let payload = serde_json::json!({"jobId": j.id, "kind": j.kind, "reason": reason});
+        jobs::fail(
+            self,
+            "zaak_jobs",
+            (j.id, j.case_id),
+            reason,
             "zaak.failed",
-            serde_json::json!({"jobId": j.id, "kind": j.kind, "reason": reason}),
+            payload,
         )
-        .await?;
-        tx.commit().await?;
-        broadcast(self.events(), &events);
-        Ok(())
+        .await
     }
 }

@@ -12,13 +12,11 @@
 
 use crate::zaak::{backoff, poll_passes, CallError, ZaakWorkerConfig, MAX_ATTEMPTS};
 use chrono::Utc;
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::Value;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use webcare_desk::openklant::OpenKlantSettings;
-use webcare_desk::zgw_client::reason;
 use webcare_domain::openklant as ok;
 use webcare_domain::Direction;
 use webcare_store::klantcontact::{KlantcontactJob, KlantcontactJobKind};
@@ -403,30 +401,6 @@ impl Call {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let res = req
-            .send()
-            .await
-            .map_err(|e| CallError::Transient(format!("Open Klant unreachable: {e}"), None))?;
-        let status = res.status();
-        let retry_after = res
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let text = res.text().await.unwrap_or_default();
-        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        if status.is_success() {
-            return Ok(json);
-        }
-        let why = reason(status, &json);
-        if status.is_server_error()
-            || status == StatusCode::TOO_MANY_REQUESTS
-            || status == StatusCode::REQUEST_TIMEOUT
-        {
-            Err(CallError::Transient(why, retry_after))
-        } else {
-            Err(CallError::Refused(why))
-        }
+        webcare_desk::zgw_client::send(req, "Open Klant").await
     }
 }

@@ -20,12 +20,11 @@ use webcare_desk::openklant::CaseKlantcontacten;
     ),
     security(("bearer" = []))
 )]
-pub async fn get(
+pub async fn list(
     State(state): State<AppState>,
-    p: Authorized<roles::CaseWork>,
+    caller: Authorized<roles::CaseWork>,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<CaseKlantcontacten>> {
-    Ok(Json(
-        webcare_desk::openklant::case_klantcontacten(&state, &p, id).await?,
-    ))
+    let registrations = webcare_desk::openklant::case_klantcontacten(&state, &caller, id).await?;
+    Ok(Json(registrations))
 }
