@@ -28,6 +28,7 @@ pub mod routing;
 pub mod sla;
 mod sql;
 mod sqlite;
+pub mod surveys;
 pub mod testing;
 pub mod time;
 pub mod token;
@@ -161,6 +162,7 @@ pub trait Store:
     + erase::Erasure
     + retention::Retention
     + costs::CostModels
+    + surveys::Surveys
     + zaak::ZaakJobs
     + notificatie::Notificaties
 {
