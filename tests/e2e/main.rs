@@ -12,6 +12,7 @@ mod replies;
 mod sla;
 mod sla_reselect;
 mod sla_truth;
+mod survey;
 mod web;
 mod webhook_load;
 mod x_poller;
