@@ -6,7 +6,6 @@ use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 use webcare_e2e::connectors::*;
 use webcare_e2e::expect_problem;
-use webcare_store::surveys::Surveys;
 
 const WA_PHONE: &str = "109876543210987";
 const CSAT_TEXT: &str =
