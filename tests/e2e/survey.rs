@@ -15,7 +15,49 @@ webcare_e2e::both_backends!(
     app = webcare_e2e::connectors::ConnApp;
     the_survey_setting_is_validated_and_a_delayed_survey_waits,
     a_survey_is_sent_once_its_answer_does_not_reopen_and_the_report_counts_it,
+    public_threads_only_when_configured_and_once_per_contact_per_period,
 );
+
+const PAGE: &str = "104961234567890";
+const POST: &str = "104961234567890_822112233445566";
+
+fn comment(id: &str, from: &str, message: &str) -> String {
+    json!({"object": "page", "entry": [{"id": PAGE, "time": 1773125114, "changes": [{"field": "feed", "value": {
+        "item": "comment", "verb": "add", "comment_id": id, "post_id": POST, "parent_id": POST,
+        "from": {"id": from, "name": "Fatima"}, "message": message, "created_time": Utc::now().timestamp()}}]}]})
+    .to_string()
+}
+
+/// A public comment's case, answered and resolved; answers the case id.
+async fn public_case_resolved(app: &ConnApp, id: &str, from: &str) -> String {
+    let before: Vec<Value> = app.cases().await;
+    assert_eq!(
+        app.post_meta(&comment(id, from, "Lantaarnpaal kapot"))
+            .await
+            .status(),
+        200
+    );
+    app.settle().await;
+    let cases = app.cases().await;
+    assert_eq!(cases.len(), before.len() + 1, "a new case");
+    let case_id = cases.last().unwrap()["id"].as_str().unwrap().to_owned();
+    app.reply_sent(&case_id, json!({"text": "Dank u, we geven het door."}))
+        .await;
+    resolve(app, &case_id).await;
+    case_id
+}
+
+async fn set_status(app: &ConnApp, case_id: &str, status: &str) {
+    let res = app
+        .patch(
+            &format!("/api/v1/cases/{case_id}"),
+            &json!({ "status": status }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+}
 
 fn wa_message(id: &str, text: &str) -> String {
     json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value":
@@ -198,4 +240,37 @@ async fn a_survey_is_sent_once_its_answer_does_not_reopen_and_the_report_counts_
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(surveys_of(&app, &case_id).await.len(), 1, "once per case");
     assert_eq!(app.fakes.requests_to("POST", "/messages").len(), 3);
+}
+
+async fn public_threads_only_when_configured_and_once_per_contact_per_period(app: ConnApp) {
+    let account = app.account("facebook_page", PAGE).await;
+    let res = set_survey(&app, &account, json!({"enabled": true, "delayMinutes": 0})).await;
+    assert_eq!(res.status(), 200);
+    let c1 = public_case_resolved(&app, "822112233445566_1", "6987654321000001").await;
+    assert!(
+        surveys_of(&app, &c1).await.is_empty(),
+        "never in public by default"
+    );
+
+    let res = set_survey(
+        &app,
+        &account,
+        json!({"enabled": true, "delayMinutes": 0, "publicThreads": true, "periodDays": 30}),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let c2 = public_case_resolved(&app, "822112233445566_2", "6987654321000002").await;
+    let s = surveys_of(&app, &c2).await;
+    assert_eq!(s.len(), 1, "public threads when configured");
+    assert_eq!(s[0]["visibility"], "public");
+    assert_eq!(s[0]["inReplyTo"], "822112233445566_2");
+
+    // The same citizen's next case within the period gets none.
+    set_status(&app, &c2, "closed").await;
+    let c3 = public_case_resolved(&app, "822112233445566_3", "6987654321000002").await;
+    assert_ne!(c3, c2);
+    assert!(
+        surveys_of(&app, &c3).await.is_empty(),
+        "once per contact per period"
+    );
 }
