@@ -14,6 +14,7 @@ mod routing_effective;
 mod sla;
 mod sla_reselect;
 mod sla_truth;
+mod survey;
 mod web;
 mod webhook_load;
 mod x_poller;

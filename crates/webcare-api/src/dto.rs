@@ -322,6 +322,8 @@ pub struct ChannelAccount {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delete_check_interval_seconds: Option<u64>,
     pub out_of_hours_reply: webcare_desk::auto_reply::OutOfHoursReply,
+    /// The satisfaction survey after resolving (off by default).
+    pub survey: webcare_domain::survey::SurveySettings,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -342,6 +344,7 @@ impl From<rec::ChannelAccount> for ChannelAccount {
             poll_interval_seconds: setting("pollIntervalSeconds"),
             delete_check_interval_seconds: setting("deleteCheckIntervalSeconds"),
             out_of_hours_reply: webcare_desk::auto_reply::OutOfHoursReply::of(&a.settings),
+            survey: webcare_desk::channel_accounts::survey_of(&a.settings),
             created_at: a.created_at,
             updated_at: a.updated_at,
         }

@@ -150,6 +150,13 @@ pub async fn write(desk: &Desk, mut w: CaseWrite) -> DeskResult<CaseRecord> {
         w.events.push(("case.resolved", payload.clone()));
     }
     w.events.insert(0, ("case.updated", payload));
+    if w.before.status != CaseStatus::Resolved
+        && w.after.status == CaseStatus::Resolved
+        && w.survey.is_none()
+    {
+        // Scheduled in the resolve's transaction (issue 16).
+        w.survey = crate::survey::to_schedule(desk, &w.after, Utc::now()).await?;
+    }
     if desk.zgw().await.is_some() {
         let department = match &w.forward {
             Some(ForwardOp::Open { department_id, .. }) => desk

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 use webcare_domain::inbound::MAX_ID_CHARS;
+use webcare_domain::survey::{self, SurveySettings};
 use webcare_domain::{ChannelKind, Role};
 use webcare_store::records::{self as rec, ChannelAccount};
 
@@ -57,6 +58,8 @@ pub struct NewAccount {
     pub delete_check_interval_seconds: Option<u32>,
     /// The out-of-hours auto-reply (default off).
     pub out_of_hours_reply: Option<OutOfHoursReply>,
+    /// The satisfaction survey after resolving (default off).
+    pub survey: Option<SurveySettings>,
 }
 
 // A change (the API's `ChannelAccountPatch` body): absent fields stay; `Some(None)` clears an
@@ -88,6 +91,8 @@ pub struct AccountChange {
     pub delete_check_interval_seconds: Option<u32>,
     /// Replaces the out-of-hours auto-reply setting as a whole.
     pub out_of_hours_reply: Option<OutOfHoursReply>,
+    /// Replaces the satisfaction survey setting as a whole.
+    pub survey: Option<SurveySettings>,
     // When the editor's copy was last changed (a form; never in a JSON body): a later change
     // makes this one a conflict, so an edit made on an out-of-date page never overwrites a
     // newer one.
@@ -122,6 +127,7 @@ struct AccountFields<'a> {
     poll_interval_seconds: Option<u32>,
     delete_check_interval_seconds: Option<u32>,
     out_of_hours_reply: Option<&'a OutOfHoursReply>,
+    survey: Option<&'a SurveySettings>,
 }
 
 /// Every invalid field of a new account or a change, named.
@@ -136,9 +142,22 @@ fn check_account_fields(f: AccountFields<'_>) -> DeskResult<()> {
         poll_interval_seconds,
         delete_check_interval_seconds,
         out_of_hours_reply,
+        survey,
     } = f;
     let mut invalid = Vec::new();
     let errs = &mut invalid;
+    if let Some(s) = survey {
+        for (name, code, reason) in s.problems() {
+            errs.push(InvalidParam::new(name, code, reason));
+        }
+        if s.whatsapp_template.is_some() && kind != ChannelKind::Whatsapp {
+            errs.push(InvalidParam::new(
+                "survey.whatsappTemplate",
+                "not_applicable",
+                "only WhatsApp accounts send templates",
+            ));
+        }
+    }
     if let Some(o) = out_of_hours_reply {
         for (name, code, reason) in o.problems(kind) {
             errs.push(InvalidParam::new(name, code, reason));
@@ -210,6 +229,24 @@ fn set_out_of_hours_reply(settings: &mut rec::AccountSettings, reply: Option<&Ou
     }
 }
 
+/// The survey setting, where one is set, in an account's settings.
+fn set_survey(settings: &mut rec::AccountSettings, s: Option<&SurveySettings>) {
+    if let Some(s) = s {
+        settings.insert(
+            survey::SETTING.into(),
+            serde_json::to_value(s).unwrap_or_default(),
+        );
+    }
+}
+
+/// An account's survey setting (off when absent or unreadable, never an error).
+pub fn survey_of(settings: &rec::AccountSettings) -> SurveySettings {
+    settings
+        .get(survey::SETTING)
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default()
+}
+
 /// `consumerKey` or `accessTokenSecret` only make sense as part of the full OAuth 1.0a set
 /// (`consumerSecret` alone is the Account Activity webhook secret; `accessToken` alone an OAuth
 /// 2.0 token).
@@ -250,6 +287,7 @@ impl NewAccount {
             poll_interval_seconds: self.poll_interval_seconds,
             delete_check_interval_seconds: self.delete_check_interval_seconds,
             out_of_hours_reply: self.out_of_hours_reply.as_ref(),
+            survey: self.survey.as_ref(),
         })?;
         let mut settings = rec::AccountSettings::new();
         if self.kind == ChannelKind::X {
@@ -260,6 +298,7 @@ impl NewAccount {
             );
         }
         set_out_of_hours_reply(&mut settings, self.out_of_hours_reply.as_ref());
+        set_survey(&mut settings, self.survey.as_ref());
         Ok(rec::NewChannelAccount {
             kind: self.kind,
             name: self.name.trim().to_owned(),
@@ -287,12 +326,14 @@ impl AccountChange {
             poll_interval_seconds: self.poll_interval_seconds,
             delete_check_interval_seconds: self.delete_check_interval_seconds,
             out_of_hours_reply: self.out_of_hours_reply.as_ref(),
+            survey: self.survey.as_ref(),
         })?;
         let mut settings = interval_settings(
             self.poll_interval_seconds,
             self.delete_check_interval_seconds,
         );
         set_out_of_hours_reply(&mut settings, self.out_of_hours_reply.as_ref());
+        set_survey(&mut settings, self.survey.as_ref());
         Ok(rec::ChannelAccountPatch {
             name: self.name.map(|n| n.trim().to_owned()),
             external_id: self.external_id,

@@ -25,6 +25,7 @@ pub mod replies;
 pub mod retention;
 pub mod routing;
 pub mod sla_policies;
+pub mod survey;
 pub mod tokens;
 pub mod webhooks;
 pub mod zgw;

@@ -350,7 +350,7 @@ pub async fn create_reply(
 
 /// Whether replies on `account` have a way out (an `api` account needs a `callbackUrl`, a
 /// platform account its send credential).
-fn deliverable(account: &ChannelAccount) -> DeskResult<()> {
+pub(crate) fn deliverable(account: &ChannelAccount) -> DeskResult<()> {
     delivery_route(account.kind, account.callback_url.as_deref(), |k| {
         account.credentials.get(k)
     })
@@ -406,11 +406,18 @@ pub async fn check_resolvable(desk: &Desk, case_id: Uuid, confirmed: bool) -> De
     }
     let replies = desk.store.case_replies(case_id).await?;
     let Some(undelivered) = webcare_domain::replies::undelivered_last_reply(
-        replies.iter().map(|r| (r.state, r.auto_reply)),
+        // The satisfaction survey is not the agent's answer (an earlier resolve scheduled it).
+        replies
+            .iter()
+            .filter(|r| r.author != webcare_store::surveys::ACTOR)
+            .map(|r| (r.state, r.auto_reply)),
     ) else {
         return Ok(());
     };
-    let last = replies.iter().rev().find(|r| !r.auto_reply);
+    let last = replies
+        .iter()
+        .rev()
+        .find(|r| !r.auto_reply && r.author != webcare_store::surveys::ACTOR);
     let why = last
         .and_then(|r| r.failure_reason.as_deref())
         .map(|reason| format!(" ({reason})"))

@@ -21,6 +21,7 @@ pub mod retention;
 pub mod routing;
 pub mod sla;
 pub mod status;
+pub mod survey;
 pub mod threading;
 pub mod urgency;
 pub mod zgw;

@@ -49,6 +49,8 @@ pub struct CaseFacts {
     pub resolution_met: Option<bool>,
     pub department_met: Option<bool>,
     pub forwarded: bool,
+    /// The satisfaction survey sent on the case (issue 16), with its score once answered.
+    pub survey: Option<(crate::survey::SurveyKind, Option<u8>)>,
 }
 
 /// One stored run of a case's SLA clock, as the reports read it.
@@ -303,6 +305,8 @@ pub struct Row {
     pub forwarded: Share,
     /// The costs report's figures (`crate::costs::allocate`); `None` in the other reports.
     pub cost: Option<crate::costs::RowCost>,
+    /// The surveys sent on the group's cases and their answers.
+    pub satisfaction: crate::survey::Figures,
 }
 
 /// The value at rank `ceil(percent / 100 * n)` of `sorted` (nearest rank); `None` when empty.
@@ -361,6 +365,7 @@ pub struct Acc {
     reaction: Times,
     resolution: Times,
     department: Times,
+    surveys: Vec<(crate::survey::SurveyKind, Option<u8>)>,
 }
 
 fn count(share: &mut Share, met: Option<bool>) {
@@ -390,6 +395,7 @@ impl Acc {
         };
         count(&mut r.within_24h, within_24h);
         count(&mut r.forwarded, Some(c.forwarded));
+        self.surveys.extend(c.survey);
     }
 
     fn finish(self) -> Row {
@@ -397,6 +403,7 @@ impl Acc {
             reaction: self.reaction.figures(),
             resolution: self.resolution.figures(),
             department: self.department.figures(),
+            satisfaction: crate::survey::figures(&self.surveys),
             ..self.row
         }
     }
@@ -505,7 +512,41 @@ mod tests {
             resolution_met: None,
             department_met: None,
             forwarded: false,
+            survey: None,
         }
+    }
+
+    #[test]
+    fn satisfaction_figures_per_group_on_a_hand_built_set() {
+        use crate::survey::SurveyKind::Csat;
+        let t = Utc.with_ymd_and_hms(2026, 3, 9, 9, 0, 0).unwrap();
+        let with = |theme: &str, survey| CaseFacts {
+            theme: Some(theme.into()),
+            survey,
+            ..case(t)
+        };
+        let cases = [
+            with("Afval", Some((Csat, Some(5)))),
+            with("Afval", Some((Csat, Some(2)))),
+            with("Afval", Some((Csat, None))),
+            with("Afval", None),
+            with("Wonen", Some((Csat, Some(4)))),
+        ];
+        let rows = aggregate(&cases, &[GroupBy::Theme], t);
+        let afval = &rows[0].satisfaction;
+        assert_eq!(rows[0].key, vec!["Afval".to_string()]);
+        assert_eq!((afval.sent, afval.answered), (3, 2));
+        assert_eq!(afval.response_rate, Some(2.0 / 3.0));
+        assert_eq!(afval.mean_score, Some(3.5));
+        assert_eq!(afval.csat_share, Some(0.5));
+        let wonen = &rows[1].satisfaction;
+        assert_eq!(
+            (wonen.sent, wonen.answered, wonen.csat_share),
+            (1, 1, Some(1.0))
+        );
+        let all = &aggregate(&cases, &[], t)[0].satisfaction;
+        assert_eq!((all.sent, all.answered), (4, 3));
+        assert_eq!(all.mean_score, Some(11.0 / 3.0));
     }
 
     #[test]

@@ -202,6 +202,8 @@ pub struct CaseWrite {
     /// Calls to the case's zaak that the change causes (issue 14): enqueued in the same
     /// transaction, and only when the case has or is getting a zaak.
     pub zaak_jobs: Vec<crate::zaak::NewZaakJob>,
+    /// A satisfaction survey to schedule with a resolve (issue 16), in the same transaction.
+    pub survey: Option<crate::surveys::NewSurvey>,
 }
 
 impl CaseWrite {
@@ -215,6 +217,7 @@ impl CaseWrite {
             no_reply_reason: None,
             events: Vec::new(),
             zaak_jobs: Vec::new(),
+            survey: None,
         }
     }
 
@@ -771,8 +774,11 @@ impl<S: SqlCore> AgentStore for S {
         let rec = apply_case_write(&mut tx.conn(), &w, now, None).await?;
         crate::zaak::enqueue_follow_ups(&mut tx.conn(), rec.id, &w.zaak_jobs, now).await?;
         crate::klantcontact::enqueue_forward(&mut tx.conn(), self.openklant(), &w, now).await?;
-        // The case change, its clock effects, its events and its zaak and Open Klant jobs
-        // commit together.
+        if let Some(s) = &w.survey {
+            crate::surveys::schedule(&mut tx.conn(), s, now).await?;
+        }
+        // The case change, its clock effects, its events, its zaak and Open Klant jobs and its
+        // survey commit together.
         crate::crash::crash_point("case.before_clocks");
         let (rec, events) = clocks_and_events(&mut tx, self.sla(), &w, rec, now).await?;
         tx.commit().await?;

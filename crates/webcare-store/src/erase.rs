@@ -206,6 +206,11 @@ pub(crate) async fn blank_cases(tx: &mut Tx, ids: &[Uuid], keys: Keys<'_>) -> Re
             vec![],
         ),
         (
+            "UPDATE case_surveys SET comment = CASE WHEN comment IS NULL THEN NULL ELSE $1 END \
+             WHERE case_id IN ",
+            vec![GONE.into()],
+        ),
+        (
             "UPDATE events SET payload = $1 WHERE case_id IN ",
             vec![gone.clone()],
         ),

@@ -629,7 +629,23 @@ async fn ingest_rows(
     sla: &SlaState,
     routing: &RoutingCache,
 ) -> Result<Ingested> {
-    let found = find_for_batch(conn, items).await?;
+    let mut found = find_for_batch(conn, items).await?;
+    let resolved: Vec<Uuid> = found
+        .cases
+        .values()
+        .filter(|c| c.status == CaseStatus::Resolved)
+        .map(|c| c.id)
+        .collect();
+    for r in crate::surveys::pending(conn, &resolved).await? {
+        found.surveys.insert(
+            r.case_id,
+            webcare_domain::survey::PendingSurvey {
+                kind: webcare_domain::survey::SurveyKind::parse(&r.kind).unwrap_or_default(),
+                sent_at: crate::time::from_ms(r.sent_at),
+                window: chrono::Duration::days(r.answer_days),
+            },
+        );
+    }
     let mut plan = crate::ingest_plan::plan(items, found, reopen_window, flags_for);
     if !plan.new_cases.is_empty() {
         if let Some(rules) = crate::routing::in_force(conn, routing).await? {
@@ -638,6 +654,8 @@ async fn ingest_rows(
     }
     let now = to_ms(Utc::now());
     write_plan(conn, &plan, now).await?;
+    crate::surveys::write_answers(conn, &plan.survey_answers).await?;
+    crate::surveys::withdraw(conn, &plan.reopened).await?;
     crate::sla::on_inbound_many(conn, sla, &plan).await?;
     let outcomes: Vec<_> = std::mem::take(&mut plan.results)
         .into_iter()

@@ -74,6 +74,8 @@ pub(crate) struct Found {
     pub contact_cases: HashMap<(Uuid, Uuid), Vec<Uuid>>,
     /// Every case named above.
     pub cases: HashMap<Uuid, CaseState>,
+    /// The sent, unanswered surveys of resolved cases among them.
+    pub surveys: HashMap<Uuid, webcare_domain::survey::PendingSurvey>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -134,6 +136,10 @@ pub(crate) struct Plan {
     pub inbound: Vec<(Uuid, bool, DateTime<Utc>)>,
     /// The new cases a routing rule matched (see `routing::route_new_cases`).
     pub routed: HashMap<Uuid, crate::routing::Routed>,
+    /// Citizen messages that answered their resolved case's survey (which stays resolved).
+    pub survey_answers: Vec<crate::surveys::PlannedAnswer>,
+    /// Resolved cases a citizen message reopened: a survey not sent yet is withdrawn.
+    pub reopened: Vec<Uuid>,
 }
 
 /// Truncates to what the store keeps (milliseconds), so a planned record equals a read one.
@@ -295,6 +301,7 @@ pub(crate) fn plan(
             }
         }
 
+        let mut answered: Option<webcare_domain::survey::Answer> = None;
         let (case_id, new_case) = match decision {
             ThreadDecision::NewCase => {
                 let id = Uuid::now_v7();
@@ -331,8 +338,26 @@ pub(crate) fn plan(
                 // A citizen message reopens a resolved case and takes a waiting one back to
                 // open; an echo of ours changes no status. Times only move outward, so
                 // out-of-order delivery gives the same result as in-order.
-                if m.direction == Direction::Inbound {
+                // A score answering the case's survey is kept with the case and does not
+                // reopen it (`webcare_domain::survey::answer_to` decides).
+                let answer = (m.direction == Direction::Inbound)
+                    .then(|| {
+                        webcare_domain::survey::answer_to(
+                            c.status,
+                            found.surveys.get(&id).copied(),
+                            &m.text,
+                            m.sent_at,
+                        )
+                    })
+                    .flatten();
+                if let Some(a) = answer {
+                    found.surveys.remove(&id);
+                    answered = Some(a);
+                } else if m.direction == Direction::Inbound {
                     c.citizen_joined = true;
+                    if c.status == CaseStatus::Resolved && !p.reopened.contains(&id) {
+                        p.reopened.push(id);
+                    }
                     if c.status == CaseStatus::Resolved {
                         c.resolved_at = None;
                     }
@@ -416,6 +441,19 @@ pub(crate) fn plan(
                 *e = (sent, case_id);
             }
         }
+        if let Some(a) = answered {
+            p.survey_answers.push(crate::surveys::PlannedAnswer {
+                case_id,
+                message_id: record.id,
+                score: a.score,
+                comment: a.comment,
+                at: sent,
+            });
+        }
+        let is_answer = p
+            .survey_answers
+            .last()
+            .is_some_and(|a| a.message_id == record.id);
         stored_here.insert(key, p.messages.len());
         p.results.push(ItemResult::New {
             index: p.messages.len(),
@@ -423,8 +461,8 @@ pub(crate) fn plan(
         });
         p.messages.push(record);
         p.message_identities.push(identity_id);
-        if m.direction == Direction::Inbound {
-            // SLA clocks start at min(sentAt, receivedAt).
+        if m.direction == Direction::Inbound && !is_answer {
+            // SLA clocks start at min(sentAt, receivedAt); a survey answer asks nothing.
             p.inbound
                 .push((case_id, new_case, m.sent_at.min(item.received_at)));
         }
@@ -575,5 +613,110 @@ mod tests {
             1,
             "no contact for a message that is not stored"
         );
+    }
+
+    fn resolved_case_with_a_survey(a: Uuid, case: Uuid) -> Found {
+        let mut found = Found::default();
+        found.parents.insert((a, "q".into()), case);
+        found.cases.insert(
+            case,
+            CaseState {
+                id: case,
+                account: a,
+                contact_id: Uuid::from_u128(8),
+                status: CaseStatus::Resolved,
+                resolved_at: Some(to_ms(at(0))),
+                first_message_at: 0,
+                last_message_at: 0,
+                theme: None,
+                kind: None,
+                priority: "normal".into(),
+                team: None,
+                is_new: false,
+                touched: false,
+                citizen_joined: false,
+                inbox: None,
+            },
+        );
+        found.surveys.insert(
+            case,
+            webcare_domain::survey::PendingSurvey {
+                kind: webcare_domain::survey::SurveyKind::Csat,
+                sent_at: at(5),
+                window: Duration::days(7),
+            },
+        );
+        found
+    }
+
+    fn reply_to_survey(a: Uuid, id: &str, text: &str) -> IngestItem {
+        let mut i = item(a, id, Some("q"), None);
+        i.message.text = text.into();
+        i
+    }
+
+    #[test]
+    fn a_score_answers_the_survey_without_reopening_and_a_question_reopens() {
+        let a = Uuid::from_u128(1);
+        let case = Uuid::from_u128(7);
+        let p = run(
+            &[reply_to_survey(a, "s", "4, snel geholpen")],
+            resolved_case_with_a_survey(a, case),
+        );
+        assert_eq!(p.cases[&case].status, CaseStatus::Resolved);
+        assert!(
+            !p.cases[&case].citizen_joined,
+            "the write must not reopen it"
+        );
+        assert_eq!(p.survey_answers.len(), 1);
+        let ans = &p.survey_answers[0];
+        assert_eq!((ans.case_id, ans.score), (case, 4));
+        assert_eq!(ans.comment.as_deref(), Some("snel geholpen"));
+        assert_eq!(ans.message_id, p.messages[0].id);
+        assert!(p.inbound.is_empty(), "an answer starts no reaction clock");
+        assert!(p.reopened.is_empty());
+
+        // A question instead reopens, as any citizen message does.
+        let p = run(
+            &[reply_to_survey(
+                a,
+                "s",
+                "Wanneer wordt mijn container geleegd?",
+            )],
+            resolved_case_with_a_survey(a, case),
+        );
+        assert_eq!(p.cases[&case].status, CaseStatus::Open);
+        assert!(p.survey_answers.is_empty());
+        assert_eq!(p.reopened, vec![case]);
+        assert_eq!(p.inbound.len(), 1);
+
+        // Only the first score answers; a second message in the same batch reopens.
+        let p = run(
+            &[
+                reply_to_survey(a, "s1", "5"),
+                reply_to_survey(a, "s2", "en nog iets"),
+            ],
+            resolved_case_with_a_survey(a, case),
+        );
+        assert_eq!(p.survey_answers.len(), 1);
+        assert_eq!(p.cases[&case].status, CaseStatus::Open);
+    }
+
+    proptest::proptest! {
+        /// Whatever the text, a message on the resolved case either answers (and the case stays
+        /// resolved, with no clock) or reopens it, never both and never neither; and it answers
+        /// exactly when the domain reads a score.
+        #[test]
+        fn a_message_on_a_surveyed_case_answers_or_reopens(text in "[0-9a-z ,./!]{0,16}") {
+            let a = Uuid::from_u128(1);
+            let case = Uuid::from_u128(7);
+            let p = run(&[reply_to_survey(a, "s", &text)], resolved_case_with_a_survey(a, case));
+            let score = webcare_domain::survey::parse_answer(webcare_domain::survey::SurveyKind::Csat, &text);
+            proptest::prop_assert_eq!(p.survey_answers.len() == 1, score.is_some());
+            proptest::prop_assert_eq!(p.reopened.len() == 1, score.is_none());
+            let status = p.cases[&case].status;
+            proptest::prop_assert_eq!(status == CaseStatus::Resolved, score.is_some());
+            proptest::prop_assert_eq!(p.inbound.is_empty(), score.is_some());
+        }
     }
 }

@@ -29,6 +29,7 @@ pub mod routing;
 pub mod sla;
 mod sql;
 mod sqlite;
+pub mod surveys;
 pub mod testing;
 pub mod time;
 pub mod token;
@@ -164,6 +165,7 @@ pub trait Store:
     + erase::Erasure
     + retention::Retention
     + costs::CostModels
+    + surveys::Surveys
     + zaak::ZaakJobs
     + klantcontact::KlantcontactJobs
     + notificatie::Notificaties

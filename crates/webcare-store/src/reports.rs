@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 use webcare_domain::reports::{CaseFacts, ClockRun};
 use webcare_domain::sla::{ClockKind, ClockState, Segment, StopReason};
+use webcare_domain::survey::SurveyKind;
 use webcare_domain::{CaseKind, CaseStatus, Priority};
 
 /// Cases per page.
@@ -210,6 +211,13 @@ async fn calendars(db: &Db) -> crate::Result<SlaConfig> {
 
 /// One page of at most `limit` cases of `q` in arrival order, after the case `after` (its
 /// arrival and id).
+#[derive(sqlx::FromRow)]
+struct SurveyFactRow {
+    case_id: Uuid,
+    kind: String,
+    score: Option<i64>,
+}
+
 async fn page(
     db: &Db,
     config: &SlaConfig,
@@ -299,6 +307,25 @@ async fn page(
             .map(|r| r.case_id)
             .collect();
 
+    // The surveys that went out (issue 16), with their scores once answered.
+    let surveyed: Vec<SurveyFactRow> = of_page(
+        "SELECT case_id, kind, score FROM (SELECT s.case_id, s.kind, s.score FROM case_surveys s \
+         JOIN outbox_replies r ON r.id = s.reply_id WHERE r.sent_at IS NOT NULL) sv",
+        "",
+    )
+    .fetch_all(db.read())
+    .await?;
+    let surveys: HashMap<Uuid, (SurveyKind, Option<u8>)> = surveyed
+        .into_iter()
+        .filter_map(|r| {
+            let kind = SurveyKind::parse(&r.kind)?;
+            Some((
+                r.case_id,
+                (kind, r.score.and_then(|s| u8::try_from(s).ok())),
+            ))
+        })
+        .collect();
+
     Ok(cases
         .into_iter()
         .map(|c| {
@@ -318,6 +345,7 @@ async fn page(
                 messages_in,
                 messages_out,
                 forwarded: forwarded.contains(&c.id),
+                survey: surveys.get(&c.id).copied(),
                 // The clock figures, from the runs below.
                 ..CaseFacts::default()
             };

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::sync::Arc;
 use uuid::Uuid;
-use webcare_domain::inbound::{Author, InboundMessage};
+use webcare_domain::inbound::{Author, DeliveryState, InboundMessage};
 use webcare_domain::{CaseStatus, ChannelKind, Direction, Role, Visibility};
 use webcare_store::testing::{fresh_database_url, Backend};
 use webcare_store::*;
@@ -49,6 +49,8 @@ contract!(
     routing_rules_route_new_cases_in_the_ingest_transaction,
     one_zaak_create_per_case_and_its_jobs_in_order,
     zgw_settings_are_versioned_and_the_abonnement_is_one_row,
+    a_survey_is_scheduled_once_and_its_answer_does_not_reopen,
+    a_contact_gets_one_survey_per_period_and_a_reopen_withdraws_an_unsent_one,
 );
 
 async fn run<F, Fut>(backend: Backend, test: F)
@@ -1517,4 +1519,188 @@ async fn zgw_settings_are_versioned_and_the_abonnement_is_one_row(store: Arc<dyn
     };
     store.set_zgw_abonnement(&b).await.unwrap();
     assert_eq!(store.zgw_abonnement().await.unwrap(), Some(b));
+}
+
+// ------------------------------------------------------------------ satisfaction surveys
+
+fn survey_for(case: &CaseRecord, due_in: Duration, period_days: i64) -> surveys::NewSurvey {
+    let mut reply = new_reply(case, false);
+    reply.author = surveys::ACTOR.into();
+    reply.text = webcare_domain::survey::SurveyKind::Csat
+        .default_text()
+        .into();
+    surveys::NewSurvey {
+        reply,
+        contact_id: case.contact_id,
+        kind: webcare_domain::survey::SurveyKind::Csat,
+        answer_days: 7,
+        due_at: Utc::now() + due_in,
+        not_since: Utc::now() - Duration::days(period_days),
+    }
+}
+
+/// Resolves the case (as it is stored now) with `survey`.
+async fn resolve_with(store: &Arc<dyn Store>, case: Uuid, survey: surveys::NewSurvey) {
+    let case = store.get_case(case).await.unwrap().unwrap();
+    let mut w = webcare_store::agent::CaseWrite::new(case);
+    w.after.status = CaseStatus::Resolved;
+    w.after.resolved_at = Some(Utc::now());
+    w.survey = Some(survey);
+    store.write_case(w).await.expect("resolve");
+}
+
+fn citizen(id: &str, text: &str) -> InboundMessage {
+    let mut m = msg(id, "u1", Visibility::Private);
+    m.text = text.into();
+    m.sent_at = Utc::now();
+    m
+}
+
+async fn a_survey_is_scheduled_once_and_its_answer_does_not_reopen(store: Arc<dyn Store>) {
+    let a = account(&store, ChannelKind::Whatsapp, "wa-survey").await;
+    let out = ingest(
+        &store,
+        a.id,
+        citizen("m1", "Wanneer wordt het grofvuil opgehaald?"),
+    )
+    .await;
+    let case = store.get_case(out.message.case_id).await.unwrap().unwrap();
+    resolve_with(
+        &store,
+        case.id,
+        survey_for(&case, Duration::minutes(30), 30),
+    )
+    .await;
+
+    // Scheduled with the resolve, as a pending reply due after the delay.
+    let s = store
+        .case_survey(case.id)
+        .await
+        .unwrap()
+        .expect("scheduled");
+    assert_eq!(s.sent_at, None);
+    let reply = store.get_reply(s.reply_id).await.unwrap().unwrap();
+    assert_eq!(reply.state, DeliveryState::Pending);
+    assert!(
+        store
+            .claim_replies(Utc::now(), Duration::seconds(30), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not before the delay"
+    );
+    let claimed = store
+        .claim_replies(
+            Utc::now() + Duration::minutes(31),
+            Duration::seconds(30),
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1, "due after the delay");
+    store
+        .reply_sent(s.reply_id, "wamid.SURVEY", "wa-survey", Utc::now(), None)
+        .await
+        .unwrap();
+    assert!(store
+        .case_survey(case.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .sent_at
+        .is_some());
+
+    // The answer is stored and the case stays resolved.
+    let ans = ingest(&store, a.id, citizen("m2", "4, snel geholpen")).await;
+    assert_eq!(ans.message.case_id, case.id);
+    let after = store.get_case(case.id).await.unwrap().unwrap();
+    assert_eq!(after.status, CaseStatus::Resolved);
+    let s = store.case_survey(case.id).await.unwrap().unwrap();
+    assert_eq!(s.score, Some(4));
+    assert_eq!(s.comment.as_deref(), Some("snel geholpen"));
+    assert_eq!(s.answer_message_id, Some(ans.message.id));
+    assert!(s.answered_at.is_some());
+
+    // The next message is a question again: it reopens the case, and the answer stays.
+    ingest(
+        &store,
+        a.id,
+        citizen("m3", "Nog een vraag over de afvalpas"),
+    )
+    .await;
+    let after = store.get_case(case.id).await.unwrap().unwrap();
+    assert_eq!(after.status, CaseStatus::Open);
+    // Resolved again: the case had its survey, none is scheduled twice.
+    resolve_with(&store, case.id, survey_for(&case, Duration::zero(), 0)).await;
+    let again = store.case_survey(case.id).await.unwrap().unwrap();
+    assert_eq!(again.reply_id, s.reply_id);
+    assert_eq!(again.score, Some(4));
+    let surveys = store
+        .case_replies(case.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.author == surveys::ACTOR)
+        .count();
+    assert_eq!(surveys, 1);
+}
+
+async fn a_contact_gets_one_survey_per_period_and_a_reopen_withdraws_an_unsent_one(
+    store: Arc<dyn Store>,
+) {
+    let a = account(&store, ChannelKind::Whatsapp, "wa-period").await;
+    let first = ingest(&store, a.id, citizen("p1", "Vraag een")).await;
+    let c1 = store
+        .get_case(first.message.case_id)
+        .await
+        .unwrap()
+        .unwrap();
+    resolve_with(&store, c1.id, survey_for(&c1, Duration::hours(1), 30)).await;
+    assert!(store.case_survey(c1.id).await.unwrap().is_some());
+
+    // Before it is sent the citizen writes again: the case reopens and the survey is withdrawn.
+    ingest(&store, a.id, citizen("p2", "5")).await;
+    assert_eq!(
+        store.get_case(c1.id).await.unwrap().unwrap().status,
+        CaseStatus::Open,
+        "a score before any survey went out is a message like any other"
+    );
+    assert!(store.case_survey(c1.id).await.unwrap().is_none());
+    assert!(store
+        .case_replies(c1.id)
+        .await
+        .unwrap()
+        .iter()
+        .all(|r| r.author != surveys::ACTOR));
+
+    // Scheduled again with the next resolve; then the same contact's next case within the
+    // period gets none, and one past the period does.
+    resolve_with(&store, c1.id, survey_for(&c1, Duration::zero(), 30)).await;
+    assert!(store.case_survey(c1.id).await.unwrap().is_some());
+    let mut close =
+        webcare_store::agent::CaseWrite::new(store.get_case(c1.id).await.unwrap().unwrap());
+    close.after.status = CaseStatus::Closed;
+    store.write_case(close).await.unwrap();
+    let second = ingest(&store, a.id, citizen("p3", "Vraag twee")).await;
+    assert_ne!(second.message.case_id, c1.id);
+    let c2 = store
+        .get_case(second.message.case_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c2.contact_id, c1.contact_id);
+    resolve_with(&store, c2.id, survey_for(&c2, Duration::zero(), 30)).await;
+    assert!(
+        store.case_survey(c2.id).await.unwrap().is_none(),
+        "once per period"
+    );
+    let mut reopen =
+        webcare_store::agent::CaseWrite::new(store.get_case(c2.id).await.unwrap().unwrap());
+    reopen.after.status = CaseStatus::Open;
+    store.write_case(reopen).await.unwrap();
+    // A period that began after the first survey: it is scheduled.
+    let mut later = survey_for(&c2, Duration::zero(), 30);
+    later.not_since = Utc::now() + Duration::seconds(1);
+    resolve_with(&store, c2.id, later).await;
+    assert!(store.case_survey(c2.id).await.unwrap().is_some());
 }

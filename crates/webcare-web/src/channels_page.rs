@@ -254,6 +254,7 @@ impl Kind for AccountRow {
                     poll_interval_seconds: None,
                     delete_check_interval_seconds: None,
                     out_of_hours_reply: None,
+                    survey: None,
                 };
                 channel_accounts::create_account(&web.app, p, new).await?;
             }

@@ -72,6 +72,7 @@ fn report_label(k: ReportKind) -> &'static str {
         ReportKind::Forwarding => "Doorgezet naar vakafdelingen",
         ReportKind::Agents => "Per medewerker",
         ReportKind::Costs => "Kosten",
+        ReportKind::Satisfaction => "Tevredenheid",
     }
 }
 
@@ -114,6 +115,12 @@ fn column_label(name: &str) -> String {
         "cost" => "Kosten",
         "costPerAnswered" => "Per beantwoorde vraag",
         "costPerCase" => "Per zaak",
+        "surveysSent" => "Enquêtes verstuurd",
+        "surveysAnswered" => "Beantwoord",
+        "responseRate" => "Respons (%)",
+        "meanScore" => "Gemiddeld cijfer",
+        "csatShare" => "Tevreden (4-5, %)",
+        "nps" => "NPS",
         _ => "",
     };
     if !fixed.is_empty() {
@@ -151,7 +158,9 @@ fn cell_text(name: &str, c: Cell) -> String {
     match c {
         Cell::Count(n) => n.to_string(),
         Cell::Number(None) => "–".into(),
-        Cell::Number(Some(v)) if name.ends_with("Share") => format!("{}%", number(v * 100.0, 1)),
+        Cell::Number(Some(v)) if name.ends_with("Share") || name == "responseRate" => {
+            format!("{}%", number(v * 100.0, 1))
+        }
         Cell::Number(Some(v)) if name.starts_with("cost") || name == "periodCost" => {
             format!("€ {}", number(v, 2))
         }

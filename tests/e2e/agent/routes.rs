@@ -92,6 +92,7 @@ const POLICY: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/v1/reports/forwarding", REPORTS),
     ("GET", "/api/v1/reports/agents", REPORTS),
     ("GET", "/api/v1/reports/costs", REPORTS),
+    ("GET", "/api/v1/reports/satisfaction", REPORTS),
     ("GET", "/api/v1/cost-model", LEAD),
     ("PUT", "/api/v1/cost-model", ADMIN),
     ("GET", "/api/v1/reports/cases", REPORTS),

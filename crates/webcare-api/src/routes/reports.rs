@@ -106,10 +106,11 @@ pub enum ReportKind {
     Forwarding,
     Agents,
     Costs,
+    Satisfaction,
 }
 
 impl ReportKind {
-    pub const ALL: [ReportKind; 7] = [
+    pub const ALL: [ReportKind; 8] = [
         ReportKind::Volume,
         ReportKind::Reaction,
         ReportKind::Resolution,
@@ -117,6 +118,7 @@ impl ReportKind {
         ReportKind::Forwarding,
         ReportKind::Agents,
         ReportKind::Costs,
+        ReportKind::Satisfaction,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -128,6 +130,7 @@ impl ReportKind {
             ReportKind::Forwarding => "forwarding",
             ReportKind::Agents => "agents",
             ReportKind::Costs => "costs",
+            ReportKind::Satisfaction => "satisfaction",
         }
     }
 
@@ -210,6 +213,15 @@ impl ReportKind {
                 CostPerAnswered,
                 CostPerCase,
             ],
+            ReportKind::Satisfaction => &[
+                Cases,
+                SurveysSent,
+                SurveysAnswered,
+                ResponseRate,
+                MeanScore,
+                CsatShare,
+                Nps,
+            ],
         }
     }
 }
@@ -279,6 +291,12 @@ columns! {
     Cost => "cost",
     CostPerAnswered => "costPerAnswered",
     CostPerCase => "costPerCase",
+    SurveysSent => "surveysSent",
+    SurveysAnswered => "surveysAnswered",
+    ResponseRate => "responseRate",
+    MeanScore => "meanScore",
+    CsatShare => "csatShare",
+    Nps => "nps",
 }
 
 /// A cell: a count, or a time or share that may be missing (`null`, an empty CSV cell).
@@ -348,6 +366,12 @@ impl Column {
             Cost => euros(r.cost.and_then(|c| c.cents)),
             CostPerAnswered => per(r.cost.and_then(|c| c.cents), r.reaction.count),
             CostPerCase => per(r.cost.and_then(|c| c.cents), r.cases),
+            SurveysSent => Cell::Count(r.satisfaction.sent as i64),
+            SurveysAnswered => Cell::Count(r.satisfaction.answered as i64),
+            ResponseRate => Cell::Number(round(r.satisfaction.response_rate, 4)),
+            MeanScore => Cell::Number(round(r.satisfaction.mean_score, 2)),
+            CsatShare => Cell::Number(round(r.satisfaction.csat_share, 4)),
+            Nps => Cell::Number(round(r.satisfaction.nps, 2)),
         }
     }
 }
@@ -821,6 +845,9 @@ report_handlers! {
     /// The period's cost under the cost model (prorated by days) and the cost per answered
     /// question, allocated to each group by its share of the desk's answered questions.
     costs => Costs, "/api/v1/reports/costs";
+    /// Citizen satisfaction: surveys sent after resolving and answered, the response rate, the
+    /// mean score, the CSAT share (4 or 5) and the NPS (promoters minus detractors).
+    satisfaction => Satisfaction, "/api/v1/reports/satisfaction";
 }
 
 // --------------------------------------------------------------------------- per-case export

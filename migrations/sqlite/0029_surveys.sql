@@ -1,0 +1,18 @@
+-- Citizen satisfaction surveys (issue 16): at most one per case, scheduled with the resolve as an
+-- outbox reply (sent by the outbox worker like any reply, at `next_attempt_at` = resolved + the
+-- account's delay), and the citizen's score, read from the next message, stored here.
+CREATE TABLE case_surveys (
+    case_id             BLOB PRIMARY KEY NOT NULL REFERENCES cases (id),
+    reply_id            BLOB NOT NULL REFERENCES outbox_replies (id),
+    contact_id          BLOB NOT NULL,
+    channel_account_id  BLOB NOT NULL,
+    kind                TEXT NOT NULL CHECK (kind IN ('csat','nps')),
+    answer_days         INTEGER NOT NULL,
+    created_at          INTEGER NOT NULL,
+    score               INTEGER,
+    comment             TEXT,
+    answered_at         INTEGER,
+    answer_message_id   BLOB
+);
+-- "At most once per contact per period" looks up the contact's latest survey.
+CREATE INDEX case_surveys_contact ON case_surveys (contact_id, created_at);
