@@ -23,6 +23,7 @@ use webcare_domain::sla::BusinessHours;
 use webcare_domain::{CaseKind, CaseStatus, ChannelKind, Direction, TargetGroup, Visibility};
 use webcare_store::agent::{CaseWrite, ForwardOp};
 use webcare_store::routing::{RuleSetRecord, StoredRule};
+use webcare_store::versions::NewVersion;
 use webcare_store::{CaseRecord, NewAuditEvent, RoutedBy};
 
 /// What the rules did to a case.
@@ -308,7 +309,12 @@ async fn save(
 ) -> DeskResult<RuleSetRecord> {
     Ok(desk
         .store
-        .save_routing_rules(version, rules, &p.actor(), Some(from))
+        .save_routing_rules(NewVersion {
+            after: version,
+            value: rules,
+            effective_from: from,
+            actor: &p.actor(),
+        })
         .await?)
 }
 

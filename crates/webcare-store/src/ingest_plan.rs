@@ -508,6 +508,27 @@ mod tests {
         plan(items, found, Duration::days(7), |_| Vec::new())
     }
 
+    /// A stored case of contact 8 on `account`, untouched by the batch.
+    fn stored(id: Uuid, account: Uuid, status: CaseStatus, resolved_at: Option<i64>) -> CaseState {
+        CaseState {
+            id,
+            account,
+            contact_id: Uuid::from_u128(8),
+            status,
+            resolved_at,
+            first_message_at: 0,
+            last_message_at: 0,
+            theme: None,
+            kind: None,
+            priority: "normal".into(),
+            team: None,
+            is_new: false,
+            touched: false,
+            citizen_joined: false,
+            inbox: None,
+        }
+    }
+
     #[test]
     fn replies_inside_one_batch_join_the_first_message_and_duplicates_are_stored_once() {
         let a = Uuid::from_u128(1);
@@ -549,26 +570,9 @@ mod tests {
         let closed = Uuid::from_u128(7);
         let mut found = Found::default();
         found.threads.insert((a, "fb:post:u".into()), closed);
-        found.cases.insert(
-            closed,
-            CaseState {
-                id: closed,
-                account: a,
-                contact_id: Uuid::from_u128(8),
-                status: CaseStatus::Closed,
-                resolved_at: None,
-                first_message_at: 0,
-                last_message_at: 0,
-                theme: None,
-                kind: None,
-                priority: "normal".into(),
-                team: None,
-                is_new: false,
-                touched: false,
-                citizen_joined: false,
-                inbox: None,
-            },
-        );
+        found
+            .cases
+            .insert(closed, stored(closed, a, CaseStatus::Closed, None));
         let p = run(
             &[
                 item(a, "m1", None, Some("fb:post:u")),
@@ -620,23 +624,7 @@ mod tests {
         found.parents.insert((a, "q".into()), case);
         found.cases.insert(
             case,
-            CaseState {
-                id: case,
-                account: a,
-                contact_id: Uuid::from_u128(8),
-                status: CaseStatus::Resolved,
-                resolved_at: Some(to_ms(at(0))),
-                first_message_at: 0,
-                last_message_at: 0,
-                theme: None,
-                kind: None,
-                priority: "normal".into(),
-                team: None,
-                is_new: false,
-                touched: false,
-                citizen_joined: false,
-                inbox: None,
-            },
+            stored(case, a, CaseStatus::Resolved, Some(to_ms(at(0)))),
         );
         found.surveys.insert(
             case,

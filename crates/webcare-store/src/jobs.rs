@@ -86,20 +86,24 @@ pub(crate) async fn retry(
     Ok(())
 }
 
-/// The job failed for good: finished with its `reason`, and the live event `event` (with
-/// `payload`) about its case, in one transaction.
-pub(crate) async fn fail(
-    core: &impl SqlCore,
-    table: &str,
-    (id, case_id): (Uuid, Uuid),
-    reason: &str,
-    event: &str,
-    payload: serde_json::Value,
-) -> Result<()> {
+/// A row of a job table, as [`fail`] needs it.
+pub(crate) trait Job {
+    const TABLE: &'static str;
+    /// The live event of a failure, e.g. `zaak.failed`.
+    const FAILED: &'static str;
+    /// Its id, its case and what it does (as the failure event names it).
+    fn about(&self) -> (Uuid, Uuid, serde_json::Value);
+}
+
+/// The job failed for good: finished with its `reason`, and its failure event (job id, kind
+/// and reason) about its case, in one transaction.
+pub(crate) async fn fail<J: Job>(core: &impl SqlCore, job: &J, reason: &str) -> Result<()> {
+    let (id, case_id, kind) = job.about();
     let now = Utc::now();
     let mut tx = core.db().begin().await?;
-    finish(&mut tx, table, id, Some(reason), now).await?;
-    let events = event_about(&mut tx.conn(), case_id, event, payload).await?;
+    finish(&mut tx, J::TABLE, id, Some(reason), now).await?;
+    let payload = serde_json::json!({"jobId": id, "kind": kind, "reason": reason});
+    let events = event_about(&mut tx.conn(), case_id, J::FAILED, payload).await?;
     tx.commit().await?;
     broadcast(core.events(), &events);
     Ok(())

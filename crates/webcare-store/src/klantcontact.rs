@@ -71,12 +71,12 @@ pub struct KlantcontactJob {
     pub attempts: i64,
     #[serde(skip)]
     pub next_attempt_at: DateTime<Utc>,
-    /// Why the last attempt did not succeed (for `failed`: Open Klant's refusal).
-    pub last_error: Option<String>,
     /// The klantcontact's URL in Open Klant, once made.
     pub klantcontact_url: Option<String>,
     /// The internetaak's URL in Open Klant, once made.
     pub internetaak_url: Option<String>,
+    /// Why the last attempt did not succeed (for `failed`: Open Klant's refusal).
+    pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -239,6 +239,14 @@ pub(crate) async fn enqueue_zaak_link(
     Ok(())
 }
 
+impl jobs::Job for KlantcontactJob {
+    const TABLE: &'static str = "klantcontact_jobs";
+    const FAILED: &'static str = "klantcontact.failed";
+    fn about(&self) -> (Uuid, Uuid, serde_json::Value) {
+        (self.id, self.case_id, serde_json::json!(self.kind))
+    }
+}
+
 #[async_trait]
 impl<S: SqlCore> KlantcontactJobs for S {
     async fn case_klantcontact_jobs(&self, case_id: Uuid) -> Result<Vec<KlantcontactJob>> {
@@ -314,16 +322,7 @@ impl<S: SqlCore> KlantcontactJobs for S {
     }
 
     async fn klantcontact_job_failed(&self, j: &KlantcontactJob, reason: &str) -> Result<()> {
-        let payload = serde_json::json!({"jobId": j.id, "kind": j.kind, "reason": reason});
-        jobs::fail(
-            self,
-            "klantcontact_jobs",
-            (j.id, j.case_id),
-            reason,
-            "klantcontact.failed",
-            payload,
-        )
-        .await
+        jobs::fail(self, j, reason).await
     }
 
     async fn contact_partij(&self, contact_id: Uuid) -> Result<Option<String>> {

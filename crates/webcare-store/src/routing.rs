@@ -7,10 +7,11 @@
 //! auto-assignment): [`route_new_cases`] is pure, the set is read through a short-lived cache.
 
 use crate::agent::{CaseWrite, ForwardOp};
-use crate::db::{json, query, Conn, SqlCore};
+use crate::db::{query, Conn, SqlCore};
 use crate::ingest_plan::Plan;
 use crate::records::{CaseRecord, RoutedBy};
 use crate::time::{from_ms, to_ms};
+use crate::versions::{self, NewVersion, Table};
 use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -26,6 +27,12 @@ use webcare_domain::routing::{Facts, Routable, RuleSet};
 use webcare_domain::sla::BusinessHours;
 use webcare_domain::sla::CalendarVersions;
 use webcare_domain::{ChannelKind, Direction, Priority};
+
+const RULE_SETS: Table = Table {
+    name: "routing_rule_sets",
+    column: "rules",
+    stale: "the routing rules changed meanwhile",
+};
 
 /// One rule of a set, with the id it keeps across versions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,16 +56,10 @@ pub trait RoutingRules: Send + Sync {
     async fn routing_rules(&self) -> Result<Option<RuleSetRecord>>;
     /// The version in force at `at`: the newest whose effective time has come.
     async fn routing_rules_at(&self, at: DateTime<Utc>) -> Result<Option<RuleSetRecord>>;
-    /// Stores `rules` as the version after `after` (`None`: the first), effective from
-    /// `effective_from` (now when `None`).
+    /// Stores the rules as the version after `after` (`None`: the first), in force from its
+    /// effective time (stored in milliseconds: what comes back is what a later read answers).
     /// [`crate::StoreError::Conflict`] when another change took that version first.
-    async fn save_routing_rules(
-        &self,
-        after: Option<i64>,
-        rules: &[StoredRule],
-        actor: &str,
-        effective_from: Option<DateTime<Utc>>,
-    ) -> Result<RuleSetRecord>;
+    async fn save_routing_rules(&self, v: NewVersion<'_, [StoredRule]>) -> Result<RuleSetRecord>;
 }
 
 type Row = (i64, i64, Json<Vec<StoredRule>>, String);
@@ -297,34 +298,16 @@ impl<S: SqlCore> RoutingRules for S {
         Ok(row.map(record))
     }
 
-    async fn save_routing_rules(
-        &self,
-        after: Option<i64>,
-        rules: &[StoredRule],
-        actor: &str,
-        effective_from: Option<DateTime<Utc>>,
-    ) -> Result<RuleSetRecord> {
-        // Stored in ms: what comes back is what a later read answers.
-        let from = from_ms(to_ms(effective_from.unwrap_or_else(Utc::now)));
-        let version = after.unwrap_or(0) + 1;
-        let saved = query(
-            "INSERT INTO routing_rule_sets (version, effective_from, rules, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(version)
-        .bind(to_ms(from))
-        .bind(json(rules))
-        .bind(actor)
-        .bind(to_ms(Utc::now()))
-        .execute(self.db().write())
-        .await;
+    async fn save_routing_rules(&self, v: NewVersion<'_, [StoredRule]>) -> Result<RuleSetRecord> {
+        let saved = versions::save(self.db(), &RULE_SETS, v).await;
+        // Whatever happened, the next read looks again.
         self.routing().invalidate();
-        saved.map_err(|e| e.conflict_if_unique("the routing rules changed meanwhile"))?;
+        let (version, effective_from) = saved?;
         Ok(RuleSetRecord {
             version,
-            effective_from: from,
-            rules: rules.to_vec(),
-            created_by: actor.to_owned(),
+            effective_from,
+            rules: v.value.to_vec(),
+            created_by: v.actor.to_owned(),
         })
     }
 }

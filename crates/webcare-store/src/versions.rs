@@ -13,7 +13,7 @@ use sqlx::types::Json;
 
 /// A change to a versioned setting.
 #[derive(Debug)]
-pub struct NewVersion<'a, T> {
+pub struct NewVersion<'a, T: ?Sized> {
     /// The version the change was made on (`None`: there is none yet).
     pub after: Option<i64>,
     pub value: &'a T,
@@ -22,12 +22,12 @@ pub struct NewVersion<'a, T> {
 }
 
 // Copy for any value: only a reference is held (a derive would ask `T: Copy`).
-impl<T> Clone for NewVersion<'_, T> {
+impl<T: ?Sized> Clone for NewVersion<'_, T> {
     fn clone(&self) -> Self {
         *self
     }
 }
-impl<T> Copy for NewVersion<'_, T> {}
+impl<T: ?Sized> Copy for NewVersion<'_, T> {}
 
 /// Where a setting's versions are kept.
 pub(crate) struct Table {
@@ -56,7 +56,7 @@ where
 }
 
 /// Stores the change as the next version; answers its number and effective time.
-pub(crate) async fn save<T: Serialize>(
+pub(crate) async fn save<T: Serialize + ?Sized>(
     db: &Db,
     t: &Table,
     v: NewVersion<'_, T>,

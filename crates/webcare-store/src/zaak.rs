@@ -265,6 +265,14 @@ async fn mark_done(conn: &mut Conn<'_>, job_id: Uuid, now: DateTime<Utc>) -> Res
     jobs::finish(&mut *conn, "zaak_jobs", job_id, None, now).await
 }
 
+impl jobs::Job for ZaakJob {
+    const TABLE: &'static str = "zaak_jobs";
+    const FAILED: &'static str = "zaak.failed";
+    fn about(&self) -> (Uuid, Uuid, serde_json::Value) {
+        (self.id, self.case_id, serde_json::json!(self.kind))
+    }
+}
+
 #[async_trait]
 impl<S: SqlCore> ZaakJobs for S {
     async fn enqueue_zaak_create(
@@ -377,15 +385,6 @@ impl<S: SqlCore> ZaakJobs for S {
     }
 
     async fn zaak_job_failed(&self, j: &ZaakJob, reason: &str) -> Result<()> {
-        let payload = serde_json::json!({"jobId": j.id, "kind": j.kind, "reason": reason});
-        jobs::fail(
-            self,
-            "zaak_jobs",
-            (j.id, j.case_id),
-            reason,
-            "zaak.failed",
-            payload,
-        )
-        .await
+        jobs::fail(self, j, reason).await
     }
 }

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use webcare_domain::inbound::{Author, DeliveryState, InboundMessage};
 use webcare_domain::{CaseStatus, ChannelKind, Direction, Role, Visibility};
 use webcare_store::testing::{fresh_database_url, Backend};
+use webcare_store::versions::NewVersion;
 use webcare_store::*;
 
 macro_rules! contract {
@@ -1307,7 +1308,12 @@ async fn routing_rules_route_new_cases_in_the_ingest_transaction(store: Arc<dyn 
         },
     );
     let set = store
-        .save_routing_rules(None, &[lights.clone(), waste], "admin", None)
+        .save_routing_rules(NewVersion {
+            after: None,
+            value: &[lights.clone(), waste],
+            effective_from: Utc::now(),
+            actor: "admin",
+        })
         .await
         .unwrap();
 
@@ -1411,7 +1417,12 @@ async fn routing_rules_route_new_cases_in_the_ingest_transaction(store: Arc<dyn 
     let mut off = lights.clone();
     off.spec.enabled = false;
     store
-        .save_routing_rules(Some(set.version), &[off], "admin", None)
+        .save_routing_rules(NewVersion {
+            after: Some(set.version),
+            value: &[off],
+            effective_from: Utc::now(),
+            actor: "admin",
+        })
         .await
         .unwrap();
     let mut m = msg("r-5", "u5", Visibility::Public);

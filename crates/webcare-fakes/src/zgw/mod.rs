@@ -19,13 +19,14 @@
 //! statussen and rollen by `zaak`, `statustype`, `roltype`, `betrokkeneType` and the
 //! organisatorische eenheid's identificatie, as the desk looks them up before a retry.
 
+mod answer;
 pub mod notificaties;
 pub mod openklant;
 pub mod schema;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Router;
 use jsonschema::Validator;
 use serde_json::{json, Value};
@@ -75,6 +76,21 @@ pub struct ZgwRequest {
 }
 
 impl ZgwRequest {
+    /// The request as it came in (its status set once answered).
+    pub(crate) fn of(method: &Method, uri: &Uri, headers: &HeaderMap, json: &Value) -> Self {
+        ZgwRequest {
+            method: method.to_string(),
+            path: uri.path().to_owned(),
+            query: uri.query().unwrap_or_default().to_owned(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_owned()))
+                .collect(),
+            json: json.clone(),
+            status: 0,
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -276,61 +292,28 @@ impl Drop for FakeOpenZaak {
     }
 }
 
+const API: answer::Api = answer::Api {
+    version: Some("1.5.1"),
+};
+
 fn json_response(status: StatusCode, body: Value) -> Response {
-    let mut r = (status, body.to_string()).into_response();
-    let h = r.headers_mut();
-    let ct = if status.is_success() {
-        "application/json"
-    } else {
-        "application/problem+json"
-    };
-    h.insert("content-type", HeaderValue::from_static(ct));
-    h.insert("api-version", HeaderValue::from_static("1.5.1"));
-    r
+    API.json(status, body)
 }
 
 /// The Zaken API's `Fout`.
 fn fout(status: u16, code: &str, title: &str, detail: &str) -> Response {
-    json_response(
-        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-        json!({
-            "type": format!("http://127.0.0.1/ref/fouten/{code}/"),
-            "code": code, "title": title, "status": status, "detail": detail,
-            "instance": format!("urn:uuid:{}", Uuid::new_v4()),
-        }),
-    )
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    API.fout(status, code, title, detail)
 }
 
 /// The Zaken API's `ValidatieFout`.
 fn validatie_fout(invalid: &[schema::Invalid]) -> Response {
-    let params: Vec<Value> = invalid
-        .iter()
-        .map(|i| json!({"name": i.name, "code": i.code, "reason": i.reason}))
-        .collect();
-    json_response(
-        StatusCode::BAD_REQUEST,
-        json!({
-            "type": "http://127.0.0.1/ref/fouten/ValidationError/",
-            "code": "invalid", "title": "Invalid input.", "status": 400, "detail": "",
-            "instance": format!("urn:uuid:{}", Uuid::new_v4()),
-            "invalidParams": params,
-        }),
-    )
+    API.invalid(invalid)
 }
 
 fn handle(s: &Shared, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let mut rec = ZgwRequest {
-        method: method.to_string(),
-        path: uri.path().to_owned(),
-        query: uri.query().unwrap_or_default().to_owned(),
-        headers: headers
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_owned()))
-            .collect(),
-        json: json.clone(),
-        status: 0,
-    };
+    let mut rec = ZgwRequest::of(&method, &uri, &headers, &json);
     let mut st = s.state.lock().unwrap_or_else(|e| e.into_inner());
     let r = route(s, &mut st, &method, &uri, &headers, &body, json);
     rec.status = r.status().as_u16();

@@ -10,7 +10,7 @@ use super::schema::{self, Spec};
 use super::ZgwRequest;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Router;
 use jsonschema::Validator;
 use serde_json::{json, Value};
@@ -169,50 +169,25 @@ async fn deliver(http: &reqwest::Client, url: &str, auth: &str, message: &Value)
     }
 }
 
+const API: super::answer::Api = super::answer::Api {
+    version: Some("1.0.0"),
+};
+
 fn json_response(status: StatusCode, body: Value) -> Response {
-    let mut r = (status, body.to_string()).into_response();
-    let ct = if status.is_success() {
-        "application/json"
-    } else {
-        "application/problem+json"
-    };
-    r.headers_mut()
-        .insert("content-type", HeaderValue::from_static(ct));
-    r.headers_mut()
-        .insert("api-version", HeaderValue::from_static("1.0.0"));
-    r
+    API.json(status, body)
 }
 
 fn fout(status: StatusCode, code: &str, title: &str, detail: &str) -> Response {
-    json_response(
-        status,
-        json!({"type": format!("http://127.0.0.1/ref/fouten/{code}/"), "code": code, "title": title,
-            "status": status.as_u16(), "detail": detail, "instance": format!("urn:uuid:{}", Uuid::new_v4())}),
-    )
+    API.fout(status, code, title, detail)
 }
 
 fn validatie_fout(params: Vec<Value>) -> Response {
-    json_response(
-        StatusCode::BAD_REQUEST,
-        json!({"type": "http://127.0.0.1/ref/fouten/ValidationError/", "code": "invalid",
-            "title": "Invalid input.", "status": 400, "detail": "",
-            "instance": format!("urn:uuid:{}", Uuid::new_v4()), "invalidParams": params}),
-    )
+    API.validatie_fout(params)
 }
 
 async fn handle(s: &Shared, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let mut rec = ZgwRequest {
-        method: method.to_string(),
-        path: uri.path().to_owned(),
-        query: uri.query().unwrap_or_default().to_owned(),
-        headers: headers
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_owned()))
-            .collect(),
-        json: json.clone(),
-        status: 0,
-    };
+    let mut rec = ZgwRequest::of(&method, &uri, &headers, &json);
     let r = route(s, &method, &uri, &headers, json).await;
     rec.status = r.status().as_u16();
     s.lock().requests.push(rec);

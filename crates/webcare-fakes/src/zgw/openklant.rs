@@ -19,7 +19,7 @@
 use super::schema;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Router;
 use jsonschema::Validator;
 use serde_json::{json, Value};
@@ -266,47 +266,17 @@ impl Drop for FakeOpenKlant {
     }
 }
 
-fn json_response(status: StatusCode, body: Value) -> Response {
-    let mut r = (status, body.to_string()).into_response();
-    let ct = if status.is_success() {
-        "application/json"
-    } else {
-        "application/problem+json"
-    };
-    r.headers_mut()
-        .insert("content-type", HeaderValue::from_static(ct));
-    r
-}
+// Open Klant sends no `API-Version` header.
+const API: super::answer::Api = super::answer::Api { version: None };
 
-fn fout(status: u16, code: &str, title: &str, detail: &str) -> Response {
-    json_response(
-        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-        json!({
-            "type": format!("http://127.0.0.1/ref/fouten/{code}/"),
-            "code": code, "title": title, "status": status, "detail": detail,
-            "instance": format!("urn:uuid:{}", Uuid::new_v4()),
-        }),
-    )
-}
-
-fn validatie_fout(invalid: &[schema::Invalid]) -> Response {
-    let params: Vec<Value> = invalid
-        .iter()
-        .map(|i| json!({"name": i.name, "code": i.code, "reason": i.reason}))
-        .collect();
-    json_response(
-        StatusCode::BAD_REQUEST,
-        json!({
-            "type": "http://127.0.0.1/ref/fouten/ValidationError/",
-            "code": "invalid", "title": "Invalid input.", "status": 400, "detail": "",
-            "instance": format!("urn:uuid:{}", Uuid::new_v4()),
-            "invalidParams": params,
-        }),
-    )
+/// A `Fout` with a numeric status (an injected one may be any).
+fn problem(status: u16, code: &str, title: &str, detail: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    API.fout(status, code, title, detail)
 }
 
 fn does_not_exist(name: &str) -> Response {
-    validatie_fout(&[schema::Invalid {
+    API.invalid(&[schema::Invalid {
         name: name.into(),
         code: "does_not_exist".into(),
         reason: "Ongeldige uuid - object bestaat niet.".into(),
@@ -327,20 +297,20 @@ fn handle(s: &Shared, method: Method, uri: Uri, headers: HeaderMap, body: Bytes)
         status: 0,
     };
     let mut st = s.state.lock().unwrap_or_else(|e| e.into_inner());
-    let r = route(s, &mut st, &method, &uri, &headers, &body, json);
-    rec.status = r.status().as_u16();
+    let answer = route(s, &mut st, &headers, &method, &uri, json, &body);
+    rec.status = answer.status().as_u16();
     st.requests.push(rec);
-    r
+    answer
 }
 
 fn route(
     s: &Shared,
     st: &mut State,
+    headers: &HeaderMap,
     method: &Method,
     uri: &Uri,
-    headers: &HeaderMap,
-    raw: &[u8],
     body: Value,
+    raw: &[u8],
 ) -> Response {
     let path = uri.path().trim_end_matches('/');
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
@@ -348,7 +318,7 @@ fn route(
         None => {
             st.violations
                 .push(format!("{method} {path}: no Token authorization"));
-            return fout(
+            return problem(
                 401,
                 "not_authenticated",
                 "Authenticatiegegevens zijn niet opgegeven.",
@@ -358,7 +328,7 @@ fn route(
         Some(t) if t != s.token => {
             st.violations
                 .push(format!("{method} {path}: a wrong token"));
-            return fout(
+            return problem(
                 401,
                 "authentication_failed",
                 "Ongeldige token.",
@@ -369,12 +339,12 @@ fn route(
     }
     if !st.fail.is_empty() {
         let status = st.fail.remove(0);
-        return fout(status, "error", "A server error occurred.", "injected");
+        return problem(status, "error", "A server error occurred.", "injected");
     }
     let Some(rest) = path.strip_prefix(BASE_PATH) else {
         st.violations
             .push(format!("{method} {path}: not under {BASE_PATH}"));
-        return fout(404, "not_found", "Niet gevonden.", "Niet gevonden.");
+        return problem(404, "not_found", "Niet gevonden.", "Niet gevonden.");
     };
     let segments: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
     if method == Method::POST {
@@ -385,7 +355,7 @@ fn route(
         if !ct.starts_with("application/json") || body.is_null() && !raw.is_empty() {
             st.violations
                 .push(format!("POST {path}: not a JSON body ({ct})"));
-            return fout(415, "unsupported_media_type", "Unsupported media type", ct);
+            return problem(415, "unsupported_media_type", "Unsupported media type", ct);
         }
     }
     let q: HashMap<String, String> = uri
@@ -420,8 +390,8 @@ fn route(
                 })
         }),
         ("GET", [resource, uuid]) => match st.find(resource, uuid) {
-            Some(i) => json_response(StatusCode::OK, st.all(resource)[i].clone()),
-            None => fout(404, "not_found", "Niet gevonden.", "Niet gevonden."),
+            Some(i) => API.json(StatusCode::OK, st.all(resource)[i].clone()),
+            None => problem(404, "not_found", "Niet gevonden.", "Niet gevonden."),
         },
         ("POST", ["klantcontacten"]) => create(s, st, "klantcontacten", "Klantcontact", body),
         ("POST", ["partijen"]) => create(s, st, "partijen", "Partij", body),
@@ -434,7 +404,7 @@ fn route(
         _ => {
             st.violations
                 .push(format!("{method} {path}: not a route the desk should call"));
-            fout(404, "not_found", "Niet gevonden.", "Niet gevonden.")
+            problem(404, "not_found", "Niet gevonden.", "Niet gevonden.")
         }
     }
 }
@@ -446,7 +416,7 @@ fn list(st: &State, resource: &str, keep: impl Fn(&Value) -> bool) -> Response {
         .filter(|o| keep(o))
         .cloned()
         .collect();
-    json_response(
+    API.json(
         StatusCode::OK,
         json!({"count": found.len(), "next": null, "previous": null, "results": found}),
     )
@@ -510,7 +480,7 @@ fn create(
                 i.name, i.code, i.reason
             ));
         }
-        return validatie_fout(&invalid);
+        return API.invalid(&invalid);
     }
     for (field, target, uuid) in references(resource, &body) {
         if st.find(target, &uuid).is_none() {
@@ -564,14 +534,14 @@ fn create(
     st.resources.entry(resource).or_default().push(obj.clone());
     if st.drop_after_commit > 0 {
         st.drop_after_commit -= 1;
-        return fout(
+        return problem(
             500,
             "error",
             "A server error occurred.",
             "dropped after commit",
         );
     }
-    let mut r = json_response(StatusCode::CREATED, obj);
+    let mut r = API.json(StatusCode::CREATED, obj);
     if let Ok(v) = HeaderValue::from_str(&url) {
         r.headers_mut().insert("location", v);
     }
