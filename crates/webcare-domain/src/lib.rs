@@ -20,6 +20,7 @@ pub mod retention;
 pub mod routing;
 pub mod sla;
 pub mod status;
+pub mod themes;
 pub mod threading;
 pub mod urgency;
 pub mod zgw;
