@@ -630,27 +630,34 @@ impl Model {
     }
 }
 
-/// Accuracy on held-out examples: how many of `test` the model trained on `train` (on top of the
-/// seeds) suggests right. Examples are (theme, counted features).
-pub fn held_out_accuracy(
-    train: &[(String, Vec<(u32, u64)>)],
-    test: &[(String, Vec<(u32, u64)>)],
-) -> (usize, usize) {
+/// An example as stored: its theme and its counted features.
+pub type Example = (String, Vec<(u32, u64)>);
+
+/// Held-out accuracy per theme: for each theme of `test`, (examples, suggested right) by the
+/// model trained on `train` on top of the seeds.
+pub fn held_out(train: &[Example], test: &[Example]) -> BTreeMap<String, (usize, usize)> {
     let mut m = Model::seeded();
     for (t, c) in train {
         m.add(t, c, 1);
     }
-    let right = test
-        .iter()
-        .filter(|(t, c)| {
-            let feats: Vec<u32> = c
-                .iter()
-                .flat_map(|(f, n)| std::iter::repeat_n(*f, *n as usize))
-                .collect();
-            m.suggest_features(&feats).is_some_and(|s| s.theme == *t)
-        })
-        .count();
-    (right, test.len())
+    let mut out: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for (t, c) in test {
+        let feats: Vec<u32> = c
+            .iter()
+            .flat_map(|(f, n)| std::iter::repeat_n(*f, *n as usize))
+            .collect();
+        let right = m.suggest_features(&feats).is_some_and(|s| s.theme == *t);
+        let e = out.entry(t.clone()).or_default();
+        e.0 += 1;
+        e.1 += usize::from(right);
+    }
+    out
+}
+
+/// Held-out accuracy over all themes: (suggested right, examples tested).
+pub fn held_out_accuracy(train: &[Example], test: &[Example]) -> (usize, usize) {
+    let per = held_out(train, test);
+    (per.values().map(|x| x.1).sum(), test.len())
 }
 
 #[cfg(test)]

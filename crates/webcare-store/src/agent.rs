@@ -770,11 +770,17 @@ impl<S: SqlCore> AgentStore for S {
         let mut tx = self.db().begin().await?;
         let rec = apply_case_write(&mut tx.conn(), &w, now, None).await?;
         crate::zaak::enqueue_follow_ups(&mut tx.conn(), rec.id, &w.zaak_jobs, now).await?;
+        // An agent's tag teaches the theme suggestions, with the change or not at all.
+        let (was, is) = (w.before.theme.as_deref(), rec.theme.as_deref());
+        let learned = crate::themes::tagged(&mut tx.conn(), rec.id, was, is, now).await?;
         // The case change, its clock effects, its events and its zaak jobs commit together.
         crate::crash::crash_point("case.before_clocks");
         let (rec, events) = clocks_and_events(&mut tx, self.sla(), &w, rec, now).await?;
         tx.commit().await?;
         broadcast(self.events(), &events);
+        if learned {
+            self.themes().invalidate();
+        }
         if w.sla_effects().any() {
             self.sla().changed();
         }

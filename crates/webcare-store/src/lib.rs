@@ -29,6 +29,7 @@ pub mod sla;
 mod sql;
 mod sqlite;
 pub mod testing;
+pub mod themes;
 pub mod time;
 pub mod token;
 pub mod web_session;
@@ -161,6 +162,7 @@ pub trait Store:
     + erase::Erasure
     + retention::Retention
     + costs::CostModels
+    + themes::ThemeModels
     + zaak::ZaakJobs
     + notificatie::Notificaties
 {
