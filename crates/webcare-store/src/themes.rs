@@ -141,6 +141,11 @@ pub(crate) async fn tagged(
     if before == after {
         return Ok(false);
     }
+    // The version row first: concurrent tags (PostgreSQL) queue on it rather than locking
+    // theme rows in opposite orders (a retag A -> B beside one B -> A would deadlock).
+    query("UPDATE theme_model_version SET version = version + 1 WHERE id = 1")
+        .execute(&mut *conn)
+        .await?;
     let mut changed = false;
     let old: Option<(String, String)> =
         query("SELECT theme, features FROM theme_examples WHERE case_id = $1")
@@ -180,11 +185,6 @@ pub(crate) async fn tagged(
             apply(conn, theme, &counts, 1).await?;
             changed = true;
         }
-    }
-    if changed {
-        query("UPDATE theme_model_version SET version = version + 1 WHERE id = 1")
-            .execute(&mut *conn)
-            .await?;
     }
     Ok(changed)
 }
