@@ -85,6 +85,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(reports::costs))
         .routes(routes!(reports::satisfaction))
         .routes(routes!(cost_model::get_model, cost_model::put_model))
+        .routes(routes!(themes::accuracy))
         .routes(routes!(reports::cases))
         .routes(routes!(canned::create, canned::list))
         .routes(routes!(canned::update, canned::delete))

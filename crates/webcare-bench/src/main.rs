@@ -17,6 +17,7 @@ mod reports;
 mod retention;
 mod routing;
 mod sla;
+mod themes;
 mod workload;
 
 use clap::{Parser, ValueEnum};
@@ -32,6 +33,7 @@ enum Suite {
     Routing,
     Reports,
     Retention,
+    Themes,
 }
 
 #[derive(Debug, Parser)]
@@ -72,6 +74,7 @@ async fn main() -> anyhow::Result<()> {
         Suite::Sla => sla::run(cli.db, &cli.pg_url, cli.quick, cli.n).await?,
         Suite::Memory => over_cases(&cli, "memory", inbox::default_cases, memory::run).await?,
         Suite::Routing => routing::run(cli.db, cli.quick, cli.n)?,
+        Suite::Themes => themes::run(cli.db, cli.quick, cli.n)?,
         Suite::Reports => over_cases(&cli, "reports", reports::default_cases, reports::run).await?,
         Suite::Retention => {
             over_cases(&cli, "retention", retention::default_cases, retention::run).await?

@@ -777,12 +777,18 @@ impl<S: SqlCore> AgentStore for S {
         if let Some(s) = &w.survey {
             crate::surveys::schedule(&mut tx.conn(), s, now).await?;
         }
-        // The case change, its clock effects, its events, its zaak and Open Klant jobs and its
-        // survey commit together.
+        // An agent's tag teaches the theme suggestions, with the change or not at all.
+        let (was, is) = (w.before.theme.as_deref(), rec.theme.as_deref());
+        let learned = crate::themes::tagged(&mut tx.conn(), rec.id, was, is, now).await?;
+        // The case change, its clock effects, its events, its zaak and Open Klant jobs, its
+        // survey and what the suggestions learned commit together.
         crate::crash::crash_point("case.before_clocks");
         let (rec, events) = clocks_and_events(&mut tx, self.sla(), &w, rec, now).await?;
         tx.commit().await?;
         broadcast(self.events(), &events);
+        if learned {
+            self.themes().invalidate();
+        }
         if w.sla_effects().any() {
             self.sla().changed();
         }

@@ -691,6 +691,7 @@ pub(crate) struct Core {
     pub db: Db,
     pub events: tokio::sync::broadcast::Sender<EventRecord>,
     pub routing: crate::routing::RoutingCache,
+    pub themes: crate::themes::ThemeCache,
     pub sla: crate::sla::SlaState,
     pub reopen_window: chrono::Duration,
     /// Whether messages and forwards are registered in Open Klant.
@@ -703,6 +704,7 @@ impl Core {
             db,
             events: crate::agent_events::event_feed(),
             routing: Default::default(),
+            themes: Default::default(),
             sla: Default::default(),
             reopen_window: opts.reopen_window,
             openklant: opts.openklant,
@@ -722,6 +724,10 @@ pub(crate) trait SqlCore: Send + Sync {
     /// The routing rules in force, compiled; a save empties it.
     fn routing(&self) -> &crate::routing::RoutingCache {
         &self.core().routing
+    }
+    /// The theme suggestion model, cached per node.
+    fn themes(&self) -> &crate::themes::ThemeCache {
+        &self.core().themes
     }
     /// The SLA engine's cached configuration and wake-up signal.
     fn sla(&self) -> &crate::sla::SlaState {

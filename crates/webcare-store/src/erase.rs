@@ -218,6 +218,8 @@ pub(crate) async fn blank_cases(tx: &mut Tx, ids: &[Uuid], keys: Keys<'_>) -> Re
             "UPDATE audit_events SET detail = $1 WHERE case_id IN ",
             vec![gone],
         ),
+        // The example a tag made of the case (hashed words); the model keeps its sums.
+        ("DELETE FROM theme_examples WHERE case_id IN ", vec![]),
     ]);
     for (i, (sql, args)) in statements.into_iter().enumerate() {
         let mut q = query(sql);

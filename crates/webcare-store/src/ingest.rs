@@ -26,11 +26,12 @@ use crate::{Ingest, IngestItem, Result, StoreError};
 use async_trait::async_trait;
 use chrono::Utc;
 use sqlx::types::Json;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use uuid::Uuid;
 use webcare_domain::assign::{assign_batch, TeamPool};
 use webcare_domain::model::CaseStatus;
-use webcare_domain::{ChannelKind, Visibility};
+use webcare_domain::themes::Suggestion;
+use webcare_domain::{ChannelKind, Direction, Visibility};
 
 /// The case columns every evidence query returns (alias `c`).
 pub(crate) const CASE_STATE_COLS: &str = "c.id, c.channel_account_id, c.contact_id, c.status, \
@@ -293,8 +294,25 @@ const ROWS: usize = 500;
 /// (out-of-order delivery).
 const NEWER: &str = "($6 IS NOT NULL AND (last_inbound_at IS NULL OR last_inbound_at <= $6))";
 
-/// Writes a plan: contacts, identities, cases, thread keys, messages.
-async fn write_plan(conn: &mut Conn<'_>, p: &Plan, now: i64) -> Result<()> {
+/// The first citizen message of each new case of the batch: what its theme is suggested from.
+fn first_citizen_texts(p: &Plan) -> Vec<(Uuid, &str)> {
+    let mut new: HashSet<Uuid> = p.new_cases.iter().copied().collect();
+    p.messages
+        .iter()
+        .filter(|m| m.direction == Direction::Inbound)
+        .filter(|m| new.remove(&m.case_id))
+        .map(|m| (m.case_id, m.text.as_str()))
+        .collect()
+}
+
+/// Writes a plan: contacts, identities, cases (with their theme suggestions), thread keys,
+/// messages.
+async fn write_plan(
+    conn: &mut Conn<'_>,
+    p: &Plan,
+    suggested: &BTreeMap<Uuid, Suggestion>,
+    now: i64,
+) -> Result<()> {
     for chunk in p.contacts.chunks(ROWS) {
         let mut q = query("INSERT INTO contacts (id, display_name, created_at, updated_at) ");
         q.push_values(chunk.iter().map(|c| -> [Arg; 4] {
@@ -339,12 +357,14 @@ async fn write_plan(conn: &mut Conn<'_>, p: &Plan, now: i64) -> Result<()> {
             "INSERT INTO cases (id, channel_account_id, contact_id, status, priority, team, labels, \
              theme, kind, target_group, routing_version, routing_rule_id, \
              first_message_at, last_message_at, created_at, updated_at, \
-             preview, author_name, author_handle, last_inbound_at, channel_kind) VALUES ",
+             preview, author_name, author_handle, last_inbound_at, suggested_theme, \
+             suggested_theme_confidence, channel_kind) VALUES ",
         );
         for (n, c) in chunk.iter().enumerate() {
             let line = c.inbox.as_ref();
             let routed = p.routed.get(&c.id);
-            let values: [Arg; 20] = [
+            let suggestion = suggested.get(&c.id);
+            let values: [Arg; 22] = [
                 c.id.into(),
                 c.account.into(),
                 c.contact_id.into(),
@@ -367,6 +387,8 @@ async fn write_plan(conn: &mut Conn<'_>, p: &Plan, now: i64) -> Result<()> {
                 line.and_then(|l| l.author_name.clone()).into(),
                 line.and_then(|l| l.author_handle.clone()).into(),
                 line.map(|l| l.at).into(),
+                suggestion.map(|s| s.theme.clone()).into(),
+                suggestion.map(|s| s.confidence).into(),
             ];
             q.push(if n > 0 { ", (" } else { "(" })
                 .push_separated(values)
@@ -628,6 +650,7 @@ async fn ingest_rows(
     reopen_window: chrono::Duration,
     sla: &SlaState,
     routing: &RoutingCache,
+    themes: &crate::themes::ThemeCache,
 ) -> Result<Ingested> {
     let mut found = find_for_batch(conn, items).await?;
     let resolved: Vec<Uuid> = found
@@ -653,7 +676,13 @@ async fn ingest_rows(
         }
     }
     let now = to_ms(Utc::now());
-    write_plan(conn, &plan, now).await?;
+    let suggested = if plan.new_cases.is_empty() {
+        BTreeMap::new()
+    } else {
+        let model = crate::themes::model(conn, themes).await?;
+        crate::themes::suggestions(&model, first_citizen_texts(&plan))
+    };
+    write_plan(conn, &plan, &suggested, now).await?;
     crate::surveys::write_answers(conn, &plan.survey_answers).await?;
     crate::surveys::withdraw(conn, &plan.reopened).await?;
     crate::sla::on_inbound_many(conn, sla, &plan).await?;
@@ -774,8 +803,15 @@ async fn ingest_tx<S: SqlCore + ?Sized>(
     }
     let mut tx = s.db().begin().await?;
     let mut conn = tx.conn();
-    let (plan, out, now) =
-        ingest_rows(&mut conn, batch, s.reopen_window(), s.sla(), s.routing()).await?;
+    let (plan, out, now) = ingest_rows(
+        &mut conn,
+        batch,
+        s.reopen_window(),
+        s.sla(),
+        s.routing(),
+        s.themes(),
+    )
+    .await?;
     zaak_routed(&mut conn, &plan).await?;
     // Each new message's klantcontact before the forward's internetaak (which points at it).
     if s.openklant() {

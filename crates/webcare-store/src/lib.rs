@@ -31,6 +31,7 @@ mod sql;
 mod sqlite;
 pub mod surveys;
 pub mod testing;
+pub mod themes;
 pub mod time;
 pub mod token;
 pub mod versions;
@@ -166,6 +167,7 @@ pub trait Store:
     + retention::Retention
     + costs::CostModels
     + surveys::Surveys
+    + themes::ThemeModels
     + zaak::ZaakJobs
     + klantcontact::KlantcontactJobs
     + notificatie::Notificaties

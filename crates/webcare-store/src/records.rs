@@ -163,6 +163,18 @@ pub struct CaseRecord {
     /// The routing rule that routed the case, if one matched.
     #[serde(rename = "routedBy")]
     pub routing: Option<RoutedBy>,
+    /// The theme the desk's suggestion model proposed for the first citizen message when the
+    /// case was created (issue 16); the agent sets the theme itself.
+    pub suggested_theme: Option<ThemeSuggestion>,
+}
+
+/// A suggested theme with its confidence (the model's probability, 0 to 1).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ThemeSuggestion {
+    pub theme: String,
+    pub confidence: f64,
 }
 
 impl CaseRecord {

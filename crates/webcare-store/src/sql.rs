@@ -19,7 +19,7 @@ pub(crate) const CASE_COLS: &str = "id, channel_account_id, contact_id, status, 
     assignee, department_id, theme, kind, target_group, labels, zaak_url, first_message_at, \
     last_message_at, resolved_at, closed_at, due_at, created_at, updated_at, channel_kind, \
     sla_status, preview, author_name, author_handle, last_inbound_at, routing_version, \
-    routing_rule_id";
+    routing_rule_id, suggested_theme, suggested_theme_confidence";
 
 pub(crate) const MESSAGE_COLS: &str = "id, case_id, channel_account_id, platform_message_id, \
     in_reply_to, conversation_key, direction, visibility, author, text, sent_at, received_at, \
@@ -96,6 +96,8 @@ pub(crate) struct CaseRow {
     last_inbound_at: Option<i64>,
     routing_version: Option<i64>,
     routing_rule_id: Option<Uuid>,
+    suggested_theme: Option<String>,
+    suggested_theme_confidence: Option<f64>,
 }
 
 impl TryFrom<CaseRow> for CaseRecord {
@@ -142,6 +144,10 @@ impl TryFrom<CaseRow> for CaseRecord {
                 .routing_version
                 .zip(r.routing_rule_id)
                 .map(|(version, rule_id)| RoutedBy { version, rule_id }),
+            suggested_theme: r.suggested_theme.map(|theme| ThemeSuggestion {
+                theme,
+                confidence: r.suggested_theme_confidence.unwrap_or(0.0),
+            }),
         })
     }
 }

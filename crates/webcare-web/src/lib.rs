@@ -183,6 +183,7 @@ pub fn router_with_oidc(app: AppState, oidc: Option<oidc_login::WebOidcSettings>
         .route("/cases/{id}/canned", get(pages::canned_preview))
         .route("/cases/{id}/claim", post(pages::claim))
         .route("/cases/{id}/assign", post(pages::assign))
+        .route("/cases/{id}/theme", post(pages::set_theme))
         .route("/cases/{id}/reply", post(pages::reply))
         .route("/cases/{id}/resolve", post(pages::resolve))
         .route("/cases/{id}/forward", post(pages::forward))

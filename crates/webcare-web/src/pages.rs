@@ -576,6 +576,11 @@ struct CasePage {
     departments: Vec<(Uuid, String)>,
     agents: Vec<(Uuid, String)>,
     assignee: String,
+    /// The case's theme (empty: none) and the themes to choose from.
+    theme: String,
+    themes: &'static [&'static str],
+    /// The model's suggestion when the case came in, e.g. "Afval (82%)"; empty when none.
+    suggestion: String,
     reply_id: Uuid,
     values: HashMap<String, String>,
     errors: Errors,
@@ -844,6 +849,11 @@ async fn case_view_inner(
             .map(|u| (u.id, u.name))
             .collect(),
         assignee,
+        theme: c.theme.clone().unwrap_or_default(),
+        themes: webcare_domain::DEFAULT_THEMES,
+        suggestion: c.suggested_theme.as_ref().map_or_else(String::new, |s| {
+            format!("{} ({:.0}%)", s.theme, s.confidence * 100.0)
+        }),
         reply_id: Uuid::now_v7(),
         values,
         errors: Errors {
@@ -1072,6 +1082,17 @@ pub async fn assign(a: CaseForm<roles::CaseWork>) -> Response {
         Err(e) => Err(DeskError::invalid("assignee", "invalid", e.to_string())),
     };
     a.after("assign", r).await
+}
+
+/// Sets (or clears) the case's theme; an agent's tag also teaches the theme suggestions.
+pub async fn set_theme(a: CaseForm<roles::CaseWork>) -> Response {
+    let theme = a.field("theme");
+    let patch = serde_json::json!({ "theme": (!theme.is_empty()).then_some(theme) });
+    let r = match serde_json::from_value::<case_work::CasePatch>(patch) {
+        Ok(b) => case_work::patch_case(&a.web.app, &a.p, a.id, b).await,
+        Err(e) => Err(DeskError::invalid("theme", "invalid", e.to_string())),
+    };
+    a.after("theme", r).await
 }
 
 pub async fn resolve(a: CaseForm<roles::CaseWork>) -> Response {

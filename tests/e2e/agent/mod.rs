@@ -13,6 +13,7 @@ mod reports;
 mod retention;
 mod routes;
 mod routing;
+mod themes;
 mod tokens;
 
 use axum::routing::get;

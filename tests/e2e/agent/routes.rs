@@ -94,6 +94,7 @@ const POLICY: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/v1/reports/costs", REPORTS),
     ("GET", "/api/v1/reports/satisfaction", REPORTS),
     ("GET", "/api/v1/cost-model", LEAD),
+    ("GET", "/api/v1/themes/suggestions/accuracy", LEAD),
     ("PUT", "/api/v1/cost-model", ADMIN),
     ("GET", "/api/v1/reports/cases", REPORTS),
     ("POST", "/api/v1/canned-answers", LEAD),

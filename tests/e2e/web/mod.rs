@@ -15,6 +15,7 @@ mod people;
 mod privacy;
 mod reports;
 mod routing;
+mod themes;
 mod tokens;
 mod webhooks;
 
