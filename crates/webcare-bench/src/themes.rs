@@ -17,8 +17,6 @@ const TEMPLATES: &[(&str, &[&str], &[&str])] = &[
     (
         "Verkeer & Infrastructuur",
         &[
-            "lantaarnpaal",
-            "straatverlichting",
             "verkeerslicht",
             "stoplicht",
             "fietspad",
@@ -73,8 +71,12 @@ const TEMPLATES: &[(&str, &[&str], &[&str])] = &[
             "heg",
             "plantsoen",
             "hondenpoep",
+            "lantaarnpaal",
+            "straatverlichting",
         ],
         &[
+            "is kapot",
+            "brandt niet meer",
             "is omgewaaid",
             "ligt over het pad",
             "wordt niet gemaaid",

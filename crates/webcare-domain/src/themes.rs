@@ -155,10 +155,6 @@ pub const SEEDS: &[(&str, &[&str])] = &[
             "bus",
             "verkeer",
             "brug",
-            "lantaarnpaal",
-            "straatverlichting",
-            "verlichting",
-            "lantaarnpalen",
         ],
     ),
     (
@@ -199,6 +195,13 @@ pub const SEEDS: &[(&str, &[&str])] = &[
             "takken",
             "struiken",
             "speelplaats",
+            // Street lighting is kept by the beheer openbare ruimte (as the demo and its routing
+            // rule file it), not by traffic.
+            "lantaarnpaal",
+            "lantaarnpalen",
+            "straatverlichting",
+            "verlichting",
+            "stoeptegel",
         ],
     ),
     (
