@@ -7,7 +7,7 @@
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
-use webcare_e2e::{Backend, Workers};
+use webcare_e2e::Backend;
 use webcare_fakes::zgw::openklant::FakeOpenKlant;
 use webcare_fakes::zgw::FakeOpenZaak;
 use webcare_fakes::FakePlatforms;
@@ -66,26 +66,7 @@ impl OkApp {
             .await
             .unwrap();
         let platforms = FakePlatforms::start().await.unwrap();
-        let c = &oz.catalogus;
-        let zgw = webcare_desk::zgw::ZgwSettings {
-            zaken_url: oz.zaken_url(),
-            catalogi_url: oz.catalogi_url(),
-            client_id: "webcare".into(),
-            secret: crate::zaak::SECRET.into(),
-            rsin: "002220647".into(),
-            vertrouwelijkheid: "zaakvertrouwelijk".into(),
-            zaaktypen: [("default".to_owned(), c.zaaktype.clone())].into(),
-            statustypen: Some(webcare_desk::zgw::Statustypen {
-                ontvangen: c.statustype_ontvangen.clone(),
-                in_behandeling: c.statustype_in_behandeling.clone(),
-                afgerond: c.statustype_afgerond.clone(),
-            }),
-            resultaattype: c.resultaattype.clone(),
-            roltype_afdeling: c.roltype_afdeling.clone(),
-            notificaties_url: None,
-            callback_auth: None,
-            public_url: None,
-        };
+        let zgw = crate::zaak::fake_zgw_settings(&oz);
         let settings = webcare_desk::openklant::OpenKlantSettings {
             url: ok.url(),
             token: TOKEN.into(),
@@ -108,25 +89,7 @@ impl OkApp {
             openklant: openklant.then_some(settings),
             ..Default::default()
         };
-        let workers = Workers {
-            connectors: Some(webcare_workers::WorkerConfig {
-                journal: false,
-                outbox: Some(Default::default()),
-                x_poller: None,
-                ..Default::default()
-            }),
-            ..Workers::none()
-        };
-        let app = webcare::app::App::start(&cfg, workers).await.unwrap();
-        let admin = webcare_store::token::generate();
-        app.store
-            .create_token(
-                "test-admin",
-                webcare_domain::Role::Admin,
-                &webcare_store::token::hash(&admin),
-            )
-            .await
-            .unwrap();
+        let (app, admin) = crate::zaak::start_with_outbox(&cfg).await;
         Some(OkApp {
             base: format!("http://{}", app.addr),
             admin,

@@ -49,6 +49,58 @@ pub struct ZaakApp {
     _app: webcare::app::App,
 }
 
+/// The desk's ZGW settings for a fake Open Zaak: its catalogue's types, the test's secret, RSIN
+/// and callback auth.
+pub(crate) fn fake_zgw_settings(oz: &FakeOpenZaak) -> webcare_desk::zgw::ZgwSettings {
+    let c = &oz.catalogus;
+    webcare_desk::zgw::ZgwSettings {
+        zaken_url: oz.zaken_url(),
+        catalogi_url: oz.catalogi_url(),
+        client_id: "webcare".into(),
+        secret: SECRET.into(),
+        rsin: RSIN.into(),
+        vertrouwelijkheid: "zaakvertrouwelijk".into(),
+        zaaktypen: [("default".to_owned(), c.zaaktype.clone())].into(),
+        statustypen: Some(webcare_desk::zgw::Statustypen {
+            ontvangen: c.statustype_ontvangen.clone(),
+            in_behandeling: c.statustype_in_behandeling.clone(),
+            afgerond: c.statustype_afgerond.clone(),
+        }),
+        resultaattype: c.resultaattype.clone(),
+        roltype_afdeling: c.roltype_afdeling.clone(),
+        notificaties_url: None,
+        callback_auth: Some(CALLBACK_AUTH.into()),
+        public_url: None,
+    }
+}
+
+/// Starts the desk of `cfg` with the outbox role (which runs the zaak and Open Klant workers)
+/// and an admin token; answers the app and the token.
+pub(crate) async fn start_with_outbox(
+    cfg: &webcare::config::Config,
+) -> (webcare::app::App, String) {
+    let workers = Workers {
+        connectors: Some(webcare_workers::WorkerConfig {
+            journal: false,
+            outbox: Some(Default::default()),
+            x_poller: None,
+            ..Default::default()
+        }),
+        ..Workers::none()
+    };
+    let app = webcare::app::App::start(cfg, workers).await.unwrap();
+    let admin = webcare_store::token::generate();
+    app.store
+        .create_token(
+            "test-admin",
+            webcare_domain::Role::Admin,
+            &webcare_store::token::hash(&admin),
+        )
+        .await
+        .unwrap();
+    (app, admin)
+}
+
 impl ZaakApp {
     pub async fn spawn(backend: Backend) -> Option<ZaakApp> {
         Self::spawn_with(backend, true).await
@@ -58,26 +110,7 @@ impl ZaakApp {
     pub async fn spawn_with(backend: Backend, in_config: bool) -> Option<ZaakApp> {
         let url = webcare_store::testing::fresh_database_url(backend).await?;
         let oz = FakeOpenZaak::start("webcare", SECRET).await.unwrap();
-        let c = &oz.catalogus;
-        let zgw = webcare_desk::zgw::ZgwSettings {
-            zaken_url: oz.zaken_url(),
-            catalogi_url: oz.catalogi_url(),
-            client_id: "webcare".into(),
-            secret: SECRET.into(),
-            rsin: RSIN.into(),
-            vertrouwelijkheid: "zaakvertrouwelijk".into(),
-            zaaktypen: [("default".to_owned(), c.zaaktype.clone())].into(),
-            statustypen: Some(webcare_desk::zgw::Statustypen {
-                ontvangen: c.statustype_ontvangen.clone(),
-                in_behandeling: c.statustype_in_behandeling.clone(),
-                afgerond: c.statustype_afgerond.clone(),
-            }),
-            resultaattype: c.resultaattype.clone(),
-            roltype_afdeling: c.roltype_afdeling.clone(),
-            notificaties_url: None,
-            callback_auth: Some(CALLBACK_AUTH.into()),
-            public_url: None,
-        };
+        let zgw = fake_zgw_settings(&oz);
         zgw.check().unwrap();
         let cfg = webcare::config::Config {
             database_url: webcare::config::Secret(url.clone()),
@@ -86,25 +119,7 @@ impl ZaakApp {
             zgw: in_config.then_some(zgw),
             ..Default::default()
         };
-        let workers = Workers {
-            connectors: Some(webcare_workers::WorkerConfig {
-                journal: false,
-                outbox: Some(Default::default()),
-                x_poller: None,
-                ..Default::default()
-            }),
-            ..Workers::none()
-        };
-        let app = webcare::app::App::start(&cfg, workers).await.unwrap();
-        let admin = webcare_store::token::generate();
-        app.store
-            .create_token(
-                "test-admin",
-                webcare_domain::Role::Admin,
-                &webcare_store::token::hash(&admin),
-            )
-            .await
-            .unwrap();
+        let (app, admin) = start_with_outbox(&cfg).await;
         Some(ZaakApp {
             base: format!("http://{}", app.addr),
             database_url: url,
