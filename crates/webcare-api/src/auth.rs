@@ -116,6 +116,12 @@ pub mod roles {
         const ROLES: &'static [Role] = &[Admin, PrivacyOfficer];
     }
 
+    /// The desk's vocabulary (themes, kinds, target groups and their rules): every role.
+    pub struct EveryRole;
+    impl Policy for EveryRole {
+        const ROLES: &'static [Role] = Role::ALL;
+    }
+
     /// Managing API tokens: every desk user their own, the admin all. Integrations may not.
     pub struct Tokens;
     impl Policy for Tokens {

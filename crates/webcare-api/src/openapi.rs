@@ -38,6 +38,7 @@ use utoipa::{Modify, OpenApi};
         (name = "deliveries", description = "Platform deliveries accepted but not stored: parked and rejected (admin)"),
         (name = "zaken", description = "A case's zaak in the municipality's zaaksysteem (ZGW Zaken API, Open Zaak)"),
         (name = "klantcontacten", description = "A case's registrations in the municipality's klantbeeld (Klantinteracties API, Open Klant)"),
+        (name = "classification", description = "Themes (with UPL URIs), kinds and target groups; a theme before resolving; spike detection (admin writes, every role reads)"),
     )
 )]
 pub struct ApiDoc;

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 use webcare_domain::status::{transition, InvalidTransition, Trigger};
-use webcare_domain::{CaseKind, CaseStatus, Priority, Role, TargetGroup, DEFAULT_THEMES};
+use webcare_domain::{CaseKind, CaseStatus, Priority, Role, TargetGroup};
 use webcare_store::agent::{CaseWrite, ForwardOp};
 use webcare_store::{CaseRecord, NewAuditEvent};
 
@@ -244,15 +244,6 @@ pub async fn patch_case(
         changes.insert("priority".into(), serde_json::json!(v));
     }
     if let Some(v) = b.theme {
-        if let Some(t) = &v {
-            if !DEFAULT_THEMES.contains(&t.as_str()) {
-                return Err(DeskError::invalid(
-                    "theme",
-                    "unknown_theme",
-                    format!("one of: {}", DEFAULT_THEMES.join(", ")),
-                ));
-            }
-        }
         changes.insert("theme".into(), serde_json::json!(v));
         a.theme = v;
     }
@@ -300,6 +291,7 @@ pub async fn patch_case(
             "change at least one field",
         ));
     }
+    check_classification(desk, &w).await?;
     w.audit.push(audit_event(
         p,
         "case.updated",
@@ -308,6 +300,15 @@ pub async fn patch_case(
     ));
     w.no_reply_reason = b.no_reply_reason;
     write(desk, w).await
+}
+
+/// The case's theme, kind and target group as the change leaves them are on the admin's lists,
+/// and a change that finishes the case has the theme the desk may require.
+async fn check_classification(desk: &Desk, w: &CaseWrite) -> DeskResult<()> {
+    let finished = |s: CaseStatus| matches!(s, CaseStatus::Resolved | CaseStatus::Closed);
+    let finishes = finished(w.after.status) && !finished(w.before.status);
+    let (_, c) = crate::classification::current(desk).await?;
+    crate::classification::check_case(&c, &w.before, &w.after, finishes)
 }
 
 /// Assigns the case to the caller (the API's claim and the web app's "Oppakken").
@@ -553,6 +554,7 @@ async fn bulk_one(
                 crate::replies::check_resolvable(desk, id, confirm_undelivered).await?;
             }
             set_status(&mut w.after, CaseStatus::Resolved, Utc::now())?;
+            check_classification(desk, &w).await?;
             serde_json::json!({"bulk": true, "changes": {"status": [w.before.status, "resolved"]}})
         }
     };

@@ -18,6 +18,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "reply.updated",
     "sla.warning",
     "sla.breached",
+    "theme.spike",
 ];
 
 /// `own`: the addresses of the desk itself (the request's host, the bind address), which a

@@ -8,6 +8,7 @@ pub mod agent;
 pub mod agent_events;
 pub mod connectors;
 pub mod contacts;
+pub mod classification;
 pub mod costs;
 pub mod crash;
 mod db;
@@ -166,6 +167,7 @@ pub trait Store:
     + erase::Erasure
     + retention::Retention
     + costs::CostModels
+    + classification::ClassificationStore
     + surveys::Surveys
     + themes::ThemeModels
     + zaak::ZaakJobs

@@ -10,6 +10,7 @@ pub mod openklant;
 pub mod outbox;
 pub mod retention;
 pub mod sla_worker;
+pub mod spikes;
 pub mod webhooks;
 pub mod x_poller;
 pub mod zaak;
@@ -89,6 +90,8 @@ pub fn start(desk: &Desk, workers: Loops, cancel: CancellationToken) -> Vec<Join
     if workers.sla {
         // Warnings and breaches go to the live events and webhooks.
         let sink = Arc::new(sla_worker::LiveAlertSink::new(desk.store.clone()));
+        // Theme spikes are alerts too (to the team lead and communications).
+        handles.push(tokio::spawn(spikes::run_loop(desk.clone(), cancel.clone())));
         handles.push(sla_worker::SlaWorker::new(desk.store.clone(), sink).spawn(cancel));
     }
     handles

@@ -3,6 +3,7 @@ pub mod board;
 pub mod calendars;
 pub mod canned;
 pub mod case_work;
+pub mod classification;
 pub mod cases;
 pub mod channel_accounts;
 pub mod contacts;
