@@ -5,6 +5,7 @@
 mod access;
 mod bench;
 mod contacts;
+mod classification;
 mod costs;
 mod desk;
 mod live;
