@@ -20,6 +20,7 @@ use uuid::Uuid;
 use webcare_api::auth::{roles, Authorized, Policy};
 use webcare_api::error::ApiError;
 use webcare_desk::{canned, case_work, replies, DeskError};
+use webcare_domain::classification::ListName;
 use webcare_domain::urgency::Urgency;
 use webcare_domain::{CaseStatus, Direction, Role, Visibility};
 use webcare_store::agent::AuditFilter;
@@ -576,9 +577,10 @@ struct CasePage {
     departments: Vec<(Uuid, String)>,
     agents: Vec<(Uuid, String)>,
     assignee: String,
-    /// The case's theme (empty: none) and the themes to choose from.
+    /// The case's theme (empty: none) and the themes to choose from: the admin's active themes,
+    /// and the case's own even when it is retired.
     theme: String,
-    themes: &'static [&'static str],
+    themes: Vec<String>,
     /// The model's suggestion when the case came in, e.g. "Afval (82%)"; empty when none.
     suggestion: String,
     reply_id: Uuid,
@@ -696,6 +698,7 @@ async fn case_view_inner(
         store.get_channel_account(c.channel_account_id),
     )?;
     let sla = store.case_clock_views(id, Utc::now()).await?;
+    let (_, lists) = webcare_desk::classification::current(&web.app).await?;
     let departments = store.list_departments(None, 200).await?.items;
     let dept_names: HashMap<Uuid, String> =
         departments.iter().map(|d| (d.id, d.name.clone())).collect();
@@ -850,7 +853,11 @@ async fn case_view_inner(
             .collect(),
         assignee,
         theme: c.theme.clone().unwrap_or_default(),
-        themes: webcare_domain::DEFAULT_THEMES,
+        themes: lists
+            .offered(ListName::Themes, c.theme.as_deref())
+            .into_iter()
+            .map(|e| e.name.clone())
+            .collect(),
         suggestion: c.suggested_theme.as_ref().map_or_else(String::new, |s| {
             format!("{} ({:.0}%)", s.theme, s.confidence * 100.0)
         }),

@@ -1,10 +1,14 @@
 //! The theme on the case page (issue 16): the suggestion is shown next to the theme field, and
-//! the agent's choice is stored (and teaches the suggestions).
+//! the agent's choice is stored (and teaches the suggestions); the picker offers the admin's
+//! list, and the resolve form says next to the theme field when the desk requires a theme.
 
 use super::*;
 use crate::web::{desk, Web};
 
-both_backends!(the_case_page_shows_the_suggestion_and_sets_the_theme);
+both_backends!(
+    the_case_page_shows_the_suggestion_and_sets_the_theme,
+    the_picker_reads_the_list_and_resolving_may_need_a_theme
+);
 
 async fn the_case_page_shows_the_suggestion_and_sets_the_theme(app: TestApp) {
     let d = desk(&app).await;
@@ -47,4 +51,65 @@ async fn the_case_page_shows_the_suggestion_and_sets_the_theme(app: TestApp) {
         .await;
     assert_eq!(p.status, 400);
     assert_eq!(case_json(&app, &id).await["theme"], "Afval");
+}
+
+async fn the_picker_reads_the_list_and_resolving_may_need_a_theme(app: TestApp) {
+    let d = desk(&app).await;
+    let id = citizen_message(&app, &d.account, "t1", ("u1", "Els"), "Vraag").await;
+    // The admin retires Cultuur and requires a theme before resolving.
+    let put = |path: &str, body: serde_json::Value| {
+        app.client
+            .put(app.url(path))
+            .bearer_auth(&app.admin_token)
+            .json(&body)
+    };
+    let themes = app
+        .get("/api/v1/themes")
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let mut items = themes["items"].as_array().unwrap().clone();
+    for e in &mut items {
+        if e["name"] == "Cultuur" {
+            e["retired"] = serde_json::json!(true);
+        }
+    }
+    let r = put("/api/v1/themes", serde_json::json!({"version": 0, "items": items}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = put(
+        "/api/v1/theme-rules",
+        serde_json::json!({"version": 1, "requireThemeToResolve": true,
+            "spike": {"enabled": true, "factor": 3.0, "minCount": 10, "weeks": 4}}),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let web = Web::sign_in(&app, "anna@gemeente.test").await;
+    let p = web.get(&format!("/cases/{id}")).await;
+    assert!(p.body.contains(r#"<option value="Afval">"#), "{}", p.body);
+    assert!(!p.body.contains(r#"<option value="Cultuur""#));
+
+    // Resolving without a theme: refused, the reason next to the theme field.
+    let p = web.post(&format!("/cases/{id}/resolve"), &[]).await;
+    assert_eq!(p.status, 400, "{}", p.body);
+    let shown = between(&p.body, r#"id="theme-required">"#, "</p>").unwrap();
+    assert!(shown.starts_with("Kies eerst een thema"), "{shown}");
+    assert_ne!(case_json(&app, &id).await["status"], "resolved");
+
+    // With a theme it resolves.
+    let p = web
+        .post(&format!("/cases/{id}/theme"), &[("theme", "Afval")])
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let p = web.post(&format!("/cases/{id}/resolve"), &[]).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(case_json(&app, &id).await["status"], "resolved");
 }
