@@ -86,13 +86,22 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(reports::satisfaction))
         .routes(routes!(cost_model::get_model, cost_model::put_model))
         .routes(routes!(themes::accuracy))
-        .routes(routes!(classification::get_themes, classification::put_themes))
-        .routes(routes!(classification::get_kinds, classification::put_kinds))
+        .routes(routes!(
+            classification::get_themes,
+            classification::put_themes
+        ))
+        .routes(routes!(
+            classification::get_kinds,
+            classification::put_kinds
+        ))
         .routes(routes!(
             classification::get_target_groups,
             classification::put_target_groups
         ))
-        .routes(routes!(classification::get_rules, classification::put_rules))
+        .routes(routes!(
+            classification::get_rules,
+            classification::put_rules
+        ))
         .routes(routes!(reports::cases))
         .routes(routes!(canned::create, canned::list))
         .routes(routes!(canned::update, canned::delete))

@@ -126,7 +126,11 @@ pub fn check_case(
             }
         }
     };
-    field(ListName::Themes, after.theme.as_deref(), before.theme.as_deref());
+    field(
+        ListName::Themes,
+        after.theme.as_deref(),
+        before.theme.as_deref(),
+    );
     field(
         ListName::Kinds,
         after.kind.map(|k| k.as_str()),

@@ -136,7 +136,10 @@ impl Default for Classification {
             (TargetGroup::Organisatie, "Organisatie"),
         ];
         Classification {
-            themes: DEFAULT_THEMES.iter().map(|t| Entry::named(t, None)).collect(),
+            themes: DEFAULT_THEMES
+                .iter()
+                .map(|t| Entry::named(t, None))
+                .collect(),
             kinds: kinds
                 .iter()
                 .map(|(k, l)| Entry::named(k.as_str(), Some(l)))
@@ -171,11 +174,7 @@ impl Classification {
     /// Whether a case may be set to `value`: an active entry, or the value the case already
     /// carries (retired since, or from before the list changed: setting it again changes nothing).
     pub fn allows(&self, l: ListName, value: &str, current: Option<&str>) -> bool {
-        current == Some(value)
-            || self
-                .list(l)
-                .iter()
-                .any(|e| e.name == value && !e.retired)
+        current == Some(value) || self.list(l).iter().any(|e| e.name == value && !e.retired)
     }
 
     /// What a picker offers on a case carrying `current`: the active entries, and the current
@@ -218,9 +217,17 @@ fn problem(field: String, code: &'static str, reason: impl Into<String>) -> Prob
 /// A name or label: 1 to [`MAX_NAME`] characters, no control characters, no space around it.
 fn text_problem(field: String, s: &str) -> Option<Problem> {
     if s.trim().is_empty() || s.trim() != s {
-        Some(problem(field, "invalid", "not empty, no leading or trailing space"))
+        Some(problem(
+            field,
+            "invalid",
+            "not empty, no leading or trailing space",
+        ))
     } else if s.chars().count() > MAX_NAME {
-        Some(problem(field, "too_long", format!("at most {MAX_NAME} characters")))
+        Some(problem(
+            field,
+            "too_long",
+            format!("at most {MAX_NAME} characters"),
+        ))
     } else if s.chars().any(char::is_control) {
         Some(problem(field, "invalid", "no control characters"))
     } else {
@@ -266,7 +273,11 @@ pub fn check_list(l: ListName, items: &[Entry]) -> Vec<Problem> {
         } else if !seen.insert(e.name.to_lowercase()) {
             out.push(problem(at("name"), "duplicate", "each name once"));
         }
-        if let Some(p) = e.label.as_deref().and_then(|s| text_problem(at("label"), s)) {
+        if let Some(p) = e
+            .label
+            .as_deref()
+            .and_then(|s| text_problem(at("label"), s))
+        {
             out.push(p);
         }
         match (&e.upl_uri, l) {
@@ -300,7 +311,11 @@ pub fn check_list(l: ListName, items: &[Entry]) -> Vec<Problem> {
         }
     }
     if l == ListName::Themes && !items.iter().any(|e| !e.retired) {
-        out.push(problem("items".into(), "empty", "at least one active theme"));
+        out.push(problem(
+            "items".into(),
+            "empty",
+            "at least one active theme",
+        ));
     }
     out
 }
@@ -312,7 +327,11 @@ pub fn check_spike(r: &SpikeRule) -> Vec<Problem> {
         out.push(problem("spike.factor".into(), "invalid", "from 1 to 100"));
     }
     if !(1..=10_000).contains(&r.min_count) {
-        out.push(problem("spike.minCount".into(), "invalid", "from 1 to 10000"));
+        out.push(problem(
+            "spike.minCount".into(),
+            "invalid",
+            "from 1 to 10000",
+        ));
     }
     if !(1..=52).contains(&r.weeks) {
         out.push(problem("spike.weeks".into(), "invalid", "from 1 to 52"));
@@ -360,7 +379,10 @@ mod tests {
         bad.upl_uri = Some("javascript:alert(1)".into());
         let p = check_list(ListName::Themes, &[bad, theme("afval"), theme(" x")]);
         let fields: Vec<&str> = p.iter().map(|p| p.field.as_str()).collect();
-        assert_eq!(fields, ["items[0].uplUri", "items[1].name", "items[2].name"]);
+        assert_eq!(
+            fields,
+            ["items[0].uplUri", "items[1].name", "items[2].name"]
+        );
         let mut ok = theme("Afval");
         ok.upl_uri = Some("http://standaarden.overheid.nl/owms/terms/afval".into());
         assert!(check_list(ListName::Themes, &[ok]).is_empty());
@@ -374,10 +396,21 @@ mod tests {
 
     #[test]
     fn urls() {
-        for ok in ["https://a.nl", "http://x.example/p?q=1#f", "https://[::1]:8080/x"] {
+        for ok in [
+            "https://a.nl",
+            "http://x.example/p?q=1#f",
+            "https://[::1]:8080/x",
+        ] {
             assert!(is_http_url(ok), "{ok}");
         }
-        for bad in ["", "ftp://a.nl", "https://", "https:// a.nl", "https://a.nl/<x>", "a.nl"] {
+        for bad in [
+            "",
+            "ftp://a.nl",
+            "https://",
+            "https:// a.nl",
+            "https://a.nl/<x>",
+            "a.nl",
+        ] {
             assert!(!is_http_url(bad), "{bad}");
         }
     }

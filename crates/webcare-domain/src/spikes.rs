@@ -24,14 +24,22 @@ pub enum Decision {
 
 /// Whether `last_hour` arrivals against `usual` are a spike under `rule`.
 pub fn is_spike(rule: &SpikeRule, last_hour: u64, usual: f64) -> bool {
-    let usual = if usual.is_finite() { usual.max(0.0) } else { 0.0 };
+    let usual = if usual.is_finite() {
+        usual.max(0.0)
+    } else {
+        0.0
+    };
     last_hour >= u64::from(rule.min_count) && (last_hour as f64) > rule.factor * usual
 }
 
 /// Whether an open episode is over: the hour is back at the usual level, or below half the
 /// minimum.
 pub fn is_over(rule: &SpikeRule, last_hour: u64, usual: f64) -> bool {
-    let usual = if usual.is_finite() { usual.max(0.0) } else { 0.0 };
+    let usual = if usual.is_finite() {
+        usual.max(0.0)
+    } else {
+        0.0
+    };
     let n = last_hour as f64;
     n <= usual || n < f64::from(rule.min_count) / 2.0
 }

@@ -54,12 +54,8 @@ pub trait ClassificationStore: Send + Sync {
     async fn classification(&self) -> Result<(i64, Classification)>;
     /// Stores `c` as the version after `after` (0: the first).
     /// [`crate::StoreError::Conflict`] when another change took that version.
-    async fn save_classification(
-        &self,
-        after: i64,
-        c: &Classification,
-        actor: &str,
-    ) -> Result<i64>;
+    async fn save_classification(&self, after: i64, c: &Classification, actor: &str)
+        -> Result<i64>;
     /// Which of `themes` a case carries.
     async fn themes_in_use(&self, themes: &[String]) -> Result<Vec<String>>;
     /// The cases that arrived in each window (`[start, end)`, by their first message) per theme:

@@ -6,9 +6,9 @@
 
 pub mod agent;
 pub mod agent_events;
+pub mod classification;
 pub mod connectors;
 pub mod contacts;
-pub mod classification;
 pub mod costs;
 pub mod crash;
 mod db;

@@ -76,7 +76,9 @@ pub fn invalid_param(code: &str, reason: &str) -> String {
         "unrenderable_variable" => "Het standaardantwoord kan niet worden ingevuld",
         "outside_window" => "Buiten het venster van het kanaal",
         "no_target" => "Er is geen bericht van de burger om op te antwoorden.",
-        "theme_required" => "Kies eerst een thema: deze zaak kan pas met een thema worden afgehandeld.",
+        "theme_required" => {
+            "Kies eerst een thema: deze zaak kan pas met een thema worden afgehandeld."
+        }
         "unknown_value" => "Kies een waarde uit de lijst.",
         _ => return reason.to_owned(),
     };

@@ -27,6 +27,7 @@ mod routing_page;
 mod secret_page;
 mod session;
 mod sla_page;
+mod themes_page;
 mod tokens_page;
 mod webhooks_page;
 
@@ -162,6 +163,10 @@ pub fn router_with_oidc(app: AppState, oidc: Option<oidc_login::WebOidcSettings>
         .route(
             "/beheer/kostenmodel",
             get(cost_model_page::page).post(cost_model_page::save),
+        )
+        .route(
+            "/beheer/themas",
+            get(themes_page::page).post(themes_page::save),
         )
         .route(
             "/beheer/sla-normen",

@@ -88,12 +88,19 @@ async fn the_lists_are_the_defaults_and_the_admins(app: TestApp) {
         .iter()
         .map(|i| i["name"].as_str().unwrap())
         .collect();
-    assert_eq!(fields, ["items[0].uplUri", "items[1].name", "items[2].name"]);
+    assert_eq!(
+        fields,
+        ["items[0].uplUri", "items[1].name", "items[2].name"]
+    );
     // Kinds keep their codes: a label and retiring, no new code.
     let kinds = json!({"version": 1, "items": [
         {"name": "vraag", "label": "Vraag"}, {"name": "melding", "label": "Melding openbare ruimte"},
         {"name": "klacht"}, {"name": "compliment", "retired": true}, {"name": "storing"}]});
-    let p = expect_problem(put(&app, "/api/v1/kinds", &kinds).send().await.unwrap(), 400).await;
+    let p = expect_problem(
+        put(&app, "/api/v1/kinds", &kinds).send().await.unwrap(),
+        400,
+    )
+    .await;
     assert_eq!(p["invalidParams"][0]["code"], "fixed_codes", "{p}");
     assert_eq!(get(&app, "/api/v1/themes").await["version"], 1);
 
@@ -137,10 +144,14 @@ async fn a_theme_in_use_is_retired_not_deleted(app: TestApp) {
         .collect();
     // Removing a theme a case carries: refused.
     let p = expect_problem(
-        put(&app, "/api/v1/themes", &json!({"version": 0, "items": items}))
-            .send()
-            .await
-            .unwrap(),
+        put(
+            &app,
+            "/api/v1/themes",
+            &json!({"version": 0, "items": items}),
+        )
+        .send()
+        .await
+        .unwrap(),
         400,
     )
     .await;
@@ -148,7 +159,12 @@ async fn a_theme_in_use_is_retired_not_deleted(app: TestApp) {
     // Retiring it: fine; an unused theme may go.
     items.retain(|e| e["name"] != "Jeugdbeleid");
     items.push(json!({"name": "Cultuur", "retired": true}));
-    let (s, v) = send(put(&app, "/api/v1/themes", &json!({"version": 0, "items": items}))).await;
+    let (s, v) = send(put(
+        &app,
+        "/api/v1/themes",
+        &json!({"version": 0, "items": items}),
+    ))
+    .await;
     assert_eq!(s, 200, "{v}");
     assert!(!names(&v).contains(&"Jeugdbeleid".to_owned()));
 
@@ -200,7 +216,10 @@ async fn a_theme_before_resolving_when_the_desk_requires_it(app: TestApp) {
     .await;
     assert_eq!(p["invalidParams"][0]["name"], "theme", "{p}");
     assert_eq!(p["invalidParams"][0]["code"], "theme_required");
-    assert_eq!(get(&app, &format!("/api/v1/cases/{b}")).await["status"], "new");
+    assert_eq!(
+        get(&app, &format!("/api/v1/cases/{b}")).await["status"],
+        "new"
+    );
     // Bulk resolve says so per case.
     let (s, v) = send(app.post(
         "/api/v1/cases/bulk",
@@ -208,7 +227,10 @@ async fn a_theme_before_resolving_when_the_desk_requires_it(app: TestApp) {
     ))
     .await;
     assert!(s == 200 || s == 207, "{s} {v}");
-    assert_eq!(get(&app, &format!("/api/v1/cases/{b}")).await["status"], "new");
+    assert_eq!(
+        get(&app, &format!("/api/v1/cases/{b}")).await["status"],
+        "new"
+    );
     // With a theme, in the same change: resolved.
     let (s, v) = send(app.patch(
         &format!("/api/v1/cases/{b}"),
@@ -240,7 +262,8 @@ async fn arrivals(app: &TestApp, acc: Uuid, theme: &str, n: usize, end: DateTime
         let conv = format!("{tag}-{i}");
         let when = end - Duration::minutes(55) + Duration::minutes(i as i64 % 50);
         let id = message(app, acc, &conv, &format!("{conv}-1"), when, false).await;
-        let (s, v) = send(app.patch(&format!("/api/v1/cases/{id}"), &json!({"theme": theme}))).await;
+        let (s, v) =
+            send(app.patch(&format!("/api/v1/cases/{id}"), &json!({"theme": theme}))).await;
         assert_eq!(s, 200, "{v}");
     }
 }
@@ -291,7 +314,9 @@ async fn a_spike_alerts_once_per_episode(app: TestApp) {
 
     // Two hours on the hour is quiet: the episode ends; a new storm would alert again.
     let later = now + Duration::hours(2);
-    let pass = webcare_desk::spikes::check(app.desk(), later).await.unwrap();
+    let pass = webcare_desk::spikes::check(app.desk(), later)
+        .await
+        .unwrap();
     assert_eq!(pass.ended, [groen]);
     assert!(app.store.open_spikes().await.unwrap().is_empty());
     arrivals(&app, acc, groen, 11, later + Duration::hours(1), "storm2").await;

@@ -4,8 +4,8 @@
 
 mod access;
 mod bench;
-mod contacts;
 mod classification;
+mod contacts;
 mod costs;
 mod desk;
 mod live;

@@ -16,6 +16,7 @@ mod privacy;
 mod reports;
 mod routing;
 mod themes;
+mod themes_admin;
 mod tokens;
 mod webhooks;
 

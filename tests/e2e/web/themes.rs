@@ -77,10 +77,13 @@ async fn the_picker_reads_the_list_and_resolving_may_need_a_theme(app: TestApp) 
             e["retired"] = serde_json::json!(true);
         }
     }
-    let r = put("/api/v1/themes", serde_json::json!({"version": 0, "items": items}))
-        .send()
-        .await
-        .unwrap();
+    let r = put(
+        "/api/v1/themes",
+        serde_json::json!({"version": 0, "items": items}),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(r.status(), 200);
     let r = put(
         "/api/v1/theme-rules",
