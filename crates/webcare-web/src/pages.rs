@@ -445,6 +445,8 @@ struct BoardPage {
     agents: Vec<(String, i64)>,
     unassigned: i64,
     oldest: String,
+    /// The themes spiking now (issue 16), for the team lead to alert communications.
+    spikes: Vec<String>,
 }
 
 pub async fn board(State(web): State<WebState>, user: WebUser) -> Response {
@@ -455,10 +457,25 @@ pub async fn board(State(web): State<WebState>, user: WebUser) -> Response {
         Ok(b) => b,
         Err(e) => return api_error_page(e.into()),
     };
+    let spikes = match web.app.store.open_spikes().await {
+        Ok(s) => s,
+        Err(e) => return api_error_page(e.into()),
+    };
     let names = user_names(&web).await;
     render(
         StatusCode::OK,
         BoardPage {
+            spikes: spikes
+                .into_iter()
+                .map(|s| {
+                    let usual = format!("{:.1}", s.usual).replace('.', ",");
+                    let since = format::datetime(s.started_at);
+                    format!(
+                        "{}: {} in het uur voor {since}, gewoonlijk {usual}",
+                        s.theme, s.last_hour
+                    )
+                })
+                .collect(),
             layout: Layout::of(&user, "Teamoverzicht"),
             by_status: b
                 .open_by_status

@@ -7,7 +7,8 @@ use crate::web::{desk, Web};
 
 both_backends!(
     the_case_page_shows_the_suggestion_and_sets_the_theme,
-    the_picker_reads_the_list_and_resolving_may_need_a_theme
+    the_picker_reads_the_list_and_resolving_may_need_a_theme,
+    the_board_shows_an_active_spike
 );
 
 async fn the_case_page_shows_the_suggestion_and_sets_the_theme(app: TestApp) {
@@ -115,4 +116,38 @@ async fn the_picker_reads_the_list_and_resolving_may_need_a_theme(app: TestApp) 
     let p = web.post(&format!("/cases/{id}/resolve"), &[]).await;
     assert_eq!(p.status, 303, "{}", p.body);
     assert_eq!(case_json(&app, &id).await["status"], "resolved");
+}
+
+async fn the_board_shows_an_active_spike(app: TestApp) {
+    desk(&app).await;
+    let (_, tessa) = super::channels::admin_and_lead(&app).await;
+    let p = tessa.get("/board").await;
+    assert_eq!(p.status, 200);
+    assert!(!p.body.contains(r#"id="board-spikes""#));
+    let at = chrono::DateTime::parse_from_rfc3339("2026-03-04T10:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let s = webcare_store::classification::SpikeRecord {
+        id: uuid::Uuid::now_v7(),
+        theme: "Openbare Ruimte & Groen".into(),
+        started_at: at,
+        ended_at: None,
+        last_hour: 12,
+        usual: 0.25,
+    };
+    let e = webcare_store::agent_events::NewEvent {
+        kind: "theme.spike".into(),
+        case_id: None,
+        team: None,
+        assignee: None,
+        department_id: None,
+        payload: serde_json::json!({}),
+    };
+    app.store.start_spike(&s, e).await.unwrap().unwrap();
+    let p = tessa.get("/board").await;
+    let shown = between(&p.body, r#"id="board-spikes">"#, "</section>").unwrap();
+    assert!(
+        shown.contains("Openbare Ruimte &#38; Groen: 12 in het uur voor 04-03-2026 11:00"),
+        "{shown}"
+    );
 }
