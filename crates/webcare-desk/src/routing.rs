@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Europe::Amsterdam;
 use serde::Deserialize;
 use uuid::Uuid;
+use webcare_domain::classification::ListName;
 use webcare_domain::routing::{Actions, Conditions, Facts, OpeningHours, RuleSet, RuleSpec};
 use webcare_domain::sla::BusinessHours;
 use webcare_domain::{CaseKind, CaseStatus, ChannelKind, Direction, TargetGroup, Visibility};
@@ -257,6 +258,25 @@ async fn check(desk: &Desk, rules: &[StoredRule], changed: usize) -> DeskResult<
         }
     };
     let a = &rules[changed].spec.actions;
+    // What a rule sets on a case must be on the admin's lists (active), like an agent's choice.
+    let (_, lists) = crate::classification::current(desk).await?;
+    let values = [
+        (ListName::Themes, a.theme.as_deref()),
+        (ListName::Kinds, a.kind.map(|k| k.as_str())),
+        (ListName::TargetGroups, a.target_group.map(|g| g.as_str())),
+    ];
+    for (l, v) in values {
+        if let Some(v) = v.filter(|v| !lists.allows(l, v, None)) {
+            errs.push(InvalidParam::new(
+                format!("actions.{}", l.field()),
+                "unknown_value",
+                format!(
+                    "'{v}' is not on the list; one of: {}",
+                    lists.active_names(l)
+                ),
+            ));
+        }
+    }
     if let Some(team) = &a.team {
         if desk
             .store

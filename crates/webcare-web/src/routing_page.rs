@@ -19,6 +19,7 @@ use uuid::Uuid;
 use webcare_api::auth::{roles, Authorized};
 use webcare_desk::routing::{self, RoutingTest, RulePatch, Tried};
 use webcare_desk::DeskError;
+use webcare_domain::classification::ListName;
 use webcare_domain::routing::{Actions, Conditions, OpeningHours, RuleSpec};
 use webcare_domain::{ChannelKind, Priority, Visibility};
 use webcare_store::routing::StoredRule;
@@ -487,6 +488,8 @@ struct RoutingPage {
     sample_visibility: Vec<Opt>,
     sample_hours: Vec<Opt>,
     result: Option<TryView>,
+    /// The admin's active themes, offered in the theme fields.
+    themes: Vec<String>,
 }
 
 impl RoutingPage {
@@ -535,9 +538,10 @@ async fn show(web: &WebState, user: &WebUser, status: StatusCode, s: Shown) -> R
         let set = store.routing_rules().await?;
         let teams = store.list_teams(None, 200).await?.items;
         let departments = store.list_departments(None, 200).await?.items;
-        Ok::<_, webcare_store::StoreError>((set, teams, departments))
+        let (_, lists) = store.classification().await?;
+        Ok::<_, webcare_store::StoreError>((set, teams, departments, lists))
     };
-    let (set, teams, departments) = match loaded.await {
+    let (set, teams, departments, lists) = match loaded.await {
         Ok(r) => r,
         Err(e) => return api_error_page(e.into()),
     };
@@ -578,6 +582,11 @@ async fn show(web: &WebState, user: &WebUser, status: StatusCode, s: Shown) -> R
     let chosen_kinds: Vec<&str> = all(f, "kanaal").collect();
     let chosen_days: Vec<&str> = all(f, "dag").collect();
     let page = RoutingPage {
+        themes: lists
+            .offered(ListName::Themes, None)
+            .into_iter()
+            .map(|e| e.name.clone())
+            .collect(),
         layout: Layout::of(user, "Routeringsregels"),
         admin: user.principal.role == webcare_domain::Role::Admin,
         version,

@@ -125,6 +125,28 @@ async fn the_lists_are_the_defaults_and_the_admins(app: TestApp) {
     .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["theme"], "Parkeren");
+
+    // A routing rule sets only what is on the lists.
+    let p = expect_problem(
+        app.post(
+            "/api/v1/routing-rules",
+            &json!({"name": "Wonen", "conditions": {"keywords": ["huur"]},
+                    "actions": {"theme": "Wonen"}}),
+        )
+        .send()
+        .await
+        .unwrap(),
+        400,
+    )
+    .await;
+    assert_eq!(p["invalidParams"][0]["name"], "actions.theme", "{p}");
+    let (s, v) = send(app.post(
+        "/api/v1/routing-rules",
+        &json!({"name": "Parkeren", "conditions": {"keywords": ["parkeer*"]},
+                "actions": {"theme": "Parkeren"}}),
+    ))
+    .await;
+    assert_eq!(s, 201, "{v}");
 }
 
 async fn a_theme_in_use_is_retired_not_deleted(app: TestApp) {
