@@ -23,7 +23,7 @@ use webcare_desk::{DeskError, InvalidParam};
 const BASE: &str = "/beheer/webhooks";
 
 /// The event types in Dutch, in the order of [`EVENT_TYPES`].
-const EVENT_LABELS: [&str; 7] = [
+const EVENT_LABELS: [&str; 8] = [
     "Nieuwe zaak",
     "Zaak gewijzigd",
     "Zaak afgehandeld",
@@ -31,6 +31,7 @@ const EVENT_LABELS: [&str; 7] = [
     "Antwoord gewijzigd",
     "Antwoordtermijn bijna verstreken",
     "Antwoordtermijn verstreken",
+    "Piek in een thema (crisis)",
 ];
 
 fn event_label(t: &str) -> String {

@@ -306,6 +306,15 @@ async fn a_spike_alerts_once_per_episode(app: TestApp) {
     // Outside every window: does not count.
     arrivals(&app, acc, groen, 5, now - Duration::days(1), "gisteren").await;
 
+    // Communications subscribes to spikes.
+    let (s, hook) = send(app.post(
+        "/api/v1/webhooks",
+        &json!({"url": "https://communicatie.gemeente.test/crisis", "eventTypes": ["theme.spike"]}),
+    ))
+    .await;
+    assert_eq!(s, 201, "{hook}");
+    let hook: Uuid = hook["id"].as_str().unwrap().parse().unwrap();
+
     let seq = app.store.last_event_seq().await.unwrap();
     let pass = webcare_desk::spikes::check(app.desk(), now).await.unwrap();
     assert_eq!(pass.started.len(), 1, "{pass:?}");
@@ -333,6 +342,10 @@ async fn a_spike_alerts_once_per_episode(app: TestApp) {
         "{text}"
     );
     assert_eq!(app.store.open_spikes().await.unwrap().len(), 1);
+    // One delivery to communications' webhook, of the spike.
+    let deliveries = app.store.list_deliveries(hook, None, 10).await.unwrap();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].event_seq, spikes[0].seq);
 
     // Two hours on the hour is quiet: the episode ends; a new storm would alert again.
     let later = now + Duration::hours(2);
