@@ -405,12 +405,18 @@ impl Call {
         for _ in 0..MAX_PAGES {
             let page = self.get(&next).await?;
             out.extend(page["results"].as_array().into_iter().flatten().cloned());
-            let Some(n) = page["next"].as_str().filter(|n| !n.is_empty() && *n != next) else {
+            let Some(n) = page["next"]
+                .as_str()
+                .filter(|n| !n.is_empty() && *n != next)
+            else {
                 return Ok(out);
             };
             // The token goes with every page: only to Open Klant's own origin.
             if reqwest::Url::parse(n).map(|u| u.origin()).ok() != Some(origin.clone()) {
-                tracing::warn!(resource, "Open Klant lookup: `next` leaves openklant.url; not followed");
+                tracing::warn!(
+                    resource,
+                    "Open Klant lookup: `next` leaves openklant.url; not followed"
+                );
                 return Ok(out);
             }
             next = n.to_owned();

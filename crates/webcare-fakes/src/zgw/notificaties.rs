@@ -383,13 +383,18 @@ mod tests {
     #[test]
     fn an_abonnement_names_known_kanalen_and_their_kenmerken_only() {
         let a = |kanalen: Value| json!({"kanalen": kanalen});
-        let ok = a(json!([{"naam": "zaken", "filters": {"bronorganisatie": "002220647"}},
-            {"naam": "klantcontacten", "filters": {}}]));
+        let ok = a(
+            json!([{"naam": "zaken", "filters": {"bronorganisatie": "002220647"}},
+            {"naam": "klantcontacten", "filters": {}}]),
+        );
         assert_eq!(kanaal_problems(&ok), Vec::<Value>::new());
         let unknown = kanaal_problems(&a(json!([{"naam": "documenten", "filters": {}}])));
         assert_eq!(unknown[0]["code"], "kanaal-bestaat-niet");
         assert_eq!(unknown[0]["name"], "kanalen.0.naam");
         let filter = a(json!([{"naam": "klantcontacten", "filters": {"bronorganisatie": "x"}}]));
-        assert_eq!(kanaal_problems(&filter)[0]["code"], "kenmerken-inconsistent");
+        assert_eq!(
+            kanaal_problems(&filter)[0]["code"],
+            "kenmerken-inconsistent"
+        );
     }
 }
