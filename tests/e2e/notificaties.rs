@@ -8,6 +8,7 @@ use crate::zaak::{ZaakApp, CALLBACK_AUTH};
 use serde_json::{json, Value};
 use std::time::Duration;
 use webcare_e2e::expect_problem;
+use webcare_store::Store;
 
 webcare_e2e::both_backends!(
     app = crate::zaak::ZaakApp;
@@ -37,31 +38,55 @@ fn param_names(p: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Posts `body` to the desk's Notificaties callback at `base`, with `auth` as its header.
+pub(crate) async fn notify(
+    client: &reqwest::Client,
+    base: &str,
+    auth: Option<&str>,
+    body: &Value,
+) -> reqwest::Response {
+    let mut r = client
+        .post(format!("{base}/api/v1/notificaties"))
+        .json(body);
+    if let Some(a) = auth {
+        r = r.header("authorization", a);
+    }
+    r.send().await.unwrap()
+}
+
+/// Waits until every recorded notification is processed; answers them.
+pub(crate) async fn processed(store: &dyn Store) -> Vec<webcare_store::notificatie::Notificatie> {
+    for _ in 0..400 {
+        let all = store.notificaties().await.unwrap();
+        if all.iter().all(|n| n.state != "pending") {
+            return all;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!(
+        "notifications left pending: {:?}",
+        store.notificaties().await
+    );
+}
+
+/// The texts of a case's notes, oldest first.
+pub(crate) async fn notes(store: &dyn Store, case: &str) -> Vec<String> {
+    store
+        .list_notes(case.parse().unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.text)
+        .collect()
+}
+
 impl ZaakApp {
     async fn notify(&self, auth: Option<&str>, body: &Value) -> reqwest::Response {
-        let mut r = self
-            .client
-            .post(format!("{}/api/v1/notificaties", self.base))
-            .json(body);
-        if let Some(a) = auth {
-            r = r.header("authorization", a);
-        }
-        r.send().await.unwrap()
+        notify(&self.client, &self.base, auth, body).await
     }
 
-    /// Waits until every recorded notification is processed; answers them.
     async fn processed(&self) -> Vec<webcare_store::notificatie::Notificatie> {
-        for _ in 0..400 {
-            let all = self.store.notificaties().await.unwrap();
-            if all.iter().all(|n| n.state != "pending") {
-                return all;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!(
-            "notifications left pending: {:?}",
-            self.store.notificaties().await
-        );
+        processed(&*self.store).await
     }
 
     /// A case with its zaak made at the fake Open Zaak; answers the case id and the zaak URL.
@@ -83,13 +108,7 @@ impl ZaakApp {
     }
 
     async fn notes(&self, case: &str) -> Vec<String> {
-        self.store
-            .list_notes(case.parse().unwrap())
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|n| n.text)
-            .collect()
+        notes(&*self.store, case).await
     }
 }
 

@@ -24,6 +24,8 @@ webcare_e2e::both_backends!(
     a_zaak_made_later_is_linked_to_the_klantcontacten_before_it,
     a_503_is_retried_and_a_lost_answer_is_found_instead_of_made_twice,
     a_refusal_fails_the_job_with_open_klants_reason,
+    a_klantcontact_by_phone_is_a_note_on_the_contacts_open_case,
+    two_nodes_make_one_partij_for_a_contact,
 );
 
 mod not_configured {
@@ -50,6 +52,8 @@ pub struct OkApp {
     platforms: FakePlatforms,
     /// The actor of the department "Stadsbeheer" in Open Klant.
     actor: String,
+    /// The configuration, for a second node on the same database.
+    cfg: webcare::config::Config,
     _app: webcare::app::App,
 }
 
@@ -99,6 +103,7 @@ impl OkApp {
             oz,
             platforms,
             actor,
+            cfg,
             _app: app,
         })
     }
@@ -133,12 +138,18 @@ impl OkApp {
 
     /// A citizen's private message on `account`; answers its case id.
     async fn message(&self, account: &str, pmid: &str, text: &str) -> String {
+        self.message_as(account, pmid, text, "private").await
+    }
+
+    /// The citizen's message of `visibility` on `account` (a public one without a reply starts
+    /// a case of its own); answers its case id.
+    async fn message_as(&self, account: &str, pmid: &str, text: &str, visibility: &str) -> String {
         let (s, m) = self
             .json(
                 reqwest::Method::POST,
                 "/api/v1/messages",
                 Some(json!({"channelAccountId": account, "platformMessageId": pmid,
-                    "visibility": "private", "author": {"platformUserId": "burger-1", "handle": "@burger"},
+                    "visibility": visibility, "author": {"platformUserId": "burger-1", "handle": "@burger"},
                     "text": text, "sentAt": chrono::Utc::now().to_rfc3339()})),
             )
             .await;
@@ -374,6 +385,8 @@ async fn a_503_is_retried_and_a_lost_answer_is_found_instead_of_made_twice(app: 
         "Sociale media",
         "Doorgestuurd: Bericht van inwoner via Sociale media (dm-1)",
     );
+    // Pages of one: the look-up finds this message's klantcontact on page 2 only.
+    app.ok.set_page_size(1);
     // The look-up answers 503 once, then the klantcontact is stored but its answer lost.
     app.ok.fail_next(1, 503);
     app.ok.drop_after_commit(1);
@@ -394,6 +407,13 @@ async fn a_503_is_retried_and_a_lost_answer_is_found_instead_of_made_twice(app: 
     assert!(
         statuses.contains(&503) && statuses.contains(&500),
         "{statuses:?}"
+    );
+    assert!(
+        app.ok
+            .requests()
+            .iter()
+            .any(|r| r.path.ends_with("/klantcontacten") && r.query.contains("page=2")),
+        "the look-up followed `next`"
     );
     app.no_violations();
 }
@@ -478,4 +498,163 @@ async fn without_openklant_nothing_is_registered(backend: Backend) {
         .unwrap();
     assert!(jobs.is_empty(), "{jobs:?}");
     assert!(app.ok.requests().is_empty());
+}
+
+/// A klantcontact registered in Open Klant by the KCC's phone (not by the desk) for the partij of
+/// a contact the desk knows is a note and a live event on the contact's open case; the desk's
+/// own registrations, and a partij it does not know, change nothing. The abonnement takes kanaal
+/// `klantcontacten` (which the fake Open Notificaties knows) next to `zaken`.
+async fn a_klantcontact_by_phone_is_a_note_on_the_contacts_open_case(app: OkApp) {
+    use crate::notificaties::{notes, notify, processed};
+    use crate::zaak::CALLBACK_AUTH;
+    let on = webcare_fakes::zgw::notificaties::FakeOpenNotificaties::start(
+        "webcare",
+        crate::zaak::SECRET,
+    )
+    .await
+    .unwrap();
+    let mut body = crate::zgw_admin::settings_body(&app.oz);
+    body["notificatiesUrl"] = json!(on.api_url());
+    body["publicUrl"] = json!(app.base);
+    let (s, v) = app
+        .json(reqwest::Method::PUT, "/api/v1/zgw/settings", Some(body))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, a) = app
+        .json(reqwest::Method::POST, "/api/v1/zgw/abonnement", None)
+        .await;
+    assert_eq!(s, 201, "{a}");
+    let kanalen: Vec<Value> = on.abonnementen()[0]["kanalen"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["naam"].clone())
+        .collect();
+    assert_eq!(kanalen, vec![json!("zaken"), json!("klantcontacten")]);
+    assert_eq!(on.violations(), Vec::<String>::new());
+
+    let acc = app.account().await;
+    let case = app
+        .message(&acc, "dm-1", "Mijn container is niet geleegd")
+        .await;
+    app.settled(&case, 1).await;
+    let partij = app.ok.objects("partijen")[0]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ours = app.ok.objects("klantcontacten")[0]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let our_betrokkene = app.ok.objects("betrokkenen")[0]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The citizen also phoned; the KCC registered it in Open Klant.
+    let phone = app
+        .ok
+        .add_klantcontact("Telefoon", "Inwoner belde over de container");
+    let phone_betrokkene = app.ok.add_betrokkene(&phone, &partij);
+    let message = |kc: &str, betrokkene: &str| {
+        json!({"kanaal": "klantcontacten", "hoofdObject": kc, "resource": "betrokkene",
+            "resourceUrl": betrokkene, "actie": "create",
+            "aanmaakdatum": chrono::Utc::now().to_rfc3339(), "kenmerken": {}})
+    };
+    let phoned = message(&phone, &phone_betrokkene);
+    assert_eq!(
+        notify(&app.client, &app.base, None, &phoned).await.status(),
+        401
+    );
+    let wrong = notify(&app.client, &app.base, Some("Bearer fout"), &phoned).await;
+    assert_eq!(wrong.status(), 403);
+    assert_eq!(on.publish(&phoned).await, vec![204]);
+    // Open Notificaties retries it: recorded once.
+    let again = notify(&app.client, &app.base, Some(CALLBACK_AUTH), &phoned).await;
+    assert_eq!(again.status(), 204);
+    // The desk's own klantcontact, and one of a partij the desk does not know: ignored.
+    assert_eq!(
+        on.publish(&message(&ours, &our_betrokkene)).await,
+        vec![204]
+    );
+    let stranger = reqwest::Client::new()
+        .post(format!("{}/partijen", app.ok.url()))
+        .header("Authorization", format!("Token {TOKEN}"))
+        .json(&webcare_domain::openklant::partij_request())
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let other = app
+        .ok
+        .add_klantcontact("Balie", "Iemand anders aan de balie");
+    let other_betrokkene = app
+        .ok
+        .add_betrokkene(&other, stranger["url"].as_str().unwrap());
+    assert_eq!(
+        on.publish(&message(&other, &other_betrokkene)).await,
+        vec![204]
+    );
+
+    let all: Vec<_> = processed(&*app.store)
+        .await
+        .into_iter()
+        .filter(|n| n.kanaal == "klantcontacten")
+        .collect();
+    assert_eq!(all.len(), 3, "the retried one once: {all:?}");
+    assert!(all.iter().all(|n| n.state == "done"), "{all:?}");
+    let noted = notes(&*app.store, &case).await;
+    assert_eq!(
+        noted,
+        vec!["Klantcontact via Telefoon geregistreerd in Open Klant: Inwoner belde over de container"]
+    );
+    let events = app.store.events_after(0, 10_000).await.unwrap();
+    let registered: Vec<_> = events
+        .iter()
+        .filter(|e| e.event.kind == "klantcontact.registered")
+        .collect();
+    assert_eq!(registered.len(), 1);
+    assert_eq!(
+        registered[0].event.case_id.map(|c| c.to_string()),
+        Some(case)
+    );
+    assert_eq!(registered[0].event.payload["klantcontact"], phone.as_str());
+    assert_eq!(on.violations(), Vec::<String>::new());
+    app.no_violations();
+}
+
+/// Two cases of one contact registered at once by two nodes: the node that makes the contact's
+/// partij claims the contact, the other waits, so Open Klant gets one partij.
+async fn two_nodes_make_one_partij_for_a_contact(app: OkApp) {
+    let (_other, _) = crate::zaak::start_with_outbox(&app.cfg).await;
+    let acc = app.account().await;
+    // Making a partij is slow: the first node is still at it when the second case comes in.
+    app.ok.delay_posts("partijen", Duration::from_millis(1500));
+    let first = app
+        .message_as(&acc, "post-1", "De lantaarnpaal is kapot", "public")
+        .await;
+    for _ in 0..400 {
+        if !app.ok.objects("klantcontacten").is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let second = app
+        .message_as(&acc, "post-2", "En de stoep ernaast ook", "public")
+        .await;
+    assert_ne!(first, second, "two cases of one contact");
+    for case in [&first, &second] {
+        let jobs = app.settled(case, 1).await;
+        assert_eq!(jobs[0].state, "done", "{jobs:?}");
+    }
+    let partijen = app.ok.objects("partijen");
+    assert_eq!(partijen.len(), 1, "{partijen:?}");
+    assert_eq!(app.ok.objects("digitaleadressen").len(), 1);
+    let betrokkenen = app.ok.objects("betrokkenen");
+    assert_eq!(betrokkenen.len(), 2);
+    assert!(betrokkenen
+        .iter()
+        .all(|b| b["wasPartij"]["uuid"] == partijen[0]["uuid"]));
+    app.no_violations();
 }

@@ -61,6 +61,7 @@ pub(crate) fn fake_zgw_settings(oz: &FakeOpenZaak) -> webcare_desk::zgw::ZgwSett
         rsin: RSIN.into(),
         vertrouwelijkheid: "zaakvertrouwelijk".into(),
         zaaktypen: [("default".to_owned(), c.zaaktype.clone())].into(),
+        zaaktypen_per_kind: Default::default(),
         statustypen: Some(webcare_desk::zgw::Statustypen {
             ontvangen: c.statustype_ontvangen.clone(),
             in_behandeling: c.statustype_in_behandeling.clone(),

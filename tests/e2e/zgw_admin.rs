@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use webcare_e2e::{expect_problem, Backend};
 use webcare_fakes::zgw::notificaties::FakeOpenNotificaties;
+use webcare_fakes::zgw::FakeOpenZaak;
 
 const RSIN: &str = "002220647";
 
@@ -18,6 +19,7 @@ webcare_e2e::both_backends!(
     settings_are_validated_and_their_secrets_never_shown,
     a_status_and_a_rol_committed_but_answered_500_are_not_sent_twice,
     a_change_on_one_node_applies_on_another_within_a_second,
+    a_klacht_is_a_klacht_zaak_whatever_its_theme,
 );
 
 mod without_zgw_in_the_config {
@@ -34,12 +36,12 @@ mod without_zgw_in_the_config {
     }
 }
 
-/// The settings for the app's fake Open Zaak as the admin API takes them (no statustypen: the
+/// The settings for a fake Open Zaak as the admin API takes them (no statustypen: the
 /// Catalogi API's).
-fn settings_body(app: &ZaakApp) -> Value {
-    let c = &app.oz.catalogus;
+pub(crate) fn settings_body(oz: &FakeOpenZaak) -> Value {
+    let c = &oz.catalogus;
     json!({
-        "zakenUrl": app.oz.zaken_url(), "catalogiUrl": app.oz.catalogi_url(),
+        "zakenUrl": oz.zaken_url(), "catalogiUrl": oz.catalogi_url(),
         "clientId": "webcare", "rsin": RSIN,
         "zaaktypen": {"default": c.zaaktype},
         "resultaattype": c.resultaattype, "roltypeAfdeling": c.roltype_afdeling,
@@ -72,7 +74,7 @@ async fn the_abonnement_is_registered_once_and_its_notifications_reach_the_desk(
 
     // The admin adds the Notificaties API and the desk's public URL; the secret and the
     // callback auth, not sent, stay the configuration file's.
-    let mut body = settings_body(&app);
+    let mut body = settings_body(&app.oz);
     body["notificatiesUrl"] = json!(on.api_url());
     body["publicUrl"] = json!(format!("{}/", app.base));
     body["statustypen"] = json!({
@@ -160,11 +162,12 @@ async fn settings_are_validated_and_their_secrets_never_shown(app: ZaakApp) {
 
     // A wrong RSIN (11-proef), a URL that is not one and a missing default zaaktype: 400 with
     // each named, and nothing stored.
-    let mut bad = settings_body(&app);
+    let mut bad = settings_body(&app.oz);
     bad["rsin"] = json!("002220648");
     bad["zakenUrl"] = json!("ftp://openzaak");
     bad["zaaktypen"] = json!({"afval": "niet-een-url"});
     bad["vertrouwelijkheid"] = json!("heel_geheim");
+    bad["zaaktypenPerKind"] = json!({"spoed": app.oz.catalogus.zaaktype, "klacht": "niet-een-url"});
     let res = app
         .req(Method::PUT, "/api/v1/zgw/settings")
         .json(&bad)
@@ -179,11 +182,13 @@ async fn settings_are_validated_and_their_secrets_never_shown(app: ZaakApp) {
         "zaaktypen",
         "zaaktypen.afval",
         "vertrouwelijkheid",
+        "zaaktypenPerKind.spoed",
+        "zaaktypenPerKind.klacht",
     ] {
         assert!(names.contains(&n.to_owned()), "{n} in {names:?}");
     }
     // Control characters (PostgreSQL stores no NUL) are refused, not a 500.
-    let mut nul = settings_body(&app);
+    let mut nul = settings_body(&app.oz);
     nul["clientId"] = json!("web\u{0}care");
     nul["zaaktypen"] = json!({"default": format!("{}/\u{0}", app.oz.catalogi_url())});
     let res = app
@@ -196,7 +201,7 @@ async fn settings_are_validated_and_their_secrets_never_shown(app: ZaakApp) {
     let names = param_names(&p);
     assert!(names.contains(&"clientId".to_owned()), "{names:?}");
     assert!(names.contains(&"zaaktypen.default".to_owned()), "{names:?}");
-    let mut unknown = settings_body(&app);
+    let mut unknown = settings_body(&app.oz);
     unknown["geheim"] = json!(true);
     let res = app
         .req(Method::PUT, "/api/v1/zgw/settings")
@@ -209,7 +214,7 @@ async fn settings_are_validated_and_their_secrets_never_shown(app: ZaakApp) {
     assert_eq!(v["version"], 0, "nothing stored");
 
     // A new secret is taken and never shown; the next change without one keeps it.
-    let mut body = settings_body(&app);
+    let mut body = settings_body(&app.oz);
     body["secret"] = json!("een-ander-geheim-dat-niet-klopt");
     let (s, v) = app
         .json(Method::PUT, "/api/v1/zgw/settings", Some(body))
@@ -223,7 +228,7 @@ async fn settings_are_validated_and_their_secrets_never_shown(app: ZaakApp) {
         .json(
             Method::PUT,
             "/api/v1/zgw/settings",
-            Some(settings_body(&app)),
+            Some(settings_body(&app.oz)),
         )
         .await;
     assert_eq!(s, 200, "{v}");
@@ -308,14 +313,14 @@ async fn settings_apply_without_a_restart_and_statustypen_come_from_the_catalogi
     // Without a secret in force none can be kept: 400.
     let res = app
         .req(Method::PUT, "/api/v1/zgw/settings")
-        .json(&settings_body(&app))
+        .json(&settings_body(&app.oz))
         .send()
         .await
         .unwrap();
     let p = expect_problem(res, 400).await;
     assert_eq!(param_names(&p), ["secret"]);
 
-    let mut body = settings_body(&app);
+    let mut body = settings_body(&app.oz);
     body["secret"] = json!(SECRET);
     let (s, v) = app
         .json(Method::PUT, "/api/v1/zgw/settings", Some(body))
@@ -404,7 +409,7 @@ async fn a_change_on_one_node_applies_on_another_within_a_second(app: ZaakApp) {
         res.json::<Value>().await.unwrap()
     };
     assert_eq!(get_other().await["source"], "none");
-    let mut body = settings_body(&app);
+    let mut body = settings_body(&app.oz);
     body["rsin"] = json!("001005650");
     let (s, v) = app
         .json(Method::PUT, "/api/v1/zgw/settings", Some(body))
@@ -428,4 +433,52 @@ async fn a_change_on_one_node_applies_on_another_within_a_second(app: ZaakApp) {
         changed.elapsed() < Duration::from_millis(2500),
         "within the cache's second (and the request's time)"
     );
+}
+
+/// The zaaktype comes from the case's kind when the kind is mapped, before its theme: the fake
+/// Open Zaak knows one zaaktype, mapped here to `klacht` only, so a zaak is made for the klacht
+/// about a mapped theme and refused for a melding with the same theme.
+async fn a_klacht_is_a_klacht_zaak_whatever_its_theme(app: ZaakApp) {
+    let theme = "Verkeer & Infrastructuur";
+    let elsewhere = |n: &str| format!("{}/zaaktypen/{n}", app.oz.catalogi_url());
+    let mut body = settings_body(&app.oz);
+    body["zaaktypen"] = json!({"default": elsewhere("default"), theme: elsewhere("verkeer")});
+    body["zaaktypenPerKind"] = json!({"klacht": app.oz.catalogus.zaaktype});
+    let (s, v) = app
+        .json(Method::PUT, "/api/v1/zgw/settings", Some(body))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v["zaaktypenPerKind"]["klacht"],
+        app.oz.catalogus.zaaktype.as_str()
+    );
+
+    let mut cases = Vec::new();
+    for kind in ["klacht", "melding"] {
+        let case = app
+            .case("De stoplichten op de Catharijnesingel staan te lang op rood")
+            .await;
+        let (s, c) = app
+            .json(
+                Method::PATCH,
+                &format!("/api/v1/cases/{case}"),
+                Some(json!({"kind": kind, "theme": theme})),
+            )
+            .await;
+        assert_eq!(s, 200, "{c}");
+        let (s, z) = app.request_zaak(&case).await;
+        assert_eq!(s, 202, "{z}");
+        cases.push(case);
+    }
+    let klacht = app.settled(&cases[0]).await;
+    assert_eq!(klacht["jobs"][0]["state"], "done", "{klacht}");
+    let melding = app.settled(&cases[1]).await;
+    assert_eq!(
+        melding["jobs"][0]["state"], "failed",
+        "the theme's zaaktype: {melding}"
+    );
+    let zaken = app.oz.zaken();
+    assert_eq!(zaken.len(), 1);
+    assert_eq!(zaken[0]["zaaktype"], app.oz.catalogus.zaaktype.as_str());
+    assert_eq!(zaken[0]["url"], klacht["url"]);
 }

@@ -2,7 +2,9 @@
 //! The callback checks the abonnement's `auth` header, validates the message and records it
 //! durably (a retried delivery once) before answering 204; the notificaties worker
 //! (`webcare-workers/src/notificaties.rs`) fetches its resource and applies it here: a zaak
-//! closed in the zaaksysteem resolves its case, another status is a note and a live event.
+//! closed in the zaaksysteem resolves its case, another status is a note and a live event; a
+//! klantcontact registered in Open Klant by another channel for a contact the desk knows is a
+//! note on that contact's open case.
 
 use crate::case_work::{set_status, write};
 use crate::error::{DeskError, DeskResult, InvalidParam};
@@ -223,6 +225,41 @@ pub async fn apply(desk: &Desk, case_id: Uuid, change: &ZaakChange) -> DeskResul
     }
     write(desk, w).await?;
     Ok(true)
+}
+
+/// Who Open Klant's registrations are on notes and in the audit trail.
+pub const OPENKLANT_ACTOR: &str = "openklant";
+
+/// A klantcontact registered in Open Klant by another channel for the case's contact: a note on
+/// the case and a `klantcontact.registered` live event, in one case-work write.
+pub async fn note_klantcontact(
+    desk: &Desk,
+    case_id: Uuid,
+    klantcontact_url: &str,
+    klantcontact: &serde_json::Value,
+) -> DeskResult<()> {
+    let before = desk
+        .store
+        .get_case(case_id)
+        .await?
+        .ok_or_else(|| DeskError::NotFound("case".into()))?;
+    let mut w = CaseWrite::new(before);
+    w.note = Some((
+        OPENKLANT_ACTOR.into(),
+        webcare_domain::openklant::klantcontact_note(klantcontact),
+    ));
+    w.audit.push(NewAuditEvent {
+        actor: OPENKLANT_ACTOR.into(),
+        action: "case.note_added".into(),
+        case_id: Some(case_id),
+        detail: serde_json::json!({"source": "openklant", "klantcontact": klantcontact_url}),
+    });
+    w.events.push((
+        "klantcontact.registered",
+        serde_json::json!({"klantcontact": klantcontact_url, "kanaal": klantcontact["kanaal"]}),
+    ));
+    write(desk, w).await?;
+    Ok(())
 }
 
 #[cfg(test)]

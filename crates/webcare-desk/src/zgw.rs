@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use uuid::Uuid;
+use webcare_domain::CaseKind;
 use webcare_store::zaak::CaseZaak;
+use webcare_store::CaseRecord;
 use webcare_store::StoreError;
 
 /// The statustypen (Catalogi API URLs) the desk sets.
@@ -39,6 +41,10 @@ pub struct ZgwSettings {
     pub vertrouwelijkheid: String,
     /// Theme -> zaaktype URL; `default` for a case without a listed theme.
     pub zaaktypen: BTreeMap<String, String>,
+    /// Kind (`vraag`, `melding`, `klacht`, `compliment`, `overig`) -> zaaktype URL: a kind listed
+    /// here wins over the theme (a klacht is a klacht zaak whatever its theme).
+    #[serde(default)]
+    pub zaaktypen_per_kind: BTreeMap<String, String>,
     /// The statustypen to set; when absent they are looked up per zaaktype in the Catalogi API
     /// (by volgnummer: the first is "ontvangen", the second "in behandeling", the last the
     /// eindstatus).
@@ -100,6 +106,7 @@ impl fmt::Debug for ZgwSettings {
             .field("rsin", &self.rsin)
             .field("vertrouwelijkheid", &self.vertrouwelijkheid)
             .field("zaaktypen", &self.zaaktypen)
+            .field("zaaktypen_per_kind", &self.zaaktypen_per_kind)
             .field("statustypen", &self.statustypen)
             .field("resultaattype", &self.resultaattype)
             .field("roltype_afdeling", &self.roltype_afdeling)
@@ -172,6 +179,9 @@ impl ZgwSettings {
         for (k, v) in &self.zaaktypen {
             urls.push((format!("zaaktypen.{k}"), v));
         }
+        for (k, v) in &self.zaaktypen_per_kind {
+            urls.push((format!("zaaktypen_per_kind.{k}"), v));
+        }
         for (name, u) in urls {
             if !is_url(u) || u.chars().any(char::is_control) {
                 bad(&name, "must be an http(s) URL");
@@ -196,6 +206,14 @@ impl ZgwSettings {
         for k in self.zaaktypen.keys() {
             texts.push((format!("zaaktypen.{k}"), k));
         }
+        for k in self.zaaktypen_per_kind.keys() {
+            if k.parse::<CaseKind>().is_err() {
+                bad(
+                    &format!("zaaktypen_per_kind.{k}"),
+                    "is not a kind (vraag, melding, klacht, compliment, overig)",
+                );
+            }
+        }
         for (name, t) in texts {
             if t.chars().any(char::is_control) && !out.iter().any(|(n, _)| *n == name) {
                 out.push((name, "must not contain control characters".to_owned()));
@@ -205,24 +223,27 @@ impl ZgwSettings {
     }
 
     /// The zaaktype of a case's zaak: the one its (newest live) create asked for, e.g. a routing
-    /// rule's, else the one for the case's theme.
-    pub fn zaaktype_of(&self, zaak: &CaseZaak, theme: Option<&str>) -> String {
+    /// rule's, else the one for the case's kind and theme.
+    pub fn zaaktype_of(&self, zaak: &CaseZaak, case: &CaseRecord) -> String {
         zaak.jobs
             .iter()
             .rev()
             .find(|j| j.kind == webcare_store::zaak::ZaakJobKind::Create && j.state != "failed")
             .and_then(|j| j.payload["zaaktype"].as_str())
-            .unwrap_or_else(|| self.zaaktype_for(theme))
+            .unwrap_or_else(|| self.zaaktype_for(case.kind, case.theme.as_deref()))
             .to_owned()
     }
 
-    /// The zaaktype for a case's theme, else the default.
-    pub fn zaaktype_for(&self, theme: Option<&str>) -> &str {
-        theme
-            .and_then(|t| self.zaaktypen.get(t))
-            .or_else(|| self.zaaktypen.get("default"))
-            .map(String::as_str)
-            .unwrap_or_default()
+    /// The zaaktype for a case of `kind` and `theme`: by its kind, else its theme, else the
+    /// default ([`webcare_domain::zgw::zaaktype_for`]).
+    pub fn zaaktype_for(&self, kind: Option<CaseKind>, theme: Option<&str>) -> &str {
+        webcare_domain::zgw::zaaktype_for(
+            &self.zaaktypen_per_kind,
+            &self.zaaktypen,
+            kind.map(CaseKind::as_str),
+            theme,
+        )
+        .unwrap_or_default()
     }
 }
 
@@ -237,7 +258,7 @@ pub async fn request_zaak(desk: &Desk, p: &Principal, id: Uuid) -> DeskResult<Ca
         ));
     };
     let payload = serde_json::json!({
-        "zaaktype": zgw.zaaktype_for(case.theme.as_deref()),
+        "zaaktype": zgw.zaaktype_for(case.kind, case.theme.as_deref()),
         "userId": p.actor(),
         "userName": p.name,
     });

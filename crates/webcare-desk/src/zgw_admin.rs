@@ -46,6 +46,8 @@ pub struct ZgwSettingsView {
     pub vertrouwelijkheid: Option<String>,
     /// Theme -> zaaktype URL (`default` for any other theme).
     pub zaaktypen: BTreeMap<String, String>,
+    /// Kind -> zaaktype URL; a listed kind wins over the theme.
+    pub zaaktypen_per_kind: BTreeMap<String, String>,
     /// Null: looked up per zaaktype in the Catalogi API.
     pub statustypen: Option<ZgwStatustypen>,
     pub resultaattype: Option<String>,
@@ -74,6 +76,10 @@ pub struct ZgwSettingsInput {
     pub vertrouwelijkheid: Option<String>,
     /// Theme -> zaaktype URL; needs `default`.
     pub zaaktypen: BTreeMap<String, String>,
+    /// Kind (`vraag`, `melding`, `klacht`, `compliment`, `overig`) -> zaaktype URL; a listed
+    /// kind wins over the theme. Absent: none.
+    #[serde(default)]
+    pub zaaktypen_per_kind: BTreeMap<String, String>,
     /// Absent: looked up per zaaktype in the Catalogi API.
     pub statustypen: Option<ZgwStatustypen>,
     pub resultaattype: String,
@@ -110,6 +116,7 @@ fn view(
         rsin: s.map(|s| s.rsin.clone()),
         vertrouwelijkheid: s.map(|s| s.vertrouwelijkheid.clone()),
         zaaktypen: s.map(|s| s.zaaktypen.clone()).unwrap_or_default(),
+        zaaktypen_per_kind: s.map(|s| s.zaaktypen_per_kind.clone()).unwrap_or_default(),
         statustypen: s
             .and_then(|s| s.statustypen.as_ref())
             .map(|t| ZgwStatustypen {
@@ -136,6 +143,9 @@ pub async fn settings(desk: &Desk) -> DeskResult<ZgwSettingsView> {
 fn api_name(name: &str) -> String {
     if let Some(key) = name.strip_prefix("zaaktypen.") {
         return format!("zaaktypen.{key}");
+    }
+    if let Some(key) = name.strip_prefix("zaaktypen_per_kind.") {
+        return format!("zaaktypenPerKind.{key}");
     }
     name.split('.')
         .map(|seg| {
@@ -191,6 +201,7 @@ pub async fn put_settings(
             .vertrouwelijkheid
             .unwrap_or_else(|| "zaakvertrouwelijk".into()),
         zaaktypen: input.zaaktypen,
+        zaaktypen_per_kind: input.zaaktypen_per_kind,
         statustypen: input.statustypen.map(|t| Statustypen {
             ontvangen: t.ontvangen,
             in_behandeling: t.in_behandeling,
@@ -284,7 +295,7 @@ fn upstream(e: CallError) -> DeskError {
 }
 
 /// `POST /zgw/abonnement`: registers the desk's abonnement (kanaal `zaken`, filtered on the
-/// municipality's RSIN as bronorganisatie) once: an abonnement for the desk's callback URL that
+/// municipality's RSIN as bronorganisatie, and `klantcontacten` when Open Klant is configured) once: an abonnement for the desk's callback URL that
 /// Open Notificaties already has is updated (its auth and kanalen) instead of made again.
 /// Answers whether it was created.
 pub async fn register_abonnement(desk: &Desk, p: &Principal) -> DeskResult<(bool, AbonnementView)> {
@@ -314,10 +325,17 @@ pub async fn register_abonnement(desk: &Desk, p: &Principal) -> DeskResult<(bool
     } else {
         format!("Bearer {auth}")
     };
+    let mut kanalen =
+        vec![serde_json::json!({"naam": "zaken", "filters": {"bronorganisatie": s.rsin}})];
+    // Klantcontacten only with Open Klant: the desk reads them there (and a municipality
+    // without Open Klant has no such kanaal, which Open Notificaties would refuse).
+    if desk.openklant.is_some() {
+        kanalen.push(serde_json::json!({"naam": "klantcontacten", "filters": {}}));
+    }
     let body = serde_json::json!({
         "callbackUrl": callback,
         "auth": header,
-        "kanalen": [{"naam": "zaken", "filters": {"bronorganisatie": s.rsin}}],
+        "kanalen": kanalen,
     });
     let call = Call {
         client: desk.zgw.client(),
@@ -393,6 +411,10 @@ mod tests {
         assert_eq!(
             api_name("zaaktypen.openbare_ruimte"),
             "zaaktypen.openbare_ruimte"
+        );
+        assert_eq!(
+            api_name("zaaktypen_per_kind.klacht"),
+            "zaaktypenPerKind.klacht"
         );
     }
 }

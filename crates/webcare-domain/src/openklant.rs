@@ -165,6 +165,32 @@ pub fn internetaak_request(
     })
 }
 
+/// Whether a klantcontact (as Open Klant answers it) is one the desk registered itself: its
+/// metadata names the desk's case ([`klantcontact_request`]).
+pub fn registered_by_desk(klantcontact: &Value) -> bool {
+    klantcontact["metadata"]["webcareCaseId"].is_string()
+}
+
+/// The note on a contact's case for a klantcontact registered in Open Klant by another channel
+/// (a phone call, the counter): its kanaal and onderwerp, BSNs masked.
+pub fn klantcontact_note(klantcontact: &Value) -> String {
+    let field = |k: &str| {
+        klantcontact[k]
+            .as_str()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let mut text = format!(
+        "Klantcontact via {} geregistreerd in Open Klant",
+        field("kanaal").unwrap_or("een ander kanaal")
+    );
+    if let Some(o) = field("onderwerp") {
+        text.push_str(": ");
+        text.push_str(o);
+    }
+    cut_on_word(&mask_bsns(&text), 500)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,5 +246,29 @@ mod tests {
     fn the_zaak_is_named_by_its_uuid() {
         let b = onderwerpobject_request("k", "https://oz.example.nl/zaken/api/v1/zaken/abc-1");
         assert_eq!(b["onderwerpobjectidentificator"]["objectId"], "abc-1");
+    }
+
+    #[test]
+    fn the_desks_own_klantcontact_is_known_by_its_metadata_and_others_become_a_note() {
+        let c = ContactInput {
+            kind: None,
+            platform_message_id: "m-1",
+            direction: Direction::Inbound,
+            visibility: Visibility::Public,
+            text: "x",
+            sent_at: Utc::now(),
+            case_id: Uuid::nil(),
+        };
+        assert!(registered_by_desk(&klantcontact_request(&c)));
+        let phone = json!({"kanaal": "Telefoon", "onderwerp": "Belde over BSN 123456782"});
+        assert!(!registered_by_desk(&phone));
+        assert_eq!(
+            klantcontact_note(&phone),
+            "Klantcontact via Telefoon geregistreerd in Open Klant: Belde over BSN *********"
+        );
+        assert_eq!(
+            klantcontact_note(&json!({"kanaal": " ", "onderwerp": null})),
+            "Klantcontact via een ander kanaal geregistreerd in Open Klant"
+        );
     }
 }

@@ -10,6 +10,7 @@ use crate::bsn;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Europe::Amsterdam;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 pub const OMSCHRIJVING_MAX: usize = 80;
@@ -242,6 +243,21 @@ pub fn jwt_claims(
     }
 }
 
+/// The zaaktype of a case's zaak from the municipality's mappings: the case's kind when it is
+/// listed (a klacht is handled as a klacht whatever its theme), else its theme, else `default`.
+/// `None` when none of them is mapped.
+pub fn zaaktype_for<'a>(
+    per_kind: &'a BTreeMap<String, String>,
+    per_theme: &'a BTreeMap<String, String>,
+    kind: Option<&str>,
+    theme: Option<&str>,
+) -> Option<&'a str> {
+    kind.and_then(|k| per_kind.get(k))
+        .or_else(|| theme.and_then(|t| per_theme.get(t)))
+        .or_else(|| per_theme.get("default"))
+        .map(String::as_str)
+}
+
 /// The statustypen a zaaktype's Catalogi lists, chosen by volgnummer: the first is "ontvangen",
 /// the second "in behandeling", the last the eindstatus ("afgerond"; the Catalogi API makes the
 /// highest volgnummer the eindstatus). `None` for fewer than three distinct statustypen.
@@ -448,5 +464,48 @@ mod tests {
             t1 + chrono::Duration::seconds(5),
         );
         assert_eq!(later.iat, c.iat + 5);
+    }
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_listed_kind_wins_over_the_theme_then_the_theme_then_default() {
+        let kinds = map(&[("klacht", "zt/klacht")]);
+        let themes = map(&[("afval", "zt/afval"), ("default", "zt/default")]);
+        let pick = |k, t| zaaktype_for(&kinds, &themes, k, t);
+        assert_eq!(pick(Some("klacht"), Some("afval")), Some("zt/klacht"));
+        assert_eq!(pick(Some("klacht"), None), Some("zt/klacht"));
+        assert_eq!(pick(Some("melding"), Some("afval")), Some("zt/afval"));
+        assert_eq!(pick(None, Some("afval")), Some("zt/afval"));
+        assert_eq!(pick(Some("melding"), Some("groen")), Some("zt/default"));
+        assert_eq!(pick(None, None), Some("zt/default"));
+        assert_eq!(zaaktype_for(&kinds, &map(&[]), Some("vraag"), None), None);
+    }
+
+    proptest! {
+        #[test]
+        fn the_choice_is_the_first_mapped_of_kind_theme_default(
+            kinds in proptest::collection::btree_map("[a-c]", "[x-z]", 0..3),
+            themes in proptest::collection::btree_map("[a-c]|default", "[x-z]", 0..4),
+            kind in proptest::option::of("[a-d]"),
+            theme in proptest::option::of("[a-d]"),
+        ) {
+            let got = zaaktype_for(&kinds, &themes, kind.as_deref(), theme.as_deref());
+            let reference = [
+                kind.as_ref().and_then(|k| kinds.get(k)),
+                theme.as_ref().and_then(|t| themes.get(t)),
+                themes.get("default"),
+            ]
+            .into_iter()
+            .flatten()
+            .next()
+            .map(String::as_str);
+            prop_assert_eq!(got, reference);
+        }
     }
 }

@@ -113,7 +113,20 @@ pub trait KlantcontactJobs: Send + Sync {
     async fn klantcontact_job_failed(&self, job: &KlantcontactJob, reason: &str) -> Result<()>;
     /// The contact's partij in Open Klant, when one was made or found.
     async fn contact_partij(&self, contact_id: Uuid) -> Result<Option<String>>;
+    /// Keeps the contact's partij (and ends a claim on making it).
     async fn set_contact_partij(&self, contact_id: Uuid, partij_url: &str) -> Result<()>;
+    /// Claims making the contact's partij for the job `holder` until `until`: true when the
+    /// contact has no partij and no other job holds an unexpired claim (the holder's own claim
+    /// is renewed). Two nodes never both make one.
+    async fn claim_contact_partij(
+        &self,
+        contact_id: Uuid,
+        holder: Uuid,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// The contact whose partij has this uuid (the last segment of the partij's URL).
+    async fn contact_by_partij(&self, partij_uuid: Uuid) -> Result<Option<Uuid>>;
 }
 
 const COLS: &str = "id, case_id, message_id, kind, payload, state, attempts, next_attempt_at, \
@@ -334,11 +347,46 @@ impl<S: SqlCore> KlantcontactJobs for S {
     }
 
     async fn set_contact_partij(&self, contact_id: Uuid, partij_url: &str) -> Result<()> {
-        query("UPDATE contacts SET partij_url = $2 WHERE id = $1")
-            .bind(contact_id)
-            .bind(partij_url)
-            .execute(self.db().write())
-            .await?;
+        query(
+            "UPDATE contacts SET partij_url = $2, partij_claimed_by = NULL, \
+             partij_claim_until = NULL WHERE id = $1",
+        )
+        .bind(contact_id)
+        .bind(partij_url)
+        .execute(self.db().write())
+        .await?;
         Ok(())
+    }
+
+    async fn claim_contact_partij(
+        &self,
+        contact_id: Uuid,
+        holder: Uuid,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool> {
+        // One conditional UPDATE: the database decides between two nodes.
+        let n = query(
+            "UPDATE contacts SET partij_claimed_by = $2, partij_claim_until = $4 \
+             WHERE id = $1 AND partij_url IS NULL AND (partij_claimed_by IS NULL \
+             OR partij_claimed_by = $2 OR partij_claim_until < $3)",
+        )
+        .bind(contact_id)
+        .bind(holder)
+        .bind(to_ms(now))
+        .bind(to_ms(until))
+        .execute(self.db().write())
+        .await?;
+        Ok(n == 1)
+    }
+
+    async fn contact_by_partij(&self, partij_uuid: Uuid) -> Result<Option<Uuid>> {
+        // A uuid has no LIKE wildcards; the URL's host may differ from the one the desk used.
+        let id: Option<Uuid> =
+            query("SELECT id FROM contacts WHERE partij_url LIKE $1 ORDER BY id LIMIT 1")
+                .bind(format!("%/{}", partij_uuid.hyphenated()))
+                .scalar_optional(self.db().read())
+                .await?;
+        Ok(id)
     }
 }

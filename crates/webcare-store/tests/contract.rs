@@ -49,6 +49,7 @@ contract!(
     the_inbox_row_follows_edits_and_deletes,
     routing_rules_route_new_cases_in_the_ingest_transaction,
     one_zaak_create_per_case_and_its_jobs_in_order,
+    one_job_at_a_time_makes_a_contacts_partij,
     zgw_settings_are_versioned_and_the_abonnement_is_one_row,
     a_survey_is_scheduled_once_and_its_answer_does_not_reopen,
     a_contact_gets_one_survey_per_period_and_a_reopen_withdraws_an_unsent_one,
@@ -1430,6 +1431,60 @@ async fn routing_rules_route_new_cases_in_the_ingest_transaction(store: Arc<dyn 
     let c5 = case_of(&store, &ingest(&store, a.id, m).await).await;
     assert_eq!(c5.routing, None);
     assert_eq!(c5.team.as_deref(), Some("kcc"));
+}
+
+/// Issue 14: one job claims making a contact's partij; another waits until the claim runs out
+/// or the partij is kept; the contact is found again by the partij's uuid.
+async fn one_job_at_a_time_makes_a_contacts_partij(store: Arc<dyn Store>) {
+    let a = account(&store, ChannelKind::Api, "partij").await;
+    let case = ingest(&store, a.id, msg("p-1", "u-1", Visibility::Private))
+        .await
+        .message
+        .case_id;
+    let contact = store.get_case(case).await.unwrap().unwrap().contact_id;
+    let (first, second) = (Uuid::now_v7(), Uuid::now_v7());
+    let now = chrono::Utc::now();
+    let lease = chrono::Duration::seconds(60);
+    let (x, y) = tokio::join!(
+        store.claim_contact_partij(contact, first, now, now + lease),
+        store.claim_contact_partij(contact, second, now, now + lease),
+    );
+    let (x, y) = (x.unwrap(), y.unwrap());
+    assert!(x ^ y, "exactly one claims it");
+    let (holder, other) = if x { (first, second) } else { (second, first) };
+    assert!(store
+        .claim_contact_partij(contact, holder, now, now + lease)
+        .await
+        .unwrap());
+    assert!(!store
+        .claim_contact_partij(contact, other, now, now + lease)
+        .await
+        .unwrap());
+    // A claim that ran out (its holder died) is taken over.
+    let later = now + lease + chrono::Duration::seconds(1);
+    assert!(store
+        .claim_contact_partij(contact, other, later, later + lease)
+        .await
+        .unwrap());
+    let partij = Uuid::now_v7();
+    assert_eq!(store.contact_by_partij(partij).await.unwrap(), None);
+    store
+        .set_contact_partij(
+            contact,
+            &format!("https://ok.example/klantinteracties/api/v1/partijen/{partij}"),
+        )
+        .await
+        .unwrap();
+    // Kept: nobody claims it any more.
+    assert!(!store
+        .claim_contact_partij(contact, other, later, later + lease)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.contact_by_partij(partij).await.unwrap(),
+        Some(contact)
+    );
+    assert_eq!(store.contact_by_partij(Uuid::now_v7()).await.unwrap(), None);
 }
 
 /// Issue 14: two creates at once (two agents, two nodes) leave one; a case's jobs are claimed one

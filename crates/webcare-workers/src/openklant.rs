@@ -181,7 +181,7 @@ impl Worker {
                 Some(c) => ok::digitaal_adres(case.channel_kind, &c.author.platform_user_id),
                 None => format!("webcare-contact:{}", case.contact_id),
             };
-            let partij = self.partij(&case, &adres).await?;
+            let partij = self.partij(job, &case, &adres).await?;
             let body = ok::betrokkene_request(
                 &kc_uuid,
                 ok::uuid_of(&partij),
@@ -227,26 +227,51 @@ impl Worker {
     }
 
     /// The contact's partij: kept on the contact, else found by the digitaal adres, else made
-    /// (a persoon, then its digitaal adres) and kept.
-    async fn partij(&self, case: &CaseRecord, adres: &str) -> Result<String, CallError> {
-        if let Some(url) = self
-            .store
-            .contact_partij(case.contact_id)
-            .await
-            .map_err(transient)?
-        {
+    /// (a persoon, then its digitaal adres) and kept. Only the job that claims the contact looks
+    /// and makes: two cases of one contact on two nodes make one partij.
+    async fn partij(
+        &self,
+        job: &KlantcontactJob,
+        case: &CaseRecord,
+        adres: &str,
+    ) -> Result<String, CallError> {
+        let stored = || async {
+            self.store
+                .contact_partij(case.contact_id)
+                .await
+                .map_err(transient)
+        };
+        if let Some(url) = stored().await? {
             return Ok(url);
         }
+        let now = Utc::now();
+        let lease = chrono::Duration::from_std(self.cfg.lease).map_err(transient)?;
+        let claimed = self
+            .store
+            .claim_contact_partij(case.contact_id, job.id, now, now + lease)
+            .await
+            .map_err(transient)?;
+        if !claimed {
+            // Kept meanwhile, or another job (perhaps on another node) is making it: wait.
+            if let Some(url) = stored().await? {
+                return Ok(url);
+            }
+            return Err(CallError::Transient(
+                "another job is making the contact's partij in Open Klant".into(),
+                None,
+            ));
+        }
+        // The first adres given by a partij (one given by a betrokkene names none).
         let found = self
             .call
-            .find(
+            .list(
                 "digitaleadressen",
                 &[("adres", adres), ("soortDigitaalAdres", "overig")],
             )
             .await?;
         let url = match found
-            .as_ref()
-            .and_then(|a| a["verstrektDoorPartij"]["uuid"].as_str())
+            .iter()
+            .find_map(|a| a["verstrektDoorPartij"]["uuid"].as_str())
         {
             Some(uuid) => self.call.url(&format!("partijen/{uuid}")),
             None => {
@@ -346,22 +371,26 @@ impl Worker {
     }
 }
 
+/// How many pages of a lookup are read.
+const MAX_PAGES: usize = 20;
+
 /// Calls to Open Klant with its `Token` authorization.
-struct Call {
-    client: reqwest::Client,
-    settings: Arc<OpenKlantSettings>,
+pub(crate) struct Call {
+    pub(crate) client: reqwest::Client,
+    pub(crate) settings: Arc<OpenKlantSettings>,
 }
 
 impl Call {
-    fn url(&self, resource: &str) -> String {
+    pub(crate) fn url(&self, resource: &str) -> String {
         format!("{}/{resource}", self.settings.url.trim_end_matches('/'))
     }
 
-    async fn get(&self, url: &str) -> Result<Value, CallError> {
+    pub(crate) async fn get(&self, url: &str) -> Result<Value, CallError> {
         self.send(Method::GET, url, None).await
     }
 
-    /// The first page of `resource` matching the filters.
+    /// Every `resource` matching the filters, following `next` for at most [`MAX_PAGES`] pages
+    /// (a lookup key matches a few; more is a sign of a wrong filter, not a reason to loop).
     async fn list(
         &self,
         resource: &str,
@@ -370,8 +399,33 @@ impl Call {
         let mut url = reqwest::Url::parse(&self.url(resource))
             .map_err(|e| CallError::Refused(format!("openklant.url: {e}")))?;
         url.query_pairs_mut().extend_pairs(filters.iter());
-        let list = self.get(url.as_str()).await?;
-        Ok(list["results"].as_array().cloned().unwrap_or_default())
+        let origin = url.origin();
+        let mut next = url.to_string();
+        let mut out = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let page = self.get(&next).await?;
+            out.extend(page["results"].as_array().into_iter().flatten().cloned());
+            let Some(n) = page["next"]
+                .as_str()
+                .filter(|n| !n.is_empty() && *n != next)
+            else {
+                return Ok(out);
+            };
+            // The token goes with every page: only to Open Klant's own origin.
+            if reqwest::Url::parse(n).map(|u| u.origin()).ok() != Some(origin.clone()) {
+                tracing::warn!(
+                    resource,
+                    "Open Klant lookup: `next` leaves openklant.url; not followed"
+                );
+                return Ok(out);
+            }
+            next = n.to_owned();
+        }
+        tracing::warn!(
+            resource,
+            "Open Klant lookup: more than {MAX_PAGES} pages; the rest is not read"
+        );
+        Ok(out)
     }
 
     /// The first of `resource` matching exact filters, if any.

@@ -180,7 +180,7 @@ impl Worker {
         };
         let zaaktype = match job.payload["zaaktype"].as_str() {
             Some(z) if job.kind == ZaakJobKind::Create => z.to_owned(),
-            _ => s.zaaktype_of(&zaak, case.theme.as_deref()),
+            _ => s.zaaktype_of(&zaak, &case),
         };
         if job.kind == ZaakJobKind::Create {
             if zaak.zaak_url.is_some() {

@@ -705,6 +705,10 @@ mod tests {
                 format!("{oz}/catalogi/api/v1/zaaktypen/2"),
             ),
             (
+                "ZAAKTYPEN_PER_KIND__KLACHT",
+                format!("{oz}/catalogi/api/v1/zaaktypen/3"),
+            ),
+            (
                 "STATUSTYPEN__ONTVANGEN",
                 format!("{oz}/catalogi/api/v1/statustypen/1"),
             ),
@@ -740,8 +744,17 @@ mod tests {
             let z = cfg.zgw.as_ref().unwrap();
             assert_eq!(z.secret, "een-heel-geheim-zgw-secret");
             assert_eq!(z.vertrouwelijkheid, "zaakvertrouwelijk");
-            assert!(z.zaaktype_for(Some("afval")).ends_with("/zaaktypen/2"));
-            assert!(z.zaaktype_for(Some("groen")).ends_with("/zaaktypen/1"));
+            assert!(z
+                .zaaktype_for(None, Some("afval"))
+                .ends_with("/zaaktypen/2"));
+            assert!(z
+                .zaaktype_for(None, Some("groen"))
+                .ends_with("/zaaktypen/1"));
+            // A klacht is a klacht zaak whatever its theme.
+            let klacht = Some(webcare_domain::CaseKind::Klacht);
+            assert!(z
+                .zaaktype_for(klacht, Some("afval"))
+                .ends_with("/zaaktypen/3"));
             assert!(!format!("{cfg:?}").contains("een-heel-geheim"));
             assert_eq!(z.callback_auth, None);
             Ok(())
@@ -785,12 +798,14 @@ mod tests {
                      client_id = \"webcare\"\nsecret = \"s\"\nrsin = \"002220647\"\n\
                      resultaattype = \"{oz}/r/1\"\nroltype_afdeling = \"{oz}/rt/1\"\n\
                      [zgw.zaaktypen]\ndefault = \"{oz}/zt/1\"\n\
+                     [zgw.zaaktypen_per_kind]\nklacht = \"{oz}/zt/2\"\n\
                      [zgw.statustypen]\nontvangen = \"{oz}/st/1\"\nin_behandeling = \"{oz}/st/2\"\nafgerond = \"{oz}/st/3\"\n"
                 ),
             )?;
             let cfg = Config::load(Some(Path::new("w.toml"))).unwrap();
             let z = cfg.zgw.unwrap();
             assert_eq!(z.rsin, "002220647");
+            assert_eq!(z.zaaktypen_per_kind["klacht"], format!("{oz}/zt/2"));
             assert_eq!(
                 z.statustypen.as_ref().unwrap().afgerond,
                 format!("{oz}/st/3")

@@ -139,6 +139,46 @@ impl Drop for FakeOpenNotificaties {
     }
 }
 
+/// The kanalen the fake's Open Notificaties has, with the kenmerken an abonnement may filter on:
+/// Open Zaak registers `zaken`, Open Klant `klantcontacten`. An abonnement on another kanaal,
+/// or filtering on a kenmerk its kanaal does not have, is refused as Open Notificaties does.
+pub const KANALEN: [(&str, &[&str]); 2] = [
+    (
+        "zaken",
+        &["bronorganisatie", "zaaktype", "vertrouwelijkheidaanduiding"],
+    ),
+    ("klantcontacten", &[]),
+];
+
+/// Open Notificaties' own checks of an abonnement's kanalen (beyond the document's).
+fn kanaal_problems(body: &Value) -> Vec<Value> {
+    let mut out = Vec::new();
+    for (i, k) in body["kanalen"].as_array().into_iter().flatten().enumerate() {
+        let naam = k["naam"].as_str().unwrap_or_default();
+        let Some((_, kenmerken)) = KANALEN.iter().find(|(n, _)| *n == naam) else {
+            out.push(
+                json!({"name": format!("kanalen.{i}.naam"), "code": "kanaal-bestaat-niet",
+                "reason": format!("Kanaal met naam '{naam}' bestaat niet.")}),
+            );
+            continue;
+        };
+        for key in k["filters"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k)
+        {
+            if !kenmerken.contains(&key.as_str()) {
+                out.push(
+                    json!({"name": format!("kanalen.{i}.filters"), "code": "kenmerken-inconsistent",
+                    "reason": format!("Kenmerk '{key}' hoort niet bij kanaal '{naam}'.")}),
+                );
+            }
+        }
+    }
+    out
+}
+
 /// Whether an abonnement takes `message`: a kanaal of its name whose every filter equals the
 /// message's kenmerk (`*` any value).
 fn matches(abonnement: &Value, message: &Value) -> bool {
@@ -312,6 +352,14 @@ async fn check_body(s: &Shared, path: &str, body: &Value) -> Option<Response> {
                 .collect(),
         ));
     }
+    let wrong = kanaal_problems(body);
+    if !wrong.is_empty() {
+        let mut st = s.lock();
+        for w in &wrong {
+            st.violations.push(format!("{path}: {w}"));
+        }
+        return Some(validatie_fout(wrong));
+    }
     let test = json!({
         "kanaal": "test", "hoofdObject": "http://some.url", "resource": "some_resource",
         "resourceUrl": "http://some.url", "actie": "unknown",
@@ -326,4 +374,27 @@ async fn check_body(s: &Shared, path: &str, body: &Value) -> Option<Response> {
             "reason": format!("De callback-URL antwoordde {status} op een testbericht, geen 204.")})]));
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_abonnement_names_known_kanalen_and_their_kenmerken_only() {
+        let a = |kanalen: Value| json!({"kanalen": kanalen});
+        let ok = a(
+            json!([{"naam": "zaken", "filters": {"bronorganisatie": "002220647"}},
+            {"naam": "klantcontacten", "filters": {}}]),
+        );
+        assert_eq!(kanaal_problems(&ok), Vec::<Value>::new());
+        let unknown = kanaal_problems(&a(json!([{"naam": "documenten", "filters": {}}])));
+        assert_eq!(unknown[0]["code"], "kanaal-bestaat-niet");
+        assert_eq!(unknown[0]["name"], "kanalen.0.naam");
+        let filter = a(json!([{"naam": "klantcontacten", "filters": {"bronorganisatie": "x"}}]));
+        assert_eq!(
+            kanaal_problems(&filter)[0]["code"],
+            "kenmerken-inconsistent"
+        );
+    }
 }

@@ -13,8 +13,12 @@
 //! - Created resources get `uuid` and `url`; a klantcontact lists its betrokkenen,
 //!   onderwerpobjecten and interne taken (the read-only fields the desk looks at on a retry).
 //!
-//! Knobs: [`FakeOpenKlant::fail_next`] (5xx for the next calls) and
-//! [`FakeOpenKlant::drop_after_commit`] (store, then answer 500).
+//! - Lists are paged as Open Klant pages them (`count`, `next`, `previous`, `?page=`);
+//!   [`FakeOpenKlant::set_page_size`] makes the pages small.
+//!
+//! Knobs: [`FakeOpenKlant::fail_next`] (5xx for the next calls),
+//! [`FakeOpenKlant::drop_after_commit`] (store, then answer 500) and
+//! [`FakeOpenKlant::delay_posts`] (a slow create).
 
 use super::schema;
 use axum::body::Bytes;
@@ -136,6 +140,10 @@ struct State {
     resources: HashMap<&'static str, Vec<Value>>,
     fail: Vec<u16>,
     drop_after_commit: u32,
+    /// Lists answer pages of this many (Open Klant's default is 100).
+    page_size: Option<usize>,
+    /// Resource name -> how long a POST to it takes.
+    delays: HashMap<String, std::time::Duration>,
 }
 
 impl State {
@@ -182,7 +190,19 @@ impl FakeOpenKlant {
         let app = Router::new().fallback(
             move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
                 let s = shared.clone();
-                async move { handle(&s, method, uri, headers, body) }
+                async move {
+                    let resource = uri.path().trim_end_matches('/').rsplit('/').next();
+                    let delay = (method == Method::POST)
+                        .then(|| {
+                            let st = s.state.lock().unwrap_or_else(|e| e.into_inner());
+                            resource.and_then(|r| st.delays.get(r).copied())
+                        })
+                        .flatten();
+                    if let Some(d) = delay {
+                        tokio::time::sleep(d).await;
+                    }
+                    handle(&s, method, uri, headers, body)
+                }
             },
         );
         let stop = crate::serve(listener, app);
@@ -228,6 +248,46 @@ impl FakeOpenKlant {
             "leiddeTotInterneTaken": [], "omvatteBijlagen": [], "hadBetrokkenActoren": [],
         }));
         url
+    }
+
+    /// A betrokkene someone else made (e.g. for a phone call registered in Open Klant): the
+    /// partij at `partij_url` took part in the klantcontact at `klantcontact_url`. Answers its URL.
+    pub fn add_betrokkene(&self, klantcontact_url: &str, partij_url: &str) -> String {
+        let uuid = |u: &str| {
+            u.trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or(u)
+                .to_owned()
+        };
+        let body = json!({"wasPartij": {"uuid": uuid(partij_url)},
+            "hadKlantcontact": {"uuid": uuid(klantcontact_url)}, "rol": "klant", "initiator": true});
+        let shared = Shared {
+            base: self.base.clone(),
+            token: self.token.clone(),
+            state: self.state.clone(),
+        };
+        let mut st = self.lock();
+        let r = create(&shared, &mut st, "betrokkenen", "Betrokkene", body);
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "the betrokkene's references exist"
+        );
+        st.all("betrokkenen").last().expect("made")["url"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Lists answer pages of `n` from now on, with `next` to the following page.
+    pub fn set_page_size(&self, n: usize) {
+        self.lock().page_size = Some(n.max(1));
+    }
+
+    /// Every POST to `resource` (e.g. `partijen`) takes `d` before it is handled.
+    pub fn delay_posts(&self, resource: &str, d: std::time::Duration) {
+        self.lock().delays.insert(resource.to_owned(), d);
     }
 
     /// Every request so far, in arrival order.
@@ -368,19 +428,19 @@ fn route(
         .unwrap_or_default();
     match (method.as_str(), segments.as_slice()) {
         // Open Klant filters `onderwerp` by "icontains" (its KlantcontactFilterSet).
-        ("GET", ["klantcontacten"]) => list(st, "klantcontacten", |o| {
+        ("GET", ["klantcontacten"]) => list(&s.base, uri, st, "klantcontacten", |o| {
             q.get("onderwerp").is_none_or(|v| {
                 o["onderwerp"]
                     .as_str()
                     .is_some_and(|s| s.to_lowercase().contains(&v.to_lowercase()))
             }) && q.get("kanaal").is_none_or(|v| o["kanaal"] == v.as_str())
         }),
-        ("GET", ["digitaleadressen"]) => list(st, "digitaleadressen", |o| {
+        ("GET", ["digitaleadressen"]) => list(&s.base, uri, st, "digitaleadressen", |o| {
             q.get("adres").is_none_or(|v| o["adres"] == v.as_str())
                 && q.get("soortDigitaalAdres")
                     .is_none_or(|v| o["soortDigitaalAdres"] == v.as_str())
         }),
-        ("GET", ["internetaken"]) => list(st, "internetaken", |o| {
+        ("GET", ["internetaken"]) => list(&s.base, uri, st, "internetaken", |o| {
             q.get("aanleidinggevendKlantcontact__uuid")
                 .is_none_or(|v| o["aanleidinggevendKlantcontact"]["uuid"] == v.as_str())
                 && q.get("toegewezenAanActor__uuid").is_none_or(|v| {
@@ -409,16 +469,52 @@ fn route(
     }
 }
 
-fn list(st: &State, resource: &str, keep: impl Fn(&Value) -> bool) -> Response {
-    let found: Vec<Value> = st
-        .all(resource)
+/// A page of `resource`'s objects that `keep` takes, with Open Klant's `count`, `next` and
+/// `previous` (URLs with `page`, 1-based, as Django REST framework's page number pagination).
+fn list(
+    base: &str,
+    uri: &Uri,
+    st: &State,
+    resource: &str,
+    keep: impl Fn(&Value) -> bool,
+) -> Response {
+    let found: Vec<&Value> = st.all(resource).iter().filter(|o| keep(o)).collect();
+    let size = st.page_size.unwrap_or(100);
+    let pairs: Vec<(String, String)> =
+        form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let page = pairs
         .iter()
-        .filter(|o| keep(o))
-        .cloned()
+        .find(|(k, _)| k == "page")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let link = |n: usize| {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        q.extend_pairs(pairs.iter().filter(|(k, _)| k != "page"));
+        q.append_pair("page", &n.to_string());
+        json!(format!("{base}{}?{}", uri.path(), q.finish()))
+    };
+    let results: Vec<Value> = found
+        .iter()
+        .skip((page - 1) * size)
+        .take(size)
+        .map(|o| (*o).clone())
         .collect();
+    let next = if page * size < found.len() {
+        link(page + 1)
+    } else {
+        Value::Null
+    };
+    let previous = if page > 1 {
+        link(page - 1)
+    } else {
+        Value::Null
+    };
     API.json(
         StatusCode::OK,
-        json!({"count": found.len(), "next": null, "previous": null, "results": found}),
+        json!({"count": found.len(), "next": next, "previous": previous, "results": results}),
     )
 }
 

@@ -37,6 +37,7 @@ fn zgw_settings(oz: &FakeOpenZaak) -> webcare_desk::zgw::ZgwSettings {
         rsin: RSIN.into(),
         vertrouwelijkheid: "zaakvertrouwelijk".into(),
         zaaktypen: [("default".to_owned(), c.zaaktype.clone())].into(),
+        zaaktypen_per_kind: Default::default(),
         // Looked up in the fake's Catalogi API by the zaaktype, as a municipality may leave them.
         statustypen: None,
         resultaattype: c.resultaattype.clone(),
