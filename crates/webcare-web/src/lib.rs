@@ -30,6 +30,7 @@ mod session;
 mod sla_page;
 mod tokens_page;
 mod webhooks_page;
+mod zaaksysteem_page;
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
@@ -159,6 +160,14 @@ pub fn router_with_oidc(app: AppState, oidc: Option<oidc_login::WebOidcSettings>
         .route(
             "/beheer/kalenders/{id}",
             get(calendars_page::page).post(calendars_page::update),
+        )
+        .route(
+            "/beheer/zaaksysteem",
+            get(zaaksysteem_page::page).post(zaaksysteem_page::save),
+        )
+        .route(
+            "/beheer/zaaksysteem/abonnement",
+            post(zaaksysteem_page::register),
         )
         .route(
             "/beheer/kostenmodel",

@@ -18,6 +18,7 @@ mod routing;
 mod themes;
 mod tokens;
 mod webhooks;
+mod zaaksysteem;
 
 use crate::agent::{account_for_team, citizen_message, department, user};
 use serde_json::json;
