@@ -12,6 +12,7 @@
 pub mod assets;
 mod calendars_page;
 mod canned_page;
+mod case_links;
 mod channel_settings;
 mod channels_page;
 mod contact_page;

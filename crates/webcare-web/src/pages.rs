@@ -584,6 +584,8 @@ struct CasePage {
     reply_id: Uuid,
     values: HashMap<String, String>,
     errors: Errors,
+    /// The zaak and the Open Klant registrations.
+    links: crate::case_links::Links,
 }
 
 impl CasePage {
@@ -696,6 +698,7 @@ async fn case_view_inner(
         store.get_channel_account(c.channel_account_id),
     )?;
     let sla = store.case_clock_views(id, Utc::now()).await?;
+    let links = crate::case_links::of(&web.app, p, id).await?;
     let departments = store.list_departments(None, 200).await?.items;
     let dept_names: HashMap<Uuid, String> =
         departments.iter().map(|d| (d.id, d.name.clone())).collect();
@@ -861,6 +864,7 @@ async fn case_view_inner(
             fields: errors.fields,
             general: errors.general,
         },
+        links,
     };
     let status = if page.errors.form.is_empty() {
         StatusCode::OK

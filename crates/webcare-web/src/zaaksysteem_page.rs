@@ -6,6 +6,7 @@
 //! Beside the form: the abonnement at Open Notificaties with a button to register it, and the Open
 //! Klant configuration as read-only facts (never its token).
 
+use crate::format;
 use crate::pages::{api_error_page, render, Layout};
 use crate::routing_page::{get, Fields};
 use crate::session::WebUser;
@@ -15,8 +16,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use chrono::{DateTime, Utc};
-use chrono_tz::Europe::Amsterdam;
 use std::collections::{BTreeMap, HashMap};
 use webcare_api::auth::{roles, Authorized};
 use webcare_desk::zgw_admin::{
@@ -119,12 +118,6 @@ struct OpenKlant {
     actoren: Vec<(String, String)>,
 }
 
-fn when(t: DateTime<Utc>) -> String {
-    t.with_timezone(&Amsterdam)
-        .format("%d-%m-%Y %H:%M")
-        .to_string()
-}
-
 /// The form's values for the settings in force.
 fn form_of(v: &ZgwSettingsView) -> Fields {
     let s = |o: &Option<String>| o.clone().unwrap_or_default();
@@ -220,7 +213,7 @@ fn source(v: &ZgwSettingsView) -> String {
             "Ingesteld op deze pagina of via de API (versie {}{}{}).",
             v.version,
             v.updated_at
-                .map(|t| format!(", {}", when(t)))
+                .map(|t| format!(", {}", format::datetime(t)))
                 .unwrap_or_default(),
             v.updated_by
                 .as_ref()
@@ -261,7 +254,10 @@ async fn page_of(
         vertrouwelijkheid: VERTROUWELIJKHEID.to_vec(),
         rows,
         zaaktypen_error: errors.get("zaaktypen").cloned().unwrap_or_default(),
-        registered_at: abonnement.registered_at.map(when).unwrap_or_default(),
+        registered_at: abonnement
+            .registered_at
+            .map(format::datetime)
+            .unwrap_or_default(),
         abonnement,
         openklant: web.app.openklant.as_ref().map(|o| OpenKlant {
             url: o.url.clone(),
