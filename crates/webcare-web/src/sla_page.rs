@@ -266,7 +266,7 @@ impl Kind for PolicyRow {
         // A version still to come keeps its own date; else a change applies from now.
         let from = Some(p.effective_from)
             .filter(|t| *t > Utc::now())
-            .map(|t| t.with_timezone(&Amsterdam).date_naive().to_string());
+            .map(|t| crate::format::date_input(t.with_timezone(&Amsterdam).date_naive()));
         let counting = match p.minutes_kind {
             MinutesKind::Business => "business",
             MinutesKind::Calendar => "calendar",
