@@ -99,8 +99,9 @@ pub fn date_input(d: NaiveDate) -> String {
 /// `2026-12-24` (links and older forms).
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
     let s = s.trim();
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Some(d);
+    // `%Y` alone would read `04-12-26` as the year 4.
+    if s.split('-').next().is_some_and(|y| y.len() == 4) {
+        return NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
     }
     let dutch = s.replace(['/', '.'], "-");
     let mut parts = dutch.split('-');
