@@ -43,15 +43,15 @@ mod not_configured {
 /// The desk with `[openklant]` (and `[zgw]`) pointing at the fakes, and the outbox role (which
 /// runs the Open Klant worker and sends the replies to an `api` channel's callback).
 pub struct OkApp {
-    base: String,
-    admin: String,
-    client: reqwest::Client,
-    store: Arc<dyn Store>,
-    ok: FakeOpenKlant,
-    oz: FakeOpenZaak,
-    platforms: FakePlatforms,
+    pub(crate) base: String,
+    pub(crate) admin: String,
+    pub(crate) client: reqwest::Client,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) ok: FakeOpenKlant,
+    pub(crate) oz: FakeOpenZaak,
+    pub(crate) platforms: FakePlatforms,
     /// The actor of the department "Stadsbeheer" in Open Klant.
-    actor: String,
+    pub(crate) actor: String,
     /// The configuration, for a second node on the same database.
     cfg: webcare::config::Config,
     _app: webcare::app::App,
@@ -108,7 +108,12 @@ impl OkApp {
         })
     }
 
-    async fn json(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut r = self
             .client
             .request(method, format!("{}{path}", self.base))
@@ -122,7 +127,7 @@ impl OkApp {
     }
 
     /// An `api` channel account whose replies go to the fake platforms' callback.
-    async fn account(&self) -> String {
+    pub(crate) async fn account(&self) -> String {
         let (s, acc) = self
             .json(
                 reqwest::Method::POST,
@@ -137,7 +142,7 @@ impl OkApp {
     }
 
     /// A citizen's private message on `account`; answers its case id.
-    async fn message(&self, account: &str, pmid: &str, text: &str) -> String {
+    pub(crate) async fn message(&self, account: &str, pmid: &str, text: &str) -> String {
         self.message_as(account, pmid, text, "private").await
     }
 
@@ -157,7 +162,7 @@ impl OkApp {
         m["caseId"].as_str().unwrap().to_owned()
     }
 
-    async fn department(&self, name: &str) -> Value {
+    pub(crate) async fn department(&self, name: &str) -> Value {
         let (s, d) = self
             .json(
                 reqwest::Method::POST,
@@ -169,7 +174,7 @@ impl OkApp {
         d
     }
 
-    async fn forward(&self, case: &str, department: &Value) {
+    pub(crate) async fn forward(&self, case: &str, department: &Value) {
         let (s, f) = self
             .json(
                 reqwest::Method::POST,
@@ -181,7 +186,7 @@ impl OkApp {
     }
 
     /// Polls the case's Open Klant jobs until there are `n` and none is pending.
-    async fn settled(&self, case: &str, n: usize) -> Vec<KlantcontactJob> {
+    pub(crate) async fn settled(&self, case: &str, n: usize) -> Vec<KlantcontactJob> {
         let id = case.parse().unwrap();
         let mut last = Vec::new();
         for _ in 0..600 {

@@ -276,3 +276,59 @@ fn poll<'a>(
         cfg,
     }
 }
+
+mod disabled {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_a_disabled_account_is_not_polled() {
+        super::a_disabled_account_is_not_polled(super::Backend::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_a_disabled_account_is_not_polled() {
+        super::a_disabled_account_is_not_polled(super::Backend::Postgres).await
+    }
+}
+
+/// The poller's loop skips an account an admin switched off, and takes it up again once it is
+/// switched on.
+async fn a_disabled_account_is_not_polled(backend: Backend) {
+    let Some(app) = ConnApp::spawn_with(backend, None).await else {
+        return;
+    };
+    let id = app.account("x", X_ME).await.parse().unwrap();
+    let off = webcare_store::records::ChannelAccountPatch {
+        enabled: Some(false),
+        ..Default::default()
+    };
+    app.store.update_channel_account(id, off).await.unwrap();
+    app.fakes.x_set_user(X_ME);
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let cfg = PollerConfig {
+        tick: std::time::Duration::from_millis(50),
+        ..Default::default()
+    };
+    let run = tokio::spawn(webcare_workers::x_poller::run(
+        app.store.clone(),
+        webcare_desk::Ingestor::start(app.store.clone(), 1, 64),
+        reqwest::Client::new(),
+        cfg,
+        cancel.clone(),
+    ));
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert!(app.fakes.requests_to("GET", "/mentions").is_empty());
+    let on = webcare_store::records::ChannelAccountPatch {
+        enabled: Some(true),
+        ..Default::default()
+    };
+    app.store.update_channel_account(id, on).await.unwrap();
+    let mut polled = false;
+    for _ in 0..100 {
+        polled = !app.fakes.requests_to("GET", "/mentions").is_empty();
+        if polled {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    cancel.cancel();
+    run.await.unwrap();
+    assert!(polled, "switched on again, the account is polled");
+}

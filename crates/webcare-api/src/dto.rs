@@ -324,6 +324,9 @@ pub struct ChannelAccount {
     pub out_of_hours_reply: webcare_desk::auto_reply::OutOfHoursReply,
     /// The satisfaction survey after resolving (off by default).
     pub survey: webcare_domain::survey::SurveySettings,
+    /// Off: not polled and replies through it are refused (409); deliveries its platform
+    /// pushes are still acknowledged and become cases.
+    pub enabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -345,6 +348,7 @@ impl From<rec::ChannelAccount> for ChannelAccount {
             delete_check_interval_seconds: setting("deleteCheckIntervalSeconds"),
             out_of_hours_reply: webcare_desk::auto_reply::OutOfHoursReply::of(&a.settings),
             survey: webcare_desk::channel_accounts::survey_of(&a.settings),
+            enabled: a.enabled,
             created_at: a.created_at,
             updated_at: a.updated_at,
         }

@@ -93,6 +93,9 @@ pub struct AccountChange {
     pub out_of_hours_reply: Option<OutOfHoursReply>,
     /// Replaces the satisfaction survey setting as a whole.
     pub survey: Option<SurveySettings>,
+    /// `false` switches the account off: it is not polled and replies through it are refused;
+    /// deliveries its platform pushes still become cases. `true` switches it on again.
+    pub enabled: Option<bool>,
     // When the editor's copy was last changed (a form; never in a JSON body): a later change
     // makes this one a conflict, so an edit made on an out-of-date page never overwrites a
     // newer one.
@@ -343,6 +346,7 @@ impl AccountChange {
             calendar_id: self.calendar_id,
             default_team: self.default_team,
             settings: (!settings.is_empty()).then_some(settings),
+            enabled: self.enabled,
         })
     }
 }

@@ -349,8 +349,15 @@ pub async fn create_reply(
 }
 
 /// Whether replies on `account` have a way out (an `api` account needs a `callbackUrl`, a
-/// platform account its send credential).
+/// platform account its send credential) and the account is switched on.
 pub(crate) fn deliverable(account: &ChannelAccount) -> DeskResult<()> {
+    if !account.enabled {
+        return Err(DeskError::Conflict(
+            "the case's channel account is disabled; an admin must enable it before replies \
+             can be sent through it"
+                .into(),
+        ));
+    }
     delivery_route(account.kind, account.callback_url.as_deref(), |k| {
         account.credentials.get(k)
     })

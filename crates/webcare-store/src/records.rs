@@ -50,6 +50,8 @@ pub struct ChannelAccount {
     pub settings: AccountSettings,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Off: not polled and nothing sent through it; pushed deliveries still become cases.
+    pub enabled: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +97,7 @@ pub struct ChannelAccountPatch {
     pub calendar_id: Option<Option<Uuid>>,
     pub default_team: Option<Option<String>>,
     pub settings: Option<AccountSettings>,
+    pub enabled: Option<bool>,
 }
 
 // The API shows it as it is (`IdentityDto`).

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use webcare_domain::inbound::{Attachment, Author};
 
 pub(crate) const ACCOUNT_COLS: &str = "id, kind, name, external_id, api_base_url, credentials, \
-    callback_url, calendar_id, default_team, settings, created_at, updated_at";
+    callback_url, calendar_id, default_team, settings, created_at, updated_at, enabled";
 
 pub(crate) const CASE_COLS: &str = "id, channel_account_id, contact_id, status, priority, team, \
     assignee, department_id, theme, kind, target_group, labels, zaak_url, first_message_at, \
@@ -44,6 +44,7 @@ pub(crate) struct AccountRow {
     settings: Json<AccountSettings>,
     created_at: i64,
     updated_at: i64,
+    enabled: bool,
 }
 
 impl TryFrom<AccountRow> for ChannelAccount {
@@ -62,6 +63,7 @@ impl TryFrom<AccountRow> for ChannelAccount {
             settings: r.settings.0,
             created_at: from_ms(r.created_at),
             updated_at: from_ms(r.updated_at),
+            enabled: r.enabled,
         })
     }
 }
@@ -268,7 +270,7 @@ impl<S: SqlCore> ChannelAccounts for S {
         let now = to_ms(Utc::now());
         let sql = format!(
             "INSERT INTO channel_accounts ({ACCOUNT_COLS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {ACCOUNT_COLS}"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, TRUE) RETURNING {ACCOUNT_COLS}"
         );
         let row: AccountRow = query(&sql)
             .bind(Uuid::now_v7())
@@ -354,10 +356,13 @@ impl<S: SqlCore> ChannelAccounts for S {
         if let Some(v) = patch.credentials {
             a.credentials.0.extend(v.0);
         }
+        if let Some(v) = patch.enabled {
+            a.enabled = v;
+        }
         let sql = format!(
             "UPDATE channel_accounts SET name = $2, external_id = $3, api_base_url = $4, \
              credentials = $5, callback_url = $6, calendar_id = $7, default_team = $8, \
-             settings = $9, updated_at = $10 WHERE id = $1 RETURNING {ACCOUNT_COLS}"
+             settings = $9, updated_at = $10, enabled = $11 WHERE id = $1 RETURNING {ACCOUNT_COLS}"
         );
         let row: AccountRow = query(&sql)
             .bind(id)
@@ -370,6 +375,7 @@ impl<S: SqlCore> ChannelAccounts for S {
             .bind(&a.default_team)
             .bind(json(&a.settings))
             .bind(to_ms(Utc::now()))
+            .bind(a.enabled)
             .fetch_one(&mut tx)
             .await
             .map_err(|e| {

@@ -404,10 +404,8 @@ pub(crate) fn effective_from(
     let refuse = |why: &str| DeskError::invalid("vanaf", "form", why);
     match get(f, "vanaf").trim() {
         "" => Ok(now),
-        v => match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
-            Err(_) => Err(refuse(
-                "Schrijf de datum als JJJJ-MM-DD, bijvoorbeeld 2026-12-24.",
-            )),
+        v => match crate::format::parse_date(v).ok_or(()) {
+            Err(()) => Err(refuse(crate::format::DATE_HINT)),
             Ok(d) if d < today => Err(refuse(
                 "Kies vandaag of een latere datum: wat al voorbij is, blijft zoals het was.",
             )),

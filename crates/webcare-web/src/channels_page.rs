@@ -3,8 +3,10 @@
 //! calls (`webcare_desk::channel_accounts`). Secrets are write-only: the page says only whether
 //! each is set, a password box left empty keeps the stored one. The page is the Beheer list
 //! template (`people_page`); an edit carries the account's `updatedAt`, so a stale form is a
-//! conflict.
+//! conflict. Switching an account off, its URLs, X's poll intervals, the out-of-hours reply and
+//! the survey are the settings inputs (`channel_settings`).
 
+use crate::channel_settings::{self, optional, INPUTS as SETTINGS};
 use crate::format;
 use crate::people_page::Kind;
 use crate::routing_page::{get, Fields};
@@ -79,10 +81,6 @@ fn secrets(f: &Fields) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn optional(v: &str) -> Option<String> {
-    Some(v.trim()).filter(|v| !v.is_empty()).map(str::to_owned)
-}
-
 fn calendar_id(f: &Fields) -> DeskResult<Option<Uuid>> {
     match get(f, "kalender") {
         "" => Ok(None),
@@ -112,6 +110,7 @@ impl Kind for AccountRow {
         "Team",
         "Status",
         "Geheimen",
+        "Instellingen",
     ];
     const INPUTS: &'static [(&'static str, &'static str, &'static str)] = &[
         ("platform", "Platform (vast na het aanmaken)", "select"),
@@ -131,6 +130,21 @@ impl Kind for AccountRow {
         (SECRETS[5].0, SECRETS[5].1, "password"),
         (SECRETS[6].0, SECRETS[6].1, "password"),
         (SECRETS[7].0, SECRETS[7].1, "password"),
+        SETTINGS[0],
+        SETTINGS[1],
+        SETTINGS[2],
+        SETTINGS[3],
+        SETTINGS[4],
+        SETTINGS[5],
+        SETTINGS[6],
+        SETTINGS[7],
+        SETTINGS[8],
+        SETTINGS[9],
+        SETTINGS[10],
+        SETTINGS[11],
+        SETTINGS[12],
+        SETTINGS[13],
+        SETTINGS[14],
     ];
 
     async fn list(web: &WebState) -> DeskResult<Vec<Self>> {
@@ -175,14 +189,20 @@ impl Kind for AccountRow {
             a.external_id.clone(),
             self.calendar.clone(),
             a.default_team.clone().unwrap_or_else(|| "geen".into()),
-            if ready(a) { "gereed" } else { "onvolledig" }.to_owned(),
+            match (a.enabled, ready(a)) {
+                (false, _) => "uitgeschakeld",
+                (true, true) => "gereed",
+                (true, false) => "onvolledig",
+            }
+            .to_owned(),
             secrets.join("\n"),
+            channel_settings::summary(a),
         ]
     }
 
     fn fields(&self) -> Fields {
         let a = &self.account;
-        vec![
+        let mut f: Fields = vec![
             ("platform".into(), a.kind.as_str().to_owned()),
             ("naam".into(), a.name.clone()),
             ("extern".into(), a.external_id.clone()),
@@ -192,10 +212,15 @@ impl Kind for AccountRow {
             ),
             ("team".into(), a.default_team.clone().unwrap_or_default()),
             ("versie".into(), stamp(a.updated_at)),
-        ]
+        ];
+        f.extend(channel_settings::fields(a));
+        f
     }
 
     async fn options(web: &WebState, key: &str) -> DeskResult<Vec<(String, String)>> {
+        if let Some(o) = channel_settings::options(key) {
+            return Ok(o);
+        }
         let none = |label: &str| (String::new(), label.to_owned());
         Ok(match key {
             "platform" => ChannelKind::ALL
@@ -221,10 +246,11 @@ impl Kind for AccountRow {
             "kalender" | "calendarId" => "kalender",
             "platform" | "kind" => "platform",
             "credentials" => "consumerKey",
-            n => n
-                .strip_prefix("credentials.")
-                .and_then(|k| SECRETS.iter().find(|(s, _)| *s == k))
-                .map_or("naam", |(s, _)| s),
+            n => channel_settings::field_of(n).unwrap_or_else(|| {
+                n.strip_prefix("credentials.")
+                    .and_then(|k| SECRETS.iter().find(|(s, _)| *s == k))
+                    .map_or("naam", |(s, _)| s)
+            }),
         }
     }
 
@@ -237,6 +263,7 @@ impl Kind for AccountRow {
 
     async fn save(web: &WebState, p: &Principal, id: Option<Uuid>, f: &Fields) -> DeskResult<()> {
         let creds = secrets(f);
+        let set = channel_settings::read(f)?;
         match id {
             None => {
                 let kind = get(f, "platform")
@@ -246,17 +273,25 @@ impl Kind for AccountRow {
                     kind,
                     name: get(f, "naam").to_owned(),
                     external_id: get(f, "extern").trim().to_owned(),
-                    api_base_url: None,
+                    api_base_url: set.api_base_url,
                     credentials: creds,
-                    callback_url: None,
+                    callback_url: set.callback_url,
                     calendar_id: calendar_id(f)?,
                     default_team: optional(get(f, "team")),
-                    poll_interval_seconds: None,
-                    delete_check_interval_seconds: None,
-                    out_of_hours_reply: None,
-                    survey: None,
+                    poll_interval_seconds: set.poll_interval_seconds,
+                    delete_check_interval_seconds: set.delete_check_interval_seconds,
+                    out_of_hours_reply: Some(set.out_of_hours_reply),
+                    survey: Some(set.survey),
                 };
-                channel_accounts::create_account(&web.app, p, new).await?;
+                let made = channel_accounts::create_account(&web.app, p, new).await?;
+                // An account is made switched on; one made "off" is switched off at once.
+                if !set.enabled {
+                    let off = AccountChange {
+                        enabled: Some(false),
+                        ..Default::default()
+                    };
+                    channel_accounts::update_account(&web.app, p, made.id, off).await?;
+                }
             }
             Some(id) => {
                 let change = AccountChange {
@@ -265,10 +300,16 @@ impl Kind for AccountRow {
                     credentials: (!creds.is_empty()).then_some(creds),
                     calendar_id: Some(calendar_id(f)?),
                     default_team: Some(optional(get(f, "team"))),
+                    api_base_url: Some(set.api_base_url),
+                    callback_url: Some(set.callback_url),
+                    poll_interval_seconds: set.poll_interval_seconds,
+                    delete_check_interval_seconds: set.delete_check_interval_seconds,
+                    out_of_hours_reply: Some(set.out_of_hours_reply),
+                    survey: Some(set.survey),
+                    enabled: Some(set.enabled),
                     seen: DateTime::parse_from_rfc3339(get(f, "versie"))
                         .ok()
                         .map(|t| t.with_timezone(&Utc)),
-                    ..Default::default()
                 };
                 channel_accounts::update_account(&web.app, p, id, change).await?;
             }

@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use chrono_tz::Europe::Amsterdam;
 use std::collections::HashMap;
 use webcare_api::auth::{roles, Authorized};
@@ -299,7 +299,7 @@ pub async fn save(State(web): State<WebState>, user: WebUser, Form(f): Form<Fiel
     let today = Utc::now().with_timezone(&Amsterdam).date_naive();
     let effective_from = match page.from.trim() {
         "" => None,
-        d => match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+        d => match crate::format::parse_date(d).ok_or(()) {
             Ok(d) if d < today => {
                 page.from_error = "Kies vandaag of een latere datum.".into();
                 bad = true;

@@ -1,9 +1,9 @@
 //! Dutch texts for what the desk stores: dates and times in Europe/Amsterdam, durations, status
 //! and channel names.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Europe::Amsterdam;
-use webcare_domain::{CaseStatus, ChannelKind};
+use webcare_domain::{CaseKind, CaseStatus, ChannelKind};
 
 /// `06-12-2026 21:30` in Amsterdam time.
 pub fn datetime(t: DateTime<Utc>) -> String {
@@ -35,6 +35,17 @@ pub fn status(s: CaseStatus) -> &'static str {
         CaseStatus::Forwarded => "Doorgezet",
         CaseStatus::Resolved => "Afgehandeld",
         CaseStatus::Closed => "Gesloten",
+    }
+}
+
+/// A case's kind (rubriek) in Dutch, lower case as in a sentence.
+pub fn kind(k: CaseKind) -> &'static str {
+    match k {
+        CaseKind::Vraag => "vraag",
+        CaseKind::Melding => "melding",
+        CaseKind::Klacht => "klacht",
+        CaseKind::Compliment => "compliment",
+        CaseKind::Overig => "overig",
     }
 }
 
@@ -89,6 +100,44 @@ pub fn invalid_param(code: &str, reason: &str) -> String {
     }
 }
 
+/// The hint under every date field.
+pub const DATE_HINT: &str = "Schrijf de datum als dd-mm-jjjj, bijvoorbeeld 24-12-2026.";
+
+/// A date as a form shows it: `24-12-2026` (dd-mm-jjjj). Date fields are text inputs in this
+/// format rather than `type="date"`, whose picker follows the browser's locale (mm/dd/yyyy in
+/// an English Chromium), so a Dutch user always reads and types one unambiguous format.
+pub fn date_input(d: NaiveDate) -> String {
+    d.format("%d-%m-%Y").to_string()
+}
+
+/// A date typed in a form: `24-12-2026`, `4-1-2027` (dd-mm-jjjj, also with `/` or `.`), or
+/// `2026-12-24` (links and older forms).
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    // `%Y` alone would read `04-12-26` as the year 4.
+    if s.split('-').next().is_some_and(|y| y.len() == 4) {
+        return NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+    }
+    let dutch = s.replace(['/', '.'], "-");
+    let mut parts = dutch.split('-');
+    let (d, m, y) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || y.len() != 4 {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
+}
+
+/// A date from a form or a link for a use case that takes `2026-12-24`: an unreadable one is
+/// passed on as typed, so the use case refuses it by name.
+pub fn iso_date(s: &str) -> String {
+    parse_date(s).map_or_else(|| s.to_owned(), |d| d.to_string())
+}
+
+/// A `2026-12-24` date (as the use cases give it) as a form shows it; anything else as it is.
+pub fn shown_date(iso: &str) -> String {
+    parse_date(iso).map_or_else(|| iso.to_owned(), date_input)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +158,36 @@ mod tests {
         assert_eq!(duration(Duration::seconds(20)), "< 1 min");
         assert_eq!(invalid_param("required", "x"), "Vul dit veld in.");
         assert_eq!(invalid_param("odd", "as the API says"), "as the API says");
+    }
+
+    #[test]
+    fn dates_are_typed_and_shown_dd_mm_jjjj() {
+        let d = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        for typed in [
+            "04-12-2026",
+            "4-12-2026",
+            "4/12/2026",
+            "04.12.2026",
+            " 2026-12-04 ",
+        ] {
+            assert_eq!(parse_date(typed), Some(d), "{typed}");
+        }
+        for bad in [
+            "12/32/2026",
+            "04-12-26",
+            "2026",
+            "",
+            "4-12-2026-1",
+            "31-02-2026",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
+        assert_eq!(date_input(d), "04-12-2026");
+        assert_eq!(
+            (iso_date("4-12-2026"), iso_date("gisteren")),
+            ("2026-12-04".into(), "gisteren".into())
+        );
+        assert_eq!(shown_date("2026-12-04"), "04-12-2026");
     }
 
     #[test]

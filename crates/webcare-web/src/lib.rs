@@ -12,6 +12,8 @@
 pub mod assets;
 mod calendars_page;
 mod canned_page;
+mod case_links;
+mod channel_settings;
 mod channels_page;
 mod contact_page;
 mod cost_model_page;
@@ -30,6 +32,7 @@ mod sla_page;
 mod themes_page;
 mod tokens_page;
 mod webhooks_page;
+mod zaaksysteem_page;
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
@@ -159,6 +162,14 @@ pub fn router_with_oidc(app: AppState, oidc: Option<oidc_login::WebOidcSettings>
         .route(
             "/beheer/kalenders/{id}",
             get(calendars_page::page).post(calendars_page::update),
+        )
+        .route(
+            "/beheer/zaaksysteem",
+            get(zaaksysteem_page::page).post(zaaksysteem_page::save),
+        )
+        .route(
+            "/beheer/zaaksysteem/abonnement",
+            post(zaaksysteem_page::register),
         )
         .route(
             "/beheer/kostenmodel",

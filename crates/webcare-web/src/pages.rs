@@ -603,6 +603,8 @@ struct CasePage {
     reply_id: Uuid,
     values: HashMap<String, String>,
     errors: Errors,
+    /// The zaak and the Open Klant registrations.
+    links: crate::case_links::Links,
 }
 
 impl CasePage {
@@ -716,6 +718,7 @@ async fn case_view_inner(
     )?;
     let sla = store.case_clock_views(id, Utc::now()).await?;
     let (_, lists) = webcare_desk::classification::current(&web.app).await?;
+    let links = crate::case_links::of(&web.app, p, id).await?;
     let departments = store.list_departments(None, 200).await?.items;
     let dept_names: HashMap<Uuid, String> =
         departments.iter().map(|d| (d.id, d.name.clone())).collect();
@@ -885,6 +888,7 @@ async fn case_view_inner(
             fields: errors.fields,
             general: errors.general,
         },
+        links,
     };
     let status = if page.errors.form.is_empty() {
         StatusCode::OK

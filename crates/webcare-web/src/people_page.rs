@@ -190,6 +190,9 @@ pub(crate) async fn page<K: Kind>(
 
 /// A use case's validation message in Dutch.
 fn message(field: &str, code: &str, reason: &str) -> String {
+    if let Some(m) = crate::channel_settings::message(field, code, reason) {
+        return m;
+    }
     match code {
         "form" => reason.to_owned(),
         "required" if field == "afdeling" => {

@@ -3,6 +3,7 @@
 //! calls the API's report functions (`webcare_api::routes::reports`), so the page shows exactly
 //! what the API answers.
 
+use crate::format;
 use crate::pages::{api_error_page, render, user_names, Layout};
 use crate::session::WebUser;
 use crate::WebState;
@@ -177,8 +178,10 @@ fn query(f: &ReportForm) -> (ReportKind, ReportQuery) {
         .unwrap_or(ReportKind::Volume);
     let today = Utc::now().with_timezone(&Amsterdam).date_naive();
     let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
-    let to = non_empty(&f.to).unwrap_or_else(|| (today + Duration::days(1)).to_string());
-    let from = non_empty(&f.from).unwrap_or_else(|| (today - Duration::days(29)).to_string());
+    // Typed as dd-mm-jjjj; the report takes 2026-12-24.
+    let date = |v: &Option<String>| non_empty(v).map(|d| format::iso_date(&d));
+    let to = date(&f.to).unwrap_or_else(|| (today + Duration::days(1)).to_string());
+    let from = date(&f.from).unwrap_or_else(|| (today - Duration::days(29)).to_string());
     let keys: Vec<String> = [&f.groep1, &f.groep2]
         .into_iter()
         .filter_map(non_empty)
@@ -249,8 +252,8 @@ pub async fn page(
             report_label,
             Some(kind.as_str()),
         ),
-        from: q.filters.from.clone(),
-        to: q.filters.to.clone(),
+        from: format::shown_date(&q.filters.from),
+        to: format::shown_date(&q.filters.to),
         group1: group_choices(form.groep1.as_deref()),
         group2: group_choices(form.groep2.as_deref()),
         from_error: String::new(),

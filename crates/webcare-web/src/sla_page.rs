@@ -81,16 +81,6 @@ fn choice<T: std::str::FromStr>(f: &Fields, key: &str) -> DeskResult<Option<T>> 
     }
 }
 
-fn kind_label(k: CaseKind) -> &'static str {
-    match k {
-        CaseKind::Vraag => "vraag",
-        CaseKind::Melding => "melding",
-        CaseKind::Klacht => "klacht",
-        CaseKind::Compliment => "compliment",
-        CaseKind::Overig => "overig",
-    }
-}
-
 impl PolicyRow {
     /// What the version matches on, in Dutch.
     fn matches(&self) -> String {
@@ -106,7 +96,7 @@ impl PolicyRow {
             parts.push(format!("thema '{t}'"));
         }
         if let Some(k) = m.kind {
-            parts.push(format!("rubriek {}", kind_label(k)));
+            parts.push(format!("rubriek {}", format::kind(k)));
         }
         if let Some(p) = m.priority {
             parts.push(format!("prioriteit {}", priority_label(p)));
@@ -266,7 +256,7 @@ impl Kind for PolicyRow {
         // A version still to come keeps its own date; else a change applies from now.
         let from = Some(p.effective_from)
             .filter(|t| *t > Utc::now())
-            .map(|t| t.with_timezone(&Amsterdam).date_naive().to_string());
+            .map(|t| crate::format::date_input(t.with_timezone(&Amsterdam).date_naive()));
         let counting = match p.minutes_kind {
             MinutesKind::Business => "business",
             MinutesKind::Calendar => "calendar",
@@ -328,7 +318,7 @@ impl Kind for PolicyRow {
                 .chain(
                     CaseKind::ALL
                         .iter()
-                        .map(|k| (k.to_string(), kind_label(*k).to_owned())),
+                        .map(|k| (k.to_string(), format::kind(*k).to_owned())),
                 )
                 .collect(),
             "prioriteit" => any("Elke prioriteit")

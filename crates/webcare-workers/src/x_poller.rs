@@ -348,7 +348,8 @@ pub async fn run(
     loop {
         match store.accounts_of_kind(webcare_domain::ChannelKind::X).await {
             Ok(accounts) => {
-                for a in accounts {
+                // A disabled account is not polled (its API quota is not spent either).
+                for a in accounts.into_iter().filter(|a| a.enabled) {
                     let now = Utc::now();
                     let d = due.entry(a.id).or_default();
                     if d.poll_at.is_some_and(|t| t > now) {

@@ -5,6 +5,7 @@
 mod browser;
 mod calendars;
 mod canned;
+mod case_links;
 mod channels;
 mod contact;
 mod costs;
@@ -19,6 +20,7 @@ mod themes;
 mod themes_admin;
 mod tokens;
 mod webhooks;
+mod zaaksysteem;
 
 use crate::agent::{account_for_team, citizen_message, department, user};
 use serde_json::json;
@@ -88,7 +90,12 @@ pub async fn try_sign_in(base: &str, email: &str, password: &str) -> Page {
 
 impl Web {
     pub async fn sign_in(app: &TestApp, email: &str) -> Web {
-        let p = try_sign_in(&app.base, email, PASSWORD).await;
+        Web::sign_in_at(&app.base, email).await
+    }
+
+    /// Signs in at the desk at `base` (an app other than a `TestApp`).
+    pub async fn sign_in_at(base: &str, email: &str) -> Web {
+        let p = try_sign_in(base, email, PASSWORD).await;
         assert_eq!(p.status, 303, "sign in: {}", p.body);
         assert_eq!(p.location(), "/inbox");
         let set = p.headers["set-cookie"].to_str().unwrap().to_owned();
@@ -98,7 +105,7 @@ impl Web {
         );
         let cookie = set.split(';').next().unwrap().to_owned();
         let mut web = Web {
-            base: app.base.clone(),
+            base: base.to_owned(),
             client: client(),
             cookie,
             csrf: String::new(),
@@ -183,7 +190,7 @@ pub async fn desk(app: &TestApp) -> Desk {
     }
 }
 
-async fn case_json(app: &TestApp, id: &str) -> serde_json::Value {
+pub(crate) async fn case_json(app: &TestApp, id: &str) -> serde_json::Value {
     app.get(&format!("/api/v1/cases/{id}"))
         .send()
         .await

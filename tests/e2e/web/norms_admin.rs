@@ -180,7 +180,10 @@ async fn the_admin_keeps_the_sla_norms_on_the_page(app: TestApp) {
         .expect("the version in the form")
         .to_owned();
     let later = today + Days::new(3);
-    let later_s = later.to_string();
+    // Typed the Dutch way, as the hint under the field asks.
+    let later_s = later.format("%d-%m-%Y").to_string();
+    assert!(p.body.contains(r#"id="vanaf" name="vanaf" value="" inputmode="numeric" autocomplete="off" placeholder="dd-mm-jjjj" aria-describedby="vanaf-hint">"#), "{}", p.body);
+    assert!(!p.body.contains(r#"type="date""#));
     let edit = format!("{PAGE}/{id}");
     let change = with(
         &form,

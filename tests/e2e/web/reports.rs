@@ -76,6 +76,37 @@ async fn the_team_lead_reads_reports_and_downloads_csv(app: TestApp) {
     );
     assert!(p.body.contains(r#"<td class="utrecht-table__cell">–</td>"#));
 
+    // Dates are typed and shown dd-mm-jjjj (not the browser's locale), with the format as a hint.
+    let p = tessa
+        .get("/rapportages?rapport=volume&from=01-11-2026&to=1-12-2026")
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(!p.body.contains(r#"type="date""#), "{}", p.body);
+    for want in [
+        r#"id="from" name="from" inputmode="numeric" autocomplete="off" placeholder="dd-mm-jjjj" value="01-11-2026" aria-describedby="from-hint""#,
+        r#"value="01-12-2026""#,
+        r#"<p class="utrecht-form-field-description" id="from-hint">Schrijf de datum als dd-mm-jjjj, bijvoorbeeld 24-12-2026.</p>"#,
+        "zaken aangekomen van 01-11-2026 tot 01-12-2026",
+    ] {
+        assert!(p.body.contains(want), "{want}: {}", p.body);
+    }
+    let p = tessa
+        .get("/rapportages?rapport=volume&from=11/31/2026")
+        .await;
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(
+        p.body
+            .contains(r#"aria-describedby="from-hint from-error" aria-invalid="true""#),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body
+            .contains(r#"id="from-error">Vul een datum in (dd-mm-jjjj)."#),
+        "{}",
+        p.body
+    );
+
     // A bad form: 400, the Dutch message beside the field, no table.
     let p = tessa
         .get("/rapportages?rapport=volume&from=2026-02-30&to=2026-03-01")
