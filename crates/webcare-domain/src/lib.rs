@@ -24,6 +24,7 @@ pub mod status;
 pub mod survey;
 pub mod themes;
 pub mod threading;
+pub mod trend;
 pub mod urgency;
 pub mod zgw;
 

@@ -41,6 +41,9 @@ pub struct FactsQuery {
     pub q: Option<String>,
     /// Only cases forwarded to a department (a department token without a user sees those).
     pub forwarded_only: bool,
+    /// The cases that may have been open in `[from, to)` (arrived before `to` and not resolved
+    /// for good before `from`) instead of those arrived in it: the backlog reads these.
+    pub open_during: bool,
 }
 
 /// Reading report facts.
@@ -233,12 +236,23 @@ async fn page(
          COALESCE(channel_kind, (SELECT a.kind FROM channel_accounts a \
          WHERE a.id = cases.channel_account_id)) AS channel_kind, \
          channel_account_id, theme, kind, target_group, team, department_id, assignee, \
-         priority, status, resolved_at FROM cases WHERE merged_into IS NULL AND first_message_at >= ",
+         priority, status, resolved_at FROM cases WHERE merged_into IS NULL",
     );
-    page.push_bind(from)
-        .push(" AND first_message_at < ")
-        .push_bind(to)
-        .push(" AND (first_message_at > ")
+    if q.open_during {
+        // `resolved_at` is the last resolution: a case resolved (or closed) before `from` and
+        // not reopened since was not open in the period.
+        page.push(" AND first_message_at < ")
+            .push_bind(to)
+            .push(" AND (status NOT IN ('resolved', 'closed') OR resolved_at IS NULL OR resolved_at >= ")
+            .push_bind(from)
+            .push(")");
+    } else {
+        page.push(" AND first_message_at >= ")
+            .push_bind(from)
+            .push(" AND first_message_at < ")
+            .push_bind(to);
+    }
+    page.push(" AND (first_message_at > ")
         .push_bind(after_at)
         .push(" OR (first_message_at = ")
         .push_bind(after_at)
@@ -351,6 +365,11 @@ async fn page(
             };
             if let Some(runs) = clocks.get(&c.id) {
                 f.apply_clocks(runs);
+            }
+            if f.open.is_empty() {
+                // No resolution clock (a policy without a resolution norm): open from arrival
+                // to the last resolution.
+                f.open = vec![(f.arrival, c.resolved_at.map(from_ms))];
             }
             CaseExport {
                 facts: f,
