@@ -85,6 +85,22 @@ pub fn boundaries(
     out
 }
 
+/// `rows` by key (taken out of `rows`; put back in key order with `into_values`).
+fn keyed(rows: &mut Vec<Row>) -> BTreeMap<Vec<String>, Row> {
+    std::mem::take(rows)
+        .into_iter()
+        .map(|r| (r.key.clone(), r))
+        .collect()
+}
+
+/// The row of group `k`, added (no cases) when the group had none.
+fn row_of<'m>(rows: &'m mut BTreeMap<Vec<String>, Row>, k: &[String]) -> &'m mut Row {
+    rows.entry(k.to_vec()).or_insert_with(|| Row {
+        key: k.to_vec(),
+        ..Row::default()
+    })
+}
+
 /// Counts the backlog into `rows` (adding rows for groups with no arrivals): per row, the cases of
 /// `open` (any case that may have been open in the period) open at the start and the end of the
 /// row's interval, and at `at` when given and no calendar key groups. Nothing when a cyclic key
@@ -136,15 +152,9 @@ pub fn backlog<'a>(
             }
         }
     }
-    let mut by_key: BTreeMap<Vec<String>, Row> = std::mem::take(rows)
-        .into_iter()
-        .map(|r| (r.key.clone(), r))
-        .collect();
+    let mut by_key = keyed(rows);
     for (k, (start, end, at_n)) in counts {
-        let r = by_key.entry(k.clone()).or_insert_with(|| Row {
-            key: k,
-            ..Row::default()
-        });
+        let r = row_of(&mut by_key, &k);
         r.backlog_start = Some(start);
         r.backlog_end = Some(end);
         r.backlog_at = at.map(|_| at_n);
@@ -222,18 +232,9 @@ pub fn previous<'a>(
         }
         return;
     }
-    let mut by_key: BTreeMap<Vec<String>, Row> = std::mem::take(rows)
-        .into_iter()
-        .map(|r| (r.key.clone(), r))
-        .collect();
+    let mut by_key = keyed(rows);
     for (k, n) in &counts {
-        by_key
-            .entry(k.clone())
-            .or_insert_with(|| Row {
-                key: k.clone(),
-                ..Row::default()
-            })
-            .previous_cases = Some(*n);
+        row_of(&mut by_key, k).previous_cases = Some(*n);
     }
     *rows = by_key.into_values().collect();
     for r in rows.iter_mut() {
