@@ -92,6 +92,8 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(reports::costs_csv))
         .routes(routes!(reports::satisfaction))
         .routes(routes!(reports::satisfaction_csv))
+        .routes(routes!(survey_comments::comments_report))
+        .routes(routes!(survey_comments::comments_report_csv))
         .routes(routes!(cost_model::get_model, cost_model::put_model))
         .routes(routes!(themes::accuracy))
         .routes(routes!(reports::cases))

@@ -22,6 +22,7 @@ pub mod routing;
 pub mod sla;
 pub mod status;
 pub mod survey;
+pub mod survey_comments;
 pub mod themes;
 pub mod threading;
 pub mod trend;

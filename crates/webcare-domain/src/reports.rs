@@ -58,6 +58,8 @@ pub struct CaseFacts {
     pub open: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>,
     /// The satisfaction survey sent on the case (issue 16), with its score once answered.
     pub survey: Option<(crate::survey::SurveyKind, Option<u8>)>,
+    /// What the citizen wrote beside the score, and when the answer came (issue 16).
+    pub survey_comment: Option<(String, DateTime<Utc>)>,
 }
 
 /// One stored run of a case's SLA clock, as the reports read it.
@@ -562,6 +564,7 @@ mod tests {
             forwarded: false,
             open: vec![],
             survey: None,
+            survey_comment: None,
         }
     }
 

@@ -219,6 +219,8 @@ struct SurveyFactRow {
     case_id: Uuid,
     kind: String,
     score: Option<i64>,
+    comment: Option<String>,
+    answered_at: Option<i64>,
 }
 
 async fn page(
@@ -321,21 +323,24 @@ async fn page(
             .map(|r| r.case_id)
             .collect();
 
-    // The surveys that went out (issue 16), with their scores once answered.
+    // The surveys that went out (issue 16), with their scores and comments once answered.
     let surveyed: Vec<SurveyFactRow> = of_page(
-        "SELECT case_id, kind, score FROM (SELECT s.case_id, s.kind, s.score FROM case_surveys s \
+        "SELECT case_id, kind, score, comment, answered_at FROM (SELECT s.case_id, s.kind, \
+         s.score, s.comment, s.answered_at FROM case_surveys s \
          JOIN outbox_replies r ON r.id = s.reply_id WHERE r.sent_at IS NOT NULL) sv",
         "",
     )
     .fetch_all(db.read())
     .await?;
-    let surveys: HashMap<Uuid, (SurveyKind, Option<u8>)> = surveyed
+    type SurveyFact = ((SurveyKind, Option<u8>), Option<(String, DateTime<Utc>)>);
+    let surveys: HashMap<Uuid, SurveyFact> = surveyed
         .into_iter()
         .filter_map(|r| {
             let kind = SurveyKind::parse(&r.kind)?;
+            let comment = r.comment.zip(r.answered_at.map(from_ms));
             Some((
                 r.case_id,
-                (kind, r.score.and_then(|s| u8::try_from(s).ok())),
+                ((kind, r.score.and_then(|s| u8::try_from(s).ok())), comment),
             ))
         })
         .collect();
@@ -359,7 +364,8 @@ async fn page(
                 messages_in,
                 messages_out,
                 forwarded: forwarded.contains(&c.id),
-                survey: surveys.get(&c.id).copied(),
+                survey: surveys.get(&c.id).map(|s| s.0),
+                survey_comment: surveys.get(&c.id).and_then(|s| s.1.clone()),
                 // The clock figures, from the runs below.
                 ..CaseFacts::default()
             };

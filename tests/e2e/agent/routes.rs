@@ -101,6 +101,8 @@ const POLICY: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/v1/reports/costs.csv", REPORTS),
     ("GET", "/api/v1/reports/satisfaction", REPORTS),
     ("GET", "/api/v1/reports/satisfaction.csv", REPORTS),
+    ("GET", "/api/v1/reports/satisfaction/comments", REPORTS),
+    ("GET", "/api/v1/reports/satisfaction/comments.csv", REPORTS),
     ("GET", "/api/v1/cost-model", LEAD),
     ("GET", "/api/v1/themes/suggestions/accuracy", LEAD),
     ("PUT", "/api/v1/cost-model", ADMIN),

@@ -832,7 +832,7 @@ pub fn csv_writer() -> csv::Writer<Vec<u8>> {
 
 /// The bytes written so far. Writing into a `Vec` cannot fail; an error would only leave the
 /// chunk short, never panic.
-fn csv_bytes(w: csv::Writer<Vec<u8>>) -> bytes::Bytes {
+pub(crate) fn csv_bytes(w: csv::Writer<Vec<u8>>) -> bytes::Bytes {
     bytes::Bytes::from(w.into_inner().unwrap_or_default())
 }
 
@@ -880,7 +880,7 @@ pub fn csv_response(report: Report) -> Response {
 }
 
 /// A CSV download of `body` named `filename`.
-fn csv_download(filename: &str, body: axum::body::Body) -> Response {
+pub(crate) fn csv_download(filename: &str, body: axum::body::Body) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -895,7 +895,7 @@ fn csv_download(filename: &str, body: axum::body::Body) -> Response {
 }
 
 /// Whether the client asked for CSV.
-fn wants_csv(headers: &HeaderMap) -> bool {
+pub(crate) fn wants_csv(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT)
         .iter()
