@@ -16,6 +16,7 @@ webcare_e2e::both_backends!(
     the_survey_setting_is_validated_and_a_delayed_survey_waits,
     a_survey_is_sent_once_its_answer_does_not_reopen_and_the_report_counts_it,
     public_threads_only_when_configured_and_once_per_contact_per_period,
+    a_whatsapp_survey_with_the_window_closed_and_no_template_is_skipped,
 );
 
 const PAGE: &str = "104961234567890";
@@ -60,10 +61,14 @@ async fn set_status(app: &ConnApp, case_id: &str, status: &str) {
 }
 
 fn wa_message(id: &str, text: &str) -> String {
+    wa_message_at(id, text, Utc::now())
+}
+
+fn wa_message_at(id: &str, text: &str, at: chrono::DateTime<Utc>) -> String {
     json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value":
         {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "31308001400", "phone_number_id": WA_PHONE},
         "contacts": [{"profile": {"name": "Sanne"}, "wa_id": "31612345678"}],
-        "messages": [{"from": "31612345678", "id": id, "timestamp": Utc::now().timestamp().to_string(), "type": "text", "text": {"body": text}}]}}]}]})
+        "messages": [{"from": "31612345678", "id": id, "timestamp": at.timestamp().to_string(), "type": "text", "text": {"body": text}}]}}]}]})
     .to_string()
 }
 
@@ -174,6 +179,9 @@ async fn the_survey_setting_is_validated_and_a_delayed_survey_waits(app: ConnApp
     let surveys = surveys_of(&app, &case_id).await;
     assert_eq!(surveys.len(), 1, "scheduled with the resolve");
     assert_eq!(surveys[0]["state"], "pending");
+    let on_case = &app.case(&case_id).await["survey"];
+    assert_eq!(on_case["state"], "scheduled", "{on_case}");
+    assert!(on_case["sentAt"].is_null() && on_case["score"].is_null());
     let due: chrono::DateTime<Utc> =
         serde_json::from_value(surveys[0]["nextAttemptAt"].clone()).unwrap();
     assert!(
@@ -211,6 +219,12 @@ async fn a_survey_is_sent_once_its_answer_does_not_reopen_and_the_report_counts_
     let stored = app.store.case_survey(id).await.unwrap().unwrap();
     assert_eq!(stored.score, Some(4));
     assert_eq!(stored.comment.as_deref(), Some("snel geholpen"));
+    let survey = &app.case(&case_id).await["survey"];
+    assert_eq!(survey["state"], "answered", "on the case: {survey}");
+    assert_eq!(survey["kind"], "csat");
+    assert_eq!(survey["score"], 4);
+    assert_eq!(survey["comment"], "snel geholpen");
+    assert!(survey["sentAt"].is_string() && survey["answeredAt"].is_string());
 
     // The report.
     let from = (Utc::now() - Duration::days(1)).format("%Y-%m-%d");
@@ -230,6 +244,65 @@ async fn a_survey_is_sent_once_its_answer_does_not_reopen_and_the_report_counts_
     assert_eq!(row["meanScore"], 4.0);
     assert_eq!(row["csatShare"], 1.0);
     assert!(row["nps"].is_null());
+
+    // The comment, per theme (none set: the empty group), in JSON and CSV.
+    let q = format!("from={from}&to={to}&groupBy=theme,channel");
+    let v: Value = app
+        .get(&format!("/api/v1/reports/satisfaction/comments?{q}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        v["columns"],
+        json!([
+            "theme",
+            "channel",
+            "caseId",
+            "kind",
+            "score",
+            "comment",
+            "answeredAt"
+        ])
+    );
+    assert_eq!(v["rows"].as_array().unwrap().len(), 1, "{v}");
+    let c = &v["rows"][0];
+    assert_eq!(
+        (&c["theme"], &c["channel"]),
+        (&json!(""), &json!("whatsapp"))
+    );
+    assert_eq!((&c["caseId"], &c["score"]), (&json!(case_id), &json!(4)));
+    assert_eq!(c["comment"], "snel geholpen");
+    let res = app
+        .get(&format!("/api/v1/reports/satisfaction/comments.csv?{q}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = res.text().await.unwrap();
+    let lines: Vec<&str> = csv.split("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "theme,channel,caseId,kind,score,comment,answeredAt"
+    );
+    assert!(
+        lines[1].starts_with(&format!(",whatsapp,{case_id},csat,4,snel geholpen,")),
+        "{csv}"
+    );
+    let bad = app
+        .get(&format!(
+            "/api/v1/reports/satisfaction/comments?from={from}&to={to}&groupBy=colour"
+        ))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(bad, 400).await;
 
     // A question reopens; resolved again, no second survey.
     citizen_writes(&app, "wamid.IN3", "En wanneer komt het oud papier?").await;
@@ -273,4 +346,58 @@ async fn public_threads_only_when_configured_and_once_per_contact_per_period(app
         surveys_of(&app, &c3).await.is_empty(),
         "once per contact per period"
     );
+}
+
+async fn a_whatsapp_survey_with_the_window_closed_and_no_template_is_skipped(app: ConnApp) {
+    let account = app.account("whatsapp", WA_PHONE).await;
+    let res = set_survey(&app, &account, json!({"enabled": true, "delayMinutes": 0})).await;
+    assert_eq!(res.status(), 200);
+    // The citizen wrote two days ago: the 24-hour window has closed, and there is no template.
+    let old = Utc::now() - Duration::days(2);
+    assert_eq!(
+        app.post_meta(&wa_message_at("wamid.OLD", "Is de milieustraat open?", old))
+            .await
+            .status(),
+        200
+    );
+    app.settle().await;
+    let case_id = app.cases().await[0]["id"].as_str().unwrap().to_owned();
+    resolve(&app, &case_id).await;
+
+    let mut survey = Value::Null;
+    for _ in 0..300 {
+        survey = app.case(&case_id).await["survey"].clone();
+        if survey["state"] != "scheduled" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    }
+    assert_eq!(survey["state"], "skipped", "{survey}");
+    assert_eq!(
+        survey["reason"],
+        "WhatsApp-venster gesloten en geen sjabloon"
+    );
+    assert!(survey["sentAt"].is_null() && survey["endedAt"].is_string());
+    assert!(
+        app.fakes.requests_to("POST", "/messages").is_empty(),
+        "no platform call"
+    );
+    assert!(
+        surveys_of(&app, &case_id).await.is_empty(),
+        "no failed reply"
+    );
+
+    // Counted as not sent.
+    let from = (old - Duration::days(1)).format("%Y-%m-%d");
+    let to = (Utc::now() + Duration::days(2)).format("%Y-%m-%d");
+    let v: Value = app
+        .get(&format!("/api/v1/reports/satisfaction?from={from}&to={to}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["rows"][0]["cases"], 1, "{v}");
+    assert_eq!(v["rows"][0]["surveysSent"], 0);
 }

@@ -376,4 +376,46 @@ pub struct CaseDetail {
     /// The same contact's other open cases on any channel (those the caller may see), latest
     /// activity first, at most 20.
     pub other_open_cases: Vec<Case>,
+    /// The satisfaction survey after resolving (issue 16); absent when none was scheduled.
+    pub survey: Option<CaseSurvey>,
+}
+
+/// A case's satisfaction survey and what became of it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CaseSurvey {
+    /// `scheduled` (waiting for its delay), `sent`, `answered`, `withdrawn` (the case reopened
+    /// before it went out), `skipped` (it could not be sent; see `reason`) or `failed` (the
+    /// platform refused it; see `reason`).
+    pub state: webcare_domain::survey::SurveyState,
+    /// `csat` (1-5) or `nps` (0-10).
+    pub kind: webcare_domain::survey::SurveyKind,
+    /// The citizen's score, once answered.
+    pub score: Option<u8>,
+    /// What the citizen wrote beside the score.
+    pub comment: Option<String>,
+    /// When it was scheduled (with the resolve).
+    pub scheduled_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub answered_at: Option<DateTime<Utc>>,
+    /// When it was withdrawn or skipped.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Why it was skipped (e.g. "WhatsApp-venster gesloten en geen sjabloon") or failed.
+    pub reason: Option<String>,
+}
+
+impl From<webcare_store::surveys::SurveyRecord> for CaseSurvey {
+    fn from(s: webcare_store::surveys::SurveyRecord) -> Self {
+        CaseSurvey {
+            state: s.state,
+            kind: s.kind,
+            score: s.score,
+            comment: s.comment,
+            scheduled_at: s.created_at,
+            sent_at: s.sent_at,
+            answered_at: s.answered_at,
+            ended_at: s.ended_at,
+            reason: s.reason,
+        }
+    }
 }

@@ -9,7 +9,8 @@
 //! surveys out of public threads; the contact asked for no automatic messages; the contact had a
 //! survey within the period (checked by the store in the transaction); the case had one already.
 //! On WhatsApp the account's approved template goes along, and the outbox sends it instead of the
-//! text when the 24-hour window has closed by then (without one such a survey fails to send).
+//! text when the 24-hour window has closed by then; without one the outbox skips the survey
+//! (`webcare_store::surveys::Surveys::skip_survey`), recorded on the case with the reason.
 
 use crate::channel_accounts::survey_of;
 use crate::Desk;

@@ -24,8 +24,10 @@ pub mod sla;
 pub mod spikes;
 pub mod status;
 pub mod survey;
+pub mod survey_comments;
 pub mod themes;
 pub mod threading;
+pub mod trend;
 pub mod urgency;
 pub mod zgw;
 

@@ -40,6 +40,10 @@ pub struct CaseFacts {
     pub reaction: Option<Span>,
     /// Since when the first reaction run has been waiting, when it is still running or paused.
     pub reaction_waiting_since: Option<DateTime<Utc>>,
+    /// Each next-reaction run that stopped with a reply or holding answer, in run order.
+    pub next_reactions: Vec<Span>,
+    /// The next-reaction runs the SLA engine judged: met of judged.
+    pub next_reaction_met: Share,
     /// All resolution runs, when the last stopped because the case was resolved.
     pub resolution: Option<Span>,
     /// The department clocks that stopped with the department's answer, summed.
@@ -49,8 +53,13 @@ pub struct CaseFacts {
     pub resolution_met: Option<bool>,
     pub department_met: Option<bool>,
     pub forwarded: bool,
+    /// When the case was open: its resolution runs, each from its start to its stop (`None`:
+    /// still open), in order; the backlog counts from these.
+    pub open: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>,
     /// The satisfaction survey sent on the case (issue 16), with its score once answered.
     pub survey: Option<(crate::survey::SurveyKind, Option<u8>)>,
+    /// What the citizen wrote beside the score, and when the answer came (issue 16).
+    pub survey_comment: Option<(String, DateTime<Utc>)>,
 }
 
 /// One stored run of a case's SLA clock, as the reports read it.
@@ -126,6 +135,13 @@ fn sum_spans(spans: impl Iterator<Item = Span>) -> Option<Span> {
 }
 
 impl CaseFacts {
+    /// Whether the case was open at `t` (in the backlog).
+    pub fn open_at(&self, t: DateTime<Utc>) -> bool {
+        self.open
+            .iter()
+            .any(|(s, e)| *s <= t && e.is_none_or(|e| t < e))
+    }
+
     /// Sets the case's times and norms from its clock runs (any order), as `docs/REPORTS.md`
     /// defines them.
     pub fn apply_clocks(&mut self, runs: &[ClockRun<'_>]) {
@@ -143,6 +159,17 @@ impl CaseFacts {
                 .then(|| first.started_at())
                 .flatten();
         }
+        // Next reaction: every run on its own (each later citizen message waits on its own).
+        let next = of(ClockKind::NextReaction);
+        self.next_reactions = next
+            .iter()
+            .filter(|r| r.completed())
+            .filter_map(|r| r.span())
+            .collect();
+        self.next_reaction_met = Share::default();
+        for r in &next {
+            count(&mut self.next_reaction_met, judged(std::iter::once(*r)));
+        }
         // Resolution: first start to last stop; business time over every run.
         let resolution = of(ClockKind::Resolution);
         if let (Some(first), Some(last)) = (resolution.first(), resolution.last()) {
@@ -156,6 +183,10 @@ impl CaseFacts {
             }
             self.resolution_met = judged(resolution.iter().copied());
         }
+        self.open = resolution
+            .iter()
+            .filter_map(|r| Some((r.started_at()?, r.stopped_at())))
+            .collect();
         // Department: every answered forward, summed.
         let department = of(ClockKind::Department);
         self.department_time = sum_spans(
@@ -295,9 +326,12 @@ pub struct Row {
     pub messages_in: i64,
     pub messages_out: i64,
     pub reaction: TimeFigures,
+    /// Over next-reaction runs, not cases: `count` is the runs answered.
+    pub next_reaction: TimeFigures,
     pub resolution: TimeFigures,
     pub department: TimeFigures,
     pub reaction_within_norm: Share,
+    pub next_reaction_within_norm: Share,
     pub resolution_within_norm: Share,
     pub department_within_norm: Share,
     /// Reactions within 24 wall-clock hours.
@@ -307,6 +341,13 @@ pub struct Row {
     pub cost: Option<crate::costs::RowCost>,
     /// The surveys sent on the group's cases and their answers.
     pub satisfaction: crate::survey::Figures,
+    /// The volume report's backlog at the start and end of the row's interval and at a moment
+    /// (`crate::trend`); `None` where it is not counted.
+    pub backlog_start: Option<i64>,
+    pub backlog_end: Option<i64>,
+    pub backlog_at: Option<i64>,
+    /// The volume report's cases of the previous bucket or period (`crate::trend::previous`).
+    pub previous_cases: Option<i64>,
 }
 
 /// The value at rank `ceil(percent / 100 * n)` of `sorted` (nearest rank); `None` when empty.
@@ -363,6 +404,7 @@ impl Times {
 pub struct Acc {
     row: Row,
     reaction: Times,
+    next_reaction: Times,
     resolution: Times,
     department: Times,
     surveys: Vec<(crate::survey::SurveyKind, Option<u8>)>,
@@ -382,9 +424,14 @@ impl Acc {
         r.messages_in += c.messages_in;
         r.messages_out += c.messages_out;
         self.reaction.push(c.reaction);
+        for s in &c.next_reactions {
+            self.next_reaction.push(Some(*s));
+        }
         self.resolution.push(c.resolution);
         self.department.push(c.department_time);
         count(&mut r.reaction_within_norm, c.reaction_met);
+        r.next_reaction_within_norm.part += c.next_reaction_met.part;
+        r.next_reaction_within_norm.of += c.next_reaction_met.of;
         count(&mut r.resolution_within_norm, c.resolution_met);
         count(&mut r.department_within_norm, c.department_met);
         let within_24h = match (c.reaction, c.reaction_waiting_since) {
@@ -401,6 +448,7 @@ impl Acc {
     fn finish(self) -> Row {
         Row {
             reaction: self.reaction.figures(),
+            next_reaction: self.next_reaction.figures(),
             resolution: self.resolution.figures(),
             department: self.department.figures(),
             satisfaction: crate::survey::figures(&self.surveys),
@@ -506,13 +554,17 @@ mod tests {
             messages_out: 0,
             reaction: None,
             reaction_waiting_since: None,
+            next_reactions: vec![],
+            next_reaction_met: Share::default(),
             resolution: None,
             department_time: None,
             reaction_met: None,
             resolution_met: None,
             department_met: None,
             forwarded: false,
+            open: vec![],
             survey: None,
+            survey_comment: None,
         }
     }
 
@@ -693,6 +745,59 @@ mod tests {
             })
         );
         assert_eq!(c.department_met, Some(true));
+
+        // Next reactions, each run on its own: answered in 20 min (met), answered late after the
+        // night (missed), and one cancelled by resolving without a reply (no time, not judged).
+        let next = [
+            run(
+                ClockKind::NextReaction,
+                1,
+                ClockState::Met,
+                Some(StopReason::Reply),
+                vec![seg(at(9, 9, 0), Some(at(9, 9, 20)), true)],
+            ),
+            run(
+                ClockKind::NextReaction,
+                2,
+                ClockState::Missed,
+                Some(StopReason::HoldingAnswer),
+                vec![seg(at(9, 15, 0), Some(at(10, 8, 0)), true)],
+            ),
+            run(
+                ClockKind::NextReaction,
+                3,
+                ClockState::Cancelled,
+                Some(StopReason::ResolvedWithoutReply),
+                vec![seg(at(10, 9, 0), Some(at(10, 9, 30)), true)],
+            ),
+        ];
+        let mut c = case(at(9, 8, 0));
+        c.apply_clocks(&next);
+        assert_eq!(
+            c.next_reactions,
+            vec![
+                Span {
+                    wall_seconds: 20 * 60,
+                    business_seconds: 20 * 60
+                },
+                // Mon 16:00-17:00 and Tue 08:30-09:00 local.
+                Span {
+                    wall_seconds: 17 * 3600,
+                    business_seconds: 90 * 60
+                },
+            ]
+        );
+        assert_eq!(c.next_reaction_met, Share { part: 1, of: 2 });
+        assert_eq!(
+            c.reaction, None,
+            "next reactions are not the first reaction"
+        );
+        let row = &aggregate([&c], &[], at(11, 0, 0))[0];
+        assert_eq!(row.next_reaction.count, 2);
+        assert_eq!(row.next_reaction.wall.median, Some(20.0));
+        assert_eq!(row.next_reaction.wall.p90, Some(1020.0));
+        assert_eq!(row.next_reaction.business.mean, Some(55.0));
+        assert_eq!(row.next_reaction_within_norm, Share { part: 1, of: 2 });
 
         // A reaction still waiting, and one stopped by "geen reactie nodig": neither has a time.
         let waiting = [run(

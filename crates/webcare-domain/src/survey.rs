@@ -197,6 +197,61 @@ impl SurveySettings {
     }
 }
 
+/// What became of a case's survey, as the case shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum SurveyState {
+    /// Waiting for its delay (or being sent).
+    Scheduled,
+    /// Sent, no answer (yet).
+    Sent,
+    /// Sent and answered with a score.
+    Answered,
+    /// The case reopened before it went out.
+    Withdrawn,
+    /// Not sent: it could not be (see the reason).
+    Skipped,
+    /// The platform refused it or it gave up sending (the reply's reason).
+    Failed,
+}
+
+impl SurveyState {
+    /// The state from what is stored: the outcomes first, then the question's delivery.
+    pub fn of(
+        answered: bool,
+        withdrawn: bool,
+        skipped: bool,
+        sent: bool,
+        reply_failed: bool,
+    ) -> SurveyState {
+        match () {
+            _ if answered => SurveyState::Answered,
+            _ if withdrawn => SurveyState::Withdrawn,
+            _ if skipped => SurveyState::Skipped,
+            _ if sent => SurveyState::Sent,
+            _ if reply_failed => SurveyState::Failed,
+            _ => SurveyState::Scheduled,
+        }
+    }
+}
+
+/// Why a WhatsApp survey is skipped: the 24-hour window had closed when it was due and the
+/// account has no approved template to send instead (a free-form message would be refused).
+pub const SKIPPED_WINDOW_CLOSED: &str = "WhatsApp-venster gesloten en geen sjabloon";
+
+/// Why any other survey is skipped: the platform's messaging window had closed.
+pub const SKIPPED_OUTSIDE_WINDOW: &str = "berichtvenster gesloten";
+
+/// The reason to skip a survey the platform would refuse for its window on `channel`.
+pub fn skip_reason(channel: crate::ChannelKind) -> &'static str {
+    if channel == crate::ChannelKind::Whatsapp {
+        SKIPPED_WINDOW_CLOSED
+    } else {
+        SKIPPED_OUTSIDE_WINDOW
+    }
+}
+
 /// A citizen's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {

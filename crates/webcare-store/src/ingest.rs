@@ -684,7 +684,7 @@ async fn ingest_rows(
     };
     write_plan(conn, &plan, &suggested, now).await?;
     crate::surveys::write_answers(conn, &plan.survey_answers).await?;
-    crate::surveys::withdraw(conn, &plan.reopened).await?;
+    crate::surveys::withdraw(conn, &plan.reopened, now).await?;
     crate::sla::on_inbound_many(conn, sla, &plan).await?;
     let outcomes: Vec<_> = std::mem::take(&mut plan.results)
         .into_iter()

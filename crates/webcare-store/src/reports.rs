@@ -41,6 +41,9 @@ pub struct FactsQuery {
     pub q: Option<String>,
     /// Only cases forwarded to a department (a department token without a user sees those).
     pub forwarded_only: bool,
+    /// The cases that may have been open in `[from, to)` (arrived before `to` and not resolved
+    /// for good before `from`) instead of those arrived in it: the backlog reads these.
+    pub open_during: bool,
 }
 
 /// Reading report facts.
@@ -216,6 +219,8 @@ struct SurveyFactRow {
     case_id: Uuid,
     kind: String,
     score: Option<i64>,
+    comment: Option<String>,
+    answered_at: Option<i64>,
 }
 
 async fn page(
@@ -233,12 +238,23 @@ async fn page(
          COALESCE(channel_kind, (SELECT a.kind FROM channel_accounts a \
          WHERE a.id = cases.channel_account_id)) AS channel_kind, \
          channel_account_id, theme, kind, target_group, team, department_id, assignee, \
-         priority, status, resolved_at FROM cases WHERE merged_into IS NULL AND first_message_at >= ",
+         priority, status, resolved_at FROM cases WHERE merged_into IS NULL",
     );
-    page.push_bind(from)
-        .push(" AND first_message_at < ")
-        .push_bind(to)
-        .push(" AND (first_message_at > ")
+    if q.open_during {
+        // `resolved_at` is the last resolution: a case resolved (or closed) before `from` and
+        // not reopened since was not open in the period.
+        page.push(" AND first_message_at < ")
+            .push_bind(to)
+            .push(" AND (status NOT IN ('resolved', 'closed') OR resolved_at IS NULL OR resolved_at >= ")
+            .push_bind(from)
+            .push(")");
+    } else {
+        page.push(" AND first_message_at >= ")
+            .push_bind(from)
+            .push(" AND first_message_at < ")
+            .push_bind(to);
+    }
+    page.push(" AND (first_message_at > ")
         .push_bind(after_at)
         .push(" OR (first_message_at = ")
         .push_bind(after_at)
@@ -307,21 +323,24 @@ async fn page(
             .map(|r| r.case_id)
             .collect();
 
-    // The surveys that went out (issue 16), with their scores once answered.
+    // The surveys that went out (issue 16), with their scores and comments once answered.
     let surveyed: Vec<SurveyFactRow> = of_page(
-        "SELECT case_id, kind, score FROM (SELECT s.case_id, s.kind, s.score FROM case_surveys s \
+        "SELECT case_id, kind, score, comment, answered_at FROM (SELECT s.case_id, s.kind, \
+         s.score, s.comment, s.answered_at FROM case_surveys s \
          JOIN outbox_replies r ON r.id = s.reply_id WHERE r.sent_at IS NOT NULL) sv",
         "",
     )
     .fetch_all(db.read())
     .await?;
-    let surveys: HashMap<Uuid, (SurveyKind, Option<u8>)> = surveyed
+    type SurveyFact = ((SurveyKind, Option<u8>), Option<(String, DateTime<Utc>)>);
+    let surveys: HashMap<Uuid, SurveyFact> = surveyed
         .into_iter()
         .filter_map(|r| {
             let kind = SurveyKind::parse(&r.kind)?;
+            let comment = r.comment.zip(r.answered_at.map(from_ms));
             Some((
                 r.case_id,
-                (kind, r.score.and_then(|s| u8::try_from(s).ok())),
+                ((kind, r.score.and_then(|s| u8::try_from(s).ok())), comment),
             ))
         })
         .collect();
@@ -345,12 +364,18 @@ async fn page(
                 messages_in,
                 messages_out,
                 forwarded: forwarded.contains(&c.id),
-                survey: surveys.get(&c.id).copied(),
+                survey: surveys.get(&c.id).map(|s| s.0),
+                survey_comment: surveys.get(&c.id).and_then(|s| s.1.clone()),
                 // The clock figures, from the runs below.
                 ..CaseFacts::default()
             };
             if let Some(runs) = clocks.get(&c.id) {
                 f.apply_clocks(runs);
+            }
+            if f.open.is_empty() {
+                // No resolution clock (a policy without a resolution norm): open from arrival
+                // to the last resolution.
+                f.open = vec![(f.arrival, c.resolved_at.map(from_ms))];
             }
             CaseExport {
                 facts: f,

@@ -15,7 +15,7 @@ use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
-use webcare_domain::survey::SurveyKind;
+use webcare_domain::survey::{SurveyKind, SurveyState};
 
 /// Who sends surveys, as the reply's author.
 pub const ACTOR: &str = "system:survey";
@@ -39,8 +39,10 @@ pub struct NewSurvey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SurveyRecord {
     pub case_id: Uuid,
-    pub reply_id: Uuid,
+    /// The question as an outbox reply; gone once the survey was withdrawn or skipped.
+    pub reply_id: Option<Uuid>,
     pub kind: SurveyKind,
+    pub state: SurveyState,
     pub created_at: DateTime<Utc>,
     /// When the question went out (the reply's `sent_at`), if it has.
     pub sent_at: Option<DateTime<Utc>>,
@@ -48,33 +50,55 @@ pub struct SurveyRecord {
     pub comment: Option<String>,
     pub answered_at: Option<DateTime<Utc>>,
     pub answer_message_id: Option<Uuid>,
+    /// When it was withdrawn or skipped.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Why it was skipped, or why its sending failed.
+    pub reason: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
 struct SurveyRow {
     case_id: Uuid,
-    reply_id: Uuid,
+    reply_id: Option<Uuid>,
     kind: String,
     created_at: i64,
     sent_at: Option<i64>,
+    reply_state: Option<String>,
+    failure_reason: Option<String>,
     score: Option<i64>,
     comment: Option<String>,
     answered_at: Option<i64>,
     answer_message_id: Option<Uuid>,
+    withdrawn_at: Option<i64>,
+    skipped_at: Option<i64>,
+    skip_reason: Option<String>,
 }
 
 impl From<SurveyRow> for SurveyRecord {
     fn from(r: SurveyRow) -> Self {
+        let failed = r.reply_state.as_deref() == Some("failed");
+        let state = SurveyState::of(
+            r.answered_at.is_some(),
+            r.withdrawn_at.is_some(),
+            r.skipped_at.is_some(),
+            r.sent_at.is_some(),
+            failed,
+        );
         SurveyRecord {
             case_id: r.case_id,
             reply_id: r.reply_id,
             kind: SurveyKind::parse(&r.kind).unwrap_or_default(),
+            state,
             created_at: from_ms(r.created_at),
             sent_at: r.sent_at.map(from_ms),
             score: r.score.and_then(|s| u8::try_from(s).ok()),
             comment: r.comment,
             answered_at: r.answered_at.map(from_ms),
             answer_message_id: r.answer_message_id,
+            ended_at: r.withdrawn_at.or(r.skipped_at).map(from_ms),
+            reason: r
+                .skip_reason
+                .or_else(|| failed.then_some(r.failure_reason).flatten()),
         }
     }
 }
@@ -83,25 +107,56 @@ impl From<SurveyRow> for SurveyRecord {
 pub trait Surveys: Send + Sync {
     /// The case's survey, if one was scheduled.
     async fn case_survey(&self, case_id: Uuid) -> Result<Option<SurveyRecord>>;
+
+    /// Skips a survey that cannot be sent (the outbox found the platform's window closed and no
+    /// template to send instead): recorded on the case with `reason`, its reply removed unsent,
+    /// so it counts as not sent. Answers false, and changes nothing, when `reply` is no unsent
+    /// survey question.
+    async fn skip_survey(&self, reply: Uuid, reason: &str, now: DateTime<Utc>) -> Result<bool>;
 }
 
 #[async_trait]
 impl<S: SqlCore> Surveys for S {
     async fn case_survey(&self, case_id: Uuid) -> Result<Option<SurveyRecord>> {
         let row: Option<SurveyRow> = query(
-            "SELECT s.case_id, s.reply_id, s.kind, s.created_at, r.sent_at, s.score, s.comment, \
-             s.answered_at, s.answer_message_id \
-             FROM case_surveys s JOIN outbox_replies r ON r.id = s.reply_id WHERE s.case_id = $1",
+            "SELECT s.case_id, s.reply_id, s.kind, s.created_at, r.sent_at, r.state AS reply_state, \
+             r.failure_reason, s.score, s.comment, s.answered_at, s.answer_message_id, \
+             s.withdrawn_at, s.skipped_at, s.skip_reason \
+             FROM case_surveys s LEFT JOIN outbox_replies r ON r.id = s.reply_id WHERE s.case_id = $1",
         )
         .bind(case_id)
         .fetch_optional(self.db().read())
         .await?;
         Ok(row.map(Into::into))
     }
+
+    async fn skip_survey(&self, reply: Uuid, reason: &str, now: DateTime<Utc>) -> Result<bool> {
+        let mut tx = self.db().begin().await?;
+        let ours: Option<i64> = query(
+            "SELECT CAST(1 AS BIGINT) FROM case_surveys s JOIN outbox_replies r ON r.id = s.reply_id \
+             WHERE s.reply_id = $1 AND r.sent_at IS NULL",
+        )
+        .bind(reply)
+        .scalar_optional(&mut tx.conn())
+        .await?;
+        if ours.is_some() {
+            end(
+                &mut tx.conn(),
+                reply,
+                "skipped_at = $2",
+                to_ms(now),
+                Some(reason),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(ours.is_some())
+    }
 }
 
 /// Schedules `s` in the caller's transaction, unless the case has had a survey already or the
-/// contact had one in the period. Answers whether it was scheduled.
+/// contact had one in the period. A survey withdrawn or skipped before it reached the citizen
+/// counts for neither: it is replaced. Answers whether it was scheduled.
 pub(crate) async fn schedule(
     conn: &mut Conn<'_>,
     s: &NewSurvey,
@@ -109,8 +164,8 @@ pub(crate) async fn schedule(
 ) -> Result<bool> {
     let r = &s.reply;
     let taken: Option<i64> = query(
-        "SELECT CAST(1 AS BIGINT) FROM case_surveys WHERE case_id = $1 OR (contact_id = $2 AND created_at >= $3) \
-         LIMIT 1",
+        "SELECT CAST(1 AS BIGINT) FROM case_surveys WHERE reply_id IS NOT NULL \
+         AND (case_id = $1 OR (contact_id = $2 AND created_at >= $3)) LIMIT 1",
     )
     .bind(r.case_id)
     .bind(s.contact_id)
@@ -120,6 +175,10 @@ pub(crate) async fn schedule(
     if taken.is_some() {
         return Ok(false);
     }
+    query("DELETE FROM case_surveys WHERE case_id = $1")
+        .bind(r.case_id)
+        .execute(&mut *conn)
+        .await?;
     let now = to_ms(now);
     query(
         "INSERT INTO outbox_replies (id, case_id, channel_account_id, text, visibility, in_reply_to, \
@@ -216,9 +275,9 @@ pub(crate) async fn write_answers(conn: &mut Conn<'_>, answers: &[PlannedAnswer]
 }
 
 /// A case reopened before its survey went out: the question is withdrawn (the reply, while it is
-/// still only pending, and its mark), so it is not asked about a conversation that goes on, and
-/// the next resolve may schedule one again.
-pub(crate) async fn withdraw(conn: &mut Conn<'_>, cases: &[Uuid]) -> Result<()> {
+/// still only pending, is removed and the survey marked), so it is not asked about a
+/// conversation that goes on, and the next resolve may schedule one again.
+pub(crate) async fn withdraw(conn: &mut Conn<'_>, cases: &[Uuid], now: i64) -> Result<()> {
     for id in cases {
         let reply: Option<Uuid> = query(
             "SELECT s.reply_id FROM case_surveys s JOIN outbox_replies r ON r.id = s.reply_id \
@@ -228,15 +287,32 @@ pub(crate) async fn withdraw(conn: &mut Conn<'_>, cases: &[Uuid]) -> Result<()> 
         .scalar_optional(&mut *conn)
         .await?;
         if let Some(reply) = reply {
-            query("DELETE FROM case_surveys WHERE case_id = $1")
-                .bind(*id)
-                .execute(&mut *conn)
-                .await?;
-            query("DELETE FROM outbox_replies WHERE id = $1 AND state = 'pending'")
-                .bind(reply)
-                .execute(&mut *conn)
-                .await?;
+            end(conn, reply, "withdrawn_at = $2", now, None).await?;
         }
     }
+    Ok(())
+}
+
+/// Marks the survey of `reply` ended (`set` names the stamp) and removes its outbox reply, so it
+/// is never sent and counts as not sent.
+async fn end(
+    conn: &mut Conn<'_>,
+    reply: Uuid,
+    set: &str,
+    now: i64,
+    reason: Option<&str>,
+) -> Result<()> {
+    query(format!(
+        "UPDATE case_surveys SET reply_id = NULL, skip_reason = $3, {set} WHERE reply_id = $1"
+    ))
+    .bind(reply)
+    .bind(now)
+    .bind(reason)
+    .execute(&mut *conn)
+    .await?;
+    query("DELETE FROM outbox_replies WHERE id = $1 AND state IN ('pending', 'sending')")
+        .bind(reply)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }

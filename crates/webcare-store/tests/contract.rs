@@ -4,6 +4,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::sync::Arc;
 use uuid::Uuid;
 use webcare_domain::inbound::{Author, DeliveryState, InboundMessage};
+use webcare_domain::survey::SurveyState;
 use webcare_domain::{CaseStatus, ChannelKind, Direction, Role, Visibility};
 use webcare_store::testing::{fresh_database_url, Backend};
 use webcare_store::versions::NewVersion;
@@ -1645,7 +1646,7 @@ async fn a_survey_is_scheduled_once_and_its_answer_does_not_reopen(store: Arc<dy
         .unwrap()
         .expect("scheduled");
     assert_eq!(s.sent_at, None);
-    let reply = store.get_reply(s.reply_id).await.unwrap().unwrap();
+    let reply = store.get_reply(s.reply_id.unwrap()).await.unwrap().unwrap();
     assert_eq!(reply.state, DeliveryState::Pending);
     assert!(
         store
@@ -1665,7 +1666,13 @@ async fn a_survey_is_scheduled_once_and_its_answer_does_not_reopen(store: Arc<dy
         .unwrap();
     assert_eq!(claimed.len(), 1, "due after the delay");
     store
-        .reply_sent(s.reply_id, "wamid.SURVEY", "wa-survey", Utc::now(), None)
+        .reply_sent(
+            s.reply_id.unwrap(),
+            "wamid.SURVEY",
+            "wa-survey",
+            Utc::now(),
+            None,
+        )
         .await
         .unwrap();
     assert!(store
@@ -1731,7 +1738,10 @@ async fn a_contact_gets_one_survey_per_period_and_a_reopen_withdraws_an_unsent_o
         CaseStatus::Open,
         "a score before any survey went out is a message like any other"
     );
-    assert!(store.case_survey(c1.id).await.unwrap().is_none());
+    let withdrawn = store.case_survey(c1.id).await.unwrap().unwrap();
+    assert_eq!(withdrawn.state, SurveyState::Withdrawn, "kept on the case");
+    assert_eq!((withdrawn.reply_id, withdrawn.sent_at), (None, None));
+    assert!(withdrawn.ended_at.is_some());
     assert!(store
         .case_replies(c1.id)
         .await
@@ -1742,7 +1752,11 @@ async fn a_contact_gets_one_survey_per_period_and_a_reopen_withdraws_an_unsent_o
     // Scheduled again with the next resolve; then the same contact's next case within the
     // period gets none, and one past the period does.
     resolve_with(&store, c1.id, survey_for(&c1, Duration::zero(), 30)).await;
-    assert!(store.case_survey(c1.id).await.unwrap().is_some());
+    assert_eq!(
+        store.case_survey(c1.id).await.unwrap().unwrap().state,
+        SurveyState::Scheduled,
+        "a withdrawn survey is replaced"
+    );
     let mut close =
         webcare_store::agent::CaseWrite::new(store.get_case(c1.id).await.unwrap().unwrap());
     close.after.status = CaseStatus::Closed;

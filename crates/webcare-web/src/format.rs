@@ -138,6 +138,31 @@ pub fn shown_date(iso: &str) -> String {
     parse_date(iso).map_or_else(|| iso.to_owned(), date_input)
 }
 
+/// The case's satisfaction survey in one line: `Tevredenheid: 4/5 — snel geholpen` once
+/// answered, else where the question stands.
+pub fn survey(s: &webcare_store::surveys::SurveyRecord) -> String {
+    use webcare_domain::survey::SurveyState as S;
+    let why = |what: &str| match &s.reason {
+        Some(r) => format!("{what} — {r}"),
+        None => what.to_owned(),
+    };
+    let line = match (s.state, s.score) {
+        (S::Answered, Some(score)) => {
+            let (_, hi) = s.kind.range();
+            match &s.comment {
+                Some(c) => format!("{score}/{hi} — {c}"),
+                None => format!("{score}/{hi}"),
+            }
+        }
+        (S::Answered | S::Sent, _) => "vraag verstuurd, nog geen antwoord".to_owned(),
+        (S::Scheduled, _) => "vraag gepland".to_owned(),
+        (S::Withdrawn, _) => "vraag ingetrokken (zaak heropend)".to_owned(),
+        (S::Skipped, _) => why("niet verstuurd"),
+        (S::Failed, _) => why("versturen mislukt"),
+    };
+    format!("Tevredenheid: {line}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +218,34 @@ mod tests {
     #[test]
     fn clock_times_run_to_24_00() {
         assert_eq!((clock(510), clock(1440)), ("08:30".into(), "24:00".into()));
+    }
+
+    #[test]
+    fn the_survey_reads_in_one_line() {
+        use webcare_domain::survey::{SurveyKind, SurveyState};
+        let t = Utc.with_ymd_and_hms(2026, 3, 9, 9, 0, 0).unwrap();
+        let mut s = webcare_store::surveys::SurveyRecord {
+            case_id: uuid::Uuid::nil(),
+            reply_id: None,
+            kind: SurveyKind::Csat,
+            state: SurveyState::Answered,
+            created_at: t,
+            sent_at: Some(t),
+            score: Some(4),
+            comment: Some("snel geholpen".into()),
+            answered_at: Some(t),
+            answer_message_id: None,
+            ended_at: None,
+            reason: None,
+        };
+        assert_eq!(survey(&s), "Tevredenheid: 4/5 — snel geholpen");
+        (s.kind, s.score, s.comment) = (SurveyKind::Nps, Some(9), None);
+        assert_eq!(survey(&s), "Tevredenheid: 9/10");
+        s.state = SurveyState::Skipped;
+        s.reason = Some("WhatsApp-venster gesloten en geen sjabloon".into());
+        assert_eq!(
+            survey(&s),
+            "Tevredenheid: niet verstuurd — WhatsApp-venster gesloten en geen sjabloon"
+        );
     }
 }

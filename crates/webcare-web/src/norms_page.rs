@@ -55,6 +55,7 @@ pub struct ChannelFigures {
 fn number(c: Cell) -> Option<f64> {
     match c {
         Cell::Count(n) => Some(n as f64),
+        Cell::MaybeCount(n) => n.map(|n| n as f64),
         Cell::Number(v) => v,
     }
 }
@@ -77,6 +78,7 @@ async fn compute(web: &WebState) -> Result<Norms, Response> {
             ..Default::default()
         },
         group_by: Some("channel".into()),
+        at: None,
     };
     let failed = |_| {
         crate::pages::error_page(

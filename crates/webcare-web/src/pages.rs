@@ -600,6 +600,8 @@ struct CasePage {
     themes: Vec<String>,
     /// The model's suggestion when the case came in, e.g. "Afval (82%)"; empty when none.
     suggestion: String,
+    /// The satisfaction survey in one line; empty when none was scheduled.
+    survey: String,
     reply_id: Uuid,
     values: HashMap<String, String>,
     errors: Errors,
@@ -708,13 +710,14 @@ async fn case_view_inner(
     let can_work = p.require(roles::CaseWork::ROLES).is_ok();
     let can_answer =
         p.require(roles::DepartmentWork::ROLES).is_ok() && c.status == CaseStatus::Forwarded;
-    let (messages, contact, replies, forwards, pending, account) = tokio::try_join!(
+    let (messages, contact, replies, forwards, pending, account, survey) = tokio::try_join!(
         store.case_messages(id),
         store.get_contact(c.contact_id),
         store.case_replies(id),
         store.list_forwards(id),
         store.department_answer(id),
         store.get_channel_account(c.channel_account_id),
+        store.case_survey(id),
     )?;
     let sla = store.case_clock_views(id, Utc::now()).await?;
     let (_, lists) = webcare_desk::classification::current(&web.app).await?;
@@ -881,6 +884,9 @@ async fn case_view_inner(
         suggestion: c.suggested_theme.as_ref().map_or_else(String::new, |s| {
             format!("{} ({:.0}%)", s.theme, s.confidence * 100.0)
         }),
+        survey: survey
+            .as_ref()
+            .map_or_else(String::new, crate::format::survey),
         reply_id: Uuid::now_v7(),
         values,
         errors: Errors {

@@ -122,12 +122,19 @@ fn column_label(name: &str) -> String {
         "meanScore" => "Gemiddeld cijfer",
         "csatShare" => "Tevreden (4-5, %)",
         "nps" => "NPS",
+        "nextReactions" => "Vervolgvragen beantwoord",
+        "backlogStart" => "Open bij begin",
+        "backlogEnd" => "Open bij einde",
+        "backlogAt" => "Open op moment",
+        "previousCases" => "Zaken vorige periode",
+        "casesChangeShare" => "Verandering (%)",
         _ => "",
     };
     if !fixed.is_empty() {
         return fixed.into();
     }
     let (clock, rest) = [
+        ("nextReaction", "Volgende reactie"),
         ("reaction", "Reactie"),
         ("resolution", "Afhandeling"),
         ("department", "Vakafdeling"),
@@ -157,8 +164,8 @@ fn number(v: f64, decimals: usize) -> String {
 
 fn cell_text(name: &str, c: Cell) -> String {
     match c {
-        Cell::Count(n) => n.to_string(),
-        Cell::Number(None) => "–".into(),
+        Cell::Count(n) | Cell::MaybeCount(Some(n)) => n.to_string(),
+        Cell::Number(None) | Cell::MaybeCount(None) => "–".into(),
         Cell::Number(Some(v)) if name.ends_with("Share") || name == "responseRate" => {
             format!("{}%", number(v * 100.0, 1))
         }
@@ -195,6 +202,7 @@ fn query(f: &ReportForm) -> (ReportKind, ReportQuery) {
             ..Default::default()
         },
         group_by: (!keys.is_empty()).then(|| keys.join(",")),
+        at: None,
     };
     (kind, q)
 }

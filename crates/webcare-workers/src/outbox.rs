@@ -54,7 +54,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 use webcare_connectors::outbound::{
     build_request, delivery_route, parse_send_response, transport_failure, Credentials,
-    OutboundReply, RetryPolicy, RetryStep, SendOutcome, WindowInfo,
+    OutboundReply, RefusalKind, RetryPolicy, RetryStep, SendOutcome, WindowInfo,
 };
 use webcare_connectors::x::{XAccess, XAuth};
 use webcare_domain::{ChannelKind, Visibility};
@@ -366,6 +366,17 @@ impl Outbox<'_> {
         };
         let req = match build_request(&out, &base, &cfg.graph_version, &credentials) {
             Ok(req) => req,
+            // A survey is no answer anyone waits for: outside the platform's window (WhatsApp
+            // without an approved template) it is skipped and recorded, not failed.
+            Err(refused)
+                if refused.kind == RefusalKind::OutsideWindow
+                    && r.author == webcare_store::surveys::ACTOR =>
+            {
+                let reason = webcare_domain::survey::skip_reason(account.kind);
+                tracing::info!(reply = %r.id, %reason, "survey skipped");
+                store.skip_survey(r.id, reason, now).await?;
+                return Ok(());
+            }
             Err(refused) => {
                 let reason = match &refused.alternative {
                     Some(alt) => format!("{}; {alt}", refused.reason),

@@ -5,8 +5,9 @@
 //! The week of Monday 2 March 2026 (Amsterdam is UTC+1), the built-in calendar (Monday to Friday
 //! 08:30-17:00) and the default norms (reaction 240, resolution 1440, department 480 business
 //! minutes). Local times in the comments.
-//! - A (account 1, Afval): Mon 09:00, reply 10:30, resolved 12:00. Case G (Tue 09:00) is merged
-//!   into it: G's message counts on A, G itself not at all.
+//! - A (account 1, Afval): Mon 09:00, reply 10:30, the citizen asks more at 11:00, reply 11:20,
+//!   resolved 12:00. Case G (Tue 09:00) is merged into it: G's message counts on A, G itself not
+//!   at all.
 //! - B (account 1, Afval): Fri 16:00, reply Mon 9 March 09:00 (after the weekend), not resolved.
 //! - C (account 2, Wonen): Tue 20:00 (after hours), reply Wed 14:30 (late), resolved Wed 15:00,
 //!   reopened by the citizen Thu 10:00 and resolved again Thu 11:00.
@@ -15,7 +16,7 @@
 //! - E (account 2, Wonen): Thu 13:00, "geen reactie nodig" and resolved at 13:30.
 //! - F (account 1, no theme): Sat 12:00, never answered.
 //! - I (account 2, no theme): Mon 00:30 (Sunday 23:30 UTC: in the period by Amsterdam time),
-//!   reply 09:00.
+//!   reply 09:00; the citizen asks more at 12:00, reply Tue 12:00 (late).
 //! - Outside the period: Sun 1 March 23:30 and Mon 9 March 09:00.
 
 use super::*;
@@ -143,6 +144,8 @@ pub(super) async fn build_week(app: &TestApp) -> Week {
     let a = message(app, acc1, "a", "a1", local(2, 9, 0), false).await;
     theme(app, a, "Afval").await;
     reply(app, acc1, "a", "a2", a, local(2, 10, 30), false).await;
+    message(app, acc1, "a", "a3", local(2, 11, 0), false).await;
+    reply(app, acc1, "a", "a4", a, local(2, 11, 20), false).await;
     resolve(app, a, local(2, 12, 0)).await;
 
     let g = message(app, acc1, "g", "g1", local(3, 9, 0), false).await;
@@ -213,6 +216,8 @@ pub(super) async fn build_week(app: &TestApp) -> Week {
 
     let i = message(app, acc2, "i", "i1", local(2, 0, 30), false).await;
     reply(app, acc2, "i", "i2", i, local(2, 9, 0), false).await;
+    message(app, acc2, "i", "i3", local(2, 12, 0), false).await;
+    reply(app, acc2, "i", "i4", i, local(3, 12, 0), false).await;
 
     message(app, acc2, "early", "x1", local(1, 23, 30), false).await;
     message(app, acc2, "late", "x2", local(9, 9, 0), false).await;
@@ -247,14 +252,45 @@ fn total(v: &Value) -> Value {
 async fn reports_answer_the_hand_worked_figures(app: TestApp) {
     let w = build_week(&app).await;
 
-    // Volume: 7 cases (G merged, two outside the period); messages in: A 2 (with G's), B 1,
-    // C 2, D 1, E 1, F 1, I 1; out: A 1, B 1, C 1, D 2, I 1.
+    // Volume: 7 cases (G merged, two outside the period); messages in: A 3 (with G's), B 1,
+    // C 2, D 1, E 1, F 1, I 2; out: A 2, B 1, C 1, D 2, I 2.
+    // Backlog (open cases, by their resolution runs): at Mon 2 March 00:00 only the early case
+    // (Sun 1 March 23:30, never answered); at Mon 9 March 00:00 B, F, I and the early one. The
+    // previous week [23 Feb, 2 Mar) had the early case: 7 is a change of +600%.
     let v = report(&app, &format!("/api/v1/reports/volume?{PERIOD}")).await;
-    assert_eq!(v["columns"], json!(["cases", "messagesIn", "messagesOut"]));
+    assert_eq!(
+        v["columns"],
+        json!([
+            "cases",
+            "messagesIn",
+            "messagesOut",
+            "backlogStart",
+            "backlogEnd",
+            "backlogAt",
+            "previousCases",
+            "casesChangeShare"
+        ])
+    );
     assert_eq!(
         total(&v),
-        json!({"cases": 7, "messagesIn": 9, "messagesOut": 6})
+        json!({
+            "cases": 7, "messagesIn": 11, "messagesOut": 8, "backlogStart": 1, "backlogEnd": 4,
+            "backlogAt": null, "previousCases": 1, "casesChangeShare": 6.0,
+        })
     );
+    // At a moment, Wed 4 March 12:00: the early case, C (Tue 20:00 to Wed 15:00), D (from Wed
+    // 10:00) and I. A moment outside the period counts as well (Tue 10 March: B, F, I, early
+    // and the late case of 9 March).
+    for (at, n) in [("2026-03-04T12:00:00%2B01:00", 4), ("2026-03-10", 5)] {
+        let v = report(&app, &format!("/api/v1/reports/volume?{PERIOD}&at={at}")).await;
+        assert_eq!(total(&v)["backlogAt"], n, "{at}: {v}");
+    }
+    assert_invalid(
+        &app,
+        &format!("/api/v1/reports/volume?{PERIOD}&at=gisteren"),
+        &["at"],
+    )
+    .await;
 
     // The inbox's text filters: the words of a message, and labels.
     let v = report(&app, &format!("/api/v1/reports/volume?{PERIOD}&q=e1")).await;
@@ -285,6 +321,9 @@ async fn reports_answer_the_hand_worked_figures(app: TestApp) {
     // 08:30-09:00), C 1110/360, D 15/15, I 510/30 minutes wall/business. Nearest rank: median is
     // the 3rd of 5, p90 the 5th. E needed no reaction; F still waits, past 24 h. Within 24 h:
     // A, C, D, I of A, B, C, D, I, F.
+    // Next reactions, one per later citizen message: A 20/20 (met), I 1440/510 (Mon 12:00-17:00
+    // and Tue 08:30-12:00: missed). C's message Thu 10:00 that reopened it got no reply before
+    // it was resolved again: that run is cancelled, with no time and no verdict.
     let v = report(&app, &format!("/api/v1/reports/reaction?{PERIOD}")).await;
     assert_eq!(
         total(&v),
@@ -295,6 +334,12 @@ async fn reports_answer_the_hand_worked_figures(app: TestApp) {
             "reactionWallMinutesMedian": 510.0, "reactionWallMinutesP90": 3900.0,
             "reactionWallMinutesMean": 1125.0,
             "within24h": 4, "within24hOf": 6, "within24hShare": 0.6667,
+            "nextReactions": 2,
+            "nextReactionBusinessMinutesMedian": 20.0, "nextReactionBusinessMinutesP90": 510.0,
+            "nextReactionBusinessMinutesMean": 265.0,
+            "nextReactionWallMinutesMedian": 20.0, "nextReactionWallMinutesP90": 1440.0,
+            "nextReactionWallMinutesMean": 730.0,
+            "nextReactionMet": 1, "nextReactionJudged": 2, "nextReactionWithinNormShare": 0.5,
         })
     );
 
@@ -320,6 +365,7 @@ async fn reports_answer_the_hand_worked_figures(app: TestApp) {
         json!({
             "cases": 7,
             "reactionMet": 4, "reactionJudged": 5, "reactionWithinNormShare": 0.8,
+            "nextReactionMet": 1, "nextReactionJudged": 2, "nextReactionWithinNormShare": 0.5,
             "resolutionMet": 4, "resolutionJudged": 4, "resolutionWithinNormShare": 1.0,
             "departmentMet": 0, "departmentJudged": 1, "departmentWithinNormShare": 0.0,
             "within24hShare": 0.6667,
@@ -358,27 +404,34 @@ async fn reports_answer_the_hand_worked_figures(app: TestApp) {
         &format!("/api/v1/reports/volume?{PERIOD}&groupBy=day"),
     )
     .await;
-    let days: Vec<(String, i64)> = v["rows"]
+    // Each day also has its backlog at its midnights (Sunday 8 March has no arrivals, but a
+    // backlog) and the previous day's cases (1 March: the early case).
+    let days: Vec<(String, i64, i64, i64, i64)> = v["rows"]
         .as_array()
         .unwrap()
         .iter()
         .map(|r| {
+            let n = |k: &str| r[k].as_i64().unwrap();
             (
                 r["day"].as_str().unwrap().to_owned(),
-                r["cases"].as_i64().unwrap(),
+                n("cases"),
+                n("backlogStart"),
+                n("backlogEnd"),
+                n("previousCases"),
             )
         })
         .collect();
-    let expect: Vec<(String, i64)> = [
-        ("02", 2),
-        ("03", 1),
-        ("04", 1),
-        ("05", 1),
-        ("06", 1),
-        ("07", 1),
+    let expect: Vec<(String, i64, i64, i64, i64)> = [
+        ("02", 2, 1, 2, 1),
+        ("03", 1, 2, 3, 2),
+        ("04", 1, 3, 3, 1),
+        ("05", 1, 3, 2, 1),
+        ("06", 1, 2, 3, 1),
+        ("07", 1, 3, 4, 1),
+        ("08", 0, 4, 4, 1),
     ]
     .iter()
-    .map(|(d, n)| (format!("2026-03-{d}"), *n))
+    .map(|(d, n, b, e, p)| (format!("2026-03-{d}"), *n, *b, *e, *p))
     .collect();
     assert_eq!(days, expect, "{v}");
 
@@ -388,12 +441,16 @@ async fn reports_answer_the_hand_worked_figures(app: TestApp) {
         &format!("/api/v1/reports/volume?{PERIOD}&groupBy=week,account"),
     )
     .await;
+    // Backlog per account: account 1 ends with B and F open, account 2 starts with the early
+    // case and ends with it and I; week 9 had the early case on account 2.
     let (first, second) = if w.acc1.to_string() < w.acc2.to_string() {
-        ((w.acc1, 4, 5, 4), (w.acc2, 3, 4, 2))
+        ((w.acc1, 4, 6, 5, 0, 2, 0), (w.acc2, 3, 5, 3, 1, 2, 1))
     } else {
-        ((w.acc2, 3, 4, 2), (w.acc1, 4, 5, 4))
+        ((w.acc2, 3, 5, 3, 1, 2, 1), (w.acc1, 4, 6, 5, 0, 2, 0))
     };
-    let row = |(acc, cases, i, o): (Uuid, i64, i64, i64)| json!({"week": "2026-W10", "account": acc.to_string(), "cases": cases, "messagesIn": i, "messagesOut": o});
+    type AccRow = (Uuid, i64, i64, i64, i64, i64, i64);
+    let change = |cases: i64, prev: i64| (prev > 0).then(|| (cases - prev) as f64 / prev as f64);
+    let row = |(acc, cases, i, o, b, e, p): AccRow| json!({"week": "2026-W10", "account": acc.to_string(), "cases": cases, "messagesIn": i, "messagesOut": o, "backlogStart": b, "backlogEnd": e, "backlogAt": null, "previousCases": p, "casesChangeShare": change(cases, p)});
     assert_eq!(v["rows"], json!([row(first), row(second)]));
     let res = app
         .get(&format!(
@@ -410,16 +467,27 @@ async fn reports_answer_the_hand_worked_figures(app: TestApp) {
         .unwrap()
         .contains("volume-20260302-20260309.csv"));
     let csv = res.text().await.unwrap();
-    let line =
-        |(acc, cases, i, o): (Uuid, i64, i64, i64)| format!("2026-W10,{acc},{cases},{i},{o}");
-    assert_eq!(
-        csv,
-        format!(
-            "week,account,cases,messagesIn,messagesOut\r\n{}\r\n{}\r\n",
-            line(first),
-            line(second)
-        )
+    let line = |(acc, cases, i, o, b, e, p): AccRow| {
+        let c = change(cases, p).map(|c| c.to_string()).unwrap_or_default();
+        format!("2026-W10,{acc},{cases},{i},{o},{b},{e},,{p},{c}")
+    };
+    let expect = format!(
+        "week,account,cases,messagesIn,messagesOut,backlogStart,backlogEnd,backlogAt,previousCases,casesChangeShare\r\n{}\r\n{}\r\n",
+        line(first),
+        line(second)
     );
+    assert_eq!(csv, expect);
+    // The `.csv` path answers the same CSV without an `Accept` header.
+    let res = app
+        .get(&format!(
+            "/api/v1/reports/volume.csv?{PERIOD}&groupBy=week,account"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(res.text().await.unwrap(), expect);
 
     // A filter of the inbox: the theme.
     let v = report(

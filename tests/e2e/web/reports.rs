@@ -63,14 +63,28 @@ async fn the_team_lead_reads_reports_and_downloads_csv(app: TestApp) {
     assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
     assert_eq!(
         csv.body,
-        "channel,cases,messagesIn,messagesOut\r\napi,2,2,0\r\n"
+        "channel,cases,messagesIn,messagesOut,backlogStart,backlogEnd,backlogAt,previousCases,casesChangeShare\r\napi,2,2,0,0,2,,0,\r\n"
     );
+    // The backlog and the change have their Dutch headers.
+    for header in [
+        "Open bij begin",
+        "Open bij einde",
+        "Zaken vorige periode",
+        "Verandering (%)",
+    ] {
+        assert!(p.body.contains(header), "{header}: {}", p.body);
+    }
 
     // Reaction times: nothing answered yet, so no median ("–") and the share is empty.
     let p = tessa.get("/rapportages?rapport=reaction").await;
     assert_eq!(p.status, 200, "{}", p.body);
     assert!(
         p.body.contains("Reactie, werkminuten, mediaan"),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body.contains("Volgende reactie, werkminuten, mediaan"),
         "{}",
         p.body
     );

@@ -177,12 +177,13 @@ pub async fn get(
     IdPath(id): IdPath,
 ) -> ApiResult<Json<CaseDetail>> {
     let case = super::case_work::visible_case(&state, &principal, id).await?;
-    let (messages, contact, others) = tokio::try_join!(
+    let (messages, contact, others, survey) = tokio::try_join!(
         state.store.case_messages(id),
         state.store.get_contact(case.contact_id),
         state
             .store
-            .contact_open_cases(case.contact_id, id, OTHER_OPEN_CASES)
+            .contact_open_cases(case.contact_id, id, OTHER_OPEN_CASES),
+        state.store.case_survey(id)
     )?;
     let sla = super::sla::case_sla(&state, id).await?;
     // AVG: reading a citizen's messages and contact data is recorded, under the contact too, so
@@ -204,6 +205,7 @@ pub async fn get(
         contact,
         sla,
         other_open_cases: others.into_iter().filter(|c| scope.allows(c)).collect(),
+        survey: survey.map(Into::into),
     }))
 }
 

@@ -20,6 +20,7 @@ pub mod reports;
 pub mod retention;
 pub mod routing_rules;
 pub mod sla;
+pub mod survey_comments;
 pub mod themes;
 pub mod tokens;
 pub mod webhook_subscriptions;

@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use webcare_desk::DeskError;
-use webcare_domain::costs;
 use webcare_domain::reports::{parse_group_by, Aggregator, GroupBy, Row, Share, Span, Summary};
+use webcare_domain::{costs, trend};
 use webcare_domain::{CaseKind, CaseStatus, Priority, Role};
 use webcare_store::reports::{CaseExport, FactsQuery};
 
@@ -42,6 +42,8 @@ pub struct ReportQuery {
     pub filters: ReportFilters,
     /// See [`GroupQuery`].
     pub group_by: Option<String>,
+    /// See [`GroupQuery`].
+    pub at: Option<String>,
 }
 
 /// The grouping of a report (not of the per-case export, which has a row per case).
@@ -53,10 +55,16 @@ pub struct GroupQuery {
     /// department, agent, priority, hour, weekday, day, week, month.
     #[param(pattern = r"^[A-Za-z]*(,[A-Za-z]+)?$")]
     pub group_by: Option<String>,
+    /// The volume report's `backlogAt`: the cases open at this moment (a date or an RFC 3339
+    /// time, as `from`); ignored by the other reports, empty when a time key groups.
+    #[param(
+        pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$"
+    )]
+    pub at: Option<String>,
 }
 
 impl crate::extract::QueryKeys for GroupQuery {
-    const KEYS: &'static [&'static str] = &["groupBy"];
+    const KEYS: &'static [&'static str] = &["groupBy", "at"];
 }
 
 /// The period and the inbox's filters, as every report and the per-case export take them.
@@ -142,7 +150,16 @@ impl ReportKind {
     pub fn columns(self) -> &'static [Column] {
         use Column::*;
         match self {
-            ReportKind::Volume => &[Cases, MessagesIn, MessagesOut],
+            ReportKind::Volume => &[
+                Cases,
+                MessagesIn,
+                MessagesOut,
+                BacklogStart,
+                BacklogEnd,
+                BacklogAt,
+                PreviousCases,
+                CasesChange,
+            ],
             ReportKind::Reaction => &[
                 Cases,
                 Reactions,
@@ -155,6 +172,16 @@ impl ReportKind {
                 Within24h,
                 Within24hOf,
                 Within24hShare,
+                NextReactions,
+                NextReactionBusinessMedian,
+                NextReactionBusinessP90,
+                NextReactionBusinessMean,
+                NextReactionWallMedian,
+                NextReactionWallP90,
+                NextReactionWallMean,
+                NextReactionMet,
+                NextReactionJudged,
+                NextReactionWithinNorm,
             ],
             ReportKind::Resolution => &[
                 Cases,
@@ -171,6 +198,9 @@ impl ReportKind {
                 ReactionMet,
                 ReactionJudged,
                 ReactionWithinNorm,
+                NextReactionMet,
+                NextReactionJudged,
+                NextReactionWithinNorm,
                 ResolutionMet,
                 ResolutionJudged,
                 ResolutionWithinNorm,
@@ -250,6 +280,11 @@ columns! {
     Cases => "cases",
     MessagesIn => "messagesIn",
     MessagesOut => "messagesOut",
+    BacklogStart => "backlogStart",
+    BacklogEnd => "backlogEnd",
+    BacklogAt => "backlogAt",
+    PreviousCases => "previousCases",
+    CasesChange => "casesChangeShare",
     Reactions => "reactions",
     ReactionBusinessMedian => "reactionBusinessMinutesMedian",
     ReactionBusinessP90 => "reactionBusinessMinutesP90",
@@ -260,6 +295,16 @@ columns! {
     Within24h => "within24h",
     Within24hOf => "within24hOf",
     Within24hShare => "within24hShare",
+    NextReactions => "nextReactions",
+    NextReactionBusinessMedian => "nextReactionBusinessMinutesMedian",
+    NextReactionBusinessP90 => "nextReactionBusinessMinutesP90",
+    NextReactionBusinessMean => "nextReactionBusinessMinutesMean",
+    NextReactionWallMedian => "nextReactionWallMinutesMedian",
+    NextReactionWallP90 => "nextReactionWallMinutesP90",
+    NextReactionWallMean => "nextReactionWallMinutesMean",
+    NextReactionMet => "nextReactionMet",
+    NextReactionJudged => "nextReactionJudged",
+    NextReactionWithinNorm => "nextReactionWithinNormShare",
     Resolved => "resolved",
     ResolutionBusinessMedian => "resolutionBusinessMinutesMedian",
     ResolutionBusinessP90 => "resolutionBusinessMinutesP90",
@@ -299,10 +344,11 @@ columns! {
     Nps => "nps",
 }
 
-/// A cell: a count, or a time or share that may be missing (`null`, an empty CSV cell).
+/// A cell: a count, or a count, time or share that may be missing (`null`, an empty CSV cell).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Cell {
     Count(i64),
+    MaybeCount(Option<i64>),
     Number(Option<f64>),
 }
 
@@ -324,6 +370,17 @@ impl Column {
             Cases => Cell::Count(r.cases),
             MessagesIn => Cell::Count(r.messages_in),
             MessagesOut => Cell::Count(r.messages_out),
+            BacklogStart => Cell::MaybeCount(r.backlog_start),
+            BacklogEnd => Cell::MaybeCount(r.backlog_end),
+            BacklogAt => Cell::MaybeCount(r.backlog_at),
+            PreviousCases => Cell::MaybeCount(r.previous_cases),
+            // The change as a share of the previous count: 0.5 is 50% more.
+            CasesChange => Cell::Number(round(
+                r.previous_cases
+                    .filter(|p| *p > 0)
+                    .map(|p| (r.cases - p) as f64 / p as f64),
+                4,
+            )),
             Reactions => Cell::Count(r.reaction.count),
             ReactionBusinessMedian => median(r.reaction.business),
             ReactionBusinessP90 => p90(r.reaction.business),
@@ -334,6 +391,16 @@ impl Column {
             Within24h => Cell::Count(r.within_24h.part),
             Within24hOf => Cell::Count(r.within_24h.of),
             Within24hShare => share(r.within_24h),
+            NextReactions => Cell::Count(r.next_reaction.count),
+            NextReactionBusinessMedian => median(r.next_reaction.business),
+            NextReactionBusinessP90 => p90(r.next_reaction.business),
+            NextReactionBusinessMean => mean(r.next_reaction.business),
+            NextReactionWallMedian => median(r.next_reaction.wall),
+            NextReactionWallP90 => p90(r.next_reaction.wall),
+            NextReactionWallMean => mean(r.next_reaction.wall),
+            NextReactionMet => Cell::Count(r.next_reaction_within_norm.part),
+            NextReactionJudged => Cell::Count(r.next_reaction_within_norm.of),
+            NextReactionWithinNorm => share(r.next_reaction_within_norm),
             Resolved => Cell::Count(r.resolution.count),
             ResolutionBusinessMedian => median(r.resolution.business),
             ResolutionBusinessP90 => p90(r.resolution.business),
@@ -396,6 +463,8 @@ pub struct ReportRequest {
     pub kind: ReportKind,
     pub group_by: Vec<GroupBy>,
     pub facts: FactsQuery,
+    /// The moment of the volume report's `backlogAt`.
+    pub at: Option<DateTime<Utc>>,
 }
 
 /// A computed report.
@@ -464,8 +533,12 @@ pub fn parse(
     let ReportQuery {
         filters: q,
         group_by,
+        at,
     } = query;
     let mut invalid = Vec::new();
+    let at = at
+        .map(|a| parse_instant("at", &a).map_err(|e| invalid.push(e)).ok())
+        .unwrap_or_default();
     let from = parse_instant("from", &q.from)
         .map_err(|e| invalid.push(e))
         .ok();
@@ -517,12 +590,14 @@ pub fn parse(
         labels,
         q: q.q,
         forwarded_only: false,
+        open_during: false,
     };
     (facts.department_id, facts.forwarded_only) = scope(caller, facts.department_id)?;
     Ok(ReportRequest {
         kind,
         group_by,
         facts,
+        at,
     })
 }
 
@@ -564,6 +639,9 @@ pub async fn run(state: &AppState, req: ReportRequest) -> ApiResult<Report> {
     if req.kind == ReportKind::Costs {
         allocate_costs(state, &req.facts, &mut rows).await?;
     }
+    if req.kind == ReportKind::Volume {
+        trend(state, &req, &mut rows).await?;
+    }
     Ok(Report {
         kind: req.kind,
         from: req.facts.from,
@@ -599,6 +677,42 @@ async fn allocate_costs(state: &AppState, facts: &FactsQuery, rows: &mut [Row]) 
     Ok(())
 }
 
+/// The volume report's backlog and change against the previous period (`webcare_domain::trend`),
+/// over the same filters and scope.
+async fn trend(state: &AppState, req: &ReportRequest, rows: &mut Vec<Row>) -> ApiResult<()> {
+    let (from, to) = (req.facts.from, req.facts.to);
+    // The `at` moment may lie outside the period: read what may be open in both.
+    let (lo, hi) = match req.at {
+        Some(at) => (from.min(at), to.max(at + chrono::Duration::milliseconds(1))),
+        None => (from, to),
+    };
+    let open_q = FactsQuery {
+        from: lo,
+        to: hi,
+        open_during: true,
+        ..req.facts.clone()
+    };
+    let mut open = Vec::new();
+    state
+        .store
+        .report_facts(&open_q, &mut |f| open.push(f))
+        .await?;
+    trend::backlog(rows, &req.group_by, from, to, req.at, &open);
+    let (prev_from, prev_to) = trend::previous_period(&req.group_by, from, to);
+    let earlier_q = FactsQuery {
+        from: prev_from,
+        to: prev_to,
+        ..req.facts.clone()
+    };
+    let mut earlier = Vec::new();
+    state
+        .store
+        .report_facts(&earlier_q, &mut |f| earlier.push(f))
+        .await?;
+    trend::previous(rows, &req.group_by, &earlier);
+    Ok(())
+}
+
 /// Whether `q` covers every case of its period (no filter, no scope).
 fn is_whole(q: &FactsQuery) -> bool {
     let FactsQuery {
@@ -615,6 +729,7 @@ fn is_whole(q: &FactsQuery) -> bool {
         labels,
         q,
         forwarded_only,
+        open_during,
     } = q;
     channel_account_id.is_none()
         && status.is_none()
@@ -627,6 +742,7 @@ fn is_whole(q: &FactsQuery) -> bool {
         && labels.is_empty()
         && q.is_none()
         && !forwarded_only
+        && !open_during
 }
 
 // ------------------------------------------------------------------------------------ JSON
@@ -681,6 +797,7 @@ impl Serialize for JsonRow<'_> {
         for c in cols {
             match c.cell(row) {
                 Cell::Count(n) => m.serialize_entry(c.name(), &n)?,
+                Cell::MaybeCount(n) => m.serialize_entry(c.name(), &n)?,
                 Cell::Number(v) => m.serialize_entry(c.name(), &v)?,
             }
         }
@@ -715,7 +832,7 @@ pub fn csv_writer() -> csv::Writer<Vec<u8>> {
 
 /// The bytes written so far. Writing into a `Vec` cannot fail; an error would only leave the
 /// chunk short, never panic.
-fn csv_bytes(w: csv::Writer<Vec<u8>>) -> bytes::Bytes {
+pub(crate) fn csv_bytes(w: csv::Writer<Vec<u8>>) -> bytes::Bytes {
     bytes::Bytes::from(w.into_inner().unwrap_or_default())
 }
 
@@ -732,9 +849,9 @@ pub fn csv_lines(report: &Report, rows: &[Row]) -> bytes::Bytes {
     for row in rows {
         let keys = row.key.iter().map(|v| csv_safe(v).into_owned());
         let figures = report.kind.columns().iter().map(|c| match c.cell(row) {
-            Cell::Count(n) => n.to_string(),
+            Cell::Count(n) | Cell::MaybeCount(Some(n)) => n.to_string(),
             Cell::Number(Some(v)) => v.to_string(),
-            Cell::Number(None) => String::new(),
+            Cell::Number(None) | Cell::MaybeCount(None) => String::new(),
         });
         let _ = w.write_record(keys.chain(figures));
     }
@@ -763,7 +880,7 @@ pub fn csv_response(report: Report) -> Response {
 }
 
 /// A CSV download of `body` named `filename`.
-fn csv_download(filename: &str, body: axum::body::Body) -> Response {
+pub(crate) fn csv_download(filename: &str, body: axum::body::Body) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -778,7 +895,7 @@ fn csv_download(filename: &str, body: axum::body::Body) -> Response {
 }
 
 /// Whether the client asked for CSV.
-fn wants_csv(headers: &HeaderMap) -> bool {
+pub(crate) fn wants_csv(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT)
         .iter()
@@ -792,20 +909,20 @@ async fn answer(
     caller: &Principal,
     kind: ReportKind,
     q: ReportQuery,
-    headers: &HeaderMap,
+    csv: bool,
 ) -> ApiResult<Response> {
     let report = run(state, parse(kind, q, caller)?).await?;
-    Ok(if wants_csv(headers) {
+    Ok(if csv {
         csv_response(report)
     } else {
         Json(to_json(&report)).into_response()
     })
 }
 
-/// One handler per report, each documented with the same query and answers; only the path, the
-/// report and the summary differ.
+/// One handler per report, and one for its `.csv` path, each documented with the same query and
+/// answers; only the paths, the report and the summary differ.
 macro_rules! report_handlers {
-    ($($(#[doc = $doc:tt])* $name:ident => $kind:ident, $path:tt;)*) => {$(
+    ($($(#[doc = $doc:tt])* $name:ident, $csv_name:ident => $kind:ident, $path:tt, $csv_path:tt;)*) => {$(
         $(#[doc = $doc])*
         #[utoipa::path(
             get, path = $path, tag = "reports", params(ReportFilters, GroupQuery),
@@ -822,32 +939,55 @@ macro_rules! report_handlers {
             headers: HeaderMap,
             ApiQueries(filters, group): ApiQueries<ReportFilters, GroupQuery>,
         ) -> ApiResult<Response> {
-            let q = ReportQuery { filters, group_by: group.group_by };
-            answer(&state, &caller.0, ReportKind::$kind, q, &headers).await
+            let q = ReportQuery { filters, group_by: group.group_by, at: group.at };
+            answer(&state, &caller.0, ReportKind::$kind, q, wants_csv(&headers)).await
+        }
+
+        $(#[doc = $doc])*
+        /// The same rows as CSV, whatever the `Accept` header (a link a browser can download).
+        #[utoipa::path(
+            get, path = $csv_path, tag = "reports", params(ReportFilters, GroupQuery),
+            responses(
+                (status = 200, description = "The report's rows as CSV (streamed, every row)",
+                 content((String = "text/csv"))),
+                (status = 400, body = Problem, content_type = "application/problem+json"),
+            ),
+            security(("bearer" = []))
+        )]
+        pub async fn $csv_name(
+            State(state): State<AppState>,
+            caller: Authorized<ReportReaders>,
+            ApiQueries(filters, group): ApiQueries<ReportFilters, GroupQuery>,
+        ) -> ApiResult<Response> {
+            let q = ReportQuery { filters, group_by: group.group_by, at: group.at };
+            answer(&state, &caller.0, ReportKind::$kind, q, true).await
         }
     )*};
 }
 
 report_handlers! {
-    /// Cases and messages in and out per group, by arrival in the period.
-    volume => Volume, "/api/v1/reports/volume";
-    /// First reaction times (median, p90, mean; business and wall-clock) and the share answered
-    /// within 24 hours.
-    reaction => Reaction, "/api/v1/reports/reaction";
+    /// Cases and messages in and out per group, by arrival in the period; the backlog (cases
+    /// open) at the start and end of each row's interval and at `at`; the change against the
+    /// previous period.
+    volume, volume_csv => Volume, "/api/v1/reports/volume", "/api/v1/reports/volume.csv";
+    /// First and next reaction times (median, p90, mean; business and wall-clock), the share
+    /// answered within 24 hours and next reactions within norm.
+    reaction, reaction_csv => Reaction, "/api/v1/reports/reaction", "/api/v1/reports/reaction.csv";
     /// Resolution times (median, p90, mean; business and wall-clock); a reopened case counts once.
-    resolution => Resolution, "/api/v1/reports/resolution";
-    /// The share within norm per clock (reaction, resolution, department) and within 24 hours.
-    norms => Norms, "/api/v1/reports/norms";
+    resolution, resolution_csv => Resolution, "/api/v1/reports/resolution", "/api/v1/reports/resolution.csv";
+    /// The share within norm per clock (reaction, next reaction, resolution, department) and
+    /// within 24 hours.
+    norms, norms_csv => Norms, "/api/v1/reports/norms", "/api/v1/reports/norms.csv";
     /// The share of cases forwarded to departments and the departments' answer times.
-    forwarding => Forwarding, "/api/v1/reports/forwarding";
+    forwarding, forwarding_csv => Forwarding, "/api/v1/reports/forwarding", "/api/v1/reports/forwarding.csv";
     /// Figures per agent (the case's assignee), optionally split by one more key.
-    agents => Agents, "/api/v1/reports/agents";
+    agents, agents_csv => Agents, "/api/v1/reports/agents", "/api/v1/reports/agents.csv";
     /// The period's cost under the cost model (prorated by days) and the cost per answered
     /// question, allocated to each group by its share of the desk's answered questions.
-    costs => Costs, "/api/v1/reports/costs";
+    costs, costs_csv => Costs, "/api/v1/reports/costs", "/api/v1/reports/costs.csv";
     /// Citizen satisfaction: surveys sent after resolving and answered, the response rate, the
     /// mean score, the CSAT share (4 or 5) and the NPS (promoters minus detractors).
-    satisfaction => Satisfaction, "/api/v1/reports/satisfaction";
+    satisfaction, satisfaction_csv => Satisfaction, "/api/v1/reports/satisfaction", "/api/v1/reports/satisfaction.csv";
 }
 
 // --------------------------------------------------------------------------- per-case export
@@ -1072,11 +1212,43 @@ pub async fn cases(
     uri: Uri,
     ApiQueries(filters, page): ApiQueries<ReportFilters, PageQuery>,
 ) -> ApiResult<Response> {
+    export(state, &caller.0, wants_csv(&headers), uri, filters, page).await
+}
+
+/// Every case of the period as CSV, whatever the `Accept` header (a link a browser can
+/// download); `cursor` resumes after that case.
+#[utoipa::path(
+    get, path = "/api/v1/reports/cases.csv", tag = "reports", params(ReportFilters, PageQuery),
+    responses(
+        (status = 200, description = "Every case of the period as CSV (streamed)",
+         content((String = "text/csv"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn cases_csv(
+    State(state): State<AppState>,
+    caller: Authorized<ReportReaders>,
+    uri: Uri,
+    ApiQueries(filters, page): ApiQueries<ReportFilters, PageQuery>,
+) -> ApiResult<Response> {
+    export(state, &caller.0, true, uri, filters, page).await
+}
+
+async fn export(
+    state: AppState,
+    caller: &Principal,
+    csv: bool,
+    uri: Uri,
+    filters: ReportFilters,
+    page: PageQuery,
+) -> ApiResult<Response> {
     let q = ReportQuery {
         filters,
         group_by: None,
+        at: None,
     };
-    let req = parse(ReportKind::Volume, q, &caller.0)?;
+    let req = parse(ReportKind::Volume, q, caller)?;
     let limit = super::page_limit(page.limit)? as usize;
     let after = match super::decode_cursor_any(page.cursor.as_deref())? {
         None => None,
@@ -1086,7 +1258,7 @@ pub async fn cases(
         )),
         Some((None, _)) => return Err(bad_export_cursor()),
     };
-    if wants_csv(&headers) {
+    if csv {
         return Ok(case_csv_response(state.store.clone(), req.facts, after));
     }
     // One more than the page tells whether there is a next one.
