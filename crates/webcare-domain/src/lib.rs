@@ -15,6 +15,7 @@ pub mod inbox;
 pub mod model;
 pub mod openklant;
 pub mod out_of_hours;
+pub mod personal_data;
 pub mod replies;
 pub mod reports;
 pub mod retention;
