@@ -232,7 +232,7 @@ fn iban_at(chars: &[(usize, char)], i: usize) -> Option<usize> {
             }
             // A single space only between groups of four.
             Some(' ')
-                if compact.len() % 4 == 0
+                if compact.len().is_multiple_of(4)
                     && at(j + 1).is_some_and(|c| c.is_ascii_alphanumeric()) =>
             {
                 j += 1;
@@ -246,7 +246,7 @@ fn iban_at(chars: &[(usize, char)], i: usize) -> Option<usize> {
         let end = ends[len - 1];
         let boundary = match at(end) {
             None => true,
-            Some(' ') => len == compact.len() || len % 4 == 0,
+            Some(' ') => len == compact.len() || len.is_multiple_of(4),
             Some(c) => !is_word_char(c),
         };
         (boundary && mod97(&compact[..len]) == Some(1)).then_some(end)

@@ -377,19 +377,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ContactIdentityPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path((a, b)) =
-            axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
-                .await
-                .map_err(|e| ApiError::BadRequest(e.body_text()))?;
-        let parse = |name: &str, raw: &str| {
-            Uuid::parse_str(raw).map_err(|_| {
-                ApiError::invalid(name, "invalid_uuid", format!("'{raw}' is not a UUID"))
-            })
-        };
-        Ok(ContactIdentityPath(
-            parse("id", &a)?,
-            parse("identityId", &b)?,
-        ))
+        let (id, identity) = crate::extract::two_ids(parts, state, "identityId").await?;
+        Ok(ContactIdentityPath(id, identity))
     }
 }
 

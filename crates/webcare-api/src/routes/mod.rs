@@ -14,6 +14,7 @@ pub mod klantcontacten;
 pub mod messages;
 pub mod notificaties;
 pub mod people;
+pub mod platform_actions;
 pub mod replies;
 pub mod reports;
 pub mod retention;
