@@ -25,6 +25,7 @@ webcare_e2e::both_backends!(
     an_already_exists_answer_is_recorded_as_sent,
     a_public_comment_with_a_bsn_is_hidden_through_the_outbox,
     x_cannot_hide_and_a_private_message_has_nothing_to_hide,
+    an_erase_deletes_our_public_replies_on_the_platform,
 );
 
 mod never_twice {
@@ -946,4 +947,65 @@ async fn x_cannot_hide_and_a_private_message_has_nothing_to_hide(app: ConnApp) {
     let (status, p) = hide(&app, &case_id, ours["id"].as_str().unwrap()).await;
     assert_eq!(status, 400, "{p}");
     assert_eq!(p["invalidParams"][0]["code"], "not_public");
+}
+
+/// AVG art. 17 on the platform: erasing a contact queues the deletion of the desk's own public
+/// replies (Graph `DELETE /{comment-id}`, X `DELETE /2/tweets/{id}`), which the outbox sends; the
+/// erase's audit counts them.
+async fn an_erase_deletes_our_public_replies_on_the_platform(app: ConnApp) {
+    let case_id = facebook_case(&app).await;
+    let sent = app
+        .reply_sent(&case_id, json!({"text": "We gaan ermee aan de slag"}))
+        .await;
+    let ours = sent["platformMessageId"].as_str().unwrap().to_owned();
+    let case = app.case(&case_id).await;
+    let contact = case["contactId"].as_str().unwrap().to_owned();
+    let res = app
+        .patch(
+            &format!("/api/v1/cases/{case_id}"),
+            &json!({"status": "closed", "noReplyReason": "Afgehandeld"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = app
+        .post(
+            &format!("/api/v1/contacts/{contact}/erase"),
+            &json!({"reason": "Verzoek van de burger"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let erased: Value = res.json().await.unwrap();
+    assert_eq!(erased["platformDeletions"], 1, "{erased}");
+    let path = format!("/v21.0/{ours}");
+    let mut deleted = Vec::new();
+    for _ in 0..100 {
+        deleted = app.fakes.requests_to("DELETE", &path);
+        if !deleted.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(deleted.len(), 1, "our reply is deleted on Facebook");
+    assert_eq!(deleted[0].path, path);
+    assert!(
+        app.fakes
+            .requests_to("DELETE", "822112233445566_1200001")
+            .is_empty(),
+        "the citizen's own comment is theirs to delete"
+    );
+    let audit = app
+        .store
+        .list_audit(Default::default(), None, 500)
+        .await
+        .unwrap();
+    let erase = audit
+        .items
+        .iter()
+        .find(|a| a.action == "contact.erased")
+        .expect("the erase is audited");
+    assert_eq!(erase.detail["platformDeletions"], 1);
 }

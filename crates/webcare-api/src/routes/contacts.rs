@@ -464,11 +464,15 @@ pub struct ErasedContact {
     pub identities: u64,
     /// Raw webhook deliveries in the journal that named the citizen, emptied.
     pub journal_entries: u64,
+    /// The desk's own public replies queued for deletion on Facebook, Instagram or X.
+    pub platform_deletions: u64,
 }
 
 /// Erase a contact (AVG art. 17): its name, notes, phone and identities, and in its cases the
 /// messages, notes, department questions, replies and audit details; what the reports count
-/// stays. Refused while one of its cases is open. Admin only; audited without personal data.
+/// stays. The desk's own public replies are queued for deletion on the platform where it allows
+/// (Facebook and Instagram comments, X posts; the outbox worker sends them). Refused while one
+/// of its cases is open. Admin only; audited without personal data.
 #[utoipa::path(
     post, path = "/api/v1/contacts/{id}/erase", tag = "contacts",
     params(("id" = Uuid, Path)), request_body = EraseContact,
@@ -504,6 +508,7 @@ pub async fn erase(
         messages: e.messages,
         identities: e.identities,
         journal_entries: e.journal_entries,
+        platform_deletions: e.platform_deletions,
     }))
 }
 
