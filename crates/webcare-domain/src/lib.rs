@@ -10,6 +10,7 @@ pub mod bsn;
 pub mod canned;
 pub mod contacts;
 pub mod costs;
+pub mod dutch;
 pub mod inbound;
 pub mod inbox;
 pub mod model;

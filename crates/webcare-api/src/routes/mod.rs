@@ -5,6 +5,7 @@ pub mod canned;
 pub mod case_work;
 pub mod cases;
 pub mod channel_accounts;
+pub mod contact_export;
 pub mod contacts;
 pub mod cost_model;
 pub mod deliveries;
