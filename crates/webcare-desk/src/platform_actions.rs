@@ -9,10 +9,15 @@ use crate::principal::Principal;
 use crate::Desk;
 use uuid::Uuid;
 use webcare_connectors::outbound::{supported, PlatformAction};
-use webcare_domain::{Direction, Visibility};
+use webcare_domain::{ChannelKind, Direction, Visibility};
 use webcare_store::platform_actions::{
     NewPlatformAction, PlatformActionKind, PlatformActionRecord,
 };
+
+/// Whether a channel can hide a citizen's public message (the case page offers it only then).
+pub fn can_hide(kind: ChannelKind) -> bool {
+    supported(kind, PlatformAction::Hide).is_ok()
+}
 
 /// Queues hiding `message_id` of the case on its platform. The message must be a citizen's public
 /// comment on a channel that can hide one; asking again answers the queued (or done) action.

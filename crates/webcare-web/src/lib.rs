@@ -190,6 +190,7 @@ pub fn router_with_oidc(app: AppState, oidc: Option<oidc_login::WebOidcSettings>
         .route("/cases/{id}/answer", post(pages::answer))
         .route("/cases/{id}/return", post(pages::hand_back))
         .route("/cases/{id}/notes", post(pages::note))
+        .route("/cases/{id}/verbergen", post(pages::hide))
         // Every POST carries the session's CSRF token; the session is read once per request.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
