@@ -173,6 +173,7 @@ pub fn router_with_oidc(app: AppState, oidc: Option<oidc_login::WebOidcSettings>
         )
         .route("/cases/{id}", get(pages::case_page))
         .route("/privacy", get(privacy_page::page))
+        .route("/privacy/termijnen", post(privacy_page::save_terms))
         .route("/privacy/bewaarplicht", post(privacy_page::hold))
         .route("/privacy/inzage", get(privacy_page::lookup))
         .route("/privacy/burgers/{id}", get(privacy_page::access_log))

@@ -4,7 +4,7 @@
 //! handlers (`webcare_api::routes::{retention, contacts}`), so the page allows, audits and refuses
 //! exactly what the API does.
 
-use crate::format::datetime;
+use crate::format::{self, datetime};
 use crate::pages::{allowed, api_error_page, render, Layout};
 use crate::session::WebUser;
 use crate::WebState;
@@ -24,7 +24,8 @@ use webcare_api::routes::contacts as contacts_api;
 use webcare_api::routes::retention::{self as api, LegalHold};
 use webcare_api::routes::PageQuery;
 use webcare_desk::DeskError;
-use webcare_domain::{dutch, CaseKind};
+use webcare_domain::retention::Terms;
+use webcare_domain::{dutch, CaseKind, Role};
 
 const BASE: &str = "/privacy";
 /// Rows of the access log shown on the page; the export holds them all.
@@ -61,16 +62,58 @@ pub struct HoldForm {
     actie: String,
 }
 
+/// One term of the admin's form: the API's name for it (`defaultDays`, `auditDays`,
+/// `kinds.melding`), the label, the value as typed and its message.
+pub struct TermField {
+    name: String,
+    label: String,
+    value: String,
+    error: String,
+}
+
+fn term_fields(t: &Terms) -> Vec<TermField> {
+    let field = |name: String, label: String, days: u32| TermField {
+        name,
+        label,
+        value: days.to_string(),
+        error: String::new(),
+    };
+    let mut out: Vec<TermField> = CaseKind::ALL
+        .iter()
+        .map(|k| {
+            let days = t.kinds.get(k).copied().unwrap_or(t.default_days);
+            field(format!("kinds.{k}"), kind_label(Some(*k)), days)
+        })
+        .collect();
+    out.push(field(
+        "defaultDays".into(),
+        "Al het andere".into(),
+        t.default_days,
+    ));
+    out.push(field("auditDays".into(), AUDIT_LABEL.into(), t.audit_days));
+    out
+}
+
+/// The audit's own term, as the page names it.
+const AUDIT_LABEL: &str = "Auditlog (wie zag of wijzigde wat)";
+
 #[derive(Template)]
 #[template(path = "privacy.html")]
 struct PrivacyPage {
     layout: Layout,
     terms_version: i64,
     terms: Vec<Row>,
+    /// The terms in force, which a change starts from (themes are kept as they are).
+    in_force: Terms,
+    /// The admin changes the terms here (the privacy officer reads them).
+    can_edit: bool,
+    edit: Vec<TermField>,
+    terms_error: String,
     preview_at: String,
     preview_cases: u64,
     preview: Vec<Row>,
     journal_entries: u64,
+    audit_rows: u64,
     hold: HoldForm,
     id_error: String,
     reden_error: String,
@@ -111,10 +154,21 @@ async fn privacy_page(web: &WebState, user: &WebUser) -> Result<PrivacyPage, Res
             days_label(t.in_force.default_days),
         ],
     });
+    terms.push(Row {
+        cells: vec![
+            AUDIT_LABEL.into(),
+            String::new(),
+            days_label(t.in_force.audit_days),
+        ],
+    });
     Ok(PrivacyPage {
         layout: Layout::of(user, "Privacy"),
         terms_version: t.version,
         terms,
+        can_edit: user.principal.role == Role::Admin,
+        edit: term_fields(&t.in_force),
+        in_force: t.in_force,
+        terms_error: String::new(),
         preview_at: datetime(p.at),
         preview_cases: p.cases,
         preview: p
@@ -129,6 +183,7 @@ async fn privacy_page(web: &WebState, user: &WebUser) -> Result<PrivacyPage, Res
             })
             .collect(),
         journal_entries: p.journal_entries,
+        audit_rows: p.audit_rows,
         hold: HoldForm::default(),
         id_error: String::new(),
         reden_error: String::new(),
@@ -154,9 +209,76 @@ pub async fn page(
             "De bewaarplicht is geplaatst: dit wordt niet geanonimiseerd zolang die geldt.".into()
         }
         Some("opgeheven") => "De bewaarplicht is opgeheven.".into(),
+        Some("termijnen") => "De nieuwe bewaartermijnen gelden vanaf nu.".into(),
         _ => String::new(),
     };
     render(StatusCode::OK, page)
+}
+
+/// `POST /privacy/termijnen` (admin): a new version of the retention terms, the audit's own
+/// term with them, as `PUT /api/v1/retention/terms`; the terms per theme stay as they are. Bad
+/// input is shown next to the fields and changes nothing.
+pub async fn save_terms(
+    State(web): State<WebState>,
+    user: WebUser,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let mut page = match privacy_page(&web, &user).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let caller = match allowed::<roles::AdminOnly>(&user) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let mut terms = page.in_force.clone();
+    for field in &mut page.edit {
+        field.value = f.get(&field.name).cloned().unwrap_or_default();
+        let Ok(days) = field.value.trim().parse::<u32>() else {
+            field.error = "Vul een aantal dagen in (een heel getal).".into();
+            continue;
+        };
+        match field.name.as_str() {
+            "defaultDays" => terms.default_days = days,
+            "auditDays" => terms.audit_days = days,
+            kind => {
+                if let Some(k) = CaseKind::ALL.iter().find(|k| kind == format!("kinds.{k}")) {
+                    terms.kinds.insert(*k, days);
+                }
+            }
+        }
+    }
+    if page.edit.iter().all(|e| e.error.is_empty()) {
+        let body = ApiJson(api::NewRetentionTerms {
+            version: f
+                .get("versie")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(page.terms_version),
+            effective_from: None,
+            terms,
+        });
+        match api::put_terms(State(web.app.clone()), caller, body).await {
+            Ok(_) => return Redirect::to(&format!("{BASE}?klaar=termijnen")).into_response(),
+            Err(ApiError::Desk(DeskError::Invalid(ps))) => {
+                for p in ps {
+                    let name = p.name.trim_start_matches("terms.");
+                    match page.edit.iter_mut().find(|e| e.name == name) {
+                        Some(e) => e.error = format::invalid_param(&p.code, &p.reason),
+                        None => page.terms_error = format::invalid_param(&p.code, &p.reason),
+                    }
+                }
+            }
+            Err(ApiError::Desk(DeskError::Conflict(_))) => {
+                page.terms_error =
+                    "De termijnen zijn intussen gewijzigd; laad de pagina opnieuw.".into();
+            }
+            Err(e) => return api_error_page(e),
+        }
+    }
+    if page.terms_error.is_empty() {
+        page.terms_error = "Niets gewijzigd; zie de melding bij het veld.".into();
+    }
+    render(StatusCode::BAD_REQUEST, page)
 }
 
 /// `POST /privacy/bewaarplicht`: place or lift a legal hold on a case or a citizen, as

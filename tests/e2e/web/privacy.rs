@@ -11,6 +11,7 @@ both_backends!(
     the_privacy_officer_holds_cases_and_answers_a_citizens_request,
     only_the_privacy_officer_and_the_admin_see_the_privacy_page,
     an_agent_hides_a_public_message_with_a_bsn_from_the_case_page,
+    the_admin_changes_the_terms_and_the_audit_term_with_them,
 );
 
 /// Signs in a privacy officer: they land on their own page, which carries the CSRF token.
@@ -463,4 +464,85 @@ async fn an_agent_hides_a_public_message_with_a_bsn_from_the_case_page(app: Test
     assert!(p.body.contains("burgerservicenummer"));
     assert!(p.body.contains(r#"id="move-to-private""#));
     assert!(!p.body.contains("Verbergen op het platform"));
+}
+
+async fn the_admin_changes_the_terms_and_the_audit_term_with_them(app: TestApp) {
+    desk(&app).await;
+    desk_user(
+        &app,
+        json!({"name": "Beheer", "email": "admin@gemeente.test", "role": "admin"}),
+    )
+    .await;
+    let fg = privacy_officer(&app).await;
+    let p = fg.get("/privacy").await;
+    let terms = between(&p.body, r#"id="terms">"#, "</table>").unwrap();
+    assert!(
+        terms.contains("Auditlog (wie zag of wijzigde wat)</td><td class=\"utrecht-table__cell\"></td><td class=\"utrecht-table__cell\">730 dagen (2 jaar)</td>"),
+        "{terms}"
+    );
+    // Every audit row is younger than its term.
+    assert_eq!(between(&p.body, r#"id="preview-audit">"#, "<"), Some("0"));
+    assert!(
+        !p.body.contains(r#"id="terms-form""#),
+        "the privacy officer reads them"
+    );
+    let r = fg.post("/privacy/termijnen", &[("auditDays", "400")]).await;
+    assert_eq!(r.status, 403);
+
+    let admin = Web::sign_in(&app, "admin@gemeente.test").await;
+    let p = admin.get("/privacy").await;
+    let form = between(&p.body, r#"id="terms-form">"#, "</form>").expect("the admin's form");
+    for field in ["kinds.melding", "defaultDays", "auditDays"] {
+        assert!(
+            form.contains(&format!(
+                r#"<label class="utrecht-form-label" for="term-{field}">"#
+            )),
+            "{field}"
+        );
+    }
+    assert!(form.contains(r#"name="auditDays" value="730""#));
+    let all = |audit: &'static str| {
+        vec![
+            ("versie", "0"),
+            ("kinds.vraag", "365"),
+            ("kinds.melding", "1825"),
+            ("kinds.klacht", "1825"),
+            ("kinds.compliment", "365"),
+            ("kinds.overig", "365"),
+            ("defaultDays", "365"),
+            ("auditDays", audit),
+        ]
+    };
+    // Bad input: beside the field, in Dutch, and nothing stored.
+    for bad in ["twee jaar", "0"] {
+        let r = admin.post("/privacy/termijnen", &all(bad)).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(
+            between(&r.body, r#"id="term-auditDays-error">"#, "<").is_some(),
+            "{bad}: {}",
+            r.body
+        );
+        assert!(r
+            .body
+            .contains(&format!(r#"name="auditDays" value="{bad}""#)));
+    }
+    let (_, t) = send(app.get("/api/v1/retention/terms")).await;
+    assert_eq!(t["version"], 0, "{t}");
+    let r = admin.post("/privacy/termijnen", &all("1")).await;
+    assert_eq!(
+        (r.status, r.location()),
+        (303, "/privacy?klaar=termijnen"),
+        "{}",
+        r.body
+    );
+    let (_, t) = send(app.get("/api/v1/retention/terms")).await;
+    assert_eq!(t["inForce"]["auditDays"], 1, "{t}");
+    assert_eq!(t["inForce"]["kinds"]["melding"], 1825);
+    // A stale version is refused, not overwritten.
+    let r = admin.post("/privacy/termijnen", &all("30")).await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains(r#"id="terms-error""#));
+    let p = fg.get("/privacy").await;
+    let terms = between(&p.body, r#"id="terms">"#, "</table>").unwrap();
+    assert!(terms.contains(">1 dagen</td>"), "{terms}");
 }
