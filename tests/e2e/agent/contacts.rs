@@ -749,6 +749,26 @@ async fn reads_are_audited_by_contact_and_departments_see_their_own(app: TestApp
         && e["action"] == "contact.read"));
 }
 
+/// The contact of case `keep` with the contact of case `other` merged into it and `notes`
+/// recorded; its id.
+async fn merged_with_notes(app: &TestApp, keep: &str, other: &str, notes: &str) -> String {
+    let contact = contact_of(app, keep).await;
+    let merged = contact_of(app, other).await;
+    let (s, b) = send(app.post(
+        &format!("/api/v1/contacts/{contact}/merge"),
+        &json!({"contactId": merged}),
+    ))
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = send(app.patch(
+        &format!("/api/v1/contacts/{contact}"),
+        &json!({"notes": notes}),
+    ))
+    .await;
+    assert_eq!(s, 200, "{b}");
+    contact
+}
+
 async fn an_export_holds_everything_about_the_contact(app: TestApp, idp: Idp) {
     team(&app, "kcc").await;
     let dept = department(&app, "Afval").await;
@@ -788,18 +808,7 @@ async fn an_export_holds_everything_about_the_contact(app: TestApp, idp: Idp) {
         "Iets anders",
     )
     .await;
-    let sanne = contact_of(&app, &c1).await;
-    let f = contact_of(&app, &c2).await;
-    send(app.post(
-        &format!("/api/v1/contacts/{sanne}/merge"),
-        &json!({"contactId": f}),
-    ))
-    .await;
-    send(app.patch(
-        &format!("/api/v1/contacts/{sanne}"),
-        &json!({"notes": "Woont aan de Dorpsstraat"}),
-    ))
-    .await;
+    let sanne = merged_with_notes(&app, &c1, &c2, "Woont aan de Dorpsstraat").await;
     let (s, _) = send(app.post(
         &format!("/api/v1/cases/{c1}/notes"),
         &json!({"text": "Route 4 gemist"}),
@@ -945,18 +954,7 @@ async fn the_readable_export_names_what_the_json_holds(app: TestApp, _idp: Idp) 
         "Lantaarnpaal \"kapot\" bij nr. 4",
     )
     .await;
-    let sanne = contact_of(&app, &c1).await;
-    let other = contact_of(&app, &c2).await;
-    send(app.post(
-        &format!("/api/v1/contacts/{sanne}/merge"),
-        &json!({"contactId": other}),
-    ))
-    .await;
-    send(app.patch(
-        &format!("/api/v1/contacts/{sanne}"),
-        &json!({"notes": "Belt liever <b>niet</b>"}),
-    ))
-    .await;
+    let sanne = merged_with_notes(&app, &c1, &c2, "Belt liever <b>niet</b>").await;
 
     let res = export_as(&app, &sanne, "json").await;
     assert_eq!(res.status(), 200);
