@@ -23,6 +23,9 @@ webcare_e2e::both_backends!(
     api_channel_replies_are_signed_callbacks,
     x_replies_and_dm_reads_are_signed_with_oauth1_keys,
     an_already_exists_answer_is_recorded_as_sent,
+    a_public_comment_with_a_bsn_is_hidden_through_the_outbox,
+    x_cannot_hide_and_a_private_message_has_nothing_to_hide,
+    an_erase_deletes_our_public_replies_on_the_platform,
 );
 
 mod never_twice {
@@ -828,4 +831,181 @@ async fn an_already_exists_answer_is_recorded_as_sent(app: ConnApp) {
     assert_eq!(msgs.len(), 2);
     assert_eq!(msgs[1]["direction"], "outbound");
     assert_eq!(msgs[1]["text"], "We kijken ernaar.");
+}
+
+/// Asks to hide a case's message; answers (status, body).
+async fn hide(app: &ConnApp, case_id: &str, message_id: &str) -> (u16, Value) {
+    let res = app
+        .post(
+            &format!("/api/v1/cases/{case_id}/messages/{message_id}/hide"),
+            &json!({}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap())
+}
+
+async fn a_public_comment_with_a_bsn_is_hidden_through_the_outbox(app: ConnApp) {
+    app.account("facebook_page", PAGE).await;
+    let comment = "822112233445566_1200077";
+    let body = comment_body(
+        comment,
+        ("6987654321012345", "Fatima"),
+        "Mijn BSN is 111222333, waar blijft mijn pas?",
+    );
+    assert_eq!(app.post_meta(&body).await.status(), 200);
+    app.settle().await;
+    let case_id = one_case(&app).await;
+    let case = app.case(&case_id).await;
+    let message = &case["messages"][0];
+    assert_eq!(message["flags"], json!(["bsn"]), "the BSN warning");
+    let mid = message["id"].as_str().unwrap().to_owned();
+    let (status, queued) = hide(&app, &case_id, &mid).await;
+    assert_eq!(status, 202, "{queued}");
+    assert_eq!(queued["kind"], "hide");
+    assert_eq!(queued["platformId"], comment);
+    let (status, again) = hide(&app, &case_id, &mid).await;
+    assert_eq!(status, 202);
+    assert_eq!(again["id"], queued["id"], "asking twice queues one action");
+    // The outbox worker sends it: the fake Graph API sees the real request.
+    let path = format!("/v21.0/{comment}");
+    let mut sent = Vec::new();
+    for _ in 0..100 {
+        sent = app
+            .fakes
+            .requests_to("POST", &path)
+            .into_iter()
+            .filter(|r| r.path == path)
+            .collect();
+        let done = app
+            .store
+            .case_platform_actions(case_id.parse().unwrap())
+            .await
+            .unwrap()
+            .iter()
+            .all(|a| a.state == "done");
+        if !sent.is_empty() && done {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(sent.len(), 1, "hidden once");
+    assert_eq!(sent[0].json, json!({"is_hidden": true}));
+    assert_eq!(
+        sent[0].auth.as_deref(),
+        Some(format!("Bearer {PAGE_TOKEN}").as_str())
+    );
+    let actions = app
+        .store
+        .case_platform_actions(case_id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(actions.len(), 1);
+    assert_eq!(actions[0].state, "done");
+    // An outbound message, a bad id and another case's message are refused.
+    let (status, p) = hide(&app, &case_id, "not-a-uuid").await;
+    assert_eq!(status, 400);
+    assert_eq!(p["invalidParams"][0]["name"], "messageId");
+    let (status, _) = hide(&app, &case_id, &uuid::Uuid::now_v7().to_string()).await;
+    assert_eq!(status, 404);
+}
+
+async fn x_cannot_hide_and_a_private_message_has_nothing_to_hide(app: ConnApp) {
+    app.account("x", X_ME).await;
+    let tweet = json!({"for_user_id": X_ME, "tweet_create_events": [{"id_str": "1900000000000000301", "text": "@gemeente mijn bsn 111222333",
+        "user": {"id_str": "802", "screen_name": "kees"}, "timestamp_ms": "1773132000000"}]}).to_string();
+    assert_eq!(app.post_x(&tweet).await.status(), 200);
+    app.settle().await;
+    let case_id = one_case(&app).await;
+    let case = app.case(&case_id).await;
+    let mid = case["messages"][0]["id"].as_str().unwrap().to_owned();
+    let (status, p) = hide(&app, &case_id, &mid).await;
+    assert_eq!(status, 409, "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("X cannot hide"),
+        "{p}"
+    );
+    assert!(app
+        .store
+        .case_platform_actions(case_id.parse().unwrap())
+        .await
+        .unwrap()
+        .is_empty());
+    // Our own reply is no citizen's public message.
+    let reply = app
+        .reply_sent(&case_id, json!({"text": "Stuur ons een DM"}))
+        .await;
+    let case = app.case(&case_id).await;
+    let ours = case["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["direction"] == "outbound")
+        .unwrap_or_else(|| panic!("the sent reply {reply} is a message"));
+    let (status, p) = hide(&app, &case_id, ours["id"].as_str().unwrap()).await;
+    assert_eq!(status, 400, "{p}");
+    assert_eq!(p["invalidParams"][0]["code"], "not_public");
+}
+
+/// AVG art. 17 on the platform: erasing a contact queues the deletion of the desk's own public
+/// replies (Graph `DELETE /{comment-id}`, X `DELETE /2/tweets/{id}`), which the outbox sends; the
+/// erase's audit counts them.
+async fn an_erase_deletes_our_public_replies_on_the_platform(app: ConnApp) {
+    let case_id = facebook_case(&app).await;
+    let sent = app
+        .reply_sent(&case_id, json!({"text": "We gaan ermee aan de slag"}))
+        .await;
+    let ours = sent["platformMessageId"].as_str().unwrap().to_owned();
+    let case = app.case(&case_id).await;
+    let contact = case["contactId"].as_str().unwrap().to_owned();
+    let res = app
+        .patch(
+            &format!("/api/v1/cases/{case_id}"),
+            &json!({"status": "closed", "noReplyReason": "Afgehandeld"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = app
+        .post(
+            &format!("/api/v1/contacts/{contact}/erase"),
+            &json!({"reason": "Verzoek van de burger"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let erased: Value = res.json().await.unwrap();
+    assert_eq!(erased["platformDeletions"], 1, "{erased}");
+    let path = format!("/v21.0/{ours}");
+    let mut deleted = Vec::new();
+    for _ in 0..100 {
+        deleted = app.fakes.requests_to("DELETE", &path);
+        if !deleted.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(deleted.len(), 1, "our reply is deleted on Facebook");
+    assert_eq!(deleted[0].path, path);
+    assert!(
+        app.fakes
+            .requests_to("DELETE", "822112233445566_1200001")
+            .is_empty(),
+        "the citizen's own comment is theirs to delete"
+    );
+    let audit = app
+        .store
+        .list_audit(Default::default(), None, 500)
+        .await
+        .unwrap();
+    let erase = audit
+        .items
+        .iter()
+        .find(|a| a.action == "contact.erased")
+        .expect("the erase is audited");
+    assert_eq!(erase.detail["platformDeletions"], 1);
 }

@@ -217,3 +217,21 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
             .map_err(|_| ApiError::invalid("id", "invalid_uuid", format!("'{raw}' is not a UUID")))
     }
 }
+
+/// The two `Uuid` parameters of a path like `/cases/{id}/messages/{messageId}`, the second
+/// named `second` in a 400 when malformed.
+pub async fn two_ids<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+    second: &str,
+) -> Result<(uuid::Uuid, uuid::Uuid), ApiError> {
+    let axum::extract::Path((a, b)) =
+        axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let parse = |name: &str, raw: &str| {
+        uuid::Uuid::parse_str(raw)
+            .map_err(|_| ApiError::invalid(name, "invalid_uuid", format!("'{raw}' is not a UUID")))
+    };
+    Ok((parse("id", &a)?, parse(second, &b)?))
+}

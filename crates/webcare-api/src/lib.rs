@@ -52,6 +52,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(sla::alerts))
         .routes(routes!(sla::case_clock_runs))
         .routes(routes!(replies::create, replies::list))
+        .routes(routes!(platform_actions::hide))
         .routes(routes!(cases::get, case_work::patch))
         // Agent desk (issue 5): people, case work, departments, audit, board, canned answers.
         .routes(routes!(people::create_user, people::list_users))

@@ -102,6 +102,7 @@ pub async fn run(c: &CaseRun, report: &mut Report) -> anyhow::Result<()> {
             .map(|k| (*k, 1))
             .collect(),
         themes: Vec::new(),
+        ..Terms::default()
     };
     let key = b"bench-retention-key-of-32-characters".to_vec();
     let t = Instant::now();

@@ -21,6 +21,7 @@ pub mod notificaties;
 pub mod openklant;
 pub mod patch;
 pub mod people;
+pub mod platform_actions;
 pub mod principal;
 pub mod replies;
 pub mod retention;

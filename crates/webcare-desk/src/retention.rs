@@ -97,6 +97,8 @@ pub struct Preview {
     pub kinds: Vec<KindCount>,
     /// Raw journal deliveries past their term.
     pub journal_entries: u64,
+    /// Audit rows past the audit's term.
+    pub audit_rows: u64,
 }
 
 /// What the next run (at `now`) would anonymise; changes nothing.
@@ -126,10 +128,15 @@ pub async fn preview(desk: &Desk, now: DateTime<Utc>, journal_days: u32) -> Desk
         .store
         .journal_bodies_before(now - Duration::days(i64::from(journal_days)))
         .await?;
+    let audit_rows = desk
+        .store
+        .audit_rows_before(now - Duration::days(i64::from(terms.audit_days)))
+        .await?;
     Ok(Preview {
         at: now,
         kinds: counts.into_values().collect(),
         journal_entries,
+        audit_rows,
     })
 }
 
@@ -138,6 +145,8 @@ pub async fn preview(desk: &Desk, now: DateTime<Utc>, journal_days: u32) -> Desk
 pub struct RunReport {
     pub anonymised: Anonymised,
     pub journal_entries: u64,
+    /// Audit rows deleted past the audit's term.
+    pub audit_rows: u64,
     /// The run stopped early (`keep_going` said no): the next one goes on.
     pub interrupted: bool,
 }
@@ -188,6 +197,18 @@ pub async fn run(
         }
         let n = desk.store.scrub_journal_before(before, batch).await?;
         out.journal_entries += n;
+        if n < u64::from(batch) {
+            break;
+        }
+    }
+    let before = now - Duration::days(i64::from(terms.audit_days));
+    loop {
+        if !keep_going() {
+            out.interrupted = true;
+            return Ok(out);
+        }
+        let n = desk.store.delete_audit_before(before, batch).await?;
+        out.audit_rows += n;
         if n < u64::from(batch) {
             break;
         }

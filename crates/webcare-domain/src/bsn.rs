@@ -7,6 +7,8 @@
 //! with country code, order numbers) are not BSNs, and neither is a run glued to letters (an IBAN
 //! like NL91ABNA0417164300 ends in ten digits, an RSIN is usually written with a prefix).
 
+use crate::personal_data::{self, Kind};
+
 /// True when `digits` (exactly nine ASCII digits) passes the BSN 11-proef.
 pub fn is_valid_bsn(digits: &str) -> bool {
     let b = digits.as_bytes();
@@ -28,45 +30,14 @@ pub fn is_valid_bsn(digits: &str) -> bool {
     sum % 11 == 0
 }
 
-/// Finds the BSN-valid numbers in `text`, as their nine digits.
+/// Finds the BSN-valid numbers in `text`, as their nine digits. Phone numbers are not read as
+/// BSNs, even when their digits pass the 11-proef (see [`crate::personal_data`]).
 pub fn find_bsns(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut found = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        if !chars[i].is_ascii_digit() || (i > 0 && is_word_char(chars[i - 1])) {
-            i += 1;
-            continue;
-        }
-        // Collect digits with single separators (space, dot, dash) between them.
-        let mut digits = String::new();
-        let mut j = i;
-        while j < chars.len() {
-            if chars[j].is_ascii_digit() {
-                digits.push(chars[j]);
-                j += 1;
-            } else if matches!(chars[j], ' ' | '.' | '-')
-                && j + 1 < chars.len()
-                && chars[j + 1].is_ascii_digit()
-                && digits.len() < 9
-            {
-                j += 1;
-            } else {
-                break;
-            }
-        }
-        let glued = j < chars.len() && is_word_char(chars[j]);
-        // A 9-digit window inside a longer run is deliberately not a BSN.
-        if digits.len() == 9 && !glued && is_valid_bsn(&digits) {
-            found.push(digits);
-        }
-        i = j.max(i + 1);
-    }
-    found
-}
-
-fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
+    personal_data::find(text)
+        .into_iter()
+        .filter(|f| f.kind == Kind::Bsn)
+        .map(|f| text[f.range].chars().filter(char::is_ascii_digit).collect())
+        .collect()
 }
 
 /// True when the text contains anything that passes as a BSN.
@@ -74,37 +45,9 @@ pub fn contains_bsn(text: &str) -> bool {
     !find_bsns(text).is_empty()
 }
 
-/// Replaces every BSN digit with `*`, for logs and indexes.
+/// Replaces every BSN digit with `*`, for logs and indexes; nothing else changes.
 pub fn mask_bsns(text: &str) -> String {
-    let bsns = find_bsns(text);
-    if bsns.is_empty() {
-        return text.to_owned();
-    }
-    let mut out = text.to_owned();
-    for b in bsns {
-        // Mask each digit of the number in place, whatever separators sit between them.
-        let mut remaining: Vec<char> = b.chars().collect();
-        let mut masked = String::with_capacity(out.len());
-        let mut started = false;
-        for c in out.chars() {
-            if !remaining.is_empty() && c == remaining[0] {
-                remaining.remove(0);
-                masked.push('*');
-                started = true;
-            } else if started && !remaining.is_empty() && matches!(c, ' ' | '.' | '-') {
-                masked.push(c);
-            } else {
-                if started && !remaining.is_empty() {
-                    // False start: restore and retry on the rest is not worth it for logging.
-                    remaining = b.chars().collect();
-                    started = false;
-                }
-                masked.push(c);
-            }
-        }
-        out = masked;
-    }
-    out
+    personal_data::mask_kinds(text, &[Kind::Bsn])
 }
 
 #[cfg(test)]
@@ -148,6 +91,8 @@ mod tests {
     fn masking_hides_the_digits_only() {
         assert_eq!(mask_bsns("BSN 123456782 graag"), "BSN ********* graag");
         assert_eq!(mask_bsns("geen nummer"), "geen nummer");
+        // Digits elsewhere in the text that happen to match the BSN's stay.
+        assert_eq!(mask_bsns("Nr 1 en BSN 123456782"), "Nr 1 en BSN *********");
     }
 
     /// Builds a valid BSN from eight digits by solving the check digit, when one exists.

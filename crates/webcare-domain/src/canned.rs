@@ -13,6 +13,15 @@ pub const VARIABLES: &[&str] = &[
     "afdeling",
 ];
 
+/// The default answer to a public message that shows a BSN or other personal data (issue 15),
+/// as title and text: after hiding the comment, the agent moves the citizen to a private channel.
+pub const MOVE_TO_PRIVATE: (&str, &str) = (
+    "Verder in een privébericht",
+    "Dag {{voornaam}}, in uw bericht staan persoonlijke gegevens. Die horen niet in een openbaar \
+     bericht, daarom hebben we het verborgen. Stuur ons een privébericht, dan helpen we u daar \
+     verder. Deel daar alleen wat nodig is. Groet, {{agent}}",
+);
+
 /// The number a citizen can quote for `{{zaaknummer}}`: the last segment of the linked zaak's URL
 /// (`.../zaken/Z-2026-0042` -> `Z-2026-0042`), or, while no zaak is linked, the case's own id, which
 /// finds the case in the desk. Preview and reply use the same value, so what the agent previews
@@ -153,6 +162,15 @@ pub fn first_name(display_name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_move_to_private_answer_is_a_valid_template_without_personal_data() {
+        let (title, text) = MOVE_TO_PRIVATE;
+        assert!(!title.is_empty());
+        assert_eq!(check(text), Ok(()));
+        assert!(!crate::personal_data::contains(text));
+        assert!(text.contains("privébericht"));
+    }
     use super::*;
     use proptest::prelude::*;
 

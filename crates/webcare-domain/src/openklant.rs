@@ -4,7 +4,7 @@
 //! the request bodies and the keys the worker looks them up by, so a retry finds what an earlier
 //! attempt made instead of making it twice.
 
-use crate::bsn::mask_bsns;
+use crate::personal_data::mask as mask_personal_data;
 use crate::zgw::cut_on_word;
 use crate::{ChannelKind, Direction, Visibility};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -47,14 +47,14 @@ pub fn onderwerp(c: &ContactInput<'_>) -> String {
     s.chars().take(200).collect()
 }
 
-/// The body of `POST /klantcontacten`. A private message (DM) is `vertrouwelijk`; BSNs in the
-/// text are masked (the klantbeeld needs the question, not the number).
+/// The body of `POST /klantcontacten`. A private message (DM) is `vertrouwelijk`; BSNs, IBANs
+/// and phone numbers in the text are masked (the klantbeeld needs the question, not the number).
 pub fn klantcontact_request(c: &ContactInput<'_>) -> Value {
     let richting = match c.direction {
         Direction::Inbound => "inkomend",
         Direction::Outbound => "uitgaand",
     };
-    let inhoud = cut_on_word(&mask_bsns(c.text), 1000);
+    let inhoud = cut_on_word(&mask_personal_data(c.text), 1000);
     let pmid: String = c.platform_message_id.chars().take(255).collect();
     json!({
         "kanaal": kanaal(c.kind),
@@ -153,7 +153,7 @@ pub fn internetaak_request(
         200,
     );
     let toelichting = cut_on_word(
-        &mask_bsns(question.unwrap_or("Doorgezet vanuit webcare")),
+        &mask_personal_data(question.unwrap_or("Doorgezet vanuit webcare")),
         1000,
     );
     json!({
@@ -172,7 +172,7 @@ pub fn registered_by_desk(klantcontact: &Value) -> bool {
 }
 
 /// The note on a contact's case for a klantcontact registered in Open Klant by another channel
-/// (a phone call, the counter): its kanaal and onderwerp, BSNs masked.
+/// (a phone call, the counter): its kanaal and onderwerp, BSNs, IBANs and phone numbers masked.
 pub fn klantcontact_note(klantcontact: &Value) -> String {
     let field = |k: &str| {
         klantcontact[k]
@@ -188,7 +188,7 @@ pub fn klantcontact_note(klantcontact: &Value) -> String {
         text.push_str(": ");
         text.push_str(o);
     }
-    cut_on_word(&mask_bsns(&text), 500)
+    cut_on_word(&mask_personal_data(&text), 500)
 }
 
 #[cfg(test)]

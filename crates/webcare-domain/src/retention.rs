@@ -45,6 +45,18 @@ pub struct Terms {
     /// Per kind and theme; wins over the kind's term.
     #[serde(default)]
     pub themes: Vec<ThemeTerm>,
+    /// The audit's own term, counted from each row's time: older rows are deleted, except the
+    /// record that a contact was erased. Versions stored before this term existed read the default.
+    #[serde(default = "default_audit_days")]
+    pub audit_days: u32,
+}
+
+/// Two years of "who did what, who read whose data": long enough to answer a citizen's question
+/// about last year, short enough that the audit is no archive of its own.
+pub const AUDIT_DAYS: u32 = 2 * YEAR;
+
+fn default_audit_days() -> u32 {
+    AUDIT_DAYS
 }
 
 impl Default for Terms {
@@ -60,6 +72,7 @@ impl Default for Terms {
                 (CaseKind::Overig, YEAR),
             ]),
             themes: Vec::new(),
+            audit_days: AUDIT_DAYS,
         }
     }
 }
@@ -84,6 +97,7 @@ impl Terms {
             }
         };
         range("defaultDays".into(), self.default_days, &mut out);
+        range("auditDays".into(), self.audit_days, &mut out);
         for (k, d) in &self.kinds {
             range(format!("kinds.{k}"), *d, &mut out);
         }
@@ -321,9 +335,18 @@ mod tests {
     }
 
     #[test]
+    fn terms_stored_before_the_audit_term_read_the_default() {
+        let old: Terms =
+            serde_json::from_value(serde_json::json!({"defaultDays": 30, "kinds": {}})).unwrap();
+        assert_eq!(old.audit_days, AUDIT_DAYS);
+        assert_eq!(Terms::default().audit_days, 730);
+    }
+
+    #[test]
     fn bad_terms_are_named() {
         let terms = Terms {
             default_days: 0,
+            audit_days: 0,
             kinds: BTreeMap::from([(CaseKind::Vraag, MAX_DAYS + 1)]),
             themes: vec![
                 ThemeTerm {
@@ -343,6 +366,7 @@ mod tests {
             fields,
             [
                 "defaultDays",
+                "auditDays",
                 "kinds.vraag",
                 "themes[0].theme",
                 "themes[1].theme",
@@ -408,6 +432,7 @@ mod tests {
             ),
         )
             .prop_map(|(default_days, kinds, themes)| Terms {
+                audit_days: AUDIT_DAYS,
                 default_days,
                 kinds,
                 themes: themes

@@ -2,7 +2,7 @@
 //! score, listed under the report's `groupBy` keys so a team lead reads them per theme, team or
 //! agent. Pure: the store reads the facts (the same cases, filters and scope as the reports).
 
-use crate::bsn::mask_bsns;
+use crate::personal_data::mask;
 use crate::reports::{CaseFacts, GroupBy};
 use crate::survey::SurveyKind;
 use chrono::{DateTime, Utc};
@@ -37,7 +37,7 @@ pub fn comments<'a>(
                 case_id: c.case_id,
                 kind,
                 score: score?,
-                comment: mask_bsns(text),
+                comment: mask(text),
                 answered_at: *answered_at,
             })
         })

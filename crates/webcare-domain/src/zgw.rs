@@ -6,7 +6,7 @@
 //! The desk chooses the zaak's `identificatie` itself (`WC-` + the case id), so a retry after a crash
 //! between sending and recording finds the zaak it already made instead of making a second one.
 
-use crate::bsn;
+use crate::{bsn, personal_data};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Europe::Amsterdam;
 use serde::Serialize;
@@ -66,7 +66,7 @@ pub fn cut_on_word(text: &str, max: usize) -> String {
 
 /// The zaak's `omschrijving`: `Webcare: ` and the start of the citizen's text, at most 80 characters.
 pub fn omschrijving(text: &str) -> String {
-    let clean = bsn::mask_bsns(text);
+    let clean = personal_data::mask(text);
     let clean = clean.trim();
     let full = if clean.is_empty() {
         "Webcare: vraag via sociale media".to_owned()
@@ -76,10 +76,10 @@ pub fn omschrijving(text: &str) -> String {
     cut_on_word(&full, OMSCHRIJVING_MAX)
 }
 
-/// The zaak's `toelichting`: who wrote what on which channel, BSNs masked, at most 1000 characters.
+/// The zaak's `toelichting`: who wrote what on which channel, BSNs, IBANs and phone numbers masked, at most 1000 characters.
 pub fn toelichting(channel: &str, author: &str, text: &str) -> String {
     let body = format!("Bericht van {author} via {channel}: {text}");
-    cut_on_word(&bsn::mask_bsns(&body), TOELICHTING_MAX)
+    cut_on_word(&personal_data::mask(&body), TOELICHTING_MAX)
 }
 
 /// The zaak's `startdatum`: the day the case started, in Europe/Amsterdam.
@@ -156,7 +156,7 @@ pub fn status_request(
         zaak: zaak_url.to_owned(),
         statustype: statustype.to_owned(),
         datum_status_gezet: at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        statustoelichting: cut_on_word(&bsn::mask_bsns(toelichting), TOELICHTING_MAX),
+        statustoelichting: cut_on_word(&personal_data::mask(toelichting), TOELICHTING_MAX),
     }
 }
 
@@ -177,7 +177,7 @@ pub fn resultaat_request(
     ResultaatRequest {
         zaak: zaak_url.to_owned(),
         resultaattype: resultaattype.to_owned(),
-        toelichting: cut_on_word(&bsn::mask_bsns(toelichting), TOELICHTING_MAX),
+        toelichting: cut_on_word(&personal_data::mask(toelichting), TOELICHTING_MAX),
     }
 }
 
@@ -389,6 +389,23 @@ mod tests {
             "Bericht van @burger via X: Mijn BSN is *********, waar blijft mijn pas?"
         );
         assert!(!omschrijving("bsn 123456782").contains("123456782"));
+    }
+
+    #[test]
+    fn toelichting_masks_ibans_and_phone_numbers_too() {
+        let t = toelichting(
+            "Facebook",
+            "Jan",
+            "Terugstorten op NL91ABNA0417164300, bel 06-12345678",
+        );
+        assert_eq!(
+            t,
+            "Bericht van Jan via Facebook: Terugstorten op NL****************, bel **-********"
+        );
+        assert_eq!(
+            omschrijving("bel 020 123 4567"),
+            "Webcare: bel *** *** ****"
+        );
     }
 
     #[test]

@@ -583,6 +583,22 @@ async fn handle(
             }
             with_rate_headers(json_response(StatusCode::OK, body), 299, reset)
         }
+        // ---------------------------------------------------------------- hide and delete
+        // Graph: hide a comment (`is_hidden` on Facebook, `hide` on Instagram) or delete one.
+        ("POST", [v, _id]) if v.starts_with('v') && (json["is_hidden"] == true || json["hide"] == true) => {
+            json_response(StatusCode::OK, json!({"success": true}))
+        }
+        ("DELETE", [v, _id]) if v.starts_with('v') => {
+            json_response(StatusCode::OK, json!({"success": true}))
+        }
+        ("DELETE", ["2", "tweets", id]) => {
+            s.deleted.insert((*id).to_owned());
+            with_rate_headers(
+                json_response(StatusCode::OK, json!({"data": {"deleted": true}})),
+                49,
+                reset,
+            )
+        }
         // ---------------------------------------------------------------- api channel callback
         ("POST", ["callback", ..]) => {
             let id = s.callback_id.clone().unwrap_or_else(|| format!("cb-{n}"));

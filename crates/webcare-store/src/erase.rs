@@ -26,6 +26,8 @@ pub struct Erased {
     pub cases: u64,
     pub messages: u64,
     pub journal_entries: u64,
+    /// The desk's own public replies queued for deletion on their platform.
+    pub platform_deletions: u64,
 }
 
 #[async_trait]
@@ -104,6 +106,7 @@ impl<S: SqlCore> Erasure for S {
             ..Erased::default()
         };
         out.journal_entries = scrub_journal(&mut tx, &names).await?;
+        out.platform_deletions = queue_platform_deletions(&mut tx, id, actor, now).await?;
         for chunk in cases.chunks(500) {
             out.messages += blank_cases(&mut tx, chunk, Keys::Drop).await?;
         }
@@ -136,6 +139,7 @@ impl<S: SqlCore> Erasure for S {
         .bind(crate::db::json(&serde_json::json!({
             "reason": reason, "cases": out.cases, "messages": out.messages,
             "identities": out.identities, "journalEntries": out.journal_entries,
+            "platformDeletions": out.platform_deletions,
         })))
         .bind(id)
         .execute(&mut tx)
@@ -143,6 +147,53 @@ impl<S: SqlCore> Erasure for S {
         tx.commit().await?;
         Ok(out)
     }
+}
+
+/// Queues the deletion of the desk's own public replies in the contact's cases where the platform
+/// allows it (Facebook and Instagram comments, X posts), for the outbox worker; and drops the
+/// finished hide actions of those cases, which name the citizen's comments. Answers how many
+/// deletions were queued.
+async fn queue_platform_deletions(
+    tx: &mut Tx,
+    contact: Uuid,
+    actor: &str,
+    now: i64,
+) -> Result<u64> {
+    let replies: Vec<(Uuid, Uuid, Uuid, String)> = query(
+        "SELECT m.case_id, m.id, m.channel_account_id, m.platform_message_id FROM messages m \
+         JOIN cases c ON c.id = m.case_id JOIN channel_accounts a ON a.id = m.channel_account_id \
+         WHERE c.contact_id = $1 AND m.direction = 'outbound' AND m.visibility = 'public' \
+         AND a.kind IN ('facebook_page', 'instagram', 'x') AND m.platform_message_id <> '' \
+         ORDER BY m.id",
+    )
+    .bind(contact)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut n = 0;
+    for (case_id, message_id, account, platform_id) in replies {
+        n += query(
+            "INSERT INTO platform_actions (id, case_id, message_id, channel_account_id, kind, \
+             platform_id, next_attempt_at, requested_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 'delete', $5, $6, $7, $6, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(Uuid::now_v7())
+        .bind(case_id)
+        .bind(message_id)
+        .bind(account)
+        .bind(platform_id)
+        .bind(now)
+        .bind(actor)
+        .execute(&mut *tx)
+        .await?;
+    }
+    query(
+        "DELETE FROM platform_actions WHERE kind = 'hide' AND state <> 'pending' \
+         AND case_id IN (SELECT id FROM cases WHERE contact_id = $1)",
+    )
+    .bind(contact)
+    .execute(&mut *tx)
+    .await?;
+    Ok(n)
 }
 
 /// What becomes of the keys that embed a platform user id (thread keys, conversation keys).

@@ -22,6 +22,7 @@ mod ingest_plan;
 mod jobs;
 pub mod klantcontact;
 pub mod notificatie;
+pub mod platform_actions;
 mod postgres;
 pub mod records;
 pub mod reports;
@@ -173,6 +174,7 @@ pub trait Store:
     + zaak::ZaakJobs
     + klantcontact::KlantcontactJobs
     + notificatie::Notificaties
+    + platform_actions::PlatformActions
     + zgw_admin::ZgwAdmin
 {
     /// The backend's name: `sqlite` or `postgres`.

@@ -117,6 +117,10 @@ pub trait Retention: Send + Sync {
     async fn journal_bodies_before(&self, before: DateTime<Utc>) -> Result<u64>;
     /// Empties up to `limit` of them (processed or failed, never one still pending); how many.
     async fn scrub_journal_before(&self, before: DateTime<Utc>, limit: u32) -> Result<u64>;
+    /// Audit rows older than `before`, except the records of an erase (kept for good).
+    async fn audit_rows_before(&self, before: DateTime<Utc>) -> Result<u64>;
+    /// Deletes up to `limit` of them; how many.
+    async fn delete_audit_before(&self, before: DateTime<Utc>, limit: u32) -> Result<u64>;
     /// Puts a legal hold (with `reason`) on the case or contact, or lifts it (`None`), audited.
     /// [`StoreError::NotFound`] when there is no such case or contact.
     async fn set_legal_hold(
@@ -135,6 +139,9 @@ pub fn keyed_hash(key: &[u8], value: &str) -> String {
     let out = mac.finalize().into_bytes();
     format!("h:{}", hex::encode(&out[..16]))
 }
+
+/// The audit action of an erase: the one record the audit's own term never deletes.
+const ERASED: &str = "contact.erased";
 
 /// The closing of a case as the index holds it (the domain's `closing` is never earlier).
 const CLOSING: &str = "COALESCE(closed_at, resolved_at)";
@@ -291,6 +298,26 @@ impl<S: SqlCore> Retention for S {
              AND state <> 'pending' LIMIT {limit})"
         ))
         .bind(Vec::<u8>::new())
+        .bind(to_ms(before))
+        .execute(self.db().write())
+        .await
+    }
+
+    async fn audit_rows_before(&self, before: DateTime<Utc>) -> Result<u64> {
+        let n: i64 = query(format!(
+            "SELECT COUNT(*) FROM audit_events WHERE at < $1 AND action <> '{ERASED}'"
+        ))
+        .bind(to_ms(before))
+        .scalar(self.db().read())
+        .await?;
+        Ok(n as u64)
+    }
+
+    async fn delete_audit_before(&self, before: DateTime<Utc>, limit: u32) -> Result<u64> {
+        query(format!(
+            "DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < $1 \
+             AND action <> '{ERASED}' ORDER BY at LIMIT {limit})"
+        ))
         .bind(to_ms(before))
         .execute(self.db().write())
         .await

@@ -1,16 +1,9 @@
 //! Dutch texts for what the desk stores: dates and times in Europe/Amsterdam, durations, status
 //! and channel names.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
-use chrono_tz::Europe::Amsterdam;
-use webcare_domain::{CaseKind, CaseStatus, ChannelKind};
-
-/// `06-12-2026 21:30` in Amsterdam time.
-pub fn datetime(t: DateTime<Utc>) -> String {
-    t.with_timezone(&Amsterdam)
-        .format("%d-%m-%Y %H:%M")
-        .to_string()
-}
+use chrono::{Duration, NaiveDate};
+pub use webcare_domain::dutch::{channel, datetime, status};
+use webcare_domain::{CaseKind, ChannelKind};
 
 /// `3 d 2 u`, `2 u 10 min`, `5 min`, `< 1 min`.
 pub fn duration(d: Duration) -> String {
@@ -27,17 +20,6 @@ pub fn duration(d: Duration) -> String {
     }
 }
 
-pub fn status(s: CaseStatus) -> &'static str {
-    match s {
-        CaseStatus::New => "Nieuw",
-        CaseStatus::Open => "Open",
-        CaseStatus::WaitingOnCitizen => "Wacht op burger",
-        CaseStatus::Forwarded => "Doorgezet",
-        CaseStatus::Resolved => "Afgehandeld",
-        CaseStatus::Closed => "Gesloten",
-    }
-}
-
 /// A case's kind (rubriek) in Dutch, lower case as in a sentence.
 pub fn kind(k: CaseKind) -> &'static str {
     match k {
@@ -46,16 +28,6 @@ pub fn kind(k: CaseKind) -> &'static str {
         CaseKind::Klacht => "klacht",
         CaseKind::Compliment => "compliment",
         CaseKind::Overig => "overig",
-    }
-}
-
-pub fn channel(k: ChannelKind) -> &'static str {
-    match k {
-        ChannelKind::X => "X",
-        ChannelKind::FacebookPage => "Facebook",
-        ChannelKind::Instagram => "Instagram",
-        ChannelKind::Whatsapp => "WhatsApp",
-        ChannelKind::Api => "API",
     }
 }
 
@@ -166,15 +138,6 @@ pub fn survey(s: &webcare_store::surveys::SurveyRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn times_are_amsterdam_times_across_dst() {
-        let winter = Utc.with_ymd_and_hms(2026, 12, 6, 20, 30, 0).unwrap();
-        assert_eq!(datetime(winter), "06-12-2026 21:30");
-        let summer = Utc.with_ymd_and_hms(2026, 7, 1, 8, 0, 0).unwrap();
-        assert_eq!(datetime(summer), "01-07-2026 10:00");
-    }
 
     #[test]
     fn durations_read_in_dutch() {
@@ -223,7 +186,7 @@ mod tests {
     #[test]
     fn the_survey_reads_in_one_line() {
         use webcare_domain::survey::{SurveyKind, SurveyState};
-        let t = Utc.with_ymd_and_hms(2026, 3, 9, 9, 0, 0).unwrap();
+        let t = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 3, 9, 9, 0, 0).unwrap();
         let mut s = webcare_store::surveys::SurveyRecord {
             case_id: uuid::Uuid::nil(),
             reply_id: None,

@@ -189,6 +189,7 @@ pub fn router_with_oidc(app: AppState, oidc: Option<oidc_login::WebOidcSettings>
         )
         .route("/cases/{id}", get(pages::case_page))
         .route("/privacy", get(privacy_page::page))
+        .route("/privacy/termijnen", post(privacy_page::save_terms))
         .route("/privacy/bewaarplicht", post(privacy_page::hold))
         .route("/privacy/inzage", get(privacy_page::lookup))
         .route("/privacy/burgers/{id}", get(privacy_page::access_log))
@@ -206,6 +207,7 @@ pub fn router_with_oidc(app: AppState, oidc: Option<oidc_login::WebOidcSettings>
         .route("/cases/{id}/answer", post(pages::answer))
         .route("/cases/{id}/return", post(pages::hand_back))
         .route("/cases/{id}/notes", post(pages::note))
+        .route("/cases/{id}/verbergen", post(pages::hide))
         // Every POST carries the session's CSRF token; the session is read once per request.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -19,11 +19,12 @@ use tokio_stream::wrappers::BroadcastStream;
 use uuid::Uuid;
 use webcare_api::auth::{roles, Authorized, Policy};
 use webcare_api::error::ApiError;
-use webcare_desk::{canned, case_work, replies, DeskError};
+use webcare_desk::{canned, case_work, platform_actions, replies, DeskError};
 use webcare_domain::classification::ListName;
 use webcare_domain::urgency::Urgency;
 use webcare_domain::{CaseStatus, Direction, Role, Visibility};
 use webcare_store::agent::AuditFilter;
+use webcare_store::platform_actions::PlatformActionKind;
 use webcare_store::{CaseFilter, CaseRecord, CaseSort, PageRequest};
 
 // ------------------------------------------------------------------------------ layout
@@ -527,6 +528,7 @@ pub(crate) async fn user_names(web: &WebState) -> HashMap<String, String> {
 // ------------------------------------------------------------------------------ case
 
 pub struct MessageView {
+    id: Uuid,
     inbound: bool,
     public: bool,
     author: String,
@@ -535,6 +537,12 @@ pub struct MessageView {
     edits: Vec<String>,
     deleted: bool,
     bsn: bool,
+    /// "Verbergen op het platform" is offered: a citizen's public message on a channel that can
+    /// hide it, to a user who may reply, and not asked for yet.
+    hideable: bool,
+    /// Where hiding it on the platform is: in de wachtrij, verborgen, mislukt (with the reason);
+    /// empty when never asked.
+    hidden: String,
 }
 
 pub struct ReplyView {
@@ -581,6 +589,9 @@ struct CasePage {
     handles: Vec<String>,
     messages: Vec<MessageView>,
     bsn_warning: bool,
+    /// The canned answer that moves the citizen to a private message, offered beside the BSN
+    /// warning when the user may use it.
+    move_to_private: Option<Uuid>,
     clocks: Vec<ClockLine>,
     replies: Vec<ReplyView>,
     notes: Vec<(String, String, String)>,
@@ -660,6 +671,19 @@ async fn case_for(web: &WebState, user: &WebUser, id: &str) -> Result<CaseRecord
     }
 }
 
+/// A hide action's state as the case page says it.
+fn hide_state(state: &str, error: Option<String>) -> String {
+    match state {
+        "pending" => "verbergen op het platform: in de wachtrij".into(),
+        "done" => "verborgen op het platform".into(),
+        "failed" => format!(
+            "verbergen op het platform mislukt: {}",
+            error.as_deref().unwrap_or("onbekende reden")
+        ),
+        other => format!("verbergen op het platform: {other}"),
+    }
+}
+
 fn reply_views(list: Vec<webcare_store::connectors::ReplyRecord>) -> Vec<ReplyView> {
     use webcare_domain::inbound::DeliveryState as D;
     list.into_iter()
@@ -710,7 +734,7 @@ async fn case_view_inner(
     let can_work = p.require(roles::CaseWork::ROLES).is_ok();
     let can_answer =
         p.require(roles::DepartmentWork::ROLES).is_ok() && c.status == CaseStatus::Forwarded;
-    let (messages, contact, replies, forwards, pending, account, survey) = tokio::try_join!(
+    let (messages, contact, replies, forwards, pending, account, survey, actions) = tokio::try_join!(
         store.case_messages(id),
         store.get_contact(c.contact_id),
         store.case_replies(id),
@@ -718,7 +742,17 @@ async fn case_view_inner(
         store.department_answer(id),
         store.get_channel_account(c.channel_account_id),
         store.case_survey(id),
+        store.case_platform_actions(id),
     )?;
+    let can_hide = p.require(roles::Reply::ROLES).is_ok()
+        && account
+            .as_ref()
+            .is_some_and(|a| platform_actions::can_hide(a.kind));
+    let hidden: HashMap<Uuid, String> = actions
+        .into_iter()
+        .filter(|a| a.kind == PlatformActionKind::Hide)
+        .filter_map(|a| Some((a.message_id?, hide_state(&a.state, a.last_error))))
+        .collect();
     let sla = store.case_clock_views(id, Utc::now()).await?;
     let (_, lists) = webcare_desk::classification::current(&web.app).await?;
     let links = crate::case_links::of(&web.app, p, id).await?;
@@ -757,6 +791,12 @@ async fn case_view_inner(
     let messages: Vec<MessageView> = messages
         .into_iter()
         .map(|m| MessageView {
+            id: m.id,
+            hideable: can_hide
+                && m.direction == Direction::Inbound
+                && m.visibility == Visibility::Public
+                && !hidden.contains_key(&m.id),
+            hidden: hidden.get(&m.id).cloned().unwrap_or_default(),
             inbound: m.direction == Direction::Inbound,
             public: m.visibility == Visibility::Public,
             author: m
@@ -809,6 +849,10 @@ async fn case_view_inner(
         .filter(|x| canned::may_use(p, x))
         .map(|x| (x.id, x.title))
         .collect();
+    let move_to_private = canned
+        .iter()
+        .find(|(_, title)| title == webcare_domain::canned::MOVE_TO_PRIVATE.0)
+        .map(|(id, _)| *id);
     let assignee = c
         .assignee
         .as_deref()
@@ -839,6 +883,7 @@ async fn case_view_inner(
             .unwrap_or_default(),
         messages,
         bsn_warning,
+        move_to_private,
         clocks,
         replies: reply_views(replies),
         notes: notes
@@ -1206,6 +1251,16 @@ pub async fn hand_back(a: CaseForm<roles::CaseWork>) -> Response {
     };
     let r = case_work::return_case(&a.web.app, &a.p, a.id, b).await;
     a.after("return", r).await
+}
+
+/// Hides a citizen's public message on its platform, as
+/// `POST /api/v1/cases/{id}/messages/{messageId}/hide` does; the outbox sends it.
+pub async fn hide(a: CaseForm<roles::Reply>) -> Response {
+    let r = match uuid_field(&a.f, "messageId", "een bericht") {
+        Ok(m) => platform_actions::hide_message(&a.web.app, &a.p, a.id, m).await,
+        Err(e) => Err(e),
+    };
+    a.after("hide", r).await
 }
 
 pub async fn note(a: CaseForm<roles::CaseWork>) -> Response {

@@ -4,7 +4,7 @@
 //! handlers (`webcare_api::routes::{retention, contacts}`), so the page allows, audits and refuses
 //! exactly what the API does.
 
-use crate::format::datetime;
+use crate::format::{self, datetime};
 use crate::pages::{allowed, api_error_page, render, Layout};
 use crate::session::WebUser;
 use crate::WebState;
@@ -19,26 +19,20 @@ use uuid::Uuid;
 use webcare_api::auth::roles;
 use webcare_api::error::ApiError;
 use webcare_api::extract::{ApiJson, ApiQuery, IdPath};
+use webcare_api::routes::contact_export::{ExportFormat, ExportQuery};
 use webcare_api::routes::contacts as contacts_api;
 use webcare_api::routes::retention::{self as api, LegalHold};
 use webcare_api::routes::PageQuery;
 use webcare_desk::DeskError;
-use webcare_domain::CaseKind;
+use webcare_domain::retention::Terms;
+use webcare_domain::{dutch, CaseKind, Role};
 
 const BASE: &str = "/privacy";
 /// Rows of the access log shown on the page; the export holds them all.
 const LOG_ROWS: u32 = 200;
 
 fn kind_label(k: Option<CaseKind>) -> String {
-    match k {
-        Some(CaseKind::Vraag) => "Vraag",
-        Some(CaseKind::Melding) => "Melding",
-        Some(CaseKind::Klacht) => "Klacht",
-        Some(CaseKind::Compliment) => "Compliment",
-        Some(CaseKind::Overig) => "Overig",
-        None => "Zonder soort",
-    }
-    .into()
+    dutch::kind(k).into()
 }
 
 /// `365` days as "365 dagen (1 jaar)" where it is whole years.
@@ -48,35 +42,6 @@ fn days_label(days: u32) -> String {
         format!("{days} dagen ({y} jaar)")
     } else {
         format!("{days} dagen")
-    }
-}
-
-/// What a line of the access log says, in Dutch (unknown actions as they are stored).
-fn action_label(action: &str) -> String {
-    match action {
-        "contact.read" => "Burger bekeken",
-        "case.read" => "Zaak bekeken",
-        "contact.exported" => "Gegevens uitgevoerd (export)",
-        "contact.access_log_read" => "Inzageoverzicht bekeken",
-        "contact.suggestions_read" => "Mogelijke dubbelen bekeken",
-        "contact.updated" => "Burger gewijzigd",
-        "contact.identity_linked" => "Account gekoppeld",
-        "contact.identity_unlinked" => "Account ontkoppeld",
-        "contact.legal_hold_set" => "Bewaarplicht op burger gezet",
-        "contact.legal_hold_released" => "Bewaarplicht op burger opgeheven",
-        "case.legal_hold_set" => "Bewaarplicht op zaak gezet",
-        "case.legal_hold_released" => "Bewaarplicht op zaak opgeheven",
-        other => return other.to_owned(),
-    }
-    .into()
-}
-
-/// Who did it: `user:<id>:<email>` as the e-mail address, tokens and the system as they are.
-fn actor_label(actor: &str) -> String {
-    let mut parts = actor.splitn(3, ':');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some("user"), Some(_), Some(email)) => email.to_owned(),
-        _ => actor.to_owned(),
     }
 }
 
@@ -97,16 +62,58 @@ pub struct HoldForm {
     actie: String,
 }
 
+/// One term of the admin's form: the API's name for it (`defaultDays`, `auditDays`,
+/// `kinds.melding`), the label, the value as typed and its message.
+pub struct TermField {
+    name: String,
+    label: String,
+    value: String,
+    error: String,
+}
+
+fn term_fields(t: &Terms) -> Vec<TermField> {
+    let field = |name: String, label: String, days: u32| TermField {
+        name,
+        label,
+        value: days.to_string(),
+        error: String::new(),
+    };
+    let mut out: Vec<TermField> = CaseKind::ALL
+        .iter()
+        .map(|k| {
+            let days = t.kinds.get(k).copied().unwrap_or(t.default_days);
+            field(format!("kinds.{k}"), kind_label(Some(*k)), days)
+        })
+        .collect();
+    out.push(field(
+        "defaultDays".into(),
+        "Al het andere".into(),
+        t.default_days,
+    ));
+    out.push(field("auditDays".into(), AUDIT_LABEL.into(), t.audit_days));
+    out
+}
+
+/// The audit's own term, as the page names it.
+const AUDIT_LABEL: &str = "Auditlog (wie zag of wijzigde wat)";
+
 #[derive(Template)]
 #[template(path = "privacy.html")]
 struct PrivacyPage {
     layout: Layout,
     terms_version: i64,
     terms: Vec<Row>,
+    /// The terms in force, which a change starts from (themes are kept as they are).
+    in_force: Terms,
+    /// The admin changes the terms here (the privacy officer reads them).
+    can_edit: bool,
+    edit: Vec<TermField>,
+    terms_error: String,
     preview_at: String,
     preview_cases: u64,
     preview: Vec<Row>,
     journal_entries: u64,
+    audit_rows: u64,
     hold: HoldForm,
     id_error: String,
     reden_error: String,
@@ -147,10 +154,21 @@ async fn privacy_page(web: &WebState, user: &WebUser) -> Result<PrivacyPage, Res
             days_label(t.in_force.default_days),
         ],
     });
+    terms.push(Row {
+        cells: vec![
+            AUDIT_LABEL.into(),
+            String::new(),
+            days_label(t.in_force.audit_days),
+        ],
+    });
     Ok(PrivacyPage {
         layout: Layout::of(user, "Privacy"),
         terms_version: t.version,
         terms,
+        can_edit: user.principal.role == Role::Admin,
+        edit: term_fields(&t.in_force),
+        in_force: t.in_force,
+        terms_error: String::new(),
         preview_at: datetime(p.at),
         preview_cases: p.cases,
         preview: p
@@ -165,6 +183,7 @@ async fn privacy_page(web: &WebState, user: &WebUser) -> Result<PrivacyPage, Res
             })
             .collect(),
         journal_entries: p.journal_entries,
+        audit_rows: p.audit_rows,
         hold: HoldForm::default(),
         id_error: String::new(),
         reden_error: String::new(),
@@ -190,9 +209,76 @@ pub async fn page(
             "De bewaarplicht is geplaatst: dit wordt niet geanonimiseerd zolang die geldt.".into()
         }
         Some("opgeheven") => "De bewaarplicht is opgeheven.".into(),
+        Some("termijnen") => "De nieuwe bewaartermijnen gelden vanaf nu.".into(),
         _ => String::new(),
     };
     render(StatusCode::OK, page)
+}
+
+/// `POST /privacy/termijnen` (admin): a new version of the retention terms, the audit's own
+/// term with them, as `PUT /api/v1/retention/terms`; the terms per theme stay as they are. Bad
+/// input is shown next to the fields and changes nothing.
+pub async fn save_terms(
+    State(web): State<WebState>,
+    user: WebUser,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let mut page = match privacy_page(&web, &user).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let caller = match allowed::<roles::AdminOnly>(&user) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let mut terms = page.in_force.clone();
+    for field in &mut page.edit {
+        field.value = f.get(&field.name).cloned().unwrap_or_default();
+        let Ok(days) = field.value.trim().parse::<u32>() else {
+            field.error = "Vul een aantal dagen in (een heel getal).".into();
+            continue;
+        };
+        match field.name.as_str() {
+            "defaultDays" => terms.default_days = days,
+            "auditDays" => terms.audit_days = days,
+            kind => {
+                if let Some(k) = CaseKind::ALL.iter().find(|k| kind == format!("kinds.{k}")) {
+                    terms.kinds.insert(*k, days);
+                }
+            }
+        }
+    }
+    if page.edit.iter().all(|e| e.error.is_empty()) {
+        let body = ApiJson(api::NewRetentionTerms {
+            version: f
+                .get("versie")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(page.terms_version),
+            effective_from: None,
+            terms,
+        });
+        match api::put_terms(State(web.app.clone()), caller, body).await {
+            Ok(_) => return Redirect::to(&format!("{BASE}?klaar=termijnen")).into_response(),
+            Err(ApiError::Desk(DeskError::Invalid(ps))) => {
+                for p in ps {
+                    let name = p.name.trim_start_matches("terms.");
+                    match page.edit.iter_mut().find(|e| e.name == name) {
+                        Some(e) => e.error = format::invalid_param(&p.code, &p.reason),
+                        None => page.terms_error = format::invalid_param(&p.code, &p.reason),
+                    }
+                }
+            }
+            Err(ApiError::Desk(DeskError::Conflict(_))) => {
+                page.terms_error =
+                    "De termijnen zijn intussen gewijzigd; laad de pagina opnieuw.".into();
+            }
+            Err(e) => return api_error_page(e),
+        }
+    }
+    if page.terms_error.is_empty() {
+        page.terms_error = "Niets gewijzigd; zie de melding bij het veld.".into();
+    }
+    render(StatusCode::BAD_REQUEST, page)
 }
 
 /// `POST /privacy/bewaarplicht`: place or lift a legal hold on a case or a citizen, as
@@ -365,8 +451,8 @@ pub async fn access_log(
                 .map(|a| Row {
                     cells: vec![
                         datetime(a.at),
-                        actor_label(&a.actor),
-                        action_label(&a.action),
+                        dutch::audit_actor(&a.actor).to_owned(),
+                        dutch::audit_action(&a.action).to_owned(),
                         a.case_id.map(|c| c.to_string()).unwrap_or_default(),
                     ],
                 })
@@ -375,10 +461,29 @@ pub async fn access_log(
     )
 }
 
-/// `POST /privacy/burgers/{id}/export`: everything about the citizen as a JSON download, as
-/// `POST /api/v1/contacts/{id}/export` streams it (and records it in the access log).
-pub async fn export(State(web): State<WebState>, Citizen { id, caller }: Citizen) -> Response {
-    match contacts_api::export(State(web.app.clone()), caller, IdPath(id)).await {
+/// The export form: which of the two forms the officer downloads.
+#[derive(Default, Deserialize)]
+pub struct ExportForm {
+    #[serde(default)]
+    formaat: String,
+}
+
+/// `POST /privacy/burgers/{id}/export`: everything about the citizen as a JSON download or
+/// (`formaat=html`) the readable summary, as `POST /api/v1/contacts/{id}/export` streams it (and
+/// records it in the access log).
+pub async fn export(
+    State(web): State<WebState>,
+    Citizen { id, caller }: Citizen,
+    Form(f): Form<ExportForm>,
+) -> Response {
+    let format = match f.formaat.as_str() {
+        "html" => ExportFormat::Html,
+        _ => ExportFormat::Json,
+    };
+    let q = ApiQuery(ExportQuery {
+        format: Some(format),
+    });
+    match contacts_api::export(State(web.app.clone()), caller, IdPath(id), q).await {
         Ok(r) => r,
         Err(ApiError::Desk(DeskError::NotFound(_))) => not_found(),
         Err(e) => api_error_page(e),
@@ -390,15 +495,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn labels_are_dutch_and_unknown_actions_stay_readable() {
+    fn terms_read_in_days_and_years() {
         assert_eq!(days_label(1825), "1825 dagen (5 jaar)");
         assert_eq!(days_label(30), "30 dagen");
-        assert_eq!(action_label("contact.read"), "Burger bekeken");
-        assert_eq!(action_label("contact.new_thing"), "contact.new_thing");
-        assert_eq!(
-            actor_label("user:0190:anna@gemeente.test"),
-            "anna@gemeente.test"
-        );
-        assert_eq!(actor_label("token:koppeling"), "token:koppeling");
     }
 }

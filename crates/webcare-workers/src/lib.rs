@@ -8,6 +8,7 @@ pub mod live_relay;
 pub mod notificaties;
 pub mod openklant;
 pub mod outbox;
+pub mod platform_actions;
 pub mod retention;
 pub mod sla_worker;
 pub mod spikes;

@@ -115,7 +115,7 @@ pub fn platform_base(account: &ChannelAccount) -> Option<String> {
 }
 
 /// The credential a reply is sent with; `None` when the account lacks it.
-fn send_credentials(account: &ChannelAccount) -> Option<Credentials> {
+pub(crate) fn send_credentials(account: &ChannelAccount) -> Option<Credentials> {
     let get = |k: &str| account.credentials.get(k).filter(|s| !s.is_empty());
     match account.kind {
         ChannelKind::Api => get("webhookSecret").map(Credentials::bearer),
@@ -149,7 +149,8 @@ pub async fn tick(
         }
     });
     futures::future::join_all(jobs).await;
-    Ok(n)
+    // Hides and deletions on the platforms go out through the same durable outbox.
+    Ok(n + crate::platform_actions::tick(store, client, cfg).await?)
 }
 
 /// Runs the outbox until `cancel` fires.
@@ -201,7 +202,7 @@ async fn release(store: &Arc<dyn Store>, r: &ReplyRecord, e: StoreError) -> Resu
 }
 
 /// The retry schedule: `max_attempts`, doubling from `base_backoff`, at most 10 minutes apart.
-fn policy(cfg: &OutboxConfig) -> RetryPolicy {
+pub(crate) fn policy(cfg: &OutboxConfig) -> RetryPolicy {
     RetryPolicy {
         max_attempts: cfg.max_attempts,
         base: cfg.base_backoff,

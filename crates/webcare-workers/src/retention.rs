@@ -76,6 +76,7 @@ pub async fn run_leased(
         let r = run(desk, &cfg.run, now, &in_time).await?;
         total.anonymised += r.anonymised;
         total.journal_entries += r.journal_entries;
+        total.audit_rows += r.audit_rows;
         let out_of_time = cancel.is_cancelled()
             || !cfg
                 .window
@@ -107,6 +108,7 @@ pub async fn run_loop(desk: Desk, cfg: RetentionConfig, cancel: CancellationToke
                         messages = r.anonymised.messages,
                         contacts = r.anonymised.contacts,
                         journal_entries = r.journal_entries,
+                        audit_rows = r.audit_rows,
                         interrupted = r.interrupted,
                         "retention run"
                     );

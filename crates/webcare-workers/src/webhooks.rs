@@ -79,7 +79,8 @@ impl WebhookWorker {
             "type": job.event.event.kind,
             "at": job.event.at,
             "caseId": job.event.event.case_id,
-            "data": job.event.event.payload,
+            // Subscribers are third parties: identifiers in texts are masked (the desk keeps them).
+            "data": webcare_domain::personal_data::mask_json(&job.event.event.payload),
         })
         .to_string();
         let ts = Utc::now().timestamp();

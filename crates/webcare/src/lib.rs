@@ -6,5 +6,6 @@
 pub mod app;
 pub mod config;
 pub mod http;
+pub mod log_mask;
 pub mod metrics;
 pub mod roles;

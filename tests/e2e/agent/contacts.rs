@@ -12,6 +12,7 @@ crate::both!(
     suggestions_find_the_same_citizen_and_never_link,
     reads_are_audited_by_contact_and_departments_see_their_own,
     an_export_holds_everything_about_the_contact,
+    the_readable_export_names_what_the_json_holds,
     an_erase_leaves_no_trace_of_the_citizen,
 );
 
@@ -748,6 +749,26 @@ async fn reads_are_audited_by_contact_and_departments_see_their_own(app: TestApp
         && e["action"] == "contact.read"));
 }
 
+/// The contact of case `keep` with the contact of case `other` merged into it and `notes`
+/// recorded; its id.
+async fn merged_with_notes(app: &TestApp, keep: &str, other: &str, notes: &str) -> String {
+    let contact = contact_of(app, keep).await;
+    let merged = contact_of(app, other).await;
+    let (s, b) = send(app.post(
+        &format!("/api/v1/contacts/{contact}/merge"),
+        &json!({"contactId": merged}),
+    ))
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = send(app.patch(
+        &format!("/api/v1/contacts/{contact}"),
+        &json!({"notes": notes}),
+    ))
+    .await;
+    assert_eq!(s, 200, "{b}");
+    contact
+}
+
 async fn an_export_holds_everything_about_the_contact(app: TestApp, idp: Idp) {
     team(&app, "kcc").await;
     let dept = department(&app, "Afval").await;
@@ -787,18 +808,7 @@ async fn an_export_holds_everything_about_the_contact(app: TestApp, idp: Idp) {
         "Iets anders",
     )
     .await;
-    let sanne = contact_of(&app, &c1).await;
-    let f = contact_of(&app, &c2).await;
-    send(app.post(
-        &format!("/api/v1/contacts/{sanne}/merge"),
-        &json!({"contactId": f}),
-    ))
-    .await;
-    send(app.patch(
-        &format!("/api/v1/contacts/{sanne}"),
-        &json!({"notes": "Woont aan de Dorpsstraat"}),
-    ))
-    .await;
+    let sanne = merged_with_notes(&app, &c1, &c2, "Woont aan de Dorpsstraat").await;
     let (s, _) = send(app.post(
         &format!("/api/v1/cases/{c1}/notes"),
         &json!({"text": "Route 4 gemist"}),
@@ -902,6 +912,114 @@ async fn an_export_holds_everything_about_the_contact(app: TestApp, idp: Idp) {
         .await
         .unwrap();
     expect_problem(res, 404).await;
+}
+
+/// Text as the readable export writes it (escaped).
+fn html_text(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+async fn export_as(app: &TestApp, contact: &str, format: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(&format!(
+            "/api/v1/contacts/{contact}/export?format={format}"
+        )))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn the_readable_export_names_what_the_json_holds(app: TestApp, _idp: Idp) {
+    team(&app, "kcc").await;
+    let wa = account(&app, "whatsapp", "31308001400").await;
+    let x = account(&app, "x", "146000").await;
+    let c1 = say(
+        &app,
+        &wa,
+        "wamid.1",
+        json!({"platformUserId": "31612345678", "displayName": "Sanne"}),
+        "<script>alert('hallo')</script> Container niet geleegd",
+    )
+    .await;
+    let c2 = say(
+        &app,
+        &x,
+        "x-1",
+        json!({"platformUserId": "x-sanne", "handle": "sanne_dv", "displayName": "Sanne & co"}),
+        "Lantaarnpaal \"kapot\" bij nr. 4",
+    )
+    .await;
+    let sanne = merged_with_notes(&app, &c1, &c2, "Belt liever <b>niet</b>").await;
+
+    let res = export_as(&app, &sanne, "json").await;
+    assert_eq!(res.status(), 200);
+    let doc: Value = res.json().await.unwrap();
+    let res = export_as(&app, &sanne, "html").await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(res.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains(&format!("contact-{sanne}.html")));
+    let html = res.text().await.unwrap();
+    assert!(html.starts_with("<!DOCTYPE html><html lang=\"nl\">"));
+    assert!(html.ends_with("</html>"), "the whole page was written");
+    // No external assets: nothing is fetched when the citizen opens it.
+    for tag in ["<script", "<link", "src=", "<img"] {
+        assert!(!html.contains(tag), "{tag} in the summary");
+    }
+    assert!(html.contains("&lt;script&gt;alert(&#39;hallo&#39;)&lt;/script&gt;"));
+    assert!(html.contains("Belt liever &lt;b&gt;niet&lt;/b&gt;"));
+    // Every case, identity and message of the JSON is named in the summary.
+    assert_eq!(ids(&doc, "cases"), sorted(vec![c1.clone(), c2.clone()]));
+    for case in doc["cases"].as_array().unwrap() {
+        assert!(html.contains(&format!("Zaak {}", case["id"].as_str().unwrap())));
+        for m in case["messages"].as_array().unwrap() {
+            let text = m["text"].as_str().unwrap();
+            assert!(html.contains(&html_text(text)), "{text} missing");
+        }
+    }
+    let identities = doc["contact"]["identities"].as_array().unwrap();
+    assert_eq!(identities.len(), 2);
+    for i in identities {
+        for key in ["platformUserId", "displayName"] {
+            let v = i[key].as_str().unwrap();
+            assert!(html.contains(&html_text(v)), "{key} {v} missing");
+        }
+    }
+    assert!(html.contains("sanne_dv"));
+    // The access log, this summary's own export included.
+    assert!(html.contains("Gegevens uitgevoerd (export)"));
+    let (_, log) = send(app.get(&format!("/api/v1/contacts/{sanne}/access-log?limit=200"))).await;
+    let exports = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "contact.exported")
+        .count();
+    assert_eq!(exports, 2, "both downloads are recorded");
+    // An unknown format is a 400 and records nothing.
+    let res = export_as(&app, &sanne, "pdf").await;
+    let p = expect_problem(res, 400).await;
+    assert_eq!(p["invalidParams"][0]["name"], "format", "{p}");
+    let (_, log) = send(app.get(&format!("/api/v1/contacts/{sanne}/access-log?limit=200"))).await;
+    assert_eq!(
+        log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "contact.exported")
+            .count(),
+        2
+    );
 }
 
 /// Every row of every text, JSON or binary column in the desk's database that contains `needle`,

@@ -10,7 +10,36 @@ use webcare_workers::webhooks::{RetryPolicy, WebhookWorker};
 crate::both!(
     sse_streams_what_the_caller_may_see_and_resumes,
     webhooks_are_signed_retried_and_logged,
+    webhook_payloads_carry_no_personal_identifiers,
 );
+
+/// A webhook receiver on a random port that records every delivery; it fails the first
+/// `failures` of them with a 500 and accepts the rest.
+async fn receiver(failures: usize) -> (std::net::SocketAddr, Arc<Mutex<Vec<(HeaderMap, String)>>>) {
+    let seen: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
+    let s2 = seen.clone();
+    let recv = Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let s2 = s2.clone();
+            async move {
+                let mut v = s2.lock().unwrap();
+                v.push((headers, body));
+                if v.len() <= failures {
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, recv).await;
+    });
+    (addr, seen)
+}
 
 async fn sse_streams_what_the_caller_may_see_and_resumes(app: TestApp, idp: Idp) {
     team(&app, "kcc").await;
@@ -83,28 +112,7 @@ async fn sse_streams_what_the_caller_may_see_and_resumes(app: TestApp, idp: Idp)
 
 async fn webhooks_are_signed_retried_and_logged(app: TestApp, _idp: Idp) {
     // A receiver that fails the first delivery and accepts the rest.
-    let seen: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
-    let s2 = seen.clone();
-    let recv = Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: HeaderMap, body: String| {
-            let s2 = s2.clone();
-            async move {
-                let mut v = s2.lock().unwrap();
-                v.push((headers, body));
-                if v.len() == 1 {
-                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
-                } else {
-                    axum::http::StatusCode::NO_CONTENT
-                }
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, recv).await;
-    });
+    let (addr, seen) = receiver(1).await;
 
     let own = app.base.trim_start_matches("http://").to_owned();
     for (url, types, field) in [
@@ -218,6 +226,40 @@ async fn webhooks_are_signed_retried_and_logged(app: TestApp, _idp: Idp) {
         .await
         .unwrap();
     expect_problem(res, 404).await;
+}
+
+/// Webhook subscribers are third parties: a BSN, IBAN or phone number in an event's texts (here a
+/// platform error that quotes the reply) reaches them masked, while the desk keeps the event.
+async fn webhook_payloads_carry_no_personal_identifiers(app: TestApp, _idp: Idp) {
+    let (addr, seen) = receiver(0).await;
+    admin_post(
+        &app,
+        "/api/v1/webhooks",
+        json!({"url": format!("http://{addr}/hook"), "eventTypes": ["reply.updated"]}),
+        201,
+    )
+    .await;
+    let quoted = "refused: 'BSN 111222333, IBAN NL91 ABNA 0417 1643 00, bel +31 6 12345678'";
+    app.store
+        .append_event(webcare_store::agent_events::NewEvent {
+            kind: "reply.updated".into(),
+            case_id: None,
+            team: None,
+            assignee: None,
+            department_id: None,
+            payload: json!({"state": "failed", "lastError": quoted, "attempts": 3}),
+        })
+        .await
+        .unwrap();
+    let worker = WebhookWorker::new(app.store.clone(), RetryPolicy::default());
+    assert_eq!(worker.run_once().await.unwrap(), 1);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    let b: Value = serde_json::from_str(&seen[0].1).unwrap();
+    assert_eq!(
+        b["data"],
+        json!({"state": "failed", "attempts": 3, "lastError": "refused: 'BSN *********, IBAN NL** **** **** **** **, bel +** * ********'"})
+    );
 }
 
 #[test]

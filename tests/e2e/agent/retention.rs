@@ -13,6 +13,7 @@ crate::both!(
     a_retention_run_anonymises_exactly_the_expired_cases,
     retention_terms_are_versioned_and_validated,
     retention_routes_are_for_admins_and_privacy,
+    audit_rows_are_kept_for_their_own_term,
 );
 
 /// One generated case: its kind, theme, days since its closing, how it ends, and its hold.
@@ -461,10 +462,15 @@ async fn retention_terms_are_versioned_and_validated(app: TestApp, _idp: Idp) {
     assert_eq!(t["inForce"]["kinds"]["vraag"], 365);
     assert_eq!(t["inForce"]["kinds"]["melding"], 1825);
     assert_eq!(t["inForce"]["kinds"]["klacht"], 1825);
+    assert_eq!(t["inForce"]["auditDays"], 730);
 
     let good = json!({"defaultDays": 400, "kinds": {"vraag": 400}, "themes": []});
     for (bad, field) in [
         (json!({"defaultDays": 0}), "terms.defaultDays"),
+        (
+            json!({"defaultDays": 10, "auditDays": 0}),
+            "terms.auditDays",
+        ),
         (
             json!({"defaultDays": 10, "kinds": {"vraag": 40000}}),
             "terms.kinds.vraag",
@@ -594,4 +600,52 @@ async fn retention_routes_are_for_admins_and_privacy(app: TestApp, _idp: Idp) {
     assert_eq!(s, 404);
     let (s, _) = send(app.delete(&format!("/api/v1/contacts/{case}/legal-hold"))).await;
     assert_eq!(s, 404);
+}
+
+/// The audit keeps its rows for its own term (`auditDays`, two years by default): a run past it
+/// deletes the older rows, in batches, except the record that a contact was erased.
+async fn audit_rows_are_kept_for_their_own_term(app: TestApp, _idp: Idp) {
+    for action in ["case.viewed", "contact.viewed", "contact.erased"] {
+        app.store
+            .record_audit(webcare_store::NewAuditEvent {
+                actor: "token:test".into(),
+                action: action.into(),
+                case_id: None,
+                detail: json!({}),
+            })
+            .await
+            .unwrap();
+    }
+    let audit = || async {
+        app.store
+            .list_audit(Default::default(), None, 1000)
+            .await
+            .unwrap()
+            .items
+    };
+    let before = audit().await.len();
+    assert!(before >= 3);
+    let settings = webcare_desk::retention::RunSettings {
+        key: b"a-test-key-of-at-least-32-characters".to_vec(),
+        journal_days: 30,
+        batch: 2,
+    };
+    let desk = app.desk();
+    let r = webcare_desk::retention::run(desk, &settings, Utc::now(), &|| true)
+        .await
+        .unwrap();
+    assert_eq!(r.audit_rows, 0, "within the term");
+    assert_eq!(audit().await.len(), before);
+    let later = Utc::now() + Days::days(731);
+    let p = webcare_desk::retention::preview(desk, later, 30)
+        .await
+        .unwrap();
+    assert_eq!(p.audit_rows as usize, before - 1);
+    let r = webcare_desk::retention::run(desk, &settings, later, &|| true)
+        .await
+        .unwrap();
+    assert_eq!(r.audit_rows as usize, before - 1);
+    let left = audit().await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].action, "contact.erased");
 }

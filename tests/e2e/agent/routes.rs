@@ -127,6 +127,7 @@ const POLICY: &[(&str, &str, &[&str])] = &[
     ("DELETE", "/api/v1/webhooks/{id}", ADMIN),
     ("GET", "/api/v1/webhooks/{id}/deliveries", ADMIN),
     ("POST", "/api/v1/cases/{id}/replies", KCC),
+    ("POST", "/api/v1/cases/{id}/messages/{messageId}/hide", KCC),
     (
         "GET",
         "/api/v1/cases/{id}/replies",

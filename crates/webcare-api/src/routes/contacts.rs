@@ -14,6 +14,7 @@ use crate::dto::{Case, List, Message};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiListQuery, ApiQuery, IdPath};
 use crate::routes::audit::AuditEvent;
+use crate::routes::contact_export::{ExportQuery, ExportWriter};
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -377,19 +378,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ContactIdentityPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path((a, b)) =
-            axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
-                .await
-                .map_err(|e| ApiError::BadRequest(e.body_text()))?;
-        let parse = |name: &str, raw: &str| {
-            Uuid::parse_str(raw).map_err(|_| {
-                ApiError::invalid(name, "invalid_uuid", format!("'{raw}' is not a UUID"))
-            })
-        };
-        Ok(ContactIdentityPath(
-            parse("id", &a)?,
-            parse("identityId", &b)?,
-        ))
+        let (id, identity) = crate::extract::two_ids(parts, state, "identityId").await?;
+        Ok(ContactIdentityPath(id, identity))
     }
 }
 
@@ -475,11 +465,15 @@ pub struct ErasedContact {
     pub identities: u64,
     /// Raw webhook deliveries in the journal that named the citizen, emptied.
     pub journal_entries: u64,
+    /// The desk's own public replies queued for deletion on Facebook, Instagram or X.
+    pub platform_deletions: u64,
 }
 
 /// Erase a contact (AVG art. 17): its name, notes, phone and identities, and in its cases the
 /// messages, notes, department questions, replies and audit details; what the reports count
-/// stays. Refused while one of its cases is open. Admin only; audited without personal data.
+/// stays. The desk's own public replies are queued for deletion on the platform where it allows
+/// (Facebook and Instagram comments, X posts; the outbox worker sends them). Refused while one
+/// of its cases is open. Admin only; audited without personal data.
 #[utoipa::path(
     post, path = "/api/v1/contacts/{id}/erase", tag = "contacts",
     params(("id" = Uuid, Path)), request_body = EraseContact,
@@ -515,6 +509,7 @@ pub async fn erase(
         messages: e.messages,
         identities: e.identities,
         journal_entries: e.journal_entries,
+        platform_deletions: e.platform_deletions,
     }))
 }
 
@@ -631,26 +626,37 @@ pub struct ContactExport {
 const EXPORT_PAGE: u32 = 100;
 
 /// Export everything about a contact: identities, every case with its messages in and out,
-/// notes, department questions and answers, replies and zaak links, and the access log. The
-/// document streams case by case, so a large export does not sit in memory; a failure halfway
-/// ends the body early (the JSON is then incomplete, never wrong). Recorded in the access log.
+/// notes, department questions and answers, replies and zaak links, and the access log; as one
+/// JSON document or (`format=html`) a readable Dutch summary of the same, written by the same
+/// loop. The document streams case by case, so a large export does not sit in memory; a failure
+/// halfway ends the body early (the document is then incomplete, never wrong). Recorded in the
+/// access log.
 #[utoipa::path(
     post, path = "/api/v1/contacts/{id}/export", tag = "contacts",
-    params(("id" = Uuid, Path)),
-    responses((status = 200, body = ContactExport), (status = 404, body = Problem, content_type = "application/problem+json")),
+    params(("id" = Uuid, Path), ExportQuery),
+    responses(
+        (status = 200, description = "The JSON document, or with `format=html` a readable Dutch summary of it", content(
+            (ContactExport = "application/json"),
+            (String = "text/html"),
+        )),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = []))
 )]
 pub async fn export(
     State(state): State<AppState>,
     caller: Authorized<roles::ContactPrivacy>,
     IdPath(id): IdPath,
+    ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> ApiResult<axum::response::Response> {
     use axum::http::header;
     let contact = visible_contact(&state, &caller, id).await?;
     audit_read(&state, &caller, id, "contact.exported").await?;
+    let writer = q.format.unwrap_or_default().writer();
+    let (content_type, extension) = (writer.content_type(), writer.extension());
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
     tokio::spawn(async move {
-        if let Err(e) = write_export(&state, contact, &tx).await {
+        if let Err(e) = write_export(&state, contact, writer, &tx).await {
             tracing::warn!(contact = %id, error = %e, "contact export ended early");
             let _ = tx
                 .send(Err(std::io::Error::other("the export ended early")))
@@ -659,19 +665,20 @@ pub async fn export(
     });
     let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
     axum::response::Response::builder()
-        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_TYPE, content_type)
         .header(
             header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"contact-{id}.json\""),
+            format!("attachment; filename=\"contact-{id}.{extension}\""),
         )
         .body(body)
         .map_err(|e| ApiError::Desk(DeskError::Internal(e.into())))
 }
 
-/// Writes the export document piece by piece into `tx`.
+/// Writes the export document piece by piece into `tx`, in the form `w` writes.
 async fn write_export(
     state: &AppState,
     contact: ContactProfile,
+    mut w: Box<dyn ExportWriter>,
     tx: &tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>,
 ) -> anyhow::Result<()> {
     use webcare_store::{CaseFilter, CaseSort, PageRequest};
@@ -681,16 +688,8 @@ async fn write_export(
             .await
             .map_err(|_| anyhow::anyhow!("the client went away"))
     };
-    let mut head = br#"{"exportedAt":"#.to_vec();
-    serde_json::to_writer(&mut head, &Utc::now())?;
-    head.extend_from_slice(br#","notes":"#);
-    serde_json::to_writer(&mut head, &contact.notes)?;
-    head.extend_from_slice(br#","contact":"#);
-    serde_json::to_writer(&mut head, &contact)?;
-    head.extend_from_slice(br#","cases":["#);
-    send(head).await?;
+    send(w.head(Utc::now(), &contact)?).await?;
     let mut after = None;
-    let mut first = true;
     loop {
         let page = state
             .store
@@ -721,32 +720,25 @@ async fn write_export(
                 forwards: forwards.into_iter().collect(),
                 replies,
             };
-            let mut buf = if first { Vec::new() } else { b",".to_vec() };
-            first = false;
-            serde_json::to_writer(&mut buf, &item)?;
-            send(buf).await?;
+            send(w.case(&item)?).await?;
         }
         match page.next_after {
             Some(n) => after = Some(n),
             None => break,
         }
     }
-    send(br#"],"accessLog":["#.to_vec()).await?;
+    send(w.access_log()).await?;
     let mut after = None;
-    let mut first = true;
     loop {
         let page = state.store.access_log(id, after, EXPORT_PAGE).await?;
         for a in page.items {
-            let mut buf = if first { Vec::new() } else { b",".to_vec() };
-            first = false;
-            serde_json::to_writer(&mut buf, &AuditEvent::from(a))?;
-            send(buf).await?;
+            send(w.audit(&AuditEvent::from(a))?).await?;
         }
         match page.next_after {
             Some(n) => after = Some(n),
             None => break,
         }
     }
-    send(b"]}".to_vec()).await?;
+    send(w.end()).await?;
     Ok(())
 }

@@ -120,6 +120,9 @@ pub struct RetentionPreview {
     pub kinds: Vec<RetentionKindCount>,
     /// Raw platform deliveries in the journal past their (short) term, to be emptied.
     pub journal_entries: u64,
+    /// Audit rows past the audit's own term (`auditDays`), to be deleted; the record of an erase
+    /// is kept for good.
+    pub audit_rows: u64,
 }
 
 /// What the next retention run would anonymise, per kind; changes nothing (admin and privacy
@@ -147,6 +150,7 @@ pub async fn preview(
             })
             .collect(),
         journal_entries: p.journal_entries,
+        audit_rows: p.audit_rows,
     }))
 }
 

@@ -239,7 +239,7 @@ fn check_text(reply: &OutboundReply) -> Result<(), RefusedReply> {
 
 /// Ids go into URL paths: only accept the characters platform ids use, so an odd id cannot change
 /// the path or query.
-fn path_id(id: Option<&str>) -> Option<&str> {
+pub(super) fn path_id(id: Option<&str>) -> Option<&str> {
     id.filter(|s| {
         !s.is_empty()
             && s.bytes()

@@ -86,6 +86,7 @@ pub async fn seed(store: &Arc<dyn Store>, base: &str, admin: &str) -> anyhow::Re
         ("Ontvangstbevestiging", "Dag {{voornaam}}, dank voor uw bericht! We zoeken het uit en komen er zo snel mogelijk op terug. Groet, {{agent}}"),
         ("Melding doorgezet", "Dag {{voornaam}}, we hebben uw melding doorgezet naar de afdeling. U hoort binnen twee werkdagen van ons. Groet, {{agent}}"),
         ("Openingstijden", "Dag {{voornaam}}, we zijn bereikbaar {{openingstijden}}. Groet, {{agent}}"),
+        webcare_domain::canned::MOVE_TO_PRIVATE,
     ] {
         post("/api/v1/canned-answers", json!({"title": title, "text": text}), "title").await?;
     }
