@@ -175,12 +175,7 @@ fn status_name(t: &Statustypen, statustype: &str) -> &'static str {
 /// nothing, so the desk's own close coming back as a notification does not loop.
 /// Answers whether the case changed.
 pub async fn apply(desk: &Desk, case_id: Uuid, change: &ZaakChange) -> DeskResult<bool> {
-    let before = desk
-        .store
-        .get_case(case_id)
-        .await?
-        .ok_or_else(|| DeskError::NotFound("case".into()))?;
-    let mut w = CaseWrite::new(before);
+    let mut w = case_write(desk, case_id).await?;
     let audit = |action: &str, detail: serde_json::Value| NewAuditEvent {
         actor: ZAAKSYSTEEM_ACTOR.into(),
         action: action.into(),
@@ -227,6 +222,16 @@ pub async fn apply(desk: &Desk, case_id: Uuid, change: &ZaakChange) -> DeskResul
     Ok(true)
 }
 
+/// The case-work write of the case as it is now.
+async fn case_write(desk: &Desk, case_id: Uuid) -> DeskResult<CaseWrite> {
+    let before = desk
+        .store
+        .get_case(case_id)
+        .await?
+        .ok_or_else(|| DeskError::NotFound("case".into()))?;
+    Ok(CaseWrite::new(before))
+}
+
 /// Who Open Klant's registrations are on notes and in the audit trail.
 pub const OPENKLANT_ACTOR: &str = "openklant";
 
@@ -238,12 +243,7 @@ pub async fn note_klantcontact(
     klantcontact_url: &str,
     klantcontact: &serde_json::Value,
 ) -> DeskResult<()> {
-    let before = desk
-        .store
-        .get_case(case_id)
-        .await?
-        .ok_or_else(|| DeskError::NotFound("case".into()))?;
-    let mut w = CaseWrite::new(before);
+    let mut w = case_write(desk, case_id).await?;
     w.note = Some((
         OPENKLANT_ACTOR.into(),
         webcare_domain::openklant::klantcontact_note(klantcontact),
