@@ -444,9 +444,12 @@ async fn floor_times(
     Ok(times)
 }
 
+/// A query's parameter in its `i`th round (`None`: it has none).
+pub type Param = fn(usize) -> Option<String>;
+
 /// The inbox's list queries as raw SQL with their parameter (search left out: it has no
 /// floor SQL of its own), for a suite that times the inbox beside its own load.
-pub fn list_sql() -> Vec<(String, fn(usize) -> Option<String>)> {
+pub fn list_sql() -> Vec<(String, Param)> {
     queries()
         .into_iter()
         .filter(|q| !q.sql.is_empty())
