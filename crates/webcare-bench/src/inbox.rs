@@ -435,31 +435,49 @@ async fn floor_times(
 ) -> anyhow::Result<Vec<Duration>> {
     let mut times = Vec::with_capacity(reps);
     for i in 0..(reps + 20) {
-        let p = param(i);
-        let t = Instant::now();
-        let rows = match pool {
-            Pool::Sqlite(pl) => {
-                let mut q = sqlx::query(sql);
-                if let Some(p) = &p {
-                    q = q.bind(p);
-                }
-                q.fetch_all(pl).await?.len()
-            }
-            Pool::Pg(pl) => {
-                let mut q = sqlx::query(sql);
-                if let Some(p) = &p {
-                    q = q.bind(p);
-                }
-                q.fetch_all(pl).await?.len()
-            }
-        };
-        std::hint::black_box(rows);
+        let took = timed_sql(pool, sql, param(i)).await?;
         if i >= 20 {
-            times.push(t.elapsed());
+            times.push(took);
         }
     }
     times.sort();
     Ok(times)
+}
+
+/// A query's parameter in its `i`th round (`None`: it has none).
+pub type Param = fn(usize) -> Option<String>;
+
+/// The inbox's list queries as raw SQL with their parameter (search left out: it has no
+/// floor SQL of its own), for a suite that times the inbox beside its own load.
+pub fn list_sql() -> Vec<(String, Param)> {
+    queries()
+        .into_iter()
+        .filter(|q| !q.sql.is_empty())
+        .map(|q| (q.sql.replace("{COLS}", COLS), q.param))
+        .collect()
+}
+
+/// How long one raw query (with its one optional parameter) took, all rows read.
+pub async fn timed_sql(pool: &Pool, sql: &str, p: Option<String>) -> anyhow::Result<Duration> {
+    let t = Instant::now();
+    let rows = match pool {
+        Pool::Sqlite(pl) => {
+            let mut q = sqlx::query(sql);
+            if let Some(p) = &p {
+                q = q.bind(p);
+            }
+            q.fetch_all(pl).await?.len()
+        }
+        Pool::Pg(pl) => {
+            let mut q = sqlx::query(sql);
+            if let Some(p) = &p {
+                q = q.bind(p);
+            }
+            q.fetch_all(pl).await?.len()
+        }
+    };
+    std::hint::black_box(rows);
+    Ok(t.elapsed())
 }
 
 /// The query plan, on one line.

@@ -6,11 +6,14 @@
 //! contacts left with nothing to keep), in this process over the store, next to its floor
 //! measured in the same run: the set-wise statements that blank every expired case's messages,
 //! notes and events and mark the cases, at once. The floor is undone (the marks cleared) before
-//! the run; its blanked texts stay, which costs the run nothing.
+//! the run; its blanked texts stay, which costs the run nothing. The inbox's list queries are
+//! timed beside the run (raw SQL on a pool of their own, paced), and for as long without it.
 
 use crate::common::*;
 use crate::inbox::CaseRun;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use webcare_domain::retention::Terms;
 use webcare_store::retention::{kinds, ExpiryQuery};
 
@@ -105,20 +108,31 @@ pub async fn run(c: &CaseRun, report: &mut Report) -> anyhow::Result<()> {
         ..Terms::default()
     };
     let key = b"bench-retention-key-of-32-characters".to_vec();
+    // The inbox alone first, for as long as a run at the target rate would take.
+    let idle = (finished as f64 / 10_000.0).clamp(3.0, 20.0);
+    let ((), idle_times) = beside_inbox(&c.bdb, async {
+        tokio::time::sleep(Duration::from_secs_f64(idle)).await;
+        Ok(())
+    })
+    .await?;
     let t = Instant::now();
-    let mut done = webcare_store::retention::Anonymised::default();
-    for kind in kinds() {
-        let mut q = ExpiryQuery::first(kind, &terms, now, 1000);
-        loop {
-            let (page, next) = store.expired_cases(&q).await?;
-            let ids: Vec<_> = page.iter().map(|e| e.id).collect();
-            done += store.anonymise_cases(&ids, &key, now).await?;
-            match next {
-                Some(n) => q.after = Some(n),
-                None => break,
+    let (done, run_times) = beside_inbox(&c.bdb, async {
+        let mut done = webcare_store::retention::Anonymised::default();
+        for kind in kinds() {
+            let mut q = ExpiryQuery::first(kind, &terms, now, 1000);
+            loop {
+                let (page, next) = store.expired_cases(&q).await?;
+                let ids: Vec<_> = page.iter().map(|e| e.id).collect();
+                done += store.anonymise_cases(&ids, &key, now).await?;
+                match next {
+                    Some(n) => q.after = Some(n),
+                    None => break,
+                }
             }
         }
-    }
+        Ok(done)
+    })
+    .await?;
     let run_s = t.elapsed().as_secs_f64();
     anyhow::ensure!(
         done.cases == finished as u64,
@@ -138,6 +152,69 @@ pub async fn run(c: &CaseRun, report: &mut Report) -> anyhow::Result<()> {
         (finished as f64 / floor_s.max(1e-9)) / per_s.max(1e-9),
         "the floor's rate to the run's",
     );
+    let (idle_p99, run_p99) = (
+        percentile_ms(&idle_times, 99.0),
+        percentile_ms(&run_times, 99.0),
+    );
+    for (name, times, p99) in [
+        ("inbox_idle", &idle_times, idle_p99),
+        ("inbox_during_run", &run_times, run_p99),
+    ] {
+        report.metric(
+            &format!("{name}_p50_ms"),
+            percentile_ms(times, 50.0),
+            format!("{} list queries, raw SQL", times.len()),
+        );
+        report.metric(
+            &format!("{name}_p99_ms"),
+            p99,
+            "HTTP target <= 10 (DESIGN 13) includes these",
+        );
+    }
+    report.metric(
+        "inbox_p99_ratio",
+        run_p99 / idle_p99.max(1e-9),
+        "the inbox's p99 during the run to without it",
+    );
     store.close().await;
     Ok(())
+}
+
+/// What an agent's screen waits between two list queries: a busy desk, not a flood that
+/// would take a core of this machine from the run.
+const PACE: Duration = Duration::from_millis(10);
+
+/// Runs `work` while the inbox's list queries (`inbox::list_sql`, in turn, paced) are timed on
+/// a pool of their own in another task; its outcome and the sorted query times.
+async fn beside_inbox<T>(
+    bdb: &BenchDb,
+    work: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<(T, Vec<Duration>)> {
+    let pool = bdb.pool(1).await?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let looping = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            let queries = crate::inbox::list_sql();
+            let mut times = Vec::new();
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let (sql, param) = &queries[i % queries.len()];
+                let took = crate::inbox::timed_sql(&pool, sql, param(i / queries.len())).await?;
+                // The first round prepares the statements.
+                if i >= queries.len() {
+                    times.push(took);
+                }
+                i += 1;
+                tokio::time::sleep(PACE).await;
+            }
+            pool.close().await;
+            times.sort();
+            anyhow::Ok(times)
+        }
+    });
+    let out = work.await;
+    stop.store(true, Ordering::Relaxed);
+    let times = looping.await??;
+    Ok((out?, times))
 }

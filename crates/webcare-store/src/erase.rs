@@ -206,6 +206,15 @@ pub(crate) enum Keys<'a> {
     Hash(&'a [u8]),
 }
 
+/// The case row's columns about the citizen, blanked (a macro so `concat!` can build the
+/// statements of both an erase and a retention run's marking from it).
+macro_rules! case_blanks {
+    () => {
+        "preview = NULL, author_name = NULL, author_handle = NULL, department_answer = NULL"
+    };
+}
+pub(crate) use case_blanks;
+
 /// Blanks what the cases `ids` hold about the citizen (an erase and a retention run alike);
 /// answers how many messages it blanked.
 pub(crate) async fn blank_cases(tx: &mut Tx, ids: &[Uuid], keys: Keys<'_>) -> Result<u64> {
@@ -235,9 +244,15 @@ pub(crate) async fn blank_cases(tx: &mut Tx, ids: &[Uuid], keys: Keys<'_>) -> Re
         statements.push(("DELETE FROM case_threads WHERE case_id IN ", vec![]));
     }
     statements.extend([
+        // Only rows that still hold something: a retention run blanked them as it marked them
+        // (every case row version written costs an entry in each of the cases' indexes).
         (
-            "UPDATE cases SET preview = NULL, author_name = NULL, author_handle = NULL, \
-             department_answer = NULL WHERE id IN ",
+            concat!(
+                "UPDATE cases SET ",
+                case_blanks!(),
+                " WHERE (preview IS NOT NULL OR author_name IS NOT NULL \
+                 OR author_handle IS NOT NULL OR department_answer IS NOT NULL) AND id IN "
+            ),
             vec![],
         ),
         (

@@ -12,7 +12,7 @@
 //! identities' handles and names; their platform user ids become the keyed hash too.
 
 use crate::db::{json, query, SqlCore, Tx};
-use crate::erase::{blank_cases, Keys};
+use crate::erase::{blank_cases, case_blanks, Keys};
 use crate::time::{from_ms, to_ms};
 use crate::versions::{self, NewVersion, Table};
 use crate::{Result, StoreError};
@@ -253,8 +253,13 @@ impl<S: SqlCore> Retention for S {
         }
         let mut tx = self.db().begin().await?;
         // Checked again in the transaction: a case reopened or held since it was read stays.
-        let mut mark = query("UPDATE cases SET anonymised_at = $1 WHERE anonymised_at IS NULL ")
-            .bind(to_ms(now));
+        // The row is blanked in the same statement: one new version of it, not two.
+        let mut mark = query(concat!(
+            "UPDATE cases SET anonymised_at = $1, ",
+            case_blanks!(),
+            " WHERE anonymised_at IS NULL "
+        ))
+        .bind(to_ms(now));
         mark.push(
             "AND status IN ('resolved', 'closed') AND legal_hold_at IS NULL AND NOT EXISTS \
              (SELECT 1 FROM contacts k WHERE k.id = cases.contact_id \
