@@ -168,6 +168,18 @@ pub async fn run(
     now: DateTime<Utc>,
     keep_going: &(dyn Fn() -> bool + Send + Sync),
 ) -> DeskResult<RunReport> {
+    run_paced(desk, settings, std::time::Duration::ZERO, now, keep_going).await
+}
+
+/// [`run`], pausing `pause` after each batch of cases that anonymised something: a run that
+/// would otherwise keep a core busy leaves the inbox's requests room between its batches.
+pub async fn run_paced(
+    desk: &Desk,
+    settings: &RunSettings,
+    pause: std::time::Duration,
+    now: DateTime<Utc>,
+    keep_going: &(dyn Fn() -> bool + Send + Sync),
+) -> DeskResult<RunReport> {
     let terms = terms(desk, now).await?.in_force;
     let mut out = RunReport::default();
     let batch = settings.batch.clamp(1, 5000);
@@ -183,6 +195,9 @@ pub async fn run(
             let (page, next) = desk.store.expired_cases(&q).await?;
             let ids: Vec<_> = page.iter().map(|c| c.id).collect();
             out.anonymised += desk.store.anonymise_cases(&ids, &settings.key, now).await?;
+            if !pause.is_zero() && !ids.is_empty() {
+                tokio::time::sleep(pause).await;
+            }
             match next {
                 Some(n) => q.after = Some(n),
                 None => break,

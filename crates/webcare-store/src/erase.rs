@@ -202,7 +202,7 @@ pub(crate) enum Keys<'a> {
     /// Removed: an erase leaves nothing to thread on.
     Drop,
     /// Replaced by the keyed hash (`retention::keyed_hash`): retention keeps the anonymised
-    /// messages of one conversation together.
+    /// messages of one conversation together. Its caller has blanked the case rows already.
     Hash(&'a [u8]),
 }
 
@@ -219,6 +219,7 @@ pub(crate) use case_blanks;
 /// answers how many messages it blanked.
 pub(crate) async fn blank_cases(tx: &mut Tx, ids: &[Uuid], keys: Keys<'_>) -> Result<u64> {
     let mut n = 0;
+    let d = tx.dialect();
     let author = crate::db::json(&webcare_domain::inbound::Author::default());
     let gone = crate::db::json(&match keys {
         Keys::Drop => serde_json::json!({"erased": true}),
@@ -231,61 +232,67 @@ pub(crate) async fn blank_cases(tx: &mut Tx, ids: &[Uuid], keys: Keys<'_>) -> Re
     let messages = match keys {
         Keys::Drop => {
             "UPDATE messages SET text = '', author = $1, attachments = $2, edit_history = $2, \
-             conversation_key = NULL, author_identity_id = NULL WHERE case_id IN "
+             conversation_key = NULL, author_identity_id = NULL WHERE case_id"
         }
         // The identity stays linked: the contact is anonymised with its last case.
         Keys::Hash(_) => {
             "UPDATE messages SET text = '', author = $1, attachments = $2, edit_history = $2 \
-             WHERE case_id IN "
+             WHERE case_id"
         }
     };
     let mut statements: Vec<(&str, Vec<crate::db::Arg>)> = vec![(messages, vec![author, empty])];
     if let Keys::Drop = keys {
-        statements.push(("DELETE FROM case_threads WHERE case_id IN ", vec![]));
+        statements.push(("DELETE FROM case_threads WHERE case_id", vec![]));
     }
-    statements.extend([
-        // Only rows that still hold something: a retention run blanked them as it marked them
-        // (every case row version written costs an entry in each of the cases' indexes).
-        (
+    // A retention run blanked the case rows as it marked them (`case_blanks!`), in the same
+    // transaction: nothing is left to find there. An erase blanks only rows that still hold
+    // something (every case row version costs an entry in each of the cases' ~20 indexes).
+    if let Keys::Drop = keys {
+        statements.push((
             concat!(
                 "UPDATE cases SET ",
                 case_blanks!(),
                 " WHERE (preview IS NOT NULL OR author_name IS NOT NULL \
-                 OR author_handle IS NOT NULL OR department_answer IS NOT NULL) AND id IN "
+                 OR author_handle IS NOT NULL OR department_answer IS NOT NULL) AND id"
             ),
             vec![],
-        ),
+        ));
+    }
+    // The rows below are only rewritten when they still hold something: a row version written
+    // for nothing costs its indexes' entries all the same.
+    statements.extend([
         (
-            "UPDATE case_notes SET text = $1 WHERE case_id IN ",
+            "UPDATE case_notes SET text = $1 WHERE text <> $1 AND case_id",
             vec![GONE.into()],
         ),
         (
             "UPDATE case_forwards SET question = $1, \
              answer = CASE WHEN answer IS NULL THEN NULL ELSE $1 END, \
              return_reason = CASE WHEN return_reason IS NULL THEN NULL ELSE $1 END \
-             WHERE case_id IN ",
+             WHERE (question <> $1 OR answer <> $1 OR return_reason <> $1) AND case_id",
             vec![GONE.into()],
         ),
         (
             "UPDATE outbox_replies SET text = '', recipient = NULL, whatsapp_template = NULL, \
-             last_error = NULL, failure_reason = NULL WHERE case_id IN ",
+             last_error = NULL, failure_reason = NULL WHERE (text <> '' OR recipient IS NOT NULL \
+             OR whatsapp_template IS NOT NULL OR last_error IS NOT NULL \
+             OR failure_reason IS NOT NULL) AND case_id",
             vec![],
         ),
         (
-            "UPDATE case_surveys SET comment = CASE WHEN comment IS NULL THEN NULL ELSE $1 END \
-             WHERE case_id IN ",
+            "UPDATE case_surveys SET comment = $1 WHERE comment <> $1 AND case_id",
             vec![GONE.into()],
         ),
         (
-            "UPDATE events SET payload = $1 WHERE case_id IN ",
+            "UPDATE events SET payload = $1 WHERE case_id",
             vec![gone.clone()],
         ),
         (
-            "UPDATE audit_events SET detail = $1 WHERE case_id IN ",
+            "UPDATE audit_events SET detail = $1 WHERE case_id",
             vec![gone],
         ),
         // The example a tag made of the case (hashed words); the model keeps its sums.
-        ("DELETE FROM theme_examples WHERE case_id IN ", vec![]),
+        ("DELETE FROM theme_examples WHERE case_id", vec![]),
     ]);
     for (i, (sql, args)) in statements.into_iter().enumerate() {
         let mut q = query(sql);
@@ -293,7 +300,7 @@ pub(crate) async fn blank_cases(tx: &mut Tx, ids: &[Uuid], keys: Keys<'_>) -> Re
             q = q.bind(a);
         }
         // Each statement's own arguments come first, then the case ids.
-        q.push_list(ids.iter().copied());
+        q.push_in_ids(d, ids);
         let done = q.execute(&mut *tx).await?;
         if i == 0 {
             n = done;
@@ -305,13 +312,14 @@ pub(crate) async fn blank_cases(tx: &mut Tx, ids: &[Uuid], keys: Keys<'_>) -> Re
 /// Replaces the thread keys and conversation keys of the cases `ids` by their keyed hash.
 async fn hash_keys(tx: &mut Tx, ids: &[Uuid], key: &[u8]) -> Result<()> {
     use crate::retention::keyed_hash;
+    let d = tx.dialect();
     let mut q =
-        query("SELECT channel_account_id, thread_key, case_id FROM case_threads WHERE case_id IN ");
-    q.push_list(ids.iter().copied());
+        query("SELECT channel_account_id, thread_key, case_id FROM case_threads WHERE case_id");
+    q.push_in_ids(d, ids);
     let threads: Vec<(Uuid, String, Uuid)> = q.fetch_all(&mut *tx).await?;
     if !threads.is_empty() {
-        let mut q = query("DELETE FROM case_threads WHERE case_id IN ");
-        q.push_list(ids.iter().copied());
+        let mut q = query("DELETE FROM case_threads WHERE case_id");
+        q.push_in_ids(d, ids);
         q.execute(&mut *tx).await?;
         for chunk in threads.chunks(500) {
             let mut q =
@@ -330,9 +338,9 @@ async fn hash_keys(tx: &mut Tx, ids: &[Uuid], key: &[u8]) -> Result<()> {
     }
     let mut q = query(
         "SELECT DISTINCT conversation_key FROM messages WHERE conversation_key IS NOT NULL \
-         AND case_id IN ",
+         AND case_id",
     );
-    q.push_list(ids.iter().copied());
+    q.push_in_ids(d, ids);
     let conversations: Vec<String> = q.scalars(&mut *tx).await?;
     let conversations: Vec<String> = conversations
         .into_iter()
@@ -346,8 +354,8 @@ async fn hash_keys(tx: &mut Tx, ids: &[Uuid], key: &[u8]) -> Result<()> {
                 .push(" THEN ")
                 .push_bind(keyed_hash(key, k));
         }
-        q.push(" END WHERE case_id IN ")
-            .push_list(ids.iter().copied())
+        q.push(" END WHERE case_id")
+            .push_in_ids(d, ids)
             .push(" AND conversation_key IN ")
             .push_list(chunk.iter().map(String::as_str));
         q.execute(&mut *tx).await?;

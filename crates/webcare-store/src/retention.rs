@@ -11,7 +11,7 @@
 //! whose. A contact whose every case is anonymised loses its name, notes and phone, and its
 //! identities' handles and names; their platform user ids become the keyed hash too.
 
-use crate::db::{json, query, SqlCore, Tx};
+use crate::db::{json, query, Dialect, SqlCore, Tx};
 use crate::erase::{blank_cases, case_blanks, Keys};
 use crate::time::{from_ms, to_ms};
 use crate::versions::{self, NewVersion, Table};
@@ -251,7 +251,17 @@ impl<S: SqlCore> Retention for S {
         if ids.is_empty() {
             return Ok(out);
         }
+        let d = self.db().dialect();
         let mut tx = self.db().begin().await?;
+        if d == Dialect::Postgres {
+            // No wait for the WAL flush at each batch's commit: a batch lost in a crash is
+            // simply anonymised again by the next run (every step is idempotent: it selects
+            // what is not yet anonymised, and the keyed hash of a key is the same each time),
+            // and nothing outside this transaction learns of it before it is durable.
+            query("SET LOCAL synchronous_commit = off")
+                .execute(&mut tx)
+                .await?;
+        }
         // Checked again in the transaction: a case reopened or held since it was read stays.
         // The row is blanked in the same statement: one new version of it, not two.
         let mut mark = query(concat!(
@@ -263,9 +273,9 @@ impl<S: SqlCore> Retention for S {
         mark.push(
             "AND status IN ('resolved', 'closed') AND legal_hold_at IS NULL AND NOT EXISTS \
              (SELECT 1 FROM contacts k WHERE k.id = cases.contact_id \
-             AND k.legal_hold_at IS NOT NULL) AND id IN ",
+             AND k.legal_hold_at IS NOT NULL) AND id",
         )
-        .push_list(ids.iter().copied())
+        .push_in_ids(d, ids)
         .push(" RETURNING id, contact_id");
         let marked: Vec<(Uuid, Uuid)> = mark.fetch_all(&mut tx).await?;
         if marked.is_empty() {
@@ -394,29 +404,29 @@ async fn anonymise_contacts(
     key: &[u8],
     now: DateTime<Utc>,
 ) -> Result<u64> {
+    let d = tx.dialect();
     let mut q = query(
         "SELECT id FROM contacts WHERE legal_hold_at IS NULL AND NOT EXISTS \
          (SELECT 1 FROM cases c WHERE c.contact_id = contacts.id AND c.anonymised_at IS NULL) \
-         AND id IN ",
+         AND id",
     );
-    q.push_list(ids.iter().copied());
+    q.push_in_ids(d, ids);
     let done: Vec<Uuid> = q.scalars(&mut *tx).await?;
     if done.is_empty() {
         return Ok(0);
     }
     let mut q = query(
         "UPDATE contacts SET display_name = NULL, notes = NULL, phone = NULL, updated_at = $1 \
-         WHERE id IN ",
+         WHERE id",
     )
     .bind(to_ms(now));
-    q.push_list(done.iter().copied())
-        .push(" OR merged_into IN ")
-        .push_list(done.iter().copied());
+    q.push_in_ids(d, &done)
+        .push(" OR merged_into")
+        .push_in_ids(d, &done);
     let n = q.execute(&mut *tx).await?;
     let identities: Vec<(Uuid, String)> = {
-        let mut q =
-            query("SELECT id, platform_user_id FROM contact_identities WHERE contact_id IN ");
-        q.push_list(done.iter().copied());
+        let mut q = query("SELECT id, platform_user_id FROM contact_identities WHERE contact_id");
+        q.push_in_ids(d, &done);
         q.fetch_all(&mut *tx).await?
     };
     let hashed: BTreeMap<Uuid, String> = identities
@@ -435,8 +445,8 @@ async fn anonymise_contacts(
     }
     // What the audit said about these contacts (its reads stay, without their details).
     let gone = json(&serde_json::json!({"anonymised": true}));
-    let mut q = query("UPDATE audit_events SET detail = $1 WHERE contact_id IN ").bind(gone);
-    q.push_list(done.iter().copied());
+    let mut q = query("UPDATE audit_events SET detail = $1 WHERE contact_id").bind(gone);
+    q.push_in_ids(d, &done);
     q.execute(&mut *tx).await?;
     Ok(n)
 }

@@ -11,7 +11,7 @@ use chrono_tz::Europe::Amsterdam;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use webcare_desk::retention::{run, RunReport, RunSettings};
+use webcare_desk::retention::{run_paced, RunReport, RunSettings};
 use webcare_desk::Desk;
 use webcare_domain::retention::Window;
 
@@ -27,6 +27,8 @@ pub struct RetentionConfig {
     pub window: Window,
     /// How often it looks whether a run is due.
     pub check_every: Duration,
+    /// The pause after each batch (zero: none), so the run leaves the inbox a core.
+    pub pause: Duration,
     /// How long the lease holds without renewal.
     pub lease_ttl: chrono::Duration,
     /// This node's name in the lease table.
@@ -39,6 +41,7 @@ impl RetentionConfig {
             run,
             window,
             check_every: Duration::from_secs(300),
+            pause: Duration::ZERO,
             lease_ttl: chrono::Duration::seconds(120),
             holder: format!("node-{}", uuid::Uuid::now_v7()),
         }
@@ -73,7 +76,7 @@ pub async fn run_leased(
                 && std::time::Instant::now() < slice_ends
                 && window.contains(Utc::now().with_timezone(&Amsterdam).time())
         };
-        let r = run(desk, &cfg.run, now, &in_time).await?;
+        let r = run_paced(desk, &cfg.run, cfg.pause, now, &in_time).await?;
         total.anonymised += r.anonymised;
         total.journal_entries += r.journal_entries;
         total.audit_rows += r.audit_rows;

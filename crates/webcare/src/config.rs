@@ -135,6 +135,9 @@ pub struct RetentionSettings {
     pub window: String,
     /// Cases anonymised per transaction.
     pub batch: u32,
+    /// Milliseconds the worker pauses after each batch (0: none), to leave the inbox's
+    /// requests a core while a long run goes on.
+    pub pause_ms: u64,
     /// How often the worker looks whether a run is due, in seconds.
     pub check_seconds: u64,
 }
@@ -146,6 +149,7 @@ impl Default for RetentionSettings {
             journal_days: 30,
             window: "01:00-05:00".into(),
             batch: 1000,
+            pause_ms: 0,
             check_seconds: 300,
         }
     }
@@ -165,6 +169,7 @@ impl RetentionSettings {
             window,
         );
         cfg.check_every = std::time::Duration::from_secs(self.check_seconds.max(1));
+        cfg.pause = std::time::Duration::from_millis(self.pause_ms);
         Some(cfg)
     }
 }
@@ -459,6 +464,10 @@ impl Config {
         anyhow::ensure!(
             (1..=5000).contains(&self.retention.batch),
             "retention.batch must be between 1 and 5000"
+        );
+        anyhow::ensure!(
+            self.retention.pause_ms <= 10_000,
+            "retention.pause_ms must be at most 10000"
         );
         anyhow::ensure!(
             (1..=3650).contains(&self.retention.journal_days),
