@@ -447,8 +447,18 @@ async fn floor_times(
 /// A query's parameter in its `i`th round (`None`: it has none).
 pub type Param = fn(usize) -> Option<String>;
 
+/// The inbox's list queries as raw SQL with their parameter (search left out: it has no
+/// floor SQL of its own), for a suite that times the inbox beside its own load.
+pub fn list_sql() -> Vec<(String, Param)> {
+    queries()
+        .into_iter()
+        .filter(|q| !q.sql.is_empty())
+        .map(|q| (q.sql.replace("{COLS}", COLS), q.param))
+        .collect()
+}
+
 /// The same list queries as `GET /api/v1/cases?...&limit=50` query strings with their
-/// parameter (search left out: it has no floor SQL), for a suite that times the inbox through
+/// parameter (search left out, as in [`list_sql`]), for a suite that times the inbox through
 /// HTTP beside its own load.
 pub fn list_http() -> Vec<(&'static str, Param)> {
     queries()

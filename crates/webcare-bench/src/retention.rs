@@ -129,18 +129,35 @@ pub async fn run(c: &CaseRun, report: &mut Report) -> anyhow::Result<()> {
         f64::from(batch),
         "cases per transaction (WEBCARE_BENCH_RETENTION_BATCH)",
     );
+    // The inbox through HTTP (the target), or `WEBCARE_BENCH_RETENTION_INBOX=sql`: its
+    // list queries as raw SQL on a pool of their own, as the suite did before (to compare runs
+    // with builds that only have that).
     let server = Server::start(&c.bin, &c.bdb.url, &[]).await?;
-    let client = http_client(1)?;
-    let base = server.base.clone();
+    let inbox = if std::env::var("WEBCARE_BENCH_RETENTION_INBOX").as_deref() == Ok("sql") {
+        report.info(
+            "inbox",
+            "sql",
+            "list queries as raw SQL on a pool of their own",
+        );
+        Inbox::Sql(c.bdb.pool(1).await?)
+    } else {
+        report.info(
+            "inbox",
+            "http",
+            "GET /api/v1/cases?...&limit=50 of webcare serve",
+        );
+        Inbox::Http(http_client(1)?, server.base.clone())
+    };
+    let inbox = Arc::new(inbox);
     // The inbox alone first, for as long as a run at the target rate would take.
     let idle = (finished as f64 / 10_000.0).clamp(3.0, 20.0);
-    let ((), idle_times) = beside_inbox(&client, &base, async {
+    let ((), idle_times) = beside_inbox(&inbox, async {
         tokio::time::sleep(Duration::from_secs_f64(idle)).await;
         Ok(())
     })
     .await?;
     let t = Instant::now();
-    let (done, run_times) = beside_inbox(&client, &base, async {
+    let (done, run_times) = beside_inbox(&inbox, async {
         let mut done = webcare_store::retention::Anonymised::default();
         for kind in kinds() {
             let mut q = ExpiryQuery::first(kind, &terms, now, batch);
@@ -191,10 +208,7 @@ pub async fn run(c: &CaseRun, report: &mut Report) -> anyhow::Result<()> {
         report.metric(
             &format!("{name}_p50_ms"),
             percentile_ms(times, 50.0),
-            format!(
-                "{} list requests, GET /api/v1/cases?...&limit=50",
-                times.len()
-            ),
+            format!("{} list requests", times.len()),
         );
         report.metric(&format!("{name}_p99_ms"), p99, "target <= 10 (DESIGN 13)");
     }
@@ -211,29 +225,50 @@ pub async fn run(c: &CaseRun, report: &mut Report) -> anyhow::Result<()> {
 /// would take a core of this machine from the run.
 const PACE: Duration = Duration::from_millis(10);
 
-/// Runs `work` while the inbox's list requests (`inbox::list_http`, in turn, paced, one at a
-/// time) are timed against the server at `base` in another task; its outcome and the sorted
-/// request times.
+/// Where the inbox's list requests go.
+enum Inbox {
+    Http(reqwest::Client, String),
+    Sql(Pool),
+}
+
+impl Inbox {
+    /// The `i`th list request (the list queries in turn), timed.
+    async fn request(&self, i: usize) -> anyhow::Result<Duration> {
+        Ok(match self {
+            Inbox::Http(client, base) => {
+                let queries = crate::inbox::list_http();
+                let (http, param) = queries[i % queries.len()];
+                let q = crate::inbox::fill_http(http, param, i / queries.len());
+                timed_get(client, &format!("{base}/api/v1/cases?{q}&limit=50"))
+                    .await?
+                    .0
+            }
+            Inbox::Sql(pool) => {
+                let queries = crate::inbox::list_sql();
+                let (sql, param) = &queries[i % queries.len()];
+                crate::inbox::timed_sql(pool, sql, param(i / queries.len())).await?
+            }
+        })
+    }
+}
+
+/// Runs `work` while the inbox's list requests (in turn, paced, one at a time) are timed in
+/// another task; its outcome and the sorted request times.
 async fn beside_inbox<T>(
-    client: &reqwest::Client,
-    base: &str,
+    inbox: &Arc<Inbox>,
     work: impl std::future::Future<Output = anyhow::Result<T>>,
 ) -> anyhow::Result<(T, Vec<Duration>)> {
     let stop = Arc::new(AtomicBool::new(false));
     let looping = tokio::spawn({
-        let stop = stop.clone();
-        let (client, base) = (client.clone(), base.to_owned());
+        let (stop, inbox) = (stop.clone(), inbox.clone());
         async move {
-            let queries = crate::inbox::list_http();
+            let round = crate::inbox::list_http().len();
             let mut times = Vec::new();
             let mut i = 0;
             while !stop.load(Ordering::Relaxed) {
-                let (http, param) = queries[i % queries.len()];
-                let q = crate::inbox::fill_http(http, param, i / queries.len());
-                let url = format!("{base}/api/v1/cases?{q}&limit=50");
-                let (took, _) = timed_get(&client, &url).await?;
+                let took = inbox.request(i).await?;
                 // The first round warms the connection and the server's statements.
-                if i >= queries.len() {
+                if i >= round {
                     times.push(took);
                 }
                 i += 1;
