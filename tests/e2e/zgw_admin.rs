@@ -236,6 +236,30 @@ async fn settings_are_validated_and_their_secrets_never_shown(app: ZaakApp) {
     assert_eq!(v["secretSet"], true);
     let stored = app.store.zgw_settings().await.unwrap().unwrap();
     assert_eq!(stored.settings["secret"], "een-ander-geheim-dat-niet-klopt");
+    // With the version read: a change on an out-of-date copy is a 409 and stores nothing; on the
+    // newest it is stored.
+    let mut stale = settings_body(&app.oz);
+    stale["version"] = json!(1);
+    stale["clientId"] = json!("iemand-anders");
+    let res = app
+        .req(Method::PUT, "/api/v1/zgw/settings")
+        .json(&stale)
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 409).await;
+    let (_, v) = app.json(Method::GET, "/api/v1/zgw/settings", None).await;
+    assert_eq!(
+        (v["version"].as_i64(), v["clientId"].as_str()),
+        (Some(2), Some("webcare")),
+        "{v}"
+    );
+    let mut fresh = settings_body(&app.oz);
+    fresh["version"] = json!(2);
+    let (s, v) = app
+        .json(Method::PUT, "/api/v1/zgw/settings", Some(fresh))
+        .await;
+    assert_eq!((s, v["version"].as_i64()), (200, Some(3)), "{v}");
     // In force at once: Open Zaak refuses the wrong secret, so the create fails with its 403.
     let case = app.case("Een losse stoeptegel").await;
     let (s, _) = app.request_zaak(&case).await;

@@ -91,6 +91,10 @@ pub struct ZgwSettingsInput {
     pub callback_auth: Option<String>,
     /// The desk's public base URL (the abonnement's callback is this + `/api/v1/notificaties`).
     pub public_url: Option<String>,
+    /// The `version` the caller read (0: none stored): settings stored meanwhile make this
+    /// change a 409 and nothing changes. Absent: no check, the last write wins.
+    #[serde(default)]
+    pub version: Option<i64>,
 }
 
 fn view(
@@ -223,7 +227,11 @@ pub async fn put_settings(
         return Err(DeskError::Invalid(bad));
     }
     let value = serde_json::to_value(&new).map_err(|e| DeskError::Internal(e.into()))?;
-    let version = desk.store.put_zgw_settings(&value, &p.actor()).await?;
+    let version = desk
+        .store
+        .put_zgw_settings(&value, &p.actor(), input.version)
+        .await?
+        .ok_or_else(|| DeskError::Conflict(crate::STALE.into()))?;
     desk.zgw.stored(version, new);
     // What changed is in the settings' own history (their version); the audit names who and
     // which version, never a secret.

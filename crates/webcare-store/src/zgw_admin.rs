@@ -34,8 +34,15 @@ pub trait ZgwAdmin: Send + Sync {
     /// The stored settings' version; 0 when none are stored (the configuration file's apply).
     async fn zgw_settings_version(&self) -> Result<i64>;
     async fn zgw_settings(&self) -> Result<Option<StoredZgwSettings>>;
-    /// Stores the settings as the next version; answers it.
-    async fn put_zgw_settings(&self, settings: &serde_json::Value, by: &str) -> Result<i64>;
+    /// Stores the settings as the next version; answers it. With `after` (the version the
+    /// writer read, 0 for none stored) only when that is still the newest: `None` otherwise,
+    /// and nothing stored.
+    async fn put_zgw_settings(
+        &self,
+        settings: &serde_json::Value,
+        by: &str,
+        after: Option<i64>,
+    ) -> Result<Option<i64>>;
     async fn zgw_abonnement(&self) -> Result<Option<ZgwAbonnement>>;
     async fn set_zgw_abonnement(&self, a: &ZgwAbonnement) -> Result<()>;
 }
@@ -63,20 +70,41 @@ impl<S: SqlCore> ZgwAdmin for S {
         }))
     }
 
-    async fn put_zgw_settings(&self, settings: &serde_json::Value, by: &str) -> Result<i64> {
-        // One statement: two admins saving at once get two versions, never one lost update of
-        // the version number.
-        query(
-            "INSERT INTO zgw_settings (id, settings, version, updated_at, updated_by) \
-             VALUES (1, $1, 1, $2, $3) ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, \
-             version = zgw_settings.version + 1, updated_at = excluded.updated_at, \
-             updated_by = excluded.updated_by RETURNING version",
-        )
-        .bind(json(settings))
-        .bind(to_ms(Utc::now()))
-        .bind(by)
-        .scalar(self.db().write())
-        .await
+    async fn put_zgw_settings(
+        &self,
+        settings: &serde_json::Value,
+        by: &str,
+        after: Option<i64>,
+    ) -> Result<Option<i64>> {
+        // One statement each: two admins saving at once get two versions (no check), or one
+        // version and one refusal (each checking the version it read); never a lost update.
+        let sql = match after {
+            None => {
+                "INSERT INTO zgw_settings (id, settings, version, updated_at, updated_by) \
+                 VALUES (1, $1, 1, $2, $3) ON CONFLICT (id) DO UPDATE SET \
+                 settings = excluded.settings, version = zgw_settings.version + 1, \
+                 updated_at = excluded.updated_at, updated_by = excluded.updated_by \
+                 RETURNING version"
+            }
+            Some(0) => {
+                "INSERT INTO zgw_settings (id, settings, version, updated_at, updated_by) \
+                 VALUES (1, $1, 1, $2, $3) ON CONFLICT (id) DO NOTHING RETURNING version"
+            }
+            Some(_) => {
+                "UPDATE zgw_settings SET settings = $1, version = version + 1, \
+                 updated_at = $2, updated_by = $3 WHERE id = 1 AND version = $4 \
+                 RETURNING version"
+            }
+        };
+        let q = query(sql)
+            .bind(json(settings))
+            .bind(to_ms(Utc::now()))
+            .bind(by);
+        let q = match after {
+            Some(v) if v > 0 => q.bind(v),
+            _ => q,
+        };
+        q.scalar_optional(self.db().write()).await
     }
 
     async fn zgw_abonnement(&self) -> Result<Option<ZgwAbonnement>> {

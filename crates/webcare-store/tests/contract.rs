@@ -1562,14 +1562,38 @@ async fn zgw_settings_are_versioned_and_the_abonnement_is_one_row(store: Arc<dyn
     assert_eq!(store.zgw_settings_version().await.unwrap(), 0);
     assert!(store.zgw_settings().await.unwrap().is_none());
     let v1 = serde_json::json!({"rsin": "002220647", "secret": "s1"});
-    assert_eq!(store.put_zgw_settings(&v1, "admin-1").await.unwrap(), 1);
+    assert_eq!(
+        store
+            .put_zgw_settings(&v1, "admin-1", Some(0))
+            .await
+            .unwrap(),
+        Some(1)
+    );
     let v2 = serde_json::json!({"rsin": "001005650", "secret": "s2"});
-    assert_eq!(store.put_zgw_settings(&v2, "admin-2").await.unwrap(), 2);
+    assert_eq!(
+        store.put_zgw_settings(&v2, "admin-2", None).await.unwrap(),
+        Some(2)
+    );
+    assert_eq!(store.zgw_settings_version().await.unwrap(), 2);
+    // A write checking the version it read: refused once another came in between.
+    let stale = serde_json::json!({"rsin": "stale"});
+    for after in [0, 1, 3] {
+        let r = store.put_zgw_settings(&stale, "admin-3", Some(after)).await;
+        assert_eq!(r.unwrap(), None, "after {after}");
+    }
     assert_eq!(store.zgw_settings_version().await.unwrap(), 2);
     let got = store.zgw_settings().await.unwrap().unwrap();
     assert_eq!(got.version, 2);
     assert_eq!(got.settings, v2);
     assert_eq!(got.updated_by, "admin-2");
+    let v3 = serde_json::json!({"rsin": "002220647", "secret": "s3"});
+    assert_eq!(
+        store
+            .put_zgw_settings(&v3, "admin-3", Some(2))
+            .await
+            .unwrap(),
+        Some(3)
+    );
 
     assert!(store.zgw_abonnement().await.unwrap().is_none());
     let at = Utc.with_ymd_and_hms(2026, 12, 7, 9, 0, 0).unwrap();

@@ -6,7 +6,7 @@
 //! API's `/calendars` calls (`webcare_desk::calendars`); the form carries the calendar's
 //! `updatedAt`, so a stale form is a conflict.
 
-use crate::format::clock;
+use crate::format::{clock, iso_date, parse_date, shown_date};
 use crate::pages::{allowed, api_error_page, error_page, render, Layout};
 use crate::people_page::pairs;
 use crate::people_page::Field;
@@ -129,7 +129,7 @@ fn form_of(name: &str, spec: &CalendarSpec) -> Fields {
     let closures: Vec<String> = spec
         .closures
         .iter()
-        .map(|c| with_reason(c.date.clone(), &c.reason))
+        .map(|c| with_reason(shown_date(&c.date), &c.reason))
         .collect();
     f.push(("sluitingen".into(), closures.join("\n")));
     let extras: Vec<String> = spec
@@ -141,7 +141,10 @@ fn form_of(name: &str, spec: &CalendarSpec) -> Fields {
                 .iter()
                 .map(|[a, b]| format!("{a}-{b}"))
                 .collect();
-            with_reason(format!("{} {}", x.date, times.join(" ")), &x.reason)
+            with_reason(
+                format!("{} {}", shown_date(&x.date), times.join(" ")),
+                &x.reason,
+            )
         })
         .collect();
     f.push(("extra".into(), extras.join("\n")));
@@ -184,7 +187,7 @@ fn spec_of(f: &Fields, zone: &str) -> CalendarSpec {
             let words: Vec<&str> = l.split_whitespace().collect();
             let (date, rest) = words.split_first()?;
             Some(ClosureSpec {
-                date: (*date).to_owned(),
+                date: iso_date(date),
                 reason: reason_of(rest),
             })
         })
@@ -197,7 +200,7 @@ fn spec_of(f: &Fields, zone: &str) -> CalendarSpec {
             let times = rest.iter().take_while(|w| is_interval(w)).count();
             let spans = rest[..times].join(",");
             Some(ExtraOpeningSpec {
-                date: (*date).to_owned(),
+                date: iso_date(date),
                 intervals: intervals(&spans),
                 reason: reason_of(&rest[times..]),
             })
@@ -272,8 +275,29 @@ fn interval_at(spec: &CalendarSpec, name: &str) -> String {
     }
 }
 
-/// A refusal of the domain or the use case in Dutch.
-fn message(spec: &CalendarSpec, p: &InvalidParam) -> String {
+/// The line (1-based) of `text` that holds its `item`-th entry (1-based): blank lines are no
+/// entry, but the admin counts them.
+fn line_of(text: &str, item: usize) -> usize {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .nth(item.wrapping_sub(1))
+        .map_or(item, |(n, _)| n + 1)
+}
+
+/// The date of a closure or extra opening a spec path names, as the admin typed it.
+fn date_at(spec: &CalendarSpec, name: &str) -> String {
+    let (field, line) = field_of(name);
+    let i = line.unwrap_or(0).wrapping_sub(1);
+    let date = match field {
+        "sluitingen" => spec.closures.get(i).map(|c| &c.date),
+        _ => spec.extra_openings.get(i).map(|x| &x.date),
+    };
+    date.cloned().unwrap_or_default()
+}
+
+/// A refusal of the domain or the use case in Dutch; `form` as posted, for the line numbers.
+fn message(spec: &CalendarSpec, form: &Fields, p: &InvalidParam) -> String {
     let at = interval_at(spec, &p.name);
     let text = match p.code.as_str() {
         "required" => "Vul een naam in.".to_owned(),
@@ -293,7 +317,10 @@ fn message(spec: &CalendarSpec, p: &InvalidParam) -> String {
         "invalid_time" => {
             format!("„{at}” is geen tijdvak; schrijf het als 08:30-12:00 (van 00:00 tot 24:00).")
         }
-        "invalid_date" => "Schrijf de datum als JJJJ-MM-DD, bijvoorbeeld 2026-12-24.".to_owned(),
+        "invalid_date" => format!(
+            "„{}” is geen datum; schrijf hem als dd-mm-jjjj, bijvoorbeeld 24-12-2026.",
+            date_at(spec, &p.name)
+        ),
         "conflict" => "Deze datum staat ook bij de sluitingen.".to_owned(),
         "duplicate_date" => {
             "Deze datum staat twee keer bij de extra openingen; zet de tijden op één regel."
@@ -303,9 +330,9 @@ fn message(spec: &CalendarSpec, p: &InvalidParam) -> String {
         // The page's own refusals ("form") are Dutch already.
         _ => p.reason.clone(),
     };
-    match field_of(&p.name).1 {
-        Some(line) => format!("Regel {line}: {text}"),
-        None => text,
+    match field_of(&p.name) {
+        (field, Some(item)) => format!("Regel {}: {text}", line_of(get(form, field), item)),
+        (_, None) => text,
     }
 }
 
@@ -355,14 +382,14 @@ fn fields(f: &Fields, errors: &BTreeMap<&'static str, String>, edit: bool) -> Ve
     );
     push(
         "sluitingen",
-        "Sluitingen, één per regel: datum en reden (2026-12-24 kerstavond)",
-        "textarea",
+        "Sluitingen, één per regel: datum en reden (24-12-2026 kerstavond)",
+        "datelines",
         Vec::new(),
     );
     push(
         "extra",
-        "Extra openingen, één per regel: datum, tijden en reden (2026-12-19 10:00-14:00 koopzaterdag)",
-        "textarea",
+        "Extra openingen, één per regel: datum, tijden en reden (19-12-2026 10:00-14:00 koopzaterdag)",
+        "datelines",
         Vec::new(),
     );
     if edit {
@@ -489,6 +516,11 @@ fn opening_text(tz: Tz, (a, b): (DateTime<Utc>, DateTime<Utc>)) -> String {
     format!("{day}, {}-{until}", a.format("%H:%M"))
 }
 
+/// A spec's `2026-12-24` as the holidays beside it: `donderdag 24 december 2026`.
+fn long_date(iso: &str) -> String {
+    parse_date(iso).map_or_else(|| iso.to_owned(), day_long)
+}
+
 fn shown(c: &CalendarRecord, versions: &CalendarVersions, now: DateTime<Utc>) -> Shown {
     let spec = in_force(c, now)
         .cloned()
@@ -538,7 +570,7 @@ fn shown(c: &CalendarRecord, versions: &CalendarVersions, now: DateTime<Utc>) ->
         .closures
         .iter()
         .map(|x| Line {
-            head: x.date.clone(),
+            head: long_date(&x.date),
             text: x.reason.clone().unwrap_or_default(),
         })
         .collect();
@@ -546,7 +578,7 @@ fn shown(c: &CalendarRecord, versions: &CalendarVersions, now: DateTime<Utc>) ->
         .extra_openings
         .iter()
         .map(|x| Line {
-            head: x.date.clone(),
+            head: long_date(&x.date),
             text: with_reason(intervals_text(&x.intervals), &x.reason),
         })
         .collect();
@@ -701,6 +733,7 @@ pub async fn page(State(web): State<WebState>, user: WebUser, Path(id): Path<Str
 /// The refusal as messages beside the fields.
 fn refused(
     spec: &CalendarSpec,
+    form: &Fields,
     e: DeskError,
 ) -> Result<(StatusCode, BTreeMap<&'static str, String>, String), Response> {
     let mut errors: BTreeMap<&'static str, String> = BTreeMap::new();
@@ -708,7 +741,7 @@ fn refused(
     match e {
         DeskError::Invalid(ps) => {
             for p in &ps {
-                let text = message(spec, p);
+                let text = message(spec, form, p);
                 errors
                     .entry(field_of(&p.name).0)
                     .and_modify(|t| {
@@ -803,7 +836,7 @@ async fn answer(
         Ok(c) => return Redirect::to(&format!("{BASE}/{}", c.id)).into_response(),
         Err(e) => e,
     };
-    let (status, errors, general) = match refused(spec, e) {
+    let (status, errors, general) = match refused(spec, &form, e) {
         Ok(r) => r,
         Err(r) => return r,
     };

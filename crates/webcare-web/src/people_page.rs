@@ -30,7 +30,8 @@ pub(crate) struct Row {
     cells: Vec<String>,
 }
 
-/// One input of the form; `kind` is `text`, `number`, `password`, `textarea`, `select` or
+/// One input of the form; `kind` is `text`, `number`, `password`, `date`, `textarea`,
+/// `datelines` (a textarea of lines that start with a date, with the date hint), `select` or
 /// `multiselect`.
 pub(crate) struct Field {
     pub key: &'static str,

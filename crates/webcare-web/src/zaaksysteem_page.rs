@@ -21,7 +21,7 @@ use webcare_api::auth::{roles, Authorized};
 use webcare_desk::zgw_admin::{
     self, AbonnementView, ZgwSettingsInput, ZgwSettingsView, ZgwStatustypen,
 };
-use webcare_desk::DeskError;
+use webcare_desk::{DeskError, STALE};
 use webcare_domain::zgw::VERTROUWELIJKHEID;
 use webcare_domain::CaseKind;
 
@@ -109,7 +109,8 @@ struct KindRow {
 struct ZaaksysteemPage {
     layout: Layout,
     general: String,
-    /// Where the settings in force come from, in Dutch.
+    /// The settings' version the form was filled from (a stale save is refused).
+    version: String,
     source: String,
     inputs: Vec<Input>,
     callback: Vec<Input>,
@@ -159,6 +160,7 @@ fn form_of(v: &ZgwSettingsView) -> Fields {
         ("roltypeAfdeling", s(&v.roltype_afdeling)),
         ("notificatiesUrl", s(&v.notificaties_url)),
         ("publicUrl", s(&v.public_url)),
+        ("versie", v.version.to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -261,6 +263,7 @@ async fn page_of(
     Ok(ZaaksysteemPage {
         layout: Layout::of(user, "Zaaksysteem"),
         general: String::new(),
+        version: get(&f, "versie").to_owned(),
         source: source(&v),
         inputs: inputs(&INPUTS, &f, &errors, &v),
         callback: inputs(&CALLBACK_INPUTS, &f, &errors, &v),
@@ -353,6 +356,7 @@ fn input_of(f: &Fields) -> ZgwSettingsInput {
         notificaties_url: optional(f, "notificatiesUrl"),
         callback_auth: optional(f, "callbackAuth"),
         public_url: optional(f, "publicUrl"),
+        version: get(f, "versie").trim().parse().ok(),
     }
 }
 
@@ -383,6 +387,20 @@ pub async fn save(State(web): State<WebState>, user: WebUser, Form(f): Form<Fiel
     };
     let (status, errors) = match zgw_admin::put_settings(&web.app, &caller.0, input_of(&f)).await {
         Ok(_) => return Redirect::to(BASE).into_response(),
+        // Someone saved after this form was opened: nothing changed; the settings in force are
+        // shown instead of the form's.
+        Err(DeskError::Conflict(m)) if m == STALE => {
+            return match page_of(&web, &user, None, HashMap::new()).await {
+                Ok(mut p) => {
+                    p.general = "Iemand anders heeft dit intussen gewijzigd. Er is niets \
+                                 opgeslagen; hieronder staan de instellingen zoals ze nu zijn. \
+                                 Breng uw wijziging opnieuw aan."
+                        .into();
+                    render(StatusCode::CONFLICT, p)
+                }
+                Err(r) => r,
+            };
+        }
         Err(DeskError::Invalid(ps)) => {
             let mut errors = HashMap::new();
             for p in ps {

@@ -2,7 +2,8 @@
 //! a day, an evening opening, a closure and an extra opening; sees the Dutch holidays as they
 //! apply and the next ten openings; saves a new version from a later date (the past stays);
 //! the domain's refusals are told in Dutch beside the fields; a stale form is a conflict; other
-//! roles get a 403 page.
+//! roles get a 403 page. The closures and extra openings are typed and shown as dd-mm-jjjj (ISO
+//! pasted in is taken too); a bad line is refused by its number.
 
 use super::channels::admin_and_lead;
 use super::{between, desk};
@@ -13,7 +14,10 @@ use serde_json::{json, Value};
 use webcare_domain::out_of_hours::date_nl as nl;
 use webcare_e2e::{both_backends, TestApp};
 
-both_backends!(the_admin_keeps_the_calendars_on_the_page);
+both_backends!(
+    the_admin_keeps_the_calendars_on_the_page,
+    closures_and_openings_take_and_show_dd_mm_jjjj
+);
 
 /// The first date after `from` on `day`.
 fn next(from: NaiveDate, day: Weekday) -> NaiveDate {
@@ -83,7 +87,7 @@ async fn the_admin_keeps_the_calendars_on_the_page(app: TestApp) {
         ("woensdag", "„8” is geen tijdvak"),
         (
             "sluitingen",
-            "Regel 1: Schrijf de datum als JJJJ-MM-DD, bijvoorbeeld 2026-12-24.",
+            "Regel 1: „2026-13-01” is geen datum; schrijf hem als dd-mm-jjjj, bijvoorbeeld 24-12-2026.",
         ),
     ] {
         assert!(
@@ -251,4 +255,122 @@ async fn the_admin_keeps_the_calendars_on_the_page(app: TestApp) {
     assert_eq!(calendars(&app).await.len(), 1);
     assert_eq!(calendar(&app, &id).await["versions"], c["versions"]);
     assert_eq!(ada.get("/beheer/kalenders/geen-id").await.status, 404);
+}
+
+/// The text of the form's textarea `key`.
+fn textarea<'a>(body: &'a str, key: &str) -> &'a str {
+    let open = format!(r#"<textarea class="utrecht-textarea" id="{key}" name="{key}""#);
+    let rest = between(body, &open, "</textarea>").expect("the textarea");
+    rest.split_once('>').expect("the tag's end").1
+}
+
+async fn closures_and_openings_take_and_show_dd_mm_jjjj(app: TestApp) {
+    desk(&app).await;
+    let (ada, _) = admin_and_lead(&app).await;
+    let today = Utc::now().with_timezone(&Amsterdam).date_naive();
+    let (closed, saturday) = (
+        next(today, Weekday::Wed),
+        next(today + Days::new(7), Weekday::Sat),
+    );
+    let dutch = |d: NaiveDate| d.format("%d-%m-%Y").to_string();
+    // Dutch dates, a blank line, and an ISO date pasted in.
+    let closures = format!(
+        "{} personeelsdag\n\n{} verhuizing",
+        dutch(closed),
+        closed + Days::new(7)
+    );
+    let extra = format!("{} 10:00-14:00 koopzaterdag", dutch(saturday));
+    let mut form = vec![
+        ("naam", "KCC"),
+        ("maandag", "08:30-17:00"),
+        ("feestdagen", "nl"),
+        ("goedevrijdag", "nee"),
+        ("sluitingen", closures.as_str()),
+        ("extra", extra.as_str()),
+    ];
+    let p = ada.post("/beheer/kalenders", &form).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let page = p.location().to_owned();
+    let id = page.rsplit('/').next().unwrap().to_owned();
+    let c = calendar(&app, &id).await;
+    assert_eq!(
+        c["closures"],
+        json!([
+            {"date": closed.to_string(), "reason": "personeelsdag"},
+            {"date": (closed + Days::new(7)).to_string(), "reason": "verhuizing"},
+        ]),
+        "{c}"
+    );
+    assert_eq!(c["extraOpenings"][0]["date"], saturday.to_string(), "{c}");
+
+    // The page shows them as typed (the ISO one too, now in dd-mm-jjjj), with the hint.
+    let p = ada.get(&page).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    let shown = format!(
+        "{} personeelsdag\n{} verhuizing",
+        dutch(closed),
+        dutch(closed + Days::new(7))
+    );
+    assert_eq!(textarea(&p.body, "sluitingen"), shown);
+    assert_eq!(textarea(&p.body, "extra"), extra);
+    assert!(
+        p.body.contains(r#"aria-describedby="sluitingen-hint">"#),
+        "{}",
+        p.body
+    );
+    assert!(p.body.contains(
+        r#"id="sluitingen-hint">Schrijf de datum als dd-mm-jjjj, bijvoorbeeld 24-12-2026.</p>"#
+    ));
+    // The holidays' long Dutch dates in the tables too.
+    assert!(
+        p.body.contains(&format!(">{}</th>", nl(closed))),
+        "{}",
+        p.body
+    );
+
+    // What the page shows is what it takes: saved back unchanged, the same dates.
+    let version = between(&p.body, r#"name="versie" value=""#, "\"")
+        .unwrap()
+        .to_owned();
+    let extra_shown = textarea(&p.body, "extra").to_owned();
+    form.retain(|(k, _)| !matches!(*k, "sluitingen" | "extra"));
+    form.extend([
+        ("sluitingen", shown.as_str()),
+        ("extra", extra_shown.as_str()),
+        ("versie", version.as_str()),
+    ]);
+    let p = ada.post(&page, &form).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let again = calendar(&app, &id).await;
+    assert_eq!(again["closures"], c["closures"], "{again}");
+    assert_eq!(again["extraOpenings"], c["extraOpenings"], "{again}");
+
+    // A bad date is refused by its line (blank lines counted), beside the field; nothing
+    // changed.
+    let p = ada.get(&page).await;
+    let fresh = between(&p.body, r#"name="versie" value=""#, "\"")
+        .unwrap()
+        .to_owned();
+    let bad = format!("{} personeelsdag\n\n32-12-2026 fout", dutch(closed));
+    form.retain(|(k, _)| !matches!(*k, "sluitingen" | "versie"));
+    form.extend([("sluitingen", bad.as_str()), ("versie", fresh.as_str())]);
+    let p = ada.post(&page, &form).await;
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(
+        p.body.contains(
+            r#"id="sluitingen-error">Regel 3: „32-12-2026” is geen datum; schrijf hem als dd-mm-jjjj, bijvoorbeeld 24-12-2026."#
+        ),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body.contains(
+            r#"aria-describedby="sluitingen-hint sluitingen-error" aria-invalid="true">"#
+        ),
+        "{}",
+        p.body
+    );
+    // What was typed stays on the form.
+    assert_eq!(textarea(&p.body, "sluitingen"), bad);
+    assert_eq!(calendar(&app, &id).await, again);
 }

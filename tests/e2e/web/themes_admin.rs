@@ -8,7 +8,10 @@ use super::desk;
 use crate::agent::send;
 use webcare_e2e::{both_backends, TestApp};
 
-both_backends!(the_admin_keeps_the_lists_on_the_page);
+both_backends!(
+    the_admin_keeps_the_lists_on_the_page,
+    a_bad_list_is_refused_beside_its_fields
+);
 
 const PAGE: &str = "/beheer/themas";
 
@@ -45,8 +48,12 @@ async fn the_admin_keeps_the_lists_on_the_page(app: TestApp) {
     };
     let p = ada.post(PAGE, &themes("0", "geen url")).await;
     assert_eq!(p.status, 400, "{}", p.body);
-    assert!(p.body.contains(r#"id="themas-error""#), "{}", p.body);
-    assert!(p.body.contains("items[0].uplUri"), "{}", p.body);
+    assert!(
+        p.body
+            .contains(r#"id="themas-upl_0-error">Vul een volledig http- of https-adres in"#),
+        "{}",
+        p.body
+    );
     let p = ada
         .post(
             PAGE,
@@ -64,6 +71,9 @@ async fn the_admin_keeps_the_lists_on_the_page(app: TestApp) {
     // The same form again is stale.
     let p = ada.post(PAGE, &themes("0", "")).await;
     assert_eq!(p.status, 409, "{}", p.body);
+    assert!(p
+        .body
+        .contains("Iemand anders heeft de lijsten intussen gewijzigd."));
 
     // Kinds: retire "compliment", rename "melding"; a code of its own is refused.
     let mut kinds = vec![("versie", "1"), ("lijst", "soorten")];
@@ -114,5 +124,104 @@ async fn the_admin_keeps_the_lists_on_the_page(app: TestApp) {
         )
         .await;
     assert_eq!(p.status, 400, "{}", p.body);
-    assert!(p.body.contains(r#"id="regels-error""#), "{}", p.body);
+    assert!(
+        p.body
+            .contains(r#"id="factor-error">Vul een getal van 1 tot en met 100 in"#),
+        "{}",
+        p.body
+    );
+}
+
+/// A refusal lands beside the input it is about (the row on the page, though an empty row
+/// before it is not sent to the API), in Dutch, with what was typed kept; nothing changes.
+async fn a_bad_list_is_refused_beside_its_fields(app: TestApp) {
+    desk(&app).await;
+    let (ada, _) = admin_and_lead(&app).await;
+    let (_, before) = send(app.get("/api/v1/themes")).await;
+    let (_, rules_before) = send(app.get("/api/v1/theme-rules")).await;
+    let bad = [
+        ("versie", "0"),
+        ("lijst", "themas"),
+        ("naam_0", "Afval"),
+        ("upl_0", "https://standaarden.overheid.nl/owms/terms/Afval"),
+        ("naam_1", ""),
+        ("naam_2", "Parkeren"),
+        ("upl_2", "geen url"),
+        ("naam_3", "afval"),
+        ("tekst_3", "Afval (dubbel)"),
+    ];
+    let p = ada.post(PAGE, &bad).await;
+    assert_eq!(p.status, 400, "{}", p.body);
+    for (input, text) in [
+        (
+            "themas-upl_2",
+            "Vul een volledig http- of https-adres in (hoogstens 500 tekens).",
+        ),
+        (
+            "themas-naam_3",
+            "Deze naam staat al in de lijst (hoofdletters tellen niet).",
+        ),
+    ] {
+        assert!(
+            p.body.contains(&format!(
+                r#"aria-invalid="true" aria-describedby="{input}-error">"#
+            )),
+            "{input}: {}",
+            p.body
+        );
+        assert!(
+            p.body.contains(&format!(
+                r#"<p class="utrecht-form-field-error-message" id="{input}-error">{text}</p>"#
+            )),
+            "{input}: {}",
+            p.body
+        );
+    }
+    // Only those two: the good rows are not marked.
+    assert_eq!(
+        p.body.matches(r#"aria-invalid="true""#).count(),
+        2,
+        "{}",
+        p.body
+    );
+    assert!(p
+        .body
+        .contains(r#"id="themas-error"><ul><li>Niet opgeslagen; zie de meldingen bij de velden."#));
+    assert!(
+        p.body.contains(r#"name="upl_2" value="geen url""#),
+        "{}",
+        p.body
+    );
+    assert!(p.body.contains(r#"name="tekst_3" value="Afval (dubbel)""#));
+    let (_, after) = send(app.get("/api/v1/themes")).await;
+    assert_eq!(after, before);
+
+    // The rules: each number beside its input, as typed.
+    let p = ada
+        .post(
+            PAGE,
+            &[
+                ("versie", "0"),
+                ("lijst", "regels"),
+                ("piek", "1"),
+                ("factor", "2,5"),
+                ("minimum", "0"),
+                ("weken", "veel"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(
+        p.body
+            .contains(r#"id="minimum-error">Vul een heel getal van 1 tot en met 10000 in.</p>"#),
+        "{}",
+        p.body
+    );
+    assert!(p
+        .body
+        .contains(r#"id="weken-error">Vul een heel getal van 1 tot en met 52 in.</p>"#));
+    assert!(!p.body.contains(r#"id="factor-error""#), "{}", p.body);
+    assert!(p.body.contains(r#"name="weken" value="veel""#));
+    let (_, rules_after) = send(app.get("/api/v1/theme-rules")).await;
+    assert_eq!(rules_after, rules_before);
 }

@@ -5,13 +5,16 @@
 //! not configured; other roles get a 403 page and no menu entry.
 
 use super::channels::admin_and_lead;
-use super::{desk, Web};
+use super::{between, desk, Web};
 use crate::agent::send;
 use serde_json::{json, Value};
 use webcare_e2e::{both_backends, TestApp};
 use webcare_fakes::zgw::notificaties::FakeOpenNotificaties;
 
-both_backends!(the_admin_links_the_zaaksysteem_on_the_page);
+both_backends!(
+    the_admin_links_the_zaaksysteem_on_the_page,
+    a_stale_zaaksysteem_form_is_refused
+);
 
 const SECRET: &str = "een-zgw-geheim-van-minstens-32-tekens!";
 const OZ: &str = "https://openzaak.gemeente.test";
@@ -253,4 +256,78 @@ async fn the_admin_links_the_zaaksysteem_on_the_page(app: TestApp) {
         .contains("/beheer/zaaksysteem"));
     assert_eq!(settings(&app).await["version"], 2);
     assert_eq!(on.abonnementen().len(), 1);
+}
+
+/// The version a page's form carries.
+fn version_of(body: &str) -> String {
+    between(body, r#"name="versie" value=""#, "\"")
+        .expect("the form carries its version")
+        .to_owned()
+}
+
+/// Two admins open the form; the second save, made on the copy from before the first, is
+/// refused in Dutch with the settings in force shown, and changes nothing.
+async fn a_stale_zaaksysteem_form_is_refused(app: TestApp) {
+    desk(&app).await;
+    let (ada, _) = admin_and_lead(&app).await;
+    let first = version_of(&ada.get("/beheer/zaaksysteem").await.body);
+    let second = version_of(&ada.get("/beheer/zaaksysteem").await.body);
+    assert_eq!(first, second);
+
+    let p = ada
+        .post(
+            "/beheer/zaaksysteem",
+            &form(&[("secret", SECRET), ("versie", first.as_str())]),
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let before = settings(&app).await;
+    assert_eq!(before["version"], 1, "{before}");
+    let now = version_of(&ada.get("/beheer/zaaksysteem").await.body);
+    assert_eq!(now, "1");
+
+    // The second form, opened before that save: refused, nothing changed.
+    let p = ada
+        .post(
+            "/beheer/zaaksysteem",
+            &form(&[
+                ("secret", SECRET),
+                ("rsin", "001005650"),
+                ("clientId", "iemand-anders"),
+                ("versie", second.as_str()),
+            ]),
+        )
+        .await;
+    assert_eq!(p.status, 409, "{}", p.body);
+    assert!(
+        p.body.contains(
+            r#"role="alert" id="form-error">Iemand anders heeft dit intussen gewijzigd."#
+        ),
+        "{}",
+        p.body
+    );
+    // The values in force, with their version, so a save from here is not stale.
+    assert!(
+        p.body.contains(r#"name="rsin" value="002220647""#),
+        "{}",
+        p.body
+    );
+    assert!(p.body.contains(r#"name="clientId" value="webcare""#));
+    assert_eq!(version_of(&p.body), "1");
+    assert_eq!(settings(&app).await, before);
+
+    // The same change on the page as it is now is stored.
+    let p = ada
+        .post(
+            "/beheer/zaaksysteem",
+            &form(&[("rsin", "001005650"), ("versie", "1")]),
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let after = settings(&app).await;
+    assert_eq!(
+        (after["version"].as_i64(), after["rsin"].as_str()),
+        (Some(2), Some("001005650")),
+        "{after}"
+    );
 }

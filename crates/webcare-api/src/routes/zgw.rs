@@ -27,11 +27,13 @@ pub async fn get_settings(
 
 /// Store the zaaksysteem settings: they take precedence over the configuration file's `[zgw]`,
 /// on every node within a second. An absent `secret` or `callbackAuth` keeps the one in force.
+/// With `version` (as read) a change stored meanwhile is a 409.
 #[utoipa::path(
     put, path = "/api/v1/zgw/settings", tag = "zaken", request_body = ZgwSettingsInput,
     responses(
         (status = 200, body = ZgwSettingsView),
         (status = 400, description = "Invalid settings (a URL, the RSIN's 11-proef, ...)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Changed meanwhile (`version` is not the newest): reload and try again", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
