@@ -489,7 +489,10 @@ impl Acc {
         );
         for (share, hours) in r.reaction_within_hours.iter_mut().zip(REACTION_HOURS) {
             let limit = hours * 3600;
-            count(share, within(reaction_wall, c.reaction_waiting_since, now, limit));
+            count(
+                share,
+                within(reaction_wall, c.reaction_waiting_since, now, limit),
+            );
         }
         let resolution_wall = c.resolution.map(|s| s.wall_seconds);
         let unresolved_since = c.unresolved_since();
@@ -1070,7 +1073,8 @@ mod tests {
         fn shares_lie_in_zero_to_one(cases in proptest::collection::vec(arb_case(), 0..40), group_by in arb_group_by()) {
             let now = Utc.timestamp_opt(1_800_000_000, 0).unwrap();
             for r in aggregate(&cases, &group_by, now) {
-                for s in [r.reaction_within_norm, r.resolution_within_norm, r.department_within_norm, r.within_24h, r.forwarded] {
+                let bzk = r.reaction_within_hours.into_iter().chain(r.resolution_within_hours);
+                for s in [r.reaction_within_norm, r.resolution_within_norm, r.department_within_norm, r.within_24h, r.forwarded].into_iter().chain(bzk) {
                     prop_assert!(s.part >= 0 && s.part <= s.of);
                     if let Some(v) = s.share() {
                         prop_assert!((0.0..=1.0).contains(&v));

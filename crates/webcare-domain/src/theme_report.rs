@@ -56,7 +56,10 @@ mod tests {
     fn share_of_all_and_coverage_by_theme_alone() {
         let mut rows = vec![row(&[""], 6), row(&["Afval"], 3), row(&["Wonen"], 1)];
         shares(&mut rows, &[GroupBy::Theme]);
-        let of_all: Vec<Option<f64>> = rows.iter().map(|r| r.cases_of_all.unwrap().share()).collect();
+        let of_all: Vec<Option<f64>> = rows
+            .iter()
+            .map(|r| r.cases_of_all.unwrap().share())
+            .collect();
         assert_eq!(of_all, vec![Some(0.6), Some(0.3), Some(0.1)]);
         // 4 of 10 cases carry a theme: the same coverage on every row.
         for r in &rows {
@@ -99,7 +102,9 @@ mod tests {
             let parts: i64 = rows.iter().map(|r| r.cases_of_all.unwrap().part).sum();
             prop_assert_eq!(parts, total);
             let themed: i64 = counts.iter().skip(1).sum();
-            prop_assert!(rows.iter().all(|r| r.theme_coverage == Some(Share { part: themed, of: total })));
+            let coverage = Some(Share { part: themed, of: total });
+            let same = rows.iter().all(|r| r.theme_coverage == coverage);
+            prop_assert!(same);
         }
     }
 }

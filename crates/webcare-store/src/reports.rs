@@ -243,12 +243,13 @@ async fn page(
     let (from, to) = (to_ms(q.from), to_ms(q.to));
     let (after_at, after_id) = after.map_or((i64::MIN, Uuid::nil()), |(t, id)| (to_ms(t), id));
     // The channel kind sits on the case since migration 0016; the account's is the fallback.
-    let mut page = query(&format!(
+    let mut page = query(format!(
         "SELECT id, first_message_at, \
          COALESCE(channel_kind, (SELECT a.kind FROM channel_accounts a \
          WHERE a.id = cases.channel_account_id)) AS channel_kind, \
-         {FIRST_VISIBILITY} AS visibility, channel_account_id, theme, kind, target_group, team, department_id, assignee, \
-         priority, status, resolved_at FROM cases WHERE merged_into IS NULL",
+         {FIRST_VISIBILITY} AS visibility, channel_account_id, theme, kind, target_group, \
+         team, department_id, assignee, priority, status, resolved_at FROM cases \
+         WHERE merged_into IS NULL",
     ));
     if q.open_during {
         // `resolved_at` is the last resolution: a case resolved (or closed) before `from` and

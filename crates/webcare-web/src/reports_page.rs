@@ -341,7 +341,11 @@ fn rows(report: &Report, names: &std::collections::HashMap<String, String>) -> V
         .map(|row| {
             let keys = report.group_by.iter().zip(&row.key).map(|(g, v)| {
                 if v.is_empty() {
-                    let none = if *g == GroupBy::Theme { "geen thema" } else { "(geen)" };
+                    let none = if *g == GroupBy::Theme {
+                        "geen thema"
+                    } else {
+                        "(geen)"
+                    };
                     return none.to_owned();
                 }
                 match g {

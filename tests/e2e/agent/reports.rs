@@ -473,7 +473,11 @@ async fn reports_answer_the_hand_worked_figures(app: TestApp) {
             "casesChangeShare",
             "themeCoverageShare",
         ];
-        Value::Object(keys.iter().map(|k| ((*k).to_owned(), r[*k].clone())).collect())
+        Value::Object(
+            keys.iter()
+                .map(|k| ((*k).to_owned(), r[*k].clone()))
+                .collect(),
+        )
     };
     let rows = v["rows"].as_array().unwrap();
     assert_eq!(
@@ -499,9 +503,33 @@ async fn reports_answer_the_hand_worked_figures(app: TestApp) {
     assert_eq!(
         rows.iter().map(figures).collect::<Vec<_>>(),
         vec![
-            (Some(1), Some(30.0), Some(510.0), Some(1.0), Some(0.5), Some(0), Some(0.0)),
-            (Some(3), Some(90.0), Some(90.0), Some(1.0), Some(0.6667), Some(1), Some(0.3333)),
-            (Some(1), Some(360.0), Some(1110.0), Some(0.0), Some(1.0), Some(0), Some(0.0)),
+            (
+                Some(1),
+                Some(30.0),
+                Some(510.0),
+                Some(1.0),
+                Some(0.5),
+                Some(0),
+                Some(0.0)
+            ),
+            (
+                Some(3),
+                Some(90.0),
+                Some(90.0),
+                Some(1.0),
+                Some(0.6667),
+                Some(1),
+                Some(0.3333)
+            ),
+            (
+                Some(1),
+                Some(360.0),
+                Some(1110.0),
+                Some(0.0),
+                Some(1.0),
+                Some(0),
+                Some(0.0)
+            ),
         ],
         "{v}"
     );
@@ -564,7 +592,11 @@ async fn reports_answer_the_hand_worked_figures(app: TestApp) {
     .await;
     let t = total(&v);
     assert_eq!(
-        (t["theme"].as_str(), t["cases"].as_i64(), t["themeCoverageShare"].as_f64()),
+        (
+            t["theme"].as_str(),
+            t["cases"].as_i64(),
+            t["themeCoverageShare"].as_f64()
+        ),
         (Some("Afval"), Some(1), Some(1.0)),
         "{v}"
     );

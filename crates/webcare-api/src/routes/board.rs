@@ -7,11 +7,11 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Europe::Amsterdam;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use chrono_tz::Europe::Amsterdam;
 use webcare_domain::reports::Share;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -200,11 +200,24 @@ mod tests {
         let out = departments_csv_bytes(&[row]);
         let text = std::str::from_utf8(&out).unwrap();
         let mut r = csv::Reader::from_reader(text.as_bytes());
-        assert_eq!(r.headers().unwrap().iter().collect::<Vec<_>>(), DEPARTMENT_COLUMNS);
+        assert_eq!(
+            r.headers().unwrap().iter().collect::<Vec<_>>(),
+            DEPARTMENT_COLUMNS
+        );
         let rec = r.records().next().unwrap().unwrap();
-        assert_eq!(rec.iter().collect::<Vec<_>>(), vec![
-            "00000000-0000-0000-0000-000000000000", "'=Wegen, groen", "480", "3", "2", "1", "0.5", "1",
-        ]);
+        assert_eq!(
+            rec.iter().collect::<Vec<_>>(),
+            vec![
+                "00000000-0000-0000-0000-000000000000",
+                "'=Wegen, groen",
+                "480",
+                "3",
+                "2",
+                "1",
+                "0.5",
+                "1",
+            ]
+        );
         assert!(text.ends_with("\r\n"));
     }
 }
