@@ -27,6 +27,7 @@ pub mod spikes;
 pub mod status;
 pub mod survey;
 pub mod survey_comments;
+pub mod theme_report;
 pub mod themes;
 pub mod threading;
 pub mod trend;

@@ -26,6 +26,9 @@ pub struct CaseFacts {
     pub arrival: DateTime<Utc>,
     /// The platform kind (`x`, `whatsapp`, ...).
     pub channel: String,
+    /// `public` or `private`: the visibility of the case's first citizen message (DESIGN 10:
+    /// the field's "within 24 h" is over public messages, so the reports split on it).
+    pub visibility: String,
     pub account: Uuid,
     pub theme: Option<String>,
     pub kind: Option<String>,
@@ -60,6 +63,28 @@ pub struct CaseFacts {
     pub survey: Option<(crate::survey::SurveyKind, Option<u8>)>,
     /// What the citizen wrote beside the score, and when the answer came (issue 16).
     pub survey_comment: Option<(String, DateTime<Utc>)>,
+}
+
+/// The BZK questionnaire's reaction limits (DESIGN 10): "% within 1 h, 4 h and 8 h".
+pub const REACTION_HOURS: [i64; 3] = [1, 4, 8];
+/// The BZK questionnaire's resolution limits: "% within 8 h, 24 h and 48 h".
+pub const RESOLUTION_HOURS: [i64; 3] = [8, 24, 48];
+
+/// Whether a time made it within `limit_seconds` wall-clock, the rule of the field's "within
+/// 24 hours": a measured time counts by its length; a time still running counts as missed once
+/// it has run longer than the limit at `now` (it can no longer make it), and not at all before
+/// (it may still make it); a case with neither is left out (`None`).
+pub fn within(
+    wall_seconds: Option<i64>,
+    running_since: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    limit_seconds: i64,
+) -> Option<bool> {
+    match (wall_seconds, running_since) {
+        (Some(s), _) => Some(s <= limit_seconds),
+        (None, Some(since)) if (now - since).num_seconds() > limit_seconds => Some(false),
+        _ => None,
+    }
 }
 
 /// One stored run of a case's SLA clock, as the reports read it.
@@ -142,6 +167,16 @@ impl CaseFacts {
             .any(|(s, e)| *s <= t && e.is_none_or(|e| t < e))
     }
 
+    /// Since when the case has waited to be resolved, when it is still open and has no
+    /// resolution time: the start of its first open interval (its first resolution run, or its
+    /// arrival without a resolution clock). Derived from `open`, so no clock is read again.
+    pub fn unresolved_since(&self) -> Option<DateTime<Utc>> {
+        let still_open = self.open.last().is_some_and(|(_, stop)| stop.is_none());
+        (self.resolution.is_none() && still_open)
+            .then(|| self.open.first().map(|(start, _)| *start))
+            .flatten()
+    }
+
     /// Sets the case's times and norms from its clock runs (any order), as `docs/REPORTS.md`
     /// defines them.
     pub fn apply_clocks(&mut self, runs: &[ClockRun<'_>]) {
@@ -203,6 +238,7 @@ impl CaseFacts {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum GroupBy {
     Channel,
+    Visibility,
     Account,
     Theme,
     Kind,
@@ -219,8 +255,9 @@ pub enum GroupBy {
 }
 
 impl GroupBy {
-    pub const ALL: [GroupBy; 14] = [
+    pub const ALL: [GroupBy; 15] = [
         GroupBy::Channel,
+        GroupBy::Visibility,
         GroupBy::Account,
         GroupBy::Theme,
         GroupBy::Kind,
@@ -240,6 +277,7 @@ impl GroupBy {
     pub fn as_str(self) -> &'static str {
         match self {
             GroupBy::Channel => "channel",
+            GroupBy::Visibility => "visibility",
             GroupBy::Account => "account",
             GroupBy::Theme => "theme",
             GroupBy::Kind => "kind",
@@ -267,6 +305,7 @@ impl GroupBy {
         let opt = |v: &Option<String>| v.clone().unwrap_or_default();
         match self {
             GroupBy::Channel => c.channel.clone(),
+            GroupBy::Visibility => c.visibility.clone(),
             GroupBy::Account => c.account.to_string(),
             GroupBy::Theme => opt(&c.theme),
             GroupBy::Kind => opt(&c.kind),
@@ -336,6 +375,15 @@ pub struct Row {
     pub department_within_norm: Share,
     /// Reactions within 24 wall-clock hours.
     pub within_24h: Share,
+    /// The BZK questionnaire's figures: reactions within [`REACTION_HOURS`] and resolutions
+    /// within [`RESOLUTION_HOURS`] wall-clock hours, each with the `within_24h` denominators.
+    pub reaction_within_hours: [Share; 3],
+    pub resolution_within_hours: [Share; 3],
+    /// The themes report's share of all the period's cases (`crate::themes`).
+    pub cases_of_all: Option<Share>,
+    /// The themes report's registration coverage: cases with a theme of all cases sharing the
+    /// row's other keys (`crate::themes`).
+    pub theme_coverage: Option<Share>,
     pub forwarded: Share,
     /// The costs report's figures (`crate::costs::allocate`); `None` in the other reports.
     pub cost: Option<crate::costs::RowCost>,
@@ -434,13 +482,24 @@ impl Acc {
         r.next_reaction_within_norm.of += c.next_reaction_met.of;
         count(&mut r.resolution_within_norm, c.resolution_met);
         count(&mut r.department_within_norm, c.department_met);
-        let within_24h = match (c.reaction, c.reaction_waiting_since) {
-            (Some(s), _) => Some(s.wall_seconds <= DAY_SECONDS),
-            // Still waiting and past a day: it can no longer make it.
-            (None, Some(since)) if (now - since).num_seconds() > DAY_SECONDS => Some(false),
-            _ => None,
-        };
-        count(&mut r.within_24h, within_24h);
+        let reaction_wall = c.reaction.map(|s| s.wall_seconds);
+        count(
+            &mut r.within_24h,
+            within(reaction_wall, c.reaction_waiting_since, now, DAY_SECONDS),
+        );
+        for (share, hours) in r.reaction_within_hours.iter_mut().zip(REACTION_HOURS) {
+            let limit = hours * 3600;
+            count(
+                share,
+                within(reaction_wall, c.reaction_waiting_since, now, limit),
+            );
+        }
+        let resolution_wall = c.resolution.map(|s| s.wall_seconds);
+        let unresolved_since = c.unresolved_since();
+        for (share, hours) in r.resolution_within_hours.iter_mut().zip(RESOLUTION_HOURS) {
+            let limit = hours * 3600;
+            count(share, within(resolution_wall, unresolved_since, now, limit));
+        }
         count(&mut r.forwarded, Some(c.forwarded));
         self.surveys.extend(c.survey);
     }
@@ -542,6 +601,7 @@ mod tests {
             case_id: Uuid::nil(),
             arrival,
             channel: "x".into(),
+            visibility: "public".into(),
             account: Uuid::nil(),
             theme: None,
             kind: None,
@@ -645,6 +705,96 @@ mod tests {
         assert_eq!(rows[0].reaction.count, 1);
         assert_eq!(rows[0].reaction.wall.median, Some(1440.0));
         assert_eq!(rows[0].reaction.business.mean, Some(10.0));
+    }
+
+    #[test]
+    fn bzk_shares_count_answered_and_overdue_cases_per_limit() {
+        let now = Utc.with_ymd_and_hms(2026, 3, 10, 12, 0, 0).unwrap();
+        let h = |n: i64| chrono::Duration::hours(n);
+        let answered = |minutes: i64| {
+            let mut c = case(now - h(100));
+            c.reaction = Some(Span {
+                wall_seconds: minutes * 60,
+                business_seconds: 0,
+            });
+            c
+        };
+        // Reactions in 30 min, 3 h, 5 h and 2 days; one waiting 6 h (missed 1 h and 4 h, may
+        // still make 8 h), one waiting 10 min (left out everywhere).
+        let mut waiting6 = case(now - h(6));
+        waiting6.reaction_waiting_since = Some(now - h(6));
+        let mut waiting0 = case(now - chrono::Duration::minutes(10));
+        waiting0.reaction_waiting_since = Some(waiting0.arrival);
+        // Resolutions: 7 h, 30 h; one open since 30 h (missed 8 h and 24 h, not yet 48 h).
+        let mut r7 = answered(30);
+        r7.resolution = Some(Span {
+            wall_seconds: 7 * 3600,
+            business_seconds: 0,
+        });
+        r7.open = vec![(now - h(100), Some(now - h(93)))];
+        let mut r30 = answered(180);
+        r30.resolution = Some(Span {
+            wall_seconds: 30 * 3600,
+            business_seconds: 0,
+        });
+        r30.open = vec![(now - h(100), Some(now - h(70)))];
+        let mut open30 = answered(300);
+        open30.open = vec![(now - h(30), None)];
+        let cases = [r7, r30, open30, answered(2 * 24 * 60), waiting6, waiting0];
+        let row = &aggregate(&cases, &[], now)[0];
+        assert_eq!(
+            row.reaction_within_hours,
+            [
+                Share { part: 1, of: 5 },
+                Share { part: 2, of: 5 },
+                Share { part: 3, of: 4 },
+            ]
+        );
+        assert_eq!(
+            row.resolution_within_hours,
+            [
+                Share { part: 1, of: 3 },
+                Share { part: 1, of: 3 },
+                Share { part: 2, of: 2 },
+            ]
+        );
+    }
+
+    #[test]
+    fn within_a_limit_is_inclusive_and_waits_for_the_limit() {
+        let now = Utc.with_ymd_and_hms(2026, 3, 10, 12, 0, 0).unwrap();
+        assert_eq!(within(Some(3600), None, now, 3600), Some(true));
+        assert_eq!(within(Some(3601), None, now, 3600), Some(false));
+        let since = now - chrono::Duration::seconds(3600);
+        assert_eq!(within(None, Some(since), now, 3600), None);
+        assert_eq!(within(None, Some(since), now, 3599), Some(false));
+        assert_eq!(within(None, None, now, 3600), None);
+    }
+
+    #[test]
+    fn unresolved_since_is_the_first_open_start_of_a_case_still_open() {
+        let t = Utc.with_ymd_and_hms(2026, 3, 10, 12, 0, 0).unwrap();
+        let later = t + chrono::Duration::hours(5);
+        let mut c = case(t);
+        c.open = vec![(t, Some(t + chrono::Duration::hours(1))), (later, None)];
+        assert_eq!(c.unresolved_since(), Some(t));
+        c.open = vec![(t, Some(later))];
+        assert_eq!(c.unresolved_since(), None);
+        c.open = vec![];
+        assert_eq!(c.unresolved_since(), None);
+    }
+
+    #[test]
+    fn visibility_groups_like_any_key() {
+        let t = Utc.with_ymd_and_hms(2026, 3, 9, 9, 0, 0).unwrap();
+        let private = CaseFacts {
+            visibility: "private".into(),
+            ..case(t)
+        };
+        let rows = aggregate([&case(t), &private, &private], &[GroupBy::Visibility], t);
+        let keys: Vec<(&str, i64)> = rows.iter().map(|r| (r.key[0].as_str(), r.cases)).collect();
+        assert_eq!(keys, vec![("private", 2), ("public", 1)]);
+        assert_eq!(GroupBy::parse("visibility"), Some(GroupBy::Visibility));
     }
 
     fn office() -> CalendarVersions {
@@ -861,6 +1011,7 @@ mod tests {
             department_time in arb_span(),
             mets in (proptest::option::of(any::<bool>()), proptest::option::of(any::<bool>()), proptest::option::of(any::<bool>())),
             forwarded in any::<bool>(),
+            still_open in any::<bool>(),
         ) -> CaseFacts {
             let arrival = Utc.timestamp_opt(secs, 0).unwrap();
             let mut c = case(arrival);
@@ -874,6 +1025,7 @@ mod tests {
             c.department_time = department_time;
             (c.reaction_met, c.resolution_met, c.department_met) = mets;
             c.forwarded = forwarded;
+            c.open = vec![(arrival, (!still_open).then_some(arrival))];
             c
         }
     }
@@ -900,6 +1052,16 @@ mod tests {
             prop_assert_eq!(sum(|r| r.reaction.count), total.reaction.count);
             prop_assert_eq!(sum(|r| r.within_24h.part), total.within_24h.part);
             prop_assert_eq!(sum(|r| r.within_24h.of), total.within_24h.of);
+            for i in 0..3 {
+                let sum_of = |f: &dyn Fn(&Row) -> Share| rows.iter().map(|r| (f(r).part, f(r).of)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+                let reaction = sum_of(&|r: &Row| r.reaction_within_hours[i]);
+                prop_assert_eq!(reaction, (total.reaction_within_hours[i].part, total.reaction_within_hours[i].of));
+                let resolution = sum_of(&|r: &Row| r.resolution_within_hours[i]);
+                prop_assert_eq!(resolution, (total.resolution_within_hours[i].part, total.resolution_within_hours[i].of));
+            }
+            // The limits grow, so a case within a shorter one is within every longer one.
+            prop_assert!(total.reaction_within_hours.windows(2).all(|w| w[0].part <= w[1].part));
+            prop_assert!(total.resolution_within_hours.windows(2).all(|w| w[0].part <= w[1].part));
             prop_assert_eq!(sum(|r| r.reaction_within_norm.of), total.reaction_within_norm.of);
             prop_assert_eq!(sum(|r| r.forwarded.part), total.forwarded.part);
             // Rows come out ordered by key, each key once.
@@ -911,7 +1073,8 @@ mod tests {
         fn shares_lie_in_zero_to_one(cases in proptest::collection::vec(arb_case(), 0..40), group_by in arb_group_by()) {
             let now = Utc.timestamp_opt(1_800_000_000, 0).unwrap();
             for r in aggregate(&cases, &group_by, now) {
-                for s in [r.reaction_within_norm, r.resolution_within_norm, r.department_within_norm, r.within_24h, r.forwarded] {
+                let bzk = r.reaction_within_hours.into_iter().chain(r.resolution_within_hours);
+                for s in [r.reaction_within_norm, r.resolution_within_norm, r.department_within_norm, r.within_24h, r.forwarded].into_iter().chain(bzk) {
                     prop_assert!(s.part >= 0 && s.part <= s.of);
                     if let Some(v) = s.share() {
                         prop_assert!((0.0..=1.0).contains(&v));

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use webcare_domain::reports::{CaseFacts, ClockRun};
 use webcare_domain::sla::{ClockKind, ClockState, Segment, StopReason};
 use webcare_domain::survey::SurveyKind;
-use webcare_domain::{CaseKind, CaseStatus, Priority};
+use webcare_domain::{CaseKind, CaseStatus, Priority, Visibility};
 
 /// Cases per page.
 pub const PAGE: usize = 1000;
@@ -35,6 +35,8 @@ pub struct FactsQuery {
     pub kind: Option<CaseKind>,
     pub priority: Option<Priority>,
     pub department_id: Option<Uuid>,
+    /// The visibility of the case's first citizen message.
+    pub visibility: Option<Visibility>,
     /// Every one of these labels is on the case.
     pub labels: Vec<String>,
     /// The case's messages or the citizen's names hold these words (the inbox's search).
@@ -101,6 +103,7 @@ pub(crate) struct CaseRow {
     id: Uuid,
     first_message_at: i64,
     channel_kind: Option<String>,
+    visibility: Option<String>,
     channel_account_id: Uuid,
     theme: Option<String>,
     kind: Option<String>,
@@ -136,6 +139,10 @@ pub(crate) struct ForwardRow {
     case_id: Uuid,
 }
 
+/// The visibility of the case's first citizen message (the `messages_case` index serves it).
+const FIRST_VISIBILITY: &str = "(SELECT m.visibility FROM messages m WHERE m.case_id = cases.id \
+     AND m.direction = 'inbound' ORDER BY m.sent_at, m.id LIMIT 1)";
+
 /// Adds the `WHERE` conditions of `q`'s filters (beyond the period) to `sql`.
 fn filters(sql: &mut Query, dialect: Dialect, q: &FactsQuery) {
     for l in &q.labels {
@@ -170,6 +177,9 @@ fn filters(sql: &mut Query, dialect: Dialect, q: &FactsQuery) {
     }
     if let Some(d) = q.department_id {
         eq("department_id", d.into());
+    }
+    if let Some(v) = q.visibility {
+        eq(FIRST_VISIBILITY, v.as_str().into());
     }
     if let Some(None) = q.assignee {
         sql.push(" AND assignee IS NULL");
@@ -233,13 +243,14 @@ async fn page(
     let (from, to) = (to_ms(q.from), to_ms(q.to));
     let (after_at, after_id) = after.map_or((i64::MIN, Uuid::nil()), |(t, id)| (to_ms(t), id));
     // The channel kind sits on the case since migration 0016; the account's is the fallback.
-    let mut page = query(
+    let mut page = query(format!(
         "SELECT id, first_message_at, \
          COALESCE(channel_kind, (SELECT a.kind FROM channel_accounts a \
          WHERE a.id = cases.channel_account_id)) AS channel_kind, \
-         channel_account_id, theme, kind, target_group, team, department_id, assignee, \
-         priority, status, resolved_at FROM cases WHERE merged_into IS NULL",
-    );
+         {FIRST_VISIBILITY} AS visibility, channel_account_id, theme, kind, target_group, \
+         team, department_id, assignee, priority, status, resolved_at FROM cases \
+         WHERE merged_into IS NULL",
+    ));
     if q.open_during {
         // `resolved_at` is the last resolution: a case resolved (or closed) before `from` and
         // not reopened since was not open in the period.
@@ -353,6 +364,7 @@ async fn page(
                 case_id: c.id,
                 arrival: from_ms(c.first_message_at),
                 channel: c.channel_kind.unwrap_or_default(),
+                visibility: c.visibility.unwrap_or_default(),
                 account: c.channel_account_id,
                 theme: c.theme,
                 kind: c.kind,

@@ -74,12 +74,14 @@ fn report_label(k: ReportKind) -> &'static str {
         ReportKind::Agents => "Per medewerker",
         ReportKind::Costs => "Kosten",
         ReportKind::Satisfaction => "Tevredenheid",
+        ReportKind::Themes => "Per thema",
     }
 }
 
 fn group_label(g: GroupBy) -> &'static str {
     match g {
         GroupBy::Channel => "Kanaal",
+        GroupBy::Visibility => "Openbaar of privé",
         GroupBy::Account => "Account",
         GroupBy::Theme => "Thema",
         GroupBy::Kind => "Rubriek",
@@ -128,6 +130,14 @@ fn column_label(name: &str) -> String {
         "backlogAt" => "Open op moment",
         "previousCases" => "Zaken vorige periode",
         "casesChangeShare" => "Verandering (%)",
+        "casesShare" => "Aandeel van alle zaken (%)",
+        "themeCoverageShare" => "Zaken met een thema (%)",
+        "reactionWithin1hShare" => "Reactie binnen 1 uur (%)",
+        "reactionWithin4hShare" => "Reactie binnen 4 uur (%)",
+        "reactionWithin8hShare" => "Reactie binnen 8 uur (%)",
+        "resolutionWithin8hShare" => "Afgehandeld binnen 8 uur (%)",
+        "resolutionWithin24hShare" => "Afgehandeld binnen 24 uur (%)",
+        "resolutionWithin48hShare" => "Afgehandeld binnen 48 uur (%)",
         _ => "",
     };
     if !fixed.is_empty() {
@@ -331,9 +341,16 @@ fn rows(report: &Report, names: &std::collections::HashMap<String, String>) -> V
         .map(|row| {
             let keys = report.group_by.iter().zip(&row.key).map(|(g, v)| {
                 if v.is_empty() {
-                    return "(geen)".to_owned();
+                    let none = if *g == GroupBy::Theme {
+                        "geen thema"
+                    } else {
+                        "(geen)"
+                    };
+                    return none.to_owned();
                 }
                 match g {
+                    GroupBy::Visibility if v == "public" => "openbaar".to_owned(),
+                    GroupBy::Visibility if v == "private" => "privé".to_owned(),
                     GroupBy::Agent => names.get(v).cloned().unwrap_or_else(|| v.clone()),
                     GroupBy::Weekday => v
                         .parse::<usize>()

@@ -18,6 +18,8 @@
 //! - I (account 2, no theme): Mon 00:30 (Sunday 23:30 UTC: in the period by Amsterdam time),
 //!   reply 09:00; the citizen asks more at 12:00, reply Tue 12:00 (late).
 //! - Outside the period: Sun 1 March 23:30 and Mon 9 March 09:00.
+//!
+//! A, C and F start with a public message (a post or comment), the others with a private one.
 
 use super::*;
 use chrono::{DateTime, TimeZone, Utc};
@@ -41,8 +43,8 @@ pub(super) fn local(d: u32, h: u32, m: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, d, h, m, 0).unwrap() - chrono::Duration::hours(1)
 }
 
-/// Stores a message on conversation `conv` (an outbound echo of our reply when `out`), and
-/// answers its case.
+/// Stores a private message on conversation `conv` (an outbound echo of our reply when `out`),
+/// and answers its case.
 pub(super) async fn message(
     app: &TestApp,
     account: Uuid,
@@ -51,13 +53,36 @@ pub(super) async fn message(
     at: DateTime<Utc>,
     out: bool,
 ) -> Uuid {
+    message_as(app, account, conv, id, at, out, Visibility::Private).await
+}
+
+/// A citizen's public message (a post or comment) on conversation `conv`; answers its case.
+async fn public_message(
+    app: &TestApp,
+    account: Uuid,
+    conv: &str,
+    id: &str,
+    at: DateTime<Utc>,
+) -> Uuid {
+    message_as(app, account, conv, id, at, false, Visibility::Public).await
+}
+
+async fn message_as(
+    app: &TestApp,
+    account: Uuid,
+    conv: &str,
+    id: &str,
+    at: DateTime<Utc>,
+    out: bool,
+    visibility: Visibility,
+) -> Uuid {
     let item = webcare_store::IngestItem {
         channel_account_id: account,
         message: InboundMessage {
             platform_message_id: id.into(),
             in_reply_to: None,
             conversation_key: Some(conv.into()),
-            visibility: Visibility::Private,
+            visibility,
             direction: if out {
                 Direction::Outbound
             } else {
@@ -141,7 +166,7 @@ pub(super) async fn build_week(app: &TestApp) -> Week {
     assert_eq!(s, 201, "{d}");
     let dept: Uuid = d["id"].as_str().unwrap().parse().unwrap();
 
-    let a = message(app, acc1, "a", "a1", local(2, 9, 0), false).await;
+    let a = public_message(app, acc1, "a", "a1", local(2, 9, 0)).await;
     theme(app, a, "Afval").await;
     reply(app, acc1, "a", "a2", a, local(2, 10, 30), false).await;
     message(app, acc1, "a", "a3", local(2, 11, 0), false).await;
@@ -160,7 +185,7 @@ pub(super) async fn build_week(app: &TestApp) -> Week {
     theme(app, b, "Afval").await;
     reply(app, acc1, "b", "b2", b, local(9, 9, 0), false).await;
 
-    let c = message(app, acc2, "c", "c1", local(3, 20, 0), false).await;
+    let c = public_message(app, acc2, "c", "c1", local(3, 20, 0)).await;
     theme(app, c, "Wonen").await;
     reply(app, acc2, "c", "c2", c, local(4, 14, 30), false).await;
     resolve(app, c, local(4, 15, 0)).await;
@@ -212,7 +237,7 @@ pub(super) async fn build_week(app: &TestApp) -> Week {
         .unwrap();
     resolve(app, e, local(5, 13, 30)).await;
 
-    message(app, acc1, "f", "f1", local(7, 12, 0), false).await;
+    public_message(app, acc1, "f", "f1", local(7, 12, 0)).await;
 
     let i = message(app, acc2, "i", "i1", local(2, 0, 30), false).await;
     reply(app, acc2, "i", "i2", i, local(2, 9, 0), false).await;
@@ -369,7 +394,211 @@ async fn reports_answer_the_hand_worked_figures(app: TestApp) {
             "resolutionMet": 4, "resolutionJudged": 4, "resolutionWithinNormShare": 1.0,
             "departmentMet": 0, "departmentJudged": 1, "departmentWithinNormShare": 0.0,
             "within24hShare": 0.6667,
+            // The BZK questionnaire's limits, wall-clock, with the within-24-h denominators.
+            // Reactions (A 90, B 3900, C 1110, D 15, I 510 minutes; F overdue): 1 h D; 4 h and
+            // 8 h A and D, of 6. Resolutions (A 180, C 2340, D 1530, E 30 minutes; B, F and I
+            // still open, overdue for every limit): 8 h and 24 h A and E; 48 h also C and D, of 7.
+            "reactionWithin1hShare": 0.1667, "reactionWithin4hShare": 0.3333,
+            "reactionWithin8hShare": 0.3333, "resolutionWithin8hShare": 0.2857,
+            "resolutionWithin24hShare": 0.2857, "resolutionWithin48hShare": 0.5714,
         })
+    );
+
+    // Split by the visibility of the first citizen message (DESIGN 10: the field's "81% within
+    // 24 h" is over public messages). Public: A, C, F; private: B, D, E, I.
+    let v = report(
+        &app,
+        &format!("/api/v1/reports/norms?{PERIOD}&groupBy=visibility"),
+    )
+    .await;
+    assert_eq!(
+        v["rows"],
+        json!([
+            {
+                "visibility": "private", "cases": 4,
+                "reactionMet": 3, "reactionJudged": 3, "reactionWithinNormShare": 1.0,
+                "nextReactionMet": 0, "nextReactionJudged": 1, "nextReactionWithinNormShare": 0.0,
+                "resolutionMet": 2, "resolutionJudged": 2, "resolutionWithinNormShare": 1.0,
+                "departmentMet": 0, "departmentJudged": 1, "departmentWithinNormShare": 0.0,
+                // B late, D and I in time.
+                "within24hShare": 0.6667,
+                "reactionWithin1hShare": 0.3333, "reactionWithin4hShare": 0.3333,
+                "reactionWithin8hShare": 0.3333, "resolutionWithin8hShare": 0.25,
+                "resolutionWithin24hShare": 0.25, "resolutionWithin48hShare": 0.5,
+            },
+            {
+                "visibility": "public", "cases": 3,
+                "reactionMet": 1, "reactionJudged": 2, "reactionWithinNormShare": 0.5,
+                "nextReactionMet": 1, "nextReactionJudged": 1, "nextReactionWithinNormShare": 1.0,
+                "resolutionMet": 2, "resolutionJudged": 2, "resolutionWithinNormShare": 1.0,
+                "departmentMet": 0, "departmentJudged": 0, "departmentWithinNormShare": null,
+                // A and C within a day, F overdue.
+                "within24hShare": 0.6667,
+                "reactionWithin1hShare": 0.0, "reactionWithin4hShare": 0.3333,
+                "reactionWithin8hShare": 0.3333, "resolutionWithin8hShare": 0.3333,
+                "resolutionWithin24hShare": 0.3333, "resolutionWithin48hShare": 0.6667,
+            },
+        ]),
+        "{v}"
+    );
+    // And as a filter: only the public cases.
+    let v = report(
+        &app,
+        &format!("/api/v1/reports/volume?{PERIOD}&visibility=public"),
+    )
+    .await;
+    assert_eq!(total(&v)["cases"], 3, "{v}");
+    assert_invalid(
+        &app,
+        &format!("/api/v1/reports/volume?{PERIOD}&visibility=openbaar"),
+        &["visibility"],
+    )
+    .await;
+
+    // Themes: per theme, the row without one first ("geen thema": F and I). Of 7 cases 5 carry
+    // a theme. The previous week had the early case (no theme). Reactions: F waits; I 510/30;
+    // Afval A 90/90, B 3900/90, D 15/15; Wonen C 1110/360 (missed its norm). D was forwarded.
+    let v = report(&app, &format!("/api/v1/reports/themes?{PERIOD}")).await;
+    assert_eq!(v["groupBy"], json!(["theme"]));
+    let theme_row = |theme: &str, cases: i64, share: f64, prev: i64, change: Value| {
+        json!({"theme": theme, "cases": cases, "casesShare": share, "previousCases": prev,
+               "casesChangeShare": change, "themeCoverageShare": 0.7143})
+    };
+    let head = |r: &Value| {
+        let keys = [
+            "theme",
+            "cases",
+            "casesShare",
+            "previousCases",
+            "casesChangeShare",
+            "themeCoverageShare",
+        ];
+        Value::Object(
+            keys.iter()
+                .map(|k| ((*k).to_owned(), r[*k].clone()))
+                .collect(),
+        )
+    };
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(
+        rows.iter().map(head).collect::<Vec<_>>(),
+        vec![
+            theme_row("", 2, 0.2857, 1, json!(1.0)),
+            theme_row("Afval", 3, 0.4286, 0, Value::Null),
+            theme_row("Wonen", 2, 0.2857, 0, Value::Null),
+        ],
+        "{v}"
+    );
+    let figures = |r: &Value| {
+        (
+            r["reactions"].as_i64(),
+            r["reactionBusinessMinutesMedian"].as_f64(),
+            r["reactionWallMinutesMedian"].as_f64(),
+            r["reactionWithinNormShare"].as_f64(),
+            r["within24hShare"].as_f64(),
+            r["forwarded"].as_i64(),
+            r["forwardedShare"].as_f64(),
+        )
+    };
+    assert_eq!(
+        rows.iter().map(figures).collect::<Vec<_>>(),
+        vec![
+            (
+                Some(1),
+                Some(30.0),
+                Some(510.0),
+                Some(1.0),
+                Some(0.5),
+                Some(0),
+                Some(0.0)
+            ),
+            (
+                Some(3),
+                Some(90.0),
+                Some(90.0),
+                Some(1.0),
+                Some(0.6667),
+                Some(1),
+                Some(0.3333)
+            ),
+            (
+                Some(1),
+                Some(360.0),
+                Some(1110.0),
+                Some(0.0),
+                Some(1.0),
+                Some(0),
+                Some(0.0)
+            ),
+        ],
+        "{v}"
+    );
+    // Theme then visibility: the coverage is per visibility (public: A, C of A, C, F; private:
+    // B, D, E of B, D, E, I), and the CSV has the same rows.
+    let v = report(
+        &app,
+        &format!("/api/v1/reports/themes?{PERIOD}&groupBy=visibility"),
+    )
+    .await;
+    assert_eq!(v["groupBy"], json!(["theme", "visibility"]));
+    let cover: Vec<(&str, &str, f64)> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["theme"].as_str().unwrap(),
+                r["visibility"].as_str().unwrap(),
+                r["themeCoverageShare"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        cover,
+        vec![
+            ("", "private", 0.75),
+            ("", "public", 0.6667),
+            ("Afval", "private", 0.75),
+            ("Afval", "public", 0.6667),
+            ("Wonen", "private", 0.75),
+            ("Wonen", "public", 0.6667),
+        ],
+        "{v}"
+    );
+    let csv = app
+        .get(&format!(
+            "/api/v1/reports/themes.csv?{PERIOD}&groupBy=visibility"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("themes-20260302-20260309.csv"));
+    let csv = csv.text().await.unwrap();
+    let mut lines = csv.split("\r\n");
+    assert_eq!(
+        lines.next(),
+        Some("theme,visibility,cases,casesShare,previousCases,casesChangeShare,themeCoverageShare,reactions,reactionBusinessMinutesMedian,reactionWallMinutesMedian,reactionWithinNormShare,within24hShare,forwarded,forwardedShare")
+    );
+    assert_eq!(lines.filter(|l| !l.is_empty()).count(), 6, "{csv}");
+    // A department's scope: only D, which carries a theme.
+    let v = report(
+        &app,
+        &format!("/api/v1/reports/themes?{PERIOD}&departmentId={}", w.dept),
+    )
+    .await;
+    let t = total(&v);
+    assert_eq!(
+        (
+            t["theme"].as_str(),
+            t["cases"].as_i64(),
+            t["themeCoverageShare"].as_f64()
+        ),
+        (Some("Afval"), Some(1), Some(1.0)),
+        "{v}"
     );
 
     // Forwarding, by department: D alone was forwarded (1440 wall minutes).
@@ -521,9 +750,44 @@ async fn reports_answer_the_hand_worked_figures(app: TestApp) {
     assert_eq!(t["reactionWallMinutesMedian"], Value::Null);
     assert_eq!(t["within24hShare"], Value::Null);
 
-    // The department report still answers.
-    let (s, _) = send(app.get("/api/v1/reports/departments")).await;
+    // The department report still answers, and as CSV with one line per department.
+    let (s, json) = send(app.get("/api/v1/reports/departments")).await;
     assert_eq!(s, 200);
+    let res = app
+        .get("/api/v1/reports/departments.csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = res.text().await.unwrap();
+    let mut expect = String::from(
+        "departmentId,name,answerMinutes,forwards,answered,answeredInTime,inTimeShare,open\r\n",
+    );
+    for d in json["departments"].as_array().unwrap() {
+        let share = d["inTimeShare"]
+            .as_f64()
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        expect += &format!(
+            "{},{},{},{},{},{},{share},{}\r\n",
+            d["departmentId"].as_str().unwrap(),
+            d["name"].as_str().unwrap(),
+            d["answerMinutes"],
+            d["forwards"],
+            d["answered"],
+            d["answeredInTime"],
+            d["open"]
+        );
+    }
+    assert!(csv.contains(",Afvalbeheer,480,"), "{csv}");
+    assert_eq!(csv, expect);
+    let res = app
+        .get("/api/v1/reports/departments.csv?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z")
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 400).await;
 }
 
 async fn reports_are_authorised_and_validated(app: TestApp) {

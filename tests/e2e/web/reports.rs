@@ -90,6 +90,37 @@ async fn the_team_lead_reads_reports_and_downloads_csv(app: TestApp) {
     );
     assert!(p.body.contains(r#"<td class="utrecht-table__cell">–</td>"#));
 
+    // The themes report: the cases without a theme are "geen thema", split by visibility (the
+    // messages here are private), with the share of all cases and the registration coverage.
+    let p = tessa
+        .get("/rapportages?rapport=themes&groep2=visibility")
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    for want in [
+        r#"<option value="themes" selected>Per thema</option>"#,
+        r#"<option value="visibility" selected>Openbaar of privé</option>"#,
+        r#"<th class="utrecht-table__header-cell" scope="col">Thema</th><th class="utrecht-table__header-cell" scope="col">Openbaar of privé</th><th class="utrecht-table__header-cell" scope="col">Zaken</th><th class="utrecht-table__header-cell" scope="col">Aandeel van alle zaken (%)</th>"#,
+        r#"<td class="utrecht-table__cell">geen thema</td><td class="utrecht-table__cell">privé</td><td class="utrecht-table__cell">2</td><td class="utrecht-table__cell">100,0%</td><td class="utrecht-table__cell">0</td><td class="utrecht-table__cell">–</td><td class="utrecht-table__cell">0,0%</td>"#,
+        r#"href="/rapportages.csv?rapport=themes&#38;from="#,
+    ] {
+        assert!(p.body.contains(want), "{want}: {}", p.body);
+    }
+    let link = super::between(&p.body, r#"href="/rapportages.csv"#, "\" download")
+        .map(|q| format!("/rapportages.csv{}", q.replace("&#38;", "&")))
+        .expect("a CSV link");
+    let csv = tessa.get(&link).await;
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    assert_eq!(
+        csv.body,
+        "theme,visibility,cases,casesShare,previousCases,casesChangeShare,themeCoverageShare,reactions,reactionBusinessMinutesMedian,reactionWallMinutesMedian,reactionWithinNormShare,within24hShare,forwarded,forwardedShare\r\n,private,2,1,0,,0,0,,,,,0,0\r\n"
+    );
+    // The norms report has the questionnaire's columns.
+    let p = tessa.get("/rapportages?rapport=norms").await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    for header in ["Reactie binnen 1 uur (%)", "Afgehandeld binnen 48 uur (%)"] {
+        assert!(p.body.contains(header), "{header}: {}", p.body);
+    }
+
     // Dates are typed and shown dd-mm-jjjj (not the browser's locale), with the format as a hint.
     let p = tessa
         .get("/rapportages?rapport=volume&from=01-11-2026&to=1-12-2026")

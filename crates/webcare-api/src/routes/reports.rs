@@ -20,8 +20,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use webcare_desk::DeskError;
 use webcare_domain::reports::{parse_group_by, Aggregator, GroupBy, Row, Share, Span, Summary};
-use webcare_domain::{costs, trend};
-use webcare_domain::{CaseKind, CaseStatus, Priority, Role};
+use webcare_domain::{costs, theme_report, trend};
+use webcare_domain::{CaseKind, CaseStatus, Priority, Role, Visibility};
 use webcare_store::reports::{CaseExport, FactsQuery};
 
 /// Who may read reports: team leads and admins all cases, department users their own
@@ -51,8 +51,8 @@ pub struct ReportQuery {
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GroupQuery {
-    /// Comma-separated, at most 2 of: channel, account, theme, kind, targetGroup, team,
-    /// department, agent, priority, hour, weekday, day, week, month.
+    /// Comma-separated, at most 2 of: channel, visibility, account, theme, kind, targetGroup,
+    /// team, department, agent, priority, hour, weekday, day, week, month.
     #[param(pattern = r"^[A-Za-z]*(,[A-Za-z]+)?$")]
     pub group_by: Option<String>,
     /// The volume report's `backlogAt`: the cases open at this moment (a date or an RFC 3339
@@ -95,6 +95,9 @@ pub struct ReportFilters {
     pub kind: Option<CaseKind>,
     pub priority: Option<Priority>,
     pub department_id: Option<Uuid>,
+    /// The visibility of the case's first citizen message (public post or comment, or private
+    /// message).
+    pub visibility: Option<Visibility>,
     /// Comma-separated, at most 20; every label must be on the case.
     #[param(pattern = r"^[^,]*(,[^,]*){0,19}$")]
     pub labels: Option<String>,
@@ -115,10 +118,11 @@ pub enum ReportKind {
     Agents,
     Costs,
     Satisfaction,
+    Themes,
 }
 
 impl ReportKind {
-    pub const ALL: [ReportKind; 8] = [
+    pub const ALL: [ReportKind; 9] = [
         ReportKind::Volume,
         ReportKind::Reaction,
         ReportKind::Resolution,
@@ -127,6 +131,7 @@ impl ReportKind {
         ReportKind::Agents,
         ReportKind::Costs,
         ReportKind::Satisfaction,
+        ReportKind::Themes,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -139,6 +144,7 @@ impl ReportKind {
             ReportKind::Agents => "agents",
             ReportKind::Costs => "costs",
             ReportKind::Satisfaction => "satisfaction",
+            ReportKind::Themes => "themes",
         }
     }
 
@@ -208,6 +214,12 @@ impl ReportKind {
                 DepartmentJudged,
                 DepartmentWithinNorm,
                 Within24hShare,
+                ReactionWithin1h,
+                ReactionWithin4h,
+                ReactionWithin8h,
+                ResolutionWithin8h,
+                ResolutionWithin24h,
+                ResolutionWithin48h,
             ],
             ReportKind::Forwarding => &[
                 Cases,
@@ -251,6 +263,20 @@ impl ReportKind {
                 MeanScore,
                 CsatShare,
                 Nps,
+            ],
+            ReportKind::Themes => &[
+                Cases,
+                CasesShare,
+                PreviousCases,
+                CasesChange,
+                ThemeCoverage,
+                Reactions,
+                ReactionBusinessMedian,
+                ReactionWallMedian,
+                ReactionWithinNorm,
+                Within24hShare,
+                Forwarded,
+                ForwardedShare,
             ],
         }
     }
@@ -342,6 +368,14 @@ columns! {
     MeanScore => "meanScore",
     CsatShare => "csatShare",
     Nps => "nps",
+    ReactionWithin1h => "reactionWithin1hShare",
+    ReactionWithin4h => "reactionWithin4hShare",
+    ReactionWithin8h => "reactionWithin8hShare",
+    ResolutionWithin8h => "resolutionWithin8hShare",
+    ResolutionWithin24h => "resolutionWithin24hShare",
+    ResolutionWithin48h => "resolutionWithin48hShare",
+    CasesShare => "casesShare",
+    ThemeCoverage => "themeCoverageShare",
 }
 
 /// A cell: a count, or a count, time or share that may be missing (`null`, an empty CSV cell).
@@ -439,6 +473,14 @@ impl Column {
             MeanScore => Cell::Number(round(r.satisfaction.mean_score, 2)),
             CsatShare => Cell::Number(round(r.satisfaction.csat_share, 4)),
             Nps => Cell::Number(round(r.satisfaction.nps, 2)),
+            ReactionWithin1h => share(r.reaction_within_hours[0]),
+            ReactionWithin4h => share(r.reaction_within_hours[1]),
+            ReactionWithin8h => share(r.reaction_within_hours[2]),
+            ResolutionWithin8h => share(r.resolution_within_hours[0]),
+            ResolutionWithin24h => share(r.resolution_within_hours[1]),
+            ResolutionWithin48h => share(r.resolution_within_hours[2]),
+            CasesShare => share(r.cases_of_all.unwrap_or_default()),
+            ThemeCoverage => share(r.theme_coverage.unwrap_or_default()),
         }
     }
 }
@@ -575,6 +617,9 @@ pub fn parse(
     if kind == ReportKind::Agents && !group_by.contains(&GroupBy::Agent) {
         group_by.insert(0, GroupBy::Agent);
     }
+    if kind == ReportKind::Themes && !group_by.contains(&GroupBy::Theme) {
+        group_by.insert(0, GroupBy::Theme);
+    }
     let labels = super::cases::text_filters(q.labels.as_deref(), q.q.as_deref())?;
     let mut facts = FactsQuery {
         from: from.unwrap_or_default(),
@@ -587,6 +632,7 @@ pub fn parse(
         kind: q.kind,
         priority: q.priority,
         department_id: q.department_id,
+        visibility: q.visibility,
         labels,
         q: q.q,
         forwarded_only: false,
@@ -641,6 +687,10 @@ pub async fn run(state: &AppState, req: ReportRequest) -> ApiResult<Report> {
     }
     if req.kind == ReportKind::Volume {
         trend(state, &req, &mut rows).await?;
+    }
+    if req.kind == ReportKind::Themes {
+        previous(state, &req, &mut rows).await?;
+        theme_report::shares(&mut rows, &req.group_by);
     }
     Ok(Report {
         kind: req.kind,
@@ -698,6 +748,13 @@ async fn trend(state: &AppState, req: &ReportRequest, rows: &mut Vec<Row>) -> Ap
         .report_facts(&open_q, &mut |f| open.push(f))
         .await?;
     trend::backlog(rows, &req.group_by, from, to, req.at, &open);
+    previous(state, req, rows).await
+}
+
+/// Each row's cases of the previous period or bucket (`webcare_domain::trend::previous`), over
+/// the same filters and scope.
+async fn previous(state: &AppState, req: &ReportRequest, rows: &mut Vec<Row>) -> ApiResult<()> {
+    let (from, to) = (req.facts.from, req.facts.to);
     let (prev_from, prev_to) = trend::previous_period(&req.group_by, from, to);
     let earlier_q = FactsQuery {
         from: prev_from,
@@ -726,6 +783,7 @@ fn is_whole(q: &FactsQuery) -> bool {
         kind,
         priority,
         department_id,
+        visibility,
         labels,
         q,
         forwarded_only,
@@ -739,6 +797,7 @@ fn is_whole(q: &FactsQuery) -> bool {
         && kind.is_none()
         && priority.is_none()
         && department_id.is_none()
+        && visibility.is_none()
         && labels.is_empty()
         && q.is_none()
         && !forwarded_only
@@ -988,6 +1047,11 @@ report_handlers! {
     /// Citizen satisfaction: surveys sent after resolving and answered, the response rate, the
     /// mean score, the CSAT share (4 or 5) and the NPS (promoters minus detractors).
     satisfaction, satisfaction_csv => Satisfaction, "/api/v1/reports/satisfaction", "/api/v1/reports/satisfaction.csv";
+    /// Per theme (then any further `groupBy` key): cases, their share of all the period's cases,
+    /// the change against the previous period of equal length, the registration coverage (the
+    /// share of cases with a theme at all), reaction times and norms, and the share forwarded.
+    /// Cases without a theme form the row with an empty theme ("geen thema").
+    themes, themes_csv => Themes, "/api/v1/reports/themes", "/api/v1/reports/themes.csv";
 }
 
 // --------------------------------------------------------------------------- per-case export
