@@ -728,7 +728,16 @@ pub(crate) async fn plan_new_cases(
             out.order.push(*case_id);
         }
         let list = out.clocks.entry(*case_id).or_default();
-        plan_inbound(&cfg, &defaults, &facts[case_id], *case_id, list, *at, now, Uuid::now_v7);
+        plan_inbound(
+            &cfg,
+            &defaults,
+            &facts[case_id],
+            *case_id,
+            list,
+            *at,
+            now,
+            Uuid::now_v7,
+        );
     }
     Ok(out)
 }

@@ -460,9 +460,7 @@ pub fn rank(s: ClockStatus) -> u8 {
 /// What a case row shows of its clocks: the earliest due instant of a running clock, and the
 /// worst status of the running or paused ones (`None` without any). The same rule as the
 /// store's refresh SQL; computed here so a case can be written with it in one statement.
-pub fn case_due_and_status(
-    clocks: &[ClockRecord],
-) -> (Option<DateTime<Utc>>, Option<ClockStatus>) {
+pub fn case_due_and_status(clocks: &[ClockRecord]) -> (Option<DateTime<Utc>>, Option<ClockStatus>) {
     let due = clocks
         .iter()
         .filter(|c| c.state == "running")
