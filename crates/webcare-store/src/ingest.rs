@@ -311,6 +311,7 @@ async fn write_plan(
     conn: &mut Conn<'_>,
     p: &Plan,
     suggested: &BTreeMap<Uuid, Suggestion>,
+    clocks: &crate::sla::NewCaseClocks,
     now: i64,
 ) -> Result<()> {
     for chunk in p.contacts.chunks(ROWS) {
@@ -358,13 +359,14 @@ async fn write_plan(
              theme, kind, target_group, routing_version, routing_rule_id, \
              first_message_at, last_message_at, created_at, updated_at, \
              preview, author_name, author_handle, last_inbound_at, suggested_theme, \
-             suggested_theme_confidence, channel_kind) VALUES ",
+             suggested_theme_confidence, due_at, due_sort, sla_status, channel_kind) VALUES ",
         );
         for (n, c) in chunk.iter().enumerate() {
             let line = c.inbox.as_ref();
             let routed = p.routed.get(&c.id);
             let suggestion = suggested.get(&c.id);
-            let values: [Arg; 22] = [
+            let (due_at, due_sort, sla_status) = clocks.columns(c.id);
+            let values: [Arg; 25] = [
                 c.id.into(),
                 c.account.into(),
                 c.contact_id.into(),
@@ -389,6 +391,9 @@ async fn write_plan(
                 line.map(|l| l.at).into(),
                 suggestion.map(|s| s.theme.clone()).into(),
                 suggestion.map(|s| s.confidence).into(),
+                due_at.into(),
+                due_sort.into(),
+                sla_status.into(),
             ];
             q.push(if n > 0 { ", (" } else { "(" })
                 .push_separated(values)
@@ -682,10 +687,11 @@ async fn ingest_rows(
         let model = crate::themes::model(conn, themes).await?;
         crate::themes::suggestions(&model, first_citizen_texts(&plan))
     };
-    write_plan(conn, &plan, &suggested, now).await?;
+    let clocks = crate::sla::plan_new_cases(conn, sla, &plan).await?;
+    write_plan(conn, &plan, &suggested, &clocks, now).await?;
     crate::surveys::write_answers(conn, &plan.survey_answers).await?;
     crate::surveys::withdraw(conn, &plan.reopened, now).await?;
-    crate::sla::on_inbound_many(conn, sla, &plan).await?;
+    crate::sla::on_inbound_many(conn, sla, &plan, clocks).await?;
     let outcomes: Vec<_> = std::mem::take(&mut plan.results)
         .into_iter()
         .map(|r| match r {

@@ -653,6 +653,93 @@ pub(crate) struct CaseFactsRow {
     pub case_id: Uuid,
     #[sqlx(flatten)]
     pub facts: FactsRow,
+    /// The case's SLA columns as stored: a refresh that would not change them is skipped.
+    pub cur_due_at: Option<i64>,
+    pub cur_sla_status: Option<String>,
+}
+
+/// `cases.due_at`, `cases.due_sort` and `cases.sla_status` for a case with these clocks (the
+/// values [`REFRESH_CASES_SQL`] computes).
+pub(crate) fn case_columns(clocks: &[ClockRecord]) -> (Option<i64>, i64, Option<&'static str>) {
+    let (due, status) = webcare_domain::sla::clocks::case_due_and_status(clocks);
+    let due = due.map(to_ms);
+    (due, due.unwrap_or(i64::MAX), status.map(status_str))
+}
+
+/// The clocks of the batch's new cases, planned before the cases are written, so that each new
+/// case row is inserted with its SLA columns: refreshing a row just inserted would write it
+/// (and each of its many indexes) a second time.
+#[derive(Default)]
+pub(crate) struct NewCaseClocks {
+    clocks: HashMap<Uuid, Vec<ClockRecord>>,
+    /// Case ids in first-planned order, so the clocks are inserted in a stable order.
+    order: Vec<Uuid>,
+}
+
+impl NewCaseClocks {
+    /// (due_at, due_sort, sla_status) for a new case; a case without clocks has none.
+    pub(crate) fn columns(&self, case: Uuid) -> (Option<i64>, i64, Option<&'static str>) {
+        case_columns(self.clocks.get(&case).map_or(&[][..], Vec::as_slice))
+    }
+}
+
+/// Plans the clocks of the batch's new cases from the plan itself (nothing of them is stored
+/// yet): every citizen message of a new case, in batch order, as [`on_inbound_many`] would.
+pub(crate) async fn plan_new_cases(
+    conn: &mut Conn<'_>,
+    state: &SlaState,
+    plan: &crate::ingest_plan::Plan,
+) -> Result<NewCaseClocks> {
+    let is_new = |id: &Uuid| plan.cases.get(id).is_some_and(|c| c.is_new);
+    let inbound: Vec<&(Uuid, bool, DateTime<Utc>)> =
+        plan.inbound.iter().filter(|x| is_new(&x.0)).collect();
+    let mut out = NewCaseClocks::default();
+    if inbound.is_empty() {
+        return Ok(out);
+    }
+    let cfg = config(conn, state).await?;
+    let defaults = state.defaults();
+    let accounts = crate::ingest::distinct(inbound.iter().map(|x| plan.cases[&x.0].account));
+    let mut q = query("SELECT id, kind, calendar_id FROM channel_accounts WHERE id IN ");
+    q.push_list(accounts.iter().copied());
+    let rows: Vec<(Uuid, String, Option<Uuid>)> = q.fetch_all(&mut *conn).await?;
+    let accounts: HashMap<Uuid, (String, Option<Uuid>)> = rows
+        .into_iter()
+        .map(|(id, kind, cal)| (id, (kind, cal)))
+        .collect();
+    let mut facts: HashMap<Uuid, ClockFacts> = HashMap::new();
+    let now = Utc::now();
+    for (case_id, _, at) in inbound {
+        if !facts.contains_key(case_id) {
+            let c = &plan.cases[case_id];
+            let Some((kind, calendar)) = accounts.get(&c.account) else {
+                continue;
+            };
+            let row = FactsRow {
+                account_kind: kind.clone(),
+                account_id: c.account,
+                account_calendar: *calendar,
+                theme: c.theme.clone(),
+                kind: c.kind.clone(),
+                priority: c.priority.clone(),
+                status: c.status.as_str().to_owned(),
+            };
+            facts.insert(*case_id, row.clock_facts()?);
+            out.order.push(*case_id);
+        }
+        let list = out.clocks.entry(*case_id).or_default();
+        plan_inbound(
+            &cfg,
+            &defaults,
+            &facts[case_id],
+            *case_id,
+            list,
+            *at,
+            now,
+            Uuid::now_v7,
+        );
+    }
+    Ok(out)
 }
 
 pub(crate) const SLA_FACTS_SQL: &str = "SELECT a.kind AS account_kind, a.id AS account_id, \
@@ -895,46 +982,56 @@ pub(crate) async fn on_inbound_many(
     conn: &mut Conn<'_>,
     state: &SlaState,
     plan: &crate::ingest_plan::Plan,
+    new_cases: NewCaseClocks,
 ) -> Result<()> {
-    if plan.inbound.is_empty() {
+    let now_ms = to_ms(Utc::now());
+    // The new cases' clocks were planned before their rows were written (which carry the
+    // clocks' columns already): only inserted here.
+    let planned: Vec<&ClockRecord> = new_cases
+        .order
+        .iter()
+        .flat_map(|id| new_cases.clocks[id].iter())
+        .collect();
+    insert_clocks(conn, &planned, now_ms).await?;
+    let is_new = |id: &Uuid| plan.cases.get(id).is_some_and(|c| c.is_new);
+    let inbound: Vec<&(Uuid, bool, DateTime<Utc>)> =
+        plan.inbound.iter().filter(|x| !is_new(&x.0)).collect();
+    if inbound.is_empty() {
         return Ok(());
     }
     let cfg = config(conn, state).await?;
     let defaults = state.defaults();
-    let cases: Vec<Uuid> = crate::ingest::distinct(plan.inbound.iter().map(|x| x.0));
+    let cases: Vec<Uuid> = crate::ingest::distinct(inbound.iter().map(|x| x.0));
     // Read after the batch's case writes, so this is the status they left.
     let mut q = query(
         "SELECT c.id AS case_id, a.kind AS account_kind, a.id AS account_id, \
-         a.calendar_id AS account_calendar, c.theme, c.kind, c.priority, c.status \
+         a.calendar_id AS account_calendar, c.theme, c.kind, c.priority, c.status, \
+         c.due_at AS cur_due_at, c.sla_status AS cur_sla_status \
          FROM cases c JOIN channel_accounts a ON a.id = c.channel_account_id WHERE c.id IN ",
     );
     q.push_list(cases.iter().copied());
-    let facts: HashMap<Uuid, ClockFacts> = q
-        .fetch_all::<CaseFactsRow>(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|r| Ok((r.case_id, r.facts.clock_facts()?)))
-        .collect::<Result<_>>()?;
-    let stored: Vec<Uuid> =
-        crate::ingest::distinct(plan.inbound.iter().filter(|x| !x.1).map(|x| x.0));
+    let mut current: HashMap<Uuid, (Option<i64>, Option<String>)> = HashMap::new();
+    let mut facts: HashMap<Uuid, ClockFacts> = HashMap::new();
+    for r in q.fetch_all::<CaseFactsRow>(&mut *conn).await? {
+        facts.insert(r.case_id, r.facts.clock_facts()?);
+        current.insert(r.case_id, (r.cur_due_at, r.cur_sla_status));
+    }
     let mut clocks: HashMap<Uuid, Vec<ClockRecord>> = Default::default();
-    if !stored.is_empty() {
-        let mut q = query(format!(
-            "SELECT {CLOCK_COLS} FROM sla_clocks WHERE case_id IN "
-        ));
-        q.push_list(stored.iter().copied())
-            .push(" ORDER BY case_id, kind, run")
-            .push(conn.dialect().for_update());
-        let rows: Vec<ClockRow> = q.fetch_all(&mut *conn).await?;
-        for r in rows {
-            let c: ClockRecord = r.try_into()?;
-            clocks.entry(c.case_id).or_default().push(c);
-        }
+    let mut q = query(format!(
+        "SELECT {CLOCK_COLS} FROM sla_clocks WHERE case_id IN "
+    ));
+    q.push_list(cases.iter().copied())
+        .push(" ORDER BY case_id, kind, run")
+        .push(conn.dialect().for_update());
+    let rows: Vec<ClockRow> = q.fetch_all(&mut *conn).await?;
+    for r in rows {
+        let c: ClockRecord = r.try_into()?;
+        clocks.entry(c.case_id).or_default().push(c);
     }
     let now = Utc::now();
     // Clock id -> inserted (else updated), in first-write order.
     let mut written: Vec<(Uuid, Uuid, bool)> = Vec::new();
-    for (case_id, _, at) in &plan.inbound {
+    for (case_id, _, at) in inbound {
         let Some(f) = facts.get(case_id) else {
             continue;
         };
@@ -952,7 +1049,6 @@ pub(crate) async fn on_inbound_many(
             .find(|c| c.id == *id)
             .expect("planned clock")
     };
-    let now_ms = to_ms(now);
     let inserts: Vec<&ClockRecord> = written
         .iter()
         .filter(|w| w.2)
@@ -962,7 +1058,18 @@ pub(crate) async fn on_inbound_many(
     for w in written.iter().filter(|w| !w.2) {
         update_clock(conn, find(&w.0, &w.1), now_ms).await?;
     }
-    refresh_cases(conn, &cases).await
+    // Every clock of these cases is in `clocks` (all were read, under lock): a case whose
+    // columns already say what its clocks say is not written again.
+    let stale: Vec<Uuid> = cases
+        .into_iter()
+        .filter(|id| {
+            let (due, _, status) = case_columns(clocks.get(id).map_or(&[][..], Vec::as_slice));
+            current
+                .get(id)
+                .is_none_or(|(d, s)| *d != due || s.as_deref() != status)
+        })
+        .collect();
+    refresh_cases(conn, &stale).await
 }
 
 /// [`REFRESH_CASES_SQL`] for `cases`, 500 per statement.

@@ -457,6 +457,23 @@ pub fn rank(s: ClockStatus) -> u8 {
     }
 }
 
+/// What a case row shows of its clocks: the earliest due instant of a running clock, and the
+/// worst status of the running or paused ones (`None` without any). The same rule as the
+/// store's refresh SQL; computed here so a case can be written with it in one statement.
+pub fn case_due_and_status(clocks: &[ClockRecord]) -> (Option<DateTime<Utc>>, Option<ClockStatus>) {
+    let due = clocks
+        .iter()
+        .filter(|c| c.state == "running")
+        .filter_map(|c| c.due_at)
+        .min();
+    let status = clocks
+        .iter()
+        .filter(|c| matches!(c.state.as_str(), "running" | "paused"))
+        .map(|c| c.status)
+        .max_by_key(|s| rank(*s));
+    (due, status)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -525,6 +542,31 @@ mod tests {
             account_calendar: Some(calendar),
             status,
         }
+    }
+
+    #[test]
+    fn case_columns_follow_running_and_paused_clocks() {
+        assert_eq!(case_due_and_status(&[]), (None, None));
+        let mut a = clock(at(9, 0), 60);
+        let mut b = clock(at(9, 30), 60);
+        a.due_at = Some(at(10, 0));
+        b.due_at = Some(at(10, 30));
+        b.status = ClockStatus::Warning;
+        assert_eq!(
+            case_due_and_status(&[a.clone(), b.clone()]),
+            (Some(at(10, 0)), Some(ClockStatus::Warning))
+        );
+        // A paused clock has no due instant on the case but keeps its status; a stopped one
+        // counts for neither.
+        a.state = "paused".into();
+        a.status = ClockStatus::Breached;
+        b.state = "met".into();
+        assert_eq!(
+            case_due_and_status(&[a.clone(), b.clone()]),
+            (None, Some(ClockStatus::Breached))
+        );
+        a.state = "cancelled".into();
+        assert_eq!(case_due_and_status(&[a, b]), (None, None));
     }
 
     /// [`plan_inbound`] on the defaults for the nil case.
