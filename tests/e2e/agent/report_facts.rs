@@ -159,7 +159,7 @@ async fn stored_report_facts_equal_the_raw_rows(app: TestApp) {
     let before = answers(&app, true).await;
     let raw = before.clone();
     let ok = raw.iter().filter(|(_, v)| v["status"] == 200).count();
-    assert!(ok >= REPORTS.len() + 1, "most reports answer: {ok}");
+    assert!(ok > REPORTS.len(), "most reports answer: {ok}");
 
     // One report fills the rows of the settled cases; the open ones (a clock running) stay empty.
     send(app.get(&format!("/api/v1/reports/volume?{PERIOD}"))).await;
