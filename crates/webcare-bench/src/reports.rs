@@ -176,6 +176,9 @@ pub async fn run(c: &CaseRun, report: &mut Report) -> anyhow::Result<()> {
 
     let server = Server::start(bin, &bdb.url, &[]).await?;
     let client = http_client(1)?;
+    // A server with pre-aggregated facts (migration 0036) is also timed on the raw path: the
+    // stored facts emptied before every request (which then computes and stores them again).
+    let stored = pool.count(EMPTY_COUNT).await.is_ok();
     let mut worst: f64 = 0.0;
     let mut r = Ok(());
     for name in REPORTS {
@@ -183,6 +186,19 @@ pub async fn run(c: &CaseRun, report: &mut Report) -> anyhow::Result<()> {
             "{}/api/v1/reports/{name}?from={from}&to={to}&groupBy=week,channel",
             server.base
         );
+        if stored {
+            match time_raw(&client, &pool, &url, reps).await {
+                Ok(median) => report.metric(
+                    &format!("{name}_raw_ms"),
+                    median,
+                    format!("median of {reps}, the stored facts emptied before each request"),
+                ),
+                Err(e) => {
+                    r = Err(e);
+                    break;
+                }
+            }
+        }
         match time_report(&client, &url, reps).await {
             Ok((median, rows)) => {
                 worst = worst.max(median);
@@ -225,6 +241,31 @@ pub async fn run(c: &CaseRun, report: &mut Report) -> anyhow::Result<()> {
     server.stop().await;
     pool.close().await;
     r
+}
+
+/// Counts the stored report facts (fails when the server's schema has none).
+const EMPTY_COUNT: &str = "SELECT COUNT(*) FROM case_report_facts WHERE facts IS NOT NULL";
+
+/// Empties the stored report facts, so the next report reads the raw rows.
+async fn empty_facts(pool: &Pool) -> anyhow::Result<()> {
+    pool.exec("UPDATE case_report_facts SET facts = NULL, version = NULL")
+        .await
+}
+
+/// The median time of `reps` requests, each after the stored facts were emptied.
+async fn time_raw(
+    client: &reqwest::Client,
+    pool: &Pool,
+    url: &str,
+    reps: usize,
+) -> anyhow::Result<f64> {
+    let mut times: Vec<Duration> = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        empty_facts(pool).await?;
+        times.push(timed_get(client, url).await?.0);
+    }
+    times.sort();
+    Ok(percentile_ms(&times, 50.0))
 }
 
 /// The median time of `reps` requests (after one warm-up), and the rows of the last answer.
@@ -360,6 +401,21 @@ async fn export(
     let half = from + (to - from) / 2;
     let url =
         |to: chrono::NaiveDate| format!("{}/api/v1/reports/cases?from={from}&to={to}", server.base);
+    if pool.count(EMPTY_COUNT).await.is_ok() {
+        // The raw path (which stores the facts again for the timed exports below).
+        empty_facts(pool).await?;
+        let (rows, el, _) = export_once(client, &url(to), server.pid).await?;
+        report.metric(
+            "export_raw_rows_per_s",
+            rows as f64 / el.as_secs_f64().max(1e-6),
+            format!("{rows} rows, the stored facts emptied before"),
+        );
+        report.metric(
+            "export_stored_cases",
+            pool.count(EMPTY_COUNT).await? as f64,
+            "cases with stored facts after it",
+        );
+    }
     let (half_rows, _, half_peak) = export_once(client, &url(half), server.pid).await?;
     report.metric(
         "export_half_rss_peak_mb",

@@ -18,6 +18,8 @@ use webcare_domain::sla::{ClockKind, ClockState, Segment, StopReason};
 use webcare_domain::survey::SurveyKind;
 use webcare_domain::{CaseKind, CaseStatus, Priority, Visibility};
 
+mod stored;
+
 /// Cases per page.
 pub const PAGE: usize = 1000;
 
@@ -214,12 +216,15 @@ pub(crate) async fn facts(
     Ok(total)
 }
 
+/// The calendars, with the revision read before them (the stored facts are written only while
+/// it holds: `stored::write`).
 async fn calendars(db: &Db) -> crate::Result<SlaConfig> {
+    let rev = stored::config_rev(db).await?;
     let versions: Vec<VersionRow> =
         query("SELECT calendar_id, effective_from, spec FROM sla_calendar_versions")
             .fetch_all(db.read())
             .await?;
-    Ok(build_config(0, versions, Vec::new()))
+    Ok(build_config(rev, versions, Vec::new()))
 }
 
 /// One page of at most `limit` cases of `q` in arrival order, after the case `after` (its
@@ -279,20 +284,34 @@ async fn page(
         return Ok(Vec::new());
     }
     let ids: Vec<Uuid> = cases.iter().map(|c| c.id).collect();
-    let of_page = |sql: &str, tail: &str| {
+    // The stored facts first, before any raw row (`stored`): the raw rows are read only for the
+    // cases without them.
+    let mut found = stored::read(db, &ids).await?;
+    let raw: Vec<Uuid> = ids
+        .iter()
+        .copied()
+        .filter(|id| !found.facts.contains_key(id))
+        .collect();
+    let of_ids = |ids: &[Uuid], sql: &str, tail: &str| {
         let mut q = query(sql);
         q.push(" WHERE case_id IN ")
             .push_list(ids.iter().copied())
             .push(tail);
         q
     };
+    let of_page = |sql: &str, tail: &str| of_ids(&ids, sql, tail);
+    let of_raw = |sql: &str, tail: &str| of_ids(&raw, sql, tail);
 
-    let counted: Vec<CountRow> = of_page(
-        "SELECT case_id, direction, COUNT(*) AS n FROM messages",
-        " GROUP BY case_id, direction",
-    )
-    .fetch_all(db.read())
-    .await?;
+    let counted: Vec<CountRow> = if raw.is_empty() {
+        Vec::new()
+    } else {
+        of_raw(
+            "SELECT case_id, direction, COUNT(*) AS n FROM messages",
+            " GROUP BY case_id, direction",
+        )
+        .fetch_all(db.read())
+        .await?
+    };
     let mut counts: HashMap<Uuid, (i64, i64)> = HashMap::new();
     for r in counted {
         let e = counts.entry(r.case_id).or_default();
@@ -303,12 +322,16 @@ async fn page(
         }
     }
 
-    let runs: Vec<ClockRow> = of_page(
-        "SELECT case_id, kind, run, state, stop_reason, segments, calendar_id FROM sla_clocks",
-        "",
-    )
-    .fetch_all(db.read())
-    .await?;
+    let runs: Vec<ClockRow> = if raw.is_empty() {
+        Vec::new()
+    } else {
+        of_raw(
+            "SELECT case_id, kind, run, state, stop_reason, segments, calendar_id FROM sla_clocks",
+            "",
+        )
+        .fetch_all(db.read())
+        .await?
+    };
     let mut clocks: HashMap<Uuid, Vec<ClockRun<'_>>> = HashMap::new();
     for r in runs {
         // A row this version does not know (a clock kind or state added later) is left out
@@ -326,13 +349,16 @@ async fn page(
         });
     }
 
-    let forwarded: std::collections::HashSet<Uuid> =
-        of_page("SELECT DISTINCT case_id FROM case_forwards", "")
+    let forwarded: std::collections::HashSet<Uuid> = if raw.is_empty() {
+        Default::default()
+    } else {
+        of_raw("SELECT DISTINCT case_id FROM case_forwards", "")
             .fetch_all::<ForwardRow>(db.read())
             .await?
             .into_iter()
             .map(|r| r.case_id)
-            .collect();
+            .collect()
+    };
 
     // The surveys that went out (issue 16), with their scores and comments once answered.
     let surveyed: Vec<SurveyFactRow> = of_page(
@@ -356,7 +382,10 @@ async fn page(
         })
         .collect();
 
-    Ok(cases
+    // Computed facts that can no longer change by themselves (no clock running or paused) and
+    // whose row exists, to store.
+    let mut to_store = Vec::new();
+    let out = cases
         .into_iter()
         .map(|c| {
             let (messages_in, messages_out) = counts.get(&c.id).copied().unwrap_or_default();
@@ -381,8 +410,15 @@ async fn page(
                 // The clock figures, from the runs below.
                 ..CaseFacts::default()
             };
-            if let Some(runs) = clocks.get(&c.id) {
+            if let Some(kept) = found.facts.remove(&c.id) {
+                kept.apply(&mut f);
+            } else {
+                let runs = clocks.get(&c.id).map_or(&[][..], Vec::as_slice);
                 f.apply_clocks(runs);
+                let settled = runs.iter().all(|r| r.state.is_stopped());
+                if let (true, Some(gen)) = (settled, found.gen.get(&c.id)) {
+                    to_store.push((c.id, *gen, stored::Stored::of(&f)));
+                }
             }
             if f.open.is_empty() {
                 // No resolution clock (a policy without a resolution norm): open from arrival
@@ -395,7 +431,12 @@ async fn page(
                 resolved_at: c.resolved_at.map(from_ms),
             }
         })
-        .collect())
+        .collect();
+    // Storing is an optimisation: a report does not fail because of it.
+    if let Err(e) = stored::write(db, config.rev, &to_store).await {
+        tracing::warn!(error = %e, "report facts not stored");
+    }
+    Ok(out)
 }
 
 fn clock_kind(s: &str) -> Option<ClockKind> {

@@ -10,6 +10,7 @@ mod costs;
 mod desk;
 mod live;
 mod oidc;
+mod report_facts;
 mod reports;
 mod retention;
 mod routes;

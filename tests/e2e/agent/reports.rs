@@ -129,7 +129,7 @@ pub(super) async fn reply(
     app.store.on_reply_sent(case, at, holding).await.unwrap();
 }
 
-async fn resolve(app: &TestApp, case: Uuid, at: DateTime<Utc>) {
+pub(super) async fn resolve(app: &TestApp, case: Uuid, at: DateTime<Utc>) {
     app.store
         .on_status_change(case, CaseStatus::Open, CaseStatus::Resolved, at)
         .await
@@ -142,9 +142,9 @@ async fn theme(app: &TestApp, case: Uuid, theme: &str) {
 }
 
 pub(super) struct Week {
-    acc1: Uuid,
-    acc2: Uuid,
-    dept: Uuid,
+    pub(super) acc1: Uuid,
+    pub(super) acc2: Uuid,
+    pub(super) dept: Uuid,
 }
 
 pub(super) async fn build_week(app: &TestApp) -> Week {
@@ -882,7 +882,7 @@ async fn reports_are_authorised_and_validated(app: TestApp) {
 }
 
 /// The case of the export arrived at `at`.
-async fn first_case_at(app: &TestApp, at: DateTime<Utc>) -> Uuid {
+pub(super) async fn first_case_at(app: &TestApp, at: DateTime<Utc>) -> Uuid {
     let cases = report(app, &format!("/api/v1/reports/cases?{PERIOD}&limit=200")).await;
     cases["rows"]
         .as_array()
