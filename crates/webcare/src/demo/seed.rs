@@ -95,6 +95,8 @@ pub async fn seed(store: &Arc<dyn Store>, base: &str, admin: &str) -> anyhow::Re
         ("Tessa Smit", "tessa@gemeente.example", Role::Teamlead),
         ("Piet Hendriks", "piet@gemeente.example", Role::Department),
         ("Bram Mulder", "bram@gemeente.example", Role::Agent),
+        // Functioneel beheer, so a newcomer sees the Beheer pages too.
+        ("Ada Bakker", "ada@gemeente.example", Role::Admin),
     ];
     let mut sign_ins = Vec::new();
     for (name, email, role) in people {
