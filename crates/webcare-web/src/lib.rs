@@ -15,6 +15,7 @@ mod canned_page;
 mod case_links;
 mod channel_settings;
 mod channels_page;
+mod chart;
 mod contact_page;
 mod cost_model_page;
 mod format;

@@ -3,6 +3,7 @@
 //! calls the API's report functions (`webcare_api::routes::reports`), so the page shows exactly
 //! what the API answers.
 
+use crate::chart::{bar_chart, BarChart};
 use crate::format;
 use crate::pages::{api_error_page, render, user_names, Layout};
 use crate::session::WebUser;
@@ -62,6 +63,7 @@ struct ReportsPage {
     caption: String,
     headers: Vec<String>,
     rows: Vec<Vec<String>>,
+    chart: Option<BarChart>,
 }
 
 fn report_label(k: ReportKind) -> &'static str {
@@ -284,6 +286,7 @@ pub async fn page(
         caption: String::new(),
         headers: Vec::new(),
         rows: Vec::new(),
+        chart: None,
     };
     let link = csv_link(kind, &q, &form);
     let req = match api::parse(kind, q, &caller) {
@@ -329,6 +332,7 @@ pub async fn page(
         .chain(kind.columns().iter().map(|c| column_label(c.name())))
         .collect();
     page.rows = rows(&report, &names);
+    page.chart = chart(&report, &page.rows);
     page.csv_link = Some(link);
     render(StatusCode::OK, page)
 }
@@ -368,6 +372,47 @@ fn rows(report: &Report, names: &std::collections::HashMap<String, String>) -> V
             keys.chain(cells).collect()
         })
         .collect()
+}
+
+/// The figure a report's chart shows: the one a team lead reads first.
+fn chart_column(kind: ReportKind) -> &'static str {
+    match kind {
+        ReportKind::Reaction => "reactionBusinessMinutesMedian",
+        ReportKind::Resolution => "resolutionBusinessMinutesMedian",
+        ReportKind::Norms => "reactionWithinNormShare",
+        ReportKind::Forwarding => "forwardedShare",
+        ReportKind::Costs => "costPerCase",
+        ReportKind::Satisfaction => "meanScore",
+        _ => "cases",
+    }
+}
+
+/// A bar per group row of the chart column (the table's own texts as labels and values); none
+/// for an ungrouped report.
+fn chart(report: &Report, texts: &[Vec<String>]) -> Option<BarChart> {
+    let groups = report.group_by.len();
+    let columns = report.kind.columns();
+    let at = columns
+        .iter()
+        .position(|c| c.name() == chart_column(report.kind))?;
+    if groups == 0 {
+        return None;
+    }
+    let column = columns[at];
+    let bars: Vec<_> = report
+        .rows
+        .iter()
+        .zip(texts)
+        .map(|(row, text)| {
+            let value = match column.cell(row) {
+                Cell::Count(n) | Cell::MaybeCount(Some(n)) => Some(n as f64),
+                Cell::Number(v) => v,
+                Cell::MaybeCount(None) => None,
+            };
+            (text[..groups].join(" · "), value, text[groups + at].clone())
+        })
+        .collect();
+    bar_chart(&column_label(column.name()), &bars)
 }
 
 /// The download link: the same form, at `/rapportages.csv`.

@@ -49,6 +49,39 @@ async fn the_team_lead_reads_reports_and_downloads_csv(app: TestApp) {
         "{}",
         p.body
     );
+    // The same figure as a chart drawn on the server: one bar per row, labelled as the table.
+    assert!(
+        p.body
+            .contains(r#"<svg role="img" aria-labelledby="chart-title""#),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body
+            .contains(r#"<title id="chart-title">Zaken per groep"#),
+        "{}",
+        p.body
+    );
+    assert_eq!(
+        p.body.matches("class=\"wc-chart-bar\"").count(),
+        1,
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body.contains(r#"class="wc-chart-label">api</text>"#),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body.contains(r#"class="wc-chart-value">2</text>"#),
+        "{}",
+        p.body
+    );
+    // Ungrouped, a chart of one bar says nothing: none is drawn.
+    let total = tessa.get("/rapportages?rapport=volume&groep1=").await;
+    assert_eq!(total.status, 200, "{}", total.body);
+    assert!(!total.body.contains("<svg"), "{}", total.body);
     // The download link carries the same form; it answers the same rows as CSV.
     let link = super::between(&p.body, r#"href="/rapportages.csv"#, "\" download")
         .map(|q| format!("/rapportages.csv{}", q.replace("&#38;", "&")))
