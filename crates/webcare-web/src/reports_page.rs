@@ -337,7 +337,8 @@ pub async fn page(
     render(StatusCode::OK, page)
 }
 
-/// The table's text: group values readable (names for agents, weekday names), then the cells.
+/// The table's text: group values readable (names for agents, channels and weekdays), then the
+/// cells. The CSV keeps the API's values.
 fn rows(report: &Report, names: &std::collections::HashMap<String, String>) -> Vec<Vec<String>> {
     report
         .rows
@@ -356,6 +357,10 @@ fn rows(report: &Report, names: &std::collections::HashMap<String, String>) -> V
                     GroupBy::Visibility if v == "public" => "openbaar".to_owned(),
                     GroupBy::Visibility if v == "private" => "privé".to_owned(),
                     GroupBy::Agent => names.get(v).cloned().unwrap_or_else(|| v.clone()),
+                    GroupBy::Channel => v.parse::<webcare_domain::ChannelKind>().map_or_else(
+                        |_| v.clone(),
+                        |k| webcare_domain::dutch::channel(k).to_owned(),
+                    ),
                     GroupBy::Weekday => v
                         .parse::<usize>()
                         .ok()

@@ -60,12 +60,26 @@ async fn chromedriver() -> Option<Driver> {
 }
 
 async fn browser(driver: &Driver) -> Client {
+    browser_at(driver, Screen::Laptop).await
+}
+
+/// The two widths the issue names: a 1280 px laptop and a phone (390 CSS px, emulated: headless
+/// Chromium's windows are at least 500 px wide).
+#[derive(Clone, Copy, Debug)]
+enum Screen {
+    Laptop,
+    Phone,
+}
+
+async fn browser_at(driver: &Driver, screen: Screen) -> Client {
+    let mut options = json!({"args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                                      "--disable-gpu", "--window-size=1280,900", "--lang=nl-NL"]});
+    if let Screen::Phone = screen {
+        options["mobileEmulation"] =
+            json!({"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0}});
+    }
     let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({"args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                        "--disable-gpu", "--window-size=1280,900", "--lang=nl-NL"]}),
-    );
+    caps.insert("goog:chromeOptions".into(), options);
     ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
         .connect(&driver.url)
@@ -416,4 +430,121 @@ async fn an_agents_day_in_the_browser() {
     until_text(&c, "#case-status", "Afgehandeld").await;
     assert_eq!(app.case(&case_id).await["status"], "resolved");
     c.close().await.unwrap();
+}
+
+/// Every page fits a 1280 px laptop and a 390 px phone: the page itself never scrolls sideways
+/// (WCAG 1.4.10, reflow). A report table wider than the screen scrolls inside its own region.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_fits_a_laptop_and_a_phone() {
+    let Some(driver) = chromedriver().await else {
+        return;
+    };
+    let app = ConnApp::spawn(Backend::Sqlite).await.unwrap();
+    crate::agent::team(&app, "kcc").await;
+    app.account("facebook_page", PAGE).await;
+    crate::agent::department(&app, "Openbare ruimte").await;
+    desk_user(
+        &app,
+        json!({"name": "Ada Beheer", "email": "ada@gemeente.test", "role": "admin"}),
+    )
+    .await;
+    let body = comment(
+        "822112233445566_1001",
+        ("6100000000001", "Karin Bakker-van den Heuvel"),
+        "De lantaarnpaal bij de Burgemeester van Walsumstraat is al drie weken kapot en het is \
+         daar 's avonds aardedonker: https://www.gemeente.example/melding/openbare-verlichting/123456",
+    );
+    assert_eq!(app.post_meta(&body).await.status(), 200);
+    app.settle().await;
+    let case = app.cases().await[0].clone();
+    let case_id = case["id"].as_str().unwrap().to_owned();
+    let contact_id = case["contactId"].as_str().unwrap().to_owned();
+
+    let mut pages = vec![
+        "/inbox".to_owned(),
+        format!("/cases/{case_id}"),
+        format!("/burgers/{contact_id}"),
+        "/board".to_owned(),
+        "/privacy".to_owned(),
+        format!("/privacy/burgers/{contact_id}"),
+    ];
+    for report in [
+        "volume",
+        "reaction",
+        "resolution",
+        "norms",
+        "forwarding",
+        "departments",
+        "agents",
+        "satisfaction",
+        "costs",
+        "themes",
+    ] {
+        pages.push(format!(
+            "/rapportages?rapport={report}&groep1=channel&groep2=visibility"
+        ));
+    }
+    for beheer in [
+        "routering",
+        "kanalen",
+        "teams",
+        "gebruikers",
+        "afdelingen",
+        "kalenders",
+        "sla-normen",
+        "standaardantwoorden",
+        "themas",
+        "webhooks",
+        "tokens",
+        "zaaksysteem",
+        "kostenmodel",
+    ] {
+        pages.push(format!("/beheer/{beheer}"));
+    }
+
+    let base = app.base.clone();
+    let mut too_wide = Vec::new();
+    for screen in [Screen::Laptop, Screen::Phone] {
+        let c = browser_at(&driver, screen).await;
+        sign_in(&c, &base, "ada@gemeente.test").await;
+        for path in &pages {
+            c.goto(&format!("{base}{path}")).await.unwrap();
+            let h1 = text_of(&c, "h1").await;
+            assert!(!h1.contains("Geen toegang"), "{path}: {h1}");
+            let (page, window, wide) = page_and_window_width(&c).await;
+            if let Screen::Phone = screen {
+                assert_eq!(window, 390, "the phone is emulated at 390 px");
+            }
+            if page > window {
+                too_wide.push(format!(
+                    "{path} on {screen:?}: {page} px in {window} px ({wide})"
+                ));
+            }
+        }
+        c.close().await.unwrap();
+    }
+    assert!(
+        too_wide.is_empty(),
+        "pages that scroll sideways: {too_wide:#?}"
+    );
+}
+
+/// The document's scroll width and the window's layout width, in CSS pixels, and the elements
+/// that reach past the window (for the failure message).
+async fn page_and_window_width(c: &Client) -> (u64, u64, String) {
+    let v = c
+        .execute(
+            "var w = document.documentElement.clientWidth, out = []; \
+             document.querySelectorAll('body *').forEach(function (e) { \
+               var r = e.getBoundingClientRect(); \
+               if (r.right > w + 0.5) out.push(e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') \
+                 + (typeof e.className === 'string' && e.className ? '.' + e.className.trim().split(/ +/).join('.') : '') \
+                 + ' ' + Math.round(r.right)); }); \
+             return [document.documentElement.scrollWidth, w, out.slice(0, 2).concat(out.slice(-2)).join(', ')];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let w = |i: usize| v[i].as_u64().unwrap_or_else(|| panic!("a width: {v}"));
+    (w(0), w(1), v[2].as_str().unwrap_or_default().to_owned())
 }

@@ -45,7 +45,7 @@ async fn the_team_lead_reads_reports_and_downloads_csv(app: TestApp) {
         .contains("<h1 class=\"utrecht-heading-1\">Rapportages</h1>"));
     assert!(p.body.contains(r#"<th class="utrecht-table__header-cell" scope="col">Kanaal</th><th class="utrecht-table__header-cell" scope="col">Zaken</th>"#), "{}", p.body);
     assert!(
-        p.body.contains(r#"<td class="utrecht-table__cell">api</td><td class="utrecht-table__cell">2</td><td class="utrecht-table__cell">2</td><td class="utrecht-table__cell">0</td>"#),
+        p.body.contains(r#"<td class="utrecht-table__cell">API</td><td class="utrecht-table__cell">2</td><td class="utrecht-table__cell">2</td><td class="utrecht-table__cell">0</td>"#),
         "{}",
         p.body
     );
@@ -69,7 +69,7 @@ async fn the_team_lead_reads_reports_and_downloads_csv(app: TestApp) {
         p.body
     );
     assert!(
-        p.body.contains(r#"class="wc-chart-label">api</text>"#),
+        p.body.contains(r#"class="wc-chart-label">API</text>"#),
         "{}",
         p.body
     );
