@@ -54,6 +54,7 @@ contract!(
     zgw_settings_are_versioned_and_the_abonnement_is_one_row,
     a_survey_is_scheduled_once_and_its_answer_does_not_reopen,
     a_contact_gets_one_survey_per_period_and_a_reopen_withdraws_an_unsent_one,
+    the_case_row_shows_its_clocks_by_one_rule,
 );
 
 async fn run<F, Fut>(backend: Backend, test: F)
@@ -1807,4 +1808,80 @@ async fn a_contact_gets_one_survey_per_period_and_a_reopen_withdraws_an_unsent_o
     later.not_since = Utc::now() + Duration::seconds(1);
     resolve_with(&store, c2.id, later).await;
     assert!(store.case_survey(c2.id).await.unwrap().is_some());
+}
+
+/// A case row's SLA columns (`due_at`, `sla_status`) say what its clocks say by the domain's rule
+/// (`case_due_and_status`), whichever path wrote them: ingest computes them in Rust, a reply, a
+/// status change and a firing timer refresh them in SQL. Two copies of one rule: this keeps them
+/// one.
+async fn the_case_row_shows_its_clocks_by_one_rule(store: Arc<dyn Store>) {
+    let a = account(&store, ChannelKind::FacebookPage, "2001").await;
+    let now = Utc::now();
+    let mut cases = Vec::new();
+    for (i, vis) in [
+        (1, Visibility::Public),
+        (2, Visibility::Private),
+        (3, Visibility::Private),
+        (4, Visibility::Public),
+    ] {
+        let mut m = msg(&format!("rule{i}"), &format!("rule-user{i}"), vis);
+        m.sent_at = now - Duration::minutes(10 * i);
+        cases.push(ingest(&store, a.id, m).await.message.case_id);
+    }
+    let agree = |when: &'static str| {
+        let store = store.clone();
+        let cases = cases.clone();
+        async move {
+            for id in &cases {
+                let case = store.get_case(*id).await.unwrap().unwrap();
+                let clocks = store.case_clocks(*id).await.unwrap();
+                assert_eq!(
+                    (case.due_at, case.sla_status),
+                    webcare_domain::sla::clocks::case_due_and_status(&clocks),
+                    "{when}: case {id} with clocks {clocks:#?}"
+                );
+            }
+        }
+    };
+    agree("after ingest").await;
+    // A reply stops the reaction clock; waiting on the citizen after a reply leaves only a
+    // paused clock (which still shows); a resolved case stops everything.
+    store.on_reply_sent(cases[0], now, false).await.unwrap();
+    store.on_reply_sent(cases[1], now, false).await.unwrap();
+    store
+        .on_status_change(
+            cases[1],
+            CaseStatus::Open,
+            CaseStatus::WaitingOnCitizen,
+            now,
+        )
+        .await
+        .unwrap();
+    store
+        .on_status_change(cases[2], CaseStatus::Open, CaseStatus::Resolved, now)
+        .await
+        .unwrap();
+    agree("after a reply, a pause and a resolution").await;
+    // The timers fire over the next weeks: warnings, then breaches, each refreshing its case.
+    for days in [0, 1, 3, 10, 30] {
+        let at = now + Duration::days(days) + Duration::hours(6);
+        while !store.fire_due_timers(at, 500).await.unwrap().is_empty() {}
+        agree("after the timers fired").await;
+    }
+    let statuses: Vec<_> = sla_statuses(&store, &cases).await;
+    assert!(
+        statuses.contains(&Some(webcare_domain::sla::ClockStatus::Breached)),
+        "a breach was reached: {statuses:?}"
+    );
+}
+
+async fn sla_statuses(
+    store: &Arc<dyn Store>,
+    cases: &[Uuid],
+) -> Vec<Option<webcare_domain::sla::ClockStatus>> {
+    let mut out = Vec::new();
+    for id in cases {
+        out.push(store.get_case(*id).await.unwrap().unwrap().sla_status);
+    }
+    out
 }
