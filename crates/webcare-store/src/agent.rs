@@ -10,7 +10,7 @@
 //! its audit events, notes and forward bookkeeping. Nothing half-done is left behind.
 
 use crate::agent_events::{broadcast, insert_events, EventRecord, NewEvent};
-use crate::db::{json, query, Conn, Db, Dialect, Query, SqlCore, Tx};
+use crate::db::{json, query, Conn, Dialect, Query, SqlCore, Tx};
 use crate::entity;
 use crate::records::{CaseFilter, CaseRecord, NewAuditEvent, Page};
 use crate::sql::{CaseRow, CASE_COLS};
