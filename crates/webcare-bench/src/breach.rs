@@ -3,10 +3,15 @@
 //!
 //! 1. A fresh, migrated database gets `clocks` open cases with a running reaction clock each,
 //!    seeded set-wise (multi-row INSERTs of 1,000 rows, one transaction per 25,000). A quarter of
-//!    them fall due during the run, evenly spread over `window`, so the worker fires continuously;
-//!    the rest fall due days later and only sit in the timer index. Each clock's warning falls
-//!    4 s before its due instant (80 % of a 20 s budget); warnings that would fall before the
-//!    first due instant are seeded as already fired, the rest fire during the run too.
+//!    them fall due during the run, their starts evenly spread over `window`, so the worker fires
+//!    continuously; the rest fall due days later and only sit in the timer index. Each clock's
+//!    warning falls 4 s before its due instant (80 % of a 20 s budget); warnings that would fall
+//!    before the first due instant are seeded as already fired, the rest fire during the run too.
+//!    A row's due, warning and timer instants are the ones the desk computes for its segments
+//!    (`ClockRecord::recompute`): a start at a fractional second counts from the next whole
+//!    second, so every clock falls due on a whole second and the breaches come in per-second
+//!    groups, as on a desk. (Seeded from the exact start, the instants lay up to a second early;
+//!    the timer then cleared them without firing, and every such breach went missing.)
 //! 2. The server starts after seeding (so its worker plans over every clock); its first due
 //!    instant lies a few seconds after start-up.
 //! 3. Two figures per breach: `firedAt - dueAt` from the alerts table (`firedAt` is the instant the
@@ -27,7 +32,10 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use uuid::Uuid;
-use webcare_domain::sla::Segment;
+use webcare_domain::sla::clocks::{new_clock, Norms};
+use webcare_domain::sla::{
+    Budget, CalendarSpec, CalendarVersions, ClockKind, ClockStatus, MinutesKind, Segment,
+};
 
 /// Sizes of one measurement.
 #[derive(Debug, Clone, Copy)]
@@ -90,7 +98,12 @@ async fn measure_on(
     bench.migrate().await?;
     let pool = bench.pool(4).await?;
     let seed_start = std::time::Instant::now();
-    let (account, contact, calendar) = seed_account(&pool).await?;
+    let spec = always_open()?;
+    let cal = CalendarVersions::single(
+        spec.validate()
+            .map_err(|e| anyhow::anyhow!("bench calendar does not validate: {e:?}"))?,
+    );
+    let (account, contact, calendar) = seed_account(&pool, &spec).await?;
     // The clocks due later first: their pace tells how long the ones due in the run take.
     let later = plan.clocks - plan.due_in_run;
     let now = Utc::now();
@@ -100,7 +113,7 @@ async fn measure_on(
             let due = now
                 + Duration::days(2)
                 + Duration::seconds((i as i64 * 28 * 86_400) / later.max(1) as i64);
-            ClockSeed::new(due, 86_400, now)
+            ClockSeed::new(due, 86_400, now, &cal)
         })
         .collect();
     let t = std::time::Instant::now();
@@ -111,15 +124,16 @@ async fn measure_on(
         0.000_1
     };
     let estimate = Duration::milliseconds((per_row * plan.due_in_run as f64 * 1500.0) as i64);
-    let first_due = Utc::now() + estimate + START_ALLOWANCE;
+    let first = Utc::now() + estimate + START_ALLOWANCE;
     let window_ms = plan.window.as_millis() as i64;
     let in_run: Vec<ClockSeed> = (0..plan.due_in_run)
         .map(|i| {
             let due =
-                first_due + Duration::milliseconds((i as i64 * window_ms) / plan.due_in_run as i64);
-            ClockSeed::new(due, BUDGET_SECONDS, first_due)
+                first + Duration::milliseconds((i as i64 * window_ms) / plan.due_in_run as i64);
+            ClockSeed::new(due, BUDGET_SECONDS, first, &cal)
         })
         .collect();
+    let first_due = in_run.first().map_or(first, |c| c.due);
     seed_clocks(&pool, (account, contact, calendar), &in_run).await?;
     let seed_secs = seed_start.elapsed().as_secs_f64();
     if Utc::now() >= first_due {
@@ -192,53 +206,91 @@ fn ms_duration(ms: i64) -> std::time::Duration {
     std::time::Duration::from_millis(ms.max(0) as u64)
 }
 
-/// One seeded clock: due at `due` with a budget of `budget` seconds.
+/// One seeded clock: started `budget` seconds before about `due`, with the instants the desk
+/// computes for it (due on the next whole second from there).
 struct ClockSeed {
+    started_at: DateTime<Utc>,
     due: DateTime<Utc>,
     budget: i64,
     warning_at: DateTime<Utc>,
     /// Warning seeded as already fired (it would fall before the server runs).
     warned: bool,
+    next_fire_at: i64,
 }
 
 impl ClockSeed {
-    fn new(due: DateTime<Utc>, budget: i64, server_from: DateTime<Utc>) -> Self {
-        let warning_at = due
-            - Duration::milliseconds((budget as f64 * 1000.0 * (1.0 - WARNING_FRACTION)) as i64);
+    fn new(
+        about_due: DateTime<Utc>,
+        budget: i64,
+        server_from: DateTime<Utc>,
+        cal: &CalendarVersions,
+    ) -> Self {
+        let started_at = about_due - Duration::seconds(budget);
+        let norms = Norms {
+            minutes: Some(1),
+            kind: MinutesKind::Calendar,
+            warning_at: WARNING_FRACTION,
+            calendar_id: None,
+            policy_name: Some("bench".into()),
+        };
+        let mut c = new_clock(
+            Uuid::nil(),
+            Uuid::nil(),
+            ClockKind::Reaction,
+            0,
+            &norms,
+            1,
+            started_at,
+            "citizen message",
+        );
+        c.budget = Budget {
+            seconds: budget,
+            kind: MinutesKind::Calendar,
+        };
+        c.recompute(cal, started_at);
+        let (due, warning_at) = (
+            c.due_at.expect("a calendar budget has a due instant"),
+            c.warning_at
+                .expect("a calendar budget has a warning instant"),
+        );
+        let warned = warning_at < server_from;
+        if warned {
+            c.status = ClockStatus::Warning;
+        }
         ClockSeed {
+            started_at,
             due,
             budget,
             warning_at,
-            warned: warning_at < server_from,
+            warned,
+            next_fire_at: c.next_fire().expect("a running clock has a next timer"),
         }
     }
 
     fn started_at(&self) -> DateTime<Utc> {
-        self.due - Duration::seconds(self.budget)
+        self.started_at
     }
 
     fn next_fire_at(&self) -> i64 {
-        if self.warned {
-            self.due.timestamp_millis() + 1
-        } else {
-            self.warning_at.timestamp_millis()
-        }
+        self.next_fire_at
     }
 }
 
-/// A channel account, a contact and a calendar open 24/7 (no holidays).
-async fn seed_account(pool: &Pool) -> anyhow::Result<(Uuid, Uuid, Uuid)> {
+/// A calendar open 24/7 (no holidays).
+fn always_open() -> anyhow::Result<CalendarSpec> {
+    let day = r#"[["00:00","24:00"]]"#;
+    Ok(serde_json::from_str(&format!(
+        r#"{{"timeZone":"Europe/Amsterdam","weekly":{{"monday":{day},"tuesday":{day},"wednesday":{day},
+           "thursday":{day},"friday":{day},"saturday":{day},"sunday":{day}}},"holidays":{{"set":"none"}}}}"#
+    ))?)
+}
+
+/// A channel account, a contact and the calendar `spec`.
+async fn seed_account(pool: &Pool, spec: &CalendarSpec) -> anyhow::Result<(Uuid, Uuid, Uuid)> {
     let account = Uuid::now_v7();
     let contact = Uuid::now_v7();
     let calendar = Uuid::now_v7();
     let now = Utc::now().timestamp_millis();
-    let day = r#"[["00:00","24:00"]]"#;
-    let spec: webcare_domain::sla::CalendarSpec = serde_json::from_str(&format!(
-        r#"{{"timeZone":"Europe/Amsterdam","weekly":{{"monday":{day},"tuesday":{day},"wednesday":{day},
-           "thursday":{day},"friday":{day},"saturday":{day},"sunday":{day}}},"holidays":{{"set":"none"}}}}"#
-    ))?;
-    spec.validate()
-        .map_err(|e| anyhow::anyhow!("bench calendar does not validate: {e:?}"))?;
     macro_rules! seed {
         ($p:expr) => {{
             sqlx::query("INSERT INTO channel_accounts (id, kind, name, external_id, created_at, updated_at) VALUES ($1, 'api', 'Bench', 'bench-breach', $2, $2)")
@@ -248,7 +300,7 @@ async fn seed_account(pool: &Pool) -> anyhow::Result<(Uuid, Uuid, Uuid)> {
             sqlx::query("INSERT INTO sla_calendars (id, name, created_at, updated_at) VALUES ($1, '24/7', $2, $2)")
                 .bind(calendar).bind(now).execute($p).await?;
             sqlx::query("INSERT INTO sla_calendar_versions (calendar_id, effective_from, spec, created_at) VALUES ($1, 0, $2, $3)")
-                .bind(calendar).bind(sqlx::types::Json(&spec)).bind(now).execute($p).await?;
+                .bind(calendar).bind(sqlx::types::Json(spec)).bind(now).execute($p).await?;
             sqlx::query("UPDATE sla_config_rev SET rev = rev + 1 WHERE id = 1").execute($p).await?;
         }};
     }

@@ -337,6 +337,8 @@ pub struct Report {
     rows: Vec<(String, String, String)>,
     notes: Vec<String>,
     metrics: BTreeMap<String, f64>,
+    /// Metrics that must be 0 and were not: the run fails after printing.
+    failures: Vec<String>,
 }
 
 impl Report {
@@ -347,6 +349,30 @@ impl Report {
             rows: Vec::new(),
             notes: Vec::new(),
             metrics: BTreeMap::new(),
+            failures: Vec::new(),
+        }
+    }
+
+    /// A metric that must be 0 (a count of wrong or lost results): any other value fails the run
+    /// ([`Report::check`]) after the report is printed, so CI catches it.
+    pub fn must_be_zero(&mut self, name: &str, value: f64, remark: impl Into<String>) {
+        if value != 0.0 {
+            self.failures.push(format!("{name} is {value}, must be 0"));
+        }
+        self.metric(name, value, remark);
+    }
+
+    /// An error naming every metric that must be 0 and was not.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.failures.is_empty() {
+            Ok(())
+        } else {
+            anyhow::bail!(
+                "{} on {}: {}",
+                self.suite,
+                self.db.as_str(),
+                self.failures.join("; ")
+            )
         }
     }
 

@@ -81,7 +81,7 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     report.print();
-    Ok(())
+    report.check()
 }
 
 /// Runs a suite over seeded cases (`--n`, or `default` by `--quick`) in a fresh database, dropped

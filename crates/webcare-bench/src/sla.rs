@@ -146,7 +146,7 @@ pub async fn run(db: Db, pg_url: &str, quick: bool, n: Option<usize>) -> anyhow:
         "minute-by-minute reference",
     );
     report.metric("speedup_vs_naive", fast_rate / naive_rate, "");
-    report.metric(
+    report.must_be_zero(
         "naive_mismatches",
         mismatches as f64,
         format!("of {naive_done} compared; must be 0"),
@@ -183,7 +183,7 @@ pub async fn run(db: Db, pg_url: &str, quick: bool, n: Option<usize>) -> anyhow:
             b.excluded
         ),
     );
-    report.metric(
+    report.must_be_zero(
         "breaches_missing",
         b.missing as f64,
         "due in the run, not recorded; must be 0",

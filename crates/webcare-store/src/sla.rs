@@ -1083,19 +1083,29 @@ async fn refresh_cases(conn: &mut Conn<'_>, cases: &[Uuid]) -> Result<()> {
 }
 
 /// Sets the status and next timer of fired clocks: (id, status, next_fire_at).
-async fn set_clock_timers(
-    conn: &mut Conn<'_>,
-    updates: &[(Uuid, &'static str, Option<i64>)],
-    now: i64,
-) -> Result<()> {
+/// What a timer pass writes back to a clock: the status fired so far, the next timer, and the
+/// due and warning instants it evaluated them from.
+struct TimerUpdate {
+    id: Uuid,
+    status: &'static str,
+    next_fire_at: Option<i64>,
+    due_at: Option<i64>,
+    warning_at: Option<i64>,
+}
+
+async fn set_clock_timers(conn: &mut Conn<'_>, updates: &[TimerUpdate], now: i64) -> Result<()> {
     for chunk in updates.chunks(500) {
         let mut q = query("UPDATE sla_clocks SET updated_at = ");
         q.push_bind(now).push(", status = ");
-        q.push_case_by_id(chunk.iter().map(|(id, status, _)| (*id, *status)));
+        q.push_case_by_id(chunk.iter().map(|u| (u.id, u.status)));
         q.push(", next_fire_at = ");
-        q.push_case_by_id(chunk.iter().map(|(id, _, next)| (*id, *next)));
+        q.push_case_by_id(chunk.iter().map(|u| (u.id, u.next_fire_at)));
+        q.push(", due_at = ");
+        q.push_case_by_id(chunk.iter().map(|u| (u.id, u.due_at)));
+        q.push(", warning_at = ");
+        q.push_case_by_id(chunk.iter().map(|u| (u.id, u.warning_at)));
         q.push(" WHERE id IN ");
-        q.push_list(chunk.iter().map(|(id, _, _)| *id));
+        q.push_list(chunk.iter().map(|u| u.id));
         q.execute(&mut *conn).await?;
     }
     Ok(())
@@ -1978,30 +1988,35 @@ impl<S: SqlCore> SlaStore for S {
         // pass of 500 clocks was about 1,500 round trips, and at 1,000 alerts/s on PostgreSQL
         // the timer fell seconds behind.
         let mut alerts: Vec<(ClockRecord, ClockStatus, DateTime<Utc>)> = Vec::new();
-        let mut updates: Vec<(Uuid, &'static str, Option<i64>)> = Vec::with_capacity(rows.len());
+        let mut updates: Vec<TimerUpdate> = Vec::with_capacity(rows.len());
         let mut cases = Vec::new();
         for row in rows {
             let mut c: ClockRecord = row.try_into()?;
             let cal = cfg.calendar(c.calendar_id);
-            let Some(view) = c.view(cal, now) else {
-                updates.push((c.id, status_str(c.status), None));
-                continue;
-            };
+            // Fires by the evaluation and sets the next timer from it too (not from the stored
+            // instants), so the timer is never cleared while a warning or breach is to come.
+            let fire = c.on_timer(cal, now);
+            if !c.timer_is_sound(now) {
+                tracing::error!(
+                    clock_id = %c.id, case_id = %c.case_id, next_fire_at = ?c.next_fire_at,
+                    "SLA timer: the evaluated clock asks for no sound next timer; looking again later"
+                );
+            }
             let notify_at = if cal.is_open(now) {
                 now
             } else {
                 cal.next_opening(now).unwrap_or(now)
             };
-            for s in c.to_fire(&view) {
+            for s in fire {
                 alerts.push((c.clone(), s, notify_at));
-                c.status = s;
             }
-            c.next_fire_at = c.next_fire();
-            // A timer that is still due (clock changed under us) must not spin.
-            if c.next_fire_at.is_some_and(|n| n <= to_ms(now)) {
-                c.next_fire_at = None;
-            }
-            updates.push((c.id, status_str(c.status), c.next_fire_at));
+            updates.push(TimerUpdate {
+                id: c.id,
+                status: status_str(c.status),
+                next_fire_at: c.next_fire_at,
+                due_at: c.due_at.map(to_ms),
+                warning_at: c.warning_at.map(to_ms),
+            });
             cases.push(c.case_id);
         }
         let mut fired = Vec::with_capacity(alerts.len());

@@ -1259,6 +1259,89 @@ async fn backfill_fills_what_the_migration_left_empty_postgres() {
     backfill_fills_what_the_migration_left_empty(Backend::Postgres).await
 }
 
+/// A running clock whose stored instants lie before the evaluated ones (as a desk stored them
+/// before due times were rounded up to the whole second: the start at a fractional second, the
+/// instants from the exact start) still gets its warning and its breach, each at its evaluated
+/// instant. The timer used to wake at the stored instant, find nothing to fire, take its next
+/// timer from the stored instants (in the past) and clear it: both were lost.
+async fn a_timer_fires_by_the_evaluation_when_the_stored_instants_are_early(backend: Backend) {
+    use webcare_domain::sla::{ClockKind, ClockStatus};
+    let Some(url) = fresh_database_url(backend).await else {
+        return;
+    };
+    let store = connect(&url, ConnectOptions::default()).await.unwrap();
+    let a = account(&store, ChannelKind::X, "4004").await;
+    let mut m = msg("x-early", "u-early", Visibility::Public);
+    m.sent_at = t(9, 15) + Duration::milliseconds(400);
+    let case_id = ingest(&store, a.id, m).await.message.case_id;
+    let reaction = |clocks: Vec<webcare_store::sla::ClockRecord>| {
+        clocks
+            .into_iter()
+            .find(|c| c.kind == ClockKind::Reaction)
+            .expect("a reaction clock")
+    };
+    let c = reaction(store.case_clocks(case_id).await.unwrap());
+    let (warning, due) = (c.warning_at.unwrap(), c.due_at.unwrap());
+    assert_eq!(c.next_fire_at, Some(warning.timestamp_millis()));
+    // The instants of the exact start: 600 ms earlier.
+    let early = "UPDATE sla_clocks SET warning_at = warning_at - 600, due_at = due_at - 600, \
+                 next_fire_at = warning_at - 600 WHERE kind = 'reaction'";
+    match backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            sqlx::query(early).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            sqlx::query(early).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+    let woke = warning - Duration::milliseconds(600);
+    assert!(store.fire_due_timers(woke, 100).await.unwrap().is_empty());
+    let c = reaction(store.case_clocks(case_id).await.unwrap());
+    assert_eq!(
+        c.next_fire_at,
+        Some(warning.timestamp_millis()),
+        "the timer is kept"
+    );
+    assert_eq!((c.warning_at, c.due_at), (Some(warning), Some(due)));
+
+    let fired = store.fire_due_timers(warning, 100).await.unwrap();
+    let kinds: Vec<_> = fired
+        .iter()
+        .map(|f| (f.clock, f.status, f.due_at))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![(ClockKind::Reaction, ClockStatus::Warning, warning)]
+    );
+    let breach = due + Duration::milliseconds(1);
+    let fired = store.fire_due_timers(breach, 100).await.unwrap();
+    let kinds: Vec<_> = fired
+        .iter()
+        .map(|f| (f.clock, f.status, f.due_at))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![(ClockKind::Reaction, ClockStatus::Breached, due)]
+    );
+    let c = reaction(store.case_clocks(case_id).await.unwrap());
+    assert_eq!((c.status, c.next_fire_at), (ClockStatus::Breached, None));
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_timer_fires_by_the_evaluation_when_the_stored_instants_are_early_sqlite() {
+    a_timer_fires_by_the_evaluation_when_the_stored_instants_are_early(Backend::Sqlite).await
+}
+
+#[tokio::test]
+async fn a_timer_fires_by_the_evaluation_when_the_stored_instants_are_early_postgres() {
+    a_timer_fires_by_the_evaluation_when_the_stored_instants_are_early(Backend::Postgres).await
+}
+
 async fn routing_rules_route_new_cases_in_the_ingest_transaction(store: Arc<dyn Store>) {
     use webcare_domain::routing::{Actions, Conditions, RuleSpec};
     use webcare_domain::sla::ClockKind;

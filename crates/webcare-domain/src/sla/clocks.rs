@@ -151,6 +151,10 @@ fn to_ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
+/// How soon [`ClockRecord::on_timer`] looks again when the evaluation would put the next timer at
+/// or before now (it never should; see [`ClockRecord::timer_is_sound`]).
+pub const TIMER_RETRY_MS: i64 = 1_000;
+
 /// Picks the norms of `clock` for a case: the matching policy in force at `at`, else the defaults.
 /// The calendar is the policy's, else the account's, else (None) the built-in default.
 pub fn norms_for(
@@ -358,13 +362,58 @@ impl ClockRecord {
     /// Re-evaluates after a segment change at `at`: due/warning instants, state, next timer.
     pub fn recompute(&mut self, cal: &CalendarVersions, at: DateTime<Utc>) {
         if let Some(v) = self.view(cal, at) {
-            self.due_at = v.due_at;
-            self.warning_at = v.warning_at;
-            self.stopped_at = v.stopped_at;
-            self.started_at = v.started_at;
-            self.state = v.state.as_str().into();
+            self.take_instants(&v);
         }
         self.next_fire_at = self.next_fire();
+    }
+
+    /// Keeps the evaluated instants and state on the record.
+    fn take_instants(&mut self, v: &ClockView) {
+        self.due_at = v.due_at;
+        self.warning_at = v.warning_at;
+        self.stopped_at = v.stopped_at;
+        self.started_at = v.started_at;
+        self.state = v.state.as_str().into();
+    }
+
+    /// A timer pass at `now`: re-evaluates the run on `cal`, moves `status` up to every warning
+    /// or breach due by now and answers those (in order), and sets `next_fire_at` to when the
+    /// next one falls due.
+    ///
+    /// The due and warning instants are taken from the evaluation, not from the record: a row
+    /// stored under another rule (before due times were rounded up to the whole second, under an
+    /// earlier calendar version, or seeded by hand) may hold instants that the evaluation has not
+    /// reached yet. Deciding "nothing to fire" by the evaluation but "the next timer" by the
+    /// stored instants put that timer in the past, and the timer was then cleared: the warning
+    /// and the breach were never recorded.
+    ///
+    /// Afterwards (the invariant [`Self::timer_is_sound`] states): `next_fire_at` is `None` only
+    /// when nothing more can fire (breached, a paused or stopped run that cannot reach its next
+    /// status, or a run that cannot be evaluated), and otherwise lies after `now`, so a timer
+    /// neither spins nor drops a warning or breach still to come. Should a rounding rule ever
+    /// break that, the timer looks again a second later rather than never.
+    pub fn on_timer(&mut self, cal: &CalendarVersions, now: DateTime<Utc>) -> Vec<ClockStatus> {
+        let Some(view) = self.view(cal, now) else {
+            self.next_fire_at = None;
+            return Vec::new();
+        };
+        self.take_instants(&view);
+        let fired = self.to_fire(&view);
+        if let Some(&last) = fired.last() {
+            self.status = last;
+        }
+        self.next_fire_at = match self.next_fire() {
+            Some(n) if n <= to_ms(now) => Some(to_ms(now) + TIMER_RETRY_MS),
+            next => next,
+        };
+        fired
+    }
+
+    /// The timer invariant after [`Self::on_timer`] at `now`: the timer is the one the evaluated
+    /// instants ask for, it lies after `now`, and it is unset only when nothing more can fire.
+    /// `false` means the retry of [`Self::on_timer`] stood in for it.
+    pub fn timer_is_sound(&self, now: DateTime<Utc>) -> bool {
+        self.next_fire_at == self.next_fire() && self.next_fire_at.is_none_or(|n| n > to_ms(now))
     }
 
     /// When the next not-yet-fired status falls due. For a paused or stopped clock only what
@@ -609,6 +658,69 @@ mod tests {
         assert_eq!(alert_due(&c, ClockStatus::Breached), at(10, 0));
     }
 
+    /// A run as a desk stored it before due times were rounded up to the whole second (or as the
+    /// breach bench seeded it): started at a fractional second, its instants taken from the exact
+    /// start, so they lie up to a second before the ones the evaluation gives.
+    fn stored_by_the_exact_start(
+        start: DateTime<Utc>,
+        budget: Budget,
+        fraction: f64,
+    ) -> ClockRecord {
+        let mut c = clock(start, 1);
+        c.budget = budget;
+        c.warning_fraction = fraction;
+        let exact =
+            |f: f64| start + Duration::milliseconds((budget.seconds as f64 * 1000.0 * f) as i64);
+        c.due_at = Some(exact(1.0));
+        c.warning_at = Some(exact(fraction));
+        c.next_fire_at = c.next_fire();
+        c
+    }
+
+    /// The breach bench's lost breaches: the timer woke at the stored warning instant, the
+    /// evaluation said "within" (its warning falls at the next whole second), and the next timer,
+    /// taken from the stored instants, lay in the past and was cleared. Now the timer takes the
+    /// evaluated instants and both the warning and the breach fire, each at its instant.
+    #[test]
+    fn a_timer_fires_by_the_evaluation_when_the_stored_instants_are_early() {
+        let cal = always();
+        let start = at(9, 0) + Duration::milliseconds(400);
+        let budget = Budget {
+            seconds: 20,
+            kind: MinutesKind::Calendar,
+        };
+        let mut c = stored_by_the_exact_start(start, budget, 0.8);
+        assert_eq!(c.next_fire_at, Some(to_ms(start) + 16_000));
+        let whole = at(9, 0) + Duration::seconds(1);
+
+        let woke = start + Duration::seconds(16);
+        assert_eq!(c.on_timer(&cal, woke), vec![]);
+        assert!(c.timer_is_sound(woke));
+        assert_eq!(c.warning_at, Some(whole + Duration::seconds(16)));
+        assert_eq!(c.due_at, Some(whole + Duration::seconds(20)));
+        assert_eq!(c.next_fire_at, Some(to_ms(whole) + 16_000));
+
+        let woke = whole + Duration::seconds(16);
+        assert_eq!(c.on_timer(&cal, woke), vec![ClockStatus::Warning]);
+        assert!(c.timer_is_sound(woke));
+        assert_eq!(c.next_fire_at, Some(to_ms(whole) + 20_001));
+
+        // Already warned (the bench seeds those too): the stored breach timer is early as well.
+        let mut w = stored_by_the_exact_start(start, budget, 0.8);
+        w.status = ClockStatus::Warning;
+        w.next_fire_at = w.next_fire();
+        let woke = start + Duration::milliseconds(20_001);
+        assert_eq!(w.on_timer(&cal, woke), vec![]);
+        assert_eq!(w.next_fire_at, Some(to_ms(whole) + 20_001));
+
+        for c in [&mut c, &mut w] {
+            let woke = DateTime::from_timestamp_millis(c.next_fire_at.unwrap()).unwrap();
+            assert_eq!(c.on_timer(&cal, woke), vec![ClockStatus::Breached]);
+            assert_eq!(c.next_fire_at, None);
+            assert!(c.timer_is_sound(woke));
+        }
+    }
+
     #[test]
     fn a_stop_or_pause_keeps_only_what_happened_before_it() {
         let cal = always();
@@ -748,6 +860,67 @@ mod tests {
                 (ClockStatus::Warning, n) => prop_assert_eq!(n, c.due_at.map(|d| to_ms(d) + 1)),
                 (ClockStatus::Within, n) => prop_assert_eq!(n, c.warning_at.map(to_ms)),
             }
+        }
+
+        /// The timer worker's view of a clock: it wakes at `next_fire_at` (a few ms late) and
+        /// calls `on_timer`. Whatever instants the row was stored with (up to 1.5 s off the
+        /// evaluation either way), from a start at any fraction of a second, after pauses and
+        /// stops: every pass leaves a sound timer, nothing fires before its evaluated instant,
+        /// and the chain of passes ends with every status the run reaches fired.
+        #[test]
+        fn a_timer_never_drops_a_warning_or_breach_still_to_come(
+            start_ns in 0i64..1_000_000_000,
+            seconds in 0i64..20_000,
+            calendar_minutes in any::<bool>(),
+            business_hours in any::<bool>(),
+            fraction in 0.0f64..=1.0,
+            steps in proptest::collection::vec((0u8..3, 0i64..20_000), 0..4),
+            fired in status(),
+            off_due in -1_500i64..=1_500,
+            off_warning in -1_500i64..=1_500,
+            late in proptest::collection::vec(0i64..50, 6),
+        ) {
+            let always = always();
+            let cal = if business_hours { default_calendar() } else { &always };
+            let start = at(9, 0) + Duration::nanoseconds(start_ns);
+            let kind = if calendar_minutes { MinutesKind::Calendar } else { MinutesKind::Business };
+            let mut c = clock(start, 1);
+            c.budget = Budget { seconds, kind };
+            c.warning_fraction = fraction;
+            let mut t = start;
+            for (op, gap) in steps {
+                t += Duration::seconds(gap) + Duration::nanoseconds(start_ns / 7);
+                match op {
+                    0 => c.pause(t, "p"),
+                    1 => c.resume(t, "r"),
+                    _ => c.stop(t, StopReason::Reply, None),
+                }
+            }
+            c.recompute(cal, t);
+            c.status = fired;
+            // Stored under another rule: the instants off by up to 1.5 s.
+            c.due_at = c.due_at.map(|d| d + Duration::milliseconds(off_due));
+            c.warning_at = c.warning_at.map(|w| w + Duration::milliseconds(off_warning));
+            c.next_fire_at = c.next_fire();
+            let Some(first) = c.next_fire_at else { return Ok(()) };
+            // What the run reaches in the end, by the evaluation.
+            let far = t.max(start) + Duration::days(60);
+            let reaches = c.view(cal, far).unwrap().status;
+            let mut now = DateTime::from_timestamp_millis(first).unwrap();
+            for l in late {
+                now += Duration::milliseconds(l);
+                let fire = c.on_timer(cal, now);
+                prop_assert!(c.timer_is_sound(now), "unsound timer {:?} at {}", c.next_fire_at, now);
+                let v = c.view(cal, now).unwrap();
+                prop_assert!(fire.iter().all(|s| rank(*s) <= rank(v.status)), "fired early");
+                prop_assert_eq!(c.to_fire(&v), vec![]);
+                match c.next_fire_at {
+                    Some(n) => now = DateTime::from_timestamp_millis(n).unwrap(),
+                    None => break,
+                }
+            }
+            prop_assert_eq!(c.next_fire_at, None, "more than six passes");
+            prop_assert_eq!(rank(c.status), rank(fired).max(rank(reaches)));
         }
 
         #[test]
