@@ -330,7 +330,12 @@ async fn run_inner(
         load.stored as f64,
         format!("expected {unique}"),
     );
-    report.metric(
+    report.must_be_zero(
+        "messages_lost",
+        (unique as i64 - load.stored).max(0) as f64,
+        "unique messages not stored within 300 s; must be 0",
+    );
+    report.must_be_zero(
         "duplicates_stored",
         (load.stored - unique as i64).max(0) as f64,
         "must be 0 (10% of deliveries are retries)",

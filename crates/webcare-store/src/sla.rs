@@ -1082,7 +1082,6 @@ async fn refresh_cases(conn: &mut Conn<'_>, cases: &[Uuid]) -> Result<()> {
     Ok(())
 }
 
-/// Sets the status and next timer of fired clocks: (id, status, next_fire_at).
 /// What a timer pass writes back to a clock: the status fired so far, the next timer, and the
 /// due and warning instants it evaluated them from.
 struct TimerUpdate {
@@ -1093,6 +1092,7 @@ struct TimerUpdate {
     warning_at: Option<i64>,
 }
 
+/// Writes a timer pass back to its clocks, 500 per statement.
 async fn set_clock_timers(conn: &mut Conn<'_>, updates: &[TimerUpdate], now: i64) -> Result<()> {
     for chunk in updates.chunks(500) {
         let mut q = query("UPDATE sla_clocks SET updated_at = ");
