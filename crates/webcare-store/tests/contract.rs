@@ -1308,23 +1308,22 @@ async fn a_timer_fires_by_the_evaluation_when_the_stored_instants_are_early(back
     );
     assert_eq!((c.warning_at, c.due_at), (Some(warning), Some(due)));
 
-    let fired = store.fire_due_timers(warning, 100).await.unwrap();
-    let kinds: Vec<_> = fired
-        .iter()
-        .map(|f| (f.clock, f.status, f.due_at))
-        .collect();
+    let fire = |at| {
+        let store = store.clone();
+        async move {
+            let fired = store.fire_due_timers(at, 100).await.unwrap();
+            fired
+                .iter()
+                .map(|f| (f.clock, f.status, f.due_at))
+                .collect::<Vec<_>>()
+        }
+    };
     assert_eq!(
-        kinds,
+        fire(warning).await,
         vec![(ClockKind::Reaction, ClockStatus::Warning, warning)]
     );
-    let breach = due + Duration::milliseconds(1);
-    let fired = store.fire_due_timers(breach, 100).await.unwrap();
-    let kinds: Vec<_> = fired
-        .iter()
-        .map(|f| (f.clock, f.status, f.due_at))
-        .collect();
     assert_eq!(
-        kinds,
+        fire(due + Duration::milliseconds(1)).await,
         vec![(ClockKind::Reaction, ClockStatus::Breached, due)]
     );
     let c = reaction(store.case_clocks(case_id).await.unwrap());

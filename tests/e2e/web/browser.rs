@@ -468,18 +468,7 @@ async fn every_page_fits_a_laptop_and_a_phone() {
         "/privacy".to_owned(),
         format!("/privacy/burgers/{contact_id}"),
     ];
-    for report in [
-        "volume",
-        "reaction",
-        "resolution",
-        "norms",
-        "forwarding",
-        "departments",
-        "agents",
-        "satisfaction",
-        "costs",
-        "themes",
-    ] {
+    for report in webcare_api::routes::reports::ReportKind::ALL.map(|k| k.as_str()) {
         pages.push(format!(
             "/rapportages?rapport={report}&groep1=channel&groep2=visibility"
         ));
