@@ -47,12 +47,15 @@ pub struct CaseRun {
 }
 
 impl CaseRun {
-    /// Migrates, opens a pool of `connections` and seeds the cases; the seconds the seeding took.
-    pub async fn seed(&self, connections: u32) -> anyhow::Result<(Pool, f64)> {
+    /// Migrates, opens a pool of `connections` and seeds the cases (with their `messages` or
+    /// without); the seconds the seeding took.
+    pub async fn seed(&self, connections: u32, messages: Messages) -> anyhow::Result<(Pool, f64)> {
         self.bdb.migrate().await?;
         let pool = self.bdb.pool(connections).await?;
         let t = Instant::now();
-        seed_cases(&pool, self.n).await.context("seeding cases")?;
+        seed_cases(&pool, self.n, messages)
+            .await
+            .context("seeding cases")?;
         Ok((pool, t.elapsed().as_secs_f64()))
     }
 
@@ -75,9 +78,20 @@ impl CaseRun {
     }
 }
 
+/// Whether seeded cases get their thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Messages {
+    /// Case rows only (the suites that read only them).
+    None,
+    /// Each case's citizen message; a reply on every case past `new`; a second, unanswered
+    /// citizen message on every other `open` case: about 2 messages a case, as at a real desk,
+    /// so the board's "oldest unanswered message" and the case page read real threads.
+    Thread,
+}
+
 /// Seeds `n` cases (and n/10 contacts, 4 channel accounts) with one multi-row INSERT per 1,000
 /// rows and one transaction per 50,000. Ids are UUIDv7 in creation order, as the desk makes them.
-pub async fn seed_cases(pool: &Pool, n: usize) -> anyhow::Result<()> {
+pub async fn seed_cases(pool: &Pool, n: usize, messages: Messages) -> anyhow::Result<()> {
     let mut rng = StdRng::seed_from_u64(5);
     let now = chrono::Utc::now().timestamp_millis();
     let accounts: Vec<Uuid> = (0..4).map(|_| Uuid::now_v7()).collect();
@@ -129,6 +143,51 @@ pub async fn seed_cases(pool: &Pool, n: usize) -> anyhow::Result<()> {
             resolved: matches!(status, "resolved" | "closed").then_some(first + 86_400_000),
         }
     };
+    struct Msg {
+        id: Uuid,
+        case_id: Uuid,
+        account: Uuid,
+        platform_id: String,
+        direction: &'static str,
+        author: String,
+        text: String,
+        at: i64,
+    }
+    let thread = |i: usize, r: &Row| {
+        // Ids of the instant the desk stored the message, as ingest makes them.
+        let msg = |k: usize, direction, author: String, text: &str, at: i64| Msg {
+            id: Uuid::new_v7(uuid::Timestamp::from_unix(
+                uuid::NoContext,
+                (at / 1000) as u64,
+                ((at % 1000) * 1_000_000) as u32,
+            )),
+            case_id: r.id,
+            account: r.account,
+            platform_id: format!("bench-{i}-{k}"),
+            direction,
+            author,
+            text: text.to_owned(),
+            at,
+        };
+        // The author as ingest stores it (`webcare_domain::inbound::Author` as JSON).
+        let citizen = serde_json::json!({"platform_user_id": format!("bench-user-{}", i % 5003),
+            "handle": format!("burger{}", i % 5003), "display_name": format!("Burger {}", i % 5003)})
+        .to_string();
+        let line = LINES[i % LINES.len()];
+        let mut out = vec![msg(0, "inbound", citizen.clone(), line, r.first)];
+        if r.status != "new" {
+            let agent = serde_json::json!({"platform_user_id": "bench-page", "handle": null,
+                "display_name": r.assignee.as_deref().unwrap_or("Gemeente")})
+            .to_string();
+            let reply = "Dank voor uw bericht, we zoeken het voor u uit.";
+            out.push(msg(1, "outbound", agent, reply, r.first + 1_800_000));
+        }
+        if r.status == "open" && i.is_multiple_of(2) {
+            let again = "Is hier al iets over bekend?";
+            out.push(msg(2, "inbound", citizen, again, r.first + 7_200_000));
+        }
+        out
+    };
     macro_rules! seed {
         ($p:expr, $db:ty) => {{
             let mut tx = $p.begin().await?;
@@ -173,6 +232,21 @@ pub async fn seed_cases(pool: &Pool, n: usize) -> anyhow::Result<()> {
                             .push_bind(r.first);
                     });
                     q.build().execute(&mut *tx).await?;
+                    if messages == Messages::Thread {
+                        let thread: Vec<Msg> = rows.iter().enumerate().flat_map(|(k, r)| thread(done + k, r)).collect();
+                        for chunk in thread.chunks(1000) {
+                            let mut q: sqlx::QueryBuilder<'_, $db> = sqlx::QueryBuilder::new(
+                                "INSERT INTO messages (id, case_id, channel_account_id, platform_message_id, direction, \
+                                 visibility, author, text, sent_at, received_at) ",
+                            );
+                            q.push_values(chunk.iter(), |mut b, m| {
+                                b.push_bind(m.id).push_bind(m.case_id).push_bind(m.account).push_bind(&m.platform_id)
+                                    .push_bind(m.direction).push_bind("public").push_bind(&m.author)
+                                    .push_bind(&m.text).push_bind(m.at).push_bind(m.at);
+                            });
+                            q.build().execute(&mut *tx).await?;
+                        }
+                    }
                     done = upto;
                 }
                 tx.commit().await?;
@@ -282,7 +356,7 @@ fn http_query(q: &Query, i: usize) -> String {
 
 pub async fn run(c: &CaseRun, report: &mut Report) -> anyhow::Result<()> {
     let (bdb, bin, quick) = (&c.bdb, &c.bin, c.quick);
-    let (pool, seed_s) = c.seed(1).await?;
+    let (pool, seed_s) = c.seed(1, Messages::Thread).await?;
     c.analyze(&pool).await?;
     c.report_cases(report, "seeded", "the full run seeds 1,000,000");
     report.metric(

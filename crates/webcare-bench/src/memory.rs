@@ -8,7 +8,7 @@ use std::time::Duration;
 
 pub async fn run(c: &CaseRun, report: &mut Report) -> anyhow::Result<()> {
     let (bdb, bin, quick) = (&c.bdb, &c.bin, c.quick);
-    let (pool, _) = c.seed(2).await?;
+    let (pool, _) = c.seed(2, crate::inbox::Messages::None).await?;
     c.analyze(&pool).await?;
     c.report_cases(report, "stored", "the full run stores 1,000,000");
     let server = Server::start(bin, &bdb.url, &[]).await?;

@@ -132,7 +132,7 @@ fn floor_sql(db: Db, from: i64, to: i64) -> String {
 
 pub async fn run(c: &CaseRun, report: &mut Report) -> anyhow::Result<()> {
     let (bdb, bin, n, quick) = (&c.bdb, &c.bin, c.n, c.quick);
-    let (pool, seed_s) = c.seed(1).await?;
+    let (pool, seed_s) = c.seed(1, crate::inbox::Messages::None).await?;
     let t = Instant::now();
     seed_facts(&pool, bdb.db).await?;
     let seed_s = seed_s + t.elapsed().as_secs_f64();

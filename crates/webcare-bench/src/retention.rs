@@ -35,7 +35,7 @@ pub async fn run(c: &CaseRun, report: &mut Report) -> anyhow::Result<()> {
     let expired = format!(
         "status IN ('resolved', 'closed') AND COALESCE(closed_at, resolved_at) <= {cutoff}"
     );
-    let (pool, _) = c.seed(1).await?;
+    let (pool, _) = c.seed(1, crate::inbox::Messages::None).await?;
     crate::reports::seed_facts(&pool, c.bdb.db).await?;
     // What the desk logs per case besides: two live events and an internal note.
     let payload = match c.bdb.db {

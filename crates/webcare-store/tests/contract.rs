@@ -55,6 +55,7 @@ contract!(
     a_survey_is_scheduled_once_and_its_answer_does_not_reopen,
     a_contact_gets_one_survey_per_period_and_a_reopen_withdraws_an_unsent_one,
     the_case_row_shows_its_clocks_by_one_rule,
+    the_oldest_unanswered_message_is_found_past_a_page_of_answered_cases,
 );
 
 async fn run<F, Fut>(backend: Backend, test: F)
@@ -1966,4 +1967,75 @@ async fn sla_statuses(
         out.push(store.get_case(*id).await.unwrap().unwrap().sla_status);
     }
     out
+}
+
+/// The board's oldest unanswered message walks the active cases in arrival order, a page of 64
+/// at a time, and stops early: here the answer lies on the second page, and an early case's late
+/// question is found once every later case is answered.
+async fn the_oldest_unanswered_message_is_found_past_a_page_of_answered_cases(
+    store: Arc<dyn Store>,
+) {
+    let acc = account(&store, ChannelKind::FacebookPage, "3001").await;
+    let base = t(8, 0);
+    let item = |m: InboundMessage| IngestItem {
+        channel_account_id: acc.id,
+        message: m,
+        received_at: Utc::now(),
+        default_team: Some("kcc".into()),
+    };
+    let citizen = |i: usize, id: String, at: DateTime<Utc>| InboundMessage {
+        conversation_key: Some(format!("conv-{i}")),
+        sent_at: at,
+        ..msg(&id, &format!("u{i}"), Visibility::Private)
+    };
+    let answer = |i: usize, at: DateTime<Utc>| InboundMessage {
+        direction: Direction::Outbound,
+        author: Author {
+            platform_user_id: "3001".into(),
+            handle: None,
+            display_name: Some("Gemeente".into()),
+        },
+        ..citizen(i, format!("answer-{i}-{}", at.timestamp()), at)
+    };
+    let minutes = |m: i64| base + Duration::minutes(m);
+    // 66 cases arriving a minute apart; every one but the last is answered.
+    let questions = (0..66).map(|i| item(citizen(i, format!("q-{i}"), minutes(i as i64))));
+    let cases: Vec<Uuid> = store
+        .ingest_batch(questions.collect())
+        .await
+        .into_iter()
+        .map(|o| o.expect("ingest").message.case_id)
+        .collect();
+    assert_eq!(
+        cases.iter().collect::<std::collections::HashSet<_>>().len(),
+        66
+    );
+    let answers = (0..65).map(|i| item(answer(i, minutes(i as i64) + Duration::seconds(30))));
+    for (i, o) in store
+        .ingest_batch(answers.collect())
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        assert_eq!(
+            o.expect("ingest").message.case_id,
+            cases[i],
+            "answer {i} joins its case"
+        );
+    }
+    // The first case's citizen asks again, later than the last case's question.
+    ingest(&store, acc.id, citizen(0, "q-0-again".into(), minutes(200))).await;
+    let board = store.board(Utc::now()).await.unwrap();
+    assert_eq!(board.oldest_unanswered_case_id, Some(cases[65]));
+    assert_eq!(board.oldest_unanswered_at, Some(minutes(65)));
+    // Once the last case is answered, the oldest waiting question is the first case's second.
+    let o = ingest(&store, acc.id, answer(65, minutes(66))).await;
+    assert_eq!(o.message.case_id, cases[65]);
+    let board = store.board(Utc::now()).await.unwrap();
+    assert_eq!(board.oldest_unanswered_case_id, Some(cases[0]));
+    assert_eq!(board.oldest_unanswered_at, Some(minutes(200)));
+    // And with it answered, nothing waits.
+    ingest(&store, acc.id, answer(0, minutes(201))).await;
+    let board = store.board(Utc::now()).await.unwrap();
+    assert_eq!(board.oldest_unanswered_case_id, None);
 }

@@ -691,6 +691,12 @@ async fn the_board_counts_the_desk(app: TestApp, _idp: Idp) {
     assert_eq!(r["arrivalsLastHour"], json!({"api": 3}));
     assert_eq!(r["slaWarnings"], 0);
     assert_eq!(r["slaBreaches"], 0);
+    // Received 61 minutes ago (its id is of now): no longer an arrival of the last hour.
+    let early = chrono::Utc::now() - chrono::Duration::minutes(61);
+    let sql = "UPDATE messages SET received_at = $1 WHERE platform_message_id = 'm3'";
+    super::retention::exec(&app, sql, early.timestamp_millis(), None).await;
+    let (_, r) = send(with(&app, Method::GET, "/api/v1/board", &lead)).await;
+    assert_eq!(r["arrivalsLastHour"], json!({"api": 2}), "{r}");
 }
 
 async fn replies_from_canned_answers(app: TestApp, idp: Idp) {

@@ -127,7 +127,7 @@ fn needles(i: usize) -> [String; 4] {
 }
 
 /// Runs `sql` with the values `ms` and `id` ($1, $2) on the desk's database itself.
-async fn exec(app: &TestApp, sql: &str, ms: i64, id: Option<uuid::Uuid>) {
+pub(super) async fn exec(app: &TestApp, sql: &str, ms: i64, id: Option<uuid::Uuid>) {
     match app.backend {
         Backend::Sqlite => {
             let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();

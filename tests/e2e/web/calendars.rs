@@ -157,10 +157,12 @@ async fn the_admin_keeps_the_calendars_on_the_page(app: TestApp) {
         "{list:?}"
     );
     let tuesday = next(today, Weekday::Tue);
-    if list
+    // The Tuesday's evening, when the preview goes on past it (on a Tuesday, next Tuesday's
+    // last opening is past the tenth).
+    let last_tuesday = list
         .iter()
-        .any(|o| o.starts_with(&format!("{},", nl(tuesday))))
-    {
+        .rposition(|o| o.starts_with(&format!("{},", nl(tuesday))));
+    if last_tuesday.is_some_and(|i| i + 1 < list.len()) {
         assert!(
             list.contains(&format!("{}, 18:00-20:00", nl(tuesday)).as_str()),
             "{list:?}"
