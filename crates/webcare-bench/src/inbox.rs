@@ -149,13 +149,13 @@ pub async fn seed_cases(pool: &Pool, n: usize, messages: Messages) -> anyhow::Re
         account: Uuid,
         platform_id: String,
         direction: &'static str,
-        author: String,
+        author: serde_json::Value,
         text: String,
         at: i64,
     }
     let thread = |i: usize, r: &Row| {
         // Ids of the instant the desk stored the message, as ingest makes them.
-        let msg = |k: usize, direction, author: String, text: &str, at: i64| Msg {
+        let msg = |k: usize, direction, author: serde_json::Value, text: &str, at: i64| Msg {
             id: Uuid::new_v7(uuid::Timestamp::from_unix(
                 uuid::NoContext,
                 (at / 1000) as u64,
@@ -171,14 +171,12 @@ pub async fn seed_cases(pool: &Pool, n: usize, messages: Messages) -> anyhow::Re
         };
         // The author as ingest stores it (`webcare_domain::inbound::Author` as JSON).
         let citizen = serde_json::json!({"platform_user_id": format!("bench-user-{}", i % 5003),
-            "handle": format!("burger{}", i % 5003), "display_name": format!("Burger {}", i % 5003)})
-        .to_string();
+            "handle": format!("burger{}", i % 5003), "display_name": format!("Burger {}", i % 5003)});
         let line = LINES[i % LINES.len()];
         let mut out = vec![msg(0, "inbound", citizen.clone(), line, r.first)];
         if r.status != "new" {
             let agent = serde_json::json!({"platform_user_id": "bench-page", "handle": null,
-                "display_name": r.assignee.as_deref().unwrap_or("Gemeente")})
-            .to_string();
+                "display_name": r.assignee.as_deref().unwrap_or("Gemeente")});
             let reply = "Dank voor uw bericht, we zoeken het voor u uit.";
             out.push(msg(1, "outbound", agent, reply, r.first + 1_800_000));
         }
@@ -241,7 +239,7 @@ pub async fn seed_cases(pool: &Pool, n: usize, messages: Messages) -> anyhow::Re
                             );
                             q.push_values(chunk.iter(), |mut b, m| {
                                 b.push_bind(m.id).push_bind(m.case_id).push_bind(m.account).push_bind(&m.platform_id)
-                                    .push_bind(m.direction).push_bind("public").push_bind(&m.author)
+                                    .push_bind(m.direction).push_bind("public").push_bind(sqlx::types::Json(&m.author))
                                     .push_bind(&m.text).push_bind(m.at).push_bind(m.at);
                             });
                             q.build().execute(&mut *tx).await?;
