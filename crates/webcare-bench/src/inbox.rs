@@ -92,6 +92,16 @@ pub enum Messages {
     Thread,
 }
 
+/// A UUIDv7 of the instant `ms` (Unix milliseconds), as the desk makes ids when it stores a row.
+fn v7_at(ms: i64) -> Uuid {
+    let ts = uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        (ms / 1000) as u64,
+        ((ms % 1000) * 1_000_000) as u32,
+    );
+    Uuid::new_v7(ts)
+}
+
 /// Seeds `n` cases (and n/10 contacts, 4 channel accounts) with one multi-row INSERT per 1,000
 /// rows and one transaction per 50,000. Ids are UUIDv7 in creation order, as the desk makes them.
 pub async fn seed_cases(pool: &Pool, n: usize, messages: Messages) -> anyhow::Result<()> {
@@ -127,13 +137,8 @@ pub async fn seed_cases(pool: &Pool, n: usize, messages: Messages) -> anyhow::Re
         }
         let assignee = (status != "new" && rng.gen_bool(0.7))
             .then(|| format!("agent{:02}", rng.gen_range(0..AGENTS)));
-        let ms = uuid::Timestamp::from_unix(
-            uuid::NoContext,
-            (first / 1000) as u64,
-            ((first % 1000) * 1_000_000) as u32,
-        );
         Row {
-            id: Uuid::new_v7(ms),
+            id: v7_at(first),
             account: accounts[rng.gen_range(0..accounts.len())],
             contact: contacts[rng.gen_range(0..contacts.len())],
             status,
@@ -159,11 +164,7 @@ pub async fn seed_cases(pool: &Pool, n: usize, messages: Messages) -> anyhow::Re
     let thread = |i: usize, r: &Row| {
         // Ids of the instant the desk stored the message, as ingest makes them.
         let msg = |k: usize, direction, author: serde_json::Value, text: &str, at: i64| Msg {
-            id: Uuid::new_v7(uuid::Timestamp::from_unix(
-                uuid::NoContext,
-                (at / 1000) as u64,
-                ((at % 1000) * 1_000_000) as u32,
-            )),
+            id: v7_at(at),
             case_id: r.id,
             account: r.account,
             platform_id: format!("bench-{i}-{k}"),

@@ -1078,7 +1078,7 @@ impl BoardCounts {
 }
 
 /// Active cases read per step of [`oldest_unanswered`].
-pub(crate) const OLDEST_PAGE: usize = 64;
+const OLDEST_PAGE: usize = 64;
 
 #[derive(Debug, Clone, Copy, sqlx::FromRow)]
 struct Unanswered {
@@ -1089,7 +1089,7 @@ struct Unanswered {
 }
 
 /// What [`oldest_unanswered`] answers: the message and its case.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 struct Oldest {
     case_id: Uuid,
     message_id: Uuid,
